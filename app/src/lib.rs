@@ -1,0 +1,1 @@
+//! `aviary-app`: The Aviary desktop application and the `aviary` command line.

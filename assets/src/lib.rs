@@ -1,0 +1,1 @@
+//! `aviary-assets`: Fonts, icons and the offline basemap, embedded in the binary.

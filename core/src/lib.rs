@@ -1,0 +1,24 @@
+//! `aviary-core` owns Aviary's domain: organisations, sites, drones, missions, waypoints,
+//! telemetry samples, users with roles, audit events; the mission lifecycle state machine
+//! ([`mission::MissionLifecycle`]); the injected [`clock::Clock`]; and the local SQLite
+//! [`store::Store`] with its background telemetry writer.
+//!
+//! Principal types: [`geo::LatLon`], [`model::Drone`], [`model::Mission`],
+//! [`model::TelemetrySample`], [`mission::MissionStatus`], [`auth::Role`].
+//!
+//! This crate depends on no other workspace crate, and on nothing that draws, talks to a
+//! network or runs an async runtime. All I/O lives in [`store`]; everything else is pure and
+//! takes time from a [`clock::Clock`], never from the system clock directly.
+
+pub mod auth;
+pub mod clock;
+pub mod geo;
+pub mod mission;
+pub mod model;
+pub mod store;
+pub mod wire;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use geo::LatLon;
+pub use mission::{MissionEvent, MissionLifecycle, MissionStatus, TransitionError};
+pub use model::*;

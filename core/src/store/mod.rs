@@ -1,0 +1,1 @@
+//! Local SQLite store (being written).

@@ -1,0 +1,1 @@
+//! `aviary-links`: Every wire: MAVLink, MQTT and fleet-server client, on a runtime of its own.

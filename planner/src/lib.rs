@@ -1,0 +1,1 @@
+//! `aviary-planner`: Survey planning: patterns, camera math, estimates, validation, plan file formats.

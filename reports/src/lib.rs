@@ -1,0 +1,1 @@
+//! `aviary-reports`: Mission summaries, analytics, PDF and CSV writers.

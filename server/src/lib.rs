@@ -1,0 +1,1 @@
+//! `aviary-server`: Optional fleet server: REST + WebSocket over PostgreSQL and MQTT.

@@ -1,0 +1,1 @@
+//! `aviary-sim`: Simulated ArduCopter-like vehicles behind real MAVLink sockets.

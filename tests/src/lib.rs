@@ -1,0 +1,1 @@
+//! `aviary-tests`: Cross-crate end-to-end tests.
