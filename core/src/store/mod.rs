@@ -1,1 +1,158 @@
-//! Local SQLite store (being written).
+//! The local SQLite store: the embedded default, a single file in the user's data directory.
+//!
+//! * Versioned migrations ([`schema`]) run on open; `PRAGMA application_id` marks the file as
+//!   Aviary's so a foreign or corrupt file at the path is reported, never overwritten.
+//! * WAL mode. The main connection (missions, commands, audit, fleet) runs with
+//!   `synchronous=FULL`; telemetry is written by a [`TelemetryWriter`] on its own named thread
+//!   and connection with `synchronous=NORMAL`, fed by a bounded channel, in batched
+//!   transactions. Callers never block on disk: a full queue or a full disk drops the sample
+//!   and counts it in [`TelemetryStats`].
+//! * Retention deletes telemetry older than [`StoreOptions::telemetry_retention`] in the
+//!   background (default two years, as in the design).
+
+mod error;
+mod queries;
+mod schema;
+mod writer;
+
+pub use error::StoreError;
+pub use queries::{MissionFilter, TelemetryRange};
+pub use writer::{TelemetryStats, TelemetryWriter};
+
+use crate::clock::Clock;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How a [`Store`] is opened.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Capacity of the telemetry queue (samples). A full queue drops and counts.
+    pub telemetry_queue_capacity: usize,
+    /// Most samples written in one transaction.
+    pub telemetry_batch_max: usize,
+    /// Telemetry older than this is deleted in the background.
+    pub telemetry_retention: chrono::Duration,
+    /// How often the writer runs retention.
+    pub retention_interval: chrono::Duration,
+    /// Upper bound on the database size in pages (`PRAGMA max_page_count`), for a storage
+    /// quota; `None` for no limit beyond the disk.
+    pub max_page_count: Option<u64>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            telemetry_queue_capacity: 65_536,
+            telemetry_batch_max: 8_192,
+            telemetry_retention: chrono::Duration::days(730),
+            retention_interval: chrono::Duration::hours(1),
+            max_page_count: None,
+        }
+    }
+}
+
+/// The local store: a connection for fleet and mission data plus the telemetry writer.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    writer: TelemetryWriter,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// Where the store lives by default: `<OS data dir>/aviary.db`
+/// (`~/.local/share/aviary` on Linux, `%APPDATA%\Aviary\Aviary\data` on Windows,
+/// `~/Library/Application Support/org.Aviary.Aviary` on macOS).
+pub fn default_db_path() -> Result<PathBuf, StoreError> {
+    let dirs = directories::ProjectDirs::from("org", "Aviary", "Aviary").ok_or(StoreError::NoDataDir)?;
+    Ok(dirs.data_dir().join("aviary.db"))
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the store in the OS data directory.
+    pub fn open_default(clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let path = default_db_path()?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
+        }
+        Self::open(&path, clock, StoreOptions::default())
+    }
+
+    /// Opens (creating and migrating if needed) the store at `path`.
+    ///
+    /// A file that is not an SQLite database, or an SQLite database that is not Aviary's, is
+    /// refused with an error naming the path and is left untouched.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>, options: StoreOptions) -> Result<Self, StoreError> {
+        let conn = open_connection(path, &options, "FULL")?;
+        schema::migrate(&conn, path)?;
+        let writer_conn = open_connection(path, &options, "NORMAL")?;
+        let writer = TelemetryWriter::spawn(writer_conn, path.to_path_buf(), Arc::clone(&clock), &options)?;
+        Ok(Self { conn, path: path.to_path_buf(), writer, clock })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The telemetry writer (submit samples, read loss counters, flush).
+    pub fn telemetry(&self) -> &TelemetryWriter {
+        &self.writer
+    }
+
+    /// The store's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// `PRAGMA integrity_check`: `Ok(())` when the file is sound.
+    pub fn integrity_check(&self) -> Result<(), StoreError> {
+        let res: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        if res == "ok" { Ok(()) } else { Err(StoreError::Corrupt { path: self.path.clone(), detail: res }) }
+    }
+
+    /// Maps an SQLite error to a [`StoreError`] that names this store's path.
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::from_sqlite(&self.path, e)
+    }
+}
+
+/// Opens one connection with the store's pragmas.
+fn open_connection(path: &Path, options: &StoreOptions, synchronous: &str) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(StoreError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "directory does not exist"),
+        });
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::from_sqlite(path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| StoreError::from_sqlite(path, e))?;
+    // Identify the file before changing anything in it (WAL mode rewrites the header).
+    schema::check_identity(&conn, path)?;
+    let setup = format!(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = {synchronous};
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;"
+    );
+    // journal_mode returns a row; execute_batch ignores rows.
+    conn.execute_batch(&setup).map_err(|e| StoreError::from_sqlite(path, e))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(|e| StoreError::from_sqlite(path, e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::ReadOnly { path: path.to_path_buf() });
+    }
+    if let Some(pages) = options.max_page_count {
+        conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+            .map_err(|e| StoreError::from_sqlite(path, e))?;
+    }
+    Ok(conn)
+}

@@ -1,0 +1,151 @@
+//! Versioned migrations. `PRAGMA user_version` holds the applied version; each migration runs
+//! in its own transaction, so a crash leaves the file at the previous version.
+
+use super::StoreError;
+use rusqlite::Connection;
+use std::path::Path;
+
+/// `PRAGMA application_id` of an Aviary database: "AVRY".
+pub const APPLICATION_ID: i64 = 0x4156_5259;
+
+/// Migrations in order; index + 1 is the version each one produces.
+const MIGRATIONS: &[&str] = &[
+    // 1: the design's schema (section 4.1), ids as 16-byte UUID blobs, times as µs since epoch.
+    r"
+    CREATE TABLE organizations (
+        org_id      BLOB PRIMARY KEY,
+        name        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE sites (
+        site_id     BLOB PRIMARY KEY,
+        org_id      BLOB NOT NULL REFERENCES organizations(org_id),
+        name        TEXT NOT NULL,
+        lat_deg     REAL NOT NULL,
+        lon_deg     REAL NOT NULL,
+        timezone    TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE drones (
+        drone_id         BLOB PRIMARY KEY,
+        site_id          BLOB NOT NULL REFERENCES sites(site_id),
+        serial_number    TEXT NOT NULL UNIQUE,
+        model            TEXT NOT NULL,
+        status           TEXT NOT NULL,
+        battery_pct      INTEGER NOT NULL CHECK (battery_pct BETWEEN 0 AND 100),
+        last_seen        INTEGER,
+        home_lat_deg     REAL NOT NULL,
+        home_lon_deg     REAL NOT NULL,
+        firmware_version TEXT NOT NULL,
+        link             TEXT,
+        created_at       INTEGER NOT NULL
+    );
+    CREATE INDEX drones_site_status ON drones(site_id, status);
+    CREATE INDEX drones_status_battery ON drones(status, battery_pct);
+    CREATE TABLE users (
+        user_id     BLOB PRIMARY KEY,
+        org_id      BLOB NOT NULL REFERENCES organizations(org_id),
+        email       TEXT NOT NULL UNIQUE,
+        role        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE missions (
+        mission_id           BLOB PRIMARY KEY,
+        org_id               BLOB NOT NULL REFERENCES organizations(org_id),
+        site_id              BLOB NOT NULL REFERENCES sites(site_id),
+        drone_id             BLOB REFERENCES drones(drone_id),
+        name                 TEXT NOT NULL,
+        status               TEXT NOT NULL,
+        survey_area          TEXT NOT NULL,
+        flight_pattern       TEXT NOT NULL,
+        parameters           TEXT NOT NULL,
+        scheduled_start      INTEGER,
+        actual_start         INTEGER,
+        actual_end           INTEGER,
+        paused_at            INTEGER,
+        estimated_duration_s REAL NOT NULL,
+        estimated_distance_m REAL NOT NULL,
+        waypoints            TEXT NOT NULL,
+        created_by           BLOB,
+        created_at           INTEGER NOT NULL
+    );
+    CREATE INDEX missions_site_status_created ON missions(site_id, status, created_at DESC);
+    CREATE INDEX missions_drone_status ON missions(drone_id, status);
+    CREATE INDEX missions_status_scheduled ON missions(status, scheduled_start);
+    CREATE INDEX missions_created ON missions(created_at DESC);
+    CREATE TABLE telemetry (
+        drone_id     BLOB NOT NULL,
+        time_us      INTEGER NOT NULL,
+        mission_id   BLOB,
+        lat_deg      REAL NOT NULL,
+        lon_deg      REAL NOT NULL,
+        alt_rel_m    REAL NOT NULL,
+        speed_mps    REAL NOT NULL,
+        heading_deg  REAL NOT NULL,
+        battery_pct  REAL NOT NULL,
+        signal_pct   REAL NOT NULL,
+        status       TEXT NOT NULL,
+        PRIMARY KEY (drone_id, time_us)
+    ) WITHOUT ROWID;
+    CREATE INDEX telemetry_mission_time ON telemetry(mission_id, time_us) WHERE mission_id IS NOT NULL;
+    CREATE INDEX telemetry_time ON telemetry(time_us);
+    CREATE TABLE commands (
+        cmd_id      BLOB PRIMARY KEY,
+        drone_id    BLOB NOT NULL,
+        mission_id  BLOB,
+        action      TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        detail      TEXT NOT NULL DEFAULT '',
+        sent_at     INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE INDEX commands_mission ON commands(mission_id, sent_at);
+    CREATE TABLE audit_log (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        time_us    INTEGER NOT NULL,
+        user_id    BLOB,
+        action     TEXT NOT NULL,
+        target     TEXT NOT NULL,
+        detail     TEXT NOT NULL
+    );
+    ",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Refuses files that are not Aviary databases, before anything is written to them.
+pub(super) fn check_identity(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let err = |e| StoreError::from_sqlite(path, e);
+    // Reading the schema is the first access that touches the file's header.
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
+        .map_err(err)?;
+    let application_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(err)?;
+    if application_id == APPLICATION_ID || (application_id == 0 && tables == 0) {
+        Ok(())
+    } else {
+        Err(StoreError::Foreign { path: path.to_path_buf(), application_id, tables })
+    }
+}
+
+/// Brings the database up to [`SCHEMA_VERSION`].
+pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let err = |e| StoreError::from_sqlite(path, e);
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema { path: path.to_path_buf(), found: version, supported: SCHEMA_VERSION });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+        let to = i as i64 + 1;
+        let batch = format!(
+            "BEGIN IMMEDIATE;\n{sql}\nPRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = {to};\nCOMMIT;"
+        );
+        if let Err(e) = conn.execute_batch(&batch) {
+            // Leave the file at the previous version.
+            let _rollback = conn.execute_batch("ROLLBACK");
+            return Err(err(e));
+        }
+    }
+    Ok(())
+}

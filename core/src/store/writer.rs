@@ -1,0 +1,293 @@
+//! The background telemetry writer: a named thread that owns its own connection
+//! (`synchronous=NORMAL`), fed by a bounded channel, writing batched transactions.
+
+use super::{StoreError, StoreOptions};
+use crate::clock::Clock;
+use crate::model::TelemetrySample;
+use rusqlite::{Connection, params};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+
+enum Msg {
+    Sample(Box<TelemetrySample>),
+    Flush(SyncSender<Result<(), String>>),
+    Retention(SyncSender<Result<usize, String>>),
+    Shutdown,
+}
+
+/// Counters of what the writer did; read them to show telemetry loss to the operator.
+#[derive(Debug, Default)]
+struct Counters {
+    written: AtomicU64,
+    dropped_queue_full: AtomicU64,
+    dropped_disk_full: AtomicU64,
+    dropped_error: AtomicU64,
+    retention_deleted: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+/// A snapshot of the writer's counters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TelemetryStats {
+    /// Samples committed to disk.
+    pub written: u64,
+    /// Samples dropped because the queue was full (the writer could not keep up).
+    pub dropped_queue_full: u64,
+    /// Samples dropped because the disk or the size limit was full.
+    pub dropped_disk_full: u64,
+    /// Samples dropped because of another write error (see `last_error`).
+    pub dropped_error: u64,
+    /// Samples deleted by retention.
+    pub retention_deleted: u64,
+    /// The most recent write error, with the file's path.
+    pub last_error: Option<String>,
+}
+
+impl TelemetryStats {
+    /// All samples lost, whatever the reason.
+    pub const fn lost(&self) -> u64 {
+        self.dropped_queue_full + self.dropped_disk_full + self.dropped_error
+    }
+}
+
+/// Handle to the telemetry writer thread. Dropping it flushes and stops the thread.
+pub struct TelemetryWriter {
+    tx: SyncSender<Msg>,
+    counters: Arc<Counters>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for TelemetryWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryWriter").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl TelemetryWriter {
+    pub(super) fn spawn(
+        conn: Connection,
+        path: PathBuf,
+        clock: Arc<dyn Clock>,
+        options: &StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let (tx, rx) = sync_channel(options.telemetry_queue_capacity.max(1));
+        let counters = Arc::new(Counters::default());
+        let worker = Worker {
+            conn,
+            path: path.clone(),
+            clock,
+            counters: Arc::clone(&counters),
+            batch_max: options.telemetry_batch_max.max(1),
+            retention: options.telemetry_retention,
+            retention_interval: options.retention_interval,
+            last_retention: None,
+        };
+        let thread = std::thread::Builder::new()
+            .name("aviary-telemetry-writer".into())
+            .spawn(move || worker.run(&rx))
+            .map_err(|source| StoreError::Io { path: path.clone(), source })?;
+        Ok(Self { tx, counters, thread: Some(thread), path })
+    }
+
+    /// Queues a sample. Never blocks: when the queue is full the sample is dropped, counted,
+    /// and `false` is returned.
+    pub fn submit(&self, sample: TelemetrySample) -> bool {
+        match self.tx.try_send(Msg::Sample(Box::new(sample))) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.counters.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Waits until every sample queued before this call is committed (or dropped).
+    /// Returns the last write error, if the final batch failed.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let (ack_tx, ack_rx) = sync_channel(1);
+        self.tx.send(Msg::Flush(ack_tx)).map_err(|_| self.stopped())?;
+        match ack_rx.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(detail)) if detail.contains("full") => Err(StoreError::DiskFull { path: self.path.clone() }),
+            Ok(Err(detail)) => Err(StoreError::Decode { path: self.path.clone(), what: "telemetry batch", detail }),
+            Err(_) => Err(self.stopped()),
+        }
+    }
+
+    /// Runs retention now (it also runs in the background every `retention_interval`);
+    /// returns how many samples were deleted.
+    pub fn run_retention(&self) -> Result<usize, StoreError> {
+        let (ack_tx, ack_rx) = sync_channel(1);
+        self.tx.send(Msg::Retention(ack_tx)).map_err(|_| self.stopped())?;
+        match ack_rx.recv() {
+            Ok(Ok(n)) => Ok(n),
+            Ok(Err(detail)) => Err(StoreError::Decode { path: self.path.clone(), what: "retention", detail }),
+            Err(_) => Err(self.stopped()),
+        }
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> TelemetryStats {
+        let c = &self.counters;
+        TelemetryStats {
+            written: c.written.load(Ordering::Relaxed),
+            dropped_queue_full: c.dropped_queue_full.load(Ordering::Relaxed),
+            dropped_disk_full: c.dropped_disk_full.load(Ordering::Relaxed),
+            dropped_error: c.dropped_error.load(Ordering::Relaxed),
+            retention_deleted: c.retention_deleted.load(Ordering::Relaxed),
+            last_error: c.last_error.lock().ok().and_then(|e| e.clone()),
+        }
+    }
+
+    fn stopped(&self) -> StoreError {
+        StoreError::WriterStopped { path: self.path.clone() }
+    }
+}
+
+impl Drop for TelemetryWriter {
+    fn drop(&mut self) {
+        // The thread drains what is queued before it sees Shutdown.
+        let _sent = self.tx.send(Msg::Shutdown);
+        if let Some(t) = self.thread.take() {
+            let _joined = t.join();
+        }
+    }
+}
+
+struct Worker {
+    conn: Connection,
+    path: PathBuf,
+    clock: Arc<dyn Clock>,
+    counters: Arc<Counters>,
+    batch_max: usize,
+    retention: chrono::Duration,
+    retention_interval: chrono::Duration,
+    last_retention: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Worker {
+    fn run(mut self, rx: &Receiver<Msg>) {
+        let mut batch: Vec<TelemetrySample> = Vec::with_capacity(self.batch_max);
+        loop {
+            let first = match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.maybe_retention();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            let mut pending = Some(first);
+            let mut acks: Vec<Msg> = Vec::new();
+            let mut shutdown = false;
+            // Gather everything already queued, up to a batch.
+            while let Some(msg) = pending.take() {
+                match msg {
+                    Msg::Sample(s) => batch.push(*s),
+                    Msg::Shutdown => shutdown = true,
+                    other => acks.push(other),
+                }
+                if batch.len() < self.batch_max && !shutdown {
+                    pending = rx.try_recv().ok();
+                }
+            }
+            let result = self.write_batch(&batch);
+            batch.clear();
+            for ack in acks {
+                match ack {
+                    Msg::Flush(tx) => {
+                        let _ = tx.send(result.clone());
+                    }
+                    Msg::Retention(tx) => {
+                        let _ = tx.send(self.retention_now());
+                    }
+                    Msg::Sample(_) | Msg::Shutdown => {}
+                }
+            }
+            if shutdown {
+                return;
+            }
+            self.maybe_retention();
+        }
+    }
+
+    fn write_batch(&mut self, batch: &[TelemetrySample]) -> Result<(), String> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let n = batch.len() as u64;
+        match self.insert(batch) {
+            Ok(()) => {
+                self.counters.written.fetch_add(n, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                let e = StoreError::from_sqlite(&self.path, e);
+                let counter = if e.is_disk_full() { &self.counters.dropped_disk_full } else { &self.counters.dropped_error };
+                counter.fetch_add(n, Ordering::Relaxed);
+                let msg = e.to_string();
+                if let Ok(mut last) = self.counters.last_error.lock() {
+                    *last = Some(msg.clone());
+                }
+                Err(msg)
+            }
+        }
+    }
+
+    fn insert(&mut self, batch: &[TelemetrySample]) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO telemetry (drone_id, time_us, mission_id, lat_deg, lon_deg, alt_rel_m,
+                 speed_mps, heading_deg, battery_pct, signal_pct, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
+            for s in batch {
+                stmt.execute(params![
+                    s.drone_id.0,
+                    s.time.timestamp_micros(),
+                    s.mission_id.map(|m| m.0),
+                    s.pos.lat_deg,
+                    s.pos.lon_deg,
+                    s.alt_rel_m,
+                    s.speed_mps,
+                    s.heading_deg,
+                    s.battery_pct,
+                    s.signal_pct,
+                    s.status.as_str(),
+                ])?;
+            }
+        }
+        tx.commit()
+    }
+
+    fn maybe_retention(&mut self) {
+        let now = self.clock.now();
+        let due = self.last_retention.is_none_or(|t| now - t >= self.retention_interval);
+        if due {
+            let _ = self.retention_now();
+        }
+    }
+
+    fn retention_now(&mut self) -> Result<usize, String> {
+        let now = self.clock.now();
+        self.last_retention = Some(now);
+        let cutoff = (now - self.retention).timestamp_micros();
+        match self.conn.execute("DELETE FROM telemetry WHERE time_us < ?1", [cutoff]) {
+            Ok(n) => {
+                self.counters.retention_deleted.fetch_add(n as u64, Ordering::Relaxed);
+                Ok(n)
+            }
+            Err(e) => {
+                let msg = StoreError::from_sqlite(&self.path, e).to_string();
+                if let Ok(mut last) = self.counters.last_error.lock() {
+                    *last = Some(msg.clone());
+                }
+                Err(msg)
+            }
+        }
+    }
+}
