@@ -1,1 +1,35 @@
-//! `aviary-planner`: Survey planning: patterns, camera math, estimates, validation, plan file formats.
+//! `aviary-planner` owns survey planning: reading survey areas (GeoJSON, KML/KMZ, ESRI
+//! Shapefile) and validating them, the local metric frame ([`frame::LocalFrame`], transverse
+//! Mercator around the area), camera math ([`camera::Camera`]), the flight patterns
+//! (lawnmower with automatic angle, crosshatch, perimeter, spiral, expanding square), mission
+//! estimates and sorties ([`Estimate`], [`Sortie`]), splitting a survey among drones, and the
+//! plan file formats (QGroundControl `.plan`, `QGC WPL 110`, KML, GeoJSON, CSV).
+//!
+//! Principal entry points: [`Area::new`] (validation), [`plan_survey`], [`plan_split`],
+//! [`formats::read_area_file`] and [`formats::write_plan_file`]. It speaks the domain types of
+//! `aviary-core` (`LatLon`, `SurveyArea`, `Waypoint`) and depends on no other workspace crate.
+//!
+//! The planner is pure and deterministic: the same input gives the same bytes out. It does no
+//! I/O besides reading and writing those file formats — no network, no database, no clock,
+//! no threads.
+
+pub mod area;
+pub mod camera;
+pub mod error;
+pub mod estimate;
+pub mod formats;
+pub mod frame;
+pub mod params;
+mod patterns;
+pub mod plan;
+mod sweep;
+
+pub use area::Area;
+pub use camera::{BUILTIN_CAMERAS, Camera, NamedCamera, builtin_camera};
+pub use error::{PlanError, Result};
+pub use estimate::{Estimate, Sortie};
+pub use frame::LocalFrame;
+pub use params::{
+    ARDUCOPTER_MAX_ITEMS, Airframe, Derived, PX4_MAX_ITEMS, Pattern, Spacing, SurveyParams,
+};
+pub use plan::{Plan, plan_split, plan_survey};

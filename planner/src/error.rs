@@ -1,0 +1,144 @@
+//! The one error type of the planner. Every variant names the problem and where it is, in
+//! words an operator can act on.
+
+use aviary_core::LatLon;
+
+/// Why an area could not be read or a survey could not be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not valid in its format (GeoJSON, KML, KMZ, Shapefile, `.plan`, WPL).
+    #[error("{format}: {detail}")]
+    Format {
+        /// The format that was expected.
+        format: &'static str,
+        /// What is wrong and where.
+        detail: String,
+    },
+    /// The file extension does not name a format the planner reads or writes.
+    #[error(
+        "unsupported file type {0:?} (expected .geojson/.json, .kml, .kmz, .shp, .plan, .waypoints, .csv)"
+    )]
+    UnsupportedFormat(String),
+    /// The input holds no polygon at all.
+    #[error("{0}: no polygon found")]
+    NoPolygon(String),
+    /// A coordinate is not a valid WGS84 position.
+    #[error("{location}, point {index}: {detail}")]
+    CoordOutOfRange {
+        /// Which ring.
+        location: String,
+        /// Index of the point within the ring (0-based).
+        index: usize,
+        /// The range problem.
+        detail: String,
+    },
+    /// A ring has fewer than three distinct points.
+    #[error("{location}: only {distinct} distinct point(s), a ring needs at least 3")]
+    TooFewPoints {
+        /// Which ring.
+        location: String,
+        /// Number of distinct points found.
+        distinct: usize,
+    },
+    /// A ring encloses no area (all points on a line).
+    #[error("{location}: the ring has zero area (its points are collinear)")]
+    ZeroArea {
+        /// Which ring.
+        location: String,
+    },
+    /// Two edges of the area cross each other.
+    #[error("{location}: edge {edge_a} crosses edge {edge_b} at {at} (self-intersecting ring)")]
+    SelfIntersection {
+        /// Which ring(s).
+        location: String,
+        /// Index of the first edge (edge i runs from point i to point i+1).
+        edge_a: usize,
+        /// Index of the second edge.
+        edge_b: usize,
+        /// Approximate crossing position.
+        at: LatLon,
+    },
+    /// A hole lies (partly) outside its exterior ring.
+    #[error("{location}: the hole is not inside the exterior ring")]
+    HoleOutside {
+        /// Which hole.
+        location: String,
+    },
+    /// The area is larger than the stated maximum.
+    #[error("survey area is {area_km2:.1} km², larger than the maximum of {max_km2:.1} km²")]
+    AreaTooLarge {
+        /// Area found.
+        area_km2: f64,
+        /// Maximum allowed.
+        max_km2: f64,
+    },
+    /// A parameter is out of its valid range.
+    #[error("{name} = {value} is invalid: {expected}")]
+    InvalidParam {
+        /// Parameter name with its unit (`alt_rel_m`, `side_overlap_pct`).
+        name: &'static str,
+        /// The rejected value.
+        value: f64,
+        /// The valid range, in words.
+        expected: &'static str,
+    },
+    /// The pattern name is not known.
+    #[error(
+        "unknown pattern {0:?} (expected lawnmower, crosshatch, perimeter, spiral or expanding_square)"
+    )]
+    UnknownPattern(String),
+    /// The camera name is not in the built-in list.
+    #[error("unknown camera {name:?} (built-in: {known})")]
+    UnknownCamera {
+        /// Name asked for.
+        name: String,
+        /// Built-in names, comma separated.
+        known: String,
+    },
+    /// The no-fly zones leave nothing of the survey area to fly.
+    #[error("the no-fly zones cover the whole survey area ({area_m2:.0} m²)")]
+    NoFlyCoversArea {
+        /// Survey area before the no-fly zones were removed.
+        area_m2: f64,
+    },
+    /// One leg of the mission cannot be flown on one battery, even alone.
+    #[error(
+        "the battery cannot fly from home to {at} and back ({needed_wh:.1} Wh needed, {usable_wh:.1} Wh usable)"
+    )]
+    BatteryTooSmall {
+        /// The unreachable point.
+        at: LatLon,
+        /// Energy that leg needs.
+        needed_wh: f64,
+        /// Usable battery energy.
+        usable_wh: f64,
+    },
+}
+
+/// Result alias of the planner.
+pub type Result<T, E = PlanError> = std::result::Result<T, E>;
+
+impl PlanError {
+    pub(crate) fn format(format: &'static str, detail: impl Into<String>) -> Self {
+        Self::Format {
+            format,
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,576 @@
+//! Estimates of a mission: length, duration (cruise plus a turn and climb model), photos,
+//! covered area, energy, and the split into sorties when a mission exceeds the autopilot's
+//! item limit or one battery.
+
+use aviary_core::{LatLon, Waypoint, WaypointAction};
+use geo::{Coord, MultiPolygon};
+
+use crate::error::{PlanError, Result};
+use crate::params::Airframe;
+use crate::patterns::SurveyPath;
+use crate::sweep::{Rings, Rot, Segment, Uv, transects};
+
+/// Figures for a whole mission or one sortie.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Estimate {
+    /// Mission items (takeoff, waypoints, camera commands, return).
+    pub waypoints: usize,
+    /// Horizontal path from home through every waypoint and back home, metres.
+    pub distance_m: f64,
+    /// Part of the path flown with the camera on, metres.
+    pub survey_distance_m: f64,
+    /// Flight time: cruise, turns (brake and accelerate), climb and descent, seconds.
+    pub duration_s: f64,
+    /// Photos taken (survey distance / trigger distance, one per start).
+    pub photos: u64,
+    /// Survey area (holes removed, no-fly zones included), m².
+    pub area_m2: f64,
+    /// Area that may be flown (no-fly zones removed), m².
+    pub flyable_area_m2: f64,
+    /// Flyable area inside the camera footprint of the survey path, m².
+    pub covered_area_m2: f64,
+    /// `covered_area_m2` as a share of the flyable area, percent.
+    pub coverage_pct: f64,
+    /// Share of the flyable area within half a line spacing of the survey path, percent.
+    pub within_half_spacing_pct: f64,
+    /// Energy used, watt-hours.
+    pub energy_wh: f64,
+    /// Energy as a share of one full battery, percent.
+    pub battery_pct: f64,
+    /// Connectors that could not be routed inside the area (flown straight).
+    pub unrouted_connectors: usize,
+}
+
+/// Time and energy of a horizontal path.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Flight {
+    pub distance_m: f64,
+    pub cruise_s: f64,
+    pub turn_s: f64,
+}
+
+/// Heading change at `b` between legs `a→b` and `b→c`, degrees 0..180.
+fn turn_deg(a: Coord, b: Coord, c: Coord) -> f64 {
+    let (x1, y1, x2, y2) = (b.x - a.x, b.y - a.y, c.x - b.x, c.y - b.y);
+    if x1.hypot(y1) < 1e-9 || x2.hypot(y2) < 1e-9 {
+        return 0.0;
+    }
+    (x1 * y2 - y1 * x2)
+        .atan2(x1 * x2 + y1 * y2)
+        .abs()
+        .to_degrees()
+}
+
+/// A turn of `deg` costs the time to brake to zero and speed up again, in proportion.
+fn turn_s(deg: f64, speed_mps: f64, af: &Airframe) -> f64 {
+    deg / 180.0 * 2.0 * speed_mps / af.accel_mps2
+}
+
+pub(crate) fn flight(points: &[Coord], speed_mps: f64, af: &Airframe) -> Flight {
+    let mut f = Flight::default();
+    for w in points.windows(2) {
+        f.distance_m += (w[1].x - w[0].x).hypot(w[1].y - w[0].y);
+    }
+    for w in points.windows(3) {
+        f.turn_s += turn_s(turn_deg(w[0], w[1], w[2]), speed_mps, af);
+    }
+    f.cruise_s = f.distance_m / speed_mps;
+    f
+}
+
+pub(crate) fn energy_wh(f: &Flight, alt_rel_m: f64, af: &Airframe) -> (f64, f64) {
+    let climb_s = alt_rel_m / af.climb_rate_mps;
+    let descent_s = alt_rel_m / af.descent_rate_mps;
+    let duration_s = f.cruise_s + f.turn_s + climb_s + descent_s;
+    let wh = (af.cruise_power_w * f.cruise_s
+        + af.hover_power_w * (f.turn_s + descent_s)
+        + af.climb_power_w * climb_s)
+        / 3600.0;
+    (duration_s, wh)
+}
+
+pub(crate) fn photos(survey_distance_m: f64, trigger_distance_m: Option<f64>) -> u64 {
+    trigger_distance_m.map_or(0, |t| (survey_distance_m / t).floor() as u64 + 1)
+}
+
+// --- coverage -------------------------------------------------------------------------------
+
+/// Interval of `u` on the row `v = y` within distance `r` of the leg `p`–`q`.
+fn capsule_row(p: Uv, q: Uv, r: f64, y: f64) -> Option<(f64, f64)> {
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for c in [p, q] {
+        let dy = y - c.v;
+        if dy.abs() <= r {
+            let w = (r * r - dy * dy).sqrt();
+            lo = lo.min(c.u - w);
+            hi = hi.max(c.u + w);
+        }
+    }
+    let (du, dv) = (q.u - p.u, q.v - p.v);
+    let l = du.hypot(dv);
+    if l > 1e-9 {
+        // 0 ≤ projection ≤ L and |cross| ≤ r: both linear in u.
+        let lin = |a: f64, b: f64, min: f64, max: f64| -> Option<(f64, f64)> {
+            if a.abs() < 1e-12 {
+                return (b >= min && b <= max).then_some((f64::NEG_INFINITY, f64::INFINITY));
+            }
+            let (x1, x2) = ((min - b) / a, (max - b) / a);
+            Some((x1.min(x2), x1.max(x2)))
+        };
+        let t = lin(du / l, (y - p.v) * dv / l - p.u * du / l, 0.0, l);
+        let c = lin(-dv / l, (du * (y - p.v) + dv * p.u) / l, -r, r);
+        if let (Some(t), Some(c)) = (t, c) {
+            let (a, b) = (t.0.max(c.0), t.1.min(c.1));
+            if a <= b && a.is_finite() && b.is_finite() {
+                lo = lo.min(a);
+                hi = hi.max(b);
+            }
+        }
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// Shares of the region within each radius of the path, sampled on rows `spacing/4` apart
+/// in the frame rotated to `bearing_deg` (exact along each row).
+fn coverage_in(
+    region: &MultiPolygon,
+    bearing_deg: f64,
+    points: &[Coord],
+    radii: [f64; 2],
+    spacing_m: f64,
+) -> [f64; 2] {
+    let rot = Rot::new(bearing_deg);
+    let rings = Rings::from_multipolygon(region, rot);
+    let (v_min, v_max) = rings.v_range();
+    if !(v_max > v_min) {
+        return [0.0; 2];
+    }
+    let dv = (spacing_m / 4.0).max((v_max - v_min) / 20_000.0);
+    let mut rows: Vec<Segment> = Vec::new();
+    let nrows = transects(&rings, dv, v_min, &mut rows);
+    let row_v = |k: usize| v_min + (k as f64 + 0.5) * dv;
+    let uv: Vec<Uv> = points.iter().map(|c| rot.fwd(*c)).collect();
+    let r_max = radii[0].max(radii[1]);
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    for (i, w) in uv.windows(2).enumerate() {
+        let lo = ((w[0].v.min(w[1].v) - r_max - v_min) / dv - 0.5)
+            .ceil()
+            .max(0.0) as usize;
+        let hi = ((w[0].v.max(w[1].v) + r_max - v_min) / dv - 0.5).floor();
+        if hi < 0.0 {
+            continue;
+        }
+        for k in lo..=(hi as usize).min(nrows.saturating_sub(1)) {
+            pairs.push((k as u32, i as u32));
+        }
+    }
+    if uv.len() == 1 {
+        let lo = ((uv[0].v - r_max - v_min) / dv - 0.5).ceil().max(0.0) as usize;
+        let hi = ((uv[0].v + r_max - v_min) / dv - 0.5).floor().max(-1.0);
+        if hi >= 0.0 {
+            pairs.extend((lo..=(hi as usize).min(nrows.saturating_sub(1))).map(|k| (k as u32, 0)));
+        }
+    }
+    pairs.sort_unstable();
+    let inside_total: f64 = rows.iter().map(|s| s.u1 - s.u0).sum();
+    if inside_total <= 0.0 {
+        return [0.0; 2];
+    }
+    let mut covered = [0.0; 2];
+    let mut p = 0;
+    let mut rs = 0;
+    let mut iv: Vec<(f64, f64)> = Vec::new();
+    while p < pairs.len() {
+        let k = pairs[p].0;
+        let mut q = p;
+        while q < pairs.len() && pairs[q].0 == k {
+            q += 1;
+        }
+        while rs < rows.len() && rows[rs].line < k {
+            rs += 1;
+        }
+        let mut re = rs;
+        while re < rows.len() && rows[re].line == k {
+            re += 1;
+        }
+        let y = row_v(k as usize);
+        for (ri, &r) in radii.iter().enumerate() {
+            iv.clear();
+            for &(_, leg) in &pairs[p..q] {
+                let leg = leg as usize;
+                let (a, b) = if uv.len() == 1 {
+                    (uv[0], uv[0])
+                } else {
+                    (uv[leg], uv[leg + 1])
+                };
+                if let Some(x) = capsule_row(a, b, r, y) {
+                    iv.push(x);
+                }
+            }
+            iv.sort_by(|a, b| a.0.total_cmp(&b.0));
+            // Union of the intervals, intersected with the inside pieces of the row.
+            let mut merged: Vec<(f64, f64)> = Vec::with_capacity(iv.len());
+            for &(a, b) in &iv {
+                match merged.last_mut() {
+                    Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                    _ => merged.push((a, b)),
+                }
+            }
+            let (mut i, mut j) = (0, rs);
+            while i < merged.len() && j < re {
+                let (a, b) = merged[i];
+                let (c, d) = (rows[j].u0, rows[j].u1);
+                let lo = a.max(c);
+                let hi = b.min(d);
+                if hi > lo {
+                    covered[ri] += hi - lo;
+                }
+                if b < d { i += 1 } else { j += 1 }
+            }
+        }
+        p = q;
+    }
+    [covered[0] / inside_total, covered[1] / inside_total]
+}
+
+/// Coverage of a survey path: (camera footprint share, half-spacing share). For passes of
+/// straight transects each pass is measured in its own frame and the better pass is reported
+/// (for a crosshatch that is a lower bound of the union).
+pub(crate) fn coverage(
+    region: &MultiPolygon,
+    path: &SurveyPath,
+    footprint_side_m: f64,
+    spacing_m: f64,
+) -> (f64, f64) {
+    // A hair over the exact radius: points midway between transects are at exactly half a spacing.
+    let radii = [footprint_side_m / 2.0, spacing_m / 2.0 * (1.0 + 1e-6)];
+    if path.points.is_empty() {
+        return (0.0, 0.0);
+    }
+    if path.passes.is_empty() {
+        let c = coverage_in(region, 0.0, &path.points, radii, spacing_m);
+        return (c[0], c[1]);
+    }
+    let mut best = (0.0_f64, 0.0_f64);
+    for pass in &path.passes {
+        let pts = &path.points[pass.start..pass.end];
+        let c = coverage_in(region, pass.bearing_deg, pts, radii, spacing_m);
+        best = (best.0.max(c[0]), best.1.max(c[1]));
+    }
+    best
+}
+
+// --- sorties --------------------------------------------------------------------------------
+
+/// One flight on one battery: a complete mission from takeoff to return.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Sortie {
+    /// 1-based number of the sortie.
+    pub number: usize,
+    /// Where the survey resumes (the first survey waypoint of this sortie).
+    pub resume_at: LatLon,
+    /// Where this sortie stops surveying (the next one resumes here).
+    pub stop_at: LatLon,
+    /// The complete mission of this sortie.
+    pub items: Vec<Waypoint>,
+    /// Estimates of this sortie.
+    pub estimate: Estimate,
+}
+
+/// What a sortie needs to know of the mission.
+pub(crate) struct SortieSpec<'a> {
+    pub home: Coord,
+    pub alt_rel_m: f64,
+    pub speed_mps: f64,
+    pub trigger_distance_m: Option<f64>,
+    pub max_items: usize,
+    pub airframe: &'a Airframe,
+}
+
+/// Items around a survey path: takeoff, first waypoint, camera start, waypoints, camera stop,
+/// return to launch.
+pub(crate) fn mission_items(
+    home: LatLon,
+    survey: &[LatLon],
+    alt_rel_m: f64,
+    trigger_distance_m: Option<f64>,
+) -> Vec<Waypoint> {
+    let wp = |pos: LatLon, action: WaypointAction| Waypoint {
+        pos,
+        alt_rel_m,
+        action,
+    };
+    let mut items = Vec::with_capacity(survey.len() + 4);
+    items.push(wp(home, WaypointAction::Takeoff));
+    for (i, p) in survey.iter().enumerate() {
+        items.push(wp(*p, WaypointAction::FlyThrough));
+        if i == 0
+            && let Some(d) = trigger_distance_m
+        {
+            items.push(wp(*p, WaypointAction::CameraTriggerStart { distance_m: d }));
+        }
+    }
+    if trigger_distance_m.is_some()
+        && let Some(last) = survey.last()
+    {
+        items.push(wp(*last, WaypointAction::CameraTriggerStop));
+    }
+    items.push(wp(home, WaypointAction::ReturnToLaunch));
+    items
+}
+
+/// Energy of a sortie flying `pts` (survey part) from and back to home.
+fn sortie_flight(spec: &SortieSpec<'_>, pts: &[Coord]) -> (Flight, f64, f64) {
+    let mut all = Vec::with_capacity(pts.len() + 2);
+    all.push(spec.home);
+    all.extend_from_slice(pts);
+    all.push(spec.home);
+    let f = flight(&all, spec.speed_mps, spec.airframe);
+    let (duration_s, wh) = energy_wh(&f, spec.alt_rel_m, spec.airframe);
+    (f, duration_s, wh)
+}
+
+/// Splits the survey path into pieces each flyable on one battery and within the item limit;
+/// pieces are cut at waypoints, or inside a leg when a single leg does not fit.
+pub(crate) fn split_sorties(
+    spec: &SortieSpec<'_>,
+    path: &[Coord],
+    to_latlon: &dyn Fn(Coord) -> LatLon,
+) -> Result<Vec<Vec<Coord>>> {
+    let usable = spec.airframe.usable_wh();
+    // Takeoff, camera start, camera stop and return take one item each.
+    let max_pts = spec
+        .max_items
+        .saturating_sub(if spec.trigger_distance_m.is_some() {
+            4
+        } else {
+            2
+        })
+        .max(2);
+    let mut out: Vec<Vec<Coord>> = Vec::new();
+    if path.is_empty() {
+        return Ok(out);
+    }
+    let (_, _, whole) = sortie_flight(spec, path);
+    if whole <= usable && path.len() <= max_pts {
+        out.push(path.to_vec());
+        return Ok(out);
+    }
+    let mut cur = Run::new(path[0]);
+    let first_wh = cur.wh_with(spec, None);
+    if first_wh > usable {
+        return Err(PlanError::BatteryTooSmall {
+            at: to_latlon(path[0]),
+            needed_wh: first_wh,
+            usable_wh: usable,
+        });
+    }
+    let mut i = 1;
+    while i < path.len() {
+        let next = path[i];
+        let fits_items = cur.pts.len() < max_pts;
+        if fits_items && cur.wh_with(spec, Some(next)) <= usable {
+            cur.push(spec, next);
+            i += 1;
+            continue;
+        }
+        let last = cur.last();
+        if fits_items {
+            // Fly part of this leg: the largest fraction that still brings the drone home.
+            let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+            for _ in 0..40 {
+                let mid = f64::midpoint(lo, hi);
+                let x = Coord {
+                    x: last.x + mid * (next.x - last.x),
+                    y: last.y + mid * (next.y - last.y),
+                };
+                if cur.wh_with(spec, Some(x)) <= usable {
+                    lo = mid
+                } else {
+                    hi = mid
+                }
+            }
+            let leg = (next.x - last.x).hypot(next.y - last.y);
+            if lo * leg > 1.0 {
+                let x = Coord {
+                    x: last.x + lo * (next.x - last.x),
+                    y: last.y + lo * (next.y - last.y),
+                };
+                cur.push(spec, x);
+            }
+        }
+        let resume = cur.last();
+        if cur.pts.len() < 2 {
+            let need = Run::new(resume).wh_with(spec, Some(next));
+            return Err(PlanError::BatteryTooSmall {
+                at: to_latlon(next),
+                needed_wh: need,
+                usable_wh: usable,
+            });
+        }
+        out.push(std::mem::replace(&mut cur, Run::new(resume)).pts);
+    }
+    if cur.pts.len() >= 2 {
+        out.push(cur.pts);
+    }
+    Ok(out)
+}
+
+/// A sortie being built: its survey points, their length and inner turn time.
+struct Run {
+    pts: Vec<Coord>,
+    dist_m: f64,
+    inner_turn_s: f64,
+}
+
+impl Run {
+    fn new(start: Coord) -> Self {
+        Self {
+            pts: vec![start],
+            dist_m: 0.0,
+            inner_turn_s: 0.0,
+        }
+    }
+
+    fn last(&self) -> Coord {
+        self.pts[self.pts.len() - 1]
+    }
+
+    fn push(&mut self, spec: &SortieSpec<'_>, p: Coord) {
+        let last = self.last();
+        if self.pts.len() >= 2 {
+            self.inner_turn_s += turn_s(
+                turn_deg(self.pts[self.pts.len() - 2], last, p),
+                spec.speed_mps,
+                spec.airframe,
+            );
+        }
+        self.dist_m += (p.x - last.x).hypot(p.y - last.y);
+        self.pts.push(p);
+    }
+
+    /// Energy of the sortie with `extra` appended, including the legs from and to home.
+    fn wh_with(&self, spec: &SortieSpec<'_>, extra: Option<Coord>) -> f64 {
+        let h = spec.home;
+        let first = self.pts[0];
+        let last = self.last();
+        let d = |a: Coord, b: Coord| (b.x - a.x).hypot(b.y - a.y);
+        let t =
+            |a: Coord, b: Coord, c: Coord| turn_s(turn_deg(a, b, c), spec.speed_mps, spec.airframe);
+        let (end, dist, mut turns) = match extra {
+            Some(x) => {
+                let mut turns = self.inner_turn_s;
+                if self.pts.len() >= 2 {
+                    turns += t(self.pts[self.pts.len() - 2], last, x);
+                }
+                (x, self.dist_m + d(last, x), turns)
+            }
+            None => (last, self.dist_m, self.inner_turn_s),
+        };
+        let second = if self.pts.len() >= 2 {
+            self.pts[1]
+        } else {
+            extra.unwrap_or(h)
+        };
+        turns += t(h, first, second);
+        let before_end = if extra.is_some() {
+            last
+        } else if self.pts.len() >= 2 {
+            self.pts[self.pts.len() - 2]
+        } else {
+            h
+        };
+        if extra.is_some() || self.pts.len() >= 2 {
+            turns += t(before_end, end, h);
+        }
+        let total = d(h, first) + dist + d(end, h);
+        let f = Flight {
+            distance_m: total,
+            cruise_s: total / spec.speed_mps,
+            turn_s: turns,
+        };
+        energy_wh(&f, spec.alt_rel_m, spec.airframe).1
+    }
+}
+
+/// Estimate of a mission flying `survey` (local points) from `home`.
+pub(crate) fn estimate_for(spec: &SortieSpec<'_>, survey: &[Coord], items: usize) -> Estimate {
+    let (f, duration_s, wh) = sortie_flight(spec, survey);
+    let survey_distance_m = flight(survey, spec.speed_mps, spec.airframe).distance_m;
+    Estimate {
+        waypoints: items,
+        distance_m: f.distance_m,
+        survey_distance_m,
+        duration_s,
+        photos: photos(survey_distance_m, spec.trigger_distance_m),
+        energy_wh: wh,
+        battery_pct: wh / spec.airframe.battery_wh * 100.0,
+        ..Estimate::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    #[test]
+    fn capsule_rows() {
+        let p = Uv { u: 0.0, v: 0.0 };
+        let q = Uv { u: 10.0, v: 0.0 };
+        assert_eq!(capsule_row(p, q, 2.0, 0.0), Some((-2.0, 12.0)));
+        assert!(capsule_row(p, q, 2.0, 2.5).is_none());
+        let q = Uv { u: 0.0, v: 10.0 };
+        let (a, b) = capsule_row(p, q, 2.0, 5.0).unwrap_or_default();
+        assert!((a + 2.0).abs() < 1e-9 && (b - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn transects_cover_a_square() {
+        let sq = MultiPolygon(vec![
+            polygon![(x: 0.0, y: 0.0), (x: 100.0, y: 0.0), (x: 100.0, y: 100.0), (x: 0.0, y: 100.0)],
+        ]);
+        // Lines x = 10, 30, 50, 70, 90 (north-south), joined at the ends.
+        let pts: Vec<Coord> = (0..5)
+            .flat_map(|k| {
+                let x = 10.0 + 20.0 * f64::from(k);
+                if k % 2 == 0 {
+                    [Coord { x, y: 0.0 }, Coord { x, y: 100.0 }]
+                } else {
+                    [Coord { x, y: 100.0 }, Coord { x, y: 0.0 }]
+                }
+            })
+            .collect();
+        let c = coverage_in(&sq, 0.0, &pts, [30.0, 10.0 * (1.0 + 1e-6)], 20.0);
+        assert!((c[0] - 1.0).abs() < 1e-9, "{c:?}");
+        assert!((c[1] - 1.0).abs() < 1e-6, "{c:?}");
+        let c = coverage_in(&sq, 0.0, &pts[..2], [10.0, 10.0], 20.0);
+        assert!((c[0] - 0.2).abs() < 0.01, "{c:?}");
+    }
+
+    #[test]
+    fn turns_cost_time() {
+        let af = Airframe::QUADCOPTER;
+        let straight = flight(
+            &[
+                Coord { x: 0.0, y: 0.0 },
+                Coord { x: 100.0, y: 0.0 },
+                Coord { x: 200.0, y: 0.0 },
+            ],
+            5.0,
+            &af,
+        );
+        let back = flight(
+            &[
+                Coord { x: 0.0, y: 0.0 },
+                Coord { x: 100.0, y: 0.0 },
+                Coord { x: 0.0, y: 0.0 },
+            ],
+            5.0,
+            &af,
+        );
+        assert!(straight.turn_s.abs() < 1e-9);
+        assert!((back.turn_s - 4.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,149 @@
+//! File formats: survey areas in (GeoJSON, KML, KMZ, ESRI Shapefile) and missions out
+//! (QGroundControl `.plan`, `QGC WPL 110`, KML, GeoJSON, CSV), with readers for `.plan` and
+//! WPL so files round-trip. Writers are deterministic: the same mission gives the same bytes.
+
+mod area_in;
+mod export;
+mod qgc;
+mod wpl;
+
+use std::path::Path;
+
+use aviary_core::{LatLon, SurveyArea, Waypoint};
+
+pub use area_in::{parse_geojson, parse_kml, parse_kmz, parse_shapefile};
+pub use export::{to_csv, to_geojson, to_kml};
+pub use qgc::{read_qgc_plan, to_qgc_plan};
+pub use wpl::{read_wpl, to_wpl};
+
+use crate::error::{PlanError, Result};
+use crate::plan::Plan;
+
+/// A mission as written to or read from a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissionDoc {
+    /// Home (takeoff and return) position.
+    pub home: LatLon,
+    /// Mission items in order (the first is usually a takeoff).
+    pub items: Vec<Waypoint>,
+    /// Survey polygons (inclusion geofence).
+    pub areas: Vec<SurveyArea>,
+    /// No-fly zones (exclusion geofence).
+    pub no_fly: Vec<SurveyArea>,
+    /// Cruise speed, m/s.
+    pub speed_mps: f64,
+}
+
+impl MissionDoc {
+    /// The whole mission of a plan.
+    pub fn from_plan(plan: &Plan) -> Self {
+        Self {
+            home: plan.home,
+            items: plan.items.clone(),
+            areas: plan.areas.clone(),
+            no_fly: plan.no_fly.clone(),
+            speed_mps: plan.speed_mps,
+        }
+    }
+
+    /// One sortie of a plan (0-based index); `None` when there is no such sortie.
+    pub fn from_sortie(plan: &Plan, index: usize) -> Option<Self> {
+        plan.sorties.get(index).map(|s| Self {
+            items: s.items.clone(),
+            ..Self::from_plan(plan)
+        })
+    }
+}
+
+/// The output formats, chosen by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// QGroundControl `.plan` JSON.
+    QgcPlan,
+    /// `QGC WPL 110` text (`.waypoints`, `.txt`, `.wpl`).
+    Wpl,
+    /// KML.
+    Kml,
+    /// GeoJSON.
+    GeoJson,
+    /// CSV of waypoints.
+    Csv,
+}
+
+impl OutputFormat {
+    /// The format for a path's extension.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match ext.as_str() {
+            "plan" => Ok(Self::QgcPlan),
+            "waypoints" | "wpl" | "txt" | "mission" => Ok(Self::Wpl),
+            "kml" => Ok(Self::Kml),
+            "geojson" | "json" => Ok(Self::GeoJson),
+            "csv" => Ok(Self::Csv),
+            _ => Err(PlanError::UnsupportedFormat(path.display().to_string())),
+        }
+    }
+
+    /// Renders a mission in this format.
+    pub fn render(self, doc: &MissionDoc) -> String {
+        match self {
+            Self::QgcPlan => to_qgc_plan(doc),
+            Self::Wpl => to_wpl(doc),
+            Self::Kml => to_kml(doc),
+            Self::GeoJson => to_geojson(doc),
+            Self::Csv => to_csv(doc),
+        }
+    }
+}
+
+/// Reads a survey area file by extension: `.geojson`/`.json`, `.kml`, `.kmz`, or `.shp` (with
+/// its `.prj` beside it, which must be geographic WGS84 when present).
+pub fn read_area_file(path: &Path) -> Result<Vec<SurveyArea>> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let read = |p: &Path| std::fs::read(p).map_err(|e| PlanError::io(p, e));
+    let text = |p: &Path| read(p).map(|b| String::from_utf8_lossy(&b).into_owned());
+    match ext.as_str() {
+        "geojson" | "json" => parse_geojson(&text(path)?),
+        "kml" => parse_kml(&text(path)?),
+        "kmz" => parse_kmz(&read(path)?),
+        "shp" => {
+            let prj_path = path.with_extension("prj");
+            let prj = if prj_path.exists() {
+                Some(text(&prj_path)?)
+            } else {
+                None
+            };
+            parse_shapefile(std::io::Cursor::new(read(path)?), prj.as_deref())
+        }
+        _ => Err(PlanError::UnsupportedFormat(path.display().to_string())),
+    }
+}
+
+/// Writes a mission to `path` in the format its extension names.
+pub fn write_mission_file(path: &Path, doc: &MissionDoc) -> Result<()> {
+    let body = OutputFormat::from_path(path)?.render(doc);
+    std::fs::write(path, body).map_err(|e| PlanError::io(path, e))
+}
+
+/// Writes a plan's whole mission to `path`.
+pub fn write_plan_file(path: &Path, plan: &Plan) -> Result<()> {
+    write_mission_file(path, &MissionDoc::from_plan(plan))
+}
+
+/// Reads a mission back from a `.plan` or WPL file.
+pub fn read_mission_file(path: &Path) -> Result<MissionDoc> {
+    let text = std::fs::read_to_string(path).map_err(|e| PlanError::io(path, e))?;
+    match OutputFormat::from_path(path)? {
+        OutputFormat::QgcPlan => read_qgc_plan(&text),
+        OutputFormat::Wpl => read_wpl(&text),
+        _ => Err(PlanError::UnsupportedFormat(path.display().to_string())),
+    }
+}

@@ -1,0 +1,266 @@
+//! QGroundControl `.plan` files (JSON): mission items with MAVLink command numbers, the survey
+//! polygons as inclusion geofences, no-fly zones as exclusion geofences, home as rally point.
+
+use aviary_core::{LatLon, SurveyArea, Waypoint, WaypointAction};
+use serde_json::{Value, json};
+
+use super::MissionDoc;
+use crate::error::{PlanError, Result};
+
+/// `MAV_CMD_NAV_WAYPOINT`.
+pub const MAV_CMD_NAV_WAYPOINT: u16 = 16;
+/// `MAV_CMD_NAV_RETURN_TO_LAUNCH`.
+pub const MAV_CMD_NAV_RETURN_TO_LAUNCH: u16 = 20;
+/// `MAV_CMD_NAV_LAND`.
+pub const MAV_CMD_NAV_LAND: u16 = 21;
+/// `MAV_CMD_NAV_TAKEOFF`.
+pub const MAV_CMD_NAV_TAKEOFF: u16 = 22;
+/// `MAV_CMD_DO_SET_CAM_TRIGG_DIST`.
+pub const MAV_CMD_DO_SET_CAM_TRIGG_DIST: u16 = 206;
+/// `MAV_FRAME_MISSION` (no position).
+pub const MAV_FRAME_MISSION: u8 = 2;
+/// `MAV_FRAME_GLOBAL_RELATIVE_ALT`.
+pub const MAV_FRAME_GLOBAL_RELATIVE_ALT: u8 = 3;
+
+/// MAVLink command, frame and the seven params of a waypoint (positions as degrees).
+pub(crate) fn mavlink_item(w: &Waypoint) -> (u16, u8, [f64; 7]) {
+    let (lat, lon, alt) = (w.pos.lat_deg, w.pos.lon_deg, w.alt_rel_m);
+    match w.action {
+        WaypointAction::FlyThrough => (
+            MAV_CMD_NAV_WAYPOINT,
+            MAV_FRAME_GLOBAL_RELATIVE_ALT,
+            [0.0, 0.0, 0.0, f64::NAN, lat, lon, alt],
+        ),
+        WaypointAction::Takeoff => (
+            MAV_CMD_NAV_TAKEOFF,
+            MAV_FRAME_GLOBAL_RELATIVE_ALT,
+            [0.0, 0.0, 0.0, f64::NAN, lat, lon, alt],
+        ),
+        WaypointAction::CameraTriggerStart { distance_m } => (
+            MAV_CMD_DO_SET_CAM_TRIGG_DIST,
+            MAV_FRAME_MISSION,
+            [distance_m, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+        ),
+        WaypointAction::CameraTriggerStop => {
+            (MAV_CMD_DO_SET_CAM_TRIGG_DIST, MAV_FRAME_MISSION, [0.0; 7])
+        }
+        WaypointAction::ReturnToLaunch => {
+            (MAV_CMD_NAV_RETURN_TO_LAUNCH, MAV_FRAME_MISSION, [0.0; 7])
+        }
+        WaypointAction::Land => (
+            MAV_CMD_NAV_LAND,
+            MAV_FRAME_GLOBAL_RELATIVE_ALT,
+            [0.0, 0.0, 0.0, f64::NAN, lat, lon, 0.0],
+        ),
+    }
+}
+
+/// Rebuilds a waypoint from a MAVLink item; commands without a position take `prev`'s.
+pub(crate) fn from_mavlink(
+    command: u64,
+    params: [f64; 7],
+    prev: LatLon,
+    home: LatLon,
+    prev_alt_m: f64,
+    context: &str,
+) -> Result<Waypoint> {
+    let here = LatLon::checked(params[4], params[5])
+        .map_err(|e| PlanError::format("mission", format!("{context}: {e}")));
+    let wp = |pos, alt_rel_m, action| {
+        Ok(Waypoint {
+            pos,
+            alt_rel_m,
+            action,
+        })
+    };
+    match command {
+        16 => wp(here?, params[6], WaypointAction::FlyThrough),
+        22 => wp(here?, params[6], WaypointAction::Takeoff),
+        21 => wp(here?, params[6], WaypointAction::Land),
+        20 => wp(home, prev_alt_m, WaypointAction::ReturnToLaunch),
+        206 if params[0] > 0.0 => wp(
+            prev,
+            prev_alt_m,
+            WaypointAction::CameraTriggerStart {
+                distance_m: params[0],
+            },
+        ),
+        206 => wp(prev, prev_alt_m, WaypointAction::CameraTriggerStop),
+        c => Err(PlanError::format(
+            "mission",
+            format!("{context}: MAVLink command {c} is not supported"),
+        )),
+    }
+}
+
+fn num(v: f64) -> Value {
+    if v.is_finite() { json!(v) } else { Value::Null }
+}
+
+fn ring_json(r: &[LatLon]) -> Value {
+    Value::Array(r.iter().map(|p| json!([p.lat_deg, p.lon_deg])).collect())
+}
+
+/// Renders a mission as a QGroundControl `.plan` (ArduPilot multirotor).
+pub fn to_qgc_plan(doc: &MissionDoc) -> String {
+    let items: Vec<Value> = doc
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let (command, frame, params) = mavlink_item(w);
+            let mut item = json!({
+                "autoContinue": true,
+                "command": command,
+                "doJumpId": i + 1,
+                "frame": frame,
+                "params": params.iter().map(|p| num(*p)).collect::<Vec<_>>(),
+                "type": "SimpleItem",
+            });
+            if frame == MAV_FRAME_GLOBAL_RELATIVE_ALT
+                && let Some(o) = item.as_object_mut()
+            {
+                o.insert("AMSLAltAboveTerrain".into(), Value::Null);
+                o.insert("Altitude".into(), num(w.alt_rel_m));
+                o.insert("AltitudeMode".into(), json!(1));
+            }
+            item
+        })
+        .collect();
+    let mut polygons: Vec<Value> = doc
+        .areas
+        .iter()
+        .map(|a| json!({"inclusion": true, "polygon": ring_json(&a.exterior), "version": 1}))
+        .collect();
+    let exclusions = doc
+        .areas
+        .iter()
+        .flat_map(|a| a.holes.iter())
+        .chain(doc.no_fly.iter().map(|z| &z.exterior));
+    polygons.extend(
+        exclusions.map(|r| json!({"inclusion": false, "polygon": ring_json(r), "version": 1})),
+    );
+    let alt = doc.items.first().map_or(0.0, |w| w.alt_rel_m);
+    let plan = json!({
+        "fileType": "Plan",
+        "geoFence": {"circles": [], "polygons": polygons, "version": 2},
+        "groundStation": "Aviary",
+        "mission": {
+            "cruiseSpeed": doc.speed_mps,
+            "firmwareType": 3,
+            "globalPlanAltitudeMode": 1,
+            "hoverSpeed": doc.speed_mps,
+            "items": items,
+            "plannedHomePosition": [doc.home.lat_deg, doc.home.lon_deg, 0],
+            "vehicleType": 2,
+            "version": 2
+        },
+        "rallyPoints": {"points": [[doc.home.lat_deg, doc.home.lon_deg, alt]], "version": 2},
+        "version": 1
+    });
+    let mut s = serde_json::to_string_pretty(&plan).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn get_f64(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+/// Reads a QGroundControl `.plan`: simple items (commands 16, 20, 21, 22, 206), inclusion
+/// geofence polygons as areas and exclusion polygons as no-fly zones.
+pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
+    let err = |d: String| PlanError::format(".plan", d);
+    let v: Value = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+    if v.get("fileType").and_then(Value::as_str) != Some("Plan") {
+        return Err(err("fileType is not \"Plan\"".into()));
+    }
+    let mission = v
+        .get("mission")
+        .ok_or_else(|| err("no \"mission\" object".into()))?;
+    let home_arr = mission
+        .get("plannedHomePosition")
+        .and_then(Value::as_array)
+        .ok_or_else(|| err("no plannedHomePosition".into()))?;
+    let home = match home_arr.as_slice() {
+        [lat, lon, ..] => LatLon::checked(get_f64(lat), get_f64(lon))
+            .map_err(|e| err(format!("plannedHomePosition: {e}")))?,
+        _ => {
+            return Err(err(
+                "plannedHomePosition needs latitude and longitude".into()
+            ));
+        }
+    };
+    let speed_mps = mission
+        .get("cruiseSpeed")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    let mut items = Vec::new();
+    let (mut prev, mut prev_alt) = (home, 0.0);
+    for (i, it) in mission
+        .get("items")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let ctx = format!("mission item {}", i + 1);
+        if it.get("type").and_then(Value::as_str) != Some("SimpleItem") {
+            return Err(err(format!("{ctx}: only SimpleItem is supported")));
+        }
+        let command = it
+            .get("command")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| err(format!("{ctx}: no command")))?;
+        let ps = it
+            .get("params")
+            .and_then(Value::as_array)
+            .ok_or_else(|| err(format!("{ctx}: no params")))?;
+        if ps.len() != 7 {
+            return Err(err(format!("{ctx}: params must have 7 values")));
+        }
+        let mut params = [0.0; 7];
+        for (k, p) in ps.iter().enumerate() {
+            params[k] = get_f64(p);
+        }
+        let w = from_mavlink(command, params, prev, home, prev_alt, &ctx)?;
+        prev = w.pos;
+        prev_alt = w.alt_rel_m;
+        items.push(w);
+    }
+    let mut areas = Vec::new();
+    let mut no_fly = Vec::new();
+    if let Some(polys) = v.pointer("/geoFence/polygons").and_then(Value::as_array) {
+        for (i, p) in polys.iter().enumerate() {
+            let ring = p
+                .get("polygon")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|q| match q.as_array().map(Vec::as_slice) {
+                    Some([lat, lon, ..]) => LatLon::checked(get_f64(lat), get_f64(lon))
+                        .map_err(|e| err(format!("geofence polygon {}: {e}", i + 1))),
+                    _ => Err(err(format!("geofence polygon {}: bad vertex", i + 1))),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let area = SurveyArea {
+                exterior: ring,
+                holes: vec![],
+            };
+            if p.get("inclusion").and_then(Value::as_bool).unwrap_or(true) {
+                areas.push(area)
+            } else {
+                no_fly.push(area)
+            }
+        }
+    }
+    Ok(MissionDoc {
+        home,
+        items,
+        areas,
+        no_fly,
+        speed_mps,
+    })
+}

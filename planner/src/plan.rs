@@ -1,0 +1,338 @@
+//! The planner's entry points: [`plan_survey`] for one drone and [`plan_split`] for a fleet.
+
+use aviary_core::{LatLon, SurveyArea, Waypoint};
+use geo::{BooleanOps, Centroid, Coord, LineString, MultiPolygon, Polygon};
+
+use crate::area::Area;
+use crate::error::{PlanError, Result};
+use crate::estimate::{self, Estimate, Sortie, SortieSpec};
+use crate::params::{Derived, Pattern, SurveyParams};
+use crate::patterns::{self, Gen, SurveyPath};
+use crate::sweep::{Rings, Rot, Segment, transects};
+
+/// A planned survey: the mission, its estimates and its sorties.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Plan {
+    /// Pattern flown.
+    pub pattern: Pattern,
+    /// Takeoff and return point.
+    pub home: LatLon,
+    /// Cruise speed, m/s.
+    pub speed_mps: f64,
+    /// Altitude, spacing, trigger distance and GSD used.
+    pub derived: Derived,
+    /// Transect bearing, degrees clockwise from north (straight-transect patterns).
+    pub sweep_angle_deg: Option<f64>,
+    /// The whole mission: takeoff, survey waypoints, camera start/stop, return to launch.
+    pub items: Vec<Waypoint>,
+    /// Estimates for the whole mission (as if flown on one battery).
+    pub estimate: Estimate,
+    /// The mission cut into flights that each fit the item limit and one battery.
+    pub sorties: Vec<Sortie>,
+    /// Survey polygons (for geofences and exports).
+    pub areas: Vec<SurveyArea>,
+    /// No-fly zones (exclusion geofences).
+    pub no_fly: Vec<SurveyArea>,
+}
+
+impl Plan {
+    /// The survey waypoints only (camera on), without takeoff and return.
+    pub fn survey_path(&self) -> impl Iterator<Item = LatLon> + '_ {
+        self.items
+            .iter()
+            .filter(|w| matches!(w.action, aviary_core::WaypointAction::FlyThrough))
+            .map(|w| w.pos)
+    }
+}
+
+fn gen_for(area: &Area, params: &SurveyParams, d: &Derived) -> Gen {
+    let af = &params.airframe;
+    Gen {
+        spacing_m: d.line_spacing_m,
+        turnaround_m: params.turnaround_m,
+        turn_cost_m: params.speed_mps * 2.0 * params.speed_mps / af.accel_mps2,
+        home: params.home.map(|h| area.frame().to_local(h)),
+        grid_anchor_v: None,
+    }
+}
+
+fn centroid(area: &Area) -> Coord {
+    area.free_local()
+        .centroid()
+        .map_or(Coord { x: 0.0, y: 0.0 }, |p| p.0)
+}
+
+/// Plans a survey of `area` for one drone.
+pub fn plan_survey(area: &Area, params: &SurveyParams) -> Result<Plan> {
+    let d = params.derive()?;
+    check_area(area, params)?;
+    let g = gen_for(area, params, &d);
+    let bearing = match params.sweep_angle_deg {
+        Some(b) => b.rem_euclid(180.0),
+        None if matches!(params.pattern, Pattern::Lawnmower | Pattern::Crosshatch) => {
+            patterns::best_bearing_deg(area.free_local(), &g)
+        }
+        None => 0.0,
+    };
+    plan_with(area, params, &d, &g, bearing)
+}
+
+fn check_area(area: &Area, params: &SurveyParams) -> Result<()> {
+    if area.area_m2() > params.max_area_m2 {
+        return Err(PlanError::AreaTooLarge {
+            area_km2: area.area_m2() / 1e6,
+            max_km2: params.max_area_m2 / 1e6,
+        });
+    }
+    Ok(())
+}
+
+fn plan_with(
+    area: &Area,
+    params: &SurveyParams,
+    d: &Derived,
+    g: &Gen,
+    bearing: f64,
+) -> Result<Plan> {
+    let path: SurveyPath = match params.pattern {
+        Pattern::Lawnmower => patterns::lawnmower(area, g, bearing),
+        Pattern::Crosshatch => patterns::crosshatch(area, g, bearing),
+        Pattern::Perimeter => patterns::loops(area, g, true),
+        Pattern::Spiral => patterns::loops(area, g, false),
+        Pattern::ExpandingSquare => {
+            patterns::expanding_square(area, g, g.home.unwrap_or_else(|| centroid(area)))
+        }
+    };
+    let frame = area.frame();
+    let home_local = g
+        .home
+        .or_else(|| path.points.first().copied())
+        .unwrap_or_else(|| centroid(area));
+    let home = params.home.unwrap_or_else(|| frame.to_latlon(home_local));
+    let to_ll = |c: Coord| frame.to_latlon(c);
+    let survey_ll: Vec<LatLon> = path.points.iter().map(|c| to_ll(*c)).collect();
+    let items = estimate::mission_items(home, &survey_ll, d.alt_rel_m, d.trigger_distance_m);
+    let spec = SortieSpec {
+        home: home_local,
+        alt_rel_m: d.alt_rel_m,
+        speed_mps: params.speed_mps,
+        trigger_distance_m: d.trigger_distance_m,
+        max_items: params.max_mission_items,
+        airframe: &params.airframe,
+    };
+    let mut estimate = estimate::estimate_for(&spec, &path.points, items.len());
+    let (cov, half) = estimate::coverage(
+        area.free_local(),
+        &path,
+        d.footprint_side_m,
+        d.line_spacing_m,
+    );
+    estimate.area_m2 = area.area_m2();
+    estimate.flyable_area_m2 = area.free_area_m2();
+    estimate.coverage_pct = cov * 100.0;
+    estimate.covered_area_m2 = cov * area.free_area_m2();
+    estimate.within_half_spacing_pct = half * 100.0;
+    estimate.unrouted_connectors = path.unrouted;
+    let pieces = estimate::split_sorties(&spec, &path.points, &to_ll)?;
+    let sorties = pieces
+        .iter()
+        .enumerate()
+        .map(|(i, pts)| {
+            let ll: Vec<LatLon> = pts.iter().map(|c| to_ll(*c)).collect();
+            let items = estimate::mission_items(home, &ll, d.alt_rel_m, d.trigger_distance_m);
+            let e = estimate::estimate_for(&spec, pts, items.len());
+            Sortie {
+                number: i + 1,
+                resume_at: ll.first().copied().unwrap_or(home),
+                stop_at: ll.last().copied().unwrap_or(home),
+                items,
+                estimate: e,
+            }
+        })
+        .collect();
+    let straight = matches!(params.pattern, Pattern::Lawnmower | Pattern::Crosshatch);
+    Ok(Plan {
+        pattern: params.pattern,
+        home,
+        speed_mps: params.speed_mps,
+        derived: *d,
+        sweep_angle_deg: straight.then_some(bearing),
+        items,
+        estimate,
+        sorties,
+        areas: area.areas().to_vec(),
+        no_fly: area.no_fly().to_vec(),
+    })
+}
+
+/// Splits one survey among `drones` drones into balanced, non-overlapping parts and plans
+/// each. Parts are bands across the transects with equal flyable area, cut midway between
+/// transects so every transect of the single-drone plan is flown by exactly one drone. Fewer
+/// plans come back when the area has fewer transects than drones.
+pub fn plan_split(area: &Area, params: &SurveyParams, drones: usize) -> Result<Vec<Plan>> {
+    if drones == 0 || drones > 1000 {
+        return Err(PlanError::InvalidParam {
+            name: "drones",
+            value: drones as f64,
+            expected: "must be between 1 and 1000",
+        });
+    }
+    let d = params.derive()?;
+    check_area(area, params)?;
+    let g = gen_for(area, params, &d);
+    let bearing = params.sweep_angle_deg.map_or_else(
+        || patterns::best_bearing_deg(area.free_local(), &g),
+        |b| b.rem_euclid(180.0),
+    );
+    if drones == 1 {
+        return plan_with(area, params, &d, &g, bearing).map(|p| vec![p]);
+    }
+    let rot = Rot::new(bearing);
+    let rings = Rings::from_multipolygon(area.free_local(), rot);
+    let (v_min, v_max) = rings.v_range();
+    let (u_min, u_max) = rings.u_range();
+    let s = d.line_spacing_m;
+    // Area profile across the transects, sampled finely, to place equal-area cuts.
+    let dv = (s / 8.0).max((v_max - v_min) / 50_000.0);
+    let mut rows: Vec<Segment> = Vec::new();
+    let nrows = transects(&rings, dv, v_min, &mut rows);
+    let mut per_row = vec![0.0; nrows];
+    for r in &rows {
+        per_row[r.line as usize] += r.u1 - r.u0;
+    }
+    let total: f64 = per_row.iter().sum();
+    let mut cuts = vec![v_min - 1.0];
+    let mut acc = 0.0;
+    let mut k = 1;
+    for (i, w) in per_row.iter().enumerate() {
+        acc += w;
+        while k < drones && acc >= total * k as f64 / drones as f64 {
+            let v = v_min + (i as f64 + 1.0) * dv;
+            let snapped = v_min + ((v - v_min) / s).round() * s;
+            if snapped > cuts[cuts.len() - 1] + s / 2.0 && snapped < v_max {
+                cuts.push(snapped);
+            }
+            k += 1;
+        }
+    }
+    cuts.push(v_max + 1.0);
+    let mut plans = Vec::with_capacity(drones);
+    let pad = 10.0;
+    for w in cuts.windows(2) {
+        let corners = [
+            (u_min - pad, w[0]),
+            (u_max + pad, w[0]),
+            (u_max + pad, w[1]),
+            (u_min - pad, w[1]),
+        ];
+        let band = Polygon::new(
+            LineString::from(
+                corners
+                    .iter()
+                    .map(|&(u, v)| rot.inv(crate::sweep::Uv { u, v }))
+                    .collect::<Vec<Coord>>(),
+            ),
+            vec![],
+        );
+        let part: MultiPolygon = area.free_local().intersection(&MultiPolygon(vec![band]));
+        if geo::Area::unsigned_area(&part) < 1.0 {
+            continue;
+        }
+        let sub = area.restricted(part);
+        let gp = Gen {
+            grid_anchor_v: Some(v_min),
+            ..g
+        };
+        plans.push(plan_with(&sub, params, &d, &gp, bearing)?);
+    }
+    Ok(plans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rect(w: f64, h: f64) -> Area {
+        let ext = vec![
+            LatLon::new(37.0, -122.0),
+            LatLon::new(37.0, -122.0 + w),
+            LatLon::new(37.0 + h, -122.0 + w),
+            LatLon::new(37.0 + h, -122.0),
+        ];
+        Area::new(
+            &[SurveyArea {
+                exterior: ext,
+                holes: vec![],
+            }],
+            &[],
+            500e6,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn lawnmower_on_a_rectangle_covers_it() {
+        let a = rect(0.004, 0.003);
+        let p = plan_survey(&a, &SurveyParams::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.estimate.coverage_pct > 99.9, "{:?}", p.estimate);
+        assert!(
+            p.estimate.within_half_spacing_pct > 98.0,
+            "{:?}",
+            p.estimate
+        );
+        // Along the sides, every point is within half a spacing of a transect.
+        let along = SurveyParams {
+            sweep_angle_deg: Some(90.0),
+            ..SurveyParams::default()
+        };
+        let q = plan_survey(&a, &along).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            q.estimate.within_half_spacing_pct > 99.9,
+            "{:?}",
+            q.estimate
+        );
+        assert_eq!(p.sorties.len(), 1);
+        assert_eq!(p.items.len(), p.estimate.waypoints);
+        assert!(p.estimate.photos > 100);
+    }
+
+    #[test]
+    fn split_among_drones_is_balanced_and_disjoint() {
+        let a = rect(0.01, 0.01);
+        let plans = plan_split(&a, &SurveyParams::default(), 3).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plans.len(), 3);
+        let lens: Vec<f64> = plans.iter().map(|p| p.estimate.survey_distance_m).collect();
+        let (lo, hi) = lens
+            .iter()
+            .fold((f64::INFINITY, 0.0_f64), |(l, h), x| (l.min(*x), h.max(*x)));
+        assert!(hi / lo < 1.25, "{lens:?}");
+        let whole = plan_survey(&a, &SurveyParams::default()).unwrap_or_else(|e| panic!("{e}"));
+        let flyable: f64 = plans.iter().map(|p| p.estimate.flyable_area_m2).sum();
+        assert!((flyable - whole.estimate.flyable_area_m2).abs() / flyable < 1e-6);
+    }
+
+    #[test]
+    fn small_battery_gives_several_sorties() {
+        let a = rect(0.015, 0.015);
+        let mut params = SurveyParams::default();
+        params.airframe.battery_wh = 60.0;
+        let p = plan_survey(&a, &params).unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.sorties.len() > 1);
+        for w in p.sorties.windows(2) {
+            assert_eq!(
+                w[0].stop_at, w[1].resume_at,
+                "each sortie resumes where the last stopped"
+            );
+        }
+        for s in &p.sorties {
+            assert!(s.estimate.energy_wh <= params.airframe.usable_wh() + 1e-6);
+        }
+        let small = SurveyParams {
+            max_mission_items: 20,
+            ..SurveyParams::default()
+        };
+        let p = plan_survey(&rect(0.01, 0.01), &small).unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.sorties.iter().all(|s| s.items.len() <= 20));
+        assert!(p.sorties.len() > 2);
+    }
+}

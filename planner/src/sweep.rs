@@ -1,0 +1,588 @@
+//! The scan-line core: parallel transects clipped against every ring with every crossing,
+//! computed by a sweep over edges sorted by their lower end (cost grows with lines + edges,
+//! not lines × edges), and a free-space index that tells whether a straight connector stays
+//! inside the flyable region and routes around rings when it does not.
+//!
+//! Work happens in a rotated frame: `u` along the transects, `v` across them.
+
+use geo::{Coord, MultiPolygon};
+
+/// A point in the rotated frame: `u` along the transects, `v` across, metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Uv {
+    pub u: f64,
+    pub v: f64,
+}
+
+/// Rotation from local metres to the transect frame for a transect bearing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rot {
+    sin: f64,
+    cos: f64,
+}
+
+impl Rot {
+    /// Transects run along `bearing_deg` (clockwise from north).
+    pub fn new(bearing_deg: f64) -> Self {
+        let r = bearing_deg.to_radians();
+        Self {
+            sin: r.sin(),
+            cos: r.cos(),
+        }
+    }
+    pub fn fwd(self, c: Coord) -> Uv {
+        Uv {
+            u: c.x * self.sin + c.y * self.cos,
+            v: c.x * self.cos - c.y * self.sin,
+        }
+    }
+    pub fn inv(self, p: Uv) -> Coord {
+        Coord {
+            x: p.u * self.sin + p.v * self.cos,
+            y: p.u * self.cos - p.v * self.sin,
+        }
+    }
+}
+
+/// Rings of a region in the rotated frame (not closed) and whether each is an outer ring.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rings {
+    pub rings: Vec<Vec<Uv>>,
+    pub outer: Vec<bool>,
+}
+
+impl Rings {
+    pub fn from_multipolygon(mp: &MultiPolygon, rot: Rot) -> Self {
+        let mut out = Self::default();
+        for poly in &mp.0 {
+            for (k, ls) in std::iter::once(poly.exterior())
+                .chain(poly.interiors())
+                .enumerate()
+            {
+                let mut r: Vec<Uv> = ls.0.iter().map(|c| rot.fwd(*c)).collect();
+                if r.len() > 1 && r.first() == r.last() {
+                    r.pop();
+                }
+                if r.len() >= 3 {
+                    out.rings.push(r);
+                    out.outer.push(k == 0);
+                }
+            }
+        }
+        out
+    }
+
+    pub fn v_range(&self) -> (f64, f64) {
+        self.rings
+            .iter()
+            .flatten()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                (lo.min(p.v), hi.max(p.v))
+            })
+    }
+
+    pub fn u_range(&self) -> (f64, f64) {
+        self.rings
+            .iter()
+            .flatten()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                (lo.min(p.u), hi.max(p.u))
+            })
+    }
+
+    /// Global edge index of (ring, local index): ring offsets.
+    pub fn offsets(&self) -> Vec<usize> {
+        let mut off = Vec::with_capacity(self.rings.len() + 1);
+        let mut acc = 0;
+        for r in &self.rings {
+            off.push(acc);
+            acc += r.len();
+        }
+        off.push(acc);
+        off
+    }
+}
+
+/// One clipped piece of a transect: from `u0` to `u1` (`u0 < u1`) at `v`, with the global
+/// indices of the edges it ends on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Segment {
+    pub line: u32,
+    pub v: f64,
+    pub u0: f64,
+    pub u1: f64,
+    pub e0: u32,
+    pub e1: u32,
+}
+
+struct SweepEdge {
+    v_lo: f64,
+    v_hi: f64,
+    u_at_lo: f64,
+    du_dv: f64,
+    id: u32,
+}
+
+/// Clips the lines `v = v_anchor + (k + ½)·spacing` against the rings (even-odd rule, every
+/// crossing) and appends the pieces, sorted by line then `u`. Returns the number of lines.
+pub(crate) fn transects(
+    rings: &Rings,
+    spacing_m: f64,
+    v_anchor: f64,
+    out: &mut Vec<Segment>,
+) -> usize {
+    let mut edges: Vec<SweepEdge> = Vec::new();
+    let mut id = 0u32;
+    for r in &rings.rings {
+        let n = r.len();
+        for i in 0..n {
+            let (a, b) = (r[i], r[(i + 1) % n]);
+            if a.v != b.v {
+                let (lo, hi) = if a.v < b.v { (a, b) } else { (b, a) };
+                edges.push(SweepEdge {
+                    v_lo: lo.v,
+                    v_hi: hi.v,
+                    u_at_lo: lo.u,
+                    du_dv: (hi.u - lo.u) / (hi.v - lo.v),
+                    id,
+                });
+            }
+            id += 1;
+        }
+    }
+    let (v_min, v_max) = rings.v_range();
+    if edges.is_empty() || !(v_max > v_min) || !(spacing_m > 0.0) {
+        return 0;
+    }
+    edges.sort_by(|a, b| a.v_lo.total_cmp(&b.v_lo));
+    let k_first = ((v_min - v_anchor) / spacing_m - 0.5).ceil().max(-1e15);
+    let mut lines: Vec<f64> = Vec::new();
+    let mut k = k_first;
+    loop {
+        let v = v_anchor + (k + 0.5) * spacing_m;
+        if v >= v_max || lines.len() > 2_000_000 {
+            break;
+        }
+        if v > v_min {
+            lines.push(v);
+        }
+        k += 1.0;
+    }
+    if lines.is_empty() {
+        lines.push(f64::midpoint(v_min, v_max));
+    }
+    let mut active: Vec<usize> = Vec::new();
+    let mut next = 0;
+    let mut xs: Vec<(f64, u32)> = Vec::new();
+    for (li, &v) in lines.iter().enumerate() {
+        while next < edges.len() && edges[next].v_lo <= v {
+            active.push(next);
+            next += 1;
+        }
+        xs.clear();
+        active.retain(|&e| {
+            let ed = &edges[e];
+            if ed.v_hi <= v {
+                return false;
+            }
+            xs.push((ed.u_at_lo + (v - ed.v_lo) * ed.du_dv, ed.id));
+            true
+        });
+        xs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for pair in xs.chunks_exact(2) {
+            if pair[1].0 - pair[0].0 > 1e-6 {
+                out.push(Segment {
+                    line: li as u32,
+                    v,
+                    u0: pair[0].0,
+                    u1: pair[1].0,
+                    e0: pair[0].1,
+                    e1: pair[1].1,
+                });
+            }
+        }
+    }
+    lines.len()
+}
+
+/// Estimated length of a lawnmower at this rotation: transect length plus, per transect
+/// piece, a line change, two turnarounds and the distance a turn costs.
+pub(crate) fn lawnmower_cost_m(
+    rings: &Rings,
+    spacing_m: f64,
+    per_piece_m: f64,
+    scratch: &mut Vec<Segment>,
+) -> f64 {
+    scratch.clear();
+    let (v_min, _) = rings.v_range();
+    transects(rings, spacing_m, v_min, scratch);
+    scratch.iter().map(|s| s.u1 - s.u0 + per_piece_m).sum()
+}
+
+// --- free space ---------------------------------------------------------------------------
+
+/// Edges of the flyable region binned by `v`, for straight-line and inside tests.
+#[derive(Debug, Clone)]
+pub(crate) struct FreeSpace {
+    pub rings: Rings,
+    offsets: Vec<usize>,
+    edges: Vec<(Uv, Uv)>,
+    edge_ring: Vec<u32>,
+    v0: f64,
+    bin_h: f64,
+    bins: Vec<Vec<u32>>,
+}
+
+impl FreeSpace {
+    pub fn new(rings: Rings, bin_h_hint: f64) -> Self {
+        let offsets = rings.offsets();
+        let mut edges = Vec::new();
+        let mut edge_ring = Vec::new();
+        for (ri, r) in rings.rings.iter().enumerate() {
+            for i in 0..r.len() {
+                edges.push((r[i], r[(i + 1) % r.len()]));
+                edge_ring.push(ri as u32);
+            }
+        }
+        let (v_min, v_max) = rings.v_range();
+        let span = (v_max - v_min).max(1e-6);
+        let bin_h = bin_h_hint.max(span / 4096.0).max(1e-6);
+        let nbins = ((span / bin_h).ceil() as usize).clamp(1, 4097);
+        let mut bins = vec![Vec::new(); nbins];
+        for (i, (a, b)) in edges.iter().enumerate() {
+            let lo = ((a.v.min(b.v) - v_min) / bin_h).floor().max(0.0) as usize;
+            let hi = (((a.v.max(b.v) - v_min) / bin_h).floor().max(0.0) as usize).min(nbins - 1);
+            for bin in &mut bins[lo.min(nbins - 1)..=hi] {
+                bin.push(i as u32);
+            }
+        }
+        Self {
+            rings,
+            offsets,
+            edges,
+            edge_ring,
+            v0: v_min,
+            bin_h,
+            bins,
+        }
+    }
+
+    fn bin_range(&self, v_lo: f64, v_hi: f64) -> std::ops::RangeInclusive<usize> {
+        let n = self.bins.len();
+        let lo = (((v_lo - self.v0) / self.bin_h).floor().max(0.0) as usize).min(n - 1);
+        let hi = (((v_hi - self.v0) / self.bin_h).floor().max(0.0) as usize).min(n - 1);
+        lo..=hi
+    }
+
+    /// Even-odd inside test (a ray towards +u).
+    pub fn inside(&self, p: Uv) -> bool {
+        let (v_min, v_max) = (self.v0, self.v0 + self.bin_h * self.bins.len() as f64);
+        if !(p.v >= v_min && p.v <= v_max) {
+            return false;
+        }
+        let mut inside = false;
+        for bi in self.bin_range(p.v, p.v) {
+            for &e in &self.bins[bi] {
+                let (a, b) = self.edges[e as usize];
+                if (a.v <= p.v) != (b.v <= p.v)
+                    && a.u + (p.v - a.v) * (b.u - a.u) / (b.v - a.v) > p.u
+                {
+                    inside = !inside;
+                }
+            }
+        }
+        inside
+    }
+
+    /// Whether the straight line `a`–`b` stays in the flyable region (touching the boundary
+    /// is allowed).
+    pub fn clear(&self, a: Uv, b: Uv) -> bool {
+        if dist(a, b) < 1e-6 {
+            return true;
+        }
+        // Without a proper crossing the line is inside or outside as a whole, except where it
+        // runs through vertices; sample a few interior points.
+        !self.crosses(a, b)
+            && [0.5, 0.25, 0.75].iter().all(|t| {
+                self.inside(Uv {
+                    u: a.u + t * (b.u - a.u),
+                    v: a.v + t * (b.v - a.v),
+                })
+            })
+    }
+
+    /// Whether the line `a`–`b` or its end `b` enters the region (for no-fly zones).
+    pub fn enters(&self, a: Uv, b: Uv) -> bool {
+        self.crosses(a, b)
+            || self.inside(b)
+            || self.inside(Uv {
+                u: f64::midpoint(a.u, b.u),
+                v: f64::midpoint(a.v, b.v),
+            })
+    }
+
+    /// Whether `a`–`b` properly crosses an edge.
+    fn crosses(&self, a: Uv, b: Uv) -> bool {
+        let len = dist(a, b);
+        if len < 1e-6 {
+            return false;
+        }
+        let eps = 1e-9 * len;
+        let mut seen_last = u32::MAX;
+        for bi in self.bin_range(a.v.min(b.v), a.v.max(b.v)) {
+            for &e in &self.bins[bi] {
+                if e == seen_last {
+                    continue;
+                }
+                seen_last = e;
+                let (c, d) = self.edges[e as usize];
+                if c.u.max(d.u) < a.u.min(b.u) || c.u.min(d.u) > a.u.max(b.u) {
+                    continue;
+                }
+                let d1 = orient(c, d, a);
+                let d2 = orient(c, d, b);
+                let elen = (d.u - c.u).hypot(d.v - c.v);
+                let e2 = 1e-9 * elen.max(len) * elen.max(len);
+                let d3 = orient(a, b, c);
+                let d4 = orient(a, b, d);
+                if ((d1 > e2 && d2 < -e2) || (d1 < -e2 && d2 > e2))
+                    && ((d3 > eps * len && d4 < -eps * len) || (d3 < -eps * len && d4 > eps * len))
+                {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// The edge nearest to `p` (for points known to lie on the boundary).
+    pub fn nearest_edge(&self, p: Uv) -> u32 {
+        let mut best = (f64::INFINITY, 0u32);
+        for (i, &(a, b)) in self.edges.iter().enumerate() {
+            let d = seg_dist(p, a, b);
+            if d < best.0 {
+                best = (d, i as u32);
+            }
+        }
+        best.1
+    }
+
+    /// A route that avoids the rings between two arbitrary inside points: straight when
+    /// clear, else over the vertices of the small rings. `None` when none was found.
+    pub fn route_any(&self, a: Uv, b: Uv) -> Option<Vec<Uv>> {
+        if self.clear(a, b) {
+            return Some(Vec::new());
+        }
+        let all: Vec<usize> = (0..self.rings.rings.len()).collect();
+        self.visibility_route(a, b, &all)
+    }
+
+    fn ring_of_edge(&self, e: u32) -> (usize, usize) {
+        let ring = self.edge_ring.get(e as usize).copied().unwrap_or(0) as usize;
+        (ring, e as usize - self.offsets[ring])
+    }
+
+    /// Whether global edge `e` belongs to an outer ring.
+    pub fn edge_is_outer(&self, e: u32) -> bool {
+        let (ring, _) = self.ring_of_edge(e);
+        self.rings.outer.get(ring).copied().unwrap_or(false)
+    }
+
+    /// Intermediate points of a path from `a` (on edge `ea`) to `b` (on edge `eb`) inside the
+    /// flyable region: empty when the straight line is clear. `None` when no route was found.
+    pub fn route(&self, a: Uv, ea: u32, b: Uv, eb: u32) -> Option<Vec<Uv>> {
+        if self.clear(a, b) {
+            return Some(Vec::new());
+        }
+        let (ra, ia) = self.ring_of_edge(ea);
+        let (rb, ib) = self.ring_of_edge(eb);
+        if ra == rb {
+            return Some(self.ring_walk(ra, a, ia, b, ib));
+        }
+        self.visibility_route(a, b, &[ra, rb])
+    }
+
+    /// Walks along one ring from `a` (on edge `ia`) to `b` (on edge `ib`) the shorter way,
+    /// then pulls the string tight.
+    fn ring_walk(&self, ring: usize, a: Uv, ia: usize, b: Uv, ib: usize) -> Vec<Uv> {
+        let r = &self.rings.rings[ring];
+        let n = r.len();
+        let mut fwd = vec![a];
+        let mut i = ia;
+        while i != ib {
+            i = (i + 1) % n;
+            fwd.push(r[i]);
+        }
+        fwd.push(b);
+        let mut back = vec![a];
+        let mut i = ia;
+        while i != ib {
+            back.push(r[i]);
+            i = (i + n - 1) % n;
+        }
+        back.push(b);
+        if ia == ib {
+            back.truncate(1);
+            back.push(b);
+        }
+        let len = |p: &[Uv]| p.windows(2).map(|w| dist(w[0], w[1])).sum::<f64>();
+        let path = if len(&fwd) <= len(&back) { fwd } else { back };
+        let mut out = Vec::new();
+        let mut anchor = 0;
+        while anchor + 1 < path.len() {
+            let mut j = anchor + 1;
+            while j + 1 < path.len() && self.clear(path[anchor], path[j + 1]) {
+                j += 1;
+            }
+            if j + 1 < path.len() {
+                out.push(path[j]);
+            }
+            anchor = j;
+        }
+        out
+    }
+
+    /// Shortest path over the vertices of the given rings (visibility graph, Dijkstra).
+    fn visibility_route(&self, a: Uv, b: Uv, rings: &[usize]) -> Option<Vec<Uv>> {
+        let mut nodes = vec![a, b];
+        for &ri in rings {
+            let r = &self.rings.rings[ri];
+            if r.len() > 300 {
+                continue;
+            }
+            let n = r.len();
+            for i in 0..n {
+                // Nudge the vertex a centimetre into the free side so sight lines along the
+                // ring count as inside.
+                let (p, q, s) = (r[(i + n - 1) % n], r[i], r[(i + 1) % n]);
+                let bis = Uv {
+                    u: (p.u - q.u) / dist(p, q).max(1e-9) + (s.u - q.u) / dist(s, q).max(1e-9),
+                    v: (p.v - q.v) / dist(p, q).max(1e-9) + (s.v - q.v) / dist(s, q).max(1e-9),
+                };
+                let bl = bis.u.hypot(bis.v).max(1e-9);
+                for sign in [1.0, -1.0] {
+                    let c = Uv {
+                        u: q.u + sign * 0.01 * bis.u / bl,
+                        v: q.v + sign * 0.01 * bis.v / bl,
+                    };
+                    if self.inside(c) {
+                        nodes.push(c);
+                        break;
+                    }
+                }
+            }
+        }
+        let n = nodes.len();
+        let mut best = vec![f64::INFINITY; n];
+        let mut prev = vec![usize::MAX; n];
+        let mut done = vec![false; n];
+        best[0] = 0.0;
+        for _ in 0..n {
+            let mut cur = usize::MAX;
+            for i in 0..n {
+                if !done[i] && best[i].is_finite() && (cur == usize::MAX || best[i] < best[cur]) {
+                    cur = i;
+                }
+            }
+            if cur == usize::MAX || cur == 1 {
+                break;
+            }
+            done[cur] = true;
+            for j in 0..n {
+                if !done[j] {
+                    let d = best[cur] + dist(nodes[cur], nodes[j]);
+                    if d < best[j] && self.clear(nodes[cur], nodes[j]) {
+                        best[j] = d;
+                        prev[j] = cur;
+                    }
+                }
+            }
+        }
+        if !best[1].is_finite() {
+            return None;
+        }
+        let mut path = Vec::new();
+        let mut cur = prev[1];
+        while cur != 0 && cur != usize::MAX {
+            path.push(nodes[cur]);
+            cur = prev[cur];
+        }
+        path.reverse();
+        Some(path)
+    }
+}
+
+pub(crate) fn orient(a: Uv, b: Uv, c: Uv) -> f64 {
+    (b.u - a.u) * (c.v - a.v) - (b.v - a.v) * (c.u - a.u)
+}
+
+pub(crate) fn dist(a: Uv, b: Uv) -> f64 {
+    (b.u - a.u).hypot(b.v - a.v)
+}
+
+/// Distance from `p` to the segment `a`–`b`.
+pub(crate) fn seg_dist(p: Uv, a: Uv, b: Uv) -> f64 {
+    let (du, dv) = (b.u - a.u, b.v - a.v);
+    let l2 = du * du + dv * dv;
+    let t = if l2 > 0.0 {
+        (((p.u - a.u) * du + (p.v - a.v) * dv) / l2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    dist(
+        p,
+        Uv {
+            u: a.u + t * du,
+            v: a.v + t * dv,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    fn u_shape() -> MultiPolygon {
+        // A U open to the north: 300 × 200 with a 100 × 150 notch.
+        MultiPolygon(vec![
+            polygon![(x: 0.0, y: 0.0), (x: 300.0, y: 0.0), (x: 300.0, y: 200.0), (x: 200.0, y: 200.0), (x: 200.0, y: 50.0), (x: 100.0, y: 50.0), (x: 100.0, y: 200.0), (x: 0.0, y: 200.0)],
+        ])
+    }
+
+    #[test]
+    fn every_crossing_gives_a_piece() {
+        // Transects east-west (bearing 90°): u = x, v = -y.
+        let rings = Rings::from_multipolygon(&u_shape(), Rot::new(90.0));
+        let mut segs = Vec::new();
+        let lines = transects(&rings, 20.0, rings.v_range().0, &mut segs);
+        assert_eq!(lines, 10);
+        // Lines above y = 50 cross the notch: two pieces each.
+        assert_eq!(segs.len(), 2 * 8 + 2);
+        let total: f64 = segs.iter().map(|s| s.u1 - s.u0).sum();
+        assert!(
+            (total - (8.0 * 200.0 + 2.0 * 300.0)).abs() < 1e-6,
+            "{total}"
+        );
+    }
+
+    #[test]
+    fn connectors_route_around_the_notch() {
+        let rings = Rings::from_multipolygon(&u_shape(), Rot::new(90.0));
+        let fs = FreeSpace::new(rings, 20.0);
+        let a = Uv {
+            u: 100.0,
+            v: -190.0,
+        };
+        let b = Uv {
+            u: 200.0,
+            v: -190.0,
+        };
+        assert!(!fs.clear(a, b));
+        assert!(fs.clear(Uv { u: 10.0, v: -10.0 }, Uv { u: 290.0, v: -10.0 }));
+        // `a` lies on edge 5 (x = 100), `b` on edge 3 (x = 200).
+        let via = fs.route(a, 5, b, 3).unwrap_or_default();
+        assert_eq!(via.len(), 2, "{via:?}");
+        assert!(via.iter().all(|p| (p.v + 50.0).abs() < 1e-9));
+    }
+}
