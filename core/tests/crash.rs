@@ -1,14 +1,21 @@
 //! Crash safety: a child process writes missions and telemetry; it is killed with SIGKILL at
 //! random moments, 24 times; after each kill the file must pass `PRAGMA integrity_check` and
 //! hold every transaction whose commit had returned before the kill.
+//!
+//! The child is this same test binary re-executed to run the ignored test
+//! `crash_writer_child` with `AVIARY_CRASH_CHILD_DB` set; it prints a line after every commit
+//! that returned: `M <mission-uuid>` for a mission insert, `T <drone-uuid> <first_us> <count>`
+//! for a flushed telemetry batch.
 #![allow(clippy::unwrap_used)]
 
 use aviary_core::store::{Store, StoreOptions, TelemetryRange};
-use aviary_core::{DroneId, ManualClock, MissionId};
-use chrono::DateTime;
-use std::io::{BufRead, BufReader};
+use aviary_core::*;
+use chrono::{DateTime, Utc};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+
+const CHILD_ENV: &str = "AVIARY_CRASH_CHILD_DB";
 
 const KILLS: usize = 24;
 
@@ -36,8 +43,9 @@ fn sigkill_never_loses_a_committed_transaction() {
     let mut missions: Vec<MissionId> = Vec::new();
     let mut batches: Vec<(DroneId, i64, usize)> = Vec::new();
     for round in 0..KILLS {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_crash_writer"))
-            .arg(&db)
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "crash_writer_child", "--ignored", "--nocapture", "--test-threads=1", "-q"])
+            .env(CHILD_ENV, &db)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -49,8 +57,9 @@ fn sigkill_never_loses_a_committed_transaction() {
         let mut seen = 0;
         while seen < commits_before_kill {
             let line = lines.next().expect("child exited early").unwrap();
-            record(&line, &mut missions, &mut batches);
-            seen += 1;
+            if record(&line, &mut missions, &mut batches) {
+                seen += 1;
+            }
         }
         let spin = rng.next() % 200_000;
         let mut x = 0u64;
@@ -81,11 +90,79 @@ fn sigkill_never_loses_a_committed_transaction() {
     assert!(missions.len() >= KILLS);
 }
 
-fn record(line: &str, missions: &mut Vec<MissionId>, batches: &mut Vec<(DroneId, i64, usize)>) {
+/// Records a commit line; returns false for libtest's own output around the child test.
+fn record(line: &str, missions: &mut Vec<MissionId>, batches: &mut Vec<(DroneId, i64, usize)>) -> bool {
     let parts: Vec<&str> = line.split_whitespace().collect();
     match parts.as_slice() {
         ["M", id] => missions.push(id.parse().unwrap()),
         ["T", drone, first, count] => batches.push((drone.parse().unwrap(), first.parse().unwrap(), count.parse().unwrap())),
-        _ => panic!("unexpected child line {line:?}"),
+        _ => return false,
+    }
+    true
+}
+
+#[test]
+#[ignore = "the child process of sigkill_never_loses_a_committed_transaction; runs until killed"]
+fn crash_writer_child() {
+    let path = std::env::var(CHILD_ENV).expect("run only as the crash test's child (AVIARY_CRASH_CHILD_DB unset)");
+    let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let store = Store::open(std::path::Path::new(&path), Arc::new(ManualClock::new(t0)), StoreOptions::default()).unwrap();
+    let org = Organization { id: OrgId::new_random(), name: "crash".into(), created_at: t0 };
+    store.upsert_org(&org).unwrap();
+    let site = Site {
+        id: SiteId::new_random(),
+        org_id: org.id,
+        name: "crash site".into(),
+        location: LatLon::new(1.0, 2.0),
+        timezone: chrono_tz::UTC,
+        created_at: t0,
+    };
+    store.upsert_site(&site).unwrap();
+    let drone_id = DroneId::new_random();
+    let mut out = std::io::stdout().lock();
+    let start_us = Utc::now().timestamp_micros();
+    for i in 0_i64.. {
+        let m = Mission {
+            id: MissionId::new_random(),
+            org_id: org.id,
+            site_id: site.id,
+            drone_id: None,
+            name: format!("crash mission {i}"),
+            status: MissionStatus::Planned,
+            survey_area: SurveyArea::default(),
+            flight_pattern: FlightPattern::Lawnmower,
+            parameters: MissionParams::default(),
+            scheduled_start: None,
+            actual_start: None,
+            actual_end: None,
+            paused_at: None,
+            estimated_duration_s: 1.0,
+            estimated_distance_m: 1.0,
+            waypoints: Vec::new(),
+            created_by: None,
+            created_at: t0,
+        };
+        store.insert_mission(&m).unwrap();
+        writeln!(out, "M {}", m.id).unwrap();
+        out.flush().unwrap();
+        let first_us = start_us + i * 1_000_000;
+        let count = 200;
+        for j in 0..count {
+            store.telemetry().submit(TelemetrySample {
+                time: DateTime::from_timestamp_micros(first_us + j * 1_000).unwrap(),
+                mission_id: Some(m.id),
+                drone_id,
+                pos: LatLon::new(1.0, 2.0),
+                alt_rel_m: 10.0,
+                speed_mps: 1.0,
+                heading_deg: 0.0,
+                battery_pct: 50.0,
+                signal_pct: 100.0,
+                status: DroneStatus::InMission,
+            });
+        }
+        store.telemetry().flush().unwrap();
+        writeln!(out, "T {drone_id} {first_us} {count}").unwrap();
+        out.flush().unwrap();
     }
 }
