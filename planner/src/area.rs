@@ -10,6 +10,10 @@ use crate::frame::LocalFrame;
 /// A survey area ready for planning: the input areas (cleaned), the no-fly zones, their local
 /// projections and the region that may be flown (areas minus no-fly zones).
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "`area_m2` is the area's area in m², the unit suffix is the point"
+)]
 pub struct Area {
     frame: LocalFrame,
     areas: Vec<SurveyArea>,

@@ -143,7 +143,7 @@ fn coverage_in(
     let rot = Rot::new(bearing_deg);
     let rings = Rings::from_multipolygon(region, rot);
     let (v_min, v_max) = rings.v_range();
-    if !(v_max > v_min) {
+    if v_max.partial_cmp(&v_min) != Some(std::cmp::Ordering::Greater) {
         return [0.0; 2];
     }
     let dv = (spacing_m / 4.0).max((v_max - v_min) / 20_000.0);
@@ -386,9 +386,9 @@ pub(crate) fn split_sorties(
                     y: last.y + mid * (next.y - last.y),
                 };
                 if cur.wh_with(spec, Some(x)) <= usable {
-                    lo = mid
+                    lo = mid;
                 } else {
-                    hi = mid
+                    hi = mid;
                 }
             }
             let leg = (next.x - last.x).hypot(next.y - last.y);

@@ -13,6 +13,15 @@
 //! I/O besides reading and writing those file formats — no network, no database, no clock,
 //! no threads.
 
+#![expect(
+    clippy::many_single_char_names,
+    reason = "geometry formulas read best with the textbook's one-letter names (a, b, p, q, u, v)"
+)]
+#![expect(
+    clippy::doc_markdown,
+    reason = "format and product names (GeoJSON, QGroundControl, MAVLink) are prose here, not code"
+)]
+
 pub mod area;
 pub mod camera;
 pub mod error;

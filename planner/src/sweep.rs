@@ -137,7 +137,7 @@ pub(crate) fn transects(
         let n = r.len();
         for i in 0..n {
             let (a, b) = (r[i], r[(i + 1) % n]);
-            if a.v != b.v {
+            if (a.v - b.v).abs() > 0.0 {
                 let (lo, hi) = if a.v < b.v { (a, b) } else { (b, a) };
                 edges.push(SweepEdge {
                     v_lo: lo.v,
@@ -151,7 +151,10 @@ pub(crate) fn transects(
         }
     }
     let (v_min, v_max) = rings.v_range();
-    if edges.is_empty() || !(v_max > v_min) || !(spacing_m > 0.0) {
+    if edges.is_empty()
+        || v_max.partial_cmp(&v_min) != Some(std::cmp::Ordering::Greater)
+        || spacing_m.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+    {
         return 0;
     }
     edges.sort_by(|a, b| a.v_lo.total_cmp(&b.v_lo));

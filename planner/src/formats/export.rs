@@ -24,7 +24,7 @@ fn flown(doc: &MissionDoc) -> Vec<(LatLon, f64)> {
     for w in &doc.items {
         match w.action {
             WaypointAction::FlyThrough | WaypointAction::Takeoff | WaypointAction::Land => {
-                v.push((w.pos, w.alt_rel_m))
+                v.push((w.pos, w.alt_rel_m));
             }
             WaypointAction::ReturnToLaunch => v.push((doc.home, w.alt_rel_m)),
             _ => {}

@@ -250,9 +250,9 @@ pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
                 holes: vec![],
             };
             if p.get("inclusion").and_then(Value::as_bool).unwrap_or(true) {
-                areas.push(area)
+                areas.push(area);
             } else {
-                no_fly.push(area)
+                no_fly.push(area);
             }
         }
     }
