@@ -1,17 +1,31 @@
 //! Telemetry writer benchmarks: batched insert throughput through the background writer, and
 //! the latency of reading one mission's 1,800 samples (30 minutes at 1 Hz).
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "bench code: a panic is the failure report"
+)]
 
 use aviary_core::store::{Store, StoreOptions, TelemetryRange};
-use aviary_core::*;
+use aviary_core::{
+    DroneId, DroneStatus, LatLon, ManualClock, MissionId, OrgId, Organization, TelemetrySample,
+};
 use chrono::{DateTime, Duration};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::sync::Arc;
 
 fn setup(dir: &std::path::Path) -> (Store, DroneId, MissionId) {
     let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-    let store = Store::open(&dir.join("bench.db"), Arc::new(ManualClock::new(t0)), StoreOptions::default()).unwrap();
-    let org = Organization { id: OrgId::new_random(), name: "bench".into(), created_at: t0 };
+    let store = Store::open(
+        &dir.join("bench.db"),
+        Arc::new(ManualClock::new(t0)),
+        StoreOptions::default(),
+    )
+    .unwrap();
+    let org = Organization {
+        id: OrgId::new_random(),
+        name: "bench".into(),
+        created_at: t0,
+    };
     store.upsert_org(&org).unwrap();
     (store, DroneId::new_random(), MissionId::new_random())
 }
@@ -31,12 +45,13 @@ fn sample(drone: DroneId, mission: MissionId, us: i64) -> TelemetrySample {
     }
 }
 
+const N: u64 = 50_000;
+
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let (store, drone, mission) = setup(dir.path());
     let mut next_us = 1_800_000_000_000_000_i64;
     let mut g = c.benchmark_group("telemetry_writer");
-    const N: u64 = 50_000;
     g.throughput(Throughput::Elements(N));
     g.sample_size(10);
     g.bench_function("insert_50k_batched", |b| {
@@ -58,7 +73,9 @@ fn bench(c: &mut Criterion) {
     let query_mission = MissionId::new_random();
     let base = next_us + 1_000_000;
     for i in 0..1_800 {
-        store.telemetry().submit(sample(drone, query_mission, base + i * 1_000_000));
+        store
+            .telemetry()
+            .submit(sample(drone, query_mission, base + i * 1_000_000));
     }
     store.telemetry().flush().unwrap();
     let t_from = DateTime::from_timestamp_micros(base).unwrap();
@@ -66,7 +83,13 @@ fn bench(c: &mut Criterion) {
     g.bench_function("mission_1800_samples", |b| {
         b.iter(|| {
             let rows = store
-                .mission_telemetry(query_mission, TelemetryRange { from: t_from, to: t_from + Duration::hours(1) })
+                .mission_telemetry(
+                    query_mission,
+                    TelemetryRange {
+                        from: t_from,
+                        to: t_from + Duration::hours(1),
+                    },
+                )
                 .unwrap();
             assert_eq!(rows.len(), 1_800);
             rows

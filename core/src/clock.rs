@@ -29,7 +29,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock standing at `start`.
     pub fn new(start: DateTime<Utc>) -> Self {
-        Self { micros: Arc::new(AtomicI64::new(start.timestamp_micros())) }
+        Self {
+            micros: Arc::new(AtomicI64::new(start.timestamp_micros())),
+        }
     }
 
     /// Moves the clock forward (or back, with a negative duration).

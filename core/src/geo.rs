@@ -62,6 +62,7 @@ impl LatLon {
     }
 
     /// The point `distance_m` away along `bearing_deg` (spherical destination formula).
+    #[must_use]
     pub fn offset(self, bearing_deg: f64, distance_m: f64) -> LatLon {
         let d = distance_m / EARTH_RADIUS_M;
         let b = bearing_deg.to_radians();
@@ -75,10 +76,14 @@ impl LatLon {
 
     /// Offset by metres north and east (flat-earth, for short distances such as simulation
     /// steps).
+    #[must_use]
     pub fn offset_ne(self, north_m: f64, east_m: f64) -> LatLon {
         let dlat = north_m / EARTH_RADIUS_M;
         let dlon = east_m / (EARTH_RADIUS_M * self.lat_deg.to_radians().cos().max(1e-9));
-        LatLon::new(self.lat_deg + dlat.to_degrees(), self.lon_deg + dlon.to_degrees())
+        LatLon::new(
+            self.lat_deg + dlat.to_degrees(),
+            self.lon_deg + dlon.to_degrees(),
+        )
     }
 }
 
@@ -96,8 +101,14 @@ impl std::str::FromStr for LatLon {
         let (a, b) = s
             .split_once(',')
             .ok_or_else(|| format!("expected LAT,LON but got {s:?}"))?;
-        let lat: f64 = a.trim().parse().map_err(|_| format!("latitude {a:?} is not a number"))?;
-        let lon: f64 = b.trim().parse().map_err(|_| format!("longitude {b:?} is not a number"))?;
+        let lat: f64 = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("latitude {a:?} is not a number"))?;
+        let lon: f64 = b
+            .trim()
+            .parse()
+            .map_err(|_| format!("longitude {b:?} is not a number"))?;
         LatLon::checked(lat, lon).map_err(|e| e.to_string())
     }
 }

@@ -69,7 +69,10 @@ impl MissionStatus {
 
     /// True once nothing more can happen to the mission.
     pub const fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Aborted | Self::Failed | Self::Deleted)
+        matches!(
+            self,
+            Self::Completed | Self::Aborted | Self::Failed | Self::Deleted
+        )
     }
 
     /// True while a drone is assigned and airborne for it.
@@ -161,7 +164,13 @@ impl Default for MissionLifecycle {
 impl MissionLifecycle {
     /// A new, planned mission.
     pub const fn new() -> Self {
-        Self { status: MissionStatus::Planned, actual_start: None, actual_end: None, paused_at: None, failure: None }
+        Self {
+            status: MissionStatus::Planned,
+            actual_start: None,
+            actual_end: None,
+            paused_at: None,
+            failure: None,
+        }
     }
 
     /// Restores a lifecycle from stored fields.
@@ -171,7 +180,13 @@ impl MissionLifecycle {
         actual_end: Option<DateTime<Utc>>,
         paused_at: Option<DateTime<Utc>>,
     ) -> Self {
-        Self { status, actual_start, actual_end, paused_at, failure: None }
+        Self {
+            status,
+            actual_start,
+            actual_end,
+            paused_at,
+            failure: None,
+        }
     }
 
     /// Current status.
@@ -212,7 +227,11 @@ impl MissionLifecycle {
     }
 
     /// Applies `event` at time `now`.
-    pub fn handle(&mut self, event: MissionEvent, now: DateTime<Utc>) -> Result<MissionStatus, TransitionError> {
+    pub fn handle(
+        &mut self,
+        event: MissionEvent,
+        now: DateTime<Utc>,
+    ) -> Result<MissionStatus, TransitionError> {
         let to = self.next(event)?;
         match event {
             MissionEvent::Start => self.actual_start = Some(now),
@@ -234,7 +253,8 @@ impl MissionLifecycle {
     pub fn tick(&mut self, now: DateTime<Utc>) -> Option<MissionStatus> {
         let since = self.paused_at?;
         if self.status == MissionStatus::Paused && now - since >= PAUSE_TIMEOUT {
-            self.handle(MissionEvent::Fail(FailureReason::PauseTimeout), now).ok()
+            self.handle(MissionEvent::Fail(FailureReason::PauseTimeout), now)
+                .ok()
         } else {
             None
         }
@@ -272,12 +292,24 @@ mod tests {
             (S::InProgress, E::Pause, S::Paused),
             (S::InProgress, E::Finish, S::Completed),
             (S::InProgress, E::Abort, S::Aborted),
-            (S::InProgress, E::Fail(FailureReason::ConnectionLost), S::Failed),
+            (
+                S::InProgress,
+                E::Fail(FailureReason::ConnectionLost),
+                S::Failed,
+            ),
             (S::Paused, E::Resume, S::InProgress),
             (S::Paused, E::Abort, S::Aborted),
             (S::Paused, E::Fail(FailureReason::PauseTimeout), S::Failed),
         ];
-        let events = [E::Start, E::Pause, E::Resume, E::Abort, E::Finish, E::Fail(FailureReason::ConnectionLost), E::Delete];
+        let events = [
+            E::Start,
+            E::Pause,
+            E::Resume,
+            E::Abort,
+            E::Finish,
+            E::Fail(FailureReason::ConnectionLost),
+            E::Delete,
+        ];
         let mut checked = 0;
         for from in S::ALL {
             for ev in events {
@@ -305,7 +337,10 @@ mod tests {
         let mut m = MissionLifecycle::new();
         m.handle(E::Start, t(0)).ok();
         let err = m.handle(E::Delete, t(1)).unwrap_err();
-        assert_eq!(err.to_string(), "cannot delete a mission that is in_progress");
+        assert_eq!(
+            err.to_string(),
+            "cannot delete a mission that is in_progress"
+        );
         assert_eq!(m.status(), S::InProgress, "a refused event changes nothing");
     }
 

@@ -109,7 +109,13 @@ pub enum DroneStatus {
 
 impl DroneStatus {
     /// Every status.
-    pub const ALL: [DroneStatus; 5] = [Self::Available, Self::InMission, Self::Charging, Self::Maintenance, Self::Offline];
+    pub const ALL: [DroneStatus; 5] = [
+        Self::Available,
+        Self::InMission,
+        Self::Charging,
+        Self::Maintenance,
+        Self::Offline,
+    ];
 
     /// The design's spelling.
     pub const fn as_str(self) -> &'static str {
@@ -177,7 +183,12 @@ pub enum FlightPattern {
 
 impl FlightPattern {
     /// Every pattern.
-    pub const ALL: [FlightPattern; 4] = [Self::Lawnmower, Self::Crosshatch, Self::Perimeter, Self::Spiral];
+    pub const ALL: [FlightPattern; 4] = [
+        Self::Lawnmower,
+        Self::Crosshatch,
+        Self::Perimeter,
+        Self::Spiral,
+    ];
 
     /// Lower-case name.
     pub const fn as_str(self) -> &'static str {
@@ -202,7 +213,11 @@ impl std::str::FromStr for FlightPattern {
         Self::ALL
             .into_iter()
             .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown pattern {s:?} (expected lawnmower, crosshatch, perimeter or spiral)"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown pattern {s:?} (expected lawnmower, crosshatch, perimeter or spiral)"
+                )
+            })
     }
 }
 
@@ -255,7 +270,13 @@ pub struct MissionParams {
 
 impl Default for MissionParams {
     fn default() -> Self {
-        Self { altitude_m: 50.0, speed_mps: 5.0, side_overlap_pct: 70.0, front_overlap_pct: 80.0, gimbal_angle_deg: -90.0 }
+        Self {
+            altitude_m: 50.0,
+            speed_mps: 5.0,
+            side_overlap_pct: 70.0,
+            front_overlap_pct: 80.0,
+            gimbal_angle_deg: -90.0,
+        }
     }
 }
 
@@ -312,7 +333,12 @@ pub struct Mission {
 impl Mission {
     /// The lifecycle state machine for this mission's stored fields.
     pub fn lifecycle(&self) -> crate::mission::MissionLifecycle {
-        crate::mission::MissionLifecycle::restore(self.status, self.actual_start, self.actual_end, self.paused_at)
+        crate::mission::MissionLifecycle::restore(
+            self.status,
+            self.actual_start,
+            self.actual_end,
+            self.paused_at,
+        )
     }
 
     /// Copies a lifecycle's fields back into the record.

@@ -6,7 +6,10 @@
 //! `crash_writer_child` with `AVIARY_CRASH_CHILD_DB` set; it prints a line after every commit
 //! that returned: `M <mission-uuid>` for a mission insert, `T <drone-uuid> <first_us> <count>`
 //! for a flushed telemetry batch.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 use aviary_core::store::{Store, StoreOptions, TelemetryRange};
 use aviary_core::*;
@@ -19,7 +22,7 @@ const CHILD_ENV: &str = "AVIARY_CRASH_CHILD_DB";
 
 const KILLS: usize = 24;
 
-/// xorshift64*: a seeded generator so a failing run can be replayed with AVIARY_CRASH_SEED.
+/// xorshift64*: a seeded generator so a failing run can be replayed with `AVIARY_CRASH_SEED`.
 struct Rng(u64);
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -44,7 +47,14 @@ fn sigkill_never_loses_a_committed_transaction() {
     let mut batches: Vec<(DroneId, i64, usize)> = Vec::new();
     for round in 0..KILLS {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "crash_writer_child", "--ignored", "--nocapture", "--test-threads=1", "-q"])
+            .args([
+                "--exact",
+                "crash_writer_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+                "-q",
+            ])
             .env(CHILD_ENV, &db)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -73,29 +83,51 @@ fn sigkill_never_loses_a_committed_transaction() {
             record(&line, &mut missions, &mut batches);
         }
 
-        let clock = Arc::new(ManualClock::new(DateTime::from_timestamp(1_800_000_000, 0).unwrap()));
+        let clock = Arc::new(ManualClock::new(
+            DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        ));
         let store = Store::open(&db, clock, StoreOptions::default()).unwrap();
         store.integrity_check().unwrap();
         for id in &missions {
-            store.get_mission(*id).unwrap_or_else(|e| panic!("round {round}: committed mission {id} lost: {e}"));
+            store
+                .get_mission(*id)
+                .unwrap_or_else(|e| panic!("round {round}: committed mission {id} lost: {e}"));
         }
         for (drone, first_us, count) in &batches {
             let from = DateTime::from_timestamp_micros(*first_us).unwrap();
             let to = DateTime::from_timestamp_micros(first_us + 1_000 * *count as i64).unwrap();
-            let got = store.drone_telemetry(*drone, TelemetryRange { from, to }).unwrap().len();
-            assert_eq!(got, *count, "round {round}: committed telemetry batch at {first_us} incomplete");
+            let got = store
+                .drone_telemetry(*drone, TelemetryRange { from, to })
+                .unwrap()
+                .len();
+            assert_eq!(
+                got, *count,
+                "round {round}: committed telemetry batch at {first_us} incomplete"
+            );
         }
     }
-    println!("crash test: {KILLS} SIGKILLs, {} missions and {} telemetry batches verified, integrity ok", missions.len(), batches.len());
+    println!(
+        "crash test: {KILLS} SIGKILLs, {} missions and {} telemetry batches verified, integrity ok",
+        missions.len(),
+        batches.len()
+    );
     assert!(missions.len() >= KILLS);
 }
 
 /// Records a commit line; returns false for libtest's own output around the child test.
-fn record(line: &str, missions: &mut Vec<MissionId>, batches: &mut Vec<(DroneId, i64, usize)>) -> bool {
+fn record(
+    line: &str,
+    missions: &mut Vec<MissionId>,
+    batches: &mut Vec<(DroneId, i64, usize)>,
+) -> bool {
     let parts: Vec<&str> = line.split_whitespace().collect();
     match parts.as_slice() {
         ["M", id] => missions.push(id.parse().unwrap()),
-        ["T", drone, first, count] => batches.push((drone.parse().unwrap(), first.parse().unwrap(), count.parse().unwrap())),
+        ["T", drone, first, count] => batches.push((
+            drone.parse().unwrap(),
+            first.parse().unwrap(),
+            count.parse().unwrap(),
+        )),
         _ => return false,
     }
     true
@@ -104,10 +136,20 @@ fn record(line: &str, missions: &mut Vec<MissionId>, batches: &mut Vec<(DroneId,
 #[test]
 #[ignore = "the child process of sigkill_never_loses_a_committed_transaction; runs until killed"]
 fn crash_writer_child() {
-    let path = std::env::var(CHILD_ENV).expect("run only as the crash test's child (AVIARY_CRASH_CHILD_DB unset)");
+    let path = std::env::var(CHILD_ENV)
+        .expect("run only as the crash test's child (AVIARY_CRASH_CHILD_DB unset)");
     let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-    let store = Store::open(std::path::Path::new(&path), Arc::new(ManualClock::new(t0)), StoreOptions::default()).unwrap();
-    let org = Organization { id: OrgId::new_random(), name: "crash".into(), created_at: t0 };
+    let store = Store::open(
+        std::path::Path::new(&path),
+        Arc::new(ManualClock::new(t0)),
+        StoreOptions::default(),
+    )
+    .unwrap();
+    let org = Organization {
+        id: OrgId::new_random(),
+        name: "crash".into(),
+        created_at: t0,
+    };
     store.upsert_org(&org).unwrap();
     let site = Site {
         id: SiteId::new_random(),

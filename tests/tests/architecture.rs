@@ -1,6 +1,9 @@
 //! The dependency graph is checked, not hoped for: reads `ARCHITECTURE.md`'s crate table and
 //! `cargo metadata`, and fails on any edge the table does not allow.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -11,7 +14,8 @@ struct Rule {
 }
 
 fn rules() -> BTreeMap<String, Rule> {
-    let md = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../ARCHITECTURE.md")).unwrap();
+    let md = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../ARCHITECTURE.md"))
+        .unwrap();
     let mut rules = BTreeMap::new();
     let mut in_table = false;
     for line in md.lines() {
@@ -31,10 +35,23 @@ fn rules() -> BTreeMap<String, Rule> {
             let list = |s: &str| -> BTreeSet<String> {
                 // Words after a dash or in parentheses are commentary.
                 let s = s.split('(').next().unwrap_or("");
-                s.split(',').map(str::trim).filter(|x| !x.is_empty() && !x.starts_with('—')).map(String::from).collect()
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty() && !x.starts_with('—'))
+                    .map(String::from)
+                    .collect()
             };
-            let may = list(cells[3]).into_iter().map(|c| format!("aviary-{c}")).collect();
-            rules.insert(format!("aviary-{}", cells[1]), Rule { may, owns: list(cells[4]) });
+            let may = list(cells[3])
+                .into_iter()
+                .map(|c| format!("aviary-{c}"))
+                .collect();
+            rules.insert(
+                format!("aviary-{}", cells[1]),
+                Rule {
+                    may,
+                    owns: list(cells[4]),
+                },
+            );
         }
     }
     rules
@@ -46,7 +63,11 @@ fn metadata() -> serde_json::Value {
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -54,13 +75,27 @@ fn metadata() -> serde_json::Value {
 fn crate_edges_match_architecture_md() {
     let rules = rules();
     let meta = metadata();
-    let members: BTreeSet<String> =
-        meta["packages"].as_array().unwrap().iter().filter(|p| p["source"].is_null()).map(|p| p["name"].as_str().unwrap().to_string()).collect();
-    assert_eq!(members, rules.keys().cloned().collect(), "every workspace crate has exactly one row in ARCHITECTURE.md");
+    let members: BTreeSet<String> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["source"].is_null())
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        members,
+        rules.keys().cloned().collect(),
+        "every workspace crate has exactly one row in ARCHITECTURE.md"
+    );
 
     let mut problems = Vec::new();
     let mut edges = 0;
-    for p in meta["packages"].as_array().unwrap().iter().filter(|p| p["source"].is_null()) {
+    for p in meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["source"].is_null())
+    {
         let name = p["name"].as_str().unwrap();
         for d in p["dependencies"].as_array().unwrap() {
             let dep = d["name"].as_str().unwrap();
@@ -73,13 +108,19 @@ fn crate_edges_match_architecture_md() {
             } else if !dev {
                 for (owner, rule) in &rules {
                     if owner != name && rule.owns.contains(dep) {
-                        problems.push(format!("{name} depends on {dep}, which only {owner} may use"));
+                        problems.push(format!(
+                            "{name} depends on {dep}, which only {owner} may use"
+                        ));
                     }
                 }
             }
         }
     }
-    println!("dependency graph: {} crates, {edges} workspace edges checked, {} problems", members.len(), problems.len());
+    println!(
+        "dependency graph: {} crates, {edges} workspace edges checked, {} problems",
+        members.len(),
+        problems.len()
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -87,8 +128,12 @@ fn crate_edges_match_architecture_md() {
 fn headless_crates_never_reach_egui_and_sim_never_reaches_links() {
     let meta = metadata();
     let nodes = meta["resolve"]["nodes"].as_array().unwrap();
-    let id_name: BTreeMap<&str, &str> =
-        meta["packages"].as_array().unwrap().iter().map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap())).collect();
+    let id_name: BTreeMap<&str, &str> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+        .collect();
     let graph: BTreeMap<&str, Vec<&str>> = nodes
         .iter()
         .map(|n| {
@@ -96,14 +141,24 @@ fn headless_crates_never_reach_egui_and_sim_never_reaches_links() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .filter(|d| d["dep_kinds"].as_array().unwrap().iter().any(|k| k["kind"].is_null()))
+                .filter(|d| {
+                    d["dep_kinds"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|k| k["kind"].is_null())
+                })
                 .map(|d| d["pkg"].as_str().unwrap())
                 .collect();
             (n["id"].as_str().unwrap(), deps)
         })
         .collect();
     let reach = |root: &str| -> BTreeSet<&str> {
-        let start = id_name.iter().find(|(_, n)| **n == root).map(|(id, _)| *id).unwrap();
+        let start = id_name
+            .iter()
+            .find(|(_, n)| **n == root)
+            .map(|(id, _)| *id)
+            .unwrap();
         let mut seen = BTreeSet::new();
         let mut stack = vec![start];
         while let Some(id) = stack.pop() {
@@ -113,13 +168,23 @@ fn headless_crates_never_reach_egui_and_sim_never_reaches_links() {
         }
         seen.into_iter().map(|id| id_name[id]).collect()
     };
-    for c in ["aviary-core", "aviary-planner", "aviary-links", "aviary-sim", "aviary-reports", "aviary-server"] {
+    for c in [
+        "aviary-core",
+        "aviary-planner",
+        "aviary-links",
+        "aviary-sim",
+        "aviary-reports",
+        "aviary-server",
+    ] {
         let r = reach(c);
         for gui in ["egui", "eframe", "walkers", "winit"] {
             assert!(!r.contains(gui), "{c} reaches {gui}");
         }
     }
-    assert!(!reach("aviary-sim").contains("aviary-links"), "sim must not reach links");
+    assert!(
+        !reach("aviary-sim").contains("aviary-links"),
+        "sim must not reach links"
+    );
     let core = reach("aviary-core");
     for heavy in ["tokio", "mavlink", "rumqttc", "axum"] {
         assert!(!core.contains(heavy), "core reaches {heavy}");

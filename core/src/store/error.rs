@@ -17,13 +17,17 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// The file exists but is not an SQLite database.
-    #[error("{path} is not an SQLite database (it was left untouched; move it away or choose another path)")]
+    #[error(
+        "{path} is not an SQLite database (it was left untouched; move it away or choose another path)"
+    )]
     NotADatabase {
         /// The file.
         path: PathBuf,
     },
     /// The file is an SQLite database that belongs to another program.
-    #[error("{path} is an SQLite database of another program (application_id {application_id:#x}, {tables} tables); it was left untouched")]
+    #[error(
+        "{path} is an SQLite database of another program (application_id {application_id:#x}, {tables} tables); it was left untouched"
+    )]
     Foreign {
         /// The file.
         path: PathBuf,
@@ -33,7 +37,9 @@ pub enum StoreError {
         tables: i64,
     },
     /// The file was written by a newer Aviary.
-    #[error("{path} has schema version {found}, newer than this Aviary understands ({supported}); upgrade Aviary")]
+    #[error(
+        "{path} has schema version {found}, newer than this Aviary understands ({supported}); upgrade Aviary"
+    )]
     NewerSchema {
         /// The file.
         path: PathBuf,
@@ -122,10 +128,16 @@ impl StoreError {
         let path = path.to_path_buf();
         match e.sqlite_error_code() {
             Some(C::NotADatabase) => Self::NotADatabase { path },
-            Some(C::DatabaseCorrupt) => Self::Corrupt { path, detail: e.to_string() },
+            Some(C::DatabaseCorrupt) => Self::Corrupt {
+                path,
+                detail: e.to_string(),
+            },
             Some(C::DiskFull) => Self::DiskFull { path },
             Some(C::ReadOnly) => Self::ReadOnly { path },
-            Some(C::CannotOpen | C::PermissionDenied) => Self::CannotOpen { path, detail: e.to_string() },
+            Some(C::CannotOpen | C::PermissionDenied) => Self::CannotOpen {
+                path,
+                detail: e.to_string(),
+            },
             _ => Self::Sqlite { path, source: e },
         }
     }

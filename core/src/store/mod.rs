@@ -58,11 +58,14 @@ pub struct Store {
     path: PathBuf,
     writer: TelemetryWriter,
     clock: Arc<dyn Clock>,
+    options: StoreOptions,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,7 +73,8 @@ impl std::fmt::Debug for Store {
 /// (`~/.local/share/aviary` on Linux, `%APPDATA%\Aviary\Aviary\data` on Windows,
 /// `~/Library/Application Support/org.Aviary.Aviary` on macOS).
 pub fn default_db_path() -> Result<PathBuf, StoreError> {
-    let dirs = directories::ProjectDirs::from("org", "Aviary", "Aviary").ok_or(StoreError::NoDataDir)?;
+    let dirs =
+        directories::ProjectDirs::from("org", "Aviary", "Aviary").ok_or(StoreError::NoDataDir)?;
     Ok(dirs.data_dir().join("aviary.db"))
 }
 
@@ -79,7 +83,10 @@ impl Store {
     pub fn open_default(clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         let path = default_db_path()?;
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
         Self::open(&path, clock, StoreOptions::default())
     }
@@ -88,17 +95,37 @@ impl Store {
     ///
     /// A file that is not an SQLite database, or an SQLite database that is not Aviary's, is
     /// refused with an error naming the path and is left untouched.
-    pub fn open(path: &Path, clock: Arc<dyn Clock>, options: StoreOptions) -> Result<Self, StoreError> {
+    pub fn open(
+        path: &Path,
+        clock: Arc<dyn Clock>,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
         let conn = open_connection(path, &options, "FULL")?;
         schema::migrate(&conn, path)?;
         let writer_conn = open_connection(path, &options, "NORMAL")?;
-        let writer = TelemetryWriter::spawn(writer_conn, path.to_path_buf(), Arc::clone(&clock), &options)?;
-        Ok(Self { conn, path: path.to_path_buf(), writer, clock })
+        let writer = TelemetryWriter::spawn(
+            writer_conn,
+            path.to_path_buf(),
+            Arc::clone(&clock),
+            &options,
+        )?;
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+            writer,
+            clock,
+            options,
+        })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &StoreOptions {
+        &self.options
     }
 
     /// The telemetry writer (submit samples, read loss counters, flush).
@@ -113,8 +140,18 @@ impl Store {
 
     /// `PRAGMA integrity_check`: `Ok(())` when the file is sound.
     pub fn integrity_check(&self) -> Result<(), StoreError> {
-        let res: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| self.err(e))?;
-        if res == "ok" { Ok(()) } else { Err(StoreError::Corrupt { path: self.path.clone(), detail: res }) }
+        let res: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if res == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: res,
+            })
+        }
     }
 
     /// Maps an SQLite error to a [`StoreError`] that names this store's path.
@@ -124,7 +161,11 @@ impl Store {
 }
 
 /// Opens one connection with the store's pragmas.
-fn open_connection(path: &Path, options: &StoreOptions, synchronous: &str) -> Result<Connection, StoreError> {
+fn open_connection(
+    path: &Path,
+    options: &StoreOptions,
+    synchronous: &str,
+) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.is_dir()
     {
@@ -133,9 +174,13 @@ fn open_connection(path: &Path, options: &StoreOptions, synchronous: &str) -> Re
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "directory does not exist"),
         });
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::from_sqlite(path, e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| StoreError::from_sqlite(path, e))?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn =
+        Connection::open_with_flags(path, flags).map_err(|e| StoreError::from_sqlite(path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| StoreError::from_sqlite(path, e))?;
     // Identify the file before changing anything in it (WAL mode rewrites the header).
     schema::check_identity(&conn, path)?;
     let setup = format!(
@@ -145,10 +190,15 @@ fn open_connection(path: &Path, options: &StoreOptions, synchronous: &str) -> Re
          PRAGMA temp_store = MEMORY;"
     );
     // journal_mode returns a row; execute_batch ignores rows.
-    conn.execute_batch(&setup).map_err(|e| StoreError::from_sqlite(path, e))?;
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(|e| StoreError::from_sqlite(path, e))?;
+    conn.execute_batch(&setup)
+        .map_err(|e| StoreError::from_sqlite(path, e))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(|e| StoreError::from_sqlite(path, e))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::ReadOnly { path: path.to_path_buf() });
+        return Err(StoreError::ReadOnly {
+            path: path.to_path_buf(),
+        });
     }
     if let Some(pages) = options.max_page_count {
         conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))

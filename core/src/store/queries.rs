@@ -5,8 +5,8 @@ use crate::auth::Role;
 use crate::geo::LatLon;
 use crate::mission::{MissionEvent, MissionStatus};
 use crate::model::{
-    AuditEvent, Drone, DroneId, DroneStatus, FleetStatusCounts, Mission, MissionId, OrgId, Organization, Site, SiteId,
-    TelemetrySample, User, UserId,
+    AuditEvent, Drone, DroneId, DroneStatus, FleetStatusCounts, Mission, MissionId, OrgId,
+    Organization, Site, SiteId, TelemetrySample, User, UserId,
 };
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
@@ -53,7 +53,10 @@ pub struct TelemetryRange {
 impl TelemetryRange {
     /// Every sample ever stored.
     pub fn all() -> Self {
-        Self { from: DateTime::<Utc>::MIN_UTC, to: DateTime::<Utc>::MAX_UTC }
+        Self {
+            from: DateTime::<Utc>::MIN_UTC,
+            to: DateTime::<Utc>::MAX_UTC,
+        }
     }
 }
 
@@ -62,8 +65,7 @@ const DRONE_COLS: &str = "drone_id, site_id, serial_number, model, status, batte
 const MISSION_COLS: &str = "mission_id, org_id, site_id, drone_id, name, status, survey_area, flight_pattern, \
                             parameters, scheduled_start, actual_start, actual_end, paused_at, estimated_duration_s, \
                             estimated_distance_m, waypoints, created_by, created_at";
-const TELEMETRY_COLS: &str =
-    "drone_id, time_us, mission_id, lat_deg, lon_deg, alt_rel_m, speed_mps, heading_deg, battery_pct, signal_pct, status";
+const TELEMETRY_COLS: &str = "drone_id, time_us, mission_id, lat_deg, lon_deg, alt_rel_m, speed_mps, heading_deg, battery_pct, signal_pct, status";
 
 /// A row decoded into raw parts; JSON and enum fields are parsed afterwards so decode errors
 /// can name the file.
@@ -93,9 +95,18 @@ impl Store {
 
     /// Every organisation.
     pub fn list_orgs(&self) -> Result<Vec<Organization>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT org_id, name, created_at FROM organizations ORDER BY name").map_err(|e| self.err(e))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT org_id, name, created_at FROM organizations ORDER BY name")
+            .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([], |r| Ok(Organization { id: OrgId(r.get(0)?), name: r.get(1)?, created_at: from_us(r.get(2)?) }))
+            .query_map([], |r| {
+                Ok(Organization {
+                    id: OrgId(r.get(0)?),
+                    name: r.get(1)?,
+                    created_at: from_us(r.get(2)?),
+                })
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
@@ -144,8 +155,17 @@ impl Store {
             .map_err(|e| self.err(e))?;
         raw.into_iter()
             .map(|(id, org_id, name, location, tz, created_at)| {
-                let timezone = tz.parse::<chrono_tz::Tz>().map_err(|e| self.decode("site time zone", e.to_string()))?;
-                Ok(Site { id, org_id, name, location, timezone, created_at })
+                let timezone = tz
+                    .parse::<chrono_tz::Tz>()
+                    .map_err(|e| self.decode("site time zone", e.to_string()))?;
+                Ok(Site {
+                    id,
+                    org_id,
+                    name,
+                    location,
+                    timezone,
+                    created_at,
+                })
             })
             .collect()
     }
@@ -169,13 +189,30 @@ impl Store {
             .query_row(
                 "SELECT user_id, org_id, email, role, created_at FROM users WHERE user_id = ?1",
                 [id.0],
-                |r| Ok((UserId(r.get(0)?), OrgId(r.get(1)?), r.get::<_, String>(2)?, r.get::<_, String>(3)?, from_us(r.get(4)?))),
+                |r| {
+                    Ok((
+                        UserId(r.get(0)?),
+                        OrgId(r.get(1)?),
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        from_us(r.get(4)?),
+                    ))
+                },
             )
             .optional()
             .map_err(|e| self.err(e))?
-            .ok_or_else(|| StoreError::NotFound { kind: "user", id: id.to_string() })?;
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "user",
+                id: id.to_string(),
+            })?;
         let role = Role::parse(&raw.3).ok_or_else(|| self.decode("user role", raw.3.clone()))?;
-        Ok(User { id: raw.0, org_id: raw.1, email: raw.2, role, created_at: raw.4 })
+        Ok(User {
+            id: raw.0,
+            org_id: raw.1,
+            email: raw.2,
+            role,
+            created_at: raw.4,
+        })
     }
 
     // --- drones ---------------------------------------------------------------------------
@@ -206,15 +243,29 @@ impl Store {
 
     /// A drone by id.
     pub fn get_drone(&self, id: DroneId) -> Result<Drone, StoreError> {
-        let mut stmt =
-            self.conn.prepare_cached(&format!("SELECT {DRONE_COLS} FROM drones WHERE drone_id = ?1")).map_err(|e| self.err(e))?;
-        let raw = stmt.query_row([id.0], raw_drone).optional().map_err(|e| self.err(e))?;
-        let raw = raw.ok_or_else(|| StoreError::NotFound { kind: "drone", id: id.to_string() })?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {DRONE_COLS} FROM drones WHERE drone_id = ?1"
+            ))
+            .map_err(|e| self.err(e))?;
+        let raw = stmt
+            .query_row([id.0], raw_drone)
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let raw = raw.ok_or_else(|| StoreError::NotFound {
+            kind: "drone",
+            id: id.to_string(),
+        })?;
         self.finish_drone(raw)
     }
 
     /// Drones, optionally of one site and one status, by serial number.
-    pub fn list_drones(&self, site: Option<SiteId>, status: Option<DroneStatus>) -> Result<Vec<Drone>, StoreError> {
+    pub fn list_drones(
+        &self,
+        site: Option<SiteId>,
+        status: Option<DroneStatus>,
+    ) -> Result<Vec<Drone>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
@@ -223,7 +274,10 @@ impl Store {
             ))
             .map_err(|e| self.err(e))?;
         let raws = stmt
-            .query_map(params![site.map(|s| s.0), status.map(DroneStatus::as_str)], raw_drone)
+            .query_map(
+                params![site.map(|s| s.0), status.map(DroneStatus::as_str)],
+                raw_drone,
+            )
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
@@ -234,16 +288,27 @@ impl Store {
     pub fn set_drone_status(&self, id: DroneId, status: DroneStatus) -> Result<(), StoreError> {
         let n = self
             .conn
-            .execute("UPDATE drones SET status = ?2 WHERE drone_id = ?1", params![id.0, status.as_str()])
+            .execute(
+                "UPDATE drones SET status = ?2 WHERE drone_id = ?1",
+                params![id.0, status.as_str()],
+            )
             .map_err(|e| self.err(e))?;
         if n == 0 {
-            return Err(StoreError::NotFound { kind: "drone", id: id.to_string() });
+            return Err(StoreError::NotFound {
+                kind: "drone",
+                id: id.to_string(),
+            });
         }
         Ok(())
     }
 
     /// Records what was last heard from a drone: battery and time.
-    pub fn touch_drone(&self, id: DroneId, battery_pct: u8, seen: DateTime<Utc>) -> Result<(), StoreError> {
+    pub fn touch_drone(
+        &self,
+        id: DroneId,
+        battery_pct: u8,
+        seen: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "UPDATE drones SET battery_pct = ?2, last_seen = ?3 WHERE drone_id = ?1",
@@ -257,16 +322,21 @@ impl Store {
     pub fn fleet_status_counts(&self, site: SiteId) -> Result<FleetStatusCounts, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT status, count(*) FROM drones WHERE site_id = ?1 GROUP BY status")
+            .prepare_cached(
+                "SELECT status, count(*) FROM drones WHERE site_id = ?1 GROUP BY status",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([site.0], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))
+            .query_map([site.0], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?))
+            })
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
         let mut counts = FleetStatusCounts::default();
         for (s, n) in rows {
-            let status = DroneStatus::parse(&s).ok_or_else(|| self.decode("drone status", s.clone()))?;
+            let status =
+                DroneStatus::parse(&s).ok_or_else(|| self.decode("drone status", s.clone()))?;
             for _ in 0..n {
                 counts.add(status);
             }
@@ -275,7 +345,8 @@ impl Store {
     }
 
     fn finish_drone(&self, (mut d, status): (Drone, String)) -> Result<Drone, StoreError> {
-        d.status = DroneStatus::parse(&status).ok_or_else(|| self.decode("drone status", status.clone()))?;
+        d.status = DroneStatus::parse(&status)
+            .ok_or_else(|| self.decode("drone status", status.clone()))?;
         Ok(d)
     }
 
@@ -290,18 +361,27 @@ impl Store {
     pub fn update_mission(&self, m: &Mission) -> Result<(), StoreError> {
         let exists: bool = self
             .conn
-            .query_row("SELECT 1 FROM missions WHERE mission_id = ?1", [m.id.0], |_| Ok(true))
+            .query_row(
+                "SELECT 1 FROM missions WHERE mission_id = ?1",
+                [m.id.0],
+                |_| Ok(true),
+            )
             .optional()
             .map_err(|e| self.err(e))?
             .unwrap_or(false);
         if !exists {
-            return Err(StoreError::NotFound { kind: "mission", id: m.id.to_string() });
+            return Err(StoreError::NotFound {
+                kind: "mission",
+                id: m.id.to_string(),
+            });
         }
         self.write_mission(m, "REPLACE")
     }
 
     fn write_mission(&self, m: &Mission, verb: &str) -> Result<(), StoreError> {
-        let json = |v: Result<String, serde_json::Error>| v.map_err(|e| self.decode("mission JSON", e.to_string()));
+        let json = |v: Result<String, serde_json::Error>| {
+            v.map_err(|e| self.decode("mission JSON", e.to_string()))
+        };
         let area = json(serde_json::to_string(&m.survey_area))?;
         let params_json = json(serde_json::to_string(&m.parameters))?;
         let waypoints = json(serde_json::to_string(&m.waypoints))?;
@@ -340,21 +420,41 @@ impl Store {
     pub fn get_mission(&self, id: MissionId) -> Result<Mission, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(&format!("SELECT {MISSION_COLS} FROM missions WHERE mission_id = ?1"))
+            .prepare_cached(&format!(
+                "SELECT {MISSION_COLS} FROM missions WHERE mission_id = ?1"
+            ))
             .map_err(|e| self.err(e))?;
-        let raw = stmt.query_row([id.0], raw_mission).optional().map_err(|e| self.err(e))?;
-        self.finish_mission(raw.ok_or_else(|| StoreError::NotFound { kind: "mission", id: id.to_string() })?)
+        let raw = stmt
+            .query_row([id.0], raw_mission)
+            .optional()
+            .map_err(|e| self.err(e))?;
+        self.finish_mission(raw.ok_or_else(|| StoreError::NotFound {
+            kind: "mission",
+            id: id.to_string(),
+        })?)
     }
 
     /// Missions matching `f`, newest first (mission history).
     pub fn list_missions(&self, f: &MissionFilter) -> Result<Vec<Mission>, StoreError> {
         let statuses: Vec<&str> = if f.statuses.is_empty() {
-            MissionStatus::ALL.iter().filter(|s| **s != MissionStatus::Deleted).map(|s| s.as_str()).collect()
+            MissionStatus::ALL
+                .iter()
+                .filter(|s| **s != MissionStatus::Deleted)
+                .map(|s| s.as_str())
+                .collect()
         } else {
             f.statuses.iter().map(|s| s.as_str()).collect()
         };
-        let status_list = statuses.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(",");
-        let limit = if f.limit == 0 { -1 } else { i64::try_from(f.limit).unwrap_or(i64::MAX) };
+        let status_list = statuses
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let limit = if f.limit == 0 {
+            -1
+        } else {
+            i64::try_from(f.limit).unwrap_or(i64::MAX)
+        };
         let sql = format!(
             "SELECT {MISSION_COLS} FROM missions
              WHERE (?1 IS NULL OR site_id = ?1) AND (?2 IS NULL OR drone_id = ?2) AND status IN ({status_list})
@@ -363,7 +463,16 @@ impl Store {
         );
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let raws = stmt
-            .query_map(params![f.site_id.map(|s| s.0), f.drone_id.map(|d| d.0), f.from.map(us), f.to.map(us), limit], raw_mission)
+            .query_map(
+                params![
+                    f.site_id.map(|s| s.0),
+                    f.drone_id.map(|d| d.0),
+                    f.from.map(us),
+                    f.to.map(us),
+                    limit
+                ],
+                raw_mission,
+            )
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
@@ -372,17 +481,26 @@ impl Store {
 
     /// Applies a lifecycle event to a stored mission at the clock's time, atomically, and
     /// records it in the audit log. Illegal transitions change nothing.
-    pub fn apply_mission_event(&mut self, id: MissionId, event: MissionEvent, user: Option<UserId>) -> Result<Mission, StoreError> {
+    pub fn apply_mission_event(
+        &mut self,
+        id: MissionId,
+        event: MissionEvent,
+        user: Option<UserId>,
+    ) -> Result<Mission, StoreError> {
         let now = self.clock.now();
         let mut m = self.get_mission(id)?;
         let mut life = m.lifecycle();
         life.handle(event, now)?;
         m.apply_lifecycle(&life);
-        let tx = self.conn.transaction().map_err(|e| StoreError::from_sqlite(&self.path, e))?;
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| StoreError::from_sqlite(&self.path, e))?;
         let path = self.path.clone();
         let map = |e| StoreError::from_sqlite(&path, e);
         if m.status == MissionStatus::Deleted {
-            tx.execute("DELETE FROM missions WHERE mission_id = ?1", [m.id.0]).map_err(map)?;
+            tx.execute("DELETE FROM missions WHERE mission_id = ?1", [m.id.0])
+                .map_err(map)?;
         } else {
             tx.execute(
                 "UPDATE missions SET status = ?2, actual_start = ?3, actual_end = ?4, paused_at = ?5 WHERE mission_id = ?1",
@@ -402,7 +520,10 @@ impl Store {
     /// Fails paused missions whose pause is older than the timeout; returns them.
     pub fn expire_paused_missions(&mut self) -> Result<Vec<Mission>, StoreError> {
         let now = self.clock.now();
-        let paused = self.list_missions(&MissionFilter { statuses: vec![MissionStatus::Paused], ..MissionFilter::default() })?;
+        let paused = self.list_missions(&MissionFilter {
+            statuses: vec![MissionStatus::Paused],
+            ..MissionFilter::default()
+        })?;
         let mut failed = Vec::new();
         for m in paused {
             let mut life = m.lifecycle();
@@ -419,11 +540,18 @@ impl Store {
 
     fn finish_mission(&self, r: RawMission) -> Result<Mission, StoreError> {
         let mut m = r.m;
-        m.status = MissionStatus::parse(&r.status).ok_or_else(|| self.decode("mission status", r.status.clone()))?;
-        m.flight_pattern = r.pattern.parse().map_err(|e: String| self.decode("flight pattern", e))?;
-        m.survey_area = serde_json::from_str(&r.area).map_err(|e| self.decode("survey area", e.to_string()))?;
-        m.parameters = serde_json::from_str(&r.params).map_err(|e| self.decode("mission parameters", e.to_string()))?;
-        m.waypoints = serde_json::from_str(&r.waypoints).map_err(|e| self.decode("waypoints", e.to_string()))?;
+        m.status = MissionStatus::parse(&r.status)
+            .ok_or_else(|| self.decode("mission status", r.status.clone()))?;
+        m.flight_pattern = r
+            .pattern
+            .parse()
+            .map_err(|e: String| self.decode("flight pattern", e))?;
+        m.survey_area =
+            serde_json::from_str(&r.area).map_err(|e| self.decode("survey area", e.to_string()))?;
+        m.parameters = serde_json::from_str(&r.params)
+            .map_err(|e| self.decode("mission parameters", e.to_string()))?;
+        m.waypoints = serde_json::from_str(&r.waypoints)
+            .map_err(|e| self.decode("waypoints", e.to_string()))?;
         Ok(m)
     }
 
@@ -453,12 +581,19 @@ impl Store {
     }
 
     /// Commands of a mission in the order sent: (id, action, status, detail).
-    pub fn mission_commands(&self, mission: MissionId) -> Result<Vec<(Uuid, String, String, String)>, StoreError> {
+    pub fn mission_commands(
+        &self,
+        mission: MissionId,
+    ) -> Result<Vec<(Uuid, String, String, String)>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT cmd_id, action, status, detail FROM commands WHERE mission_id = ?1 ORDER BY sent_at, rowid")
             .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([mission.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([mission.0], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
@@ -477,7 +612,9 @@ impl Store {
     pub fn audit_log(&self) -> Result<Vec<AuditEvent>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT time_us, user_id, action, target, detail FROM audit_log ORDER BY seq")
+            .prepare_cached(
+                "SELECT time_us, user_id, action, target, detail FROM audit_log ORDER BY seq",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -496,7 +633,11 @@ impl Store {
     // --- telemetry ----------------------------------------------------------------------------
 
     /// A mission's telemetry in `range`, oldest first.
-    pub fn mission_telemetry(&self, mission: MissionId, range: TelemetryRange) -> Result<Vec<TelemetrySample>, StoreError> {
+    pub fn mission_telemetry(
+        &self,
+        mission: MissionId,
+        range: TelemetryRange,
+    ) -> Result<Vec<TelemetrySample>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
@@ -512,7 +653,11 @@ impl Store {
     }
 
     /// A drone's telemetry in `range`, oldest first.
-    pub fn drone_telemetry(&self, drone: DroneId, range: TelemetryRange) -> Result<Vec<TelemetrySample>, StoreError> {
+    pub fn drone_telemetry(
+        &self,
+        drone: DroneId,
+        range: TelemetryRange,
+    ) -> Result<Vec<TelemetrySample>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
@@ -536,7 +681,11 @@ impl Store {
                 "SELECT {cols} FROM drones d JOIN telemetry t ON t.drone_id = d.drone_id
                  AND t.time_us = (SELECT max(time_us) FROM telemetry WHERE drone_id = d.drone_id)
                  ORDER BY d.serial_number",
-                cols = TELEMETRY_COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ")
+                cols = TELEMETRY_COLS
+                    .split(", ")
+                    .map(|c| format!("t.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -549,24 +698,40 @@ impl Store {
 
     /// Number of telemetry samples stored.
     pub fn telemetry_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = self.conn.query_row("SELECT count(*) FROM telemetry", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM telemetry", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
         Ok(n.unsigned_abs())
     }
 
-    fn finish_sample(&self, (mut s, status): (TelemetrySample, String)) -> Result<TelemetrySample, StoreError> {
-        s.status = DroneStatus::parse(&status).ok_or_else(|| self.decode("telemetry status", status.clone()))?;
+    fn finish_sample(
+        &self,
+        (mut s, status): (TelemetrySample, String),
+    ) -> Result<TelemetrySample, StoreError> {
+        s.status = DroneStatus::parse(&status)
+            .ok_or_else(|| self.decode("telemetry status", status.clone()))?;
         Ok(s)
     }
 
     // --- helpers ------------------------------------------------------------------------------
 
     fn decode(&self, what: &'static str, detail: String) -> StoreError {
-        StoreError::Decode { path: self.path.clone(), what, detail }
+        StoreError::Decode {
+            path: self.path.clone(),
+            what,
+            detail,
+        }
     }
 
     fn unique(&self, e: rusqlite::Error, what: &'static str, value: &str) -> StoreError {
-        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) && e.to_string().contains("UNIQUE") {
-            StoreError::Duplicate { what, value: value.to_string() }
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+            && e.to_string().contains("UNIQUE")
+        {
+            StoreError::Duplicate {
+                what,
+                value: value.to_string(),
+            }
         } else {
             self.err(e)
         }

@@ -119,24 +119,44 @@ pub(super) fn check_identity(conn: &Connection, path: &Path) -> Result<(), Store
     let err = |e| StoreError::from_sqlite(path, e);
     // Reading the schema is the first access that touches the file's header.
     let tables: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
         .map_err(err)?;
-    let application_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(err)?;
+    let application_id: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(err)?;
     if application_id == APPLICATION_ID || (application_id == 0 && tables == 0) {
         Ok(())
     } else {
-        Err(StoreError::Foreign { path: path.to_path_buf(), application_id, tables })
+        Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+            application_id,
+            tables,
+        })
     }
 }
 
 /// Brings the database up to [`SCHEMA_VERSION`].
 pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let err = |e| StoreError::from_sqlite(path, e);
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
     if version > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema { path: path.to_path_buf(), found: version, supported: SCHEMA_VERSION });
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
         let to = i as i64 + 1;
         let batch = format!(
             "BEGIN IMMEDIATE;\n{sql}\nPRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = {to};\nCOMMIT;"

@@ -62,7 +62,9 @@ pub struct TelemetryWriter {
 
 impl std::fmt::Debug for TelemetryWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TelemetryWriter").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("TelemetryWriter")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -88,8 +90,16 @@ impl TelemetryWriter {
         let thread = std::thread::Builder::new()
             .name("aviary-telemetry-writer".into())
             .spawn(move || worker.run(&rx))
-            .map_err(|source| StoreError::Io { path: path.clone(), source })?;
-        Ok(Self { tx, counters, thread: Some(thread), path })
+            .map_err(|source| StoreError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(Self {
+            tx,
+            counters,
+            thread: Some(thread),
+            path,
+        })
     }
 
     /// Queues a sample. Never blocks: when the queue is full the sample is dropped, counted,
@@ -98,7 +108,9 @@ impl TelemetryWriter {
         match self.tx.try_send(Msg::Sample(Box::new(sample))) {
             Ok(()) => true,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.counters.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .dropped_queue_full
+                    .fetch_add(1, Ordering::Relaxed);
                 false
             }
         }
@@ -108,11 +120,19 @@ impl TelemetryWriter {
     /// Returns the last write error, if the final batch failed.
     pub fn flush(&self) -> Result<(), StoreError> {
         let (ack_tx, ack_rx) = sync_channel(1);
-        self.tx.send(Msg::Flush(ack_tx)).map_err(|_| self.stopped())?;
+        self.tx
+            .send(Msg::Flush(ack_tx))
+            .map_err(|_| self.stopped())?;
         match ack_rx.recv() {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(detail)) if detail.contains("full") => Err(StoreError::DiskFull { path: self.path.clone() }),
-            Ok(Err(detail)) => Err(StoreError::Decode { path: self.path.clone(), what: "telemetry batch", detail }),
+            Ok(Err(detail)) if detail.contains("full") => Err(StoreError::DiskFull {
+                path: self.path.clone(),
+            }),
+            Ok(Err(detail)) => Err(StoreError::Decode {
+                path: self.path.clone(),
+                what: "telemetry batch",
+                detail,
+            }),
             Err(_) => Err(self.stopped()),
         }
     }
@@ -121,10 +141,16 @@ impl TelemetryWriter {
     /// returns how many samples were deleted.
     pub fn run_retention(&self) -> Result<usize, StoreError> {
         let (ack_tx, ack_rx) = sync_channel(1);
-        self.tx.send(Msg::Retention(ack_tx)).map_err(|_| self.stopped())?;
+        self.tx
+            .send(Msg::Retention(ack_tx))
+            .map_err(|_| self.stopped())?;
         match ack_rx.recv() {
             Ok(Ok(n)) => Ok(n),
-            Ok(Err(detail)) => Err(StoreError::Decode { path: self.path.clone(), what: "retention", detail }),
+            Ok(Err(detail)) => Err(StoreError::Decode {
+                path: self.path.clone(),
+                what: "retention",
+                detail,
+            }),
             Err(_) => Err(self.stopped()),
         }
     }
@@ -143,7 +169,9 @@ impl TelemetryWriter {
     }
 
     fn stopped(&self) -> StoreError {
-        StoreError::WriterStopped { path: self.path.clone() }
+        StoreError::WriterStopped {
+            path: self.path.clone(),
+        }
     }
 }
 
@@ -226,7 +254,11 @@ impl Worker {
             }
             Err(e) => {
                 let e = StoreError::from_sqlite(&self.path, e);
-                let counter = if e.is_disk_full() { &self.counters.dropped_disk_full } else { &self.counters.dropped_error };
+                let counter = if e.is_disk_full() {
+                    &self.counters.dropped_disk_full
+                } else {
+                    &self.counters.dropped_error
+                };
                 counter.fetch_add(n, Ordering::Relaxed);
                 let msg = e.to_string();
                 if let Ok(mut last) = self.counters.last_error.lock() {
@@ -266,7 +298,9 @@ impl Worker {
 
     fn maybe_retention(&mut self) {
         let now = self.clock.now();
-        let due = self.last_retention.is_none_or(|t| now - t >= self.retention_interval);
+        let due = self
+            .last_retention
+            .is_none_or(|t| now - t >= self.retention_interval);
         if due {
             let _ = self.retention_now();
         }
@@ -276,9 +310,14 @@ impl Worker {
         let now = self.clock.now();
         self.last_retention = Some(now);
         let cutoff = (now - self.retention).timestamp_micros();
-        match self.conn.execute("DELETE FROM telemetry WHERE time_us < ?1", [cutoff]) {
+        match self
+            .conn
+            .execute("DELETE FROM telemetry WHERE time_us < ?1", [cutoff])
+        {
             Ok(n) => {
-                self.counters.retention_deleted.fetch_add(n as u64, Ordering::Relaxed);
+                self.counters
+                    .retention_deleted
+                    .fetch_add(n as u64, Ordering::Relaxed);
                 Ok(n)
             }
             Err(e) => {

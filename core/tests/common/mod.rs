@@ -1,5 +1,9 @@
 //! Fixtures shared by the store tests.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    reason = "fixtures: each test file uses a subset; a panic is the failure report"
+)]
 
 use aviary_core::store::{Store, StoreOptions};
 use aviary_core::*;
@@ -16,11 +20,22 @@ pub fn open(path: &Path, clock: &ManualClock) -> Store {
 }
 
 pub fn org() -> Organization {
-    Organization { id: OrgId::new_random(), name: "Acme Surveys".into(), created_at: t0() }
+    Organization {
+        id: OrgId::new_random(),
+        name: "Acme Surveys".into(),
+        created_at: t0(),
+    }
 }
 
 pub fn site(org: &Organization, name: &str, tz: chrono_tz::Tz) -> Site {
-    Site { id: SiteId::new_random(), org_id: org.id, name: name.into(), location: LatLon::new(51.9, 4.48), timezone: tz, created_at: t0() }
+    Site {
+        id: SiteId::new_random(),
+        org_id: org.id,
+        name: name.into(),
+        location: LatLon::new(51.9, 4.48),
+        timezone: tz,
+        created_at: t0(),
+    }
 }
 
 pub fn drone(site: &Site, serial: &str, status: DroneStatus) -> Drone {
@@ -39,7 +54,13 @@ pub fn drone(site: &Site, serial: &str, status: DroneStatus) -> Drone {
     }
 }
 
-pub fn mission(org: &Organization, site: &Site, drone: Option<&Drone>, name: &str, created_at: DateTime<Utc>) -> Mission {
+pub fn mission(
+    org: &Organization,
+    site: &Site,
+    drone: Option<&Drone>,
+    name: &str,
+    created_at: DateTime<Utc>,
+) -> Mission {
     let a = LatLon::new(51.9, 4.48);
     Mission {
         id: MissionId::new_random(),
@@ -48,7 +69,10 @@ pub fn mission(org: &Organization, site: &Site, drone: Option<&Drone>, name: &st
         drone_id: drone.map(|d| d.id),
         name: name.into(),
         status: MissionStatus::Planned,
-        survey_area: SurveyArea { exterior: vec![a, a.offset_ne(0.0, 100.0), a.offset_ne(100.0, 100.0)], holes: vec![] },
+        survey_area: SurveyArea {
+            exterior: vec![a, a.offset_ne(0.0, 100.0), a.offset_ne(100.0, 100.0)],
+            holes: vec![],
+        },
         flight_pattern: FlightPattern::Crosshatch,
         parameters: MissionParams::default(),
         scheduled_start: None,
@@ -57,13 +81,22 @@ pub fn mission(org: &Organization, site: &Site, drone: Option<&Drone>, name: &st
         paused_at: None,
         estimated_duration_s: 600.0,
         estimated_distance_m: 2500.0,
-        waypoints: vec![Waypoint { pos: a, alt_rel_m: 50.0, action: WaypointAction::Takeoff }],
+        waypoints: vec![Waypoint {
+            pos: a,
+            alt_rel_m: 50.0,
+            action: WaypointAction::Takeoff,
+        }],
         created_by: None,
         created_at,
     }
 }
 
-pub fn sample(drone: DroneId, mission: Option<MissionId>, time: DateTime<Utc>, i: u32) -> TelemetrySample {
+pub fn sample(
+    drone: DroneId,
+    mission: Option<MissionId>,
+    time: DateTime<Utc>,
+    i: u32,
+) -> TelemetrySample {
     TelemetrySample {
         time,
         mission_id: mission,
