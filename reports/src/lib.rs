@@ -1,1 +1,33 @@
-//! `aviary-reports`: Mission summaries, analytics, PDF and CSV writers.
+//! `aviary-reports` owns what Aviary says about missions after the fact: the mission report
+//! computed from stored telemetry ([`mission::MissionReport`], [`mission::analyze`]), site
+//! and organisation summaries over a period ([`summary::OrgSummary`], [`summary::summarize`])
+//! with the mission history, and the writers that turn them into CSV ([`csvout`]) and PDF
+//! ([`pdf`]) on any `std::io::Write`.
+//!
+//! Principal types: [`MissionReport`], [`DataIssue`], [`Verdict`], [`MissionRecord`],
+//! [`OrgSummary`], [`ReportError`].
+//!
+//! It reads through `aviary-core`'s [`Store`](aviary_core::store::Store) and may use
+//! `aviary-planner`; it must not depend on `links`, `sim`, `app` or `server`, nor on egui,
+//! a network client, an async runtime or the database driver directly. Reports never fail
+//! on bad telemetry: gaps, disorder, duplicates, missing data and missions still in progress
+//! are stated in the report.
+
+pub mod csvout;
+pub mod error;
+pub mod format;
+pub mod frame;
+pub mod mission;
+pub mod pdf;
+pub mod summary;
+pub mod testdata;
+
+pub use error::{ReportError, create_output};
+pub use frame::{LocalFrame, ReportCamera};
+pub use mission::{
+    DataIssue, EventKind, MissionReport, ReportContext, ReportOptions, Verdict, analyze,
+    load_mission_report,
+};
+pub use summary::{
+    Grouping, HistoryFilter, MaintenancePolicy, MissionRecord, OrgSummary, summarize,
+};

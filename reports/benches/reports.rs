@@ -1,0 +1,149 @@
+//! Report performance (issue 6): PDF of a 2-hour 10 Hz mission (72,000 samples) ≤ 300 ms,
+//! organisation summary over 100,000 missions ≤ 100 ms, CSV of 1,000,000 telemetry rows
+//! ≤ 1 s. Run with `cargo bench -p aviary-reports`.
+
+use aviary_core::{
+    Drone, DroneId, DroneStatus, LatLon, MissionId, MissionStatus, OrgId, Site, SiteId,
+};
+use aviary_reports::mission::{ReportContext, ReportOptions, analyze};
+use aviary_reports::summary::{Grouping, MaintenancePolicy, MissionRecord, summarize};
+use aviary_reports::{csvout, pdf, testdata};
+use chrono::Duration;
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+
+fn ctx() -> ReportContext {
+    ReportContext {
+        site_name: "Delft Polder".into(),
+        timezone: chrono_tz::Europe::Amsterdam,
+        drone_label: Some("AV-1 (Quad X4)".into()),
+    }
+}
+
+fn mission_pdf(c: &mut Criterion) {
+    let mission = testdata::mission_lasting(7200.0, MissionStatus::Completed);
+    let samples = testdata::fly(&mission, DroneId::new_random(), 10.0);
+    assert!(samples.len() >= 72_000, "{} samples", samples.len());
+    let mut g = c.benchmark_group("mission_pdf");
+    g.sample_size(10);
+    g.bench_function("analyze_and_pdf_72000_samples", |b| {
+        b.iter(|| {
+            let r = analyze(
+                &mission,
+                ctx(),
+                samples.clone(),
+                Vec::new(),
+                Vec::new(),
+                &ReportOptions::default(),
+            );
+            let mut out = Vec::with_capacity(2 << 20);
+            let pages = pdf::write_mission_pdf(&mut out, &r).unwrap_or_else(|e| panic!("{e}"));
+            black_box((pages, out.len()))
+        });
+    });
+    g.finish();
+}
+
+fn org_summary(c: &mut Criterion) {
+    let t0 = testdata::start_time() - Duration::days(365);
+    let zones = [
+        chrono_tz::Europe::Amsterdam,
+        chrono_tz::America::New_York,
+        chrono_tz::Asia::Tokyo,
+        chrono_tz::Australia::Sydney,
+        chrono_tz::UTC,
+    ];
+    let org = OrgId::new_random();
+    let sites: Vec<Site> = zones
+        .iter()
+        .enumerate()
+        .map(|(i, tz)| Site {
+            id: SiteId::new_random(),
+            org_id: org,
+            name: format!("Site {i}"),
+            location: LatLon::default(),
+            timezone: *tz,
+            created_at: t0,
+        })
+        .collect();
+    let drones: Vec<Drone> = (0..50)
+        .map(|i| Drone {
+            id: DroneId::new_random(),
+            site_id: sites[i % sites.len()].id,
+            serial_number: format!("AV-{i:03}"),
+            model: "Quad X4".into(),
+            status: DroneStatus::Available,
+            battery_pct: 100,
+            last_seen: None,
+            home: LatLon::default(),
+            firmware_version: String::new(),
+            link: None,
+            created_at: t0,
+        })
+        .collect();
+    let statuses = [
+        MissionStatus::Completed,
+        MissionStatus::Completed,
+        MissionStatus::Completed,
+        MissionStatus::Aborted,
+        MissionStatus::Failed,
+        MissionStatus::Planned,
+    ];
+    let records: Vec<MissionRecord> = (0..100_000_i64)
+        .map(|i| {
+            let d = &drones[(i % 50) as usize];
+            let status = statuses[(i % 6) as usize];
+            let start = t0 + Duration::seconds(i * 315);
+            let flown = status != MissionStatus::Planned;
+            let flight_s = 900.0 + (i % 13) as f64 * 60.0;
+            MissionRecord {
+                id: MissionId::new_random(),
+                name: format!("Mission {i}"),
+                site_id: d.site_id,
+                drone_id: Some(d.id),
+                status,
+                created_at: start - Duration::hours(3),
+                start: flown.then_some(start),
+                end: flown.then(|| start + Duration::seconds(flight_s as i64)),
+                flight_s: flown.then_some(flight_s),
+                distance_m: flown.then_some(flight_s * 5.0),
+                covered_area_m2: flown.then_some(60_000.0),
+                battery_used_pct: flown.then_some(flight_s / 30.0),
+            }
+        })
+        .collect();
+    let to = t0 + Duration::days(366);
+    c.bench_function("org_summary_100000_missions", |b| {
+        b.iter(|| {
+            black_box(summarize(
+                &records,
+                &sites,
+                &drones,
+                t0,
+                to,
+                Grouping::Week,
+                &MaintenancePolicy::default(),
+            ))
+        });
+    });
+}
+
+fn telemetry_csv(c: &mut Criterion) {
+    let mission = testdata::mission_lasting(100_000.0, MissionStatus::Completed);
+    let mut samples = testdata::fly(&mission, DroneId::new_random(), 10.0);
+    samples.truncate(1_000_000);
+    assert_eq!(samples.len(), 1_000_000);
+    let mut g = c.benchmark_group("telemetry_csv");
+    g.sample_size(10);
+    g.bench_function("write_1000000_rows", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(160 << 20);
+            csvout::write_telemetry(&mut out, &samples).unwrap_or_else(|e| panic!("{e}"));
+            black_box(out.len())
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, mission_pdf, org_summary, telemetry_csv);
+criterion_main!(benches);

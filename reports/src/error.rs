@@ -1,0 +1,85 @@
+//! Report errors. Every variant that concerns a file or an output names it.
+
+use aviary_core::store::StoreError;
+use std::path::PathBuf;
+
+/// What went wrong while building or writing a report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Reading missions, sites, drones or telemetry from the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A mission names a site that is not in the store.
+    #[error("mission {mission} belongs to site {site}, which is not in the store")]
+    UnknownSite {
+        /// The mission id.
+        mission: String,
+        /// The missing site id.
+        site: String,
+    },
+    /// The output file cannot be created (missing directory, no permission, read-only disk).
+    #[error("cannot create report file {path}: {source}")]
+    CreateOutput {
+        /// The file that was asked for.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Writing to the output failed part-way.
+    #[error("cannot write the {what}: {source}")]
+    Write {
+        /// Which output ("mission PDF", "telemetry CSV", ...).
+        what: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The CSV writer failed.
+    #[error("cannot write the {what}: {source}")]
+    Csv {
+        /// Which output.
+        what: &'static str,
+        /// The CSV error (usually an I/O error underneath).
+        source: csv::Error,
+    },
+    /// Drawing a chart or the map into a bitmap failed.
+    #[error("cannot draw the {what}: {detail}")]
+    Chart {
+        /// Which picture.
+        what: &'static str,
+        /// What plotters said.
+        detail: String,
+    },
+    /// Encoding or embedding a bitmap in the PDF failed.
+    #[error("cannot embed the {what} in the PDF: {detail}")]
+    Image {
+        /// Which picture.
+        what: &'static str,
+        /// What the encoder said.
+        detail: String,
+    },
+}
+
+impl ReportError {
+    /// Maps a CSV error for `what`.
+    pub(crate) fn csv(what: &'static str) -> impl FnOnce(csv::Error) -> Self {
+        move |source| Self::Csv { what, source }
+    }
+
+    /// Maps an I/O error for `what`.
+    pub(crate) fn write(what: &'static str) -> impl FnOnce(std::io::Error) -> Self {
+        move |source| Self::Write { what, source }
+    }
+}
+
+/// Creates (truncating) the file at `path` for a report, buffered. A missing directory or a
+/// read-only location gives [`ReportError::CreateOutput`] naming `path`.
+pub fn create_output(
+    path: &std::path::Path,
+) -> Result<std::io::BufWriter<std::fs::File>, ReportError> {
+    std::fs::File::create(path)
+        .map(|f| std::io::BufWriter::with_capacity(1 << 16, f))
+        .map_err(|source| ReportError::CreateOutput {
+            path: path.to_path_buf(),
+            source,
+        })
+}

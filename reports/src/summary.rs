@@ -1,0 +1,1001 @@
+//! Site and organisation summaries over a period, and the mission history.
+//!
+//! Aggregation ([`summarize`]) is pure and works on [`MissionRecord`]s: one small row per
+//! mission with the figures of its mission report. Records come from
+//! [`load_records`] (which analyses each flown mission's telemetry) or, for large stores,
+//! from a stored per-mission summary so that 100,000 missions aggregate in milliseconds.
+//!
+//! Missions are placed in the period and in day/week/month buckets by their actual start
+//! (creation time when never flown), in the local time of their site.
+
+use crate::error::ReportError;
+use crate::mission::{ReportContext, ReportOptions, analyze};
+use aviary_core::store::{MissionFilter, Store, TelemetryRange};
+use aviary_core::{Drone, DroneId, DroneStatus, Mission, MissionId, MissionStatus, Site, SiteId};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use std::collections::{BTreeMap, HashMap};
+
+// --- records ----------------------------------------------------------------------------
+
+/// One mission's figures, as the summaries need them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissionRecord {
+    /// Mission id.
+    pub id: MissionId,
+    /// Mission name.
+    pub name: String,
+    /// Site.
+    pub site_id: SiteId,
+    /// Drone, if one was assigned.
+    pub drone_id: Option<DroneId>,
+    /// Lifecycle status.
+    pub status: MissionStatus,
+    /// When the mission was created.
+    pub created_at: DateTime<Utc>,
+    /// First telemetry sample (or the recorded start when there is no telemetry).
+    pub start: Option<DateTime<Utc>>,
+    /// Last telemetry sample (or the recorded end).
+    pub end: Option<DateTime<Utc>>,
+    /// Flight time from telemetry, seconds; `None` when not flown or no telemetry.
+    pub flight_s: Option<f64>,
+    /// Distance flown, metres.
+    pub distance_m: Option<f64>,
+    /// Survey area covered, m².
+    pub covered_area_m2: Option<f64>,
+    /// Battery used, percent points.
+    pub battery_used_pct: Option<f64>,
+}
+
+impl MissionRecord {
+    /// The record of `mission` with the figures of its report.
+    pub fn from_report(mission: &Mission, report: &crate::mission::MissionReport) -> Self {
+        Self {
+            id: mission.id,
+            name: mission.name.clone(),
+            site_id: mission.site_id,
+            drone_id: mission.drone_id,
+            status: mission.status,
+            created_at: mission.created_at,
+            start: report.start.or(mission.actual_start),
+            end: report.end.or(mission.actual_end),
+            flight_s: report.duration_s,
+            distance_m: report.distance_m,
+            covered_area_m2: report.covered_area_m2,
+            battery_used_pct: report.battery_used_pct,
+        }
+    }
+
+    /// The record of a mission that was never flown (no figures).
+    pub fn unflown(mission: &Mission) -> Self {
+        Self {
+            id: mission.id,
+            name: mission.name.clone(),
+            site_id: mission.site_id,
+            drone_id: mission.drone_id,
+            status: mission.status,
+            created_at: mission.created_at,
+            start: mission.actual_start,
+            end: mission.actual_end,
+            flight_s: None,
+            distance_m: None,
+            covered_area_m2: None,
+            battery_used_pct: None,
+        }
+    }
+
+    /// The time that places the mission in a period: actual start, else creation.
+    pub fn when(&self) -> DateTime<Utc> {
+        self.start.unwrap_or(self.created_at)
+    }
+
+    /// True when the mission left the ground (started) by its status.
+    pub fn was_flown(&self) -> bool {
+        !matches!(self.status, MissionStatus::Planned | MissionStatus::Deleted)
+    }
+}
+
+/// Records for every mission that could fall in a period ending at `to` (missions created
+/// before `to`), analysing each flown mission's telemetry.
+///
+/// This reads every sample of every flown mission: fine for a site's history, too slow for
+/// a 100,000-mission store, where per-mission figures must come from a stored summary.
+pub fn load_records(
+    store: &Store,
+    to: DateTime<Utc>,
+    opts: &ReportOptions,
+) -> Result<Vec<MissionRecord>, ReportError> {
+    let missions = store.list_missions(&MissionFilter {
+        to: Some(to),
+        ..MissionFilter::default()
+    })?;
+    let mut out = Vec::with_capacity(missions.len());
+    for m in missions {
+        if m.actual_start.is_none() && !m.status.is_active() {
+            out.push(MissionRecord::unflown(&m));
+            continue;
+        }
+        let samples = store.mission_telemetry(m.id, TelemetryRange::all())?;
+        let ctx = ReportContext {
+            site_name: String::new(),
+            timezone: Tz::UTC,
+            drone_label: None,
+        };
+        let report = analyze(&m, ctx, samples, Vec::new(), Vec::new(), opts);
+        out.push(MissionRecord::from_report(&m, &report));
+    }
+    Ok(out)
+}
+
+/// Everything an organisation report needs, loaded from a store.
+#[derive(Debug, Clone)]
+pub struct OrgReport {
+    /// Organisation name (the first organisation in the store).
+    pub org_name: String,
+    /// The summary.
+    pub summary: OrgSummary,
+    /// Missions in the period, newest first (the history).
+    pub history: Vec<MissionRecord>,
+    /// Site names by id.
+    pub site_names: HashMap<SiteId, String>,
+    /// Drone serial numbers by id.
+    pub drone_names: HashMap<DroneId, String>,
+}
+
+impl OrgReport {
+    /// Writes the period's mission history as CSV.
+    pub fn write_history_csv<W: std::io::Write>(&self, w: W) -> Result<(), ReportError> {
+        let rows: Vec<&MissionRecord> = self.history.iter().collect();
+        crate::csvout::write_history(
+            w,
+            &rows,
+            |r| {
+                self.site_names
+                    .get(&r.site_id)
+                    .cloned()
+                    .unwrap_or_else(|| r.site_id.to_string())
+            },
+            |r| {
+                r.drone_id.map_or_else(String::new, |d| {
+                    self.drone_names
+                        .get(&d)
+                        .cloned()
+                        .unwrap_or_else(|| d.to_string())
+                })
+            },
+        )
+    }
+
+    /// Writes the summary as PDF; returns the number of pages.
+    pub fn write_pdf<W: std::io::Write>(&self, w: &mut W) -> Result<usize, ReportError> {
+        crate::pdf::write_org_pdf(w, &self.org_name, &self.summary)
+    }
+}
+
+/// Loads sites, drones and mission records from `store` and summarises `[from, to)`.
+pub fn load_org_report(
+    store: &Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    grouping: Grouping,
+    opts: &ReportOptions,
+    policy: &MaintenancePolicy,
+) -> Result<OrgReport, ReportError> {
+    let org_name = store
+        .list_orgs()?
+        .into_iter()
+        .next()
+        .map_or_else(|| "Organisation".to_owned(), |o| o.name);
+    let sites = store.list_sites()?;
+    let drones = store.list_drones(None, None)?;
+    let records = load_records(store, to, opts)?;
+    let summary = summarize(&records, &sites, &drones, from, to, grouping, policy);
+    let filter = HistoryFilter {
+        from: Some(from),
+        to: Some(to),
+        ..HistoryFilter::default()
+    };
+    let history = history(&records, &filter).into_iter().cloned().collect();
+    Ok(OrgReport {
+        org_name,
+        summary,
+        history,
+        site_names: sites.iter().map(|s| (s.id, s.name.clone())).collect(),
+        drone_names: drones
+            .iter()
+            .map(|d| (d.id, d.serial_number.clone()))
+            .collect(),
+    })
+}
+
+// --- history ----------------------------------------------------------------------------
+
+/// Filters of the mission history. Empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryFilter {
+    /// Only this site.
+    pub site_id: Option<SiteId>,
+    /// Only this drone.
+    pub drone_id: Option<DroneId>,
+    /// Only these statuses (empty: all).
+    pub statuses: Vec<MissionStatus>,
+    /// Started (or created, if never flown) at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Started (or created) before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl HistoryFilter {
+    /// True when `r` passes every filter.
+    pub fn matches(&self, r: &MissionRecord) -> bool {
+        let when = r.when();
+        self.site_id.is_none_or(|s| s == r.site_id)
+            && self.drone_id.is_none_or(|d| r.drone_id == Some(d))
+            && (self.statuses.is_empty() || self.statuses.contains(&r.status))
+            && self.from.is_none_or(|f| when >= f)
+            && self.to.is_none_or(|t| when < t)
+    }
+}
+
+/// The mission history: records passing `filter`, newest first.
+pub fn history<'a>(records: &'a [MissionRecord], filter: &HistoryFilter) -> Vec<&'a MissionRecord> {
+    let mut out: Vec<_> = records.iter().filter(|r| filter.matches(r)).collect();
+    out.sort_by_key(|r| std::cmp::Reverse(r.when()));
+    out
+}
+
+// --- aggregation ------------------------------------------------------------------------
+
+/// Mission counts per status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatusCounts([u32; MissionStatus::ALL.len()]);
+
+impl StatusCounts {
+    fn index(s: MissionStatus) -> usize {
+        MissionStatus::ALL.iter().position(|x| *x == s).unwrap_or(0)
+    }
+
+    /// Adds one mission.
+    pub fn add(&mut self, s: MissionStatus) {
+        self.0[Self::index(s)] += 1;
+    }
+
+    /// Missions with status `s`.
+    pub fn get(&self, s: MissionStatus) -> u32 {
+        self.0[Self::index(s)]
+    }
+
+    /// `(status, count)` for every status with at least one mission.
+    pub fn nonzero(&self) -> Vec<(MissionStatus, u32)> {
+        MissionStatus::ALL
+            .iter()
+            .map(|s| (*s, self.get(*s)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+/// Totals over a set of missions.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Totals {
+    /// Missions.
+    pub missions: u32,
+    /// Missions per status.
+    pub by_status: StatusCounts,
+    /// Flight time, seconds.
+    pub flight_s: f64,
+    /// Distance flown, metres.
+    pub distance_m: f64,
+    /// Area covered, m².
+    pub covered_area_m2: f64,
+    /// Flown missions whose figures are missing (no telemetry): not counted in the sums.
+    pub flown_without_telemetry: u32,
+}
+
+impl Totals {
+    fn add(&mut self, r: &MissionRecord) {
+        self.missions += 1;
+        self.by_status.add(r.status);
+        if r.was_flown() && r.flight_s.is_none() {
+            self.flown_without_telemetry += 1;
+        }
+        self.flight_s += r.flight_s.unwrap_or(0.0);
+        self.distance_m += r.distance_m.unwrap_or(0.0);
+        self.covered_area_m2 += r.covered_area_m2.unwrap_or(0.0);
+    }
+
+    /// Completed / (completed + aborted + failed), percent; `None` when none ended.
+    pub fn success_rate_pct(&self) -> Option<f64> {
+        let ok = self.by_status.get(MissionStatus::Completed);
+        let ended = ok
+            + self.by_status.get(MissionStatus::Aborted)
+            + self.by_status.get(MissionStatus::Failed);
+        (ended > 0).then(|| f64::from(ok) / f64::from(ended) * 100.0)
+    }
+}
+
+/// How missions are grouped in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Grouping {
+    /// Per local calendar day.
+    Day,
+    /// Per ISO week (Monday to Sunday, local).
+    #[default]
+    Week,
+    /// Per local calendar month.
+    Month,
+}
+
+impl Grouping {
+    /// The first local day of the bucket that contains `date`.
+    pub fn bucket_start(self, date: NaiveDate) -> NaiveDate {
+        match self {
+            Self::Day => date,
+            Self::Week => date - Duration::days(i64::from(date.weekday().num_days_from_monday())),
+            Self::Month => date.with_day(1).unwrap_or(date),
+        }
+    }
+
+    /// Label of the bucket starting at `start`: `2026-11-26`, `2026-W48`, `2026-11`.
+    pub fn label(self, start: NaiveDate) -> String {
+        match self {
+            Self::Day => start.format("%Y-%m-%d").to_string(),
+            Self::Week => {
+                let w = start.iso_week();
+                format!("{}-W{:02}", w.year(), w.week())
+            }
+            Self::Month => start.format("%Y-%m").to_string(),
+        }
+    }
+
+    /// Lower-case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+        }
+    }
+}
+
+impl std::str::FromStr for Grouping {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "day" => Ok(Self::Day),
+            "week" => Ok(Self::Week),
+            "month" => Ok(Self::Month),
+            _ => Err(format!(
+                "unknown grouping {s:?} (expected day, week or month)"
+            )),
+        }
+    }
+}
+
+/// One time bucket of a site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    /// First local day of the bucket.
+    pub start: NaiveDate,
+    /// Label (`2026-W48`).
+    pub label: String,
+    /// Totals of the missions in it.
+    pub totals: Totals,
+}
+
+/// One battery cycle: a mission's flight time scaled to a full charge.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatteryPoint {
+    /// Mission start.
+    pub time: DateTime<Utc>,
+    /// Minutes of flight per 100 % of battery: the usable capacity, in flight time.
+    pub endurance_min: f64,
+}
+
+/// Why a drone is due for maintenance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaintenanceReason {
+    /// Flight hours in the records reached the service interval.
+    FlightHours {
+        /// Hours flown.
+        hours: f64,
+        /// The interval.
+        interval_h: f64,
+    },
+    /// Endurance per full charge fell by this much from the first to the last third of its
+    /// cycles.
+    BatteryDegraded {
+        /// Change, percent (negative).
+        change_pct: f64,
+    },
+    /// An operator put the drone in maintenance.
+    InMaintenance,
+}
+
+impl MaintenanceReason {
+    /// A short sentence.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::FlightHours { hours, interval_h } => {
+                format!("{hours:.1} flight hours (service every {interval_h:.0} h)")
+            }
+            Self::BatteryDegraded { change_pct } => format!("battery endurance {change_pct:+.1} %"),
+            Self::InMaintenance => "marked for maintenance".to_owned(),
+        }
+    }
+}
+
+/// When a drone is due for maintenance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaintenancePolicy {
+    /// Service interval in flight hours (counted over all records given).
+    pub flight_hours_interval_h: f64,
+    /// A drop in endurance per full charge larger than this flags the battery, percent.
+    pub endurance_drop_pct: f64,
+    /// Cycles using less battery than this are too short to estimate capacity, percent.
+    pub min_cycle_battery_pct: f64,
+}
+
+impl Default for MaintenancePolicy {
+    fn default() -> Self {
+        Self {
+            flight_hours_interval_h: 25.0,
+            endurance_drop_pct: 15.0,
+            min_cycle_battery_pct: 5.0,
+        }
+    }
+}
+
+/// One drone's use in the period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DroneUsage {
+    /// Drone id.
+    pub drone_id: DroneId,
+    /// Serial number (the id when the drone is no longer registered).
+    pub serial: String,
+    /// Current status, if registered.
+    pub status: Option<DroneStatus>,
+    /// Missions in the period.
+    pub missions: u32,
+    /// Flight time in the period, seconds.
+    pub flight_s: f64,
+    /// Distance in the period, metres.
+    pub distance_m: f64,
+    /// Flight time / period length, percent.
+    pub utilisation_pct: f64,
+    /// Battery cycles over all records given, oldest first.
+    pub battery: Vec<BatteryPoint>,
+    /// Endurance change from the first to the last third of the cycles, percent.
+    pub endurance_change_pct: Option<f64>,
+    /// Flight hours over all records given.
+    pub lifetime_flight_h: f64,
+    /// Why it is due for maintenance (empty: not due).
+    pub maintenance: Vec<MaintenanceReason>,
+}
+
+/// One site's summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteSummary {
+    /// Site id.
+    pub site_id: SiteId,
+    /// Site name.
+    pub name: String,
+    /// Its time zone (buckets are local days).
+    pub timezone: Tz,
+    /// Totals in the period.
+    pub totals: Totals,
+    /// Buckets with at least one mission, oldest first.
+    pub buckets: Vec<Bucket>,
+    /// Drones of the site, and drones that flew the site's missions, by serial.
+    pub drones: Vec<DroneUsage>,
+}
+
+/// The organisation summary: every site plus the totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgSummary {
+    /// Period start (inclusive).
+    pub from: DateTime<Utc>,
+    /// Period end (exclusive).
+    pub to: DateTime<Utc>,
+    /// Bucket size.
+    pub grouping: Grouping,
+    /// Totals over all sites.
+    pub totals: Totals,
+    /// Sites by name.
+    pub sites: Vec<SiteSummary>,
+    /// Missions in the period whose site is not in the store.
+    pub unknown_site_missions: u32,
+}
+
+impl OrgSummary {
+    /// The summary of one site.
+    pub fn site(&self, id: SiteId) -> Option<&SiteSummary> {
+        self.sites.iter().find(|s| s.site_id == id)
+    }
+
+    /// `(site name, drone)` for every drone due for maintenance.
+    pub fn maintenance_due(&self) -> Vec<(&str, &DroneUsage)> {
+        self.sites
+            .iter()
+            .flat_map(|s| {
+                s.drones
+                    .iter()
+                    .filter(|d| !d.maintenance.is_empty())
+                    .map(move |d| (s.name.as_str(), d))
+            })
+            .collect()
+    }
+}
+
+#[derive(Default)]
+struct DroneAcc {
+    site: Option<usize>,
+    missions: u32,
+    flight_s: f64,
+    distance_m: f64,
+    lifetime_s: f64,
+    battery: Vec<BatteryPoint>,
+}
+
+/// Aggregates `records` into an organisation summary for `[from, to)`.
+///
+/// Totals, buckets and utilisation count missions in the period; battery trend and flight
+/// hours for maintenance use every record given up to `to` (pass the history, not just the
+/// period, for those to be meaningful).
+pub fn summarize(
+    records: &[MissionRecord],
+    sites: &[Site],
+    drones: &[Drone],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    grouping: Grouping,
+    policy: &MaintenancePolicy,
+) -> OrgSummary {
+    let site_index: HashMap<SiteId, usize> =
+        sites.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    let mut site_totals = vec![Totals::default(); sites.len()];
+    let mut site_buckets: Vec<BTreeMap<NaiveDate, Totals>> = vec![BTreeMap::new(); sites.len()];
+    let mut drone_acc: HashMap<DroneId, DroneAcc> = drones
+        .iter()
+        .map(|d| {
+            (
+                d.id,
+                DroneAcc {
+                    site: site_index.get(&d.site_id).copied(),
+                    ..DroneAcc::default()
+                },
+            )
+        })
+        .collect();
+    let mut totals = Totals::default();
+    let mut unknown_site_missions = 0;
+
+    for r in records {
+        let when = r.when();
+        if when >= to {
+            continue;
+        }
+        let in_period = when >= from;
+        let site = site_index.get(&r.site_id).copied();
+        if let Some(d) = r.drone_id {
+            let acc = drone_acc.entry(d).or_default();
+            if acc.site.is_none() {
+                acc.site = site;
+            }
+            let flight_s = r.flight_s.unwrap_or(0.0);
+            acc.lifetime_s += flight_s;
+            if let (Some(f), Some(b)) = (r.flight_s, r.battery_used_pct)
+                && b >= policy.min_cycle_battery_pct
+            {
+                acc.battery.push(BatteryPoint {
+                    time: when,
+                    endurance_min: f / 60.0 * 100.0 / b,
+                });
+            }
+            if in_period {
+                acc.missions += 1;
+                acc.flight_s += flight_s;
+                acc.distance_m += r.distance_m.unwrap_or(0.0);
+            }
+        }
+        if !in_period {
+            continue;
+        }
+        totals.add(r);
+        match site {
+            Some(i) => {
+                site_totals[i].add(r);
+                let local = when.with_timezone(&sites[i].timezone).date_naive();
+                site_buckets[i]
+                    .entry(grouping.bucket_start(local))
+                    .or_default()
+                    .add(r);
+            }
+            None => unknown_site_missions += 1,
+        }
+    }
+
+    let period_s = (to - from).num_seconds().max(1) as f64;
+    let drone_by_id: HashMap<DroneId, &Drone> = drones.iter().map(|d| (d.id, d)).collect();
+    let mut site_drones: Vec<Vec<DroneUsage>> = vec![Vec::new(); sites.len()];
+    for (id, mut acc) in drone_acc {
+        let Some(site) = acc.site else { continue };
+        acc.battery.sort_by_key(|p| p.time);
+        let endurance_change_pct = endurance_change_pct(&acc.battery);
+        let registered = drone_by_id.get(&id);
+        let lifetime_flight_h = acc.lifetime_s / 3600.0;
+        let mut maintenance = Vec::new();
+        if registered.is_some_and(|d| d.status == DroneStatus::Maintenance) {
+            maintenance.push(MaintenanceReason::InMaintenance);
+        }
+        if lifetime_flight_h >= policy.flight_hours_interval_h {
+            maintenance.push(MaintenanceReason::FlightHours {
+                hours: lifetime_flight_h,
+                interval_h: policy.flight_hours_interval_h,
+            });
+        }
+        if let Some(c) = endurance_change_pct
+            && c <= -policy.endurance_drop_pct
+        {
+            maintenance.push(MaintenanceReason::BatteryDegraded { change_pct: c });
+        }
+        site_drones[site].push(DroneUsage {
+            drone_id: id,
+            serial: registered.map_or_else(|| id.to_string(), |d| d.serial_number.clone()),
+            status: registered.map(|d| d.status),
+            missions: acc.missions,
+            flight_s: acc.flight_s,
+            distance_m: acc.distance_m,
+            utilisation_pct: acc.flight_s / period_s * 100.0,
+            battery: acc.battery,
+            endurance_change_pct,
+            lifetime_flight_h,
+            maintenance,
+        });
+    }
+
+    let mut site_summaries: Vec<SiteSummary> = sites
+        .iter()
+        .zip(site_totals)
+        .zip(site_buckets)
+        .zip(site_drones)
+        .map(|(((s, totals), buckets), mut drones)| {
+            drones.sort_by(|a, b| a.serial.cmp(&b.serial));
+            SiteSummary {
+                site_id: s.id,
+                name: s.name.clone(),
+                timezone: s.timezone,
+                totals,
+                buckets: buckets
+                    .into_iter()
+                    .map(|(start, totals)| Bucket {
+                        start,
+                        label: grouping.label(start),
+                        totals,
+                    })
+                    .collect(),
+                drones,
+            }
+        })
+        .collect();
+    site_summaries.sort_by(|a, b| a.name.cmp(&b.name));
+    OrgSummary {
+        from,
+        to,
+        grouping,
+        totals,
+        sites: site_summaries,
+        unknown_site_missions,
+    }
+}
+
+/// Mean endurance of the last third of cycles relative to the first third, percent.
+fn endurance_change_pct(points: &[BatteryPoint]) -> Option<f64> {
+    if points.len() < 3 {
+        return None;
+    }
+    let third = points.len() / 3;
+    let mean = |p: &[BatteryPoint]| p.iter().map(|b| b.endurance_min).sum::<f64>() / p.len() as f64;
+    let first = mean(&points[..third]);
+    let last = mean(&points[points.len() - third..]);
+    (first > 0.0).then(|| (last / first - 1.0) * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aviary_core::{LatLon, OrgId};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    fn site(name: &str, tz: Tz) -> Site {
+        Site {
+            id: SiteId::new_random(),
+            org_id: OrgId::new_random(),
+            name: name.into(),
+            location: LatLon::default(),
+            timezone: tz,
+            created_at: t("2026-01-01T00:00:00Z"),
+        }
+    }
+
+    fn drone(site: &Site, serial: &str) -> Drone {
+        Drone {
+            id: DroneId::new_random(),
+            site_id: site.id,
+            serial_number: serial.into(),
+            model: "X".into(),
+            status: DroneStatus::Available,
+            battery_pct: 100,
+            last_seen: None,
+            home: LatLon::default(),
+            firmware_version: String::new(),
+            link: None,
+            created_at: site.created_at,
+        }
+    }
+
+    fn rec(
+        site: &Site,
+        drone: &Drone,
+        status: MissionStatus,
+        start: &str,
+        flight_s: f64,
+        battery_used_pct: f64,
+    ) -> MissionRecord {
+        let start = t(start);
+        MissionRecord {
+            id: MissionId::new_random(),
+            name: "m".into(),
+            site_id: site.id,
+            drone_id: Some(drone.id),
+            status,
+            created_at: start - Duration::hours(2),
+            start: Some(start),
+            end: Some(start + Duration::milliseconds((flight_s * 1000.0) as i64)),
+            flight_s: Some(flight_s),
+            distance_m: Some(flight_s * 5.0),
+            covered_area_m2: Some(1000.0),
+            battery_used_pct: Some(battery_used_pct),
+        }
+    }
+
+    #[test]
+    fn buckets_follow_site_local_time() {
+        // 23:30 UTC on Sunday 2026-11-29 is already Monday 2026-11-30 in Amsterdam (week 49)
+        // but still Sunday in New York (week 48).
+        let ams = site("Amsterdam", chrono_tz::Europe::Amsterdam);
+        let nyc = site("New York", chrono_tz::America::New_York);
+        let (da, dn) = (drone(&ams, "A1"), drone(&nyc, "N1"));
+        let records = vec![
+            rec(
+                &ams,
+                &da,
+                MissionStatus::Completed,
+                "2026-11-29T23:30:00Z",
+                1800.0,
+                40.0,
+            ),
+            rec(
+                &nyc,
+                &dn,
+                MissionStatus::Failed,
+                "2026-11-29T23:30:00Z",
+                600.0,
+                20.0,
+            ),
+            rec(
+                &nyc,
+                &dn,
+                MissionStatus::Completed,
+                "2026-11-25T12:00:00Z",
+                1200.0,
+                30.0,
+            ),
+        ];
+        let s = summarize(
+            &records,
+            &[ams.clone(), nyc.clone()],
+            &[da, dn],
+            t("2026-11-01T00:00:00Z"),
+            t("2026-12-01T00:00:00Z"),
+            Grouping::Week,
+            &MaintenancePolicy::default(),
+        );
+        let a = s.site(ams.id).map(|x| {
+            x.buckets
+                .iter()
+                .map(|b| b.label.clone())
+                .collect::<Vec<_>>()
+        });
+        let n = s.site(nyc.id).map(|x| {
+            x.buckets
+                .iter()
+                .map(|b| (b.label.clone(), b.totals.missions))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(a, Some(vec!["2026-W49".to_owned()]));
+        assert_eq!(n, Some(vec![("2026-W48".to_owned(), 2)]));
+        assert_eq!(s.totals.missions, 3);
+        assert!((s.totals.flight_s - 3600.0).abs() < 1e-9);
+        assert!((s.totals.success_rate_pct().unwrap_or_default() - 200.0 / 3.0).abs() < 1e-9);
+        assert_eq!(s.totals.by_status.get(MissionStatus::Failed), 1);
+        let ny = s
+            .site(nyc.id)
+            .map(|x| x.drones[0].utilisation_pct)
+            .unwrap_or_default();
+        assert!(
+            (ny - 1800.0 / (30.0 * 86400.0) * 100.0).abs() < 1e-9,
+            "{ny}"
+        );
+    }
+
+    #[test]
+    fn months_days_and_period_bounds() {
+        let ams = site("Amsterdam", chrono_tz::Europe::Amsterdam);
+        let d = drone(&ams, "A1");
+        let records = vec![
+            rec(
+                &ams,
+                &d,
+                MissionStatus::Completed,
+                "2026-10-31T23:30:00Z",
+                60.0,
+                1.0,
+            ), // 1 Nov local
+            rec(
+                &ams,
+                &d,
+                MissionStatus::Completed,
+                "2026-11-15T10:00:00Z",
+                60.0,
+                1.0,
+            ),
+            rec(
+                &ams,
+                &d,
+                MissionStatus::Completed,
+                "2026-12-01T10:00:00Z",
+                60.0,
+                1.0,
+            ), // after the period
+        ];
+        let s = summarize(
+            &records,
+            std::slice::from_ref(&ams),
+            &[d],
+            t("2026-10-01T00:00:00Z"),
+            t("2026-12-01T00:00:00Z"),
+            Grouping::Month,
+            &MaintenancePolicy::default(),
+        );
+        let labels: Vec<_> = s.sites[0]
+            .buckets
+            .iter()
+            .map(|b| (b.label.as_str(), b.totals.missions))
+            .collect();
+        assert_eq!(labels, [("2026-11", 2)]);
+        assert_eq!(
+            Grouping::Day.label(
+                Grouping::Day
+                    .bucket_start(NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default())
+            ),
+            "2026-11-26"
+        );
+        assert_eq!("Month".parse::<Grouping>(), Ok(Grouping::Month));
+    }
+
+    #[test]
+    fn battery_trend_and_maintenance() {
+        let ams = site("Amsterdam", chrono_tz::Europe::Amsterdam);
+        let worn = drone(&ams, "WORN");
+        let busy = drone(&ams, "BUSY");
+        let mut records = Vec::new();
+        for day in 1..=9 {
+            // The same 20-minute flight uses more and more battery: 40 % → 56 %.
+            let used = 40.0 + 2.0 * f64::from(day - 1);
+            records.push(rec(
+                &ams,
+                &worn,
+                MissionStatus::Completed,
+                &format!("2026-11-{day:02}T10:00:00Z"),
+                1200.0,
+                used,
+            ));
+            records.push(rec(
+                &ams,
+                &busy,
+                MissionStatus::Completed,
+                &format!("2026-11-{day:02}T12:00:00Z"),
+                3.0 * 3600.0,
+                50.0,
+            ));
+        }
+        let s = summarize(
+            &records,
+            std::slice::from_ref(&ams),
+            &[worn.clone(), busy.clone()],
+            t("2026-11-01T00:00:00Z"),
+            t("2026-12-01T00:00:00Z"),
+            Grouping::Week,
+            &MaintenancePolicy::default(),
+        );
+        let due = s.maintenance_due();
+        let serials: Vec<_> = due.iter().map(|(_, d)| d.serial.as_str()).collect();
+        assert_eq!(serials, ["BUSY", "WORN"]);
+        let w = &s.sites[0].drones[1];
+        assert_eq!(w.serial, "WORN");
+        assert_eq!(w.battery.len(), 9);
+        assert!(w.battery[0].endurance_min > w.battery[8].endurance_min);
+        assert!(
+            matches!(w.maintenance[0], MaintenanceReason::BatteryDegraded { change_pct } if change_pct < -15.0)
+        );
+        assert!(
+            matches!(s.sites[0].drones[0].maintenance[0], MaintenanceReason::FlightHours { hours, .. } if (hours - 27.0).abs() < 1e-9)
+        );
+    }
+
+    #[test]
+    fn history_filters() {
+        let ams = site("Amsterdam", chrono_tz::Europe::Amsterdam);
+        let (a, b) = (drone(&ams, "A"), drone(&ams, "B"));
+        let records = vec![
+            rec(
+                &ams,
+                &a,
+                MissionStatus::Completed,
+                "2026-11-01T10:00:00Z",
+                60.0,
+                1.0,
+            ),
+            rec(
+                &ams,
+                &b,
+                MissionStatus::Aborted,
+                "2026-11-02T10:00:00Z",
+                60.0,
+                1.0,
+            ),
+            rec(
+                &ams,
+                &a,
+                MissionStatus::Failed,
+                "2026-11-03T10:00:00Z",
+                60.0,
+                1.0,
+            ),
+        ];
+        let by_drone = history(
+            &records,
+            &HistoryFilter {
+                drone_id: Some(a.id),
+                ..HistoryFilter::default()
+            },
+        );
+        assert_eq!(
+            by_drone.iter().map(|r| r.status).collect::<Vec<_>>(),
+            [MissionStatus::Failed, MissionStatus::Completed]
+        );
+        let f = HistoryFilter {
+            statuses: vec![MissionStatus::Aborted, MissionStatus::Failed],
+            from: Some(t("2026-11-02T12:00:00Z")),
+            ..HistoryFilter::default()
+        };
+        assert_eq!(history(&records, &f).len(), 1);
+        assert_eq!(
+            history(
+                &records,
+                &HistoryFilter {
+                    site_id: Some(SiteId::new_random()),
+                    ..HistoryFilter::default()
+                }
+            )
+            .len(),
+            0
+        );
+    }
+}

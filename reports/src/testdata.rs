@@ -1,0 +1,282 @@
+//! Synthetic but physically consistent flights for tests, benches and demos: a lawnmower
+//! survey over a rectangle, flown waypoint to waypoint at constant speed and altitude with a
+//! linear battery drain, sampled at a fixed rate. Also a helper that seeds a [`Store`] with
+//! an organisation, a site, a drone, the mission, its telemetry and its audit events.
+
+use crate::error::ReportError;
+use aviary_core::store::Store;
+use aviary_core::{
+    AuditEvent, Drone, DroneId, DroneStatus, FlightPattern, LatLon, Mission, MissionId,
+    MissionParams, MissionStatus, OrgId, Organization, Site, SiteId, SurveyArea, TelemetrySample,
+    Waypoint, WaypointAction,
+};
+use chrono::{DateTime, Duration, Utc};
+
+/// South-west corner of the survey rectangle (a field near Delft).
+pub const ORIGIN: LatLon = LatLon::new(52.0, 4.35);
+/// Survey rectangle width (east-west), metres.
+pub const AREA_W_M: f64 = 300.0;
+/// Survey rectangle height (north-south), metres.
+pub const AREA_H_M: f64 = 200.0;
+/// Cruise speed, m/s.
+pub const SPEED_MPS: f64 = 5.0;
+/// Survey altitude above takeoff, metres.
+pub const ALT_M: f64 = 50.0;
+/// Transect spacing: 75 m footprint at 50 m with 70 % side overlap.
+pub const LINE_SPACING_M: f64 = 22.5;
+/// Camera trigger spacing: 50 m footprint along the track with 80 % front overlap.
+pub const TRIGGER_SPACING_M: f64 = 10.0;
+/// Battery drain while flying, percent per second (about 80 % in 55 minutes).
+pub const DRAIN_PCT_PER_S: f64 = 0.024;
+
+/// 2026-11-26 13:00:00 UTC, the first sample's time (14:00 in Amsterdam).
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_698_000, 0).unwrap_or_default()
+}
+
+/// A lawnmower mission over a `width_m` × `height_m` rectangle north-east of [`ORIGIN`],
+/// transects running north-south, [`LINE_SPACING_M`] apart.
+pub fn lawnmower_mission(
+    name: &str,
+    width_m: f64,
+    height_m: f64,
+    status: MissionStatus,
+) -> Mission {
+    let corner = |e: f64, n: f64| ORIGIN.offset_ne(n, e);
+    let exterior = vec![
+        corner(0.0, 0.0),
+        corner(width_m, 0.0),
+        corner(width_m, height_m),
+        corner(0.0, height_m),
+    ];
+    let mut waypoints = Vec::new();
+    let mut x = LINE_SPACING_M / 2.0;
+    let mut northbound = true;
+    while x < width_m {
+        let (a, b) = if northbound {
+            (0.0, height_m)
+        } else {
+            (height_m, 0.0)
+        };
+        for (i, n) in [a, b].into_iter().enumerate() {
+            let action = if waypoints.is_empty() {
+                WaypointAction::CameraTriggerStart {
+                    distance_m: TRIGGER_SPACING_M,
+                }
+            } else if i == 1 && x + LINE_SPACING_M >= width_m {
+                WaypointAction::CameraTriggerStop
+            } else {
+                WaypointAction::FlyThrough
+            };
+            waypoints.push(Waypoint {
+                pos: corner(x, n),
+                alt_rel_m: ALT_M,
+                action,
+            });
+        }
+        x += LINE_SPACING_M;
+        northbound = !northbound;
+    }
+    let start = start_time();
+    Mission {
+        id: MissionId::new_random(),
+        org_id: OrgId::new_random(),
+        site_id: SiteId::new_random(),
+        drone_id: None,
+        name: name.to_owned(),
+        status,
+        survey_area: SurveyArea {
+            exterior,
+            holes: Vec::new(),
+        },
+        flight_pattern: FlightPattern::Lawnmower,
+        parameters: MissionParams {
+            altitude_m: ALT_M,
+            speed_mps: SPEED_MPS,
+            ..MissionParams::default()
+        },
+        scheduled_start: Some(start),
+        actual_start: status
+            .is_terminal()
+            .then_some(start)
+            .or(status.is_active().then_some(start)),
+        actual_end: None,
+        paused_at: None,
+        estimated_duration_s: 0.0,
+        estimated_distance_m: 0.0,
+        waypoints,
+        created_by: None,
+        created_at: start - Duration::hours(1),
+    }
+}
+
+/// Flies `mission`'s waypoints at [`SPEED_MPS`] from [`start_time`], one sample every
+/// `1 / rate_hz` seconds on a uniform clock (plus one at the last waypoint), battery
+/// draining from 98 %.
+pub fn fly(mission: &Mission, drone: DroneId, rate_hz: f64) -> Vec<TelemetrySample> {
+    let legs: Vec<(LatLon, LatLon, f64, f64)> = mission
+        .waypoints
+        .windows(2)
+        .map(|w| {
+            (
+                w[0].pos,
+                w[1].pos,
+                w[0].pos.distance_m(w[1].pos),
+                w[0].alt_rel_m,
+            )
+        })
+        .filter(|l| l.2 > 0.0)
+        .collect();
+    let total_m: f64 = legs.iter().map(|l| l.2).sum();
+    let total_s = total_m / SPEED_MPS;
+    let start = start_time();
+    let sample = |t_s: f64, pos: LatLon, alt_rel_m: f64, heading_deg: f64| TelemetrySample {
+        time: start + Duration::microseconds((t_s * 1e6_f64).round() as i64),
+        mission_id: Some(mission.id),
+        drone_id: drone,
+        pos,
+        alt_rel_m,
+        speed_mps: SPEED_MPS,
+        heading_deg,
+        battery_pct: 98.0 - DRAIN_PCT_PER_S * t_s,
+        signal_pct: 95.0,
+        status: DroneStatus::InMission,
+    };
+    let mut out = Vec::with_capacity((total_s * rate_hz) as usize + 2);
+    let (mut leg, mut leg_start_m) = (0, 0.0);
+    let mut k = 0_u64;
+    loop {
+        let t_s = k as f64 / rate_hz;
+        if t_s >= total_s || legs.is_empty() {
+            break;
+        }
+        let d_m = t_s * SPEED_MPS;
+        while leg + 1 < legs.len() && d_m >= leg_start_m + legs[leg].2 {
+            leg_start_m += legs[leg].2;
+            leg += 1;
+        }
+        let (a, b, _, alt) = legs[leg];
+        let heading_deg = a.bearing_deg(b);
+        out.push(sample(
+            t_s,
+            a.offset(heading_deg, d_m - leg_start_m),
+            alt,
+            heading_deg,
+        ));
+        k += 1;
+    }
+    if let Some(&(a, b, _, alt)) = legs.last() {
+        out.push(sample(total_s, b, alt, a.bearing_deg(b)));
+    }
+    out
+}
+
+/// The standard 300 × 200 m survey, flown completely at `rate_hz`.
+pub fn flown_lawnmower(status: MissionStatus, rate_hz: f64) -> (Mission, Vec<TelemetrySample>) {
+    let mission = lawnmower_mission("North field survey", AREA_W_M, AREA_H_M, status);
+    let samples = fly(&mission, DroneId::new_random(), rate_hz);
+    (mission, samples)
+}
+
+/// A mission whose lawnmower takes about `duration_s` to fly (1 km transects).
+pub fn mission_lasting(duration_s: f64, status: MissionStatus) -> Mission {
+    let height_m = 1000.0;
+    let transects = (duration_s * SPEED_MPS / (height_m + LINE_SPACING_M)).ceil();
+    lawnmower_mission(
+        "Long corridor survey",
+        transects * LINE_SPACING_M,
+        height_m,
+        status,
+    )
+}
+
+/// What [`seed_store`] created.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    /// The site (Europe/Amsterdam).
+    pub site: Site,
+    /// The drone.
+    pub drone: Drone,
+    /// The mission, status as given.
+    pub mission: Mission,
+    /// The samples stored.
+    pub samples: Vec<TelemetrySample>,
+}
+
+/// Stores an organisation, a site in Europe/Amsterdam, a drone, `mission` (re-homed to them),
+/// its flight at `rate_hz`, and start/pause/resume/finish audit events.
+pub fn seed_store(
+    store: &Store,
+    mut mission: Mission,
+    rate_hz: f64,
+) -> Result<Seeded, ReportError> {
+    let created = start_time() - Duration::days(30);
+    let org = Organization {
+        id: OrgId::new_random(),
+        name: "Aviary Test Org".into(),
+        created_at: created,
+    };
+    store.upsert_org(&org)?;
+    let site = Site {
+        id: SiteId::new_random(),
+        org_id: org.id,
+        name: "Delft Polder".into(),
+        location: ORIGIN,
+        timezone: chrono_tz::Europe::Amsterdam,
+        created_at: created,
+    };
+    store.upsert_site(&site)?;
+    let drone = Drone {
+        id: DroneId::new_random(),
+        site_id: site.id,
+        serial_number: format!("AV-{}", &mission.id.to_string()[..8]),
+        model: "Quad X4".into(),
+        status: DroneStatus::Available,
+        battery_pct: 100,
+        last_seen: None,
+        home: ORIGIN,
+        firmware_version: "4.5.7".into(),
+        link: None,
+        created_at: created,
+    };
+    store.insert_drone(&drone)?;
+    mission.org_id = org.id;
+    mission.site_id = site.id;
+    mission.drone_id = Some(drone.id);
+    let samples = fly(&mission, drone.id, rate_hz);
+    if mission.status.is_terminal() {
+        mission.actual_end = samples.last().map(|s| s.time);
+    }
+    store.insert_mission(&mission)?;
+    for s in &samples {
+        while !store.telemetry().submit(*s) {
+            // The queue is full: let the writer catch up, then retry this sample.
+            store.telemetry().flush()?;
+        }
+    }
+    store.telemetry().flush()?;
+    let t0 = samples.first().map_or_else(start_time, |s| s.time);
+    let target = mission.id.to_string();
+    let audit = |secs: i64, action: &str, detail: &str| {
+        store.append_audit(&AuditEvent {
+            time: t0 + Duration::seconds(secs),
+            user_id: None,
+            action: action.into(),
+            target: target.clone(),
+            detail: detail.into(),
+        })
+    };
+    audit(0, "mission.start", "in_progress")?;
+    audit(95, "mission.pause", "paused")?;
+    audit(125, "mission.resume", "in_progress")?;
+    audit(200, "alert.link_degraded", "signal 41 %")?;
+    if let Some(end) = mission.actual_end {
+        audit((end - t0).num_seconds(), "mission.finish", "completed")?;
+    }
+    Ok(Seeded {
+        site,
+        drone,
+        mission,
+        samples,
+    })
+}
