@@ -1,1 +1,2 @@
 //! `aviary-sim`: Simulated ArduCopter-like vehicles behind real MAVLink sockets.
+pub mod mqtt_drone;
