@@ -18,28 +18,29 @@ pub enum ReportError {
         site: String,
     },
     /// The output file cannot be created (missing directory, no permission, read-only disk).
-    #[error("cannot create report file {path}: {source}")]
+    #[error("cannot create report file {path}: {io}")]
     CreateOutput {
         /// The file that was asked for.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (in the message, so not also a `source`).
+        io: std::io::Error,
     },
     /// Writing to the output failed part-way.
-    #[error("cannot write the {what}: {source}")]
+    #[error("cannot write the {what}: {io}")]
     Write {
         /// Which output ("mission PDF", "telemetry CSV", ...).
         what: &'static str,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (in the message, so not also a `source`).
+        io: std::io::Error,
     },
     /// The CSV writer failed.
-    #[error("cannot write the {what}: {source}")]
+    #[error("cannot write the {what}: {error}")]
     Csv {
         /// Which output.
         what: &'static str,
-        /// The CSV error (usually an I/O error underneath).
-        source: csv::Error,
+        /// The CSV error, usually an I/O error underneath (in the message, so not also a
+        /// `source`).
+        error: csv::Error,
     },
     /// Drawing a chart or the map into a bitmap failed.
     #[error("cannot draw the {what}: {detail}")]
@@ -62,12 +63,12 @@ pub enum ReportError {
 impl ReportError {
     /// Maps a CSV error for `what`.
     pub(crate) fn csv(what: &'static str) -> impl FnOnce(csv::Error) -> Self {
-        move |source| Self::Csv { what, source }
+        move |error| Self::Csv { what, error }
     }
 
     /// Maps an I/O error for `what`.
     pub(crate) fn write(what: &'static str) -> impl FnOnce(std::io::Error) -> Self {
-        move |source| Self::Write { what, source }
+        move |io| Self::Write { what, io }
     }
 }
 
@@ -78,8 +79,8 @@ pub fn create_output(
 ) -> Result<std::io::BufWriter<std::fs::File>, ReportError> {
     std::fs::File::create(path)
         .map(|f| std::io::BufWriter::with_capacity(1 << 16, f))
-        .map_err(|source| ReportError::CreateOutput {
+        .map_err(|io| ReportError::CreateOutput {
             path: path.to_path_buf(),
-            source,
+            io,
         })
 }

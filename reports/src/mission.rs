@@ -290,10 +290,16 @@ pub enum Verdict {
 impl Verdict {
     /// Short label: `"partial (63.2 % covered)"`.
     pub fn label(&self) -> String {
-        let pct = |p: Option<f64>| p.map_or_else(String::new, |p| format!(" ({p:.1} % covered)"));
+        // Truncate rather than round: 94.97 % must not read as the 95 % threshold.
+        let floor1 = |p: f64| (p * 10.0).floor() / 10.0;
+        let pct = |p: Option<f64>| {
+            p.map_or_else(String::new, |p| format!(" ({:.1} % covered)", floor1(p)))
+        };
         match self {
             Self::Completed => "completed".to_owned(),
-            Self::Partial { covered_pct } => format!("partial ({covered_pct:.1} % covered)"),
+            Self::Partial { covered_pct } => {
+                format!("partial ({:.1} % covered)", floor1(*covered_pct))
+            }
             Self::Aborted { covered_pct } => format!("aborted{}", pct(*covered_pct)),
             Self::Failed { covered_pct } => format!("failed{}", pct(*covered_pct)),
             Self::InProgress => "in progress".to_owned(),

@@ -12,6 +12,8 @@ use aviary_core::{
 };
 use chrono::{DateTime, Duration, Utc};
 
+/// Name of the demo site [`seed_store`] creates and reuses.
+pub const SITE_NAME: &str = "Delft Polder";
 /// South-west corner of the survey rectangle (a field near Delft).
 pub const ORIGIN: LatLon = LatLon::new(52.0, 4.35);
 /// Survey rectangle width (east-west), metres.
@@ -114,6 +116,16 @@ pub fn lawnmower_mission(
 /// `1 / rate_hz` seconds on a uniform clock (plus one at the last waypoint), battery
 /// draining from 98 %.
 pub fn fly(mission: &Mission, drone: DroneId, rate_hz: f64) -> Vec<TelemetrySample> {
+    fly_from(mission, drone, rate_hz, start_time())
+}
+
+/// [`fly`], taking off at `start`.
+pub fn fly_from(
+    mission: &Mission,
+    drone: DroneId,
+    rate_hz: f64,
+    start: DateTime<Utc>,
+) -> Vec<TelemetrySample> {
     let legs: Vec<(LatLon, LatLon, f64, f64)> = mission
         .waypoints
         .windows(2)
@@ -129,7 +141,6 @@ pub fn fly(mission: &Mission, drone: DroneId, rate_hz: f64) -> Vec<TelemetrySamp
         .collect();
     let total_m: f64 = legs.iter().map(|l| l.2).sum();
     let total_s = total_m / SPEED_MPS;
-    let start = start_time();
     let sample = |t_s: f64, pos: LatLon, alt_rel_m: f64, heading_deg: f64| TelemetrySample {
         time: start + Duration::microseconds((t_s * 1e6_f64).round() as i64),
         mission_id: Some(mission.id),
@@ -204,46 +215,83 @@ pub struct Seeded {
 }
 
 /// Stores an organisation, a site in Europe/Amsterdam, a drone, `mission` (re-homed to them),
-/// its flight at `rate_hz`, and start/pause/resume/finish audit events.
-pub fn seed_store(
+/// its flight at `rate_hz`, and start/pause/resume/alert/finish audit events.
+pub fn seed_store(store: &Store, mission: Mission, rate_hz: f64) -> Result<Seeded, ReportError> {
+    seed_store_with_loss(store, mission, rate_hz, |_| true)
+}
+
+/// [`seed_store`], storing only the samples for which `keep(seconds since start)` is true
+/// (to simulate telemetry lost in flight).
+pub fn seed_store_with_loss(
     store: &Store,
     mut mission: Mission,
     rate_hz: f64,
+    keep: impl Fn(f64) -> bool,
 ) -> Result<Seeded, ReportError> {
     let created = start_time() - Duration::days(30);
-    let org = Organization {
-        id: OrgId::new_random(),
-        name: "Aviary Test Org".into(),
-        created_at: created,
+    // Reuse the demo site (and its org and drone) when it is already there, flying each
+    // further mission a day later so the drone is never in two places at once.
+    let existing = store
+        .list_sites()?
+        .into_iter()
+        .find(|s| s.name == SITE_NAME);
+    let (site, drone, day) = if let Some(site) = existing {
+        let drone = store.list_drones(Some(site.id), None)?.into_iter().next();
+        let flown = store
+            .list_missions(&aviary_core::store::MissionFilter {
+                site_id: Some(site.id),
+                ..Default::default()
+            })?
+            .len();
+        (site, drone, flown as i64)
+    } else {
+        let org = Organization {
+            id: OrgId::new_random(),
+            name: "Aviary Test Org".into(),
+            created_at: created,
+        };
+        store.upsert_org(&org)?;
+        let site = Site {
+            id: SiteId::new_random(),
+            org_id: org.id,
+            name: SITE_NAME.into(),
+            location: ORIGIN,
+            timezone: chrono_tz::Europe::Amsterdam,
+            created_at: created,
+        };
+        store.upsert_site(&site)?;
+        (site, None, 0)
     };
-    store.upsert_org(&org)?;
-    let site = Site {
-        id: SiteId::new_random(),
-        org_id: org.id,
-        name: "Delft Polder".into(),
-        location: ORIGIN,
-        timezone: chrono_tz::Europe::Amsterdam,
-        created_at: created,
+    let drone = if let Some(d) = drone {
+        d
+    } else {
+        let d = Drone {
+            id: DroneId::new_random(),
+            site_id: site.id,
+            serial_number: format!("AV-{}", &mission.id.to_string()[..8]),
+            model: "Quad X4".into(),
+            status: DroneStatus::Available,
+            battery_pct: 100,
+            last_seen: None,
+            home: ORIGIN,
+            firmware_version: "4.5.7".into(),
+            link: None,
+            created_at: created,
+        };
+        store.insert_drone(&d)?;
+        d
     };
-    store.upsert_site(&site)?;
-    let drone = Drone {
-        id: DroneId::new_random(),
-        site_id: site.id,
-        serial_number: format!("AV-{}", &mission.id.to_string()[..8]),
-        model: "Quad X4".into(),
-        status: DroneStatus::Available,
-        battery_pct: 100,
-        last_seen: None,
-        home: ORIGIN,
-        firmware_version: "4.5.7".into(),
-        link: None,
-        created_at: created,
-    };
-    store.insert_drone(&drone)?;
-    mission.org_id = org.id;
+    mission.org_id = site.org_id;
     mission.site_id = site.id;
     mission.drone_id = Some(drone.id);
-    let samples = fly(&mission, drone.id, rate_hz);
+    let t_start = start_time() + Duration::days(day);
+    if mission.actual_start.is_some() {
+        mission.actual_start = Some(t_start);
+    }
+    let samples: Vec<TelemetrySample> = fly_from(&mission, drone.id, rate_hz, t_start)
+        .into_iter()
+        .filter(|s| keep((s.time - t_start).num_milliseconds() as f64 / 1000.0))
+        .collect();
     if mission.status.is_terminal() {
         mission.actual_end = samples.last().map(|s| s.time);
     }
@@ -255,7 +303,7 @@ pub fn seed_store(
         }
     }
     store.telemetry().flush()?;
-    let t0 = samples.first().map_or_else(start_time, |s| s.time);
+    let t0 = samples.first().map_or(t_start, |s| s.time);
     let target = mission.id.to_string();
     let audit = |secs: i64, action: &str, detail: &str| {
         store.append_audit(&AuditEvent {
@@ -271,7 +319,12 @@ pub fn seed_store(
     audit(125, "mission.resume", "in_progress")?;
     audit(200, "alert.link_degraded", "signal 41 %")?;
     if let Some(end) = mission.actual_end {
-        audit((end - t0).num_seconds(), "mission.finish", "completed")?;
+        let (action, detail) = match mission.status {
+            MissionStatus::Aborted => ("mission.abort", "aborted"),
+            MissionStatus::Failed => ("mission.fail", "failed"),
+            _ => ("mission.finish", "completed"),
+        };
+        audit((end - t0).num_seconds(), action, detail)?;
     }
     Ok(Seeded {
         site,
