@@ -1,2 +1,14 @@
-//! `aviary-links`: Every wire: MAVLink, MQTT and fleet-server client, on a runtime of its own.
+//! `aviary-links`: every wire — `MAVLink`, MQTT and the fleet-server client — each on a tokio
+//! runtime of its own, on a named thread.
+//!
+//! The app talks to a link only through bounded channels (a handle to send requests, a
+//! receiver of events) and an injected wake-up closure `Arc<dyn Fn() + Send + Sync>`; this
+//! crate never imports egui. Protocol handshakes are I/O-free state machines
+//! (`handle(event) -> actions`) driven by a thin async driver.
+//!
+//! [`mav`] holds the `MAVLink` ground-station side: [`mav::spawn`] gives a [`mav::LinkHandle`]
+//! and [`mav::LinkEvents`]. It depends on `aviary-core` only among Aviary crates; never on
+//! `aviary-sim` (which it uses as a dev-dependency for loopback tests) nor on the app.
+
+pub mod mav;
 pub mod mqtt;

@@ -1,0 +1,1491 @@
+//! The thin async driver around the handshakes: owns the tokio runtime on the named thread
+//! `aviary-mavlink`, the socket, timers, per-vehicle state and the GCS heartbeat. The app
+//! talks to it only through [`LinkHandle`] (bounded request channel) and [`LinkEvents`]
+//! (bounded event channel), and is woken by the injected closure.
+
+use super::address::LinkAddress;
+use super::codec::{self, Decoded, RxCounters};
+use super::command::{
+    self, Autopilot, CommandEvent, CommandFailure, CommandOutcome, CommandSpec, CommandStep,
+    CommandTransaction,
+};
+use super::mission::{Download, MissionAction, MissionError, MissionEvent, MissionItem, Upload};
+use super::tlog::{TlogError, TlogWriter};
+use aviary_core::LatLon;
+use aviary_core::wire::CommandAction;
+use mav::MavMessage;
+use mavlink::dialects::ardupilotmega as mav;
+use mavlink::{AsyncMavlinkReader, MavHeader, SigningConfig, SigningData};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Wake-up closure the link calls after it queued events (the app passes
+/// `ctx.request_repaint()`; tests pass a no-op).
+pub type WakeFn = Arc<dyn Fn() + Send + Sync>;
+
+/// Link lost after this long without a heartbeat.
+pub const LINK_LOST_AFTER: Duration = Duration::from_millis(3500);
+
+/// A MAVLink 2 signing key. Its `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct SigningKey {
+    /// The 32-byte shared secret.
+    pub secret: [u8; 32],
+    /// Our link id in signatures.
+    pub link_id: u8,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("secret", &"<redacted>")
+            .field("link_id", &self.link_id)
+            .finish()
+    }
+}
+
+/// Configuration of one `MAVLink` link.
+#[derive(Debug, Clone)]
+pub struct LinkConfig {
+    /// Where to connect.
+    pub address: LinkAddress,
+    /// Our system id (ground stations use 255).
+    pub gcs_system_id: u8,
+    /// Our component id (`MAV_COMP_ID_MISSIONPLANNER` = 190).
+    pub gcs_component_id: u8,
+    /// Capacity of the event channel to the app.
+    pub event_capacity: usize,
+    /// Capacity of the request channel from the app.
+    pub request_capacity: usize,
+    /// Write every frame sent and received to this `.tlog`.
+    pub tlog: Option<PathBuf>,
+    /// Sign outgoing frames and reject unsigned or replayed incoming ones.
+    pub signing: Option<SigningKey>,
+    /// Ask each vehicle for telemetry at this rate on discovery (`REQUEST_DATA_STREAM`), as
+    /// `ArduPilot` sends only heartbeats until asked. `None`: do not ask.
+    pub request_streams_hz: Option<u16>,
+}
+
+impl LinkConfig {
+    /// Defaults for `address`: system 255, component 190, 4 Hz streams, no log, no signing.
+    pub fn new(address: LinkAddress) -> Self {
+        Self {
+            address,
+            gcs_system_id: 255,
+            gcs_component_id: 190,
+            event_capacity: 4096,
+            request_capacity: 256,
+            tlog: None,
+            signing: None,
+            request_streams_hz: Some(4),
+        }
+    }
+}
+
+/// Errors starting or using a link.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// Socket could not be opened.
+    #[error("cannot open {address}: {source}")]
+    Open {
+        /// The address.
+        address: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serial links need the `mavlink` serial transport, which this build does not include.
+    #[error(
+        "{0}: not built with serial support (the mavlink `transport-direct-serial` feature is off)"
+    )]
+    SerialUnsupported(String),
+    /// The runtime thread could not be started.
+    #[error("cannot start the link runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The telemetry log could not be created.
+    #[error(transparent)]
+    Tlog(#[from] TlogError),
+    /// The request queue is full (the link is overloaded); try again.
+    #[error("link request queue is full")]
+    Busy,
+    /// The link has shut down.
+    #[error("link is closed")]
+    Closed,
+}
+
+/// A vehicle on a link: the address it talks from and its system id (system ids may repeat
+/// across addresses, e.g. simulated fleets larger than 254).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VehicleId {
+    /// Source address of the vehicle's packets.
+    pub peer: SocketAddr,
+    /// `MAVLink` system id.
+    pub system_id: u8,
+}
+
+impl std::fmt::Display for VehicleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.system_id, self.peer)
+    }
+}
+
+/// What we know about the vehicle's stored mission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanState {
+    /// Unknown (never transferred, or a transfer failed).
+    Unknown,
+    /// A transfer is running.
+    Transferring,
+    /// Matches what we last uploaded or downloaded.
+    Synced {
+        /// Item count, home included.
+        items: u16,
+    },
+}
+
+/// Live state of one vehicle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VehicleState {
+    /// Which vehicle.
+    pub id: VehicleId,
+    /// Component id of its autopilot.
+    pub component_id: u8,
+    /// Flight stack.
+    pub autopilot: Autopilot,
+    /// Mode name (`AUTO`, `GUIDED`, …).
+    pub mode: String,
+    /// Raw `custom_mode`.
+    pub custom_mode: u32,
+    /// Motors armed.
+    pub armed: bool,
+    /// Position, if reported.
+    pub pos: Option<LatLon>,
+    /// Altitude above home, metres.
+    pub alt_rel_m: f64,
+    /// Altitude above mean sea level, metres.
+    pub alt_amsl_m: f64,
+    /// Ground speed, m/s.
+    pub ground_speed_mps: f64,
+    /// Climb rate, m/s.
+    pub climb_mps: f64,
+    /// Heading, degrees.
+    pub heading_deg: f64,
+    /// Battery remaining, percent, if reported.
+    pub battery_pct: Option<f64>,
+    /// Battery voltage, volts, if reported.
+    pub battery_v: Option<f64>,
+    /// GPS fix type (`GPS_FIX_TYPE`: 0–1 none, 2 = 2D, 3 = 3D, …).
+    pub gps_fix: u8,
+    /// Satellites visible.
+    pub gps_sats: u8,
+    /// Share of frames received, from sequence numbers, percent (moving average).
+    pub link_quality_pct: f64,
+    /// Heartbeat seen within [`LINK_LOST_AFTER`].
+    pub link_up: bool,
+    /// When the last heartbeat arrived.
+    pub last_heartbeat: std::time::Instant,
+    /// `time_boot_ms` of the last position report.
+    pub time_boot_ms: u32,
+    /// When the last position report arrived.
+    pub position_received: Option<std::time::Instant>,
+    /// Current mission item.
+    pub mission_seq: u16,
+    /// Stored mission as far as we know.
+    pub plan: PlanState,
+}
+
+/// Which mission transfer an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissionOp {
+    /// Upload.
+    Upload,
+    /// Download.
+    Download,
+    /// Clear (upload of an empty mission).
+    Clear,
+}
+
+/// Events from the link to the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkEvent {
+    /// A new vehicle sent its first heartbeat.
+    VehicleDiscovered {
+        /// Which vehicle.
+        id: VehicleId,
+        /// Its flight stack.
+        autopilot: Autopilot,
+    },
+    /// New telemetry for a vehicle (may be coalesced when the app falls behind).
+    State(Box<VehicleState>),
+    /// Progress or result of a command.
+    Command {
+        /// Which vehicle.
+        id: VehicleId,
+        /// The command.
+        command: mav::MavCmd,
+        /// Pending, confirmed or failed with a reason.
+        outcome: CommandOutcome,
+    },
+    /// Mission transfer progress.
+    MissionProgress {
+        /// Which vehicle.
+        id: VehicleId,
+        /// Which transfer.
+        op: MissionOp,
+        /// Items done.
+        done: u16,
+        /// Items total.
+        total: u16,
+    },
+    /// Mission transfer result. Uploads and clears carry no items.
+    MissionDone {
+        /// Which vehicle.
+        id: VehicleId,
+        /// Which transfer.
+        op: MissionOp,
+        /// Items downloaded (empty for upload/clear) or why it failed.
+        result: Result<Vec<MissionItem>, MissionError>,
+    },
+    /// The vehicle reached a mission item.
+    ItemReached {
+        /// Which vehicle.
+        id: VehicleId,
+        /// Item sequence number.
+        seq: u16,
+    },
+    /// No heartbeat for [`LINK_LOST_AFTER`].
+    LinkLost {
+        /// Which vehicle.
+        id: VehicleId,
+    },
+    /// Heartbeats again.
+    LinkRecovered {
+        /// Which vehicle.
+        id: VehicleId,
+    },
+    /// `STATUSTEXT` from the vehicle.
+    StatusText {
+        /// Which vehicle.
+        id: VehicleId,
+        /// `MAV_SEVERITY` (0 = emergency … 7 = debug).
+        severity: u8,
+        /// The text.
+        text: String,
+    },
+    /// The transport failed (the link keeps trying where it can).
+    TransportError(String),
+}
+
+/// Counters of a link, readable at any time.
+#[derive(Debug, Default)]
+pub struct LinkStats {
+    /// Frames received and accepted.
+    pub frames_rx: AtomicU64,
+    /// Frames sent.
+    pub frames_tx: AtomicU64,
+    /// `GLOBAL_POSITION_INT` received.
+    pub positions_rx: AtomicU64,
+    /// Bytes that were not part of a valid frame.
+    pub malformed_bytes: AtomicU64,
+    /// Valid frames that did not parse.
+    pub unparsed_frames: AtomicU64,
+    /// Frames rejected by signing.
+    pub rejected_signature: AtomicU64,
+    /// State updates merged because the app fell behind.
+    pub coalesced_states: AtomicU64,
+    /// Frames we could not send (socket buffer full).
+    pub send_dropped: AtomicU64,
+}
+
+enum Request {
+    Upload {
+        id: VehicleId,
+        items: Vec<MissionItem>,
+        op: MissionOp,
+    },
+    Download {
+        id: VehicleId,
+    },
+    Commands {
+        id: VehicleId,
+        specs: Vec<CommandSpec>,
+    },
+    Action {
+        id: VehicleId,
+        action: CommandAction,
+        abort_lands: bool,
+    },
+    RequestStreams {
+        id: VehicleId,
+        hz: u16,
+    },
+}
+
+/// The app's side of a link: send requests. Cheap to clone.
+#[derive(Clone)]
+pub struct LinkHandle {
+    tx: mpsc::Sender<Request>,
+    stats: Arc<LinkStats>,
+    vehicles: Arc<Mutex<HashMap<VehicleId, VehicleState>>>,
+    shutdown: Arc<
+        Mutex<
+            Option<(
+                tokio::sync::oneshot::Sender<()>,
+                std::thread::JoinHandle<()>,
+            )>,
+        >,
+    >,
+    local_addr: Option<SocketAddr>,
+}
+
+impl std::fmt::Debug for LinkHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkHandle")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The app's receiving side: events, bounded.
+#[derive(Debug)]
+pub struct LinkEvents {
+    rx: mpsc::Receiver<LinkEvent>,
+}
+
+impl LinkEvents {
+    /// Next event if one is queued (never blocks; for the UI's `logic`).
+    pub fn try_recv(&mut self) -> Option<LinkEvent> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Waits for the next event (async contexts).
+    pub async fn recv(&mut self) -> Option<LinkEvent> {
+        self.rx.recv().await
+    }
+
+    /// Waits up to `timeout` for the next event (plain threads, tests, CLI).
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Option<LinkEvent> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match self.rx.try_recv() {
+                Ok(e) => return Some(e),
+                Err(mpsc::error::TryRecvError::Disconnected) => return None,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    if std::time::Instant::now() >= deadline {
+                        return None;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+}
+
+impl LinkHandle {
+    fn send(&self, r: Request) -> Result<(), LinkError> {
+        self.tx.try_send(r).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => LinkError::Busy,
+            mpsc::error::TrySendError::Closed(_) => LinkError::Closed,
+        })
+    }
+
+    /// Our local socket address (UDP links), e.g. the port a `udpin:…:0` link bound.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &LinkStats {
+        &self.stats
+    }
+
+    /// Latest state of every known vehicle.
+    pub fn vehicles(&self) -> Vec<VehicleState> {
+        let mut v: Vec<_> = self
+            .vehicles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by_key(|s| s.id);
+        v
+    }
+
+    /// Latest state of one vehicle.
+    pub fn vehicle(&self, id: VehicleId) -> Option<VehicleState> {
+        self.vehicles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned()
+    }
+
+    /// Uploads `items` (home first). Result: [`LinkEvent::MissionDone`] with [`MissionOp::Upload`].
+    pub fn upload_mission(&self, id: VehicleId, items: Vec<MissionItem>) -> Result<(), LinkError> {
+        self.send(Request::Upload {
+            id,
+            items,
+            op: MissionOp::Upload,
+        })
+    }
+
+    /// Downloads the vehicle's mission. Result: [`LinkEvent::MissionDone`] with the items.
+    pub fn download_mission(&self, id: VehicleId) -> Result<(), LinkError> {
+        self.send(Request::Download { id })
+    }
+
+    /// Clears the vehicle's mission.
+    pub fn clear_mission(&self, id: VehicleId) -> Result<(), LinkError> {
+        self.send(Request::Upload {
+            id,
+            items: Vec::new(),
+            op: MissionOp::Clear,
+        })
+    }
+
+    /// Sends commands in order, each after the previous one is confirmed. Outcomes arrive as
+    /// [`LinkEvent::Command`].
+    pub fn commands(&self, id: VehicleId, specs: Vec<CommandSpec>) -> Result<(), LinkError> {
+        self.send(Request::Commands { id, specs })
+    }
+
+    /// Arms the motors.
+    pub fn arm(&self, id: VehicleId) -> Result<(), LinkError> {
+        self.commands(id, vec![command::arm()])
+    }
+
+    /// Disarms the motors.
+    pub fn disarm(&self, id: VehicleId) -> Result<(), LinkError> {
+        self.commands(id, vec![command::disarm()])
+    }
+
+    /// Takes off to `alt_m` above home (vehicle in GUIDED and armed).
+    pub fn takeoff(&self, id: VehicleId, alt_m: f32) -> Result<(), LinkError> {
+        self.commands(id, vec![command::takeoff(alt_m)])
+    }
+
+    /// Changes flight mode to `custom_mode` (confirmed by heartbeat).
+    pub fn set_mode(&self, id: VehicleId, custom_mode: u32) -> Result<(), LinkError> {
+        let autopilot = self
+            .vehicle(id)
+            .map_or(Autopilot::ArduPilot, |v| v.autopilot);
+        self.commands(id, vec![CommandSpec::set_mode(autopilot, custom_mode)])
+    }
+
+    /// A mission action (start, pause, resume, RTL, land, abort) mapped for the vehicle's
+    /// flight stack. `abort_lands`: abort lands in place instead of returning home.
+    pub fn action(
+        &self,
+        id: VehicleId,
+        action: CommandAction,
+        abort_lands: bool,
+    ) -> Result<(), LinkError> {
+        self.send(Request::Action {
+            id,
+            action,
+            abort_lands,
+        })
+    }
+
+    /// Asks the vehicle to stream all telemetry at `hz`.
+    pub fn request_streams(&self, id: VehicleId, hz: u16) -> Result<(), LinkError> {
+        self.send(Request::RequestStreams { id, hz })
+    }
+
+    /// Stops the link and joins its thread. Other clones become [`LinkError::Closed`].
+    pub fn shutdown(&self) {
+        let taken = self
+            .shutdown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some((stop, thread)) = taken {
+            let _ = stop.send(());
+            let _ = thread.join();
+        }
+    }
+}
+
+// --- transport -----------------------------------------------------------------------------
+
+enum Inbound {
+    Datagram {
+        from: SocketAddr,
+        bytes: Vec<u8>,
+    },
+    Raw {
+        from: SocketAddr,
+        raw: Box<mavlink::MAVLinkMessageRaw>,
+    },
+    Closed(String),
+}
+
+enum Transport {
+    Udp {
+        sock: Arc<tokio::net::UdpSocket>,
+        fixed_peer: Option<SocketAddr>,
+    },
+    Tcp {
+        write: mpsc::Sender<Vec<u8>>,
+        peer: SocketAddr,
+    },
+}
+
+impl Transport {
+    /// Sends without waiting; a full socket buffer drops the frame (UDP semantics).
+    fn send(&self, to: SocketAddr, bytes: &[u8]) -> bool {
+        match self {
+            Self::Udp { sock, fixed_peer } => {
+                sock.try_send_to(bytes, fixed_peer.unwrap_or(to)).is_ok()
+            }
+            Self::Tcp { write, .. } => write.try_send(bytes.to_vec()).is_ok(),
+        }
+    }
+}
+
+async fn open(
+    address: &LinkAddress,
+    inbound: mpsc::Sender<Inbound>,
+) -> Result<(Transport, Option<SocketAddr>), LinkError> {
+    let open_err = |source| LinkError::Open {
+        address: address.to_string(),
+        source,
+    };
+    match address {
+        LinkAddress::UdpIn(a) | LinkAddress::UdpOut(a) => {
+            let fixed_peer = matches!(address, LinkAddress::UdpOut(_)).then_some(*a);
+            let bind: SocketAddr = if fixed_peer.is_some() {
+                if a.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }
+                    .parse()
+                    .map_err(|_| open_err(std::io::ErrorKind::InvalidInput.into()))?
+            } else {
+                *a
+            };
+            let sock = Arc::new(tokio::net::UdpSocket::bind(bind).await.map_err(open_err)?);
+            let local = sock.local_addr().ok();
+            let rx_sock = Arc::clone(&sock);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65_536];
+                loop {
+                    match rx_sock.recv_from(&mut buf).await {
+                        Ok((n, from)) => {
+                            if inbound
+                                .send(Inbound::Datagram {
+                                    from,
+                                    bytes: buf[..n].to_vec(),
+                                })
+                                .await
+                                .is_err()
+                            {
+                                break;
+                            }
+                        }
+                        // ICMP "port unreachable" of an earlier send shows up here on Linux: not fatal.
+                        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+                        Err(e) => {
+                            let _ = inbound.send(Inbound::Closed(e.to_string())).await;
+                            break;
+                        }
+                    }
+                }
+            });
+            Ok((Transport::Udp { sock, fixed_peer }, local))
+        }
+        LinkAddress::TcpOut(a) => {
+            let stream = tokio::net::TcpStream::connect(a).await.map_err(open_err)?;
+            let _ = stream.set_nodelay(true);
+            let local = stream.local_addr().ok();
+            let (read, mut write) = stream.into_split();
+            let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(1024);
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                while let Some(b) = wrx.recv().await {
+                    if write.write_all(&b).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let peer = *a;
+            tokio::spawn(async move {
+                let mut reader = AsyncMavlinkReader::new(read);
+                loop {
+                    match reader.read_any_raw_message::<MavMessage>().await {
+                        Ok(raw) => {
+                            if inbound
+                                .send(Inbound::Raw {
+                                    from: peer,
+                                    raw: Box::new(raw),
+                                })
+                                .await
+                                .is_err()
+                            {
+                                break;
+                            }
+                        }
+                        Err(mavlink::error::MessageReadError::Io(e)) => {
+                            let _ = inbound.send(Inbound::Closed(e.to_string())).await;
+                            break;
+                        }
+                        Err(mavlink::error::MessageReadError::Parse(_)) => {}
+                    }
+                }
+            });
+            Ok((Transport::Tcp { write: wtx, peer }, local))
+        }
+        LinkAddress::Serial { .. } => Err(LinkError::SerialUnsupported(address.to_string())),
+    }
+}
+
+/// Starts a link: opens the transport on a new runtime thread named `aviary-mavlink` and
+/// returns the handle and the event receiver. `wake` is called whenever events were queued.
+pub fn spawn(config: LinkConfig, wake: WakeFn) -> Result<(LinkHandle, LinkEvents), LinkError> {
+    if let LinkAddress::Serial { .. } = config.address {
+        return Err(LinkError::SerialUnsupported(config.address.to_string()));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(LinkError::Runtime)?;
+    let tlog = config.tlog.as_deref().map(TlogWriter::create).transpose()?;
+    let (req_tx, req_rx) = mpsc::channel(config.request_capacity.max(1));
+    let (ev_tx, ev_rx) = mpsc::channel(config.event_capacity.max(16));
+    let (in_tx, in_rx) = mpsc::channel(8192);
+    let (transport, local_addr) = rt.block_on(open(&config.address, in_tx))?;
+    let stats = Arc::new(LinkStats::default());
+    let vehicles = Arc::new(Mutex::new(HashMap::new()));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    let driver = Driver {
+        signing: config.signing.as_ref().map(|k| {
+            SigningData::from_config(SigningConfig::new(k.secret, k.link_id, true, false))
+        }),
+        cfg: config,
+        transport,
+        ev_tx,
+        wake,
+        stats: Arc::clone(&stats),
+        shared: Arc::clone(&vehicles),
+        vehicles: HashMap::new(),
+        backlog: VecDeque::new(),
+        tlog,
+        seq: 0,
+        counters: RxCounters::default(),
+        buf: Vec::with_capacity(300),
+        decoded: Vec::new(),
+        woke: false,
+    };
+    let thread = std::thread::Builder::new()
+        .name("aviary-mavlink".into())
+        .spawn(move || rt.block_on(driver.run(req_rx, in_rx, stop_rx)))
+        .map_err(LinkError::Runtime)?;
+    Ok((
+        LinkHandle {
+            tx: req_tx,
+            stats,
+            vehicles,
+            shutdown: Arc::new(Mutex::new(Some((stop_tx, thread)))),
+            local_addr,
+        },
+        LinkEvents { rx: ev_rx },
+    ))
+}
+
+// --- driver --------------------------------------------------------------------------------
+
+enum Transfer {
+    Upload { sm: Upload, op: MissionOp },
+    Download { sm: Download },
+}
+
+struct PendingCommand {
+    tx: CommandTransaction,
+    deadline: Option<Instant>,
+    then: VecDeque<CommandSpec>,
+}
+
+struct Vehicle {
+    state: VehicleState,
+    addr: SocketAddr,
+    last_hb: Instant,
+    last_seq: HashMap<u8, u8>,
+    transfer: Option<(Transfer, Option<Instant>)>,
+    commands: Vec<PendingCommand>,
+    dirty: bool,
+}
+
+struct Driver {
+    cfg: LinkConfig,
+    transport: Transport,
+    ev_tx: mpsc::Sender<LinkEvent>,
+    wake: WakeFn,
+    stats: Arc<LinkStats>,
+    shared: Arc<Mutex<HashMap<VehicleId, VehicleState>>>,
+    vehicles: HashMap<VehicleId, Vehicle>,
+    backlog: VecDeque<LinkEvent>,
+    tlog: Option<TlogWriter>,
+    signing: Option<SigningData>,
+    seq: u8,
+    counters: RxCounters,
+    buf: Vec<u8>,
+    decoded: Vec<Decoded>,
+    woke: bool,
+}
+
+const BACKLOG_MAX: usize = 100_000;
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+fn is_vehicle(hb: &mav::HEARTBEAT_DATA) -> bool {
+    use mav::MavType as T;
+    hb.autopilot != mav::MavAutopilot::MAV_AUTOPILOT_INVALID
+        && !matches!(
+            hb.mavtype,
+            T::MAV_TYPE_GCS
+                | T::MAV_TYPE_ONBOARD_CONTROLLER
+                | T::MAV_TYPE_GIMBAL
+                | T::MAV_TYPE_ADSB
+                | T::MAV_TYPE_CAMERA
+                | T::MAV_TYPE_ANTENNA_TRACKER
+        )
+}
+
+fn autopilot_of(hb: &mav::HEARTBEAT_DATA) -> Autopilot {
+    match hb.autopilot {
+        mav::MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA => Autopilot::ArduPilot,
+        mav::MavAutopilot::MAV_AUTOPILOT_PX4 => Autopilot::Px4,
+        _ => Autopilot::Other,
+    }
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut req_rx: mpsc::Receiver<Request>,
+        mut in_rx: mpsc::Receiver<Inbound>,
+        mut stop: tokio::sync::oneshot::Receiver<()>,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut flush_tlog = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                inbound = in_rx.recv() => match inbound {
+                    Some(Inbound::Datagram { from, bytes }) => self.on_datagram(from, &bytes),
+                    Some(Inbound::Raw { from, raw }) => {
+                        let mut c = RxCounters::default();
+                        if let Some(d) = codec::accept_raw(&raw, self.signing.as_ref(), &mut c) {
+                            self.stats.frames_rx.fetch_add(1, Ordering::Relaxed);
+                            self.on_frame(from, &d);
+                        }
+                        self.add_counters(c);
+                    }
+                    Some(Inbound::Closed(why)) => self.emit(LinkEvent::TransportError(why)),
+                    None => break,
+                },
+                req = req_rx.recv() => match req {
+                    Some(r) => self.on_request(r),
+                    None => break,
+                },
+                _ = tick.tick() => self.on_tick(),
+                _ = heartbeat.tick() => self.send_gcs_heartbeat(),
+                _ = flush_tlog.tick() => {
+                    if let Some(Err(e)) = self.tlog.as_mut().map(TlogWriter::flush) {
+                        self.tlog = None;
+                        self.emit(LinkEvent::TransportError(e.to_string()));
+                    }
+                }
+            }
+            self.flush_events();
+        }
+        if let Some(t) = self.tlog.as_mut() {
+            let _ = t.flush();
+        }
+        // Whatever is still pending will never complete: say so.
+        let ids: Vec<VehicleId> = self.vehicles.keys().copied().collect();
+        for id in ids {
+            if let Some(v) = self.vehicles.get_mut(&id) {
+                let cmds: Vec<_> = v.commands.drain(..).map(|c| c.tx.spec().command).collect();
+                let transfer = v.transfer.take();
+                for command in cmds {
+                    let _ = self.ev_tx.try_send(LinkEvent::Command {
+                        id,
+                        command,
+                        outcome: CommandOutcome::Failed(CommandFailure::LinkClosed),
+                    });
+                }
+                if let Some((t, _)) = transfer {
+                    let op = match t {
+                        Transfer::Upload { op, .. } => op,
+                        Transfer::Download { .. } => MissionOp::Download,
+                    };
+                    let _ = self.ev_tx.try_send(LinkEvent::MissionDone {
+                        id,
+                        op,
+                        result: Err(MissionError::LinkClosed),
+                    });
+                }
+            }
+        }
+        (self.wake)();
+    }
+
+    fn add_counters(&mut self, c: RxCounters) {
+        self.stats
+            .malformed_bytes
+            .fetch_add(c.malformed_bytes, Ordering::Relaxed);
+        self.stats
+            .unparsed_frames
+            .fetch_add(c.unparsed_frames, Ordering::Relaxed);
+        self.stats
+            .rejected_signature
+            .fetch_add(c.rejected_signature, Ordering::Relaxed);
+    }
+
+    // --- events --------------------------------------------------------------------------
+
+    /// Queues an event that must not be lost (outcomes, transfers, link changes).
+    fn emit(&mut self, ev: LinkEvent) {
+        if self.backlog.is_empty() {
+            match self.ev_tx.try_send(ev) {
+                Ok(()) => {
+                    self.woke = true;
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Full(ev)) => self.backlog.push_back(ev),
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+            }
+        } else {
+            self.backlog.push_back(ev);
+        }
+        if self.backlog.len() > BACKLOG_MAX {
+            self.backlog.pop_front();
+        }
+    }
+
+    /// Publishes a vehicle's state now if the channel has room, otherwise later (coalesced).
+    fn publish_state(&mut self, id: VehicleId) {
+        let Some(v) = self.vehicles.get_mut(&id) else {
+            return;
+        };
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, v.state.clone());
+        if self.backlog.is_empty() {
+            match self
+                .ev_tx
+                .try_send(LinkEvent::State(Box::new(v.state.clone())))
+            {
+                Ok(()) => {
+                    v.dirty = false;
+                    self.woke = true;
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => {}
+            }
+        }
+        if v.dirty {
+            self.stats.coalesced_states.fetch_add(1, Ordering::Relaxed);
+        }
+        v.dirty = true;
+    }
+
+    fn flush_events(&mut self) {
+        while let Some(ev) = self.backlog.pop_front() {
+            match self.ev_tx.try_send(ev) {
+                Ok(()) => self.woke = true,
+                Err(mpsc::error::TrySendError::Full(ev)) => {
+                    self.backlog.push_front(ev);
+                    break;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.backlog.clear();
+                    break;
+                }
+            }
+        }
+        if self.woke {
+            self.woke = false;
+            (self.wake)();
+        }
+    }
+
+    // --- sending -------------------------------------------------------------------------
+
+    fn send_to(&mut self, to: SocketAddr, msg: &MavMessage) {
+        let header = MavHeader {
+            system_id: u32::from(self.cfg.gcs_system_id),
+            component_id: self.cfg.gcs_component_id,
+            sequence: self.seq,
+        };
+        self.seq = self.seq.wrapping_add(1);
+        if codec::encode(header, msg, self.signing.as_ref(), &mut self.buf).is_err() {
+            return;
+        }
+        if self.transport.send(to, &self.buf) {
+            self.stats.frames_tx.fetch_add(1, Ordering::Relaxed);
+            if let Some(t) = self.tlog.as_mut() {
+                let _ = t.write(now_us(), &self.buf);
+            }
+        } else {
+            self.stats.send_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn send_gcs_heartbeat(&mut self) {
+        let hb = MavMessage::HEARTBEAT(mav::HEARTBEAT_DATA {
+            custom_mode: 0,
+            mavtype: mav::MavType::MAV_TYPE_GCS,
+            autopilot: mav::MavAutopilot::MAV_AUTOPILOT_INVALID,
+            base_mode: mav::MavModeFlag::empty(),
+            system_status: mav::MavState::MAV_STATE_ACTIVE,
+            mavlink_version: 3,
+        });
+        let targets: Vec<SocketAddr> = match &self.transport {
+            Transport::Udp {
+                fixed_peer: Some(p),
+                ..
+            } => vec![*p],
+            Transport::Tcp { peer, .. } => vec![*peer],
+            Transport::Udp {
+                fixed_peer: None, ..
+            } => {
+                let mut t: Vec<_> = self.vehicles.values().map(|v| v.addr).collect();
+                t.sort();
+                t.dedup();
+                t
+            }
+        };
+        for to in targets {
+            self.send_to(to, &hb);
+        }
+    }
+
+    // --- receiving -----------------------------------------------------------------------
+
+    fn on_datagram(&mut self, from: SocketAddr, bytes: &[u8]) {
+        let mut decoded = std::mem::take(&mut self.decoded);
+        decoded.clear();
+        let mut c = RxCounters::default();
+        codec::decode_datagram(bytes, self.signing.as_ref(), &mut c, &mut decoded);
+        self.stats.frames_rx.fetch_add(c.frames, Ordering::Relaxed);
+        self.add_counters(c);
+        for d in &decoded {
+            self.on_frame(from, d);
+        }
+        self.decoded = decoded;
+    }
+
+    fn on_frame(&mut self, from: SocketAddr, d: &Decoded) {
+        if let Some(t) = self.tlog.as_mut() {
+            let _ = t.write(now_us(), &d.raw);
+        }
+        let Ok(system_id) = u8::try_from(d.header.system_id) else {
+            return;
+        };
+        let id = VehicleId {
+            peer: from,
+            system_id,
+        };
+        if let MavMessage::HEARTBEAT(hb) = &d.msg {
+            if !is_vehicle(hb) {
+                return;
+            }
+            self.on_heartbeat(id, d.header.component_id, hb);
+        }
+        let Some(v) = self.vehicles.get_mut(&id) else {
+            return;
+        };
+        // Link quality from sequence gaps (per component).
+        let gap = v
+            .last_seq
+            .insert(d.header.component_id, d.header.sequence)
+            .map_or(0, |prev| {
+                d.header.sequence.wrapping_sub(prev).wrapping_sub(1)
+            });
+        let sample = if gap < 128 {
+            1.0 / (1.0 + f64::from(gap))
+        } else {
+            1.0
+        };
+        v.state.link_quality_pct = v.state.link_quality_pct * 0.98 + sample * 100.0 * 0.02;
+        let ours = |t: u8| t == 0 || t == self.cfg.gcs_system_id;
+        match &d.msg {
+            MavMessage::HEARTBEAT(_) => {}
+            MavMessage::GLOBAL_POSITION_INT(p) => {
+                self.stats.positions_rx.fetch_add(1, Ordering::Relaxed);
+                let s = &mut v.state;
+                s.pos = Some(LatLon::new(f64::from(p.lat) / 1e7, f64::from(p.lon) / 1e7));
+                s.alt_rel_m = f64::from(p.relative_alt) / 1000.0;
+                s.alt_amsl_m = f64::from(p.alt) / 1000.0;
+                s.ground_speed_mps = f64::from(p.vx).hypot(f64::from(p.vy)) / 100.0;
+                s.climb_mps = -f64::from(p.vz) / 100.0;
+                if p.hdg != u16::MAX {
+                    s.heading_deg = f64::from(p.hdg) / 100.0;
+                }
+                s.time_boot_ms = p.time_boot_ms;
+                s.position_received = Some(Instant::now().into_std());
+                self.publish_state(id);
+            }
+            MavMessage::SYS_STATUS(s) => {
+                if s.battery_remaining >= 0 {
+                    v.state.battery_pct = Some(f64::from(s.battery_remaining));
+                }
+                if s.voltage_battery != u16::MAX {
+                    v.state.battery_v = Some(f64::from(s.voltage_battery) / 1000.0);
+                }
+                self.publish_state(id);
+            }
+            MavMessage::BATTERY_STATUS(b) if b.battery_remaining >= 0 => {
+                v.state.battery_pct = Some(f64::from(b.battery_remaining));
+                self.publish_state(id);
+            }
+            MavMessage::GPS_RAW_INT(g) => {
+                v.state.gps_fix = g.fix_type as u8;
+                v.state.gps_sats = g.satellites_visible;
+                self.publish_state(id);
+            }
+            MavMessage::VFR_HUD(h) => {
+                v.state.ground_speed_mps = f64::from(h.groundspeed);
+                v.state.climb_mps = f64::from(h.climb);
+                self.publish_state(id);
+            }
+            MavMessage::MISSION_CURRENT(m) => {
+                if v.state.mission_seq != m.seq {
+                    v.state.mission_seq = m.seq;
+                    self.publish_state(id);
+                }
+            }
+            MavMessage::MISSION_ITEM_REACHED(r) => {
+                let seq = r.seq;
+                self.emit(LinkEvent::ItemReached { id, seq });
+            }
+            MavMessage::STATUSTEXT(t) => {
+                let text = String::from_utf8_lossy(&t.text[..])
+                    .trim_end_matches('\0')
+                    .to_owned();
+                let severity = t.severity as u8;
+                self.emit(LinkEvent::StatusText { id, severity, text });
+            }
+            MavMessage::COMMAND_ACK(a) => {
+                let (command, result) = (a.command, a.result);
+                self.command_event(id, Some(command), CommandEvent::Ack(result));
+            }
+            MavMessage::MISSION_REQUEST_INT(r) if ours(r.target_system) => {
+                self.mission_event(id, MissionEvent::Request { seq: r.seq })
+            }
+            #[expect(
+                deprecated,
+                reason = "ArduPilot and older stacks still request items with MISSION_REQUEST"
+            )]
+            MavMessage::MISSION_REQUEST(r) if ours(r.target_system) => {
+                self.mission_event(id, MissionEvent::Request { seq: r.seq })
+            }
+            MavMessage::MISSION_COUNT(c) if ours(c.target_system) => {
+                self.mission_event(id, MissionEvent::Count { count: c.count })
+            }
+            MavMessage::MISSION_ITEM_INT(i) if ours(i.target_system) => {
+                let item = MissionItem {
+                    command: i.command,
+                    frame: i.frame,
+                    current: i.current != 0,
+                    autocontinue: i.autocontinue != 0,
+                    params: [i.param1, i.param2, i.param3, i.param4],
+                    x: i.x,
+                    y: i.y,
+                    z: i.z,
+                };
+                self.mission_event(id, MissionEvent::Item { seq: i.seq, item });
+            }
+            MavMessage::MISSION_ACK(a) if ours(a.target_system) => {
+                self.mission_event(id, MissionEvent::Ack(a.mavtype))
+            }
+            _ => {}
+        }
+    }
+
+    fn on_heartbeat(&mut self, id: VehicleId, component_id: u8, hb: &mav::HEARTBEAT_DATA) {
+        let now = Instant::now();
+        let autopilot = autopilot_of(hb);
+        let armed = hb
+            .base_mode
+            .contains(mav::MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED);
+        let mut discovered = false;
+        let mut recovered = false;
+        let v = self.vehicles.entry(id).or_insert_with(|| {
+            discovered = true;
+            Vehicle {
+                state: VehicleState {
+                    id,
+                    component_id,
+                    autopilot,
+                    mode: String::new(),
+                    custom_mode: hb.custom_mode,
+                    armed,
+                    pos: None,
+                    alt_rel_m: 0.0,
+                    alt_amsl_m: 0.0,
+                    ground_speed_mps: 0.0,
+                    climb_mps: 0.0,
+                    heading_deg: 0.0,
+                    battery_pct: None,
+                    battery_v: None,
+                    gps_fix: 0,
+                    gps_sats: 0,
+                    link_quality_pct: 100.0,
+                    link_up: true,
+                    last_heartbeat: now.into_std(),
+                    time_boot_ms: 0,
+                    position_received: None,
+                    mission_seq: 0,
+                    plan: PlanState::Unknown,
+                },
+                addr: id.peer,
+                last_hb: now,
+                last_seq: HashMap::new(),
+                transfer: None,
+                commands: Vec::new(),
+                dirty: false,
+            }
+        });
+        if !v.state.link_up {
+            v.state.link_up = true;
+            recovered = true;
+        }
+        v.last_hb = now;
+        v.state.last_heartbeat = now.into_std();
+        v.state.component_id = component_id;
+        v.state.autopilot = autopilot;
+        v.state.custom_mode = hb.custom_mode;
+        v.state.mode = command::mode_name(autopilot, hb.custom_mode);
+        v.state.armed = armed;
+        if discovered {
+            self.emit(LinkEvent::VehicleDiscovered { id, autopilot });
+        }
+        if recovered {
+            self.emit(LinkEvent::LinkRecovered { id });
+        }
+        if discovered || recovered {
+            if let Some(hz) = self.cfg.request_streams_hz {
+                self.request_streams(id, hz);
+            }
+        }
+        self.publish_state(id);
+        self.command_event(
+            id,
+            None,
+            CommandEvent::Heartbeat {
+                custom_mode: hb.custom_mode,
+            },
+        );
+    }
+
+    #[expect(
+        deprecated,
+        reason = "REQUEST_DATA_STREAM is what ArduPilot honours for stream rates"
+    )]
+    fn request_streams(&mut self, id: VehicleId, hz: u16) {
+        let Some(v) = self.vehicles.get(&id) else {
+            return;
+        };
+        let (addr, comp) = (v.addr, v.state.component_id);
+        let msg = MavMessage::REQUEST_DATA_STREAM(mav::REQUEST_DATA_STREAM_DATA {
+            req_message_rate: hz,
+            target_system: id.system_id,
+            target_component: comp,
+            req_stream_id: mav::MavDataStream::MAV_DATA_STREAM_ALL,
+            start_stop: 1,
+        });
+        self.send_to(addr, &msg);
+    }
+
+    // --- handshakes ----------------------------------------------------------------------
+
+    fn on_request(&mut self, r: Request) {
+        match r {
+            Request::Upload { id, items, op } => {
+                let Some(v) = self.vehicles.get(&id) else {
+                    self.emit(LinkEvent::MissionDone {
+                        id,
+                        op,
+                        result: Err(MissionError::LinkClosed),
+                    });
+                    return;
+                };
+                if v.transfer.is_some() {
+                    self.emit(LinkEvent::MissionDone {
+                        id,
+                        op,
+                        result: Err(MissionError::Busy),
+                    });
+                    return;
+                }
+                let sm = Upload::new(items, (id.system_id, v.state.component_id));
+                self.start_transfer(id, Transfer::Upload { sm, op });
+            }
+            Request::Download { id } => {
+                let Some(v) = self.vehicles.get(&id) else {
+                    self.emit(LinkEvent::MissionDone {
+                        id,
+                        op: MissionOp::Download,
+                        result: Err(MissionError::LinkClosed),
+                    });
+                    return;
+                };
+                if v.transfer.is_some() {
+                    self.emit(LinkEvent::MissionDone {
+                        id,
+                        op: MissionOp::Download,
+                        result: Err(MissionError::Busy),
+                    });
+                    return;
+                }
+                let sm = Download::new((id.system_id, v.state.component_id));
+                self.start_transfer(id, Transfer::Download { sm });
+            }
+            Request::Commands { id, specs } => self.start_commands(id, specs),
+            Request::Action {
+                id,
+                action,
+                abort_lands,
+            } => {
+                let autopilot = self
+                    .vehicles
+                    .get(&id)
+                    .map_or(Autopilot::ArduPilot, |v| v.state.autopilot);
+                let specs = command::action_commands(autopilot, action, abort_lands);
+                self.start_commands(id, specs);
+            }
+            Request::RequestStreams { id, hz } => self.request_streams(id, hz),
+        }
+    }
+
+    fn start_transfer(&mut self, id: VehicleId, t: Transfer) {
+        if let Some(v) = self.vehicles.get_mut(&id) {
+            v.transfer = Some((t, None));
+            v.state.plan = PlanState::Transferring;
+        }
+        self.mission_event(id, MissionEvent::Start);
+    }
+
+    fn mission_event(&mut self, id: VehicleId, event: MissionEvent) {
+        let Some(v) = self.vehicles.get_mut(&id) else {
+            return;
+        };
+        let Some((transfer, _)) = v.transfer.as_mut() else {
+            return;
+        };
+        let (actions, op) = match transfer {
+            Transfer::Upload { sm, op } => (sm.handle(event), *op),
+            Transfer::Download { sm } => (sm.handle(event), MissionOp::Download),
+        };
+        let addr = v.addr;
+        let mut finished = None;
+        for a in actions {
+            match a {
+                MissionAction::Send(m) => self.send_to(addr, &m),
+                MissionAction::SetTimer(d) => {
+                    if let Some(v) = self.vehicles.get_mut(&id)
+                        && let Some((_, dl)) = v.transfer.as_mut()
+                    {
+                        *dl = Some(Instant::now() + d);
+                    }
+                }
+                MissionAction::Progress { done, total } => self.emit(LinkEvent::MissionProgress {
+                    id,
+                    op,
+                    done,
+                    total,
+                }),
+                MissionAction::UploadDone(r) => finished = Some(r.map(|()| Vec::new())),
+                MissionAction::DownloadDone(r) => finished = Some(r),
+            }
+        }
+        if let Some(result) = finished {
+            if let Some(v) = self.vehicles.get_mut(&id) {
+                let count = match (&v.transfer, &result) {
+                    (Some((Transfer::Upload { sm, .. }, _)), Ok(_)) => Some(sm.len() as u16),
+                    (_, Ok(items)) => Some(items.len() as u16),
+                    _ => None,
+                };
+                v.transfer = None;
+                v.state.plan =
+                    count.map_or(PlanState::Unknown, |items| PlanState::Synced { items });
+            }
+            self.publish_state(id);
+            self.emit(LinkEvent::MissionDone { id, op, result });
+        }
+    }
+
+    fn start_commands(&mut self, id: VehicleId, specs: Vec<CommandSpec>) {
+        let mut specs: VecDeque<CommandSpec> = specs.into();
+        let Some(first) = specs.pop_front() else {
+            return;
+        };
+        let Some(v) = self.vehicles.get_mut(&id) else {
+            self.emit(LinkEvent::Command {
+                id,
+                command: first.command,
+                outcome: CommandOutcome::Failed(CommandFailure::UnknownVehicle),
+            });
+            return;
+        };
+        if v.commands
+            .iter()
+            .any(|c| c.tx.spec().command == first.command)
+        {
+            self.emit(LinkEvent::Command {
+                id,
+                command: first.command,
+                outcome: CommandOutcome::Failed(CommandFailure::Duplicate),
+            });
+            return;
+        }
+        let tx = CommandTransaction::new(
+            first,
+            (id.system_id, v.state.component_id),
+            v.state.autopilot,
+        );
+        v.commands.push(PendingCommand {
+            tx,
+            deadline: None,
+            then: specs,
+        });
+        let idx = v.commands.len() - 1;
+        self.drive_command(id, idx, CommandEvent::Start);
+    }
+
+    /// Feeds `event` to the pending commands of `id` (all of them, or those for `command`).
+    fn command_event(&mut self, id: VehicleId, command: Option<mav::MavCmd>, event: CommandEvent) {
+        let Some(v) = self.vehicles.get(&id) else {
+            return;
+        };
+        let targets: Vec<usize> = v
+            .commands
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| command.is_none_or(|cmd| c.tx.spec().command == cmd))
+            .map(|(i, _)| i)
+            .collect();
+        // Back to front so removals do not shift the remaining indices.
+        for idx in targets.into_iter().rev() {
+            self.drive_command(id, idx, event);
+        }
+    }
+
+    fn drive_command(&mut self, id: VehicleId, idx: usize, event: CommandEvent) {
+        let Some(v) = self.vehicles.get_mut(&id) else {
+            return;
+        };
+        let Some(pc) = v.commands.get_mut(idx) else {
+            return;
+        };
+        let steps = pc.tx.handle(event);
+        let command = pc.tx.spec().command;
+        let addr = v.addr;
+        let mut outcome_final = None;
+        for s in steps {
+            match s {
+                CommandStep::Send(m) => self.send_to(addr, &m),
+                CommandStep::SetTimer(d) => {
+                    if let Some(pc) = self
+                        .vehicles
+                        .get_mut(&id)
+                        .and_then(|v| v.commands.get_mut(idx))
+                    {
+                        pc.deadline = Some(Instant::now() + d);
+                    }
+                }
+                CommandStep::Outcome(o) => {
+                    let done = !matches!(o, CommandOutcome::Pending);
+                    self.emit(LinkEvent::Command {
+                        id,
+                        command,
+                        outcome: o.clone(),
+                    });
+                    if done {
+                        outcome_final = Some(o);
+                    }
+                }
+            }
+        }
+        if let Some(o) = outcome_final {
+            let Some(v) = self.vehicles.get_mut(&id) else {
+                return;
+            };
+            if idx < v.commands.len() {
+                let pc = v.commands.remove(idx);
+                if o == CommandOutcome::Confirmed && !pc.then.is_empty() {
+                    self.start_commands(id, pc.then.into());
+                }
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        let ids: Vec<VehicleId> = self.vehicles.keys().copied().collect();
+        for id in ids {
+            let Some(v) = self.vehicles.get_mut(&id) else {
+                continue;
+            };
+            // Link lost?
+            if v.state.link_up && now.duration_since(v.last_hb) > LINK_LOST_AFTER {
+                v.state.link_up = false;
+                self.emit(LinkEvent::LinkLost { id });
+                self.publish_state(id);
+            }
+            // Transfer timer.
+            let Some(v) = self.vehicles.get_mut(&id) else {
+                continue;
+            };
+            if let Some((_, Some(dl))) = v.transfer.as_ref()
+                && *dl <= now
+            {
+                if let Some((_, d)) = v.transfer.as_mut() {
+                    *d = None;
+                }
+                self.mission_event(id, MissionEvent::Timeout);
+            }
+            // Command timers (back to front: completed ones are removed).
+            let Some(v) = self.vehicles.get_mut(&id) else {
+                continue;
+            };
+            let due: Vec<usize> = v
+                .commands
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.deadline.is_some_and(|d| d <= now))
+                .map(|(i, _)| i)
+                .collect();
+            for idx in due.into_iter().rev() {
+                if let Some(pc) = self
+                    .vehicles
+                    .get_mut(&id)
+                    .and_then(|v| v.commands.get_mut(idx))
+                {
+                    pc.deadline = None;
+                }
+                self.drive_command(id, idx, CommandEvent::Timeout);
+            }
+            // Coalesced state waiting for room in the channel.
+            if self.vehicles.get(&id).is_some_and(|v| v.dirty) && self.backlog.is_empty() {
+                self.publish_state(id);
+            }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The `MAVLink` side of the ground-station link.
+//!
+//! - [`address`]: connection strings;
+//! - [`codec`]: frames through the `mavlink` crate, malformed-byte accounting, signing;
+//! - [`mission`] and [`command`]: I/O-free handshakes (`handle(event) -> actions`);
+//! - [`tlog`]: `.tlog` writer and reader;
+//! - [`driver`]: the runtime thread, sockets, timers and per-vehicle state behind
+//!   [`LinkHandle`] and [`LinkEvents`].
+
+pub mod address;
+pub mod codec;
+pub mod command;
+pub mod driver;
+pub mod mission;
+pub mod tlog;
+
+pub use address::{AddressError, LinkAddress};
+pub use command::{Autopilot, CommandFailure, CommandOutcome, CommandSpec};
+pub use driver::{
+    LINK_LOST_AFTER, LinkConfig, LinkError, LinkEvent, LinkEvents, LinkHandle, LinkStats,
+    MissionOp, PlanState, SigningKey, VehicleId, VehicleState, WakeFn, spawn,
+};
+pub use mission::{MissionError, MissionItem, items_from_waypoints};
+pub use tlog::{TlogReader, TlogRecord, TlogWriter};
