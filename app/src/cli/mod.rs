@@ -1,5 +1,6 @@
 //! Command-line front end. Each subcommand lives in its own module with its clap `Args`
-//! and a `run` function; this module only dispatches.
+//! and a `run` function; this module only dispatches. With no subcommand, the desktop app
+//! opens.
 
 mod bench;
 mod plan;
@@ -19,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Plan a survey mission from an area file and write a plan file.
-    Plan(plan::PlanArgs),
+    Plan(Box<plan::PlanArgs>),
     /// Run simulated drones headless.
     Sim(sim::SimArgs),
     /// Benchmarks that need real sockets (live telemetry, fleet server).
@@ -33,8 +34,8 @@ enum Command {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None => anyhow::bail!("the desktop app is not wired in yet; try `aviary --help`"),
-        Some(Command::Plan(a)) => plan::run(a),
+        None => aviary_app::gui::run().map_err(anyhow::Error::from),
+        Some(Command::Plan(a)) => plan::run(*a),
         Some(Command::Sim(a)) => sim::run(a),
         Some(Command::Bench(a)) => bench::run(a),
         Some(Command::Report(a)) => report::run(a),

@@ -1,0 +1,225 @@
+//! The eframe [`App`](eframe::App): `logic` drains events into state, `ui` draws and queues
+//! commands, which are executed right after the frame.
+
+use super::backend::Backend;
+use super::command::CommandQueue;
+use super::logic::{self, INGEST_BUDGET, LogicMemory};
+use super::map::basemap::Basemap;
+use super::settings::Settings;
+use super::state::AppState;
+use super::ui;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+use walkers::{HttpTiles, MapMemory};
+
+/// Which map tiles the app loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapTiles {
+    /// HTTP tiles as the settings say (the app).
+    FromSettings,
+    /// No HTTP tiles: the bundled basemap only (tests, benchmarks, offline use).
+    BasemapOnly,
+}
+
+/// The map widget's state: walkers memory, tiles and the basemap.
+pub struct MapView {
+    /// Centre and zoom.
+    pub memory: MapMemory,
+    /// HTTP tiles, when enabled.
+    pub tiles: Option<HttpTiles>,
+    /// URL the tiles were built for.
+    pub tiles_url: String,
+    /// The bundled basemap.
+    pub basemap: Option<Basemap>,
+    /// Whether the map was centred on the fleet yet.
+    pub centred: bool,
+}
+
+impl std::fmt::Debug for MapView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MapView")
+            .field("tiles_url", &self.tiles_url)
+            .field("centred", &self.centred)
+            .finish_non_exhaustive()
+    }
+}
+
+/// CPU time of recent frames (logic + ui + commands), for the readout.
+#[derive(Debug, Default)]
+pub struct FrameStats {
+    recent_ms: VecDeque<f32>,
+}
+
+impl FrameStats {
+    fn push(&mut self, ms: f32) {
+        if self.recent_ms.len() == 120 {
+            self.recent_ms.pop_front();
+        }
+        self.recent_ms.push_back(ms);
+    }
+
+    /// Mean and maximum of the recent frames, milliseconds.
+    pub fn mean_max_ms(&self) -> (f32, f32) {
+        let n = self.recent_ms.len().max(1) as f32;
+        let sum: f32 = self.recent_ms.iter().sum();
+        (sum / n, self.recent_ms.iter().copied().fold(0.0, f32::max))
+    }
+}
+
+/// The Aviary window.
+pub struct AviaryApp {
+    /// Runtime state.
+    pub state: AppState,
+    /// Persisted settings.
+    pub settings: Settings,
+    /// Store, jobs, simulator.
+    pub backend: Backend,
+    /// The UI's outbox.
+    pub commands: CommandQueue,
+    /// The map.
+    pub map: MapView,
+    /// Frame times.
+    pub frame_stats: FrameStats,
+    logic: LogicMemory,
+    tiles_mode: MapTiles,
+    ctx: egui::Context,
+}
+
+impl AviaryApp {
+    /// The app on `backend`.
+    pub fn new(ctx: &egui::Context, backend: Backend, settings: Settings, tiles: MapTiles) -> Self {
+        let basemap = if settings.offline_basemap || tiles == MapTiles::BasemapOnly {
+            Basemap::bundled()
+                .map_err(|e| tracing::error!(error = %e, "bundled basemap unreadable"))
+                .ok()
+        } else {
+            None
+        };
+        let mut memory = MapMemory::default();
+        let _ = memory.set_zoom(15.0);
+        let mut app = Self {
+            state: AppState::new(backend.clock.now()),
+            settings,
+            backend,
+            commands: CommandQueue::default(),
+            map: MapView {
+                memory,
+                tiles: None,
+                tiles_url: String::new(),
+                basemap,
+                centred: false,
+            },
+            frame_stats: FrameStats::default(),
+            logic: LogicMemory::default(),
+            tiles_mode: tiles,
+            ctx: ctx.clone(),
+        };
+        app.reload_tiles();
+        logic::ingest(
+            &mut app.state,
+            &mut app.backend,
+            &mut app.logic,
+            INGEST_BUDGET,
+        );
+        app
+    }
+
+    /// (Re)creates the HTTP tiles when the settings changed.
+    fn reload_tiles(&mut self) {
+        let want = self.tiles_mode == MapTiles::FromSettings && self.settings.online_tiles;
+        if !want {
+            self.map.tiles = None;
+            self.map.tiles_url.clear();
+            return;
+        }
+        if self.map.tiles.is_some() && self.map.tiles_url == self.settings.tile_url {
+            return;
+        }
+        match super::map::tiles::http_tiles(&self.settings.tile_url, self.ctx.clone()) {
+            Ok(t) => {
+                self.map.tiles = Some(t);
+                self.map.tiles_url.clone_from(&self.settings.tile_url);
+            }
+            Err(e) => {
+                self.map.tiles = None;
+                self.state.notice(format!("tile URL: {e}"), true);
+            }
+        }
+        if self.settings.offline_basemap && self.map.basemap.is_none() {
+            self.map.basemap = Basemap::bundled().ok();
+        }
+    }
+
+    /// Drains events into the state (eframe's `logic`).
+    pub fn logic_step(&mut self, ctx: &egui::Context) {
+        let more = logic::ingest(
+            &mut self.state,
+            &mut self.backend,
+            &mut self.logic,
+            INGEST_BUDGET,
+        );
+        if more {
+            ctx.request_repaint();
+        } else {
+            // The clock and link timeouts move even when nothing arrives.
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
+    }
+
+    /// Draws the window and executes the commands it emitted.
+    pub fn ui_step(&mut self, ui: &mut egui::Ui) {
+        let started = Instant::now();
+        let mut cx = ui::UiCx {
+            state: &mut self.state,
+            settings: &mut self.settings,
+            map: &mut self.map,
+            commands: &mut self.commands,
+            frame_stats: &self.frame_stats,
+        };
+        ui::root_ui(ui, &mut cx);
+        self.handle_commands();
+        self.frame_stats
+            .push(started.elapsed().as_secs_f32() * 1000.0);
+    }
+
+    /// One whole frame: logic, UI and commands (tests and benchmarks drive the app this way).
+    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.logic_step(&ctx);
+        self.ui_step(ui);
+    }
+
+    /// Executes the queued commands.
+    pub fn handle_commands(&mut self) {
+        let mut settings_saved = false;
+        for cmd in self.commands.drain() {
+            settings_saved |= matches!(cmd, super::command::Command::SaveSettings);
+            logic::handle_command(
+                &mut self.state,
+                &mut self.backend,
+                &mut self.settings,
+                &mut self.logic,
+                cmd,
+            );
+        }
+        if settings_saved {
+            self.reload_tiles();
+        }
+    }
+}
+
+impl eframe::App for AviaryApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.logic_step(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.ui_step(ui);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if let Err(e) = self.settings.save() {
+            tracing::warn!(error = %e, "settings not saved");
+        }
+    }
+}

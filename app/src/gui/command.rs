@@ -1,0 +1,166 @@
+//! Intents: everything the UI asks for that touches the store, a link, the simulator, the
+//! file system or a background job. `ui` code pushes [`Command`]s into a [`CommandQueue`];
+//! [`super::logic::handle_command`] executes them after the frame, in one place.
+
+use super::state::{FaultKind, PlanPreview};
+use aviary_core::wire::CommandAction;
+use aviary_core::{
+    DroneId, DroneStatus, FlightPattern, MissionId, MissionParams, MissionStatus, SiteId,
+    SurveyArea,
+};
+use std::path::PathBuf;
+
+/// Plan export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// QGroundControl `.plan` (JSON).
+    QgcPlan,
+    /// MAVLink waypoint list (`QGC WPL 110`).
+    Wpl,
+    /// KML.
+    Kml,
+    /// GeoJSON.
+    GeoJson,
+}
+
+impl ExportFormat {
+    /// Every format.
+    pub const ALL: [ExportFormat; 4] = [Self::QgcPlan, Self::Wpl, Self::Kml, Self::GeoJson];
+
+    /// Label.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::QgcPlan => ".plan",
+            Self::Wpl => "WPL",
+            Self::Kml => "KML",
+            Self::GeoJson => "GeoJSON",
+        }
+    }
+
+    /// File extension.
+    pub const fn extension(self) -> &'static str {
+        match self {
+            Self::QgcPlan => "plan",
+            Self::Wpl => "waypoints",
+            Self::Kml => "kml",
+            Self::GeoJson => "geojson",
+        }
+    }
+}
+
+/// Everything the UI can ask for.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Plan the editor's polygon in the background; the result carries `revision`.
+    PlanPreview {
+        /// Editor revision planned.
+        revision: u64,
+        /// Area.
+        area: SurveyArea,
+        /// Pattern.
+        pattern: FlightPattern,
+        /// Parameters.
+        params: MissionParams,
+        /// Takeoff point (the site or the drone's home).
+        home: Option<aviary_core::LatLon>,
+    },
+    /// Save the editor's plan as a planned mission.
+    SaveMission {
+        /// Name.
+        name: String,
+        /// Site.
+        site: SiteId,
+        /// Drone, if assigned.
+        drone: Option<DroneId>,
+        /// Area.
+        area: SurveyArea,
+        /// Pattern.
+        pattern: FlightPattern,
+        /// Parameters.
+        params: MissionParams,
+        /// The plan (waypoints and estimates).
+        plan: PlanPreview,
+    },
+    /// Assign a drone to a planned mission.
+    AssignDrone {
+        /// Mission.
+        mission: MissionId,
+        /// Drone.
+        drone: DroneId,
+    },
+    /// Delete a planned mission.
+    DeleteMission(MissionId),
+    /// Send start, pause, resume, abort or RTH to the mission's drone. Abort and RTH reach
+    /// this only after the operator confirmed them.
+    MissionControl {
+        /// Mission.
+        mission: MissionId,
+        /// Action.
+        action: CommandAction,
+    },
+    /// Set a drone's status (maintenance / available).
+    SetDroneStatus {
+        /// Drone.
+        drone: DroneId,
+        /// New status.
+        status: DroneStatus,
+    },
+    /// Acknowledge an alert.
+    AcknowledgeAlert(u64),
+    /// Pick an area file (GeoJSON, KML, KMZ, SHP) with the native dialog and load it into
+    /// the editor, in the background.
+    ImportArea,
+    /// Load an area file from a known path into the editor (background).
+    ImportAreaFrom(PathBuf),
+    /// Export the editor's plan: pick a file with the native dialog, write in the background.
+    ExportPlan(ExportFormat),
+    /// Search stored missions.
+    SearchHistory {
+        /// Site.
+        site: Option<SiteId>,
+        /// Status.
+        status: Option<MissionStatus>,
+        /// Only the last this-many days (0: all).
+        last_days: u32,
+    },
+    /// Load a stored mission's telemetry for replay.
+    ReplayMission(MissionId),
+    /// Pick a `.tlog` with the native dialog and load it for replay (background).
+    OpenTlog,
+    /// Add a simulated drone at a site.
+    AddSimDrone(SiteId),
+    /// Remove a simulated drone.
+    RemoveSimDrone(DroneId),
+    /// Inject a fault into a simulated drone.
+    InjectFault {
+        /// Drone.
+        drone: DroneId,
+        /// Fault.
+        fault: FaultKind,
+    },
+    /// Save the settings file and apply what changed (tile source).
+    SaveSettings,
+}
+
+/// The UI's outbox for one frame. Drained by `logic` after the frame.
+#[derive(Debug, Default)]
+pub struct CommandQueue {
+    queue: Vec<Command>,
+}
+
+impl CommandQueue {
+    /// Queues `cmd`.
+    pub fn send(&mut self, cmd: Command) {
+        self.queue.push(cmd);
+    }
+
+    /// Takes every queued command, oldest first.
+    pub fn drain(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.queue)
+    }
+
+    /// Whether anything is queued.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}

@@ -1,0 +1,749 @@
+//! `logic` ingests, `ui` draws: this module drains background-job results (and, through the
+//! backend, the store) into [`AppState`] on a time budget, raises alerts, and executes every
+//! [`Command`] the UI emitted — the only place that calls the store, the simulator or a job.
+
+use super::backend::Backend;
+use super::command::{Command, ExportFormat};
+use super::jobs::JobOutput;
+use super::planning;
+use super::settings::Settings;
+use super::state::{
+    AlertKind, AppState, CommandOutcome, CommandRecord, DroneView, LINK_LOST_AFTER_S,
+    LOW_BATTERY_PCT, Replay, SimLogEntry, action_label,
+};
+use aviary_core::store::{MissionFilter, TelemetryRange};
+use aviary_core::wire::CommandAction;
+use aviary_core::{
+    DroneId, DroneStatus, LatLon, Mission, MissionEvent, MissionId, MissionStatus, SurveyArea,
+    TelemetrySample,
+};
+use chrono::{DateTime, Utc};
+use std::time::{Duration, Instant};
+
+/// Time `logic` may spend draining events per frame.
+pub const INGEST_BUDGET: Duration = Duration::from_millis(10);
+/// How often fleet and missions are re-read from the store, seconds of clock time.
+const REFRESH_EVERY_S: i64 = 1;
+/// A drone farther than this outside its mission's area (and from home) breaks the geofence.
+pub const GEOFENCE_MARGIN_M: f64 = 500.0;
+
+/// What `logic` remembers between frames.
+#[derive(Debug, Default)]
+pub struct LogicMemory {
+    last_refresh: Option<DateTime<Utc>>,
+    /// Forces a store refresh on the next ingest.
+    pub dirty: bool,
+}
+
+/// Drains events into `state` for at most `budget`. Returns whether work is left over (the
+/// caller asks for another frame).
+pub fn ingest(
+    state: &mut AppState,
+    backend: &mut Backend,
+    memory: &mut LogicMemory,
+    budget: Duration,
+) -> bool {
+    let started = Instant::now();
+    state.now = backend.clock.now();
+    let mut more = false;
+    while let Some((_, out)) = backend.jobs.try_recv() {
+        apply_job_output(state, out);
+        if started.elapsed() > budget {
+            more = true;
+            break;
+        }
+    }
+    let due = memory
+        .last_refresh
+        .is_none_or(|t| (state.now - t).num_seconds() >= REFRESH_EVERY_S);
+    if memory.dirty || due {
+        memory.dirty = false;
+        memory.last_refresh = Some(state.now);
+        if let Err(e) = refresh_from_store(state, backend) {
+            state.notice(format!("store: {e}"), true);
+        }
+    }
+    evaluate_alerts(state);
+    state.jobs = backend.jobs.views();
+    more
+}
+
+/// Re-reads organisation, sites, drones, counts and open missions; fails paused missions past
+/// their timeout.
+pub fn refresh_from_store(
+    state: &mut AppState,
+    backend: &mut Backend,
+) -> Result<(), aviary_core::store::StoreError> {
+    for failed in backend.store.expire_paused_missions()? {
+        state.raise_alert(
+            AlertKind::CommandFailed,
+            failed.drone_id,
+            format!(
+                "mission '{}' failed: paused longer than 5 minutes",
+                failed.name
+            ),
+        );
+    }
+    let store = &backend.store;
+    state.org = store.list_orgs()?.into_iter().next();
+    state.sites = store.list_sites()?;
+    let drones = store.list_drones(None, None)?;
+    for d in drones {
+        let site_name = state
+            .sites
+            .iter()
+            .find(|s| s.id == d.site_id)
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let simulated = backend.is_simulated(d.id);
+        if let Some(v) = state.drones.get_mut(&d.id) {
+            v.drone = d;
+            v.site_name = site_name;
+            v.simulated = simulated;
+        } else {
+            let mut v = DroneView::new(d, site_name);
+            v.simulated = simulated;
+            state.drones.insert(v.drone.id, v);
+        }
+    }
+    state.fleet_counts.clear();
+    for s in &state.sites {
+        state
+            .fleet_counts
+            .insert(s.id, store.fleet_status_counts(s.id)?);
+    }
+    state.missions = store.list_missions(&MissionFilter {
+        statuses: vec![
+            MissionStatus::Planned,
+            MissionStatus::InProgress,
+            MissionStatus::Paused,
+        ],
+        ..MissionFilter::default()
+    })?;
+    if state.plan.site.is_none() {
+        state.plan.site = state.sites.first().map(|s| s.id);
+    }
+    if state.sim.add_site.is_none() {
+        state.sim.add_site = state.sites.first().map(|s| s.id);
+    }
+    state.sim.running = backend.sim.is_some();
+    Ok(())
+}
+
+/// Records a telemetry sample from a link: live view, trail, plots, and the store.
+pub fn ingest_sample(state: &mut AppState, backend: &Backend, mut sample: TelemetrySample) {
+    let mission = state
+        .missions
+        .iter()
+        .find(|m| m.drone_id == Some(sample.drone_id) && m.status.is_active())
+        .map(|m| m.id);
+    sample.mission_id = mission;
+    if let Some(d) = state.drones.get_mut(&sample.drone_id) {
+        d.push_sample(sample);
+    }
+    // A full queue drops and counts (see the writer's stats); the UI never blocks on disk.
+    backend.store.telemetry().submit(sample);
+}
+
+/// Low battery, link lost and geofence alerts from the live view.
+fn evaluate_alerts(state: &mut AppState) {
+    let now = state.now;
+    let mut raise: Vec<(AlertKind, DroneId, String)> = Vec::new();
+    for (id, d) in &mut state.drones {
+        let Some(live) = d.live else { continue };
+        if (now - live.time).num_seconds() >= LINK_LOST_AFTER_S {
+            if d.link_up {
+                d.link_up = false;
+                raise.push((
+                    AlertKind::LinkLost,
+                    *id,
+                    format!(
+                        "{}: no telemetry for {LINK_LOST_AFTER_S} s",
+                        d.drone.serial_number
+                    ),
+                ));
+            }
+        } else {
+            d.link_up = true;
+        }
+        if live.battery_pct < LOW_BATTERY_PCT {
+            raise.push((
+                AlertKind::LowBattery,
+                *id,
+                format!(
+                    "{}: battery {:.0} %",
+                    d.drone.serial_number, live.battery_pct
+                ),
+            ));
+        }
+    }
+    for m in state
+        .missions
+        .iter()
+        .filter(|m| m.status == MissionStatus::InProgress)
+    {
+        let Some(drone) = m.drone_id.and_then(|id| state.drones.get(&id)) else {
+            continue;
+        };
+        let Some(live) = drone.live else { continue };
+        if outside_geofence(&m.survey_area, drone.drone.home, live.pos) {
+            raise.push((
+                AlertKind::Geofence,
+                drone.drone.id,
+                format!(
+                    "{} left the area of '{}'",
+                    drone.drone.serial_number, m.name
+                ),
+            ));
+        }
+    }
+    for (kind, drone, msg) in raise {
+        state.raise_alert(kind, Some(drone), msg);
+    }
+}
+
+/// Whether `pos` is more than [`GEOFENCE_MARGIN_M`] outside the area's bounding box and
+/// farther than that from home (the transit from home to the area is allowed).
+pub fn outside_geofence(area: &SurveyArea, home: LatLon, pos: LatLon) -> bool {
+    if area.exterior.is_empty() || pos.distance_m(home) <= GEOFENCE_MARGIN_M {
+        return false;
+    }
+    let (mut s, mut w, mut n, mut e) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for p in &area.exterior {
+        s = s.min(p.lat_deg);
+        n = n.max(p.lat_deg);
+        w = w.min(p.lon_deg);
+        e = e.max(p.lon_deg);
+    }
+    let clamped = LatLon::new(pos.lat_deg.clamp(s, n), pos.lon_deg.clamp(w, e));
+    clamped.distance_m(pos) > GEOFENCE_MARGIN_M
+}
+
+fn apply_job_output(state: &mut AppState, out: JobOutput) {
+    match out {
+        JobOutput::Planned { revision, result } => match result {
+            Ok(preview) => {
+                state.plan.preview = Some((revision, preview));
+                if revision == state.plan.revision {
+                    state.plan.preview_error = None;
+                }
+            }
+            Err(e) => {
+                if revision == state.plan.revision {
+                    state.plan.preview_error = Some(e);
+                    state.plan.preview = None;
+                }
+            }
+        },
+        JobOutput::AreaImported(Ok((name, area))) => {
+            let n = area.exterior.len();
+            state.plan.set_vertices(area.exterior);
+            state.plan.name.clone_from(&name);
+            state.notice(format!("imported {name}: {n} vertices"), false);
+        }
+        JobOutput::AreaImported(Err(e)) => state.notice(format!("import failed: {e}"), true),
+        JobOutput::Exported(Ok(path)) => {
+            state.notice(format!("exported {}", path.display()), false)
+        }
+        JobOutput::Exported(Err(e)) => state.notice(format!("export failed: {e}"), true),
+        JobOutput::TlogLoaded(Ok((title, samples))) => {
+            state.notice(
+                format!("loaded {title}: {} positions", samples.len()),
+                false,
+            );
+            state.history.replay = Some(Replay {
+                title,
+                samples,
+                t_s: 0.0,
+                playing: false,
+                speed: 1.0,
+                waypoints: Vec::new(),
+            });
+        }
+        JobOutput::TlogLoaded(Err(e)) => state.notice(format!("cannot replay: {e}"), true),
+        JobOutput::ReportWritten(Ok(path)) => {
+            state.notice(format!("report written: {}", path.display()), false);
+            state.last_report = Some(path.display().to_string());
+        }
+        JobOutput::ReportWritten(Err(e)) => state.notice(format!("report failed: {e}"), true),
+        JobOutput::Cancelled => {}
+    }
+}
+
+// --- commands ----------------------------------------------------------------------------------
+
+/// Executes one command.
+pub fn handle_command(
+    state: &mut AppState,
+    backend: &mut Backend,
+    settings: &mut Settings,
+    memory: &mut LogicMemory,
+    cmd: Command,
+) {
+    state.now = backend.clock.now();
+    match cmd {
+        Command::PlanPreview {
+            revision,
+            area,
+            pattern,
+            params,
+            home,
+        } => {
+            state.plan.requested_revision = revision;
+            backend.jobs.spawn("Planning survey", move |progress| {
+                let result = planning::plan_preview(&area, pattern, &params, home);
+                progress.set(1.0);
+                JobOutput::Planned { revision, result }
+            });
+        }
+        Command::SaveMission {
+            name,
+            site,
+            drone,
+            area,
+            pattern,
+            params,
+            plan,
+        } => {
+            let Some(org) = state.org.as_ref().map(|o| o.id) else {
+                state.notice("no organisation in the store", true);
+                return;
+            };
+            let mission = Mission {
+                id: MissionId::new_random(),
+                org_id: org,
+                site_id: site,
+                drone_id: drone,
+                name: name.clone(),
+                status: MissionStatus::Planned,
+                survey_area: area,
+                flight_pattern: pattern,
+                parameters: params,
+                scheduled_start: None,
+                actual_start: None,
+                actual_end: None,
+                paused_at: None,
+                estimated_duration_s: plan.duration_s,
+                estimated_distance_m: plan.distance_m,
+                waypoints: plan.waypoints,
+                created_by: None,
+                created_at: state.now,
+            };
+            match backend.store.insert_mission(&mission) {
+                Ok(()) => {
+                    state.selected_mission = Some(mission.id);
+                    state.notice(format!("saved mission '{name}'"), false);
+                    memory.dirty = true;
+                }
+                Err(e) => state.notice(format!("cannot save mission: {e}"), true),
+            }
+        }
+        Command::AssignDrone { mission, drone } => {
+            let r = backend.store.get_mission(mission).and_then(|mut m| {
+                m.drone_id = Some(drone);
+                backend.store.update_mission(&m)
+            });
+            match r {
+                Ok(()) => state.notice(format!("assigned {}", state.drone_label(drone)), false),
+                Err(e) => state.notice(format!("cannot assign drone: {e}"), true),
+            }
+            memory.dirty = true;
+        }
+        Command::DeleteMission(id) => {
+            match backend
+                .store
+                .apply_mission_event(id, MissionEvent::Delete, None)
+            {
+                Ok(_) => state.notice("mission deleted", false),
+                Err(e) => state.notice(format!("cannot delete: {e}"), true),
+            }
+            memory.dirty = true;
+        }
+        Command::MissionControl { mission, action } => {
+            mission_control(state, backend, mission, action)
+        }
+        Command::SetDroneStatus { drone, status } => {
+            match backend.store.set_drone_status(drone, status) {
+                Ok(()) => state.notice(
+                    format!("{} is now {status}", state.drone_label(drone)),
+                    false,
+                ),
+                Err(e) => state.notice(format!("cannot change status: {e}"), true),
+            }
+            memory.dirty = true;
+        }
+        Command::AcknowledgeAlert(id) => acknowledge_alert(state, id),
+        Command::ImportArea => {
+            backend.jobs.spawn("Importing area", |_| {
+                let picked = rfd::FileDialog::new()
+                    .set_title("Import survey area")
+                    .add_filter("Survey areas", &["geojson", "json", "kml", "kmz", "shp"])
+                    .pick_file();
+                match picked {
+                    None => JobOutput::Cancelled,
+                    Some(path) => JobOutput::AreaImported(import_area(&path)),
+                }
+            });
+        }
+        Command::ImportAreaFrom(path) => {
+            backend.jobs.spawn("Importing area", move |_| {
+                JobOutput::AreaImported(import_area(&path))
+            });
+        }
+        Command::ExportPlan(format) => export_plan(state, backend, format),
+        Command::SearchHistory {
+            site,
+            status,
+            last_days,
+        } => {
+            let filter = MissionFilter {
+                site_id: site,
+                statuses: status.map(|s| vec![s]).unwrap_or_default(),
+                from: (last_days > 0)
+                    .then(|| state.now - chrono::Duration::days(i64::from(last_days))),
+                limit: 500,
+                ..MissionFilter::default()
+            };
+            match backend.store.list_missions(&filter) {
+                Ok(found) => state.history.results = found,
+                Err(e) => state.notice(format!("search failed: {e}"), true),
+            }
+        }
+        Command::ReplayMission(id) => match backend.store.get_mission(id).and_then(|m| {
+            backend.store.telemetry().flush()?;
+            Ok((
+                backend.store.mission_telemetry(id, TelemetryRange::all())?,
+                m,
+            ))
+        }) {
+            Ok((samples, _)) if samples.is_empty() => {
+                state.notice("no telemetry stored for this mission", true)
+            }
+            Ok((samples, m)) => {
+                state.history.replay = Some(Replay {
+                    title: m.name,
+                    samples,
+                    t_s: 0.0,
+                    playing: false,
+                    speed: 1.0,
+                    waypoints: m.waypoints,
+                });
+            }
+            Err(e) => state.notice(format!("cannot load replay: {e}"), true),
+        },
+        Command::OpenTlog => {
+            backend.jobs.spawn("Reading telemetry log", |_| {
+                let picked = rfd::FileDialog::new()
+                    .set_title("Open telemetry log")
+                    .add_filter("MAVLink telemetry log", &["tlog"])
+                    .pick_file();
+                match picked {
+                    None => JobOutput::Cancelled,
+                    Some(path) => JobOutput::TlogLoaded(
+                        super::tlog::read_tlog(&path)
+                            .map(|s| {
+                                (
+                                    path.file_name()
+                                        .map(|n| n.to_string_lossy().into_owned())
+                                        .unwrap_or_default(),
+                                    s,
+                                )
+                            })
+                            .map_err(|e| e.to_string()),
+                    ),
+                }
+            });
+        }
+        Command::AddSimDrone(site) => match backend.add_sim_drone(site) {
+            Ok(d) => {
+                sim_log(state, format!("added simulated drone {}", d.serial_number));
+                memory.dirty = true;
+            }
+            Err(e) => state.notice(format!("cannot add drone: {e}"), true),
+        },
+        Command::RemoveSimDrone(drone) => {
+            let label = state.drone_label(drone);
+            match backend.remove_sim_drone(drone) {
+                Ok(()) => sim_log(state, format!("removed simulated drone {label}")),
+                Err(e) => state.notice(format!("cannot remove drone: {e}"), true),
+            }
+            memory.dirty = true;
+        }
+        Command::InjectFault { drone, fault } => {
+            let label = state.drone_label(drone);
+            match backend.inject_fault(drone, fault) {
+                Ok(()) => {
+                    state.sim.fault_at.insert(drone, state.now);
+                    sim_log(state, format!("injected {} into {label}", fault.label()));
+                }
+                Err(e) => state.notice(format!("cannot inject fault: {e}"), true),
+            }
+        }
+        Command::SaveSettings => match settings.save() {
+            Ok(path) => state.notice(format!("settings saved to {}", path.display()), false),
+            Err(e) => state.notice(format!("cannot save settings: {e}"), true),
+        },
+    }
+}
+
+fn import_area(path: &std::path::Path) -> Result<(String, SurveyArea), String> {
+    let area = planning::read_area(path)?;
+    let name = path.file_stem().map_or_else(
+        || "Imported area".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    Ok((name, area))
+}
+
+fn export_plan(state: &mut AppState, backend: &mut Backend, format: ExportFormat) {
+    let Some(preview) = state.plan.current_preview().cloned() else {
+        state.notice(
+            "nothing to export: draw an area and wait for the plan",
+            true,
+        );
+        return;
+    };
+    let area = state.plan.area();
+    let default_name = format!("{}.{}", sanitize(&state.plan.name), format.extension());
+    backend.jobs.spawn("Exporting plan", move |progress| {
+        let picked = rfd::FileDialog::new()
+            .set_title("Export plan")
+            .set_file_name(&default_name)
+            .add_filter(format.label(), &[format.extension()])
+            .save_file();
+        let Some(path) = picked else {
+            return JobOutput::Cancelled;
+        };
+        progress.set(0.5);
+        let r = planning::write_plan(
+            &path,
+            &area,
+            &preview.waypoints,
+            preview.home,
+            preview.speed_mps,
+        )
+        .map(|()| path);
+        JobOutput::Exported(r)
+    });
+}
+
+fn sanitize(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() {
+        "mission".to_owned()
+    } else {
+        s
+    }
+}
+
+fn sim_log(state: &mut AppState, text: String) {
+    state.notice(text.clone(), false);
+    state.sim.log.push(SimLogEntry {
+        time: state.now,
+        text,
+    });
+}
+
+fn acknowledge_alert(state: &mut AppState, id: u64) {
+    let now = state.now;
+    let Some(alert) = state.alerts.iter_mut().find(|a| a.id == id) else {
+        return;
+    };
+    if alert.acknowledged_at.is_some() {
+        return;
+    }
+    alert.acknowledged_at = Some(now);
+    let (drone, kind) = (alert.drone, alert.kind);
+    if let Some(drone) = drone
+        && let Some(at) = state.sim.fault_at.get(&drone).copied()
+    {
+        let reaction_s = (now - at).num_milliseconds() as f64 / 1000.0;
+        let label = state.drone_label(drone);
+        sim_log(
+            state,
+            format!(
+                "operator acknowledged '{}' on {label} {reaction_s:.1} s after the fault",
+                kind.label()
+            ),
+        );
+    }
+}
+
+/// The lifecycle event a confirmed command applies. Return-to-home ends the mission like an
+/// abort (the drone leaves the survey); land likewise.
+pub const fn mission_event(action: CommandAction) -> MissionEvent {
+    match action {
+        CommandAction::Start => MissionEvent::Start,
+        CommandAction::Pause => MissionEvent::Pause,
+        CommandAction::Resume => MissionEvent::Resume,
+        CommandAction::Abort | CommandAction::Rth | CommandAction::Land => MissionEvent::Abort,
+    }
+}
+
+/// Wire spelling of an action (as stored in the commands table).
+pub const fn action_str(action: CommandAction) -> &'static str {
+    match action {
+        CommandAction::Start => "start",
+        CommandAction::Pause => "pause",
+        CommandAction::Resume => "resume",
+        CommandAction::Abort => "abort",
+        CommandAction::Rth => "rth",
+        CommandAction::Land => "land",
+    }
+}
+
+fn mission_control(
+    state: &mut AppState,
+    backend: &mut Backend,
+    mission: MissionId,
+    action: CommandAction,
+) {
+    state.confirm = None;
+    let m = match backend.store.get_mission(mission) {
+        Ok(m) => m,
+        Err(e) => {
+            state.notice(format!("{}: {e}", action_label(action)), true);
+            return;
+        }
+    };
+    if let Err(e) = m.lifecycle().next(mission_event(action)) {
+        state.notice(format!("{}: {e}", action_label(action)), true);
+        return;
+    }
+    let Some(drone) = m.drone_id else {
+        state.notice(
+            format!(
+                "{}: mission '{}' has no drone assigned",
+                action_label(action),
+                m.name
+            ),
+            true,
+        );
+        return;
+    };
+    let id = uuid::Uuid::new_v4();
+    if let Err(e) =
+        backend
+            .store
+            .record_command(id, drone, Some(mission), action_str(action), "pending", "")
+    {
+        state.notice(format!("cannot record command: {e}"), true);
+        return;
+    }
+    state.commands.push(CommandRecord {
+        id,
+        action,
+        mission,
+        drone,
+        sent_at: state.now,
+        outcome: CommandOutcome::Pending,
+    });
+    let sent = send_to_drone(state, backend, drone, &m, action);
+    if let Err(reason) = sent {
+        fail_command(state, backend, id, &reason);
+    }
+}
+
+/// Hands a command to the drone's link.
+fn send_to_drone(
+    state: &AppState,
+    _backend: &mut Backend,
+    drone: DroneId,
+    _mission: &Mission,
+    _action: CommandAction,
+) -> Result<(), String> {
+    Err(format!("{} has no MAVLink link", state.drone_label(drone)))
+}
+
+/// The drone confirmed command `id`: the mission changes state.
+pub fn confirm_command(state: &mut AppState, backend: &mut Backend, id: uuid::Uuid) {
+    let Some(rec) = state.commands.iter_mut().find(|c| c.id == id) else {
+        return;
+    };
+    if rec.outcome != CommandOutcome::Pending {
+        return;
+    }
+    rec.outcome = CommandOutcome::Confirmed;
+    let (mission, drone, action) = (rec.mission, rec.drone, rec.action);
+    let _ = backend.store.record_command(
+        id,
+        drone,
+        Some(mission),
+        action_str(action),
+        "confirmed",
+        "",
+    );
+    match backend
+        .store
+        .apply_mission_event(mission, mission_event(action), None)
+    {
+        Ok(m) => {
+            let status = match m.status {
+                MissionStatus::InProgress => Some(DroneStatus::InMission),
+                s if s.is_terminal() => Some(DroneStatus::Available),
+                _ => None,
+            };
+            if let Some(s) = status {
+                let _ = backend.store.set_drone_status(drone, s);
+            }
+            if let Some(slot) = state.missions.iter_mut().find(|x| x.id == m.id) {
+                *slot = m;
+            }
+        }
+        Err(e) => state.notice(format!("mission state: {e}"), true),
+    }
+}
+
+/// Command `id` was refused or timed out.
+pub fn fail_command(state: &mut AppState, backend: &mut Backend, id: uuid::Uuid, reason: &str) {
+    let Some(rec) = state.commands.iter_mut().find(|c| c.id == id) else {
+        return;
+    };
+    rec.outcome = CommandOutcome::Failed(reason.to_owned());
+    let (mission, drone, action) = (rec.mission, rec.drone, rec.action);
+    let _ = backend.store.record_command(
+        id,
+        drone,
+        Some(mission),
+        action_str(action),
+        "failed",
+        reason,
+    );
+    let label = state.drone_label(drone);
+    state.raise_alert(
+        AlertKind::CommandFailed,
+        Some(drone),
+        format!("{} on {label} failed: {reason}", action_label(action)),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geofence_allows_area_and_home() {
+        let area = SurveyArea {
+            exterior: vec![
+                LatLon::new(0.0, 0.0),
+                LatLon::new(0.0, 0.01),
+                LatLon::new(0.01, 0.01),
+                LatLon::new(0.01, 0.0),
+            ],
+            holes: vec![],
+        };
+        let home = LatLon::new(-0.05, 0.0);
+        assert!(!outside_geofence(&area, home, LatLon::new(0.005, 0.005)));
+        assert!(!outside_geofence(&area, home, home.offset_ne(100.0, 0.0)));
+        assert!(outside_geofence(&area, home, LatLon::new(0.05, 0.05)));
+    }
+}

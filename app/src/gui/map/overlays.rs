@@ -1,0 +1,518 @@
+//! Map overlays as walkers [`Plugin`]s: trails, home points and sites, drones (heading arrow
+//! in status colour), the planned path, the survey polygon (read-only or editable) and a
+//! replay. Each draws through the [`Projector`]; positions never leave `LatLon` until then.
+
+use super::triangulate::triangulate;
+use super::{status_color, to_position};
+use crate::gui::state::{DroneView, PlanEditor, Replay};
+use aviary_core::{DroneId, LatLon, Site, Waypoint, WaypointAction};
+use egui::{Align2, Color32, FontId, Mesh, PointerButton, Pos2, Response, Shape, Stroke, Ui, Vec2};
+use std::collections::BTreeMap;
+use walkers::{MapMemory, Plugin, Projector};
+
+/// Drones above this count get no labels (except the selected one).
+const LABELS_MAX_DRONES: usize = 150;
+/// Pointer distance that picks a drone or a vertex, points.
+const PICK_RADIUS: f32 = 12.0;
+
+fn screen(projector: &Projector, p: LatLon) -> Pos2 {
+    projector.project(to_position(p)).to_pos2()
+}
+
+/// Projects a polyline, dropping points closer than `min_px` to the previous kept one (a
+/// zoomed-out trail of 600 samples is a handful of pixels).
+pub fn project_decimated(
+    projector: &Projector,
+    points: impl Iterator<Item = LatLon>,
+    min_px: f32,
+) -> Vec<Pos2> {
+    let mut out: Vec<Pos2> = Vec::new();
+    let mut last: Option<Pos2> = None;
+    let mut pending: Option<Pos2> = None;
+    for p in points {
+        let s = screen(projector, p);
+        match last {
+            Some(l) if (s - l).length_sq() < min_px * min_px => pending = Some(s),
+            _ => {
+                out.push(s);
+                last = Some(s);
+                pending = None;
+            }
+        }
+    }
+    if let Some(p) = pending {
+        out.push(p);
+    }
+    out
+}
+
+// --- trails --------------------------------------------------------------------------------
+
+/// Recent track of every drone.
+pub struct TrailsOverlay<'a> {
+    /// Drones.
+    pub drones: &'a BTreeMap<DroneId, DroneView>,
+}
+
+impl Plugin for TrailsOverlay<'_> {
+    fn run(
+        self: Box<Self>,
+        ui: &mut Ui,
+        _response: &Response,
+        projector: &Projector,
+        _memory: &MapMemory,
+    ) {
+        let clip = projector.clip_rect().expand(50.0);
+        let painter = ui.painter();
+        let mut shapes = Vec::new();
+        for d in self.drones.values() {
+            if d.trail.len() < 2 {
+                continue;
+            }
+            let pts = project_decimated(projector, d.trail.iter().copied(), 2.0);
+            if pts.len() < 2 || !pts.iter().any(|p| clip.contains(*p)) {
+                continue;
+            }
+            let c = status_color(d.drone.status);
+            shapes.push(Shape::line(pts, Stroke::new(2.0, c.gamma_multiply(0.7))));
+        }
+        painter.extend(shapes);
+    }
+}
+
+// --- homes and sites -----------------------------------------------------------------------
+
+/// Home points of drones and site names.
+pub struct HomesOverlay<'a> {
+    /// Drones.
+    pub drones: &'a BTreeMap<DroneId, DroneView>,
+    /// Sites.
+    pub sites: &'a [Site],
+}
+
+impl Plugin for HomesOverlay<'_> {
+    fn run(
+        self: Box<Self>,
+        ui: &mut Ui,
+        _response: &Response,
+        projector: &Projector,
+        _memory: &MapMemory,
+    ) {
+        let clip = projector.clip_rect();
+        let painter = ui.painter();
+        if projector.zoom() >= 13.0 {
+            for d in self.drones.values() {
+                let p = screen(projector, d.drone.home);
+                if clip.contains(p) {
+                    let r = egui::Rect::from_center_size(p, Vec2::splat(7.0));
+                    painter.rect_stroke(
+                        r,
+                        1.0,
+                        Stroke::new(1.5, Color32::from_rgb(0x55, 0x33, 0x88)),
+                        egui::StrokeKind::Middle,
+                    );
+                }
+            }
+        }
+        for s in self.sites {
+            let p = screen(projector, s.location);
+            if !clip.contains(p) {
+                continue;
+            }
+            painter.circle(
+                p,
+                5.0,
+                Color32::from_rgb(0x55, 0x33, 0x88),
+                Stroke::new(1.5, Color32::WHITE),
+            );
+            let text = painter.layout_no_wrap(
+                s.name.clone(),
+                FontId::proportional(13.0),
+                Color32::from_rgb(0x30, 0x20, 0x50),
+            );
+            let pos = p + Vec2::new(8.0, -18.0);
+            let bg = egui::Rect::from_min_size(pos, text.size()).expand(3.0);
+            painter.rect_filled(bg, 3.0, Color32::from_white_alpha(220));
+            painter.galley(pos, text, Color32::BLACK);
+        }
+    }
+}
+
+// --- drones ----------------------------------------------------------------------------------
+
+/// Every drone: a heading arrow in its status colour; click picks one.
+pub struct DronesOverlay<'a> {
+    /// Drones.
+    pub drones: &'a BTreeMap<DroneId, DroneView>,
+    /// Highlighted drone.
+    pub selected: Option<DroneId>,
+    /// Set to the drone under a click.
+    pub picked: &'a mut Option<DroneId>,
+}
+
+/// The arrow of a drone at `p` heading `heading_deg` (clockwise from north).
+pub fn drone_arrow(p: Pos2, heading_deg: f64, size: f32) -> [Pos2; 3] {
+    let h = heading_deg.to_radians() as f32;
+    let dir = Vec2::new(h.sin(), -h.cos());
+    let side = Vec2::new(-dir.y, dir.x);
+    [
+        p + dir * size,
+        p - dir * size * 0.6 + side * size * 0.65,
+        p - dir * size * 0.6 - side * size * 0.65,
+    ]
+}
+
+impl Plugin for DronesOverlay<'_> {
+    fn run(
+        self: Box<Self>,
+        ui: &mut Ui,
+        response: &Response,
+        projector: &Projector,
+        _memory: &MapMemory,
+    ) {
+        let clip = projector.clip_rect().expand(20.0);
+        let labels = self.drones.len() <= LABELS_MAX_DRONES;
+        let painter = ui.painter();
+        let mut shapes = Vec::with_capacity(self.drones.len() * 2);
+        let click = if response.clicked_by(PointerButton::Primary) {
+            response.interact_pointer_pos()
+        } else {
+            None
+        };
+        let mut best: Option<(f32, DroneId)> = None;
+        let font = FontId::proportional(12.0);
+        for (id, d) in self.drones {
+            let p = screen(projector, d.position());
+            if !clip.contains(p) {
+                continue;
+            }
+            let selected = self.selected == Some(*id);
+            if selected {
+                shapes.push(Shape::circle_filled(
+                    p,
+                    15.0,
+                    Color32::from_rgba_unmultiplied(255, 215, 0, 110),
+                ));
+            }
+            let fill = if d.link_up || d.live.is_none() {
+                status_color(d.drone.status)
+            } else {
+                Color32::from_gray(150)
+            };
+            let outline = if d.link_up {
+                Color32::WHITE
+            } else {
+                Color32::from_rgb(0xc0, 0x39, 0x2b)
+            };
+            shapes.push(Shape::convex_polygon(
+                drone_arrow(p, d.heading_deg(), 11.0).to_vec(),
+                fill,
+                Stroke::new(1.5, outline),
+            ));
+            if labels || selected {
+                let galley = painter.layout_no_wrap(
+                    d.drone.serial_number.clone(),
+                    font.clone(),
+                    Color32::BLACK,
+                );
+                let pos = p + Vec2::new(12.0, 2.0);
+                shapes.push(Shape::rect_filled(
+                    egui::Rect::from_min_size(pos, galley.size()).expand(2.0),
+                    2.0,
+                    Color32::from_white_alpha(200),
+                ));
+                shapes.push(Shape::galley(pos, galley, Color32::BLACK));
+            }
+            if let Some(c) = click {
+                let dist = c.distance(p);
+                if dist < PICK_RADIUS && best.is_none_or(|(b, _)| dist < b) {
+                    best = Some((dist, *id));
+                }
+            }
+        }
+        painter.extend(shapes);
+        if let Some((_, id)) = best {
+            *self.picked = Some(id);
+        }
+    }
+}
+
+// --- planned path ----------------------------------------------------------------------------
+
+/// A planned mission path with its start and current waypoint.
+pub struct PathOverlay<'a> {
+    /// Mission items.
+    pub waypoints: &'a [Waypoint],
+    /// Line colour.
+    pub color: Color32,
+    /// Index of the waypoint being flown.
+    pub current: Option<usize>,
+}
+
+impl Plugin for PathOverlay<'_> {
+    fn run(
+        self: Box<Self>,
+        ui: &mut Ui,
+        _response: &Response,
+        projector: &Projector,
+        _memory: &MapMemory,
+    ) {
+        let pts = project_decimated(
+            projector,
+            self.waypoints
+                .iter()
+                .filter(|w| !matches!(w.action, WaypointAction::CameraTriggerStop))
+                .map(|w| w.pos),
+            1.5,
+        );
+        if pts.len() < 2 {
+            return;
+        }
+        let painter = ui.painter();
+        painter.add(Shape::line(pts.clone(), Stroke::new(2.0, self.color)));
+        if let Some(first) = pts.first() {
+            painter.circle(
+                *first,
+                5.0,
+                Color32::from_rgb(0x2e, 0x9e, 0x44),
+                Stroke::new(1.5, Color32::WHITE),
+            );
+        }
+        if let Some(last) = pts.last() {
+            painter.circle(
+                *last,
+                5.0,
+                Color32::from_rgb(0xc0, 0x39, 0x2b),
+                Stroke::new(1.5, Color32::WHITE),
+            );
+        }
+        if let Some(w) = self.current.and_then(|i| self.waypoints.get(i)) {
+            let p = screen(projector, w.pos);
+            painter.circle_stroke(
+                p,
+                8.0,
+                Stroke::new(2.5, Color32::from_rgb(0xff, 0x8c, 0x00)),
+            );
+        }
+    }
+}
+
+// --- survey polygon --------------------------------------------------------------------------
+
+fn fill_polygon(pts: &[Pos2], color: Color32) -> Shape {
+    let coords: Vec<[f64; 2]> = pts
+        .iter()
+        .map(|p| [f64::from(p.x), f64::from(p.y)])
+        .collect();
+    let mut mesh = Mesh::default();
+    for p in pts {
+        mesh.colored_vertex(*p, color);
+    }
+    for t in triangulate(&coords) {
+        mesh.add_triangle(t[0], t[1], t[2]);
+    }
+    Shape::mesh(mesh)
+}
+
+const SURVEY_FILL: Color32 = Color32::from_rgba_premultiplied(0x20, 0x50, 0x80, 0x40);
+const SURVEY_EDGE: Color32 = Color32::from_rgb(0x1a, 0x4f, 0x8a);
+
+/// A survey polygon, read-only.
+pub struct SurveyOverlay<'a> {
+    /// Vertices.
+    pub vertices: &'a [LatLon],
+}
+
+impl Plugin for SurveyOverlay<'_> {
+    fn run(
+        self: Box<Self>,
+        ui: &mut Ui,
+        _response: &Response,
+        projector: &Projector,
+        _memory: &MapMemory,
+    ) {
+        if self.vertices.len() < 2 {
+            return;
+        }
+        let pts: Vec<Pos2> = self
+            .vertices
+            .iter()
+            .map(|p| screen(projector, *p))
+            .collect();
+        let painter = ui.painter();
+        if pts.len() >= 3 {
+            painter.add(fill_polygon(&pts, SURVEY_FILL));
+        }
+        let mut closed = pts;
+        if let Some(f) = closed.first().copied() {
+            closed.push(f);
+        }
+        painter.add(Shape::line(closed, Stroke::new(2.0, SURVEY_EDGE)));
+    }
+}
+
+/// The Plan editor's polygon: click adds a vertex (when drawing), drag moves one, a click on
+/// an edge's midpoint handle inserts one, a right click deletes one.
+pub struct PlanEditOverlay<'a> {
+    /// The editor.
+    pub editor: &'a mut PlanEditor,
+}
+
+impl Plugin for PlanEditOverlay<'_> {
+    fn run(
+        self: Box<Self>,
+        ui: &mut Ui,
+        response: &Response,
+        projector: &Projector,
+        _memory: &MapMemory,
+    ) {
+        let ed = self.editor;
+        let pts: Vec<Pos2> = ed.vertices.iter().map(|p| screen(projector, *p)).collect();
+        let n = pts.len();
+        let mids: Vec<Pos2> = (0..n)
+            .filter(|_| n >= 3)
+            .map(|i| pts[i].lerp(pts[(i + 1) % n], 0.5))
+            .collect();
+        let near = |list: &[Pos2], at: Pos2| {
+            list.iter()
+                .enumerate()
+                .map(|(i, p)| (i, p.distance(at)))
+                .filter(|(_, d)| *d < PICK_RADIUS)
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(i, _)| i)
+        };
+        if ed.drawing {
+            let to_latlon = |p: Pos2| super::from_position(projector.unproject(p.to_vec2()));
+            if response.drag_started_by(PointerButton::Primary)
+                && let Some(origin) = ui.input(|i| i.pointer.press_origin())
+                && let Some(i) = near(&pts, origin)
+            {
+                ed.begin_edit();
+                ed.dragging = Some(i);
+            }
+            if let (Some(i), Some(pos)) = (ed.dragging, response.interact_pointer_pos())
+                && response.dragged_by(PointerButton::Primary)
+                && i < ed.vertices.len()
+            {
+                ed.vertices[i] = to_latlon(pos);
+            }
+            if response.drag_stopped() && ed.dragging.take().is_some() {
+                ed.changed();
+            }
+            if response.clicked_by(PointerButton::Primary)
+                && let Some(pos) = response.interact_pointer_pos()
+            {
+                if near(&pts, pos).is_some() {
+                    // A click on a vertex does nothing (drag it, right-click deletes it).
+                } else if let Some(i) = near(&mids, pos) {
+                    let mut v = ed.vertices.clone();
+                    v.insert(i + 1, to_latlon(mids[i]));
+                    ed.set_vertices(v);
+                } else {
+                    let mut v = ed.vertices.clone();
+                    v.push(to_latlon(pos));
+                    ed.set_vertices(v);
+                }
+            }
+            if response.clicked_by(PointerButton::Secondary)
+                && let Some(pos) = response.interact_pointer_pos()
+                && let Some(i) = near(&pts, pos)
+            {
+                let mut v = ed.vertices.clone();
+                v.remove(i);
+                ed.set_vertices(v);
+            }
+        }
+        // Draw after editing so the frame shows the new shape.
+        let pts: Vec<Pos2> = ed.vertices.iter().map(|p| screen(projector, *p)).collect();
+        let painter = ui.painter();
+        if pts.len() >= 3 {
+            painter.add(fill_polygon(&pts, SURVEY_FILL));
+        }
+        if pts.len() >= 2 {
+            let mut closed = pts.clone();
+            if pts.len() >= 3
+                && let Some(f) = closed.first().copied()
+            {
+                closed.push(f);
+            }
+            painter.add(Shape::line(closed, Stroke::new(2.0, SURVEY_EDGE)));
+        }
+        if ed.drawing {
+            let n = pts.len();
+            if n >= 3 {
+                for i in 0..n {
+                    let m = pts[i].lerp(pts[(i + 1) % n], 0.5);
+                    painter.circle(
+                        m,
+                        4.0,
+                        Color32::from_white_alpha(200),
+                        Stroke::new(1.0, SURVEY_EDGE),
+                    );
+                }
+            }
+            for (i, p) in pts.iter().enumerate() {
+                let r = if ed.dragging == Some(i) { 8.0 } else { 6.0 };
+                painter.circle(*p, r, Color32::WHITE, Stroke::new(2.0, SURVEY_EDGE));
+            }
+            if n < 3 {
+                let hint = "Click on the map to add polygon vertices";
+                let at = projector.clip_rect().center_top() + Vec2::new(0.0, 40.0);
+                let g = painter.layout_no_wrap(
+                    hint.to_owned(),
+                    FontId::proportional(15.0),
+                    Color32::WHITE,
+                );
+                let r = Align2::CENTER_CENTER.anchor_size(at, g.size()).expand(8.0);
+                painter.rect_filled(r, 6.0, Color32::from_black_alpha(170));
+                painter.galley(r.min + Vec2::splat(8.0), g, Color32::WHITE);
+            }
+        } else {
+            for p in &pts {
+                painter.circle_filled(*p, 3.0, SURVEY_EDGE);
+            }
+        }
+    }
+}
+
+// --- replay ----------------------------------------------------------------------------------
+
+/// A replay: the flown track up to the playhead, the rest faint, and the drone.
+pub struct ReplayOverlay<'a> {
+    /// The replay.
+    pub replay: &'a Replay,
+}
+
+impl Plugin for ReplayOverlay<'_> {
+    fn run(
+        self: Box<Self>,
+        ui: &mut Ui,
+        _response: &Response,
+        projector: &Projector,
+        _memory: &MapMemory,
+    ) {
+        let r = self.replay;
+        if r.samples.is_empty() {
+            return;
+        }
+        let i = r.index_at_playhead();
+        let painter = ui.painter();
+        let all = project_decimated(projector, r.samples.iter().map(|s| s.pos), 2.0);
+        painter.add(Shape::line(
+            all,
+            Stroke::new(1.5, Color32::from_black_alpha(70)),
+        ));
+        let flown = project_decimated(projector, r.samples[..=i].iter().map(|s| s.pos), 2.0);
+        painter.add(Shape::line(
+            flown,
+            Stroke::new(3.0, Color32::from_rgb(0xd3, 0x2f, 0x8a)),
+        ));
+        let s = r.samples[i];
+        let p = screen(projector, s.pos);
+        painter.add(Shape::convex_polygon(
+            drone_arrow(p, s.heading_deg, 12.0).to_vec(),
+            Color32::from_rgb(0xd3, 0x2f, 0x8a),
+            Stroke::new(1.5, Color32::WHITE),
+        ));
+    }
+}

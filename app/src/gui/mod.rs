@@ -1,0 +1,83 @@
+//! The desktop app: window setup ([`run`]), the eframe [`App`](app::AviaryApp), runtime
+//! [`state`], persisted [`settings`], the [`command::Command`] enum and its handler in
+//! [`logic`], the map and its overlays ([`map`]) and one module per view in [`ui`].
+
+pub mod app;
+pub mod backend;
+pub mod command;
+pub mod jobs;
+pub mod logic;
+pub mod map;
+pub mod planning;
+pub mod seed;
+pub mod settings;
+pub mod state;
+pub mod tlog;
+pub mod ui;
+
+use std::sync::Arc;
+
+/// Why the desktop app could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum GuiError {
+    /// No graphical display is available (headless machine, SSH without X forwarding).
+    #[error(
+        "no graphical display found (neither DISPLAY nor WAYLAND_DISPLAY is set); run `aviary` from a desktop \
+         session, or use the headless subcommands (`aviary --help`)"
+    )]
+    NoDisplay,
+    /// The local store could not be opened.
+    #[error("cannot open the local store: {0}")]
+    Store(#[from] aviary_core::store::StoreError),
+    /// The window or its graphics context could not be created.
+    #[error("cannot open the Aviary window: {0}")]
+    Window(String),
+}
+
+/// Opens the Aviary window with the default store, settings and the built-in simulated fleet,
+/// and runs until the window is closed.
+pub fn run() -> Result<(), GuiError> {
+    if !display_available() {
+        return Err(GuiError::NoDisplay);
+    }
+    let started = std::time::Instant::now();
+    let settings = settings::Settings::load();
+    let clock: Arc<dyn aviary_core::Clock> = Arc::new(aviary_core::SystemClock);
+    let store = aviary_core::store::Store::open_default(Arc::clone(&clock))?;
+    let options = eframe::NativeOptions {
+        renderer: eframe::Renderer::Glow,
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Aviary — mission control")
+            .with_inner_size([1440.0, 900.0])
+            .with_min_inner_size([900.0, 600.0]),
+        ..eframe::NativeOptions::default()
+    };
+    eframe::run_native(
+        "Aviary",
+        options,
+        Box::new(move |cc| {
+            let backend = backend::Backend::start(store, clock, &settings, cc.egui_ctx.clone());
+            let app =
+                app::AviaryApp::new(&cc.egui_ctx, backend, settings, app::MapTiles::FromSettings);
+            tracing::info!(startup_ms = started.elapsed().as_millis(), "window created");
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| GuiError::Window(e.to_string()))
+}
+
+/// True when a window can be opened: on Linux and the BSDs an X11 or Wayland display must be
+/// named in the environment; elsewhere the OS always has one.
+fn display_available() -> bool {
+    if cfg!(any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd"
+    )) {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        set("DISPLAY") || set("WAYLAND_DISPLAY")
+    } else {
+        true
+    }
+}

@@ -1,0 +1,100 @@
+//! The app's use of `aviary-planner`: from the editor's polygon and parameters to a
+//! [`PlanPreview`] (waypoints, estimates, warnings), and plan files. Runs on job threads.
+
+use super::state::PlanPreview;
+use aviary_core::{FlightPattern, LatLon, MissionParams, SurveyArea, Waypoint};
+use aviary_planner::formats::{MissionDoc, OutputFormat};
+use aviary_planner::{ARDUCOPTER_MAX_ITEMS, Area, SurveyParams, plan_survey};
+use std::path::Path;
+
+/// Plans `area` with `pattern` and `params` from `home` (the area's first vertex when `None`).
+pub fn plan_preview(
+    area: &SurveyArea,
+    pattern: FlightPattern,
+    params: &MissionParams,
+    home: Option<LatLon>,
+) -> Result<PlanPreview, String> {
+    let survey = SurveyParams {
+        pattern: pattern.into(),
+        alt_rel_m: params.altitude_m,
+        speed_mps: params.speed_mps,
+        side_overlap_pct: params.side_overlap_pct,
+        front_overlap_pct: params.front_overlap_pct,
+        home,
+        ..SurveyParams::default()
+    };
+    let checked = Area::new(std::slice::from_ref(area), &[], survey.max_area_m2)
+        .map_err(|e| e.to_string())?;
+    let plan = plan_survey(&checked, &survey).map_err(|e| e.to_string())?;
+    let est = plan.estimate;
+    let mut warnings = Vec::new();
+    if est.waypoints > ARDUCOPTER_MAX_ITEMS {
+        warnings.push(format!(
+            "{} mission items exceed the ArduCopter limit of {ARDUCOPTER_MAX_ITEMS}: flown as {} sorties",
+            est.waypoints,
+            plan.sorties.len()
+        ));
+    }
+    let usable_pct = 100.0 - survey.airframe.reserve_pct;
+    if est.battery_pct > usable_pct {
+        warnings.push(format!(
+            "needs {:.0} % of a battery (usable {usable_pct:.0} %): {} sorties",
+            est.battery_pct,
+            plan.sorties.len()
+        ));
+    }
+    if est.unrouted_connectors > 0 {
+        warnings.push(format!(
+            "{} connectors leave the area (flown straight)",
+            est.unrouted_connectors
+        ));
+    }
+    if est.coverage_pct < 95.0 && est.flyable_area_m2 > 0.0 {
+        warnings.push(format!(
+            "camera covers only {:.0} % of the area",
+            est.coverage_pct
+        ));
+    }
+    Ok(PlanPreview {
+        item_count: plan.items.len(),
+        waypoints: plan.items,
+        distance_m: est.distance_m,
+        duration_s: est.duration_s,
+        photos: est.photos,
+        sorties: plan.sorties.len(),
+        battery_pct: est.battery_pct,
+        area_m2: est.area_m2,
+        alt_rel_m: plan.derived.alt_rel_m,
+        warnings,
+        home: plan.home,
+        speed_mps: plan.speed_mps,
+    })
+}
+
+/// Reads the first polygon of an area file (GeoJSON, KML, KMZ, SHP).
+pub fn read_area(path: &Path) -> Result<SurveyArea, String> {
+    let areas = aviary_planner::formats::read_area_file(path).map_err(|e| e.to_string())?;
+    areas
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{} holds no polygon", path.display()))
+}
+
+/// Writes a planned mission in the format given by `path`'s extension.
+pub fn write_plan(
+    path: &Path,
+    area: &SurveyArea,
+    waypoints: &[Waypoint],
+    home: LatLon,
+    speed_mps: f64,
+) -> Result<(), String> {
+    let doc = MissionDoc {
+        home,
+        items: waypoints.to_vec(),
+        areas: vec![area.clone()],
+        no_fly: Vec::new(),
+        speed_mps,
+    };
+    OutputFormat::from_path(path).map_err(|e| e.to_string())?;
+    aviary_planner::formats::write_mission_file(path, &doc).map_err(|e| e.to_string())
+}

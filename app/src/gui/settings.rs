@@ -1,0 +1,148 @@
+//! Persisted settings, kept apart from runtime state: a small JSON file in the OS config
+//! directory (`~/.config/aviary/settings.json` on Linux), written when the user changes a
+//! setting and when the window closes.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The OpenStreetMap standard tile layer.
+pub const OSM_TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+
+/// What the user chose in the Settings view.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent on/off settings, each a checkbox"
+)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// XYZ tile URL template with `{z}`, `{x}` and `{y}`.
+    pub tile_url: String,
+    /// Fetch map tiles over HTTP (with a disk cache); off: only the bundled basemap.
+    pub online_tiles: bool,
+    /// Draw the bundled Natural Earth basemap under (or instead of) the tiles.
+    pub offline_basemap: bool,
+    /// Extra MAVLink links, as address strings (`udpin:0.0.0.0:14550`, `tcpout:10.0.0.2:5760`,
+    /// `serial:/dev/ttyUSB0:57600`).
+    pub links: Vec<String>,
+    /// MQTT brokers drones publish to (`mqtt://host:1883`).
+    pub mqtt_brokers: Vec<String>,
+    /// Fleet server base URL; empty: none.
+    pub fleet_server: String,
+    /// Start the built-in simulated fleet on launch.
+    pub simulated_fleet: bool,
+    /// Show the frame-time readout in the top bar.
+    pub show_frame_time: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            tile_url: OSM_TILE_URL.to_owned(),
+            online_tiles: true,
+            offline_basemap: true,
+            links: Vec::new(),
+            mqtt_brokers: Vec::new(),
+            fleet_server: String::new(),
+            simulated_fleet: true,
+            show_frame_time: false,
+        }
+    }
+}
+
+/// Why settings could not be saved.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The OS gave no config directory.
+    #[error("cannot find the user's config directory to save settings in")]
+    NoConfigDir,
+    /// Writing failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Serialising failed.
+    #[error("cannot encode settings: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+impl Settings {
+    /// `<config dir>/aviary/settings.json`.
+    pub fn path() -> Option<PathBuf> {
+        dirs::config_dir().map(|d| d.join("aviary").join("settings.json"))
+    }
+
+    /// Where HTTP map tiles are cached: `<cache dir>/aviary/tiles`.
+    pub fn tile_cache_dir() -> Option<PathBuf> {
+        dirs::cache_dir().map(|d| d.join("aviary").join("tiles"))
+    }
+
+    /// Loads the saved settings; defaults when there are none or the file is unreadable
+    /// (logged, never fatal: a broken settings file must not keep the app from starting).
+    pub fn load() -> Self {
+        let Some(path) = Self::path() else {
+            return Self::default();
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                tracing::warn!(path = %path.display(), error = %e, "settings file unreadable; using defaults");
+                Self::default()
+            }),
+            Err(_) => Self::default(),
+        }
+    }
+
+    /// Writes the settings file (atomically: temp file then rename).
+    pub fn save(&self) -> Result<PathBuf, SettingsError> {
+        let path = Self::path().ok_or(SettingsError::NoConfigDir)?;
+        self.save_to(&path)?;
+        Ok(path)
+    }
+
+    /// Writes the settings to `path`.
+    pub fn save_to(&self, path: &std::path::Path) -> Result<(), SettingsError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| SettingsError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let text = serde_json::to_string_pretty(self)?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text).map_err(|source| SettingsError::Io {
+            path: tmp.clone(),
+            source,
+        })?;
+        std::fs::rename(&tmp, path).map_err(|source| SettingsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_tolerate_missing_fields() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("nested").join("settings.json");
+        let s = Settings {
+            show_frame_time: true,
+            links: vec!["udpin:0.0.0.0:14550".into()],
+            ..Settings::default()
+        };
+        s.save_to(&path).expect("save");
+        let back: Settings =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("parse");
+        assert_eq!(back, s);
+        let partial: Settings =
+            serde_json::from_str(r#"{"show_frame_time": true}"#).expect("partial");
+        assert_eq!(partial.tile_url, OSM_TILE_URL);
+        assert!(partial.show_frame_time);
+    }
+}

@@ -1,0 +1,234 @@
+//! The Fleet view: per-site counts and a sortable, filterable table of every drone.
+
+use super::{ERROR, OK, UiCx};
+use crate::gui::command::Command;
+use crate::gui::map::status_color;
+use crate::gui::state::{DroneView, FleetSort};
+use aviary_core::DroneStatus;
+use egui::{RichText, Ui};
+
+/// The whole view.
+pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    let state = &mut *cx.state;
+    ui.heading("Fleet");
+    // --- per-site counts ---
+    ui.horizontal_wrapped(|ui| {
+        for site in &state.sites {
+            let c = state
+                .fleet_counts
+                .get(&site.id)
+                .copied()
+                .unwrap_or_default();
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                ui.vertical(|ui| {
+                    ui.label(RichText::new(&site.name).strong());
+                    ui.label(
+                        RichText::new(format!(
+                            "{} · {}",
+                            site.local_time(state.now).format("%H:%M %Z"),
+                            site.timezone.name()
+                        ))
+                        .weak(),
+                    );
+                    ui.label(format!(
+                        "{} available · {} flying · {} charging · {} maintenance · {} offline",
+                        c.available, c.in_mission, c.charging, c.maintenance, c.offline
+                    ));
+                });
+            });
+        }
+    });
+    ui.add_space(6.0);
+    // --- filters ---
+    let t = &mut state.fleet;
+    ui.horizontal(|ui| {
+        ui.label("Filter");
+        ui.add(
+            egui::TextEdit::singleline(&mut t.filter)
+                .id_salt("fleet_filter")
+                .hint_text("serial, model, site")
+                .desired_width(180.0),
+        );
+        let site_label = t
+            .site
+            .and_then(|id| state.sites.iter().find(|s| s.id == id))
+            .map_or("All sites", |s| s.name.as_str());
+        egui::ComboBox::from_id_salt("fleet_site")
+            .selected_text(site_label)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut t.site, None, "All sites");
+                for s in &state.sites {
+                    ui.selectable_value(&mut t.site, Some(s.id), &s.name);
+                }
+            });
+        let status_label = t.status.map_or("Any status".to_owned(), |s| s.to_string());
+        egui::ComboBox::from_id_salt("fleet_status")
+            .selected_text(status_label)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut t.status, None, "Any status");
+                for s in DroneStatus::ALL {
+                    ui.selectable_value(&mut t.status, Some(s), s.as_str());
+                }
+            });
+    });
+    // --- rows ---
+    let needle = t.filter.to_lowercase();
+    let mut rows: Vec<&DroneView> = state
+        .drones
+        .values()
+        .filter(|d| t.site.is_none_or(|s| d.drone.site_id == s))
+        .filter(|d| t.status.is_none_or(|s| d.drone.status == s))
+        .filter(|d| {
+            needle.is_empty()
+                || d.drone.serial_number.to_lowercase().contains(&needle)
+                || d.drone.model.to_lowercase().contains(&needle)
+                || d.site_name.to_lowercase().contains(&needle)
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let o = match t.sort {
+            FleetSort::Serial => a.drone.serial_number.cmp(&b.drone.serial_number),
+            FleetSort::Site => a
+                .site_name
+                .cmp(&b.site_name)
+                .then(a.drone.serial_number.cmp(&b.drone.serial_number)),
+            FleetSort::Status => a.drone.status.cmp(&b.drone.status),
+            FleetSort::Battery => a.battery_pct().total_cmp(&b.battery_pct()),
+            FleetSort::LastSeen => last_seen(a).cmp(&last_seen(b)),
+        };
+        if t.ascending { o } else { o.reverse() }
+    });
+    ui.label(RichText::new(format!("{} of {} drones", rows.len(), state.drones.len())).weak());
+    let mut set_status = None;
+    egui::ScrollArea::both()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            egui::Grid::new("fleet_table")
+                .striped(true)
+                .num_columns(11)
+                .spacing([14.0, 4.0])
+                .show(ui, |ui| {
+                    for (label, key) in [
+                        ("Serial", Some(FleetSort::Serial)),
+                        ("Site", Some(FleetSort::Site)),
+                        ("Status", Some(FleetSort::Status)),
+                        ("Battery", Some(FleetSort::Battery)),
+                        ("GPS", None),
+                        ("Link", None),
+                        ("Sensors", None),
+                        ("Firmware", None),
+                        ("Last seen (site)", Some(FleetSort::LastSeen)),
+                        ("Last seen (UTC)", None),
+                        ("", None),
+                    ] {
+                        match key {
+                            Some(k) => {
+                                let arrow = if t.sort == k {
+                                    if t.ascending { " ⏶" } else { " ⏷" }
+                                } else {
+                                    ""
+                                };
+                                if ui
+                                    .button(RichText::new(format!("{label}{arrow}")).strong())
+                                    .clicked()
+                                {
+                                    if t.sort == k {
+                                        t.ascending = !t.ascending;
+                                    } else {
+                                        t.sort = k;
+                                        t.ascending = true;
+                                    }
+                                }
+                            }
+                            None => {
+                                ui.label(RichText::new(label).strong());
+                            }
+                        }
+                    }
+                    ui.end_row();
+                    for d in &rows {
+                        let site = state.sites.iter().find(|s| s.id == d.drone.site_id);
+                        ui.label(RichText::new(&d.drone.serial_number).monospace());
+                        ui.label(&d.site_name);
+                        ui.label(
+                            RichText::new(d.drone.status.as_str())
+                                .color(status_color(d.drone.status)),
+                        );
+                        let b = d.battery_pct();
+                        ui.label(RichText::new(format!("{b:.0} %")).color(if b < 20.0 {
+                            ERROR
+                        } else {
+                            ui.visuals().text_color()
+                        }));
+                        if d.live.is_some() {
+                            ui.label(format!(
+                                "{} · {} sats",
+                                fix_name(d.link.gps_fix),
+                                d.link.satellites
+                            ));
+                            let sig = d.live.map_or(0.0, |s| s.signal_pct);
+                            ui.label(if d.link_up {
+                                format!("{sig:.0} %")
+                            } else {
+                                "lost".to_owned()
+                            });
+                            ui.label(if d.link.sensors_ok {
+                                RichText::new("ok").color(OK)
+                            } else {
+                                RichText::new("check").color(ERROR)
+                            });
+                        } else {
+                            ui.label("—");
+                            ui.label(RichText::new("no link").weak());
+                            ui.label("—");
+                        }
+                        ui.label(&d.drone.firmware_version);
+                        if let (Some(t), Some(site)) = (last_seen(d), site) {
+                            ui.label(
+                                site.local_time(t)
+                                    .format("%Y-%m-%d %H:%M:%S %Z")
+                                    .to_string(),
+                            );
+                            ui.label(t.format("%H:%M:%S").to_string());
+                        } else {
+                            ui.label("never");
+                            ui.label("—");
+                        }
+                        match d.drone.status {
+                            DroneStatus::Maintenance => {
+                                if ui.small_button("Set available").clicked() {
+                                    set_status = Some((d.drone.id, DroneStatus::Available));
+                                }
+                            }
+                            DroneStatus::InMission => {
+                                ui.label("");
+                            }
+                            _ => {
+                                if ui.small_button("Set maintenance").clicked() {
+                                    set_status = Some((d.drone.id, DroneStatus::Maintenance));
+                                }
+                            }
+                        }
+                        ui.end_row();
+                    }
+                });
+        });
+    if let Some((drone, status)) = set_status {
+        cx.commands.send(Command::SetDroneStatus { drone, status });
+    }
+}
+
+fn last_seen(d: &DroneView) -> Option<chrono::DateTime<chrono::Utc>> {
+    d.live.map(|s| s.time).or(d.drone.last_seen)
+}
+
+fn fix_name(fix: u8) -> &'static str {
+    match fix {
+        0 | 1 => "no fix",
+        2 => "2D",
+        3 => "3D",
+        4 => "DGPS",
+        5 => "RTK float",
+        _ => "RTK fixed",
+    }
+}

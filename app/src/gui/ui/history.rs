@@ -1,0 +1,173 @@
+//! The History view: stored missions by site, status and date; replay of a mission's stored
+//! telemetry or of a `.tlog` on the map with a time slider and speed control.
+
+use super::{UiCx, fmt_distance, fmt_duration};
+use crate::gui::command::Command;
+use aviary_core::MissionStatus;
+use egui::{RichText, Ui};
+
+/// The side panel.
+pub fn history_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    let state = &mut *cx.state;
+    ui.heading("History");
+    let h = &mut state.history;
+    let mut search = false;
+    egui::Grid::new("history_filter")
+        .num_columns(2)
+        .spacing([12.0, 6.0])
+        .show(ui, |ui| {
+            ui.label("Site");
+            let site_label = h
+                .site
+                .and_then(|id| state.sites.iter().find(|s| s.id == id))
+                .map_or("All sites", |s| s.name.as_str());
+            egui::ComboBox::from_id_salt("history_site")
+                .selected_text(site_label)
+                .show_ui(ui, |ui| {
+                    search |= ui
+                        .selectable_value(&mut h.site, None, "All sites")
+                        .clicked();
+                    for s in &state.sites {
+                        search |= ui
+                            .selectable_value(&mut h.site, Some(s.id), &s.name)
+                            .clicked();
+                    }
+                });
+            ui.end_row();
+            ui.label("Status");
+            let st = h.status.map_or("Any".to_owned(), |s| s.to_string());
+            egui::ComboBox::from_id_salt("history_status")
+                .selected_text(st)
+                .show_ui(ui, |ui| {
+                    search |= ui.selectable_value(&mut h.status, None, "Any").clicked();
+                    for s in MissionStatus::ALL
+                        .into_iter()
+                        .filter(|s| *s != MissionStatus::Deleted)
+                    {
+                        search |= ui
+                            .selectable_value(&mut h.status, Some(s), s.as_str())
+                            .clicked();
+                    }
+                });
+            ui.end_row();
+            ui.label("Created");
+            let days = match h.last_days {
+                0 => "any time".to_owned(),
+                d => format!("last {d} days"),
+            };
+            egui::ComboBox::from_id_salt("history_days")
+                .selected_text(days)
+                .show_ui(ui, |ui| {
+                    for (d, l) in [
+                        (0, "any time"),
+                        (1, "last 1 days"),
+                        (7, "last 7 days"),
+                        (30, "last 30 days"),
+                    ] {
+                        search |= ui.selectable_value(&mut h.last_days, d, l).clicked();
+                    }
+                });
+            ui.end_row();
+        });
+    ui.horizontal(|ui| {
+        search |= ui.button("🔍 Search").clicked();
+        if ui.button("📂 Open .tlog…").clicked() {
+            cx.commands.send(Command::OpenTlog);
+        }
+    });
+    if search {
+        cx.commands.send(Command::SearchHistory {
+            site: h.site,
+            status: h.status,
+            last_days: h.last_days,
+        });
+    }
+    ui.separator();
+    if h.results.is_empty() {
+        ui.label(RichText::new("No missions found (press Search).").weak());
+    }
+    let mut replay = None;
+    for m in &h.results {
+        ui.horizontal_wrapped(|ui| {
+            let site = state.sites.iter().find(|s| s.id == m.site_id);
+            let when = site.map_or_else(
+                || m.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                |s| {
+                    s.local_time(m.created_at)
+                        .format("%Y-%m-%d %H:%M %Z")
+                        .to_string()
+                },
+            );
+            ui.label(RichText::new(&m.name).strong());
+            ui.label(format!(
+                "{} · {when} · {}",
+                m.status,
+                fmt_distance(m.estimated_distance_m)
+            ));
+            if matches!(
+                m.status,
+                MissionStatus::Completed
+                    | MissionStatus::Aborted
+                    | MissionStatus::Failed
+                    | MissionStatus::InProgress
+                    | MissionStatus::Paused
+            ) && ui.small_button("Replay").clicked()
+            {
+                replay = Some(m.id);
+            }
+        });
+    }
+    if let Some(id) = replay {
+        cx.commands.send(Command::ReplayMission(id));
+    }
+    ui.separator();
+    replay_controls_ui(ui, cx);
+}
+
+fn replay_controls_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    let Some(r) = cx.state.history.replay.as_mut() else {
+        ui.label(RichText::new("Choose a mission to replay, or open a .tlog.").weak());
+        return;
+    };
+    ui.label(RichText::new(format!("Replay: {}", r.title)).strong());
+    let dur = r.duration_s();
+    if r.playing {
+        let dt = f64::from(ui.input(|i| i.stable_dt).min(0.1));
+        r.t_s = (r.t_s + dt * r.speed).min(dur);
+        if r.t_s >= dur {
+            r.playing = false;
+        }
+        ui.ctx().request_repaint();
+    }
+    ui.horizontal(|ui| {
+        if ui
+            .button(if r.playing { "⏸ Pause" } else { "▶ Play" })
+            .clicked()
+        {
+            if r.t_s >= dur {
+                r.t_s = 0.0;
+            }
+            r.playing = !r.playing;
+        }
+        ui.label("Speed");
+        for s in [1.0, 5.0, 20.0, 60.0] {
+            ui.selectable_value(&mut r.speed, s, format!("{s:.0}×"));
+        }
+    });
+    ui.add(
+        egui::Slider::new(&mut r.t_s, 0.0..=dur.max(0.001))
+            .text("s")
+            .show_value(true),
+    );
+    if let Some(s) = r.samples.get(r.index_at_playhead()) {
+        ui.label(format!(
+            "{} · {} of {} · alt {:.1} m · {:.1} m/s · battery {:.0} %",
+            s.time.format("%H:%M:%S UTC"),
+            fmt_duration(r.t_s),
+            fmt_duration(dur),
+            s.alt_rel_m,
+            s.speed_mps,
+            s.battery_pct
+        ));
+    }
+}

@@ -1,0 +1,250 @@
+//! One module per view; each draws from [`AppState`] and queues [`Command`]s. Nothing here
+//! calls the store, a link or the simulator.
+
+pub mod fleet;
+pub mod history;
+pub mod map;
+pub mod monitor;
+pub mod plan;
+pub mod reports;
+pub mod settings;
+pub mod simulator;
+
+use super::app::{FrameStats, MapView};
+use super::command::{Command, CommandQueue};
+use super::settings::Settings;
+use super::state::{AppState, View, action_label};
+use aviary_core::wire::CommandAction;
+use egui::{Color32, RichText, Ui};
+
+/// What a view's `*_ui` function works with.
+pub struct UiCx<'a> {
+    /// Runtime state.
+    pub state: &'a mut AppState,
+    /// Persisted settings (edited in the Settings view, saved by a command).
+    pub settings: &'a mut Settings,
+    /// The map widget state.
+    pub map: &'a mut MapView,
+    /// Where intents go.
+    pub commands: &'a mut CommandQueue,
+    /// Frame times.
+    pub frame_stats: &'a FrameStats,
+}
+
+/// Accent colour for headings.
+pub const ACCENT: Color32 = Color32::from_rgb(0x1a, 0x4f, 0x8a);
+/// Error red.
+pub const ERROR: Color32 = Color32::from_rgb(0xc0, 0x39, 0x2b);
+/// Success green.
+pub const OK: Color32 = Color32::from_rgb(0x2e, 0x8b, 0x3e);
+/// Pending amber.
+pub const PENDING: Color32 = Color32::from_rgb(0xb8, 0x77, 0x00);
+
+/// The whole window.
+pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    egui::Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, cx));
+    egui::Panel::bottom("status_bar").show(ui, |ui| status_bar_ui(ui, cx));
+    match cx.state.view {
+        View::Plan => {
+            egui::Panel::left("plan_panel")
+                .resizable(true)
+                .default_size(360.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| plan::plan_panel_ui(ui, cx));
+                });
+        }
+        View::Monitor => {
+            egui::Panel::left("monitor_panel")
+                .resizable(true)
+                .default_size(380.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| monitor::monitor_panel_ui(ui, cx));
+                });
+            egui::Panel::bottom("plots")
+                .resizable(true)
+                .default_size(190.0)
+                .show(ui, |ui| monitor::plots_ui(ui, cx));
+        }
+        View::History => {
+            egui::Panel::left("history_panel")
+                .resizable(true)
+                .default_size(400.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| history::history_panel_ui(ui, cx));
+                });
+        }
+        View::Simulator => {
+            egui::Panel::left("sim_panel")
+                .resizable(true)
+                .default_size(360.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .show(ui, |ui| simulator::simulator_panel_ui(ui, cx));
+                });
+        }
+        View::Fleet | View::Reports | View::Settings => {}
+    }
+    egui::CentralPanel::default_margins().show(ui, |ui| match cx.state.view {
+        View::Fleet => fleet::fleet_ui(ui, cx),
+        View::Reports => reports::reports_ui(ui, cx),
+        View::Settings => settings::settings_ui(ui, cx),
+        _ => map::map_ui(ui, cx),
+    });
+    confirm_ui(ui, cx);
+}
+
+fn top_bar_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("🛩 Aviary").strong().size(18.0).color(ACCENT));
+        if let Some(org) = &cx.state.org {
+            ui.label(RichText::new(&org.name).weak());
+        }
+        ui.separator();
+        for v in View::ALL {
+            let label = match v {
+                View::Monitor if cx.state.open_alerts() > 0 => {
+                    format!("Monitor ({})", cx.state.open_alerts())
+                }
+                _ => v.label().to_owned(),
+            };
+            if ui
+                .selectable_label(cx.state.view == v, RichText::new(label).size(15.0))
+                .clicked()
+            {
+                cx.state.view = v;
+            }
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.label(RichText::new(cx.state.now.format("%H:%M:%S UTC").to_string()).monospace());
+            if cx.settings.show_frame_time {
+                let (mean, max) = cx.frame_stats.mean_max_ms();
+                ui.label(
+                    RichText::new(format!("frame {mean:.1} ms (max {max:.1})"))
+                        .monospace()
+                        .weak(),
+                );
+            }
+            let flying = cx
+                .state
+                .drones
+                .values()
+                .filter(|d| d.drone.status == aviary_core::DroneStatus::InMission)
+                .count();
+            let linked = cx.state.drones.values().filter(|d| d.link_up).count();
+            ui.label(format!(
+                "{} drones · {linked} linked · {flying} flying",
+                cx.state.drones.len()
+            ));
+        });
+    });
+}
+
+fn status_bar_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    ui.horizontal(|ui| {
+        for job in &cx.state.jobs {
+            ui.spinner();
+            match job.progress {
+                Some(p) => ui.label(format!("{} {:.0} %", job.title, p * 100.0)),
+                None => ui.label(format!("{}…", job.title)),
+            };
+            ui.separator();
+        }
+        if let Some(n) = cx.state.notices.back() {
+            let color = if n.error {
+                ERROR
+            } else {
+                ui.visuals().text_color()
+            };
+            ui.label(
+                RichText::new(format!("{}  {}", n.time.format("%H:%M:%S"), n.text)).color(color),
+            );
+        } else {
+            ui.label(RichText::new("Ready").weak());
+        }
+    });
+}
+
+/// The confirmation step of abort and return-to-home.
+fn confirm_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    let Some((mission, action)) = cx.state.confirm else {
+        return;
+    };
+    let name = cx
+        .state
+        .mission(mission)
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    let modal = egui::Modal::new(egui::Id::unique("confirm_command")).show(ui.ctx(), |ui| {
+        ui.set_width(380.0);
+        ui.heading(format!("{}?", action_label(action)));
+        let what = match action {
+            CommandAction::Abort => {
+                "The drone stops the survey and returns home. The mission ends as aborted."
+            }
+            _ => "The drone leaves the survey and flies back to its home point. The mission ends.",
+        };
+        ui.label(format!("Mission '{name}'. {what}"));
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            let confirm = egui::Button::new(
+                RichText::new(format!("Confirm {}", action_label(action).to_lowercase()))
+                    .color(Color32::WHITE),
+            )
+            .fill(ERROR);
+            if ui.add(confirm).clicked() {
+                cx.commands
+                    .send(Command::MissionControl { mission, action });
+                cx.state.confirm = None;
+            }
+            if ui.button("Cancel").clicked() {
+                cx.state.confirm = None;
+            }
+        });
+    });
+    if modal.should_close() {
+        cx.state.confirm = None;
+    }
+}
+
+/// `1 h 02 min`, `4 min 10 s`, `12 s`.
+pub fn fmt_duration(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{} h {:02} min", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{} min {:02} s", s / 60, s % 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// `850 m`, `12.4 km`.
+pub fn fmt_distance(m: f64) -> String {
+    if m >= 1000.0 {
+        format!("{:.1} km", m / 1000.0)
+    } else {
+        format!("{m:.0} m")
+    }
+}
+
+/// `0.42 km²`, `8 500 m²`.
+pub fn fmt_area(m2: f64) -> String {
+    if m2 >= 100_000.0 {
+        format!("{:.2} km²", m2 / 1e6)
+    } else {
+        format!("{m2:.0} m²")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_read_well() {
+        assert_eq!(fmt_duration(3725.0), "1 h 02 min");
+        assert_eq!(fmt_duration(250.0), "4 min 10 s");
+        assert_eq!(fmt_distance(12_400.0), "12.4 km");
+        assert_eq!(fmt_area(420_000.0), "0.42 km²");
+    }
+}

@@ -1,0 +1,375 @@
+//! The Monitor view: missions, progress, controls with their command outcomes, alerts, and
+//! telemetry plots of the selected drone.
+
+use super::{ERROR, OK, PENDING, UiCx, fmt_distance, fmt_duration};
+use crate::gui::command::Command;
+use crate::gui::map::status_color;
+use crate::gui::state::{AppState, CommandOutcome, action_label};
+use aviary_core::wire::CommandAction;
+use aviary_core::{DroneStatus, Mission, MissionStatus, WaypointAction};
+use egui::{RichText, Ui};
+
+/// Progress figures of a mission from its drone's live data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Percent of the path done.
+    pub pct: f64,
+    /// Waypoint being flown (1-based for display), if known.
+    pub current: Option<usize>,
+    /// Distance flown in this mission, metres.
+    pub flown_m: f64,
+    /// Time to finish at the planned speed, seconds.
+    pub eta_s: Option<f64>,
+}
+
+/// Progress of `m` from the state.
+pub fn progress(state: &AppState, m: &Mission) -> Progress {
+    let drone = m.drone_id.and_then(|d| state.drones.get(&d));
+    let samples = drone
+        .map(|d| {
+            d.samples
+                .iter()
+                .filter(|s| s.mission_id == Some(m.id))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let flown_m: f64 = samples
+        .windows(2)
+        .map(|w| w[0].pos.distance_m(w[1].pos))
+        .sum();
+    let path: Vec<_> = m
+        .waypoints
+        .iter()
+        .filter(|w| !matches!(w.action, WaypointAction::CameraTriggerStop))
+        .collect();
+    let total_m: f64 = path.windows(2).map(|w| w[0].pos.distance_m(w[1].pos)).sum();
+    let current = drone.and_then(|d| d.link.current_item).map(usize::from);
+    let (pct, eta_s) = match (m.status, current) {
+        (MissionStatus::Completed, _) => (100.0, Some(0.0)),
+        (_, Some(i)) if !m.waypoints.is_empty() => {
+            let i = i.min(m.waypoints.len() - 1);
+            let done_m: f64 = m.waypoints[..=i]
+                .windows(2)
+                .map(|w| w[0].pos.distance_m(w[1].pos))
+                .sum();
+            let remaining_m = (total_m - done_m).max(0.0);
+            let pct = if total_m > 0.0 {
+                100.0 * done_m / total_m
+            } else {
+                0.0
+            };
+            (
+                pct.clamp(0.0, 100.0),
+                Some(remaining_m / m.parameters.speed_mps.max(0.1)),
+            )
+        }
+        (MissionStatus::Planned, _) => (0.0, Some(m.estimated_duration_s)),
+        _ => (0.0, None),
+    };
+    Progress {
+        pct,
+        current: current.map(|c| c + 1),
+        flown_m,
+        eta_s,
+    }
+}
+
+/// The side panel.
+pub fn monitor_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    ui.heading("Missions");
+    let state = &mut *cx.state;
+    if state.missions.is_empty() {
+        ui.label(RichText::new("No planned or active missions. Plan one in the Plan view.").weak());
+    }
+    for m in &state.missions {
+        let drone = m
+            .drone_id
+            .map_or_else(|| "no drone".to_owned(), |d| state.drone_label(d));
+        let text = format!("{} · {} · {}", m.name, m.status, drone);
+        if ui
+            .selectable_label(state.selected_mission == Some(m.id), text)
+            .clicked()
+        {
+            state.selected_mission = Some(m.id);
+            state.selected_drone = m.drone_id;
+        }
+    }
+    ui.separator();
+    if let Some(m) = state
+        .selected_mission
+        .and_then(|id| state.missions.iter().find(|m| m.id == id))
+        .cloned()
+    {
+        mission_ui(ui, state, cx.commands, &m);
+        ui.separator();
+    }
+    alerts_ui(ui, state, cx.commands);
+    ui.separator();
+    if let Some(d) = state.selected_drone.and_then(|id| state.drones.get(&id)) {
+        ui.label(RichText::new(format!("Drone {}", d.drone.serial_number)).strong());
+        ui.label(format!(
+            "{} · {} · {}",
+            d.site_name, d.drone.model, d.drone.status
+        ));
+        if let Some(s) = d.live {
+            ui.label(format!(
+                "alt {:.1} m · {:.1} m/s · hdg {:.0}° · battery {:.0} % · {}",
+                s.alt_rel_m, s.speed_mps, s.heading_deg, s.battery_pct, d.link.mode
+            ));
+        } else {
+            ui.label(RichText::new("no telemetry yet").weak());
+        }
+    }
+}
+
+fn mission_ui(
+    ui: &mut Ui,
+    state: &mut AppState,
+    commands: &mut crate::gui::command::CommandQueue,
+    m: &Mission,
+) {
+    ui.label(RichText::new(&m.name).strong().size(16.0));
+    let status_color = match m.status {
+        MissionStatus::InProgress => OK,
+        MissionStatus::Paused => PENDING,
+        MissionStatus::Failed | MissionStatus::Aborted => ERROR,
+        _ => ui.visuals().text_color(),
+    };
+    ui.label(
+        RichText::new(format!("Mission status: {}", m.status))
+            .color(status_color)
+            .strong(),
+    );
+    let p = progress(state, m);
+    ui.add(egui::ProgressBar::new((p.pct / 100.0) as f32).text(format!("{:.0} %", p.pct)));
+    egui::Grid::new("mission_figures")
+        .num_columns(2)
+        .spacing([12.0, 2.0])
+        .show(ui, |ui| {
+            ui.label("Waypoint");
+            ui.label(p.current.map_or("—".to_owned(), |c| {
+                format!("{c} of {}", m.waypoints.len())
+            }));
+            ui.end_row();
+            ui.label("Flown");
+            ui.label(fmt_distance(p.flown_m));
+            ui.end_row();
+            ui.label("ETA");
+            ui.label(p.eta_s.map_or("—".to_owned(), fmt_duration));
+            ui.end_row();
+            ui.label("Planned");
+            ui.label(format!(
+                "{} · {}",
+                fmt_distance(m.estimated_distance_m),
+                fmt_duration(m.estimated_duration_s)
+            ));
+            ui.end_row();
+        });
+    // Assign a drone to a planned mission without one.
+    if m.status == MissionStatus::Planned {
+        ui.horizontal(|ui| {
+            ui.label("Drone:");
+            let current = m
+                .drone_id
+                .map_or_else(|| "— choose —".to_owned(), |d| state.drone_label(d));
+            egui::ComboBox::from_id_salt("assign_drone")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for d in state.drones.values().filter(|d| {
+                        d.drone.site_id == m.site_id && d.drone.status == DroneStatus::Available
+                    }) {
+                        if ui
+                            .selectable_label(
+                                m.drone_id == Some(d.drone.id),
+                                &d.drone.serial_number,
+                            )
+                            .clicked()
+                        {
+                            commands.send(Command::AssignDrone {
+                                mission: m.id,
+                                drone: d.drone.id,
+                            });
+                        }
+                    }
+                });
+        });
+    }
+    // --- controls ---
+    let life = m.lifecycle();
+    let pending = state
+        .last_command(m.id)
+        .is_some_and(|c| c.outcome == CommandOutcome::Pending);
+    ui.add_space(4.0);
+    ui.horizontal_wrapped(|ui| {
+        for action in [
+            CommandAction::Start,
+            CommandAction::Pause,
+            CommandAction::Resume,
+            CommandAction::Abort,
+            CommandAction::Rth,
+        ] {
+            let allowed = life.next(crate::gui::logic::mission_event(action)).is_ok() && !pending;
+            let b = ui.add_enabled(allowed, egui::Button::new(action_label(action)));
+            if b.clicked() {
+                match action {
+                    CommandAction::Abort | CommandAction::Rth => {
+                        state.confirm = Some((m.id, action))
+                    }
+                    _ => commands.send(Command::MissionControl {
+                        mission: m.id,
+                        action,
+                    }),
+                }
+            }
+        }
+    });
+    if m.status == MissionStatus::Planned {
+        ui.horizontal(|ui| {
+            if ui.small_button("Delete plan").clicked() {
+                commands.send(Command::DeleteMission(m.id));
+            }
+        });
+    }
+    // --- command outcomes ---
+    let cmds: Vec<_> = state
+        .commands
+        .iter()
+        .filter(|c| c.mission == m.id)
+        .rev()
+        .take(8)
+        .collect();
+    if !cmds.is_empty() {
+        ui.label(RichText::new("Commands").strong());
+        for c in cmds {
+            let (color, icon) = match c.outcome {
+                CommandOutcome::Pending => (PENDING, "⏳"),
+                CommandOutcome::Confirmed => (OK, "✔"),
+                CommandOutcome::Failed(_) => (ERROR, "✖"),
+            };
+            ui.label(
+                RichText::new(format!(
+                    "{icon} {} {}: {}",
+                    c.sent_at.format("%H:%M:%S"),
+                    action_label(c.action),
+                    c.outcome.label()
+                ))
+                .color(color),
+            );
+        }
+    }
+}
+
+fn alerts_ui(ui: &mut Ui, state: &AppState, commands: &mut crate::gui::command::CommandQueue) {
+    ui.label(RichText::new(format!("Alerts ({} open)", state.open_alerts())).strong());
+    if state.alerts.is_empty() {
+        ui.label(RichText::new("No alerts.").weak());
+    }
+    for a in state.alerts.iter().rev().take(30) {
+        ui.horizontal_wrapped(|ui| {
+            let color = if a.acknowledged_at.is_some() {
+                ui.visuals().weak_text_color()
+            } else {
+                ERROR
+            };
+            ui.label(
+                RichText::new(format!(
+                    "{} {}: {}",
+                    a.time.format("%H:%M:%S"),
+                    a.kind.label(),
+                    a.message
+                ))
+                .color(color),
+            );
+            match a.acknowledged_at {
+                None => {
+                    if ui.small_button("Acknowledge").clicked() {
+                        commands.send(Command::AcknowledgeAlert(a.id));
+                    }
+                }
+                Some(t) => {
+                    ui.label(RichText::new(format!("ack {}", t.format("%H:%M:%S"))).weak());
+                }
+            }
+        });
+    }
+}
+
+/// Telemetry plots of the selected drone.
+pub fn plots_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    let state = &*cx.state;
+    let Some(d) = state.selected_drone.and_then(|id| state.drones.get(&id)) else {
+        ui.centered_and_justified(|ui| {
+            ui.label(
+                RichText::new("Select a drone on the map or a mission to see its telemetry.")
+                    .weak(),
+            )
+        });
+        return;
+    };
+    if d.samples.is_empty() {
+        ui.centered_and_justified(|ui| {
+            ui.label(RichText::new(format!("{}: no telemetry yet", d.drone.serial_number)).weak())
+        });
+        return;
+    }
+    let now = state.now;
+    let series = |f: fn(&aviary_core::TelemetrySample) -> f64| -> Vec<[f64; 2]> {
+        d.samples
+            .iter()
+            .map(|s| [(s.time - now).num_milliseconds() as f64 / 1000.0, f(s)])
+            .collect()
+    };
+    let plots: [(&str, &str, Vec<[f64; 2]>, egui::Color32); 5] = [
+        (
+            "Altitude",
+            "m",
+            series(|s| s.alt_rel_m),
+            egui::Color32::from_rgb(0x1f, 0x6f, 0xd1),
+        ),
+        (
+            "Speed",
+            "m/s",
+            series(|s| s.speed_mps),
+            egui::Color32::from_rgb(0x2e, 0x9e, 0x44),
+        ),
+        (
+            "Heading",
+            "°",
+            series(|s| s.heading_deg),
+            egui::Color32::from_rgb(0x8e, 0x44, 0xad),
+        ),
+        (
+            "Battery",
+            "%",
+            series(|s| s.battery_pct),
+            status_color(DroneStatus::Charging),
+        ),
+        (
+            "Signal",
+            "%",
+            series(|s| s.signal_pct),
+            egui::Color32::from_rgb(0x16, 0xa0, 0x85),
+        ),
+    ];
+    ui.label(RichText::new(format!("Telemetry — {}", d.drone.serial_number)).strong());
+    let width = (ui.available_width() / 5.0 - 8.0).max(120.0);
+    let height = (ui.available_height() - 8.0).max(80.0);
+    let link = egui::Id::unique("telemetry_x");
+    ui.horizontal(|ui| {
+        for (name, unit, points, color) in plots {
+            ui.vertical(|ui| {
+                ui.label(RichText::new(format!("{name} ({unit})")).small());
+                egui_plot::Plot::new(name)
+                    .width(width)
+                    .height(height - 18.0)
+                    .link_axis(link, [true, false])
+                    .allow_scroll(false)
+                    .show_axes([true, true])
+                    .y_axis_min_width(28.0)
+                    .show(ui, |p| {
+                        p.line(egui_plot::Line::new(name, points).color(color).width(1.5))
+                    });
+            });
+        }
+    });
+}

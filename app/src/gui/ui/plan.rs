@@ -1,0 +1,313 @@
+//! The Plan view's side panel: polygon (draw on the map or type it), undo/redo, pattern and
+//! parameters, live estimates, import/export, drone assignment and saving.
+
+use super::{ERROR, PENDING, UiCx, fmt_area, fmt_distance, fmt_duration};
+use crate::gui::command::{Command, ExportFormat};
+use aviary_core::{DroneStatus, FlightPattern};
+use egui::{RichText, Ui};
+
+/// The side panel.
+pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    let before = cx.state.plan.revision;
+    ui.heading("Plan a survey");
+    ui.add_space(4.0);
+
+    // --- area ---
+    ui.label(RichText::new("Survey area").strong());
+    ui.horizontal_wrapped(|ui| {
+        let ed = &mut cx.state.plan;
+        let label = if ed.drawing { "✔ Done drawing" } else { "✏ Draw on map" };
+        if ui.selectable_label(ed.drawing, label).on_hover_text("Click to add vertices, drag to move, right-click to delete, click a midpoint to insert").clicked() {
+            ed.drawing = !ed.drawing;
+        }
+        if ui.add_enabled(!ed.undo.is_empty(), egui::Button::new("↶ Undo")).clicked() {
+            ed.undo();
+        }
+        if ui.add_enabled(!ed.redo.is_empty(), egui::Button::new("↷ Redo")).clicked() {
+            ed.redo();
+        }
+        if ui.add_enabled(!ed.vertices.is_empty(), egui::Button::new("Clear")).clicked() {
+            ed.set_vertices(Vec::new());
+        }
+    });
+    ui.horizontal(|ui| {
+        if ui
+            .button("📂 Import area…")
+            .on_hover_text("GeoJSON, KML, KMZ or Shapefile")
+            .clicked()
+        {
+            cx.commands.send(Command::ImportArea);
+        }
+        ui.label(RichText::new(format!("{} vertices", cx.state.plan.vertices.len())).weak());
+    });
+    let label = ui.label(RichText::new("Vertices (lat, lon per line)").small());
+    let ed = &mut cx.state.plan;
+    ui.add(
+        egui::TextEdit::multiline(&mut ed.vertices_text)
+            .id_salt("vertices_text")
+            .desired_rows(4)
+            .desired_width(f32::INFINITY)
+            .font(egui::TextStyle::Monospace)
+            .hint_text("37.8080, -122.4177"),
+    )
+    .labelled_by(label.id);
+    if ui.button("Apply vertices").clicked() {
+        ed.apply_text();
+    }
+    if let Some(e) = &ed.vertices_error {
+        ui.colored_label(ERROR, e);
+    }
+    ui.separator();
+
+    // --- pattern and parameters ---
+    ui.label(RichText::new("Pattern").strong());
+    ui.horizontal_wrapped(|ui| {
+        for p in FlightPattern::ALL {
+            let label = match p {
+                FlightPattern::Lawnmower => "Lawnmower",
+                FlightPattern::Crosshatch => "Crosshatch",
+                FlightPattern::Perimeter => "Perimeter",
+                FlightPattern::Spiral => "Spiral",
+            };
+            if ui.selectable_label(ed.pattern == p, label).clicked() && ed.pattern != p {
+                ed.pattern = p;
+                ed.revision += 1;
+            }
+        }
+    });
+    let mut params = ed.params.clone();
+    egui::Grid::new("plan_params")
+        .num_columns(2)
+        .spacing([12.0, 6.0])
+        .show(ui, |ui| {
+            ui.label("Altitude");
+            ui.add(
+                egui::DragValue::new(&mut params.altitude_m)
+                    .range(5.0..=500.0)
+                    .suffix(" m")
+                    .speed(1.0),
+            );
+            ui.end_row();
+            ui.label("Speed");
+            ui.add(
+                egui::DragValue::new(&mut params.speed_mps)
+                    .range(1.0..=25.0)
+                    .suffix(" m/s")
+                    .speed(0.1),
+            );
+            ui.end_row();
+            ui.label("Side overlap");
+            ui.add(
+                egui::DragValue::new(&mut params.side_overlap_pct)
+                    .range(0.0..=95.0)
+                    .suffix(" %")
+                    .speed(1.0),
+            );
+            ui.end_row();
+            ui.label("Front overlap");
+            ui.add(
+                egui::DragValue::new(&mut params.front_overlap_pct)
+                    .range(0.0..=95.0)
+                    .suffix(" %")
+                    .speed(1.0),
+            );
+            ui.end_row();
+        });
+    if params != ed.params {
+        ed.params = params;
+        ed.revision += 1;
+    }
+    ui.separator();
+
+    // --- estimates ---
+    ui.label(RichText::new("Estimates").strong());
+    let planning = ed.requested_revision == ed.revision
+        && ed.current_preview().is_none()
+        && ed.preview_error.is_none();
+    if ed.vertices.len() < 3 {
+        ui.label(RichText::new("Draw or import an area with at least 3 vertices.").weak());
+    } else if let Some(e) = &ed.preview_error {
+        ui.colored_label(ERROR, e);
+    } else if let Some(p) = ed.any_preview() {
+        let stale = ed.current_preview().is_none();
+        egui::Grid::new("plan_estimates")
+            .num_columns(2)
+            .spacing([12.0, 3.0])
+            .show(ui, |ui| {
+                for (k, v) in [
+                    ("Area", fmt_area(p.area_m2)),
+                    ("Waypoints", p.item_count.to_string()),
+                    ("Distance", fmt_distance(p.distance_m)),
+                    ("Duration", fmt_duration(p.duration_s)),
+                    ("Photos", p.photos.to_string()),
+                    ("Sorties", p.sorties.to_string()),
+                    ("Battery", format!("{:.0} %", p.battery_pct)),
+                    ("Altitude flown", format!("{:.0} m", p.alt_rel_m)),
+                ] {
+                    ui.label(k);
+                    ui.label(RichText::new(v).monospace());
+                    ui.end_row();
+                }
+            });
+        for w in &p.warnings {
+            ui.colored_label(PENDING, format!("⚠ {w}"));
+        }
+        if stale {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("updating…");
+            });
+        }
+    } else if planning {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("planning…");
+        });
+    }
+    ui.separator();
+
+    // --- mission ---
+    ui.label(RichText::new("Mission").strong());
+    let state = &mut *cx.state;
+    egui::Grid::new("plan_mission")
+        .num_columns(2)
+        .spacing([12.0, 6.0])
+        .show(ui, |ui| {
+            ui.label("Name");
+            ui.add(
+                egui::TextEdit::singleline(&mut state.plan.name)
+                    .id_salt("mission_name")
+                    .desired_width(200.0),
+            );
+            ui.end_row();
+            ui.label("Site");
+            let site_name = state
+                .plan
+                .site
+                .and_then(|id| state.site(id))
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
+            egui::ComboBox::from_id_salt("plan_site")
+                .selected_text(site_name)
+                .show_ui(ui, |ui| {
+                    for s in &state.sites {
+                        if ui
+                            .selectable_label(state.plan.site == Some(s.id), &s.name)
+                            .clicked()
+                            && state.plan.site != Some(s.id)
+                        {
+                            state.plan.site = Some(s.id);
+                            state.plan.drone = None;
+                            state.plan.revision += 1;
+                        }
+                    }
+                });
+            ui.end_row();
+            ui.label("Drone");
+            let drone_name = state
+                .plan
+                .drone
+                .map_or_else(|| "— none —".to_owned(), |d| state.drone_label(d));
+            egui::ComboBox::from_id_salt("plan_drone")
+                .selected_text(drone_name)
+                .show_ui(ui, |ui| {
+                    if ui
+                        .selectable_label(state.plan.drone.is_none(), "— none —")
+                        .clicked()
+                    {
+                        state.plan.drone = None;
+                    }
+                    for d in state
+                        .drones
+                        .values()
+                        .filter(|d| Some(d.drone.site_id) == state.plan.site)
+                    {
+                        let ok = d.drone.status == DroneStatus::Available;
+                        let text = format!("{} ({})", d.drone.serial_number, d.drone.status);
+                        if ui
+                            .add_enabled(
+                                ok,
+                                egui::Button::selectable(
+                                    state.plan.drone == Some(d.drone.id),
+                                    text,
+                                ),
+                            )
+                            .clicked()
+                        {
+                            state.plan.drone = Some(d.drone.id);
+                            state.plan.revision += 1;
+                        }
+                    }
+                });
+            ui.end_row();
+        });
+    ui.add_space(6.0);
+    let ready = state.plan.current_preview().cloned();
+    ui.horizontal(|ui| {
+        let save = ui.add_enabled(
+            ready.is_some() && state.plan.site.is_some(),
+            egui::Button::new(RichText::new("💾 Save mission").strong()),
+        );
+        if save.clicked()
+            && let (Some(plan), Some(site)) = (ready.clone(), state.plan.site)
+        {
+            cx.commands.send(Command::SaveMission {
+                name: state.plan.name.clone(),
+                site,
+                drone: state.plan.drone,
+                area: state.plan.area(),
+                pattern: state.plan.pattern,
+                params: state.plan.params.clone(),
+                plan,
+            });
+        }
+    });
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Export:");
+        for f in ExportFormat::ALL {
+            if ui
+                .add_enabled(ready.is_some(), egui::Button::new(f.label()))
+                .clicked()
+            {
+                cx.commands.send(Command::ExportPlan(f));
+            }
+        }
+    });
+
+    // The plan changed: ask for a new preview (in the background).
+    let ed = &state.plan;
+    if ed.revision != before || (ed.requested_revision != ed.revision && ed.vertices.len() >= 3) {
+        request_preview(state, cx.commands);
+    }
+}
+
+/// Queues a background plan of the editor's current revision.
+fn request_preview(
+    state: &mut crate::gui::state::AppState,
+    commands: &mut crate::gui::command::CommandQueue,
+) {
+    let ed = &mut state.plan;
+    if ed.vertices.len() < 3 {
+        ed.preview = None;
+        ed.preview_error = None;
+        ed.requested_revision = ed.revision;
+        return;
+    }
+    ed.requested_revision = ed.revision;
+    let home = ed
+        .drone
+        .and_then(|d| state.drones.get(&d))
+        .map(|d| d.drone.home)
+        .or_else(|| {
+            ed.site
+                .and_then(|s| state.sites.iter().find(|x| x.id == s))
+                .map(|s| s.location)
+        });
+    commands.send(Command::PlanPreview {
+        revision: ed.revision,
+        area: ed.area(),
+        pattern: ed.pattern,
+        params: ed.params.clone(),
+        home,
+    });
+}

@@ -1,0 +1,124 @@
+//! The Settings view: map tiles, links, MQTT, fleet server, simulator, frame-time readout.
+
+use super::{ERROR, UiCx};
+use crate::gui::command::Command;
+use crate::gui::settings::{OSM_TILE_URL, Settings};
+use egui::{RichText, Ui};
+
+/// The whole view.
+pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    let s = &mut *cx.settings;
+    ui.heading("Settings");
+    ui.label(
+        RichText::new(
+            Settings::path().map_or("(no config directory)".to_owned(), |p| {
+                format!("Saved in {}", p.display())
+            }),
+        )
+        .weak(),
+    );
+    ui.add_space(8.0);
+    egui::Grid::new("settings_grid")
+        .num_columns(2)
+        .spacing([16.0, 8.0])
+        .show(ui, |ui| {
+            ui.label("Map tiles");
+            ui.checkbox(&mut s.online_tiles, "Load tiles over HTTP (cached on disk)");
+            ui.end_row();
+            ui.label("Tile URL");
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::TextEdit::singleline(&mut s.tile_url)
+                        .id_salt("tile_url")
+                        .desired_width(420.0),
+                );
+                if ui.button("OpenStreetMap").clicked() {
+                    OSM_TILE_URL.clone_into(&mut s.tile_url);
+                }
+            });
+            ui.end_row();
+            ui.label("Offline basemap");
+            ui.checkbox(
+                &mut s.offline_basemap,
+                "Draw the bundled Natural Earth basemap under the tiles",
+            );
+            ui.end_row();
+            ui.label("Simulated fleet");
+            ui.checkbox(
+                &mut s.simulated_fleet,
+                "Start the built-in simulated fleet (takes effect at restart)",
+            );
+            ui.end_row();
+            ui.label("Frame time");
+            ui.checkbox(
+                &mut s.show_frame_time,
+                "Show the frame-time readout in the top bar",
+            );
+            ui.end_row();
+            ui.label("Fleet server");
+            ui.add(
+                egui::TextEdit::singleline(&mut s.fleet_server)
+                    .id_salt("fleet_server")
+                    .hint_text("https://fleet.example.org")
+                    .desired_width(420.0),
+            );
+            ui.end_row();
+        });
+    ui.add_space(8.0);
+    list_editor_ui(
+        ui,
+        "MAVLink links",
+        "udpin:0.0.0.0:14550, tcpout:10.0.0.2:5760, serial:/dev/ttyUSB0:57600",
+        &mut s.links,
+    );
+    list_editor_ui(
+        ui,
+        "MQTT brokers",
+        "mqtt://broker.local:1883",
+        &mut s.mqtt_brokers,
+    );
+    ui.add_space(8.0);
+    if ui.button(RichText::new("Save settings").strong()).clicked() {
+        cx.commands.send(Command::SaveSettings);
+    }
+    if !cx.state.link_states.is_empty() {
+        ui.separator();
+        ui.label(RichText::new("Links").strong());
+        for (addr, st) in &cx.state.link_states {
+            ui.label(format!("{addr}: {st}"));
+        }
+    }
+}
+
+fn list_editor_ui(ui: &mut Ui, title: &str, hint: &str, items: &mut Vec<String>) {
+    ui.label(RichText::new(title).strong());
+    let mut remove = None;
+    for (i, item) in items.iter_mut().enumerate() {
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(item)
+                    .id_salt((title, i))
+                    .desired_width(380.0),
+            );
+            if ui.small_button("Remove").clicked() {
+                remove = Some(i);
+            }
+            if item.trim().is_empty() {
+                ui.colored_label(ERROR, "empty");
+            }
+        });
+    }
+    if let Some(i) = remove {
+        items.remove(i);
+    }
+    ui.horizontal(|ui| {
+        if ui
+            .small_button(format!("Add to {}", title.to_lowercase()))
+            .on_hover_text(hint)
+            .clicked()
+        {
+            items.push(String::new());
+        }
+        ui.label(RichText::new(hint).weak().small());
+    });
+}
