@@ -1,12 +1,200 @@
-//! `aviary report` (being built).
+//! `aviary report`: mission and organisation reports as PDF and CSV from a local store.
+
+use anyhow::Context as _;
+use aviary_core::store::{Store, StoreOptions};
+use aviary_core::{MissionId, SystemClock};
+use aviary_reports::summary::{Grouping, MaintenancePolicy, load_org_report};
+use aviary_reports::{ReportOptions, create_output, csvout, format, load_mission_report, pdf};
+use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Subcommands of `aviary report`.
 #[derive(Debug, clap::Subcommand)]
 pub enum ReportCommand {
-    /// Placeholder until the report work lands.
-    Pending,
+    /// One mission, computed from its stored telemetry: summary, map, charts, events.
+    Mission(MissionArgs),
+    /// The organisation over a period: totals, per-site charts, drones, maintenance.
+    Org(OrgArgs),
 }
 
-pub fn run(_cmd: ReportCommand) -> anyhow::Result<()> {
-    anyhow::bail!("`aviary report` is being built")
+/// Arguments of `aviary report mission`.
+#[derive(Debug, clap::Args)]
+pub struct MissionArgs {
+    /// Aviary database file.
+    #[arg(long, value_name = "FILE")]
+    db: PathBuf,
+    /// Mission id (UUID).
+    #[arg(long, value_name = "ID")]
+    mission: MissionId,
+    /// Write the PDF report here.
+    #[arg(long, value_name = "OUT.pdf")]
+    pdf: Option<PathBuf>,
+    /// Write the mission summary row here (CSV).
+    #[arg(long, value_name = "OUT.csv")]
+    csv: Option<PathBuf>,
+    /// Also write the raw telemetry here (CSV, one row per sample).
+    #[arg(long, value_name = "OUT.csv")]
+    telemetry_csv: Option<PathBuf>,
+}
+
+/// Arguments of `aviary report org`.
+#[derive(Debug, clap::Args)]
+pub struct OrgArgs {
+    /// Aviary database file.
+    #[arg(long, value_name = "FILE")]
+    db: PathBuf,
+    /// First day of the period (YYYY-MM-DD, from 00:00 UTC).
+    #[arg(long, value_name = "DATE")]
+    from: NaiveDate,
+    /// Last day of the period, inclusive (YYYY-MM-DD, to 24:00 UTC).
+    #[arg(long, value_name = "DATE")]
+    to: NaiveDate,
+    /// Group missions by day, week or month (in each site's local time).
+    #[arg(long, default_value = "week")]
+    group: Grouping,
+    /// Write the PDF report here.
+    #[arg(long, value_name = "OUT.pdf")]
+    pdf: Option<PathBuf>,
+    /// Write the period's mission history here (CSV).
+    #[arg(long, value_name = "OUT.csv")]
+    csv: Option<PathBuf>,
+}
+
+/// Runs `aviary report ...`.
+pub fn run(cmd: ReportCommand) -> anyhow::Result<()> {
+    match cmd {
+        ReportCommand::Mission(a) => mission(&a),
+        ReportCommand::Org(a) => org(&a),
+    }
+}
+
+/// Opens an existing store; a missing file is an error rather than a new empty database.
+fn open_store(db: &Path) -> anyhow::Result<Store> {
+    anyhow::ensure!(db.is_file(), "database {} does not exist", db.display());
+    Store::open(db, Arc::new(SystemClock), StoreOptions::default())
+        .with_context(|| format!("opening {}", db.display()))
+}
+
+/// An output file opened for writing, with its path for messages.
+type Output = Option<(PathBuf, std::io::BufWriter<std::fs::File>)>;
+
+/// Creates every output file before the (possibly slow) report is built, so a bad path
+/// fails fast and names itself.
+fn outputs<const N: usize>(paths: [Option<&PathBuf>; N]) -> anyhow::Result<[Output; N]> {
+    let mut out = [const { None }; N];
+    for (slot, p) in out.iter_mut().zip(paths) {
+        if let Some(p) = p {
+            *slot = Some((p.clone(), create_output(p)?));
+        }
+    }
+    Ok(out)
+}
+
+fn mission(a: &MissionArgs) -> anyhow::Result<()> {
+    let store = open_store(&a.db)?;
+    let [pdf_out, csv_out, tel_out] =
+        outputs([a.pdf.as_ref(), a.csv.as_ref(), a.telemetry_csv.as_ref()])?;
+    let report = load_mission_report(&store, a.mission, &ReportOptions::default())?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "{} — {}",
+        report.mission_name,
+        report.verdict.label()
+    )?;
+    for (k, v) in pdf::mission_summary_pairs(&report) {
+        writeln!(stdout, "  {k:<22} {v}")?;
+    }
+    for line in report.issue_lines() {
+        writeln!(stdout, "  ! {line}")?;
+    }
+    if let Some((path, mut w)) = pdf_out {
+        let pages = pdf::write_mission_pdf(&mut w, &report)?;
+        writeln!(stdout, "wrote {} ({pages} pages)", path.display())?;
+    }
+    if let Some((path, w)) = csv_out {
+        csvout::write_mission_summaries(w, &[&report])?;
+        writeln!(stdout, "wrote {}", path.display())?;
+    }
+    if let Some((path, w)) = tel_out {
+        csvout::write_telemetry(w, &report.samples)?;
+        writeln!(
+            stdout,
+            "wrote {} ({} samples)",
+            path.display(),
+            report.samples.len()
+        )?;
+    }
+    Ok(())
+}
+
+fn org(a: &OrgArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.from <= a.to, "--from {} is after --to {}", a.from, a.to);
+    let from = Utc.from_utc_datetime(&a.from.and_time(NaiveTime::MIN));
+    let to = Utc.from_utc_datetime(&a.to.and_time(NaiveTime::MIN)) + chrono::Duration::days(1);
+    let store = open_store(&a.db)?;
+    let [pdf_out, csv_out] = outputs([a.pdf.as_ref(), a.csv.as_ref()])?;
+    let report = load_org_report(
+        &store,
+        from,
+        to,
+        a.group,
+        &ReportOptions::default(),
+        &MaintenancePolicy::default(),
+    )?;
+    let t = &report.summary.totals;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}: {} to {} (UTC)", report.org_name, a.from, a.to)?;
+    writeln!(stdout, "  missions      {}", t.missions)?;
+    for (s, n) in t.by_status.nonzero() {
+        writeln!(stdout, "    {:<12}{n}", s.as_str())?;
+    }
+    writeln!(stdout, "  flight time   {}", format::hours(t.flight_s))?;
+    writeln!(stdout, "  distance      {}", format::distance(t.distance_m))?;
+    writeln!(
+        stdout,
+        "  area covered  {}",
+        format::area(t.covered_area_m2)
+    )?;
+    let rate = t.success_rate_pct().map_or_else(
+        || "n/a (no mission ended)".to_owned(),
+        |p| format!("{p:.1} %"),
+    );
+    writeln!(stdout, "  success rate  {rate}")?;
+    if t.flown_without_telemetry > 0 {
+        writeln!(
+            stdout,
+            "  ! flown missions without telemetry (not in the sums): {}",
+            t.flown_without_telemetry
+        )?;
+    }
+    for (site, d) in report.summary.maintenance_due() {
+        let why: Vec<String> = d
+            .maintenance
+            .iter()
+            .map(aviary_reports::summary::MaintenanceReason::describe)
+            .collect();
+        writeln!(
+            stdout,
+            "  maintenance due: {} at {site}: {}",
+            d.serial,
+            why.join("; ")
+        )?;
+    }
+    if let Some((path, mut w)) = pdf_out {
+        let pages = report.write_pdf(&mut w)?;
+        writeln!(stdout, "wrote {} ({pages} pages)", path.display())?;
+    }
+    if let Some((path, w)) = csv_out {
+        report.write_history_csv(w)?;
+        writeln!(
+            stdout,
+            "wrote {} ({} missions)",
+            path.display(),
+            report.history.len()
+        )?;
+    }
+    Ok(())
 }
