@@ -10,8 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
+#[expect(
+    clippy::large_enum_variant,
+    reason = "samples are the hot path: no allocation per sample"
+)]
 enum Msg {
-    Sample(Box<TelemetrySample>),
+    Sample(TelemetrySample),
     Flush(SyncSender<Result<(), String>>),
     Retention(SyncSender<Result<usize, String>>),
     Shutdown,
@@ -105,7 +109,7 @@ impl TelemetryWriter {
     /// Queues a sample. Never blocks: when the queue is full the sample is dropped, counted,
     /// and `false` is returned.
     pub fn submit(&self, sample: TelemetrySample) -> bool {
-        match self.tx.try_send(Msg::Sample(Box::new(sample))) {
+        match self.tx.try_send(Msg::Sample(sample)) {
             Ok(()) => true,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 self.counters
@@ -214,7 +218,7 @@ impl Worker {
             // Gather everything already queued, up to a batch.
             while let Some(msg) = pending.take() {
                 match msg {
-                    Msg::Sample(s) => batch.push(*s),
+                    Msg::Sample(s) => batch.push(s),
                     Msg::Shutdown => shutdown = true,
                     other => acks.push(other),
                 }
