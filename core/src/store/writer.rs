@@ -10,10 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
-#[expect(
-    clippy::large_enum_variant,
-    reason = "samples are the hot path: no allocation per sample"
-)]
 enum Msg {
     Sample(TelemetrySample),
     Flush(SyncSender<Result<(), String>>),
