@@ -8,7 +8,7 @@
 //! source address of each packet, so it can address every drone separately even when system
 //! ids repeat: system ids are `1 + index % 254`, unique for fleets of up to 254 drones.
 
-use crate::vehicle::{Fault, StreamRates, Tick, Vehicle, VehicleConfig};
+use crate::vehicle::{CopterMode, Fault, StoredItem, StreamRates, Tick, Vehicle, VehicleConfig};
 use aviary_core::LatLon;
 use mavlink::dialects::ardupilotmega::MavMessage;
 use mavlink::{MavHeader, MavlinkReader};
@@ -113,12 +113,47 @@ pub struct DroneCounters {
     pub received: std::sync::atomic::AtomicU64,
 }
 
+/// What a drone is doing, refreshed after every tick and every handled message (for trainer
+/// panels and tests; the ground station sees the same over `MAVLink`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DroneSnapshot {
+    /// Flight mode.
+    pub mode: CopterMode,
+    /// Motors armed.
+    pub armed: bool,
+    /// True position.
+    pub pos: LatLon,
+    /// Altitude above home, metres.
+    pub alt_rel_m: f64,
+    /// Battery remaining, percent.
+    pub battery_pct: f64,
+    /// Current mission item.
+    pub current_seq: u16,
+    /// Stored mission, home first.
+    pub mission: Vec<StoredItem>,
+}
+
+impl DroneSnapshot {
+    fn of(v: &Vehicle) -> Self {
+        Self {
+            mode: v.mode(),
+            armed: v.armed(),
+            pos: v.kinematics().pos,
+            alt_rel_m: v.kinematics().alt_rel_m,
+            battery_pct: v.battery_pct(),
+            current_seq: v.current_seq(),
+            mission: v.mission_items(),
+        }
+    }
+}
+
 enum Control {
     Fault(Fault),
 }
 
 struct DroneEntry {
     info: DroneInfo,
+    snapshot: Arc<Mutex<DroneSnapshot>>,
     control: mpsc::Sender<Control>,
     counters: Arc<DroneCounters>,
 }
@@ -246,8 +281,12 @@ impl SimHandle {
         };
         let (tx, rx) = mpsc::channel(32);
         let counters = Arc::new(DroneCounters::default());
+        let vehicle = Vehicle::new(vc);
+        let snapshot = Arc::new(Mutex::new(DroneSnapshot::of(&vehicle)));
         let task = DroneTask {
-            vehicle: Vehicle::new(vc),
+            snapshot: Arc::clone(&snapshot),
+            mission_version: vehicle.mission_version(),
+            vehicle,
             gcs: self.cfg.gcs_addr,
             speedup: self.cfg.speedup.max(0.0),
             tick: Duration::from_secs_f64(1.0 / self.cfg.tick_hz.clamp(1.0, 1000.0)),
@@ -263,6 +302,7 @@ impl SimHandle {
             id,
             DroneEntry {
                 info: info.clone(),
+                snapshot,
                 control: tx,
                 counters,
             },
@@ -300,6 +340,16 @@ impl SimHandle {
             .collect()
     }
 
+    /// What drone `id` is doing now.
+    pub fn snapshot(&self, id: u32) -> Option<DroneSnapshot> {
+        self.lock().drones.get(&id).map(|d| {
+            d.snapshot
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        })
+    }
+
     /// Counters of drone `id` (messages sent and received).
     pub fn counters(&self, id: u32) -> Option<Arc<DroneCounters>> {
         self.lock().drones.get(&id).map(|d| Arc::clone(&d.counters))
@@ -329,6 +379,8 @@ impl Drop for SimHandle {
 
 struct DroneTask {
     vehicle: Vehicle,
+    snapshot: Arc<Mutex<DroneSnapshot>>,
+    mission_version: u64,
     gcs: SocketAddr,
     speedup: f64,
     tick: Duration,
@@ -396,12 +448,28 @@ impl DroneTask {
         replies
     }
 
+    fn publish(&mut self) {
+        let mut snap = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
+        let v = &self.vehicle;
+        snap.mode = v.mode();
+        snap.armed = v.armed();
+        snap.pos = v.kinematics().pos;
+        snap.alt_rel_m = v.kinematics().alt_rel_m;
+        snap.battery_pct = v.battery_pct();
+        snap.current_seq = v.current_seq();
+        if v.mission_version() != self.mission_version {
+            self.mission_version = v.mission_version();
+            snap.mission = v.mission_items();
+        }
+    }
+
     async fn send_all(
         &mut self,
         sock: &tokio::net::UdpSocket,
         msgs: &[MavMessage],
         buf: &mut Vec<u8>,
     ) -> std::io::Result<()> {
+        self.publish();
         for msg in msgs {
             let header = MavHeader {
                 system_id: u32::from(self.vehicle.system_id()),

@@ -126,6 +126,21 @@ pub enum Fault {
     },
 }
 
+/// A stored mission item as the simulator holds it (for checks from outside).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoredItem {
+    /// `MAV_CMD` number.
+    pub command: u16,
+    /// `param1`..`param4`.
+    pub params: [f32; 4],
+    /// Latitude, 1e7 degrees.
+    pub x: i32,
+    /// Longitude, 1e7 degrees.
+    pub y: i32,
+    /// Altitude, metres.
+    pub z: f32,
+}
+
 /// Tunables of one simulated vehicle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VehicleConfig {
@@ -185,9 +200,10 @@ impl VehicleConfig {
 /// Telemetry rates used when streaming by default.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StreamRates {
-    /// `GLOBAL_POSITION_INT`, ATTITUDE and `VFR_HUD`, Hz.
+    /// `GLOBAL_POSITION_INT`, Hz.
     pub position_hz: f64,
-    /// `SYS_STATUS`, `GPS_RAW_INT`, `BATTERY_STATUS` and `MISSION_CURRENT`, Hz.
+    /// `ATTITUDE`, `VFR_HUD`, `SYS_STATUS`, `GPS_RAW_INT`, `BATTERY_STATUS` and
+    /// `MISSION_CURRENT`, Hz.
     pub status_hz: f64,
 }
 
@@ -285,6 +301,7 @@ pub struct Vehicle {
     link_down: bool,
     packet_loss_pct: f64,
     rng: SmallRng,
+    mission_version: u64,
     sim_time_s: f64,
     wall_time_s: f64,
     speed_mps: f64,
@@ -321,12 +338,12 @@ impl Vehicle {
     pub fn new(cfg: VehicleConfig) -> Self {
         let mut stream_interval_s = HashMap::new();
         if let Some(r) = cfg.default_streams {
-            for m in [id::GLOBAL_POSITION_INT, id::ATTITUDE, id::VFR_HUD] {
-                if r.position_hz > 0.0 {
-                    stream_interval_s.insert(m, 1.0 / r.position_hz);
-                }
+            if r.position_hz > 0.0 {
+                stream_interval_s.insert(id::GLOBAL_POSITION_INT, 1.0 / r.position_hz);
             }
             for m in [
+                id::ATTITUDE,
+                id::VFR_HUD,
                 id::SYS_STATUS,
                 id::GPS_RAW_INT,
                 id::BATTERY_STATUS,
@@ -373,6 +390,7 @@ impl Vehicle {
             link_down: false,
             packet_loss_pct: 0.0,
             rng: SmallRng::seed_from_u64(cfg.seed),
+            mission_version: 0,
             sim_time_s: 0.0,
             wall_time_s: 0.0,
             speed_mps: cfg.cruise_speed_mps,
@@ -410,6 +428,25 @@ impl Vehicle {
     pub fn current_seq(&self) -> u16 {
         self.current_seq
     }
+    /// The stored mission, home first.
+    pub fn mission_items(&self) -> Vec<StoredItem> {
+        self.mission
+            .iter()
+            .map(|i| StoredItem {
+                command: i.command as u16,
+                params: i.params,
+                x: i.x,
+                y: i.y,
+                z: i.z,
+            })
+            .collect()
+    }
+
+    /// Increases whenever the stored mission changes.
+    pub fn mission_version(&self) -> u64 {
+        self.mission_version
+    }
+
     /// Whether AUTO is paused by `DO_PAUSE_CONTINUE`.
     pub fn auto_paused(&self) -> bool {
         self.auto_paused
@@ -991,6 +1028,7 @@ impl Vehicle {
             }
             MavMessage::MISSION_CLEAR_ALL(m) if for_me(m.target_system) => {
                 self.mission.truncate(1);
+                self.mission_version += 1;
                 self.current_seq = 0;
                 self.upload = None;
                 out.push(mission_ack(
@@ -1253,6 +1291,7 @@ impl Vehicle {
     ) {
         if count == 0 {
             self.mission.truncate(1);
+            self.mission_version += 1;
             self.current_seq = 0;
             self.upload = None;
             out.push(mission_ack(
@@ -1330,6 +1369,7 @@ impl Vehicle {
         };
         let home = self.mission.first().copied();
         self.mission = done.items;
+        self.mission_version += 1;
         // Item 0 is home: ArduPilot keeps its own home whatever the ground station sent.
         if let (Some(h), Some(first)) = (home, self.mission.first_mut()) {
             *first = h;

@@ -9,7 +9,9 @@ use super::command::{
     self, Autopilot, CommandEvent, CommandFailure, CommandOutcome, CommandSpec, CommandStep,
     CommandTransaction,
 };
-use super::mission::{Download, MissionAction, MissionError, MissionEvent, MissionItem, Upload};
+use super::mission::{
+    Download, MissionAction, MissionError, MissionEvent, MissionItem, MissionTiming, Upload,
+};
 use super::tlog::{TlogError, TlogWriter};
 use aviary_core::LatLon;
 use aviary_core::wire::CommandAction;
@@ -70,6 +72,10 @@ pub struct LinkConfig {
     /// Ask each vehicle for telemetry at this rate on discovery (`REQUEST_DATA_STREAM`), as
     /// `ArduPilot` sends only heartbeats until asked. `None`: do not ask.
     pub request_streams_hz: Option<u16>,
+    /// Mission protocol timing (the protocol's defaults unless a test shrinks them).
+    pub mission_timing: MissionTiming,
+    /// How often timers and link-loss are checked.
+    pub tick: Duration,
 }
 
 impl LinkConfig {
@@ -84,6 +90,8 @@ impl LinkConfig {
             tlog: None,
             signing: None,
             request_streams_hz: Some(4),
+            mission_timing: MissionTiming::default(),
+            tick: Duration::from_millis(50),
         }
     }
 }
@@ -774,7 +782,7 @@ impl Driver {
         mut in_rx: mpsc::Receiver<Inbound>,
         mut stop: tokio::sync::oneshot::Receiver<()>,
     ) {
-        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        let mut tick = tokio::time::interval(self.cfg.tick.max(Duration::from_millis(1)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -1234,7 +1242,11 @@ impl Driver {
                     });
                     return;
                 }
-                let sm = Upload::new(items, (id.system_id, v.state.component_id));
+                let sm = Upload::with_timing(
+                    items,
+                    (id.system_id, v.state.component_id),
+                    self.cfg.mission_timing,
+                );
                 self.start_transfer(id, Transfer::Upload { sm, op });
             }
             Request::Download { id } => {
@@ -1254,7 +1266,10 @@ impl Driver {
                     });
                     return;
                 }
-                let sm = Download::new((id.system_id, v.state.component_id));
+                let sm = Download::with_timing(
+                    (id.system_id, v.state.component_id),
+                    self.cfg.mission_timing,
+                );
                 self.start_transfer(id, Transfer::Download { sm });
             }
             Request::Commands { id, specs } => self.start_commands(id, specs),

@@ -19,6 +19,28 @@ pub const ITEM_TIMEOUT: Duration = Duration::from_millis(250);
 /// Retries per request before giving up.
 pub const MAX_RETRIES: u8 = 5;
 
+/// Timeouts and retries of the mission protocol; [`MissionTiming::default`] is the protocol's.
+/// Tests over loopback shrink them (the link's equivalent of the simulator's speed-up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissionTiming {
+    /// Wait for the vehicle's answer.
+    pub timeout: Duration,
+    /// Wait per item while downloading.
+    pub item_timeout: Duration,
+    /// Retries per request.
+    pub max_retries: u8,
+}
+
+impl Default for MissionTiming {
+    fn default() -> Self {
+        Self {
+            timeout: TIMEOUT,
+            item_timeout: ITEM_TIMEOUT,
+            max_retries: MAX_RETRIES,
+        }
+    }
+}
+
 /// One mission item as it travels (`MISSION_ITEM_INT` semantics; `x`/`y` in 1e7 degrees).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MissionItem {
@@ -261,6 +283,7 @@ enum UploadState {
 /// Mission upload (we are the client: the vehicle requests, we send).
 #[derive(Debug, Clone)]
 pub struct Upload {
+    timing: MissionTiming,
     items: Vec<MissionItem>,
     target: (u8, u8),
     state: UploadState,
@@ -271,7 +294,13 @@ pub struct Upload {
 impl Upload {
     /// An upload of `items` (home first) to `target` (system, component).
     pub fn new(items: Vec<MissionItem>, target: (u8, u8)) -> Self {
+        Self::with_timing(items, target, MissionTiming::default())
+    }
+
+    /// An upload with non-default timing.
+    pub fn with_timing(items: Vec<MissionItem>, target: (u8, u8), timing: MissionTiming) -> Self {
         Self {
+            timing,
             items,
             target,
             state: UploadState::Idle,
@@ -323,7 +352,7 @@ impl Upload {
                     return vec![self.finish(Err(MissionError::TooLong(n)))];
                 }
                 self.state = UploadState::CountSent;
-                vec![Send(self.count_msg()), SetTimer(TIMEOUT)]
+                vec![Send(self.count_msg()), SetTimer(self.timing.timeout)]
             }
             (UploadState::Idle, _) => vec![],
             (
@@ -347,7 +376,10 @@ impl Upload {
                     self.highest_sent = Some(seq);
                 }
                 self.state = UploadState::Sending { last: seq };
-                let mut out = vec![Send(item.to_message(seq, self.target)), SetTimer(TIMEOUT)];
+                let mut out = vec![
+                    Send(item.to_message(seq, self.target)),
+                    SetTimer(self.timing.timeout),
+                ];
                 if new_item {
                     out.push(MissionAction::Progress {
                         done: seq,
@@ -394,7 +426,7 @@ impl Upload {
                 MissionEvent::Timeout,
             ) => {
                 self.retries += 1;
-                if self.retries > MAX_RETRIES {
+                if self.retries > self.timing.max_retries {
                     let stage = if st == UploadState::CountSent {
                         "the mission count"
                     } else {
@@ -415,7 +447,7 @@ impl Upload {
                     }
                     _ => self.count_msg(),
                 };
-                vec![Send(msg), SetTimer(TIMEOUT)]
+                vec![Send(msg), SetTimer(self.timing.timeout)]
             }
             (
                 UploadState::CountSent | UploadState::Sending { .. },
@@ -436,6 +468,7 @@ enum DownloadState {
 /// Mission download (we request, the vehicle sends).
 #[derive(Debug, Clone)]
 pub struct Download {
+    timing: MissionTiming,
     target: (u8, u8),
     state: DownloadState,
     retries: u8,
@@ -445,7 +478,13 @@ pub struct Download {
 impl Download {
     /// A download from `target` (system, component).
     pub fn new(target: (u8, u8)) -> Self {
+        Self::with_timing(target, MissionTiming::default())
+    }
+
+    /// A download with non-default timing.
+    pub fn with_timing(target: (u8, u8), timing: MissionTiming) -> Self {
         Self {
+            timing,
             target,
             state: DownloadState::Idle,
             retries: 0,
@@ -485,7 +524,7 @@ impl Download {
             (DownloadState::Done, _) => vec![],
             (DownloadState::Idle, MissionEvent::Start) => {
                 self.state = DownloadState::ListRequested;
-                vec![Send(self.list_msg()), SetTimer(TIMEOUT)]
+                vec![Send(self.list_msg()), SetTimer(self.timing.timeout)]
             }
             (DownloadState::Idle, _) => vec![],
             (DownloadState::ListRequested, MissionEvent::Count { count }) => {
@@ -501,7 +540,10 @@ impl Download {
                 }
                 self.items = Vec::with_capacity(usize::from(count));
                 self.state = DownloadState::Requesting { next: 0, count };
-                vec![Send(self.request_msg(0)), SetTimer(ITEM_TIMEOUT)]
+                vec![
+                    Send(self.request_msg(0)),
+                    SetTimer(self.timing.item_timeout),
+                ]
             }
             (DownloadState::Requesting { next, count }, MissionEvent::Item { seq, item }) => {
                 if seq != next {
@@ -528,7 +570,7 @@ impl Download {
                 self.state = DownloadState::Requesting { next, count };
                 vec![
                     Send(self.request_msg(next)),
-                    SetTimer(ITEM_TIMEOUT),
+                    SetTimer(self.timing.item_timeout),
                     MissionAction::Progress {
                         done: next,
                         total: count,
@@ -546,7 +588,7 @@ impl Download {
                 MissionEvent::Timeout,
             ) => {
                 self.retries += 1;
-                if self.retries > MAX_RETRIES {
+                if self.retries > self.timing.max_retries {
                     let stage = if st == DownloadState::ListRequested {
                         "the mission count"
                     } else {
@@ -557,9 +599,12 @@ impl Download {
                 }
                 match st {
                     DownloadState::Requesting { next, .. } => {
-                        vec![Send(self.request_msg(next)), SetTimer(ITEM_TIMEOUT)]
+                        vec![
+                            Send(self.request_msg(next)),
+                            SetTimer(self.timing.item_timeout),
+                        ]
                     }
-                    _ => vec![Send(self.list_msg()), SetTimer(TIMEOUT)],
+                    _ => vec![Send(self.list_msg()), SetTimer(self.timing.timeout)],
                 }
             }
             (DownloadState::ListRequested | DownloadState::Requesting { .. }, _) => vec![],

@@ -20,5 +20,5 @@ pub use driver::{
     LINK_LOST_AFTER, LinkConfig, LinkError, LinkEvent, LinkEvents, LinkHandle, LinkStats,
     MissionOp, PlanState, SigningKey, VehicleId, VehicleState, WakeFn, spawn,
 };
-pub use mission::{MissionError, MissionItem, items_from_waypoints};
+pub use mission::{MissionError, MissionItem, MissionTiming, items_from_waypoints};
 pub use tlog::{TlogReader, TlogRecord, TlogWriter};
