@@ -2,13 +2,15 @@
 //! fleet. Owned by the app and used only from `logic` (never from `ui` code).
 
 use super::jobs::{JobMode, Jobs};
+use super::links::Links;
 use super::seed;
 use super::state::FaultKind;
 use aviary_core::store::{Store, StoreError};
 use aviary_core::{Clock, Drone, DroneId, DroneStatus, SiteId};
+use aviary_links::mav::VehicleId;
 use aviary_sim::{DroneInfo, Fault, SimConfig, SimHandle, Simulator, StreamRates, VehicleConfig};
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// How the backend starts.
@@ -96,6 +98,10 @@ pub struct Backend {
     pub jobs: Jobs,
     /// The simulated fleet, when running.
     pub sim: Option<SimFleet>,
+    /// MAVLink links (the simulated fleet's first, then the configured ones).
+    pub links: Links,
+    /// Index of the simulated fleet's link.
+    pub sim_link: Option<usize>,
     /// Wakes the UI from other threads.
     pub wake: Arc<dyn Fn() + Send + Sync>,
 }
@@ -132,7 +138,7 @@ impl Backend {
         if options.seed_demo {
             match seed::seed_demo_if_empty(&store) {
                 Ok(true) => {
-                    tracing::info!(path = %store.path().display(), "seeded the demo organisation")
+                    tracing::info!(path = %store.path().display(), "seeded the demo organisation");
                 }
                 Ok(false) => {}
                 Err(e) => tracing::error!(error = %e, "cannot seed the demo organisation"),
@@ -144,6 +150,8 @@ impl Backend {
             clock,
             jobs,
             sim: None,
+            links: Links::default(),
+            sim_link: None,
             wake,
         };
         if options.simulated_fleet
@@ -154,7 +162,8 @@ impl Backend {
         backend
     }
 
-    /// The app's backend: settings decide about the simulator; wakes `ctx`.
+    /// The app's backend: settings decide about the simulator and the extra links; wakes
+    /// `ctx`.
     pub fn start(
         store: Store,
         clock: Arc<dyn Clock>,
@@ -166,15 +175,27 @@ impl Backend {
             simulated_fleet: settings.simulated_fleet,
             job_mode: JobMode::Threads,
         };
-        Self::new(
+        let mut backend = Self::new(
             store,
             clock,
             options,
             Arc::new(move || ctx.request_repaint()),
-        )
+        );
+        for address in settings
+            .links
+            .iter()
+            .map(|a| a.trim())
+            .filter(|a| !a.is_empty())
+        {
+            if let Err(e) = backend.links.open(address, Arc::clone(&backend.wake)) {
+                tracing::error!(%address, error = %e, "cannot open link");
+            }
+        }
+        backend
     }
 
-    /// Starts the simulator with a vehicle for every simulated drone in the store.
+    /// Starts the simulator with a vehicle for every simulated drone in the store, and the
+    /// MAVLink link it talks to.
     pub fn start_sim(&mut self) -> Result<(), BackendError> {
         let drones: Vec<Drone> = self
             .store
@@ -182,11 +203,28 @@ impl Backend {
             .into_iter()
             .filter(|d| d.model == seed::DEMO_MODEL)
             .collect();
-        let gcs_addr =
-            free_udp_port().map_err(|e| BackendError::Sim(format!("no free UDP port: {e}")))?;
+        // The ground-station link listens on an ephemeral loopback port; the simulated drones
+        // send there, exactly as SITL instances started with `--out udp:...` would.
+        let link = self
+            .links
+            .open("udpin:127.0.0.1:0", Arc::clone(&self.wake))
+            .map_err(|e| BackendError::Sim(format!("cannot open the simulator link: {e}")))?;
+        let gcs_addr = self.links.links[link]
+            .handle
+            .local_addr()
+            .ok_or_else(|| BackendError::Sim("the simulator link has no local address".into()))?;
+        self.links.links[link].address = format!("udpin:{gcs_addr} (simulated fleet)");
         let fleet = SimFleet::start(gcs_addr, &drones).map_err(BackendError::Sim)?;
+        for (drone, info) in &fleet.by_drone {
+            let vehicle = VehicleId {
+                peer: info.local_addr,
+                system_id: info.system_id,
+            };
+            self.links.bind(link, vehicle, *drone);
+        }
         tracing::info!(drones = drones.len(), %gcs_addr, "simulated fleet started");
         self.sim = Some(fleet);
+        self.sim_link = Some(link);
         Ok(())
     }
 
@@ -221,7 +259,17 @@ impl Backend {
             created_at: now,
         };
         self.store.insert_drone(&drone)?;
-        sim.add(&drone).map_err(BackendError::Sim)?;
+        let info = sim.add(&drone).map_err(BackendError::Sim)?;
+        if let Some(link) = self.sim_link {
+            self.links.bind(
+                link,
+                VehicleId {
+                    peer: info.local_addr,
+                    system_id: info.system_id,
+                },
+                drone.id,
+            );
+        }
         Ok(drone)
     }
 
@@ -275,10 +323,4 @@ impl Backend {
             .as_ref()
             .is_some_and(|s| s.by_drone.contains_key(&drone))
     }
-}
-
-/// A free loopback UDP address for the ground-station side of the simulated fleet.
-fn free_udp_port() -> std::io::Result<SocketAddr> {
-    let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
-    sock.local_addr()
 }

@@ -5,11 +5,12 @@
 use super::backend::Backend;
 use super::command::{Command, ExportFormat};
 use super::jobs::JobOutput;
+use super::links::{Awaiting, PendingAction};
 use super::planning;
 use super::settings::Settings;
 use super::state::{
     AlertKind, AppState, CommandOutcome, CommandRecord, DroneView, LINK_LOST_AFTER_S,
-    LOW_BATTERY_PCT, Replay, SimLogEntry, action_label,
+    LOW_BATTERY_PCT, LinkDetail, Replay, SimLogEntry, action_label,
 };
 use aviary_core::store::{MissionFilter, TelemetryRange};
 use aviary_core::wire::CommandAction;
@@ -17,6 +18,7 @@ use aviary_core::{
     DroneId, DroneStatus, LatLon, Mission, MissionEvent, MissionId, MissionStatus, SurveyArea,
     TelemetrySample,
 };
+use aviary_links::mav::{CommandOutcome as MavOutcome, LinkEvent, MissionOp, VehicleId};
 use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
 
@@ -33,6 +35,8 @@ pub struct LogicMemory {
     last_refresh: Option<DateTime<Utc>>,
     /// Forces a store refresh on the next ingest.
     pub dirty: bool,
+    /// Link drained first next time (round robin, so one busy link cannot starve the rest).
+    next_link: usize,
 }
 
 /// Drains events into `state` for at most `budget`. Returns whether work is left over (the
@@ -52,6 +56,18 @@ pub fn ingest(
             more = true;
             break;
         }
+    }
+    if !more {
+        let mut start = memory.next_link;
+        while let Some((link, event)) = backend.links.try_recv(start) {
+            start = link + 1;
+            apply_link_event(state, backend, link, event);
+            if started.elapsed() > budget {
+                more = true;
+                break;
+            }
+        }
+        memory.next_link = start;
     }
     let due = memory
         .last_refresh
@@ -120,6 +136,13 @@ pub fn refresh_from_store(
         ],
         ..MissionFilter::default()
     })?;
+    // The selected mission stays in view after it ends, so its outcome can be read.
+    if let Some(id) = state.selected_mission
+        && !state.missions.iter().any(|m| m.id == id)
+        && let Ok(m) = store.get_mission(id)
+    {
+        state.missions.push(m);
+    }
     if state.plan.site.is_none() {
         state.plan.site = state.sites.first().map(|s| s.id);
     }
@@ -243,7 +266,7 @@ fn apply_job_output(state: &mut AppState, out: JobOutput) {
         }
         JobOutput::AreaImported(Err(e)) => state.notice(format!("import failed: {e}"), true),
         JobOutput::Exported(Ok(path)) => {
-            state.notice(format!("exported {}", path.display()), false)
+            state.notice(format!("exported {}", path.display()), false);
         }
         JobOutput::Exported(Err(e)) => state.notice(format!("export failed: {e}"), true),
         JobOutput::TlogLoaded(Ok((title, samples))) => {
@@ -360,7 +383,7 @@ pub fn handle_command(
             memory.dirty = true;
         }
         Command::MissionControl { mission, action } => {
-            mission_control(state, backend, mission, action)
+            mission_control(state, backend, mission, action);
         }
         Command::SetDroneStatus { drone, status } => {
             match backend.store.set_drone_status(drone, status) {
@@ -417,7 +440,7 @@ pub fn handle_command(
             ))
         }) {
             Ok((samples, _)) if samples.is_empty() => {
-                state.notice("no telemetry stored for this mission", true)
+                state.notice("no telemetry stored for this mission", true);
             }
             Ok((samples, m)) => {
                 state.history.replay = Some(Replay {
@@ -647,21 +670,314 @@ fn mission_control(
         sent_at: state.now,
         outcome: CommandOutcome::Pending,
     });
-    let sent = send_to_drone(state, backend, drone, &m, action);
+    let sent = send_to_drone(state, backend, drone, &m, action, id);
     if let Err(reason) = sent {
         fail_command(state, backend, id, &reason);
     }
 }
 
-/// Hands a command to the drone's link.
+/// Hands a command to the drone's MAVLink link. Start first uploads the mission, then
+/// starts it when the upload is done; the other actions go out at once.
 fn send_to_drone(
     state: &AppState,
-    _backend: &mut Backend,
+    backend: &mut Backend,
     drone: DroneId,
-    _mission: &Mission,
-    _action: CommandAction,
+    mission: &Mission,
+    action: CommandAction,
+    cmd_id: uuid::Uuid,
 ) -> Result<(), String> {
-    Err(format!("{} has no MAVLink link", state.drone_label(drone)))
+    let label = state.drone_label(drone);
+    let (handle, vehicle) = backend
+        .links
+        .route(drone)
+        .map_err(|_| format!("{label} has no MAVLink link"))?;
+    let awaiting = if action == CommandAction::Start {
+        let home = state.drones.get(&drone).map_or_else(
+            || mission.waypoints.first().map(|w| w.pos).unwrap_or_default(),
+            |d| d.drone.home,
+        );
+        let items = aviary_links::mav::items_from_waypoints(home, &mission.waypoints);
+        handle
+            .upload_mission(vehicle, items)
+            .map_err(|e| e.to_string())?;
+        Awaiting::Upload
+    } else {
+        let confirming = backend
+            .links
+            .confirming_command(drone, action)
+            .ok_or("no MAVLink command for this action")?;
+        handle
+            .action(vehicle, action, false)
+            .map_err(|e| e.to_string())?;
+        Awaiting::Command(confirming)
+    };
+    backend.links.pending.insert(
+        drone,
+        PendingAction {
+            cmd_id,
+            action,
+            mission: mission.id,
+            awaiting,
+        },
+    );
+    Ok(())
+}
+
+// --- link events -------------------------------------------------------------------------------
+
+/// Applies one event of link `link`.
+pub fn apply_link_event(
+    state: &mut AppState,
+    backend: &mut Backend,
+    link: usize,
+    event: LinkEvent,
+) {
+    let drone_of =
+        |backend: &Backend, id: VehicleId| backend.links.by_vehicle.get(&(link, id)).copied();
+    match event {
+        LinkEvent::VehicleDiscovered { id, .. } => {
+            if drone_of(backend, id).is_none() {
+                register_vehicle(state, backend, link, id);
+            }
+        }
+        LinkEvent::State(v) => {
+            let Some(drone) = drone_of(backend, v.id) else {
+                return;
+            };
+            if let Some(d) = state.drones.get_mut(&drone) {
+                d.link = LinkDetail {
+                    gps_fix: v.gps_fix,
+                    satellites: v.gps_sats,
+                    sensors_ok: v.gps_fix >= 3 && v.battery_pct.is_none_or(|b| b > 0.0),
+                    armed: v.armed,
+                    mode: v.mode.clone(),
+                    current_item: Some(v.mission_seq),
+                    status_text: std::mem::take(&mut d.link.status_text),
+                };
+            }
+            let Some(pos) = v.pos else { return };
+            let last_battery = state
+                .drones
+                .get(&drone)
+                .map_or(100.0, DroneView::battery_pct);
+            let status = state
+                .drones
+                .get(&drone)
+                .map_or(DroneStatus::Available, |d| d.drone.status);
+            let sample = TelemetrySample {
+                time: state.now,
+                mission_id: None,
+                drone_id: drone,
+                pos,
+                alt_rel_m: v.alt_rel_m,
+                speed_mps: v.ground_speed_mps,
+                heading_deg: v.heading_deg,
+                battery_pct: v.battery_pct.unwrap_or(last_battery),
+                signal_pct: v.link_quality_pct,
+                status,
+            };
+            ingest_sample(state, backend, sample);
+        }
+        LinkEvent::Command {
+            id,
+            command,
+            outcome,
+        } => {
+            let Some(drone) = drone_of(backend, id) else {
+                return;
+            };
+            let Some(p) = backend.links.pending.get(&drone).copied() else {
+                return;
+            };
+            match outcome {
+                MavOutcome::Failed(why) => {
+                    backend.links.pending.remove(&drone);
+                    fail_command(state, backend, p.cmd_id, &why.to_string());
+                }
+                MavOutcome::Confirmed if p.awaiting == Awaiting::Command(command as u32) => {
+                    backend.links.pending.remove(&drone);
+                    confirm_command(state, backend, p.cmd_id);
+                }
+                MavOutcome::Confirmed | MavOutcome::Pending => {}
+            }
+        }
+        LinkEvent::MissionProgress {
+            id, done, total, ..
+        } => {
+            if let Some(drone) = drone_of(backend, id) {
+                let label = state.drone_label(drone);
+                if done == total || done % 20 == 0 {
+                    state.notice(
+                        format!("uploading mission to {label}: {done}/{total}"),
+                        false,
+                    );
+                }
+            }
+        }
+        LinkEvent::MissionDone { id, op, result } => {
+            let Some(drone) = drone_of(backend, id) else {
+                return;
+            };
+            let Some(p) = backend.links.pending.get(&drone).copied() else {
+                return;
+            };
+            if op != MissionOp::Upload || p.awaiting != Awaiting::Upload {
+                return;
+            }
+            let started = match result {
+                Ok(_) => backend
+                    .links
+                    .confirming_command(drone, p.action)
+                    .ok_or_else(|| "no start command".to_owned())
+                    .and_then(|c| {
+                        let (handle, vehicle) =
+                            backend.links.route(drone).map_err(|e| e.to_string())?;
+                        handle
+                            .action(vehicle, p.action, false)
+                            .map_err(|e| e.to_string())?;
+                        Ok(c)
+                    }),
+                Err(e) => Err(format!("mission upload failed: {e}")),
+            };
+            match started {
+                Ok(c) => {
+                    backend.links.pending.insert(
+                        drone,
+                        PendingAction {
+                            awaiting: Awaiting::Command(c),
+                            ..p
+                        },
+                    );
+                }
+                Err(why) => {
+                    backend.links.pending.remove(&drone);
+                    fail_command(state, backend, p.cmd_id, &why);
+                }
+            }
+        }
+        LinkEvent::ItemReached { id, seq } => {
+            let Some(drone) = drone_of(backend, id) else {
+                return;
+            };
+            if let Some(d) = state.drones.get_mut(&drone) {
+                d.link.current_item = Some(seq);
+            }
+            let finished = state
+                .missions
+                .iter()
+                .find(|m| {
+                    m.drone_id == Some(drone)
+                        && m.status == MissionStatus::InProgress
+                        && usize::from(seq) >= m.waypoints.len()
+                })
+                .map(|m| m.id);
+            if let Some(mission) = finished {
+                match backend
+                    .store
+                    .apply_mission_event(mission, MissionEvent::Finish, None)
+                {
+                    Ok(m) => {
+                        let _ = backend
+                            .store
+                            .set_drone_status(drone, DroneStatus::Available);
+                        state.notice(format!("mission '{}' completed", m.name), false);
+                        if let Some(slot) = state.missions.iter_mut().find(|x| x.id == m.id) {
+                            *slot = m;
+                        }
+                    }
+                    Err(e) => state.notice(format!("mission state: {e}"), true),
+                }
+            }
+        }
+        LinkEvent::LinkLost { id } => {
+            let Some(drone) = drone_of(backend, id) else {
+                return;
+            };
+            let label = state.drone_label(drone);
+            if let Some(d) = state.drones.get_mut(&drone) {
+                d.link_up = false;
+            }
+            state.raise_alert(
+                AlertKind::LinkLost,
+                Some(drone),
+                format!("{label}: no heartbeat"),
+            );
+        }
+        LinkEvent::LinkRecovered { id } => {
+            if let Some(d) = drone_of(backend, id).and_then(|drone| state.drones.get_mut(&drone)) {
+                d.link_up = true;
+            }
+        }
+        LinkEvent::StatusText { id, severity, text } => {
+            let Some(drone) = drone_of(backend, id) else {
+                return;
+            };
+            let label = state.drone_label(drone);
+            if severity <= 3 {
+                state.raise_alert(
+                    AlertKind::VehicleFault,
+                    Some(drone),
+                    format!("{label}: {text}"),
+                );
+            }
+            if let Some(d) = state.drones.get_mut(&drone) {
+                d.link.status_text = text;
+            }
+        }
+        LinkEvent::TransportError(e) => {
+            let address = backend
+                .links
+                .links
+                .get(link)
+                .map(|l| l.address.clone())
+                .unwrap_or_default();
+            state.notice(format!("link {address}: {e}"), true);
+        }
+    }
+}
+
+/// A vehicle nobody knows yet on a configured link: it joins the fleet as a drone at the
+/// first site, named after its system id and address.
+fn register_vehicle(state: &mut AppState, backend: &mut Backend, link: usize, id: VehicleId) {
+    let link_name = format!("mavlink:{id}");
+    let existing = state
+        .drones
+        .values()
+        .find(|d| d.drone.link.as_deref() == Some(link_name.as_str()))
+        .map(|d| d.drone.id);
+    if let Some(drone) = existing {
+        backend.links.bind(link, id, drone);
+        return;
+    }
+    let Some(site) = state.sites.first() else {
+        return;
+    };
+    let drone = aviary_core::Drone {
+        id: DroneId::new_random(),
+        site_id: site.id,
+        serial_number: format!("MAV-{}-{}", id.system_id, id.peer.port()),
+        model: "MAVLink vehicle".to_owned(),
+        status: DroneStatus::Available,
+        battery_pct: 100,
+        last_seen: Some(state.now),
+        home: site.location,
+        firmware_version: "unknown".to_owned(),
+        link: Some(link_name),
+        created_at: state.now,
+    };
+    match backend.store.insert_drone(&drone) {
+        Ok(()) => {
+            backend.links.bind(link, id, drone.id);
+            state.notice(
+                format!(
+                    "new vehicle {id} joined the fleet as {}",
+                    drone.serial_number
+                ),
+                false,
+            );
+        }
+        Err(e) => state.notice(format!("cannot register vehicle {id}: {e}"), true),
+    }
 }
 
 /// The drone confirmed command `id`: the mission changes state.

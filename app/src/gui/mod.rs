@@ -6,6 +6,7 @@ pub mod app;
 pub mod backend;
 pub mod command;
 pub mod jobs;
+pub mod links;
 pub mod logic;
 pub mod map;
 pub mod planning;

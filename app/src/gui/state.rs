@@ -401,11 +401,11 @@ impl PlanEditor {
         true
     }
 
-    /// Parses the text form (`lat, lon` per line) into the polygon.
+    /// Parses the text form (`lat, lon` per line, or separated by `;`) into the polygon.
     pub fn apply_text(&mut self) {
         let parsed: Result<Vec<LatLon>, String> = self
             .vertices_text
-            .lines()
+            .split(['\n', ';'])
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .enumerate()
@@ -423,7 +423,7 @@ impl PlanEditor {
                 self.vertices_error = Some(format!(
                     "a polygon needs at least 3 vertices, got {}",
                     v.len()
-                ))
+                ));
             }
             Err(e) => self.vertices_error = Some(e),
         }

@@ -124,7 +124,7 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                         match key {
                             Some(k) => {
                                 let arrow = if t.sort == k {
-                                    if t.ascending { " ⏶" } else { " ⏷" }
+                                    if t.ascending { " ^" } else { " v" }
                                 } else {
                                     ""
                                 };

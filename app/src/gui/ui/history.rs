@@ -70,8 +70,8 @@ pub fn history_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             ui.end_row();
         });
     ui.horizontal(|ui| {
-        search |= ui.button("🔍 Search").clicked();
-        if ui.button("📂 Open .tlog…").clicked() {
+        search |= ui.button("Search").clicked();
+        if ui.button("Open .tlog...").clicked() {
             cx.commands.send(Command::OpenTlog);
         }
     });
@@ -141,7 +141,7 @@ fn replay_controls_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     }
     ui.horizontal(|ui| {
         if ui
-            .button(if r.playing { "⏸ Pause" } else { "▶ Play" })
+            .button(if r.playing { "Pause replay" } else { "Play" })
             .clicked()
         {
             if r.t_s >= dur {

@@ -145,7 +145,7 @@ fn map_controls_ui(
                         let _ = map.memory.zoom_in();
                     }
                     if ui
-                        .button(RichText::new(" − ").monospace())
+                        .button(RichText::new(" - ").monospace())
                         .on_hover_text("Zoom out")
                         .clicked()
                     {

@@ -95,7 +95,7 @@ pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
 
 fn top_bar_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     ui.horizontal(|ui| {
-        ui.label(RichText::new("🛩 Aviary").strong().size(18.0).color(ACCENT));
+        ui.label(RichText::new("Aviary").strong().size(18.0).color(ACCENT));
         if let Some(org) = &cx.state.org {
             ui.label(RichText::new(&org.name).weak());
         }

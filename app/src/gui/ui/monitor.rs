@@ -213,7 +213,7 @@ fn mission_ui(
             if b.clicked() {
                 match action {
                     CommandAction::Abort | CommandAction::Rth => {
-                        state.confirm = Some((m.id, action))
+                        state.confirm = Some((m.id, action));
                     }
                     _ => commands.send(Command::MissionControl {
                         mission: m.id,
@@ -241,14 +241,14 @@ fn mission_ui(
     if !cmds.is_empty() {
         ui.label(RichText::new("Commands").strong());
         for c in cmds {
-            let (color, icon) = match c.outcome {
-                CommandOutcome::Pending => (PENDING, "⏳"),
-                CommandOutcome::Confirmed => (OK, "✔"),
-                CommandOutcome::Failed(_) => (ERROR, "✖"),
+            let color = match c.outcome {
+                CommandOutcome::Pending => PENDING,
+                CommandOutcome::Confirmed => OK,
+                CommandOutcome::Failed(_) => ERROR,
             };
             ui.label(
                 RichText::new(format!(
-                    "{icon} {} {}: {}",
+                    "{} {}: {}",
                     c.sent_at.format("%H:%M:%S"),
                     action_label(c.action),
                     c.outcome.label()
@@ -367,7 +367,7 @@ pub fn plots_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                     .show_axes([true, true])
                     .y_axis_min_width(28.0)
                     .show(ui, |p| {
-                        p.line(egui_plot::Line::new(name, points).color(color).width(1.5))
+                        p.line(egui_plot::Line::new(name, points).color(color).width(1.5));
                     });
             });
         }

@@ -16,14 +16,14 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     ui.label(RichText::new("Survey area").strong());
     ui.horizontal_wrapped(|ui| {
         let ed = &mut cx.state.plan;
-        let label = if ed.drawing { "✔ Done drawing" } else { "✏ Draw on map" };
+        let label = if ed.drawing { "Done drawing" } else { "Draw on map" };
         if ui.selectable_label(ed.drawing, label).on_hover_text("Click to add vertices, drag to move, right-click to delete, click a midpoint to insert").clicked() {
             ed.drawing = !ed.drawing;
         }
-        if ui.add_enabled(!ed.undo.is_empty(), egui::Button::new("↶ Undo")).clicked() {
+        if ui.add_enabled(!ed.undo.is_empty(), egui::Button::new("Undo")).clicked() {
             ed.undo();
         }
-        if ui.add_enabled(!ed.redo.is_empty(), egui::Button::new("↷ Redo")).clicked() {
+        if ui.add_enabled(!ed.redo.is_empty(), egui::Button::new("Redo")).clicked() {
             ed.redo();
         }
         if ui.add_enabled(!ed.vertices.is_empty(), egui::Button::new("Clear")).clicked() {
@@ -32,7 +32,7 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     });
     ui.horizontal(|ui| {
         if ui
-            .button("📂 Import area…")
+            .button("Import area...")
             .on_hover_text("GeoJSON, KML, KMZ or Shapefile")
             .clicked()
         {
@@ -150,7 +150,7 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 }
             });
         for w in &p.warnings {
-            ui.colored_label(PENDING, format!("⚠ {w}"));
+            ui.colored_label(PENDING, format!("Warning: {w}"));
         }
         if stale {
             ui.horizontal(|ui| {
@@ -246,7 +246,7 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     ui.horizontal(|ui| {
         let save = ui.add_enabled(
             ready.is_some() && state.plan.site.is_some(),
-            egui::Button::new(RichText::new("💾 Save mission").strong()),
+            egui::Button::new(RichText::new("Save mission").strong()),
         );
         if save.clicked()
             && let (Some(plan), Some(site)) = (ready.clone(), state.plan.site)

@@ -31,7 +31,7 @@ pub fn simulator_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                     ui.selectable_value(&mut state.sim.add_site, Some(s.id), &s.name);
                 }
             });
-        if ui.button("➕ Add").clicked()
+        if ui.button("Add").clicked()
             && let Some(site) = state.sim.add_site
         {
             cx.commands.send(Command::AddSimDrone(site));

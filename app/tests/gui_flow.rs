@@ -1,0 +1,315 @@
+//! The desktop app driven by label through `egui_kittest`, on the real app state: a temp-dir
+//! store with the demo seed, the built-in simulated fleet on real UDP sockets behind the
+//! real MAVLink link, and an injected manual clock. Plans a crosshatch by typing a polygon,
+//! assigns a simulated drone, saves, then starts, pauses, resumes and aborts the mission,
+//! checking the mission state and the command outcomes shown after each step.
+
+use aviary_app::gui::app::{AviaryApp, MapTiles};
+use aviary_app::gui::backend::{Backend, BackendOptions};
+use aviary_app::gui::jobs::JobMode;
+use aviary_app::gui::settings::Settings;
+use aviary_app::gui::state::{CommandOutcome, View};
+use aviary_core::store::{Store, StoreOptions};
+use aviary_core::{FlightPattern, ManualClock, MissionStatus};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn app(dir: &std::path::Path, simulated_fleet: bool) -> AviaryApp {
+    let start = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+    let clock = Arc::new(ManualClock::new(start));
+    let store = Store::open(
+        &dir.join("aviary.db"),
+        clock.clone(),
+        StoreOptions::default(),
+    )
+    .expect("store");
+    let options = BackendOptions {
+        seed_demo: true,
+        simulated_fleet,
+        job_mode: JobMode::Inline,
+    };
+    let backend = Backend::new(store, clock, options, Arc::new(|| {}));
+    AviaryApp::new(
+        &egui::Context::default(),
+        backend,
+        Settings::default(),
+        MapTiles::BasemapOnly,
+    )
+}
+
+fn harness(app: AviaryApp) -> Harness<'static, AviaryApp> {
+    Harness::builder()
+        .with_size([1500.0, 950.0])
+        .build_ui_state(|ui, app: &mut AviaryApp| app.frame_ui(ui), app)
+}
+
+/// Steps the harness until `done` holds; the simulated drone answers over real UDP, so this
+/// waits for a real peer (bounded), it does not sleep a fixed time.
+fn step_until(h: &mut Harness<'_, AviaryApp>, what: &str, done: impl Fn(&AviaryApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(h.state()) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; notices: {:?}",
+            h.state().state.notices
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+}
+
+/// The polygon text for a ~300 m square next to the first site.
+fn square_near_first_site(app: &AviaryApp) -> String {
+    let site = app.state.sites.first().expect("a demo site").location;
+    let a = site.offset_ne(100.0, 100.0);
+    [
+        a,
+        a.offset_ne(0.0, 300.0),
+        a.offset_ne(300.0, 300.0),
+        a.offset_ne(300.0, 0.0),
+    ]
+    .iter()
+    .map(|p| format!("{:.6}, {:.6}", p.lat_deg, p.lon_deg))
+    .collect::<Vec<_>>()
+    .join("; ")
+}
+
+#[test]
+fn plan_crosshatch_assign_save_then_start_pause_resume_abort() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut h = harness(app(dir.path(), true));
+    h.run_steps(2);
+    assert_eq!(h.state().state.drones.len(), 12, "demo fleet seeded");
+
+    // --- plan: type the polygon, choose crosshatch ---
+    h.get_by_label("Plan").click();
+    h.run_steps(2);
+    assert_eq!(h.state().state.view, View::Plan);
+    let polygon = square_near_first_site(h.state());
+    h.get_by_label("Vertices (lat, lon per line)").focus();
+    h.run_steps(1);
+    h.get_by_label("Vertices (lat, lon per line)")
+        .type_text(&polygon);
+    h.run_steps(1);
+    h.get_by_label("Apply vertices").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().state.plan.vertices.len(),
+        4,
+        "{:?}",
+        h.state().state.plan.vertices_error
+    );
+    h.get_by_label("Crosshatch").click();
+    h.run_steps(4);
+    let plan = &h.state().state.plan;
+    assert_eq!(plan.pattern, FlightPattern::Crosshatch);
+    let preview = plan
+        .current_preview()
+        .expect("crosshatch planned for the current revision");
+    assert!(preview.item_count > 10, "{preview:?}");
+    h.get_by_label("Waypoints");
+
+    // --- assign a simulated drone and save ---
+    let first_site = h.state().state.sites[0].id;
+    let drone = h
+        .state()
+        .state
+        .drones
+        .values()
+        .filter(|d| {
+            d.drone.site_id == first_site
+                && d.simulated
+                && d.drone.status == aviary_core::DroneStatus::Available
+        })
+        .map(|d| d.drone.clone())
+        .min_by(|a, b| a.serial_number.cmp(&b.serial_number))
+        .expect("an available simulated drone at the first site");
+    h.get_by_value("— none —").click();
+    h.run_steps(2);
+    h.get_by_label(&format!("{} (available)", drone.serial_number))
+        .click();
+    h.run_steps(2);
+    assert_eq!(h.state().state.plan.drone, Some(drone.id));
+    h.run_steps(3);
+    h.get_by_label("Save mission").click();
+    h.run_steps(3);
+    let mission = h
+        .state()
+        .state
+        .selected_mission
+        .expect("saved mission is selected");
+    let stored = h
+        .state()
+        .backend
+        .store
+        .get_mission(mission)
+        .expect("stored");
+    assert_eq!(stored.status, MissionStatus::Planned);
+    assert_eq!(stored.drone_id, Some(drone.id));
+    assert_eq!(stored.flight_pattern, FlightPattern::Crosshatch);
+
+    // --- monitor: start, pause, resume, abort ---
+    h.get_by_label_contains("Monitor").click();
+    h.run_steps(2);
+    h.get_by_label("Mission status: planned");
+    // Wait until the simulated drone has been heard on the MAVLink link.
+    step_until(&mut h, "the drone's first telemetry", |a| {
+        a.state
+            .drones
+            .get(&drone.id)
+            .is_some_and(|d| d.live.is_some())
+    });
+
+    for (button, confirm, status, shown) in [
+        ("Start", None, MissionStatus::InProgress, "Start: confirmed"),
+        ("Pause", None, MissionStatus::Paused, "Pause: confirmed"),
+        (
+            "Resume",
+            None,
+            MissionStatus::InProgress,
+            "Resume: confirmed",
+        ),
+        (
+            "Abort",
+            Some("Confirm abort"),
+            MissionStatus::Aborted,
+            "Abort: confirmed",
+        ),
+    ] {
+        h.get_by_label(button).click();
+        h.run_steps(2);
+        if let Some(confirm) = confirm {
+            // Abort asks first; nothing is sent before the confirmation.
+            assert!(
+                h.state().state.confirm.is_some(),
+                "abort asks for confirmation"
+            );
+            h.get_by_label(confirm).click();
+            h.run_steps(1);
+        }
+        let last = h
+            .state()
+            .state
+            .last_command(mission)
+            .expect("command recorded")
+            .clone();
+        assert!(
+            !matches!(last.outcome, CommandOutcome::Failed(_)),
+            "{button} failed at once: {:?}",
+            last.outcome
+        );
+        step_until(&mut h, shown, |a| {
+            a.state
+                .last_command(mission)
+                .is_some_and(|c| c.outcome != CommandOutcome::Pending)
+        });
+        let last = h
+            .state()
+            .state
+            .last_command(mission)
+            .expect("command")
+            .clone();
+        assert_eq!(
+            last.outcome,
+            CommandOutcome::Confirmed,
+            "{button}: {:?}",
+            last.outcome
+        );
+        h.get_by_label_contains(shown);
+        let m = h
+            .state()
+            .backend
+            .store
+            .get_mission(mission)
+            .expect("mission");
+        assert_eq!(m.status, status, "after {button}");
+        h.get_by_label(&format!("Mission status: {}", status.as_str()));
+    }
+    let cmds = h
+        .state()
+        .backend
+        .store
+        .mission_commands(mission)
+        .expect("commands");
+    let seen: Vec<(String, String)> = cmds.into_iter().map(|(_, a, s, _)| (a, s)).collect();
+    assert_eq!(
+        seen,
+        [
+            ("start", "confirmed"),
+            ("pause", "confirmed"),
+            ("resume", "confirmed"),
+            ("abort", "confirmed")
+        ]
+        .map(|(a, s)| (a.to_owned(), s.to_owned()))
+    );
+}
+
+#[test]
+fn a_command_to_a_drone_without_link_fails_visibly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut h = harness(app(dir.path(), false));
+    h.run_steps(2);
+    h.get_by_label("Plan").click();
+    h.run_steps(2);
+    let polygon = square_near_first_site(h.state());
+    h.get_by_label("Vertices (lat, lon per line)").focus();
+    h.run_steps(1);
+    h.get_by_label("Vertices (lat, lon per line)")
+        .type_text(&polygon);
+    h.get_by_label("Apply vertices").click();
+    h.run_steps(4);
+    let first_site = h.state().state.sites[0].id;
+    let drone = h
+        .state()
+        .state
+        .drones
+        .values()
+        .find(|d| d.drone.site_id == first_site)
+        .map(|d| d.drone.clone())
+        .expect("drone");
+    h.get_by_value("— none —").click();
+    h.run_steps(2);
+    h.get_by_label(&format!("{} (available)", drone.serial_number))
+        .click();
+    h.run_steps(3);
+    h.get_by_label("Save mission").click();
+    h.run_steps(3);
+    let mission = h.state().state.selected_mission.expect("mission saved");
+    h.get_by_label_contains("Monitor").click();
+    h.run_steps(2);
+    h.get_by_label("Start").click();
+    h.run_steps(2);
+    let last = h
+        .state()
+        .state
+        .last_command(mission)
+        .expect("command")
+        .clone();
+    assert!(
+        matches!(&last.outcome, CommandOutcome::Failed(why) if why.contains("no MAVLink link")),
+        "{:?}",
+        last.outcome
+    );
+    h.get_by_label_contains("Start: failed");
+    assert_eq!(
+        h.state()
+            .backend
+            .store
+            .get_mission(mission)
+            .expect("m")
+            .status,
+        MissionStatus::Planned,
+        "state unchanged"
+    );
+    assert_eq!(
+        h.state().state.open_alerts(),
+        1,
+        "a failed command raises an alert"
+    );
+    h.get_by_label("Acknowledge").click();
+    h.run_steps(2);
+    assert_eq!(h.state().state.open_alerts(), 0);
+}
