@@ -1,6 +1,12 @@
 //! Our link against our simulator over real UDP on loopback: discovery, telemetry, mission
 //! upload/download, start → pause → resume → RTL → land, link loss and recovery, faults.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a panic is the failure report"
+)]
+
 mod common;
 
 use aviary_core::wire::CommandAction;
@@ -98,7 +104,7 @@ fn upload_start_pause_resume_rtl_land_over_udp() {
 
     handle.action(id, CommandAction::Land, false).unwrap();
     confirmed(&mut events, MavCmd::MAV_CMD_NAV_LAND);
-    wait_for(&mut events, Duration::from_secs(60), |e| match e {
+    wait_for(&mut events, Duration::from_mins(1), |e| match e {
         LinkEvent::State(s) if !s.armed && s.alt_rel_m < 0.2 => Some(()),
         _ => None,
     });
@@ -183,7 +189,7 @@ fn signed_link_talks_only_to_a_signed_peer() {
         c.signing = Some(aviary_links::mav::SigningKey {
             secret: [7; 32],
             link_id: 1,
-        })
+        });
     });
     let mut cfg = SimConfig::new(handle.local_addr().unwrap(), 1);
     cfg.default_streams = Some(StreamRates {

@@ -5,6 +5,12 @@
 //! The link's mission timeouts are shrunk (60 ms / 20 ms instead of 1.5 s / 250 ms): the
 //! link's equivalent of the simulator's speed-up, so 100 runs take seconds, not hours.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a panic is the failure report"
+)]
+
 mod common;
 
 use aviary_links::mav::{LinkEvent, MissionOp, MissionTiming};
@@ -49,7 +55,7 @@ fn run_trials(loss: f64, runs: u32, seed: u64) -> Tally {
             it.z = 20.0 + run as f32;
         }
         handle.upload_mission(id, items.clone()).unwrap();
-        let up = wait_for(&mut events, Duration::from_secs(60), |e| match e {
+        let up = wait_for(&mut events, Duration::from_mins(1), |e| match e {
             LinkEvent::MissionDone {
                 op: MissionOp::Upload,
                 result,
@@ -78,7 +84,7 @@ fn run_trials(loss: f64, runs: u32, seed: u64) -> Tally {
                     && s.command == i.command as u16
             });
         handle.download_mission(id).unwrap();
-        let down = wait_for(&mut events, Duration::from_secs(60), |e| match e {
+        let down = wait_for(&mut events, Duration::from_mins(1), |e| match e {
             LinkEvent::MissionDone {
                 op: MissionOp::Download,
                 result,
@@ -96,7 +102,7 @@ fn run_trials(loss: f64, runs: u32, seed: u64) -> Tally {
                         .all(|(a, b)| a.same_content(b))
                     && same_on_vehicle =>
             {
-                t.ok_identical += 1
+                t.ok_identical += 1;
             }
             Ok(_) => t.ok_wrong += 1,
             Err(_) => t.failed += 1,

@@ -5,7 +5,14 @@
 //! and pass, unless `AVIARY_REQUIRE_SERVICES=1` (CI), where missing peers fail the test.
 //! Every peer runs under `timeout` and is killed by PID at the end.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a panic is the failure report"
+)]
+
 use aviary_sim::{CopterMode, DroneSnapshot, SimConfig, SimHandle, Simulator};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
@@ -93,12 +100,14 @@ fn mavproxy_flies_the_simulated_copter() {
     let home = aviary_core::LatLon::new(47.397_742, 8.545_594);
     let wpl = dir.path().join("mission.txt");
     let mut text = String::from("QGC WPL 110\n");
-    text += &format!(
-        "0\t1\t0\t16\t0\t0\t0\t0\t{:.7}\t{:.7}\t488.0\t1\n",
+    let _ = writeln!(
+        text,
+        "0\t1\t0\t16\t0\t0\t0\t0\t{:.7}\t{:.7}\t488.0\t1",
         home.lat_deg, home.lon_deg
     );
-    text += &format!(
-        "1\t0\t3\t22\t0\t0\t0\t0\t{:.7}\t{:.7}\t20.0\t1\n",
+    let _ = writeln!(
+        text,
+        "1\t0\t3\t22\t0\t0\t0\t0\t{:.7}\t{:.7}\t20.0\t1",
         home.lat_deg, home.lon_deg
     );
     for (i, (n, e)) in [(60.0, 0.0), (60.0, 60.0), (0.0, 60.0)]
@@ -106,8 +115,9 @@ fn mavproxy_flies_the_simulated_copter() {
         .enumerate()
     {
         let p = home.offset_ne(n, e);
-        text += &format!(
-            "{}\t0\t3\t16\t0\t0\t0\t0\t{:.7}\t{:.7}\t20.0\t1\n",
+        let _ = writeln!(
+            text,
+            "{}\t0\t3\t16\t0\t0\t0\t0\t{:.7}\t{:.7}\t20.0\t1",
             i + 2,
             p.lat_deg,
             p.lon_deg
@@ -166,7 +176,7 @@ fn mavproxy_flies_the_simulated_copter() {
         &sim,
         &log,
         "AUTO flying the mission",
-        Duration::from_secs(60),
+        Duration::from_mins(1),
         |s| s.mode == CopterMode::Auto && s.current_seq >= 3,
     );
     say("mode RTL");

@@ -493,7 +493,7 @@ impl Vehicle {
                 }
             }
             Fault::LowBattery { remaining_pct } => {
-                self.battery_pct = remaining_pct.clamp(0.0, 100.0)
+                self.battery_pct = remaining_pct.clamp(0.0, 100.0);
             }
             Fault::MotorFailure => {
                 self.motor_failed = true;
@@ -967,10 +967,10 @@ impl Vehicle {
                 }
             }
             MavMessage::REQUEST_DATA_STREAM(r) if for_me(r.target_system) => {
-                self.request_data_stream(r)
+                self.request_data_stream(r);
             }
             MavMessage::MISSION_COUNT(m) if for_me(m.target_system) => {
-                self.upload_start(m.count, (from_sys, from_comp), true, &mut out)
+                self.upload_start(m.count, (from_sys, from_comp), true, &mut out);
             }
             MavMessage::MISSION_ITEM_INT(m) if for_me(m.target_system) => {
                 let item = Item {
@@ -1753,6 +1753,7 @@ mod tests {
                 seen: Vec::new(),
             }
         }
+        #[expect(clippy::needless_pass_by_value, reason = "test helper: call sites build the message inline")]
         fn send(&mut self, msg: MavMessage) -> Vec<MavMessage> {
             let out = self.v.handle(GCS.0, GCS.1, &msg);
             self.seen.extend(out.iter().cloned());

@@ -329,11 +329,17 @@ enum Request {
         action: CommandAction,
         abort_lands: bool,
     },
-    RequestStreams {
+    Streams {
         id: VehicleId,
         hz: u16,
     },
 }
+
+/// How to stop the runtime thread: a stop signal and the thread to join.
+type Shutdown = (
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+);
 
 /// The app's side of a link: send requests. Cheap to clone.
 #[derive(Clone)]
@@ -341,14 +347,7 @@ pub struct LinkHandle {
     tx: mpsc::Sender<Request>,
     stats: Arc<LinkStats>,
     vehicles: Arc<Mutex<HashMap<VehicleId, VehicleState>>>,
-    shutdown: Arc<
-        Mutex<
-            Option<(
-                tokio::sync::oneshot::Sender<()>,
-                std::thread::JoinHandle<()>,
-            )>,
-        >,
-    >,
+    shutdown: Arc<Mutex<Option<Shutdown>>>,
     local_addr: Option<SocketAddr>,
 }
 
@@ -504,7 +503,7 @@ impl LinkHandle {
 
     /// Asks the vehicle to stream all telemetry at `hz`.
     pub fn request_streams(&self, id: VehicleId, hz: u16) -> Result<(), LinkError> {
-        self.send(Request::RequestStreams { id, hz })
+        self.send(Request::Streams { id, hz })
     }
 
     /// Stops the link and joins its thread. Other clones become [`LinkError::Closed`].
@@ -1031,7 +1030,6 @@ impl Driver {
         v.state.link_quality_pct = v.state.link_quality_pct * 0.98 + sample * 100.0 * 0.02;
         let ours = |t: u8| t == 0 || t == self.cfg.gcs_system_id;
         match &d.msg {
-            MavMessage::HEARTBEAT(_) => {}
             MavMessage::GLOBAL_POSITION_INT(p) => {
                 self.stats.positions_rx.fetch_add(1, Ordering::Relaxed);
                 let s = &mut v.state;
@@ -1070,11 +1068,9 @@ impl Driver {
                 v.state.climb_mps = f64::from(h.climb);
                 self.publish_state(id);
             }
-            MavMessage::MISSION_CURRENT(m) => {
-                if v.state.mission_seq != m.seq {
-                    v.state.mission_seq = m.seq;
-                    self.publish_state(id);
-                }
+            MavMessage::MISSION_CURRENT(m) if v.state.mission_seq != m.seq => {
+                v.state.mission_seq = m.seq;
+                self.publish_state(id);
             }
             MavMessage::MISSION_ITEM_REACHED(r) => {
                 let seq = r.seq;
@@ -1092,17 +1088,17 @@ impl Driver {
                 self.command_event(id, Some(command), CommandEvent::Ack(result));
             }
             MavMessage::MISSION_REQUEST_INT(r) if ours(r.target_system) => {
-                self.mission_event(id, MissionEvent::Request { seq: r.seq })
+                self.mission_event(id, MissionEvent::Request { seq: r.seq });
             }
             #[expect(
                 deprecated,
                 reason = "ArduPilot and older stacks still request items with MISSION_REQUEST"
             )]
             MavMessage::MISSION_REQUEST(r) if ours(r.target_system) => {
-                self.mission_event(id, MissionEvent::Request { seq: r.seq })
+                self.mission_event(id, MissionEvent::Request { seq: r.seq });
             }
             MavMessage::MISSION_COUNT(c) if ours(c.target_system) => {
-                self.mission_event(id, MissionEvent::Count { count: c.count })
+                self.mission_event(id, MissionEvent::Count { count: c.count });
             }
             MavMessage::MISSION_ITEM_INT(i) if ours(i.target_system) => {
                 let item = MissionItem {
@@ -1118,7 +1114,7 @@ impl Driver {
                 self.mission_event(id, MissionEvent::Item { seq: i.seq, item });
             }
             MavMessage::MISSION_ACK(a) if ours(a.target_system) => {
-                self.mission_event(id, MissionEvent::Ack(a.mavtype))
+                self.mission_event(id, MissionEvent::Ack(a.mavtype));
             }
             _ => {}
         }
@@ -1185,10 +1181,10 @@ impl Driver {
         if recovered {
             self.emit(LinkEvent::LinkRecovered { id });
         }
-        if discovered || recovered {
-            if let Some(hz) = self.cfg.request_streams_hz {
-                self.request_streams(id, hz);
-            }
+        if (discovered || recovered)
+            && let Some(hz) = self.cfg.request_streams_hz
+        {
+            self.request_streams(id, hz);
         }
         self.publish_state(id);
         self.command_event(
@@ -1283,7 +1279,7 @@ impl Driver {
                 let specs = command::action_commands(autopilot, action, abort_lands);
                 self.start_commands(id, specs);
             }
-            Request::RequestStreams { id, hz } => self.request_streams(id, hz),
+            Request::Streams { id, hz } => self.request_streams(id, hz),
         }
     }
 

@@ -1,6 +1,11 @@
 //! Helpers shared by the loopback tests: a link on an ephemeral port, a simulator sending to
 //! it, waiting for events with an upper bound, and a seeded lossy UDP proxy.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a panic is the failure report"
+)]
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
 use aviary_core::LatLon;
@@ -106,7 +111,7 @@ impl LossyProxy {
                 let mut rng = SmallRng::seed_from_u64(seed);
                 let mut drone: Option<SocketAddr> = None;
                 let mut held: Option<(Vec<u8>, SocketAddr)> = None;
-                let mut buf = [0u8; 65_536];
+                let mut buf = vec![0u8; 65_536];
                 while !stop2.load(Ordering::Relaxed) {
                     let Ok((n, from)) = sock.recv_from(&mut buf) else {
                         // Idle: release a held packet so reordering never turns into loss.
