@@ -96,7 +96,7 @@ impl AviaryApp {
             None
         };
         let mut memory = MapMemory::default();
-        let _ = memory.set_zoom(15.0);
+        let _ = memory.set_zoom(16.0);
         let mut app = Self {
             state: AppState::new(backend.clock.now()),
             settings,

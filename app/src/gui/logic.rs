@@ -136,6 +136,18 @@ pub fn refresh_from_store(
         ],
         ..MissionFilter::default()
     })?;
+    // Something to look at on first start: the first site's open mission and its drone.
+    if state.selected_mission.is_none() {
+        let first_site = state.sites.first().map(|s| s.id);
+        if let Some(m) = state
+            .missions
+            .iter()
+            .find(|m| Some(m.site_id) == first_site)
+        {
+            state.selected_mission = Some(m.id);
+            state.selected_drone = state.selected_drone.or(m.drone_id);
+        }
+    }
     // The selected mission stays in view after it ends, so its outcome can be read.
     if let Some(id) = state.selected_mission
         && !state.missions.iter().any(|m| m.id == id)

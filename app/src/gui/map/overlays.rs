@@ -130,7 +130,7 @@ impl Plugin for HomesOverlay<'_> {
                 FontId::proportional(13.0),
                 Color32::from_rgb(0x30, 0x20, 0x50),
             );
-            let pos = p + Vec2::new(8.0, -18.0);
+            let pos = p + Vec2::new(-10.0 - text.size().x, -18.0);
             let bg = egui::Rect::from_min_size(pos, text.size()).expand(3.0);
             painter.rect_filled(bg, 3.0, Color32::from_white_alpha(220));
             painter.galley(pos, text, Color32::BLACK);

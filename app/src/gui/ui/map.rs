@@ -20,7 +20,7 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         && let Some(site) = state.sites.first()
     {
         map.memory
-            .center_at(to_position(site.location.offset_ne(0.0, 60.0)));
+            .center_at(to_position(site.location.offset_ne(180.0, 220.0)));
         map.centred = true;
     }
     let home = state
@@ -80,7 +80,8 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                     .drone_id
                     .and_then(|d| state.drones.get(&d))
                     .and_then(|d| d.link.current_item)
-                    .map(usize::from);
+                    .filter(|_| mission.status.is_active())
+                    .map(|seq| usize::from(seq).saturating_sub(1));
                 m = m.with_plugin(PathOverlay {
                     waypoints: &mission.waypoints,
                     color: Color32::from_rgb(0xe6, 0x5c, 0x00),
@@ -121,7 +122,57 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             state.selected_mission = Some(mission.id);
         }
     }
+    let lat_deg = map.memory.detached().map_or(home.lat_deg, |p| p.y());
+    scale_bar_ui(ui, response.rect, lat_deg, map.memory.zoom());
     map_controls_ui(ui, cx, response.rect, attribution);
+}
+
+/// A scale bar in the map's bottom-left corner (Web Mercator, 256-pixel tiles).
+fn scale_bar_ui(ui: &Ui, rect: egui::Rect, lat_deg: f64, zoom: f64) {
+    let m_per_px = 156_543.034 * lat_deg.to_radians().cos() / 2f64.powf(zoom);
+    if !m_per_px.is_finite() || m_per_px <= 0.0 {
+        return;
+    }
+    let max_m = 120.0 * m_per_px;
+    let exp = 10f64.powf(max_m.log10().floor());
+    let nice = [5.0, 2.0, 1.0]
+        .into_iter()
+        .map(|k| k * exp)
+        .find(|v| *v <= max_m)
+        .unwrap_or(exp);
+    let len_px = (nice / m_per_px) as f32;
+    let painter = ui.painter_at(rect);
+    let base = rect.left_bottom() + egui::vec2(14.0, -16.0);
+    let stroke = egui::Stroke::new(2.0, Color32::from_gray(40));
+    painter.rect_filled(
+        egui::Rect::from_min_max(
+            base + egui::vec2(-6.0, -22.0),
+            base + egui::vec2(len_px + 6.0, 6.0),
+        ),
+        3.0,
+        Color32::from_white_alpha(200),
+    );
+    painter.line_segment([base, base + egui::vec2(len_px, 0.0)], stroke);
+    painter.line_segment([base, base + egui::vec2(0.0, -5.0)], stroke);
+    painter.line_segment(
+        [
+            base + egui::vec2(len_px, 0.0),
+            base + egui::vec2(len_px, -5.0),
+        ],
+        stroke,
+    );
+    let label = if nice >= 1000.0 {
+        format!("{:.0} km", nice / 1000.0)
+    } else {
+        format!("{nice:.0} m")
+    };
+    painter.text(
+        base + egui::vec2(len_px / 2.0, -8.0),
+        egui::Align2::CENTER_BOTTOM,
+        label,
+        egui::FontId::proportional(11.0),
+        Color32::from_gray(30),
+    );
 }
 
 fn map_controls_ui(
@@ -132,7 +183,7 @@ fn map_controls_ui(
 ) {
     let map = &mut *cx.map;
     egui::Area::new(egui::Id::unique("map_controls"))
-        .fixed_pos(rect.right_top() + egui::vec2(-150.0, 10.0))
+        .fixed_pos(rect.right_top() + egui::vec2(-168.0, 10.0))
         .show(ui.ctx(), |ui| {
             egui::Frame::popup(ui.style()).show(ui, |ui| {
                 ui.set_width(130.0);
@@ -159,18 +210,18 @@ fn map_controls_ui(
                 for site in &cx.state.sites {
                     if ui.button(&site.name).clicked() {
                         map.memory
-                            .center_at(to_position(site.location.offset_ne(0.0, 60.0)));
+                            .center_at(to_position(site.location.offset_ne(180.0, 220.0)));
                         let _ = map.memory.set_zoom(16.0);
                     }
                 }
             });
         });
     let note = match attribution {
-        Some(a) => a.to_owned(),
+        Some(a) => format!("{a} · basemap: Natural Earth"),
         None => "Offline basemap: Natural Earth".to_owned(),
     };
     egui::Area::new(egui::Id::unique("map_attribution"))
-        .fixed_pos(rect.right_bottom() + egui::vec2(-260.0, -24.0))
+        .fixed_pos(rect.right_bottom() + egui::vec2(-330.0, -24.0))
         .show(ui.ctx(), |ui| {
             ui.label(
                 RichText::new(note)

@@ -36,22 +36,28 @@ pub fn progress(state: &AppState, m: &Mission) -> Progress {
     let flown_m: f64 = samples
         .windows(2)
         .map(|w| w[0].pos.distance_m(w[1].pos))
-        .sum();
-    let path: Vec<_> = m
-        .waypoints
-        .iter()
-        .filter(|w| !matches!(w.action, WaypointAction::CameraTriggerStop))
-        .collect();
-    let total_m: f64 = path.windows(2).map(|w| w[0].pos.distance_m(w[1].pos)).sum();
-    let current = drone.and_then(|d| d.link.current_item).map(usize::from);
-    let (pct, eta_s) = match (m.status, current) {
+        .sum::<f64>()
+        .max(0.0);
+    let leg_m = |w: &[aviary_core::Waypoint]| w[0].pos.distance_m(w[1].pos);
+    let total_m: f64 = m.waypoints.windows(2).map(leg_m).sum::<f64>().max(0.0);
+    // Item 0 of the uploaded mission is home; waypoint k is item k + 1.
+    let wp = if m.status.is_active() {
+        drone.and_then(|d| d.link.current_item).map(|seq| {
+            usize::from(seq)
+                .saturating_sub(1)
+                .min(m.waypoints.len().saturating_sub(1))
+        })
+    } else {
+        None
+    };
+    let (pct, eta_s) = match (m.status, wp) {
         (MissionStatus::Completed, _) => (100.0, Some(0.0)),
         (_, Some(i)) if !m.waypoints.is_empty() => {
-            let i = i.min(m.waypoints.len() - 1);
             let done_m: f64 = m.waypoints[..=i]
                 .windows(2)
-                .map(|w| w[0].pos.distance_m(w[1].pos))
-                .sum();
+                .map(leg_m)
+                .sum::<f64>()
+                .max(0.0);
             let remaining_m = (total_m - done_m).max(0.0);
             let pct = if total_m > 0.0 {
                 100.0 * done_m / total_m
@@ -68,7 +74,7 @@ pub fn progress(state: &AppState, m: &Mission) -> Progress {
     };
     Progress {
         pct,
-        current: current.map(|c| c + 1),
+        current: wp.map(|i| i + 1),
         flown_m,
         eta_s,
     }
