@@ -1,1 +1,195 @@
-//! `aviary-server`: Optional fleet server: REST + WebSocket over PostgreSQL and MQTT.
+//! `aviary-server`: the optional fleet server for organisations that outgrow one desktop.
+//!
+//! It owns the REST API of the design's section 3.1 under `/api/v1` and the mission WebSocket
+//! of section 3.2 ([`api`]), PostgreSQL storage with versioned migrations and daily telemetry
+//! partitions ([`db`], [`telemetry`]), the MQTT ingest on a shared subscription and the live
+//! fan-out through the broker ([`broker`]), authentication with Argon2id and HS256 JWTs
+//! ([`auth`]), the hash-chained audit log ([`audit`]), Prometheus metrics ([`metrics`]) and
+//! PagerDuty-shaped alert webhooks ([`alerts`]).
+//!
+//! Principal entry points: [`start`] (a running server on the caller's tokio runtime, used by
+//! `main.rs` and by the tests in-process), [`bootstrap_org`] (first organisation and admin) and
+//! [`bench::run`] (the load tool). It depends on `aviary-core` (domain, lifecycle, wire types,
+//! roles) and `aviary-planner` (waypoint generation) only — never on `links`, `sim` or a UI.
+
+pub mod alerts;
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod broker;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod metrics;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aviary_core::auth::Role;
+use aviary_core::{OrgId, UserId};
+
+pub use config::ServerConfig;
+pub use error::{ApiError, ServerError};
+
+/// Everything the handlers and background tasks share.
+#[derive(Debug)]
+pub struct Shared {
+    /// Settings.
+    pub config: ServerConfig,
+    /// PostgreSQL pool.
+    pub pool: deadpool_postgres::Pool,
+    /// JWT keys.
+    pub tokens: auth::TokenKeys,
+    /// Login attempts per client address.
+    pub login_limiter: auth::RateLimiter,
+    /// API requests per user.
+    pub api_limiter: auth::RateLimiter,
+    /// Metrics.
+    pub metrics: Arc<metrics::Metrics>,
+    /// WebSocket fan-out.
+    pub hub: broker::Hub,
+    /// Commands in flight (and the live MQTT client).
+    pub commands: broker::Commands,
+    /// Alert webhook.
+    pub alerts: alerts::Alerts,
+    /// Known telemetry partitions.
+    pub partitions: telemetry::Partitions,
+    /// Argon2id cost for new hashes.
+    pub password_cost: auth::PasswordCost,
+    /// A hash checked for unknown e-mails, so login time does not reveal which exist.
+    pub dummy_hash: String,
+}
+
+/// Axum state.
+pub type AppState = Arc<Shared>;
+
+/// A running server.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Shared state (tests read metrics and the pool through it).
+    pub state: AppState,
+    http_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    http: tokio::task::JoinHandle<()>,
+    ingest: broker::Ingest,
+    live_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    live: tokio::task::JoinHandle<()>,
+    maintenance: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Graceful stop: HTTP first, then the ingest (which commits and acknowledges everything
+    /// it holds and leaves the shared subscription), then the live client.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.http_stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.http).await;
+        self.http.abort();
+        self.ingest.stop().await;
+        if let Some(tx) = self.live_stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.live).await;
+        self.live.abort();
+        self.maintenance.abort();
+    }
+
+    /// Waits until the HTTP server ends (for `main`).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.http).await;
+    }
+}
+
+/// Connects to PostgreSQL (applying migrations) and the broker, and starts serving.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    start_with_cost(config, auth::PasswordCost::RECOMMENDED).await
+}
+
+/// [`start`] with an explicit Argon2id cost (tests use a cheap one).
+pub async fn start_with_cost(config: ServerConfig, password_cost: auth::PasswordCost) -> Result<RunningServer, ServerError> {
+    let pool = db::pool(&config.database_url, &config.db_schema, config.db_pool_size)?;
+    db::migrate(&pool, &config.db_schema).await?;
+    let tokens = auth::TokenKeys::new(&config.jwt_secret, &config.jwt_issuer, &config.jwt_audience, config.token_ttl)?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let alerts = alerts::Alerts::start(config.alert_webhook_url.clone(), config.alert_routing_key.clone(), Arc::clone(&metrics));
+    let cost = password_cost;
+    let dummy_hash = tokio::task::spawn_blocking(move || auth::hash_password("not a password of anyone", cost))
+        .await
+        .map_err(|e| ServerError::Password(e.to_string()))??;
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let login_per_s = f64::from(config.login_per_minute.max(1)) / 60.0;
+    let api_per_s = f64::from(config.api_per_second.max(1));
+    let (live_client, live_loop) = broker::live_client(&config);
+    let state: AppState = Arc::new(Shared {
+        login_limiter: auth::RateLimiter::new(login_per_s, f64::from(config.login_per_minute.max(1))),
+        api_limiter: auth::RateLimiter::new(api_per_s, api_per_s * 2.0),
+        tokens,
+        metrics,
+        hub: broker::Hub::default(),
+        commands: broker::commands(live_client),
+        alerts,
+        partitions: telemetry::Partitions::default(),
+        password_cost,
+        dummy_hash,
+        pool,
+        config,
+    });
+    let (live_stop, live_rx) = tokio::sync::oneshot::channel();
+    let live = tokio::spawn(broker::run_live(Arc::clone(&state), live_loop, live_rx));
+    let ingest = broker::Ingest::start(Arc::clone(&state));
+    let maintenance = tokio::spawn(maintain(Arc::clone(&state)));
+    let app = api::router(Arc::clone(&state));
+    let (http_stop, http_rx) = tokio::sync::oneshot::channel::<()>();
+    let http = tokio::spawn(async move {
+        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
+            let _ = http_rx.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+    tracing::info!(%addr, instance = %state.config.instance_id, "aviary-server listening");
+    Ok(RunningServer { addr, state, http_stop: Some(http_stop), http, ingest, live_stop: Some(live_stop), live, maintenance })
+}
+
+/// Periodic work: partitions for today and tomorrow, retention, paused-mission timeouts.
+async fn maintain(s: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    let mut n: u64 = 0;
+    loop {
+        tick.tick().await;
+        if let Err(e) = maintenance_pass(&s, n.is_multiple_of(360)).await {
+            tracing::warn!(error = %e, "maintenance pass failed");
+        }
+        n += 1;
+    }
+}
+
+async fn maintenance_pass(s: &Shared, retention: bool) -> Result<(), ServerError> {
+    let conn = s.pool.get().await?;
+    let today = chrono::Utc::now().date_naive();
+    let days = [today, today.succ_opt().unwrap_or(today)].into_iter().collect();
+    s.partitions.ensure(&conn, &days).await?;
+    if retention {
+        let dropped = telemetry::drop_expired(&conn, &s.partitions, chrono::Utc::now(), s.config.retention).await?;
+        if !dropped.is_empty() {
+            tracing::info!(?dropped, "retention dropped telemetry partitions");
+        }
+    }
+    drop(conn);
+    api::missions::fail_stale_pauses(s).await?;
+    Ok(())
+}
+
+/// Creates an organisation with its first admin (`aviary-server bootstrap`, tests).
+pub async fn bootstrap_org(state: &Shared, org_name: &str, admin_email: &str, admin_password: &str) -> Result<(OrgId, UserId), ApiError> {
+    let org = OrgId::new_random();
+    state.pool.get().await?.execute("INSERT INTO organizations (org_id, name) VALUES ($1, $2)", &[&org.0, &org_name]).await?;
+    let user = api::users::create_user(state, org, None, admin_email, admin_password, Role::Admin).await?;
+    Ok((org, user))
+}

@@ -1,2 +1,130 @@
-//! The fleet server binary.
-fn main() {}
+//! The `aviary-server` binary: parses the command line and environment into a
+//! [`aviary_server::ServerConfig`] and runs the server (or a maintenance command).
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "aviary-server", about = "Aviary fleet server: REST + WebSocket over PostgreSQL and MQTT")]
+struct Cli {
+    /// PostgreSQL connection string.
+    #[arg(long, env = "AVIARY_DATABASE_URL", default_value = "host=127.0.0.1 user=postgres dbname=postgres")]
+    database_url: String,
+    /// Schema holding the server's tables.
+    #[arg(long, env = "AVIARY_DB_SCHEMA", default_value = "aviary")]
+    db_schema: String,
+    /// MQTT broker, host:port.
+    #[arg(long, env = "AVIARY_MQTT", default_value = "127.0.0.1:1883")]
+    mqtt: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve {
+        /// Listen address.
+        #[arg(long, env = "AVIARY_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Instance name (unique per instance; keys its persistent MQTT session).
+        #[arg(long, env = "AVIARY_INSTANCE", default_value = "aviary-server-1")]
+        instance: String,
+        /// JWT secret (at least 32 bytes).
+        #[arg(long, env = "AVIARY_JWT_SECRET")]
+        jwt_secret: String,
+        /// Allowed WebSocket origins, comma separated.
+        #[arg(long, env = "AVIARY_ALLOWED_ORIGINS", default_value = "http://localhost:8080")]
+        allowed_origins: String,
+        /// PagerDuty Events v2 URL (http) for alerts.
+        #[arg(long, env = "AVIARY_ALERT_URL")]
+        alert_url: Option<String>,
+        /// PagerDuty routing key.
+        #[arg(long, env = "AVIARY_ALERT_ROUTING_KEY", default_value = "")]
+        alert_routing_key: String,
+        /// API requests per user per second.
+        #[arg(long, default_value_t = 100)]
+        api_rate: u32,
+        /// Telemetry retention, days.
+        #[arg(long, default_value_t = 730)]
+        retention_days: i64,
+    },
+    /// Apply migrations and exit.
+    Migrate,
+    /// Create an organisation and its first admin.
+    Bootstrap {
+        /// Organisation name.
+        #[arg(long)]
+        org: String,
+        /// Admin e-mail.
+        #[arg(long)]
+        email: String,
+        /// Admin password (or env `AVIARY_ADMIN_PASSWORD`).
+        #[arg(long, env = "AVIARY_ADMIN_PASSWORD")]
+        password: String,
+    },
+    /// Verify the audit log's hash chain.
+    AuditVerify,
+}
+
+fn base_config(cli: &Cli) -> anyhow::Result<aviary_server::ServerConfig> {
+    let mut c = aviary_server::ServerConfig::local_defaults();
+    c.database_url.clone_from(&cli.database_url);
+    c.db_schema.clone_from(&cli.db_schema);
+    let (h, p) = cli.mqtt.rsplit_once(':').context("--mqtt must be host:port")?;
+    h.clone_into(&mut c.mqtt_host);
+    c.mqtt_port = p.parse().context("--mqtt port")?;
+    Ok(c)
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
+    let cli = Cli::parse();
+    let mut config = base_config(&cli)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().thread_name("aviary-server-worker").enable_all().build()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Serve { listen, instance, jwt_secret, allowed_origins, alert_url, alert_routing_key, api_rate, retention_days } => {
+                config.listen = listen;
+                config.instance_id = instance;
+                config.jwt_secret = jwt_secret.into_bytes();
+                config.allowed_origins = allowed_origins.split(',').map(str::trim).map(str::to_owned).collect();
+                config.alert_webhook_url = alert_url;
+                config.alert_routing_key = alert_routing_key;
+                config.api_per_second = api_rate;
+                config.retention = chrono::Duration::days(retention_days);
+                let mut server = aviary_server::start(config).await?;
+                tokio::select! {
+                    () = server.wait() => {}
+                    r = tokio::signal::ctrl_c() => { r?; }
+                }
+                server.shutdown().await;
+            }
+            Command::Migrate => {
+                let pool = aviary_server::db::pool(&config.database_url, &config.db_schema, 2)?;
+                let applied = aviary_server::db::migrate(&pool, &config.db_schema).await?;
+                println!("applied migrations: {applied:?}");
+            }
+            Command::Bootstrap { org, email, password } => {
+                config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+                config.instance_id = format!("aviary-bootstrap-{}", std::process::id());
+                let server = aviary_server::start(config).await?;
+                let (org_id, user_id) = aviary_server::bootstrap_org(&server.state, &org, &email, &password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("organisation {org_id}, admin {user_id}");
+                server.shutdown().await;
+            }
+            Command::AuditVerify => {
+                let pool = aviary_server::db::pool(&config.database_url, &config.db_schema, 2)?;
+                let v = aviary_server::audit::verify(&pool.get().await?).await?;
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                if !v.ok {
+                    anyhow::bail!("audit chain broken");
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        Ok(())
+    })
+}

@@ -1,0 +1,294 @@
+//! Fleet: sites, drones, drone status, and the online/offline handling fed by the drones'
+//! MQTT status topic.
+
+use aviary_core::auth::Action;
+use aviary_core::{DroneId, DroneStatus, MissionId, OrgId, SiteId};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use deadpool_postgres::GenericClient;
+
+use super::parse_id;
+use crate::alerts::{Alert, AlertKind};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, Json, ServerError};
+use crate::{AppState, Shared, audit};
+
+/// A position in request and response bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Position {
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+}
+
+/// `POST /sites` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSite {
+    /// Name.
+    pub name: String,
+    /// Location.
+    pub location: Position,
+    /// IANA time zone (default UTC).
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// A site.
+#[derive(Debug, Serialize)]
+pub struct SiteView {
+    /// Id.
+    pub site_id: SiteId,
+    /// Name.
+    pub name: String,
+    /// Location.
+    pub location: Position,
+    /// Time zone.
+    pub timezone: String,
+}
+
+/// `POST /drones` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDrone {
+    /// A preassigned id (the one the drone uses on MQTT); random if absent.
+    #[serde(default)]
+    pub drone_id: Option<DroneId>,
+    /// Site.
+    pub site_id: SiteId,
+    /// Serial number (unique).
+    pub serial_number: String,
+    /// Model.
+    pub model: String,
+    /// Home position.
+    pub home: Position,
+    /// Firmware version.
+    #[serde(default)]
+    pub firmware_version: String,
+}
+
+/// `PATCH /drones/{id}/status` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchStatus {
+    /// `available`, `charging`, `maintenance` or `offline`.
+    pub status: String,
+}
+
+/// A drone.
+#[derive(Debug, Serialize)]
+pub struct DroneView {
+    /// Id.
+    pub drone_id: DroneId,
+    /// Site.
+    pub site_id: SiteId,
+    /// Serial number.
+    pub serial_number: String,
+    /// Model.
+    pub model: String,
+    /// Fleet status.
+    pub status: String,
+    /// Connected to the broker (retained status).
+    pub online: bool,
+    /// Battery from the latest telemetry, percent.
+    pub battery_level: Option<f64>,
+    /// Time of the latest telemetry or status.
+    pub last_seen: Option<DateTime<Utc>>,
+    /// Home.
+    pub home: Position,
+    /// Firmware.
+    pub firmware_version: String,
+}
+
+const DRONE_SELECT: &str = "SELECT d.drone_id, d.site_id, d.serial_number, d.model, d.status, d.online, l.battery_level,
+    GREATEST(d.last_seen, l.time), d.home_lat, d.home_lon, d.firmware_version
+    FROM drones d LEFT JOIN drone_latest l ON l.drone_id = d.drone_id";
+
+fn drone_view(r: &tokio_postgres::Row) -> DroneView {
+    DroneView {
+        drone_id: DroneId(r.get(0)),
+        site_id: SiteId(r.get(1)),
+        serial_number: r.get(2),
+        model: r.get(3),
+        status: r.get(4),
+        online: r.get(5),
+        battery_level: r.get(6),
+        last_seen: r.get(7),
+        home: Position { lat: r.get(8), lon: r.get(9) },
+        firmware_version: r.get(10),
+    }
+}
+
+fn check_position(p: Position) -> Result<(), ApiError> {
+    aviary_core::LatLon::checked(p.lat, p.lon).map(|_| ()).map_err(|e| ApiError::Unprocessable(e.to_string()))
+}
+
+/// `GET /sites`.
+pub async fn list_sites(State(s): State<AppState>, user: AuthUser) -> Result<Json<Vec<SiteView>>, ApiError> {
+    user.require(Action::Read)?;
+    let rows = s.pool.get().await?.query("SELECT site_id, name, lat, lon, timezone FROM sites WHERE org_id = $1 ORDER BY name", &[&user.org_id.0]).await?;
+    Ok(Json(
+        rows.iter()
+            .map(|r| SiteView { site_id: SiteId(r.get(0)), name: r.get(1), location: Position { lat: r.get(2), lon: r.get(3) }, timezone: r.get(4) })
+            .collect(),
+    ))
+}
+
+/// `POST /sites`.
+pub async fn create_site(State(s): State<AppState>, user: AuthUser, Json(b): Json<CreateSite>) -> Result<(StatusCode, Json<SiteView>), ApiError> {
+    user.require(Action::ManageDrones)?;
+    check_position(b.location)?;
+    let tz = b.timezone.unwrap_or_else(|| "UTC".into());
+    if tz.parse::<chrono_tz::Tz>().is_err() {
+        return Err(ApiError::Unprocessable(format!("unknown time zone {tz:?}")));
+    }
+    let id = SiteId::new_random();
+    let mut conn = s.pool.get().await?;
+    let tx = conn.transaction().await?;
+    tx.execute(
+        "INSERT INTO sites (site_id, org_id, name, lat, lon, timezone) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&id.0, &user.org_id.0, &b.name, &b.location.lat, &b.location.lon, &tz],
+    )
+    .await?;
+    audit::append(&tx, Some(user.org_id), Some(user.user_id), "site.create", &format!("site:{id}"), &serde_json::json!({ "name": b.name })).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(SiteView { site_id: id, name: b.name, location: b.location, timezone: tz })))
+}
+
+/// `GET /drones`.
+pub async fn list_drones(State(s): State<AppState>, user: AuthUser) -> Result<Json<Vec<DroneView>>, ApiError> {
+    user.require(Action::Read)?;
+    let rows = s.pool.get().await?.query(&format!("{DRONE_SELECT} WHERE d.org_id = $1 ORDER BY d.serial_number"), &[&user.org_id.0]).await?;
+    Ok(Json(rows.iter().map(drone_view).collect()))
+}
+
+/// `GET /sites/{id}/drones`.
+pub async fn site_drones(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<Vec<DroneView>>, ApiError> {
+    user.require(Action::Read)?;
+    let site: SiteId = parse_id(&id, "site")?;
+    let conn = s.pool.get().await?;
+    if conn.query_opt("SELECT 1 FROM sites WHERE site_id = $1 AND org_id = $2", &[&site.0, &user.org_id.0]).await?.is_none() {
+        return Err(ApiError::NotFound("site"));
+    }
+    let rows = conn.query(&format!("{DRONE_SELECT} WHERE d.org_id = $1 AND d.site_id = $2 ORDER BY d.serial_number"), &[&user.org_id.0, &site.0]).await?;
+    Ok(Json(rows.iter().map(drone_view).collect()))
+}
+
+/// Loads a drone of the caller's organisation.
+pub async fn load<C: GenericClient>(c: &C, org: OrgId, id: DroneId) -> Result<DroneView, ApiError> {
+    c.query_opt(&format!("{DRONE_SELECT} WHERE d.drone_id = $1 AND d.org_id = $2"), &[&id.0, &org.0])
+        .await?
+        .as_ref()
+        .map(drone_view)
+        .ok_or(ApiError::NotFound("drone"))
+}
+
+/// `GET /drones/{id}`.
+pub async fn get_drone(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<DroneView>, ApiError> {
+    user.require(Action::Read)?;
+    let id = parse_id(&id, "drone")?;
+    Ok(Json(load(&s.pool.get().await?, user.org_id, id).await?))
+}
+
+/// `POST /drones`.
+pub async fn create_drone(State(s): State<AppState>, user: AuthUser, Json(b): Json<CreateDrone>) -> Result<(StatusCode, Json<DroneView>), ApiError> {
+    user.require(Action::ManageDrones)?;
+    check_position(b.home)?;
+    let id = b.drone_id.unwrap_or_else(DroneId::new_random);
+    let mut conn = s.pool.get().await?;
+    if conn.query_opt("SELECT 1 FROM sites WHERE site_id = $1 AND org_id = $2", &[&b.site_id.0, &user.org_id.0]).await?.is_none() {
+        return Err(ApiError::NotFound("site"));
+    }
+    let tx = conn.transaction().await?;
+    let inserted = tx
+        .execute(
+            "INSERT INTO drones (drone_id, org_id, site_id, serial_number, model, home_lat, home_lon, firmware_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            &[&id.0, &user.org_id.0, &b.site_id.0, &b.serial_number, &b.model, &b.home.lat, &b.home.lon, &b.firmware_version],
+        )
+        .await?;
+    if inserted == 0 {
+        return Err(ApiError::Conflict("a drone with this id or serial number exists".into()));
+    }
+    audit::append(&tx, Some(user.org_id), Some(user.user_id), "drone.create", &format!("drone:{id}"), &serde_json::json!({ "serial": b.serial_number })).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(load(&conn, user.org_id, id).await?)))
+}
+
+/// `PATCH /drones/{id}/status`.
+pub async fn patch_status(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>, Json(b): Json<PatchStatus>) -> Result<Json<DroneView>, ApiError> {
+    user.require(Action::ManageDrones)?;
+    let id: DroneId = parse_id(&id, "drone")?;
+    let status = DroneStatus::parse(&b.status).ok_or_else(|| ApiError::Unprocessable(format!("unknown drone status {:?}", b.status)))?;
+    if status == DroneStatus::InMission {
+        return Err(ApiError::Unprocessable("in_mission is set by starting a mission, not by hand".into()));
+    }
+    let mut conn = s.pool.get().await?;
+    let current = load(&conn, user.org_id, id).await?;
+    if current.status == "in_mission" {
+        return Err(ApiError::Conflict("the drone is flying a mission; end the mission first".into()));
+    }
+    let tx = conn.transaction().await?;
+    tx.execute("UPDATE drones SET status = $3 WHERE drone_id = $1 AND org_id = $2", &[&id.0, &user.org_id.0, &status.as_str()]).await?;
+    audit::append(&tx, Some(user.org_id), Some(user.user_id), "drone.status", &format!("drone:{id}"), &serde_json::json!({ "from": current.status, "to": status.as_str() })).await?;
+    tx.commit().await?;
+    Ok(Json(load(&conn, user.org_id, id).await?))
+}
+
+/// A drone's MQTT status changed: record it; when it went offline, alert and fail the
+/// missions it was flying (lifecycle `Fail(ConnectionLost)`).
+pub async fn on_drone_status(s: &Shared, drone: DroneId, online: bool) {
+    if let Err(e) = status_changed(s, drone, online).await {
+        tracing::warn!(error = %e, drone = %drone, "could not record the drone's status");
+    }
+}
+
+async fn status_changed(s: &Shared, drone: DroneId, online: bool) -> Result<(), ServerError> {
+    let mut conn = s.pool.get().await?;
+    let tx = conn.transaction().await?;
+    let Some(r) = tx
+        .query_opt(
+            "UPDATE drones SET online = $2, last_seen = now() WHERE drone_id = $1 AND online <> $2 RETURNING org_id",
+            &[&drone.0, &online],
+        )
+        .await?
+    else {
+        return Ok(());
+    };
+    let org = OrgId(r.get(0));
+    audit::append(&tx, Some(org), None, if online { "drone.online" } else { "drone.offline" }, &format!("drone:{drone}"), &serde_json::json!({})).await?;
+    let mut failed: Vec<MissionId> = Vec::new();
+    if !online {
+        for r in tx
+            .query(
+                "UPDATE missions SET status = 'failed', actual_end = now(), paused_at = NULL, updated_at = now()
+                 WHERE drone_id = $1 AND status IN ('in_progress', 'paused') RETURNING mission_id",
+                &[&drone.0],
+            )
+            .await?
+        {
+            let id = MissionId(r.get(0));
+            audit::append(&tx, Some(org), None, "mission.fail", &format!("mission:{id}"), &serde_json::json!({ "reason": "connection_lost" })).await?;
+            failed.push(id);
+        }
+        tx.execute("UPDATE drones SET status = 'available' WHERE drone_id = $1 AND status = 'in_mission'", &[&drone.0]).await?;
+    }
+    tx.commit().await?;
+    if !online {
+        s.alerts.raise(Alert {
+            kind: AlertKind::LinkLost,
+            summary: format!("drone {drone} is offline"),
+            source: format!("drone:{drone}"),
+            dedup_key: format!("link_lost/{drone}"),
+            details: serde_json::json!({ "failed_missions": failed }),
+        });
+    }
+    for id in failed {
+        s.commands.publish_event(id, &serde_json::json!({ "type": "mission_status", "mission_id": id, "status": "failed", "reason": "connection_lost", "timestamp": Utc::now() })).await;
+    }
+    Ok(())
+}

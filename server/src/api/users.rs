@@ -1,0 +1,181 @@
+//! Login, user management (admins only) and the audit log.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use aviary_core::auth::{Action, Role};
+use aviary_core::{OrgId, UserId};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+
+use super::parse_id;
+use crate::auth::{AuthUser, hash_password, verify_password};
+use crate::error::{ApiError, Json, ServerError};
+use crate::{AppState, audit};
+
+/// The client's address (from the connection), for the login rate limit.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "local".to_owned(), |c| c.0.ip().to_string())))
+    }
+}
+
+/// `POST /auth/login` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// E-mail.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /auth/login`: a short-lived bearer token. Rate limited per client address.
+pub async fn login(State(s): State<AppState>, ClientIp(ip): ClientIp, Json(b): Json<Login>) -> Result<Json<serde_json::Value>, ApiError> {
+    if let Err(retry) = s.login_limiter.check(&ip, Instant::now()) {
+        s.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(ApiError::RateLimited(retry));
+    }
+    let row = s.pool.get().await?.query_opt("SELECT user_id, org_id, role, password_hash FROM users WHERE email = $1", &[&b.email.to_lowercase()]).await?;
+    let bad = || ApiError::Unauthorized("wrong e-mail or password".into());
+    let Some(r) = row else {
+        // Spend the same time as a real check so response times do not reveal which e-mails exist.
+        let _ = verify_password(&s.dummy_hash, &b.password);
+        return Err(bad());
+    };
+    let hash: String = r.get(3);
+    let pw = b.password.clone();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw)).await.unwrap_or(false);
+    if !ok {
+        return Err(bad());
+    }
+    let role = Role::parse(r.get(2)).ok_or_else(bad)?;
+    let (user, org) = (UserId(r.get(0)), OrgId(r.get(1)));
+    let token = s.tokens.issue(user, org, role, chrono::Utc::now())?;
+    Ok(Json(serde_json::json!({
+        "token": token, "token_type": "Bearer", "expires_in": s.tokens.ttl().as_secs(),
+        "user_id": user, "org_id": org, "role": role,
+    })))
+}
+
+/// A user as shown (never the hash).
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    /// Id.
+    pub user_id: UserId,
+    /// E-mail.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `GET /users`.
+pub async fn list(State(s): State<AppState>, user: AuthUser) -> Result<Json<Vec<UserView>>, ApiError> {
+    user.require(Action::ManageUsers)?;
+    let rows = s.pool.get().await?.query("SELECT user_id, email, role, created_at FROM users WHERE org_id = $1 ORDER BY email", &[&user.org_id.0]).await?;
+    Ok(Json(
+        rows.iter()
+            .map(|r| UserView { user_id: UserId(r.get(0)), email: r.get(1), role: Role::parse(r.get(2)).unwrap_or(Role::Analyst), created_at: r.get(3) })
+            .collect(),
+    ))
+}
+
+/// `POST /users` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// E-mail (unique).
+    pub email: String,
+    /// Password, at least 12 characters.
+    pub password: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// `POST /users`.
+pub async fn create(State(s): State<AppState>, user: AuthUser, Json(b): Json<CreateUser>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    user.require(Action::ManageUsers)?;
+    if b.password.chars().count() < 12 {
+        return Err(ApiError::Unprocessable("password must have at least 12 characters".into()));
+    }
+    if !b.email.contains('@') || b.email.len() > 255 {
+        return Err(ApiError::Unprocessable("email is not an e-mail address".into()));
+    }
+    let id = create_user(&s, user.org_id, Some(user.user_id), &b.email, &b.password, b.role).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "user_id": id, "email": b.email.to_lowercase(), "role": b.role }))))
+}
+
+/// Creates a user (API and bootstrap). 409 when the e-mail exists.
+pub async fn create_user(s: &crate::Shared, org: OrgId, by: Option<UserId>, email: &str, password: &str, role: Role) -> Result<UserId, ApiError> {
+    let cost = s.password_cost;
+    let pw = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&pw, cost))
+        .await
+        .map_err(|e| ServerError::Password(e.to_string()))??;
+    let id = UserId::new_random();
+    let mut conn = s.pool.get().await?;
+    let tx = conn.transaction().await?;
+    let n = tx
+        .execute(
+            "INSERT INTO users (user_id, org_id, email, password_hash, role) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING",
+            &[&id.0, &org.0, &email.to_lowercase(), &hash, &role.as_str()],
+        )
+        .await?;
+    if n == 0 {
+        return Err(ApiError::Conflict("a user with this e-mail exists".into()));
+    }
+    audit::append(&tx, Some(org), by, "user.create", &format!("user:{id}"), &serde_json::json!({ "email": email.to_lowercase(), "role": role })).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// `PATCH /users/{id}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    /// New role.
+    pub role: Role,
+}
+
+/// `PATCH /users/{id}`: change a role.
+pub async fn update(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>, Json(b): Json<UpdateUser>) -> Result<Json<serde_json::Value>, ApiError> {
+    user.require(Action::ManageUsers)?;
+    let id: UserId = parse_id(&id, "user")?;
+    let mut conn = s.pool.get().await?;
+    let tx = conn.transaction().await?;
+    let n = tx.execute("UPDATE users SET role = $3 WHERE user_id = $1 AND org_id = $2", &[&id.0, &user.org_id.0, &b.role.as_str()]).await?;
+    if n == 0 {
+        return Err(ApiError::NotFound("user"));
+    }
+    audit::append(&tx, Some(user.org_id), Some(user.user_id), "user.role", &format!("user:{id}"), &serde_json::json!({ "role": b.role })).await?;
+    tx.commit().await?;
+    Ok(Json(serde_json::json!({ "user_id": id, "role": b.role })))
+}
+
+/// Audit list query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// At most this many rows (default 1000).
+    pub limit: Option<i64>,
+}
+
+/// `GET /audit`: the caller's organisation's rows.
+pub async fn audit_list(State(s): State<AppState>, user: AuthUser, Query(q): Query<AuditQuery>) -> Result<Json<Vec<audit::AuditRow>>, ApiError> {
+    user.require(Action::ReadAudit)?;
+    Ok(Json(audit::list(&s.pool.get().await?, Some(user.org_id), q.limit.unwrap_or(1000).clamp(1, 100_000)).await?))
+}
+
+/// `GET /audit/verify`: checks the whole hash chain.
+pub async fn audit_verify(State(s): State<AppState>, user: AuthUser) -> Result<Json<audit::Verification>, ApiError> {
+    user.require(Action::ReadAudit)?;
+    Ok(Json(audit::verify(&s.pool.get().await?).await?))
+}

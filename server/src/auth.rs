@@ -1,0 +1,293 @@
+//! Authentication and authorisation: Argon2id password hashes, short-lived HS256 JWTs with
+//! fixed algorithm and checked `exp`/`aud`/`iss`, the [`AuthUser`] extractor (which also
+//! applies the per-user API rate limit), and token-bucket rate limiters.
+//!
+//! Authorisation is `aviary_core::auth::can(role, action)`; organisation scoping is done by
+//! every query (`WHERE org_id = $caller_org`), so another organisation's ids answer 404.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm as ArgonAlgorithm, Argon2, Params, Version};
+use aviary_core::auth::{Action, Role, can};
+use aviary_core::{OrgId, UserId};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::error::{ApiError, ServerError};
+
+// --- passwords ------------------------------------------------------------------------------
+
+/// Argon2id cost parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordCost {
+    /// Memory, KiB.
+    pub m_kib: u32,
+    /// Iterations.
+    pub t: u32,
+}
+
+impl PasswordCost {
+    /// OWASP's Argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
+    pub const RECOMMENDED: Self = Self { m_kib: 19 * 1024, t: 2 };
+
+    fn hasher(self) -> Result<Argon2<'static>, ServerError> {
+        let params = Params::new(self.m_kib, self.t, 1, None).map_err(|e| ServerError::Password(e.to_string()))?;
+        Ok(Argon2::new(ArgonAlgorithm::Argon2id, Version::V0x13, params))
+    }
+}
+
+/// Hashes `password` with Argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str, cost: PasswordCost) -> Result<String, ServerError> {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| ServerError::Password(e.to_string()))?;
+    cost.hasher()?
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ServerError::Password(e.to_string()))
+}
+
+/// Checks `password` against a PHC hash (its own parameters are used).
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+// --- tokens ---------------------------------------------------------------------------------
+
+/// JWT claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// User id.
+    pub sub: UserId,
+    /// Organisation id.
+    pub org: OrgId,
+    /// Role.
+    pub role: Role,
+    /// Issued at, Unix seconds.
+    pub iat: i64,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+}
+
+/// Issues and checks tokens. The algorithm is fixed to HS256: a token whose header names
+/// any other algorithm (`none` included) is refused before its signature is looked at.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenKeys").field("issuer", &self.issuer).field("audience", &self.audience).finish_non_exhaustive()
+    }
+}
+
+impl TokenKeys {
+    /// Keys from a secret of at least 32 bytes.
+    pub fn new(secret: &[u8], issuer: &str, audience: &str, ttl: Duration) -> Result<Self, ServerError> {
+        if secret.len() < 32 {
+            return Err(ServerError::Config("the JWT secret must be at least 32 bytes".into()));
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 0;
+        validation.validate_exp = true;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            ttl,
+        })
+    }
+
+    /// Token lifetime.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A signed token for the user, valid for the configured lifetime from `now`.
+    pub fn issue(&self, user: UserId, org: OrgId, role: Role, now: chrono::DateTime<chrono::Utc>) -> Result<String, ServerError> {
+        let claims = Claims {
+            sub: user,
+            org,
+            role,
+            iat: now.timestamp(),
+            exp: now.timestamp() + self.ttl.as_secs() as i64,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ServerError::Config(format!("token signing failed: {e}")))
+    }
+
+    /// Verifies signature, algorithm, expiry, issuer and audience.
+    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|d| d.claims).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            let why = match e.kind() {
+                K::ExpiredSignature => "token expired",
+                K::InvalidAudience => "token has the wrong audience",
+                K::InvalidIssuer => "token has the wrong issuer",
+                K::InvalidAlgorithm | K::InvalidAlgorithmName => "token algorithm not accepted",
+                K::InvalidSignature => "token signature invalid",
+                K::MissingRequiredClaim(_) => "token lacks a required claim",
+                _ => "token malformed",
+            };
+            ApiError::Unauthorized(why.into())
+        })
+    }
+}
+
+// --- rate limiting --------------------------------------------------------------------------
+
+/// Token buckets keyed by a string (client IP, user id).
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_second: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// `per_second` refill, `burst` capacity.
+    pub fn new(per_second: f64, burst: f64) -> Self {
+        Self { per_second, burst: burst.max(1.0), buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes a token for `key` at `now`; on refusal, the seconds until one is available.
+    pub fn check(&self, key: &str, now: Instant) -> Result<(), u64> {
+        let mut b = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if b.len() > 100_000 {
+            // Forget full buckets so a scan of many keys cannot grow the map without bound.
+            let burst = self.burst;
+            let rate = self.per_second;
+            b.retain(|_, (tokens, at)| *tokens + now.saturating_duration_since(*at).as_secs_f64() * rate < burst);
+        }
+        let (tokens, at) = b.entry(key.to_owned()).or_insert((self.burst, now));
+        *tokens = (*tokens + now.saturating_duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / self.per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+// --- the extractor --------------------------------------------------------------------------
+
+/// The authenticated caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthUser {
+    /// User id.
+    pub user_id: UserId,
+    /// Organisation; every query is scoped to it.
+    pub org_id: OrgId,
+    /// Role.
+    pub role: Role,
+}
+
+impl AuthUser {
+    /// 403 unless the role may perform `action`.
+    pub fn require(&self, action: Action) -> Result<(), ApiError> {
+        if can(self.role, action) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("role {} may not {}", self.role.as_str(), action_name(action))))
+        }
+    }
+}
+
+/// Human name of an action, for 403 messages.
+pub const fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Read => "read fleet data",
+        Action::ViewReports => "view reports",
+        Action::PlanMission => "plan missions",
+        Action::CommandMission => "command missions",
+        Action::ManageDrones => "manage drones and sites",
+        Action::ManageUsers => "manage users",
+        Action::ReadAudit => "read the audit log",
+    }
+}
+
+/// The bearer token of a request: `Authorization: Bearer ...`, or `?token=` (WebSockets from
+/// browsers cannot set headers).
+pub fn bearer(parts: &Parts) -> Option<String> {
+    if let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+        return h.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::to_owned);
+    }
+    parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=").map(str::to_owned)))
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
+        let c = state.tokens.verify(&token)?;
+        if let Err(retry) = state.api_limiter.check(&c.sub.to_string(), Instant::now()) {
+            state.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(ApiError::RateLimited(retry));
+        }
+        Ok(Self { user_id: c.sub, org_id: c.org, role: c.role })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(&[7u8; 32], "iss", "aud", Duration::from_mins(1)).expect("keys")
+    }
+
+    #[test]
+    fn passwords_round_trip_with_argon2id() {
+        let h = hash_password("correct horse", PasswordCost { m_kib: 1024, t: 1 }).expect("hash");
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password(&h, "correct horse"));
+        assert!(!verify_password(&h, "wrong"));
+        assert!(!verify_password("not a hash", "x"));
+    }
+
+    #[test]
+    fn tokens_verify_and_expire() {
+        let k = keys();
+        let (user, org) = (UserId::new_random(), OrgId::new_random());
+        let token = k.issue(user, org, Role::Operator, chrono::Utc::now()).expect("token");
+        let claims = k.verify(&token).expect("valid");
+        assert_eq!((claims.sub, claims.org, claims.role), (user, org, Role::Operator));
+        let old = k.issue(user, org, Role::Operator, chrono::Utc::now() - chrono::Duration::seconds(120)).expect("token");
+        assert!(matches!(k.verify(&old), Err(ApiError::Unauthorized(m)) if m == "token expired"));
+        assert!(TokenKeys::new(b"short", "i", "a", Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn rate_limiter_refills() {
+        let r = RateLimiter::new(1.0, 2.0);
+        let t0 = Instant::now();
+        assert!(r.check("a", t0).is_ok());
+        assert!(r.check("a", t0).is_ok());
+        assert_eq!(r.check("a", t0), Err(1));
+        assert!(r.check("b", t0).is_ok(), "keys are independent");
+        assert!(r.check("a", t0 + Duration::from_secs(1)).is_ok());
+    }
+}

@@ -1,0 +1,145 @@
+//! Prometheus metrics, rendered by hand in the text exposition format (`GET /metrics`):
+//! ingest rate and lag, WebSocket clients, command latency and outcomes, alerts.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// Upper bounds (seconds) of the latency histograms' buckets.
+const BUCKETS_S: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+/// A cumulative histogram with fixed buckets.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    counts: [AtomicU64; BUCKETS_S.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one observation, seconds.
+    pub fn observe(&self, seconds: f64) {
+        let s = seconds.max(0.0);
+        if let Some(i) = BUCKETS_S.iter().position(|b| s <= *b) {
+            self.counts[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add((s * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    /// Number of observations.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cum = 0;
+        for (i, b) in BUCKETS_S.iter().enumerate() {
+            cum += self.counts[i].load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {cum}");
+        }
+        let n = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {n}");
+        let _ = writeln!(out, "{name}_sum {}", self.sum_us.load(Ordering::Relaxed) as f64 / 1e6);
+        let _ = writeln!(out, "{name}_count {n}");
+    }
+}
+
+/// Every metric of one server instance.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Telemetry messages received by the ingest.
+    pub ingest_received: AtomicU64,
+    /// Telemetry rows committed to PostgreSQL.
+    pub ingest_rows: AtomicU64,
+    /// COPY batches committed.
+    pub ingest_batches: AtomicU64,
+    /// Messages refused (malformed JSON, topic mismatch, timestamp out of range).
+    pub ingest_rejected: AtomicU64,
+    /// Batch writes that failed and were retried.
+    pub ingest_write_errors: AtomicU64,
+    /// Sample time → commit, seconds.
+    pub ingest_lag: Histogram,
+    /// Lag of the newest batch, microseconds.
+    pub ingest_last_lag_us: AtomicI64,
+    /// Connected WebSocket clients.
+    pub ws_clients: AtomicI64,
+    /// Messages sent to WebSocket clients.
+    pub ws_messages: AtomicU64,
+    /// Messages a slow WebSocket client missed.
+    pub ws_lagged: AtomicU64,
+    /// Command publish → ack, seconds.
+    pub command_latency: Histogram,
+    /// Commands executed.
+    pub commands_executed: AtomicU64,
+    /// Commands rejected by the drone.
+    pub commands_rejected: AtomicU64,
+    /// Commands without an ack in time.
+    pub commands_unacknowledged: AtomicU64,
+    /// HTTP requests answered.
+    pub http_requests: AtomicU64,
+    /// Requests refused by a rate limit.
+    pub rate_limited: AtomicU64,
+    /// Alerts delivered to the webhook.
+    pub alerts_sent: AtomicU64,
+    /// Alerts that could not be delivered.
+    pub alerts_failed: AtomicU64,
+}
+
+impl Metrics {
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        let counters: [(&str, &str, &AtomicU64); 14] = [
+            ("aviary_ingest_messages_total", "Telemetry messages received from the broker.", &self.ingest_received),
+            ("aviary_ingest_rows_total", "Telemetry rows committed to PostgreSQL.", &self.ingest_rows),
+            ("aviary_ingest_batches_total", "COPY batches committed.", &self.ingest_batches),
+            ("aviary_ingest_rejected_total", "Telemetry messages refused.", &self.ingest_rejected),
+            ("aviary_ingest_write_errors_total", "Failed batch writes (retried).", &self.ingest_write_errors),
+            ("aviary_ws_messages_total", "Messages sent to WebSocket clients.", &self.ws_messages),
+            ("aviary_ws_lagged_total", "Messages slow WebSocket clients missed.", &self.ws_lagged),
+            ("aviary_commands_executed_total", "Commands acknowledged as executed.", &self.commands_executed),
+            ("aviary_commands_rejected_total", "Commands rejected by the drone.", &self.commands_rejected),
+            ("aviary_commands_unacknowledged_total", "Commands without an ack in time.", &self.commands_unacknowledged),
+            ("aviary_http_requests_total", "HTTP requests answered.", &self.http_requests),
+            ("aviary_rate_limited_total", "Requests refused by a rate limit.", &self.rate_limited),
+            ("aviary_alerts_sent_total", "Alerts delivered to the webhook.", &self.alerts_sent),
+            ("aviary_alerts_failed_total", "Alerts that could not be delivered.", &self.alerts_failed),
+        ];
+        for (name, help, v) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Ordering::Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP aviary_ws_clients Connected WebSocket clients.\n# TYPE aviary_ws_clients gauge\naviary_ws_clients {}",
+            self.ws_clients.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP aviary_ingest_lag_last_seconds Sample-to-commit lag of the newest batch.\n# TYPE aviary_ingest_lag_last_seconds gauge\naviary_ingest_lag_last_seconds {}",
+            self.ingest_last_lag_us.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        self.ingest_lag.render(&mut out, "aviary_ingest_lag_seconds", "Sample time to database commit.");
+        self.command_latency.render(&mut out, "aviary_command_latency_seconds", "Command publish to drone ack.");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.ingest_rows.fetch_add(7, Ordering::Relaxed);
+        m.command_latency.observe(0.004);
+        m.command_latency.observe(0.3);
+        let text = m.render();
+        assert!(text.contains("aviary_ingest_rows_total 7\n"), "{text}");
+        assert!(text.contains("aviary_command_latency_seconds_bucket{le=\"0.005\"} 1\n"));
+        assert!(text.contains("aviary_command_latency_seconds_bucket{le=\"0.5\"} 2\n"));
+        assert!(text.contains("aviary_command_latency_seconds_count 2\n"));
+        assert!(text.contains("# TYPE aviary_ws_clients gauge"));
+    }
+}

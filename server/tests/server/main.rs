@@ -1,0 +1,10 @@
+//! Fleet-server tests against the real PostgreSQL and Mosquitto on this machine (see
+//! `common`): role × route matrix, token attacks, hostile input, the mission lifecycle with a
+//! simulated MQTT drone, two instances sharing the load, audit chain, partitions, alerts.
+
+mod common;
+mod lifecycle;
+mod roles;
+mod security;
+mod storage;
+mod cluster;
