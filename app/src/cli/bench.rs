@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Subcommands of `aviary bench`.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Clone, Copy, clap::Subcommand)]
 pub enum BenchCommand {
     /// Live telemetry: N simulated drones streaming positions to one link over UDP.
     Live {

@@ -55,28 +55,36 @@ fn parse_gcs(s: &str) -> anyhow::Result<SocketAddr> {
 
 /// Runs the fleet until `--seconds` elapse or the process is interrupted.
 pub fn run(args: SimArgs) -> anyhow::Result<()> {
+    let SimArgs {
+        drones,
+        gcs,
+        speedup,
+        base_port,
+        stream,
+        rate_hz,
+        lat,
+        lon,
+        seconds,
+    } = args;
+    anyhow::ensure!((1..=1000).contains(&drones), "--drones must be 1 to 1000");
     anyhow::ensure!(
-        (1..=1000).contains(&args.drones),
-        "--drones must be 1 to 1000"
-    );
-    anyhow::ensure!(
-        args.speedup > 0.0 && args.speedup <= 1000.0,
+        speedup > 0.0 && speedup <= 1000.0,
         "--speedup must be in (0, 1000]"
     );
-    let mut cfg = SimConfig::new(parse_gcs(&args.gcs)?, args.drones);
-    cfg.speedup = args.speedup;
-    cfg.base_port = args.base_port;
-    cfg.home = LatLon::checked(args.lat, args.lon)?;
-    cfg.default_streams = args.stream.then_some(StreamRates {
-        position_hz: args.rate_hz,
+    let mut cfg = SimConfig::new(parse_gcs(&gcs)?, drones);
+    cfg.speedup = speedup;
+    cfg.base_port = base_port;
+    cfg.home = LatLon::checked(lat, lon)?;
+    cfg.default_streams = stream.then_some(StreamRates {
+        position_hz: rate_hz,
         status_hz: 1.0,
     });
     let sim = Simulator::spawn(cfg)?;
     println!(
         "{} drone(s) sending to {} at speed-up {}:",
-        args.drones,
+        drones,
         sim.config().gcs_addr,
-        args.speedup
+        speedup
     );
     for d in sim.drones() {
         println!(
@@ -87,10 +95,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     loop {
         std::thread::sleep(Duration::from_millis(200));
-        if args
-            .seconds
-            .is_some_and(|s| start.elapsed().as_secs_f64() >= s)
-        {
+        if seconds.is_some_and(|s| start.elapsed().as_secs_f64() >= s) {
             break;
         }
     }
