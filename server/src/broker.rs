@@ -161,12 +161,21 @@ pub fn commands(client: AsyncClient) -> Commands {
 /// Drives the live client until `stop` fires.
 pub async fn run_live(shared: Arc<Shared>, mut eventloop: rumqttc::EventLoop, mut stop: oneshot::Receiver<()>) {
     let mut retry_at: Option<tokio::time::Instant> = None;
+    // Status changes of one drone must be applied in the order they came: one worker.
+    let (status_tx, mut status_rx) = tokio::sync::mpsc::channel::<(DroneId, bool)>(1024);
+    let worker_state = Arc::clone(&shared);
+    let status_worker = tokio::spawn(async move {
+        while let Some((drone, online)) = status_rx.recv().await {
+            crate::api::fleet::on_drone_status(&worker_state, drone, online).await;
+        }
+    });
     let mut completed: HashSet<MissionId> = HashSet::new();
     let mut low_battery: HashSet<DroneId> = HashSet::new();
     loop {
         tokio::select! {
             _ = &mut stop => {
                 let _ = shared.commands.client.try_disconnect();
+                status_worker.abort();
                 return;
             }
             () = async { if let Some(t) = retry_at { tokio::time::sleep_until(t).await } }, if retry_at.is_some() => retry_at = None,
@@ -179,7 +188,7 @@ pub async fn run_live(shared: Arc<Shared>, mut eventloop: rumqttc::EventLoop, mu
                         }
                     }
                 }
-                Ok(Event::Incoming(Packet::Publish(p))) => on_live(&shared, &p, &mut completed, &mut low_battery),
+                Ok(Event::Incoming(Packet::Publish(p))) => on_live(&shared, &p, &status_tx, &mut completed, &mut low_battery),
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "live MQTT connection lost; retrying");
@@ -190,7 +199,13 @@ pub async fn run_live(shared: Arc<Shared>, mut eventloop: rumqttc::EventLoop, mu
     }
 }
 
-fn on_live(shared: &Arc<Shared>, p: &Publish, completed: &mut HashSet<MissionId>, low_battery: &mut HashSet<DroneId>) {
+fn on_live(
+    shared: &Arc<Shared>,
+    p: &Publish,
+    status_tx: &tokio::sync::mpsc::Sender<(DroneId, bool)>,
+    completed: &mut HashSet<MissionId>,
+    low_battery: &mut HashSet<DroneId>,
+) {
     if let Some(rest) = p.topic.strip_prefix("aviary/missions/") {
         if let Some(Ok(mission)) = rest.strip_suffix("/events").map(str::parse::<MissionId>)
             && let Ok(text) = std::str::from_utf8(&p.payload)
@@ -242,8 +257,9 @@ fn on_live(shared: &Arc<Shared>, p: &Publish, completed: &mut HashSet<MissionId>
                 b"offline" => false,
                 _ => return,
             };
-            let s = Arc::clone(shared);
-            tokio::spawn(async move { crate::api::fleet::on_drone_status(&s, drone, online).await });
+            if status_tx.try_send((drone, online)).is_err() {
+                tracing::warn!(drone = %drone, "status queue full; status change dropped");
+            }
         }
         _ => {}
     }
@@ -346,7 +362,7 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
     let mut tick = tokio::time::interval(shared.config.ingest_flush_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut retry_at: Option<tokio::time::Instant> = None;
-    let window = shared.config.ingest_batch_max.max(1);
+    let window = shared.config.ingest_batch_max.min(shared.config.ingest_broker_inflight).max(1);
     loop {
         tokio::select! {
             _ = &mut stop => break,
@@ -379,17 +395,20 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
     if let Err(e) = client.unsubscribe(shared_telemetry(&shared.config.ingest_share_group)).await {
         tracing::warn!(error = %e, "unsubscribe failed");
     }
-    let drain_until = tokio::time::Instant::now() + Duration::from_millis(300);
+    // Messages the broker already queued for this session still arrive after the UNSUBACK:
+    // take them until the line has been quiet for a while (bounded), committing as we go so
+    // the broker keeps sending.
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
     let mut unsubscribed = false;
-    loop {
-        let left = drain_until.saturating_duration_since(tokio::time::Instant::now());
-        if left.is_zero() && unsubscribed {
-            break;
-        }
-        match tokio::time::timeout(left.max(Duration::from_millis(50)), eventloop.poll()).await {
+    while tokio::time::Instant::now() < give_up {
+        let quiet = if unsubscribed { Duration::from_millis(500) } else { Duration::from_secs(2) };
+        match tokio::time::timeout(quiet, eventloop.poll()).await {
             Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
                 if !accept(&shared, &p, &mut batch) {
                     let _ = client.try_ack(&p);
+                }
+                if batch.rows.len() >= window {
+                    flush(&shared, &client, &mut batch).await;
                 }
             }
             Ok(Ok(Event::Incoming(Packet::UnsubAck(_)))) => unsubscribed = true,

@@ -49,6 +49,10 @@ pub struct ServerConfig {
     pub ingest_share_group: String,
     /// Largest telemetry batch written with one COPY.
     pub ingest_batch_max: usize,
+    /// The broker's limit of unacknowledged `QoS` 1 messages per client (Mosquitto's
+    /// `max_inflight_messages`, default 20). The ingest acknowledges only after committing,
+    /// so it commits as soon as this many are held: waiting longer would stall the broker.
+    pub ingest_broker_inflight: usize,
     /// Longest a sample waits in the ingest buffer.
     pub ingest_flush_interval: Duration,
     /// PagerDuty Events v2 endpoint (`http://...`); none disables alerts.
@@ -84,7 +88,8 @@ impl ServerConfig {
             retention: chrono::Duration::days(730),
             ingest_share_group: "aviary".into(),
             ingest_batch_max: 5000,
-            ingest_flush_interval: Duration::from_millis(50),
+            ingest_broker_inflight: 20,
+            ingest_flush_interval: Duration::from_millis(20),
             alert_webhook_url: None,
             alert_routing_key: String::new(),
             battery_low_pct: 20.0,
