@@ -95,6 +95,26 @@ impl MissionRecord {
     }
 }
 
+/// The record of one mission: unflown missions directly, flown ones by analysing their
+/// stored telemetry.
+pub fn load_record(
+    store: &Store,
+    mission: &Mission,
+    opts: &ReportOptions,
+) -> Result<MissionRecord, ReportError> {
+    if mission.actual_start.is_none() && !mission.status.is_active() {
+        return Ok(MissionRecord::unflown(mission));
+    }
+    let samples = store.mission_telemetry(mission.id, TelemetryRange::all())?;
+    let ctx = ReportContext {
+        site_name: String::new(),
+        timezone: Tz::UTC,
+        drone_label: None,
+    };
+    let report = analyze(mission, ctx, samples, Vec::new(), Vec::new(), opts);
+    Ok(MissionRecord::from_report(mission, &report))
+}
+
 /// Records for every mission that could fall in a period ending at `to` (missions created
 /// before `to`), analysing each flown mission's telemetry.
 ///
@@ -109,21 +129,42 @@ pub fn load_records(
         to: Some(to),
         ..MissionFilter::default()
     })?;
+    missions
+        .iter()
+        .map(|m| load_record(store, m, opts))
+        .collect()
+}
+
+/// The mission history from `store`: missions passing `filter` (site, drone and status in
+/// SQL, the period on the flight start), newest first, with their figures.
+pub fn load_history(
+    store: &Store,
+    filter: &HistoryFilter,
+    opts: &ReportOptions,
+) -> Result<Vec<MissionRecord>, ReportError> {
+    let missions = store.list_missions(&MissionFilter {
+        site_id: filter.site_id,
+        drone_id: filter.drone_id,
+        statuses: filter.statuses.clone(),
+        // Created before the period's end is necessary (a mission starts after creation).
+        to: filter.to,
+        ..MissionFilter::default()
+    })?;
     let mut out = Vec::with_capacity(missions.len());
-    for m in missions {
-        if m.actual_start.is_none() && !m.status.is_active() {
-            out.push(MissionRecord::unflown(&m));
+    for m in &missions {
+        // Skip the telemetry of missions that cannot be in the period.
+        if filter
+            .from
+            .is_some_and(|f| m.actual_end.is_some_and(|e| e < f))
+        {
             continue;
         }
-        let samples = store.mission_telemetry(m.id, TelemetryRange::all())?;
-        let ctx = ReportContext {
-            site_name: String::new(),
-            timezone: Tz::UTC,
-            drone_label: None,
-        };
-        let report = analyze(&m, ctx, samples, Vec::new(), Vec::new(), opts);
-        out.push(MissionRecord::from_report(&m, &report));
+        let r = load_record(store, m, opts)?;
+        if filter.matches(&r) {
+            out.push(r);
+        }
     }
+    out.sort_by_key(|r| std::cmp::Reverse(r.when()));
     Ok(out)
 }
 

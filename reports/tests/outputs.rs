@@ -7,7 +7,9 @@
 
 use aviary_core::store::{Store, StoreOptions};
 use aviary_core::{ManualClock, MissionStatus};
-use aviary_reports::summary::{Grouping, MaintenancePolicy, load_org_report};
+use aviary_reports::summary::{
+    Grouping, HistoryFilter, MaintenancePolicy, load_history, load_org_report,
+};
 use aviary_reports::{
     ReportError, ReportOptions, create_output, csvout, format, load_mission_report, pdf, testdata,
 };
@@ -260,6 +262,35 @@ fn org_report_pdf_and_history_csv_read_back_with_real_tools() {
     store
         .insert_mission(&lost)
         .unwrap_or_else(|e| panic!("{e}"));
+
+    // The history, filtered in the store and on the flight start.
+    let history = load_history(
+        &store,
+        &HistoryFilter {
+            statuses: vec![MissionStatus::Completed],
+            ..HistoryFilter::default()
+        },
+        &ReportOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = history.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names.contains(&"North field survey") && names.contains(&"Lost telemetry"),
+        "{names:?}"
+    );
+    let by_drone = HistoryFilter {
+        drone_id: Some(b.drone.id),
+        statuses: vec![MissionStatus::Aborted],
+        ..HistoryFilter::default()
+    };
+    let aborted = load_history(&store, &by_drone, &ReportOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        aborted.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        ["Dyke inspection"]
+    );
+    assert!(aborted[0].distance_m.is_some_and(|d| d > 100.0));
 
     let from = testdata::start_time() - Duration::days(10);
     let to = testdata::start_time() + Duration::days(10);
