@@ -313,3 +313,48 @@ fn a_command_to_a_drone_without_link_fails_visibly() {
     h.run_steps(2);
     assert_eq!(h.state().state.open_alerts(), 0);
 }
+
+#[test]
+fn every_view_draws_and_fleet_status_can_be_changed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut h = harness(app(dir.path(), false));
+    h.run_steps(2);
+    for (tab, view, shown) in [
+        ("Fleet", View::Fleet, "Last seen (UTC)"),
+        ("History", View::History, "Open .tlog..."),
+        ("Simulator", View::Simulator, "Simulator"),
+        ("Reports", View::Reports, "Fleet by site"),
+        ("Settings", View::Settings, "Save settings"),
+        ("Plan", View::Plan, "Plan a survey"),
+    ] {
+        h.get_all_by_label(tab).next().expect("tab").click();
+        h.run_steps(2);
+        assert_eq!(h.state().state.view, view);
+        assert!(
+            h.query_all_by_label(shown).count() >= 1,
+            "{tab} shows {shown}"
+        );
+    }
+    h.get_all_by_label("Fleet").next().expect("tab").click();
+    h.run_steps(2);
+    let maintenance = |a: &AviaryApp| {
+        a.state
+            .drones
+            .values()
+            .filter(|d| d.drone.status == aviary_core::DroneStatus::Maintenance)
+            .count()
+    };
+    let before = maintenance(h.state());
+    h.get_all_by_label("Set maintenance")
+        .next()
+        .expect("a drone to take out of service")
+        .click();
+    h.run_steps(3);
+    assert_eq!(maintenance(h.state()), before + 1);
+    h.get_all_by_label("Set available")
+        .next()
+        .expect("a drone in maintenance")
+        .click();
+    h.run_steps(3);
+    assert_eq!(maintenance(h.state()), before);
+}

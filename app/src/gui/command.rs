@@ -140,6 +140,9 @@ pub enum Command {
     },
     /// Save the settings file and apply what changed (tile source).
     SaveSettings,
+    /// Build a mission's report from stored telemetry (`aviary-reports`) and write it as PDF
+    /// to a file chosen in the native dialog (in the background).
+    MissionReport(aviary_core::MissionId),
 }
 
 /// The UI's outbox for one frame. Drained by `logic` after the frame.

@@ -514,11 +514,60 @@ pub fn handle_command(
                 Err(e) => state.notice(format!("cannot inject fault: {e}"), true),
             }
         }
+        Command::MissionReport(id) => mission_report(state, backend, id),
         Command::SaveSettings => match settings.save() {
             Ok(path) => state.notice(format!("settings saved to {}", path.display()), false),
             Err(e) => state.notice(format!("cannot save settings: {e}"), true),
         },
     }
+}
+
+/// Builds the report on this thread (the store lives here), writes the PDF on a job thread.
+fn mission_report(state: &mut AppState, backend: &mut Backend, id: MissionId) {
+    if let Err(e) = backend.store.telemetry().flush() {
+        state.notice(format!("report: {e}"), true);
+        return;
+    }
+    let report = match aviary_reports::load_mission_report(
+        &backend.store,
+        id,
+        &aviary_reports::ReportOptions::default(),
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            state.notice(format!("report: {e}"), true);
+            return;
+        }
+    };
+    let name = state
+        .mission(id)
+        .map_or_else(|| "mission".to_owned(), |m| sanitize(&m.name));
+    backend
+        .jobs
+        .spawn("Writing mission report", move |progress| {
+            let picked = rfd::FileDialog::new()
+                .set_title("Save mission report")
+                .set_file_name(format!("{name}-report.pdf"))
+                .add_filter("PDF", &["pdf"])
+                .save_file();
+            let Some(path) = picked else {
+                return JobOutput::Cancelled;
+            };
+            progress.set(0.3);
+            let written = aviary_reports::create_output(&path)
+                .and_then(|mut out| {
+                    aviary_reports::pdf::write_mission_pdf(&mut out, &report)?;
+                    std::io::Write::flush(&mut out).map_err(|io| {
+                        aviary_reports::ReportError::Write {
+                            what: "mission PDF",
+                            io,
+                        }
+                    })
+                })
+                .map(|()| path)
+                .map_err(|e| e.to_string());
+            JobOutput::ReportWritten(written)
+        });
 }
 
 fn import_area(path: &std::path::Path) -> Result<(String, SurveyArea), String> {

@@ -53,7 +53,7 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             .site
             .and_then(|id| state.sites.iter().find(|s| s.id == id))
             .map_or("All sites", |s| s.name.as_str());
-        egui::ComboBox::from_id_salt("fleet_site")
+        let combo = egui::ComboBox::from_id_salt("fleet_site")
             .selected_text(site_label)
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut t.site, None, "All sites");
@@ -61,8 +61,9 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                     ui.selectable_value(&mut t.site, Some(s.id), &s.name);
                 }
             });
+        super::name_combo(&combo.response, "Site filter");
         let status_label = t.status.map_or("Any status".to_owned(), |s| s.to_string());
-        egui::ComboBox::from_id_salt("fleet_status")
+        let combo = egui::ComboBox::from_id_salt("fleet_status")
             .selected_text(status_label)
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut t.status, None, "Any status");
@@ -70,6 +71,7 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                     ui.selectable_value(&mut t.status, Some(s), s.as_str());
                 }
             });
+        super::name_combo(&combo.response, "Status filter");
     });
     // --- rows ---
     let needle = t.filter.to_lowercase();

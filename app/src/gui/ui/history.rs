@@ -21,7 +21,7 @@ pub fn history_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 .site
                 .and_then(|id| state.sites.iter().find(|s| s.id == id))
                 .map_or("All sites", |s| s.name.as_str());
-            egui::ComboBox::from_id_salt("history_site")
+            let combo = egui::ComboBox::from_id_salt("history_site")
                 .selected_text(site_label)
                 .show_ui(ui, |ui| {
                     search |= ui
@@ -33,10 +33,11 @@ pub fn history_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                             .clicked();
                     }
                 });
+            super::name_combo(&combo.response, "Site");
             ui.end_row();
             ui.label("Status");
             let st = h.status.map_or("Any".to_owned(), |s| s.to_string());
-            egui::ComboBox::from_id_salt("history_status")
+            let combo = egui::ComboBox::from_id_salt("history_status")
                 .selected_text(st)
                 .show_ui(ui, |ui| {
                     search |= ui.selectable_value(&mut h.status, None, "Any").clicked();
@@ -49,13 +50,14 @@ pub fn history_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                             .clicked();
                     }
                 });
+            super::name_combo(&combo.response, "Status");
             ui.end_row();
             ui.label("Created");
             let days = match h.last_days {
                 0 => "any time".to_owned(),
                 d => format!("last {d} days"),
             };
-            egui::ComboBox::from_id_salt("history_days")
+            let combo = egui::ComboBox::from_id_salt("history_days")
                 .selected_text(days)
                 .show_ui(ui, |ui| {
                     for (d, l) in [
@@ -67,6 +69,7 @@ pub fn history_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                         search |= ui.selectable_value(&mut h.last_days, d, l).clicked();
                     }
                 });
+            super::name_combo(&combo.response, "Created");
             ui.end_row();
         });
     ui.horizontal(|ui| {
@@ -87,6 +90,7 @@ pub fn history_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         ui.label(RichText::new("No missions found (press Search).").weak());
     }
     let mut replay = None;
+    let mut report = None;
     for m in &h.results {
         ui.horizontal_wrapped(|ui| {
             let site = state.sites.iter().find(|s| s.id == m.site_id);
@@ -104,21 +108,21 @@ pub fn history_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 m.status,
                 fmt_distance(m.estimated_distance_m)
             ));
-            if matches!(
-                m.status,
-                MissionStatus::Completed
-                    | MissionStatus::Aborted
-                    | MissionStatus::Failed
-                    | MissionStatus::InProgress
-                    | MissionStatus::Paused
-            ) && ui.small_button("Replay").clicked()
-            {
-                replay = Some(m.id);
+            if m.status != MissionStatus::Planned {
+                if ui.small_button("Replay").clicked() {
+                    replay = Some(m.id);
+                }
+                if ui.small_button("PDF report").clicked() {
+                    report = Some(m.id);
+                }
             }
         });
     }
     if let Some(id) = replay {
         cx.commands.send(Command::ReplayMission(id));
+    }
+    if let Some(id) = report {
+        cx.commands.send(Command::MissionReport(id));
     }
     ui.separator();
     replay_controls_ui(ui, cx);

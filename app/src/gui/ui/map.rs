@@ -122,7 +122,10 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             state.selected_mission = Some(mission.id);
         }
     }
-    let lat_deg = map.memory.detached().map_or(home.lat_deg, |p| p.y());
+    let lat_deg = map
+        .memory
+        .detached()
+        .map_or(home.lat_deg, walkers::geo_types::Point::y);
     scale_bar_ui(ui, response.rect, lat_deg, map.memory.zoom());
     map_controls_ui(ui, cx, response.rect, attribution);
 }

@@ -206,6 +206,13 @@ fn confirm_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     }
 }
 
+/// Gives a combo box an accessible name (screen readers, and tests that find it by label);
+/// its value stays the selected text.
+pub fn name_combo(response: &egui::Response, name: &str) {
+    response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, response.enabled(), name));
+}
+
 /// `1 h 02 min`, `4 min 10 s`, `12 s`.
 pub fn fmt_duration(s: f64) -> String {
     let s = s.max(0.0).round() as u64;

@@ -6,7 +6,7 @@ use crate::gui::command::Command;
 use crate::gui::map::status_color;
 use crate::gui::state::{AppState, CommandOutcome, action_label};
 use aviary_core::wire::CommandAction;
-use aviary_core::{DroneStatus, Mission, MissionStatus, WaypointAction};
+use aviary_core::{DroneStatus, Mission, MissionStatus};
 use egui::{RichText, Ui};
 
 /// Progress figures of a mission from its drone's live data.
@@ -37,7 +37,8 @@ pub fn progress(state: &AppState, m: &Mission) -> Progress {
         .windows(2)
         .map(|w| w[0].pos.distance_m(w[1].pos))
         .sum::<f64>()
-        .max(0.0);
+        .max(0.0)
+        + 0.0; // an empty sum is -0.0, shown as "-0 m"
     let leg_m = |w: &[aviary_core::Waypoint]| w[0].pos.distance_m(w[1].pos);
     let total_m: f64 = m.waypoints.windows(2).map(leg_m).sum::<f64>().max(0.0);
     // Item 0 of the uploaded mission is home; waypoint k is item k + 1.
@@ -178,7 +179,7 @@ fn mission_ui(
             let current = m
                 .drone_id
                 .map_or_else(|| "— choose —".to_owned(), |d| state.drone_label(d));
-            egui::ComboBox::from_id_salt("assign_drone")
+            let combo = egui::ComboBox::from_id_salt("assign_drone")
                 .selected_text(current)
                 .show_ui(ui, |ui| {
                     for d in state.drones.values().filter(|d| {
@@ -198,6 +199,7 @@ fn mission_ui(
                         }
                     }
                 });
+            super::name_combo(&combo.response, "Assign drone");
         });
     }
     // --- controls ---

@@ -187,7 +187,7 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 .and_then(|id| state.site(id))
                 .map(|s| s.name.clone())
                 .unwrap_or_default();
-            egui::ComboBox::from_id_salt("plan_site")
+            let combo = egui::ComboBox::from_id_salt("plan_site")
                 .selected_text(site_name)
                 .show_ui(ui, |ui| {
                     for s in &state.sites {
@@ -202,13 +202,14 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                         }
                     }
                 });
+            super::name_combo(&combo.response, "Site");
             ui.end_row();
             ui.label("Drone");
             let drone_name = state
                 .plan
                 .drone
                 .map_or_else(|| "— none —".to_owned(), |d| state.drone_label(d));
-            egui::ComboBox::from_id_salt("plan_drone")
+            let combo = egui::ComboBox::from_id_salt("plan_drone")
                 .selected_text(drone_name)
                 .show_ui(ui, |ui| {
                     if ui
@@ -239,6 +240,7 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                         }
                     }
                 });
+            super::name_combo(&combo.response, "Drone");
             ui.end_row();
         });
     ui.add_space(6.0);

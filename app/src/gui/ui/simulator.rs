@@ -24,13 +24,14 @@ pub fn simulator_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             .add_site
             .and_then(|id| state.sites.iter().find(|s| s.id == id))
             .map_or("—", |s| s.name.as_str());
-        egui::ComboBox::from_id_salt("sim_site")
+        let combo = egui::ComboBox::from_id_salt("sim_site")
             .selected_text(site_label)
             .show_ui(ui, |ui| {
                 for s in &state.sites {
                     ui.selectable_value(&mut state.sim.add_site, Some(s.id), &s.name);
                 }
             });
+        super::name_combo(&combo.response, "Site for new drones");
         if ui.button("Add").clicked()
             && let Some(site) = state.sim.add_site
         {

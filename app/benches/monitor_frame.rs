@@ -1,0 +1,104 @@
+//! CPU cost of one frame of the Monitor view with 1,000 drones and their trails: the egui
+//! pass (`Context::run_ui` over the app's real `ui` code: map, basemap, overlays, panels,
+//! plots) plus tessellation into meshes. No GPU is involved; the goal is ≤ 8 ms so 60 fps
+//! holds with headroom.
+
+use aviary_app::gui::app::{AviaryApp, MapTiles};
+use aviary_app::gui::backend::{Backend, BackendOptions};
+use aviary_app::gui::jobs::JobMode;
+use aviary_app::gui::settings::Settings;
+use aviary_app::gui::state::{DroneView, View};
+use aviary_core::store::{Store, StoreOptions};
+use aviary_core::{Drone, DroneId, DroneStatus, ManualClock, TelemetrySample};
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::sync::Arc;
+
+const DRONES: usize = 1_000;
+const TRAIL_SAMPLES: usize = 300;
+
+fn fleet_app(dir: &std::path::Path) -> AviaryApp {
+    let start = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+    let clock = Arc::new(ManualClock::new(start));
+    let store = Store::open(&dir.join("bench.db"), clock.clone(), StoreOptions::default()).expect("store");
+    let options = BackendOptions { seed_demo: true, simulated_fleet: false, job_mode: JobMode::Inline };
+    let backend = Backend::new(store, clock, options, Arc::new(|| {}));
+    let mut app = AviaryApp::new(&egui::Context::default(), backend, Settings::default(), MapTiles::BasemapOnly);
+    let site = app.state.sites[0].clone();
+    let mut first = None;
+    for i in 0..DRONES {
+        // Drones on a ring pattern around the site, 2 km across, each with a wavy trail.
+        let ring = 200.0 + 800.0 * ((i % 10) as f64 / 10.0);
+        let bearing = (i as f64) * 137.508;
+        let home = site.location.offset(bearing, ring);
+        let id = DroneId::new_random();
+        first.get_or_insert(id);
+        let drone = Drone {
+            id,
+            site_id: site.id,
+            serial_number: format!("B-{i:04}"),
+            model: "bench".to_owned(),
+            status: if i % 3 == 0 { DroneStatus::InMission } else { DroneStatus::Available },
+            battery_pct: 80,
+            last_seen: None,
+            home,
+            firmware_version: "bench".to_owned(),
+            link: None,
+            created_at: start,
+        };
+        let mut view = DroneView::new(drone, site.name.clone());
+        for k in 0..TRAIL_SAMPLES {
+            let t = k as f64;
+            let pos = home.offset_ne(t * 1.0, 25.0 * (t / 15.0).sin());
+            view.push_sample(TelemetrySample {
+                time: start - chrono::Duration::seconds((TRAIL_SAMPLES - k) as i64),
+                mission_id: None,
+                drone_id: id,
+                pos,
+                alt_rel_m: 40.0 + (t / 20.0).sin(),
+                speed_mps: 6.0,
+                heading_deg: (bearing + t) % 360.0,
+                battery_pct: 90.0 - t / 10.0,
+                signal_pct: 95.0,
+                status: DroneStatus::InMission,
+            });
+        }
+        app.state.drones.insert(id, view);
+    }
+    app.state.view = View::Monitor;
+    app.state.selected_drone = first;
+    let _ = app.map.memory.set_zoom(14.0);
+    app.map.memory.center_at(walkers::lat_lon(site.location.lat_deg, site.location.lon_deg));
+    app.map.centred = true;
+    app
+}
+
+fn monitor_frame(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut app = fleet_app(dir.path());
+    let ctx = egui::Context::default();
+    let input = || egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1440.0, 900.0))),
+        ..egui::RawInput::default()
+    };
+    // Warm up: fonts, galley caches, panel sizes.
+    for _ in 0..5 {
+        let out = ctx.run_ui(input(), |ui| app.ui_step(ui));
+        let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
+    }
+    let mut group = c.benchmark_group("monitor_view");
+    group.sample_size(30);
+    group.bench_function("1000_drones_with_trails_run_ui_and_tessellate", |b| {
+        b.iter(|| {
+            let out = ctx.run_ui(input(), |ui| app.ui_step(ui));
+            black_box(ctx.tessellate(out.shapes, out.pixels_per_point))
+        });
+    });
+    group.bench_function("1000_drones_with_trails_run_ui_only", |b| {
+        b.iter(|| black_box(ctx.run_ui(input(), |ui| app.ui_step(ui)).shapes.len()));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, monitor_frame);
+criterion_main!(benches);
