@@ -53,7 +53,11 @@ pub struct Alert {
 }
 
 /// The PagerDuty Events v2 body of an alert.
-pub fn pagerduty_body(routing_key: &str, a: &Alert, now: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+pub fn pagerduty_body(
+    routing_key: &str,
+    a: &Alert,
+    now: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
     serde_json::json!({
         "routing_key": routing_key,
         "event_action": "trigger",
@@ -80,7 +84,9 @@ pub struct Alerts {
 impl Alerts {
     /// Starts the sender task (or a disabled handle when `url` is `None`).
     pub fn start(url: Option<String>, routing_key: String, metrics: Arc<Metrics>) -> Self {
-        let Some(url) = url else { return Self { tx: None } };
+        let Some(url) = url else {
+            return Self { tx: None };
+        };
         let (tx, mut rx) = mpsc::channel::<Alert>(1024);
         let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         tokio::spawn(async move {
@@ -107,7 +113,11 @@ impl Alerts {
                         false
                     }
                 };
-                let counter = if ok { &metrics.alerts_sent } else { &metrics.alerts_failed };
+                let counter = if ok {
+                    &metrics.alerts_sent
+                } else {
+                    &metrics.alerts_failed
+                };
                 counter.fetch_add(1, Ordering::Relaxed);
             }
         });
@@ -137,7 +147,11 @@ mod tests {
             dedup_key: "battery_low/x".into(),
             details: serde_json::json!({"battery": 15.0}),
         };
-        let b = pagerduty_body("rk", &a, chrono::DateTime::from_timestamp(0, 0).unwrap_or_default());
+        let b = pagerduty_body(
+            "rk",
+            &a,
+            chrono::DateTime::from_timestamp(0, 0).unwrap_or_default(),
+        );
         assert_eq!(b["event_action"], "trigger");
         assert_eq!(b["routing_key"], "rk");
         assert_eq!(b["payload"]["severity"], "warning");

@@ -10,9 +10,9 @@
 
 use aviary_core::{OrgId, UserId};
 use chrono::{DateTime, SubsecRound, Utc};
+use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use deadpool_postgres::GenericClient;
 
 use crate::error::ServerError;
 
@@ -43,7 +43,10 @@ pub struct AuditRow {
 }
 
 /// The chain hash of a row.
-#[expect(clippy::too_many_arguments, reason = "the hash covers exactly the stored columns, each named at the call site")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the hash covers exactly the stored columns, each named at the call site"
+)]
 pub fn row_hash(
     prev_hash: &str,
     seq: i64,
@@ -58,7 +61,16 @@ pub fn row_hash(
     let org = org.map(|o| o.to_string()).unwrap_or_default();
     let user = user.map(|u| u.to_string()).unwrap_or_default();
     // Length-prefixed fields: no two different rows serialise to the same bytes.
-    for field in [prev_hash, &seq.to_string(), &time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true), &org, &user, action, target, detail] {
+    for field in [
+        prev_hash,
+        &seq.to_string(),
+        &time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        &org,
+        &user,
+        action,
+        target,
+        detail,
+    ] {
         h.update((field.len() as u64).to_be_bytes());
         h.update(field.as_bytes());
     }
@@ -74,9 +86,17 @@ pub async fn append<C: GenericClient>(
     target: &str,
     detail: &serde_json::Value,
 ) -> Result<i64, ServerError> {
-    client.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))", &[]).await?;
-    let head = client.query_opt("SELECT seq, hash FROM audit_head WHERE id = 1", &[]).await?;
-    let (prev_seq, prev_hash): (i64, String) = head.map_or((0, GENESIS.to_owned()), |r| (r.get(0), r.get(1)));
+    client
+        .execute(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))",
+            &[],
+        )
+        .await?;
+    let head = client
+        .query_opt("SELECT seq, hash FROM audit_head WHERE id = 1", &[])
+        .await?;
+    let (prev_seq, prev_hash): (i64, String) =
+        head.map_or((0, GENESIS.to_owned()), |r| (r.get(0), r.get(1)));
     let seq = prev_seq + 1;
     // PostgreSQL keeps microseconds: hash exactly what is stored.
     let time = Utc::now().trunc_subsecs(6);
@@ -111,7 +131,11 @@ pub struct Verification {
 }
 
 /// Reads the rows of an organisation (`None`: all), oldest first.
-pub async fn list<C: GenericClient>(client: &C, org: Option<OrgId>, limit: i64) -> Result<Vec<AuditRow>, ServerError> {
+pub async fn list<C: GenericClient>(
+    client: &C,
+    org: Option<OrgId>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, ServerError> {
     let rows = client
         .query(
             "SELECT seq, time, org_id, user_id, action, target, detail, prev_hash, hash FROM audit_log
@@ -138,7 +162,13 @@ pub async fn list<C: GenericClient>(client: &C, org: Option<OrgId>, limit: i64) 
 /// Verifies the whole chain (it spans organisations, so it is checked whole).
 pub async fn verify<C: GenericClient>(client: &C) -> Result<Verification, ServerError> {
     let rows = list(client, None, i64::MAX).await?;
-    Ok(verify_rows(&rows, client.query_opt("SELECT seq, hash FROM audit_head WHERE id = 1", &[]).await?.map(|r| (r.get(0), r.get(1)))))
+    Ok(verify_rows(
+        &rows,
+        client
+            .query_opt("SELECT seq, hash FROM audit_head WHERE id = 1", &[])
+            .await?
+            .map(|r| (r.get(0), r.get(1))),
+    ))
 }
 
 /// The chain check on rows already read, oldest first by `seq`, against the stored head.
@@ -148,14 +178,32 @@ pub fn verify_rows(rows: &[AuditRow], head: Option<(i64, String)>) -> Verificati
     let mut expected_seq = 1;
     for r in rows {
         if r.seq != expected_seq {
-            problems.push(format!("row {}: expected sequence number {expected_seq} (a row was deleted or moved)", r.seq));
+            problems.push(format!(
+                "row {}: expected sequence number {expected_seq} (a row was deleted or moved)",
+                r.seq
+            ));
         }
         if r.prev_hash != prev {
-            problems.push(format!("row {}: does not link to the previous row (deleted or reordered rows)", r.seq));
+            problems.push(format!(
+                "row {}: does not link to the previous row (deleted or reordered rows)",
+                r.seq
+            ));
         }
-        let h = row_hash(&r.prev_hash, r.seq, r.time, r.org_id, r.user_id, &r.action, &r.target, &r.detail);
+        let h = row_hash(
+            &r.prev_hash,
+            r.seq,
+            r.time,
+            r.org_id,
+            r.user_id,
+            &r.action,
+            &r.target,
+            &r.detail,
+        );
         if h != r.hash {
-            problems.push(format!("row {}: content does not match its hash (edited)", r.seq));
+            problems.push(format!(
+                "row {}: content does not match its hash (edited)",
+                r.seq
+            ));
         }
         prev.clone_from(&r.hash);
         expected_seq = r.seq + 1;
@@ -170,7 +218,11 @@ pub fn verify_rows(rows: &[AuditRow], head: Option<(i64, String)>) -> Verificati
             l.map(|x| x.0)
         )),
     }
-    Verification { rows: rows.len() as i64, ok: problems.is_empty(), problems }
+    Verification {
+        rows: rows.len() as i64,
+        ok: problems.is_empty(),
+        problems,
+    }
 }
 
 #[cfg(test)]
@@ -219,7 +271,12 @@ mod tests {
         let h = head(&rows);
         let mut edited = rows.clone();
         edited[2].detail = "{\"forged\":true}".into();
-        assert!(verify_rows(&edited, h.clone()).problems.iter().any(|p| p.contains("row 3") && p.contains("edited")));
+        assert!(
+            verify_rows(&edited, h.clone())
+                .problems
+                .iter()
+                .any(|p| p.contains("row 3") && p.contains("edited"))
+        );
         let mut deleted = rows.clone();
         deleted.remove(1);
         assert!(!verify_rows(&deleted, h.clone()).ok);
@@ -231,6 +288,9 @@ mod tests {
         assert!(!verify_rows(&swapped, h.clone()).ok);
         let truncated = rows[..4].to_vec();
         let v = verify_rows(&truncated, h);
-        assert!(v.problems.iter().any(|p| p.contains("deleted at the end")), "{v:?}");
+        assert!(
+            v.problems.iter().any(|p| p.contains("deleted at the end")),
+            "{v:?}"
+        );
     }
 }

@@ -34,17 +34,26 @@ pub struct PasswordCost {
 
 impl PasswordCost {
     /// OWASP's Argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
-    pub const RECOMMENDED: Self = Self { m_kib: 19 * 1024, t: 2 };
+    pub const RECOMMENDED: Self = Self {
+        m_kib: 19 * 1024,
+        t: 2,
+    };
 
     fn hasher(self) -> Result<Argon2<'static>, ServerError> {
-        let params = Params::new(self.m_kib, self.t, 1, None).map_err(|e| ServerError::Password(e.to_string()))?;
-        Ok(Argon2::new(ArgonAlgorithm::Argon2id, Version::V0x13, params))
+        let params = Params::new(self.m_kib, self.t, 1, None)
+            .map_err(|e| ServerError::Password(e.to_string()))?;
+        Ok(Argon2::new(
+            ArgonAlgorithm::Argon2id,
+            Version::V0x13,
+            params,
+        ))
     }
 }
 
 /// Hashes `password` with Argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str, cost: PasswordCost) -> Result<String, ServerError> {
-    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| ServerError::Password(e.to_string()))?;
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+        .map_err(|e| ServerError::Password(e.to_string()))?;
     cost.hasher()?
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -53,7 +62,11 @@ pub fn hash_password(password: &str, cost: PasswordCost) -> Result<String, Serve
 
 /// Checks `password` against a PHC hash (its own parameters are used).
 pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 // --- tokens ---------------------------------------------------------------------------------
@@ -90,15 +103,25 @@ pub struct TokenKeys {
 
 impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenKeys").field("issuer", &self.issuer).field("audience", &self.audience).finish_non_exhaustive()
+        f.debug_struct("TokenKeys")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
     }
 }
 
 impl TokenKeys {
     /// Keys from a secret of at least 32 bytes.
-    pub fn new(secret: &[u8], issuer: &str, audience: &str, ttl: Duration) -> Result<Self, ServerError> {
+    pub fn new(
+        secret: &[u8],
+        issuer: &str,
+        audience: &str,
+        ttl: Duration,
+    ) -> Result<Self, ServerError> {
         if secret.len() < 32 {
-            return Err(ServerError::Config("the JWT secret must be at least 32 bytes".into()));
+            return Err(ServerError::Config(
+                "the JWT secret must be at least 32 bytes".into(),
+            ));
         }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[issuer]);
@@ -122,7 +145,13 @@ impl TokenKeys {
     }
 
     /// A signed token for the user, valid for the configured lifetime from `now`.
-    pub fn issue(&self, user: UserId, org: OrgId, role: Role, now: chrono::DateTime<chrono::Utc>) -> Result<String, ServerError> {
+    pub fn issue(
+        &self,
+        user: UserId,
+        org: OrgId,
+        role: Role,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, ServerError> {
         let claims = Claims {
             sub: user,
             org,
@@ -138,19 +167,21 @@ impl TokenKeys {
 
     /// Verifies signature, algorithm, expiry, issuer and audience.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|d| d.claims).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind as K;
-            let why = match e.kind() {
-                K::ExpiredSignature => "token expired",
-                K::InvalidAudience => "token has the wrong audience",
-                K::InvalidIssuer => "token has the wrong issuer",
-                K::InvalidAlgorithm | K::InvalidAlgorithmName => "token algorithm not accepted",
-                K::InvalidSignature => "token signature invalid",
-                K::MissingRequiredClaim(_) => "token lacks a required claim",
-                _ => "token malformed",
-            };
-            ApiError::Unauthorized(why.into())
-        })
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|d| d.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind as K;
+                let why = match e.kind() {
+                    K::ExpiredSignature => "token expired",
+                    K::InvalidAudience => "token has the wrong audience",
+                    K::InvalidIssuer => "token has the wrong issuer",
+                    K::InvalidAlgorithm | K::InvalidAlgorithmName => "token algorithm not accepted",
+                    K::InvalidSignature => "token signature invalid",
+                    K::MissingRequiredClaim(_) => "token lacks a required claim",
+                    _ => "token malformed",
+                };
+                ApiError::Unauthorized(why.into())
+            })
     }
 }
 
@@ -167,20 +198,30 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// `per_second` refill, `burst` capacity.
     pub fn new(per_second: f64, burst: f64) -> Self {
-        Self { per_second, burst: burst.max(1.0), buckets: Mutex::new(HashMap::new()) }
+        Self {
+            per_second,
+            burst: burst.max(1.0),
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes a token for `key` at `now`; on refusal, the seconds until one is available.
     pub fn check(&self, key: &str, now: Instant) -> Result<(), u64> {
-        let mut b = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut b = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if b.len() > 100_000 {
             // Forget full buckets so a scan of many keys cannot grow the map without bound.
             let burst = self.burst;
             let rate = self.per_second;
-            b.retain(|_, (tokens, at)| *tokens + now.saturating_duration_since(*at).as_secs_f64() * rate < burst);
+            b.retain(|_, (tokens, at)| {
+                *tokens + now.saturating_duration_since(*at).as_secs_f64() * rate < burst
+            });
         }
         let (tokens, at) = b.entry(key.to_owned()).or_insert((self.burst, now));
-        *tokens = (*tokens + now.saturating_duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
+        *tokens = (*tokens + now.saturating_duration_since(*at).as_secs_f64() * self.per_second)
+            .min(self.burst);
         *at = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
@@ -210,7 +251,11 @@ impl AuthUser {
         if can(self.role, action) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("role {} may not {}", self.role.as_str(), action_name(action))))
+            Err(ApiError::Forbidden(format!(
+                "role {} may not {}",
+                self.role.as_str(),
+                action_name(action)
+            )))
         }
     }
 }
@@ -232,22 +277,40 @@ pub const fn action_name(a: Action) -> &'static str {
 /// browsers cannot set headers).
 pub fn bearer(parts: &Parts) -> Option<String> {
     if let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION) {
-        return h.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::to_owned);
+        return h
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
     }
-    parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=").map(str::to_owned)))
+    parts.uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("token=").map(str::to_owned))
+    })
 }
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token =
+            bearer(parts).ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
         let c = state.tokens.verify(&token)?;
         if let Err(retry) = state.api_limiter.check(&c.sub.to_string(), Instant::now()) {
-            state.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            state
+                .metrics
+                .rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err(ApiError::RateLimited(retry));
         }
-        Ok(Self { user_id: c.sub, org_id: c.org, role: c.role })
+        Ok(Self {
+            user_id: c.sub,
+            org_id: c.org,
+            role: c.role,
+        })
     }
 }
 
@@ -272,10 +335,22 @@ mod tests {
     fn tokens_verify_and_expire() {
         let k = keys();
         let (user, org) = (UserId::new_random(), OrgId::new_random());
-        let token = k.issue(user, org, Role::Operator, chrono::Utc::now()).expect("token");
+        let token = k
+            .issue(user, org, Role::Operator, chrono::Utc::now())
+            .expect("token");
         let claims = k.verify(&token).expect("valid");
-        assert_eq!((claims.sub, claims.org, claims.role), (user, org, Role::Operator));
-        let old = k.issue(user, org, Role::Operator, chrono::Utc::now() - chrono::Duration::seconds(120)).expect("token");
+        assert_eq!(
+            (claims.sub, claims.org, claims.role),
+            (user, org, Role::Operator)
+        );
+        let old = k
+            .issue(
+                user,
+                org,
+                Role::Operator,
+                chrono::Utc::now() - chrono::Duration::seconds(120),
+            )
+            .expect("token");
         assert!(matches!(k.verify(&old), Err(ApiError::Unauthorized(m)) if m == "token expired"));
         assert!(TokenKeys::new(b"short", "i", "a", Duration::from_secs(1)).is_err());
     }

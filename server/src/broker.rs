@@ -67,13 +67,16 @@ impl Hub {
     pub fn subscribe(&self, mission: MissionId) -> broadcast::Receiver<Arc<str>> {
         let mut c = self.channels.lock().unwrap_or_else(poisoned);
         c.retain(|_, tx| tx.receiver_count() > 0);
-        c.entry(mission).or_insert_with(|| broadcast::channel(1024).0).subscribe()
+        c.entry(mission)
+            .or_insert_with(|| broadcast::channel(1024).0)
+            .subscribe()
     }
 
     /// Sends to the mission's clients, if any. Returns how many receive it.
     pub fn publish(&self, mission: MissionId, msg: &Arc<str>) -> usize {
         let c = self.channels.lock().unwrap_or_else(poisoned);
-        c.get(&mission).map_or(0, |tx| tx.send(Arc::clone(msg)).unwrap_or(0))
+        c.get(&mission)
+            .map_or(0, |tx| tx.send(Arc::clone(msg)).unwrap_or(0))
     }
 }
 
@@ -105,21 +108,48 @@ pub struct Commands {
 
 impl Commands {
     /// Publishes `cmd` to the drone (QoS 1) and waits up to `timeout` for its ack.
-    pub async fn send(&self, drone: DroneId, cmd: &DroneCommand, timeout: Duration) -> Result<CommandResult, crate::error::ServerError> {
+    pub async fn send(
+        &self,
+        drone: DroneId,
+        cmd: &DroneCommand,
+        timeout: Duration,
+    ) -> Result<CommandResult, crate::error::ServerError> {
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().unwrap_or_else(poisoned).insert(cmd.cmd_id, (drone, tx));
+        self.pending
+            .lock()
+            .unwrap_or_else(poisoned)
+            .insert(cmd.cmd_id, (drone, tx));
         let sent = Instant::now();
         let body = serde_json::to_vec(cmd)?;
-        if let Err(e) = self.client.publish(format!("drones/{drone}/commands"), QoS::AtLeastOnce, false, body).await {
-            self.pending.lock().unwrap_or_else(poisoned).remove(&cmd.cmd_id);
+        if let Err(e) = self
+            .client
+            .publish(
+                format!("drones/{drone}/commands"),
+                QoS::AtLeastOnce,
+                false,
+                body,
+            )
+            .await
+        {
+            self.pending
+                .lock()
+                .unwrap_or_else(poisoned)
+                .remove(&cmd.cmd_id);
             return Err(e.into());
         }
         let r = tokio::time::timeout(timeout, rx).await;
-        self.pending.lock().unwrap_or_else(poisoned).remove(&cmd.cmd_id);
+        self.pending
+            .lock()
+            .unwrap_or_else(poisoned)
+            .remove(&cmd.cmd_id);
         Ok(match r {
             Ok(Ok(ack)) => match ack.status {
-                aviary_core::wire::AckStatus::Executed => CommandResult::Executed { latency: sent.elapsed() },
-                aviary_core::wire::AckStatus::Rejected => CommandResult::Rejected { detail: ack.detail },
+                aviary_core::wire::AckStatus::Executed => CommandResult::Executed {
+                    latency: sent.elapsed(),
+                },
+                aviary_core::wire::AckStatus::Rejected => {
+                    CommandResult::Rejected { detail: ack.detail }
+                }
             },
             _ => CommandResult::Unacknowledged,
         })
@@ -139,7 +169,16 @@ impl Commands {
 
     /// Publishes a mission event to every instance's WebSocket clients.
     pub async fn publish_event(&self, mission: MissionId, event: &serde_json::Value) {
-        if let Err(e) = self.client.publish(format!("aviary/missions/{mission}/events"), QoS::AtMostOnce, false, event.to_string()).await {
+        if let Err(e) = self
+            .client
+            .publish(
+                format!("aviary/missions/{mission}/events"),
+                QoS::AtMostOnce,
+                false,
+                event.to_string(),
+            )
+            .await
+        {
             tracing::warn!(error = %e, "mission event not published");
         }
     }
@@ -149,17 +188,28 @@ impl Commands {
 
 /// Creates the live client; [`run_live`] drives it.
 pub fn live_client(config: &crate::ServerConfig) -> (AsyncClient, rumqttc::EventLoop) {
-    let id = format!("{}-live-{}", config.instance_id, uuid::Uuid::new_v4().simple());
+    let id = format!(
+        "{}-live-{}",
+        config.instance_id,
+        uuid::Uuid::new_v4().simple()
+    );
     AsyncClient::new(options(config, id), 4096)
 }
 
 /// Builds the command registry around the live client.
 pub fn commands(client: AsyncClient) -> Commands {
-    Commands { client, pending: Mutex::new(HashMap::new()) }
+    Commands {
+        client,
+        pending: Mutex::new(HashMap::new()),
+    }
 }
 
 /// Drives the live client until `stop` fires.
-pub async fn run_live(shared: Arc<Shared>, mut eventloop: rumqttc::EventLoop, mut stop: oneshot::Receiver<()>) {
+pub async fn run_live(
+    shared: Arc<Shared>,
+    mut eventloop: rumqttc::EventLoop,
+    mut stop: oneshot::Receiver<()>,
+) {
     let mut retry_at: Option<tokio::time::Instant> = None;
     // Status changes of one drone must be applied in the order they came: one worker.
     let (status_tx, mut status_rx) = tokio::sync::mpsc::channel::<(DroneId, bool)>(1024);
@@ -211,14 +261,21 @@ fn on_live(
             && let Ok(text) = std::str::from_utf8(&p.payload)
         {
             let n = shared.hub.publish(mission, &Arc::from(text));
-            shared.metrics.ws_messages.fetch_add(n as u64, Ordering::Relaxed);
+            shared
+                .metrics
+                .ws_messages
+                .fetch_add(n as u64, Ordering::Relaxed);
         }
         return;
     }
-    let Some((drone, kind)) = drone_topic(&p.topic) else { return };
+    let Some((drone, kind)) = drone_topic(&p.topic) else {
+        return;
+    };
     match kind {
         "telemetry" => {
-            let Ok(t) = serde_json::from_slice::<TelemetryUpdate>(&p.payload) else { return };
+            let Ok(t) = serde_json::from_slice::<TelemetryUpdate>(&p.payload) else {
+                return;
+            };
             if t.drone_id != drone {
                 return;
             }
@@ -226,10 +283,15 @@ fn on_live(
                 && let Ok(text) = std::str::from_utf8(&p.payload)
             {
                 let n = shared.hub.publish(m, &Arc::from(text));
-                shared.metrics.ws_messages.fetch_add(n as u64, Ordering::Relaxed);
+                shared
+                    .metrics
+                    .ws_messages
+                    .fetch_add(n as u64, Ordering::Relaxed);
                 if t.status == "completed" && completed.insert(m) {
                     let s = Arc::clone(shared);
-                    tokio::spawn(async move { crate::api::missions::on_drone_finished(&s, m).await });
+                    tokio::spawn(
+                        async move { crate::api::missions::on_drone_finished(&s, m).await },
+                    );
                 }
             }
             if t.battery < shared.config.battery_low_pct {
@@ -279,7 +341,10 @@ impl Ingest {
     pub fn start(shared: Arc<Shared>) -> Self {
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(run_ingest(shared, rx));
-        Self { stop: Some(tx), task }
+        Self {
+            stop: Some(tx),
+            task,
+        }
     }
 
     /// Graceful stop: unsubscribe, drain, commit, acknowledge, disconnect.
@@ -287,7 +352,10 @@ impl Ingest {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        if tokio::time::timeout(Duration::from_secs(15), &mut self.task).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(15), &mut self.task)
+            .await
+            .is_err()
+        {
             tracing::error!("ingest did not stop within 15 s; aborting it");
             self.task.abort();
         }
@@ -303,16 +371,31 @@ fn accept(shared: &Shared, p: &Publish, batch: &mut Batch) -> bool {
     let now = chrono::Utc::now();
     let ok = drone_topic(&p.topic).and_then(|(drone, kind)| {
         let t: TelemetryUpdate = serde_json::from_slice(&p.payload).ok()?;
-        let fresh = t.timestamp > now - shared.config.retention && t.timestamp < now + chrono::Duration::days(1);
-        (kind == "telemetry" && t.drone_id == drone && fresh && t.position.lat.is_finite() && t.position.lon.is_finite()).then_some(t)
+        let fresh = t.timestamp > now - shared.config.retention
+            && t.timestamp < now + chrono::Duration::days(1);
+        (kind == "telemetry"
+            && t.drone_id == drone
+            && fresh
+            && t.position.lat.is_finite()
+            && t.position.lon.is_finite())
+        .then_some(t)
     });
-    shared.metrics.ingest_received.fetch_add(1, Ordering::Relaxed);
+    shared
+        .metrics
+        .ingest_received
+        .fetch_add(1, Ordering::Relaxed);
     if let Some(t) = ok {
-        batch.rows.push(Row { t, received_at: now });
+        batch.rows.push(Row {
+            t,
+            received_at: now,
+        });
         batch.pubs.push(p.clone());
         true
     } else {
-        shared.metrics.ingest_rejected.fetch_add(1, Ordering::Relaxed);
+        shared
+            .metrics
+            .ingest_rejected
+            .fetch_add(1, Ordering::Relaxed);
         false
     }
 }
@@ -333,10 +416,19 @@ async fn flush(shared: &Shared, client: &AsyncClient, batch: &mut Batch) -> bool
                 shared.metrics.ingest_lag.observe(lag as f64 / 1e6);
             }
             if let Some(r) = batch.rows.last() {
-                shared.metrics.ingest_last_lag_us.store((now - r.t.timestamp).num_microseconds().unwrap_or(0), Ordering::Relaxed);
+                shared.metrics.ingest_last_lag_us.store(
+                    (now - r.t.timestamp).num_microseconds().unwrap_or(0),
+                    Ordering::Relaxed,
+                );
             }
-            shared.metrics.ingest_rows.fetch_add(batch.rows.len() as u64, Ordering::Relaxed);
-            shared.metrics.ingest_batches.fetch_add(1, Ordering::Relaxed);
+            shared
+                .metrics
+                .ingest_rows
+                .fetch_add(batch.rows.len() as u64, Ordering::Relaxed);
+            shared
+                .metrics
+                .ingest_batches
+                .fetch_add(1, Ordering::Relaxed);
             for p in batch.pubs.drain(..) {
                 if let Err(e) = client.try_ack(&p) {
                     tracing::warn!(error = %e, "ack not queued; the broker will redeliver (duplicates are ignored)");
@@ -346,7 +438,10 @@ async fn flush(shared: &Shared, client: &AsyncClient, batch: &mut Batch) -> bool
             true
         }
         Err(e) => {
-            shared.metrics.ingest_write_errors.fetch_add(1, Ordering::Relaxed);
+            shared
+                .metrics
+                .ingest_write_errors
+                .fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %e, rows = batch.rows.len(), "telemetry batch not written; retrying");
             false
         }
@@ -354,15 +449,25 @@ async fn flush(shared: &Shared, client: &AsyncClient, batch: &mut Batch) -> bool
 }
 
 async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
-    let mut o = options(&shared.config, format!("{}-ingest", shared.config.instance_id));
+    let mut o = options(
+        &shared.config,
+        format!("{}-ingest", shared.config.instance_id),
+    );
     o.set_clean_session(false);
     o.set_manual_acks(true);
     let (client, mut eventloop) = AsyncClient::new(o, 65_536);
-    let mut batch = Batch { rows: Vec::new(), pubs: Vec::new() };
+    let mut batch = Batch {
+        rows: Vec::new(),
+        pubs: Vec::new(),
+    };
     let mut tick = tokio::time::interval(shared.config.ingest_flush_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut retry_at: Option<tokio::time::Instant> = None;
-    let window = shared.config.ingest_batch_max.min(shared.config.ingest_broker_inflight).max(1);
+    let window = shared
+        .config
+        .ingest_batch_max
+        .min(shared.config.ingest_broker_inflight)
+        .max(1);
     loop {
         tokio::select! {
             _ = &mut stop => break,
@@ -392,7 +497,10 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
     }
     // Graceful stop: leave the share so the broker routes to the other instances, take what
     // is already in flight, commit it, acknowledge it, then disconnect.
-    if let Err(e) = client.unsubscribe(shared_telemetry(&shared.config.ingest_share_group)).await {
+    if let Err(e) = client
+        .unsubscribe(shared_telemetry(&shared.config.ingest_share_group))
+        .await
+    {
         tracing::warn!(error = %e, "unsubscribe failed");
     }
     // Messages the broker already queued for this session still arrive after the UNSUBACK:
@@ -401,7 +509,11 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
     let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
     let mut unsubscribed = false;
     while tokio::time::Instant::now() < give_up {
-        let quiet = if unsubscribed { Duration::from_millis(500) } else { Duration::from_secs(2) };
+        let quiet = if unsubscribed {
+            Duration::from_millis(500)
+        } else {
+            Duration::from_secs(2)
+        };
         match tokio::time::timeout(quiet, eventloop.poll()).await {
             Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
                 if !accept(&shared, &p, &mut batch) {

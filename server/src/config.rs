@@ -80,7 +80,10 @@ impl ServerConfig {
             jwt_issuer: "aviary-server".into(),
             jwt_audience: "aviary-api".into(),
             token_ttl: Duration::from_mins(15),
-            allowed_origins: vec!["http://localhost:8080".into(), "http://127.0.0.1:8080".into()],
+            allowed_origins: vec![
+                "http://localhost:8080".into(),
+                "http://127.0.0.1:8080".into(),
+            ],
             max_body_bytes: 256 * 1024,
             login_per_minute: 10,
             api_per_second: 100,

@@ -117,7 +117,8 @@ impl IntoResponse for ApiError {
         if let Self::RateLimited(s) = self
             && let Ok(v) = axum::http::HeaderValue::from_str(&s.to_string())
         {
-            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
         }
         resp
     }
@@ -138,16 +139,25 @@ where
         use axum::extract::rejection::JsonRejection;
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Unprocessable(format!("invalid request body: {}", e.body_text()))),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadRequest(format!("malformed JSON: {}", e.body_text()))),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(ApiError::BadRequest("expected a body with Content-Type: application/json".into()))
-            }
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Unprocessable(format!(
+                "invalid request body: {}",
+                e.body_text()
+            ))),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadRequest(format!(
+                "malformed JSON: {}",
+                e.body_text()
+            ))),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::BadRequest(
+                "expected a body with Content-Type: application/json".into(),
+            )),
             Err(JsonRejection::BytesRejection(e)) => {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     Err(ApiError::TooLarge)
                 } else {
-                    Err(ApiError::BadRequest(format!("could not read the body: {}", e.body_text())))
+                    Err(ApiError::BadRequest(format!(
+                        "could not read the body: {}",
+                        e.body_text()
+                    )))
                 }
             }
             Err(e) => Err(ApiError::BadRequest(e.body_text())),

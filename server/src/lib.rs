@@ -16,6 +16,7 @@ pub mod alerts;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod bench;
 pub mod broker;
 pub mod config;
 pub mod db;
@@ -110,23 +111,39 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
 }
 
 /// [`start`] with an explicit Argon2id cost (tests use a cheap one).
-pub async fn start_with_cost(config: ServerConfig, password_cost: auth::PasswordCost) -> Result<RunningServer, ServerError> {
+pub async fn start_with_cost(
+    config: ServerConfig,
+    password_cost: auth::PasswordCost,
+) -> Result<RunningServer, ServerError> {
     let pool = db::pool(&config.database_url, &config.db_schema, config.db_pool_size)?;
     db::migrate(&pool, &config.db_schema).await?;
-    let tokens = auth::TokenKeys::new(&config.jwt_secret, &config.jwt_issuer, &config.jwt_audience, config.token_ttl)?;
+    let tokens = auth::TokenKeys::new(
+        &config.jwt_secret,
+        &config.jwt_issuer,
+        &config.jwt_audience,
+        config.token_ttl,
+    )?;
     let metrics = Arc::new(metrics::Metrics::default());
-    let alerts = alerts::Alerts::start(config.alert_webhook_url.clone(), config.alert_routing_key.clone(), Arc::clone(&metrics));
+    let alerts = alerts::Alerts::start(
+        config.alert_webhook_url.clone(),
+        config.alert_routing_key.clone(),
+        Arc::clone(&metrics),
+    );
     let cost = password_cost;
-    let dummy_hash = tokio::task::spawn_blocking(move || auth::hash_password("not a password of anyone", cost))
-        .await
-        .map_err(|e| ServerError::Password(e.to_string()))??;
+    let dummy_hash =
+        tokio::task::spawn_blocking(move || auth::hash_password("not a password of anyone", cost))
+            .await
+            .map_err(|e| ServerError::Password(e.to_string()))??;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let login_per_s = f64::from(config.login_per_minute.max(1)) / 60.0;
     let api_per_s = f64::from(config.api_per_second.max(1));
     let (live_client, live_loop) = broker::live_client(&config);
     let state: AppState = Arc::new(Shared {
-        login_limiter: auth::RateLimiter::new(login_per_s, f64::from(config.login_per_minute.max(1))),
+        login_limiter: auth::RateLimiter::new(
+            login_per_s,
+            f64::from(config.login_per_minute.max(1)),
+        ),
         api_limiter: auth::RateLimiter::new(api_per_s, api_per_s * 2.0),
         tokens,
         metrics,
@@ -146,7 +163,11 @@ pub async fn start_with_cost(config: ServerConfig, password_cost: auth::Password
     let app = api::router(Arc::clone(&state));
     let (http_stop, http_rx) = tokio::sync::oneshot::channel::<()>();
     let http = tokio::spawn(async move {
-        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
+        let serve = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
             let _ = http_rx.await;
         });
         if let Err(e) = serve.await {
@@ -154,7 +175,16 @@ pub async fn start_with_cost(config: ServerConfig, password_cost: auth::Password
         }
     });
     tracing::info!(%addr, instance = %state.config.instance_id, "aviary-server listening");
-    Ok(RunningServer { addr, state, http_stop: Some(http_stop), http, ingest, live_stop: Some(live_stop), live, maintenance })
+    Ok(RunningServer {
+        addr,
+        state,
+        http_stop: Some(http_stop),
+        http,
+        ingest,
+        live_stop: Some(live_stop),
+        live,
+        maintenance,
+    })
 }
 
 /// Periodic work: partitions for today and tomorrow, retention, paused-mission timeouts.
@@ -173,10 +203,14 @@ async fn maintain(s: AppState) {
 async fn maintenance_pass(s: &Shared, retention: bool) -> Result<(), ServerError> {
     let conn = s.pool.get().await?;
     let today = chrono::Utc::now().date_naive();
-    let days = [today, today.succ_opt().unwrap_or(today)].into_iter().collect();
+    let days = [today, today.succ_opt().unwrap_or(today)]
+        .into_iter()
+        .collect();
     s.partitions.ensure(&conn, &days).await?;
     if retention {
-        let dropped = telemetry::drop_expired(&conn, &s.partitions, chrono::Utc::now(), s.config.retention).await?;
+        let dropped =
+            telemetry::drop_expired(&conn, &s.partitions, chrono::Utc::now(), s.config.retention)
+                .await?;
         if !dropped.is_empty() {
             tracing::info!(?dropped, "retention dropped telemetry partitions");
         }
@@ -187,9 +221,23 @@ async fn maintenance_pass(s: &Shared, retention: bool) -> Result<(), ServerError
 }
 
 /// Creates an organisation with its first admin (`aviary-server bootstrap`, tests).
-pub async fn bootstrap_org(state: &Shared, org_name: &str, admin_email: &str, admin_password: &str) -> Result<(OrgId, UserId), ApiError> {
+pub async fn bootstrap_org(
+    state: &Shared,
+    org_name: &str,
+    admin_email: &str,
+    admin_password: &str,
+) -> Result<(OrgId, UserId), ApiError> {
     let org = OrgId::new_random();
-    state.pool.get().await?.execute("INSERT INTO organizations (org_id, name) VALUES ($1, $2)", &[&org.0, &org_name]).await?;
-    let user = api::users::create_user(state, org, None, admin_email, admin_password, Role::Admin).await?;
+    state
+        .pool
+        .get()
+        .await?
+        .execute(
+            "INSERT INTO organizations (org_id, name) VALUES ($1, $2)",
+            &[&org.0, &org_name],
+        )
+        .await?;
+    let user =
+        api::users::create_user(state, org, None, admin_email, admin_password, Role::Admin).await?;
     Ok((org, user))
 }

@@ -7,10 +7,17 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "aviary-server", about = "Aviary fleet server: REST + WebSocket over PostgreSQL and MQTT")]
+#[command(
+    name = "aviary-server",
+    about = "Aviary fleet server: REST + WebSocket over PostgreSQL and MQTT"
+)]
 struct Cli {
     /// PostgreSQL connection string.
-    #[arg(long, env = "AVIARY_DATABASE_URL", default_value = "host=127.0.0.1 user=postgres dbname=postgres")]
+    #[arg(
+        long,
+        env = "AVIARY_DATABASE_URL",
+        default_value = "host=127.0.0.1 user=postgres dbname=postgres"
+    )]
     database_url: String,
     /// Schema holding the server's tables.
     #[arg(long, env = "AVIARY_DB_SCHEMA", default_value = "aviary")]
@@ -36,7 +43,11 @@ enum Command {
         #[arg(long, env = "AVIARY_JWT_SECRET")]
         jwt_secret: String,
         /// Allowed WebSocket origins, comma separated.
-        #[arg(long, env = "AVIARY_ALLOWED_ORIGINS", default_value = "http://localhost:8080")]
+        #[arg(
+            long,
+            env = "AVIARY_ALLOWED_ORIGINS",
+            default_value = "http://localhost:8080"
+        )]
         allowed_origins: String,
         /// PagerDuty Events v2 URL (http) for alerts.
         #[arg(long, env = "AVIARY_ALERT_URL")]
@@ -67,30 +78,80 @@ enum Command {
     },
     /// Verify the audit log's hash chain.
     AuditVerify,
+    /// Load test: simulated drones through the broker into an in-process server.
+    Bench {
+        /// Simulated drones.
+        #[arg(long, default_value_t = 1000)]
+        drones: usize,
+        /// Telemetry rate per drone, Hz.
+        #[arg(long, default_value_t = 10.0)]
+        rate_hz: f64,
+        /// Length of the telemetry phase, seconds.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Drones on the watched mission (timed end to end over the WebSocket).
+        #[arg(long, default_value_t = 10)]
+        watched: usize,
+        /// MQTT connections the drones share.
+        #[arg(long, default_value_t = 20)]
+        publishers: usize,
+        /// The broker's `max_inflight_messages` (20 for a default Mosquitto).
+        #[arg(long, default_value_t = 20)]
+        broker_inflight: usize,
+        /// REST reads per second in the read phase.
+        #[arg(long, default_value_t = 1000)]
+        rest_rps: u64,
+        /// Length of the read phase, seconds.
+        #[arg(long, default_value_t = 10)]
+        rest_seconds: u64,
+    },
 }
 
 fn base_config(cli: &Cli) -> anyhow::Result<aviary_server::ServerConfig> {
     let mut c = aviary_server::ServerConfig::local_defaults();
     c.database_url.clone_from(&cli.database_url);
     c.db_schema.clone_from(&cli.db_schema);
-    let (h, p) = cli.mqtt.rsplit_once(':').context("--mqtt must be host:port")?;
+    let (h, p) = cli
+        .mqtt
+        .rsplit_once(':')
+        .context("--mqtt must be host:port")?;
     h.clone_into(&mut c.mqtt_host);
     c.mqtt_port = p.parse().context("--mqtt port")?;
     Ok(c)
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
     let cli = Cli::parse();
     let mut config = base_config(&cli)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().thread_name("aviary-server-worker").enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("aviary-server-worker")
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         match cli.command {
-            Command::Serve { listen, instance, jwt_secret, allowed_origins, alert_url, alert_routing_key, api_rate, retention_days } => {
+            Command::Serve {
+                listen,
+                instance,
+                jwt_secret,
+                allowed_origins,
+                alert_url,
+                alert_routing_key,
+                api_rate,
+                retention_days,
+            } => {
                 config.listen = listen;
                 config.instance_id = instance;
                 config.jwt_secret = jwt_secret.into_bytes();
-                config.allowed_origins = allowed_origins.split(',').map(str::trim).map(str::to_owned).collect();
+                config.allowed_origins = allowed_origins
+                    .split(',')
+                    .map(str::trim)
+                    .map(str::to_owned)
+                    .collect();
                 config.alert_webhook_url = alert_url;
                 config.alert_routing_key = alert_routing_key;
                 config.api_per_second = api_rate;
@@ -107,13 +168,44 @@ fn main() -> anyhow::Result<()> {
                 let applied = aviary_server::db::migrate(&pool, &config.db_schema).await?;
                 println!("applied migrations: {applied:?}");
             }
-            Command::Bootstrap { org, email, password } => {
+            Command::Bootstrap {
+                org,
+                email,
+                password,
+            } => {
                 config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
                 config.instance_id = format!("aviary-bootstrap-{}", std::process::id());
                 let server = aviary_server::start(config).await?;
-                let (org_id, user_id) = aviary_server::bootstrap_org(&server.state, &org, &email, &password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                let (org_id, user_id) =
+                    aviary_server::bootstrap_org(&server.state, &org, &email, &password)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!("organisation {org_id}, admin {user_id}");
                 server.shutdown().await;
+            }
+            Command::Bench {
+                drones,
+                rate_hz,
+                seconds,
+                watched,
+                publishers,
+                broker_inflight,
+                rest_rps,
+                rest_seconds,
+            } => {
+                config.ingest_broker_inflight = broker_inflight;
+                config.db_pool_size = 32;
+                let opts = aviary_server::bench::BenchOptions {
+                    drones,
+                    rate_hz,
+                    seconds,
+                    watched_drones: watched,
+                    publishers,
+                    rest_rps,
+                    rest_seconds,
+                };
+                let report = aviary_server::bench::run(config, &opts).await?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
             }
             Command::AuditVerify => {
                 let pool = aviary_server::db::pool(&config.database_url, &config.db_schema, 2)?;

@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// Upper bounds (seconds) of the latency histograms' buckets.
-const BUCKETS_S: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+const BUCKETS_S: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
 
 /// A cumulative histogram with fixed buckets.
 #[derive(Debug, Default)]
@@ -26,6 +28,24 @@ impl Histogram {
         self.sum_us.fetch_add((s * 1e6) as u64, Ordering::Relaxed);
     }
 
+    /// Upper bound of the bucket holding quantile `q` (0..1); `+Inf` past the last bucket,
+    /// `NaN` when empty.
+    pub fn quantile(&self, q: f64) -> f64 {
+        let n = self.count.load(Ordering::Relaxed);
+        if n == 0 {
+            return f64::NAN;
+        }
+        let want = (n as f64 * q).ceil() as u64;
+        let mut cum = 0;
+        for (i, b) in BUCKETS_S.iter().enumerate() {
+            cum += self.counts[i].load(Ordering::Relaxed);
+            if cum >= want {
+                return *b;
+            }
+        }
+        f64::INFINITY
+    }
+
     /// Number of observations.
     pub fn count(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
@@ -40,7 +60,11 @@ impl Histogram {
         }
         let n = self.count.load(Ordering::Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {n}");
-        let _ = writeln!(out, "{name}_sum {}", self.sum_us.load(Ordering::Relaxed) as f64 / 1e6);
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_us.load(Ordering::Relaxed) as f64 / 1e6
+        );
         let _ = writeln!(out, "{name}_count {n}");
     }
 }
@@ -91,23 +115,83 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
         let counters: [(&str, &str, &AtomicU64); 14] = [
-            ("aviary_ingest_messages_total", "Telemetry messages received from the broker.", &self.ingest_received),
-            ("aviary_ingest_rows_total", "Telemetry rows committed to PostgreSQL.", &self.ingest_rows),
-            ("aviary_ingest_batches_total", "COPY batches committed.", &self.ingest_batches),
-            ("aviary_ingest_rejected_total", "Telemetry messages refused.", &self.ingest_rejected),
-            ("aviary_ingest_write_errors_total", "Failed batch writes (retried).", &self.ingest_write_errors),
-            ("aviary_ws_messages_total", "Messages sent to WebSocket clients.", &self.ws_messages),
-            ("aviary_ws_lagged_total", "Messages slow WebSocket clients missed.", &self.ws_lagged),
-            ("aviary_commands_executed_total", "Commands acknowledged as executed.", &self.commands_executed),
-            ("aviary_commands_rejected_total", "Commands rejected by the drone.", &self.commands_rejected),
-            ("aviary_commands_unacknowledged_total", "Commands without an ack in time.", &self.commands_unacknowledged),
-            ("aviary_http_requests_total", "HTTP requests answered.", &self.http_requests),
-            ("aviary_rate_limited_total", "Requests refused by a rate limit.", &self.rate_limited),
-            ("aviary_alerts_sent_total", "Alerts delivered to the webhook.", &self.alerts_sent),
-            ("aviary_alerts_failed_total", "Alerts that could not be delivered.", &self.alerts_failed),
+            (
+                "aviary_ingest_messages_total",
+                "Telemetry messages received from the broker.",
+                &self.ingest_received,
+            ),
+            (
+                "aviary_ingest_rows_total",
+                "Telemetry rows committed to PostgreSQL.",
+                &self.ingest_rows,
+            ),
+            (
+                "aviary_ingest_batches_total",
+                "COPY batches committed.",
+                &self.ingest_batches,
+            ),
+            (
+                "aviary_ingest_rejected_total",
+                "Telemetry messages refused.",
+                &self.ingest_rejected,
+            ),
+            (
+                "aviary_ingest_write_errors_total",
+                "Failed batch writes (retried).",
+                &self.ingest_write_errors,
+            ),
+            (
+                "aviary_ws_messages_total",
+                "Messages sent to WebSocket clients.",
+                &self.ws_messages,
+            ),
+            (
+                "aviary_ws_lagged_total",
+                "Messages slow WebSocket clients missed.",
+                &self.ws_lagged,
+            ),
+            (
+                "aviary_commands_executed_total",
+                "Commands acknowledged as executed.",
+                &self.commands_executed,
+            ),
+            (
+                "aviary_commands_rejected_total",
+                "Commands rejected by the drone.",
+                &self.commands_rejected,
+            ),
+            (
+                "aviary_commands_unacknowledged_total",
+                "Commands without an ack in time.",
+                &self.commands_unacknowledged,
+            ),
+            (
+                "aviary_http_requests_total",
+                "HTTP requests answered.",
+                &self.http_requests,
+            ),
+            (
+                "aviary_rate_limited_total",
+                "Requests refused by a rate limit.",
+                &self.rate_limited,
+            ),
+            (
+                "aviary_alerts_sent_total",
+                "Alerts delivered to the webhook.",
+                &self.alerts_sent,
+            ),
+            (
+                "aviary_alerts_failed_total",
+                "Alerts that could not be delivered.",
+                &self.alerts_failed,
+            ),
         ];
         for (name, help, v) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
         }
         let _ = writeln!(
             out,
@@ -119,8 +203,16 @@ impl Metrics {
             "# HELP aviary_ingest_lag_last_seconds Sample-to-commit lag of the newest batch.\n# TYPE aviary_ingest_lag_last_seconds gauge\naviary_ingest_lag_last_seconds {}",
             self.ingest_last_lag_us.load(Ordering::Relaxed) as f64 / 1e6
         );
-        self.ingest_lag.render(&mut out, "aviary_ingest_lag_seconds", "Sample time to database commit.");
-        self.command_latency.render(&mut out, "aviary_command_latency_seconds", "Command publish to drone ack.");
+        self.ingest_lag.render(
+            &mut out,
+            "aviary_ingest_lag_seconds",
+            "Sample time to database commit.",
+        );
+        self.command_latency.render(
+            &mut out,
+            "aviary_command_latency_seconds",
+            "Command publish to drone ack.",
+        );
         out
     }
 }
@@ -141,5 +233,7 @@ mod tests {
         assert!(text.contains("aviary_command_latency_seconds_bucket{le=\"0.5\"} 2\n"));
         assert!(text.contains("aviary_command_latency_seconds_count 2\n"));
         assert!(text.contains("# TYPE aviary_ws_clients gauge"));
+        assert!((m.command_latency.quantile(0.5) - 0.005).abs() < 1e-12);
+        assert!((m.command_latency.quantile(0.99) - 0.5).abs() < 1e-12);
     }
 }

@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use aviary_core::wire::{TelemetryUpdate, WirePosition, WireVelocity};
 use aviary_core::{DroneId, MissionId};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use futures_util::pin_mut;
 use deadpool_postgres::GenericClient;
+use futures_util::pin_mut;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
 
@@ -34,10 +34,20 @@ pub struct Partitions {
 
 impl Partitions {
     /// Creates the partition of each day in `days` unless known to exist.
-    pub async fn ensure<C: GenericClient>(&self, client: &C, days: &HashSet<NaiveDate>) -> Result<(), ServerError> {
+    pub async fn ensure<C: GenericClient>(
+        &self,
+        client: &C,
+        days: &HashSet<NaiveDate>,
+    ) -> Result<(), ServerError> {
         let missing: Vec<NaiveDate> = {
-            let known = self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            days.iter().filter(|d| !known.contains(d)).copied().collect()
+            let known = self
+                .known
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            days.iter()
+                .filter(|d| !known.contains(d))
+                .copied()
+                .collect()
         };
         for day in missing {
             let next = day.succ_opt().unwrap_or(day);
@@ -50,20 +60,27 @@ impl Partitions {
             if let Err(e) = client.batch_execute(&sql).await {
                 // Another instance created it between our check and our CREATE.
                 let raced = e.code().is_some_and(|c| {
-                    *c == tokio_postgres::error::SqlState::DUPLICATE_TABLE || *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+                    *c == tokio_postgres::error::SqlState::DUPLICATE_TABLE
+                        || *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
                 });
                 if !raced {
                     return Err(e.into());
                 }
             }
-            self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(day);
+            self.known
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(day);
         }
         Ok(())
     }
 
     /// Forgets a day (after its partition is dropped).
     pub fn forget(&self, day: NaiveDate) {
-        self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&day);
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&day);
     }
 }
 
@@ -79,7 +96,11 @@ pub struct Row {
 const COLUMNS: &str = "time, drone_id, mission_id, lat, lon, altitude, speed, heading, battery_level, status, progress, received_at";
 
 /// Writes a batch in one transaction: staging COPY, de-duplicating insert, latest upsert.
-pub async fn write_batch(client: &mut deadpool_postgres::Object, parts: &Partitions, rows: &[Row]) -> Result<u64, ServerError> {
+pub async fn write_batch(
+    client: &mut deadpool_postgres::Object,
+    parts: &Partitions,
+    rows: &[Row],
+) -> Result<u64, ServerError> {
     if rows.is_empty() {
         return Ok(0);
     }
@@ -90,9 +111,14 @@ pub async fn write_batch(client: &mut deadpool_postgres::Object, parts: &Partiti
     // caps ingest at a few hundred rows a second. A PostgreSQL crash can lose the last
     // ~3 × wal_writer_delay of commits (never corrupt them); a server or broker crash loses
     // nothing, since messages are acknowledged to the broker only after the commit.
-    tx.batch_execute("SET LOCAL synchronous_commit = off").await?;
+    tx.batch_execute("SET LOCAL synchronous_commit = off")
+        .await?;
     tx.batch_execute("CREATE TEMP TABLE IF NOT EXISTS telemetry_stage (LIKE drone_telemetry) ON COMMIT DELETE ROWS").await?;
-    let sink = tx.copy_in(&format!("COPY telemetry_stage ({COLUMNS}) FROM STDIN BINARY")).await?;
+    let sink = tx
+        .copy_in(&format!(
+            "COPY telemetry_stage ({COLUMNS}) FROM STDIN BINARY"
+        ))
+        .await?;
     let types = [
         Type::TIMESTAMPTZ,
         Type::UUID,
@@ -175,7 +201,9 @@ pub async fn drop_expired<C: GenericClient>(
         if let Some(day) = partition_day(&name)
             && day.succ_opt().is_some_and(|end| end <= cutoff)
         {
-            client.batch_execute(&format!("DROP TABLE IF EXISTS {name}")).await?;
+            client
+                .batch_execute(&format!("DROP TABLE IF EXISTS {name}"))
+                .await?;
             parts.forget(day);
             dropped.push(name);
         }
@@ -189,8 +217,15 @@ fn to_update(r: &tokio_postgres::Row) -> TelemetryUpdate {
         timestamp: r.get("time"),
         drone_id: DroneId(r.get("drone_id")),
         mission_id: r.get::<_, Option<uuid::Uuid>>("mission_id").map(MissionId),
-        position: WirePosition { lat: r.get("lat"), lon: r.get("lon"), altitude: r.get("altitude") },
-        velocity: WireVelocity { speed: r.get("speed"), heading: r.get("heading") },
+        position: WirePosition {
+            lat: r.get("lat"),
+            lon: r.get("lon"),
+            altitude: r.get("altitude"),
+        },
+        velocity: WireVelocity {
+            speed: r.get("speed"),
+            heading: r.get("heading"),
+        },
         battery: r.get("battery_level"),
         status: r.get("status"),
         progress: r.get("progress"),
@@ -198,7 +233,10 @@ fn to_update(r: &tokio_postgres::Row) -> TelemetryUpdate {
 }
 
 /// Latest sample of a drone.
-pub async fn latest<C: GenericClient>(client: &C, drone: DroneId) -> Result<Option<TelemetryUpdate>, ServerError> {
+pub async fn latest<C: GenericClient>(
+    client: &C,
+    drone: DroneId,
+) -> Result<Option<TelemetryUpdate>, ServerError> {
     Ok(client
         .query_opt(
             "SELECT drone_id, time, mission_id, lat, lon, altitude, speed, heading, battery_level, status, progress
@@ -229,7 +267,12 @@ pub async fn mission_samples<C: GenericClient>(
 }
 
 /// A mission's samples thinned to one per `step_ms` (first of each step), for playback.
-pub async fn mission_replay<C: GenericClient>(client: &C, mission: MissionId, step_ms: i64, limit: i64) -> Result<Vec<TelemetryUpdate>, ServerError> {
+pub async fn mission_replay<C: GenericClient>(
+    client: &C,
+    mission: MissionId,
+    step_ms: i64,
+    limit: i64,
+) -> Result<Vec<TelemetryUpdate>, ServerError> {
     let step = format!("{} milliseconds", step_ms.max(1));
     let rows = client
         .query(

@@ -6,8 +6,8 @@ use aviary_core::{DroneId, DroneStatus, MissionId, OrgId, SiteId};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use deadpool_postgres::GenericClient;
+use serde::{Deserialize, Serialize};
 
 use super::parse_id;
 use crate::alerts::{Alert, AlertKind};
@@ -104,7 +104,8 @@ pub struct DroneView {
     pub firmware_version: String,
 }
 
-const DRONE_SELECT: &str = "SELECT d.drone_id, d.site_id, d.serial_number, d.model, d.status, d.online, l.battery_level,
+const DRONE_SELECT: &str =
+    "SELECT d.drone_id, d.site_id, d.serial_number, d.model, d.status, d.online, l.battery_level,
     GREATEST(d.last_seen, l.time), d.home_lat, d.home_lon, d.firmware_version
     FROM drones d LEFT JOIN drone_latest l ON l.drone_id = d.drone_id";
 
@@ -118,28 +119,56 @@ fn drone_view(r: &tokio_postgres::Row) -> DroneView {
         online: r.get(5),
         battery_level: r.get(6),
         last_seen: r.get(7),
-        home: Position { lat: r.get(8), lon: r.get(9) },
+        home: Position {
+            lat: r.get(8),
+            lon: r.get(9),
+        },
         firmware_version: r.get(10),
     }
 }
 
 fn check_position(p: Position) -> Result<(), ApiError> {
-    aviary_core::LatLon::checked(p.lat, p.lon).map(|_| ()).map_err(|e| ApiError::Unprocessable(e.to_string()))
+    aviary_core::LatLon::checked(p.lat, p.lon)
+        .map(|_| ())
+        .map_err(|e| ApiError::Unprocessable(e.to_string()))
 }
 
 /// `GET /sites`.
-pub async fn list_sites(State(s): State<AppState>, user: AuthUser) -> Result<Json<Vec<SiteView>>, ApiError> {
+pub async fn list_sites(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<SiteView>>, ApiError> {
     user.require(Action::Read)?;
-    let rows = s.pool.get().await?.query("SELECT site_id, name, lat, lon, timezone FROM sites WHERE org_id = $1 ORDER BY name", &[&user.org_id.0]).await?;
+    let rows = s
+        .pool
+        .get()
+        .await?
+        .query(
+            "SELECT site_id, name, lat, lon, timezone FROM sites WHERE org_id = $1 ORDER BY name",
+            &[&user.org_id.0],
+        )
+        .await?;
     Ok(Json(
         rows.iter()
-            .map(|r| SiteView { site_id: SiteId(r.get(0)), name: r.get(1), location: Position { lat: r.get(2), lon: r.get(3) }, timezone: r.get(4) })
+            .map(|r| SiteView {
+                site_id: SiteId(r.get(0)),
+                name: r.get(1),
+                location: Position {
+                    lat: r.get(2),
+                    lon: r.get(3),
+                },
+                timezone: r.get(4),
+            })
             .collect(),
     ))
 }
 
 /// `POST /sites`.
-pub async fn create_site(State(s): State<AppState>, user: AuthUser, Json(b): Json<CreateSite>) -> Result<(StatusCode, Json<SiteView>), ApiError> {
+pub async fn create_site(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Json(b): Json<CreateSite>,
+) -> Result<(StatusCode, Json<SiteView>), ApiError> {
     user.require(Action::ManageDrones)?;
     check_position(b.location)?;
     let tz = b.timezone.unwrap_or_else(|| "UTC".into());
@@ -154,53 +183,116 @@ pub async fn create_site(State(s): State<AppState>, user: AuthUser, Json(b): Jso
         &[&id.0, &user.org_id.0, &b.name, &b.location.lat, &b.location.lon, &tz],
     )
     .await?;
-    audit::append(&tx, Some(user.org_id), Some(user.user_id), "site.create", &format!("site:{id}"), &serde_json::json!({ "name": b.name })).await?;
+    audit::append(
+        &tx,
+        Some(user.org_id),
+        Some(user.user_id),
+        "site.create",
+        &format!("site:{id}"),
+        &serde_json::json!({ "name": b.name }),
+    )
+    .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(SiteView { site_id: id, name: b.name, location: b.location, timezone: tz })))
+    Ok((
+        StatusCode::CREATED,
+        Json(SiteView {
+            site_id: id,
+            name: b.name,
+            location: b.location,
+            timezone: tz,
+        }),
+    ))
 }
 
 /// `GET /drones`.
-pub async fn list_drones(State(s): State<AppState>, user: AuthUser) -> Result<Json<Vec<DroneView>>, ApiError> {
+pub async fn list_drones(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<DroneView>>, ApiError> {
     user.require(Action::Read)?;
-    let rows = s.pool.get().await?.query(&format!("{DRONE_SELECT} WHERE d.org_id = $1 ORDER BY d.serial_number"), &[&user.org_id.0]).await?;
+    let rows = s
+        .pool
+        .get()
+        .await?
+        .query(
+            &format!("{DRONE_SELECT} WHERE d.org_id = $1 ORDER BY d.serial_number"),
+            &[&user.org_id.0],
+        )
+        .await?;
     Ok(Json(rows.iter().map(drone_view).collect()))
 }
 
 /// `GET /sites/{id}/drones`.
-pub async fn site_drones(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<Vec<DroneView>>, ApiError> {
+pub async fn site_drones(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<DroneView>>, ApiError> {
     user.require(Action::Read)?;
     let site: SiteId = parse_id(&id, "site")?;
     let conn = s.pool.get().await?;
-    if conn.query_opt("SELECT 1 FROM sites WHERE site_id = $1 AND org_id = $2", &[&site.0, &user.org_id.0]).await?.is_none() {
+    if conn
+        .query_opt(
+            "SELECT 1 FROM sites WHERE site_id = $1 AND org_id = $2",
+            &[&site.0, &user.org_id.0],
+        )
+        .await?
+        .is_none()
+    {
         return Err(ApiError::NotFound("site"));
     }
-    let rows = conn.query(&format!("{DRONE_SELECT} WHERE d.org_id = $1 AND d.site_id = $2 ORDER BY d.serial_number"), &[&user.org_id.0, &site.0]).await?;
+    let rows = conn
+        .query(
+            &format!(
+                "{DRONE_SELECT} WHERE d.org_id = $1 AND d.site_id = $2 ORDER BY d.serial_number"
+            ),
+            &[&user.org_id.0, &site.0],
+        )
+        .await?;
     Ok(Json(rows.iter().map(drone_view).collect()))
 }
 
 /// Loads a drone of the caller's organisation.
 pub async fn load<C: GenericClient>(c: &C, org: OrgId, id: DroneId) -> Result<DroneView, ApiError> {
-    c.query_opt(&format!("{DRONE_SELECT} WHERE d.drone_id = $1 AND d.org_id = $2"), &[&id.0, &org.0])
-        .await?
-        .as_ref()
-        .map(drone_view)
-        .ok_or(ApiError::NotFound("drone"))
+    c.query_opt(
+        &format!("{DRONE_SELECT} WHERE d.drone_id = $1 AND d.org_id = $2"),
+        &[&id.0, &org.0],
+    )
+    .await?
+    .as_ref()
+    .map(drone_view)
+    .ok_or(ApiError::NotFound("drone"))
 }
 
 /// `GET /drones/{id}`.
-pub async fn get_drone(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<DroneView>, ApiError> {
+pub async fn get_drone(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<DroneView>, ApiError> {
     user.require(Action::Read)?;
     let id = parse_id(&id, "drone")?;
     Ok(Json(load(&s.pool.get().await?, user.org_id, id).await?))
 }
 
 /// `POST /drones`.
-pub async fn create_drone(State(s): State<AppState>, user: AuthUser, Json(b): Json<CreateDrone>) -> Result<(StatusCode, Json<DroneView>), ApiError> {
+pub async fn create_drone(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Json(b): Json<CreateDrone>,
+) -> Result<(StatusCode, Json<DroneView>), ApiError> {
     user.require(Action::ManageDrones)?;
     check_position(b.home)?;
     let id = b.drone_id.unwrap_or_else(DroneId::new_random);
     let mut conn = s.pool.get().await?;
-    if conn.query_opt("SELECT 1 FROM sites WHERE site_id = $1 AND org_id = $2", &[&b.site_id.0, &user.org_id.0]).await?.is_none() {
+    if conn
+        .query_opt(
+            "SELECT 1 FROM sites WHERE site_id = $1 AND org_id = $2",
+            &[&b.site_id.0, &user.org_id.0],
+        )
+        .await?
+        .is_none()
+    {
         return Err(ApiError::NotFound("site"));
     }
     let tx = conn.transaction().await?;
@@ -212,29 +304,64 @@ pub async fn create_drone(State(s): State<AppState>, user: AuthUser, Json(b): Js
         )
         .await?;
     if inserted == 0 {
-        return Err(ApiError::Conflict("a drone with this id or serial number exists".into()));
+        return Err(ApiError::Conflict(
+            "a drone with this id or serial number exists".into(),
+        ));
     }
-    audit::append(&tx, Some(user.org_id), Some(user.user_id), "drone.create", &format!("drone:{id}"), &serde_json::json!({ "serial": b.serial_number })).await?;
+    audit::append(
+        &tx,
+        Some(user.org_id),
+        Some(user.user_id),
+        "drone.create",
+        &format!("drone:{id}"),
+        &serde_json::json!({ "serial": b.serial_number }),
+    )
+    .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(load(&conn, user.org_id, id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(load(&conn, user.org_id, id).await?),
+    ))
 }
 
 /// `PATCH /drones/{id}/status`.
-pub async fn patch_status(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>, Json(b): Json<PatchStatus>) -> Result<Json<DroneView>, ApiError> {
+pub async fn patch_status(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Json(b): Json<PatchStatus>,
+) -> Result<Json<DroneView>, ApiError> {
     user.require(Action::ManageDrones)?;
     let id: DroneId = parse_id(&id, "drone")?;
-    let status = DroneStatus::parse(&b.status).ok_or_else(|| ApiError::Unprocessable(format!("unknown drone status {:?}", b.status)))?;
+    let status = DroneStatus::parse(&b.status)
+        .ok_or_else(|| ApiError::Unprocessable(format!("unknown drone status {:?}", b.status)))?;
     if status == DroneStatus::InMission {
-        return Err(ApiError::Unprocessable("in_mission is set by starting a mission, not by hand".into()));
+        return Err(ApiError::Unprocessable(
+            "in_mission is set by starting a mission, not by hand".into(),
+        ));
     }
     let mut conn = s.pool.get().await?;
     let current = load(&conn, user.org_id, id).await?;
     if current.status == "in_mission" {
-        return Err(ApiError::Conflict("the drone is flying a mission; end the mission first".into()));
+        return Err(ApiError::Conflict(
+            "the drone is flying a mission; end the mission first".into(),
+        ));
     }
     let tx = conn.transaction().await?;
-    tx.execute("UPDATE drones SET status = $3 WHERE drone_id = $1 AND org_id = $2", &[&id.0, &user.org_id.0, &status.as_str()]).await?;
-    audit::append(&tx, Some(user.org_id), Some(user.user_id), "drone.status", &format!("drone:{id}"), &serde_json::json!({ "from": current.status, "to": status.as_str() })).await?;
+    tx.execute(
+        "UPDATE drones SET status = $3 WHERE drone_id = $1 AND org_id = $2",
+        &[&id.0, &user.org_id.0, &status.as_str()],
+    )
+    .await?;
+    audit::append(
+        &tx,
+        Some(user.org_id),
+        Some(user.user_id),
+        "drone.status",
+        &format!("drone:{id}"),
+        &serde_json::json!({ "from": current.status, "to": status.as_str() }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(load(&conn, user.org_id, id).await?))
 }
@@ -260,7 +387,19 @@ async fn status_changed(s: &Shared, drone: DroneId, online: bool) -> Result<(), 
         return Ok(());
     };
     let org = OrgId(r.get(0));
-    audit::append(&tx, Some(org), None, if online { "drone.online" } else { "drone.offline" }, &format!("drone:{drone}"), &serde_json::json!({})).await?;
+    audit::append(
+        &tx,
+        Some(org),
+        None,
+        if online {
+            "drone.online"
+        } else {
+            "drone.offline"
+        },
+        &format!("drone:{drone}"),
+        &serde_json::json!({}),
+    )
+    .await?;
     let mut failed: Vec<MissionId> = Vec::new();
     if !online {
         for r in tx
@@ -275,7 +414,11 @@ async fn status_changed(s: &Shared, drone: DroneId, online: bool) -> Result<(), 
             audit::append(&tx, Some(org), None, "mission.fail", &format!("mission:{id}"), &serde_json::json!({ "reason": "connection_lost" })).await?;
             failed.push(id);
         }
-        tx.execute("UPDATE drones SET status = 'available' WHERE drone_id = $1 AND status = 'in_mission'", &[&drone.0]).await?;
+        tx.execute(
+            "UPDATE drones SET status = 'available' WHERE drone_id = $1 AND status = 'in_mission'",
+            &[&drone.0],
+        )
+        .await?;
     }
     tx.commit().await?;
     if !online {

@@ -8,13 +8,15 @@ use std::sync::atomic::Ordering;
 
 use aviary_core::auth::Action;
 use aviary_core::wire::{CommandAction, DroneCommand};
-use aviary_core::{DroneId, LatLon, MissionEvent, MissionId, MissionLifecycle, MissionStatus, SiteId, SurveyArea};
+use aviary_core::{
+    DroneId, LatLon, MissionEvent, MissionId, MissionLifecycle, MissionStatus, SiteId, SurveyArea,
+};
 use aviary_planner::{Area, Pattern, SurveyParams};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use deadpool_postgres::GenericClient;
+use serde::{Deserialize, Serialize};
 
 use super::parse_id;
 use crate::alerts::{Alert, AlertKind};
@@ -167,12 +169,19 @@ fn view(r: &tokio_postgres::Row) -> MissionView {
 }
 
 /// Loads a mission of the caller's organisation (deleted ones are gone).
-pub async fn load<C: GenericClient>(c: &C, org: aviary_core::OrgId, id: MissionId) -> Result<MissionView, ApiError> {
-    c.query_opt(&format!("{SELECT} WHERE mission_id = $1 AND org_id = $2 AND status <> 'deleted'"), &[&id.0, &org.0])
-        .await?
-        .as_ref()
-        .map(view)
-        .ok_or(ApiError::NotFound("mission"))
+pub async fn load<C: GenericClient>(
+    c: &C,
+    org: aviary_core::OrgId,
+    id: MissionId,
+) -> Result<MissionView, ApiError> {
+    c.query_opt(
+        &format!("{SELECT} WHERE mission_id = $1 AND org_id = $2 AND status <> 'deleted'"),
+        &[&id.0, &org.0],
+    )
+    .await?
+    .as_ref()
+    .map(view)
+    .ok_or(ApiError::NotFound("mission"))
 }
 
 // --- planning --------------------------------------------------------------------------------
@@ -185,12 +194,18 @@ struct Planned {
 
 fn plan(area: &GeoPolygon, pattern: &str, p: &Parameters) -> Result<Planned, ApiError> {
     if area.kind != "Polygon" {
-        return Err(ApiError::Unprocessable(format!("survey_area.type must be \"Polygon\", not {:?}", area.kind)));
+        return Err(ApiError::Unprocessable(format!(
+            "survey_area.type must be \"Polygon\", not {:?}",
+            area.kind
+        )));
     }
     let ring = |r: &Vec<[f64; 2]>| -> Result<Vec<LatLon>, ApiError> {
         let mut pts = r
             .iter()
-            .map(|[lon, lat]| LatLon::checked(*lat, *lon).map_err(|e| ApiError::Unprocessable(format!("survey_area: {e}"))))
+            .map(|[lon, lat]| {
+                LatLon::checked(*lat, *lon)
+                    .map_err(|e| ApiError::Unprocessable(format!("survey_area: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if pts.len() > 1 && pts.first() == pts.last() {
             pts.pop();
@@ -198,9 +213,15 @@ fn plan(area: &GeoPolygon, pattern: &str, p: &Parameters) -> Result<Planned, Api
         Ok(pts)
     };
     let mut rings = area.coordinates.iter();
-    let exterior = ring(rings.next().ok_or_else(|| ApiError::Unprocessable("survey_area has no ring".into()))?)?;
+    let exterior = ring(
+        rings
+            .next()
+            .ok_or_else(|| ApiError::Unprocessable("survey_area has no ring".into()))?,
+    )?;
     let holes = rings.map(ring).collect::<Result<Vec<_>, _>>()?;
-    let pattern: Pattern = pattern.parse().map_err(|e: aviary_planner::PlanError| ApiError::Unprocessable(format!("flight_pattern: {e}")))?;
+    let pattern: Pattern = pattern.parse().map_err(|e: aviary_planner::PlanError| {
+        ApiError::Unprocessable(format!("flight_pattern: {e}"))
+    })?;
     let params = SurveyParams {
         pattern,
         alt_rel_m: p.altitude,
@@ -211,7 +232,8 @@ fn plan(area: &GeoPolygon, pattern: &str, p: &Parameters) -> Result<Planned, Api
     };
     let area = Area::new(&[SurveyArea { exterior, holes }], &[], params.max_area_m2)
         .map_err(|e| ApiError::Unprocessable(format!("survey_area: {e}")))?;
-    let plan = aviary_planner::plan_survey(&area, &params).map_err(|e| ApiError::Unprocessable(format!("planning failed: {e}")))?;
+    let plan = aviary_planner::plan_survey(&area, &params)
+        .map_err(|e| ApiError::Unprocessable(format!("planning failed: {e}")))?;
     Ok(Planned {
         waypoints: serde_json::to_value(&plan.items).map_err(ServerError::from)?,
         duration_s: plan.estimate.duration_s,
@@ -219,14 +241,29 @@ fn plan(area: &GeoPolygon, pattern: &str, p: &Parameters) -> Result<Planned, Api
     })
 }
 
-async fn check_refs<C: GenericClient>(c: &C, org: aviary_core::OrgId, site: Option<SiteId>, drone: Option<DroneId>) -> Result<(), ApiError> {
+async fn check_refs<C: GenericClient>(
+    c: &C,
+    org: aviary_core::OrgId,
+    site: Option<SiteId>,
+    drone: Option<DroneId>,
+) -> Result<(), ApiError> {
     if let Some(s) = site
-        && c.query_opt("SELECT 1 FROM sites WHERE site_id = $1 AND org_id = $2", &[&s.0, &org.0]).await?.is_none()
+        && c.query_opt(
+            "SELECT 1 FROM sites WHERE site_id = $1 AND org_id = $2",
+            &[&s.0, &org.0],
+        )
+        .await?
+        .is_none()
     {
         return Err(ApiError::NotFound("site"));
     }
     if let Some(d) = drone
-        && c.query_opt("SELECT 1 FROM drones WHERE drone_id = $1 AND org_id = $2", &[&d.0, &org.0]).await?.is_none()
+        && c.query_opt(
+            "SELECT 1 FROM drones WHERE drone_id = $1 AND org_id = $2",
+            &[&d.0, &org.0],
+        )
+        .await?
+        .is_none()
     {
         return Err(ApiError::NotFound("drone"));
     }
@@ -246,7 +283,11 @@ pub struct ListQuery {
 }
 
 /// `GET /missions`.
-pub async fn list(State(s): State<AppState>, user: AuthUser, Query(q): Query<ListQuery>) -> Result<Json<Vec<MissionView>>, ApiError> {
+pub async fn list(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<MissionView>>, ApiError> {
     user.require(Action::Read)?;
     let rows = s
         .pool
@@ -264,10 +305,16 @@ pub async fn list(State(s): State<AppState>, user: AuthUser, Query(q): Query<Lis
 }
 
 /// `POST /missions`.
-pub async fn create(State(s): State<AppState>, user: AuthUser, Json(b): Json<CreateMission>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+pub async fn create(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Json(b): Json<CreateMission>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     user.require(Action::PlanMission)?;
     if b.name.trim().is_empty() || b.name.len() > 255 {
-        return Err(ApiError::Unprocessable("name must be 1..255 characters".into()));
+        return Err(ApiError::Unprocessable(
+            "name must be 1..255 characters".into(),
+        ));
     }
     let planned = plan(&b.survey_area, &b.flight_pattern, &b.parameters)?;
     let mut conn = s.pool.get().await?;
@@ -297,7 +344,15 @@ pub async fn create(State(s): State<AppState>, user: AuthUser, Json(b): Json<Cre
         )
         .await?
         .get(0);
-    audit::append(&tx, Some(user.org_id), Some(user.user_id), "mission.create", &format!("mission:{id}"), &serde_json::json!({ "name": b.name })).await?;
+    audit::append(
+        &tx,
+        Some(user.org_id),
+        Some(user.user_id),
+        "mission.create",
+        &format!("mission:{id}"),
+        &serde_json::json!({ "name": b.name }),
+    )
+    .await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -313,20 +368,32 @@ pub async fn create(State(s): State<AppState>, user: AuthUser, Json(b): Json<Cre
 }
 
 /// `GET /missions/{id}`.
-pub async fn get_one(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<MissionView>, ApiError> {
+pub async fn get_one(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<MissionView>, ApiError> {
     user.require(Action::Read)?;
     let id = parse_id(&id, "mission")?;
     Ok(Json(load(&s.pool.get().await?, user.org_id, id).await?))
 }
 
 /// `PATCH /missions/{id}`: only planned missions change.
-pub async fn update(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>, Json(b): Json<UpdateMission>) -> Result<Json<MissionView>, ApiError> {
+pub async fn update(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Json(b): Json<UpdateMission>,
+) -> Result<Json<MissionView>, ApiError> {
     user.require(Action::PlanMission)?;
     let id: MissionId = parse_id(&id, "mission")?;
     let mut conn = s.pool.get().await?;
     let m = load(&conn, user.org_id, id).await?;
     if m.status != MissionStatus::Planned {
-        return Err(ApiError::Conflict(format!("only a planned mission can be edited; this one is {}", m.status)));
+        return Err(ApiError::Conflict(format!(
+            "only a planned mission can be edited; this one is {}",
+            m.status
+        )));
     }
     check_refs(&conn, user.org_id, None, b.drone_id).await?;
     let area: GeoPolygon = match b.survey_area.clone() {
@@ -337,9 +404,16 @@ pub async fn update(State(s): State<AppState>, user: AuthUser, Path(id): Path<St
         Some(p) => p,
         None => serde_json::from_value(m.parameters.clone()).map_err(ServerError::from)?,
     };
-    let pattern = b.flight_pattern.clone().unwrap_or_else(|| m.flight_pattern.clone());
+    let pattern = b
+        .flight_pattern
+        .clone()
+        .unwrap_or_else(|| m.flight_pattern.clone());
     let replan = b.survey_area.is_some() || b.parameters.is_some() || b.flight_pattern.is_some();
-    let planned = if replan { Some(plan(&area, &pattern, &params)?) } else { None };
+    let planned = if replan {
+        Some(plan(&area, &pattern, &params)?)
+    } else {
+        None
+    };
     let tx = conn.transaction().await?;
     let n = tx
         .execute(
@@ -364,29 +438,54 @@ pub async fn update(State(s): State<AppState>, user: AuthUser, Path(id): Path<St
         )
         .await?;
     if n == 0 {
-        return Err(ApiError::Conflict("the mission changed state meanwhile".into()));
+        return Err(ApiError::Conflict(
+            "the mission changed state meanwhile".into(),
+        ));
     }
-    audit::append(&tx, Some(user.org_id), Some(user.user_id), "mission.update", &format!("mission:{id}"), &serde_json::json!({ "replanned": replan })).await?;
+    audit::append(
+        &tx,
+        Some(user.org_id),
+        Some(user.user_id),
+        "mission.update",
+        &format!("mission:{id}"),
+        &serde_json::json!({ "replanned": replan }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(load(&conn, user.org_id, id).await?))
 }
 
 /// `DELETE /missions/{id}`: only from planned (lifecycle `Delete`).
-pub async fn delete(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     user.require(Action::PlanMission)?;
     let id: MissionId = parse_id(&id, "mission")?;
     let mut conn = s.pool.get().await?;
     let m = load(&conn, user.org_id, id).await?;
     let mut l = MissionLifecycle::restore(m.status, m.actual_start, m.actual_end, m.paused_at);
-    l.handle(MissionEvent::Delete, Utc::now()).map_err(|e| ApiError::Conflict(e.to_string()))?;
+    l.handle(MissionEvent::Delete, Utc::now())
+        .map_err(|e| ApiError::Conflict(e.to_string()))?;
     let tx = conn.transaction().await?;
     let n = tx
         .execute("UPDATE missions SET status = 'deleted', updated_at = now() WHERE mission_id = $1 AND org_id = $2 AND status = 'planned'", &[&id.0, &user.org_id.0])
         .await?;
     if n == 0 {
-        return Err(ApiError::Conflict("the mission changed state meanwhile".into()));
+        return Err(ApiError::Conflict(
+            "the mission changed state meanwhile".into(),
+        ));
     }
-    audit::append(&tx, Some(user.org_id), Some(user.user_id), "mission.delete", &format!("mission:{id}"), &serde_json::json!({})).await?;
+    audit::append(
+        &tx,
+        Some(user.org_id),
+        Some(user.user_id),
+        "mission.delete",
+        &format!("mission:{id}"),
+        &serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -394,23 +493,45 @@ pub async fn delete(State(s): State<AppState>, user: AuthUser, Path(id): Path<St
 // --- lifecycle commands ----------------------------------------------------------------------
 
 /// `POST /missions/{id}/start`.
-pub async fn start(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn start(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     command(&s, user, &id, CommandAction::Start).await.map(Json)
 }
 /// `POST /missions/{id}/pause`.
-pub async fn pause(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn pause(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     command(&s, user, &id, CommandAction::Pause).await.map(Json)
 }
 /// `POST /missions/{id}/resume`.
-pub async fn resume(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    command(&s, user, &id, CommandAction::Resume).await.map(Json)
+pub async fn resume(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    command(&s, user, &id, CommandAction::Resume)
+        .await
+        .map(Json)
 }
 /// `POST /missions/{id}/abort`.
-pub async fn abort(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn abort(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     command(&s, user, &id, CommandAction::Abort).await.map(Json)
 }
 /// `POST /missions/{id}/rth`: return home, which ends the mission (lifecycle `Abort`).
-pub async fn rth(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn rth(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     command(&s, user, &id, CommandAction::Rth).await.map(Json)
 }
 
@@ -426,16 +547,29 @@ pub const fn event_of(a: CommandAction) -> MissionEvent {
 
 /// Validates, sends, waits for the ack, applies, audits and announces a mission command.
 /// Shared by the REST routes and the WebSocket.
-pub async fn command(s: &Arc<Shared>, user: AuthUser, id: &str, action: CommandAction) -> Result<serde_json::Value, ApiError> {
+pub async fn command(
+    s: &Arc<Shared>,
+    user: AuthUser,
+    id: &str,
+    action: CommandAction,
+) -> Result<serde_json::Value, ApiError> {
     user.require(Action::CommandMission)?;
     let id: MissionId = parse_id(id, "mission")?;
     let mut conn = s.pool.get().await?;
     let m = load(&conn, user.org_id, id).await?;
     let event = event_of(action);
     let lifecycle = MissionLifecycle::restore(m.status, m.actual_start, m.actual_end, m.paused_at);
-    lifecycle.next(event).map_err(|e| ApiError::Conflict(e.to_string()))?;
-    let drone = m.drone_id.ok_or_else(|| ApiError::Conflict("the mission has no drone assigned".into()))?;
-    let cmd = DroneCommand { cmd_id: uuid::Uuid::new_v4(), action, mission_id: Some(id) };
+    lifecycle
+        .next(event)
+        .map_err(|e| ApiError::Conflict(e.to_string()))?;
+    let drone = m
+        .drone_id
+        .ok_or_else(|| ApiError::Conflict("the mission has no drone assigned".into()))?;
+    let cmd = DroneCommand {
+        cmd_id: uuid::Uuid::new_v4(),
+        action,
+        mission_id: Some(id),
+    };
     let action_name = serde_json::to_value(action).map_err(ServerError::from)?;
     conn.execute(
         "INSERT INTO commands (cmd_id, org_id, mission_id, drone_id, action, issued_by, issued_at, status)
@@ -455,13 +589,18 @@ pub async fn command(s: &Arc<Shared>, user: AuthUser, id: &str, action: CommandA
             ("rejected", detail.clone())
         }
         CommandResult::Unacknowledged => {
-            s.metrics.commands_unacknowledged.fetch_add(1, Ordering::Relaxed);
+            s.metrics
+                .commands_unacknowledged
+                .fetch_add(1, Ordering::Relaxed);
             ("unacknowledged", String::new())
         }
     };
     let tx = conn.transaction().await?;
-    tx.execute("UPDATE commands SET status = $2, resolved_at = now(), detail = $3 WHERE cmd_id = $1", &[&cmd.cmd_id, &status, &detail])
-        .await?;
+    tx.execute(
+        "UPDATE commands SET status = $2, resolved_at = now(), detail = $3 WHERE cmd_id = $1",
+        &[&cmd.cmd_id, &status, &detail],
+    )
+    .await?;
     let target = format!("mission:{id}");
     audit::append(
         &tx,
@@ -476,16 +615,31 @@ pub async fn command(s: &Arc<Shared>, user: AuthUser, id: &str, action: CommandA
     if matches!(result, CommandResult::Executed { .. }) {
         // Re-read under the transaction: another instance may have moved the mission.
         let fresh = load(&tx, user.org_id, id).await?;
-        let mut l = MissionLifecycle::restore(fresh.status, fresh.actual_start, fresh.actual_end, fresh.paused_at);
-        new_status = l.handle(event, Utc::now()).map_err(|e| ApiError::Conflict(e.to_string()))?;
+        let mut l = MissionLifecycle::restore(
+            fresh.status,
+            fresh.actual_start,
+            fresh.actual_end,
+            fresh.paused_at,
+        );
+        new_status = l
+            .handle(event, Utc::now())
+            .map_err(|e| ApiError::Conflict(e.to_string()))?;
         tx.execute(
             "UPDATE missions SET status = $2, actual_start = $3, actual_end = $4, paused_at = $5, updated_at = now()
              WHERE mission_id = $1 AND status = $6",
             &[&id.0, &new_status.as_str(), &l.actual_start(), &l.actual_end(), &l.paused_at(), &fresh.status.as_str()],
         )
         .await?;
-        let drone_status = if new_status.is_active() { "in_mission" } else { "available" };
-        tx.execute("UPDATE drones SET status = $2 WHERE drone_id = $1 AND status <> 'maintenance'", &[&drone.0, &drone_status]).await?;
+        let drone_status = if new_status.is_active() {
+            "in_mission"
+        } else {
+            "available"
+        };
+        tx.execute(
+            "UPDATE drones SET status = $2 WHERE drone_id = $1 AND status <> 'maintenance'",
+            &[&drone.0, &drone_status],
+        )
+        .await?;
     }
     tx.commit().await?;
     let result_msg = serde_json::json!({
@@ -511,7 +665,13 @@ pub async fn command(s: &Arc<Shared>, user: AuthUser, id: &str, action: CommandA
     }
 }
 
-fn raise_command_failed(s: &Shared, drone: DroneId, mission: MissionId, action: CommandAction, why: &str) {
+fn raise_command_failed(
+    s: &Shared,
+    drone: DroneId,
+    mission: MissionId,
+    action: CommandAction,
+    why: &str,
+) {
     s.alerts.raise(Alert {
         kind: AlertKind::CommandFailed,
         summary: format!("{action:?} for mission {mission} failed on drone {drone}: {why}"),
@@ -539,14 +699,28 @@ async fn finish(s: &Shared, id: MissionId) -> Result<(), ServerError> {
     };
     let status = MissionStatus::parse(r.get(2)).unwrap_or(MissionStatus::Failed);
     let mut l = MissionLifecycle::restore(status, r.get(3), r.get(4), r.get(5));
-    let Ok(to) = l.handle(MissionEvent::Finish, Utc::now()) else { return Ok(()) };
+    let Ok(to) = l.handle(MissionEvent::Finish, Utc::now()) else {
+        return Ok(());
+    };
     tx.execute("UPDATE missions SET status = $2, actual_end = $3, updated_at = now() WHERE mission_id = $1", &[&id.0, &to.as_str(), &l.actual_end()])
         .await?;
     if let Some(d) = r.get::<_, Option<uuid::Uuid>>(1) {
-        tx.execute("UPDATE drones SET status = 'available' WHERE drone_id = $1 AND status = 'in_mission'", &[&d]).await?;
+        tx.execute(
+            "UPDATE drones SET status = 'available' WHERE drone_id = $1 AND status = 'in_mission'",
+            &[&d],
+        )
+        .await?;
     }
     let org: uuid::Uuid = r.get(0);
-    audit::append(&tx, Some(aviary_core::OrgId(org)), None, "mission.finish", &format!("mission:{id}"), &serde_json::json!({})).await?;
+    audit::append(
+        &tx,
+        Some(aviary_core::OrgId(org)),
+        None,
+        "mission.finish",
+        &format!("mission:{id}"),
+        &serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     s.commands.publish_event(id, &serde_json::json!({ "type": "mission_status", "mission_id": id, "status": to, "timestamp": Utc::now() })).await;
     Ok(())
@@ -570,7 +744,15 @@ pub async fn fail_stale_pauses(s: &Shared) -> Result<usize, ServerError> {
             )
             .await?;
         if n > 0 {
-            audit::append(&tx, Some(aviary_core::OrgId(r.get(1))), None, "mission.fail", &format!("mission:{id}"), &serde_json::json!({ "reason": "pause_timeout" })).await?;
+            audit::append(
+                &tx,
+                Some(aviary_core::OrgId(r.get(1))),
+                None,
+                "mission.fail",
+                &format!("mission:{id}"),
+                &serde_json::json!({ "reason": "pause_timeout" }),
+            )
+            .await?;
         }
         tx.commit().await?;
         if n > 0 {

@@ -22,7 +22,8 @@ use crate::error::ApiError;
 
 /// Parses a path id; anything that is not a UUID is a 400 with a clear message.
 pub fn parse_id<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, ApiError> {
-    s.parse().map_err(|_| ApiError::BadRequest(format!("{what} id {s:?} is not a UUID")))
+    s.parse()
+        .map_err(|_| ApiError::BadRequest(format!("{what} id {s:?} is not a UUID")))
 }
 
 /// The whole router.
@@ -35,7 +36,12 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(users::audit_list))
         .route("/audit/verify", get(users::audit_verify))
         .route("/missions", get(missions::list).post(missions::create))
-        .route("/missions/{id}", get(missions::get_one).patch(missions::update).delete(missions::delete))
+        .route(
+            "/missions/{id}",
+            get(missions::get_one)
+                .patch(missions::update)
+                .delete(missions::delete),
+        )
         .route("/missions/{id}/start", post(missions::start))
         .route("/missions/{id}/pause", post(missions::pause))
         .route("/missions/{id}/resume", post(missions::resume))
@@ -61,15 +67,27 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
         .with_state(state)
 }
 
-async fn count_requests(State(s): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn count_requests(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     s.metrics.http_requests.fetch_add(1, Ordering::Relaxed);
     let resp = next.run(req).await;
     // The body limit rejects with plain text; give it the JSON error shape.
-    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && resp.headers().get(axum::http::header::CONTENT_TYPE).is_none_or(|v| v != "application/json") {
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && resp
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_none_or(|v| v != "application/json")
+    {
         return ApiError::TooLarge.into_response();
     }
     resp
@@ -80,7 +98,13 @@ async fn not_found() -> ApiError {
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        s.metrics.render(),
+    )
 }
 
 async fn healthz(State(s): State<AppState>) -> Result<&'static str, ApiError> {

@@ -5,8 +5,8 @@ use aviary_core::auth::Action;
 use aviary_core::{MissionId, SiteId};
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use serde::Deserialize;
 use deadpool_postgres::GenericClient;
+use serde::Deserialize;
 
 use super::parse_id;
 use crate::auth::AuthUser;
@@ -14,7 +14,11 @@ use crate::error::{ApiError, Json};
 use crate::{AppState, telemetry};
 
 /// `GET /reports/missions/{id}`.
-pub async fn mission(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn mission(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     user.require(Action::ViewReports)?;
     let id: MissionId = parse_id(&id, "mission")?;
     let conn = s.pool.get().await?;
@@ -37,7 +41,10 @@ pub async fn mission(State(s): State<AppState>, user: AuthUser, Path(id): Path<S
         .await?
         .get(0);
     let cmds = conn.query("SELECT status, count(*) FROM commands WHERE mission_id = $1 GROUP BY status ORDER BY status", &[&id.0]).await?;
-    let (first, last): (Option<chrono::DateTime<chrono::Utc>>, Option<chrono::DateTime<chrono::Utc>>) = (t.get(1), t.get(2));
+    let (first, last): (
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    ) = (t.get(1), t.get(2));
     let (bmin, bmax): (Option<f64>, Option<f64>) = (t.get(3), t.get(4));
     Ok(Json(serde_json::json!({
         "mission_id": id,
@@ -65,7 +72,11 @@ pub async fn mission(State(s): State<AppState>, user: AuthUser, Path(id): Path<S
     })))
 }
 
-async fn summary<C: GenericClient>(c: &C, org: aviary_core::OrgId, site: Option<SiteId>) -> Result<serde_json::Value, ApiError> {
+async fn summary<C: GenericClient>(
+    c: &C,
+    org: aviary_core::OrgId,
+    site: Option<SiteId>,
+) -> Result<serde_json::Value, ApiError> {
     let site = site.map(|s| s.0);
     let missions = c
         .query("SELECT status, count(*) FROM missions WHERE org_id = $1 AND ($2::uuid IS NULL OR site_id = $2) GROUP BY status", &[&org.0, &site])
@@ -84,7 +95,11 @@ async fn summary<C: GenericClient>(c: &C, org: aviary_core::OrgId, site: Option<
             &[&org.0, &site],
         )
         .await?;
-    let map = |rows: &[tokio_postgres::Row]| rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1))).collect::<std::collections::BTreeMap<_, _>>();
+    let map = |rows: &[tokio_postgres::Row]| {
+        rows.iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
     Ok(serde_json::json!({
         "missions_by_status": map(&missions),
         "drones_by_status": map(&drones),
@@ -96,7 +111,10 @@ async fn summary<C: GenericClient>(c: &C, org: aviary_core::OrgId, site: Option<
 }
 
 /// `GET /reports/org-summary`.
-pub async fn org_summary(State(s): State<AppState>, user: AuthUser) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn org_summary(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
     user.require(Action::ViewReports)?;
     let mut v = summary(&s.pool.get().await?, user.org_id, None).await?;
     v["org_id"] = serde_json::json!(user.org_id);
@@ -104,11 +122,22 @@ pub async fn org_summary(State(s): State<AppState>, user: AuthUser) -> Result<Js
 }
 
 /// `GET /reports/site/{id}/summary`.
-pub async fn site_summary(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn site_summary(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     user.require(Action::ViewReports)?;
     let site: SiteId = parse_id(&id, "site")?;
     let conn = s.pool.get().await?;
-    if conn.query_opt("SELECT 1 FROM sites WHERE site_id = $1 AND org_id = $2", &[&site.0, &user.org_id.0]).await?.is_none() {
+    if conn
+        .query_opt(
+            "SELECT 1 FROM sites WHERE site_id = $1 AND org_id = $2",
+            &[&site.0, &user.org_id.0],
+        )
+        .await?
+        .is_none()
+    {
         return Err(ApiError::NotFound("site"));
     }
     let mut v = summary(&conn, user.org_id, Some(site)).await?;
@@ -127,21 +156,31 @@ pub struct ExportRequest {
 }
 
 /// `POST /reports/export`: a mission's telemetry as CSV.
-pub async fn export(State(s): State<AppState>, user: AuthUser, Json(b): Json<ExportRequest>) -> Result<axum::response::Response, ApiError> {
+pub async fn export(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Json(b): Json<ExportRequest>,
+) -> Result<axum::response::Response, ApiError> {
     user.require(Action::ViewReports)?;
     if b.format != "csv" {
-        return Err(ApiError::Unprocessable(format!("format {:?} is not exported by the server (use \"csv\"; PDF reports come from the desktop app)", b.format)));
+        return Err(ApiError::Unprocessable(format!(
+            "format {:?} is not exported by the server (use \"csv\"; PDF reports come from the desktop app)",
+            b.format
+        )));
     }
     let conn = s.pool.get().await?;
     super::missions::load(&conn, user.org_id, b.mission_id).await?;
     let samples = telemetry::mission_samples(&conn, b.mission_id, None, 1_000_000).await?;
-    let mut out = String::from("timestamp,drone_id,lat,lon,altitude_m,speed_mps,heading_deg,battery_pct,status,progress_pct\n");
+    let mut out = String::from(
+        "timestamp,drone_id,lat,lon,altitude_m,speed_mps,heading_deg,battery_pct,status,progress_pct\n",
+    );
     for t in samples {
         use std::fmt::Write as _;
         let _ = writeln!(
             out,
             "{},{},{},{},{},{},{},{},{},{}",
-            t.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            t.timestamp
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             t.drone_id,
             t.position.lat,
             t.position.lon,
@@ -155,8 +194,14 @@ pub async fn export(State(s): State<AppState>, user: AuthUser, Json(b): Json<Exp
     }
     Ok((
         [
-            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"mission-{}.csv\"", b.mission_id)),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"mission-{}.csv\"", b.mission_id),
+            ),
         ],
         out,
     )

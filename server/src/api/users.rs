@@ -22,7 +22,12 @@ pub struct ClientIp(pub String);
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "local".to_owned(), |c| c.0.ip().to_string())))
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "local".to_owned(), |c| c.0.ip().to_string()),
+        ))
     }
 }
 
@@ -37,12 +42,26 @@ pub struct Login {
 }
 
 /// `POST /auth/login`: a short-lived bearer token. Rate limited per client address.
-pub async fn login(State(s): State<AppState>, ClientIp(ip): ClientIp, Json(b): Json<Login>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn login(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(b): Json<Login>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     if let Err(retry) = s.login_limiter.check(&ip, Instant::now()) {
-        s.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        s.metrics
+            .rate_limited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Err(ApiError::RateLimited(retry));
     }
-    let row = s.pool.get().await?.query_opt("SELECT user_id, org_id, role, password_hash FROM users WHERE email = $1", &[&b.email.to_lowercase()]).await?;
+    let row = s
+        .pool
+        .get()
+        .await?
+        .query_opt(
+            "SELECT user_id, org_id, role, password_hash FROM users WHERE email = $1",
+            &[&b.email.to_lowercase()],
+        )
+        .await?;
     let bad = || ApiError::Unauthorized("wrong e-mail or password".into());
     let Some(r) = row else {
         // Spend the same time as a real check so response times do not reveal which e-mails exist.
@@ -51,7 +70,9 @@ pub async fn login(State(s): State<AppState>, ClientIp(ip): ClientIp, Json(b): J
     };
     let hash: String = r.get(3);
     let pw = b.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw)).await.unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw))
+        .await
+        .unwrap_or(false);
     if !ok {
         return Err(bad());
     }
@@ -78,12 +99,28 @@ pub struct UserView {
 }
 
 /// `GET /users`.
-pub async fn list(State(s): State<AppState>, user: AuthUser) -> Result<Json<Vec<UserView>>, ApiError> {
+pub async fn list(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<UserView>>, ApiError> {
     user.require(Action::ManageUsers)?;
-    let rows = s.pool.get().await?.query("SELECT user_id, email, role, created_at FROM users WHERE org_id = $1 ORDER BY email", &[&user.org_id.0]).await?;
+    let rows = s
+        .pool
+        .get()
+        .await?
+        .query(
+            "SELECT user_id, email, role, created_at FROM users WHERE org_id = $1 ORDER BY email",
+            &[&user.org_id.0],
+        )
+        .await?;
     Ok(Json(
         rows.iter()
-            .map(|r| UserView { user_id: UserId(r.get(0)), email: r.get(1), role: Role::parse(r.get(2)).unwrap_or(Role::Analyst), created_at: r.get(3) })
+            .map(|r| UserView {
+                user_id: UserId(r.get(0)),
+                email: r.get(1),
+                role: Role::parse(r.get(2)).unwrap_or(Role::Analyst),
+                created_at: r.get(3),
+            })
             .collect(),
     ))
 }
@@ -101,20 +138,46 @@ pub struct CreateUser {
 }
 
 /// `POST /users`.
-pub async fn create(State(s): State<AppState>, user: AuthUser, Json(b): Json<CreateUser>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+pub async fn create(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Json(b): Json<CreateUser>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     user.require(Action::ManageUsers)?;
     if b.password.chars().count() < 12 {
-        return Err(ApiError::Unprocessable("password must have at least 12 characters".into()));
+        return Err(ApiError::Unprocessable(
+            "password must have at least 12 characters".into(),
+        ));
     }
     if !b.email.contains('@') || b.email.len() > 255 {
-        return Err(ApiError::Unprocessable("email is not an e-mail address".into()));
+        return Err(ApiError::Unprocessable(
+            "email is not an e-mail address".into(),
+        ));
     }
-    let id = create_user(&s, user.org_id, Some(user.user_id), &b.email, &b.password, b.role).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "user_id": id, "email": b.email.to_lowercase(), "role": b.role }))))
+    let id = create_user(
+        &s,
+        user.org_id,
+        Some(user.user_id),
+        &b.email,
+        &b.password,
+        b.role,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "user_id": id, "email": b.email.to_lowercase(), "role": b.role })),
+    ))
 }
 
 /// Creates a user (API and bootstrap). 409 when the e-mail exists.
-pub async fn create_user(s: &crate::Shared, org: OrgId, by: Option<UserId>, email: &str, password: &str, role: Role) -> Result<UserId, ApiError> {
+pub async fn create_user(
+    s: &crate::Shared,
+    org: OrgId,
+    by: Option<UserId>,
+    email: &str,
+    password: &str,
+    role: Role,
+) -> Result<UserId, ApiError> {
     let cost = s.password_cost;
     let pw = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || hash_password(&pw, cost))
@@ -132,7 +195,15 @@ pub async fn create_user(s: &crate::Shared, org: OrgId, by: Option<UserId>, emai
     if n == 0 {
         return Err(ApiError::Conflict("a user with this e-mail exists".into()));
     }
-    audit::append(&tx, Some(org), by, "user.create", &format!("user:{id}"), &serde_json::json!({ "email": email.to_lowercase(), "role": role })).await?;
+    audit::append(
+        &tx,
+        Some(org),
+        by,
+        "user.create",
+        &format!("user:{id}"),
+        &serde_json::json!({ "email": email.to_lowercase(), "role": role }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -146,16 +217,34 @@ pub struct UpdateUser {
 }
 
 /// `PATCH /users/{id}`: change a role.
-pub async fn update(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>, Json(b): Json<UpdateUser>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn update(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Json(b): Json<UpdateUser>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     user.require(Action::ManageUsers)?;
     let id: UserId = parse_id(&id, "user")?;
     let mut conn = s.pool.get().await?;
     let tx = conn.transaction().await?;
-    let n = tx.execute("UPDATE users SET role = $3 WHERE user_id = $1 AND org_id = $2", &[&id.0, &user.org_id.0, &b.role.as_str()]).await?;
+    let n = tx
+        .execute(
+            "UPDATE users SET role = $3 WHERE user_id = $1 AND org_id = $2",
+            &[&id.0, &user.org_id.0, &b.role.as_str()],
+        )
+        .await?;
     if n == 0 {
         return Err(ApiError::NotFound("user"));
     }
-    audit::append(&tx, Some(user.org_id), Some(user.user_id), "user.role", &format!("user:{id}"), &serde_json::json!({ "role": b.role })).await?;
+    audit::append(
+        &tx,
+        Some(user.org_id),
+        Some(user.user_id),
+        "user.role",
+        &format!("user:{id}"),
+        &serde_json::json!({ "role": b.role }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(serde_json::json!({ "user_id": id, "role": b.role })))
 }
@@ -169,13 +258,27 @@ pub struct AuditQuery {
 }
 
 /// `GET /audit`: the caller's organisation's rows.
-pub async fn audit_list(State(s): State<AppState>, user: AuthUser, Query(q): Query<AuditQuery>) -> Result<Json<Vec<audit::AuditRow>>, ApiError> {
+pub async fn audit_list(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<audit::AuditRow>>, ApiError> {
     user.require(Action::ReadAudit)?;
-    Ok(Json(audit::list(&s.pool.get().await?, Some(user.org_id), q.limit.unwrap_or(1000).clamp(1, 100_000)).await?))
+    Ok(Json(
+        audit::list(
+            &s.pool.get().await?,
+            Some(user.org_id),
+            q.limit.unwrap_or(1000).clamp(1, 100_000),
+        )
+        .await?,
+    ))
 }
 
 /// `GET /audit/verify`: checks the whole hash chain.
-pub async fn audit_verify(State(s): State<AppState>, user: AuthUser) -> Result<Json<audit::Verification>, ApiError> {
+pub async fn audit_verify(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<audit::Verification>, ApiError> {
     user.require(Action::ReadAudit)?;
     Ok(Json(audit::verify(&s.pool.get().await?).await?))
 }

@@ -48,7 +48,9 @@ pub async fn upgrade(
     if let Some(origin) = headers.get(axum::http::header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
         if !s.config.allowed_origins.iter().any(|o| o == origin) {
-            return Err(ApiError::Forbidden(format!("origin {origin:?} is not allowed")));
+            return Err(ApiError::Forbidden(format!(
+                "origin {origin:?} is not allowed"
+            )));
         }
     }
     let user = user?;
@@ -56,7 +58,9 @@ pub async fn upgrade(
     let id: MissionId = parse_id(&id, "mission")?;
     super::missions::load(&s.pool.get().await?, user.org_id, id).await?;
     let max = s.config.max_body_bytes;
-    Ok(ws.max_message_size(max).on_upgrade(move |socket| serve(s, user, id, socket)))
+    Ok(ws
+        .max_message_size(max)
+        .on_upgrade(move |socket| serve(s, user, id, socket)))
 }
 
 async fn serve(s: Arc<Shared>, user: AuthUser, mission: MissionId, socket: WebSocket) {
@@ -98,22 +102,30 @@ async fn serve(s: Arc<Shared>, user: AuthUser, mission: MissionId, socket: WebSo
 }
 
 /// The answer to one client message (an `error` message for anything refused).
-pub async fn handle_client_message(s: &Arc<Shared>, user: AuthUser, mission: MissionId, text: &str) -> serde_json::Value {
+pub async fn handle_client_message(
+    s: &Arc<Shared>,
+    user: AuthUser,
+    mission: MissionId,
+    text: &str,
+) -> serde_json::Value {
     let err = |code: &str, message: String| serde_json::json!({ "type": "error", "code": code, "message": message });
     let msg: ClientMessage = match serde_json::from_str(text) {
         Ok(m) => m,
         Err(e) => return err("invalid_message", format!("invalid message: {e}")),
     };
     match msg {
-        ClientMessage::Command { mission_id, .. } if mission_id != mission => {
-            err("wrong_mission", "this socket only commands its own mission".into())
-        }
-        ClientMessage::Command { action, .. } => match super::missions::command(s, user, &mission.to_string(), action).await {
-            Ok(v) => v,
-            Err(e) => {
-                let (_, code) = e.status_code();
-                err(code, e.to_string())
+        ClientMessage::Command { mission_id, .. } if mission_id != mission => err(
+            "wrong_mission",
+            "this socket only commands its own mission".into(),
+        ),
+        ClientMessage::Command { action, .. } => {
+            match super::missions::command(s, user, &mission.to_string(), action).await {
+                Ok(v) => v,
+                Err(e) => {
+                    let (_, code) = e.status_code();
+                    err(code, e.to_string())
+                }
             }
-        },
+        }
     }
 }

@@ -22,7 +22,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Service addresses, or `None` (test skipped) when absent and not required.
 pub fn services() -> Option<(String, String, u16)> {
-    let pg = std::env::var("AVIARY_TEST_PG").unwrap_or_else(|_| "host=127.0.0.1 user=postgres".into());
+    let pg =
+        std::env::var("AVIARY_TEST_PG").unwrap_or_else(|_| "host=127.0.0.1 user=postgres".into());
     let mqtt = std::env::var("AVIARY_TEST_MQTT").unwrap_or_else(|_| "127.0.0.1:1883".into());
     let required = std::env::var("AVIARY_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
     let pg_cfg: Result<tokio_postgres::Config, _> = pg.parse();
@@ -32,12 +33,25 @@ pub fn services() -> Option<(String, String, u16)> {
             _ => "127.0.0.1".into(),
         };
         let port = c.get_ports().first().copied().unwrap_or(5432);
-        format!("{host}:{port}").parse::<SocketAddr>().ok().is_some_and(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1)).is_ok())
+        format!("{host}:{port}")
+            .parse::<SocketAddr>()
+            .ok()
+            .is_some_and(|a| {
+                std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1)).is_ok()
+            })
     });
-    let mqtt_up = mqtt.parse::<SocketAddr>().ok().is_some_and(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1)).is_ok());
+    let mqtt_up = mqtt
+        .parse::<SocketAddr>()
+        .ok()
+        .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1)).is_ok());
     if !(pg_up && mqtt_up) {
-        assert!(!required, "AVIARY_REQUIRE_SERVICES=1 but PostgreSQL ({pg}: {pg_up}) or MQTT ({mqtt}: {mqtt_up}) is absent");
-        eprintln!("skipped: needs PostgreSQL ({pg}) and MQTT ({mqtt}); set AVIARY_TEST_PG / AVIARY_TEST_MQTT");
+        assert!(
+            !required,
+            "AVIARY_REQUIRE_SERVICES=1 but PostgreSQL ({pg}: {pg_up}) or MQTT ({mqtt}: {mqtt_up}) is absent"
+        );
+        eprintln!(
+            "skipped: needs PostgreSQL ({pg}) and MQTT ({mqtt}); set AVIARY_TEST_PG / AVIARY_TEST_MQTT"
+        );
         return None;
     }
     let (h, p) = mqtt.rsplit_once(':').expect("host:port");
@@ -50,15 +64,21 @@ pub fn schema() -> String {
 }
 
 /// Server settings for a test.
-pub fn config(pg: &str, mqtt_host: &str, mqtt_port: u16, schema: &str, instance: &str) -> ServerConfig {
+pub fn config(
+    pg: &str,
+    mqtt_host: &str,
+    mqtt_port: u16,
+    schema: &str,
+    instance: &str,
+) -> ServerConfig {
     let mut c = ServerConfig::local_defaults();
     c.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     c.database_url = format!("{pg} dbname=postgres");
-    c.db_schema = schema.to_owned();
+    schema.clone_into(&mut c.db_schema);
     c.db_pool_size = 8;
-    c.mqtt_host = mqtt_host.to_owned();
+    mqtt_host.clone_into(&mut c.mqtt_host);
     c.mqtt_port = mqtt_port;
-    c.instance_id = instance.to_owned();
+    instance.clone_into(&mut c.instance_id);
     // One share group per test: parallel tests must not split each other's telemetry.
     c.ingest_share_group = format!("g{}", &schema[schema.len() - 12..]);
     c.jwt_secret = b"test secret that is long enough for HS256 keys".to_vec();
@@ -80,15 +100,24 @@ pub struct SchemaGuard {
 impl Drop for SchemaGuard {
     fn drop(&mut self) {
         let (pg, schema) = (format!("{} dbname=postgres", self.pg), self.schema.clone());
-        let t = std::thread::Builder::new().name("test-schema-drop".into()).spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            rt.block_on(async {
-                if let Ok((client, conn)) = tokio_postgres::connect(&pg, tokio_postgres::NoTls).await {
-                    tokio::spawn(conn);
-                    let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
-                }
+        let t = std::thread::Builder::new()
+            .name("test-schema-drop".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    if let Ok((client, conn)) =
+                        tokio_postgres::connect(&pg, tokio_postgres::NoTls).await
+                    {
+                        tokio::spawn(conn);
+                        let _ = client
+                            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                            .await;
+                    }
+                });
             });
-        });
         if let Ok(t) = t {
             let _ = t.join();
         }
@@ -105,32 +134,60 @@ pub struct Http {
 impl Http {
     /// Client for a server.
     pub fn new(addr: SocketAddr) -> Self {
-        Self { client: Client::builder(TokioExecutor::new()).build_http(), base: format!("http://{addr}") }
+        Self {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            base: format!("http://{addr}"),
+        }
     }
 
     /// Sends raw bytes; returns status and body text.
-    pub async fn raw(&self, method: &str, path: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> (u16, String) {
-        let mut b = hyper::Request::builder().method(method).uri(format!("{}{path}", self.base));
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, String) {
+        let mut b = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
         if let Some(t) = token {
             b = b.header("authorization", format!("Bearer {t}"));
         }
         if let Some(ct) = content_type {
             b = b.header("content-type", ct);
         }
-        let resp = self.client.request(b.body(Full::new(Bytes::from(body))).expect("request")).await.expect("server answers");
+        let resp = self
+            .client
+            .request(b.body(Full::new(Bytes::from(body))).expect("request"))
+            .await
+            .expect("server answers");
         let status = resp.status().as_u16();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// Sends JSON (or nothing); returns status and parsed JSON (`Null` for an empty body).
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let (ct, bytes) = match body {
-            Some(v) => (Some("application/json"), serde_json::to_vec(v).expect("json")),
+            Some(v) => (
+                Some("application/json"),
+                serde_json::to_vec(v).expect("json"),
+            ),
             None => (None, Vec::new()),
         };
         let (status, text) = self.raw(method, path, token, ct, bytes).await;
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 }
 
@@ -147,7 +204,12 @@ pub struct Org {
 impl Org {
     /// Token of `role`.
     pub fn token(&self, role: Role) -> &str {
-        &self.tokens.iter().find(|(r, _)| *r == role).expect("role").1
+        &self
+            .tokens
+            .iter()
+            .find(|(r, _)| *r == role)
+            .expect("role")
+            .1
     }
 }
 
@@ -155,12 +217,21 @@ impl Org {
 pub async fn org(server: &RunningServer, http: &Http, name: &str, drone: DroneId) -> Org {
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let admin_email = format!("admin-{tag}@{name}.test");
-    let (_, _) = aviary_server::bootstrap_org(&server.state, name, &admin_email, PASSWORD).await.expect("bootstrap");
+    let (_, _) = aviary_server::bootstrap_org(&server.state, name, &admin_email, PASSWORD)
+        .await
+        .expect("bootstrap");
     let admin = login(http, &admin_email).await;
     let mut tokens = vec![(Role::Admin, admin.clone())];
     for role in [Role::Operator, Role::Analyst] {
         let email = format!("{}-{tag}@{name}.test", role.as_str());
-        let (st, body) = http.call("POST", "/api/v1/users", Some(&admin), Some(&json!({ "email": email, "password": PASSWORD, "role": role }))).await;
+        let (st, body) = http
+            .call(
+                "POST",
+                "/api/v1/users",
+                Some(&admin),
+                Some(&json!({ "email": email, "password": PASSWORD, "role": role })),
+            )
+            .await;
         assert_eq!(st, 201, "{body}");
         tokens.push((role, login(http, &email).await));
     }
@@ -178,12 +249,23 @@ pub async fn org(server: &RunningServer, http: &Http, name: &str, drone: DroneId
         )
         .await;
     assert_eq!(st, 201, "{d}");
-    Org { tokens, site, drone }
+    Org {
+        tokens,
+        site,
+        drone,
+    }
 }
 
 /// Logs in; returns the token.
 pub async fn login(http: &Http, email: &str) -> String {
-    let (st, body) = http.call("POST", "/api/v1/auth/login", None, Some(&json!({ "email": email, "password": PASSWORD }))).await;
+    let (st, body) = http
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({ "email": email, "password": PASSWORD })),
+        )
+        .await;
     assert_eq!(st, 200, "{body}");
     body["token"].as_str().expect("token").to_owned()
 }

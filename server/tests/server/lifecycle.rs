@@ -27,52 +27,125 @@ where
 }
 
 async fn mission_status(http: &Http, token: &str, id: &str) -> String {
-    let (_, m) = http.call("GET", &format!("/api/v1/missions/{id}"), Some(token), None).await;
+    let (_, m) = http
+        .call("GET", &format!("/api/v1/missions/{id}"), Some(token), None)
+        .await;
     m["status"].as_str().unwrap_or_default().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mission_lifecycle_through_the_api_with_a_simulated_mqtt_drone() {
-    let Some((pg, mh, mp)) = common::services() else { return };
+    let Some((pg, mh, mp)) = common::services() else {
+        return;
+    };
     let schema = common::schema();
-    let _guard = common::SchemaGuard { pg: pg.clone(), schema: schema.clone() };
-    let server = aviary_server::start_with_cost(common::config(&pg, &mh, mp, &schema, &format!("life-{}", uuid::Uuid::new_v4().simple())), common::TEST_COST)
-        .await
-        .expect("start");
+    let _guard = common::SchemaGuard {
+        pg: pg.clone(),
+        schema: schema.clone(),
+    };
+    let server = aviary_server::start_with_cost(
+        common::config(
+            &pg,
+            &mh,
+            mp,
+            &schema,
+            &format!("life-{}", uuid::Uuid::new_v4().simple()),
+        ),
+        common::TEST_COST,
+    )
+    .await
+    .expect("start");
     let http = Http::new(server.addr);
     let drone_id = DroneId::new_random();
     let org = common::org(&server, &http, "life", drone_id).await;
     let op = org.token(Role::Operator).to_owned();
 
-    let mut cfg = MqttDroneConfig::new(Broker::parse(&format!("{mh}:{mp}")).expect("broker"), drone_id, LatLon::new(47.397, 8.545));
+    let mut cfg = MqttDroneConfig::new(
+        Broker::parse(&format!("{mh}:{mp}")).expect("broker"),
+        drone_id,
+        LatLon::new(47.397, 8.545),
+    );
     cfg.time_scale = 10.0;
     let drone = MqttDrone::spawn(cfg);
-    wait_until("the drone online in the API", Duration::from_secs(10), || async {
-        let (_, d) = http.call("GET", &format!("/api/v1/drones/{drone_id}"), Some(&op), None).await;
-        d["online"] == true
-    })
+    wait_until(
+        "the drone online in the API",
+        Duration::from_secs(10),
+        || async {
+            let (_, d) = http
+                .call(
+                    "GET",
+                    &format!("/api/v1/drones/{drone_id}"),
+                    Some(&op),
+                    None,
+                )
+                .await;
+            d["online"] == true
+        },
+    )
     .await;
 
-    let (st, created) = http.call("POST", "/api/v1/missions", Some(&op), Some(&common::mission_body(org.site, Some(drone_id)))).await;
+    let (st, created) = http
+        .call(
+            "POST",
+            "/api/v1/missions",
+            Some(&op),
+            Some(&common::mission_body(org.site, Some(drone_id))),
+        )
+        .await;
     assert_eq!(st, 201, "{created}");
     assert_eq!(created["status"], "planned");
-    assert!(created["waypoints_count"].as_u64().unwrap_or(0) > 4, "the planner generated waypoints: {created}");
+    assert!(
+        created["waypoints_count"].as_u64().unwrap_or(0) > 4,
+        "the planner generated waypoints: {created}"
+    );
     assert!(created["estimated_duration"].as_i64().unwrap_or(0) > 0);
     let id = created["mission_id"].as_str().expect("id").to_owned();
 
     // An analyst watches live.
-    let url = format!("ws://{}/ws/missions/{id}/live?token={}", server.addr, org.token(Role::Analyst));
-    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("ws");
+    let url = format!(
+        "ws://{}/ws/missions/{id}/live?token={}",
+        server.addr,
+        org.token(Role::Analyst)
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .expect("ws");
 
-    let (st, body) = http.call("POST", &format!("/api/v1/missions/{id}/pause"), Some(&op), None).await;
+    let (st, body) = http
+        .call(
+            "POST",
+            &format!("/api/v1/missions/{id}/pause"),
+            Some(&op),
+            None,
+        )
+        .await;
     assert_eq!(st, 409, "a planned mission cannot be paused: {body}");
-    let (st, _) = http.call("POST", &format!("/api/v1/missions/{id}/start"), Some(org.token(Role::Analyst)), None).await;
+    let (st, _) = http
+        .call(
+            "POST",
+            &format!("/api/v1/missions/{id}/start"),
+            Some(org.token(Role::Analyst)),
+            None,
+        )
+        .await;
     assert_eq!(st, 403, "analysts never command");
 
-    let (st, r) = http.call("POST", &format!("/api/v1/missions/{id}/start"), Some(&op), None).await;
+    let (st, r) = http
+        .call(
+            "POST",
+            &format!("/api/v1/missions/{id}/start"),
+            Some(&op),
+            None,
+        )
+        .await;
     assert_eq!(st, 200, "{r}");
-    assert_eq!((r["status"].as_str(), r["mission_status"].as_str()), (Some("executed"), Some("in_progress")));
-    let (_, m) = http.call("GET", &format!("/api/v1/missions/{id}"), Some(&op), None).await;
+    assert_eq!(
+        (r["status"].as_str(), r["mission_status"].as_str()),
+        (Some("executed"), Some("in_progress"))
+    );
+    let (_, m) = http
+        .call("GET", &format!("/api/v1/missions/{id}"), Some(&op), None)
+        .await;
     assert_eq!(m["status"], "in_progress");
     assert!(m["actual_start"].is_string());
 
@@ -80,12 +153,20 @@ async fn mission_lifecycle_through_the_api_with_a_simulated_mqtt_drone() {
     let mut kinds = std::collections::BTreeSet::new();
     let end = Instant::now() + Duration::from_secs(10);
     while kinds.len() < 2 && Instant::now() < end {
-        let Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await else { continue };
+        let Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) =
+            tokio::time::timeout(Duration::from_secs(5), ws.next()).await
+        else {
+            continue;
+        };
         let v: Value = serde_json::from_str(&t).expect("json");
         if v["type"] == "telemetry_update" {
             assert_eq!(v["mission_id"], id.as_str());
             assert_eq!(v["drone_id"], drone_id.to_string());
-            assert!(v["position"]["lat"].is_number() && v["velocity"]["speed"].is_number() && v["battery"].is_number());
+            assert!(
+                v["position"]["lat"].is_number()
+                    && v["velocity"]["speed"].is_number()
+                    && v["battery"].is_number()
+            );
         }
         kinds.insert(v["type"].as_str().unwrap_or_default().to_owned());
     }
@@ -95,70 +176,197 @@ async fn mission_lifecycle_through_the_api_with_a_simulated_mqtt_drone() {
         drone.snapshot().phase != aviary_sim::mqtt_drone::Phase::Takeoff
     })
     .await;
-    let (st, r) = http.call("POST", &format!("/api/v1/missions/{id}/pause"), Some(&op), None).await;
+    let (st, r) = http
+        .call(
+            "POST",
+            &format!("/api/v1/missions/{id}/pause"),
+            Some(&op),
+            None,
+        )
+        .await;
     assert_eq!(st, 200, "{r}");
     assert_eq!(mission_status(&http, &op, &id).await, "paused");
-    let (st, r) = http.call("POST", &format!("/api/v1/missions/{id}/resume"), Some(&op), None).await;
+    let (st, r) = http
+        .call(
+            "POST",
+            &format!("/api/v1/missions/{id}/resume"),
+            Some(&op),
+            None,
+        )
+        .await;
     assert_eq!(st, 200, "{r}");
     // The drone finishes the route; the server completes the mission from its telemetry.
-    wait_until("the mission completed", Duration::from_secs(40), || async { mission_status(&http, &op, &id).await == "completed" }).await;
-    let (st, body) = http.call("DELETE", &format!("/api/v1/missions/{id}"), Some(&op), None).await;
+    wait_until("the mission completed", Duration::from_secs(40), || async {
+        mission_status(&http, &op, &id).await == "completed"
+    })
+    .await;
+    let (st, body) = http
+        .call("DELETE", &format!("/api/v1/missions/{id}"), Some(&op), None)
+        .await;
     assert_eq!(st, 409, "a flown mission cannot be deleted: {body}");
 
     // Stored telemetry, latest, replay and the report.
     wait_until("stored telemetry", Duration::from_secs(5), || async {
-        let (_, t) = http.call("GET", &format!("/api/v1/missions/{id}/telemetry"), Some(&op), None).await;
+        let (_, t) = http
+            .call(
+                "GET",
+                &format!("/api/v1/missions/{id}/telemetry"),
+                Some(&op),
+                None,
+            )
+            .await;
         t["samples"].as_array().is_some_and(|s| s.len() > 10)
     })
     .await;
-    let (st, latest) = http.call("GET", &format!("/api/v1/drones/{drone_id}/telemetry/latest"), Some(&op), None).await;
+    let (st, latest) = http
+        .call(
+            "GET",
+            &format!("/api/v1/drones/{drone_id}/telemetry/latest"),
+            Some(&op),
+            None,
+        )
+        .await;
     assert_eq!(st, 200, "{latest}");
     assert_eq!(latest["type"], "telemetry_update");
-    let (st, replay) = http.call("GET", &format!("/api/v1/missions/{id}/replay?step_ms=1000"), Some(&op), None).await;
+    let (st, replay) = http
+        .call(
+            "GET",
+            &format!("/api/v1/missions/{id}/replay?step_ms=1000"),
+            Some(&op),
+            None,
+        )
+        .await;
     assert_eq!(st, 200);
     assert!(!replay["samples"].as_array().expect("samples").is_empty());
-    let (st, report) = http.call("GET", &format!("/api/v1/reports/missions/{id}"), Some(org.token(Role::Analyst)), None).await;
+    let (st, report) = http
+        .call(
+            "GET",
+            &format!("/api/v1/reports/missions/{id}"),
+            Some(org.token(Role::Analyst)),
+            None,
+        )
+        .await;
     assert_eq!(st, 200, "{report}");
-    assert!(report["telemetry"]["distance_flown_m"].as_f64().unwrap_or(0.0) > 50.0, "{report}");
+    assert!(
+        report["telemetry"]["distance_flown_m"]
+            .as_f64()
+            .unwrap_or(0.0)
+            > 50.0,
+        "{report}"
+    );
     assert_eq!(report["commands"]["executed"], 3, "{report}");
-    let (st, csv) = http.raw("POST", "/api/v1/reports/export", Some(&op), Some("application/json"), serde_json::to_vec(&serde_json::json!({ "mission_id": id, "format": "csv" })).expect("json")).await;
+    let (st, csv) = http
+        .raw(
+            "POST",
+            "/api/v1/reports/export",
+            Some(&op),
+            Some("application/json"),
+            serde_json::to_vec(&serde_json::json!({ "mission_id": id, "format": "csv" }))
+                .expect("json"),
+        )
+        .await;
     assert_eq!(st, 200);
     assert!(csv.starts_with("timestamp,drone_id,lat,lon"), "{csv}");
-    let (st, summary) = http.call("GET", "/api/v1/reports/org-summary", Some(&op), None).await;
+    let (st, summary) = http
+        .call("GET", "/api/v1/reports/org-summary", Some(&op), None)
+        .await;
     assert_eq!(st, 200);
     assert_eq!(summary["missions_by_status"]["completed"], 1, "{summary}");
 
     // A second mission: start, then return to home ends it (aborted).
-    let (_, m2) = http.call("POST", "/api/v1/missions", Some(&op), Some(&common::mission_body(org.site, Some(drone_id)))).await;
+    let (_, m2) = http
+        .call(
+            "POST",
+            "/api/v1/missions",
+            Some(&op),
+            Some(&common::mission_body(org.site, Some(drone_id))),
+        )
+        .await;
     let id2 = m2["mission_id"].as_str().expect("id").to_owned();
-    wait_until("the drone landed", Duration::from_secs(30), || async { drone.snapshot().phase == aviary_sim::mqtt_drone::Phase::Idle }).await;
-    let (st, r) = http.call("POST", &format!("/api/v1/missions/{id2}/start"), Some(&op), None).await;
+    wait_until("the drone landed", Duration::from_secs(30), || async {
+        drone.snapshot().phase == aviary_sim::mqtt_drone::Phase::Idle
+    })
+    .await;
+    let (st, r) = http
+        .call(
+            "POST",
+            &format!("/api/v1/missions/{id2}/start"),
+            Some(&op),
+            None,
+        )
+        .await;
     assert_eq!(st, 200, "{r}");
-    let (st, r) = http.call("POST", &format!("/api/v1/missions/{id2}/rth"), Some(org.token(Role::Admin)), None).await;
+    let (st, r) = http
+        .call(
+            "POST",
+            &format!("/api/v1/missions/{id2}/rth"),
+            Some(org.token(Role::Admin)),
+            None,
+        )
+        .await;
     assert_eq!(st, 200, "{r}");
     assert_eq!(mission_status(&http, &op, &id2).await, "aborted");
 
     // A third mission on a drone that dies: the start is unacknowledged (504, not resent).
-    let (_, m3) = http.call("POST", "/api/v1/missions", Some(&op), Some(&common::mission_body(org.site, Some(drone_id)))).await;
+    let (_, m3) = http
+        .call(
+            "POST",
+            "/api/v1/missions",
+            Some(&op),
+            Some(&common::mission_body(org.site, Some(drone_id))),
+        )
+        .await;
     let id3 = m3["mission_id"].as_str().expect("id").to_owned();
     drone.kill().await;
     wait_until("the drone offline", Duration::from_secs(5), || async {
-        let (_, d) = http.call("GET", &format!("/api/v1/drones/{drone_id}"), Some(&op), None).await;
+        let (_, d) = http
+            .call(
+                "GET",
+                &format!("/api/v1/drones/{drone_id}"),
+                Some(&op),
+                None,
+            )
+            .await;
         d["online"] == false
     })
     .await;
     let t0 = Instant::now();
-    let (st, body) = http.call("POST", &format!("/api/v1/missions/{id3}/start"), Some(&op), None).await;
+    let (st, body) = http
+        .call(
+            "POST",
+            &format!("/api/v1/missions/{id3}/start"),
+            Some(&op),
+            None,
+        )
+        .await;
     assert_eq!(st, 504, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("not resent"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not resent"),
+        "{body}"
+    );
     assert!(t0.elapsed() >= Duration::from_secs(3));
-    assert_eq!(mission_status(&http, &op, &id3).await, "planned", "an unacknowledged start changes nothing");
+    assert_eq!(
+        mission_status(&http, &op, &id3).await,
+        "planned",
+        "an unacknowledged start changes nothing"
+    );
 
-    let (_, v) = http.call("GET", "/api/v1/audit/verify", Some(&op), None).await;
+    let (_, v) = http
+        .call("GET", "/api/v1/audit/verify", Some(&op), None)
+        .await;
     assert_eq!(v["ok"], true, "{v}");
     let (st, metrics) = http.raw("GET", "/metrics", None, None, Vec::new()).await;
     assert_eq!(st, 200);
-    for name in ["aviary_ingest_rows_total", "aviary_ingest_lag_seconds_bucket", "aviary_ws_clients 1", "aviary_command_latency_seconds_count 5", "aviary_commands_unacknowledged_total 1"] {
+    for name in [
+        "aviary_ingest_rows_total",
+        "aviary_ingest_lag_seconds_bucket",
+        "aviary_ws_clients 1",
+        "aviary_command_latency_seconds_count 5",
+        "aviary_commands_unacknowledged_total 1",
+    ] {
         assert!(metrics.contains(name), "{name} missing from\n{metrics}");
     }
     let (st, doc) = http.call("GET", "/api/v1/openapi.json", None, None).await;

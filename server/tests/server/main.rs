@@ -2,9 +2,9 @@
 //! `common`): role × route matrix, token attacks, hostile input, the mission lifecycle with a
 //! simulated MQTT drone, two instances sharing the load, audit chain, partitions, alerts.
 
+mod cluster;
 mod common;
 mod lifecycle;
 mod roles;
 mod security;
 mod storage;
-mod cluster;
