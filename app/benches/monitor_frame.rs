@@ -20,10 +20,24 @@ const TRAIL_SAMPLES: usize = 300;
 fn fleet_app(dir: &std::path::Path) -> AviaryApp {
     let start = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
     let clock = Arc::new(ManualClock::new(start));
-    let store = Store::open(&dir.join("bench.db"), clock.clone(), StoreOptions::default()).expect("store");
-    let options = BackendOptions { seed_demo: true, simulated_fleet: false, job_mode: JobMode::Inline };
+    let store = Store::open(
+        &dir.join("bench.db"),
+        clock.clone(),
+        StoreOptions::default(),
+    )
+    .expect("store");
+    let options = BackendOptions {
+        seed_demo: true,
+        simulated_fleet: false,
+        job_mode: JobMode::Inline,
+    };
     let backend = Backend::new(store, clock, options, Arc::new(|| {}));
-    let mut app = AviaryApp::new(&egui::Context::default(), backend, Settings::default(), MapTiles::BasemapOnly);
+    let mut app = AviaryApp::new(
+        &egui::Context::default(),
+        backend,
+        Settings::default(),
+        MapTiles::BasemapOnly,
+    );
     let site = app.state.sites[0].clone();
     let mut first = None;
     for i in 0..DRONES {
@@ -38,7 +52,11 @@ fn fleet_app(dir: &std::path::Path) -> AviaryApp {
             site_id: site.id,
             serial_number: format!("B-{i:04}"),
             model: "bench".to_owned(),
-            status: if i % 3 == 0 { DroneStatus::InMission } else { DroneStatus::Available },
+            status: if i % 3 == 0 {
+                DroneStatus::InMission
+            } else {
+                DroneStatus::Available
+            },
             battery_pct: 80,
             last_seen: None,
             home,
@@ -68,7 +86,10 @@ fn fleet_app(dir: &std::path::Path) -> AviaryApp {
     app.state.view = View::Monitor;
     app.state.selected_drone = first;
     let _ = app.map.memory.set_zoom(14.0);
-    app.map.memory.center_at(walkers::lat_lon(site.location.lat_deg, site.location.lon_deg));
+    app.map.memory.center_at(walkers::lat_lon(
+        site.location.lat_deg,
+        site.location.lon_deg,
+    ));
     app.map.centred = true;
     app
 }
@@ -78,7 +99,10 @@ fn monitor_frame(c: &mut Criterion) {
     let mut app = fleet_app(dir.path());
     let ctx = egui::Context::default();
     let input = || egui::RawInput {
-        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1440.0, 900.0))),
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(1440.0, 900.0),
+        )),
         ..egui::RawInput::default()
     };
     // Warm up: fonts, galley caches, panel sizes.
