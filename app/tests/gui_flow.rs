@@ -48,7 +48,7 @@ fn harness(app: AviaryApp) -> Harness<'static, AviaryApp> {
 /// Steps the harness until `done` holds; the simulated drone answers over real UDP, so this
 /// waits for a real peer (bounded), it does not sleep a fixed time.
 fn step_until(h: &mut Harness<'_, AviaryApp>, what: &str, done: impl Fn(&AviaryApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     while !done(h.state()) {
         assert!(
             Instant::now() < deadline,

@@ -731,6 +731,18 @@ fn mission_control(
         sent_at: state.now,
         outcome: CommandOutcome::Pending,
     });
+    // Training: how long after an injected fault did the operator act?
+    if let Some(at) = state.sim.fault_at.remove(&drone) {
+        let reaction_s = (state.now - at).num_milliseconds() as f64 / 1000.0;
+        let label = state.drone_label(drone);
+        sim_log(
+            state,
+            format!(
+                "operator sent {} to {label} {reaction_s:.1} s after the fault",
+                action_label(action)
+            ),
+        );
+    }
     let sent = send_to_drone(state, backend, drone, &m, action, id);
     if let Err(reason) = sent {
         fail_command(state, backend, id, &reason);
