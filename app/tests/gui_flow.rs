@@ -358,3 +358,109 @@ fn every_view_draws_and_fleet_status_can_be_changed() {
     h.run_steps(3);
     assert_eq!(maintenance(h.state()), before);
 }
+
+/// Whether the MQTT broker the CI starts (Mosquitto on 127.0.0.1:1883) is up. Without it the
+/// test skips, and fails when `AVIARY_REQUIRE_SERVICES=1`.
+fn broker_up() -> bool {
+    let up = std::net::TcpStream::connect_timeout(
+        &([127, 0, 0, 1], 1883).into(),
+        Duration::from_secs(1),
+    )
+    .is_ok();
+    let required = std::env::var("AVIARY_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+    assert!(
+        up || !required,
+        "AVIARY_REQUIRE_SERVICES=1 but no MQTT broker on 127.0.0.1:1883"
+    );
+    up
+}
+
+#[test]
+fn mqtt_drone_flies_the_demo_mission_through_mosquitto() {
+    if !broker_up() {
+        eprintln!("skipped: no MQTT broker on 127.0.0.1:1883");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut app = app(dir.path(), false);
+    app.backend
+        .links
+        .open_mqtt("mqtt://127.0.0.1:1883", Arc::new(|| {}))
+        .expect("broker link");
+    let mut h = harness(app);
+    h.run_steps(2);
+    // The demo mission of the first site is selected on start; its drone flies over MQTT.
+    let mission = h
+        .state()
+        .state
+        .selected_mission
+        .expect("demo mission selected");
+    let m = h
+        .state()
+        .backend
+        .store
+        .get_mission(mission)
+        .expect("mission");
+    let drone = m.drone_id.expect("demo mission has a drone");
+    let home = h.state().state.drones[&drone].drone.home;
+    let options = aviary_sim::mqtt_drone::FleetOptions {
+        drones: 1,
+        home,
+        ids: vec![drone],
+        time_scale: 5.0,
+        ..Default::default()
+    };
+    let fleet = aviary_sim::mqtt_drone::run("mqtt://127.0.0.1:1883", &options)
+        .expect("simulated MQTT drone");
+    step_until(&mut h, "MQTT telemetry", |a| {
+        a.state.drones.get(&drone).is_some_and(|d| d.live.is_some())
+    });
+    for (button, confirm, status) in [
+        ("Start", None, MissionStatus::InProgress),
+        ("Pause", None, MissionStatus::Paused),
+        ("Abort", Some("Confirm abort"), MissionStatus::Aborted),
+    ] {
+        if button == "Pause" {
+            // The MQTT autopilot pauses only on a survey leg: wait until it has climbed.
+            step_until(&mut h, "the survey altitude", |a| {
+                a.state.drones[&drone]
+                    .live
+                    .is_some_and(|s| s.alt_rel_m > 29.0)
+            });
+        }
+        h.get_by_label(button).click();
+        h.run_steps(2);
+        if let Some(confirm) = confirm {
+            h.get_by_label(confirm).click();
+            h.run_steps(1);
+        }
+        step_until(&mut h, button, |a| {
+            a.state
+                .last_command(mission)
+                .is_some_and(|c| c.outcome != CommandOutcome::Pending)
+        });
+        let last = h
+            .state()
+            .state
+            .last_command(mission)
+            .expect("command")
+            .clone();
+        assert_eq!(
+            last.outcome,
+            CommandOutcome::Confirmed,
+            "{button}: {:?}",
+            last.outcome
+        );
+        assert_eq!(
+            h.state()
+                .backend
+                .store
+                .get_mission(mission)
+                .expect("m")
+                .status,
+            status,
+            "after {button}"
+        );
+    }
+    fleet.shutdown();
+}

@@ -181,6 +181,16 @@ impl Backend {
             options,
             Arc::new(move || ctx.request_repaint()),
         );
+        for url in settings
+            .mqtt_brokers
+            .iter()
+            .map(|a| a.trim())
+            .filter(|a| !a.is_empty())
+        {
+            if let Err(e) = backend.links.open_mqtt(url, Arc::clone(&backend.wake)) {
+                tracing::error!(%url, error = %e, "cannot connect to MQTT broker");
+            }
+        }
         for address in settings
             .links
             .iter()

@@ -5,6 +5,7 @@
 use aviary_core::wire::CommandAction;
 use aviary_core::{DroneId, MissionId};
 use aviary_links::mav::{self, LinkConfig, LinkEvent, LinkEvents, LinkHandle, VehicleId};
+use aviary_links::mqtt::{MqttLink, MqttLinkConfig, MqttLinkEvent};
 use std::collections::{BTreeMap, HashMap};
 
 /// One running MAVLink link.
@@ -49,6 +50,26 @@ pub struct PendingAction {
     pub awaiting: Awaiting,
 }
 
+/// One running MQTT drone link (a broker from Settings).
+pub struct MqttBroker {
+    /// Broker URL as configured.
+    pub url: String,
+    /// The link.
+    pub link: MqttLink,
+    /// Its events, drained by `logic`.
+    pub events: std::sync::mpsc::Receiver<MqttLinkEvent>,
+}
+
+impl std::fmt::Debug for MqttBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MqttBroker")
+            .field("url", &self.url)
+            .field("link", &self.link)
+            .field("events", &self.events)
+            .finish()
+    }
+}
+
 /// Every MAVLink link of the app and the vehicle ↔ drone mapping.
 #[derive(Debug, Default)]
 pub struct Links {
@@ -60,6 +81,12 @@ pub struct Links {
     pub by_drone: BTreeMap<DroneId, (usize, VehicleId)>,
     /// Operator commands in flight, per drone (one at a time).
     pub pending: BTreeMap<DroneId, PendingAction>,
+    /// MQTT brokers.
+    pub mqtt: Vec<MqttBroker>,
+    /// Drones heard on an MQTT broker (index into `mqtt`).
+    pub mqtt_drones: BTreeMap<DroneId, usize>,
+    /// MQTT command id → the app's command id.
+    pub mqtt_commands: HashMap<uuid::Uuid, uuid::Uuid>,
 }
 
 /// Why a link could not be opened or used.
@@ -71,6 +98,9 @@ pub enum LinksError {
     /// Link failure.
     #[error("{0}")]
     Link(#[from] mav::LinkError),
+    /// MQTT link failure.
+    #[error("{0}")]
+    Mqtt(#[from] aviary_links::mqtt::MqttLinkError),
     /// No link to that drone.
     #[error("no MAVLink link to this drone (not heard from yet)")]
     NoLink,
@@ -87,6 +117,26 @@ impl Links {
             events,
         });
         Ok(self.links.len() - 1)
+    }
+
+    /// Connects to an MQTT broker (`mqtt://host:1883`); returns its index.
+    pub fn open_mqtt(&mut self, url: &str, wake: mav::WakeFn) -> Result<usize, LinksError> {
+        let config = MqttLinkConfig::new(url)?;
+        let (link, events) = MqttLink::spawn(config, wake)?;
+        self.mqtt.push(MqttBroker {
+            url: url.to_owned(),
+            link,
+            events,
+        });
+        Ok(self.mqtt.len() - 1)
+    }
+
+    /// Takes one MQTT event from any broker.
+    pub fn try_recv_mqtt(&mut self) -> Option<(usize, MqttLinkEvent)> {
+        self.mqtt
+            .iter()
+            .enumerate()
+            .find_map(|(i, b)| b.events.try_recv().ok().map(|e| (i, e)))
     }
 
     /// Records that `vehicle` on link `link` is `drone`.

@@ -19,6 +19,7 @@ use aviary_core::{
     TelemetrySample,
 };
 use aviary_links::mav::{CommandOutcome as MavOutcome, LinkEvent, MissionOp, VehicleId};
+use aviary_links::mqtt::MqttLinkEvent;
 use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
 
@@ -68,6 +69,10 @@ pub fn ingest(
             }
         }
         memory.next_link = start;
+        while !more && let Some((broker, event)) = backend.links.try_recv_mqtt() {
+            apply_mqtt_event(state, backend, broker, event);
+            more = started.elapsed() > budget;
+        }
     }
     let due = memory
         .last_refresh
@@ -760,6 +765,21 @@ fn send_to_drone(
     cmd_id: uuid::Uuid,
 ) -> Result<(), String> {
     let label = state.drone_label(drone);
+    if !backend.links.by_drone.contains_key(&drone)
+        && let Some(broker) = backend
+            .links
+            .mqtt_drones
+            .get(&drone)
+            .and_then(|i| backend.links.mqtt.get(*i))
+    {
+        // MQTT drones run their stored mission themselves; the command carries the mission id.
+        let link_id = broker
+            .link
+            .send_command(drone, action, Some(mission.id))
+            .map_err(|e| e.to_string())?;
+        backend.links.mqtt_commands.insert(link_id, cmd_id);
+        return Ok(());
+    }
     let (handle, vehicle) = backend
         .links
         .route(drone)
@@ -1005,6 +1025,87 @@ pub fn apply_link_event(
                 .map(|l| l.address.clone())
                 .unwrap_or_default();
             state.notice(format!("link {address}: {e}"), true);
+        }
+    }
+}
+
+/// Applies one event of MQTT broker `broker`.
+fn apply_mqtt_event(
+    state: &mut AppState,
+    backend: &mut Backend,
+    broker: usize,
+    event: MqttLinkEvent,
+) {
+    let url = backend
+        .links
+        .mqtt
+        .get(broker)
+        .map(|b| b.url.clone())
+        .unwrap_or_default();
+    match event {
+        MqttLinkEvent::Connected => state.notice(format!("connected to {url}"), false),
+        MqttLinkEvent::ConnectionLost { error } => state.notice(format!("{url}: {error}"), true),
+        MqttLinkEvent::Telemetry(t) => {
+            if !state.drones.contains_key(&t.drone_id) {
+                return;
+            }
+            backend.links.mqtt_drones.insert(t.drone_id, broker);
+            let status = state
+                .drones
+                .get(&t.drone_id)
+                .map_or(DroneStatus::Available, |d| d.drone.status);
+            let Ok(pos) = LatLon::checked(t.position.lat, t.position.lon) else {
+                return;
+            };
+            let sample = TelemetrySample {
+                time: state.now,
+                mission_id: None,
+                drone_id: t.drone_id,
+                pos,
+                alt_rel_m: t.position.altitude,
+                speed_mps: t.velocity.speed,
+                heading_deg: t.velocity.heading,
+                battery_pct: t.battery,
+                signal_pct: 100.0,
+                status,
+            };
+            ingest_sample(state, backend, sample);
+        }
+        MqttLinkEvent::DroneOnline(id) => {
+            backend.links.mqtt_drones.insert(id, broker);
+            if let Some(d) = state.drones.get_mut(&id) {
+                d.link_up = true;
+            }
+        }
+        MqttLinkEvent::DroneOffline { drone_id, .. } => {
+            if let Some(d) = state.drones.get_mut(&drone_id) {
+                d.link_up = false;
+                let label = d.drone.serial_number.clone();
+                state.raise_alert(
+                    AlertKind::LinkLost,
+                    Some(drone_id),
+                    format!("{label}: offline on {url}"),
+                );
+            }
+        }
+        MqttLinkEvent::Command(report) => {
+            let Some(cmd_id) = backend.links.mqtt_commands.remove(&report.cmd_id) else {
+                return;
+            };
+            match report.outcome {
+                aviary_links::mqtt::CommandOutcome::Executed => {
+                    confirm_command(state, backend, cmd_id);
+                }
+                aviary_links::mqtt::CommandOutcome::Rejected { detail } => {
+                    fail_command(state, backend, cmd_id, &format!("rejected: {detail}"));
+                }
+                aviary_links::mqtt::CommandOutcome::Unacknowledged => {
+                    fail_command(state, backend, cmd_id, "no acknowledgement (not resent)");
+                }
+            }
+        }
+        MqttLinkEvent::Malformed { topic, error } => {
+            state.notice(format!("{url} {topic}: {error}"), true);
         }
     }
 }
