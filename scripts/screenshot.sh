@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Runs the Aviary desktop app under Xvfb (Mesa software GL, glow renderer) with a fresh
-# store and settings, waits for its window, lets the simulated fleet report in, and saves a
-# screenshot of the screen to docs/screenshot.png (or $1).
-# Usage: scripts/screenshot.sh [out.png]    (AVIARY_PROFILE=debug for a debug build)
+# store and settings, waits for its window, lets the simulated fleet report in, presses
+# Start on the selected demo mission (AVIARY_FLY=0 to skip) so a drone is seen surveying,
+# and saves a screenshot of the screen to docs/screenshot.png (or $1).
+# Usage: scripts/screenshot.sh [out.png]    (AVIARY_PROFILE=debug for a debug build,
+#        AVIARY_NO_BUILD=1 to use the binary already built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-docs/screenshot.png}"
 profile="${AVIARY_PROFILE:-release}"
 
 need=()
-for pkg in xvfb imagemagick xauth x11-utils libgl1-mesa-dri libglx-mesa0 libegl-mesa0 libxkbcommon-x11-0 \
+for pkg in xvfb imagemagick xauth x11-utils xdotool libgl1-mesa-dri libglx-mesa0 libegl-mesa0 libxkbcommon-x11-0 \
            libxcursor1 libxi6 libxrandr2 fonts-dejavu-core; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
@@ -18,12 +20,9 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-if [ "$profile" = release ]; then
-  cargo build --release -p aviary-app
-  bin=target/release/aviary
-else
-  cargo build -p aviary-app
-  bin=target/debug/aviary
+if [ "$profile" = release ]; then bin=target/release/aviary; else bin=target/debug/aviary; fi
+if [ "${AVIARY_NO_BUILD:-0}" != 1 ]; then
+  if [ "$profile" = release ]; then cargo build --release -p aviary-app; else cargo build -p aviary-app; fi
 fi
 
 work="$(mktemp -d)"
@@ -64,6 +63,11 @@ if [ -z "$found" ]; then
 fi
 # Let the simulated drones report in over MAVLink and a few frames render.
 sleep "${AVIARY_SETTLE_S:-4}"
+if [ "${AVIARY_FLY:-1}" = 1 ]; then
+  # "Start" of the demo mission selected on first start, in the default 1440x900 layout.
+  DISPLAY="$display" xdotool mousemove 31 318 click 1
+  sleep "${AVIARY_FLY_S:-25}"
+fi
 mkdir -p "$(dirname "$out")"
 DISPLAY="$display" import -window root "$out"
 echo "wrote $out"
