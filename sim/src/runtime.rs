@@ -293,6 +293,8 @@ impl SimHandle {
             epoch: self.epoch,
             counters: Arc::clone(&counters),
             seq: 0,
+            // Golden-ratio spacing spreads any number of drones evenly over the period.
+            phase: (f64::from(id) * 0.618_033_988_75).fract(),
         };
         let _guard = self.rt.enter();
         let sock = tokio::net::UdpSocket::from_std(std_sock)
@@ -387,11 +389,16 @@ struct DroneTask {
     epoch: tokio::time::Instant,
     counters: Arc<DroneCounters>,
     seq: u8,
+    /// Fraction of the tick period this drone's ticks are offset by.
+    phase: f64,
 }
 
 impl DroneTask {
     async fn run(mut self, sock: tokio::net::UdpSocket, mut control: mpsc::Receiver<Control>) {
-        let mut interval = tokio::time::interval(self.tick);
+        // Spread the fleet's ticks over the tick period: a thousand drones sending in the same
+        // instant overflow the ground station's socket buffer, real fleets are not in phase.
+        let phase = self.tick.mul_f64(self.phase);
+        let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + phase, self.tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let start_wall_s = self.epoch.elapsed().as_secs_f64();
         let mut last_sim_s = start_wall_s * self.speedup;

@@ -557,6 +557,25 @@ impl Transport {
     }
 }
 
+/// Receive buffer asked for on UDP links: a fleet's burst of telemetry must not overflow
+/// the kernel's default (about 200 KB) while the runtime thread is briefly descheduled.
+/// The kernel caps it at `net.core.rmem_max`.
+const UDP_RECV_BUFFER_BYTES: usize = 4 << 20;
+
+fn udp_socket(bind: SocketAddr) -> std::io::Result<tokio::net::UdpSocket> {
+    let domain = if bind.is_ipv4() {
+        socket2::Domain::IPV4
+    } else {
+        socket2::Domain::IPV6
+    };
+    let sock = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    // Best effort: a smaller buffer still works, it just drops sooner under load.
+    let _ = sock.set_recv_buffer_size(UDP_RECV_BUFFER_BYTES);
+    sock.set_nonblocking(true)?;
+    sock.bind(&bind.into())?;
+    tokio::net::UdpSocket::from_std(sock.into())
+}
+
 async fn open(
     address: &LinkAddress,
     inbound: mpsc::Sender<Inbound>,
@@ -575,7 +594,7 @@ async fn open(
             } else {
                 *a
             };
-            let sock = Arc::new(tokio::net::UdpSocket::bind(bind).await.map_err(open_err)?);
+            let sock = Arc::new(udp_socket(bind).map_err(open_err)?);
             let local = sock.local_addr().ok();
             let rx_sock = Arc::clone(&sock);
             tokio::spawn(async move {
