@@ -8,18 +8,20 @@ use geo::{Coord, MultiPolygon};
 use crate::error::{PlanError, Result};
 use crate::params::Airframe;
 use crate::patterns::SurveyPath;
-use crate::sweep::{Rings, Rot, Segment, Uv, transects};
+use crate::sweep::{Rings, Rot, Segment, Uv, fast_len, transects};
 
 /// Figures for a whole mission or one sortie.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Estimate {
     /// Mission items (takeoff, waypoints, camera commands, return).
     pub waypoints: usize,
-    /// Horizontal path from home through every waypoint and back home, metres.
+    /// Horizontal path from home through every waypoint and back home, metres (for a plan
+    /// with several sorties: the sum of the sorties, transits included).
     pub distance_m: f64,
     /// Part of the path flown with the camera on, metres.
     pub survey_distance_m: f64,
-    /// Flight time: cruise, turns (brake and accelerate), climb and descent, seconds.
+    /// Flight time: cruise, turns (brake and accelerate), climb and descent, seconds (summed
+    /// over sorties).
     pub duration_s: f64,
     /// Photos taken (survey distance / trigger distance, one per start).
     pub photos: u64,
@@ -33,9 +35,9 @@ pub struct Estimate {
     pub coverage_pct: f64,
     /// Share of the flyable area within half a line spacing of the survey path, percent.
     pub within_half_spacing_pct: f64,
-    /// Energy used, watt-hours.
+    /// Energy used, watt-hours (summed over sorties).
     pub energy_wh: f64,
-    /// Energy as a share of one full battery, percent.
+    /// Energy as a share of one full battery, percent (over 100: several batteries).
     pub battery_pct: f64,
     /// Connectors that could not be routed inside the area (flown straight).
     pub unrouted_connectors: usize,
@@ -52,12 +54,13 @@ pub(crate) struct Flight {
 /// Heading change at `b` between legs `a→b` and `b→c`, degrees 0..180.
 fn turn_deg(a: Coord, b: Coord, c: Coord) -> f64 {
     let (x1, y1, x2, y2) = (b.x - a.x, b.y - a.y, c.x - b.x, c.y - b.y);
-    if x1.hypot(y1) < 1e-9 || x2.hypot(y2) < 1e-9 {
+    let (l1, l2) = (fast_len(x1, y1), fast_len(x2, y2));
+    if l1 < 1e-9 || l2 < 1e-9 {
         return 0.0;
     }
-    (x1 * y2 - y1 * x2)
-        .atan2(x1 * x2 + y1 * y2)
-        .abs()
+    ((x1 * x2 + y1 * y2) / (l1 * l2))
+        .clamp(-1.0, 1.0)
+        .acos()
         .to_degrees()
 }
 
@@ -69,7 +72,7 @@ fn turn_s(deg: f64, speed_mps: f64, af: &Airframe) -> f64 {
 pub(crate) fn flight(points: &[Coord], speed_mps: f64, af: &Airframe) -> Flight {
     let mut f = Flight::default();
     for w in points.windows(2) {
-        f.distance_m += (w[1].x - w[0].x).hypot(w[1].y - w[0].y);
+        f.distance_m += fast_len(w[1].x - w[0].x, w[1].y - w[0].y);
     }
     for w in points.windows(3) {
         f.turn_s += turn_s(turn_deg(w[0], w[1], w[2]), speed_mps, af);
@@ -108,7 +111,7 @@ fn capsule_row(p: Uv, q: Uv, r: f64, y: f64) -> Option<(f64, f64)> {
         }
     }
     let (du, dv) = (q.u - p.u, q.v - p.v);
-    let l = du.hypot(dv);
+    let l = fast_len(du, dv);
     if l > 1e-9 {
         // 0 ≤ projection ≤ L and |cross| ≤ r: both linear in u.
         let lin = |a: f64, b: f64, min: f64, max: f64| -> Option<(f64, f64)> {
@@ -131,7 +134,7 @@ fn capsule_row(p: Uv, q: Uv, r: f64, y: f64) -> Option<(f64, f64)> {
     (lo <= hi).then_some((lo, hi))
 }
 
-/// Shares of the region within each radius of the path, sampled on rows `spacing/4` apart
+/// Shares of the region within each radius of the path, sampled on rows `spacing/2` apart
 /// in the frame rotated to `bearing_deg` (exact along each row).
 fn coverage_in(
     region: &MultiPolygon,
@@ -146,7 +149,7 @@ fn coverage_in(
     if v_max.partial_cmp(&v_min) != Some(std::cmp::Ordering::Greater) {
         return [0.0; 2];
     }
-    let dv = (spacing_m / 4.0).max((v_max - v_min) / 20_000.0);
+    let dv = (spacing_m / 2.0).max((v_max - v_min) / 20_000.0);
     let mut rows: Vec<Segment> = Vec::new();
     let nrows = transects(&rings, dv, v_min, &mut rows);
     let row_v = |k: usize| v_min + (k as f64 + 0.5) * dv;
@@ -172,7 +175,21 @@ fn coverage_in(
             pairs.extend((lo..=(hi as usize).min(nrows.saturating_sub(1))).map(|k| (k as u32, 0)));
         }
     }
-    pairs.sort_unstable();
+    // Counting sort by row (legs stay in order within a row).
+    let mut counts = vec![0u32; nrows + 1];
+    for &(k, _) in &pairs {
+        counts[k as usize + 1] += 1;
+    }
+    for k in 1..counts.len() {
+        counts[k] += counts[k - 1];
+    }
+    let mut sorted = vec![(0u32, 0u32); pairs.len()];
+    for &(k, leg) in &pairs {
+        let slot = &mut counts[k as usize];
+        sorted[*slot as usize] = (k, leg);
+        *slot += 1;
+    }
+    let pairs = sorted;
     let inside_total: f64 = rows.iter().map(|s| s.u1 - s.u0).sum();
     if inside_total <= 0.0 {
         return [0.0; 2];
@@ -268,6 +285,9 @@ pub(crate) fn coverage(
 pub struct Sortie {
     /// 1-based number of the sortie.
     pub number: usize,
+    /// Where this sortie takes off and lands: home, or the resume point when home is out of
+    /// the battery's reach.
+    pub launch_at: LatLon,
     /// Where the survey resumes (the first survey waypoint of this sortie).
     pub resume_at: LatLon,
     /// Where this sortie stops surveying (the next one resumes here).
@@ -322,22 +342,35 @@ pub(crate) fn mission_items(
 
 /// Energy of a sortie flying `pts` (survey part) from and back to home.
 fn sortie_flight(spec: &SortieSpec<'_>, pts: &[Coord]) -> (Flight, f64, f64) {
+    sortie_flight_from(spec, spec.home, pts)
+}
+
+fn sortie_flight_from(spec: &SortieSpec<'_>, launch: Coord, pts: &[Coord]) -> (Flight, f64, f64) {
     let mut all = Vec::with_capacity(pts.len() + 2);
-    all.push(spec.home);
+    all.push(launch);
     all.extend_from_slice(pts);
-    all.push(spec.home);
+    all.push(launch);
     let f = flight(&all, spec.speed_mps, spec.airframe);
     let (duration_s, wh) = energy_wh(&f, spec.alt_rel_m, spec.airframe);
     (f, duration_s, wh)
 }
 
+/// One piece of the survey path and where its sortie takes off and lands.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Piece {
+    pub launch: Coord,
+    pub pts: Vec<Coord>,
+}
+
 /// Splits the survey path into pieces each flyable on one battery and within the item limit;
-/// pieces are cut at waypoints, or inside a leg when a single leg does not fit.
+/// pieces are cut at waypoints, or inside a leg when a leg does not fit. A sortie takes off
+/// from home when it can reach its part and come back; otherwise the crew moves: the sortie
+/// takes off from its resume point.
 pub(crate) fn split_sorties(
     spec: &SortieSpec<'_>,
     path: &[Coord],
     to_latlon: &dyn Fn(Coord) -> LatLon,
-) -> Result<Vec<Vec<Coord>>> {
+) -> Result<Vec<Piece>> {
     let usable = spec.airframe.usable_wh();
     // Takeoff, camera start, camera stop and return take one item each.
     let max_pts = spec
@@ -348,85 +381,82 @@ pub(crate) fn split_sorties(
             2
         })
         .max(2);
-    let mut out: Vec<Vec<Coord>> = Vec::new();
+    let mut out: Vec<Piece> = Vec::new();
     if path.is_empty() {
         return Ok(out);
     }
     let (_, _, whole) = sortie_flight(spec, path);
     if whole <= usable && path.len() <= max_pts {
-        out.push(path.to_vec());
+        out.push(Piece {
+            launch: spec.home,
+            pts: path.to_vec(),
+        });
         return Ok(out);
     }
-    let mut cur = Run::new(path[0]);
-    let first_wh = cur.wh_with(spec, None);
-    if first_wh > usable {
-        return Err(PlanError::BatteryTooSmall {
-            at: to_latlon(path[0]),
-            needed_wh: first_wh,
-            usable_wh: usable,
-        });
-    }
+    let mut start = path[0];
     let mut i = 1;
     while i < path.len() {
-        let next = path[i];
-        let fits_items = cur.pts.len() < max_pts;
-        if fits_items && cur.wh_with(spec, Some(next)) <= usable {
-            cur.push(spec, next);
-            i += 1;
-            continue;
-        }
-        let last = cur.last();
-        if fits_items {
-            // Fly part of this leg: the largest fraction that still brings the drone home.
-            let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
-            for _ in 0..40 {
-                let mid = f64::midpoint(lo, hi);
-                let x = Coord {
-                    x: last.x + mid * (next.x - last.x),
-                    y: last.y + mid * (next.y - last.y),
-                };
-                if cur.wh_with(spec, Some(x)) <= usable {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            let leg = (next.x - last.x).hypot(next.y - last.y);
-            if lo * leg > 1.0 {
-                let x = Coord {
-                    x: last.x + lo * (next.x - last.x),
-                    y: last.y + lo * (next.y - last.y),
-                };
-                cur.push(spec, x);
+        // From home while the transit to the resume point and back costs at most a quarter of
+        // the battery; beyond that the crew moves and the sortie takes off where it resumes.
+        let transit_wh = Run::new(spec.home, start).wh_with(spec, None)
+            - Run::new(start, start).wh_with(spec, None);
+        let launches = if transit_wh <= usable / 4.0 {
+            [spec.home, start]
+        } else {
+            [start, start]
+        };
+        let mut cur = None;
+        for launch in launches {
+            let run = Run::new(launch, start);
+            if run.extend_into(spec, path[i], usable).is_some() {
+                cur = Some(run);
+                break;
             }
         }
-        let resume = cur.last();
-        if cur.pts.len() < 2 {
-            let need = Run::new(resume).wh_with(spec, Some(next));
+        let Some(mut cur) = cur else {
+            let need = Run::new(start, start).wh_with(spec, Some(path[i]));
             return Err(PlanError::BatteryTooSmall {
-                at: to_latlon(next),
+                at: to_latlon(path[i]),
                 needed_wh: need,
                 usable_wh: usable,
             });
+        };
+        while i < path.len() && cur.pts.len() < max_pts {
+            let next = path[i];
+            if cur.wh_with(spec, Some(next)) <= usable {
+                cur.push(spec, next);
+                i += 1;
+                continue;
+            }
+            if let Some(x) = cur.extend_into(spec, next, usable) {
+                cur.push(spec, x);
+            }
+            break;
         }
-        out.push(std::mem::replace(&mut cur, Run::new(resume)).pts);
-    }
-    if cur.pts.len() >= 2 {
-        out.push(cur.pts);
+        start = cur.last();
+        out.push(Piece {
+            launch: cur.launch,
+            pts: cur.pts,
+        });
+        if out.len() > 1_000_000 {
+            break;
+        }
     }
     Ok(out)
 }
 
-/// A sortie being built: its survey points, their length and inner turn time.
+/// A sortie being built: its launch point, survey points, their length and inner turn time.
 struct Run {
+    launch: Coord,
     pts: Vec<Coord>,
     dist_m: f64,
     inner_turn_s: f64,
 }
 
 impl Run {
-    fn new(start: Coord) -> Self {
+    fn new(launch: Coord, start: Coord) -> Self {
         Self {
+            launch,
             pts: vec![start],
             dist_m: 0.0,
             inner_turn_s: 0.0,
@@ -446,16 +476,42 @@ impl Run {
                 spec.airframe,
             );
         }
-        self.dist_m += (p.x - last.x).hypot(p.y - last.y);
+        self.dist_m += fast_len(p.x - last.x, p.y - last.y);
         self.pts.push(p);
     }
 
-    /// Energy of the sortie with `extra` appended, including the legs from and to home.
+    /// The farthest point towards `next` (more than a metre along) that still brings the drone
+    /// back within `usable` watt-hours.
+    fn extend_into(&self, spec: &SortieSpec<'_>, next: Coord, usable: f64) -> Option<Coord> {
+        let last = self.last();
+        let at = |t: f64| Coord {
+            x: last.x + t * (next.x - last.x),
+            y: last.y + t * (next.y - last.y),
+        };
+        if self.wh_with(spec, Some(next)) <= usable {
+            return Some(next);
+        }
+        let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+        // 2⁻²⁰ of a leg: millimetres on a 10 km transect.
+        for _ in 0..20 {
+            let mid = f64::midpoint(lo, hi);
+            if self.wh_with(spec, Some(at(mid))) <= usable {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let leg = fast_len(next.x - last.x, next.y - last.y);
+        (lo * leg > 1.0).then(|| at(lo))
+    }
+
+    /// Energy of the sortie with `extra` appended, including the legs from and to the launch
+    /// point.
     fn wh_with(&self, spec: &SortieSpec<'_>, extra: Option<Coord>) -> f64 {
-        let h = spec.home;
+        let h = self.launch;
         let first = self.pts[0];
         let last = self.last();
-        let d = |a: Coord, b: Coord| (b.x - a.x).hypot(b.y - a.y);
+        let d = |a: Coord, b: Coord| fast_len(b.x - a.x, b.y - a.y);
         let t =
             |a: Coord, b: Coord, c: Coord| turn_s(turn_deg(a, b, c), spec.speed_mps, spec.airframe);
         let (end, dist, mut turns) = match extra {
@@ -495,8 +551,13 @@ impl Run {
 }
 
 /// Estimate of a mission flying `survey` (local points) from `home`.
-pub(crate) fn estimate_for(spec: &SortieSpec<'_>, survey: &[Coord], items: usize) -> Estimate {
-    let (f, duration_s, wh) = sortie_flight(spec, survey);
+pub(crate) fn estimate_for(
+    spec: &SortieSpec<'_>,
+    launch: Coord,
+    survey: &[Coord],
+    items: usize,
+) -> Estimate {
+    let (f, duration_s, wh) = sortie_flight_from(spec, launch, survey);
     let survey_distance_m = flight(survey, spec.speed_mps, spec.airframe).distance_m;
     Estimate {
         waypoints: items,

@@ -6,7 +6,9 @@ use geo::algorithm::buffer::{BufferStyle, LineJoin};
 use geo::{Buffer, Coord, MultiPolygon, Simplify};
 
 use crate::area::Area;
-use crate::sweep::{FreeSpace, Rings, Rot, Segment, Uv, dist, lawnmower_cost_m, transects};
+use crate::sweep::{
+    FreeSpace, Rings, Rot, Segment, Uv, dist, fast_len, lawnmower_cost_m, transects,
+};
 
 /// One straight-transect pass: its bearing and the index range of its points in the path.
 #[derive(Debug, Clone, PartialEq)]
@@ -416,7 +418,7 @@ pub(crate) fn loops(area: &Area, g: &Gen, closed: bool) -> SurveyPath {
             let mut best = (f64::INFINITY, 0, 0);
             for (li, lp) in level.iter().enumerate() {
                 for (vi, c) in lp.iter().enumerate() {
-                    let d = (c.x - here.x).hypot(c.y - here.y);
+                    let d = fast_len(c.x - here.x, c.y - here.y);
                     if d < best.0 {
                         best = (d, li, vi);
                     }

@@ -67,14 +67,53 @@ pub fn plan_survey(area: &Area, params: &SurveyParams) -> Result<Plan> {
     let d = params.derive()?;
     check_area(area, params)?;
     let g = gen_for(area, params, &d);
-    let bearing = match params.sweep_angle_deg {
+    let bearing = bearing_for(area, params, &g);
+    plan_with(area, params, &d, &g, bearing)
+}
+
+fn bearing_for(area: &Area, params: &SurveyParams, g: &Gen) -> f64 {
+    match params.sweep_angle_deg {
         Some(b) => b.rem_euclid(180.0),
         None if matches!(params.pattern, Pattern::Lawnmower | Pattern::Crosshatch) => {
-            patterns::best_bearing_deg(area.free_local(), &g)
+            patterns::best_bearing_deg(area.free_local(), g)
         }
         None => 0.0,
-    };
-    plan_with(area, params, &d, &g, bearing)
+    }
+}
+
+/// The mission items of a survey without estimates, coverage or sorties: what a map preview
+/// redraws while the operator drags a vertex. Same items as [`plan_survey`]'s `items`.
+pub fn plan_path(area: &Area, params: &SurveyParams) -> Result<Vec<Waypoint>> {
+    let d = params.derive()?;
+    check_area(area, params)?;
+    let g = gen_for(area, params, &d);
+    let bearing = bearing_for(area, params, &g);
+    let path = generate(area, params, &g, bearing);
+    let frame = area.frame();
+    let home_local = g
+        .home
+        .or_else(|| path.points.first().copied())
+        .unwrap_or_else(|| centroid(area));
+    let home = params.home.unwrap_or_else(|| frame.to_latlon(home_local));
+    let survey_ll: Vec<LatLon> = path.points.iter().map(|c| frame.to_latlon(*c)).collect();
+    Ok(estimate::mission_items(
+        home,
+        &survey_ll,
+        d.alt_rel_m,
+        d.trigger_distance_m,
+    ))
+}
+
+fn generate(area: &Area, params: &SurveyParams, g: &Gen, bearing: f64) -> SurveyPath {
+    match params.pattern {
+        Pattern::Lawnmower => patterns::lawnmower(area, g, bearing),
+        Pattern::Crosshatch => patterns::crosshatch(area, g, bearing),
+        Pattern::Perimeter => patterns::loops(area, g, true),
+        Pattern::Spiral => patterns::loops(area, g, false),
+        Pattern::ExpandingSquare => {
+            patterns::expanding_square(area, g, g.home.unwrap_or_else(|| centroid(area)))
+        }
+    }
 }
 
 fn check_area(area: &Area, params: &SurveyParams) -> Result<()> {
@@ -94,15 +133,7 @@ fn plan_with(
     g: &Gen,
     bearing: f64,
 ) -> Result<Plan> {
-    let path: SurveyPath = match params.pattern {
-        Pattern::Lawnmower => patterns::lawnmower(area, g, bearing),
-        Pattern::Crosshatch => patterns::crosshatch(area, g, bearing),
-        Pattern::Perimeter => patterns::loops(area, g, true),
-        Pattern::Spiral => patterns::loops(area, g, false),
-        Pattern::ExpandingSquare => {
-            patterns::expanding_square(area, g, g.home.unwrap_or_else(|| centroid(area)))
-        }
-    };
+    let path: SurveyPath = generate(area, params, g, bearing);
     let frame = area.frame();
     let home_local = g
         .home
@@ -120,7 +151,55 @@ fn plan_with(
         max_items: params.max_mission_items,
         airframe: &params.airframe,
     };
-    let mut estimate = estimate::estimate_for(&spec, &path.points, items.len());
+    let pieces = estimate::split_sorties(&spec, &path.points, &to_ll)?;
+    // Sorties reuse the survey points: project each once.
+    let known: std::collections::HashMap<(u64, u64), LatLon> = if pieces.len() > 1 {
+        path.points
+            .iter()
+            .zip(&survey_ll)
+            .map(|(c, l)| ((c.x.to_bits(), c.y.to_bits()), *l))
+            .collect()
+    } else {
+        std::collections::HashMap::new()
+    };
+    let sorties: Vec<Sortie> = pieces
+        .iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let ll: Vec<LatLon> = piece
+                .pts
+                .iter()
+                .map(|c| {
+                    known
+                        .get(&(c.x.to_bits(), c.y.to_bits()))
+                        .copied()
+                        .unwrap_or_else(|| to_ll(*c))
+                })
+                .collect();
+            let launch = if piece.launch == home_local {
+                home
+            } else {
+                to_ll(piece.launch)
+            };
+            let items = estimate::mission_items(launch, &ll, d.alt_rel_m, d.trigger_distance_m);
+            let e = estimate::estimate_for(&spec, piece.launch, &piece.pts, items.len());
+            Sortie {
+                number: i + 1,
+                launch_at: launch,
+                resume_at: ll.first().copied().unwrap_or(home),
+                stop_at: ll.last().copied().unwrap_or(home),
+                items,
+                estimate: e,
+            }
+        })
+        .collect();
+    let mut estimate = estimate::estimate_for(&spec, home_local, &path.points, items.len());
+    if sorties.len() > 1 {
+        estimate.distance_m = sorties.iter().map(|s| s.estimate.distance_m).sum();
+        estimate.duration_s = sorties.iter().map(|s| s.estimate.duration_s).sum();
+        estimate.energy_wh = sorties.iter().map(|s| s.estimate.energy_wh).sum();
+        estimate.battery_pct = estimate.energy_wh / params.airframe.battery_wh * 100.0;
+    }
     let (cov, half) = estimate::coverage(
         area.free_local(),
         &path,
@@ -133,23 +212,6 @@ fn plan_with(
     estimate.covered_area_m2 = cov * area.free_area_m2();
     estimate.within_half_spacing_pct = half * 100.0;
     estimate.unrouted_connectors = path.unrouted;
-    let pieces = estimate::split_sorties(&spec, &path.points, &to_ll)?;
-    let sorties = pieces
-        .iter()
-        .enumerate()
-        .map(|(i, pts)| {
-            let ll: Vec<LatLon> = pts.iter().map(|c| to_ll(*c)).collect();
-            let items = estimate::mission_items(home, &ll, d.alt_rel_m, d.trigger_distance_m);
-            let e = estimate::estimate_for(&spec, pts, items.len());
-            Sortie {
-                number: i + 1,
-                resume_at: ll.first().copied().unwrap_or(home),
-                stop_at: ll.last().copied().unwrap_or(home),
-                items,
-                estimate: e,
-            }
-        })
-        .collect();
     let straight = matches!(params.pattern, Pattern::Lawnmower | Pattern::Crosshatch);
     Ok(Plan {
         pattern: params.pattern,

@@ -231,6 +231,8 @@ pub(crate) struct FreeSpace {
     offsets: Vec<usize>,
     edges: Vec<(Uv, Uv)>,
     edge_ring: Vec<u32>,
+    /// Per ring, the distance along it from vertex 0 to vertex i (n + 1 entries).
+    ring_cum: Vec<Vec<f64>>,
     v0: f64,
     bin_h: f64,
     bins: Vec<Vec<u32>>,
@@ -259,11 +261,26 @@ impl FreeSpace {
                 bin.push(i as u32);
             }
         }
+        let ring_cum = rings
+            .rings
+            .iter()
+            .map(|r| {
+                let mut acc = 0.0;
+                let mut c = Vec::with_capacity(r.len() + 1);
+                c.push(0.0);
+                for i in 0..r.len() {
+                    acc += dist(r[i], r[(i + 1) % r.len()]);
+                    c.push(acc);
+                }
+                c
+            })
+            .collect();
         Self {
             rings,
             offsets,
             edges,
             edge_ring,
+            ring_cum,
             v0: v_min,
             bin_h,
             bins,
@@ -344,7 +361,7 @@ impl FreeSpace {
                 }
                 let d1 = orient(c, d, a);
                 let d2 = orient(c, d, b);
-                let elen = (d.u - c.u).hypot(d.v - c.v);
+                let elen = fast_len(d.u - c.u, d.v - c.v);
                 let e2 = 1e-9 * elen.max(len) * elen.max(len);
                 let d3 = orient(a, b, c);
                 let d4 = orient(a, b, d);
@@ -405,31 +422,45 @@ impl FreeSpace {
         self.visibility_route(a, b, &[ra, rb])
     }
 
-    /// Walks along one ring from `a` (on edge `ia`) to `b` (on edge `ib`) the shorter way,
-    /// then pulls the string tight.
+    /// Walks along one ring from `a` (on edge `ia`) to `b` (on edge `ib`) the shorter way
+    /// (lengths from the ring's prefix sums), then pulls the string tight.
     fn ring_walk(&self, ring: usize, a: Uv, ia: usize, b: Uv, ib: usize) -> Vec<Uv> {
         let r = &self.rings.rings[ring];
         let n = r.len();
-        let mut fwd = vec![a];
+        let cum = &self.ring_cum[ring];
+        let perimeter = cum[n];
+        // Distance along the ring from vertex i forwards to vertex j.
+        let along = |i: usize, j: usize| {
+            if j >= i {
+                cum[j] - cum[i]
+            } else {
+                perimeter - cum[i] + cum[j]
+            }
+        };
+        let fwd_len = if ia == ib {
+            dist(a, b)
+        } else {
+            dist(a, r[(ia + 1) % n]) + along((ia + 1) % n, ib) + dist(r[ib], b)
+        };
+        let back_len = if ia == ib {
+            f64::INFINITY
+        } else {
+            dist(a, r[ia]) + along((ib + 1) % n, ia) + dist(r[(ib + 1) % n], b)
+        };
+        let mut path = vec![a];
         let mut i = ia;
-        while i != ib {
-            i = (i + 1) % n;
-            fwd.push(r[i]);
+        if fwd_len <= back_len {
+            while i != ib {
+                i = (i + 1) % n;
+                path.push(r[i]);
+            }
+        } else {
+            while i != ib {
+                path.push(r[i]);
+                i = (i + n - 1) % n;
+            }
         }
-        fwd.push(b);
-        let mut back = vec![a];
-        let mut i = ia;
-        while i != ib {
-            back.push(r[i]);
-            i = (i + n - 1) % n;
-        }
-        back.push(b);
-        if ia == ib {
-            back.truncate(1);
-            back.push(b);
-        }
-        let len = |p: &[Uv]| p.windows(2).map(|w| dist(w[0], w[1])).sum::<f64>();
-        let path = if len(&fwd) <= len(&back) { fwd } else { back };
+        path.push(b);
         let mut out = Vec::new();
         let mut anchor = 0;
         while anchor + 1 < path.len() {
@@ -462,7 +493,7 @@ impl FreeSpace {
                     u: (p.u - q.u) / dist(p, q).max(1e-9) + (s.u - q.u) / dist(s, q).max(1e-9),
                     v: (p.v - q.v) / dist(p, q).max(1e-9) + (s.v - q.v) / dist(s, q).max(1e-9),
                 };
-                let bl = bis.u.hypot(bis.v).max(1e-9);
+                let bl = fast_len(bis.u, bis.v).max(1e-9);
                 for sign in [1.0, -1.0] {
                     let c = Uv {
                         u: q.u + sign * 0.01 * bis.u / bl,
@@ -520,7 +551,7 @@ pub(crate) fn orient(a: Uv, b: Uv, c: Uv) -> f64 {
 }
 
 pub(crate) fn dist(a: Uv, b: Uv) -> f64 {
-    (b.u - a.u).hypot(b.v - a.v)
+    fast_len(b.u - a.u, b.v - a.v)
 }
 
 /// Distance from `p` to the segment `a`–`b`.
@@ -588,4 +619,11 @@ mod tests {
         assert_eq!(via.len(), 2, "{via:?}");
         assert!(via.iter().all(|p| (p.v + 50.0).abs() < 1e-9));
     }
+}
+
+/// Length of a vector. `f64::hypot` guards against overflow at a large cost; coordinates
+/// here are metres within a few hundred kilometres, far from overflow.
+#[inline]
+pub(crate) fn fast_len(dx: f64, dy: f64) -> f64 {
+    (dx * dx + dy * dy).sqrt()
 }

@@ -1,9 +1,270 @@
-//! `aviary plan` (being built; owned by the plan work).
+//! `aviary plan`: plan a survey from an area file and write the mission file(s).
+//!
+//! Reads the area (GeoJSON, KML, KMZ, Shapefile) and optional no-fly zones, plans with
+//! `aviary-planner`, writes `--out` in the format its extension names, and prints a summary
+//! (or one JSON object with `--json`). When the mission needs several sorties, each sortie is
+//! also written as `STEM_sortieK.EXT`; with `--drones N`, each drone's mission is written as
+//! `STEM_droneK.EXT` (and `--out` holds drone 1's).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use aviary_core::LatLon;
+use aviary_planner::formats::{self, MissionDoc};
+use aviary_planner::{
+    ARDUCOPTER_MAX_ITEMS, Area, Camera, PX4_MAX_ITEMS, Pattern, Plan, Spacing, SurveyParams,
+};
 
 /// Arguments of `aviary plan`.
 #[derive(Debug, clap::Args)]
-pub struct PlanArgs {}
+pub struct PlanArgs {
+    /// Survey area: .geojson/.json, .kml, .kmz or .shp (WGS84).
+    #[arg(long, value_name = "FILE")]
+    area: PathBuf,
+    /// lawnmower, crosshatch, perimeter, spiral or expanding_square.
+    #[arg(long, default_value = "lawnmower")]
+    pattern: String,
+    /// Altitude above takeoff, metres.
+    #[arg(long, default_value_t = 50.0)]
+    altitude_m: f64,
+    /// Cruise speed, m/s.
+    #[arg(long, default_value_t = 5.0)]
+    speed_mps: f64,
+    /// Side overlap, percent.
+    #[arg(long, default_value_t = 70.0)]
+    side_overlap: f64,
+    /// Front overlap, percent.
+    #[arg(long, default_value_t = 80.0)]
+    front_overlap: f64,
+    /// Transect bearing, degrees from north (default: chosen for the shortest path).
+    #[arg(long)]
+    angle_deg: Option<f64>,
+    /// Distance flown beyond the outer boundary to turn, metres.
+    #[arg(long, default_value_t = 0.0)]
+    turnaround_m: f64,
+    /// Built-in camera (phantom4pro, mavic3e, sony-a6000, rededge-mx, sequoia).
+    #[arg(long, conflicts_with_all = ["sensor_width_mm", "line_spacing_m"])]
+    camera: Option<String>,
+    /// Custom camera: sensor width, mm.
+    #[arg(long, requires_all = ["focal_mm", "image_width_px"])]
+    sensor_width_mm: Option<f64>,
+    /// Custom camera: sensor height, mm (default: 2/3 of the width).
+    #[arg(long)]
+    sensor_height_mm: Option<f64>,
+    /// Custom camera: focal length, mm.
+    #[arg(long)]
+    focal_mm: Option<f64>,
+    /// Custom camera: image width, px.
+    #[arg(long)]
+    image_width_px: Option<u32>,
+    /// Custom camera: image height, px (default: from the sensor's aspect ratio).
+    #[arg(long)]
+    image_height_px: Option<u32>,
+    /// Direct line spacing in metres instead of a camera.
+    #[arg(long, conflicts_with = "sensor_width_mm")]
+    line_spacing_m: Option<f64>,
+    /// With --line-spacing-m: distance between photos, metres.
+    #[arg(long, requires = "line_spacing_m")]
+    trigger_distance_m: Option<f64>,
+    /// Target ground sample distance, cm/px (sets the altitude).
+    #[arg(long)]
+    gsd_cm: Option<f64>,
+    /// No-fly zone file (polygons); repeat for several.
+    #[arg(long, value_name = "FILE")]
+    no_fly: Vec<PathBuf>,
+    /// Takeoff point, "LAT,LON".
+    #[arg(long, value_name = "LAT,LON")]
+    home: Option<LatLon>,
+    /// Split the survey among N drones.
+    #[arg(long, default_value_t = 1)]
+    drones: usize,
+    /// Target autopilot, for its mission-item limit: ardupilot (718) or px4 (500).
+    #[arg(long, default_value = "ardupilot")]
+    autopilot: String,
+    /// Mission-item limit (overrides --autopilot).
+    #[arg(long)]
+    max_items: Option<usize>,
+    /// Largest accepted area, km².
+    #[arg(long, default_value_t = 500.0)]
+    max_area_km2: f64,
+    /// Battery energy, Wh (default: a Phantom 4 Pro class 89.2 Wh).
+    #[arg(long)]
+    battery_wh: Option<f64>,
+    /// Output: .plan, .waypoints, .kml, .geojson or .csv.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Print one JSON object with the estimates instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
 
-pub fn run(_args: PlanArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`aviary plan` is being built")
+fn params(args: &PlanArgs) -> anyhow::Result<SurveyParams> {
+    let pattern: Pattern = args.pattern.parse()?;
+    let spacing = if let Some(s) = args.line_spacing_m {
+        Spacing::Direct {
+            line_spacing_m: s,
+            trigger_distance_m: args.trigger_distance_m,
+        }
+    } else if let (Some(w), Some(f), Some(px)) =
+        (args.sensor_width_mm, args.focal_mm, args.image_width_px)
+    {
+        let h = args.sensor_height_mm.unwrap_or(w * 2.0 / 3.0);
+        let hpx = args
+            .image_height_px
+            .unwrap_or_else(|| (f64::from(px) * h / w).round() as u32);
+        Spacing::Camera(Camera {
+            sensor_width_mm: w,
+            sensor_height_mm: h,
+            focal_length_mm: f,
+            image_width_px: px,
+            image_height_px: hpx,
+        })
+    } else {
+        Spacing::Camera(aviary_planner::builtin_camera(
+            args.camera.as_deref().unwrap_or("phantom4pro"),
+        )?)
+    };
+    let max_mission_items = match (args.max_items, args.autopilot.to_ascii_lowercase().as_str()) {
+        (Some(n), _) => n,
+        (None, "ardupilot" | "arducopter" | "apm") => ARDUCOPTER_MAX_ITEMS,
+        (None, "px4") => PX4_MAX_ITEMS,
+        (None, other) => anyhow::bail!("unknown autopilot {other:?} (expected ardupilot or px4)"),
+    };
+    let mut p = SurveyParams {
+        pattern,
+        alt_rel_m: args.altitude_m,
+        speed_mps: args.speed_mps,
+        side_overlap_pct: args.side_overlap,
+        front_overlap_pct: args.front_overlap,
+        sweep_angle_deg: args.angle_deg,
+        turnaround_m: args.turnaround_m,
+        spacing,
+        target_gsd_cm_px: args.gsd_cm,
+        home: args.home,
+        max_mission_items,
+        max_area_m2: args.max_area_km2 * 1e6,
+        ..SurveyParams::default()
+    };
+    if let Some(wh) = args.battery_wh {
+        p.airframe.battery_wh = wh;
+    }
+    Ok(p)
+}
+
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("mission");
+    let name = match path.extension().and_then(|e| e.to_str()) {
+        Some(ext) => format!("{stem}_{suffix}.{ext}"),
+        None => format!("{stem}_{suffix}"),
+    };
+    path.with_file_name(name)
+}
+
+/// Runs `aviary plan`.
+pub fn run(args: PlanArgs) -> anyhow::Result<()> {
+    let params = params(&args)?;
+    formats::OutputFormat::from_path(&args.out)?;
+    let areas = formats::read_area_file(&args.area)
+        .with_context(|| format!("reading {}", args.area.display()))?;
+    let mut no_fly = Vec::new();
+    for f in &args.no_fly {
+        no_fly.extend(
+            formats::read_area_file(f).with_context(|| format!("reading {}", f.display()))?,
+        );
+    }
+
+    // Planning time: validation and generation, not file I/O or process start.
+    let started = Instant::now();
+    let area = Area::new(&areas, &no_fly, params.max_area_m2)?;
+    let plans: Vec<Plan> = if args.drones == 1 {
+        vec![aviary_planner::plan_survey(&area, &params)?]
+    } else {
+        aviary_planner::plan_split(&area, &params, args.drones)?
+    };
+    let compute_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+    let mut files = Vec::new();
+    let first = plans.first().context("the area produced no mission")?;
+    formats::write_plan_file(&args.out, first)?;
+    files.push(args.out.clone());
+    for (d, plan) in plans.iter().enumerate() {
+        let prefix = if plans.len() > 1 {
+            format!("drone{}", d + 1)
+        } else {
+            String::new()
+        };
+        if plans.len() > 1 {
+            let p = suffixed(&args.out, &prefix);
+            formats::write_plan_file(&p, plan)?;
+            files.push(p);
+        }
+        if plan.sorties.len() > 1 {
+            for i in 0..plan.sorties.len() {
+                let doc = MissionDoc::from_sortie(plan, i).context("sortie index")?;
+                let name = if prefix.is_empty() {
+                    format!("sortie{}", i + 1)
+                } else {
+                    format!("{prefix}_sortie{}", i + 1)
+                };
+                let p = suffixed(&args.out, &name);
+                formats::write_mission_file(&p, &doc)?;
+                files.push(p);
+            }
+        }
+    }
+
+    let sum = |f: fn(&Plan) -> f64| plans.iter().map(f).sum::<f64>();
+    let flyable = sum(|p| p.estimate.flyable_area_m2).max(f64::MIN_POSITIVE);
+    let summary = serde_json::json!({
+        "waypoints": plans.iter().map(|p| p.estimate.waypoints).sum::<usize>(),
+        "distance_m": sum(|p| p.estimate.distance_m),
+        "duration_s": plans.iter().map(|p| p.estimate.duration_s).fold(0.0, f64::max),
+        "photos": plans.iter().map(|p| p.estimate.photos).sum::<u64>(),
+        "area_m2": area.area_m2(),
+        "coverage_pct": sum(|p| p.estimate.coverage_pct * p.estimate.flyable_area_m2) / flyable,
+        "sorties": plans.iter().map(|p| p.sorties.len()).sum::<usize>(),
+        "compute_ms": compute_ms,
+        "pattern": first.pattern.as_str(),
+        "alt_rel_m": first.derived.alt_rel_m,
+        "line_spacing_m": first.derived.line_spacing_m,
+        "trigger_distance_m": first.derived.trigger_distance_m,
+        "gsd_cm_px": first.derived.gsd_cm_px,
+        "sweep_angle_deg": first.sweep_angle_deg,
+        "within_half_spacing_pct": sum(|p| p.estimate.within_half_spacing_pct * p.estimate.flyable_area_m2) / flyable,
+        "energy_wh": sum(|p| p.estimate.energy_wh),
+        "drones": plans.iter().map(|p| serde_json::json!({
+            "waypoints": p.estimate.waypoints,
+            "distance_m": p.estimate.distance_m,
+            "duration_s": p.estimate.duration_s,
+            "photos": p.estimate.photos,
+            "sorties": p.sorties.len(),
+        })).collect::<Vec<_>>(),
+        "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+    });
+    if args.json {
+        println!("{summary}");
+    } else {
+        let e = &first.estimate;
+        println!(
+            "{} over {:.2} km² ({} drone(s)): {} items, {:.1} km, {:.0} min, {} photos, coverage {:.1} %, {} sortie(s), planned in {:.1} ms",
+            first.pattern.as_str(),
+            area.area_m2() / 1e6,
+            plans.len(),
+            summary["waypoints"],
+            summary["distance_m"].as_f64().unwrap_or(0.0) / 1000.0,
+            summary["duration_s"].as_f64().unwrap_or(0.0) / 60.0,
+            summary["photos"],
+            e.coverage_pct,
+            summary["sorties"],
+            compute_ms
+        );
+        for f in &files {
+            println!("wrote {}", f.display());
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,63 @@
+//! Planner benchmarks on the 80 km² reference area (1,500 vertices, concave): 50 m altitude,
+//! 70 % side overlap, 13.2 × 8.8 mm sensor, 8.8 mm lens, 5472 px (Phantom 4 Pro).
+//! Goals: crosshatch ≤ 10 ms, lawnmower ≤ 5 ms. Figures in BENCHMARKS.md.
+#![allow(clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aviary_planner::{Area, Pattern, SurveyParams, formats, plan_survey};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn large() -> (Vec<aviary_core::SurveyArea>, Area) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/large_80km2.geojson");
+    let areas = formats::read_area_file(&path).unwrap();
+    let area = Area::new(&areas, &[], 500e6).unwrap();
+    (areas, area)
+}
+
+fn params(pattern: Pattern) -> SurveyParams {
+    SurveyParams {
+        pattern,
+        alt_rel_m: 50.0,
+        side_overlap_pct: 70.0,
+        ..SurveyParams::default()
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let (areas, area) = large();
+    let mut g = c.benchmark_group("large_80km2");
+    g.sample_size(30)
+        .measurement_time(Duration::from_secs(6))
+        .warm_up_time(Duration::from_secs(1));
+    g.bench_function("lawnmower", |b| {
+        b.iter(|| plan_survey(black_box(&area), &params(Pattern::Lawnmower)).unwrap())
+    });
+    g.bench_function("crosshatch", |b| {
+        b.iter(|| plan_survey(black_box(&area), &params(Pattern::Crosshatch)).unwrap())
+    });
+    g.bench_function("lawnmower_path_only", |b| {
+        b.iter(|| aviary_planner::plan_path(black_box(&area), &params(Pattern::Lawnmower)).unwrap())
+    });
+    g.bench_function("crosshatch_path_only", |b| {
+        b.iter(|| {
+            aviary_planner::plan_path(black_box(&area), &params(Pattern::Crosshatch)).unwrap()
+        })
+    });
+    let fixed = SurveyParams {
+        sweep_angle_deg: Some(30.0),
+        ..params(Pattern::Lawnmower)
+    };
+    g.bench_function("lawnmower_fixed_angle", |b| {
+        b.iter(|| plan_survey(black_box(&area), &fixed).unwrap())
+    });
+    g.bench_function("validate_area", |b| {
+        b.iter(|| Area::new(black_box(&areas), &[], 500e6).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(planner, benches);
+criterion_main!(planner);

@@ -1,0 +1,234 @@
+//! Every pattern on every reference polygon (copied from `../shared/bench/polygons` into
+//! `tests/data`), snapshotted with `insta`: counts, estimates and the first waypoints. Plus
+//! properties that must hold whatever the snapshot says: transects stay inside the area, the
+//! files round-trip, coverage is reached.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use aviary_core::WaypointAction;
+use aviary_planner::formats::{self, MissionDoc};
+use aviary_planner::{Area, Pattern, Plan, SurveyParams, plan_survey};
+
+const POLYGONS: [&str; 6] = [
+    "warehouse_roof",
+    "convex_2km2",
+    "u_shape",
+    "two_holes",
+    "irregular_8km2",
+    "large_80km2",
+];
+const PATTERNS: [Pattern; 5] = [
+    Pattern::Lawnmower,
+    Pattern::Crosshatch,
+    Pattern::Perimeter,
+    Pattern::Spiral,
+    Pattern::ExpandingSquare,
+];
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(format!("{name}.geojson"))
+}
+
+fn area(name: &str) -> Area {
+    let areas = formats::read_area_file(&data(name)).unwrap();
+    Area::new(&areas, &[], 500e6).unwrap()
+}
+
+fn r(v: f64, places: i32) -> f64 {
+    let k = 10f64.powi(places);
+    (v * k).round() / k
+}
+
+fn summary(p: &Plan) -> serde_json::Value {
+    let e = &p.estimate;
+    let first: Vec<_> = p
+        .items
+        .iter()
+        .take(4)
+        .map(|w| {
+            serde_json::json!([
+                r(w.pos.lat_deg, 6),
+                r(w.pos.lon_deg, 6),
+                r(w.alt_rel_m, 2),
+                format!("{:?}", w.action)
+            ])
+        })
+        .collect();
+    serde_json::json!({
+        "items": e.waypoints,
+        "sweep_angle_deg": p.sweep_angle_deg.map(|a| r(a, 2)),
+        "distance_km": r(e.distance_m / 1000.0, 2),
+        "duration_min": r(e.duration_s / 60.0, 1),
+        "photos": e.photos,
+        "area_m2": r(e.area_m2, -1),
+        "coverage_pct": r(e.coverage_pct, 1),
+        "within_half_spacing_pct": r(e.within_half_spacing_pct, 1),
+        "sorties": p.sorties.len(),
+        "battery_pct": r(e.battery_pct, 0),
+        "unrouted_connectors": e.unrouted_connectors,
+        "first_items": first,
+    })
+}
+
+#[test]
+fn every_pattern_on_every_reference_polygon() {
+    for name in POLYGONS {
+        let a = area(name);
+        for pattern in PATTERNS {
+            let params = SurveyParams {
+                pattern,
+                ..SurveyParams::default()
+            };
+            let p = plan_survey(&a, &params).unwrap();
+            assert!(p.items.len() >= 4, "{name} {pattern:?}");
+            assert!(matches!(p.items[0].action, WaypointAction::Takeoff));
+            assert!(matches!(
+                p.items.last().unwrap().action,
+                WaypointAction::ReturnToLaunch
+            ));
+            assert!(
+                p.sorties
+                    .iter()
+                    .all(|s| s.items.len() <= params.max_mission_items),
+                "{name} {pattern:?}"
+            );
+            assert!(
+                p.sorties
+                    .iter()
+                    .all(|s| s.estimate.energy_wh <= params.airframe.usable_wh() + 1e-6),
+                "{name} {pattern:?}"
+            );
+            if matches!(
+                pattern,
+                Pattern::Lawnmower | Pattern::Crosshatch | Pattern::Perimeter | Pattern::Spiral
+            ) {
+                assert!(
+                    p.estimate.coverage_pct > 97.0,
+                    "{name} {pattern:?}: {:?}",
+                    p.estimate
+                );
+                assert_eq!(p.estimate.unrouted_connectors, 0, "{name} {pattern:?}");
+            }
+            assert_eq!(
+                aviary_planner::plan_path(&a, &params).unwrap(),
+                p.items,
+                "{name} {pattern:?}: preview and plan agree"
+            );
+            insta::assert_json_snapshot!(format!("{name}__{}", pattern.as_str()), summary(&p));
+        }
+    }
+}
+
+#[test]
+fn plans_are_deterministic() {
+    let a = area("two_holes");
+    let params = SurveyParams {
+        pattern: Pattern::Crosshatch,
+        ..SurveyParams::default()
+    };
+    let one = formats::to_qgc_plan(&MissionDoc::from_plan(&plan_survey(&a, &params).unwrap()));
+    let two = formats::to_qgc_plan(&MissionDoc::from_plan(&plan_survey(&a, &params).unwrap()));
+    assert_eq!(one, two);
+}
+
+#[test]
+fn lawnmower_transects_never_cross_holes() {
+    use geo::{Contains, Coord, Line, Point};
+    for name in ["two_holes", "u_shape", "irregular_8km2"] {
+        let a = area(name);
+        let p = plan_survey(&a, &SurveyParams::default()).unwrap();
+        let pts: Vec<Coord> = p.survey_path().map(|q| a.frame().to_local(q)).collect();
+        // Every leg's sample points lie in the flyable region (a 1 m buffer for the boundary).
+        let grown = geo::Buffer::buffer(a.free_local(), 1.0);
+        for w in pts.windows(2) {
+            let l = Line::new(w[0], w[1]);
+            for k in 0..=20 {
+                let t = f64::from(k) / 20.0;
+                let q = Point::new(l.start.x + t * l.dx(), l.start.y + t * l.dy());
+                assert!(
+                    grown.contains(&q),
+                    "{name}: leg {w:?} leaves the area at {q:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn files_round_trip() {
+    let a = area("two_holes");
+    let p = plan_survey(
+        &a,
+        &SurveyParams {
+            pattern: Pattern::Crosshatch,
+            ..SurveyParams::default()
+        },
+    )
+    .unwrap();
+    let doc = MissionDoc::from_plan(&p);
+    let back = formats::read_qgc_plan(&formats::to_qgc_plan(&doc)).unwrap();
+    assert_eq!(back.items.len(), doc.items.len());
+    assert_eq!(back.areas.len(), 1);
+    assert_eq!(back.no_fly.len(), 2, "holes are exclusion fences");
+    for (x, y) in back.items.iter().zip(&doc.items) {
+        assert_eq!(x.action, y.action);
+        assert!(x.pos.distance_m(y.pos) < 1e-6 || !matches!(x.action, WaypointAction::FlyThrough));
+    }
+    let w = formats::read_wpl(&formats::to_wpl(&doc)).unwrap();
+    assert_eq!(w.items.len(), doc.items.len());
+    assert!(w.home.distance_m(doc.home) < 0.01);
+    for (x, y) in w.items.iter().zip(&doc.items) {
+        match (x.action, y.action) {
+            (
+                WaypointAction::CameraTriggerStart { distance_m: a },
+                WaypointAction::CameraTriggerStart { distance_m: b },
+            ) => assert!((a - b).abs() < 1e-6),
+            (a, b) => assert_eq!(a, b),
+        }
+        if matches!(x.action, WaypointAction::FlyThrough) {
+            assert!(x.pos.distance_m(y.pos) < 0.01);
+        }
+    }
+    let gj = formats::to_geojson(&doc);
+    assert_eq!(
+        formats::parse_geojson(&gj).unwrap().len(),
+        1,
+        "the area polygon reads back"
+    );
+    let kml = formats::to_kml(&doc);
+    let k = formats::parse_kml(&kml).unwrap();
+    assert_eq!(k[0].holes.len(), 2);
+    let csv = formats::to_csv(&doc);
+    assert_eq!(csv.lines().count(), doc.items.len() + 1);
+}
+
+#[test]
+fn no_fly_zone_is_avoided() {
+    use aviary_core::{LatLon, SurveyArea};
+    let areas = formats::read_area_file(&data("convex_2km2")).unwrap();
+    let c = LatLon::new(37.950, -122.050);
+    let zone = SurveyArea {
+        exterior: vec![
+            c.offset_ne(-150.0, -150.0),
+            c.offset_ne(-150.0, 150.0),
+            c.offset_ne(150.0, 150.0),
+            c.offset_ne(150.0, -150.0),
+        ],
+        holes: vec![],
+    };
+    let a = Area::new(&areas, &[zone], 500e6).unwrap();
+    let p = plan_survey(&a, &SurveyParams::default()).unwrap();
+    assert!(a.free_area_m2() < a.area_m2() - 80_000.0);
+    for q in p.survey_path() {
+        let l = a.frame().to_local(q);
+        let cl = a.frame().to_local(c);
+        assert!(
+            (l.x - cl.x).abs() > 149.0 || (l.y - cl.y).abs() > 149.0,
+            "waypoint {q:?} inside the no-fly zone"
+        );
+    }
+    assert_eq!(p.no_fly.len(), 1);
+}
