@@ -33,10 +33,28 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     ui.horizontal(|ui| {
         if ui
             .button("Import area...")
-            .on_hover_text("GeoJSON, KML, KMZ or Shapefile")
+            .on_hover_text("GeoJSON, KML, KMZ or Shapefile (or drop the file on the window)")
             .clicked()
         {
             cx.commands.send(Command::ImportArea);
+        }
+        // An area file dropped on the window is imported the same way.
+        let dropped: Vec<std::path::PathBuf> = ui.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        for path in dropped {
+            let ext = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if ["geojson", "json", "kml", "kmz", "shp"].contains(&ext.as_str()) {
+                cx.commands.send(Command::ImportAreaFrom(path));
+            }
         }
         ui.label(RichText::new(format!("{} vertices", cx.state.plan.vertices.len())).weak());
     });
