@@ -129,7 +129,7 @@ fn org_summary(c: &mut Criterion) {
 }
 
 fn telemetry_csv(c: &mut Criterion) {
-    let mission = testdata::mission_lasting(100_000.0, MissionStatus::Completed);
+    let mission = testdata::mission_lasting(101_000.0, MissionStatus::Completed);
     let mut samples = testdata::fly(&mission, DroneId::new_random(), 10.0);
     samples.truncate(1_000_000);
     assert_eq!(samples.len(), 1_000_000);
