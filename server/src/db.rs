@@ -47,7 +47,10 @@ pub fn pool(database_url: &str, schema: &str, size: usize) -> Result<Pool, Serve
     let mut cfg: tokio_postgres::Config = database_url
         .parse()
         .map_err(|e: tokio_postgres::Error| ServerError::Config(format!("database URL: {e}")))?;
-    cfg.options(format!("-c search_path={schema},public"));
+    // NOTICEs (e.g. "temp table already exists" on every ingest batch) are not worth a log line.
+    cfg.options(format!(
+        "-c search_path={schema},public -c client_min_messages=warning"
+    ));
     cfg.application_name("aviary-server");
     let mgr = Manager::from_config(
         cfg,
