@@ -352,11 +352,11 @@ impl Ingest {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        if tokio::time::timeout(Duration::from_secs(15), &mut self.task)
+        if tokio::time::timeout(Duration::from_secs(30), &mut self.task)
             .await
             .is_err()
         {
-            tracing::error!("ingest did not stop within 15 s; aborting it");
+            tracing::error!("ingest did not stop within 30 s; aborting it");
             self.task.abort();
         }
     }
@@ -448,6 +448,38 @@ async fn flush(shared: &Shared, client: &AsyncClient, batch: &mut Batch) -> bool
     }
 }
 
+/// Hands the batch to the writer task (which commits, then acknowledges).
+async fn hand_off(writer: &tokio::sync::mpsc::Sender<Batch>, batch: &mut Batch) {
+    if batch.rows.is_empty() {
+        return;
+    }
+    let full = std::mem::replace(
+        batch,
+        Batch {
+            rows: Vec::new(),
+            pubs: Vec::new(),
+        },
+    );
+    if writer.send(full).await.is_err() {
+        tracing::error!("the ingest writer stopped; the broker will redeliver what it held");
+    }
+}
+
+/// Commits batches in order and acknowledges their messages, retrying a failed commit (the
+/// messages stay unacknowledged meanwhile, so nothing is lost). Runs apart from the MQTT event
+/// loop so a slow database never starves the connection's keep-alive.
+async fn write_loop(
+    shared: Arc<Shared>,
+    client: AsyncClient,
+    mut batches: tokio::sync::mpsc::Receiver<Batch>,
+) {
+    while let Some(mut batch) = batches.recv().await {
+        while !flush(&shared, &client, &mut batch).await {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
 async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
     let mut o = options(
         &shared.config,
@@ -463,11 +495,14 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
     let mut tick = tokio::time::interval(shared.config.ingest_flush_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut retry_at: Option<tokio::time::Instant> = None;
+    // Half the broker's in-flight window per batch: one batch is committed while the next fills.
     let window = shared
         .config
         .ingest_batch_max
-        .min(shared.config.ingest_broker_inflight)
+        .min(shared.config.ingest_broker_inflight / 2)
         .max(1);
+    let (writer_tx, writer_rx) = tokio::sync::mpsc::channel::<Batch>(64);
+    let writer = tokio::spawn(write_loop(Arc::clone(&shared), client.clone(), writer_rx));
     loop {
         tokio::select! {
             _ = &mut stop => break,
@@ -483,7 +518,7 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
                         tracing::warn!(error = %e, "ack of a refused message not queued");
                     }
                     if batch.rows.len() >= window {
-                        flush(&shared, &client, &mut batch).await;
+                        hand_off(&writer_tx, &mut batch).await;
                     }
                 }
                 Ok(_) => {}
@@ -492,7 +527,7 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
                     retry_at = Some(tokio::time::Instant::now() + Duration::from_millis(500));
                 }
             },
-            _ = tick.tick() => { flush(&shared, &client, &mut batch).await; }
+            _ = tick.tick() => hand_off(&writer_tx, &mut batch).await,
         }
     }
     // Graceful stop: leave the share so the broker routes to the other instances, take what
@@ -520,7 +555,7 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
                     let _ = client.try_ack(&p);
                 }
                 if batch.rows.len() >= window {
-                    flush(&shared, &client, &mut batch).await;
+                    hand_off(&writer_tx, &mut batch).await;
                 }
             }
             Ok(Ok(Event::Incoming(Packet::UnsubAck(_)))) => unsubscribed = true,
@@ -528,11 +563,15 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
             Ok(Err(_)) | Err(_) => break,
         }
     }
-    for _ in 0..20 {
-        if flush(&shared, &client, &mut batch).await {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    hand_off(&writer_tx, &mut batch).await;
+    drop(writer_tx);
+    if tokio::time::timeout(Duration::from_secs(10), writer)
+        .await
+        .is_err()
+    {
+        tracing::error!(
+            "ingest writer did not finish in 10 s; unacknowledged messages stay with the broker"
+        );
     }
     let _ = client.disconnect().await;
     // Let the acks and the DISCONNECT reach the socket.

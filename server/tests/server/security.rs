@@ -299,7 +299,7 @@ async fn hostile_input_gets_clear_4xx() {
         .insert("origin", "http://evil.example".parse().expect("header"));
     match tokio_tungstenite::connect_async(req).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
-            assert_eq!(resp.status().as_u16(), 403)
+            assert_eq!(resp.status().as_u16(), 403);
         }
         other => panic!("foreign origin accepted: {other:?}"),
     }
