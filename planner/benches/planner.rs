@@ -2,6 +2,10 @@
 //! 70 % side overlap, 13.2 × 8.8 mm sensor, 8.8 mm lens, 5472 px (Phantom 4 Pro).
 //! Goals: crosshatch ≤ 10 ms, lawnmower ≤ 5 ms. Figures in BENCHMARKS.md.
 #![allow(clippy::unwrap_used)]
+#![expect(
+    clippy::semicolon_if_nothing_returned,
+    reason = "criterion closures read best as one expression"
+)]
 
 use std::hint::black_box;
 use std::path::PathBuf;

@@ -572,6 +572,13 @@ pub(crate) fn seg_dist(p: Uv, a: Uv, b: Uv) -> f64 {
     )
 }
 
+/// Length of a vector. `f64::hypot` guards against overflow at a large cost; coordinates
+/// here are metres within a few hundred kilometres, far from overflow.
+#[inline]
+pub(crate) fn fast_len(dx: f64, dy: f64) -> f64 {
+    (dx * dx + dy * dy).sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -619,11 +626,4 @@ mod tests {
         assert_eq!(via.len(), 2, "{via:?}");
         assert!(via.iter().all(|p| (p.v + 50.0).abs() < 1e-9));
     }
-}
-
-/// Length of a vector. `f64::hypot` guards against overflow at a large cost; coordinates
-/// here are metres within a few hundred kilometres, far from overflow.
-#[inline]
-pub(crate) fn fast_len(dx: f64, dy: f64) -> f64 {
-    (dx * dx + dy * dy).sqrt()
 }

@@ -2,7 +2,7 @@
 //! `tests/data`), snapshotted with `insta`: counts, estimates and the first waypoints. Plus
 //! properties that must hold whatever the snapshot says: transects stay inside the area, the
 //! files round-trip, coverage is reached.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::many_single_char_names)]
 
 use std::path::PathBuf;
 
