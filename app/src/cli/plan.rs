@@ -1,6 +1,6 @@
 //! `aviary plan`: plan a survey from an area file and write the mission file(s).
 //!
-//! Reads the area (GeoJSON, KML, KMZ, Shapefile) and optional no-fly zones, plans with
+//! Reads the area (`GeoJSON`, KML, KMZ, Shapefile) and optional no-fly zones, plans with
 //! `aviary-planner`, writes `--out` in the format its extension names, and prints a summary
 //! (or one JSON object with `--json`). When the mission needs several sorties, each sortie is
 //! also written as `STEM_sortieK.EXT`; with `--drones N`, each drone's mission is written as
@@ -22,7 +22,7 @@ pub struct PlanArgs {
     /// Survey area: .geojson/.json, .kml, .kmz or .shp (WGS84).
     #[arg(long, value_name = "FILE")]
     area: PathBuf,
-    /// lawnmower, crosshatch, perimeter, spiral or expanding_square.
+    /// lawnmower, crosshatch, perimeter, spiral or expanding-square.
     #[arg(long, default_value = "lawnmower")]
     pattern: String,
     /// Altitude above takeoff, metres.
@@ -165,6 +165,10 @@ fn suffixed(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Runs `aviary plan`.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the dispatcher hands each subcommand its arguments by value"
+)]
 pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let params = params(&args)?;
     formats::OutputFormat::from_path(&args.out)?;
