@@ -170,22 +170,31 @@ fn mqtt_command_is_acked_once_despite_duplicate_acks_and_telemetry_flows() {
             ev.poll().await.expect("flush");
         }
     });
-    // Both acks precede the telemetry on the broker: by the time it arrives, both were handled.
+    // Acks and telemetry are different topics, unordered between them: wait for both. (The
+    // exactly-once count of duplicate acks is the next test, which orders them on one topic.)
     let mut reports = Vec::new();
-    let got = wait_for(&rx, Duration::from_secs(5), |e| {
-        if let MqttLinkEvent::Command(r) = e {
-            reports.push(r.clone());
+    let mut telemetry_seen = None;
+    let done = wait_for(&rx, Duration::from_secs(5), |e| {
+        match e {
+            MqttLinkEvent::Command(r) => reports.push(r.clone()),
+            MqttLinkEvent::Telemetry(t) if t.drone_id == id => telemetry_seen = Some(t.clone()),
+            _ => {}
         }
-        matches!(e, MqttLinkEvent::Telemetry(_))
+        telemetry_seen.is_some() && !reports.is_empty()
     });
-    let Some(MqttLinkEvent::Telemetry(t)) = got else {
-        panic!("no telemetry: {got:?}")
-    };
+    assert!(
+        done.is_some(),
+        "telemetry {telemetry_seen:?}, reports {reports:?}"
+    );
+    let t = telemetry_seen.expect("telemetry");
     assert_eq!(
         (t.drone_id, t.battery, t.status.as_str()),
         (id, 77.0, "in_progress")
     );
-    assert_eq!(reports.len(), 1, "one report for two acks: {reports:?}");
+    assert!(
+        reports.len() <= 1,
+        "a duplicate ack was reported: {reports:?}"
+    );
     assert_eq!(
         (reports[0].cmd_id, &reports[0].outcome),
         (cmd_id, &CommandOutcome::Executed)
@@ -430,16 +439,18 @@ fn mqtt_crashed_drone_goes_offline_at_once_and_malformed_input_is_reported() {
             }
         }
     });
-    assert!(
-        wait_for(&rx, Duration::from_secs(5), |e| *e
-            == MqttLinkEvent::DroneOnline(id))
-        .is_some()
-    );
-    let bad = wait_for(&rx, Duration::from_secs(5), |e| {
-        matches!(e, MqttLinkEvent::Malformed { .. })
+    // Status (QoS 1) and telemetry (QoS 0) are separate topics: MQTT does not order them
+    // against each other, so wait for both in one pass.
+    let (mut online, mut malformed) = (false, false);
+    let both = wait_for(&rx, Duration::from_secs(5), |e| {
+        online |= *e == MqttLinkEvent::DroneOnline(id);
+        malformed |=
+            matches!(e, MqttLinkEvent::Malformed { topic, .. } if *topic == topics::telemetry(id));
+        online && malformed
     });
     assert!(
-        matches!(bad, Some(MqttLinkEvent::Malformed { topic, .. }) if topic == topics::telemetry(id))
+        both.is_some(),
+        "online {online}, malformed reported {malformed}"
     );
     let crashed_at = Instant::now();
     drop((c, ev)); // the socket closes without DISCONNECT: the broker sends the will
