@@ -18,6 +18,8 @@ pub mod flight;
 pub mod runtime;
 pub mod vehicle;
 
-pub use runtime::{DroneCounters, DroneInfo, DroneSnapshot, SimConfig, SimError, SimHandle, Simulator};
+pub use runtime::{
+    DroneCounters, DroneInfo, DroneSnapshot, SimConfig, SimError, SimHandle, Simulator,
+};
 pub use vehicle::{CopterMode, Fault, StoredItem, StreamRates, Tick, Vehicle, VehicleConfig};
 pub mod mqtt_drone;

@@ -1753,7 +1753,10 @@ mod tests {
                 seen: Vec::new(),
             }
         }
-        #[expect(clippy::needless_pass_by_value, reason = "test helper: call sites build the message inline")]
+        #[expect(
+            clippy::needless_pass_by_value,
+            reason = "test helper: call sites build the message inline"
+        )]
         fn send(&mut self, msg: MavMessage) -> Vec<MavMessage> {
             let out = self.v.handle(GCS.0, GCS.1, &msg);
             self.seen.extend(out.iter().cloned());
