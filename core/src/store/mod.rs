@@ -187,7 +187,10 @@ fn open_connection(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = {synchronous};
          PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;"
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;
+         PRAGMA mmap_size = 268435456;
+         PRAGMA wal_autocheckpoint = 8192;"
     );
     // journal_mode returns a row; execute_batch ignores rows.
     conn.execute_batch(&setup)
