@@ -107,19 +107,26 @@ fn monitor_frame(c: &mut Criterion) {
     };
     // Warm up: fonts, galley caches, panel sizes.
     for _ in 0..5 {
-        let out = ctx.run_ui(input(), |ui| app.ui_step(ui));
+        let mut out = ctx.run_ui(input(), |ui| app.ui_step(ui));
+        // No GPU here: texture uploads (font atlas, ...) are dropped on purpose.
+        out.textures_delta.clear();
         let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
     }
     let mut group = c.benchmark_group("monitor_view");
     group.sample_size(30);
     group.bench_function("1000_drones_with_trails_run_ui_and_tessellate", |b| {
         b.iter(|| {
-            let out = ctx.run_ui(input(), |ui| app.ui_step(ui));
+            let mut out = ctx.run_ui(input(), |ui| app.ui_step(ui));
+            out.textures_delta.clear();
             black_box(ctx.tessellate(out.shapes, out.pixels_per_point))
         });
     });
     group.bench_function("1000_drones_with_trails_run_ui_only", |b| {
-        b.iter(|| black_box(ctx.run_ui(input(), |ui| app.ui_step(ui)).shapes.len()));
+        b.iter(|| {
+            let mut out = ctx.run_ui(input(), |ui| app.ui_step(ui));
+            out.textures_delta.clear();
+            black_box(out.shapes.len())
+        });
     });
     group.finish();
 }
