@@ -20,30 +20,41 @@ fn screen(projector: &Projector, p: LatLon) -> Pos2 {
 }
 
 /// Projects a polyline, dropping points closer than `min_px` to the previous kept one (a
-/// zoomed-out trail of 600 samples is a handful of pixels).
+/// zoomed-out trail of 600 samples is a handful of pixels). Points are thinned in metres
+/// before they are projected, so a long trail costs few projections.
 pub fn project_decimated(
     projector: &Projector,
     points: impl Iterator<Item = LatLon>,
     min_px: f32,
 ) -> Vec<Pos2> {
     let mut out: Vec<Pos2> = Vec::new();
-    let mut last: Option<Pos2> = None;
-    let mut pending: Option<Pos2> = None;
+    let mut last: Option<LatLon> = None;
+    let mut pending: Option<LatLon> = None;
+    let mut min_m: Option<f64> = None;
     for p in points {
-        let s = screen(projector, p);
+        let min_m = *min_m.get_or_insert_with(|| {
+            f64::from(min_px) / f64::from(projector.scale_pixel_per_meter(to_position(p))).max(1e-9)
+        });
         match last {
-            Some(l) if (s - l).length_sq() < min_px * min_px => pending = Some(s),
+            Some(l) if approx_distance_m(l, p) < min_m => pending = Some(p),
             _ => {
-                out.push(s);
-                last = Some(s);
+                out.push(screen(projector, p));
+                last = Some(p);
                 pending = None;
             }
         }
     }
     if let Some(p) = pending {
-        out.push(p);
+        out.push(screen(projector, p));
     }
     out
+}
+
+/// Equirectangular distance: cheap and exact enough over a few pixels.
+fn approx_distance_m(a: LatLon, b: LatLon) -> f64 {
+    let dlat = (b.lat_deg - a.lat_deg).to_radians();
+    let dlon = (b.lon_deg - a.lon_deg).to_radians() * a.lat_deg.to_radians().cos();
+    aviary_core::geo::EARTH_RADIUS_M * dlat.hypot(dlon)
 }
 
 // --- trails --------------------------------------------------------------------------------
