@@ -267,9 +267,12 @@ fn a_command_to_a_drone_without_link_fails_visibly() {
         .state
         .drones
         .values()
-        .find(|d| d.drone.site_id == first_site)
+        .filter(|d| {
+            d.drone.site_id == first_site && d.drone.status == aviary_core::DroneStatus::Available
+        })
+        .min_by(|a, b| a.drone.serial_number.cmp(&b.drone.serial_number))
         .map(|d| d.drone.clone())
-        .expect("drone");
+        .expect("an available drone at the first site");
     h.get_by_value("— none —").click();
     h.run_steps(2);
     h.get_by_label(&format!("{} (available)", drone.serial_number))
