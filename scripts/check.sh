@@ -15,9 +15,9 @@ cargo test --locked -p aviary-tests --test architecture -- --nocapture
 
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
+  # nextest does not run doctests; run them first so the test summary closes the log
+  cargo test --workspace --locked --doc --quiet
   cargo nextest run --workspace --locked --no-fail-fast
-  # nextest does not run doctests
-  cargo test --workspace --locked --doc
 else
   cargo test --workspace --locked --no-fail-fast
 fi
