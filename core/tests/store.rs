@@ -29,7 +29,14 @@ fn creates_migrates_and_reopens_with_data() {
     assert_eq!(store.list_sites().unwrap(), vec![s]);
     assert_eq!(store.get_drone(d.id).unwrap(), d);
     let conn = rusqlite_version(&path);
-    assert_eq!(conn, (1, 0x4156_5259, "wal".to_string()));
+    assert_eq!(
+        conn,
+        (
+            aviary_core::store::SCHEMA_VERSION,
+            0x4156_5259,
+            "wal".to_string()
+        )
+    );
 }
 
 fn rusqlite_version(path: &std::path::Path) -> (i64, i64, String) {

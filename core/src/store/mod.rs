@@ -17,6 +17,7 @@ mod writer;
 
 pub use error::StoreError;
 pub use queries::{MissionFilter, TelemetryRange};
+pub use schema::SCHEMA_VERSION;
 pub use writer::{TelemetryStats, TelemetryWriter};
 
 use crate::clock::Clock;

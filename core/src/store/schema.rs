@@ -109,6 +109,10 @@ const MIGRATIONS: &[&str] = &[
         detail     TEXT NOT NULL
     );
     ",
+    // v2: the time-only telemetry index cost one extra B-tree insert per sample (a fifth of the
+    // writer's time) and served only retention, which now walks the (drone_id, time_us) key
+    // drone by drone.
+    "DROP INDEX IF EXISTS telemetry_time;",
 ];
 
 /// The schema version this build writes.
@@ -168,4 +172,46 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file left at version 1 by an earlier build upgrades in place: its rows stay, the
+    /// time-only telemetry index goes.
+    #[test]
+    fn v1_file_upgrades_to_current_keeping_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "BEGIN;\n{}\nPRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = 1;\nCOMMIT;",
+            MIGRATIONS[0]
+        ))
+        .unwrap();
+        conn.execute(
+            "INSERT INTO telemetry VALUES (x'01', 5, NULL, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 'available')",
+            [],
+        )
+        .unwrap();
+        check_identity(&conn, &path).unwrap();
+        migrate(&conn, &path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'telemetry_time'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 0);
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM telemetry", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1);
+    }
 }

@@ -306,14 +306,32 @@ impl Worker {
         }
     }
 
+    /// Deletes samples older than `cutoff_us`, one drone at a time on the primary key: each
+    /// step is a seek to the next drone id and a range delete, so no time-only index is needed.
+    fn delete_older_than(&mut self, cutoff_us: i64) -> rusqlite::Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut deleted = 0;
+        {
+            let mut first = tx.prepare_cached("SELECT min(drone_id) FROM telemetry")?;
+            let mut next =
+                tx.prepare_cached("SELECT min(drone_id) FROM telemetry WHERE drone_id > ?1")?;
+            let mut delete =
+                tx.prepare_cached("DELETE FROM telemetry WHERE drone_id = ?1 AND time_us < ?2")?;
+            let mut drone: Option<Vec<u8>> = first.query_row([], |r| r.get(0))?;
+            while let Some(id) = drone {
+                deleted += delete.execute(rusqlite::params![id, cutoff_us])?;
+                drone = next.query_row([&id], |r| r.get(0))?;
+            }
+        }
+        tx.commit()?;
+        Ok(deleted)
+    }
+
     fn retention_now(&mut self) -> Result<usize, String> {
         let now = self.clock.now();
         self.last_retention = Some(now);
         let cutoff = (now - self.retention).timestamp_micros();
-        match self
-            .conn
-            .execute("DELETE FROM telemetry WHERE time_us < ?1", [cutoff])
-        {
+        match self.delete_older_than(cutoff) {
             Ok(n) => {
                 self.counters
                     .retention_deleted
