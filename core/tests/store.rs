@@ -8,7 +8,10 @@
 mod common;
 
 use aviary_core::mission::FailureReason;
-use aviary_core::store::{MissionFilter, Store, StoreError, StoreOptions, TelemetryRange};
+use aviary_core::store::{
+    CommandAck, CommandEntry, MissionFilter, MissionResult, RecordFilter, ResultSource, Store,
+    StoreError, StoreOptions, TelemetryRange,
+};
 use aviary_core::*;
 use chrono::Duration;
 use common::*;
@@ -327,12 +330,33 @@ fn commands_and_audit_are_recorded() {
         )
         .unwrap();
     let cmds = store.mission_commands(m.id).unwrap();
-    assert_eq!(cmds.len(), 2);
     assert_eq!(
-        (cmds[0].0, cmds[0].2.as_str(), cmds[0].3.as_str()),
-        (id, "confirmed", "BRAKE")
+        cmds,
+        [
+            CommandEntry {
+                id,
+                drone_id: d.id,
+                action: "pause".into(),
+                ack: CommandAck::Confirmed,
+                detail: "BRAKE".into(),
+                sent_at: t0(),
+                updated_at: t0() + Duration::seconds(1),
+            },
+            CommandEntry {
+                id: id2,
+                drone_id: d.id,
+                action: "resume".into(),
+                ack: CommandAck::Failed,
+                detail: "no COMMAND_ACK after 3 attempts".into(),
+                sent_at: t0() + Duration::seconds(1),
+                updated_at: t0() + Duration::seconds(1),
+            },
+        ]
     );
-    assert_eq!(cmds[1].2, "failed");
+    // Another mission's commands are not listed.
+    let other = mission(&o, &s, Some(&d), "other", t0());
+    store.insert_mission(&other).unwrap();
+    assert!(store.mission_commands(other.id).unwrap().is_empty());
 
     let ev = AuditEvent {
         time: t0(),
@@ -599,4 +623,320 @@ fn full_disk_counts_telemetry_loss_and_fails_mission_writes_loudly() {
     // What was stored before is intact.
     assert_eq!(store.get_mission(m.id).unwrap(), m);
     store.integrity_check().unwrap();
+}
+
+// --- what the reports read (schema v3) --------------------------------------------------------
+
+/// Submits `n` samples one second apart from `start`, each 10 m north of the previous one,
+/// battery falling by 0.5 % a sample; returns them.
+fn fly_north(
+    store: &Store,
+    drone: DroneId,
+    mission: MissionId,
+    start: chrono::DateTime<chrono::Utc>,
+    n: u32,
+) -> Vec<TelemetrySample> {
+    let origin = LatLon::new(51.9, 4.48);
+    let samples: Vec<TelemetrySample> = (0..n)
+        .map(|i| TelemetrySample {
+            pos: origin.offset_ne(f64::from(i) * 10.0, 0.0),
+            battery_pct: 90.0 - f64::from(i) * 0.5,
+            ..sample(
+                drone,
+                Some(mission),
+                start + Duration::seconds(i64::from(i)),
+                i,
+            )
+        })
+        .collect();
+    for s in &samples {
+        assert!(store.telemetry().submit(*s));
+    }
+    samples
+}
+
+#[test]
+fn mission_result_is_written_when_the_mission_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    let clock = ManualClock::new(t0());
+    let (m, samples) = {
+        let mut store = open(&path, &clock);
+        let (o, s, d) = seeded(&store);
+        let m = mission(&o, &s, Some(&d), "roof", t0());
+        store.insert_mission(&m).unwrap();
+        store
+            .apply_mission_event(m.id, MissionEvent::Start, None)
+            .unwrap();
+        assert_eq!(store.mission_result(m.id).unwrap(), None, "not ended yet");
+        let samples = fly_north(&store, d.id, m.id, t0(), 61);
+        clock.advance(Duration::seconds(61));
+        // No flush here: ending the mission commits the queued samples before computing.
+        store
+            .apply_mission_event(m.id, MissionEvent::Finish, None)
+            .unwrap();
+        (m, samples)
+    };
+    // Reopened from the file: the result was committed with the mission's end.
+    let store = open(&path, &clock);
+    let r = store.mission_result(m.id).unwrap().expect("result stored");
+    let expected_m: f64 = samples
+        .windows(2)
+        .map(|w| w[0].pos.distance_m(w[1].pos))
+        .sum();
+    assert!((expected_m - 600.0).abs() < 0.5, "{expected_m}");
+    assert_eq!(
+        (r.outcome, r.samples, r.source),
+        (MissionStatus::Completed, 61, ResultSource::Store)
+    );
+    assert_eq!(r.ended_at, t0() + Duration::seconds(61));
+    assert_eq!(
+        (r.first_sample, r.last_sample),
+        (Some(t0()), Some(t0() + Duration::seconds(60)))
+    );
+    assert_eq!(r.duration_s, Some(60.0));
+    assert!((r.distance_m.unwrap() - expected_m).abs() < 1e-6);
+    assert_eq!(
+        (
+            r.battery_start_pct,
+            r.battery_end_pct,
+            r.battery_max_pct,
+            r.battery_min_pct
+        ),
+        (Some(90.0), Some(60.0), Some(90.0), Some(60.0))
+    );
+    assert_eq!(
+        (r.covered_area_m2, r.photos),
+        (None, None),
+        "left to the report"
+    );
+
+    // The report completes it; saving replaces the row.
+    let full = MissionResult {
+        covered_area_m2: Some(1234.5),
+        coverage_pct: Some(61.7),
+        photos: Some(42),
+        source: ResultSource::Report,
+        ..r.clone()
+    };
+    store.save_mission_result(&full).unwrap();
+    assert_eq!(store.mission_result(m.id).unwrap(), Some(full));
+}
+
+#[test]
+fn aborted_mission_without_telemetry_has_a_result_without_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(t0());
+    let mut store = open(&dir.path().join("a.db"), &clock);
+    let (o, s, d) = seeded(&store);
+    let m = mission(&o, &s, Some(&d), "never saw a sample", t0());
+    store.insert_mission(&m).unwrap();
+    store
+        .apply_mission_event(m.id, MissionEvent::Start, None)
+        .unwrap();
+    clock.advance(Duration::seconds(5));
+    store
+        .apply_mission_event(m.id, MissionEvent::Abort, None)
+        .unwrap();
+    let r = store.mission_result(m.id).unwrap().expect("result stored");
+    assert_eq!((r.outcome, r.samples), (MissionStatus::Aborted, 0));
+    assert_eq!(
+        (
+            r.duration_s,
+            r.distance_m,
+            r.battery_max_pct,
+            r.first_sample
+        ),
+        (None, None, None, None),
+        "missing, not zero"
+    );
+    // Pause and resume do not write results.
+    let p = mission(&o, &s, Some(&d), "paused", t0());
+    store.insert_mission(&p).unwrap();
+    store
+        .apply_mission_event(p.id, MissionEvent::Start, None)
+        .unwrap();
+    store
+        .apply_mission_event(p.id, MissionEvent::Pause, None)
+        .unwrap();
+    assert_eq!(store.mission_result(p.id).unwrap(), None);
+}
+
+#[test]
+fn mission_records_join_results_filtered_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(t0());
+    let mut store = open(&dir.path().join("h.db"), &clock);
+    let (o, s, d) = seeded(&store);
+    let other = site(&o, "Singapore", chrono_tz::Asia::Singapore);
+    store.upsert_site(&other).unwrap();
+    let d2 = drone(&other, "SG-1", DroneStatus::Available);
+    store.insert_drone(&d2).unwrap();
+
+    // Planned a week before, flown at t0 + 1 h: placed at its start.
+    let flown = mission(&o, &s, Some(&d), "flown", t0() - Duration::days(7));
+    // Planned at t0 + 2 h, never flown: placed at its creation.
+    let planned = mission(&o, &s, None, "planned", t0() + Duration::hours(2));
+    // Flown at t0 + 3 h at the other site and aborted.
+    let elsewhere = mission(&o, &other, Some(&d2), "elsewhere", t0());
+    for m in [&flown, &planned, &elsewhere] {
+        store.insert_mission(m).unwrap();
+    }
+    clock.set(t0() + Duration::hours(1));
+    store
+        .apply_mission_event(flown.id, MissionEvent::Start, None)
+        .unwrap();
+    fly_north(&store, d.id, flown.id, t0() + Duration::hours(1), 11);
+    clock.advance(Duration::seconds(11));
+    store
+        .apply_mission_event(flown.id, MissionEvent::Finish, None)
+        .unwrap();
+    clock.set(t0() + Duration::hours(3));
+    store
+        .apply_mission_event(elsewhere.id, MissionEvent::Start, None)
+        .unwrap();
+    store
+        .apply_mission_event(elsewhere.id, MissionEvent::Abort, None)
+        .unwrap();
+
+    let names = |f: RecordFilter| {
+        store
+            .mission_records(&f)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(RecordFilter::default()),
+        ["elsewhere", "planned", "flown"]
+    );
+    assert_eq!(
+        names(RecordFilter {
+            site_id: Some(s.id),
+            ..Default::default()
+        }),
+        ["planned", "flown"]
+    );
+    assert_eq!(
+        names(RecordFilter {
+            drone_id: Some(d2.id),
+            ..Default::default()
+        }),
+        ["elsewhere"]
+    );
+    assert_eq!(
+        names(RecordFilter {
+            statuses: vec![MissionStatus::Completed, MissionStatus::Aborted],
+            ..Default::default()
+        }),
+        ["elsewhere", "flown"]
+    );
+    // The period applies to the flight, not the planning: "flown" was created a week
+    // before the range but flew inside it.
+    assert_eq!(
+        names(RecordFilter {
+            from: Some(t0()),
+            to: Some(t0() + Duration::minutes(150)),
+            ..Default::default()
+        }),
+        ["planned", "flown"]
+    );
+    assert_eq!(
+        names(RecordFilter {
+            limit: 2,
+            ..Default::default()
+        }),
+        ["elsewhere", "planned"]
+    );
+
+    let all = store.mission_records(&RecordFilter::default()).unwrap();
+    let by_name = |n: &str| all.iter().find(|e| e.name == n).unwrap();
+    let f = by_name("flown");
+    assert_eq!(f.status, MissionStatus::Completed);
+    assert_eq!(f.when(), t0() + Duration::hours(1));
+    assert_eq!(
+        f.actual_end,
+        Some(t0() + Duration::hours(1) + Duration::seconds(11))
+    );
+    let r = f.result.as_ref().expect("flown mission has a result");
+    assert_eq!(r, &store.mission_result(flown.id).unwrap().unwrap());
+    assert_eq!((r.samples, r.duration_s), (11, Some(10.0)));
+    assert!((r.distance_m.unwrap() - 100.0).abs() < 0.1);
+    assert_eq!(by_name("planned").result, None);
+    assert_eq!(by_name("planned").when(), t0() + Duration::hours(2));
+    assert_eq!(
+        by_name("elsewhere").result.as_ref().map(|r| r.outcome),
+        Some(MissionStatus::Aborted)
+    );
+
+    // The history's period query uses the expression indexes, not a scan of missions.
+    let plan = store
+        .explain_query_plan(
+            "SELECT mission_id FROM missions WHERE site_id = x'00'
+             AND coalesce(actual_start, created_at) >= 0 ORDER BY coalesce(actual_start, created_at) DESC",
+        )
+        .unwrap()
+        .join("\n");
+    assert!(plan.contains("missions_site_when"), "{plan}");
+    let plan = store
+        .explain_query_plan(
+            "SELECT mission_id FROM missions WHERE coalesce(actual_start, created_at) >= 0
+             ORDER BY coalesce(actual_start, created_at) DESC",
+        )
+        .unwrap()
+        .join("\n");
+    assert!(plan.contains("missions_when"), "{plan}");
+}
+
+#[test]
+fn audit_for_target_is_indexed_and_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(t0());
+    let store = open(&dir.path().join("au.db"), &clock);
+    let ev = |secs: i64, action: &str, target: &str| AuditEvent {
+        time: t0() + Duration::seconds(secs),
+        user_id: None,
+        action: action.into(),
+        target: target.into(),
+        detail: String::new(),
+    };
+    // Appended out of time order, interleaved with another target.
+    let events = [
+        ev(30, "mission.resume", "m-1"),
+        ev(10, "mission.start", "m-1"),
+        ev(20, "mission.start", "m-2"),
+        ev(20, "mission.pause", "m-1"),
+        ev(40, "alert.battery_low", "m-1"),
+    ];
+    for e in &events {
+        store.append_audit(e).unwrap();
+    }
+    let got: Vec<String> = store
+        .audit_for_target("m-1")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "mission.start",
+            "mission.pause",
+            "mission.resume",
+            "alert.battery_low"
+        ]
+    );
+    assert_eq!(
+        store.audit_for_target("m-2").unwrap(),
+        vec![events[2].clone()]
+    );
+    assert!(store.audit_for_target("nobody").unwrap().is_empty());
+    let plan = store
+        .explain_query_plan(
+            "SELECT time_us FROM audit_log WHERE target = 'm-1' ORDER BY time_us, seq",
+        )
+        .unwrap()
+        .join("\n");
+    assert!(plan.contains("audit_target_time"), "{plan}");
 }

@@ -9,14 +9,21 @@
 //!   and counts it in [`TelemetryStats`].
 //! * Retention deletes telemetry older than [`StoreOptions::telemetry_retention`] in the
 //!   background (default two years, as in the design).
+//! * Ending a mission (completed, aborted, failed) writes its [`MissionResult`] in the same
+//!   transaction, computed from its committed telemetry; the reports complete it (coverage,
+//!   photos) and read the history through [`Store::mission_records`].
 
 mod error;
 mod queries;
+mod results;
 mod schema;
 mod writer;
 
 pub use error::StoreError;
 pub use queries::{MissionFilter, TelemetryRange};
+pub use results::{
+    CommandAck, CommandEntry, MissionHistoryEntry, MissionResult, RecordFilter, ResultSource,
+};
 pub use schema::SCHEMA_VERSION;
 pub use writer::{TelemetryStats, TelemetryWriter};
 

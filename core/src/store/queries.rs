@@ -492,6 +492,14 @@ impl Store {
         let mut life = m.lifecycle();
         life.handle(event, now)?;
         m.apply_lifecycle(&life);
+        let ended = m.status.is_terminal() && m.status != MissionStatus::Deleted;
+        if ended {
+            // The result is computed from committed telemetry: let the writer commit what is
+            // queued first. A failed flush (full disk, writer gone) must not block ending the
+            // mission; the result then covers the samples that were committed and says how
+            // many (`samples`), and the mission report recomputes it later.
+            let _committed_what_it_could = self.writer.flush();
+        }
         let tx = self
             .conn
             .transaction()
@@ -505,6 +513,16 @@ impl Store {
             tx.execute(
                 "UPDATE missions SET status = ?2, actual_start = ?3, actual_end = ?4, paused_at = ?5 WHERE mission_id = ?1",
                 params![m.id.0, m.status.as_str(), m.actual_start.map(us), m.actual_end.map(us), m.paused_at.map(us)],
+            )
+            .map_err(map)?;
+        }
+        if ended {
+            super::results::write_result_from_telemetry(
+                &tx,
+                m.id,
+                m.status,
+                m.actual_end.unwrap_or(now),
+                now,
             )
             .map_err(map)?;
         }
@@ -578,23 +596,6 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         Ok(())
-    }
-
-    /// Commands of a mission in the order sent: (id, action, status, detail).
-    pub fn mission_commands(
-        &self,
-        mission: MissionId,
-    ) -> Result<Vec<(Uuid, String, String, String)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT cmd_id, action, status, detail FROM commands WHERE mission_id = ?1 ORDER BY sent_at, rowid")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([mission.0], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Appends to the audit log.

@@ -113,6 +113,36 @@ const MIGRATIONS: &[&str] = &[
     // writer's time) and served only retention, which now walks the (drone_id, time_us) key
     // drone by drone.
     "DROP INDEX IF EXISTS telemetry_time;",
+    // v3: what the reports read. `mission_results` holds a mission's figures, written when it
+    // ends (from its telemetry) and completed by the mission report (coverage, photos), so a
+    // summary over 100,000 missions never reads telemetry. The history is placed in time by
+    // its actual start, else its creation: an expression index per listing order. The audit
+    // index serves "events of this mission" without scanning the whole log.
+    r"
+    CREATE TABLE mission_results (
+        mission_id        BLOB PRIMARY KEY,
+        outcome           TEXT NOT NULL,
+        ended_at          INTEGER NOT NULL,
+        samples           INTEGER NOT NULL,
+        first_sample_us   INTEGER,
+        last_sample_us    INTEGER,
+        duration_s        REAL,
+        distance_m        REAL,
+        covered_area_m2   REAL,
+        coverage_pct      REAL,
+        photos            INTEGER,
+        battery_start_pct REAL,
+        battery_end_pct   REAL,
+        battery_max_pct   REAL,
+        battery_min_pct   REAL,
+        source            TEXT NOT NULL,
+        computed_at       INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX mission_results_ended ON mission_results(ended_at);
+    CREATE INDEX missions_when ON missions(coalesce(actual_start, created_at) DESC);
+    CREATE INDEX missions_site_when ON missions(site_id, coalesce(actual_start, created_at) DESC);
+    CREATE INDEX audit_target_time ON audit_log(target, time_us);
+    ",
 ];
 
 /// The schema version this build writes.
@@ -213,5 +243,59 @@ mod tests {
             .query_row("SELECT count(*) FROM telemetry", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 1);
+    }
+    /// A file left at version 2 upgrades in place to version 3: every row stays, the results
+    /// table and the report indexes appear, and old missions simply have no result yet.
+    #[test]
+    fn v2_file_upgrades_to_current_keeping_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "BEGIN;\n{}\n{}\nPRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = 2;\nCOMMIT;",
+            MIGRATIONS[0], MIGRATIONS[1]
+        ))
+        .unwrap();
+        conn.execute_batch(
+            "INSERT INTO organizations VALUES (x'01', 'Org', 0);
+             INSERT INTO sites VALUES (x'02', x'01', 'Site', 51.9, 4.48, 'Europe/Amsterdam', 0);
+             INSERT INTO missions VALUES (x'03', x'01', x'02', NULL, 'old survey', 'completed', '{}',
+                 'lawnmower', '{}', NULL, 10, 20, NULL, 600.0, 2500.0, '[]', NULL, 5);
+             INSERT INTO telemetry VALUES (x'04', 15, x'03', 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 'in_mission');
+             INSERT INTO commands VALUES (x'05', x'04', x'03', 'pause', 'confirmed', '', 11, 12);
+             INSERT INTO audit_log (time_us, user_id, action, target, detail)
+                 VALUES (10, NULL, 'mission.start', 'm', 'in_progress');",
+        )
+        .unwrap();
+        check_identity(&conn, &path).unwrap();
+        migrate(&conn, &path).unwrap();
+        let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(one("PRAGMA user_version"), SCHEMA_VERSION);
+        assert_eq!(SCHEMA_VERSION, 3);
+        for table in ["missions", "telemetry", "commands", "audit_log", "sites"] {
+            assert_eq!(one(&format!("SELECT count(*) FROM {table}")), 1, "{table}");
+        }
+        assert_eq!(one("SELECT count(*) FROM mission_results"), 0);
+        for index in [
+            "audit_target_time",
+            "mission_results_ended",
+            "missions_when",
+            "missions_site_when",
+        ] {
+            assert_eq!(
+                one(&format!(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '{index}'"
+                )),
+                1,
+                "{index}"
+            );
+        }
+        assert_eq!(
+            one("SELECT actual_start FROM missions WHERE name = 'old survey'"),
+            10
+        );
+        // Running the migrations again changes nothing.
+        migrate(&conn, &path).unwrap();
+        assert_eq!(one("PRAGMA user_version"), SCHEMA_VERSION);
     }
 }

@@ -1,0 +1,525 @@
+//! What the reports read: mission results, the mission history joined with them, a mission's
+//! commands with their times and acknowledgement, and the audit events of one target.
+
+use super::{Store, StoreError};
+use crate::mission::MissionStatus;
+use crate::model::{AuditEvent, DroneId, MissionId, SiteId, UserId};
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+use uuid::Uuid;
+
+fn us(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_us(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(v).unwrap_or_default()
+}
+
+// --- types ------------------------------------------------------------------------------
+
+/// Who computed a [`MissionResult`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultSource {
+    /// The store, when the mission ended: telemetry figures only (no coverage, no photos,
+    /// which need the survey geometry and the camera).
+    Store,
+    /// The mission report: every figure, from the cleaned telemetry.
+    Report,
+}
+
+impl ResultSource {
+    /// Stored spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Store => "store",
+            Self::Report => "report",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "store" => Some(Self::Store),
+            "report" => Some(Self::Report),
+            _ => None,
+        }
+    }
+}
+
+/// A mission's figures once it has ended. Figures that could not be measured (no telemetry,
+/// or not computed by [`ResultSource::Store`]) are `None`, never zero.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissionResult {
+    /// The mission.
+    pub mission_id: MissionId,
+    /// How it ended: completed, aborted or failed.
+    pub outcome: MissionStatus,
+    /// When it ended (the lifecycle's end time).
+    pub ended_at: DateTime<Utc>,
+    /// Telemetry samples the figures were computed from.
+    pub samples: u64,
+    /// First sample.
+    pub first_sample: Option<DateTime<Utc>>,
+    /// Last sample.
+    pub last_sample: Option<DateTime<Utc>>,
+    /// `last_sample - first_sample`, seconds.
+    pub duration_s: Option<f64>,
+    /// Length of the flown track, metres.
+    pub distance_m: Option<f64>,
+    /// Survey area covered by the camera, m².
+    pub covered_area_m2: Option<f64>,
+    /// Covered share of the survey area, percent.
+    pub coverage_pct: Option<f64>,
+    /// Photos taken (estimated from the trigger spacing).
+    pub photos: Option<u64>,
+    /// Battery at the first sample, percent.
+    pub battery_start_pct: Option<f64>,
+    /// Battery at the last sample, percent.
+    pub battery_end_pct: Option<f64>,
+    /// Highest battery level seen, percent.
+    pub battery_max_pct: Option<f64>,
+    /// Lowest battery level seen, percent.
+    pub battery_min_pct: Option<f64>,
+    /// Who computed it.
+    pub source: ResultSource,
+    /// When it was computed.
+    pub computed_at: DateTime<Utc>,
+}
+
+/// Which missions [`Store::mission_records`] lists. Empty fields match everything.
+///
+/// The period applies to when the mission flew (its actual start), or to its creation when
+/// it never started, so a mission planned last month and flown today is in today's history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordFilter {
+    /// Only this site.
+    pub site_id: Option<SiteId>,
+    /// Only this drone.
+    pub drone_id: Option<DroneId>,
+    /// Only these statuses (empty: all but deleted).
+    pub statuses: Vec<MissionStatus>,
+    /// Started (or created) at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Started (or created) before.
+    pub to: Option<DateTime<Utc>>,
+    /// At most this many (0: no limit).
+    pub limit: usize,
+}
+
+/// One row of the mission history: the mission's identity and lifecycle times, with its
+/// result when it has one. Reads none of the mission's geometry, so listing 100,000 of them
+/// is cheap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissionHistoryEntry {
+    /// Mission id.
+    pub id: MissionId,
+    /// Mission name.
+    pub name: String,
+    /// Site.
+    pub site_id: SiteId,
+    /// Drone, if assigned.
+    pub drone_id: Option<DroneId>,
+    /// Lifecycle status.
+    pub status: MissionStatus,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Started.
+    pub actual_start: Option<DateTime<Utc>>,
+    /// Ended.
+    pub actual_end: Option<DateTime<Utc>>,
+    /// Figures, once the mission ended (missions ended before schema v3 have none).
+    pub result: Option<MissionResult>,
+}
+
+impl MissionHistoryEntry {
+    /// The time that places the mission in the history: actual start, else creation.
+    pub fn when(&self) -> DateTime<Utc> {
+        self.actual_start.unwrap_or(self.created_at)
+    }
+}
+
+/// Whether the drone acknowledged a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandAck {
+    /// Sent, no answer yet.
+    Pending,
+    /// The drone accepted it.
+    Confirmed,
+    /// Refused, or no answer after the retries.
+    Failed,
+    /// A state written by another version (kept verbatim).
+    Other(String),
+}
+
+impl CommandAck {
+    /// Parses the stored status.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "pending" => Self::Pending,
+            "confirmed" => Self::Confirmed,
+            "failed" => Self::Failed,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// Stored spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Pending => "pending",
+            Self::Confirmed => "confirmed",
+            Self::Failed => "failed",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+/// A command sent to a drone, with its times and acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandEntry {
+    /// Command id.
+    pub id: Uuid,
+    /// The drone it was sent to.
+    pub drone_id: DroneId,
+    /// Action, e.g. `pause`, `rtl`.
+    pub action: String,
+    /// Acknowledgement state.
+    pub ack: CommandAck,
+    /// Extra detail (the mode it confirmed, why it failed).
+    pub detail: String,
+    /// When it was first sent.
+    pub sent_at: DateTime<Utc>,
+    /// When its state last changed (the acknowledgement time once confirmed or failed).
+    pub updated_at: DateTime<Utc>,
+}
+
+// --- queries ----------------------------------------------------------------------------
+
+const RESULT_COLS: &str = "mission_id, outcome, ended_at, samples, first_sample_us, last_sample_us, duration_s, \
+                           distance_m, covered_area_m2, coverage_pct, photos, battery_start_pct, battery_end_pct, \
+                           battery_max_pct, battery_min_pct, source, computed_at";
+
+/// A result row with its enum fields still as text (decoded afterwards so errors name the
+/// file).
+type RawResult = (MissionResult, String, String);
+
+impl Store {
+    /// Stores (or replaces) a mission's result. Written on the `synchronous=FULL` connection.
+    pub fn save_mission_result(&self, r: &MissionResult) -> Result<(), StoreError> {
+        write_result(&self.conn, r).map_err(|e| self.err(e))
+    }
+
+    /// A mission's result, `None` when it has none (not ended, or ended before schema v3).
+    pub fn mission_result(&self, id: MissionId) -> Result<Option<MissionResult>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {RESULT_COLS} FROM mission_results WHERE mission_id = ?1"
+            ))
+            .map_err(|e| self.err(e))?;
+        let raw = stmt
+            .query_row([id.0], |r| raw_result(r, 0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        raw.map(|r| self.finish_result(r)).transpose()
+    }
+
+    /// The mission history: missions passing `f`, newest first (by actual start, else
+    /// creation), each with its result when it has one.
+    pub fn mission_records(
+        &self,
+        f: &RecordFilter,
+    ) -> Result<Vec<MissionHistoryEntry>, StoreError> {
+        let statuses: Vec<&str> = if f.statuses.is_empty() {
+            MissionStatus::ALL
+                .iter()
+                .filter(|s| **s != MissionStatus::Deleted)
+                .map(|s| s.as_str())
+                .collect()
+        } else {
+            f.statuses.iter().map(|s| s.as_str()).collect()
+        };
+        // Status names are our own constants, never user text.
+        let status_list = statuses
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let limit = if f.limit == 0 {
+            -1
+        } else {
+            i64::try_from(f.limit).unwrap_or(i64::MAX)
+        };
+        let result_cols = RESULT_COLS
+            .split(", ")
+            .map(|c| format!("r.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // `coalesce(actual_start, created_at)` is spelled as in the expression indexes
+        // `missions_when` and `missions_site_when` so the planner uses them.
+        let sql = format!(
+            "SELECT m.mission_id, m.name, m.site_id, m.drone_id, m.status, m.created_at, m.actual_start, \
+                    m.actual_end, {result_cols}
+             FROM missions m LEFT JOIN mission_results r ON r.mission_id = m.mission_id
+             WHERE (?1 IS NULL OR m.site_id = ?1) AND (?2 IS NULL OR m.drone_id = ?2)
+               AND m.status IN ({status_list})
+               AND (?3 IS NULL OR coalesce(m.actual_start, m.created_at) >= ?3)
+               AND (?4 IS NULL OR coalesce(m.actual_start, m.created_at) < ?4)
+             ORDER BY coalesce(m.actual_start, m.created_at) DESC LIMIT ?5"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let raws = stmt
+            .query_map(
+                params![
+                    f.site_id.map(|s| s.0),
+                    f.drone_id.map(|d| d.0),
+                    f.from.map(us),
+                    f.to.map(us),
+                    limit
+                ],
+                |r| {
+                    let entry = MissionHistoryEntry {
+                        id: MissionId(r.get(0)?),
+                        name: r.get(1)?,
+                        site_id: SiteId(r.get(2)?),
+                        drone_id: r.get::<_, Option<Uuid>>(3)?.map(DroneId),
+                        status: MissionStatus::Planned,
+                        created_at: from_us(r.get(5)?),
+                        actual_start: r.get::<_, Option<i64>>(6)?.map(from_us),
+                        actual_end: r.get::<_, Option<i64>>(7)?.map(from_us),
+                        result: None,
+                    };
+                    let status: String = r.get(4)?;
+                    let has_result = r.get::<_, Option<Uuid>>(8)?.is_some();
+                    let result = if has_result {
+                        Some(raw_result(r, 8)?)
+                    } else {
+                        None
+                    };
+                    Ok((entry, status, result))
+                },
+            )
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        raws.into_iter()
+            .map(|(mut entry, status, result)| {
+                entry.status = MissionStatus::parse(&status)
+                    .ok_or_else(|| self.decode_error("mission status", status.clone()))?;
+                entry.result = result.map(|r| self.finish_result(r)).transpose()?;
+                Ok(entry)
+            })
+            .collect()
+    }
+
+    /// Commands of a mission in the order sent, with their times and acknowledgement.
+    pub fn mission_commands(&self, mission: MissionId) -> Result<Vec<CommandEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT cmd_id, drone_id, action, status, detail, sent_at, updated_at FROM commands
+                 WHERE mission_id = ?1 ORDER BY sent_at, rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([mission.0], |r| {
+                Ok(CommandEntry {
+                    id: r.get(0)?,
+                    drone_id: DroneId(r.get(1)?),
+                    action: r.get(2)?,
+                    ack: CommandAck::parse(&r.get::<_, String>(3)?),
+                    detail: r.get(4)?,
+                    sent_at: from_us(r.get(5)?),
+                    updated_at: from_us(r.get(6)?),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Audit events about `target` (e.g. a mission id), oldest first. Served by the
+    /// `audit_target_time` index.
+    pub fn audit_for_target(&self, target: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT time_us, user_id, action, target, detail FROM audit_log
+                 WHERE target = ?1 ORDER BY time_us, seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([target], |r| {
+                Ok(AuditEvent {
+                    time: from_us(r.get(0)?),
+                    user_id: r.get::<_, Option<Uuid>>(1)?.map(UserId),
+                    action: r.get(2)?,
+                    target: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The query plan SQLite chooses for `sql` (one line per step), for tests that check an
+    /// index is used.
+    pub fn explain_query_plan(&self, sql: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(3))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    fn finish_result(
+        &self,
+        (mut r, outcome, source): RawResult,
+    ) -> Result<MissionResult, StoreError> {
+        r.outcome = MissionStatus::parse(&outcome)
+            .ok_or_else(|| self.decode_error("result outcome", outcome.clone()))?;
+        r.source = ResultSource::parse(&source)
+            .ok_or_else(|| self.decode_error("result source", source.clone()))?;
+        Ok(r)
+    }
+
+    fn decode_error(&self, what: &'static str, detail: String) -> StoreError {
+        StoreError::Decode {
+            path: self.path.clone(),
+            what,
+            detail,
+        }
+    }
+}
+
+/// Upserts a result on `conn` (the main connection or a transaction on it).
+fn write_result(conn: &rusqlite::Connection, r: &MissionResult) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO mission_results ({RESULT_COLS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+    ))?
+    .execute(params![
+        r.mission_id.0,
+        r.outcome.as_str(),
+        us(r.ended_at),
+        i64::try_from(r.samples).unwrap_or(i64::MAX),
+        r.first_sample.map(us),
+        r.last_sample.map(us),
+        r.duration_s,
+        r.distance_m,
+        r.covered_area_m2,
+        r.coverage_pct,
+        r.photos.map(|p| i64::try_from(p).unwrap_or(i64::MAX)),
+        r.battery_start_pct,
+        r.battery_end_pct,
+        r.battery_max_pct,
+        r.battery_min_pct,
+        r.source.as_str(),
+        us(r.computed_at)
+    ])?;
+    Ok(())
+}
+
+/// Computes a mission's result from its committed telemetry and stores it, inside `tx` (the
+/// transaction that ends the mission). Coverage and photos are left to the mission report.
+pub(super) fn write_result_from_telemetry(
+    tx: &Transaction<'_>,
+    mission: MissionId,
+    outcome: MissionStatus,
+    ended_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT time_us, lat_deg, lon_deg, battery_pct FROM telemetry
+         WHERE mission_id = ?1 ORDER BY time_us",
+    )?;
+    let mut rows = stmt.query([mission.0])?;
+    let mut r = MissionResult {
+        mission_id: mission,
+        outcome,
+        ended_at,
+        samples: 0,
+        first_sample: None,
+        last_sample: None,
+        duration_s: None,
+        distance_m: None,
+        covered_area_m2: None,
+        coverage_pct: None,
+        photos: None,
+        battery_start_pct: None,
+        battery_end_pct: None,
+        battery_max_pct: None,
+        battery_min_pct: None,
+        source: ResultSource::Store,
+        computed_at: now,
+    };
+    let mut prev: Option<crate::geo::LatLon> = None;
+    let mut distance_m = 0.0;
+    while let Some(row) = rows.next()? {
+        let t = from_us(row.get(0)?);
+        let pos = crate::geo::LatLon::new(row.get(1)?, row.get(2)?);
+        let battery_pct: f64 = row.get(3)?;
+        // The same validity rule as the mission report: unusable samples are not counted.
+        if !(pos.lat_deg.is_finite() && pos.lon_deg.is_finite() && battery_pct.is_finite()) {
+            continue;
+        }
+        if let Some(p) = prev {
+            distance_m += p.distance_m(pos);
+        }
+        prev = Some(pos);
+        r.samples += 1;
+        r.first_sample.get_or_insert(t);
+        r.last_sample = Some(t);
+        r.battery_start_pct.get_or_insert(battery_pct);
+        r.battery_end_pct = Some(battery_pct);
+        r.battery_max_pct = Some(
+            r.battery_max_pct
+                .map_or(battery_pct, |b| b.max(battery_pct)),
+        );
+        r.battery_min_pct = Some(
+            r.battery_min_pct
+                .map_or(battery_pct, |b| b.min(battery_pct)),
+        );
+    }
+    if r.samples > 0 {
+        r.distance_m = Some(distance_m);
+        r.duration_s = r
+            .first_sample
+            .zip(r.last_sample)
+            .map(|(a, b)| (b - a).num_milliseconds() as f64 / 1000.0);
+    }
+    drop(rows);
+    write_result(tx, &r)
+}
+
+/// Decodes the result columns starting at column `at`.
+fn raw_result(r: &Row<'_>, at: usize) -> rusqlite::Result<RawResult> {
+    let opt_time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+        Ok(r.get::<_, Option<i64>>(at + i)?.map(from_us))
+    };
+    let u = |v: i64| u64::try_from(v).unwrap_or(0);
+    Ok((
+        MissionResult {
+            mission_id: MissionId(r.get(at)?),
+            outcome: MissionStatus::Completed,
+            ended_at: from_us(r.get(at + 2)?),
+            samples: u(r.get(at + 3)?),
+            first_sample: opt_time(4)?,
+            last_sample: opt_time(5)?,
+            duration_s: r.get(at + 6)?,
+            distance_m: r.get(at + 7)?,
+            covered_area_m2: r.get(at + 8)?,
+            coverage_pct: r.get(at + 9)?,
+            photos: r.get::<_, Option<i64>>(at + 10)?.map(u),
+            battery_start_pct: r.get(at + 11)?,
+            battery_end_pct: r.get(at + 12)?,
+            battery_max_pct: r.get(at + 13)?,
+            battery_min_pct: r.get(at + 14)?,
+            source: ResultSource::Store,
+            computed_at: from_us(r.get(at + 15 + 1)?),
+        },
+        r.get(at + 1)?,
+        r.get(at + 15)?,
+    ))
+}
