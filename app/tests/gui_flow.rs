@@ -234,7 +234,10 @@ fn plan_crosshatch_assign_save_then_start_pause_resume_abort() {
         .store
         .mission_commands(mission)
         .expect("commands");
-    let seen: Vec<(String, String)> = cmds.into_iter().map(|(_, a, s, _)| (a, s)).collect();
+    let seen: Vec<(String, String)> = cmds
+        .into_iter()
+        .map(|c| (c.action, c.ack.as_str().to_owned()))
+        .collect();
     assert_eq!(
         seen,
         [
