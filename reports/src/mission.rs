@@ -10,7 +10,9 @@
 use crate::error::ReportError;
 use crate::format;
 use crate::frame::{LocalFrame, ReportCamera};
-use aviary_core::store::{Store, StoreError, TelemetryRange};
+use aviary_core::store::{
+    CommandAck, CommandEntry, MissionResult, ResultSource, Store, StoreError, TelemetryRange,
+};
 use aviary_core::{
     LatLon, Mission, MissionId, MissionStatus, SurveyArea, TelemetrySample, WaypointAction,
 };
@@ -143,8 +145,7 @@ pub struct TimedEvent {
     pub detail: String,
 }
 
-/// A command sent to the drone for this mission. The store does not return command times,
-/// so these are listed in the order sent without a time.
+/// A command sent to the drone for this mission, with when it was sent and answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandRecord {
     /// Action, e.g. `pause`, `rtl`.
@@ -153,6 +154,24 @@ pub struct CommandRecord {
     pub status: String,
     /// Extra detail.
     pub detail: String,
+    /// When it was sent.
+    pub sent_at: DateTime<Utc>,
+    /// When the drone's answer (or the give-up) was recorded; `None` while pending.
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+impl CommandRecord {
+    /// The record of a stored command.
+    pub fn from_entry(c: CommandEntry) -> Self {
+        let answered_at = (c.ack != CommandAck::Pending).then_some(c.updated_at);
+        Self {
+            action: c.action,
+            status: c.ack.as_str().to_owned(),
+            detail: c.detail,
+            sent_at: c.sent_at,
+            answered_at,
+        }
+    }
 }
 
 // --- outputs ----------------------------------------------------------------------------
@@ -813,11 +832,9 @@ pub fn load_mission_report(
         drone_label,
     };
     let samples = store.mission_telemetry(id, TelemetryRange::all())?;
-    let target = id.to_string();
     let events = store
-        .audit_log()?
+        .audit_for_target(&id.to_string())?
         .into_iter()
-        .filter(|a| a.target == target)
         .map(|a| TimedEvent {
             time: a.time,
             kind: EventKind::from_action(&a.action),
@@ -831,17 +848,64 @@ pub fn load_mission_report(
     let commands = store
         .mission_commands(id)?
         .into_iter()
-        .map(|(_, action, status, detail)| CommandRecord {
-            action,
-            status,
-            detail,
-        })
+        .map(CommandRecord::from_entry)
         .collect();
     let mut report = analyze(&mission, context, samples, events, commands, opts);
     if site.is_none() {
         report.issues.push(DataIssue::UnknownSite);
     }
+    save_result(store, &mission, &report)?;
     Ok(report)
+}
+
+/// The complete result of an ended mission, from its report, stamped `computed_at`; `None`
+/// while the mission has not ended (or was deleted before flying).
+pub fn result_of(
+    mission: &Mission,
+    report: &MissionReport,
+    computed_at: DateTime<Utc>,
+) -> Option<MissionResult> {
+    let outcome = mission.status;
+    if !outcome.is_terminal() || outcome == MissionStatus::Deleted {
+        return None;
+    }
+    let battery =
+        |pick: fn(f64, f64) -> f64| report.samples.iter().map(|s| s.battery_pct).reduce(pick);
+    Some(MissionResult {
+        mission_id: mission.id,
+        outcome,
+        ended_at: mission
+            .actual_end
+            .or(report.end)
+            .unwrap_or(mission.created_at),
+        samples: report.samples.len() as u64,
+        first_sample: report.start,
+        last_sample: report.end,
+        duration_s: report.duration_s,
+        distance_m: report.distance_m,
+        covered_area_m2: report.covered_area_m2,
+        coverage_pct: report.coverage_pct,
+        photos: report.photos,
+        battery_start_pct: report.battery_start_pct,
+        battery_end_pct: report.battery_end_pct,
+        battery_max_pct: battery(f64::max),
+        battery_min_pct: battery(f64::min),
+        source: ResultSource::Report,
+        computed_at,
+    })
+}
+
+/// Stores the complete result of an ended mission (coverage and photos included), so the
+/// summaries read it instead of the telemetry next time.
+pub fn save_result(
+    store: &Store,
+    mission: &Mission,
+    report: &MissionReport,
+) -> Result<(), ReportError> {
+    if let Some(r) = result_of(mission, report, store.clock().now()) {
+        store.save_mission_result(&r)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1094,6 +1158,8 @@ mod tests {
             action: "rtl".into(),
             status: "confirmed".into(),
             detail: String::new(),
+            sent_at: t + chrono::Duration::seconds(60),
+            answered_at: Some(t + chrono::Duration::seconds(61)),
         }];
         let r = analyze(
             &mission,

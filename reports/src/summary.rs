@@ -1,16 +1,19 @@
 //! Site and organisation summaries over a period, and the mission history.
 //!
 //! Aggregation ([`summarize`]) is pure and works on [`MissionRecord`]s: one small row per
-//! mission with the figures of its mission report. Records come from
-//! [`load_records`] (which analyses each flown mission's telemetry) or, for large stores,
-//! from a stored per-mission summary so that 100,000 missions aggregate in milliseconds.
+//! mission with the figures of its mission report. Records come from [`load_records`]: from
+//! the store's `mission_results` where a mission's result is complete, so 100,000 missions
+//! aggregate without reading telemetry, and from the telemetry otherwise (the result is then
+//! stored for next time).
 //!
 //! Missions are placed in the period and in day/week/month buckets by their actual start
 //! (creation time when never flown), in the local time of their site.
 
 use crate::error::ReportError;
-use crate::mission::{ReportContext, ReportOptions, analyze};
-use aviary_core::store::{MissionFilter, Store, TelemetryRange};
+use crate::mission::{ReportContext, ReportOptions, analyze, save_result};
+use aviary_core::store::{
+    MissionHistoryEntry, MissionResult, RecordFilter, ResultSource, Store, TelemetryRange,
+};
 use aviary_core::{Drone, DroneId, DroneStatus, Mission, MissionId, MissionStatus, Site, SiteId};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -95,8 +98,33 @@ impl MissionRecord {
     }
 }
 
+impl MissionRecord {
+    /// The record of a history entry whose stored result is complete (computed by the
+    /// mission report): no telemetry is read.
+    pub fn from_result(e: &MissionHistoryEntry, r: &MissionResult) -> Self {
+        Self {
+            id: e.id,
+            name: e.name.clone(),
+            site_id: e.site_id,
+            drone_id: e.drone_id,
+            status: e.status,
+            created_at: e.created_at,
+            start: r.first_sample.or(e.actual_start),
+            end: r.last_sample.or(e.actual_end),
+            flight_s: r.duration_s,
+            distance_m: r.distance_m,
+            covered_area_m2: r.covered_area_m2,
+            battery_used_pct: r
+                .battery_start_pct
+                .zip(r.battery_end_pct)
+                .map(|(a, b)| a - b),
+        }
+    }
+}
+
 /// The record of one mission: unflown missions directly, flown ones by analysing their
-/// stored telemetry.
+/// stored telemetry. An ended mission's complete result is stored on the way, so the next
+/// summary reads it instead of the telemetry.
 pub fn load_record(
     store: &Store,
     mission: &Mission,
@@ -112,54 +140,76 @@ pub fn load_record(
         drone_label: None,
     };
     let report = analyze(mission, ctx, samples, Vec::new(), Vec::new(), opts);
+    save_result(store, mission, &report)?;
     Ok(MissionRecord::from_report(mission, &report))
 }
 
-/// Records for every mission that could fall in a period ending at `to` (missions created
-/// before `to`), analysing each flown mission's telemetry.
-///
-/// This reads every sample of every flown mission: fine for a site's history, too slow for
-/// a 100,000-mission store, where per-mission figures must come from a stored summary.
+/// The record of a history entry: from its stored result when that is complete (the fast
+/// path: one row per mission, no telemetry), otherwise computed from the telemetry (missions
+/// still flying, ended before results were stored, or whose result lacks coverage).
+pub fn record_of_entry(
+    store: &Store,
+    e: &MissionHistoryEntry,
+    opts: &ReportOptions,
+) -> Result<MissionRecord, ReportError> {
+    match &e.result {
+        Some(r) if r.source == ResultSource::Report => Ok(MissionRecord::from_result(e, r)),
+        _ if e.actual_start.is_none() && !e.status.is_active() => Ok(MissionRecord {
+            id: e.id,
+            name: e.name.clone(),
+            site_id: e.site_id,
+            drone_id: e.drone_id,
+            status: e.status,
+            created_at: e.created_at,
+            start: e.actual_start,
+            end: e.actual_end,
+            flight_s: None,
+            distance_m: None,
+            covered_area_m2: None,
+            battery_used_pct: None,
+        }),
+        _ => load_record(store, &store.get_mission(e.id)?, opts),
+    }
+}
+
+/// Records for every mission that could fall in a period ending at `to` (flown, or created
+/// when never flown, before `to`), from the stored results where they are complete and from
+/// the telemetry otherwise (see [`record_of_entry`]).
 pub fn load_records(
     store: &Store,
     to: DateTime<Utc>,
     opts: &ReportOptions,
 ) -> Result<Vec<MissionRecord>, ReportError> {
-    let missions = store.list_missions(&MissionFilter {
+    let entries = store.mission_records(&RecordFilter {
         to: Some(to),
-        ..MissionFilter::default()
+        ..RecordFilter::default()
     })?;
-    missions
+    entries
         .iter()
-        .map(|m| load_record(store, m, opts))
+        .map(|e| record_of_entry(store, e, opts))
         .collect()
 }
 
-/// The mission history from `store`: missions passing `filter` (site, drone and status in
-/// SQL, the period on the flight start), newest first, with their figures.
+/// The mission history from `store`: missions passing `filter` (site, drone, status and the
+/// period on the flight start, all in SQL), newest first, with their figures.
 pub fn load_history(
     store: &Store,
     filter: &HistoryFilter,
     opts: &ReportOptions,
 ) -> Result<Vec<MissionRecord>, ReportError> {
-    let missions = store.list_missions(&MissionFilter {
+    let entries = store.mission_records(&RecordFilter {
         site_id: filter.site_id,
         drone_id: filter.drone_id,
         statuses: filter.statuses.clone(),
-        // Created before the period's end is necessary (a mission starts after creation).
+        from: filter.from,
         to: filter.to,
-        ..MissionFilter::default()
+        limit: 0,
     })?;
-    let mut out = Vec::with_capacity(missions.len());
-    for m in &missions {
-        // Skip the telemetry of missions that cannot be in the period.
-        if filter
-            .from
-            .is_some_and(|f| m.actual_end.is_some_and(|e| e < f))
-        {
-            continue;
-        }
-        let r = load_record(store, m, opts)?;
+    let mut out = Vec::with_capacity(entries.len());
+    for e in &entries {
+        let r = record_of_entry(store, e, opts)?;
+        // The record's start is the first sample, which can differ from the recorded start
+        // by the time to the first sample: keep the filter's word on the period.
         if filter.matches(&r) {
             out.push(r);
         }

@@ -357,26 +357,31 @@ pub fn write_mission_pdf<W: Write>(w: &mut W, r: &MissionReport) -> Result<usize
         let rows: Vec<Vec<String>> = r
             .commands
             .iter()
-            .enumerate()
-            .map(|(i, c)| {
+            .map(|c| {
+                let answered = c.answered_at.map_or_else(
+                    || "no answer yet".to_owned(),
+                    |a| {
+                        format!(
+                            "{} (+{:.1} s)",
+                            format::local_clock(a, tz),
+                            (a - c.sent_at).num_milliseconds() as f64 / 1000.0
+                        )
+                    },
+                );
                 vec![
-                    (i + 1).to_string(),
+                    format::local_clock(c.sent_at, tz),
                     c.action.clone(),
                     c.status.clone(),
+                    answered,
                     c.detail.clone(),
                 ]
             })
             .collect();
         l.table(
-            Some(&["#", "Action", "Outcome", "Detail"]),
+            Some(&["Sent (site)", "Action", "Outcome", "Answered", "Detail"]),
             &rows,
-            &[30.0, 120.0, 90.0, CONTENT_W_PT - 240.0],
+            &[62.0, 90.0, 70.0, 90.0, CONTENT_W_PT - 312.0],
             8.5,
-        );
-        l.paragraph(
-            "The store keeps commands in the order sent without their times.",
-            8.5,
-            MUTED,
         );
     }
 
