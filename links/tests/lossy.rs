@@ -2,8 +2,15 @@
 //! loss each way a 100-item mission must round-trip with identical content in at least 98 of
 //! 100 runs; at 30 % transfers fail cleanly and success is never claimed wrongly.
 //!
-//! The link's mission timeouts are shrunk (60 ms / 20 ms instead of 1.5 s / 250 ms): the
-//! link's equivalent of the simulator's speed-up, so 100 runs take seconds, not hours.
+//! Both sides' protocol timers are shrunk by the same factor, 25, so 100 runs take minutes,
+//! not hours, and their ratios stay as in the field: the link's answer timeout 1.5 s → 60 ms,
+//! the vehicle's item re-request 1 s → 40 ms and its upload give-up 8 s → 320 ms (`ArduPilot`'s
+//! `MissionItemProtocol`). The link's per-item download timeout is 250 ms / 12.5 = 20 ms: a
+//! loopback round trip on a busy 2-core machine needs more than 10 ms now and then. Retries
+//! stay at the protocol's 5 per request.
+//!
+//! The proxy's losses are deterministic per seed (see [`common::LossyProxy`]), so a failing
+//! count is reproduced by running the test again.
 
 #![allow(
     clippy::unwrap_used,
@@ -16,19 +23,84 @@ mod common;
 use aviary_links::mav::{LinkEvent, MissionOp, MissionTiming};
 use aviary_sim::{SimConfig, Simulator, StreamRates};
 use common::{LossyProxy, discovered, link, mission, wait_for};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+/// Field timers divided by this in both the link and the simulator.
+const TIME_SCALE: u32 = 25;
+
+#[derive(Debug, Default)]
 struct Tally {
     ok_identical: u32,
     ok_wrong: u32,
     failed: u32,
+    /// Packets the proxies saw and dropped: `[to the link, to the vehicle]`.
+    seen: [u64; 2],
+    dropped: [u64; 2],
+    /// Why each failed round trip failed.
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn add(&mut self, o: &Self) {
+        self.ok_identical += o.ok_identical;
+        self.ok_wrong += o.ok_wrong;
+        self.failed += o.failed;
+        self.failures.extend(o.failures.iter().cloned());
+        for d in 0..2 {
+            self.seen[d] += o.seen[d];
+            self.dropped[d] += o.dropped[d];
+        }
+    }
+
+    fn drop_rate(&self, dir: usize) -> f64 {
+        self.dropped[dir] as f64 / self.seen[dir].max(1) as f64
+    }
+
+    /// The proxies really lost about `loss` each way (the counts above mean nothing
+    /// otherwise).
+    fn assert_loss_near(&self, loss: f64) {
+        for dir in 0..2 {
+            let rate = self.drop_rate(dir);
+            assert!(
+                (rate - loss).abs() < loss * 0.25,
+                "proxy dropped {rate:.3} in direction {dir}, configured {loss}"
+            );
+        }
+    }
+}
+
+/// `runs` round trips split over `lanes` independent link–proxy–simulator sets running side
+/// by side (each its own sockets, threads and proxy seed `seed + lane`): the transfers spend
+/// their time waiting for timers, not computing, so lanes divide the wall time without
+/// shortening any timer.
+fn run_lanes(loss: f64, runs: u32, lanes: u32, seed: u64) -> Tally {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..lanes)
+            .map(|lane| {
+                let lane_runs = runs / lanes + u32::from(lane < runs % lanes);
+                std::thread::Builder::new()
+                    .name(format!("lossy-lane-{lane}"))
+                    .spawn_scoped(scope, move || {
+                        run_trials(loss, lane_runs, seed + u64::from(lane))
+                    })
+                    .unwrap()
+            })
+            .collect();
+        let mut total = Tally::default();
+        for w in workers {
+            total.add(&w.join().unwrap());
+        }
+        total
+    })
 }
 
 fn run_trials(loss: f64, runs: u32, seed: u64) -> Tally {
+    let field = MissionTiming::default();
     let timing = MissionTiming {
-        timeout: Duration::from_millis(60),
-        item_timeout: Duration::from_millis(20),
-        max_retries: 5,
+        timeout: field.timeout / TIME_SCALE,
+        item_timeout: field.item_timeout * 2 / TIME_SCALE,
+        max_retries: field.max_retries,
     };
     let (handle, mut events) = link(|c| {
         c.mission_timing = timing;
@@ -41,13 +113,13 @@ fn run_trials(loss: f64, runs: u32, seed: u64) -> Tally {
         position_hz: 1.0,
         status_hz: 0.0,
     });
+    cfg.mission_rerequest_s /= f64::from(TIME_SCALE);
+    cfg.mission_upload_timeout_s /= f64::from(TIME_SCALE);
+    // The vehicle checks its timers on ticks: 5 ms ticks keep the 40 ms re-request honest.
+    cfg.tick_hz = 200.0;
     let sim = Simulator::spawn(cfg).unwrap();
     let id = discovered(&mut events);
-    let mut t = Tally {
-        ok_identical: 0,
-        ok_wrong: 0,
-        failed: 0,
-    };
+    let mut t = Tally::default();
     for run in 0..runs {
         let mut items = mission(100);
         // Different content every run, so a stale mission cannot pass for the new one.
@@ -63,8 +135,9 @@ fn run_trials(loss: f64, runs: u32, seed: u64) -> Tally {
             } => Some(result.clone()),
             _ => None,
         });
-        if up.is_err() {
+        if let Err(e) = up {
             t.failed += 1;
+            t.failures.push(format!("upload: {e}"));
             assert!(
                 !matches!(
                     handle.vehicle(id).map(|v| v.plan),
@@ -105,7 +178,10 @@ fn run_trials(loss: f64, runs: u32, seed: u64) -> Tally {
                 t.ok_identical += 1;
             }
             Ok(_) => t.ok_wrong += 1,
-            Err(_) => t.failed += 1,
+            Err(e) => {
+                t.failed += 1;
+                t.failures.push(format!("download: {e}"));
+            }
         }
         assert!(
             same_on_vehicle,
@@ -114,28 +190,44 @@ fn run_trials(loss: f64, runs: u32, seed: u64) -> Tally {
     }
     handle.shutdown();
     drop(sim);
+    for d in 0..2 {
+        t.seen[d] = proxy.stats().seen[d].load(Ordering::Relaxed);
+        t.dropped[d] = proxy.stats().dropped[d].load(Ordering::Relaxed);
+    }
     drop(proxy);
     t
 }
 
 #[test]
 fn ten_percent_loss_round_trips_at_least_98_of_100() {
-    let t = run_trials(0.10, 100, 0xA11CE);
+    let t = run_lanes(0.10, 100, 5, 0xA11CE);
     eprintln!(
-        "10% loss: {} identical round trips, {} failed cleanly, {} wrong",
-        t.ok_identical, t.failed, t.ok_wrong
+        "10% loss: {} identical round trips, {} failed cleanly, {} wrong; dropped {:.3} / {:.3}",
+        t.ok_identical,
+        t.failed,
+        t.ok_wrong,
+        t.drop_rate(0),
+        t.drop_rate(1)
     );
+    eprintln!("failures: {:?}", t.failures);
+    t.assert_loss_near(0.10);
     assert_eq!(t.ok_wrong, 0);
     assert!(t.ok_identical >= 98, "only {} of 100", t.ok_identical);
 }
 
 #[test]
 fn thirty_percent_loss_fails_cleanly_and_never_claims_success_wrongly() {
-    let t = run_trials(0.30, 10, 0xB0B);
+    let t = run_lanes(0.30, 10, 2, 0xB0B);
     eprintln!(
-        "30% loss: {} identical round trips, {} failed cleanly, {} wrong",
-        t.ok_identical, t.failed, t.ok_wrong
+        "30% loss: {} identical round trips, {} failed cleanly, {} wrong; dropped {:.3} / {:.3}",
+        t.ok_identical,
+        t.failed,
+        t.ok_wrong,
+        t.drop_rate(0),
+        t.drop_rate(1)
     );
+    eprintln!("failures: {:?}", t.failures);
+    t.assert_loss_near(0.30);
     assert_eq!(t.ok_wrong, 0);
     assert!(
         t.failed >= 5,

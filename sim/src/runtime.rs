@@ -68,6 +68,12 @@ pub struct SimConfig {
     pub gps_noise_m: f64,
     /// GCS heartbeat failsafe timeout, wall seconds.
     pub gcs_failsafe_s: f64,
+    /// Mission upload: re-request an awaited item after this long, wall seconds (1 s, as
+    /// `ArduPilot`).
+    pub mission_rerequest_s: f64,
+    /// Mission upload: cancel after this long without an item, wall seconds (8 s, as
+    /// `ArduPilot`).
+    pub mission_upload_timeout_s: f64,
 }
 
 impl SimConfig {
@@ -85,6 +91,8 @@ impl SimConfig {
             default_streams: None,
             gps_noise_m: 0.3,
             gcs_failsafe_s: 5.0,
+            mission_rerequest_s: 1.0,
+            mission_upload_timeout_s: 8.0,
         }
     }
 }
@@ -251,6 +259,8 @@ impl SimHandle {
         vc.default_streams = self.cfg.default_streams;
         vc.gps_noise_m = self.cfg.gps_noise_m;
         vc.gcs_failsafe_s = self.cfg.gcs_failsafe_s;
+        vc.mission_rerequest_s = self.cfg.mission_rerequest_s;
+        vc.mission_upload_timeout_s = self.cfg.mission_upload_timeout_s;
         vc.seed = u64::from(id) + 1;
         self.add_drone_with(vc)
     }

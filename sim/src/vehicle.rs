@@ -173,6 +173,12 @@ pub struct VehicleConfig {
     pub default_streams: Option<StreamRates>,
     /// Seed of the noise generator (GPS noise, packet loss).
     pub seed: u64,
+    /// During an upload, re-request the awaited item after this long without one, wall
+    /// seconds (`ArduPilot`: 1 s).
+    pub mission_rerequest_s: f64,
+    /// Cancel an upload after this long without an item, wall seconds (`ArduPilot`'s
+    /// `upload_timeout_ms`: 8 s).
+    pub mission_upload_timeout_s: f64,
 }
 
 impl VehicleConfig {
@@ -193,6 +199,8 @@ impl VehicleConfig {
             cruise_speed_mps: 10.0,
             default_streams: None,
             seed: u64::from(system_id),
+            mission_rerequest_s: 1.0,
+            mission_upload_timeout_s: 8.0,
         }
     }
 }
@@ -550,14 +558,21 @@ impl Vehicle {
         out
     }
 
-    /// Re-requests the awaited item after 1 s of silence; gives up after 5 s (`ArduPilot`
-    /// cancels a stalled upload the same way, keeping the previous mission).
+    /// Re-requests the awaited item after `mission_rerequest_s` without one and gives up after
+    /// `mission_upload_timeout_s` (`ArduPilot`'s `MissionItemProtocol::update`: 1 s and 8 s),
+    /// keeping the previous mission. The vehicle's re-requests are half of the protocol's
+    /// loss recovery: they rescue an upload whose request or item was lost while the ground
+    /// station is still waiting.
     fn upload_timeout(&mut self, out: &mut Vec<MavMessage>) {
         let now = self.wall_time_s;
+        let (rerequest_s, give_up_s) = (
+            self.cfg.mission_rerequest_s,
+            self.cfg.mission_upload_timeout_s,
+        );
         let Some(up) = self.upload.as_mut() else {
             return;
         };
-        if now - up.last_item_wall_s > 5.0 {
+        if now - up.last_item_wall_s > give_up_s {
             let partner = up.partner;
             self.upload = None;
             out.push(mission_ack(
@@ -565,7 +580,7 @@ impl Vehicle {
                 partner.1,
                 mav::MavMissionResult::MAV_MISSION_OPERATION_CANCELLED,
             ));
-        } else if now - up.last_request_wall_s > 1.0 {
+        } else if now - up.last_request_wall_s > rerequest_s {
             up.last_request_wall_s = now;
             out.push(mission_request(
                 up.partner,
@@ -2054,7 +2069,7 @@ mod tests {
             acked(&out),
             Some(mav::MavMissionResult::MAV_MISSION_ACCEPTED)
         );
-        // A stalled upload is re-requested after 1 s and cancelled after 5 s.
+        // A stalled upload is re-requested after 1 s and cancelled after 8 s.
         s.send(MavMessage::MISSION_COUNT(mav::MISSION_COUNT_DATA {
             count: 3,
             target_system: 1,
@@ -2064,6 +2079,8 @@ mod tests {
         s.run(1.5);
         assert_eq!(requested(&s.seen), Some(0));
         s.run(5.0);
+        assert_eq!(acked(&s.seen), None, "still waiting at 6.5 s");
+        s.run(2.0);
         assert_eq!(
             acked(&s.seen),
             Some(mav::MavMissionResult::MAV_MISSION_OPERATION_CANCELLED)

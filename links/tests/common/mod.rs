@@ -15,9 +15,10 @@ use aviary_links::mav::{
 use mavlink::dialects::ardupilotmega as mavd;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub const HOME: LatLon = LatLon::new(47.397_742, 8.545_594);
@@ -89,12 +90,67 @@ pub fn mission(n: usize) -> Vec<MissionItem> {
 }
 
 /// A UDP proxy between one drone and a ground station that drops, duplicates and reorders
-/// packets with a seeded generator. The drone sends to [`LossyProxy::addr`]; the proxy
-/// forwards to `gcs` and sends the ground station's answers back to the drone.
+/// packets. The drone sends to [`LossyProxy::addr`]; the proxy forwards to `gcs` and sends
+/// the ground station's answers back to the drone.
+///
+/// The fate of a packet is deterministic: it is drawn from a generator seeded with `seed`,
+/// the direction, the frame's content (sender, message id and payload; not the sequence
+/// byte or CRC, which depend on what else was sent) and how many times that same content
+/// went that way before. The third `MISSION_REQUEST_INT` for item 7 meets the same fate in
+/// every run of the test, however heartbeats and telemetry interleave, so a failure can be
+/// reproduced. (Only a retransmission that load adds or removes shifts the later fates of
+/// that one content.)
 pub struct LossyProxy {
     pub addr: SocketAddr,
+    stats: Arc<ProxyStats>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the proxy did, per direction (`[to ground station, to drone]`).
+#[derive(Debug, Default)]
+pub struct ProxyStats {
+    pub seen: [AtomicU64; 2],
+    pub dropped: [AtomicU64; 2],
+    pub duplicated: [AtomicU64; 2],
+    pub reordered: [AtomicU64; 2],
+}
+
+/// FNV-1a, 64 bits: a hash that is the same on every platform and toolchain.
+fn fnv1a(seed: u64, parts: &[&[u8]]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325_u64 ^ seed;
+    for part in parts {
+        for b in *part {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // Separator so ("ab", "c") and ("a", "bc") differ.
+        h = (h ^ 0xff).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The content that identifies a packet: sender and message of every frame in it, without
+/// the sequence byte and CRC; the raw bytes if it holds no valid frame.
+fn content_key(datagram: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(datagram.len());
+    let mut reader = mavlink::MavlinkReader::new(datagram);
+    while let Ok(raw) = reader.read_any_raw_message::<mavd::MavMessage>() {
+        key.extend_from_slice(&raw.system_id().to_le_bytes());
+        key.push(raw.component_id());
+        key.extend_from_slice(&raw.message_id().to_le_bytes());
+        key.extend_from_slice(raw.payload());
+    }
+    if key.is_empty() {
+        key.extend_from_slice(datagram);
+    }
+    key
+}
+
+struct Fate {
+    drop: bool,
+    duplicate: bool,
+    hold: bool,
 }
 
 impl LossyProxy {
@@ -104,11 +160,24 @@ impl LossyProxy {
             .unwrap();
         let addr = sock.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = Arc::clone(&stop);
+        let stats = Arc::new(ProxyStats::default());
+        let (stop2, stats2) = (Arc::clone(&stop), Arc::clone(&stats));
         let thread = std::thread::Builder::new()
             .name("lossy-proxy".into())
             .spawn(move || {
-                let mut rng = SmallRng::seed_from_u64(seed);
+                let mut occurrences: HashMap<(usize, Vec<u8>), u64> = HashMap::new();
+                let mut fate = |dir: usize, datagram: &[u8]| {
+                    let key = content_key(datagram);
+                    let hash = fnv1a(seed, &[&[dir as u8], &key]);
+                    let n = occurrences.entry((dir, key)).or_insert(0);
+                    *n += 1;
+                    let mut rng = SmallRng::seed_from_u64(fnv1a(hash, &[&n.to_le_bytes()]));
+                    Fate {
+                        drop: rng.random_bool(loss),
+                        duplicate: rng.random_bool(dup),
+                        hold: rng.random_bool(reorder),
+                    }
+                };
                 let mut drone: Option<SocketAddr> = None;
                 let mut held: Option<(Vec<u8>, SocketAddr)> = None;
                 let mut buf = vec![0u8; 65_536];
@@ -120,23 +189,32 @@ impl LossyProxy {
                         }
                         continue;
                     };
-                    let to = if from == gcs {
+                    let (to, dir) = if from == gcs {
                         match drone {
-                            Some(d) => d,
+                            Some(d) => (d, 1),
                             None => continue,
                         }
                     } else {
                         drone = Some(from);
-                        gcs
+                        (gcs, 0)
                     };
-                    if rng.random_bool(loss) {
+                    stats2.seen[dir].fetch_add(1, Ordering::Relaxed);
+                    let f = fate(dir, &buf[..n]);
+                    if f.drop {
+                        stats2.dropped[dir].fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
-                    let copies = if rng.random_bool(dup) { 2 } else { 1 };
-                    if held.is_none() && rng.random_bool(reorder) {
+                    if held.is_none() && f.hold {
+                        stats2.reordered[dir].fetch_add(1, Ordering::Relaxed);
                         held = Some((buf[..n].to_vec(), to));
                         continue;
                     }
+                    let copies = if f.duplicate {
+                        stats2.duplicated[dir].fetch_add(1, Ordering::Relaxed);
+                        2
+                    } else {
+                        1
+                    };
                     for _ in 0..copies {
                         let _ = sock.send_to(&buf[..n], to);
                     }
@@ -148,9 +226,15 @@ impl LossyProxy {
             .unwrap();
         Self {
             addr,
+            stats,
             stop,
             thread: Some(thread),
         }
+    }
+
+    /// What the proxy did so far.
+    pub fn stats(&self) -> &ProxyStats {
+        &self.stats
     }
 }
 
