@@ -1,5 +1,6 @@
-//! Transports other than `udpin`: `tcpout` against a TCP peer, `udpout`, the serial error,
-//! and the `.tlog` the link writes (read back by our reader and, when installed, pymavlink).
+//! Transports other than `udpin`: `tcpout` against a TCP peer, `udpout`, and the `.tlog` the
+//! link writes (read back by our reader and, when installed, pymavlink). Serial has its own
+//! file, `serial.rs`.
 
 #![allow(
     clippy::unwrap_used,
@@ -9,7 +10,7 @@
 
 mod common;
 
-use aviary_links::mav::{self, LinkAddress, LinkConfig, LinkError, LinkEvent, TlogReader, codec};
+use aviary_links::mav::{self, LinkAddress, LinkConfig, LinkEvent, TlogReader, codec};
 use aviary_sim::{SimConfig, Simulator, StreamRates};
 use common::{discovered, link, wait_for};
 use mavlink::MavHeader;
@@ -91,20 +92,6 @@ fn tcpout_discovers_a_vehicle_and_sends_our_heartbeat_back() {
     codec::decode_datagram(&from_link, None, &mut c, &mut out);
     assert!(out.iter().any(|d| d.header.system_id == 255 && matches!(&d.msg, MavMessage::HEARTBEAT(h) if h.mavtype == mavd::MavType::MAV_TYPE_GCS)), "our GCS heartbeat reached the peer");
     handle.shutdown();
-}
-
-#[test]
-fn serial_reports_missing_support_clearly() {
-    let err = mav::spawn(
-        LinkConfig::new("serial:/dev/ttyUSB0:57600".parse().unwrap()),
-        Arc::new(|| {}),
-    )
-    .unwrap_err();
-    assert!(matches!(err, LinkError::SerialUnsupported(_)));
-    assert!(
-        err.to_string().contains("not built with serial support"),
-        "{err}"
-    );
 }
 
 #[test]

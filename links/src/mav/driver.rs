@@ -31,6 +31,10 @@ use tokio::time::Instant;
 /// `ctx.request_repaint()`; tests pass a no-op).
 pub type WakeFn = Arc<dyn Fn() + Send + Sync>;
 
+/// The [`VehicleId::peer`] of vehicles on a serial link, which has no socket address.
+pub const SERIAL_PEER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
+
 /// Link lost after this long without a heartbeat.
 pub const LINK_LOST_AFTER: Duration = Duration::from_millis(3500);
 
@@ -108,11 +112,6 @@ pub enum LinkError {
         #[source]
         source: std::io::Error,
     },
-    /// Serial links need the `mavlink` serial transport, which this build does not include.
-    #[error(
-        "{0}: not built with serial support (the mavlink `transport-direct-serial` feature is off)"
-    )]
-    SerialUnsupported(String),
     /// The runtime thread could not be started.
     #[error("cannot start the link runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -131,7 +130,8 @@ pub enum LinkError {
 /// across addresses, e.g. simulated fleets larger than 254).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VehicleId {
-    /// Source address of the vehicle's packets.
+    /// Source address of the vehicle's packets: the UDP sender, the TCP server, or
+    /// [`SERIAL_PEER`] on a serial link (one port, one peer).
     pub peer: SocketAddr,
     /// `MAVLink` system id.
     pub system_id: u8,
@@ -539,7 +539,8 @@ enum Transport {
         sock: Arc<tokio::net::UdpSocket>,
         fixed_peer: Option<SocketAddr>,
     },
-    Tcp {
+    /// A byte stream (TCP, serial) to one peer; a writer task drains `write`.
+    Stream {
         write: mpsc::Sender<Vec<u8>>,
         peer: SocketAddr,
     },
@@ -552,7 +553,7 @@ impl Transport {
             Self::Udp { sock, fixed_peer } => {
                 sock.try_send_to(bytes, fixed_peer.unwrap_or(to)).is_ok()
             }
-            Self::Tcp { write, .. } => write.try_send(bytes.to_vec()).is_ok(),
+            Self::Stream { write, .. } => write.try_send(bytes.to_vec()).is_ok(),
         }
     }
 }
@@ -628,53 +629,91 @@ async fn open(
             let stream = tokio::net::TcpStream::connect(a).await.map_err(open_err)?;
             let _ = stream.set_nodelay(true);
             let local = stream.local_addr().ok();
-            let (read, mut write) = stream.into_split();
-            let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(1024);
-            tokio::spawn(async move {
-                use tokio::io::AsyncWriteExt;
-                while let Some(b) = wrx.recv().await {
-                    if write.write_all(&b).await.is_err() {
+            let (read, write) = stream.into_split();
+            let write = spawn_stream(read, write, *a, inbound);
+            Ok((Transport::Stream { write, peer: *a }, local))
+        }
+        LinkAddress::Serial { path, baud } => {
+            use tokio_serial::SerialPortBuilderExt;
+            // 8N1 without flow control, as telemetry radios and autopilot UARTs default to.
+            let port = tokio_serial::new(path, *baud)
+                .data_bits(tokio_serial::DataBits::Eight)
+                .parity(tokio_serial::Parity::None)
+                .stop_bits(tokio_serial::StopBits::One)
+                .flow_control(tokio_serial::FlowControl::None)
+                .open_native_async()
+                .map_err(|e| open_err(e.into()))?;
+            let (read, write) = tokio::io::split(port);
+            let write = spawn_stream(read, write, SERIAL_PEER, inbound);
+            Ok((
+                Transport::Stream {
+                    write,
+                    peer: SERIAL_PEER,
+                },
+                None,
+            ))
+        }
+    }
+}
+
+/// Frames queued for a byte stream's writer task: about a second of telemetry at 57,600 baud
+/// many times over; a full queue drops the frame as a full UDP buffer would.
+const STREAM_WRITE_QUEUE: usize = 1024;
+
+/// Starts the reader and writer tasks of a byte stream (TCP, serial) and returns the writer's
+/// queue. The `mavlink` crate finds the frames in the stream (resynchronising after garbage);
+/// an I/O error ends the reader with [`Inbound::Closed`], never a silent retry loop.
+fn spawn_stream<R, W>(
+    read: R,
+    mut write: W,
+    peer: SocketAddr,
+    inbound: mpsc::Sender<Inbound>,
+) -> mpsc::Sender<Vec<u8>>
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(STREAM_WRITE_QUEUE);
+    let write_errors = inbound.clone();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Some(b) = wrx.recv().await {
+            if let Err(e) = write.write_all(&b).await {
+                let _ = write_errors.send(Inbound::Closed(e.to_string())).await;
+                break;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut reader = AsyncMavlinkReader::new(read);
+        loop {
+            match reader.read_any_raw_message::<MavMessage>().await {
+                Ok(raw) => {
+                    if inbound
+                        .send(Inbound::Raw {
+                            from: peer,
+                            raw: Box::new(raw),
+                        })
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                 }
-            });
-            let peer = *a;
-            tokio::spawn(async move {
-                let mut reader = AsyncMavlinkReader::new(read);
-                loop {
-                    match reader.read_any_raw_message::<MavMessage>().await {
-                        Ok(raw) => {
-                            if inbound
-                                .send(Inbound::Raw {
-                                    from: peer,
-                                    raw: Box::new(raw),
-                                })
-                                .await
-                                .is_err()
-                            {
-                                break;
-                            }
-                        }
-                        Err(mavlink::error::MessageReadError::Io(e)) => {
-                            let _ = inbound.send(Inbound::Closed(e.to_string())).await;
-                            break;
-                        }
-                        Err(mavlink::error::MessageReadError::Parse(_)) => {}
-                    }
+                Err(mavlink::error::MessageReadError::Io(e)) => {
+                    let _ = inbound.send(Inbound::Closed(e.to_string())).await;
+                    break;
                 }
-            });
-            Ok((Transport::Tcp { write: wtx, peer }, local))
+                Err(mavlink::error::MessageReadError::Parse(_)) => {}
+            }
         }
-        LinkAddress::Serial { .. } => Err(LinkError::SerialUnsupported(address.to_string())),
-    }
+    });
+    wtx
 }
 
 /// Starts a link: opens the transport on a new runtime thread named `aviary-mavlink` and
 /// returns the handle and the event receiver. `wake` is called whenever events were queued.
 pub fn spawn(config: LinkConfig, wake: WakeFn) -> Result<(LinkHandle, LinkEvents), LinkError> {
-    if let LinkAddress::Serial { .. } = config.address {
-        return Err(LinkError::SerialUnsupported(config.address.to_string()));
-    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -984,7 +1023,7 @@ impl Driver {
                 fixed_peer: Some(p),
                 ..
             } => vec![*p],
-            Transport::Tcp { peer, .. } => vec![*peer],
+            Transport::Stream { peer, .. } => vec![*peer],
             Transport::Udp {
                 fixed_peer: None, ..
             } => {

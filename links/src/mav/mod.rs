@@ -18,7 +18,7 @@ pub use address::{AddressError, LinkAddress};
 pub use command::{Autopilot, CommandFailure, CommandOutcome, CommandSpec};
 pub use driver::{
     LINK_LOST_AFTER, LinkConfig, LinkError, LinkEvent, LinkEvents, LinkHandle, LinkStats,
-    MissionOp, PlanState, SigningKey, VehicleId, VehicleState, WakeFn, spawn,
+    MissionOp, PlanState, SERIAL_PEER, SigningKey, VehicleId, VehicleState, WakeFn, spawn,
 };
 pub use mission::{MissionError, MissionItem, MissionTiming, items_from_waypoints};
 pub use tlog::{TlogReader, TlogRecord, TlogWriter};
