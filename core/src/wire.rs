@@ -99,3 +99,121 @@ pub struct CommandAck {
     #[serde(default)]
     pub detail: String,
 }
+
+/// A latitude/longitude pair in fleet-server request and response bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireLatLon {
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+}
+
+/// A site as the fleet server lists it (`GET /api/v1/sites`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetSite {
+    /// Id.
+    pub site_id: crate::model::SiteId,
+    /// Name.
+    pub name: String,
+    /// Location.
+    pub location: WireLatLon,
+    /// IANA time zone.
+    pub timezone: String,
+}
+
+/// A drone as the fleet server lists it (`GET /api/v1/drones`, `GET /api/v1/sites/{id}/drones`),
+/// with its latest telemetry when the server has any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetDrone {
+    /// Id (the one the drone uses on MQTT).
+    pub drone_id: DroneId,
+    /// Site.
+    pub site_id: crate::model::SiteId,
+    /// Serial number.
+    pub serial_number: String,
+    /// Model.
+    pub model: String,
+    /// Fleet status (`available`, `in_mission`, `charging`, `maintenance`, `offline`).
+    pub status: String,
+    /// Connected to the broker (its retained status topic says `online`).
+    pub online: bool,
+    /// Battery from the latest telemetry, percent.
+    pub battery_level: Option<f64>,
+    /// Time of the latest telemetry or status change.
+    pub last_seen: Option<DateTime<Utc>>,
+    /// Home.
+    pub home: WireLatLon,
+    /// Firmware.
+    pub firmware_version: String,
+    /// Position of the latest telemetry sample.
+    #[serde(default)]
+    pub position: Option<WirePosition>,
+    /// Velocity of the latest telemetry sample.
+    #[serde(default)]
+    pub velocity: Option<WireVelocity>,
+    /// Mission the latest sample belongs to.
+    #[serde(default)]
+    pub mission_id: Option<MissionId>,
+}
+
+/// `POST /api/v1/auth/login` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Account email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /api/v1/auth/login` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Bearer token.
+    pub token: String,
+    /// Always `"Bearer"`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+    /// The user.
+    pub user_id: crate::model::UserId,
+    /// The user's organisation.
+    pub org_id: crate::model::OrgId,
+    /// The user's role.
+    pub role: crate::auth::Role,
+}
+
+/// `POST /api/v1/sites` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSite {
+    /// Name.
+    pub name: String,
+    /// Location.
+    pub location: WireLatLon,
+    /// IANA time zone (default UTC).
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// `POST /api/v1/drones` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDrone {
+    /// A preassigned id (the one the drone uses on MQTT); random if absent.
+    #[serde(default)]
+    pub drone_id: Option<DroneId>,
+    /// Site.
+    pub site_id: crate::model::SiteId,
+    /// Serial number (unique).
+    pub serial_number: String,
+    /// Model.
+    pub model: String,
+    /// Home position.
+    pub home: WireLatLon,
+    /// Firmware version.
+    #[serde(default)]
+    pub firmware_version: String,
+}

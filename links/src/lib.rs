@@ -6,9 +6,13 @@
 //! crate never imports egui. Protocol handshakes are I/O-free state machines
 //! (`handle(event) -> actions`) driven by a thin async driver.
 //!
+//! [`fleet`] is the fleet-server client: [`fleet::FleetLink::spawn`] logs in and polls the
+//! organisation's sites and drones for the app.
+//!
 //! [`mav`] holds the `MAVLink` ground-station side: [`mav::spawn`] gives a [`mav::LinkHandle`]
 //! and [`mav::LinkEvents`]. It depends on `aviary-core` only among Aviary crates; never on
 //! `aviary-sim` (which it uses as a dev-dependency for loopback tests) nor on the app.
 
+pub mod fleet;
 pub mod mav;
 pub mod mqtt;

@@ -2,12 +2,13 @@
 //! MQTT status topic.
 
 use aviary_core::auth::Action;
+use aviary_core::wire::{WirePosition, WireVelocity};
 use aviary_core::{DroneId, DroneStatus, MissionId, OrgId, SiteId};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use deadpool_postgres::GenericClient;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::parse_id;
 use crate::alerts::{Alert, AlertKind};
@@ -16,60 +17,16 @@ use crate::error::{ApiError, Json, ServerError};
 use crate::{AppState, Shared, audit};
 
 /// A position in request and response bodies.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Position {
-    /// Latitude, degrees.
-    pub lat: f64,
-    /// Longitude, degrees.
-    pub lon: f64,
-}
+pub use aviary_core::wire::WireLatLon as Position;
 
 /// `POST /sites` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateSite {
-    /// Name.
-    pub name: String,
-    /// Location.
-    pub location: Position,
-    /// IANA time zone (default UTC).
-    #[serde(default)]
-    pub timezone: Option<String>,
-}
+pub use aviary_core::wire::CreateSite;
 
 /// A site.
-#[derive(Debug, Serialize)]
-pub struct SiteView {
-    /// Id.
-    pub site_id: SiteId,
-    /// Name.
-    pub name: String,
-    /// Location.
-    pub location: Position,
-    /// Time zone.
-    pub timezone: String,
-}
+pub use aviary_core::wire::FleetSite as SiteView;
 
 /// `POST /drones` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateDrone {
-    /// A preassigned id (the one the drone uses on MQTT); random if absent.
-    #[serde(default)]
-    pub drone_id: Option<DroneId>,
-    /// Site.
-    pub site_id: SiteId,
-    /// Serial number (unique).
-    pub serial_number: String,
-    /// Model.
-    pub model: String,
-    /// Home position.
-    pub home: Position,
-    /// Firmware version.
-    #[serde(default)]
-    pub firmware_version: String,
-}
+pub use aviary_core::wire::CreateDrone;
 
 /// `PATCH /drones/{id}/status` body.
 #[derive(Debug, Deserialize)]
@@ -79,34 +36,13 @@ pub struct PatchStatus {
     pub status: String,
 }
 
-/// A drone.
-#[derive(Debug, Serialize)]
-pub struct DroneView {
-    /// Id.
-    pub drone_id: DroneId,
-    /// Site.
-    pub site_id: SiteId,
-    /// Serial number.
-    pub serial_number: String,
-    /// Model.
-    pub model: String,
-    /// Fleet status.
-    pub status: String,
-    /// Connected to the broker (retained status).
-    pub online: bool,
-    /// Battery from the latest telemetry, percent.
-    pub battery_level: Option<f64>,
-    /// Time of the latest telemetry or status.
-    pub last_seen: Option<DateTime<Utc>>,
-    /// Home.
-    pub home: Position,
-    /// Firmware.
-    pub firmware_version: String,
-}
+/// A drone, with its latest telemetry.
+pub use aviary_core::wire::FleetDrone as DroneView;
 
 const DRONE_SELECT: &str =
     "SELECT d.drone_id, d.site_id, d.serial_number, d.model, d.status, d.online, l.battery_level,
-    GREATEST(d.last_seen, l.time), d.home_lat, d.home_lon, d.firmware_version
+    GREATEST(d.last_seen, l.time), d.home_lat, d.home_lon, d.firmware_version,
+    l.lat, l.lon, l.altitude, l.speed, l.heading, l.mission_id
     FROM drones d LEFT JOIN drone_latest l ON l.drone_id = d.drone_id";
 
 fn drone_view(r: &tokio_postgres::Row) -> DroneView {
@@ -124,6 +60,15 @@ fn drone_view(r: &tokio_postgres::Row) -> DroneView {
             lon: r.get(9),
         },
         firmware_version: r.get(10),
+        position: match (r.get(11), r.get(12), r.get(13)) {
+            (Some(lat), Some(lon), Some(altitude)) => Some(WirePosition { lat, lon, altitude }),
+            _ => None,
+        },
+        velocity: match (r.get(14), r.get(15)) {
+            (Some(speed), Some(heading)) => Some(WireVelocity { speed, heading }),
+            _ => None,
+        },
+        mission_id: r.get::<_, Option<uuid::Uuid>>(16).map(MissionId),
     }
 }
 

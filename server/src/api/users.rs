@@ -1,5 +1,6 @@
 //! Login, user management (admins only) and the audit log.
 
+use aviary_core::wire::LoginResponse;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -32,21 +33,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 }
 
 /// `POST /auth/login` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Login {
-    /// E-mail.
-    pub email: String,
-    /// Password.
-    pub password: String,
-}
+pub use aviary_core::wire::LoginRequest as Login;
 
 /// `POST /auth/login`: a short-lived bearer token. Rate limited per client address.
 pub async fn login(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
     Json(b): Json<Login>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<LoginResponse>, ApiError> {
     if let Err(retry) = s.login_limiter.check(&ip, Instant::now()) {
         s.metrics
             .rate_limited
@@ -79,10 +73,14 @@ pub async fn login(
     let role = Role::parse(r.get(2)).ok_or_else(bad)?;
     let (user, org) = (UserId(r.get(0)), OrgId(r.get(1)));
     let token = s.tokens.issue(user, org, role, chrono::Utc::now())?;
-    Ok(Json(serde_json::json!({
-        "token": token, "token_type": "Bearer", "expires_in": s.tokens.ttl().as_secs(),
-        "user_id": user, "org_id": org, "role": role,
-    })))
+    Ok(Json(LoginResponse {
+        token,
+        token_type: "Bearer".into(),
+        expires_in: s.tokens.ttl().as_secs(),
+        user_id: user,
+        org_id: org,
+        role,
+    }))
 }
 
 /// A user as shown (never the hash).

@@ -1,9 +1,11 @@
 //! Fleet-server tests against the real PostgreSQL and Mosquitto on this machine (see
 //! `common`): role × route matrix, token attacks, hostile input, the mission lifecycle with a
-//! simulated MQTT drone, two instances sharing the load, audit chain, partitions, alerts.
+//! simulated MQTT drone, two instances sharing the load, audit chain, partitions, alerts, and
+//! the desktop fleet client seeing a registered simulated fleet live.
 
 mod cluster;
 mod common;
+mod fleet_client;
 mod lifecycle;
 mod roles;
 mod security;
