@@ -277,9 +277,12 @@ enum UploadState {
     Idle,
     /// `MISSION_COUNT` sent, waiting for the first request.
     CountSent,
-    /// Item `last` sent; waiting for the next request or the ACK.
+    /// Items up to `highest` sent; waiting for the next request or the ACK. A timeout
+    /// resends `highest`: a stale request for an earlier item (reordered or duplicated on the
+    /// way) is answered but never becomes what we repeat, because after the last item only
+    /// the last item earns a repeated ACK from a vehicle that has finished.
     Sending {
-        last: u16,
+        highest: u16,
     },
     Done,
 }
@@ -383,7 +386,9 @@ impl Upload {
                     self.retries = 0;
                     self.highest_sent = Some(seq);
                 }
-                self.state = UploadState::Sending { last: seq };
+                self.state = UploadState::Sending {
+                    highest: self.highest_sent.unwrap_or(seq),
+                };
                 let mut out = vec![
                     Send(item.to_message(seq, self.target)),
                     SetTimer(self.timing.timeout),
@@ -450,8 +455,8 @@ impl Upload {
                     ];
                 }
                 let msg = match st {
-                    UploadState::Sending { last } => {
-                        self.items[usize::from(last)].to_message(last, self.target)
+                    UploadState::Sending { highest } => {
+                        self.items[usize::from(highest)].to_message(highest, self.target)
                     }
                     _ => self.count_msg(),
                 };
@@ -729,6 +734,27 @@ mod tests {
         assert!(
             !a.iter()
                 .any(|x| matches!(x, MissionAction::Progress { .. }))
+        );
+    }
+
+    #[test]
+    fn upload_stale_request_after_the_last_item_does_not_derail_the_ack_retry() {
+        let mut u = Upload::new(items(3), T);
+        u.handle(MissionEvent::Start);
+        for seq in 0..3 {
+            u.handle(MissionEvent::Request { seq });
+        }
+        // A request for item 1, held back by the network, arrives after item 2 went out: it
+        // is answered...
+        let a = u.handle(MissionEvent::Request { seq: 1 });
+        assert!(matches!(sent(&a)[0], MavMessage::MISSION_ITEM_INT(i) if i.seq == 1));
+        // ...but the vehicle's ACK was lost, and the retry is the last item, which a finished
+        // vehicle acknowledges again (item 1 it would ignore).
+        let a = u.handle(MissionEvent::Timeout);
+        assert!(matches!(sent(&a)[0], MavMessage::MISSION_ITEM_INT(i) if i.seq == 2));
+        assert_eq!(
+            done_upload(&u.handle(MissionEvent::Ack(R::MAV_MISSION_ACCEPTED))),
+            Some(&Ok(()))
         );
     }
 
