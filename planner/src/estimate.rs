@@ -198,6 +198,10 @@ fn coverage_in(
     let mut p = 0;
     let mut rs = 0;
     let mut iv: Vec<(f64, f64)> = Vec::new();
+    let mut merged: Vec<(f64, f64)> = Vec::new();
+    // Radii in increasing order: a row fully covered at the smaller radius is fully covered at
+    // the larger one, which then needs no intervals of its own (most rows of a survey).
+    let order: [usize; 2] = if radii[0] <= radii[1] { [0, 1] } else { [1, 0] };
     while p < pairs.len() {
         let k = pairs[p].0;
         let mut q = p;
@@ -211,8 +215,15 @@ fn coverage_in(
         while re < rows.len() && rows[re].line == k {
             re += 1;
         }
+        let row_len: f64 = rows[rs..re].iter().map(|s| s.u1 - s.u0).sum();
         let y = row_v(k as usize);
-        for (ri, &r) in radii.iter().enumerate() {
+        let mut full = false;
+        for ri in order {
+            if full {
+                covered[ri] += row_len;
+                continue;
+            }
+            let r = radii[ri];
             iv.clear();
             for &(_, leg) in &pairs[p..q] {
                 let leg = leg as usize;
@@ -221,19 +232,27 @@ fn coverage_in(
                 } else {
                     (uv[leg], uv[leg + 1])
                 };
-                if let Some(x) = capsule_row(a, b, r, y) {
+                if (a.v - b.v).abs() <= 0.0 {
+                    // A transect: the row meets its capsule in one interval.
+                    let dy = y - a.v;
+                    if dy.abs() <= r {
+                        let w = (r * r - dy * dy).sqrt();
+                        iv.push((a.u.min(b.u) - w, a.u.max(b.u) + w));
+                    }
+                } else if let Some(x) = capsule_row(a, b, r, y) {
                     iv.push(x);
                 }
             }
-            iv.sort_by(|a, b| a.0.total_cmp(&b.0));
+            iv.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
             // Union of the intervals, intersected with the inside pieces of the row.
-            let mut merged: Vec<(f64, f64)> = Vec::with_capacity(iv.len());
+            merged.clear();
             for &(a, b) in &iv {
                 match merged.last_mut() {
                     Some(last) if a <= last.1 => last.1 = last.1.max(b),
                     _ => merged.push((a, b)),
                 }
             }
+            let mut row_covered = 0.0;
             let (mut i, mut j) = (0, rs);
             while i < merged.len() && j < re {
                 let (a, b) = merged[i];
@@ -241,10 +260,12 @@ fn coverage_in(
                 let lo = a.max(c);
                 let hi = b.min(d);
                 if hi > lo {
-                    covered[ri] += hi - lo;
+                    row_covered += hi - lo;
                 }
                 if b < d { i += 1 } else { j += 1 }
             }
+            covered[ri] += row_covered;
+            full = row_covered >= row_len;
         }
         p = q;
     }
@@ -360,6 +381,9 @@ fn sortie_flight_from(spec: &SortieSpec<'_>, launch: Coord, pts: &[Coord]) -> (F
 pub(crate) struct Piece {
     pub launch: Coord,
     pub pts: Vec<Coord>,
+    /// Per point, its index in the survey path, `None` for a cut inside a leg (so the caller
+    /// reuses the path's projected points instead of projecting again).
+    pub orig: Vec<Option<usize>>,
 }
 
 /// Splits the survey path into pieces each flyable on one battery and within the item limit;
@@ -390,16 +414,18 @@ pub(crate) fn split_sorties(
         out.push(Piece {
             launch: spec.home,
             pts: path.to_vec(),
+            orig: (0..path.len()).map(Some).collect(),
         });
         return Ok(out);
     }
     let mut start = path[0];
+    let mut start_orig = Some(0);
     let mut i = 1;
     while i < path.len() {
         // From home while the transit to the resume point and back costs at most a quarter of
         // the battery; beyond that the crew moves and the sortie takes off where it resumes.
-        let transit_wh = Run::new(spec.home, start).wh_with(spec, None)
-            - Run::new(start, start).wh_with(spec, None);
+        let transit_wh = Run::new(spec.home, start, None).wh_with(spec, None)
+            - Run::new(start, start, None).wh_with(spec, None);
         let launches = if transit_wh <= usable / 4.0 {
             [spec.home, start]
         } else {
@@ -407,14 +433,14 @@ pub(crate) fn split_sorties(
         };
         let mut cur = None;
         for launch in launches {
-            let run = Run::new(launch, start);
+            let run = Run::new(launch, start, start_orig);
             if run.extend_into(spec, path[i], usable).is_some() {
                 cur = Some(run);
                 break;
             }
         }
         let Some(mut cur) = cur else {
-            let need = Run::new(start, start).wh_with(spec, Some(path[i]));
+            let need = Run::new(start, start, None).wh_with(spec, Some(path[i]));
             return Err(PlanError::BatteryTooSmall {
                 at: to_latlon(path[i]),
                 needed_wh: need,
@@ -424,19 +450,21 @@ pub(crate) fn split_sorties(
         while i < path.len() && cur.pts.len() < max_pts {
             let next = path[i];
             if cur.wh_with(spec, Some(next)) <= usable {
-                cur.push(spec, next);
+                cur.push(spec, next, Some(i));
                 i += 1;
                 continue;
             }
             if let Some(x) = cur.extend_into(spec, next, usable) {
-                cur.push(spec, x);
+                cur.push(spec, x, (x == next).then_some(i));
             }
             break;
         }
         start = cur.last();
+        start_orig = cur.orig.last().copied().flatten();
         out.push(Piece {
             launch: cur.launch,
             pts: cur.pts,
+            orig: cur.orig,
         });
         if out.len() > 1_000_000 {
             break;
@@ -449,15 +477,17 @@ pub(crate) fn split_sorties(
 struct Run {
     launch: Coord,
     pts: Vec<Coord>,
+    orig: Vec<Option<usize>>,
     dist_m: f64,
     inner_turn_s: f64,
 }
 
 impl Run {
-    fn new(launch: Coord, start: Coord) -> Self {
+    fn new(launch: Coord, start: Coord, start_orig: Option<usize>) -> Self {
         Self {
             launch,
             pts: vec![start],
+            orig: vec![start_orig],
             dist_m: 0.0,
             inner_turn_s: 0.0,
         }
@@ -467,7 +497,8 @@ impl Run {
         self.pts[self.pts.len() - 1]
     }
 
-    fn push(&mut self, spec: &SortieSpec<'_>, p: Coord) {
+    fn push(&mut self, spec: &SortieSpec<'_>, p: Coord, orig: Option<usize>) {
+        self.orig.push(orig);
         let last = self.last();
         if self.pts.len() >= 2 {
             self.inner_turn_s += turn_s(
@@ -491,17 +522,67 @@ impl Run {
         if self.wh_with(spec, Some(next)) <= usable {
             return Some(next);
         }
+        // Along the leg only the distance flown, the way home and the turn towards home vary:
+        // the turns at the first and the last point look along the leg whatever the cut.
+        let h = self.launch;
+        let d = |a: Coord, b: Coord| fast_len(b.x - a.x, b.y - a.y);
+        let tn =
+            |a: Coord, b: Coord, c: Coord| turn_s(turn_deg(a, b, c), spec.speed_mps, spec.airframe);
+        let first = self.pts[0];
+        let second = if self.pts.len() >= 2 {
+            self.pts[1]
+        } else {
+            next
+        };
+        let mut fixed_turn_s = self.inner_turn_s + tn(h, first, second);
+        if self.pts.len() >= 2 {
+            fixed_turn_s += tn(self.pts[self.pts.len() - 2], last, next);
+        }
+        let fixed_m = d(h, first) + self.dist_m;
+        let leg = d(last, next);
+        let wh_at = |t: f64| {
+            let x = at(t);
+            let total = fixed_m + t * leg + d(x, h);
+            let f = Flight {
+                distance_m: total,
+                cruise_s: total / spec.speed_mps,
+                turn_s: fixed_turn_s + tn(last, x, h),
+            };
+            energy_wh(&f, spec.alt_rel_m, spec.airframe).1
+        };
+        // Energy along the leg is smooth and nearly linear: regula falsi (Illinois) keeps a
+        // bracket [feasible, infeasible] and closes it in a few steps where bisection took 20.
         let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
-        // 2⁻²⁰ of a leg: millimetres on a 10 km transect.
-        for _ in 0..20 {
-            let mid = f64::midpoint(lo, hi);
-            if self.wh_with(spec, Some(at(mid))) <= usable {
-                lo = mid;
+        let mut f_lo = wh_at(lo) - usable;
+        if f_lo > 0.0 {
+            return None;
+        }
+        let mut f_hi = (wh_at(hi) - usable).max(f64::MIN_POSITIVE);
+        let mut side = 0i8;
+        // Stop at 2⁻²⁰ of the leg (millimetres on a 10 km transect) or a microwatt-hour.
+        for _ in 0..60 {
+            if hi - lo <= 1.0 / 1_048_576.0 || f_lo > -1e-6 {
+                break;
+            }
+            let mut t = (lo * f_hi - hi * f_lo) / (f_hi - f_lo);
+            if !(t > lo && t < hi) {
+                t = f64::midpoint(lo, hi);
+            }
+            let f = wh_at(t) - usable;
+            if f <= 0.0 {
+                (lo, f_lo) = (t, f);
+                if side == -1 {
+                    f_hi /= 2.0;
+                }
+                side = -1;
             } else {
-                hi = mid;
+                (hi, f_hi) = (t, f);
+                if side == 1 {
+                    f_lo /= 2.0;
+                }
+                side = 1;
             }
         }
-        let leg = fast_len(next.x - last.x, next.y - last.y);
         (lo * leg > 1.0).then(|| at(lo))
     }
 

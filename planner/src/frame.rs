@@ -73,18 +73,13 @@ impl LocalFrame {
         let lambda = (p.lon_deg - self.origin.lon_deg).to_radians();
         let sin_phi = phi.sin();
         let t = (sin_phi.atanh() - self.e2n * (self.e2n * sin_phi).atanh()).sinh();
-        let xi_p = t.atan2(lambda.cos());
-        let eta_p = (lambda.sin() / (1.0 + t * t).sqrt()).atanh();
-        let mut xi = xi_p;
-        let mut eta = eta_p;
-        for (j, a) in self.alpha.iter().enumerate() {
-            let k = 2.0 * (j as f64 + 1.0);
-            xi += a * (k * xi_p).sin() * (k * eta_p).cosh();
-            eta += a * (k * xi_p).cos() * (k * eta_p).sinh();
-        }
+        let (sin_l, cos_l) = lambda.sin_cos();
+        let xi_p = t.atan2(cos_l);
+        let eta_p = (sin_l / (1.0 + t * t).sqrt()).atanh();
+        let (s, i) = clenshaw_sin(&self.alpha, xi_p, eta_p);
         Coord {
-            x: self.rect_a_m * eta,
-            y: self.rect_a_m * xi - self.origin_northing_m,
+            x: self.rect_a_m * (eta_p + i),
+            y: self.rect_a_m * (xi_p + s) - self.origin_northing_m,
         }
     }
 
@@ -92,20 +87,26 @@ impl LocalFrame {
     pub fn to_latlon(&self, c: Coord) -> LatLon {
         let xi = (c.y + self.origin_northing_m) / self.rect_a_m;
         let eta = c.x / self.rect_a_m;
-        let mut xi_p = xi;
-        let mut eta_p = eta;
-        for (j, b) in self.beta.iter().enumerate() {
-            let k = 2.0 * (j as f64 + 1.0);
-            xi_p -= b * (k * xi).sin() * (k * eta).cosh();
-            eta_p -= b * (k * xi).cos() * (k * eta).sinh();
+        let (s, i) = clenshaw_sin(&self.beta, xi, eta);
+        let xi_p = xi - s;
+        let eta_p = eta - i;
+        let (sin_xi, cos_xi) = xi_p.sin_cos();
+        let e = eta_p.exp();
+        let (sinh_eta, cosh_eta) = ((e - 1.0 / e) / 2.0, f64::midpoint(e, 1.0 / e));
+        let sin_chi = (sin_xi / cosh_eta).clamp(-1.0, 1.0);
+        let chi = sin_chi.asin();
+        // φ = χ + Σ δ_j sin(2jχ), summed with Clenshaw from sin 2χ and cos 2χ, which need no
+        // further transcendental call (cos χ ≥ 0 for |χ| ≤ 90°).
+        let cos_chi = (1.0 - sin_chi * sin_chi).max(0.0).sqrt();
+        let (s2, c2) = (2.0 * sin_chi * cos_chi, 1.0 - 2.0 * sin_chi * sin_chi);
+        let (mut b1, mut b2) = (0.0, 0.0);
+        for d in self.delta.iter().rev() {
+            let b0 = d + 2.0 * c2 * b1 - b2;
+            b2 = b1;
+            b1 = b0;
         }
-        let chi = (xi_p.sin() / eta_p.cosh()).asin();
-        let mut phi = chi;
-        for (j, d) in self.delta.iter().enumerate() {
-            let k = 2.0 * (j as f64 + 1.0);
-            phi += d * (k * chi).sin();
-        }
-        let lambda = eta_p.sinh().atan2(xi_p.cos());
+        let phi = chi + b1 * s2;
+        let lambda = sinh_eta.atan2(cos_xi);
         let mut lon = self.origin.lon_deg + lambda.to_degrees();
         if lon > 180.0 {
             lon -= 360.0;
@@ -114,6 +115,27 @@ impl LocalFrame {
         }
         LatLon::new(phi.to_degrees(), lon)
     }
+}
+
+/// `Σ c_j sin(2j(x + iy))` for j = 1..=4, as (real, imaginary): the Krüger series of
+/// `Σ c_j sin(2jx)cosh(2jy)` and `Σ c_j cos(2jx)sinh(2jy)` summed with Clenshaw's recurrence
+/// on complex numbers (as GeographicLib does), so one `sin_cos` and one `exp` replace the
+/// sixteen sines, cosines and hyperbolic functions of the term-by-term sum.
+fn clenshaw_sin(c: &[f64; 4], x: f64, y: f64) -> (f64, f64) {
+    let (s2x, c2x) = (2.0 * x).sin_cos();
+    let e = (2.0 * y).exp();
+    let (sh2y, ch2y) = ((e - 1.0 / e) / 2.0, f64::midpoint(e, 1.0 / e));
+    // sin 2ζ and a = 2 cos 2ζ.
+    let (sr, si) = (s2x * ch2y, c2x * sh2y);
+    let (ar, ai) = (2.0 * c2x * ch2y, -2.0 * s2x * sh2y);
+    let (mut b1r, mut b1i, mut b2r, mut b2i) = (0.0, 0.0, 0.0, 0.0);
+    for k in c.iter().rev() {
+        let b0r = k + ar * b1r - ai * b1i - b2r;
+        let b0i = ar * b1i + ai * b1r - b2i;
+        (b2r, b2i) = (b1r, b1i);
+        (b1r, b1i) = (b0r, b0i);
+    }
+    (b1r * sr - b1i * si, b1r * si + b1i * sr)
 }
 
 #[cfg(test)]
@@ -130,6 +152,25 @@ mod tests {
             let p = o.offset_ne(dn, de);
             let back = f.to_latlon(f.to_local(p));
             assert!(p.distance_m(back) < 1e-3, "{p:?} -> {back:?}");
+        }
+    }
+
+    #[test]
+    fn agrees_with_proj() {
+        // PROJ 9 (pyproj 3.7): +proj=tmerc +lat_0=38.2 +lon_0=-121.7 +k=1 +ellps=WGS84.
+        let f = LocalFrame::new(LatLon::new(38.2, -121.7));
+        for (lat, lon, x, y) in [
+            (38.3, -121.5, 17_494.697_7, 11_119.045_7),
+            (38.05, -121.9, -17_554.567_2, -16_630.942_5),
+            (38.6, -121.2, 43_556.136_7, 44_520.193_8),
+        ] {
+            let c = f.to_local(LatLon::new(lat, lon));
+            assert!((c.x - x).abs() < 1e-3 && (c.y - y).abs() < 1e-3, "{c:?}");
+            let back = f.to_latlon(Coord { x, y });
+            assert!(
+                (back.lat_deg - lat).abs() < 1e-8 && (back.lon_deg - lon).abs() < 1e-8,
+                "{back:?}"
+            );
         }
     }
 

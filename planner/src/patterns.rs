@@ -6,9 +6,7 @@ use geo::algorithm::buffer::{BufferStyle, LineJoin};
 use geo::{Buffer, Coord, MultiPolygon, Simplify};
 
 use crate::area::Area;
-use crate::sweep::{
-    FreeSpace, Rings, Rot, Segment, Uv, dist, fast_len, lawnmower_cost_m, transects,
-};
+use crate::sweep::{CostEdges, FreeSpace, Rings, Rot, Segment, Uv, dist, fast_len, transects};
 
 /// One straight-transect pass: its bearing and the index range of its points in the path.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,24 +41,19 @@ pub(crate) struct Gen {
 // --- angle search -------------------------------------------------------------------------
 
 /// The transect bearing (0..180°) that gives the shortest estimated lawnmower: a coarse
-/// sweep every 5°, the directions of the convex hull's edges, then ±4° around the best by 1°
-/// and ±0.5° by 0.25°. Evaluated on the boundary simplified to a quarter of the spacing.
+/// sweep every 5° and the directions of the convex hull's edges, scored on the boundary
+/// simplified to twice the spacing; the three best are scored again on the exact boundary,
+/// then ±4° around the best by 1° and ±0.5° by 0.25°.
+/// Each score is one pass over the edges ([`CostEdges`]).
 pub(crate) fn best_bearing_deg(region: &MultiPolygon, g: &Gen) -> f64 {
-    let simple = region.simplify(g.spacing_m / 4.0);
     let per_piece_m = g.spacing_m + 2.0 * g.turnaround_m + g.turn_cost_m;
-    let mut scratch: Vec<Segment> = Vec::new();
-    let mut eval = |b: f64| {
-        lawnmower_cost_m(
-            &Rings::from_multipolygon(&simple, Rot::new(b)),
-            g.spacing_m,
-            per_piece_m,
-            &mut scratch,
-        )
-    };
+    let edges = CostEdges::new(region, 0.0);
+    let coarse_edges = CostEdges::new(region, g.spacing_m * 2.0);
+    let eval = |b: f64| edges.lawnmower_cost_m(Rot::new(b), g.spacing_m, per_piece_m);
     let mut candidates: Vec<f64> = (0..36).map(|k| f64::from(k) * 5.0).collect();
     {
         use geo::ConvexHull;
-        let hull = simple.convex_hull();
+        let hull = region.convex_hull();
         for w in hull.exterior().0.windows(2) {
             let b = (w[1].x - w[0].x)
                 .atan2(w[1].y - w[0].y)
@@ -71,8 +64,21 @@ pub(crate) fn best_bearing_deg(region: &MultiPolygon, g: &Gen) -> f64 {
     }
     candidates.sort_by(f64::total_cmp);
     candidates.dedup();
+    let mut scored: Vec<(f64, f64)> = candidates
+        .iter()
+        .map(|&b| {
+            (
+                coarse_edges.lawnmower_cost_m(Rot::new(b), g.spacing_m, per_piece_m),
+                b,
+            )
+        })
+        .collect();
+    // Stable: equal scores keep the smaller bearing first.
+    scored.sort_by(|x, y| x.0.total_cmp(&y.0));
     let mut best = (f64::INFINITY, 0.0);
-    for b in candidates {
+    let mut finalists: Vec<f64> = scored.iter().take(3).map(|&(_, b)| b).collect();
+    finalists.sort_by(f64::total_cmp);
+    for b in finalists {
         let c = eval(b);
         if c < best.0 - 1e-9 {
             best = (c, b);

@@ -152,16 +152,7 @@ fn plan_with(
         airframe: &params.airframe,
     };
     let pieces = estimate::split_sorties(&spec, &path.points, &to_ll)?;
-    // Sorties reuse the survey points: project each once.
-    let known: std::collections::HashMap<(u64, u64), LatLon> = if pieces.len() > 1 {
-        path.points
-            .iter()
-            .zip(&survey_ll)
-            .map(|(c, l)| ((c.x.to_bits(), c.y.to_bits()), *l))
-            .collect()
-    } else {
-        std::collections::HashMap::new()
-    };
+    // Sorties reuse the survey points projected above; only cuts inside legs are new.
     let sorties: Vec<Sortie> = pieces
         .iter()
         .enumerate()
@@ -169,10 +160,9 @@ fn plan_with(
             let ll: Vec<LatLon> = piece
                 .pts
                 .iter()
-                .map(|c| {
-                    known
-                        .get(&(c.x.to_bits(), c.y.to_bits()))
-                        .copied()
+                .zip(&piece.orig)
+                .map(|(c, o)| {
+                    o.and_then(|k| survey_ll.get(k).copied())
                         .unwrap_or_else(|| to_ll(*c))
                 })
                 .collect();
