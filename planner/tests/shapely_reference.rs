@@ -50,7 +50,7 @@ fn data(name: &str) -> PathBuf {
 
 /// Runs our planner and the reference on every polygon and pattern; returns the report lines
 /// and, per case, the failures of the path-length comparison and of the measurements.
-fn compare() -> Option<(Vec<String>, Vec<String>, Vec<String>)> {
+fn compare(with_centred: bool) -> Option<(Vec<String>, Vec<String>, Vec<String>)> {
     if let Err(reason) = python_ready() {
         assert!(!required(), "AVIARY_REQUIRE_SERVICES=1 but {reason}");
         eprintln!(
@@ -102,7 +102,12 @@ fn compare() -> Option<(Vec<String>, Vec<String>, Vec<String>)> {
                 serde_json::from_slice(&out.stdout).unwrap()
             };
             let verbatim = run(false);
-            let centred = run(true);
+            // The centred variant only matters to the length goal.
+            let centred = if with_centred {
+                run(true)
+            } else {
+                verbatim.clone()
+            };
             let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
             let ours_m = plan.estimate.survey_distance_m;
             let ours_half = f(&verbatim, "ours_within_half_spacing_pct");
@@ -132,7 +137,12 @@ fn compare() -> Option<(Vec<String>, Vec<String>, Vec<String>)> {
             // No longer than the design's algorithm wherever that covers as much as we do; the
             // verbatim design starts on the edge and may leave a strip uncovered (then it is
             // held to its centred variant only). A centimetre of slack for the two projections.
-            for (label, r) in [("verbatim", &verbatim), ("centred", &centred)] {
+            let variants: &[(&str, &serde_json::Value)] = if with_centred {
+                &[("verbatim", &verbatim), ("centred", &centred)]
+            } else {
+                &[("verbatim", &verbatim)]
+            };
+            for &(label, r) in variants {
                 let covers = f(r, "reference_within_half_spacing_pct") >= ours_half - 0.05;
                 if covers && ours_m > f(r, "path_m") + 0.01 {
                     longer.push(format!(
@@ -155,7 +165,7 @@ fn compare() -> Option<(Vec<String>, Vec<String>, Vec<String>)> {
 
 #[test]
 fn shapely_measures_our_path_and_coverage_as_we_do() {
-    if let Some((_, failures, _)) = compare() {
+    if let Some((_, failures, _)) = compare(false) {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }
@@ -166,7 +176,7 @@ fn shapely_measures_our_path_and_coverage_as_we_do() {
 #[test]
 #[ignore = "goal not met yet: up to +10.7 % (u_shape crosshatch), see planner/BENCHMARKS.md"]
 fn paths_are_no_longer_than_the_shapely_reference() {
-    if let Some((_, failures, longer)) = compare() {
+    if let Some((_, failures, longer)) = compare(true) {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
         assert!(longer.is_empty(), "{}", longer.join("\n"));
     }
