@@ -1,12 +1,21 @@
-//! `aviary sim`: a simulated ArduCopter fleet, headless, over MAVLink 2 UDP.
+//! `aviary sim`: a simulated ArduCopter fleet, headless, over MAVLink 2 UDP or MQTT.
 //!
-//! Each drone binds its own UDP port (`--base-port + index`, or ephemeral ports with
-//! `--base-port 0`) and sends to the ground station (`--gcs`), like SITL instances started
-//! with `--out udp:…`. System ids are `1 + index % 254`.
+//! Over MAVLink each drone binds its own UDP port (`--base-port + index`, or ephemeral ports
+//! with `--base-port 0`) and sends to the ground station (`--gcs`), like SITL instances
+//! started with `--out udp:…`. System ids are `1 + index % 254`.
+//!
+//! With `--mqtt URL` the drones are MQTT clients of that broker instead (the design's
+//! `drones/{id}/…` topics). With `--register SERVER` they are first registered on a fleet
+//! server at `--site` (found by name or created) under serial numbers `--serial-prefix-NNNN`,
+//! so every desktop connected to that server sees them; a second run reuses the same drones.
 
-use aviary_core::LatLon;
+use aviary_core::wire::WireLatLon;
+use aviary_core::{DroneId, LatLon};
+use aviary_links::fleet::{DroneSpec, FleetConfig, FleetEvent, FleetLink, Registration};
+use aviary_sim::mqtt_drone::FleetOptions;
 use aviary_sim::{SimConfig, Simulator, StreamRates};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Arguments of `aviary sim`.
@@ -40,6 +49,29 @@ pub struct SimArgs {
     /// Stop after this many seconds (default: run until interrupted).
     #[arg(long)]
     pub seconds: Option<f64>,
+    /// Fly the drones as MQTT clients of this broker (`mqtt://host:1883`) instead of MAVLink.
+    #[arg(long, value_name = "URL")]
+    pub mqtt: Option<String>,
+    /// Register the MQTT drones on this fleet server (`http://host:8080`) first.
+    #[arg(long, value_name = "SERVER", requires = "mqtt")]
+    pub register: Option<String>,
+    /// Fleet-server account (an admin) used by `--register`.
+    #[arg(long, env = "AVIARY_FLEET_EMAIL", requires = "register")]
+    pub email: Option<String>,
+    /// Its password (prefer the environment variable to the command line).
+    #[arg(
+        long,
+        env = "AVIARY_FLEET_PASSWORD",
+        hide_env_values = true,
+        requires = "register"
+    )]
+    pub password: Option<String>,
+    /// Site the registered drones belong to (created at the home position when missing).
+    #[arg(long, default_value = "Simulator field")]
+    pub site: String,
+    /// Serial numbers of registered drones: PREFIX-0001, PREFIX-0002, …
+    #[arg(long, default_value = "SIM")]
+    pub serial_prefix: String,
 }
 
 fn parse_gcs(s: &str) -> anyhow::Result<SocketAddr> {
@@ -65,12 +97,50 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
         lat,
         lon,
         seconds,
+        mqtt,
+        register,
+        email,
+        password,
+        site,
+        serial_prefix,
     } = args;
     anyhow::ensure!((1..=1000).contains(&drones), "--drones must be 1 to 1000");
     anyhow::ensure!(
         speedup > 0.0 && speedup <= 1000.0,
         "--speedup must be in (0, 1000]"
     );
+    if let Some(url) = mqtt {
+        let home = LatLon::checked(lat, lon)?;
+        let ids = match register {
+            Some(server) => register_fleet(
+                &server,
+                email.as_deref().unwrap_or_default(),
+                password.as_deref().unwrap_or_default(),
+                &site,
+                &serial_prefix,
+                drones,
+                home,
+            )?,
+            None => Vec::new(),
+        };
+        let fleet = aviary_sim::mqtt_drone::run(
+            &url,
+            &FleetOptions {
+                drones,
+                home,
+                telemetry_hz: rate_hz,
+                time_scale: speedup,
+                ids,
+            },
+        )?;
+        println!("{drones} MQTT drone(s) on {url} at speed-up {speedup}:");
+        for id in fleet.drone_ids() {
+            println!("  drone {id}");
+        }
+        wait(seconds);
+        fleet.shutdown();
+        return Ok(());
+    }
     let mut cfg = SimConfig::new(parse_gcs(&gcs)?, drones);
     cfg.speedup = speedup;
     cfg.base_port = base_port;
@@ -92,6 +162,13 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
             d.id, d.system_id, d.local_addr
         );
     }
+    wait(seconds);
+    sim.shutdown();
+    Ok(())
+}
+
+/// Runs until `seconds` elapse, or forever (until the process is interrupted).
+fn wait(seconds: Option<f64>) {
     let start = Instant::now();
     loop {
         std::thread::sleep(Duration::from_millis(200));
@@ -99,6 +176,57 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
             break;
         }
     }
-    sim.shutdown();
-    Ok(())
+}
+
+/// Registers `drones` simulated drones on the fleet server; returns their ids (existing
+/// drones with the same serial numbers keep theirs).
+fn register_fleet(
+    server: &str,
+    email: &str,
+    password: &str,
+    site: &str,
+    serial_prefix: &str,
+    drones: u32,
+    home: LatLon,
+) -> anyhow::Result<Vec<DroneId>> {
+    let config = FleetConfig::new(server, email, password)?;
+    let (link, events) = FleetLink::spawn(Arc::new(|| {}), 16)?;
+    link.connect(config)?;
+    let at = |p: LatLon| WireLatLon {
+        lat: p.lat_deg,
+        lon: p.lon_deg,
+    };
+    link.register(Registration {
+        site_name: site.to_owned(),
+        site_location: at(home),
+        timezone: None,
+        drones: (0..drones)
+            .map(|i| DroneSpec {
+                drone_id: DroneId::new_random(),
+                serial_number: format!("{serial_prefix}-{:04}", i + 1),
+                model: "Aviary SimCopter".to_owned(),
+                home: at(home),
+            })
+            .collect(),
+    })?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        anyhow::ensure!(!left.is_zero(), "no answer from {server} within 30 s");
+        match events.recv_timeout(left) {
+            Ok(FleetEvent::Registered { site_id, drones }) => {
+                let created = drones.iter().filter(|(_, c)| *c).count();
+                println!(
+                    "registered on {server}: site {site} ({site_id}), {created} new drone(s), {} existing",
+                    drones.len() - created
+                );
+                return Ok(drones.into_iter().map(|(id, _)| id).collect());
+            }
+            Ok(FleetEvent::Error { error, .. }) => {
+                anyhow::bail!("cannot register the fleet on {server}: {error}")
+            }
+            Ok(_) => {}
+            Err(e) => anyhow::bail!("the fleet link stopped: {e}"),
+        }
+    }
 }

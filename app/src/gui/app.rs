@@ -2,7 +2,7 @@
 //! commands, which are executed right after the frame.
 
 use super::backend::Backend;
-use super::command::CommandQueue;
+use super::command::{Command, CommandQueue};
 use super::logic::{self, INGEST_BUDGET, LogicMemory};
 use super::map::basemap::Basemap;
 use super::settings::Settings;
@@ -115,6 +115,18 @@ impl AviaryApp {
             ctx: ctx.clone(),
         };
         app.reload_tiles();
+        app.state.server.email.clone_from(&app.settings.fleet_email);
+        // Unattended stations (wall displays, CI screenshots) connect at start with the password
+        // from the environment; it is never written to the settings file.
+        if let Ok(password) = std::env::var("AVIARY_FLEET_PASSWORD")
+            && !app.settings.fleet_server.trim().is_empty()
+        {
+            app.commands.send(Command::ConnectServer {
+                url: app.settings.fleet_server.trim().to_owned(),
+                email: app.settings.fleet_email.trim().to_owned(),
+                password,
+            });
+        }
         logic::ingest(
             &mut app.state,
             &mut app.backend,

@@ -104,6 +104,22 @@ pub struct Backend {
     pub sim_link: Option<usize>,
     /// Wakes the UI from other threads.
     pub wake: Arc<dyn Fn() + Send + Sync>,
+    /// The fleet-server client, started on the first connection.
+    pub fleet: Option<FleetClient>,
+}
+
+/// The fleet-server client and its event receiver.
+pub struct FleetClient {
+    /// The link.
+    pub link: aviary_links::fleet::FleetLink,
+    /// Its events, drained by `logic`.
+    pub events: std::sync::mpsc::Receiver<aviary_links::fleet::FleetEvent>,
+}
+
+impl std::fmt::Debug for FleetClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FleetClient").finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Backend {
@@ -152,6 +168,7 @@ impl Backend {
             sim: None,
             links: Links::default(),
             sim_link: None,
+            fleet: None,
             wake,
         };
         if options.simulated_fleet

@@ -140,6 +140,17 @@ pub enum Command {
     },
     /// Save the settings file and apply what changed (tile source).
     SaveSettings,
+    /// Log in to a fleet server and show its organisation's fleet with the local one.
+    ConnectServer {
+        /// Base URL.
+        url: String,
+        /// Account e-mail.
+        email: String,
+        /// Password.
+        password: String,
+    },
+    /// Stop showing the fleet server's drones.
+    DisconnectServer,
     /// Build a mission's report from stored telemetry (`aviary-reports`) and write it as PDF
     /// to a file chosen in the native dialog (in the background).
     MissionReport(aviary_core::MissionId),

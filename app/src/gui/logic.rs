@@ -73,6 +73,9 @@ pub fn ingest(
             apply_mqtt_event(state, backend, broker, event);
             more = started.elapsed() > budget;
         }
+        if !more {
+            more = super::fleet_server::drain(state, backend, started + budget);
+        }
     }
     let due = memory
         .last_refresh
@@ -524,6 +527,22 @@ pub fn handle_command(
             Ok(path) => state.notice(format!("settings saved to {}", path.display()), false),
             Err(e) => state.notice(format!("cannot save settings: {e}"), true),
         },
+        Command::ConnectServer {
+            url,
+            email,
+            password,
+        } => {
+            super::fleet_server::connect(state, backend, &url, &email, &password);
+            // The URL and e-mail are remembered; the password is not.
+            if settings.fleet_server != url || settings.fleet_email != email {
+                settings.fleet_server = url;
+                settings.fleet_email = email;
+                if let Err(e) = settings.save() {
+                    state.notice(format!("cannot save settings: {e}"), true);
+                }
+            }
+        }
+        Command::DisconnectServer => super::fleet_server::disconnect(state, backend),
     }
 }
 

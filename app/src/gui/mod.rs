@@ -5,6 +5,7 @@
 pub mod app;
 pub mod backend;
 pub mod command;
+pub mod fleet_server;
 pub mod jobs;
 pub mod links;
 pub mod logic;

@@ -29,6 +29,8 @@ pub struct Settings {
     pub mqtt_brokers: Vec<String>,
     /// Fleet server base URL; empty: none.
     pub fleet_server: String,
+    /// Account e-mail on the fleet server (the password is never saved).
+    pub fleet_email: String,
     /// Start the built-in simulated fleet on launch.
     pub simulated_fleet: bool,
     /// Show the frame-time readout in the top bar.
@@ -44,6 +46,7 @@ impl Default for Settings {
             links: Vec::new(),
             mqtt_brokers: Vec::new(),
             fleet_server: String::new(),
+            fleet_email: String::new(),
             simulated_fleet: true,
             show_frame_time: false,
         }

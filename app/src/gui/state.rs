@@ -110,6 +110,8 @@ pub struct DroneView {
     pub link_up: bool,
     /// Whether the drone is simulated by the built-in simulator.
     pub simulated: bool,
+    /// The fleet server this drone is listed by (`None`: a drone of the local store).
+    pub server: Option<String>,
 }
 
 impl DroneView {
@@ -124,6 +126,7 @@ impl DroneView {
             link: LinkDetail::default(),
             link_up: false,
             simulated: false,
+            server: None,
         }
     }
 
@@ -676,6 +679,53 @@ pub struct AppState {
     pub last_report: Option<String>,
     /// Link addresses and their state as the links runtime reports them.
     pub link_states: Vec<(String, String)>,
+    /// Fleet-server connection.
+    pub server: ServerPanel,
+}
+
+/// State of the connection to a fleet server.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ServerStatus {
+    /// Not connected.
+    #[default]
+    Disconnected,
+    /// Logging in.
+    Connecting,
+    /// Logged in.
+    Connected {
+        /// Role in the organisation.
+        role: aviary_core::auth::Role,
+        /// Server URL.
+        server: String,
+    },
+    /// The last attempt failed.
+    Failed(String),
+}
+
+/// The fleet-server panel: credentials typed by the operator (the password is never saved),
+/// status, and the organisation's sites as the server lists them.
+#[derive(Debug, Clone, Default)]
+pub struct ServerPanel {
+    /// Account e-mail.
+    pub email: String,
+    /// Password (kept in memory only).
+    pub password: String,
+    /// Connection status.
+    pub status: ServerStatus,
+    /// Sites listed by the server.
+    pub sites: Vec<aviary_core::wire::FleetSite>,
+    /// When the last listing arrived.
+    pub updated: Option<DateTime<Utc>>,
+}
+
+impl ServerPanel {
+    /// The time zone of a server site (UTC when unknown or unparsable).
+    pub fn site_tz(&self, site: SiteId) -> Option<chrono_tz::Tz> {
+        self.sites
+            .iter()
+            .find(|s| s.site_id == site)
+            .and_then(|s| s.timezone.parse().ok())
+    }
 }
 
 impl AppState {
@@ -706,6 +756,7 @@ impl AppState {
             now,
             last_report: None,
             link_states: Vec::new(),
+            server: ServerPanel::default(),
         }
     }
 

@@ -162,7 +162,15 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                         } else {
                             ui.visuals().text_color()
                         }));
-                        if d.live.is_some() {
+                        if d.server.is_some() {
+                            ui.label(RichText::new("via server").weak());
+                            ui.label(if d.link_up {
+                                RichText::new("online (server)").color(OK)
+                            } else {
+                                RichText::new("offline (server)").color(ERROR)
+                            });
+                            ui.label("—");
+                        } else if d.live.is_some() {
                             ui.label(format!(
                                 "{} · {} sats",
                                 fix_name(d.link.gps_fix),
@@ -185,9 +193,20 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                             ui.label("—");
                         }
                         ui.label(&d.drone.firmware_version);
+                        let server_tz = d
+                            .server
+                            .as_ref()
+                            .and_then(|_| state.server.site_tz(d.drone.site_id));
                         if let (Some(t), Some(site)) = (last_seen(d), site) {
                             ui.label(
                                 site.local_time(t)
+                                    .format("%Y-%m-%d %H:%M:%S %Z")
+                                    .to_string(),
+                            );
+                            ui.label(t.format("%H:%M:%S").to_string());
+                        } else if let (Some(t), Some(tz)) = (last_seen(d), server_tz) {
+                            ui.label(
+                                t.with_timezone(&tz)
                                     .format("%Y-%m-%d %H:%M:%S %Z")
                                     .to_string(),
                             );
@@ -197,6 +216,10 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                             ui.label("—");
                         }
                         match d.drone.status {
+                            // The server's drones are managed on the server.
+                            _ if d.server.is_some() => {
+                                ui.label(RichText::new("server").weak());
+                            }
                             DroneStatus::Maintenance => {
                                 if ui.small_button("Set available").clicked() {
                                     set_status = Some((d.drone.id, DroneStatus::Available));

@@ -217,6 +217,19 @@ fn map_controls_ui(
                         let _ = map.memory.set_zoom(16.0);
                     }
                 }
+                if !cx.state.server.sites.is_empty() {
+                    ui.label(RichText::new("Fleet server").small().weak());
+                    for site in &cx.state.server.sites {
+                        if ui.button(&site.name).clicked()
+                            && let Ok(at) =
+                                aviary_core::LatLon::checked(site.location.lat, site.location.lon)
+                        {
+                            map.memory
+                                .center_at(to_position(at.offset_ne(180.0, 220.0)));
+                            let _ = map.memory.set_zoom(16.0);
+                        }
+                    }
+                }
             });
         });
     let note = match attribution {

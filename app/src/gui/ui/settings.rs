@@ -1,8 +1,10 @@
-//! The Settings view: map tiles, links, MQTT, fleet server, simulator, frame-time readout.
+//! The Settings view: map tiles, links, MQTT, fleet server (connect and status), simulator,
+//! frame-time readout.
 
-use super::{ERROR, UiCx};
+use super::{ERROR, OK, UiCx};
 use crate::gui::command::Command;
 use crate::gui::settings::{OSM_TILE_URL, Settings};
+use crate::gui::state::ServerStatus;
 use egui::{RichText, Ui};
 
 /// The whole view.
@@ -55,15 +57,10 @@ pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 "Show the frame-time readout in the top bar",
             );
             ui.end_row();
-            ui.label("Fleet server");
-            ui.add(
-                egui::TextEdit::singleline(&mut s.fleet_server)
-                    .id_salt("fleet_server")
-                    .hint_text("https://fleet.example.org")
-                    .desired_width(420.0),
-            );
-            ui.end_row();
         });
+    ui.add_space(8.0);
+    fleet_server_ui(ui, cx);
+    let s = &mut *cx.settings;
     ui.add_space(8.0);
     list_editor_ui(
         ui,
@@ -120,5 +117,92 @@ fn list_editor_ui(ui: &mut Ui, title: &str, hint: &str, items: &mut Vec<String>)
             items.push(String::new());
         }
         ui.label(RichText::new(hint).weak().small());
+    });
+}
+
+/// Fleet-server connection: URL, account, connect/disconnect, status.
+fn fleet_server_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    ui.label(RichText::new("Fleet server").strong());
+    let connected = matches!(
+        cx.state.server.status,
+        ServerStatus::Connected { .. } | ServerStatus::Connecting
+    );
+    egui::Grid::new("fleet_server_grid")
+        .num_columns(2)
+        .spacing([16.0, 6.0])
+        .show(ui, |ui| {
+            ui.label("URL");
+            ui.add_enabled(
+                !connected,
+                egui::TextEdit::singleline(&mut cx.settings.fleet_server)
+                    .id_salt("fleet_server")
+                    .hint_text("http://fleet.example.org:8080")
+                    .desired_width(320.0),
+            );
+            ui.end_row();
+            ui.label("E-mail");
+            ui.add_enabled(
+                !connected,
+                egui::TextEdit::singleline(&mut cx.state.server.email)
+                    .id_salt("fleet_email")
+                    .desired_width(320.0),
+            );
+            ui.end_row();
+            ui.label("Password");
+            ui.add_enabled(
+                !connected,
+                egui::TextEdit::singleline(&mut cx.state.server.password)
+                    .id_salt("fleet_password")
+                    .password(true)
+                    .desired_width(320.0),
+            );
+            ui.end_row();
+        });
+    ui.horizontal(|ui| {
+        if connected {
+            if ui.button("Disconnect").clicked() {
+                cx.commands.send(Command::DisconnectServer);
+            }
+        } else if ui.button(RichText::new("Connect").strong()).clicked() {
+            cx.commands.send(Command::ConnectServer {
+                url: cx.settings.fleet_server.trim().to_owned(),
+                email: cx.state.server.email.trim().to_owned(),
+                password: cx.state.server.password.clone(),
+            });
+        }
+        match &cx.state.server.status {
+            ServerStatus::Disconnected => {
+                ui.label(RichText::new("not connected").weak());
+            }
+            ServerStatus::Connecting => {
+                ui.spinner();
+                ui.label("logging in…");
+            }
+            ServerStatus::Connected { role, server } => {
+                let drones = cx
+                    .state
+                    .drones
+                    .values()
+                    .filter(|d| d.server.is_some())
+                    .count();
+                let online = cx
+                    .state
+                    .drones
+                    .values()
+                    .filter(|d| d.server.is_some() && d.link_up)
+                    .count();
+                ui.colored_label(
+                    OK,
+                    format!(
+                        "{server} as {}: {} site(s), {drones} drone(s), {online} online",
+                        role.as_str(),
+                        cx.state.server.sites.len()
+                    ),
+                );
+            }
+            ServerStatus::Failed(e) => {
+                ui.colored_label(ERROR, e);
+            }
+        }
     });
 }
