@@ -1,9 +1,12 @@
 //! `aviary report`: mission and organisation reports as PDF and CSV from a local store.
 
 use anyhow::Context as _;
+use aviary_core::MissionStatus;
 use aviary_core::store::{Store, StoreOptions};
 use aviary_core::{MissionId, SystemClock};
-use aviary_reports::summary::{Grouping, MaintenancePolicy, load_org_report};
+use aviary_reports::summary::{
+    Grouping, HistoryFilter, MaintenancePolicy, load_history, load_org_report,
+};
 use aviary_reports::{ReportOptions, create_output, csvout, format, load_mission_report, pdf};
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use std::io::Write as _;
@@ -17,6 +20,35 @@ pub enum ReportCommand {
     Mission(MissionArgs),
     /// The organisation over a period: totals, per-site charts, drones, maintenance.
     Org(OrgArgs),
+    /// The mission history, newest first, filtered by site, drone, status and period.
+    History(HistoryArgs),
+}
+
+/// Arguments of `aviary report history`.
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// Aviary database file.
+    #[arg(long, value_name = "FILE")]
+    db: PathBuf,
+    /// Only this site (name or id).
+    #[arg(long, value_name = "SITE")]
+    site: Option<String>,
+    /// Only this drone (serial number or id).
+    #[arg(long, value_name = "DRONE")]
+    drone: Option<String>,
+    /// Only these statuses, spelled as in the database (e.g. completed, aborted, failed);
+    /// repeat or separate with commas.
+    #[arg(long, value_name = "STATUS", value_delimiter = ',')]
+    status: Vec<String>,
+    /// Flown (or created, if never flown) on or after this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE")]
+    from: Option<NaiveDate>,
+    /// Flown (or created) on or before this day (YYYY-MM-DD, UTC, inclusive).
+    #[arg(long, value_name = "DATE")]
+    to: Option<NaiveDate>,
+    /// Write the history here (CSV) instead of only listing it.
+    #[arg(long, value_name = "OUT.csv")]
+    csv: Option<PathBuf>,
 }
 
 /// Arguments of `aviary report mission`.
@@ -67,6 +99,7 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<()> {
     match cmd {
         ReportCommand::Mission(a) => mission(&a),
         ReportCommand::Org(a) => org(&a),
+        ReportCommand::History(a) => history(&a),
     }
 }
 
@@ -194,6 +227,104 @@ fn org(a: &OrgArgs) -> anyhow::Result<()> {
             "wrote {} ({} missions)",
             path.display(),
             report.history.len()
+        )?;
+    }
+    Ok(())
+}
+
+/// The UTC midnight that starts `day`.
+fn day_start(day: NaiveDate) -> chrono::DateTime<Utc> {
+    Utc.from_utc_datetime(&day.and_time(NaiveTime::MIN))
+}
+
+fn history(a: &HistoryArgs) -> anyhow::Result<()> {
+    if let (Some(f), Some(t)) = (a.from, a.to) {
+        anyhow::ensure!(f <= t, "--from {f} is after --to {t}");
+    }
+    let store = open_store(&a.db)?;
+    let sites = store.list_sites()?;
+    let drones = store.list_drones(None, None)?;
+    let site_id = a
+        .site
+        .as_deref()
+        .map(|want| {
+            sites
+                .iter()
+                .find(|s| s.name == want || s.id.to_string() == want)
+                .map(|s| s.id)
+                .with_context(|| format!("no site named {want:?} in {}", a.db.display()))
+        })
+        .transpose()?;
+    let drone_id = a
+        .drone
+        .as_deref()
+        .map(|want| {
+            drones
+                .iter()
+                .find(|d| d.serial_number == want || d.id.to_string() == want)
+                .map(|d| d.id)
+                .with_context(|| format!("no drone {want:?} in {}", a.db.display()))
+        })
+        .transpose()?;
+    let statuses = a
+        .status
+        .iter()
+        .map(|s| {
+            MissionStatus::parse(s.trim()).with_context(|| {
+                format!(
+                    "unknown status {s:?} (expected one of {})",
+                    MissionStatus::ALL.map(MissionStatus::as_str).join(", ")
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let [csv_out] = outputs([a.csv.as_ref()])?;
+    let filter = HistoryFilter {
+        site_id,
+        drone_id,
+        statuses,
+        from: a.from.map(day_start),
+        to: a.to.map(|d| day_start(d) + chrono::Duration::days(1)),
+    };
+    let records = load_history(&store, &filter, &ReportOptions::default())?;
+    let site_name = |r: &aviary_reports::MissionRecord| {
+        sites
+            .iter()
+            .find(|s| s.id == r.site_id)
+            .map_or_else(|| r.site_id.to_string(), |s| s.name.clone())
+    };
+    let drone_name = |r: &aviary_reports::MissionRecord| {
+        r.drone_id.map_or_else(String::new, |id| {
+            drones
+                .iter()
+                .find(|d| d.id == id)
+                .map_or_else(|| id.to_string(), |d| d.serial_number.clone())
+        })
+    };
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{} missions", records.len())?;
+    for r in &records {
+        writeln!(
+            stdout,
+            "  {}  {:<11} {:<24} {:<16} {:>10} {:>9}  {}",
+            format::utc_time(r.when()),
+            r.status.as_str(),
+            r.name,
+            site_name(r),
+            r.flight_s.map_or_else(|| "-".to_owned(), format::duration),
+            r.distance_m
+                .map_or_else(|| "-".to_owned(), format::distance),
+            r.id
+        )?;
+    }
+    if let Some((path, w)) = csv_out {
+        let rows: Vec<&aviary_reports::MissionRecord> = records.iter().collect();
+        csvout::write_history(w, &rows, site_name, drone_name)?;
+        writeln!(
+            stdout,
+            "wrote {} ({} missions)",
+            path.display(),
+            records.len()
         )?;
     }
     Ok(())
