@@ -517,7 +517,7 @@ fn raw_result(r: &Row<'_>, at: usize) -> rusqlite::Result<RawResult> {
             battery_max_pct: r.get(at + 13)?,
             battery_min_pct: r.get(at + 14)?,
             source: ResultSource::Store,
-            computed_at: from_us(r.get(at + 15 + 1)?),
+            computed_at: from_us(r.get(at + 16)?),
         },
         r.get(at + 1)?,
         r.get(at + 15)?,
