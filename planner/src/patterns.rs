@@ -407,9 +407,74 @@ fn inset_loops(region: &MultiPolygon, spacing_m: f64) -> Vec<Vec<Vec<Coord>>> {
     depths
 }
 
-/// Perimeter (closed loops) or spiral (open loops joined inwards).
+/// Arc-length fractions of a closed ring's vertices (the closing edge included).
+fn ring_fractions(r: &[Coord]) -> Vec<f64> {
+    let n = r.len();
+    let mut acc = 0.0;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(acc);
+        let (a, b) = (r[i], r[(i + 1) % n]);
+        acc += fast_len(b.x - a.x, b.y - a.y);
+    }
+    if acc > 0.0 {
+        for f in &mut out {
+            *f /= acc;
+        }
+    }
+    out
+}
+
+/// The point at arc-length fraction `f` (0..1) of a closed ring with vertex fractions `fr`.
+fn ring_at(r: &[Coord], fr: &[f64], f: f64) -> Coord {
+    let n = r.len();
+    let i = fr.partition_point(|&x| x <= f).saturating_sub(1);
+    let (a, b) = (r[i], r[(i + 1) % n]);
+    let (f0, f1) = (fr[i], if i + 1 < n { fr[i + 1] } else { 1.0 });
+    let t = if f1 > f0 { (f - f0) / (f1 - f0) } else { 0.0 };
+    Coord {
+        x: a.x + t * (b.x - a.x),
+        y: a.y + t * (b.y - a.y),
+    }
+}
+
+/// One turn of a contour-parallel spiral: around `outer` (starting at its vertex 0) while
+/// moving linearly, by arc length, onto `inner` (rotated to start next to `outer`'s start and
+/// turned the same way), so the turn ends at `inner`'s start without closing `outer`. Points
+/// at both rings' vertices; the end point (inner's start) is left to the next turn.
+fn spiral_turn(outer: &[Coord], inner: &mut [Coord], out: &mut Vec<Coord>) {
+    let start = outer[0];
+    let k = (0..inner.len())
+        .min_by(|&i, &j| {
+            let di = fast_len(inner[i].x - start.x, inner[i].y - start.y);
+            let dj = fast_len(inner[j].x - start.x, inner[j].y - start.y);
+            di.total_cmp(&dj)
+        })
+        .unwrap_or(0);
+    inner.rotate_left(k);
+    if (crate::area::shoelace(outer) > 0.0) != (crate::area::shoelace(inner) > 0.0) {
+        inner[1..].reverse();
+    }
+    let (fa, fb) = (ring_fractions(outer), ring_fractions(inner));
+    let mut fs: Vec<f64> = fa.iter().chain(fb.iter()).copied().collect();
+    fs.sort_by(f64::total_cmp);
+    fs.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+    for f in fs {
+        let (a, b) = (ring_at(outer, &fa, f), ring_at(inner, &fb, f));
+        out.push(Coord {
+            x: (1.0 - f) * a.x + f * b.x,
+            y: (1.0 - f) * a.y + f * b.y,
+        });
+    }
+}
+
+/// Perimeter (closed loops) or spiral. The spiral flies the outermost ring, then blends each
+/// ring into the next inset one while the insets stay a single ring (one turn per spacing, no
+/// connector) and closes the innermost; where the insets split (bays, holes) it flies the
+/// pieces as open loops joined inwards.
 pub(crate) fn loops(area: &Area, g: &Gen, closed: bool) -> SurveyPath {
     let depths = inset_loops(area.free_local(), g.spacing_m);
+    let single: Vec<bool> = depths.iter().map(|l| l.len() == 1).collect();
     let rot = Rot::new(0.0);
     let fs = FreeSpace::new(
         Rings::from_multipolygon(area.free_local(), rot),
@@ -417,7 +482,9 @@ pub(crate) fn loops(area: &Area, g: &Gen, closed: bool) -> SurveyPath {
     );
     let mut path = SurveyPath::default();
     let mut pos: Option<Coord> = g.home;
-    for mut level in depths {
+    for (depth, mut level) in depths.iter().cloned().enumerate() {
+        let blend_into = (!closed && single[depth] && single.get(depth + 1) == Some(&true))
+            .then(|| depths[depth + 1][0].clone());
         while !level.is_empty() {
             // Nearest loop (by its nearest vertex) to where we are.
             let here = pos.unwrap_or(level[0][0]);
@@ -439,7 +506,23 @@ pub(crate) fn loops(area: &Area, g: &Gen, closed: bool) -> SurveyPath {
                     None => path.unrouted += 1,
                 }
             }
-            let count = if closed { n + 1 } else { n };
+            if let Some(mut inner) = blend_into.clone() {
+                let mut outer = lp;
+                outer.rotate_left(best.2);
+                if depth == 0 {
+                    // The outermost ring once at half a spacing first: the blended turn
+                    // leaves it at once, and nothing else would fly the outer strip.
+                    path.points.extend_from_slice(&outer);
+                }
+                spiral_turn(&outer, &mut inner, &mut path.points);
+                // The next turn starts at the inner ring's start.
+                pos = inner.first().copied();
+                continue;
+            }
+            // Closed for the perimeter, and for the spiral's innermost ring after a blended
+            // turn (the turn ends on it; nothing else flies its last edge).
+            let blended_in = !closed && depth > 0 && single[depth] && single[depth - 1];
+            let count = if closed || blended_in { n + 1 } else { n };
             path.points.extend((0..count).map(|k| lp[(best.2 + k) % n]));
             pos = path.points.last().copied();
         }
@@ -542,6 +625,57 @@ mod tests {
         let dx0 = p.points[1].x - p.points[0].x;
         let dx1 = p.points[3].x - p.points[2].x;
         assert!(dx0 * dx1 < 0.0, "directions must alternate");
+    }
+
+    #[test]
+    fn spiral_blends_inwards_turn_after_turn() {
+        use geo::{Contains, Point};
+        let a = rect_area(0.005, 0.004);
+        let spacing = 40.0;
+        let p = loops(&a, &params(spacing), false);
+        let ext: Vec<Coord> = a.free_local().0[0].exterior().0.clone();
+        let depth = |c: Coord| {
+            ext.windows(2)
+                .map(|w| {
+                    crate::sweep::seg_dist(
+                        Uv { u: c.x, v: c.y },
+                        Uv {
+                            u: w[0].x,
+                            v: w[0].y,
+                        },
+                        Uv {
+                            u: w[1].x,
+                            v: w[1].y,
+                        },
+                    )
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let grown = geo::Buffer::buffer(a.free_local(), 0.5);
+        assert!(p.points.len() > 20, "{}", p.points.len());
+        for (i, c) in p.points.iter().enumerate() {
+            assert!(
+                grown.contains(&Point::from(*c)),
+                "waypoint {i} {c:?} outside"
+            );
+        }
+        // Monotone inward: the distance to the boundary never decreases along the path.
+        let d: Vec<f64> = p.points.iter().map(|c| depth(*c)).collect();
+        for (i, w) in d.windows(2).enumerate() {
+            assert!(
+                w[1] >= w[0] - 0.01,
+                "depth drops at {i}: {} -> {}",
+                w[0],
+                w[1]
+            );
+        }
+        // A spiral, not rings joined by connectors: the depth grows at (nearly) every waypoint,
+        // where inset rings keep it constant around each ring.
+        let rising = d.windows(2).filter(|w| w[1] > w[0] + 0.01).count();
+        assert!(rising * 2 > d.len() - 1, "{rising} of {}", d.len() - 1);
+        // It starts half a spacing in and works its way to the middle (~222 m wide area).
+        assert!((d[0] - spacing / 2.0).abs() < 1.0, "{}", d[0]);
+        assert!(d[d.len() - 1] > 70.0, "{}", d[d.len() - 1]);
     }
 
     #[test]
