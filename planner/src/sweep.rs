@@ -538,6 +538,48 @@ impl FreeSpace {
         false
     }
 
+    /// The parts of the segment `a`–`b` inside the region, as parameter intervals of it
+    /// (0 at `a`, 1 at `b`), in order: cut at every edge crossing, each piece kept when its
+    /// midpoint is inside.
+    pub fn clip(&self, a: Uv, b: Uv) -> Vec<(f64, f64)> {
+        let mut ts = vec![0.0, 1.0];
+        let (du, dv) = (b.u - a.u, b.v - a.v);
+        for bi in self.bin_range(a.v.min(b.v), a.v.max(b.v)) {
+            for &e in &self.bins[bi] {
+                let (c, d) = self.edges[e as usize];
+                let (eu, ev) = (d.u - c.u, d.v - c.v);
+                let den = du * ev - dv * eu;
+                if den.abs() < 1e-12 {
+                    continue;
+                }
+                let t = ((c.u - a.u) * ev - (c.v - a.v) * eu) / den;
+                let s = ((c.u - a.u) * dv - (c.v - a.v) * du) / den;
+                if (0.0..=1.0).contains(&t) && (0.0..=1.0).contains(&s) {
+                    ts.push(t);
+                }
+            }
+        }
+        ts.sort_by(f64::total_cmp);
+        ts.dedup_by(|x, y| (*x - *y).abs() < 1e-12);
+        let mut out: Vec<(f64, f64)> = Vec::new();
+        for w in ts.windows(2) {
+            if w[1] - w[0] < 1e-9 {
+                continue;
+            }
+            let m = f64::midpoint(w[0], w[1]);
+            if self.inside(Uv {
+                u: a.u + m * du,
+                v: a.v + m * dv,
+            }) {
+                match out.last_mut() {
+                    Some(last) if (last.1 - w[0]).abs() < 1e-9 => last.1 = w[1],
+                    _ => out.push((w[0], w[1])),
+                }
+            }
+        }
+        out
+    }
+
     /// The edge nearest to `p` (for points known to lie on the boundary).
     pub fn nearest_edge(&self, p: Uv) -> u32 {
         let mut best = (f64::INFINITY, 0u32);

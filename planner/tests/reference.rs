@@ -232,3 +232,34 @@ fn no_fly_zone_is_avoided() {
     }
     assert_eq!(p.no_fly.len(), 1);
 }
+
+#[test]
+fn expanding_square_is_clipped_to_the_area() {
+    use geo::{Contains, Coord, Line, Point};
+    // The u_shape's centre lies in its notch, outside the area: legs there are cut away.
+    for name in ["u_shape", "two_holes", "convex_2km2"] {
+        let a = area(name);
+        let params = SurveyParams {
+            pattern: Pattern::ExpandingSquare,
+            ..SurveyParams::default()
+        };
+        let p = plan_survey(&a, &params).unwrap();
+        assert_eq!(p.estimate.unrouted_connectors, 0, "{name}");
+        let pts: Vec<Coord> = p.survey_path().map(|q| a.frame().to_local(q)).collect();
+        assert!(pts.len() > 10, "{name}: {} waypoints", pts.len());
+        let grown = geo::Buffer::buffer(a.free_local(), 1.0);
+        for w in pts.windows(2) {
+            let l = Line::new(w[0], w[1]);
+            for k in 0..=20 {
+                let t = f64::from(k) / 20.0;
+                let q = Point::new(l.start.x + t * l.dx(), l.start.y + t * l.dy());
+                assert!(
+                    grown.contains(&q),
+                    "{name}: leg {w:?} leaves the area at {q:?}"
+                );
+            }
+        }
+        // Still a search pattern: it reaches the far parts of the area.
+        assert!(p.estimate.coverage_pct > 90.0, "{name}: {:?}", p.estimate);
+    }
+}
