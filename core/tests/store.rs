@@ -9,8 +9,8 @@ mod common;
 
 use aviary_core::mission::FailureReason;
 use aviary_core::store::{
-    CommandAck, CommandEntry, MissionFilter, MissionResult, RecordFilter, ResultSource, Store,
-    StoreError, StoreOptions, TelemetryRange,
+    CommandAck, CommandEntry, ImportedMission, MissionFilter, MissionResult, RecordFilter,
+    ResultSource, Store, StoreError, StoreOptions, TelemetryRange,
 };
 use aviary_core::*;
 use chrono::Duration;
@@ -881,12 +881,135 @@ fn mission_records_join_results_filtered_newest_first() {
     assert!(plan.contains("missions_site_when"), "{plan}");
     let plan = store
         .explain_query_plan(
-            "SELECT mission_id FROM missions WHERE coalesce(actual_start, created_at) >= 0
+            "SELECT mission_id, name, site_id, drone_id, status, created_at, actual_start, actual_end
+             FROM missions WHERE +status IN ('planned', 'completed')
+             AND coalesce(actual_start, created_at) >= 0 AND coalesce(actual_start, created_at) < 9
              ORDER BY coalesce(actual_start, created_at) DESC",
         )
         .unwrap()
         .join("\n");
-    assert!(plan.contains("missions_when"), "{plan}");
+    assert!(plan.contains("COVERING INDEX missions_history"), "{plan}");
+}
+
+#[test]
+fn bulk_import_is_one_transaction_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("import.db");
+    let clock = ManualClock::new(t0());
+    let mut store = open(&path, &clock);
+    let (o, s, d) = seeded(&store);
+    let result_of = |m: &Mission, i: i64| MissionResult {
+        mission_id: m.id,
+        outcome: MissionStatus::Completed,
+        ended_at: m.actual_end.unwrap(),
+        samples: 600,
+        first_sample: m.actual_start,
+        last_sample: m.actual_end,
+        duration_s: Some(600.0),
+        distance_m: Some(3000.0 + i as f64),
+        covered_area_m2: Some(50_000.0),
+        coverage_pct: Some(97.5),
+        photos: Some(120),
+        battery_start_pct: Some(95.0),
+        battery_end_pct: Some(60.0),
+        battery_max_pct: Some(95.0),
+        battery_min_pct: Some(60.0),
+        source: ResultSource::Report,
+        computed_at: t0(),
+    };
+    let items: Vec<ImportedMission> = (0..2500_i64)
+        .map(|i| {
+            let mut m = mission(
+                &o,
+                &s,
+                Some(&d),
+                &format!("m{i}"),
+                t0() + Duration::minutes(i),
+            );
+            // Every other mission flew and has its result; the rest stay planned.
+            let result = (i % 2 == 0).then(|| {
+                m.status = MissionStatus::Completed;
+                m.actual_start = Some(m.created_at + Duration::minutes(1));
+                m.actual_end = Some(m.created_at + Duration::minutes(11));
+                result_of(&m, i)
+            });
+            ImportedMission { mission: m, result }
+        })
+        .collect();
+    assert_eq!(store.import_missions(&items).unwrap(), 2500);
+
+    // Read back through the public queries, also after reopening the file.
+    drop(store);
+    let mut store = open(&path, &clock);
+    let all = store.mission_records(&RecordFilter::default()).unwrap();
+    // 2,500 entries: results are joined from one scan of the results table.
+    assert_eq!(all.len(), 2500);
+    assert_eq!(all.iter().filter(|e| e.result.is_some()).count(), 1250);
+    for e in all.iter().step_by(97) {
+        assert_eq!(e.result, store.mission_result(e.id).unwrap(), "{}", e.name);
+        assert_eq!(
+            e.status,
+            items[e.name[1..].parse::<usize>().unwrap()].mission.status
+        );
+    }
+    // A few entries: results looked up one by one, the same answer.
+    let few = store
+        .mission_records(&RecordFilter {
+            limit: 10,
+            ..RecordFilter::default()
+        })
+        .unwrap();
+    assert_eq!(few[..], all[..10]);
+    let m10 = &items[10];
+    assert_eq!(store.get_mission(m10.mission.id).unwrap(), m10.mission);
+    assert_eq!(
+        store.mission_result(m10.mission.id).unwrap(),
+        m10.result.clone()
+    );
+    assert_eq!(store.mission_result(items[11].mission.id).unwrap(), None);
+
+    // A batch that repeats a stored id is refused whole: the new mission before it is not
+    // kept either.
+    let fresh = mission(&o, &s, None, "fresh", t0());
+    let clash = vec![
+        ImportedMission {
+            mission: fresh.clone(),
+            result: None,
+        },
+        items[3].clone(),
+    ];
+    let err = store.import_missions(&clash).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Duplicate {
+                what: "mission id",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(matches!(
+        store.get_mission(fresh.id),
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // A result given with the wrong mission is refused before anything is written.
+    let other = mission(&o, &s, None, "other", t0());
+    let wrong = vec![ImportedMission {
+        mission: other.clone(),
+        result: items[0].result.clone(),
+    }];
+    let err = store.import_missions(&wrong).unwrap_err();
+    assert!(matches!(err, StoreError::ImportMismatch { .. }), "{err}");
+    assert!(err.to_string().contains(&other.id.to_string()), "{err}");
+    assert_eq!(
+        store
+            .mission_records(&RecordFilter::default())
+            .unwrap()
+            .len(),
+        2500
+    );
 }
 
 #[test]

@@ -1,16 +1,25 @@
 //! Report performance (issue 6): PDF of a 2-hour 10 Hz mission (72,000 samples) ≤ 300 ms,
 //! organisation summary over 100,000 missions ≤ 100 ms, CSV of 1,000,000 telemetry rows
 //! ≤ 1 s. Run with `cargo bench -p aviary-reports`.
+//!
+//! `org_report_from_store` times what `aviary report org` and the app's Reports view do
+//! before writing any file: open-store reads of the organisation, sites, drones and the
+//! 100,000 missions' stored results, then the aggregation (`load_org_report`).
 
+use aviary_core::store::{ImportedMission, MissionResult, ResultSource, Store, StoreOptions};
 use aviary_core::{
     Drone, DroneId, DroneStatus, LatLon, MissionId, MissionStatus, OrgId, Site, SiteId,
 };
+use aviary_core::{ManualClock, Organization};
 use aviary_reports::mission::{ReportContext, ReportOptions, analyze};
-use aviary_reports::summary::{Grouping, MaintenancePolicy, MissionRecord, summarize};
+use aviary_reports::summary::{
+    Grouping, MaintenancePolicy, MissionRecord, load_org_report, summarize,
+};
 use aviary_reports::{csvout, pdf, testdata};
 use chrono::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
+use std::sync::Arc;
 
 fn ctx() -> ReportContext {
     ReportContext {
@@ -128,6 +137,147 @@ fn org_summary(c: &mut Criterion) {
     });
 }
 
+/// A store file with 3 sites, 50 drones and 100,000 missions flown over a year, each with
+/// the result its mission report stored; then the organisation report's read and
+/// aggregation for that year.
+fn org_report_from_store(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let t0 = testdata::start_time() - Duration::days(365);
+    let clock = Arc::new(ManualClock::new(testdata::start_time()));
+    let mut store = Store::open(&dir.path().join("org.db"), clock, StoreOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let org = Organization {
+        id: OrgId::new_random(),
+        name: "Polder Survey B.V.".into(),
+        created_at: t0,
+    };
+    store.upsert_org(&org).unwrap_or_else(|e| panic!("{e}"));
+    let zones = [
+        chrono_tz::Europe::Amsterdam,
+        chrono_tz::America::New_York,
+        chrono_tz::Asia::Tokyo,
+    ];
+    let sites: Vec<Site> = zones
+        .iter()
+        .enumerate()
+        .map(|(i, tz)| Site {
+            id: SiteId::new_random(),
+            org_id: org.id,
+            name: format!("Site {i}"),
+            location: LatLon::new(51.9, 4.48),
+            timezone: *tz,
+            created_at: t0,
+        })
+        .collect();
+    for s in &sites {
+        store.upsert_site(s).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let drones: Vec<Drone> = (0..50)
+        .map(|i| Drone {
+            id: DroneId::new_random(),
+            site_id: sites[i % sites.len()].id,
+            serial_number: format!("AV-{i:03}"),
+            model: "Quad X4".into(),
+            status: DroneStatus::Available,
+            battery_pct: 100,
+            last_seen: None,
+            home: LatLon::new(51.9, 4.48),
+            firmware_version: "4.5.7".into(),
+            link: None,
+            created_at: t0,
+        })
+        .collect();
+    for d in &drones {
+        store.insert_drone(d).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let template =
+        testdata::lawnmower_mission("Field survey", 300.0, 200.0, MissionStatus::Completed);
+    let outcomes = [
+        MissionStatus::Completed,
+        MissionStatus::Completed,
+        MissionStatus::Completed,
+        MissionStatus::Completed,
+        MissionStatus::Aborted,
+        MissionStatus::Failed,
+    ];
+    let items: Vec<ImportedMission> = (0..100_000_i64)
+        .map(|i| {
+            let d = &drones[(i % 50) as usize];
+            let outcome = outcomes[(i % 6) as usize];
+            // 100,000 missions spread over 365 days: one every 315 s.
+            let start = t0 + Duration::seconds(i * 315);
+            let flight_s = 900.0 + (i % 13) as f64 * 60.0;
+            let end = start + Duration::seconds(flight_s as i64);
+            let mission = aviary_core::Mission {
+                id: MissionId::new_random(),
+                org_id: org.id,
+                site_id: d.site_id,
+                drone_id: Some(d.id),
+                name: format!("Mission {i}"),
+                status: outcome,
+                created_at: start - Duration::hours(3),
+                actual_start: Some(start),
+                actual_end: Some(end),
+                ..template.clone()
+            };
+            let result = MissionResult {
+                mission_id: mission.id,
+                outcome,
+                ended_at: end,
+                samples: (flight_s * 10.0) as u64,
+                first_sample: Some(start),
+                last_sample: Some(end),
+                duration_s: Some(flight_s),
+                distance_m: Some(flight_s * 5.0),
+                covered_area_m2: Some(60_000.0),
+                coverage_pct: Some(if outcome == MissionStatus::Completed {
+                    99.0
+                } else {
+                    40.0
+                }),
+                photos: Some(150),
+                battery_start_pct: Some(98.0),
+                battery_end_pct: Some(98.0 - flight_s / 30.0 - (i % 7) as f64),
+                battery_max_pct: Some(98.0),
+                battery_min_pct: Some(98.0 - flight_s / 30.0 - (i % 7) as f64),
+                source: ResultSource::Report,
+                computed_at: end,
+            };
+            ImportedMission {
+                mission,
+                result: Some(result),
+            }
+        })
+        .collect();
+    let imported = std::time::Instant::now();
+    let n = store
+        .import_missions(&items)
+        .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "imported {n} missions with results in {:?}",
+        imported.elapsed()
+    );
+    drop(items);
+    let to = t0 + Duration::days(365);
+    let opts = ReportOptions::default();
+    let policy = MaintenancePolicy::default();
+    let check = load_org_report(&store, t0, to, Grouping::Week, &opts, &policy)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(check.summary.totals.missions, 100_000);
+    assert_eq!(check.summary.sites.len(), 3);
+    let mut g = c.benchmark_group("org_report_from_store");
+    g.sample_size(20);
+    g.bench_function("load_and_summarize_100000_missions_1_year", |b| {
+        b.iter(|| {
+            black_box(
+                load_org_report(&store, t0, to, Grouping::Week, &opts, &policy)
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+        });
+    });
+    g.finish();
+}
+
 fn telemetry_csv(c: &mut Criterion) {
     let mission = testdata::mission_lasting(101_000.0, MissionStatus::Completed);
     let mut samples = testdata::fly(&mission, DroneId::new_random(), 10.0);
@@ -145,5 +295,11 @@ fn telemetry_csv(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, mission_pdf, org_summary, telemetry_csv);
+criterion_group!(
+    benches,
+    mission_pdf,
+    org_summary,
+    org_report_from_store,
+    telemetry_csv
+);
 criterion_main!(benches);

@@ -102,9 +102,14 @@ impl MissionRecord {
     /// The record of a history entry whose stored result is complete (computed by the
     /// mission report): no telemetry is read.
     pub fn from_result(e: &MissionHistoryEntry, r: &MissionResult) -> Self {
+        Self::named_from_result(e, r, e.name.clone())
+    }
+
+    /// [`Self::from_result`] with the name given (moved out of the entry by the caller).
+    fn named_from_result(e: &MissionHistoryEntry, r: &MissionResult, name: String) -> Self {
         Self {
             id: e.id,
-            name: e.name.clone(),
+            name,
             site_id: e.site_id,
             drone_id: e.drone_id,
             status: e.status,
@@ -185,8 +190,18 @@ pub fn load_records(
         ..RecordFilter::default()
     })?;
     entries
-        .iter()
-        .map(|e| record_of_entry(store, e, opts))
+        .into_iter()
+        .map(|mut e| match e.result.take() {
+            // The fast path moves the entry's name instead of copying it.
+            Some(r) if r.source == ResultSource::Report => {
+                let name = std::mem::take(&mut e.name);
+                Ok(MissionRecord::named_from_result(&e, &r, name))
+            }
+            other => {
+                e.result = other;
+                record_of_entry(store, &e, opts)
+            }
+        })
         .collect()
 }
 

@@ -110,6 +110,16 @@ pub enum StoreError {
         /// The value.
         value: String,
     },
+    /// An imported mission came with another mission's result.
+    #[error(
+        "the result of mission {result} was given with mission {mission}; nothing was imported"
+    )]
+    ImportMismatch {
+        /// The mission imported.
+        mission: String,
+        /// The mission its result names.
+        result: String,
+    },
     /// An illegal mission transition.
     #[error(transparent)]
     Transition(#[from] crate::mission::TransitionError),

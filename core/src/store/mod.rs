@@ -22,7 +22,8 @@ mod writer;
 pub use error::StoreError;
 pub use queries::{MissionFilter, TelemetryRange};
 pub use results::{
-    CommandAck, CommandEntry, MissionHistoryEntry, MissionResult, RecordFilter, ResultSource,
+    CommandAck, CommandEntry, ImportedMission, MissionHistoryEntry, MissionResult, RecordFilter,
+    ResultSource,
 };
 pub use schema::SCHEMA_VERSION;
 pub use writer::{TelemetryStats, TelemetryWriter};

@@ -1,6 +1,6 @@
 //! Reads and writes of fleet, missions, commands, audit and telemetry.
 
-use super::{Store, StoreError};
+use super::{ImportedMission, Store, StoreError};
 use crate::auth::Role;
 use crate::geo::LatLon;
 use crate::mission::{MissionEvent, MissionStatus};
@@ -379,41 +379,60 @@ impl Store {
     }
 
     fn write_mission(&self, m: &Mission, verb: &str) -> Result<(), StoreError> {
-        let json = |v: Result<String, serde_json::Error>| {
-            v.map_err(|e| self.decode("mission JSON", e.to_string()))
-        };
-        let area = json(serde_json::to_string(&m.survey_area))?;
-        let params_json = json(serde_json::to_string(&m.parameters))?;
-        let waypoints = json(serde_json::to_string(&m.waypoints))?;
-        self.conn
-            .execute(
-                &format!(
-                    "{verb} INTO missions ({MISSION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
-                     ?13, ?14, ?15, ?16, ?17, ?18)"
-                ),
-                params![
-                    m.id.0,
-                    m.org_id.0,
-                    m.site_id.0,
-                    m.drone_id.map(|d| d.0),
-                    m.name,
-                    m.status.as_str(),
-                    area,
-                    m.flight_pattern.as_str(),
-                    params_json,
-                    m.scheduled_start.map(us),
-                    m.actual_start.map(us),
-                    m.actual_end.map(us),
-                    m.paused_at.map(us),
-                    m.estimated_duration_s,
-                    m.estimated_distance_m,
-                    waypoints,
-                    m.created_by.map(|u| u.0),
-                    us(m.created_at)
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        write_mission_on(&self.conn, m, verb).map_err(|e| self.mission_write_error(e))
+    }
+
+    fn mission_write_error(&self, e: MissionWriteError) -> StoreError {
+        match e {
+            MissionWriteError::Json(e) => self.decode("mission JSON", e.to_string()),
+            MissionWriteError::Sql(e) => self.err(e),
+        }
+    }
+
+    /// Imports many missions, each with its result when it has one, in one transaction: all
+    /// of them or none. For moving a history between stores (and seeding large ones) at
+    /// thousands of missions per second, where one `insert_mission` per transaction would
+    /// wait for the disk each time. A mission id already stored is refused
+    /// ([`StoreError::Duplicate`]) and nothing is written; so is a result that names another
+    /// mission than the one it comes with. Returns the number of missions imported.
+    pub fn import_missions(&mut self, items: &[ImportedMission]) -> Result<usize, StoreError> {
+        for item in items {
+            if let Some(r) = &item.result
+                && r.mission_id != item.mission.id
+            {
+                return Err(StoreError::ImportMismatch {
+                    mission: item.mission.id.to_string(),
+                    result: r.mission_id.to_string(),
+                });
+            }
+        }
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| StoreError::from_sqlite(&path, e))?;
+        for item in items {
+            if let Err(e) = write_mission_on(&tx, &item.mission, "INSERT") {
+                return Err(match e {
+                    MissionWriteError::Sql(e) if is_constraint(&e) => StoreError::Duplicate {
+                        what: "mission id",
+                        value: item.mission.id.to_string(),
+                    },
+                    MissionWriteError::Sql(e) => StoreError::from_sqlite(&path, e),
+                    MissionWriteError::Json(e) => StoreError::Decode {
+                        path: path.clone(),
+                        what: "mission JSON",
+                        detail: e.to_string(),
+                    },
+                });
+            }
+            if let Some(r) = &item.result {
+                super::results::write_result(&tx, r)
+                    .map_err(|e| StoreError::from_sqlite(&path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| StoreError::from_sqlite(&path, e))?;
+        Ok(items.len())
     }
 
     /// A mission by id.
@@ -737,6 +756,58 @@ impl Store {
             self.err(e)
         }
     }
+}
+
+/// Why writing a mission row failed.
+enum MissionWriteError {
+    Json(serde_json::Error),
+    Sql(rusqlite::Error),
+}
+
+/// A primary-key clash (an id already stored), not another constraint such as a missing
+/// site (foreign key).
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+/// Writes one mission row on `conn` (the main connection or a transaction on it).
+fn write_mission_on(
+    conn: &rusqlite::Connection,
+    m: &Mission,
+    verb: &str,
+) -> Result<(), MissionWriteError> {
+    let area = serde_json::to_string(&m.survey_area).map_err(MissionWriteError::Json)?;
+    let params_json = serde_json::to_string(&m.parameters).map_err(MissionWriteError::Json)?;
+    let waypoints = serde_json::to_string(&m.waypoints).map_err(MissionWriteError::Json)?;
+    conn.prepare_cached(&format!(
+        "{verb} INTO missions ({MISSION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
+         ?13, ?14, ?15, ?16, ?17, ?18)"
+    ))
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            m.id.0,
+            m.org_id.0,
+            m.site_id.0,
+            m.drone_id.map(|d| d.0),
+            m.name,
+            m.status.as_str(),
+            area,
+            m.flight_pattern.as_str(),
+            params_json,
+            m.scheduled_start.map(us),
+            m.actual_start.map(us),
+            m.actual_end.map(us),
+            m.paused_at.map(us),
+            m.estimated_duration_s,
+            m.estimated_distance_m,
+            waypoints,
+            m.created_by.map(|u| u.0),
+            us(m.created_at)
+        ])
+    })
+    .map_err(MissionWriteError::Sql)?;
+    Ok(())
 }
 
 fn raw_drone(r: &Row<'_>) -> rusqlite::Result<(Drone, String)> {
