@@ -154,6 +154,24 @@ pub enum Command {
     /// Build a mission's report from stored telemetry (`aviary-reports`) and write it as PDF
     /// to a file chosen in the native dialog (in the background).
     MissionReport(aviary_core::MissionId),
+    /// Build the organisation report for a period from the store and write it as PDF and/or
+    /// CSV (the period's mission history), all on a job thread with progress.
+    OrgReport(OrgReportRequest),
+}
+
+/// What [`Command::OrgReport`] writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgReportRequest {
+    /// First day of the period (from 00:00 UTC).
+    pub from: chrono::NaiveDate,
+    /// Last day of the period, inclusive (to 24:00 UTC).
+    pub to: chrono::NaiveDate,
+    /// Write the PDF.
+    pub pdf: bool,
+    /// Write the history CSV.
+    pub csv: bool,
+    /// Folder for the files; `None`: ask with the native folder dialog.
+    pub out_dir: Option<PathBuf>,
 }
 
 /// The UI's outbox for one frame. Drained by `logic` after the frame.

@@ -31,6 +31,8 @@ pub enum JobOutput {
     TlogLoaded(Result<(String, Vec<TelemetrySample>), String>),
     /// A report was written.
     ReportWritten(Result<PathBuf, String>),
+    /// The organisation report was written: its files.
+    OrgReportWritten(Result<Vec<PathBuf>, String>),
     /// The user closed a file dialog without choosing.
     Cancelled,
 }

@@ -309,6 +309,18 @@ fn apply_job_output(state: &mut AppState, out: JobOutput) {
             state.last_report = Some(path.display().to_string());
         }
         JobOutput::ReportWritten(Err(e)) => state.notice(format!("report failed: {e}"), true),
+        JobOutput::OrgReportWritten(Ok(paths)) => {
+            let list = paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            state.notice(format!("organisation report written: {list}"), false);
+            state.last_report = Some(list);
+        }
+        JobOutput::OrgReportWritten(Err(e)) => {
+            state.notice(format!("organisation report failed: {e}"), true);
+        }
         JobOutput::Cancelled => {}
     }
 }
@@ -523,6 +535,7 @@ pub fn handle_command(
             }
         }
         Command::MissionReport(id) => mission_report(state, backend, id),
+        Command::OrgReport(req) => org_report(state, backend, req),
         Command::SaveSettings => match settings.save() {
             Ok(path) => state.notice(format!("settings saved to {}", path.display()), false),
             Err(e) => state.notice(format!("cannot save settings: {e}"), true),
@@ -592,6 +605,114 @@ fn mission_report(state: &mut AppState, backend: &mut Backend, id: MissionId) {
                 .map_err(|e| e.to_string());
             JobOutput::ReportWritten(written)
         });
+}
+
+/// Title of the organisation-report job (one at a time).
+pub const ORG_REPORT_JOB: &str = "Organisation report";
+
+/// Starts the organisation report on a job thread: it opens its own connection to the store
+/// file (the app's connection stays on this thread), reads and summarises the period, then
+/// writes the PDF and the history CSV, reporting progress between the steps.
+fn org_report(state: &mut AppState, backend: &mut Backend, req: super::command::OrgReportRequest) {
+    if req.from > req.to {
+        state.notice(
+            format!("organisation report: {} is after {}", req.from, req.to),
+            true,
+        );
+        return;
+    }
+    if !req.pdf && !req.csv {
+        state.notice("organisation report: choose PDF, CSV or both", true);
+        return;
+    }
+    if backend.jobs.is_running(ORG_REPORT_JOB) {
+        state.notice("an organisation report is already being written", true);
+        return;
+    }
+    // The job reads committed telemetry (missions whose result needs computing).
+    if let Err(e) = backend.store.telemetry().flush() {
+        state.notice(format!("organisation report: {e}"), true);
+        return;
+    }
+    let db = backend.store.path().to_path_buf();
+    let clock = std::sync::Arc::clone(&backend.clock);
+    backend.jobs.spawn(ORG_REPORT_JOB, move |progress| {
+        let dir = match req.out_dir.clone() {
+            Some(d) => d,
+            None => match rfd::FileDialog::new()
+                .set_title("Folder for the organisation report")
+                .pick_folder()
+            {
+                Some(d) => d,
+                None => return JobOutput::Cancelled,
+            },
+        };
+        JobOutput::OrgReportWritten(write_org_report(&db, clock, &req, &dir, progress))
+    });
+}
+
+/// The organisation report's work, on the job thread.
+fn write_org_report(
+    db: &std::path::Path,
+    clock: std::sync::Arc<dyn aviary_core::Clock>,
+    req: &super::command::OrgReportRequest,
+    dir: &std::path::Path,
+    progress: &super::jobs::Progress,
+) -> Result<Vec<std::path::PathBuf>, String> {
+    use aviary_reports::{MaintenancePolicy, ReportError, ReportOptions};
+    let day_start = |d: chrono::NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
+    let from = day_start(req.from);
+    let to = day_start(req.to) + chrono::Duration::days(1);
+    let stem = dir.join(format!("organisation-report-{}-{}", req.from, req.to));
+    let pdf_path = stem.with_extension("pdf");
+    let csv_path = stem.with_extension("csv");
+    // Create the files first so a bad folder fails before the (longer) read.
+    let pdf_out = req
+        .pdf
+        .then(|| aviary_reports::create_output(&pdf_path))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let csv_out = req
+        .csv
+        .then(|| aviary_reports::create_output(&csv_path))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    progress.set(0.05);
+    let store =
+        aviary_core::store::Store::open(db, clock, aviary_core::store::StoreOptions::default())
+            .map_err(|e| e.to_string())?;
+    progress.set(0.15);
+    let report = aviary_reports::summary::load_org_report(
+        &store,
+        from,
+        to,
+        aviary_reports::Grouping::Week,
+        &ReportOptions::default(),
+        &MaintenancePolicy::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    drop(store);
+    progress.set(0.5);
+    let mut written = Vec::new();
+    if let Some(mut out) = pdf_out {
+        report
+            .write_pdf(&mut out)
+            .and_then(|_pages| {
+                std::io::Write::flush(&mut out).map_err(|io| ReportError::Write {
+                    what: "organisation PDF",
+                    io,
+                })
+            })
+            .map_err(|e| e.to_string())?;
+        written.push(pdf_path);
+    }
+    progress.set(0.85);
+    if let Some(out) = csv_out {
+        report.write_history_csv(out).map_err(|e| e.to_string())?;
+        written.push(csv_path);
+    }
+    progress.set(1.0);
+    Ok(written)
 }
 
 fn import_area(path: &std::path::Path) -> Result<(String, SurveyArea), String> {

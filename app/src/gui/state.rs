@@ -496,6 +496,35 @@ impl Default for FleetTable {
     }
 }
 
+/// The Reports view's organisation-report form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgReportForm {
+    /// First day of the period (`YYYY-MM-DD`, UTC), as typed.
+    pub from: String,
+    /// Last day of the period, inclusive, as typed.
+    pub to: String,
+    /// Write the PDF.
+    pub pdf: bool,
+    /// Write the period's mission history as CSV.
+    pub csv: bool,
+    /// Folder to write to, as typed; empty: ask with the folder dialog.
+    pub out_dir: String,
+}
+
+impl OrgReportForm {
+    /// The last 30 days up to `now`, PDF and CSV, folder asked for.
+    pub fn last_30_days(now: DateTime<Utc>) -> Self {
+        let today = now.date_naive();
+        Self {
+            from: (today - chrono::Duration::days(29)).to_string(),
+            to: today.to_string(),
+            pdf: true,
+            csv: true,
+            out_dir: String::new(),
+        }
+    }
+}
+
 /// History search and replay.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryState {
@@ -675,8 +704,10 @@ pub struct AppState {
     pub notices: VecDeque<Notice>,
     /// The clock's time at the start of the frame.
     pub now: DateTime<Utc>,
-    /// Reports: last written file.
+    /// Reports: last written file(s).
     pub last_report: Option<String>,
+    /// Reports: the organisation-report form.
+    pub org_report: OrgReportForm,
     /// Link addresses and their state as the links runtime reports them.
     pub link_states: Vec<(String, String)>,
     /// Fleet-server connection.
@@ -755,6 +786,7 @@ impl AppState {
             notices: VecDeque::new(),
             now,
             last_report: None,
+            org_report: OrgReportForm::last_30_days(now),
             link_states: Vec::new(),
             server: ServerPanel::default(),
         }
