@@ -6,7 +6,6 @@ use crate::mission::MissionStatus;
 use crate::model::{AuditEvent, DroneId, MissionId, SiteId, UserId};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
-use std::collections::HashMap;
 use uuid::Uuid;
 
 fn us(t: DateTime<Utc>) -> i64 {
@@ -318,9 +317,10 @@ impl Store {
         })
     }
 
-    /// Fills in each entry's result. A few entries look their results up by key; many read
-    /// the whole results table in key order and join in memory, which for 100,000 missions
-    /// is several times faster than as many random B-tree lookups.
+    /// Fills in each entry's result. A few entries look their results up by key; many are
+    /// merged with one scan of the results table in key order (the entries' ids sorted
+    /// alongside), which for 100,000 missions is several times faster than as many random
+    /// B-tree lookups or a hash join.
     fn attach_results(&self, entries: &mut [MissionHistoryEntry]) -> Result<(), StoreError> {
         /// Below this many entries, one lookup each.
         const LOOKUP_MAX: usize = 2_000;
@@ -330,19 +330,29 @@ impl Store {
             }
             return Ok(());
         }
-        let index: HashMap<MissionId, usize> =
+        // Uuid orders by its bytes, as SQLite orders the BLOB key (memcmp).
+        let mut wanted: Vec<(MissionId, usize)> =
             entries.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+        wanted.sort_unstable_by_key(|&(id, _)| id);
+        let mut wanted = wanted.into_iter().peekable();
         let mut stmt = self
             .conn
-            .prepare_cached(&format!("SELECT {RESULT_COLS} FROM mission_results"))
+            .prepare_cached(&format!(
+                "SELECT {RESULT_COLS} FROM mission_results ORDER BY mission_id"
+            ))
             .map_err(|e| self.err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let id = MissionId(r.get(0).map_err(|e| self.err(e))?);
-            if let Some(&i) = index.get(&id) {
-                let raw = raw_result(r, 0).map_err(|e| self.err(e))?;
-                entries[i].result = Some(self.finish_result(raw)?);
-            }
+            while wanted.next_if(|&(w, _)| w < id).is_some() {}
+            let Some((_, i)) = wanted.next_if(|&(w, _)| w == id) else {
+                if wanted.peek().is_none() {
+                    break;
+                }
+                continue;
+            };
+            let raw = raw_result(r, 0).map_err(|e| self.err(e))?;
+            entries[i].result = Some(self.finish_result(raw)?);
         }
         Ok(())
     }
