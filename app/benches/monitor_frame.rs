@@ -129,6 +129,27 @@ fn monitor_frame(c: &mut Criterion) {
         });
     });
     group.finish();
+    // Memory of this process with the 1,000-drone state, its trails and plot buffers, the
+    // store and the egui caches (no GL context or window buffers here).
+    if let Some(kib) = peak_rss_kib() {
+        println!(
+            "peak resident memory with {DRONES} drones: {:.0} MB",
+            kib as f64 / 1024.0
+        );
+    }
+}
+
+/// `VmHWM` of `/proc/self/status` (Linux), KiB.
+fn peak_rss_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 criterion_group!(benches, monitor_frame);

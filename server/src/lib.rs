@@ -61,6 +61,8 @@ pub struct Shared {
     pub password_cost: auth::PasswordCost,
     /// A hash checked for unknown e-mails, so login time does not reveal which exist.
     pub dummy_hash: String,
+    /// Rendered drone lists, reused briefly.
+    pub drone_lists: api::fleet::DroneListCache,
 }
 
 /// Axum state.
@@ -151,6 +153,7 @@ pub async fn start_with_cost(
         commands: broker::commands(live_client),
         alerts,
         partitions: telemetry::Partitions::default(),
+        drone_lists: api::fleet::DroneListCache::default(),
         password_cost,
         dummy_hash,
         pool,

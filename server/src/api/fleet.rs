@@ -4,8 +4,10 @@
 use aviary_core::auth::Action;
 use aviary_core::wire::{WirePosition, WireVelocity};
 use aviary_core::{DroneId, DroneStatus, MissionId, OrgId, SiteId};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use deadpool_postgres::GenericClient;
 use serde::Deserialize;
@@ -149,22 +151,74 @@ pub async fn create_site(
     ))
 }
 
-/// `GET /drones`.
-pub async fn list_drones(
-    State(s): State<AppState>,
-    user: AuthUser,
-) -> Result<Json<Vec<DroneView>>, ApiError> {
+/// Rendered `GET /drones` answers per organisation, reused for [`DRONE_LIST_TTL`]: the
+/// design's `drones:live` cache. A desktop polls the list every second and a 1,000-drone list
+/// is ~500 KB of JSON, so many clients share one query and one serialisation. Changes made
+/// through the API (new drone, status, online/offline) drop the organisation's entry at once;
+/// only the latest-telemetry fields can be up to the TTL old.
+#[derive(Debug, Default)]
+pub struct DroneListCache {
+    entries: std::sync::Mutex<std::collections::HashMap<OrgId, (std::time::Instant, Bytes)>>,
+}
+
+/// How long a rendered drone list is reused.
+pub const DRONE_LIST_TTL: std::time::Duration = std::time::Duration::from_millis(250);
+
+impl DroneListCache {
+    fn get(&self, org: OrgId) -> Option<Bytes> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(&org)
+            .filter(|(at, _)| at.elapsed() < DRONE_LIST_TTL)
+            .map(|(_, b)| b.clone())
+    }
+
+    fn put(&self, org: OrgId, body: Bytes) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.insert(org, (std::time::Instant::now(), body));
+        }
+    }
+
+    /// Drops `org`'s list (after a change).
+    pub fn invalidate(&self, org: OrgId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(&org);
+        }
+    }
+
+    /// Drops every list (a change whose organisation is not at hand).
+    pub fn invalidate_all(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+}
+
+/// `GET /drones`: the organisation's drones with their latest telemetry, by serial number.
+pub async fn list_drones(State(s): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
     user.require(Action::Read)?;
-    let rows = s
-        .pool
-        .get()
-        .await?
-        .query(
-            &format!("{DRONE_SELECT} WHERE d.org_id = $1 ORDER BY d.serial_number"),
-            &[&user.org_id.0],
-        )
-        .await?;
-    Ok(Json(rows.iter().map(drone_view).collect()))
+    let body = if let Some(b) = s.drone_lists.get(user.org_id) {
+        b
+    } else {
+        let rows = s
+            .pool
+            .get()
+            .await?
+            .query(
+                &format!("{DRONE_SELECT} WHERE d.org_id = $1 ORDER BY d.serial_number"),
+                &[&user.org_id.0],
+            )
+            .await?;
+        let drones: Vec<DroneView> = rows.iter().map(drone_view).collect();
+        let b = Bytes::from(serde_json::to_vec(&drones).map_err(|e| {
+            ApiError::Internal(ServerError::Config(format!(
+                "cannot encode the drone list: {e}"
+            )))
+        })?);
+        s.drone_lists.put(user.org_id, b.clone());
+        b
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `GET /sites/{id}/drones`.
@@ -263,6 +317,7 @@ pub async fn create_drone(
     )
     .await?;
     tx.commit().await?;
+    s.drone_lists.invalidate(user.org_id);
     Ok((
         StatusCode::CREATED,
         Json(load(&conn, user.org_id, id).await?),
@@ -308,6 +363,7 @@ pub async fn patch_status(
     )
     .await?;
     tx.commit().await?;
+    s.drone_lists.invalidate(user.org_id);
     Ok(Json(load(&conn, user.org_id, id).await?))
 }
 
@@ -366,6 +422,7 @@ async fn status_changed(s: &Shared, drone: DroneId, online: bool) -> Result<(), 
         .await?;
     }
     tx.commit().await?;
+    s.drone_lists.invalidate_all();
     if !online {
         s.alerts.raise(Alert {
             kind: AlertKind::LinkLost,

@@ -642,6 +642,7 @@ pub async fn command(
         .await?;
     }
     tx.commit().await?;
+    s.drone_lists.invalidate_all();
     let result_msg = serde_json::json!({
         "type": "command_result", "mission_id": id, "cmd_id": cmd.cmd_id, "action": action,
         "status": status, "detail": detail, "mission_status": new_status,
@@ -722,6 +723,7 @@ async fn finish(s: &Shared, id: MissionId) -> Result<(), ServerError> {
     )
     .await?;
     tx.commit().await?;
+    s.drone_lists.invalidate_all();
     s.commands.publish_event(id, &serde_json::json!({ "type": "mission_status", "mission_id": id, "status": to, "timestamp": Utc::now() })).await;
     Ok(())
 }
