@@ -455,25 +455,8 @@ impl Store {
 
     /// Missions matching `f`, newest first (mission history).
     pub fn list_missions(&self, f: &MissionFilter) -> Result<Vec<Mission>, StoreError> {
-        let statuses: Vec<&str> = if f.statuses.is_empty() {
-            MissionStatus::ALL
-                .iter()
-                .filter(|s| **s != MissionStatus::Deleted)
-                .map(|s| s.as_str())
-                .collect()
-        } else {
-            f.statuses.iter().map(|s| s.as_str()).collect()
-        };
-        let status_list = statuses
-            .iter()
-            .map(|s| format!("'{s}'"))
-            .collect::<Vec<_>>()
-            .join(",");
-        let limit = if f.limit == 0 {
-            -1
-        } else {
-            i64::try_from(f.limit).unwrap_or(i64::MAX)
-        };
+        let status_list = status_sql_list(&f.statuses);
+        let limit = sql_limit(f.limit);
         let sql = format!(
             "SELECT {MISSION_COLS} FROM missions
              WHERE (?1 IS NULL OR site_id = ?1) AND (?2 IS NULL OR drone_id = ?2) AND status IN ({status_list})
@@ -875,4 +858,32 @@ fn raw_sample(r: &Row<'_>) -> rusqlite::Result<(TelemetrySample, String)> {
         },
         r.get(10)?,
     ))
+}
+
+/// `'planned','in_progress',…` for an `IN (…)` clause: the given statuses, or every status but
+/// `deleted` when none is given. Status names are our own constants, never user text.
+pub(super) fn status_sql_list(statuses: &[MissionStatus]) -> String {
+    let names: Vec<&str> = if statuses.is_empty() {
+        MissionStatus::ALL
+            .iter()
+            .filter(|s| **s != MissionStatus::Deleted)
+            .map(|s| s.as_str())
+            .collect()
+    } else {
+        statuses.iter().map(|s| s.as_str()).collect()
+    };
+    names
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// SQLite `LIMIT` for a row limit where 0 means none.
+pub(super) fn sql_limit(limit: usize) -> i64 {
+    if limit == 0 {
+        -1
+    } else {
+        i64::try_from(limit).unwrap_or(i64::MAX)
+    }
 }

@@ -242,26 +242,8 @@ impl Store {
         &self,
         f: &RecordFilter,
     ) -> Result<Vec<MissionHistoryEntry>, StoreError> {
-        let statuses: Vec<&str> = if f.statuses.is_empty() {
-            MissionStatus::ALL
-                .iter()
-                .filter(|s| **s != MissionStatus::Deleted)
-                .map(|s| s.as_str())
-                .collect()
-        } else {
-            f.statuses.iter().map(|s| s.as_str()).collect()
-        };
-        // Status names are our own constants, never user text.
-        let status_list = statuses
-            .iter()
-            .map(|s| format!("'{s}'"))
-            .collect::<Vec<_>>()
-            .join(",");
-        let limit = if f.limit == 0 {
-            -1
-        } else {
-            i64::try_from(f.limit).unwrap_or(i64::MAX)
-        };
+        let status_list = super::queries::status_sql_list(&f.statuses);
+        let limit = super::queries::sql_limit(f.limit);
         // `coalesce(actual_start, created_at)` is spelled as in the expression indexes
         // `missions_history` (covering: every column read here) and `missions_site_when`.
         // `+status` keeps the planner off the status index, which would read every row's
