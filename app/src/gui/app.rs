@@ -154,7 +154,7 @@ impl AviaryApp {
             }
             Err(e) => {
                 self.map.tiles = None;
-                self.state.notice(format!("tile URL: {e}"), true);
+                self.state.notice(format!("map tiles: {e}"), true);
             }
         }
         if self.settings.offline_basemap && self.map.basemap.is_none() {

@@ -50,7 +50,8 @@ impl TileSource for XyzSource {
     }
 }
 
-/// HTTP tiles for `template` with the disk cache; `Err` for an invalid template.
+/// HTTP tiles for `template` with the disk cache; `Err` for an invalid template, or when the
+/// HTTPS client cannot start.
 pub fn http_tiles(template: &str, ctx: egui::Context) -> Result<HttpTiles, String> {
     let source = XyzSource::new(template)?;
     let options = HttpOptions {
@@ -61,7 +62,17 @@ pub fn http_tiles(template: &str, ctx: egui::Context) -> Result<HttpTiles, Strin
         ))),
         ..HttpOptions::default()
     };
-    Ok(HttpTiles::with_options(source, options, ctx))
+    // walkers builds its HTTPS client with `expect`: on a machine without loadable CA roots (no
+    // `ca-certificates` package) that panics at start-up. Found on a clean Debian; caught here so
+    // the app opens on the bundled basemap and says why there are no tiles.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        HttpTiles::with_options(source, options, ctx)
+    }))
+    .map_err(|_| {
+        "cannot start the HTTPS tile client (are the system's CA certificates installed? \
+         Debian: ca-certificates); showing the offline basemap only"
+            .to_owned()
+    })
 }
 
 #[cfg(test)]
