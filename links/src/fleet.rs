@@ -478,8 +478,19 @@ impl Api {
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, PollError> {
+        self.call(hyper::Method::GET, path, None).await
+    }
+
+    /// One authenticated call: 2xx decoded, 401 asks for a new login, anything else an error
+    /// carrying the server's message.
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: hyper::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, PollError> {
         let (status, bytes) = self
-            .request(hyper::Method::GET, path, None)
+            .request(method, path, body)
             .await
             .map_err(PollError::Other)?;
         match status {
@@ -504,19 +515,7 @@ impl Api {
                 reason: e.to_string(),
             })
         })?;
-        let (status, bytes) = self
-            .request(hyper::Method::POST, path, Some(body))
-            .await
-            .map_err(PollError::Other)?;
-        match status {
-            200..=299 => decode(path, &bytes).map_err(PollError::Other),
-            401 => Err(PollError::Unauthorized),
-            _ => Err(PollError::Other(FleetError::Http {
-                status,
-                path: path.into(),
-                message: server_message(&bytes),
-            })),
-        }
+        self.call(hyper::Method::POST, path, Some(body)).await
     }
 
     /// Finds or creates the site, then registers each drone not yet known by serial number.

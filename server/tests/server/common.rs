@@ -89,6 +89,47 @@ pub fn config(
     c
 }
 
+/// A server started on a fresh schema that is dropped when this value goes (after the server,
+/// by field order), and the broker it uses.
+pub struct TestServer {
+    /// The server.
+    pub server: RunningServer,
+    /// Broker host.
+    pub mqtt_host: String,
+    /// Broker port.
+    pub mqtt_port: u16,
+    _guard: SchemaGuard,
+}
+
+/// Starts a server for one test (instance id `{prefix}-{random}`), or `None` (skipped) when the
+/// services are absent and not required.
+pub async fn start(prefix: &str) -> Option<TestServer> {
+    let (pg, mqtt_host, mqtt_port) = services()?;
+    let schema = schema();
+    let guard = SchemaGuard {
+        pg: pg.clone(),
+        schema: schema.clone(),
+    };
+    let server = aviary_server::start_with_cost(
+        config(
+            &pg,
+            &mqtt_host,
+            mqtt_port,
+            &schema,
+            &format!("{prefix}-{}", uuid::Uuid::new_v4().simple()),
+        ),
+        TEST_COST,
+    )
+    .await
+    .expect("start");
+    Some(TestServer {
+        server,
+        mqtt_host,
+        mqtt_port,
+        _guard: guard,
+    })
+}
+
 /// Drops the test schema when the test ends, pass or fail.
 pub struct SchemaGuard {
     /// tokio-postgres connection string.

@@ -54,26 +54,10 @@ fn wake() -> Arc<dyn Fn() + Send + Sync> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_desktop_sees_a_registered_simulated_mqtt_fleet_live() {
-    let Some((pg, mh, mp)) = common::services() else {
+    let Some(t) = common::start("client").await else {
         return;
     };
-    let schema = common::schema();
-    let _guard = common::SchemaGuard {
-        pg: pg.clone(),
-        schema: schema.clone(),
-    };
-    let server = aviary_server::start_with_cost(
-        common::config(
-            &pg,
-            &mh,
-            mp,
-            &schema,
-            &format!("client-{}", uuid::Uuid::new_v4().simple()),
-        ),
-        common::TEST_COST,
-    )
-    .await
-    .expect("start");
+    let (server, mh, mp) = (t.server, t.mqtt_host.clone(), t.mqtt_port);
     let http = Http::new(server.addr);
     let url = format!("http://{}", server.addr);
     let tag = uuid::Uuid::new_v4().simple().to_string();

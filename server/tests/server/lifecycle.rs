@@ -35,26 +35,10 @@ async fn mission_status(http: &Http, token: &str, id: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mission_lifecycle_through_the_api_with_a_simulated_mqtt_drone() {
-    let Some((pg, mh, mp)) = common::services() else {
+    let Some(t) = common::start("life").await else {
         return;
     };
-    let schema = common::schema();
-    let _guard = common::SchemaGuard {
-        pg: pg.clone(),
-        schema: schema.clone(),
-    };
-    let server = aviary_server::start_with_cost(
-        common::config(
-            &pg,
-            &mh,
-            mp,
-            &schema,
-            &format!("life-{}", uuid::Uuid::new_v4().simple()),
-        ),
-        common::TEST_COST,
-    )
-    .await
-    .expect("start");
+    let (server, mh, mp) = (t.server, t.mqtt_host.clone(), t.mqtt_port);
     let http = Http::new(server.addr);
     let drone_id = DroneId::new_random();
     let org = common::org(&server, &http, "life", drone_id).await;

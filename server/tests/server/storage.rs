@@ -13,26 +13,10 @@ use crate::common::{self, Http};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_chain_detects_edited_deleted_and_reordered_rows() {
-    let Some((pg, mh, mp)) = common::services() else {
+    let Some(t) = common::start("audit").await else {
         return;
     };
-    let schema = common::schema();
-    let _guard = common::SchemaGuard {
-        pg: pg.clone(),
-        schema: schema.clone(),
-    };
-    let server = aviary_server::start_with_cost(
-        common::config(
-            &pg,
-            &mh,
-            mp,
-            &schema,
-            &format!("audit-{}", uuid::Uuid::new_v4().simple()),
-        ),
-        common::TEST_COST,
-    )
-    .await
-    .expect("start");
+    let server = t.server;
     let http = Http::new(server.addr);
     let org = common::org(&server, &http, "aud", DroneId::new_random()).await;
     for _ in 0..3 {
