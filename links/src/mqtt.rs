@@ -130,31 +130,129 @@ pub enum MqttLinkError {
     /// Too many requests are queued for the link; try again.
     #[error("the MQTT link is busy (request queue full)")]
     Busy,
+    /// The CA certificates for a TLS broker could not be read.
+    #[error("CA certificates {path}: {reason}")]
+    CaFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
-/// Where a broker is, parsed from `mqtt://[user:password@]host[:port]` (or `host[:port]`).
+/// Where a broker is, parsed from `mqtt://[user:password@]host[:port]` (or `host[:port]`),
+/// or over TLS from `mqtts://[user:password@]host[:port][?ca=PATH]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerAddr {
     /// Host name or IP.
     pub host: String,
-    /// TCP port (default 1883).
+    /// TCP port (default 1883; 8883 for `mqtts://`).
     pub port: u16,
     /// User name and password, if the URL has them.
     pub credentials: Option<(String, String)>,
+    /// TLS, with the certificates the broker's certificate must chain to; `None`: plain TCP.
+    pub tls: Option<CaBundle>,
+}
+
+/// PEM certificates a TLS broker's certificate must chain to (a private CA, or the system's
+/// bundle). The broker's certificate must also name the host connected to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaBundle {
+    /// Where the certificates were read from.
+    pub path: std::path::PathBuf,
+    pem: Arc<[u8]>,
+}
+
+impl std::fmt::Debug for CaBundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaBundle")
+            .field("path", &self.path)
+            .field("bytes", &self.pem.len())
+            .finish()
+    }
+}
+
+/// Where Linux distributions keep the system's CA bundle (`SSL_CERT_FILE` first).
+const SYSTEM_CA_BUNDLES: [&str; 4] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+    "/etc/ssl/ca-bundle.pem",
+];
+
+impl CaBundle {
+    /// Reads PEM certificates from `path`.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, MqttLinkError> {
+        let path = path.as_ref().to_path_buf();
+        let bad = |reason: String| MqttLinkError::CaFile {
+            path: path.clone(),
+            reason,
+        };
+        let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+        if !pem
+            .windows(b"-----BEGIN CERTIFICATE-----".len())
+            .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+        {
+            return Err(bad("no PEM certificate in the file".into()));
+        }
+        Ok(Self {
+            pem: pem.into(),
+            path,
+        })
+    }
+
+    /// The system's CA bundle: `SSL_CERT_FILE`, else the first of the usual Linux paths.
+    pub fn system() -> Result<Self, MqttLinkError> {
+        if let Some(p) = std::env::var_os("SSL_CERT_FILE") {
+            return Self::from_file(p);
+        }
+        SYSTEM_CA_BUNDLES
+            .iter()
+            .find(|p| std::path::Path::new(p).is_file())
+            .map_or_else(
+                || {
+                    Err(MqttLinkError::CaFile {
+                        path: SYSTEM_CA_BUNDLES[0].into(),
+                        reason: "no system CA bundle (install ca-certificates, or give the \
+                                 broker's CA with ?ca=PATH)"
+                            .into(),
+                    })
+                },
+                Self::from_file,
+            )
+    }
+
+    /// The PEM text.
+    pub fn pem(&self) -> &[u8] {
+        &self.pem
+    }
 }
 
 impl BrokerAddr {
-    /// Parses a broker URL. Only plain `mqtt://` (or no scheme) is accepted here; TLS brokers
-    /// are configured through `rumqttc` options by the caller.
+    /// Parses a broker URL: `mqtt://` (or no scheme) for plain TCP; `mqtts://` for TLS, trusting
+    /// the CA certificates of the file named by `?ca=PATH`, or the system's CA bundle without it.
     pub fn parse(url: &str) -> Result<Self, MqttLinkError> {
         let bad = |reason| MqttLinkError::BadUrl {
             url: url.to_owned(),
             reason,
         };
-        let rest = match url.split_once("://") {
-            Some(("mqtt" | "tcp", rest)) => rest,
-            Some(_) => return Err(bad("scheme must be mqtt://")),
-            None => url,
+        let (tls, rest) = match url.split_once("://") {
+            Some(("mqtt" | "tcp", rest)) => (false, rest),
+            Some(("mqtts" | "ssl", rest)) => (true, rest),
+            Some(_) => return Err(bad("scheme must be mqtt:// or mqtts://")),
+            None => (false, url),
+        };
+        let (rest, ca_file) = match rest.split_once('?') {
+            Some((r, query)) => {
+                let Some(path) = query.strip_prefix("ca=") else {
+                    return Err(bad("the only URL parameter is ca=PATH"));
+                };
+                if !tls {
+                    return Err(bad("ca=PATH needs mqtts://"));
+                }
+                (r, Some(path))
+            }
+            None => (rest, None),
         };
         let rest = rest.trim_end_matches('/');
         let (credentials, hostport) = match rest.rsplit_once('@') {
@@ -172,24 +270,39 @@ impl BrokerAddr {
                 p.parse::<u16>()
                     .map_err(|_| bad("port must be a number 1..65535"))?,
             ),
-            None => (hostport, 1883),
+            None => (hostport, if tls { 8883 } else { 1883 }),
         };
         if host.is_empty() || host.contains('/') {
             return Err(bad("missing host"));
         }
+        let tls = match (tls, ca_file) {
+            (false, _) => None,
+            (true, Some(path)) => Some(CaBundle::from_file(path)?),
+            (true, None) => Some(CaBundle::system()?),
+        };
         Ok(Self {
             host: host.to_owned(),
             port,
             credentials,
+            tls,
         })
     }
 
-    /// `rumqttc` options for this broker.
+    /// `rumqttc` options for this broker (TLS through rustls when the URL was `mqtts://`).
     pub fn options(&self, client_id: &str, keep_alive: Duration) -> MqttOptions {
         let mut o = MqttOptions::new(client_id, self.host.clone(), self.port);
         o.set_keep_alive(keep_alive.max(Duration::from_secs(1)));
         if let Some((u, p)) = &self.credentials {
             o.set_credentials(u.clone(), p.clone());
+        }
+        if let Some(ca) = &self.tls {
+            o.set_transport(rumqttc::Transport::tls_with_config(
+                rumqttc::TlsConfiguration::Simple {
+                    ca: ca.pem.to_vec(),
+                    alpn: None,
+                    client_auth: None,
+                },
+            ));
         }
         o
     }
@@ -675,6 +788,40 @@ mod tests {
             BrokerAddr::parse("mqtt://h:99999"),
             Err(MqttLinkError::BadUrl { .. })
         ));
+        assert!(matches!(
+            BrokerAddr::parse("mqtt://h?ca=/x"),
+            Err(MqttLinkError::BadUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn tls_broker_urls_read_their_ca() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = dir.path().join("ca.crt");
+        std::fs::write(
+            &ca,
+            "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        let b = BrokerAddr::parse(&format!("mqtts://d:pw@broker.example?ca={}", ca.display()))
+            .expect("valid");
+        assert_eq!((b.host.as_str(), b.port), ("broker.example", 8883));
+        assert_eq!(b.tls.as_ref().map(|t| t.path.clone()), Some(ca.clone()));
+        assert!(
+            !format!("{b:?}").contains("BEGIN"),
+            "Debug does not dump the PEM"
+        );
+        let missing = BrokerAddr::parse("mqtts://h:8884?ca=/nonexistent/ca.crt").unwrap_err();
+        assert!(
+            missing.to_string().contains("/nonexistent/ca.crt"),
+            "{missing}"
+        );
+        std::fs::write(&ca, "not a certificate").expect("write");
+        let not_pem = BrokerAddr::parse(&format!("mqtts://h?ca={}", ca.display())).unwrap_err();
+        assert!(
+            not_pem.to_string().contains("no PEM certificate"),
+            "{not_pem}"
+        );
     }
 
     #[test]
