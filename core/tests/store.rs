@@ -9,8 +9,8 @@ mod common;
 
 use aviary_core::mission::FailureReason;
 use aviary_core::store::{
-    CommandAck, CommandEntry, ImportedMission, MissionFilter, MissionResult, RecordFilter,
-    ResultSource, Store, StoreError, StoreOptions, TelemetryRange,
+    CommandAck, CommandEntry, ImportedMission, MissionFigures, MissionFilter, MissionHistoryEntry,
+    MissionResult, RecordFilter, ResultSource, Store, StoreError, StoreOptions, TelemetryRange,
 };
 use aviary_core::*;
 use chrono::Duration;
@@ -1062,4 +1062,137 @@ fn audit_for_target_is_indexed_and_in_time_order() {
         .unwrap()
         .join("\n");
     assert!(plan.contains("audit_target_time"), "{plan}");
+}
+
+/// What `mission_figures` must hold for a history entry (the summary's view of it).
+fn figures_of(e: &MissionHistoryEntry) -> MissionFigures {
+    let complete = e
+        .result
+        .as_ref()
+        .filter(|r| r.source == ResultSource::Report);
+    MissionFigures {
+        id: e.id,
+        name: e.name.clone(),
+        site_id: e.site_id,
+        drone_id: e.drone_id,
+        status: e.status,
+        created_at: e.created_at,
+        start: complete.map_or(e.actual_start, |r| r.first_sample.or(e.actual_start)),
+        end: complete.map_or(e.actual_end, |r| r.last_sample.or(e.actual_end)),
+        source: e.result.as_ref().map(|r| r.source),
+        duration_s: e.result.as_ref().and_then(|r| r.duration_s),
+        distance_m: e.result.as_ref().and_then(|r| r.distance_m),
+        covered_area_m2: e.result.as_ref().and_then(|r| r.covered_area_m2),
+        battery_used_pct: e
+            .result
+            .as_ref()
+            .and_then(|r| r.battery_start_pct.zip(r.battery_end_pct))
+            .map(|(a, b)| a - b),
+    }
+}
+
+/// `mission_figures` (kept by triggers) agrees with the missions and their results, one row
+/// per mission, after `step`.
+fn assert_figures_in_step(store: &Store, path: &std::path::Path, step: &str) {
+    let entries = store.mission_records(&RecordFilter::default()).unwrap();
+    let expected: Vec<MissionFigures> = entries.iter().map(figures_of).collect();
+    assert_eq!(store.mission_figures(None).unwrap(), expected, "{step}");
+    let count = |sql: &str| -> i64 {
+        rusqlite_conn(path)
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM mission_figures"),
+        count("SELECT count(*) FROM missions"),
+        "{step}: one row per mission"
+    );
+}
+
+#[test]
+fn mission_figures_follow_every_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.db");
+    let clock = ManualClock::new(t0());
+    let mut store = open(&path, &clock);
+    let (o, s, d) = seeded(&store);
+    let planned = mission(&o, &s, Some(&d), "planned", t0());
+    let flown = mission(&o, &s, Some(&d), "flown", t0() + Duration::minutes(1));
+    let gone = mission(&o, &s, None, "to delete", t0() + Duration::minutes(2));
+    for m in [&planned, &flown, &gone] {
+        store.insert_mission(m).unwrap();
+    }
+    assert_figures_in_step(&store, &path, "inserted");
+
+    // Started: the row moves from the creation time to the start.
+    clock.advance(Duration::minutes(10));
+    store
+        .apply_mission_event(flown.id, MissionEvent::Start, None)
+        .unwrap();
+    assert_figures_in_step(&store, &path, "started");
+    // Ended: the store writes a result (source store) in the same transaction.
+    clock.advance(Duration::minutes(20));
+    store
+        .apply_mission_event(flown.id, MissionEvent::Finish, None)
+        .unwrap();
+    assert_figures_in_step(&store, &path, "finished");
+    let stored = store.mission_result(flown.id).unwrap().unwrap();
+    // The mission report replaces it with a complete one.
+    let complete = MissionResult {
+        first_sample: Some(t0() + Duration::minutes(10) + Duration::seconds(2)),
+        last_sample: Some(t0() + Duration::minutes(30)),
+        duration_s: Some(1198.0),
+        distance_m: Some(5_432.1),
+        covered_area_m2: Some(12_000.0),
+        battery_start_pct: Some(97.5),
+        battery_end_pct: Some(41.25),
+        source: ResultSource::Report,
+        ..stored
+    };
+    store.save_mission_result(&complete).unwrap();
+    assert_figures_in_step(&store, &path, "complete result");
+    let figures = store.mission_figures(None).unwrap();
+    let f = figures.iter().find(|f| f.id == flown.id).unwrap();
+    assert_eq!(f.start, complete.first_sample);
+    assert_eq!(f.battery_used_pct, Some(97.5 - 41.25));
+    assert!(f.is_complete() && f.incomplete_entry().is_none());
+
+    // Edited (INSERT OR REPLACE of the row) with another creation time: no stale row left.
+    let mut edited = planned.clone();
+    edited.name = "planned, renamed".into();
+    edited.created_at = t0() - Duration::days(3);
+    store.update_mission(&edited).unwrap();
+    assert_figures_in_step(&store, &path, "replaced");
+    // Deleted.
+    store
+        .apply_mission_event(gone.id, MissionEvent::Delete, None)
+        .unwrap();
+    assert_figures_in_step(&store, &path, "deleted");
+    // Imported with results, in one transaction; a refused import changes nothing.
+    let imported = mission(&o, &s, Some(&d), "imported", t0() + Duration::hours(5));
+    let result = MissionResult {
+        mission_id: imported.id,
+        ..complete.clone()
+    };
+    store
+        .import_missions(&[ImportedMission {
+            mission: imported.clone(),
+            result: Some(result),
+        }])
+        .unwrap();
+    assert_figures_in_step(&store, &path, "imported");
+    let duplicate = ImportedMission {
+        mission: imported,
+        result: None,
+    };
+    assert!(store.import_missions(&[duplicate]).is_err());
+    assert_figures_in_step(&store, &path, "refused import");
+    // The period bound: missions placed before `to` only, newest first.
+    let before = store
+        .mission_figures(Some(t0() + Duration::minutes(1)))
+        .unwrap();
+    assert_eq!(
+        before.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        ["planned, renamed"]
+    );
 }

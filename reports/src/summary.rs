@@ -2,9 +2,9 @@
 //!
 //! Aggregation ([`summarize`]) is pure and works on [`MissionRecord`]s: one small row per
 //! mission with the figures of its mission report. Records come from [`load_records`]: from
-//! the store's `mission_results` where a mission's result is complete, so 100,000 missions
-//! aggregate without reading telemetry, and from the telemetry otherwise (the result is then
-//! stored for next time).
+//! the store's `mission_figures` (one row per mission with its stored result's figures) where
+//! a mission's result is complete, so 100,000 missions aggregate without reading telemetry,
+//! and from the telemetry otherwise (the result is then stored for next time).
 //!
 //! Missions are placed in the period and in day/week/month buckets by their actual start
 //! (creation time when never flown), in the local time of their site.
@@ -12,10 +12,11 @@
 use crate::error::ReportError;
 use crate::mission::{ReportContext, ReportOptions, analyze, save_result};
 use aviary_core::store::{
-    MissionHistoryEntry, MissionResult, RecordFilter, ResultSource, Store, TelemetryRange,
+    MissionFigures, MissionHistoryEntry, MissionResult, RecordFilter, ResultSource, Store,
+    TelemetryRange,
 };
 use aviary_core::{Drone, DroneId, DroneStatus, Mission, MissionId, MissionStatus, Site, SiteId};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::{BTreeMap, HashMap};
 
@@ -127,6 +128,27 @@ impl MissionRecord {
     }
 }
 
+impl MissionRecord {
+    /// The record of a mission whose stored result is complete, from its figures (the same
+    /// record as [`Self::from_result`] on its history entry and result).
+    fn from_figures(f: MissionFigures) -> Self {
+        Self {
+            id: f.id,
+            name: f.name,
+            site_id: f.site_id,
+            drone_id: f.drone_id,
+            status: f.status,
+            created_at: f.created_at,
+            start: f.start,
+            end: f.end,
+            flight_s: f.duration_s,
+            distance_m: f.distance_m,
+            covered_area_m2: f.covered_area_m2,
+            battery_used_pct: f.battery_used_pct,
+        }
+    }
+}
+
 /// The record of one mission: unflown missions directly, flown ones by analysing their
 /// stored telemetry. An ended mission's complete result is stored on the way, so the next
 /// summary reads it instead of the telemetry.
@@ -178,29 +200,24 @@ pub fn record_of_entry(
 }
 
 /// Records for every mission that could fall in a period ending at `to` (flown, or created
-/// when never flown, before `to`), from the stored results where they are complete and from
-/// the telemetry otherwise (see [`record_of_entry`]).
+/// when never flown, before `to`), newest first, from the stored results where they are
+/// complete and from the telemetry otherwise (see [`record_of_entry`]).
+///
+/// Reads the store's `mission_figures` ([`Store::mission_figures`]): one row per mission with
+/// the figures a record needs, so a complete result costs no lookup and no copy of unused
+/// columns. Gives the same records as [`record_of_entry`] over [`Store::mission_records`].
 pub fn load_records(
     store: &Store,
     to: DateTime<Utc>,
     opts: &ReportOptions,
 ) -> Result<Vec<MissionRecord>, ReportError> {
-    let entries = store.mission_records(&RecordFilter {
-        to: Some(to),
-        ..RecordFilter::default()
-    })?;
-    entries
-        .into_iter()
-        .map(|mut e| match e.result.take() {
-            // The fast path moves the entry's name instead of copying it.
-            Some(r) if r.source == ResultSource::Report => {
-                let name = std::mem::take(&mut e.name);
-                Ok(MissionRecord::named_from_result(&e, &r, name))
-            }
-            other => {
-                e.result = other;
-                record_of_entry(store, &e, opts)
-            }
+    let rows = store.mission_figures(Some(to))?;
+    rows.into_iter()
+        .map(|f| match f.incomplete_entry() {
+            None => Ok(MissionRecord::from_figures(f)),
+            // No complete result: `record_of_entry` reads the telemetry, or records an
+            // unflown mission; an incomplete result plays no part in either.
+            Some(e) => record_of_entry(store, &e, opts),
         })
         .collect()
 }
@@ -301,7 +318,11 @@ pub fn load_org_report(
         to: Some(to),
         ..HistoryFilter::default()
     };
-    let history = history(&records, &filter).into_iter().cloned().collect();
+    // The period's records move into the history (no copy of 100,000 names); the same
+    // stable sort as `history`.
+    let mut history: Vec<MissionRecord> =
+        records.into_iter().filter(|r| filter.matches(r)).collect();
+    history.sort_by_key(|r| std::cmp::Reverse(r.when()));
     Ok(OrgReport {
         org_name,
         summary,
@@ -673,6 +694,7 @@ pub fn summarize(
             )
         })
         .collect();
+    let mut local_days: Vec<LocalDays> = sites.iter().map(|s| LocalDays::new(s.timezone)).collect();
     let mut totals = Totals::default();
     let mut unknown_site_missions = 0;
 
@@ -711,7 +733,7 @@ pub fn summarize(
         match site {
             Some(i) => {
                 site_totals[i].add(r);
-                let local = when.with_timezone(&sites[i].timezone).date_naive();
+                let local = local_days[i].date(when);
                 site_buckets[i]
                     .entry(grouping.bucket_start(local))
                     .or_default()
@@ -792,6 +814,54 @@ pub fn summarize(
         totals,
         sites: site_summaries,
         unknown_site_missions,
+    }
+}
+
+/// Local calendar dates in one time zone, with the UTC interval of the last date found: a
+/// site's missions come in time order, so most of them fall in the same local day as the one
+/// before and needs no time-zone conversion (a `chrono-tz` conversion per mission, with its
+/// calendar arithmetic, showed in the profile of a summary over 100,000 missions).
+#[derive(Debug, Clone)]
+struct LocalDays {
+    tz: Tz,
+    /// `[start, end)` in UTC of the local day `date`.
+    day: Option<(DateTime<Utc>, DateTime<Utc>, NaiveDate)>,
+}
+
+impl LocalDays {
+    fn new(tz: Tz) -> Self {
+        Self { tz, day: None }
+    }
+
+    /// The local date of `t`: exactly `t.with_timezone(&tz).date_naive()`.
+    fn date(&mut self, t: DateTime<Utc>) -> NaiveDate {
+        if let Some((start, end, date)) = self.day
+            && start <= t
+            && t < end
+        {
+            return date;
+        }
+        let date = t.with_timezone(&self.tz).date_naive();
+        self.day = self
+            .day_bounds(date)
+            .filter(|(start, end)| *start <= t && t < *end)
+            .map(|(start, end)| (start, end, date));
+        date
+    }
+
+    /// The UTC instants of local midnight starting `date` and the next day, when each occurs
+    /// exactly once. A midnight skipped or repeated by a clock change (zones that change at
+    /// midnight) gives `None`: such a day is never cached, so its missions are converted one
+    /// by one. Otherwise local time runs from one midnight to the next without leaving the
+    /// day, and every instant between them has local date `date`.
+    fn day_bounds(&self, date: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let midnight = |d: NaiveDate| {
+            self.tz
+                .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+                .single()
+                .map(|t| t.with_timezone(&Utc))
+        };
+        Some((midnight(date)?, midnight(date.succ_opt()?)?))
     }
 }
 
@@ -1043,6 +1113,51 @@ mod tests {
         assert!(
             matches!(s.sites[0].drones[0].maintenance[0], MaintenanceReason::FlightHours { hours, .. } if (hours - 27.0).abs() < 1e-9)
         );
+    }
+
+    /// The cached local day gives exactly chrono-tz's date, every 7 minutes over two years,
+    /// in zones with DST at 02:00/03:00, at midnight (Santiago, Havana, Beirut), by half an
+    /// hour (Lord Howe), south of the equator, and across Samoa's skipped day (2011-12-30).
+    #[test]
+    fn cached_local_days_match_chrono_tz() {
+        let zones = [
+            chrono_tz::Europe::Amsterdam,
+            chrono_tz::America::New_York,
+            chrono_tz::America::Santiago,
+            chrono_tz::America::Havana,
+            chrono_tz::Asia::Beirut,
+            chrono_tz::Australia::Lord_Howe,
+            chrono_tz::Australia::Sydney,
+            chrono_tz::Asia::Tokyo,
+            chrono_tz::Pacific::Apia,
+            chrono_tz::UTC,
+        ];
+        for (from, to) in [
+            (t("2025-01-01T00:00:00Z"), t("2027-01-01T00:00:00Z")),
+            (t("2011-12-25T00:00:00Z"), t("2012-01-05T00:00:00Z")),
+        ] {
+            for tz in zones {
+                let mut days = LocalDays::new(tz);
+                let mut at = from;
+                while at < to {
+                    assert_eq!(
+                        days.date(at),
+                        at.with_timezone(&tz).date_naive(),
+                        "{tz} {at}"
+                    );
+                    at += Duration::minutes(7);
+                }
+                // Out of order too (records of one site interleave with others' days).
+                for (i, back) in [0_i64, 400, 3, 9_000, 17, 123_457].iter().enumerate() {
+                    let at = to - Duration::minutes(*back) - Duration::seconds(i as i64);
+                    assert_eq!(
+                        days.date(at),
+                        at.with_timezone(&tz).date_naive(),
+                        "{tz} {at}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

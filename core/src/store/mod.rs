@@ -11,7 +11,8 @@
 //!   background (default two years, as in the design).
 //! * Ending a mission (completed, aborted, failed) writes its [`MissionResult`] in the same
 //!   transaction, computed from its committed telemetry; the reports complete it (coverage,
-//!   photos) and read the history through [`Store::mission_records`].
+//!   photos) and read the history through [`Store::mission_records`]; the organisation
+//!   report reads [`Store::mission_figures`], one table kept in step by triggers (schema v5).
 
 mod error;
 mod queries;
@@ -22,8 +23,8 @@ mod writer;
 pub use error::StoreError;
 pub use queries::{MissionFilter, TelemetryRange};
 pub use results::{
-    CommandAck, CommandEntry, ImportedMission, MissionHistoryEntry, MissionResult, RecordFilter,
-    ResultSource,
+    CommandAck, CommandEntry, ImportedMission, MissionFigures, MissionHistoryEntry, MissionResult,
+    RecordFilter, ResultSource,
 };
 pub use schema::SCHEMA_VERSION;
 pub use writer::{TelemetryStats, TelemetryWriter};

@@ -147,6 +147,68 @@ impl MissionHistoryEntry {
     }
 }
 
+/// One mission as a summary reads it (from `mission_figures`, schema v5): the identity of a
+/// [`MissionHistoryEntry`] with the figures a summary takes from its result. Listing 100,000
+/// of them reads one table in time order and nothing else.
+///
+/// With a complete result ([`ResultSource::Report`]) the times are the result's first and
+/// last samples, falling back to the recorded start and end; otherwise they are the recorded
+/// start and end, and the figures are those of the result if it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissionFigures {
+    /// Mission id.
+    pub id: MissionId,
+    /// Mission name.
+    pub name: String,
+    /// Site.
+    pub site_id: SiteId,
+    /// Drone, if assigned.
+    pub drone_id: Option<DroneId>,
+    /// Lifecycle status.
+    pub status: MissionStatus,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// First sample (complete result), else the recorded start.
+    pub start: Option<DateTime<Utc>>,
+    /// Last sample (complete result), else the recorded end.
+    pub end: Option<DateTime<Utc>>,
+    /// Who computed its result; `None` when it has none.
+    pub source: Option<ResultSource>,
+    /// Flight time, seconds (the result's `duration_s`).
+    pub duration_s: Option<f64>,
+    /// Length of the flown track, metres.
+    pub distance_m: Option<f64>,
+    /// Survey area covered by the camera, m².
+    pub covered_area_m2: Option<f64>,
+    /// Battery at the first sample minus battery at the last, percent points; `None` when
+    /// either is unknown.
+    pub battery_used_pct: Option<f64>,
+}
+
+impl MissionFigures {
+    /// True when its result is complete (computed by the mission report).
+    pub fn is_complete(&self) -> bool {
+        self.source == Some(ResultSource::Report)
+    }
+
+    /// The history entry of a mission whose result is not complete, without the result
+    /// (`None` for a complete one, whose times are the samples'); read the result with
+    /// [`Store::mission_result`] when it is needed.
+    pub fn incomplete_entry(&self) -> Option<MissionHistoryEntry> {
+        (!self.is_complete()).then(|| MissionHistoryEntry {
+            id: self.id,
+            name: self.name.clone(),
+            site_id: self.site_id,
+            drone_id: self.drone_id,
+            status: self.status,
+            created_at: self.created_at,
+            actual_start: self.start,
+            actual_end: self.end,
+            result: None,
+        })
+    }
+}
+
 /// Whether the drone acknowledged a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandAck {
@@ -274,6 +336,79 @@ impl Store {
         drop(rows);
         self.attach_results(&mut entries)?;
         Ok(entries)
+    }
+
+    /// Every mission placed before `to` (by actual start, else creation; all of them when
+    /// `None`), deleted ones excepted, newest first, with the figures of its result: what
+    /// [`Self::mission_records`] lists, read from the one table `mission_figures` that the
+    /// store keeps in step with missions and results. Missions placed at the same
+    /// microsecond come in descending id order.
+    pub fn mission_figures(
+        &self,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<MissionFigures>, StoreError> {
+        // Only the columns a summary uses; the record's times and battery use are worked out
+        // here, which costs SQLite less than handing over the columns they come from. The
+        // status is filtered while decoding (deleted and unknown ones skipped, as the
+        // history's `status IN (...)` does), which costs less than SQLite's IN-list lookup.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT mission_id, site_id, drone_id, status, created_at,
+                        CASE WHEN source = 'report' THEN coalesce(first_sample_us, actual_start)
+                             ELSE actual_start END,
+                        CASE WHEN source = 'report' THEN coalesce(last_sample_us, actual_end)
+                             ELSE actual_end END,
+                        source, duration_s, distance_m, covered_area_m2,
+                        battery_start_pct - battery_end_pct, name
+                 FROM mission_figures WHERE when_us < ?1
+                 ORDER BY when_us DESC, mission_id DESC",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query([to.map_or(i64::MAX, us)])
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            if let Some(f) = self.figures_row(r)? {
+                out.push(f);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decodes one row of [`Self::mission_figures`]; enum texts are parsed in place. `None`
+    /// for a deleted mission or a status this build does not know.
+    fn figures_row(&self, r: &Row<'_>) -> Result<Option<MissionFigures>, StoreError> {
+        let map = |e| self.err(e);
+        let status = r
+            .get_ref(3)
+            .map_err(map)?
+            .as_str()
+            .map_err(|e| self.err(rusqlite::Error::from(e)))?;
+        let Some(status) = MissionStatus::parse(status).filter(|s| *s != MissionStatus::Deleted)
+        else {
+            return Ok(None);
+        };
+        let source = decode_opt_text(r, 7, ResultSource::parse)
+            .map_err(map)?
+            .map(|o| o.map_err(|s| self.decode_error("result source", s)))
+            .transpose()?;
+        Ok(Some(MissionFigures {
+            id: MissionId(r.get(0).map_err(map)?),
+            name: r.get(12).map_err(map)?,
+            site_id: SiteId(r.get(1).map_err(map)?),
+            drone_id: r.get::<_, Option<Uuid>>(2).map_err(map)?.map(DroneId),
+            status,
+            created_at: from_us(r.get(4).map_err(map)?),
+            start: r.get::<_, Option<i64>>(5).map_err(map)?.map(from_us),
+            end: r.get::<_, Option<i64>>(6).map_err(map)?.map(from_us),
+            source,
+            duration_s: r.get(8).map_err(map)?,
+            distance_m: r.get(9).map_err(map)?,
+            covered_area_m2: r.get(10).map_err(map)?,
+            battery_used_pct: r.get(11).map_err(map)?,
+        }))
     }
 
     /// Decodes one row of the history query; the status is parsed in place (no allocation
@@ -558,4 +693,19 @@ fn decode_text<T>(
 ) -> rusqlite::Result<Result<T, String>> {
     let text = r.get_ref(i)?.as_str()?;
     Ok(parse(text).ok_or_else(|| text.to_owned()))
+}
+
+/// [`decode_text`] of a nullable column: `None` for NULL.
+fn decode_opt_text<T>(
+    r: &Row<'_>,
+    i: usize,
+    parse: impl Fn(&str) -> Option<T>,
+) -> rusqlite::Result<Option<Result<T, String>>> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        v => {
+            let text = v.as_str()?;
+            Ok(Some(parse(text).ok_or_else(|| text.to_owned())))
+        }
+    }
 }
