@@ -318,10 +318,10 @@ pub fn load_org_report(
         to: Some(to),
         ..HistoryFilter::default()
     };
-    // The period's records move into the history (no copy of 100,000 names); the same
-    // stable sort as `history`.
-    let mut history: Vec<MissionRecord> =
-        records.into_iter().filter(|r| filter.matches(r)).collect();
+    // The records become the period's history in place (no copy of 100,000 records and
+    // their names); the same stable sort as `history`.
+    let mut history = records;
+    history.retain(|r| filter.matches(r));
     history.sort_by_key(|r| std::cmp::Reverse(r.when()));
     Ok(OrgReport {
         org_name,
