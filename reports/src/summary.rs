@@ -678,11 +678,11 @@ pub fn summarize(
     grouping: Grouping,
     policy: &MaintenancePolicy,
 ) -> OrgSummary {
-    let site_index: HashMap<SiteId, usize> =
+    let site_index: IdMap<SiteId, usize> =
         sites.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
     let mut site_totals = vec![Totals::default(); sites.len()];
     let mut site_buckets: Vec<BTreeMap<NaiveDate, Totals>> = vec![BTreeMap::new(); sites.len()];
-    let mut drone_acc: HashMap<DroneId, DroneAcc> = drones
+    let mut drone_acc: IdMap<DroneId, DroneAcc> = drones
         .iter()
         .map(|d| {
             (
@@ -814,6 +814,45 @@ pub fn summarize(
         totals,
         sites: site_summaries,
         unknown_site_missions,
+    }
+}
+
+/// A map keyed by site or drone ids, looked up twice per mission in [`summarize`]: the ids
+/// are UUIDs, so a multiply-and-rotate over their bytes (the Fx hash of rustc) spreads them
+/// well at a fraction of `SipHash`'s cost, which was half of `summarize`'s time. Not exposed to
+/// input an attacker chooses.
+type IdMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// The hasher of [`IdMap`].
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl IdHasher {
+    fn add(&mut self, word: u64) {
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(K);
+    }
+}
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(c);
+            self.add(u64::from_le_bytes(word));
+        }
+        let mut rest = [0; 8];
+        rest[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.add(u64::from_le_bytes(rest));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
