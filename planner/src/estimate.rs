@@ -135,11 +135,13 @@ fn capsule_row(p: Uv, q: Uv, r: f64, y: f64) -> Option<(f64, f64)> {
 }
 
 /// Shares of the region within each radius of the path, sampled on rows `spacing/2` apart
-/// in the frame rotated to `bearing_deg` (exact along each row).
+/// in the frame rotated to `bearing_deg` (exact along each row). The path is the legs within
+/// each of the `runs` (index ranges of `points`).
 fn coverage_in(
     region: &MultiPolygon,
     bearing_deg: f64,
     points: &[Coord],
+    runs: &[(usize, usize)],
     radii: [f64; 2],
     spacing_m: f64,
 ) -> [f64; 2] {
@@ -156,7 +158,11 @@ fn coverage_in(
     let uv: Vec<Uv> = points.iter().map(|c| rot.fwd(*c)).collect();
     let r_max = radii[0].max(radii[1]);
     let mut pairs: Vec<(u32, u32)> = Vec::new();
-    for (i, w) in uv.windows(2).enumerate() {
+    let legs = runs
+        .iter()
+        .flat_map(|&(s, e)| s..e.min(uv.len()).saturating_sub(1));
+    for i in legs {
+        let w = [uv[i], uv[i + 1]];
         let lo = ((w[0].v.min(w[1].v) - r_max - v_min) / dv - 0.5)
             .ceil()
             .max(0.0) as usize;
@@ -287,13 +293,20 @@ pub(crate) fn coverage(
         return (0.0, 0.0);
     }
     if path.passes.is_empty() {
-        let c = coverage_in(region, 0.0, &path.points, radii, spacing_m);
+        let all = [(0, path.points.len())];
+        let c = coverage_in(region, 0.0, &path.points, &all, radii, spacing_m);
         return (c[0], c[1]);
     }
     let mut best = (0.0_f64, 0.0_f64);
     for pass in &path.passes {
-        let pts = &path.points[pass.start..pass.end];
-        let c = coverage_in(region, pass.bearing_deg, pts, radii, spacing_m);
+        let c = coverage_in(
+            region,
+            pass.bearing_deg,
+            &path.points,
+            &pass.runs,
+            radii,
+            spacing_m,
+        );
         best = (best.0.max(c[0]), best.1.max(c[1]));
     }
     best
@@ -684,10 +697,17 @@ mod tests {
                 }
             })
             .collect();
-        let c = coverage_in(&sq, 0.0, &pts, [30.0, 10.0 * (1.0 + 1e-6)], 20.0);
+        let c = coverage_in(
+            &sq,
+            0.0,
+            &pts,
+            &[(0, 10)],
+            [30.0, 10.0 * (1.0 + 1e-6)],
+            20.0,
+        );
         assert!((c[0] - 1.0).abs() < 1e-9, "{c:?}");
         assert!((c[1] - 1.0).abs() < 1e-6, "{c:?}");
-        let c = coverage_in(&sq, 0.0, &pts[..2], [10.0, 10.0], 20.0);
+        let c = coverage_in(&sq, 0.0, &pts[..2], &[(0, 2)], [10.0, 10.0], 20.0);
         assert!((c[0] - 0.2).abs() < 0.01, "{c:?}");
     }
 

@@ -67,15 +67,52 @@ pub fn plan_survey(area: &Area, params: &SurveyParams) -> Result<Plan> {
     let d = params.derive()?;
     check_area(area, params)?;
     let g = gen_for(area, params, &d);
-    let bearing = bearing_for(area, params, &g);
-    plan_with(area, params, &d, &g, bearing)
+    let (bearing, path) = shortest_path(area, params, &g);
+    plan_with(area, params, &d, &g, bearing, &path)
+}
+
+/// Path points generated for bearing candidates before the search stops (see
+/// [`shortest_path`]).
+const CANDIDATE_BUDGET_POINTS: usize = 4_000;
+
+/// The bearing and path to fly: a given bearing, or among the angle search's near ties
+/// ([`patterns::bearing_candidates_deg`]) the one whose generated path is shortest (the first
+/// on equal lengths).
+fn shortest_path(area: &Area, params: &SurveyParams, g: &Gen) -> (f64, SurveyPath) {
+    let candidates = match params.sweep_angle_deg {
+        Some(b) => vec![b.rem_euclid(180.0)],
+        None if matches!(params.pattern, Pattern::Lawnmower | Pattern::Crosshatch) => {
+            patterns::bearing_candidates_deg(
+                area.free_local(),
+                g,
+                params.pattern == Pattern::Crosshatch,
+            )
+        }
+        None => vec![0.0],
+    };
+    let mut best: Option<(f64, f64, SurveyPath)> = None;
+    let mut points = 0;
+    for b in candidates {
+        // Near ties are tried within a budget of generated points: small areas, where the way
+        // the pieces join weighs most, try them all; large ones fly the best estimate.
+        if points >= CANDIDATE_BUDGET_POINTS {
+            break;
+        }
+        let path = generate(area, params, g, b);
+        points += path.points.len();
+        let len_m = path.length_m();
+        if best.as_ref().is_none_or(|(l, ..)| len_m < l - 1e-6) {
+            best = Some((len_m, b, path));
+        }
+    }
+    best.map_or_else(|| (0.0, generate(area, params, g, 0.0)), |(_, b, p)| (b, p))
 }
 
 fn bearing_for(area: &Area, params: &SurveyParams, g: &Gen) -> f64 {
     match params.sweep_angle_deg {
         Some(b) => b.rem_euclid(180.0),
         None if matches!(params.pattern, Pattern::Lawnmower | Pattern::Crosshatch) => {
-            patterns::best_bearing_deg(area.free_local(), g)
+            patterns::best_bearing_deg(area.free_local(), g, params.pattern == Pattern::Crosshatch)
         }
         None => 0.0,
     }
@@ -87,8 +124,7 @@ pub fn plan_path(area: &Area, params: &SurveyParams) -> Result<Vec<Waypoint>> {
     let d = params.derive()?;
     check_area(area, params)?;
     let g = gen_for(area, params, &d);
-    let bearing = bearing_for(area, params, &g);
-    let path = generate(area, params, &g, bearing);
+    let (_, path) = shortest_path(area, params, &g);
     let frame = area.frame();
     let home_local = g
         .home
@@ -132,8 +168,8 @@ fn plan_with(
     d: &Derived,
     g: &Gen,
     bearing: f64,
+    path: &SurveyPath,
 ) -> Result<Plan> {
-    let path: SurveyPath = generate(area, params, g, bearing);
     let frame = area.frame();
     let home_local = g
         .home
@@ -192,7 +228,7 @@ fn plan_with(
     }
     let (cov, half) = estimate::coverage(
         area.free_local(),
-        &path,
+        path,
         d.footprint_side_m,
         d.line_spacing_m,
     );
@@ -232,12 +268,10 @@ pub fn plan_split(area: &Area, params: &SurveyParams, drones: usize) -> Result<V
     let d = params.derive()?;
     check_area(area, params)?;
     let g = gen_for(area, params, &d);
-    let bearing = params.sweep_angle_deg.map_or_else(
-        || patterns::best_bearing_deg(area.free_local(), &g),
-        |b| b.rem_euclid(180.0),
-    );
+    let bearing = bearing_for(area, params, &g);
     if drones == 1 {
-        return plan_with(area, params, &d, &g, bearing).map(|p| vec![p]);
+        let path = generate(area, params, &g, bearing);
+        return plan_with(area, params, &d, &g, bearing, &path).map(|p| vec![p]);
     }
     let rot = Rot::new(bearing);
     let rings = Rings::from_multipolygon(area.free_local(), rot);
@@ -295,7 +329,8 @@ pub fn plan_split(area: &Area, params: &SurveyParams, drones: usize) -> Result<V
             grid_anchor_v: Some(v_min),
             ..g
         };
-        plans.push(plan_with(&sub, params, &d, &gp, bearing)?);
+        let path = generate(&sub, params, &gp, bearing);
+        plans.push(plan_with(&sub, params, &d, &gp, bearing, &path)?);
     }
     Ok(plans)
 }
