@@ -14,6 +14,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::sync::Arc;
 
+/// The allocator of the `aviary` binary (see `main.rs`), so the bench measures what the app does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DRONES: usize = 1_000;
 const TRAIL_SAMPLES: usize = 300;
 

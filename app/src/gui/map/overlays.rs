@@ -19,49 +19,113 @@ fn screen(projector: &Projector, p: LatLon) -> Pos2 {
     projector.project(to_position(p)).to_pos2()
 }
 
+/// Largest error, screen points, that [`LocalProjector`] accepts from extrapolating.
+const LOCAL_MAX_ERROR_PX: f64 = 0.05;
+
+/// The projector linearised around an anchor point: one exact projection (plus two for the
+/// Jacobian) per anchor, then two multiply-adds per point. A drone's trail spans a few hundred
+/// metres, so a 300-sample trail costs three projections instead of three hundred `tan` and
+/// `asinh` calls. Points farther from the anchor than the step whose Mercator curvature error
+/// reaches [`LOCAL_MAX_ERROR_PX`] move it (≈ 2.5 km at zoom 14 in San Francisco, ≈ 150 m at
+/// zoom 19 in Tromsø).
+pub struct LocalProjector<'a, 'p> {
+    projector: &'a Projector<'p>,
+    anchor: Option<Anchor>,
+}
+
+#[derive(Clone, Copy)]
+struct Anchor {
+    at: LatLon,
+    /// Largest latitude or longitude step from `at`, degrees.
+    step_deg: f64,
+    screen: Pos2,
+    /// Screen points per degree of longitude (x, y).
+    per_lon: Vec2,
+    /// Screen points per degree of latitude (x, y).
+    per_lat: Vec2,
+}
+
+impl<'a, 'p> LocalProjector<'a, 'p> {
+    /// A linearised view of `projector`.
+    pub fn new(projector: &'a Projector<'p>) -> Self {
+        Self {
+            projector,
+            anchor: None,
+        }
+    }
+
+    /// Screen position of `p`.
+    pub fn project(&mut self, p: LatLon) -> Pos2 {
+        let anchor = match self.anchor {
+            Some(a)
+                if (p.lat_deg - a.at.lat_deg).abs() <= a.step_deg
+                    && (p.lon_deg - a.at.lon_deg).abs() <= a.step_deg =>
+            {
+                a
+            }
+            _ => *self.anchor.insert(self.anchor_at(p)),
+        };
+        let d_lat = (p.lat_deg - anchor.at.lat_deg) as f32;
+        let d_lon = (p.lon_deg - anchor.at.lon_deg) as f32;
+        anchor.screen + anchor.per_lon * d_lon + anchor.per_lat * d_lat
+    }
+
+    fn anchor_at(&self, p: LatLon) -> Anchor {
+        // Central differences of the projection in f64 (its pixels, before the f32 screen).
+        const H: f64 = 1e-4;
+        let projection = self.projector.projection();
+        let zoom = self.projector.zoom();
+        let at = |lat: f64, lon: f64| projection.project(walkers::lat_lon(lat, lon), zoom);
+        let (east, west) = (at(p.lat_deg, p.lon_deg + H), at(p.lat_deg, p.lon_deg - H));
+        let (north, south) = (at(p.lat_deg + H, p.lon_deg), at(p.lat_deg - H, p.lon_deg));
+        let per = |plus: f64, minus: f64| ((plus - minus) / (2.0 * H)) as f32;
+        // Web Mercator: y'' = T / 2π · sec φ · tan φ per radian² (T: world width in pixels);
+        // the error of a step Δ is y'' Δ² / 2.
+        let phi = p.lat_deg.to_radians().clamp(-1.5, 1.5);
+        let world_px = 256.0 * zoom.exp2();
+        let curvature = world_px / std::f64::consts::TAU * (phi.tan().abs() / phi.cos()).max(0.05);
+        let step_deg = (2.0 * LOCAL_MAX_ERROR_PX / curvature)
+            .sqrt()
+            .to_degrees()
+            .clamp(1e-6, 0.02);
+        Anchor {
+            at: p,
+            step_deg,
+            screen: screen(self.projector, p),
+            per_lon: Vec2::new(per(east.x(), west.x()), per(east.y(), west.y())),
+            per_lat: Vec2::new(per(north.x(), south.x()), per(north.y(), south.y())),
+        }
+    }
+}
+
 /// Projects a polyline, dropping points closer than `min_px` to the previous kept one (a
-/// zoomed-out trail of 600 samples is a handful of pixels). Points are thinned in metres
-/// before they are projected, so a long trail costs few projections. The thinning compares
-/// squared equirectangular distances in radians with the cosine of the first point's latitude
-/// (exact enough over a few pixels): no square root or cosine per point, which was the largest
-/// cost of a 1,000-drone frame.
+/// zoomed-out trail of 600 samples is a handful of pixels); the last point is always kept.
+/// Projection goes through a [`LocalProjector`], so a point costs two multiply-adds and a
+/// squared distance: no transcendental function per point, which was the largest cost of a
+/// 1,000-drone frame.
 pub fn project_decimated(
     projector: &Projector,
     points: impl Iterator<Item = LatLon>,
     min_px: f32,
 ) -> Vec<Pos2> {
+    let mut local = LocalProjector::new(projector);
+    let min_px2 = min_px * min_px;
     let mut out: Vec<Pos2> = Vec::new();
-    let mut last: Option<LatLon> = None;
-    let mut pending: Option<LatLon> = None;
-    // (cos of the latitude, squared minimum distance in radians), from the first point.
-    let mut metric: Option<(f64, f64)> = None;
+    let mut pending: Option<Pos2> = None;
     for p in points {
-        let (cos_lat, min_rad2) = *metric.get_or_insert_with(|| {
-            let min_m = f64::from(min_px)
-                / f64::from(projector.scale_pixel_per_meter(to_position(p))).max(1e-9);
-            let min_rad = min_m / aviary_core::geo::EARTH_RADIUS_M;
-            (p.lat_deg.to_radians().cos(), min_rad * min_rad)
-        });
-        match last {
-            Some(l) if distance_rad2(l, p, cos_lat) < min_rad2 => pending = Some(p),
+        let q = local.project(p);
+        match out.last() {
+            Some(l) if l.distance_sq(q) < min_px2 => pending = Some(q),
             _ => {
-                out.push(screen(projector, p));
-                last = Some(p);
+                out.push(q);
                 pending = None;
             }
         }
     }
-    if let Some(p) = pending {
-        out.push(screen(projector, p));
+    if let Some(q) = pending {
+        out.push(q);
     }
     out
-}
-
-/// Squared equirectangular distance in radians, with the latitude's cosine given.
-fn distance_rad2(a: LatLon, b: LatLon, cos_lat: f64) -> f64 {
-    let dlat = (b.lat_deg - a.lat_deg).to_radians();
-    let dlon = (b.lon_deg - a.lon_deg).to_radians() * cos_lat;
-    dlat * dlat + dlon * dlon
 }
 
 // --- trails --------------------------------------------------------------------------------
@@ -72,6 +136,9 @@ pub struct TrailsOverlay<'a> {
     pub drones: &'a BTreeMap<DroneId, DroneView>,
 }
 
+/// Trail line width, points.
+const TRAIL_WIDTH: f32 = 2.0;
+
 impl Plugin for TrailsOverlay<'_> {
     fn run(
         self: Box<Self>,
@@ -81,8 +148,10 @@ impl Plugin for TrailsOverlay<'_> {
         _memory: &MapMemory,
     ) {
         let clip = projector.clip_rect().expand(50.0);
-        let painter = ui.painter();
-        let mut shapes = Vec::new();
+        // Every trail goes into one mesh that epaint copies as it is: a stroked path per drone
+        // (epaint's general tessellator, feathering included) was two thirds of a 1,000-drone
+        // frame.
+        let mut mesh = Mesh::default();
         for d in self.drones.values() {
             if d.trail.len() < 2 {
                 continue;
@@ -91,10 +160,78 @@ impl Plugin for TrailsOverlay<'_> {
             if pts.len() < 2 || !pts.iter().any(|p| clip.contains(*p)) {
                 continue;
             }
-            let c = status_color(d.drone.status);
-            shapes.push(Shape::line(pts, Stroke::new(2.0, c.gamma_multiply(0.7))));
+            let c = status_color(d.drone.status).gamma_multiply(0.7);
+            add_polyline(&mut mesh, &pts, TRAIL_WIDTH, c);
         }
-        painter.extend(shapes);
+        if !mesh.is_empty() {
+            ui.painter().add(Shape::mesh(mesh));
+        }
+    }
+}
+
+/// Appends an anti-aliased open polyline of `width` points to `mesh`: per point two vertices
+/// of the line's colour half a point inside each edge and two transparent ones half a point
+/// outside (a one-point feather, as epaint draws strokes), joined with mitres limited to twice
+/// the width.
+pub fn add_polyline(mesh: &mut Mesh, pts: &[Pos2], width: f32, color: Color32) {
+    let n = pts.len();
+    if n < 2 {
+        return;
+    }
+    let Ok(base) = u32::try_from(mesh.vertices.len()) else {
+        return;
+    };
+    let inner = (width * 0.5 - 0.5).max(0.0);
+    let outer = width * 0.5 + 0.5;
+    let clear = Color32::TRANSPARENT;
+    let uv = egui::epaint::WHITE_UV;
+    mesh.vertices.reserve(4 * n);
+    mesh.indices.reserve(18 * (n - 1));
+    let dir = |a: Pos2, b: Pos2| (b - a).normalized();
+    for i in 0..n {
+        let d_in = if i > 0 {
+            dir(pts[i - 1], pts[i])
+        } else {
+            dir(pts[0], pts[1])
+        };
+        let d_out = if i + 1 < n {
+            dir(pts[i], pts[i + 1])
+        } else {
+            d_in
+        };
+        let n_in = d_in.rot90();
+        let n_out = d_out.rot90();
+        let sum = n_in + n_out;
+        // Mitre: the bisector scaled so the edges keep their distance; a reversal (sum ≈ 0)
+        // falls back to the incoming normal.
+        let normal = if sum.length_sq() < 1e-6 {
+            n_in
+        } else {
+            let m = sum.normalized();
+            let cos = m.dot(n_in).max(0.5);
+            m / cos
+        };
+        let p = pts[i];
+        for (offset, c) in [
+            (-outer, clear),
+            (-inner, color),
+            (inner, color),
+            (outer, clear),
+        ] {
+            mesh.vertices.push(egui::epaint::Vertex {
+                pos: p + normal * offset,
+                uv,
+                color: c,
+            });
+        }
+    }
+    for i in 0..(n - 1) as u32 {
+        let a = base + 4 * i;
+        let b = a + 4;
+        for k in 0..3 {
+            mesh.indices
+                .extend_from_slice(&[a + k, a + k + 1, b + k, a + k + 1, b + k + 1, b + k]);
+        }
     }
 }
 
@@ -532,5 +669,73 @@ impl Plugin for ReplayOverlay<'_> {
             Color32::from_rgb(0xd3, 0x2f, 0x8a),
             Stroke::new(1.5, Color32::WHITE),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn projector_at(
+        projection: &walkers::MercatorProjection,
+        centre: LatLon,
+        zoom: f64,
+    ) -> Projector<'_> {
+        let mut memory = MapMemory::default();
+        assert!(memory.set_zoom(zoom).is_ok());
+        Projector::new(
+            egui::Rect::from_min_size(Pos2::ZERO, Vec2::new(1440.0, 900.0)),
+            projection,
+            &memory,
+            to_position(centre),
+        )
+    }
+
+    #[test]
+    fn local_projection_matches_the_exact_one_within_a_tenth_of_a_point() {
+        let projection = walkers::MercatorProjection;
+        // High latitude (strong Mercator curvature), mid latitude, southern hemisphere.
+        for centre in [
+            LatLon::new(69.65, 18.96),
+            LatLon::new(37.77, -122.42),
+            LatLon::new(-33.87, 151.21),
+        ] {
+            for zoom in [6.0, 14.0, 19.0] {
+                let projector = projector_at(&projection, centre, zoom);
+                let mut local = LocalProjector::new(&projector);
+                let mut worst_px = 0.0_f32;
+                // A 3 km wavy track in 2 m steps, so anchors move several times.
+                for k in 0..1500 {
+                    let t = f64::from(k);
+                    let p = centre.offset_ne(2.0 * t, 40.0 * (t / 25.0).sin());
+                    let exact = screen(&projector, p);
+                    worst_px = worst_px.max(exact.distance(local.project(p)));
+                }
+                assert!(
+                    worst_px < 0.1,
+                    "zoom {zoom} at {centre:?}: local projection off by {worst_px} px"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn decimation_keeps_ends_and_spacing() {
+        let projection = walkers::MercatorProjection;
+        let centre = LatLon::new(51.92, 4.48);
+        let projector = projector_at(&projection, centre, 16.0);
+        let track: Vec<LatLon> = (0..600)
+            .map(|k| centre.offset_ne(f64::from(k) * 0.5, 0.0))
+            .collect();
+        let pts = project_decimated(&projector, track.iter().copied(), 2.0);
+        let first = screen(&projector, track[0]);
+        let last = screen(&projector, track[599]);
+        assert!(pts[0].distance(first) < 0.05);
+        assert!(pts[pts.len() - 1].distance(last) < 0.05);
+        for w in pts.windows(2).take(pts.len() - 2) {
+            assert!(w[0].distance(w[1]) >= 2.0 - 1e-3, "{w:?}");
+        }
+        // 300 m at zoom 16 (≈ 1.47 m per point here) is ≈ 200 points long: about 100 kept.
+        assert!((80..=130).contains(&pts.len()), "{} points kept", pts.len());
     }
 }
