@@ -63,6 +63,8 @@ pub enum Command {
         params: MissionParams,
         /// Takeoff point (the site or the drone's home).
         home: Option<aviary_core::LatLon>,
+        /// No-fly zones the path keeps out of.
+        no_fly: Vec<SurveyArea>,
     },
     /// Save the editor's plan as a planned mission.
     SaveMission {
@@ -112,6 +114,11 @@ pub enum Command {
     ImportArea,
     /// Load an area file from a known path into the editor (background).
     ImportAreaFrom(PathBuf),
+    /// Pick a file of no-fly zones (every polygon in it) with the native dialog and add them
+    /// to the editor, in the background.
+    ImportNoFly,
+    /// Add the no-fly zones of a file at a known path to the editor (background).
+    ImportNoFlyFrom(PathBuf),
     /// Export the editor's plan: pick a file with the native dialog, write in the background.
     ExportPlan(ExportFormat),
     /// Search stored missions.

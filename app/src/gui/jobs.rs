@@ -25,6 +25,8 @@ pub enum JobOutput {
     },
     /// An area file was read.
     AreaImported(Result<(String, SurveyArea), String>),
+    /// A file of no-fly zones was read: its name and every polygon in it.
+    NoFlyImported(Result<(String, Vec<SurveyArea>), String>),
     /// A plan file was written.
     Exported(Result<PathBuf, String>),
     /// A telemetry log was read for replay.

@@ -285,6 +285,14 @@ fn apply_job_output(state: &mut AppState, out: JobOutput) {
             state.notice(format!("imported {name}: {n} vertices"), false);
         }
         JobOutput::AreaImported(Err(e)) => state.notice(format!("import failed: {e}"), true),
+        JobOutput::NoFlyImported(Ok((name, zones))) => {
+            let n = zones.len();
+            state.plan.add_no_fly(zones.into_iter().map(|z| z.exterior));
+            state.notice(format!("imported {n} no-fly zone(s) from {name}"), false);
+        }
+        JobOutput::NoFlyImported(Err(e)) => {
+            state.notice(format!("no-fly import failed: {e}"), true);
+        }
         JobOutput::Exported(Ok(path)) => {
             state.notice(format!("exported {}", path.display()), false);
         }
@@ -343,10 +351,11 @@ pub fn handle_command(
             pattern,
             params,
             home,
+            no_fly,
         } => {
             state.plan.requested_revision = revision;
             backend.jobs.spawn("Planning survey", move |progress| {
-                let result = planning::plan_preview(&area, pattern, &params, home);
+                let result = planning::plan_preview(&area, &no_fly, pattern, &params, home);
                 progress.set(1.0);
                 JobOutput::Planned { revision, result }
             });
@@ -443,6 +452,23 @@ pub fn handle_command(
         Command::ImportAreaFrom(path) => {
             backend.jobs.spawn("Importing area", move |_| {
                 JobOutput::AreaImported(import_area(&path))
+            });
+        }
+        Command::ImportNoFly => {
+            backend.jobs.spawn("Importing no-fly zones", |_| {
+                let picked = rfd::FileDialog::new()
+                    .set_title("Import no-fly zones")
+                    .add_filter("Zones", &["geojson", "json", "kml", "kmz", "shp"])
+                    .pick_file();
+                match picked {
+                    None => JobOutput::Cancelled,
+                    Some(path) => JobOutput::NoFlyImported(import_no_fly(&path)),
+                }
+            });
+        }
+        Command::ImportNoFlyFrom(path) => {
+            backend.jobs.spawn("Importing no-fly zones", move |_| {
+                JobOutput::NoFlyImported(import_no_fly(&path))
             });
         }
         Command::ExportPlan(format) => export_plan(state, backend, format),
@@ -724,6 +750,14 @@ fn import_area(path: &std::path::Path) -> Result<(String, SurveyArea), String> {
     Ok((name, area))
 }
 
+fn import_no_fly(path: &std::path::Path) -> Result<(String, Vec<SurveyArea>), String> {
+    let zones = planning::read_areas(path)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".to_owned(), |n| n.to_string_lossy().into_owned());
+    Ok((name, zones))
+}
+
 fn export_plan(state: &mut AppState, backend: &mut Backend, format: ExportFormat) {
     let Some(preview) = state.plan.current_preview().cloned() else {
         state.notice(
@@ -733,6 +767,7 @@ fn export_plan(state: &mut AppState, backend: &mut Backend, format: ExportFormat
         return;
     };
     let area = state.plan.area();
+    let no_fly = state.plan.no_fly_areas();
     let default_name = format!("{}.{}", sanitize(&state.plan.name), format.extension());
     backend.jobs.spawn("Exporting plan", move |progress| {
         let picked = rfd::FileDialog::new()
@@ -747,6 +782,7 @@ fn export_plan(state: &mut AppState, backend: &mut Backend, format: ExportFormat
         let r = planning::write_plan(
             &path,
             &area,
+            &no_fly,
             &preview.waypoints,
             preview.home,
             preview.speed_mps,

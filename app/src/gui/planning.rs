@@ -7,9 +7,11 @@ use aviary_planner::formats::{MissionDoc, OutputFormat};
 use aviary_planner::{ARDUCOPTER_MAX_ITEMS, Area, SurveyParams, plan_survey};
 use std::path::Path;
 
-/// Plans `area` with `pattern` and `params` from `home` (the area's first vertex when `None`).
+/// Plans `area`, keeping out of `no_fly`, with `pattern` and `params` from `home` (the
+/// area's first vertex when `None`).
 pub fn plan_preview(
     area: &SurveyArea,
+    no_fly: &[SurveyArea],
     pattern: FlightPattern,
     params: &MissionParams,
     home: Option<LatLon>,
@@ -23,7 +25,7 @@ pub fn plan_preview(
         home,
         ..SurveyParams::default()
     };
-    let checked = Area::new(std::slice::from_ref(area), &[], survey.max_area_m2)
+    let checked = Area::new(std::slice::from_ref(area), no_fly, survey.max_area_m2)
         .map_err(|e| e.to_string())?;
     let plan = plan_survey(&checked, &survey).map_err(|e| e.to_string())?;
     let est = plan.estimate;
@@ -80,10 +82,21 @@ pub fn read_area(path: &Path) -> Result<SurveyArea, String> {
         .ok_or_else(|| format!("{} holds no polygon", path.display()))
 }
 
-/// Writes a planned mission in the format given by `path`'s extension.
+/// Every polygon of an area file (GeoJSON, KML, KMZ, SHP), e.g. a set of no-fly zones.
+pub fn read_areas(path: &Path) -> Result<Vec<SurveyArea>, String> {
+    let areas = aviary_planner::formats::read_area_file(path).map_err(|e| e.to_string())?;
+    if areas.is_empty() {
+        return Err(format!("{} holds no polygon", path.display()));
+    }
+    Ok(areas)
+}
+
+/// Writes a planned mission in the format given by `path`'s extension (no-fly zones go to
+/// the `.plan` geofence and the KML/GeoJSON layers).
 pub fn write_plan(
     path: &Path,
     area: &SurveyArea,
+    no_fly: &[SurveyArea],
     waypoints: &[Waypoint],
     home: LatLon,
     speed_mps: f64,
@@ -92,7 +105,7 @@ pub fn write_plan(
         home,
         items: waypoints.to_vec(),
         areas: vec![area.clone()],
-        no_fly: Vec::new(),
+        no_fly: no_fly.to_vec(),
         speed_mps,
     };
     OutputFormat::from_path(path).map_err(|e| e.to_string())?;

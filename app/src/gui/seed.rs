@@ -110,14 +110,19 @@ fn seed_demo_mission(store: &Store, site: &Site, drone: Option<DroneId>) -> Resu
         ..MissionParams::default()
     };
     let home = site.location.offset_ne(0.0, 90.0);
-    let plan =
-        match super::planning::plan_preview(&area, FlightPattern::Lawnmower, &params, Some(home)) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(site = %site.name, error = %e, "demo mission not planned");
-                return Ok(());
-            }
-        };
+    let plan = match super::planning::plan_preview(
+        &area,
+        &[],
+        FlightPattern::Lawnmower,
+        &params,
+        Some(home),
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(site = %site.name, error = %e, "demo mission not planned");
+            return Ok(());
+        }
+    };
     let now = store.clock().now();
     store.insert_mission(&Mission {
         id: MissionId::new_random(),

@@ -327,6 +327,12 @@ pub struct PlanEditor {
     pub preview_error: Option<String>,
     /// Vertex being dragged on the map.
     pub dragging: Option<usize>,
+    /// No-fly zones (outer rings) the path must keep out of.
+    pub no_fly: Vec<Vec<LatLon>>,
+    /// The no-fly zone being drawn on the map (clicks add its vertices while this is set).
+    pub drawing_no_fly: Option<Vec<LatLon>>,
+    /// Why the zone being drawn cannot be finished.
+    pub no_fly_error: Option<String>,
 }
 
 impl Default for PlanEditor {
@@ -348,6 +354,9 @@ impl Default for PlanEditor {
             preview: None,
             preview_error: None,
             dragging: None,
+            no_fly: Vec::new(),
+            drawing_no_fly: None,
+            no_fly_error: None,
         }
     }
 }
@@ -430,6 +439,82 @@ impl PlanEditor {
             }
             Err(e) => self.vertices_error = Some(e),
         }
+    }
+
+    /// Starts drawing a no-fly zone on the map (area drawing stops meanwhile).
+    pub fn start_no_fly(&mut self) {
+        self.drawing = false;
+        self.drawing_no_fly = Some(Vec::new());
+        self.no_fly_error = None;
+    }
+
+    /// Adds a vertex to the zone being drawn.
+    pub fn push_no_fly_vertex(&mut self, p: LatLon) {
+        if let Some(zone) = &mut self.drawing_no_fly {
+            zone.push(p);
+            self.no_fly_error = None;
+        }
+    }
+
+    /// Closes the zone being drawn and adds it: it needs at least 3 distinct vertices.
+    pub fn finish_no_fly(&mut self) -> Result<(), String> {
+        let Some(zone) = self.drawing_no_fly.take() else {
+            return Err("no zone is being drawn".to_owned());
+        };
+        let mut distinct: Vec<LatLon> = Vec::with_capacity(zone.len());
+        for p in &zone {
+            if !distinct.contains(p) {
+                distinct.push(*p);
+            }
+        }
+        if distinct.len() < 3 {
+            let e = format!(
+                "a no-fly zone needs at least 3 distinct vertices, got {}",
+                distinct.len()
+            );
+            self.no_fly_error = Some(e.clone());
+            self.drawing_no_fly = Some(zone);
+            return Err(e);
+        }
+        self.no_fly.push(zone);
+        self.no_fly_error = None;
+        self.revision += 1;
+        Ok(())
+    }
+
+    /// Stops drawing a zone without adding it.
+    pub fn cancel_no_fly(&mut self) {
+        self.drawing_no_fly = None;
+        self.no_fly_error = None;
+    }
+
+    /// Adds zones read from a file.
+    pub fn add_no_fly(&mut self, zones: impl IntoIterator<Item = Vec<LatLon>>) {
+        let before = self.no_fly.len();
+        self.no_fly
+            .extend(zones.into_iter().filter(|z| z.len() >= 3));
+        if self.no_fly.len() != before {
+            self.revision += 1;
+        }
+    }
+
+    /// Removes zone `i`.
+    pub fn remove_no_fly(&mut self, i: usize) {
+        if i < self.no_fly.len() {
+            self.no_fly.remove(i);
+            self.revision += 1;
+        }
+    }
+
+    /// The no-fly zones as areas for the planner.
+    pub fn no_fly_areas(&self) -> Vec<SurveyArea> {
+        self.no_fly
+            .iter()
+            .map(|z| SurveyArea {
+                exterior: z.clone(),
+                holes: Vec::new(),
+            })
+            .collect()
     }
 
     /// The polygon as a survey area.

@@ -471,6 +471,8 @@ fn fill_polygon(pts: &[Pos2], color: Color32) -> Shape {
 
 const SURVEY_FILL: Color32 = Color32::from_rgba_premultiplied(0x20, 0x50, 0x80, 0x40);
 const SURVEY_EDGE: Color32 = Color32::from_rgb(0x1a, 0x4f, 0x8a);
+const NO_FLY_FILL: Color32 = Color32::from_rgba_premultiplied(0x70, 0x10, 0x10, 0x60);
+const NO_FLY_EDGE: Color32 = Color32::from_rgb(0xc0, 0x20, 0x20);
 
 /// A survey polygon, read-only.
 pub struct SurveyOverlay<'a> {
@@ -522,6 +524,12 @@ impl Plugin for PlanEditOverlay<'_> {
         _memory: &MapMemory,
     ) {
         let ed = self.editor;
+        if ed.drawing_no_fly.is_some()
+            && response.clicked_by(PointerButton::Primary)
+            && let Some(pos) = response.interact_pointer_pos()
+        {
+            ed.push_no_fly_vertex(super::from_position(projector.unproject(pos.to_vec2())));
+        }
         let pts: Vec<Pos2> = ed.vertices.iter().map(|p| screen(projector, *p)).collect();
         let n = pts.len();
         let mids: Vec<Pos2> = (0..n)
@@ -627,7 +635,55 @@ impl Plugin for PlanEditOverlay<'_> {
                 painter.circle_filled(*p, 3.0, SURVEY_EDGE);
             }
         }
+        paint_no_fly(painter, projector, &ed.no_fly, ed.drawing_no_fly.as_deref());
     }
+}
+
+/// No-fly zones in red, and the zone being drawn with its vertices and a hint.
+fn paint_no_fly(
+    painter: &egui::Painter,
+    projector: &Projector,
+    zones: &[Vec<LatLon>],
+    drawing: Option<&[LatLon]>,
+) {
+    for zone in zones {
+        let pts: Vec<Pos2> = zone.iter().map(|p| screen(projector, *p)).collect();
+        if pts.len() < 3 {
+            continue;
+        }
+        painter.add(fill_polygon(&pts, NO_FLY_FILL));
+        let mut closed = pts.clone();
+        closed.push(pts[0]);
+        painter.add(Shape::line(closed, Stroke::new(2.0, NO_FLY_EDGE)));
+    }
+    let Some(zone) = drawing else {
+        return;
+    };
+    let pts: Vec<Pos2> = zone.iter().map(|p| screen(projector, *p)).collect();
+    if pts.len() >= 3 {
+        painter.add(fill_polygon(&pts, NO_FLY_FILL));
+    }
+    if pts.len() >= 2 {
+        painter.add(Shape::dashed_line(
+            &pts,
+            Stroke::new(2.0, NO_FLY_EDGE),
+            8.0,
+            5.0,
+        ));
+    }
+    for p in &pts {
+        painter.circle(*p, 5.0, Color32::WHITE, Stroke::new(2.0, NO_FLY_EDGE));
+    }
+    let hint = "Click on the map to add no-fly zone vertices, then Finish zone";
+    let at = projector.clip_rect().center_top() + Vec2::new(0.0, 40.0);
+    let g = painter.layout_no_wrap(hint.to_owned(), FontId::proportional(15.0), Color32::WHITE);
+    let r = Align2::CENTER_CENTER.anchor_size(at, g.size()).expand(8.0);
+    painter.rect_filled(
+        r,
+        6.0,
+        Color32::from_rgba_premultiplied(0x60, 0x10, 0x10, 0xd0),
+    );
+    painter.galley(r.min + Vec2::splat(8.0), g, Color32::WHITE);
 }
 
 // --- replay ----------------------------------------------------------------------------------

@@ -76,8 +76,11 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         ui.colored_label(ERROR, e);
     }
     ui.separator();
+    no_fly_ui(ui, cx);
+    ui.separator();
 
     // --- pattern and parameters ---
+    let ed = &mut cx.state.plan;
     ui.label(RichText::new("Pattern").strong());
     ui.horizontal_wrapped(|ui| {
         for p in FlightPattern::ALL {
@@ -329,5 +332,115 @@ fn request_preview(
         pattern: ed.pattern,
         params: ed.params.clone(),
         home,
+        no_fly: ed.no_fly_areas(),
     });
+}
+
+/// No-fly zones: draw one on the map, import a file of them, list and delete.
+fn no_fly_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    ui.label(RichText::new("No-fly zones").strong());
+    let ed = &mut cx.state.plan;
+    let mut drawing = None;
+    ui.horizontal_wrapped(|ui| {
+        if let Some(zone) = &ed.drawing_no_fly {
+            let n = zone.len();
+            if ui
+                .button("Finish zone")
+                .on_hover_text("Close the zone (at least 3 vertices)")
+                .clicked()
+            {
+                // A refused zone keeps drawing and shows why below.
+                let _ = ed.finish_no_fly();
+            }
+            if ui.button("Cancel zone").clicked() {
+                ed.cancel_no_fly();
+            }
+            drawing = Some(n);
+        } else if ui
+            .button("Draw zone")
+            .on_hover_text("Click the map to place the zone's vertices, then Finish zone")
+            .clicked()
+        {
+            ed.start_no_fly();
+        }
+        if ui
+            .button("Import zones...")
+            .on_hover_text("Every polygon of a GeoJSON, KML, KMZ or Shapefile becomes a zone")
+            .clicked()
+        {
+            cx.commands.send(Command::ImportNoFly);
+        }
+    });
+    if let Some(n) = drawing {
+        ui.label(RichText::new(format!("{n} vertices: click the map to add")).color(PENDING));
+    }
+    let ed = &mut cx.state.plan;
+    if let Some(e) = &ed.no_fly_error {
+        ui.colored_label(ERROR, e);
+    }
+    if ed.no_fly.is_empty() && ed.drawing_no_fly.is_none() {
+        ui.label(RichText::new("None: the path may go anywhere in the area.").weak());
+    }
+    let mut remove = None;
+    for (i, zone) in ed.no_fly.iter().enumerate() {
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "Zone {} · {} vertices · {}",
+                i + 1,
+                zone.len(),
+                fmt_area(zone_area_m2(zone))
+            ));
+            if ui
+                .small_button("Delete")
+                .on_hover_text(format!("Delete no-fly zone {}", i + 1))
+                .clicked()
+            {
+                remove = Some(i);
+            }
+        });
+    }
+    if let Some(i) = remove {
+        ed.remove_no_fly(i);
+    }
+}
+
+/// Area of a small ring (a no-fly zone): the shoelace formula on an equirectangular frame at the
+/// ring's mean latitude, good to a fraction of a percent over a few kilometres.
+fn zone_area_m2(ring: &[aviary_core::LatLon]) -> f64 {
+    if ring.len() < 3 {
+        return 0.0;
+    }
+    let lat0 = ring.iter().map(|p| p.lat_deg).sum::<f64>() / ring.len() as f64;
+    let m_per_deg = aviary_core::geo::EARTH_RADIUS_M.to_radians();
+    let kx = m_per_deg * lat0.to_radians().cos();
+    let xy = |p: &aviary_core::LatLon| (p.lon_deg * kx, p.lat_deg * m_per_deg);
+    let twice: f64 = ring
+        .iter()
+        .zip(ring.iter().cycle().skip(1))
+        .map(|(a, b)| {
+            let ((x1, y1), (x2, y2)) = (xy(a), xy(b));
+            x1 * y2 - x2 * y1
+        })
+        .sum();
+    twice.abs() / 2.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zone_area_m2;
+    use aviary_core::LatLon;
+
+    #[test]
+    fn zone_area_of_a_square_of_200_m() {
+        let c = LatLon::new(51.92, 4.48);
+        let ring = [
+            c,
+            c.offset_ne(0.0, 200.0),
+            c.offset_ne(200.0, 200.0),
+            c.offset_ne(200.0, 0.0),
+        ];
+        let a = zone_area_m2(&ring);
+        assert!((a - 40_000.0).abs() < 100.0, "{a} m²");
+        assert!(zone_area_m2(&ring[..2]).abs() < f64::EPSILON);
+    }
 }

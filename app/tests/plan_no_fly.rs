@@ -1,0 +1,222 @@
+//! No-fly zones in the Plan view, driven by label through `egui_kittest` on the real app
+//! state: a zone drawn in the editor (its vertices placed as map clicks place them) and one
+//! imported from a GeoJSON file; the planned path keeps out of both, a zone with too few
+//! vertices is refused with a message, and deleting a zone replans.
+
+use aviary_app::gui::app::{AviaryApp, MapTiles};
+use aviary_app::gui::backend::{Backend, BackendOptions};
+use aviary_app::gui::command::Command;
+use aviary_app::gui::jobs::JobMode;
+use aviary_app::gui::settings::Settings;
+use aviary_app::gui::state::View;
+use aviary_core::store::{Store, StoreOptions};
+use aviary_core::{LatLon, ManualClock, WaypointAction};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use std::sync::Arc;
+
+fn harness(dir: &std::path::Path) -> Harness<'static, AviaryApp> {
+    let start = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+    let clock = Arc::new(ManualClock::new(start));
+    let store = Store::open(
+        &dir.join("aviary.db"),
+        clock.clone(),
+        StoreOptions::default(),
+    )
+    .expect("store");
+    let options = BackendOptions {
+        seed_demo: true,
+        simulated_fleet: false,
+        job_mode: JobMode::Inline,
+    };
+    let backend = Backend::new(store, clock, options, Arc::new(|| {}));
+    let app = AviaryApp::new(
+        &egui::Context::default(),
+        backend,
+        Settings::default(),
+        MapTiles::BasemapOnly,
+    );
+    Harness::builder()
+        .with_size([1500.0, 950.0])
+        .build_ui_state(|ui, app: &mut AviaryApp| app.frame_ui(ui), app)
+}
+
+/// Ray casting: is `p` strictly inside `ring` (lat/lon treated as plane coordinates, fine at
+/// this scale)?
+fn inside(p: LatLon, ring: &[LatLon]) -> bool {
+    let mut hit = false;
+    for (i, a) in ring.iter().enumerate() {
+        let b = ring[(i + 1) % ring.len()];
+        if (a.lat_deg > p.lat_deg) != (b.lat_deg > p.lat_deg) {
+            let t = (p.lat_deg - a.lat_deg) / (b.lat_deg - a.lat_deg);
+            if p.lon_deg < a.lon_deg + t * (b.lon_deg - a.lon_deg) {
+                hit = !hit;
+            }
+        }
+    }
+    hit
+}
+
+/// Flown positions of the current preview (camera stop items repeat a position).
+fn path(h: &Harness<'_, AviaryApp>) -> Vec<LatLon> {
+    h.state()
+        .state
+        .plan
+        .current_preview()
+        .expect("a preview of the current revision")
+        .waypoints
+        .iter()
+        .filter(|w| !matches!(w.action, WaypointAction::CameraTriggerStop))
+        .map(|w| w.pos)
+        .collect()
+}
+
+/// Midpoint of a short leg.
+fn mid(a: LatLon, b: LatLon) -> LatLon {
+    LatLon::new(
+        f64::midpoint(a.lat_deg, b.lat_deg),
+        f64::midpoint(a.lon_deg, b.lon_deg),
+    )
+}
+
+/// A square of `side_m` with its south-west corner at `sw`.
+fn square(sw: LatLon, side_m: f64) -> Vec<LatLon> {
+    vec![
+        sw,
+        sw.offset_ne(0.0, side_m),
+        sw.offset_ne(side_m, side_m),
+        sw.offset_ne(side_m, 0.0),
+    ]
+}
+
+#[test]
+fn zones_drawn_and_imported_keep_the_path_out() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut h = harness(dir.path());
+    h.run_steps(2);
+    h.get_by_label("Plan").click();
+    h.run_steps(2);
+    assert_eq!(h.state().state.view, View::Plan);
+    h.get_by_label("None: the path may go anywhere in the area.");
+
+    // A 600 m survey square next to the first site.
+    let site = h.state().state.sites[0].location;
+    let area_sw = site.offset_ne(100.0, 100.0);
+    let text = square(area_sw, 600.0)
+        .iter()
+        .map(|p| format!("{:.6}, {:.6}", p.lat_deg, p.lon_deg))
+        .collect::<Vec<_>>()
+        .join("; ");
+    h.get_by_label("Vertices (lat, lon per line)").focus();
+    h.run_steps(1);
+    h.get_by_label("Vertices (lat, lon per line)")
+        .type_text(&text);
+    h.run_steps(1);
+    h.get_by_label("Apply vertices").click();
+    h.run_steps(4);
+    let free = path(&h);
+    let drawn_sw = area_sw.offset_ne(150.0, 150.0);
+    let drawn = square(drawn_sw, 120.0);
+    // The path may run along a zone's edge (connectors route around its corners), never
+    // inside: checked against the zone shrunk by half a metre.
+    let drawn_core = square(drawn_sw.offset_ne(0.5, 0.5), 119.0);
+    assert!(
+        free.windows(2).any(|w| inside(mid(w[0], w[1]), &drawn)),
+        "without zones the path crosses the middle of the area"
+    );
+
+    // --- draw a zone: two vertices are refused, four are a zone ---
+    h.get_by_label("Draw zone").click();
+    h.run_steps(2);
+    assert!(h.state().state.plan.drawing_no_fly.is_some());
+    for p in &drawn[..2] {
+        // What a click on the map does in zone-drawing mode.
+        h.state_mut().state.plan.push_no_fly_vertex(*p);
+    }
+    h.run_steps(1);
+    h.get_by_label("2 vertices: click the map to add");
+    h.get_by_label("Finish zone").click();
+    h.run_steps(2);
+    h.get_by_label("a no-fly zone needs at least 3 distinct vertices, got 2");
+    assert!(
+        h.state().state.plan.no_fly.is_empty(),
+        "refused zone not added"
+    );
+    for p in &drawn[2..] {
+        h.state_mut().state.plan.push_no_fly_vertex(*p);
+    }
+    h.get_by_label("Finish zone").click();
+    h.run_steps(4);
+    assert_eq!(h.state().state.plan.no_fly.len(), 1);
+    assert!(h.query_by_label_contains("Zone 1 · 4 vertices").is_some());
+    let avoiding = path(&h);
+    for w in avoiding.windows(2) {
+        assert!(
+            !inside(w[0], &drawn_core) && !inside(mid(w[0], w[1]), &drawn_core),
+            "path enters the drawn zone at {:?}",
+            w[0]
+        );
+    }
+
+    // --- import a second zone from a GeoJSON file ---
+    let imported_sw = area_sw.offset_ne(400.0, 380.0);
+    let imported = square(imported_sw, 100.0);
+    let imported_core = square(imported_sw.offset_ne(0.5, 0.5), 99.0);
+    let mut ring: Vec<[f64; 2]> = imported.iter().map(|p| [p.lon_deg, p.lat_deg]).collect();
+    ring.push(ring[0]);
+    let file = dir.path().join("tower.geojson");
+    let doc = serde_json::json!({
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {"name": "tower"},
+                      "geometry": {"type": "Polygon", "coordinates": [ring]}}]
+    });
+    std::fs::write(&file, doc.to_string()).expect("write zone file");
+    h.state_mut().commands.send(Command::ImportNoFlyFrom(file));
+    h.run_steps(6);
+    assert_eq!(
+        h.state().state.plan.no_fly.len(),
+        2,
+        "{:?}",
+        h.state().state.notices
+    );
+    assert!(h.query_by_label_contains("Zone 2 · ").is_some());
+    for w in path(&h).windows(2) {
+        let m = mid(w[0], w[1]);
+        assert!(
+            !inside(m, &drawn_core) && !inside(m, &imported_core),
+            "path enters a zone at {m:?}"
+        );
+    }
+
+    // --- a file that is not an area is a clear error, the zones stay ---
+    let bad = dir.path().join("notes.geojson");
+    std::fs::write(&bad, "not json").expect("write");
+    h.state_mut().commands.send(Command::ImportNoFlyFrom(bad));
+    h.run_steps(4);
+    assert_eq!(h.state().state.plan.no_fly.len(), 2);
+    assert!(
+        h.state()
+            .state
+            .notices
+            .iter()
+            .any(|n| n.text.starts_with("no-fly import failed")),
+        "{:?}",
+        h.state().state.notices
+    );
+
+    // --- delete the drawn zone: the path may cross it again ---
+    h.get_all_by_label("Delete")
+        .next()
+        .expect("a Delete button per zone")
+        .click();
+    h.run_steps(4);
+    let left = &h.state().state.plan.no_fly;
+    assert_eq!(left.len(), 1);
+    assert!(
+        left[0].iter().all(|p| imported
+            .iter()
+            .any(|q| (p.lat_deg - q.lat_deg).abs() < 1e-9 && (p.lon_deg - q.lon_deg).abs() < 1e-9)),
+        "the imported zone is the one left"
+    );
+    assert!(path(&h).windows(2).any(|w| inside(mid(w[0], w[1]), &drawn)));
+}
