@@ -384,6 +384,48 @@ const ROUNDS: usize = 6;
 const CELL_WINDOW: (usize, usize) = (256, 64);
 const PIECE_WINDOW: (usize, usize) = (48, 24);
 
+/// A scan that never ran clean.
+const NEVER: u32 = u32::MAX;
+
+/// When positions of a tour last changed, by blocks of `1 << CHANGE_BLOCK` positions (a
+/// conservative answer: a change anywhere in a block counts for the whole block).
+struct Changes {
+    now: u32,
+    blocks: Vec<u32>,
+}
+
+const CHANGE_BLOCK: u32 = 3;
+
+impl Changes {
+    fn new(n: usize) -> Self {
+        Self {
+            now: 0,
+            blocks: vec![0; (n >> CHANGE_BLOCK) + 1],
+        }
+    }
+
+    /// The current time: changes from now on are later than it.
+    fn now(&self) -> u32 {
+        self.now
+    }
+
+    /// Positions `lo..=hi` change.
+    fn touch(&mut self, lo: usize, hi: usize) {
+        self.now += 1;
+        for b in &mut self.blocks[lo >> CHANGE_BLOCK..=hi >> CHANGE_BLOCK] {
+            *b = self.now;
+        }
+    }
+
+    /// Whether positions `lo..=hi` are unchanged since time `t` ([`NEVER`]: not known).
+    fn unchanged_since(&self, (lo, hi): (usize, usize), t: u32) -> bool {
+        t != NEVER
+            && self.blocks[lo >> CHANGE_BLOCK..=hi >> CHANGE_BLOCK]
+                .iter()
+                .all(|&b| b <= t)
+    }
+}
+
 /// Local search over an open tour that starts from `start`, while it shortens the tour (at
 /// most a few rounds): 2-opt (reversing `tour[i..=j]` reverses each of its nodes), with
 /// or-opt moving a run of up to three nodes at most `or_window` positions further on (either
@@ -411,6 +453,12 @@ fn improve_tour<T: Copy>(
         }
     };
     refresh(&pts, &mut edge, 0, n);
+    // Don't-look bookkeeping: a scan at `i` that found no move need not run again while the
+    // positions it reads are unchanged (it would find no move again), so the rounds after the
+    // first rescan only where the tour changed. Same moves in the same order as full scans.
+    let mut seen = Changes::new(n);
+    let mut clean_2opt = vec![NEVER; n];
+    let mut clean_or = [vec![NEVER; n], vec![NEVER; n], vec![NEVER; n]];
     let reverse_run = |tour: &mut [T], pts: &mut [(Uv, Uv)], i: usize, j: usize| {
         tour[i..=j].reverse();
         pts[i..=j].reverse();
@@ -424,6 +472,15 @@ fn improve_tour<T: Copy>(
         // 2-opt: edges (exit[i-1] → entry[i]) and (exit[j] → entry[j+1]) become
         // (exit[i-1] → exit[j]) and (entry[i] → entry[j+1]); i = 0 uses `start`.
         for i in 0..n {
+            // Reads positions i - 1 ..= i + window.
+            let reads = (
+                i.saturating_sub(1),
+                n.min(i.saturating_add(window)).min(n - 1),
+            );
+            if seen.unchanged_since(reads, clean_2opt[i]) {
+                continue;
+            }
+            let mut moved = false;
             let before = if i == 0 { start } else { pts[i - 1].1 };
             let mut old_a = dist(before, pts[i].0);
             for j in (i + usize::from(flip.is_some()))..n.min(i.saturating_add(window)) {
@@ -442,16 +499,31 @@ fn improve_tour<T: Copy>(
                 if new_a + new_b < bound - 1e-6 {
                     reverse_run(tour, &mut pts, i, j);
                     refresh(&pts, &mut edge, i.saturating_sub(1), j + 1);
+                    seen.touch(i, j);
                     old_a = new_a;
                     improved = true;
+                    moved = true;
                 }
+            }
+            if !moved {
+                clean_2opt[i] = seen.now();
             }
         }
         // Or-opt: the run tour[i..i + len] moved to just after position p (forwards).
         for len in (1..=3usize).filter(|_| or_window > 0) {
             let mut i = 0;
+            let clean = &mut clean_or[len - 1];
             while i + len < n {
                 let last = i + len - 1;
+                // Reads positions i - 1 ..= last + 1 + or_window.
+                let reads = (
+                    i.saturating_sub(1),
+                    (last + 1).saturating_add(or_window).min(n - 1),
+                );
+                if seen.unchanged_since(reads, clean[i]) {
+                    i += 1;
+                    continue;
+                }
                 let before = if i == 0 { start } else { pts[i - 1].1 };
                 let old_in = if i == 0 {
                     dist(start, pts[0].0)
@@ -491,8 +563,10 @@ fn improve_tour<T: Copy>(
                         reverse_run(tour, &mut pts, p + 1 - len, p);
                     }
                     refresh(&pts, &mut edge, i.saturating_sub(1), p + 1);
+                    seen.touch(i, p);
                     improved = true;
                 } else {
+                    clean[i] = seen.now();
                     i += 1;
                 }
             }
@@ -514,6 +588,7 @@ fn improve_tour<T: Copy>(
                     tour[i] = flipped;
                     pts[i] = fp;
                     refresh(&pts, &mut edge, i.saturating_sub(1), i + 1);
+                    seen.touch(i, i);
                     improved = true;
                 }
             }
@@ -577,16 +652,80 @@ fn fly_sweeps(sweeps: &[Sweep], g: &Gen, start_near: Option<Coord>, path: &mut S
         PIECE_WINDOW.0,
         PIECE_WINDOW.1,
     );
-    let len = SurveyPath::length_m;
-    let base = path.clone();
-    fly_pieces(sweeps, g, &seq, path);
-    for other in [&by_pieces, &nearest] {
-        let mut alt = base.clone();
-        fly_pieces(sweeps, g, other, &mut alt);
-        if len(&alt) < len(path) - 1e-6 {
-            *path = alt;
+    // Fly the tours, shortest in straight lines first: a flight is dropped as soon as what it
+    // has flown plus the straight length of the rest (a lower bound: connectors only get
+    // longer when routed or extended by the turnarounds) exceeds the shortest flown so far,
+    // so it could not have been kept. Connectors between the same piece ends are routed once.
+    let tours = [&seq, &by_pieces, &nearest];
+    let suffixes: Vec<Vec<f64>> = tours
+        .iter()
+        .map(|t| straight_suffix(t, &piece_ends))
+        .collect();
+    let mut by_bound: Vec<usize> = (0..tours.len()).collect();
+    by_bound.sort_by(|&a, &b| suffixes[a][0].total_cmp(&suffixes[b][0]));
+    let mut cache = Connectors::default();
+    let mut flown: [Option<(f64, SurveyPath)>; 3] = Default::default();
+    let mut shortest = f64::INFINITY;
+    for k in by_bound {
+        let mut alt = path.clone();
+        // The margin covers the rounding of the two sums.
+        let limit = shortest + 1e-3 + shortest * 1e-9;
+        if fly_pieces(
+            sweeps,
+            g,
+            tours[k],
+            &suffixes[k],
+            limit,
+            &mut cache,
+            &mut alt,
+        ) {
+            let l = alt.length_m();
+            shortest = shortest.min(l);
+            flown[k] = Some((l, alt));
         }
     }
+    // The first tour (in the order above) unless a later one is shorter: a dropped flight is
+    // longer than a kept one, so this is the choice among all three flown in full.
+    let mut best: Option<(f64, SurveyPath)> = None;
+    for f in flown.into_iter().flatten() {
+        if best.as_ref().is_none_or(|(l, _)| f.0 < l - 1e-6) {
+            best = Some(f);
+        }
+    }
+    if let Some((_, p)) = best {
+        *path = p;
+    }
+}
+
+/// `out[n]`: the straight length of the tour's pieces from the `n`-th on, with the straight
+/// connectors between them (`out[len]` is 0).
+fn straight_suffix(
+    tour: &[(usize, usize, bool)],
+    ends: &impl Fn((usize, usize, bool)) -> (Uv, Uv),
+) -> Vec<f64> {
+    let mut out = vec![0.0; tour.len() + 1];
+    let mut next_entry: Option<Uv> = None;
+    for (n, &x) in tour.iter().enumerate().rev() {
+        let (a, b) = ends(x);
+        out[n] = out[n + 1] + dist(a, b) + next_entry.map_or(0.0, |e| dist(b, e));
+        next_entry = Some(a);
+    }
+    out
+}
+
+/// How one piece end joins the next: straight between neighbouring lines (with the
+/// turnarounds), or a route inside the region (`None`: none found, flown straight).
+#[derive(Debug, Clone)]
+enum Connector {
+    Straight,
+    Routed(Option<Vec<Uv>>),
+}
+
+/// Connectors already worked out, by (sweep, piece, entered at `u0`) of both pieces: the
+/// candidate tours share most of them.
+#[derive(Default)]
+struct Connectors {
+    map: std::collections::HashMap<(u32, bool, u32, u32, bool, u32), Connector>,
 }
 
 /// Greedy tour over the pieces of all sweeps: from `start`, the nearest end of an unvisited
@@ -659,8 +798,18 @@ fn nearest_piece_tour(sweeps: &[Sweep], start: Uv) -> Vec<(usize, usize, bool)> 
 }
 
 /// Appends the pieces in the order `seq` (sweep, piece, entered at `u0`) to `path`, with the
-/// connectors, and one [`Pass`] per sweep.
-fn fly_pieces(sweeps: &[Sweep], g: &Gen, seq: &[(usize, usize, bool)], path: &mut SurveyPath) {
+/// connectors, and one [`Pass`] per sweep. Gives up (returns `false`, `path` unfinished) once
+/// the path's length plus `rest[n]` (a lower bound of the rest from the `n`-th piece's entry,
+/// see [`straight_suffix`]) exceeds `limit`.
+fn fly_pieces(
+    sweeps: &[Sweep],
+    g: &Gen,
+    seq: &[(usize, usize, bool)],
+    rest: &[f64],
+    limit: f64,
+    cache: &mut Connectors,
+    path: &mut SurveyPath,
+) -> bool {
     let first_pass = path.passes.len();
     path.passes.extend(sweeps.iter().map(|sw| Pass {
         bearing_deg: sw.bearing_deg,
@@ -681,13 +830,24 @@ fn fly_pieces(sweeps: &[Sweep], g: &Gen, seq: &[(usize, usize, bool)], path: &mu
         }
     };
     let Some(&(k0, i0, a0)) = seq.first() else {
-        return;
+        return true;
     };
     let mut run_start = path.points.len();
     // The first entry is not extended: the path starts on the boundary.
     path.points
         .push(sweeps[k0].rot.inv(sweeps[k0].end_uv(i0, a0)));
+    // Length of path.points[..=measured].
+    let mut measured = 0;
+    let mut so_far = 0.0;
     for (n, &(k, idx, at_u0)) in seq.iter().enumerate() {
+        let pts = &path.points;
+        for w in pts[measured..].windows(2) {
+            so_far += fast_len(w[1].x - w[0].x, w[1].y - w[0].y);
+        }
+        measured = pts.len() - 1;
+        if so_far + rest.get(n).copied().unwrap_or(0.0) > limit {
+            return false;
+        }
         let sw = &sweeps[k];
         let s = sw.segs[idx];
         let (exit, exit_edge, along) = if at_u0 {
@@ -706,8 +866,17 @@ fn fly_pieces(sweeps: &[Sweep], g: &Gen, seq: &[(usize, usize, bool)], path: &mu
         } else {
             (Uv { u: t.u1, v: t.v }, t.e1, 1.0)
         };
-        let adjacent = nk == k && (i64::from(t.line) - i64::from(s.line)).abs() == 1;
-        if adjacent && sw.fs.clear(exit, entry) {
+        let key = (k as u32, at_u0, idx as u32, nk as u32, n_u0, nj as u32);
+        let conn = cache.map.entry(key).or_insert_with(|| {
+            let adjacent = nk == k && (i64::from(t.line) - i64::from(s.line)).abs() == 1;
+            if adjacent && sw.fs.clear(exit, entry) {
+                Connector::Straight
+            } else {
+                let exit_there = tw.rot.fwd(sw.rot.inv(exit));
+                Connector::Routed(tw.fs.route(exit_there, exit_edge, entry, entry_edge))
+            }
+        });
+        if let Connector::Straight = conn {
             let a = extend(sw, exit, exit_edge, along);
             let b = extend(sw, entry, entry_edge, n_along);
             path.points.push(sw.rot.inv(a));
@@ -723,10 +892,11 @@ fn fly_pieces(sweeps: &[Sweep], g: &Gen, seq: &[(usize, usize, bool)], path: &mu
             let end = path.points.len();
             path.passes[first_pass + k].runs.push((run_start, end));
             run_start = end - 1;
-            let exit_there = tw.rot.fwd(sw.rot.inv(exit));
-            match tw.fs.route(exit_there, exit_edge, entry, entry_edge) {
-                Some(via) => path.points.extend(via.into_iter().map(|q| tw.rot.inv(q))),
-                None => path.unrouted += 1,
+            match conn {
+                Connector::Routed(Some(via)) => {
+                    path.points.extend(via.iter().map(|&q| tw.rot.inv(q)));
+                }
+                _ => path.unrouted += 1,
             }
             path.points.push(tw.rot.inv(entry));
         }
@@ -738,6 +908,7 @@ fn fly_pieces(sweeps: &[Sweep], g: &Gen, seq: &[(usize, usize, bool)], path: &mu
     for pass in &mut path.passes[first_pass..] {
         pass.runs.dedup();
     }
+    true
 }
 
 /// Lawnmower: one pass at the given or best bearing.
