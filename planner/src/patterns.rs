@@ -426,6 +426,82 @@ impl Changes {
     }
 }
 
+const BOX_SHIFT: usize = 3;
+const BOX_MASK: usize = (1 << BOX_SHIFT) - 1;
+
+/// Per block of `1 << BOX_SHIFT` tour positions: the bounding box of the nodes' exits and the
+/// longest edge leaving them, so the local search can skip a block no move can use.
+struct Boxes {
+    lo: Vec<Uv>,
+    hi: Vec<Uv>,
+    max_edge: Vec<f64>,
+}
+
+impl Boxes {
+    fn new(pts: &[(Uv, Uv)], edge: &[f64]) -> Self {
+        let nb = (pts.len() >> BOX_SHIFT) + 1;
+        let far = Uv { u: 0.0, v: 0.0 };
+        let mut b = Self {
+            lo: vec![far; nb],
+            hi: vec![far; nb],
+            max_edge: vec![0.0; nb],
+        };
+        b.update(pts, edge, 0, pts.len().saturating_sub(1));
+        b
+    }
+
+    /// Recomputes the blocks of positions `lo..=hi`.
+    fn update(&mut self, pts: &[(Uv, Uv)], edge: &[f64], lo: usize, hi: usize) {
+        for b in lo >> BOX_SHIFT..=hi >> BOX_SHIFT {
+            let s = b << BOX_SHIFT;
+            let e = pts.len().min(s + BOX_MASK + 1);
+            let (mut l, mut h, mut m) = (
+                Uv {
+                    u: f64::INFINITY,
+                    v: f64::INFINITY,
+                },
+                Uv {
+                    u: f64::NEG_INFINITY,
+                    v: f64::NEG_INFINITY,
+                },
+                0.0f64,
+            );
+            for k in s..e {
+                let x = pts[k].1;
+                l.u = l.u.min(x.u);
+                l.v = l.v.min(x.v);
+                h.u = h.u.max(x.u);
+                h.v = h.v.max(x.v);
+                m = m.max(edge[k]);
+            }
+            self.lo[b] = l;
+            self.hi[b] = h;
+            self.max_edge[b] = m;
+        }
+    }
+
+    /// A lower bound of the squared distance from `q` to every exit of block `b`, computed so
+    /// that rounding keeps it one (differences from the box's sides, which are exits).
+    fn lower_d2(&self, b: usize, q: Uv) -> f64 {
+        let (l, h) = (self.lo[b], self.hi[b]);
+        let du = if q.u < l.u {
+            l.u - q.u
+        } else if q.u > h.u {
+            q.u - h.u
+        } else {
+            0.0
+        };
+        let dv = if q.v < l.v {
+            l.v - q.v
+        } else if q.v > h.v {
+            q.v - h.v
+        } else {
+            0.0
+        };
+        du * du + dv * dv
+    }
+}
+
 /// Local search over an open tour that starts from `start`, while it shortens the tour (at
 /// most a few rounds): 2-opt (reversing `tour[i..=j]` reverses each of its nodes), with
 /// or-opt moving a run of up to three nodes at most `or_window` positions further on (either
@@ -459,6 +535,7 @@ fn improve_tour<T: Copy>(
     let mut seen = Changes::new(n);
     let mut clean_2opt = vec![NEVER; n];
     let mut clean_or = [vec![NEVER; n], vec![NEVER; n], vec![NEVER; n]];
+    let mut boxes = Boxes::new(&pts, &edge);
     let reverse_run = |tour: &mut [T], pts: &mut [(Uv, Uv)], i: usize, j: usize| {
         tour[i..=j].reverse();
         pts[i..=j].reverse();
@@ -483,11 +560,23 @@ fn improve_tour<T: Copy>(
             let mut moved = false;
             let before = if i == 0 { start } else { pts[i - 1].1 };
             let mut old_a = dist(before, pts[i].0);
-            for j in (i + usize::from(flip.is_some()))..n.min(i.saturating_add(window)) {
+            let j_end = n.min(i.saturating_add(window));
+            let mut j = i + usize::from(flip.is_some());
+            while j < j_end {
+                // A whole block of exits too far from `before` (see the test below) is skipped.
+                if j & BOX_MASK == 0 && j + BOX_MASK < j_end {
+                    let b = j >> BOX_SHIFT;
+                    let lim = old_a + boxes.max_edge[b];
+                    if boxes.lower_d2(b, before) >= lim * lim {
+                        j += BOX_MASK + 1;
+                        continue;
+                    }
+                }
                 let old_b = edge[j];
                 // The new edge from `before` alone must be shorter than both old ones.
                 let bound = old_a + old_b;
                 if d2(before, pts[j].1) >= bound * bound {
+                    j += 1;
                     continue;
                 }
                 let new_a = dist(before, pts[j].1);
@@ -499,11 +588,13 @@ fn improve_tour<T: Copy>(
                 if new_a + new_b < bound - 1e-6 {
                     reverse_run(tour, &mut pts, i, j);
                     refresh(&pts, &mut edge, i.saturating_sub(1), j + 1);
+                    boxes.update(&pts, &edge, i.saturating_sub(1), j);
                     seen.touch(i, j);
                     old_a = new_a;
                     improved = true;
                     moved = true;
                 }
+                j += 1;
             }
             if !moved {
                 clean_2opt[i] = seen.now();
@@ -532,7 +623,20 @@ fn improve_tour<T: Copy>(
                 };
                 let removed = old_in + edge[last] - dist(before, pts[last + 1].0);
                 let mut best: Option<(f64, usize, bool)> = None;
-                for p in (last + 1)..n.min((last + 1).saturating_add(or_window)) {
+                let p_end = n.min((last + 1).saturating_add(or_window));
+                let mut p = last + 1;
+                while p < p_end {
+                    if p & BOX_MASK == 0 && p + BOX_MASK < p_end {
+                        let b = p >> BOX_SHIFT;
+                        let lim = removed + boxes.max_edge[b];
+                        if lim <= 0.0
+                            || (boxes.lower_d2(b, pts[i].0) >= lim * lim
+                                && boxes.lower_d2(b, pts[last].1) >= lim * lim)
+                        {
+                            p += BOX_MASK + 1;
+                            continue;
+                        }
+                    }
                     let a = pts[p].1;
                     let base = edge[p];
                     let bound = removed + base;
@@ -555,6 +659,7 @@ fn improve_tour<T: Copy>(
                             best = Some((gain, p, rev));
                         }
                     }
+                    p += 1;
                 }
                 if let Some((_, p, rev)) = best {
                     tour[i..=p].rotate_left(len);
@@ -563,6 +668,7 @@ fn improve_tour<T: Copy>(
                         reverse_run(tour, &mut pts, p + 1 - len, p);
                     }
                     refresh(&pts, &mut edge, i.saturating_sub(1), p + 1);
+                    boxes.update(&pts, &edge, i.saturating_sub(1), p);
                     seen.touch(i, p);
                     improved = true;
                 } else {
@@ -588,6 +694,7 @@ fn improve_tour<T: Copy>(
                     tour[i] = flipped;
                     pts[i] = fp;
                     refresh(&pts, &mut edge, i.saturating_sub(1), i + 1);
+                    boxes.update(&pts, &edge, i.saturating_sub(1), i);
                     seen.touch(i, i);
                     improved = true;
                 }
