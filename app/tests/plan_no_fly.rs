@@ -220,3 +220,71 @@ fn zones_drawn_and_imported_keep_the_path_out() {
     );
     assert!(path(&h).windows(2).any(|w| inside(mid(w[0], w[1]), &drawn)));
 }
+
+#[test]
+fn camera_and_sweep_angle_change_the_plan() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut h = harness(dir.path());
+    h.run_steps(2);
+    h.get_by_label("Plan").click();
+    h.run_steps(2);
+    let site = h.state().state.sites[0].location;
+    let text = square(site.offset_ne(100.0, 100.0), 500.0)
+        .iter()
+        .map(|p| format!("{:.6}, {:.6}", p.lat_deg, p.lon_deg))
+        .collect::<Vec<_>>()
+        .join("; ");
+    h.get_by_label("Vertices (lat, lon per line)").focus();
+    h.run_steps(1);
+    h.get_by_label("Vertices (lat, lon per line)")
+        .type_text(&text);
+    h.run_steps(1);
+    h.get_by_label("Apply vertices").click();
+    h.run_steps(4);
+    let spacing = |h: &Harness<'_, AviaryApp>| {
+        h.state()
+            .state
+            .plan
+            .current_preview()
+            .expect("a preview")
+            .line_spacing_m
+    };
+    let default_spacing_m = spacing(&h);
+    assert!(h.query_by_label_contains("cm/px").is_some(), "GSD shown");
+
+    // --- another camera: a narrower footprint, closer lines ---
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Camera")
+        .click();
+    h.run_steps(2);
+    h.get_by_label_contains("Parrot Sequoia").click();
+    h.run_steps(4);
+    assert_eq!(
+        h.state().state.plan.params.camera.as_deref(),
+        Some("sequoia")
+    );
+    let sequoia_spacing_m = spacing(&h);
+    // 50 m × 6.17 mm / 4.88 mm × 30 % = 19.0 m.
+    assert!(
+        (sequoia_spacing_m - 19.0).abs() < 0.1 && sequoia_spacing_m != default_spacing_m,
+        "{default_spacing_m} -> {sequoia_spacing_m}"
+    );
+
+    // --- a fixed sweep angle of 0°: transects run north-south ---
+    h.get_by_label("Auto").click();
+    h.run_steps(4);
+    assert_eq!(h.state().state.plan.params.sweep_angle_deg, Some(0.0));
+    let legs = path(&h);
+    let home = legs[0];
+    let longest = legs
+        .windows(2)
+        .filter(|w| w[0] != home && w[1] != home)
+        .max_by(|a, b| a[0].distance_m(a[1]).total_cmp(&b[0].distance_m(b[1])))
+        .expect("a path");
+    let east_m = (longest[1].lon_deg - longest[0].lon_deg).to_radians()
+        * aviary_core::geo::EARTH_RADIUS_M
+        * longest[0].lat_deg.to_radians().cos();
+    assert!(
+        east_m.abs() < 1.0 && longest[0].distance_m(longest[1]) > 400.0,
+        "longest leg {longest:?} is not a north-south transect"
+    );
+}

@@ -266,6 +266,14 @@ pub struct MissionParams {
     pub front_overlap_pct: f64,
     /// Gimbal pitch, degrees (-90 = nadir).
     pub gimbal_angle_deg: f64,
+    /// Built-in camera name (as `aviary plan --camera` takes it); `None`: the planner's
+    /// default camera. Absent in missions stored before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<String>,
+    /// Sweep angle of the transects, degrees clockwise from north; `None`: chosen
+    /// automatically for the shortest path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep_angle_deg: Option<f64>,
 }
 
 impl Default for MissionParams {
@@ -276,6 +284,8 @@ impl Default for MissionParams {
             side_overlap_pct: 70.0,
             front_overlap_pct: 80.0,
             gimbal_angle_deg: -90.0,
+            camera: None,
+            sweep_angle_deg: None,
         }
     }
 }

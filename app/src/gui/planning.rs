@@ -4,7 +4,7 @@
 use super::state::PlanPreview;
 use aviary_core::{FlightPattern, LatLon, MissionParams, SurveyArea, Waypoint};
 use aviary_planner::formats::{MissionDoc, OutputFormat};
-use aviary_planner::{ARDUCOPTER_MAX_ITEMS, Area, SurveyParams, plan_survey};
+use aviary_planner::{ARDUCOPTER_MAX_ITEMS, Area, Spacing, SurveyParams, plan_survey};
 use std::path::Path;
 
 /// Plans `area`, keeping out of `no_fly`, with `pattern` and `params` from `home` (the
@@ -16,14 +16,23 @@ pub fn plan_preview(
     params: &MissionParams,
     home: Option<LatLon>,
 ) -> Result<PlanPreview, String> {
+    let defaults = SurveyParams::default();
+    let spacing = match &params.camera {
+        Some(name) => Spacing::Camera(
+            aviary_planner::camera::builtin_camera(name).map_err(|e| e.to_string())?,
+        ),
+        None => defaults.spacing.clone(),
+    };
     let survey = SurveyParams {
         pattern: pattern.into(),
         alt_rel_m: params.altitude_m,
         speed_mps: params.speed_mps,
         side_overlap_pct: params.side_overlap_pct,
         front_overlap_pct: params.front_overlap_pct,
+        sweep_angle_deg: params.sweep_angle_deg,
+        spacing,
         home,
-        ..SurveyParams::default()
+        ..defaults
     };
     let checked = Area::new(std::slice::from_ref(area), no_fly, survey.max_area_m2)
         .map_err(|e| e.to_string())?;
@@ -67,6 +76,8 @@ pub fn plan_preview(
         battery_pct: est.battery_pct,
         area_m2: est.area_m2,
         alt_rel_m: plan.derived.alt_rel_m,
+        line_spacing_m: plan.derived.line_spacing_m,
+        gsd_cm_px: plan.derived.gsd_cm_px,
         warnings,
         home: plan.home,
         speed_mps: plan.speed_mps,

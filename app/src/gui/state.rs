@@ -284,6 +284,10 @@ pub struct PlanPreview {
     pub area_m2: f64,
     /// Altitude flown, metres.
     pub alt_rel_m: f64,
+    /// Distance between transects, metres.
+    pub line_spacing_m: f64,
+    /// Ground sample distance, cm per pixel (none with a direct line spacing).
+    pub gsd_cm_px: Option<f64>,
     /// Things the operator should know (item limit, battery, ...).
     pub warnings: Vec<String>,
     /// Takeoff and return point.

@@ -133,6 +133,54 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                     .speed(1.0),
             );
             ui.end_row();
+            ui.label("Camera");
+            let cameras = aviary_planner::BUILTIN_CAMERAS;
+            let current = params
+                .camera
+                .as_deref()
+                .and_then(|n| cameras.iter().find(|c| c.name.eq_ignore_ascii_case(n)))
+                .or(cameras.first());
+            let combo = egui::ComboBox::from_id_salt("plan_camera")
+                .selected_text(current.map_or("—", |c| c.model))
+                .width(180.0)
+                .show_ui(ui, |ui| {
+                    for c in cameras {
+                        let chosen = current.is_some_and(|cur| cur.name == c.name);
+                        let text = format!(
+                            "{} ({:.1} × {:.1} mm, {:.1} mm lens, {} px)",
+                            c.model,
+                            c.camera.sensor_width_mm,
+                            c.camera.sensor_height_mm,
+                            c.camera.focal_length_mm,
+                            c.camera.image_width_px
+                        );
+                        if ui.selectable_label(chosen, text).clicked() {
+                            params.camera = Some(c.name.to_owned());
+                        }
+                    }
+                });
+            super::name_combo(&combo.response, "Camera");
+            ui.end_row();
+            ui.label("Sweep angle");
+            ui.horizontal(|ui| {
+                let mut auto = params.sweep_angle_deg.is_none();
+                if ui
+                    .checkbox(&mut auto, "Auto")
+                    .on_hover_text("Choose the angle that gives the shortest path")
+                    .changed()
+                {
+                    params.sweep_angle_deg = if auto { None } else { Some(0.0) };
+                }
+                if let Some(angle) = &mut params.sweep_angle_deg {
+                    ui.add(
+                        egui::DragValue::new(angle)
+                            .range(0.0..=179.0)
+                            .suffix("°")
+                            .speed(1.0),
+                    );
+                }
+            });
+            ui.end_row();
         });
     if params != ed.params {
         ed.params = params;
@@ -164,6 +212,12 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                     ("Sorties", p.sorties.to_string()),
                     ("Battery", format!("{:.0} %", p.battery_pct)),
                     ("Altitude flown", format!("{:.0} m", p.alt_rel_m)),
+                    ("Line spacing", format!("{:.1} m", p.line_spacing_m)),
+                    (
+                        "GSD",
+                        p.gsd_cm_px
+                            .map_or_else(|| "—".to_owned(), |g| format!("{g:.2} cm/px")),
+                    ),
                 ] {
                     ui.label(k);
                     ui.label(RichText::new(v).monospace());
