@@ -371,22 +371,22 @@ impl Sink {
     }
 }
 
-/// HTTP/1.1 JSON client for one server.
-struct Api {
+/// HTTP/1.1 JSON client for one server (also the load tool's, [`crate::fleet_bench`]).
+pub(crate) struct Api {
     client: Client<HttpConnector, Full<Bytes>>,
-    config: FleetConfig,
-    token: Option<String>,
+    pub(crate) config: FleetConfig,
+    pub(crate) token: Option<String>,
 }
 
 /// Why a poll stopped.
-enum PollError {
+pub(crate) enum PollError {
     /// The token expired or was revoked: log in again.
     Unauthorized,
     Other(FleetError),
 }
 
 impl Api {
-    fn new(config: FleetConfig) -> Self {
+    pub(crate) fn new(config: FleetConfig) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(config.request_timeout));
@@ -397,7 +397,7 @@ impl Api {
         }
     }
 
-    async fn request(
+    pub(crate) async fn request(
         &self,
         method: hyper::Method,
         path: &str,
@@ -450,7 +450,7 @@ impl Api {
             .map_err(|_| timed_out())?
     }
 
-    async fn login(&mut self) -> Result<LoginResponse, FleetError> {
+    pub(crate) async fn login(&mut self) -> Result<LoginResponse, FleetError> {
         self.token = None;
         let body = serde_json::to_vec(&LoginRequest {
             email: self.config.email.clone(),
@@ -477,7 +477,10 @@ impl Api {
         }
     }
 
-    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, PollError> {
+    pub(crate) async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, PollError> {
         self.call(hyper::Method::GET, path, None).await
     }
 
@@ -504,7 +507,7 @@ impl Api {
         }
     }
 
-    async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+    pub(crate) async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
@@ -519,7 +522,7 @@ impl Api {
     }
 
     /// Finds or creates the site, then registers each drone not yet known by serial number.
-    async fn register(
+    pub(crate) async fn register(
         &self,
         r: &Registration,
     ) -> Result<(SiteId, Vec<(DroneId, bool)>), PollError> {

@@ -9,10 +9,15 @@
 //! [`fleet`] is the fleet-server client: [`fleet::FleetLink::spawn`] logs in and polls the
 //! organisation's sites and drones for the app.
 //!
+//! [`fleet_bench`] is the load tool behind `aviary bench fleet`: simulated drones publishing
+//! through the broker to a running fleet server, measured from outside (ingest counters,
+//! mission WebSocket, REST reads).
+//!
 //! [`mav`] holds the `MAVLink` ground-station side: [`mav::spawn`] gives a [`mav::LinkHandle`]
 //! and [`mav::LinkEvents`]. It depends on `aviary-core` only among Aviary crates; never on
 //! `aviary-sim` (which it uses as a dev-dependency for loopback tests) nor on the app.
 
 pub mod fleet;
+pub mod fleet_bench;
 pub mod mav;
 pub mod mqtt;

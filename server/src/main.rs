@@ -61,6 +61,11 @@ enum Command {
         /// Telemetry retention, days.
         #[arg(long, default_value_t = 730)]
         retention_days: i64,
+        /// The broker's `max_inflight_messages` (20 for a default Mosquitto, 1000 in
+        /// deploy/mosquitto): the ingest commits a batch at half this many unacknowledged
+        /// messages.
+        #[arg(long, env = "AVIARY_MQTT_INFLIGHT", default_value_t = 20)]
+        broker_inflight: usize,
     },
     /// Apply migrations and exit.
     Migrate,
@@ -143,7 +148,9 @@ fn main() -> anyhow::Result<()> {
                 alert_routing_key,
                 api_rate,
                 retention_days,
+                broker_inflight,
             } => {
+                config.ingest_broker_inflight = broker_inflight.max(2);
                 config.listen = listen;
                 config.instance_id = instance;
                 config.jwt_secret = jwt_secret.into_bytes();

@@ -1,5 +1,9 @@
 //! `aviary bench`: benchmarks that need real sockets.
 //!
+//! `fleet` loads an already running fleet server through its MQTT broker and measures it from
+//! outside (ingest counters, mission WebSocket, REST reads); the wire code and the measurement
+//! are `aviary_links::fleet_bench`, this module only parses the options and prints the JSON.
+//!
 //! `live` is the telemetry benchmark as a process pair: the simulated fleet runs in a child
 //! process (this same executable, `aviary bench live-sim-child`, hidden), the `MAVLink` link in
 //! this one; they meet over real UDP on 127.0.0.1, as the app and `aviary sim` (or a real
@@ -45,6 +49,10 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20.0)]
         seconds: f64,
     },
+    /// Fleet server under load: simulated drones publish telemetry through the MQTT broker to
+    /// an already running `aviary-server`; measures ingest, publish → WebSocket latency and
+    /// REST reads from outside (`aviary_links::fleet_bench`).
+    Fleet(Box<FleetArgs>),
     /// The simulator half of `live` (started by it; not for direct use).
     #[command(hide = true)]
     LiveSimChild {
@@ -57,9 +65,78 @@ pub enum BenchCommand {
     },
 }
 
+/// Arguments of `aviary bench fleet`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FleetArgs {
+    /// The running fleet server (`http://host:8080`).
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// The broker the server ingests from (`mqtt://host:1883`, `mqtts://host:8883?ca=PATH`).
+    #[arg(long, value_name = "URL", default_value = "mqtt://127.0.0.1:1883")]
+    mqtt: String,
+    /// An admin of the organisation the bench drones join.
+    #[arg(long, env = "AVIARY_FLEET_EMAIL")]
+    email: String,
+    /// Its password (prefer the environment variable to the command line).
+    #[arg(long, env = "AVIARY_FLEET_PASSWORD", hide_env_values = true)]
+    password: String,
+    /// Simulated drones.
+    #[arg(long, default_value_t = 1000)]
+    drones: usize,
+    /// Telemetry rate per drone, Hz.
+    #[arg(long, default_value_t = 10.0)]
+    rate_hz: f64,
+    /// Length of the publishing phase, seconds.
+    #[arg(long, default_value_t = 20.0)]
+    seconds: f64,
+    /// Drones flying the watched mission (timed to a WebSocket client).
+    #[arg(long, default_value_t = 10)]
+    watched: usize,
+    /// Drones registered on the server (site `bench`, serials BENCH-0001…), read by the REST
+    /// phase.
+    #[arg(long, default_value_t = 100)]
+    registered: usize,
+    /// MQTT connections the drones share.
+    #[arg(long, default_value_t = 20)]
+    publishers: usize,
+    /// QoS 1 messages in flight per connection (keep within the broker's
+    /// `max_inflight_messages`).
+    #[arg(long, default_value_t = 1000)]
+    inflight: u16,
+    /// REST reads per second (the server's `--api-rate` must allow it); 0 skips the phase.
+    #[arg(long, default_value_t = 1000)]
+    rest_rps: u64,
+    /// Length of the REST phase, seconds.
+    #[arg(long, default_value_t = 10.0)]
+    rest_seconds: f64,
+}
+
+fn fleet(a: &FleetArgs) -> anyhow::Result<()> {
+    use aviary_links::fleet::FleetConfig;
+    use aviary_links::fleet_bench::{self, FleetBenchOptions};
+    use aviary_links::mqtt::BrokerAddr;
+    let mut opts = FleetBenchOptions::new(
+        FleetConfig::new(&a.server, &a.email, &a.password)?,
+        BrokerAddr::parse(&a.mqtt)?,
+    );
+    opts.drones = a.drones;
+    opts.rate_hz = a.rate_hz;
+    opts.seconds = a.seconds;
+    opts.watched = a.watched;
+    opts.registered = a.registered;
+    opts.publishers = a.publishers;
+    opts.inflight = a.inflight;
+    opts.rest_rps = a.rest_rps;
+    opts.rest_seconds = a.rest_seconds;
+    let report = fleet_bench::run(&opts)?;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
 /// Runs a benchmark and prints its JSON line.
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Fleet(a) => fleet(&a),
         BenchCommand::Live {
             drones,
             rate_hz,
