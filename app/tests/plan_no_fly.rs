@@ -89,6 +89,23 @@ fn square(sw: LatLon, side_m: f64) -> Vec<LatLon> {
     ]
 }
 
+/// Types `ring` into the vertex text box, applies it and lets the preview be planned.
+fn enter_area(h: &mut Harness<'_, AviaryApp>, ring: &[LatLon]) {
+    let text = ring
+        .iter()
+        .map(|p| format!("{:.6}, {:.6}", p.lat_deg, p.lon_deg))
+        .collect::<Vec<_>>()
+        .join("; ");
+    h.get_by_label("Vertices (lat, lon per line)").focus();
+    h.run_steps(1);
+    h.get_by_label("Vertices (lat, lon per line)")
+        .type_text(&text);
+    h.run_steps(1);
+    h.get_by_label("Apply vertices").click();
+    h.run_steps(4);
+    assert_eq!(h.state().state.plan.vertices.len(), ring.len());
+}
+
 #[test]
 fn zones_drawn_and_imported_keep_the_path_out() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -102,18 +119,7 @@ fn zones_drawn_and_imported_keep_the_path_out() {
     // A 600 m survey square next to the first site.
     let site = h.state().state.sites[0].location;
     let area_sw = site.offset_ne(100.0, 100.0);
-    let text = square(area_sw, 600.0)
-        .iter()
-        .map(|p| format!("{:.6}, {:.6}", p.lat_deg, p.lon_deg))
-        .collect::<Vec<_>>()
-        .join("; ");
-    h.get_by_label("Vertices (lat, lon per line)").focus();
-    h.run_steps(1);
-    h.get_by_label("Vertices (lat, lon per line)")
-        .type_text(&text);
-    h.run_steps(1);
-    h.get_by_label("Apply vertices").click();
-    h.run_steps(4);
+    enter_area(&mut h, &square(area_sw, 600.0));
     let free = path(&h);
     let drawn_sw = area_sw.offset_ne(150.0, 150.0);
     let drawn = square(drawn_sw, 120.0);
@@ -229,18 +235,7 @@ fn camera_and_sweep_angle_change_the_plan() {
     h.get_by_label("Plan").click();
     h.run_steps(2);
     let site = h.state().state.sites[0].location;
-    let text = square(site.offset_ne(100.0, 100.0), 500.0)
-        .iter()
-        .map(|p| format!("{:.6}, {:.6}", p.lat_deg, p.lon_deg))
-        .collect::<Vec<_>>()
-        .join("; ");
-    h.get_by_label("Vertices (lat, lon per line)").focus();
-    h.run_steps(1);
-    h.get_by_label("Vertices (lat, lon per line)")
-        .type_text(&text);
-    h.run_steps(1);
-    h.get_by_label("Apply vertices").click();
-    h.run_steps(4);
+    enter_area(&mut h, &square(site.offset_ne(100.0, 100.0), 500.0));
     let spacing = |h: &Harness<'_, AviaryApp>| {
         h.state()
             .state

@@ -6,11 +6,11 @@
 //! before writing any file: open-store reads of the organisation, sites, drones and the
 //! 100,000 missions' stored results, then the aggregation (`load_org_report`).
 
-use aviary_core::store::{ImportedMission, MissionResult, ResultSource, Store, StoreOptions};
+use aviary_core::ManualClock;
+use aviary_core::store::{Store, StoreOptions};
 use aviary_core::{
     Drone, DroneId, DroneStatus, LatLon, MissionId, MissionStatus, OrgId, Site, SiteId,
 };
-use aviary_core::{ManualClock, Organization};
 use aviary_reports::mission::{ReportContext, ReportOptions, analyze};
 use aviary_reports::summary::{
     Grouping, MaintenancePolicy, MissionRecord, load_org_report, summarize,
@@ -146,118 +146,12 @@ fn org_report_from_store(c: &mut Criterion) {
     let clock = Arc::new(ManualClock::new(testdata::start_time()));
     let mut store = Store::open(&dir.path().join("org.db"), clock, StoreOptions::default())
         .unwrap_or_else(|e| panic!("{e}"));
-    let org = Organization {
-        id: OrgId::new_random(),
-        name: "Polder Survey B.V.".into(),
-        created_at: t0,
-    };
-    store.upsert_org(&org).unwrap_or_else(|e| panic!("{e}"));
-    let zones = [
-        chrono_tz::Europe::Amsterdam,
-        chrono_tz::America::New_York,
-        chrono_tz::Asia::Tokyo,
-    ];
-    let sites: Vec<Site> = zones
-        .iter()
-        .enumerate()
-        .map(|(i, tz)| Site {
-            id: SiteId::new_random(),
-            org_id: org.id,
-            name: format!("Site {i}"),
-            location: LatLon::new(51.9, 4.48),
-            timezone: *tz,
-            created_at: t0,
-        })
-        .collect();
-    for s in &sites {
-        store.upsert_site(s).unwrap_or_else(|e| panic!("{e}"));
-    }
-    let drones: Vec<Drone> = (0..50)
-        .map(|i| Drone {
-            id: DroneId::new_random(),
-            site_id: sites[i % sites.len()].id,
-            serial_number: format!("AV-{i:03}"),
-            model: "Quad X4".into(),
-            status: DroneStatus::Available,
-            battery_pct: 100,
-            last_seen: None,
-            home: LatLon::new(51.9, 4.48),
-            firmware_version: "4.5.7".into(),
-            link: None,
-            created_at: t0,
-        })
-        .collect();
-    for d in &drones {
-        store.insert_drone(d).unwrap_or_else(|e| panic!("{e}"));
-    }
-    let template =
-        testdata::lawnmower_mission("Field survey", 300.0, 200.0, MissionStatus::Completed);
-    let outcomes = [
-        MissionStatus::Completed,
-        MissionStatus::Completed,
-        MissionStatus::Completed,
-        MissionStatus::Completed,
-        MissionStatus::Aborted,
-        MissionStatus::Failed,
-    ];
-    let items: Vec<ImportedMission> = (0..100_000_i64)
-        .map(|i| {
-            let d = &drones[(i % 50) as usize];
-            let outcome = outcomes[(i % 6) as usize];
-            // 100,000 missions spread over 365 days: one every 315 s.
-            let start = t0 + Duration::seconds(i * 315);
-            let flight_s = 900.0 + (i % 13) as f64 * 60.0;
-            let end = start + Duration::seconds(flight_s as i64);
-            let mission = aviary_core::Mission {
-                id: MissionId::new_random(),
-                org_id: org.id,
-                site_id: d.site_id,
-                drone_id: Some(d.id),
-                name: format!("Mission {i}"),
-                status: outcome,
-                created_at: start - Duration::hours(3),
-                actual_start: Some(start),
-                actual_end: Some(end),
-                ..template.clone()
-            };
-            let result = MissionResult {
-                mission_id: mission.id,
-                outcome,
-                ended_at: end,
-                samples: (flight_s * 10.0) as u64,
-                first_sample: Some(start),
-                last_sample: Some(end),
-                duration_s: Some(flight_s),
-                distance_m: Some(flight_s * 5.0),
-                covered_area_m2: Some(60_000.0),
-                coverage_pct: Some(if outcome == MissionStatus::Completed {
-                    99.0
-                } else {
-                    40.0
-                }),
-                photos: Some(150),
-                battery_start_pct: Some(98.0),
-                battery_end_pct: Some(98.0 - flight_s / 30.0 - (i % 7) as f64),
-                battery_max_pct: Some(98.0),
-                battery_min_pct: Some(98.0 - flight_s / 30.0 - (i % 7) as f64),
-                source: ResultSource::Report,
-                computed_at: end,
-            };
-            ImportedMission {
-                mission,
-                result: Some(result),
-            }
-        })
-        .collect();
     let imported = std::time::Instant::now();
-    let n = store
-        .import_missions(&items)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let n = testdata::seed_org_store(&mut store, 100_000).unwrap_or_else(|e| panic!("{e}"));
     eprintln!(
         "imported {n} missions with results in {:?}",
         imported.elapsed()
     );
-    drop(items);
     let to = t0 + Duration::days(365);
     let opts = ReportOptions::default();
     let policy = MaintenancePolicy::default();
