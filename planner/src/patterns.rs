@@ -343,24 +343,26 @@ fn cell_tour(sweeps: &[Sweep], reference: Uv) -> Vec<Visit> {
     let mut tour: Vec<Visit> = Vec::with_capacity(ncells);
     let mut pos = reference;
     let d2 = |a: Uv, b: Uv| (a.u - b.u) * (a.u - b.u) + (a.v - b.v) * (a.v - b.v);
-    while !entries.is_empty() {
-        let first = tour.is_empty();
-        let mut best: Option<(f64, Visit)> = None;
-        for &(p, x, may_start) in &entries {
-            if first && !may_start {
-                continue;
-            }
-            let d = d2(pos, p);
-            if best.is_none_or(|(bd, _)| d < bd) {
-                best = Some((d, x));
-            }
+    // The first cell: the nearest entry allowed to start (the first of equal ones).
+    let mut best: Option<(f64, usize)> = None;
+    for (e, &(p, _, may_start)) in entries.iter().enumerate() {
+        let d = d2(pos, p);
+        if may_start && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, e));
         }
-        let Some((_, x)) = best else {
-            break;
-        };
-        entries.retain(|(_, y, _)| (y.sweep, y.cell) != (x.sweep, x.cell));
+    }
+    // Then the nearest entry of a cell not flown yet (the first of equal ones), found in a
+    // grid of the entries. A cell's four entries are consecutive in `entries`.
+    let mut grid = EntryGrid::new(&entries);
+    while let Some((_, e)) = best {
+        let x = entries[e].1;
+        let cell0 = e & !3;
+        for (k, &(p, ..)) in entries.iter().enumerate().skip(cell0).take(4) {
+            grid.remove(k, p);
+        }
         pos = ends(x).1;
         tour.push(x);
+        best = grid.nearest(pos, &entries);
     }
     let flip = |x: Visit| Visit {
         at_u0: !x.at_u0,
@@ -376,6 +378,142 @@ fn cell_tour(sweeps: &[Sweep], reference: Uv) -> Vec<Visit> {
         CELL_WINDOW.1,
     );
     tour
+}
+
+/// The entries of [`cell_tour`] in buckets of a square grid, for nearest-entry queries.
+struct EntryGrid {
+    u0: f64,
+    v0: f64,
+    size: f64,
+    nu: usize,
+    nv: usize,
+    buckets: Vec<Vec<u32>>,
+}
+
+impl EntryGrid {
+    fn new(entries: &[(Uv, Visit, bool)]) -> Self {
+        let (mut lo, mut hi) = (
+            Uv {
+                u: f64::INFINITY,
+                v: f64::INFINITY,
+            },
+            Uv {
+                u: f64::NEG_INFINITY,
+                v: f64::NEG_INFINITY,
+            },
+        );
+        for (p, ..) in entries {
+            lo.u = lo.u.min(p.u);
+            lo.v = lo.v.min(p.v);
+            hi.u = hi.u.max(p.u);
+            hi.v = hi.v.max(p.v);
+        }
+        if entries.is_empty() {
+            lo = Uv { u: 0.0, v: 0.0 };
+            hi = lo;
+        }
+        // About two entries per bucket.
+        let (w, h) = ((hi.u - lo.u).max(1e-3), (hi.v - lo.v).max(1e-3));
+        let buckets_wanted = (entries.len() / 2).max(1) as f64;
+        let size = (w * h / buckets_wanted)
+            .sqrt()
+            .max(w / 1024.0)
+            .max(h / 1024.0);
+        let nu = (w / size).floor() as usize + 1;
+        let nv = (h / size).floor() as usize + 1;
+        let mut g = Self {
+            u0: lo.u,
+            v0: lo.v,
+            size,
+            nu,
+            nv,
+            buckets: vec![Vec::new(); nu * nv],
+        };
+        for (e, (p, ..)) in entries.iter().enumerate() {
+            let b = g.bucket(*p);
+            g.buckets[b].push(e as u32);
+        }
+        g
+    }
+
+    fn cell(&self, p: Uv) -> (usize, usize) {
+        let clamp = |x: f64, n: usize| {
+            if x.is_nan() || x < 0.0 {
+                0
+            } else {
+                (x as usize).min(n - 1)
+            }
+        };
+        (
+            clamp(((p.u - self.u0) / self.size).floor(), self.nu),
+            clamp(((p.v - self.v0) / self.size).floor(), self.nv),
+        )
+    }
+
+    fn bucket(&self, p: Uv) -> usize {
+        let (cu, cv) = self.cell(p);
+        cv * self.nu + cu
+    }
+
+    fn remove(&mut self, e: usize, p: Uv) {
+        let b = self.bucket(p);
+        if let Some(k) = self.buckets[b].iter().position(|&x| x as usize == e) {
+            self.buckets[b].swap_remove(k);
+        }
+    }
+
+    /// The entry nearest to `q` by squared distance, the first in `entries` of equal ones.
+    fn nearest(&self, q: Uv, entries: &[(Uv, Visit, bool)]) -> Option<(f64, usize)> {
+        let d2 = |a: Uv, b: Uv| (a.u - b.u) * (a.u - b.u) + (a.v - b.v) * (a.v - b.v);
+        let (cu, cv) = self.cell(q);
+        let mut best: Option<(f64, usize)> = None;
+        let reach = cu.max(self.nu - 1 - cu).max(cv).max(self.nv - 1 - cv);
+        for r in 0..=reach {
+            let (u_lo, u_hi) = (cu.saturating_sub(r), (cu + r).min(self.nu - 1));
+            let (v_lo, v_hi) = (cv.saturating_sub(r), (cv + r).min(self.nv - 1));
+            for bv in v_lo..=v_hi {
+                let on_ring_v = bv + r == cv || bv == cv + r;
+                for bu in u_lo..=u_hi {
+                    if !on_ring_v && bu + r != cu && bu != cu + r {
+                        continue;
+                    }
+                    for &e in &self.buckets[bv * self.nu + bu] {
+                        let e = e as usize;
+                        let d = d2(q, entries[e].0);
+                        if best.is_none_or(|(bd, be)| d.total_cmp(&bd).then(e.cmp(&be)).is_lt()) {
+                            best = Some((d, e));
+                        }
+                    }
+                }
+            }
+            // Entries outside the rings searched are at least `gap` away.
+            let side = |covered: bool, d: f64| if covered { f64::INFINITY } else { d };
+            let r = r as f64;
+            let gap = side(
+                cu as f64 - r <= 0.0,
+                q.u - (self.u0 + (cu as f64 - r) * self.size),
+            )
+            .min(side(
+                cu as f64 + r >= (self.nu - 1) as f64,
+                self.u0 + (cu as f64 + r + 1.0) * self.size - q.u,
+            ))
+            .min(side(
+                cv as f64 - r <= 0.0,
+                q.v - (self.v0 + (cv as f64 - r) * self.size),
+            ))
+            .min(side(
+                cv as f64 + r >= (self.nv - 1) as f64,
+                self.v0 + (cv as f64 + r + 1.0) * self.size - q.v,
+            ));
+            if let Some((bd, _)) = best
+                && gap > 0.0
+                && gap * gap > bd * (1.0 + 1e-9) + 1e-9
+            {
+                break;
+            }
+        }
+        best
+    }
 }
 
 /// Rounds of [`improve_tour`] at most.
@@ -1396,6 +1534,56 @@ mod tests {
         // It starts half a spacing in and works its way to the middle (~222 m wide area).
         assert!((d[0] - spacing / 2.0).abs() < 1.0, "{}", d[0]);
         assert!(d[d.len() - 1] > 70.0, "{}", d[d.len() - 1]);
+    }
+
+    #[test]
+    fn entry_grid_finds_the_first_nearest_entry() {
+        // Pseudo-random entries (with duplicates for ties), removed one cell at a time.
+        let mut seed = 12_345u64;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let x = Visit {
+            sweep: 0,
+            cell: 0,
+            up: false,
+            at_u0: true,
+        };
+        let mut entries: Vec<(Uv, Visit, bool)> = Vec::new();
+        for k in 0..400 {
+            let p = if k % 7 == 3 {
+                entries[k - 1].0
+            } else {
+                Uv {
+                    u: rnd() * 3_000.0 - 500.0,
+                    v: rnd() * 800.0,
+                }
+            };
+            entries.push((p, x, false));
+        }
+        let mut grid = EntryGrid::new(&entries);
+        let mut alive = vec![true; entries.len()];
+        for step in 0..100 {
+            let q = Uv {
+                u: rnd() * 4_000.0 - 1_000.0,
+                v: rnd() * 1_200.0 - 200.0,
+            };
+            let d2 = |a: Uv, b: Uv| (a.u - b.u) * (a.u - b.u) + (a.v - b.v) * (a.v - b.v);
+            let mut want: Option<(f64, usize)> = None;
+            for (e, (p, ..)) in entries.iter().enumerate() {
+                let d = d2(q, *p);
+                if alive[e] && want.is_none_or(|(bd, _)| d < bd) {
+                    want = Some((d, e));
+                }
+            }
+            assert_eq!(grid.nearest(q, &entries), want, "step {step}");
+            let Some((_, e)) = want else { break };
+            for (k, &(p, ..)) in entries.iter().enumerate().skip(e & !3).take(4) {
+                grid.remove(k, p);
+                alive[k] = false;
+            }
+        }
     }
 
     #[test]
