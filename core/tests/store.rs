@@ -373,7 +373,13 @@ fn commands_and_audit_are_recorded() {
 fn telemetry_batches_ranges_latest_and_retention() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(t0());
-    let store = open(&dir.path().join("t.db"), &clock);
+    // The writer's own hourly retention would race the explicit run below once the clock
+    // jumps two years (it wakes every second): only the explicit run may delete here.
+    let opts = StoreOptions {
+        retention_interval: Duration::days(365 * 100),
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&dir.path().join("t.db"), Arc::new(clock.clone()), opts).unwrap();
     let (o, s, d) = seeded(&store);
     let d2 = drone(&s, "SN-002", DroneStatus::Available);
     store.insert_drone(&d2).unwrap();
