@@ -2,11 +2,13 @@
 # Multi-site demo, end to end on this machine's PostgreSQL and Mosquitto:
 #   1. starts the fleet server (`aviary-server serve`) on a fresh schema and bootstraps an
 #      organisation with an admin;
-#   2. `aviary sim --mqtt … --register …` registers a simulated MQTT fleet on it and flies it
-#      (the first instance);
-#   3. opens a second desktop app (fresh store and settings, its own simulated fleet off)
-#      pointed at the server, shows its Fleet view and saves a screenshot to
-#      docs/screenshot-fleet.png (or $1).
+#   2. opens the first desktop app (its own Xvfb display, fresh store and settings) whose
+#      built-in simulator flies the demo fleet as MQTT clients of the broker and registers it
+#      on the server (Settings → Simulator: MQTT, register with the fleet server);
+#   3. waits until the server lists those drones with live telemetry (REST);
+#   4. opens a second desktop app (another display, fresh store, its own simulator off) pointed
+#      at the server, shows its Fleet view and saves a screenshot to docs/screenshot-fleet.png
+#      (or $1).
 # Usage: scripts/screenshot-fleet.sh [out.png]   (AVIARY_PROFILE=debug for debug binaries,
 #        AVIARY_NO_BUILD=1 to use binaries already built)
 set -euo pipefail
@@ -41,7 +43,7 @@ work="$(mktemp -d)"
 schema="aviary_demo_$(date +%s)_$$"
 display=":${AVIARY_DISPLAY_NUM:-96}"
 cleanup() {
-  for p in "${app_pid:-}" "${sim_pid:-}" "${server_pid:-}" "${xvfb_pid:-}"; do
+  for p in "${app_pid:-}" "${app1_pid:-}" "${server_pid:-}" "${xvfb_pid:-}" "${xvfb1_pid:-}"; do
     [ -n "$p" ] && kill "$p" 2>/dev/null || true
   done
   wait 2>/dev/null || true
@@ -63,46 +65,73 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# The first instance: five simulated drones on the broker, registered at a site in Zurich.
-AVIARY_FLEET_EMAIL="$admin" AVIARY_FLEET_PASSWORD="$pass" "$bin/aviary" sim --drones 5 \
-  --mqtt "mqtt://$mqtt" --register "http://127.0.0.1:$port" --site "Zurich field" \
-  --lat 47.397742 --lon 8.545594 --rate-hz 2 >"$work/sim.log" 2>&1 &
-sim_pid=$!
-for _ in $(seq 1 100); do
-  grep -q "MQTT drone" "$work/sim.log" 2>/dev/null && break
-  if ! kill -0 "$sim_pid" 2>/dev/null; then cat "$work/sim.log" >&2; exit 1; fi
-  sleep 0.1
-done
-cat "$work/sim.log"
+start_display() { # $1 = display; echoes the Xvfb pid
+  Xvfb "$1" -screen 0 1440x900x24 -nolisten tcp >"$work/xvfb$1.log" 2>&1 &
+  echo $!
+}
+wait_display() {
+  for _ in $(seq 1 100); do
+    DISPLAY="$1" xwininfo -root >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "Xvfb $1 did not start" >&2; return 1
+}
+# $1 = instance name, $2 = display, $3 = settings JSON; echoes the app pid
+start_app() {
+  local dir="$work/$1"
+  mkdir -p -m 700 "$dir/runtime" "$dir/config/aviary"
+  printf '%s\n' "$3" >"$dir/config/aviary/settings.json"
+  env -u WAYLAND_DISPLAY DISPLAY="$2" XDG_RUNTIME_DIR="$dir/runtime" HOME="$dir/home" \
+    XDG_DATA_HOME="$dir/data" XDG_CONFIG_HOME="$dir/config" XDG_CACHE_HOME="$dir/cache" \
+    LIBGL_ALWAYS_SOFTWARE=1 RUST_LOG="${RUST_LOG:-info,walkers=error}" AVIARY_FLEET_PASSWORD="$pass" \
+    "$bin/aviary" >"$work/$1.log" 2>&1 &
+  echo $!
+}
+wait_window() { # $1 = display, $2 = app pid, $3 = log
+  for _ in $(seq 1 300); do
+    if DISPLAY="$1" xwininfo -root -tree 2>/dev/null | grep -q "Aviary"; then return 0; fi
+    if ! kill -0 "$2" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "the Aviary window did not appear on $1; app log:" >&2
+  cat "$3" >&2
+  return 1
+}
 
-# The second instance: a fresh desktop connected to the server.
-Xvfb "$display" -screen 0 1440x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-xvfb_pid=$!
-for _ in $(seq 1 100); do
-  DISPLAY="$display" xwininfo -root >/dev/null 2>&1 && break
-  sleep 0.1
-done
-mkdir -p -m 700 "$work/runtime" "$work/config/aviary"
-cat >"$work/config/aviary/settings.json" <<EOF
-{ "fleet_server": "http://127.0.0.1:$port", "fleet_email": "$admin", "simulated_fleet": false,
-  "online_tiles": false }
-EOF
-env -u WAYLAND_DISPLAY DISPLAY="$display" XDG_RUNTIME_DIR="$work/runtime" HOME="$work/home" \
-  XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config" XDG_CACHE_HOME="$work/cache" \
-  LIBGL_ALWAYS_SOFTWARE=1 RUST_LOG="${RUST_LOG:-info,walkers=error}" AVIARY_FLEET_PASSWORD="$pass" \
-  "$bin/aviary" >"$work/app.log" 2>&1 &
-app_pid=$!
-found=""
+display1=":$(( ${AVIARY_DISPLAY_NUM:-96} + 1 ))"
+xvfb1_pid=$(start_display "$display1")
+wait_display "$display1"
+# The first instance: the desktop's own simulator flies the demo fleet (12 drones at three
+# sites) as MQTT clients and registers it on the server once logged in.
+app1_pid=$(start_app first "$display1" "{ \"fleet_server\": \"http://127.0.0.1:$port\",
+  \"fleet_email\": \"$admin\", \"simulated_fleet\": true, \"sim_transport\": \"mqtt\",
+  \"sim_mqtt_broker\": \"mqtt://$mqtt\", \"sim_register\": true, \"online_tiles\": false }")
+wait_window "$display1" "$app1_pid" "$work/first.log"
+
+# The server lists the first instance's drones, each with its latest telemetry.
+token=$(curl -sf -H 'content-type: application/json' \
+  -d "{\"email\":\"$admin\",\"password\":\"$pass\"}" "http://127.0.0.1:$port/api/v1/auth/login" |
+  sed -E 's/.*"token":"([^"]+)".*/\1/')
+live=0
 for _ in $(seq 1 300); do
-  if DISPLAY="$display" xwininfo -root -tree 2>/dev/null | grep -q "Aviary"; then found=1; break; fi
-  if ! kill -0 "$app_pid" 2>/dev/null; then break; fi
+  live=$(curl -sf -H "authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/drones" |
+    grep -o '"position":{' | wc -l || true)
+  [ "$live" -ge 12 ] && break
   sleep 0.1
 done
-if [ -z "$found" ]; then
-  echo "the Aviary window did not appear; app log:" >&2
-  cat "$work/app.log" >&2
+echo "the server lists $live drone(s) of the first desktop with live telemetry"
+if [ "$live" -lt 12 ]; then
+  echo "the first desktop's simulated fleet did not reach the server; its log:" >&2
+  cat "$work/first.log" >&2
   exit 1
 fi
+
+# The second instance: a fresh desktop connected to the server, its own simulator off.
+xvfb_pid=$(start_display "$display")
+wait_display "$display"
+app_pid=$(start_app second "$display" "{ \"fleet_server\": \"http://127.0.0.1:$port\",
+  \"fleet_email\": \"$admin\", \"simulated_fleet\": false, \"online_tiles\": false }")
+wait_window "$display" "$app_pid" "$work/second.log"
 sleep "${AVIARY_SETTLE_S:-6}"
 # The Fleet tab of the top bar, in the default 1440x900 layout.
 DISPLAY="$display" xdotool mousemove "${AVIARY_FLEET_TAB_X:-285}" "${AVIARY_FLEET_TAB_Y:-12}" click 1
@@ -110,5 +139,6 @@ sleep 2
 mkdir -p "$(dirname "$out")"
 DISPLAY="$display" import -window root "$out"
 echo "wrote $out"
-# What the server saw, for the record.
-grep -E "connected to the fleet server|fleet" "$work/app.log" | head -5 || true
+# What each desktop did, for the record.
+grep -E "simulated fleet|fleet server|registered" "$work/first.log" | head -5 || true
+grep -E "connected to the fleet server|fleet" "$work/second.log" | head -5 || true

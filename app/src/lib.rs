@@ -9,3 +9,4 @@
 //! no other crate may depend on it.
 
 pub mod gui;
+pub mod sim_mqtt;

@@ -7,10 +7,10 @@
 use aviary_app::gui::app::{AviaryApp, MapTiles};
 use aviary_app::gui::backend::{Backend, BackendOptions};
 use aviary_app::gui::jobs::JobMode;
-use aviary_app::gui::settings::Settings;
+use aviary_app::gui::settings::{Settings, SimTransport};
 use aviary_app::gui::state::{CommandOutcome, View};
 use aviary_core::store::{Store, StoreOptions};
-use aviary_core::{FlightPattern, ManualClock, MissionStatus};
+use aviary_core::{DroneId, FlightPattern, ManualClock, MissionStatus};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use std::sync::Arc;
@@ -469,4 +469,64 @@ fn mqtt_drone_flies_the_demo_mission_through_mosquitto() {
         );
     }
     fleet.shutdown();
+}
+
+#[test]
+fn settings_switch_the_simulator_to_mqtt_registered_and_back() {
+    if !broker_up() {
+        eprintln!("skipped: no MQTT broker on 127.0.0.1:1883");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut h = harness(app(dir.path(), true));
+    h.run_steps(2);
+    assert!(h.state().backend.sim.is_some(), "starts over MAVLink");
+    h.get_all_by_label("Settings").next().expect("tab").click();
+    h.run_steps(2);
+    h.get_by_label("MQTT broker").click();
+    h.run_steps(1);
+    h.get_by_label("Register the simulated drones with the fleet server when connected")
+        .click();
+    h.run_steps(1);
+    h.get_by_label("Apply simulator").click();
+    h.run_steps(2);
+    let settings = &h.state().settings;
+    assert_eq!(
+        (settings.sim_transport, settings.sim_register),
+        (SimTransport::Mqtt, true)
+    );
+    let backend = &h.state().backend;
+    assert!(backend.sim.is_none(), "the MAVLink simulator stopped");
+    let mqtt = backend.sim_mqtt.as_ref().expect("MQTT simulator");
+    assert_eq!(mqtt.url, "mqtt://127.0.0.1:1883");
+    let ids: Vec<DroneId> = mqtt.drones.keys().copied().collect();
+    assert_eq!(ids.len(), 12, "every demo drone flies over MQTT");
+    // One registration per site, each drone under its own id and serial number.
+    let registrations = backend.sim_registrations().expect("registrations");
+    assert_eq!(registrations.len(), 3);
+    for r in &registrations {
+        assert_eq!(r.drones.len(), 4, "{}", r.site_name);
+        assert!(r.drones.iter().all(|d| ids.contains(&d.drone_id)));
+    }
+    // The app hears every simulated drone back through its MQTT link on that broker.
+    step_until(&mut h, "MQTT telemetry of every simulated drone", |a| {
+        ids.iter().all(|id| {
+            a.backend.links.mqtt_drones.contains_key(id)
+                && a.state.drones.get(id).is_some_and(|d| d.live.is_some())
+        })
+    });
+    assert!(
+        h.query_by_label_contains("Running as MQTT clients of mqtt://127.0.0.1:1883")
+            .is_some()
+    );
+
+    // And back to MAVLink: the vehicles are bound to the drones again.
+    h.get_by_label("MAVLink (UDP)").click();
+    h.run_steps(1);
+    h.get_by_label("Apply simulator").click();
+    h.run_steps(2);
+    let backend = &h.state().backend;
+    assert!(backend.sim_mqtt.is_none() && backend.sim.is_some());
+    assert!(ids.iter().all(|id| backend.links.by_drone.contains_key(id)));
+    assert!(backend.sim_registrations().expect("none").is_empty());
 }

@@ -107,6 +107,23 @@ pub struct Commands {
 }
 
 impl Commands {
+    /// Has the broker deliver `drone`'s retained status again: a fresh subscription to its
+    /// status topic redelivers the retained message, which the live loop applies like any
+    /// status change (a duplicate changes nothing). The extra subscription is dropped after
+    /// a few seconds.
+    pub fn refresh_status(&self, drone: DroneId) {
+        let client = self.client.clone();
+        let topic = format!("drones/{drone}/status");
+        tokio::spawn(async move {
+            if let Err(e) = client.subscribe(topic.as_str(), QoS::AtLeastOnce).await {
+                tracing::warn!(error = %e, %topic, "status refresh not requested");
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let _ = client.unsubscribe(topic).await;
+        });
+    }
+
     /// Publishes `cmd` to the drone (QoS 1) and waits up to `timeout` for its ack.
     pub async fn send(
         &self,

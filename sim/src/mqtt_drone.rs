@@ -718,6 +718,9 @@ pub struct FleetOptions {
     pub time_scale: f64,
     /// Fixed drone ids (for drones registered on a fleet server); random when shorter.
     pub ids: Vec<DroneId>,
+    /// Fixed homes (drone `i` at `homes[i]`, e.g. the stored drones of a desktop's sites);
+    /// drones beyond it stand 10 m apart to the east of `home`.
+    pub homes: Vec<LatLon>,
 }
 
 impl Default for FleetOptions {
@@ -728,6 +731,7 @@ impl Default for FleetOptions {
             telemetry_hz: 10.0,
             time_scale: 1.0,
             ids: Vec::new(),
+            homes: Vec::new(),
         }
     }
 }
@@ -784,19 +788,21 @@ pub fn run(url: &str, options: &FleetOptions) -> Result<MqttFleet, MqttDroneErro
                 .unwrap_or_else(DroneId::new_random)
         })
         .collect();
-    let configs: Vec<MqttDroneConfig> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            let dlon =
-                10.0 * i as f64 / (111_320.0 * options.home.lat_deg.to_radians().cos().max(0.01));
-            let home = LatLon::new(options.home.lat_deg, options.home.lon_deg + dlon);
-            let mut c = MqttDroneConfig::new(broker.clone(), *id, home);
-            c.telemetry_hz = options.telemetry_hz;
-            c.time_scale = options.time_scale;
-            c
-        })
-        .collect();
+    let configs: Vec<MqttDroneConfig> =
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let dlon = 10.0 * i as f64
+                    / (111_320.0 * options.home.lat_deg.to_radians().cos().max(0.01));
+                let home = options.homes.get(i).copied().unwrap_or_else(|| {
+                    LatLon::new(options.home.lat_deg, options.home.lon_deg + dlon)
+                });
+                let mut c = MqttDroneConfig::new(broker.clone(), *id, home);
+                c.telemetry_hz = options.telemetry_hz;
+                c.time_scale = options.time_scale;
+                c
+            })
+            .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("aviary-sim-mqtt-worker")

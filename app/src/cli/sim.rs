@@ -9,10 +9,9 @@
 //! server at `--site` (found by name or created) under serial numbers `--serial-prefix-NNNN`,
 //! so every desktop connected to that server sees them; a second run reuses the same drones.
 
-use aviary_core::wire::WireLatLon;
+use aviary_app::sim_mqtt;
 use aviary_core::{DroneId, LatLon};
-use aviary_links::fleet::{DroneSpec, FleetConfig, FleetEvent, FleetLink, Registration};
-use aviary_sim::mqtt_drone::FleetOptions;
+use aviary_links::fleet::{FleetConfig, FleetEvent, FleetLink, Registration};
 use aviary_sim::{SimConfig, Simulator, StreamRates};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -111,28 +110,19 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
     );
     if let Some(url) = mqtt {
         let home = LatLon::checked(lat, lon)?;
-        let ids = match register {
-            Some(server) => register_fleet(
+        let mut fleet_drones = sim_mqtt::cli_fleet(drones, &serial_prefix, home);
+        if let Some(server) = register {
+            let ids = register_fleet(
                 &server,
                 email.as_deref().unwrap_or_default(),
                 password.as_deref().unwrap_or_default(),
-                &site,
-                &serial_prefix,
-                drones,
-                home,
-            )?,
-            None => Vec::new(),
-        };
-        let fleet = aviary_sim::mqtt_drone::run(
-            &url,
-            &FleetOptions {
-                drones,
-                home,
-                telemetry_hz: rate_hz,
-                time_scale: speedup,
-                ids,
-            },
-        )?;
+                sim_mqtt::registration(&site, home, None, &fleet_drones),
+            )?;
+            for (d, id) in fleet_drones.iter_mut().zip(ids) {
+                d.id = id;
+            }
+        }
+        let fleet = sim_mqtt::fly(&url, &fleet_drones, rate_hz, speedup)?;
         println!("{drones} MQTT drone(s) on {url} at speed-up {speedup}:");
         for id in fleet.drone_ids() {
             println!("  drone {id}");
@@ -178,37 +168,19 @@ fn wait(seconds: Option<f64>) {
     }
 }
 
-/// Registers `drones` simulated drones on the fleet server; returns their ids (existing
-/// drones with the same serial numbers keep theirs).
+/// Registers the simulated drones on the fleet server; returns their ids (existing drones with
+/// the same serial numbers keep theirs).
 fn register_fleet(
     server: &str,
     email: &str,
     password: &str,
-    site: &str,
-    serial_prefix: &str,
-    drones: u32,
-    home: LatLon,
+    registration: Registration,
 ) -> anyhow::Result<Vec<DroneId>> {
     let config = FleetConfig::new(server, email, password)?;
     let (link, events) = FleetLink::spawn(Arc::new(|| {}), 16)?;
     link.connect(config)?;
-    let at = |p: LatLon| WireLatLon {
-        lat: p.lat_deg,
-        lon: p.lon_deg,
-    };
-    link.register(Registration {
-        site_name: site.to_owned(),
-        site_location: at(home),
-        timezone: None,
-        drones: (0..drones)
-            .map(|i| DroneSpec {
-                drone_id: DroneId::new_random(),
-                serial_number: format!("{serial_prefix}-{:04}", i + 1),
-                model: "Aviary SimCopter".to_owned(),
-                home: at(home),
-            })
-            .collect(),
-    })?;
+    let site = registration.site_name.clone();
+    link.register(registration)?;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());

@@ -4,10 +4,14 @@
 use super::jobs::{JobMode, Jobs};
 use super::links::Links;
 use super::seed;
+use super::settings::{Settings, SimTransport};
 use super::state::FaultKind;
+use crate::sim_mqtt::SimDrone;
 use aviary_core::store::{Store, StoreError};
 use aviary_core::{Clock, Drone, DroneId, DroneStatus, SiteId};
+use aviary_links::fleet::Registration;
 use aviary_links::mav::VehicleId;
+use aviary_sim::mqtt_drone::MqttFleet;
 use aviary_sim::{DroneInfo, Fault, SimConfig, SimHandle, Simulator, StreamRates, VehicleConfig};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -88,6 +92,23 @@ impl SimFleet {
     }
 }
 
+/// The built-in simulated fleet flown as MQTT clients of a broker (Settings → Simulator →
+/// MQTT): the stored simulated drones under their own ids, heard back through the app's MQTT
+/// link on that broker, and optionally registered on the fleet server.
+#[derive(Debug)]
+pub struct MqttSimFleet {
+    fleet: MqttFleet,
+    /// Broker URL.
+    pub url: String,
+    /// The simulated drones and their sites.
+    pub drones: BTreeMap<DroneId, SiteId>,
+    /// Register them on the fleet server whenever it is connected.
+    pub register: bool,
+}
+
+/// Telemetry rate of the MQTT-simulated drones, Hz (the `MAVLink` ones stream positions at 4 Hz).
+const MQTT_SIM_HZ: f64 = 4.0;
+
 /// The app's backend.
 pub struct Backend {
     /// The local store.
@@ -96,8 +117,10 @@ pub struct Backend {
     pub clock: Arc<dyn Clock>,
     /// Background jobs.
     pub jobs: Jobs,
-    /// The simulated fleet, when running.
+    /// The simulated fleet over `MAVLink`, when running.
     pub sim: Option<SimFleet>,
+    /// The simulated fleet over MQTT, when running (never both).
+    pub sim_mqtt: Option<MqttSimFleet>,
     /// MAVLink links (the simulated fleet's first, then the configured ones).
     pub links: Links,
     /// Index of the simulated fleet's link.
@@ -142,6 +165,10 @@ pub enum BackendError {
     Sim(String),
 }
 
+/// What only the `MAVLink` simulator can do.
+const MAVLINK_ONLY: &str = "adding and removing drones and injecting faults need the MAVLink \
+                            simulator (Settings, Simulator)";
+
 impl Backend {
     /// A backend on `store`: seeds the demo data if asked and the store is empty, starts the
     /// simulated fleet if asked. Simulator failures are logged and leave the app usable.
@@ -166,6 +193,7 @@ impl Backend {
             clock,
             jobs,
             sim: None,
+            sim_mqtt: None,
             links: Links::default(),
             sim_link: None,
             fleet: None,
@@ -184,12 +212,13 @@ impl Backend {
     pub fn start(
         store: Store,
         clock: Arc<dyn Clock>,
-        settings: &super::settings::Settings,
+        settings: &Settings,
         ctx: egui::Context,
     ) -> Self {
         let options = BackendOptions {
             seed_demo: true,
-            simulated_fleet: settings.simulated_fleet,
+            simulated_fleet: settings.simulated_fleet
+                && settings.sim_transport == SimTransport::Mavlink,
             job_mode: JobMode::Threads,
         };
         let mut backend = Self::new(
@@ -218,24 +247,130 @@ impl Backend {
                 tracing::error!(%address, error = %e, "cannot open link");
             }
         }
+        if settings.simulated_fleet
+            && settings.sim_transport == SimTransport::Mqtt
+            && let Err(e) = backend.start_sim_mqtt(&settings.sim_mqtt_broker, settings.sim_register)
+        {
+            tracing::error!(error = %e, "cannot start the simulated fleet over MQTT");
+        }
         backend
+    }
+
+    /// Restarts the simulated fleet as `settings` say (off, `MAVLink`, or MQTT); returns what
+    /// now runs, for the operator.
+    pub fn apply_simulator(&mut self, settings: &Settings) -> Result<String, BackendError> {
+        self.stop_sim();
+        if !settings.simulated_fleet {
+            return Ok("the simulated fleet is off".to_owned());
+        }
+        match settings.sim_transport {
+            SimTransport::Mavlink => {
+                self.start_sim()?;
+                Ok("the simulated fleet flies over MAVLink".to_owned())
+            }
+            SimTransport::Mqtt => {
+                let url = settings.sim_mqtt_broker.trim();
+                self.start_sim_mqtt(url, settings.sim_register)?;
+                Ok(format!(
+                    "the simulated fleet flies as MQTT clients of {url}{}",
+                    if settings.sim_register {
+                        ", registered on the fleet server when connected"
+                    } else {
+                        ""
+                    }
+                ))
+            }
+        }
+    }
+
+    /// Stops the simulated fleet, whichever transport it uses. The `MAVLink` simulator's link
+    /// stays open (idle) for a restart; its vehicles are unbound from their drones.
+    pub fn stop_sim(&mut self) {
+        if let Some(sim) = self.sim.take() {
+            for drone in sim.by_drone.keys() {
+                if let Some(route) = self.links.by_drone.remove(drone) {
+                    self.links.by_vehicle.remove(&route);
+                }
+            }
+            sim.handle.shutdown();
+        }
+        if let Some(m) = self.sim_mqtt.take() {
+            m.fleet.shutdown();
+        }
+    }
+
+    /// The stored drones the simulator flies (the demo model's).
+    fn simulated_drones(&self) -> Result<Vec<Drone>, BackendError> {
+        Ok(self
+            .store
+            .list_drones(None, None)?
+            .into_iter()
+            .filter(|d| d.model == seed::DEMO_MODEL)
+            .collect())
+    }
+
+    /// Flies every simulated drone as an MQTT client of `url` and listens to that broker (the
+    /// link opened once per URL, shared with Settings → MQTT brokers).
+    pub fn start_sim_mqtt(&mut self, url: &str, register: bool) -> Result<(), BackendError> {
+        let drones = self.simulated_drones()?;
+        if !self.links.mqtt.iter().any(|b| b.url == url) {
+            self.links
+                .open_mqtt(url, Arc::clone(&self.wake))
+                .map_err(|e| BackendError::Sim(format!("cannot listen to {url}: {e}")))?;
+        }
+        let specs: Vec<SimDrone> = drones.iter().map(SimDrone::from).collect();
+        let fleet = crate::sim_mqtt::fly(url, &specs, MQTT_SIM_HZ, 1.0)
+            .map_err(|e| BackendError::Sim(e.to_string()))?;
+        tracing::info!(drones = drones.len(), %url, register, "simulated fleet started over MQTT");
+        self.sim_mqtt = Some(MqttSimFleet {
+            fleet,
+            url: url.to_owned(),
+            drones: drones.iter().map(|d| (d.id, d.site_id)).collect(),
+            register,
+        });
+        Ok(())
+    }
+
+    /// Registrations of the MQTT-simulated drones on the fleet server, one per site (empty
+    /// unless the fleet flies over MQTT with registration on).
+    pub fn sim_registrations(&self) -> Result<Vec<Registration>, BackendError> {
+        let Some(m) = self.sim_mqtt.as_ref().filter(|m| m.register) else {
+            return Ok(Vec::new());
+        };
+        let drones = self.simulated_drones()?;
+        let mut out = Vec::new();
+        for site in self.store.list_sites()? {
+            let at_site: Vec<SimDrone> = drones
+                .iter()
+                .filter(|d| d.site_id == site.id && m.drones.contains_key(&d.id))
+                .map(SimDrone::from)
+                .collect();
+            if !at_site.is_empty() {
+                out.push(crate::sim_mqtt::registration(
+                    &site.name,
+                    site.location,
+                    Some(site.timezone.name().to_owned()),
+                    &at_site,
+                ));
+            }
+        }
+        Ok(out)
     }
 
     /// Starts the simulator with a vehicle for every simulated drone in the store, and the
     /// MAVLink link it talks to.
     pub fn start_sim(&mut self) -> Result<(), BackendError> {
-        let drones: Vec<Drone> = self
-            .store
-            .list_drones(None, None)?
-            .into_iter()
-            .filter(|d| d.model == seed::DEMO_MODEL)
-            .collect();
+        let drones = self.simulated_drones()?;
         // The ground-station link listens on an ephemeral loopback port; the simulated drones
-        // send there, exactly as SITL instances started with `--out udp:...` would.
-        let link = self
-            .links
-            .open("udpin:127.0.0.1:0", Arc::clone(&self.wake))
-            .map_err(|e| BackendError::Sim(format!("cannot open the simulator link: {e}")))?;
+        // send there, exactly as SITL instances started with `--out udp:...` would. A restart
+        // reuses it.
+        let link = match self.sim_link {
+            Some(link) => link,
+            None => self
+                .links
+                .open("udpin:127.0.0.1:0", Arc::clone(&self.wake))
+                .map_err(|e| BackendError::Sim(format!("cannot open the simulator link: {e}")))?,
+        };
         let gcs_addr = self.links.links[link]
             .handle
             .local_addr()
@@ -258,7 +393,7 @@ impl Backend {
     /// Adds a simulated drone at `site`: a stored drone plus its simulated vehicle.
     pub fn add_sim_drone(&mut self, site: SiteId) -> Result<Drone, BackendError> {
         let Some(sim) = self.sim.as_mut() else {
-            return Err(BackendError::Sim("the simulator is not running".into()));
+            return Err(self.not_running());
         };
         let sites = self.store.list_sites()?;
         let site = sites
@@ -303,7 +438,7 @@ impl Backend {
     /// Stops a simulated drone (its link goes silent) and marks it offline.
     pub fn remove_sim_drone(&mut self, drone: DroneId) -> Result<(), BackendError> {
         let Some(sim) = self.sim.as_mut() else {
-            return Err(BackendError::Sim("the simulator is not running".into()));
+            return Err(self.not_running());
         };
         let info = sim
             .by_drone
@@ -318,10 +453,7 @@ impl Backend {
 
     /// Injects a fault into a simulated drone.
     pub fn inject_fault(&self, drone: DroneId, fault: FaultKind) -> Result<(), BackendError> {
-        let sim = self
-            .sim
-            .as_ref()
-            .ok_or_else(|| BackendError::Sim("the simulator is not running".into()))?;
+        let sim = self.sim.as_ref().ok_or_else(|| self.not_running())?;
         let info = sim
             .by_drone
             .get(&drone)
@@ -344,10 +476,22 @@ impl Backend {
             .map_err(|e| BackendError::Sim(e.to_string()))
     }
 
-    /// Whether `drone` is simulated by the running simulator.
+    fn not_running(&self) -> BackendError {
+        BackendError::Sim(if self.sim_mqtt.is_some() {
+            MAVLINK_ONLY.into()
+        } else {
+            "the simulator is not running".into()
+        })
+    }
+
+    /// Whether `drone` is simulated by the running simulator (either transport).
     pub fn is_simulated(&self, drone: DroneId) -> bool {
         self.sim
             .as_ref()
             .is_some_and(|s| s.by_drone.contains_key(&drone))
+            || self
+                .sim_mqtt
+                .as_ref()
+                .is_some_and(|m| m.drones.contains_key(&drone))
     }
 }

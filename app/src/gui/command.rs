@@ -147,6 +147,9 @@ pub enum Command {
     },
     /// Save the settings file and apply what changed (tile source).
     SaveSettings,
+    /// Restart the built-in simulated fleet as the Simulator settings now say: off, over
+    /// `MAVLink`, or as MQTT clients of a broker (registered on the fleet server if asked).
+    ApplySimulator,
     /// Log in to a fleet server and show its organisation's fleet with the local one.
     ConnectServer {
         /// Base URL.

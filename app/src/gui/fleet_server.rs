@@ -69,13 +69,55 @@ pub fn drain(state: &mut AppState, backend: &Backend, budget_end: Instant) -> bo
     let Some(client) = &backend.fleet else {
         return false;
     };
+    let mut register_after_login = false;
     while let Ok(event) = client.events.try_recv() {
+        match &event {
+            // The simulated MQTT fleet joins the organisation's at each login.
+            FleetEvent::Connected { .. } => register_after_login = true,
+            FleetEvent::Registered { drones, .. } => {
+                let elsewhere = drones
+                    .iter()
+                    .filter(|(id, created)| !created && !backend.is_simulated(*id))
+                    .count();
+                if elsewhere > 0 {
+                    state.notice(
+                        format!(
+                            "{elsewhere} simulated drone(s) have serial numbers the fleet server \
+                             knows under other drone ids: the server will not show them live"
+                        ),
+                        true,
+                    );
+                }
+            }
+            _ => {}
+        }
         apply(state, event);
+        if std::mem::take(&mut register_after_login) {
+            register_sim_fleet(state, backend);
+        }
         if Instant::now() > budget_end {
             return true;
         }
     }
     false
+}
+
+/// Registers the built-in simulator's MQTT drones on the connected server (nothing unless it
+/// flies over MQTT with Settings → Simulator → register on); the outcome arrives as an event.
+pub fn register_sim_fleet(state: &mut AppState, backend: &Backend) {
+    let Some(client) = &backend.fleet else {
+        return;
+    };
+    match backend.sim_registrations() {
+        Ok(registrations) => {
+            for r in registrations {
+                if let Err(e) = client.link.register(r) {
+                    state.notice(format!("cannot register the simulated fleet: {e}"), true);
+                }
+            }
+        }
+        Err(e) => state.notice(format!("cannot register the simulated fleet: {e}"), true),
+    }
 }
 
 fn apply(state: &mut AppState, event: FleetEvent) {

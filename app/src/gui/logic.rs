@@ -170,6 +170,7 @@ pub fn refresh_from_store(
         state.sim.add_site = state.sites.first().map(|s| s.id);
     }
     state.sim.running = backend.sim.is_some();
+    state.sim.over_mqtt = backend.sim_mqtt.as_ref().map(|m| m.url.clone());
     Ok(())
 }
 
@@ -562,6 +563,23 @@ pub fn handle_command(
         }
         Command::MissionReport(id) => mission_report(state, backend, id),
         Command::OrgReport(req) => org_report(state, backend, req),
+        Command::ApplySimulator => {
+            match backend.apply_simulator(settings) {
+                Ok(what) => {
+                    sim_log(state, what.clone());
+                    state.notice(what, false);
+                }
+                Err(e) => state.notice(format!("cannot start the simulated fleet: {e}"), true),
+            }
+            // Already connected to a fleet server: register now rather than at the next login.
+            if matches!(
+                state.server.status,
+                super::state::ServerStatus::Connected { .. }
+            ) {
+                super::fleet_server::register_sim_fleet(state, backend);
+            }
+            memory.dirty = true;
+        }
         Command::SaveSettings => match settings.save() {
             Ok(path) => state.notice(format!("settings saved to {}", path.display()), false),
             Err(e) => state.notice(format!("cannot save settings: {e}"), true),

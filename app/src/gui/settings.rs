@@ -8,6 +8,21 @@ use std::path::PathBuf;
 /// The OpenStreetMap standard tile layer.
 pub const OSM_TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
 
+/// The broker the simulated drones use unless Settings say otherwise.
+pub const DEFAULT_SIM_BROKER: &str = "mqtt://127.0.0.1:1883";
+
+/// How the built-in simulator's drones reach the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SimTransport {
+    /// Each drone a `MAVLink` 2 vehicle on its own UDP socket, sending to the app's link.
+    #[default]
+    Mavlink,
+    /// Each drone an MQTT client of [`Settings::sim_mqtt_broker`] (`drones/{id}/…` topics),
+    /// heard by the app through its MQTT link — and by a fleet server on the same broker.
+    Mqtt,
+}
+
 /// What the user chose in the Settings view.
 #[expect(
     clippy::struct_excessive_bools,
@@ -33,6 +48,13 @@ pub struct Settings {
     pub fleet_email: String,
     /// Start the built-in simulated fleet on launch.
     pub simulated_fleet: bool,
+    /// How the built-in simulated drones talk to the app.
+    pub sim_transport: SimTransport,
+    /// Broker the simulated drones are clients of when [`SimTransport::Mqtt`].
+    pub sim_mqtt_broker: String,
+    /// Register the MQTT-simulated drones on the fleet server (the Fleet server settings' URL
+    /// and account) once connected, so every desktop connected to it sees them.
+    pub sim_register: bool,
     /// Show the frame-time readout in the top bar.
     pub show_frame_time: bool,
 }
@@ -48,6 +70,9 @@ impl Default for Settings {
             fleet_server: String::new(),
             fleet_email: String::new(),
             simulated_fleet: true,
+            sim_transport: SimTransport::Mavlink,
+            sim_mqtt_broker: DEFAULT_SIM_BROKER.to_owned(),
+            sim_register: false,
             show_frame_time: false,
         }
     }
@@ -147,5 +172,18 @@ mod tests {
             serde_json::from_str(r#"{"show_frame_time": true}"#).expect("partial");
         assert_eq!(partial.tile_url, OSM_TILE_URL);
         assert!(partial.show_frame_time);
+        assert_eq!(partial.sim_transport, SimTransport::Mavlink);
+        let mqtt: Settings = serde_json::from_str(
+            r#"{"sim_transport": "mqtt", "sim_mqtt_broker": "mqtt://b:1884", "sim_register": true}"#,
+        )
+        .expect("simulator settings");
+        assert_eq!(
+            (
+                mqtt.sim_transport,
+                mqtt.sim_mqtt_broker.as_str(),
+                mqtt.sim_register
+            ),
+            (SimTransport::Mqtt, "mqtt://b:1884", true)
+        );
     }
 }

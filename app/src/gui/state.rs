@@ -720,8 +720,10 @@ impl FaultKind {
 /// Simulator panel state.
 #[derive(Debug, Clone, Default)]
 pub struct SimPanel {
-    /// Whether the built-in simulator is running.
+    /// Whether the built-in simulator is running over `MAVLink`.
     pub running: bool,
+    /// The broker, when the built-in simulator flies its drones as MQTT clients instead.
+    pub over_mqtt: Option<String>,
     /// Event log, oldest first.
     pub log: Vec<SimLogEntry>,
     /// When a fault was injected per drone (to measure the operator's reaction).

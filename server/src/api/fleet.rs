@@ -318,6 +318,9 @@ pub async fn create_drone(
     .await?;
     tx.commit().await?;
     s.drone_lists.invalidate(user.org_id);
+    // A drone that came online before it was registered (a simulator, a drone powered on
+    // first): its retained `online` found no row then. Ask the broker for it again.
+    s.commands.refresh_status(id);
     Ok((
         StatusCode::CREATED,
         Json(load(&conn, user.org_id, id).await?),

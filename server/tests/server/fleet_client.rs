@@ -152,6 +152,7 @@ async fn a_second_desktop_sees_a_registered_simulated_mqtt_fleet_live() {
             telemetry_hz: 5.0,
             time_scale: 1.0,
             ids: ids.clone(),
+            ..FleetOptions::default()
         },
     )
     .expect("fleet");

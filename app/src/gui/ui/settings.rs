@@ -3,7 +3,7 @@
 
 use super::{ERROR, OK, UiCx};
 use crate::gui::command::Command;
-use crate::gui::settings::{OSM_TILE_URL, Settings};
+use crate::gui::settings::{DEFAULT_SIM_BROKER, OSM_TILE_URL, Settings, SimTransport};
 use crate::gui::state::ServerStatus;
 use egui::{RichText, Ui};
 
@@ -45,12 +45,6 @@ pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 "Draw the bundled Natural Earth basemap under the tiles",
             );
             ui.end_row();
-            ui.label("Simulated fleet");
-            ui.checkbox(
-                &mut s.simulated_fleet,
-                "Start the built-in simulated fleet (takes effect at restart)",
-            );
-            ui.end_row();
             ui.label("Frame time");
             ui.checkbox(
                 &mut s.show_frame_time,
@@ -58,6 +52,8 @@ pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             );
             ui.end_row();
         });
+    ui.add_space(8.0);
+    simulator_ui(ui, cx);
     ui.add_space(8.0);
     fleet_server_ui(ui, cx);
     let s = &mut *cx.settings;
@@ -85,6 +81,54 @@ pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             ui.label(format!("{addr}: {st}"));
         }
     }
+}
+
+/// Settings → Simulator: on/off, `MAVLink` or MQTT, registration on the fleet server. Applied
+/// by `logic` on [`Command::ApplySimulator`].
+fn simulator_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    let s = &mut *cx.settings;
+    ui.label(RichText::new("Simulator").strong());
+    egui::Grid::new("simulator_grid")
+        .num_columns(2)
+        .spacing([16.0, 8.0])
+        .show(ui, |ui| {
+            ui.label("Simulated fleet");
+            ui.checkbox(&mut s.simulated_fleet, "Run the built-in simulated fleet");
+            ui.end_row();
+            ui.label("Transport");
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut s.sim_transport, SimTransport::Mavlink, "MAVLink (UDP)");
+                ui.radio_value(&mut s.sim_transport, SimTransport::Mqtt, "MQTT broker");
+                ui.add_enabled(
+                    s.sim_transport == SimTransport::Mqtt,
+                    egui::TextEdit::singleline(&mut s.sim_mqtt_broker)
+                        .id_salt("sim_mqtt_broker")
+                        .hint_text(DEFAULT_SIM_BROKER)
+                        .desired_width(260.0),
+                );
+            });
+            ui.end_row();
+            ui.label("Fleet server");
+            ui.add_enabled(
+                s.sim_transport == SimTransport::Mqtt,
+                egui::Checkbox::new(
+                    &mut s.sim_register,
+                    "Register the simulated drones with the fleet server when connected",
+                ),
+            );
+            ui.end_row();
+        });
+    let running = match (&cx.state.sim.over_mqtt, cx.state.sim.running) {
+        (Some(url), _) => format!("Running as MQTT clients of {url}"),
+        (None, true) => "Running over MAVLink".to_owned(),
+        (None, false) => "Not running".to_owned(),
+    };
+    ui.horizontal(|ui| {
+        if ui.button("Apply simulator").clicked() {
+            cx.commands.send(Command::ApplySimulator);
+        }
+        ui.label(RichText::new(running).weak());
+    });
 }
 
 fn list_editor_ui(ui: &mut Ui, title: &str, hint: &str, items: &mut Vec<String>) {

@@ -10,10 +10,17 @@ use egui::{RichText, Ui};
 pub fn simulator_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     let state = &mut *cx.state;
     ui.heading("Simulator");
+    if let Some(url) = &state.sim.over_mqtt {
+        ui.label(format!(
+            "The simulated drones fly as MQTT clients of {url}. Adding drones and injecting \
+             faults need the MAVLink simulator (Settings, Simulator)."
+        ));
+        return;
+    }
     if !state.sim.running {
         ui.colored_label(
             ERROR,
-            "The built-in simulator is not running (enable it in Settings and restart).",
+            "The built-in simulator is not running (enable it in Settings, Simulator).",
         );
         return;
     }
