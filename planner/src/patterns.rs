@@ -699,14 +699,16 @@ fn improve_tour<T: Copy>(
             let before = if i == 0 { start } else { pts[i - 1].1 };
             let mut old_a = dist(before, pts[i].0);
             let j_end = n.min(i.saturating_add(window));
-            let mut j = i + usize::from(flip.is_some());
+            let j_start = i + usize::from(flip.is_some());
+            let mut j = j_start;
             while j < j_end {
-                // A whole block of exits too far from `before` (see the test below) is skipped.
-                if j & BOX_MASK == 0 && j + BOX_MASK < j_end {
+                // The rest of a block of exits too far from `before` (see the test below) is
+                // skipped: the block's box and longest edge bound any of its positions.
+                if j & BOX_MASK == 0 || j == j_start {
                     let b = j >> BOX_SHIFT;
                     let lim = old_a + boxes.max_edge[b];
                     if boxes.lower_d2(b, before) >= lim * lim {
-                        j += BOX_MASK + 1;
+                        j = ((b + 1) << BOX_SHIFT).min(j_end);
                         continue;
                     }
                 }
@@ -764,14 +766,14 @@ fn improve_tour<T: Copy>(
                 let p_end = n.min((last + 1).saturating_add(or_window));
                 let mut p = last + 1;
                 while p < p_end {
-                    if p & BOX_MASK == 0 && p + BOX_MASK < p_end {
+                    if p & BOX_MASK == 0 || p == last + 1 {
                         let b = p >> BOX_SHIFT;
                         let lim = removed + boxes.max_edge[b];
                         if lim <= 0.0
                             || (boxes.lower_d2(b, pts[i].0) >= lim * lim
                                 && boxes.lower_d2(b, pts[last].1) >= lim * lim)
                         {
-                            p += BOX_MASK + 1;
+                            p = ((b + 1) << BOX_SHIFT).min(p_end);
                             continue;
                         }
                     }
@@ -970,7 +972,41 @@ enum Connector {
 /// candidate tours share most of them.
 #[derive(Default)]
 struct Connectors {
-    map: std::collections::HashMap<(u32, bool, u32, u32, bool, u32), Connector>,
+    map:
+        std::collections::HashMap<ConnectorKey, Connector, std::hash::BuildHasherDefault<FxHasher>>,
+}
+
+/// (sweep, piece, entered at `u0`) of the piece left, then of the piece joined.
+type ConnectorKey = (u32, bool, u32, u32, bool, u32);
+
+/// The Fx multiply-rotate hash (as rustc's): small integer keys, no flooding to fear.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, x: u8) {
+        self.add(u64::from(x));
+    }
+
+    fn write_u32(&mut self, x: u32) {
+        self.add(u64::from(x));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Greedy tour over the pieces of all sweeps: from `start`, the nearest end of an unvisited
