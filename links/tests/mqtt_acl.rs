@@ -324,6 +324,19 @@ async fn next_publish(ev: &mut EventLoop) -> (String, Vec<u8>) {
     }
 }
 
+/// Drives `ev` until it is quiet for 2 s; returns the topics of the publishes it received.
+fn topics_until_quiet(mut ev: EventLoop) -> tokio::task::JoinHandle<Vec<String>> {
+    tokio::spawn(async move {
+        let mut got = Vec::new();
+        while let Ok(Ok(event)) = tokio::time::timeout(Duration::from_secs(2), ev.poll()).await {
+            if let Event::Incoming(Packet::Publish(p)) = event {
+                got.push(p.topic.clone());
+            }
+        }
+        got
+    })
+}
+
 async fn subscribed(c: &AsyncClient, ev: &mut EventLoop, filter: &str) {
     c.subscribe(filter, QoS::AtLeastOnce)
         .await
@@ -385,15 +398,7 @@ async fn acl_confines_each_drone_to_its_own_topics() {
         )
         .await
         .expect("publish");
-    let pump_a = tokio::spawn(async move {
-        let mut got = Vec::new();
-        while let Ok(Ok(ev)) = tokio::time::timeout(Duration::from_secs(2), a_ev.poll()).await {
-            if let Event::Incoming(Packet::Publish(p)) = ev {
-                got.push(p.topic.clone());
-            }
-        }
-        got
-    });
+    let pump_a = topics_until_quiet(a_ev);
     let (topic, payload) =
         tokio::time::timeout(Duration::from_secs(5), next_publish(&mut server_ev))
             .await
@@ -554,15 +559,7 @@ async fn tls_listener_of_the_shipped_conf_confines_drones_and_refuses_strangers(
             .await
             .expect("publish");
     }
-    let pump_a = tokio::spawn(async move {
-        let mut got = Vec::new();
-        while let Ok(Ok(ev)) = tokio::time::timeout(Duration::from_secs(2), a_ev.poll()).await {
-            if let Event::Incoming(Packet::Publish(p)) = ev {
-                got.push(p.topic.clone());
-            }
-        }
-        got
-    });
+    let pump_a = topics_until_quiet(a_ev);
     let mut heard = Vec::new();
     while let Some(ev) = next_link_event(&events, Duration::from_secs(5)).await {
         if let MqttLinkEvent::Telemetry(t) = ev {
