@@ -280,3 +280,76 @@ async fn a_second_desktop_sees_a_registered_simulated_mqtt_fleet_live() {
         other => panic!("expected an unreachable server, got {other:?}"),
     }
 }
+
+/// A drone that came online before it was registered (the desktop's MQTT simulator, a drone
+/// powered on first): its retained `online` found no row; registering it asks the broker for
+/// that status again, so the server lists it online.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drone_online_before_its_registration_is_listed_online() {
+    let Some(t) = common::start("early").await else {
+        return;
+    };
+    let http = Http::new(t.server.addr);
+    let org = common::org(&t.server, &http, "early", DroneId::new_random()).await;
+    let admin = org.token(Role::Admin).to_owned();
+    let id = DroneId::new_random();
+    let fleet = aviary_sim::mqtt_drone::run(
+        &format!("mqtt://{}:{}", t.mqtt_host, t.mqtt_port),
+        &FleetOptions {
+            drones: 1,
+            ids: vec![id],
+            telemetry_hz: 2.0,
+            ..FleetOptions::default()
+        },
+    )
+    .expect("fleet");
+    // Its retained status says online on the broker before the server knows the drone.
+    let mut o = rumqttc::MqttOptions::new(
+        format!("watch-{}", uuid::Uuid::new_v4().simple()),
+        t.mqtt_host.clone(),
+        t.mqtt_port,
+    );
+    o.set_keep_alive(Duration::from_secs(10));
+    let (watcher, mut ev) = rumqttc::AsyncClient::new(o, 16);
+    watcher
+        .subscribe(format!("drones/{id}/status"), rumqttc::QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) = ev.poll().await
+                && p.payload.as_ref() == b"online"
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the drone is online on the broker");
+
+    let (st, d) = http
+        .call(
+            "POST",
+            "/api/v1/drones",
+            Some(&admin),
+            Some(&json!({ "drone_id": id, "site_id": org.site, "serial_number": format!("EARLY-{id}"), "model": "SimCopter", "home": { "lat": 47.397, "lon": 8.545 } })),
+        )
+        .await;
+    assert_eq!(st, 201, "{d}");
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (st, d) = http
+            .call("GET", &format!("/api/v1/drones/{id}"), Some(&admin), None)
+            .await;
+        assert_eq!(st, 200, "{d}");
+        if d["online"] == true {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "still offline after registration: {d}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    fleet.shutdown();
+}
