@@ -1,6 +1,7 @@
 //! Plans the bench's survey (80 km² reference area, 50 m, 70 % side overlap, Phantom 4 Pro
 //! camera) a given number of times, for profilers that count instructions:
-//! `valgrind --tool=callgrind target/release/examples/plan_once crosshatch 3`.
+//! `valgrind --tool=callgrind target/release/examples/plan_once crosshatch 3` (a third
+//! argument `path` times the map preview's `plan_path` instead).
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -15,6 +16,8 @@ fn main() {
         _ => Pattern::Lawnmower,
     };
     let runs: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+    // `path`: the map preview's `plan_path` instead of the whole plan.
+    let path_only = args.next().as_deref() == Some("path");
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/large_80km2.geojson");
     let areas = formats::read_area_file(&path).unwrap();
     let area = Area::new(&areas, &[], 500e6).unwrap();
@@ -26,6 +29,16 @@ fn main() {
     };
     for _ in 0..runs {
         let t = std::time::Instant::now();
+        if path_only {
+            let items = aviary_planner::plan_path(&area, &params).unwrap();
+            println!(
+                "{:?} path: {} items, {:.2} ms",
+                pattern,
+                items.len(),
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+            continue;
+        }
         let p = plan_survey(&area, &params).unwrap();
         println!(
             "{:?}: {} items, {} sorties, {:.1} km, coverage {:.2} %, half spacing {:.2} %, {:.2} ms",
