@@ -21,7 +21,7 @@ pub fn plan_preview(
         Some(name) => Spacing::Camera(
             aviary_planner::camera::builtin_camera(name).map_err(|e| e.to_string())?,
         ),
-        None => defaults.spacing.clone(),
+        None => defaults.spacing,
     };
     let survey = SurveyParams {
         pattern: pattern.into(),
