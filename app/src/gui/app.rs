@@ -33,6 +33,8 @@ pub struct MapView {
     pub basemap: Option<Basemap>,
     /// Whether the map was centred on the fleet yet.
     pub centred: bool,
+    /// Thinned trails at the current zoom, kept between frames.
+    pub trails: crate::gui::map::overlays::TrailCache,
 }
 
 impl std::fmt::Debug for MapView {
@@ -108,6 +110,7 @@ impl AviaryApp {
                 tiles_url: String::new(),
                 basemap,
                 centred: false,
+                trails: crate::gui::map::overlays::TrailCache::default(),
             },
             frame_stats: FrameStats::default(),
             logic: LogicMemory::default(),

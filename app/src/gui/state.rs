@@ -102,8 +102,15 @@ pub struct DroneView {
     pub live: Option<TelemetrySample>,
     /// Recent positions, oldest first.
     pub trail: VecDeque<LatLon>,
-    /// Recent samples for the plots, oldest first.
-    pub samples: VecDeque<TelemetrySample>,
+    /// Positions ever added to `trail` (the newest has number `trail_pushed - 1`), so a
+    /// cache can tell which are new.
+    pub trail_pushed: u64,
+    /// Recent values for the plots, oldest first (compact: 32 bytes a sample, so 1,000
+    /// drones' full buffers stay under 40 MB).
+    pub samples: VecDeque<PlotSample>,
+    /// Distance flown in the mission of the latest sample, metres (counted sample to sample
+    /// as telemetry arrives, so it covers the whole flight, not only the plot buffer).
+    pub flown: Option<(MissionId, f64)>,
     /// Link details.
     pub link: LinkDetail,
     /// Whether the link is up (heard from within [`LINK_LOST_AFTER_S`]).
@@ -122,7 +129,9 @@ impl DroneView {
             site_name,
             live: None,
             trail: VecDeque::new(),
+            trail_pushed: 0,
             samples: VecDeque::new(),
+            flown: None,
             link: LinkDetail::default(),
             link_up: false,
             simulated: false,
@@ -146,24 +155,78 @@ impl DroneView {
             .map_or(f64::from(self.drone.battery_pct), |s| s.battery_pct)
     }
 
-    /// Records a sample: live value, trail, plot buffer.
+    /// Distance flown in mission `id` so far, metres (0 when its telemetry has not been seen).
+    pub fn flown_m(&self, id: MissionId) -> f64 {
+        self.flown.filter(|(m, _)| *m == id).map_or(0.0, |(_, m)| m)
+    }
+
+    /// Records a sample: live value, trail, plot buffer, distance flown in its mission.
     pub fn push_sample(&mut self, s: TelemetrySample) {
+        if let Some(id) = s.mission_id {
+            let step_m = self
+                .live
+                .filter(|prev| prev.mission_id == Some(id))
+                .map_or(0.0, |prev| prev.pos.distance_m(s.pos));
+            match &mut self.flown {
+                Some((m, flown_m)) if *m == id => *flown_m += step_m,
+                other => *other = Some((id, 0.0)),
+            }
+        }
         let moved = self
             .trail
             .back()
             .is_none_or(|last| last.distance_m(s.pos) > 0.5);
         if moved {
+            // Exact capacities: a growing VecDeque doubles, which for 1,000 drones' full
+            // buffers would hold 40 % more memory than the samples need.
+            if self.trail.capacity() == 0 {
+                self.trail.reserve_exact(TRAIL_POINTS_MAX);
+            }
             if self.trail.len() == TRAIL_POINTS_MAX {
                 self.trail.pop_front();
             }
             self.trail.push_back(s.pos);
+            self.trail_pushed += 1;
+        }
+        if self.samples.capacity() == 0 {
+            self.samples.reserve_exact(PLOT_SAMPLES_MAX);
         }
         if self.samples.len() == PLOT_SAMPLES_MAX {
             self.samples.pop_front();
         }
-        self.samples.push_back(s);
+        self.samples.push_back(PlotSample::from(&s));
         self.live = Some(s);
         self.link_up = true;
+    }
+}
+
+/// One drone's plotted values at one time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlotSample {
+    /// Sample time.
+    pub time: DateTime<Utc>,
+    /// Altitude above takeoff, metres.
+    pub alt_rel_m: f32,
+    /// Ground speed, m/s.
+    pub speed_mps: f32,
+    /// Heading, degrees.
+    pub heading_deg: f32,
+    /// Battery, percent.
+    pub battery_pct: f32,
+    /// Link quality, percent.
+    pub signal_pct: f32,
+}
+
+impl From<&TelemetrySample> for PlotSample {
+    fn from(s: &TelemetrySample) -> Self {
+        Self {
+            time: s.time,
+            alt_rel_m: s.alt_rel_m as f32,
+            speed_mps: s.speed_mps as f32,
+            heading_deg: s.heading_deg as f32,
+            battery_pct: s.battery_pct as f32,
+            signal_pct: s.signal_pct as f32,
+        }
     }
 }
 
@@ -959,6 +1022,56 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flown_distance_covers_the_whole_mission_not_only_the_plot_buffer() {
+        let home = LatLon::new(51.92, 4.48);
+        let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let drone = Drone {
+            id: DroneId::new_random(),
+            site_id: SiteId::new_random(),
+            serial_number: "T-1".into(),
+            model: "test".into(),
+            status: DroneStatus::InMission,
+            battery_pct: 90,
+            last_seen: None,
+            home,
+            firmware_version: "t".into(),
+            link: None,
+            created_at: t0,
+        };
+        let mut d = DroneView::new(drone.clone(), "site".into());
+        let (m1, m2) = (MissionId::new_random(), MissionId::new_random());
+        let sample = |k: usize, mission: MissionId| TelemetrySample {
+            time: t0 + chrono::Duration::milliseconds(100 * k as i64),
+            mission_id: Some(mission),
+            drone_id: drone.id,
+            pos: home.offset_ne(k as f64 * 0.5, 0.0),
+            alt_rel_m: 40.0,
+            speed_mps: 5.0,
+            heading_deg: 0.0,
+            battery_pct: 90.0,
+            signal_pct: 99.0,
+            status: DroneStatus::InMission,
+        };
+        // 3,000 samples half a metre apart: 1,499.5 m, more than the plot buffer holds.
+        for k in 0..3_000 {
+            d.push_sample(sample(k, m1));
+        }
+        assert_eq!(d.samples.len(), PLOT_SAMPLES_MAX);
+        assert!((d.flown_m(m1) - 1_499.5).abs() < 0.5, "{}", d.flown_m(m1));
+        assert!(d.flown_m(m2).abs() < f64::EPSILON);
+        // The next mission counts from its own first sample.
+        for k in 3_000..3_010 {
+            d.push_sample(sample(k, m2));
+        }
+        assert!((d.flown_m(m2) - 4.5).abs() < 0.01, "{}", d.flown_m(m2));
+        assert!(
+            d.flown_m(m1).abs() < f64::EPSILON,
+            "only the latest mission is kept"
+        );
+        assert_eq!(std::mem::size_of::<PlotSample>(), 32);
+    }
 
     #[test]
     fn plan_editor_undo_redo_and_text() {

@@ -134,10 +134,74 @@ pub fn project_decimated(
 pub struct TrailsOverlay<'a> {
     /// Drones.
     pub drones: &'a BTreeMap<DroneId, DroneView>,
+    /// Thinned trails kept between frames.
+    pub cache: &'a mut TrailCache,
 }
 
 /// Trail line width, points.
 const TRAIL_WIDTH: f32 = 2.0;
+/// Smallest distance between drawn trail points, points.
+const TRAIL_MIN_PX: f64 = 2.0;
+
+/// Every drone's trail thinned to [`TRAIL_MIN_PX`] in world pixels (Web Mercator pixels of
+/// the whole world at the map's zoom), kept between frames. A frame only thins the positions
+/// that arrived since the last one, drops the ones that left the trail, and shifts the rest
+/// onto the screen: panning costs nothing, a zoom change rebuilds. With 1,000 drones the trails
+/// hold 600,000 positions; thinning them all every frame was most of the frame.
+#[derive(Debug, Default)]
+pub struct TrailCache {
+    zoom: f64,
+    trails: BTreeMap<DroneId, ThinTrail>,
+}
+
+#[derive(Debug, Default)]
+struct ThinTrail {
+    /// Kept points: (position number in the drone's trail, world pixels).
+    kept: std::collections::VecDeque<(u64, [f64; 2])>,
+    /// The newest position when it is too close to the last kept one to keep.
+    pending: Option<[f64; 2]>,
+    /// Positions up to this number have been seen.
+    seen: u64,
+}
+
+impl ThinTrail {
+    fn update(&mut self, d: &DroneView, world: &mut impl FnMut(LatLon) -> [f64; 2]) {
+        let first = d.trail_pushed - d.trail.len() as u64;
+        if self.seen > d.trail_pushed {
+            // The drone's trail was replaced (fewer positions than seen): start again.
+            *self = Self::default();
+        }
+        while self.kept.front().is_some_and(|(n, _)| *n < first) {
+            self.kept.pop_front();
+        }
+        // The oldest remaining position always starts the line.
+        if let Some(p) = d.trail.front()
+            && self.kept.front().is_none_or(|(n, _)| *n > first)
+            && self.seen > first
+        {
+            self.kept.push_front((first, world(*p)));
+        }
+        let new_from = self.seen.max(first);
+        let skip = usize::try_from(new_from - first).unwrap_or(usize::MAX);
+        for (i, p) in d.trail.iter().enumerate().skip(skip) {
+            let n = first + i as u64;
+            let q = world(*p);
+            match self.kept.back() {
+                Some((_, l))
+                    if (l[0] - q[0]).powi(2) + (l[1] - q[1]).powi(2)
+                        < TRAIL_MIN_PX * TRAIL_MIN_PX =>
+                {
+                    self.pending = Some(q);
+                }
+                _ => {
+                    self.kept.push_back((n, q));
+                    self.pending = None;
+                }
+            }
+        }
+        self.seen = d.trail_pushed;
+    }
+}
 
 impl Plugin for TrailsOverlay<'_> {
     fn run(
@@ -147,16 +211,49 @@ impl Plugin for TrailsOverlay<'_> {
         projector: &Projector,
         _memory: &MapMemory,
     ) {
+        let zoom = projector.zoom();
+        let cache = self.cache;
+        if (cache.zoom - zoom).abs() > f64::EPSILON {
+            cache.zoom = zoom;
+            cache.trails.clear();
+        }
+        cache.trails.retain(|id, _| self.drones.contains_key(id));
+        // World pixels to screen: a shift, taken from one exactly projected point.
+        let Some(origin) = self.drones.values().find_map(|d| d.trail.back().copied()) else {
+            return;
+        };
+        let o_world = projector.projection().project(to_position(origin), zoom);
+        let o_screen = screen(projector, origin);
+        let shift = [
+            f64::from(o_screen.x) - o_world.x(),
+            f64::from(o_screen.y) - o_world.y(),
+        ];
+        // New positions go through the linearised projector (no transcendental per point),
+        // then back to world pixels.
+        let mut local = LocalProjector::new(projector);
+        let mut world = |p: LatLon| {
+            let q = local.project(p);
+            [f64::from(q.x) - shift[0], f64::from(q.y) - shift[1]]
+        };
+        let to_screen =
+            |w: &[f64; 2]| Pos2::new((w[0] + shift[0]) as f32, (w[1] + shift[1]) as f32);
         let clip = projector.clip_rect().expand(50.0);
         // Every trail goes into one mesh that epaint copies as it is: a stroked path per drone
         // (epaint's general tessellator, feathering included) was two thirds of a 1,000-drone
         // frame.
         let mut mesh = Mesh::default();
-        for d in self.drones.values() {
+        let mut pts: Vec<Pos2> = Vec::new();
+        for (id, d) in self.drones {
             if d.trail.len() < 2 {
                 continue;
             }
-            let pts = project_decimated(projector, d.trail.iter().copied(), 2.0);
+            let thin = cache.trails.entry(*id).or_default();
+            thin.update(d, &mut world);
+            pts.clear();
+            pts.extend(thin.kept.iter().map(|(_, w)| to_screen(w)));
+            if let Some(w) = &thin.pending {
+                pts.push(to_screen(w));
+            }
             if pts.len() < 2 || !pts.iter().any(|p| clip.contains(*p)) {
                 continue;
             }
@@ -773,6 +870,74 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn trail_cache_follows_a_moving_trail_like_a_fresh_thinning() {
+        let home = LatLon::new(51.92, 4.48);
+        let drone = aviary_core::Drone {
+            id: DroneId::new_random(),
+            site_id: aviary_core::SiteId::new_random(),
+            serial_number: "T".into(),
+            model: "t".into(),
+            status: aviary_core::DroneStatus::InMission,
+            battery_pct: 90,
+            last_seen: None,
+            home,
+            firmware_version: "t".into(),
+            link: None,
+            created_at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+        };
+        let mut d = DroneView::new(drone.clone(), "s".into());
+        // One world pixel per metre north, 1.3 per metre east.
+        let mut world = |p: LatLon| {
+            let ne = (p.lat_deg - home.lat_deg) * 111_000.0;
+            let e = (p.lon_deg - home.lon_deg) * 68_500.0;
+            [e * 1.3, -ne]
+        };
+        let mut cached = ThinTrail::default();
+        let mut k = 0_u32;
+        // 1,000 positions arrive in bursts; the trail keeps the newest 600.
+        while k < 1_000 {
+            for _ in 0..13 {
+                let t = f64::from(k);
+                let mut s = d.live.unwrap_or(aviary_core::TelemetrySample {
+                    time: drone.created_at,
+                    mission_id: None,
+                    drone_id: drone.id,
+                    pos: home,
+                    alt_rel_m: 0.0,
+                    speed_mps: 0.0,
+                    heading_deg: 0.0,
+                    battery_pct: 90.0,
+                    signal_pct: 90.0,
+                    status: aviary_core::DroneStatus::InMission,
+                });
+                s.pos = home.offset_ne(t * 0.7, 20.0 * (t / 30.0).sin());
+                d.push_sample(s);
+                k += 1;
+            }
+            cached.update(&d, &mut world);
+            let mut fresh = ThinTrail::default();
+            fresh.update(&d, &mut world);
+            let pts = |t: &ThinTrail| {
+                let mut v: Vec<[f64; 2]> = t.kept.iter().map(|(_, w)| *w).collect();
+                v.extend(t.pending);
+                v
+            };
+            let (c, f) = (pts(&cached), pts(&fresh));
+            // Same ends, same spacing rule after the first point, about the same count.
+            let oldest = world(d.trail[0]);
+            let newest = world(d.trail[d.trail.len() - 1]);
+            assert_eq!(c.first(), Some(&oldest));
+            assert_eq!(c.last(), Some(&newest));
+            for w in c.windows(2).skip(1).take(c.len().saturating_sub(3)) {
+                let gap = ((w[0][0] - w[1][0]).powi(2) + (w[0][1] - w[1][1]).powi(2)).sqrt();
+                assert!(gap >= TRAIL_MIN_PX - 1e-9, "gap {gap} after {k} positions");
+            }
+            assert!(c.len().abs_diff(f.len()) <= 2, "{} vs {}", c.len(), f.len());
+        }
+        assert_eq!(d.trail.len(), crate::gui::state::TRAIL_POINTS_MAX);
     }
 
     #[test]

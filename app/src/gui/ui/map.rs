@@ -45,7 +45,7 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     };
     let mut picked = None;
     let mut m = Map::new(tiles, &mut map.memory, my_position).zoom_with_ctrl(false);
-    let editing = view == View::Plan && state.plan.drawing;
+    let editing = view == View::Plan && (state.plan.drawing || state.plan.drawing_no_fly.is_some());
     if editing {
         m = m
             .drag_pan_buttons(DragPanButtons::SECONDARY | DragPanButtons::MIDDLE)
@@ -90,6 +90,7 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             }
             m = m.with_plugin(TrailsOverlay {
                 drones: &state.drones,
+                cache: &mut map.trails,
             });
         }
         View::History => {

@@ -4,7 +4,7 @@
 use super::{ERROR, OK, PENDING, UiCx, fmt_distance, fmt_duration};
 use crate::gui::command::Command;
 use crate::gui::map::status_color;
-use crate::gui::state::{AppState, CommandOutcome, action_label};
+use crate::gui::state::{AppState, CommandOutcome, PlotSample, action_label};
 use aviary_core::wire::CommandAction;
 use aviary_core::{DroneStatus, Mission, MissionStatus};
 use egui::{RichText, Ui};
@@ -25,20 +25,7 @@ pub struct Progress {
 /// Progress of `m` from the state.
 pub fn progress(state: &AppState, m: &Mission) -> Progress {
     let drone = m.drone_id.and_then(|d| state.drones.get(&d));
-    let samples = drone
-        .map(|d| {
-            d.samples
-                .iter()
-                .filter(|s| s.mission_id == Some(m.id))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    let flown_m: f64 = samples
-        .windows(2)
-        .map(|w| w[0].pos.distance_m(w[1].pos))
-        .sum::<f64>()
-        .max(0.0)
-        + 0.0; // an empty sum is -0.0, shown as "-0 m"
+    let flown_m = drone.map_or(0.0, |d| d.flown_m(m.id));
     let leg_m = |w: &[aviary_core::Waypoint]| w[0].pos.distance_m(w[1].pos);
     let total_m: f64 = m.waypoints.windows(2).map(leg_m).sum::<f64>().max(0.0);
     // Item 0 of the uploaded mission is home; waypoint k is item k + 1.
@@ -321,10 +308,15 @@ pub fn plots_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         return;
     }
     let now = state.now;
-    let series = |f: fn(&aviary_core::TelemetrySample) -> f64| -> Vec<[f64; 2]> {
+    let series = |f: fn(&PlotSample) -> f32| -> Vec<[f64; 2]> {
         d.samples
             .iter()
-            .map(|s| [(s.time - now).num_milliseconds() as f64 / 1000.0, f(s)])
+            .map(|s| {
+                [
+                    (s.time - now).num_milliseconds() as f64 / 1000.0,
+                    f64::from(f(s)),
+                ]
+            })
             .collect()
     };
     let plots: [(&str, &str, Vec<[f64; 2]>, egui::Color32); 5] = [
