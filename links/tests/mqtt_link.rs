@@ -127,9 +127,14 @@ fn mqtt_command_is_acked_once_despite_duplicate_acks_and_telemetry_flows() {
         c.publish(topics::status(id), QoS::AtLeastOnce, true, "online")
             .await
             .expect("online");
-        loop {
-            if let Event::Incoming(Packet::SubAck(_)) = ev.poll().await.expect("poll") {
-                break;
+        // Poll until both are acknowledged: stopping at the SubAck could leave the queued
+        // `online` unsent (nothing polls this event loop while the test waits below).
+        let (mut subscribed, mut published) = (false, false);
+        while !(subscribed && published) {
+            match ev.poll().await.expect("poll") {
+                Event::Incoming(Packet::SubAck(_)) => subscribed = true,
+                Event::Incoming(Packet::PubAck(_)) => published = true,
+                _ => {}
             }
         }
     });
