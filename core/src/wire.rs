@@ -123,6 +123,32 @@ pub struct FleetSite {
     pub timezone: String,
 }
 
+/// A mission as the fleet server lists it (`GET /api/v1/missions`: the fields a desktop shows;
+/// the rest of the server's mission view is ignored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetMission {
+    /// Id.
+    pub mission_id: MissionId,
+    /// Site.
+    pub site_id: crate::model::SiteId,
+    /// Drone assigned.
+    pub drone_id: Option<DroneId>,
+    /// Name.
+    pub name: String,
+    /// Lifecycle status.
+    pub status: crate::MissionStatus,
+    /// Planned start.
+    pub scheduled_start: Option<DateTime<Utc>>,
+    /// Actual start.
+    pub actual_start: Option<DateTime<Utc>>,
+    /// Actual end.
+    pub actual_end: Option<DateTime<Utc>>,
+    /// Planner's duration, seconds.
+    pub estimated_duration: f64,
+    /// Planner's distance, metres.
+    pub estimated_distance: f64,
+}
+
 /// A drone as the fleet server lists it (`GET /api/v1/drones`, `GET /api/v1/sites/{id}/drones`),
 /// with its latest telemetry when the server has any.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

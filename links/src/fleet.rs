@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use aviary_core::auth::Role;
 use aviary_core::wire::{
-    CreateDrone, CreateSite, FleetDrone, FleetSite, LoginRequest, LoginResponse, WireLatLon,
+    CreateDrone, CreateSite, FleetDrone, FleetMission, FleetSite, LoginRequest, LoginResponse,
+    WireLatLon,
 };
 use aviary_core::{DroneId, OrgId, SiteId, UserId};
 use http_body_util::{BodyExt, Full, Limited};
@@ -182,6 +183,8 @@ pub struct FleetSnapshot {
     pub sites: Vec<FleetSite>,
     /// Drones, by serial number, each with its latest telemetry.
     pub drones: Vec<FleetDrone>,
+    /// The organisation's missions, newest first (the server lists up to 500).
+    pub missions: Vec<FleetMission>,
 }
 
 /// What the link reports to the app.
@@ -573,7 +576,12 @@ impl Api {
     async fn snapshot(&self) -> Result<FleetSnapshot, PollError> {
         let sites = self.get("/api/v1/sites").await?;
         let drones = self.get("/api/v1/drones").await?;
-        Ok(FleetSnapshot { sites, drones })
+        let missions = self.get("/api/v1/missions").await?;
+        Ok(FleetSnapshot {
+            sites,
+            drones,
+            missions,
+        })
     }
 }
 

@@ -60,6 +60,7 @@ pub fn disconnect(state: &mut AppState, backend: &Backend) {
 fn forget_server_drones(state: &mut AppState) {
     state.drones.retain(|_, d| d.server.is_none());
     state.server.sites.clear();
+    state.server.missions.clear();
     state.server.updated = None;
 }
 
@@ -198,6 +199,7 @@ pub fn apply_snapshot(state: &mut AppState, snapshot: FleetSnapshot) {
         }
     }
     state.server.sites = snapshot.sites;
+    state.server.missions = snapshot.missions;
     state.server.updated = Some(state.now);
 }
 
@@ -326,8 +328,26 @@ mod tests {
                     fleet_drone(remote, site, t0(), 47.0),
                     fleet_drone(local_id, site, t0(), 47.5),
                 ],
+                missions: vec![aviary_core::wire::FleetMission {
+                    mission_id: aviary_core::MissionId::new_random(),
+                    site_id: site,
+                    drone_id: Some(remote),
+                    name: "Roof".into(),
+                    status: aviary_core::MissionStatus::Planned,
+                    scheduled_start: Some(t0()),
+                    actual_start: None,
+                    actual_end: None,
+                    estimated_duration: 600.0,
+                    estimated_distance: 2_500.0,
+                }],
             },
         );
+        assert_eq!(
+            state.server.missions.len(),
+            1,
+            "the server's missions are kept"
+        );
+        assert_eq!(state.server.missions[0].name, "Roof");
         let v = &state.drones[&remote];
         assert_eq!(v.server.as_deref(), Some("http://fleet"));
         assert_eq!(v.site_name, "Zurich field");
@@ -349,6 +369,7 @@ mod tests {
                     t0() + Duration::seconds(1),
                     47.001,
                 )],
+                missions: Vec::new(),
             },
         );
         apply_snapshot(
@@ -356,6 +377,7 @@ mod tests {
             FleetSnapshot {
                 sites: sites.clone(),
                 drones: vec![fleet_drone(remote, site, t0(), 46.0)],
+                missions: Vec::new(),
             },
         );
         let v = &state.drones[&remote];
@@ -370,6 +392,7 @@ mod tests {
             FleetSnapshot {
                 sites: sites.clone(),
                 drones: vec![gone],
+                missions: Vec::new(),
             },
         );
         assert_eq!(state.drones[&remote].drone.status, DroneStatus::Offline);
@@ -381,6 +404,7 @@ mod tests {
             FleetSnapshot {
                 sites,
                 drones: Vec::new(),
+                missions: Vec::new(),
             },
         );
         assert!(!state.drones.contains_key(&remote));
@@ -400,6 +424,7 @@ mod tests {
             FleetSnapshot {
                 sites: Vec::new(),
                 drones: vec![fleet_drone(DroneId::new_random(), site, t0(), 47.0)],
+                missions: Vec::new(),
             },
         );
         assert_eq!(state.drones.len(), 1);

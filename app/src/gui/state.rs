@@ -899,6 +899,8 @@ pub struct ServerPanel {
     pub status: ServerStatus,
     /// Sites listed by the server.
     pub sites: Vec<aviary_core::wire::FleetSite>,
+    /// The organisation's missions on the server, newest first.
+    pub missions: Vec<aviary_core::wire::FleetMission>,
     /// When the last listing arrived.
     pub updated: Option<DateTime<Utc>>,
 }

@@ -205,6 +205,46 @@ async fn a_second_desktop_sees_a_registered_simulated_mqtt_fleet_live() {
     .await;
     assert!(all_live(&later));
 
+    // A mission planned on the server for one of the drones is listed to the viewer too.
+    let (st, created) = http
+        .call(
+            "POST",
+            "/api/v1/missions",
+            Some(&admin_token),
+            Some(&common::mission_body(site_id, Some(ids[0]))),
+        )
+        .await;
+    assert_eq!(st, 201, "{created}");
+    let mission_id = created["mission_id"]
+        .as_str()
+        .expect("mission id")
+        .to_owned();
+    let listed = snapshot_where(
+        &viewer_rx,
+        "the new mission listed",
+        Duration::from_secs(10),
+        |s| {
+            s.missions
+                .iter()
+                .any(|m| m.mission_id.to_string() == mission_id)
+        },
+    )
+    .await;
+    let m = listed
+        .missions
+        .iter()
+        .find(|m| m.mission_id.to_string() == mission_id)
+        .expect("listed");
+    assert_eq!(
+        (m.site_id, m.drone_id, m.name.as_str()),
+        (site_id, Some(ids[0]), "Roof inspection")
+    );
+    assert_eq!(m.status, aviary_core::MissionStatus::Planned);
+    assert!(
+        m.estimated_distance > 0.0 && m.estimated_duration > 0.0,
+        "{m:?}"
+    );
+
     // An analyst may look but not register drones: the server's reason reaches the client.
     viewer
         .register(Registration {

@@ -1,6 +1,6 @@
 //! The Fleet view: per-site counts and a sortable, filterable table of every drone.
 
-use super::{ERROR, OK, UiCx};
+use super::{ERROR, OK, UiCx, fmt_duration};
 use crate::gui::command::Command;
 use crate::gui::map::status_color;
 use crate::gui::state::{DroneView, FleetSort};
@@ -38,6 +38,7 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             });
         }
     });
+    server_missions_ui(ui, state);
     ui.add_space(6.0);
     // --- filters ---
     let t = &mut state.fleet;
@@ -256,4 +257,65 @@ fn fix_name(fix: u8) -> &'static str {
         5 => "RTK float",
         _ => "RTK fixed",
     }
+}
+
+/// The organisation's missions as the fleet server lists them (with a server connected).
+fn server_missions_ui(ui: &mut Ui, state: &crate::gui::state::AppState) {
+    let missions = &state.server.missions;
+    if missions.is_empty() {
+        return;
+    }
+    egui::CollapsingHeader::new(format!("Missions on the fleet server ({})", missions.len()))
+        .id_salt("server_missions")
+        .default_open(true)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("server_missions_scroll")
+                .max_height(150.0)
+                .show(ui, |ui| {
+                    egui::Grid::new("server_missions_table")
+                        .striped(true)
+                        .num_columns(6)
+                        .spacing([14.0, 3.0])
+                        .show(ui, |ui| {
+                            for h in [
+                                "Mission",
+                                "Site",
+                                "Drone",
+                                "Status",
+                                "Start (site)",
+                                "Planned",
+                            ] {
+                                ui.label(RichText::new(h).strong());
+                            }
+                            ui.end_row();
+                            for m in missions {
+                                ui.label(&m.name);
+                                let site =
+                                    state.server.sites.iter().find(|s| s.site_id == m.site_id);
+                                ui.label(site.map_or("—", |s| s.name.as_str()));
+                                let drone = m
+                                    .drone_id
+                                    .and_then(|id| state.drones.get(&id))
+                                    .map_or("—", |d| d.drone.serial_number.as_str());
+                                ui.label(drone);
+                                ui.label(m.status.as_str());
+                                let start = m.actual_start.or(m.scheduled_start);
+                                let tz = state.server.site_tz(m.site_id).unwrap_or(chrono_tz::UTC);
+                                ui.label(start.map_or_else(
+                                    || "—".to_owned(),
+                                    |t| {
+                                        t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
+                                    },
+                                ));
+                                ui.label(format!(
+                                    "{} · {:.1} km",
+                                    fmt_duration(m.estimated_duration),
+                                    m.estimated_distance / 1000.0
+                                ));
+                                ui.end_row();
+                            }
+                        });
+                });
+        });
 }
