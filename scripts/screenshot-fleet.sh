@@ -126,6 +126,17 @@ if [ "$live" -lt 12 ]; then
   exit 1
 fi
 
+# A mission planned on the server for one of those drones: the second desktop lists it too.
+read -r m_site m_drone < <(curl -sf -H "authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/drones" |
+  python3 -c 'import json, sys; d = [x for x in json.load(sys.stdin) if x["serial_number"] == "RTM-01"][0]; print(d["site_id"], d["drone_id"])')
+curl -sf -H "authorization: Bearer $token" -H 'content-type: application/json' \
+  -d "{\"site_id\":\"$m_site\",\"drone_id\":\"$m_drone\",\"name\":\"Harbour warehouse roof\",
+       \"survey_area\":{\"type\":\"Polygon\",\"coordinates\":[[[4.4810,51.9210],[4.4840,51.9210],[4.4840,51.9228],[4.4810,51.9228],[4.4810,51.9210]]]},
+       \"flight_pattern\":\"crosshatch\",\"parameters\":{\"altitude\":50,\"speed\":5,\"overlap\":70,\"gimbal_angle\":-90},
+       \"scheduled_start\":\"2026-12-01T09:30:00Z\"}" \
+  "http://127.0.0.1:$port/api/v1/missions" >/dev/null
+echo "planned a mission on the server for RTM-01"
+
 # The second instance: a fresh desktop connected to the server, its own simulator off.
 xvfb_pid=$(start_display "$display")
 wait_display "$display"
