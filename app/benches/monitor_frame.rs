@@ -4,16 +4,11 @@
 //! live telemetry arriving between frames (10 Hz per drone at 60 fps). No GPU is involved;
 //! the goal is ≤ 8 ms so 60 fps holds with headroom.
 
-use aviary_app::gui::app::{AviaryApp, MapTiles};
-use aviary_app::gui::backend::{Backend, BackendOptions};
-use aviary_app::gui::jobs::JobMode;
-use aviary_app::gui::settings::Settings;
+use aviary_app::gui::app::AviaryApp;
 use aviary_app::gui::state::{DroneView, PLOT_SAMPLES_MAX, View};
-use aviary_core::store::{Store, StoreOptions};
-use aviary_core::{Drone, DroneId, DroneStatus, ManualClock, TelemetrySample};
+use aviary_core::{Drone, DroneId, DroneStatus, TelemetrySample};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use std::sync::Arc;
 
 /// The allocator of the `aviary` binary (see `main.rs`), so the bench measures what the app does.
 #[global_allocator]
@@ -74,25 +69,7 @@ impl LiveFeed {
 
 fn fleet_app(dir: &std::path::Path) -> (AviaryApp, LiveFeed) {
     let start = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
-    let clock = Arc::new(ManualClock::new(start));
-    let store = Store::open(
-        &dir.join("bench.db"),
-        clock.clone(),
-        StoreOptions::default(),
-    )
-    .expect("store");
-    let options = BackendOptions {
-        seed_demo: true,
-        simulated_fleet: false,
-        job_mode: JobMode::Inline,
-    };
-    let backend = Backend::new(store, clock, options, Arc::new(|| {}));
-    let mut app = AviaryApp::new(
-        &egui::Context::default(),
-        backend,
-        Settings::default(),
-        MapTiles::BasemapOnly,
-    );
+    let mut app = AviaryApp::headless(&dir.join("bench.db"), start, false).expect("store");
     let site = app.state.sites[0].clone();
     let mut first = None;
     let mut feed = LiveFeed {

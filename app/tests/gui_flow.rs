@@ -4,13 +4,10 @@
 //! assigns a simulated drone, saves, then starts, pauses, resumes and aborts the mission,
 //! checking the mission state and the command outcomes shown after each step.
 
-use aviary_app::gui::app::{AviaryApp, MapTiles};
-use aviary_app::gui::backend::{Backend, BackendOptions};
-use aviary_app::gui::jobs::JobMode;
-use aviary_app::gui::settings::{Settings, SimTransport};
+use aviary_app::gui::app::AviaryApp;
+use aviary_app::gui::settings::SimTransport;
 use aviary_app::gui::state::{CommandOutcome, View};
-use aviary_core::store::{Store, StoreOptions};
-use aviary_core::{DroneId, FlightPattern, ManualClock, MissionStatus};
+use aviary_core::{DroneId, FlightPattern, MissionStatus};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use std::sync::Arc;
@@ -18,25 +15,7 @@ use std::time::{Duration, Instant};
 
 fn app(dir: &std::path::Path, simulated_fleet: bool) -> AviaryApp {
     let start = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
-    let clock = Arc::new(ManualClock::new(start));
-    let store = Store::open(
-        &dir.join("aviary.db"),
-        clock.clone(),
-        StoreOptions::default(),
-    )
-    .expect("store");
-    let options = BackendOptions {
-        seed_demo: true,
-        simulated_fleet,
-        job_mode: JobMode::Inline,
-    };
-    let backend = Backend::new(store, clock, options, Arc::new(|| {}));
-    AviaryApp::new(
-        &egui::Context::default(),
-        backend,
-        Settings::default(),
-        MapTiles::BasemapOnly,
-    )
+    AviaryApp::headless(&dir.join("aviary.db"), start, simulated_fleet).expect("store")
 }
 
 fn harness(app: AviaryApp) -> Harness<'static, AviaryApp> {

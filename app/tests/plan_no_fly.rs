@@ -3,39 +3,16 @@
 //! imported from a GeoJSON file; the planned path keeps out of both, a zone with too few
 //! vertices is refused with a message, and deleting a zone replans.
 
-use aviary_app::gui::app::{AviaryApp, MapTiles};
-use aviary_app::gui::backend::{Backend, BackendOptions};
+use aviary_app::gui::app::AviaryApp;
 use aviary_app::gui::command::Command;
-use aviary_app::gui::jobs::JobMode;
-use aviary_app::gui::settings::Settings;
 use aviary_app::gui::state::View;
-use aviary_core::store::{Store, StoreOptions};
-use aviary_core::{LatLon, ManualClock, WaypointAction};
+use aviary_core::{LatLon, WaypointAction};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use std::sync::Arc;
 
 fn harness(dir: &std::path::Path) -> Harness<'static, AviaryApp> {
     let start = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
-    let clock = Arc::new(ManualClock::new(start));
-    let store = Store::open(
-        &dir.join("aviary.db"),
-        clock.clone(),
-        StoreOptions::default(),
-    )
-    .expect("store");
-    let options = BackendOptions {
-        seed_demo: true,
-        simulated_fleet: false,
-        job_mode: JobMode::Inline,
-    };
-    let backend = Backend::new(store, clock, options, Arc::new(|| {}));
-    let app = AviaryApp::new(
-        &egui::Context::default(),
-        backend,
-        Settings::default(),
-        MapTiles::BasemapOnly,
-    );
+    let app = AviaryApp::headless(&dir.join("aviary.db"), start, false).expect("store");
     Harness::builder()
         .with_size([1500.0, 950.0])
         .build_ui_state(|ui, app: &mut AviaryApp| app.frame_ui(ui), app)

@@ -88,6 +88,35 @@ pub struct AviaryApp {
 }
 
 impl AviaryApp {
+    /// The app as tests and benchmarks drive it: a store file at `db` on a manual clock
+    /// starting at `start`, the demo organisation seeded, the built-in simulated fleet when
+    /// `simulated_fleet`, background jobs run inline, default settings, the bundled basemap
+    /// and no HTTP tiles.
+    pub fn headless(
+        db: &std::path::Path,
+        start: chrono::DateTime<chrono::Utc>,
+        simulated_fleet: bool,
+    ) -> Result<Self, aviary_core::store::StoreError> {
+        let clock = std::sync::Arc::new(aviary_core::ManualClock::new(start));
+        let store = aviary_core::store::Store::open(
+            db,
+            clock.clone(),
+            aviary_core::store::StoreOptions::default(),
+        )?;
+        let options = super::backend::BackendOptions {
+            seed_demo: true,
+            simulated_fleet,
+            job_mode: super::jobs::JobMode::Inline,
+        };
+        let backend = Backend::new(store, clock, options, std::sync::Arc::new(|| {}));
+        Ok(Self::new(
+            &egui::Context::default(),
+            backend,
+            Settings::default(),
+            MapTiles::BasemapOnly,
+        ))
+    }
+
     /// The app on `backend`.
     pub fn new(ctx: &egui::Context, backend: Backend, settings: Settings, tiles: MapTiles) -> Self {
         let basemap = if settings.offline_basemap || tiles == MapTiles::BasemapOnly {
