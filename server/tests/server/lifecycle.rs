@@ -136,7 +136,8 @@ async fn mission_lifecycle_through_the_api_with_a_simulated_mqtt_drone() {
     // Live telemetry for this mission reaches the WebSocket in the section 3.2 shape.
     let mut kinds = std::collections::BTreeSet::new();
     let end = Instant::now() + Duration::from_secs(10);
-    while kinds.len() < 2 && Instant::now() < end {
+    // The start's `command_result` and `mission_status` may come first: wait for telemetry.
+    while !kinds.contains("telemetry_update") && Instant::now() < end {
         let Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) =
             tokio::time::timeout(Duration::from_secs(5), ws.next()).await
         else {
