@@ -392,16 +392,7 @@ struct EntryGrid {
 
 impl EntryGrid {
     fn new(entries: &[(Uv, Visit, bool)]) -> Self {
-        let (mut lo, mut hi) = (
-            Uv {
-                u: f64::INFINITY,
-                v: f64::INFINITY,
-            },
-            Uv {
-                u: f64::NEG_INFINITY,
-                v: f64::NEG_INFINITY,
-            },
-        );
+        let (mut lo, mut hi) = (Uv::EMPTY_LO, Uv::EMPTY_HI);
         for (p, ..) in entries {
             lo.u = lo.u.min(p.u);
             lo.v = lo.v.min(p.v);
@@ -593,17 +584,7 @@ impl Boxes {
         for b in lo >> BOX_SHIFT..=hi >> BOX_SHIFT {
             let s = b << BOX_SHIFT;
             let e = pts.len().min(s + BOX_MASK + 1);
-            let (mut l, mut h, mut m) = (
-                Uv {
-                    u: f64::INFINITY,
-                    v: f64::INFINITY,
-                },
-                Uv {
-                    u: f64::NEG_INFINITY,
-                    v: f64::NEG_INFINITY,
-                },
-                0.0f64,
-            );
+            let (mut l, mut h, mut m) = (Uv::EMPTY_LO, Uv::EMPTY_HI, 0.0f64);
             for k in s..e {
                 let x = pts[k].1;
                 l.u = l.u.min(x.u);

@@ -14,6 +14,19 @@ pub(crate) struct Uv {
     pub v: f64,
 }
 
+impl Uv {
+    /// Lower corner of an empty bounding box (any point lowers it).
+    pub const EMPTY_LO: Self = Self {
+        u: f64::INFINITY,
+        v: f64::INFINITY,
+    };
+    /// Upper corner of an empty bounding box (any point raises it).
+    pub const EMPTY_HI: Self = Self {
+        u: f64::NEG_INFINITY,
+        v: f64::NEG_INFINITY,
+    };
+}
+
 /// Rotation from local metres to the transect frame for a transect bearing.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rot {
