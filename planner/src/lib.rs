@@ -10,8 +10,10 @@
 //! `aviary-core` (`LatLon`, `SurveyArea`, `Waypoint`) and depends on no other workspace crate.
 //!
 //! The planner is pure and deterministic: the same input gives the same bytes out. It does no
-//! I/O besides reading and writing those file formats — no network, no database, no clock,
-//! no threads.
+//! I/O besides reading and writing those file formats — no network, no database, no clock.
+//! Independent parts of one plan (bearing candidates, the two candidate tours of a pass,
+//! coverage beside the estimates) run on a second core through scoped `aviary-plan` worker
+//! threads joined before the call returns (module `par`); the result is the same as on one core.
 
 #![expect(
     clippy::many_single_char_names,
@@ -28,6 +30,7 @@ pub mod error;
 pub mod estimate;
 pub mod formats;
 pub mod frame;
+mod par;
 pub mod params;
 mod patterns;
 pub mod plan;

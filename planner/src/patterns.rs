@@ -59,34 +59,56 @@ pub(crate) struct Gen {
 pub(crate) fn best_bearing_deg(region: &MultiPolygon, g: &Gen, crosshatch: bool) -> f64 {
     bearing_candidates_deg(region, g, crosshatch)
         .first()
-        .copied()
-        .unwrap_or(0.0)
+        .map_or(0.0, |c| c.bearing_deg)
 }
 
 /// How far above the best estimate a bearing still counts as a near tie: the estimate does
 /// not see how the pieces join, which moves the flown length by more than this.
 const NEAR_TIE: f64 = 0.02;
 
+/// A bearing worth generating, with the estimated number of transect pieces of its pattern
+/// (both passes of a crosshatch): what generating it costs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Candidate {
+    pub bearing_deg: f64,
+    pub pieces: f64,
+}
+
 /// The best bearing of [`best_bearing_deg`] first, then up to [`MAX_CANDIDATES`] − 1 other
 /// bearings scored on the exact boundary whose estimate is within [`NEAR_TIE`] of it, best
 /// first: the plan flies whichever of them gives the shortest path.
-pub(crate) fn bearing_candidates_deg(region: &MultiPolygon, g: &Gen, crosshatch: bool) -> Vec<f64> {
+pub(crate) fn bearing_candidates_deg(
+    region: &MultiPolygon,
+    g: &Gen,
+    crosshatch: bool,
+) -> Vec<Candidate> {
     let per_piece_m = g.spacing_m + 2.0 * g.turnaround_m + g.turn_cost_m;
-    let edges = CostEdges::new(region, 0.0);
-    let coarse_edges = CostEdges::new(region, g.spacing_m * 2.0);
+    let (edges, coarse_edges) = crate::par::join(
+        || CostEdges::new(region, 0.0),
+        || CostEdges::new(region, g.spacing_m * 2.0),
+    );
+    // (cost, pieces) of a bearing.
     let score = |e: &CostEdges, b: f64| {
-        let one = e.lawnmower_cost_m(Rot::new(b), g.spacing_m, per_piece_m);
-        if crosshatch {
-            one + e.lawnmower_cost_m(Rot::new(b + 90.0), g.spacing_m, per_piece_m)
+        let (len, pieces) = e.lawnmower_terms(Rot::new(b), g.spacing_m);
+        let (len, pieces) = if crosshatch {
+            let (len2, pieces2) = e.lawnmower_terms(Rot::new(b + 90.0), g.spacing_m);
+            (len + len2, pieces + pieces2)
         } else {
-            one
-        }
+            (len, pieces)
+        };
+        (len + pieces * per_piece_m, pieces)
     };
-    let exact = std::cell::RefCell::new(Vec::new());
-    let eval = |b: f64| {
-        let c = score(&edges, b);
-        exact.borrow_mut().push((c, b));
-        c
+    // Every batch of bearings is scored on two cores (`par::map`), then folded in order.
+    let mut exact: Vec<(f64, f64, f64)> = Vec::new();
+    // The best so far: (cost, bearing, pieces).
+    let mut eval_all = |bs: &[f64], best: &mut (f64, f64, f64)| {
+        let scores = crate::par::map(bs, |&b| score(&edges, b));
+        for (&b, (c, pieces)) in bs.iter().zip(scores) {
+            exact.push((c, b, pieces));
+            if c < best.0 - 1e-9 {
+                *best = (c, b, pieces);
+            }
+        }
     };
     let mut candidates: Vec<f64> = (0..36).map(|k| f64::from(k) * 5.0).collect();
     {
@@ -102,49 +124,42 @@ pub(crate) fn bearing_candidates_deg(region: &MultiPolygon, g: &Gen, crosshatch:
     }
     candidates.sort_by(f64::total_cmp);
     candidates.dedup();
-    let mut scored: Vec<(f64, f64)> = candidates
-        .iter()
-        .map(|&b| (score(&coarse_edges, b), b))
-        .collect();
+    let coarse = crate::par::map(&candidates, |&b| score(&coarse_edges, b).0);
+    let mut scored: Vec<(f64, f64)> = coarse.into_iter().zip(candidates).collect();
     // Stable: equal scores keep the smaller bearing first.
     scored.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let mut best = (f64::INFINITY, 0.0);
+    let mut best = (f64::INFINITY, 0.0, 0.0);
     let mut finalists: Vec<f64> = scored.iter().take(3).map(|&(_, b)| b).collect();
     finalists.sort_by(f64::total_cmp);
-    for b in finalists {
-        let c = eval(b);
-        if c < best.0 - 1e-9 {
-            best = (c, b);
-        }
-    }
+    eval_all(&finalists, &mut best);
     for step in [1.0, 0.25] {
         let centre = best.1;
-        for k in -4..=4 {
-            if k == 0 {
-                continue;
-            }
-            let b = (centre + f64::from(k) * step).rem_euclid(180.0);
-            let c = eval(b);
-            if c < best.0 - 1e-9 {
-                best = (c, b);
-            }
-        }
+        let around: Vec<f64> = (-4..=4)
+            .filter(|&k| k != 0)
+            .map(|k| (centre + f64::from(k) * step).rem_euclid(180.0))
+            .collect();
+        eval_all(&around, &mut best);
     }
-    let mut exact = exact.into_inner();
     exact.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.total_cmp(&y.1)));
-    let mut out = vec![best.1];
-    let apart = |out: &[f64], b: f64| {
-        out.iter().all(|&a| {
-            let d = (a - b).rem_euclid(180.0);
+    let mut out = vec![Candidate {
+        bearing_deg: best.1,
+        pieces: best.2,
+    }];
+    let apart = |out: &[Candidate], b: f64| {
+        out.iter().all(|a| {
+            let d = (a.bearing_deg - b).rem_euclid(180.0);
             d.min(180.0 - d) > 0.1
         })
     };
-    for &(c, b) in &exact {
+    for &(c, b, pieces) in &exact {
         if out.len() >= MAX_CANDIDATES || c > best.0 * (1.0 + NEAR_TIE) {
             break;
         }
         if apart(&out, b) {
-            out.push(b);
+            out.push(Candidate {
+                bearing_deg: b,
+                pieces,
+            });
         }
     }
     out
@@ -837,48 +852,59 @@ fn fly_sweeps(sweeps: &[Sweep], g: &Gen, start_near: Option<Coord>, path: &mut S
         (None, Some(sw)) if !sw.segs.is_empty() => sw.end_local(0, true),
         _ => return,
     };
-    let tour = cell_tour(sweeps, reference);
-    // Pieces in flying order: (sweep, piece, entered at u0).
-    let mut seq: Vec<(usize, usize, bool)> = Vec::new();
-    for x in &tour {
-        let sw = &sweeps[x.sweep];
-        let (s, e) = sw.cells[x.cell];
-        let mut at_u0 = x.at_u0;
-        let mut push = |i: usize| {
-            seq.push((x.sweep, i, at_u0));
-            at_u0 = !at_u0;
-        };
-        if x.up {
-            sw.order[s..e].iter().rev().for_each(|&i| push(i));
-        } else {
-            sw.order[s..e].iter().for_each(|&i| push(i));
-        }
-    }
-    // The same search over single pieces may split a cell where that is shorter in straight
-    // lines, but its connectors may need longer routes: the shorter flown path is kept.
-    let mut by_pieces = seq.clone();
     let piece_ends =
         |(k, i, a): (usize, usize, bool)| (sweeps[k].end_local(i, a), sweeps[k].end_local(i, !a));
     let piece_rev = |(k, i, a): (usize, usize, bool)| (k, i, !a);
-    improve_tour(
-        &mut by_pieces,
-        reference,
-        &piece_ends,
-        &piece_rev,
-        None,
-        PIECE_WINDOW.0,
-        PIECE_WINDOW.1,
-    );
-    // And the design's own tour: nearest piece end first, then the same search.
-    let mut nearest = nearest_piece_tour(sweeps, reference);
-    improve_tour(
-        &mut nearest,
-        reference,
-        &piece_ends,
-        &piece_rev,
-        None,
-        PIECE_WINDOW.0,
-        PIECE_WINDOW.1,
+    // The cells' tour (and the piece-level search from it) here, the design's nearest-piece
+    // tour (and the same search) on the other core.
+    let ((seq, by_pieces), nearest) = crate::par::join(
+        || {
+            let tour = cell_tour(sweeps, reference);
+            // Pieces in flying order: (sweep, piece, entered at u0).
+            let mut seq: Vec<(usize, usize, bool)> = Vec::new();
+            for x in &tour {
+                let sw = &sweeps[x.sweep];
+                let (s, e) = sw.cells[x.cell];
+                let mut at_u0 = x.at_u0;
+                let mut push = |i: usize| {
+                    seq.push((x.sweep, i, at_u0));
+                    at_u0 = !at_u0;
+                };
+                if x.up {
+                    sw.order[s..e].iter().rev().for_each(|&i| push(i));
+                } else {
+                    sw.order[s..e].iter().for_each(|&i| push(i));
+                }
+            }
+            // The same search over single pieces may split a cell where that is shorter in
+            // straight lines, but its connectors may need longer routes: the shorter flown
+            // path is kept.
+            let mut by_pieces = seq.clone();
+            improve_tour(
+                &mut by_pieces,
+                reference,
+                &piece_ends,
+                &piece_rev,
+                None,
+                PIECE_WINDOW.0,
+                PIECE_WINDOW.1,
+            );
+            (seq, by_pieces)
+        },
+        || {
+            // And the design's own tour: nearest piece end first, then the same search.
+            let mut nearest = nearest_piece_tour(sweeps, reference);
+            improve_tour(
+                &mut nearest,
+                reference,
+                &piece_ends,
+                &piece_rev,
+                None,
+                PIECE_WINDOW.0,
+                PIECE_WINDOW.1,
+            );
+            nearest
+        },
     );
     // Fly the tours, shortest in straight lines first: a flight is dropped as soon as what it
     // has flown plus the straight length of the rest (a lower bound: connectors only get
@@ -914,6 +940,19 @@ fn fly_sweeps(sweeps: &[Sweep], g: &Gen, start_near: Option<Coord>, path: &mut S
     }
     // The first tour (in the order above) unless a later one is shorter: a dropped flight is
     // longer than a kept one, so this is the choice among all three flown in full.
+    if std::env::var("DBG_TOURS").is_ok() {
+        let ncell: usize = sweeps.iter().map(|s| s.cells.len()).sum();
+        let npiece: usize = sweeps.iter().map(|s| s.segs.len()).sum();
+        eprintln!(
+            "DBG b={:.2} pieces={npiece} cells={ncell} straight={:?} flown={:?}",
+            sweeps[0].bearing_deg,
+            suffixes.iter().map(|s| s[0].round()).collect::<Vec<_>>(),
+            flown
+                .iter()
+                .map(|f| f.as_ref().map(|x| x.0.round()))
+                .collect::<Vec<_>>()
+        );
+    }
     let mut best: Option<(f64, SurveyPath)> = None;
     for f in flown.into_iter().flatten() {
         if best.as_ref().is_none_or(|(l, _)| f.0 < l - 1e-6) {

@@ -71,35 +71,39 @@ pub fn plan_survey(area: &Area, params: &SurveyParams) -> Result<Plan> {
     plan_with(area, params, &d, &g, bearing, &path)
 }
 
-/// Path points generated for bearing candidates before the search stops (see
-/// [`shortest_path`]).
-const CANDIDATE_BUDGET_POINTS: usize = 4_000;
+/// Transect pieces (as the angle search estimates them) of the bearing candidates generated
+/// before the search stops (see [`shortest_path`]): about 4,000 path points.
+const CANDIDATE_BUDGET_PIECES: f64 = 1_720.0;
 
 /// The bearing and path to fly: a given bearing, or among the angle search's near ties
 /// ([`patterns::bearing_candidates_deg`]) the one whose generated path is shortest (the first
-/// on equal lengths).
+/// on equal lengths). Near ties are tried within a budget of transect pieces, known before
+/// generating: small areas, where the way the pieces join weighs most, try them all; large
+/// ones fly the best estimate. The candidates are generated two at a time on two cores.
 fn shortest_path(area: &Area, params: &SurveyParams, g: &Gen) -> (f64, SurveyPath) {
-    let candidates = match params.sweep_angle_deg {
+    let candidates: Vec<f64> = match params.sweep_angle_deg {
         Some(b) => vec![b.rem_euclid(180.0)],
         None if matches!(params.pattern, Pattern::Lawnmower | Pattern::Crosshatch) => {
+            let mut pieces = 0.0;
             patterns::bearing_candidates_deg(
                 area.free_local(),
                 g,
                 params.pattern == Pattern::Crosshatch,
             )
+            .into_iter()
+            .take_while(|c| {
+                let within = pieces < CANDIDATE_BUDGET_PIECES;
+                pieces += c.pieces;
+                within
+            })
+            .map(|c| c.bearing_deg)
+            .collect()
         }
         None => vec![0.0],
     };
+    let paths = crate::par::map(&candidates, |&b| generate(area, params, g, b));
     let mut best: Option<(f64, f64, SurveyPath)> = None;
-    let mut points = 0;
-    for b in candidates {
-        // Near ties are tried within a budget of generated points: small areas, where the way
-        // the pieces join weighs most, try them all; large ones fly the best estimate.
-        if points >= CANDIDATE_BUDGET_POINTS {
-            break;
-        }
-        let path = generate(area, params, g, b);
-        points += path.points.len();
+    for (b, path) in candidates.into_iter().zip(paths) {
         let len_m = path.length_m();
         if best.as_ref().is_none_or(|(l, ..)| len_m < l - 1e-6) {
             best = Some((len_m, b, path));
@@ -176,62 +180,74 @@ fn plan_with(
         .or_else(|| path.points.first().copied())
         .unwrap_or_else(|| centroid(area));
     let home = params.home.unwrap_or_else(|| frame.to_latlon(home_local));
-    let to_ll = |c: Coord| frame.to_latlon(c);
-    let survey_ll: Vec<LatLon> = path.points.iter().map(|c| to_ll(*c)).collect();
-    let items = estimate::mission_items(home, &survey_ll, d.alt_rel_m, d.trigger_distance_m);
-    let spec = SortieSpec {
-        home: home_local,
-        alt_rel_m: d.alt_rel_m,
-        speed_mps: params.speed_mps,
-        trigger_distance_m: d.trigger_distance_m,
-        max_items: params.max_mission_items,
-        airframe: &params.airframe,
-    };
-    let pieces = estimate::split_sorties(&spec, &path.points, &to_ll)?;
-    // Sorties reuse the survey points projected above; only cuts inside legs are new.
-    let sorties: Vec<Sortie> = pieces
-        .iter()
-        .enumerate()
-        .map(|(i, piece)| {
-            let ll: Vec<LatLon> = piece
-                .pts
+    // Coverage reads only the path: it runs on the second core while the items, sorties and
+    // estimates are worked out.
+    let (planned, (cov, half)) = crate::par::join(
+        || -> Result<_> {
+            let to_ll = |c: Coord| frame.to_latlon(c);
+            let survey_ll: Vec<LatLon> = path.points.iter().map(|c| to_ll(*c)).collect();
+            let items =
+                estimate::mission_items(home, &survey_ll, d.alt_rel_m, d.trigger_distance_m);
+            let spec = SortieSpec {
+                home: home_local,
+                alt_rel_m: d.alt_rel_m,
+                speed_mps: params.speed_mps,
+                trigger_distance_m: d.trigger_distance_m,
+                max_items: params.max_mission_items,
+                airframe: &params.airframe,
+            };
+            let pieces = estimate::split_sorties(&spec, &path.points, &to_ll)?;
+            // Sorties reuse the survey points projected above; only cuts inside legs are new.
+            let sorties: Vec<Sortie> = pieces
                 .iter()
-                .zip(&piece.orig)
-                .map(|(c, o)| {
-                    o.and_then(|k| survey_ll.get(k).copied())
-                        .unwrap_or_else(|| to_ll(*c))
+                .enumerate()
+                .map(|(i, piece)| {
+                    let ll: Vec<LatLon> = piece
+                        .pts
+                        .iter()
+                        .zip(&piece.orig)
+                        .map(|(c, o)| {
+                            o.and_then(|k| survey_ll.get(k).copied())
+                                .unwrap_or_else(|| to_ll(*c))
+                        })
+                        .collect();
+                    let launch = if piece.launch == home_local {
+                        home
+                    } else {
+                        to_ll(piece.launch)
+                    };
+                    let items =
+                        estimate::mission_items(launch, &ll, d.alt_rel_m, d.trigger_distance_m);
+                    let e = estimate::estimate_for(&spec, piece.launch, &piece.pts, items.len());
+                    Sortie {
+                        number: i + 1,
+                        launch_at: launch,
+                        resume_at: ll.first().copied().unwrap_or(home),
+                        stop_at: ll.last().copied().unwrap_or(home),
+                        items,
+                        estimate: e,
+                    }
                 })
                 .collect();
-            let launch = if piece.launch == home_local {
-                home
-            } else {
-                to_ll(piece.launch)
-            };
-            let items = estimate::mission_items(launch, &ll, d.alt_rel_m, d.trigger_distance_m);
-            let e = estimate::estimate_for(&spec, piece.launch, &piece.pts, items.len());
-            Sortie {
-                number: i + 1,
-                launch_at: launch,
-                resume_at: ll.first().copied().unwrap_or(home),
-                stop_at: ll.last().copied().unwrap_or(home),
-                items,
-                estimate: e,
+            let mut estimate = estimate::estimate_for(&spec, home_local, &path.points, items.len());
+            if sorties.len() > 1 {
+                estimate.distance_m = sorties.iter().map(|s| s.estimate.distance_m).sum();
+                estimate.duration_s = sorties.iter().map(|s| s.estimate.duration_s).sum();
+                estimate.energy_wh = sorties.iter().map(|s| s.estimate.energy_wh).sum();
+                estimate.battery_pct = estimate.energy_wh / params.airframe.battery_wh * 100.0;
             }
-        })
-        .collect();
-    let mut estimate = estimate::estimate_for(&spec, home_local, &path.points, items.len());
-    if sorties.len() > 1 {
-        estimate.distance_m = sorties.iter().map(|s| s.estimate.distance_m).sum();
-        estimate.duration_s = sorties.iter().map(|s| s.estimate.duration_s).sum();
-        estimate.energy_wh = sorties.iter().map(|s| s.estimate.energy_wh).sum();
-        estimate.battery_pct = estimate.energy_wh / params.airframe.battery_wh * 100.0;
-    }
-    let (cov, half) = estimate::coverage(
-        area.free_local(),
-        path,
-        d.footprint_side_m,
-        d.line_spacing_m,
+            Ok((items, sorties, estimate))
+        },
+        || {
+            estimate::coverage(
+                area.free_local(),
+                path,
+                d.footprint_side_m,
+                d.line_spacing_m,
+            )
+        },
     );
+    let (items, sorties, mut estimate) = planned?;
     estimate.area_m2 = area.area_m2();
     estimate.flyable_area_m2 = area.free_area_m2();
     estimate.coverage_pct = cov * 100.0;

@@ -341,7 +341,15 @@ impl CostEdges {
     }
 
     /// The same figure as the sweep over lines `v_min + (k + ½)·spacing` at this rotation.
+    #[cfg(test)]
     pub fn lawnmower_cost_m(&self, rot: Rot, spacing_m: f64, per_piece_m: f64) -> f64 {
+        let (length_m, pieces) = self.lawnmower_terms(rot, spacing_m);
+        length_m + pieces * per_piece_m
+    }
+
+    /// The transects' total length and their number of pieces at this rotation, over lines
+    /// `v_min + (k + ½)·spacing`.
+    pub fn lawnmower_terms(&self, rot: Rot, spacing_m: f64) -> (f64, f64) {
         let (mut v_min, mut v_max) = (f64::INFINITY, f64::NEG_INFINITY);
         for (r, _) in &self.rings {
             for c in r {
@@ -353,7 +361,7 @@ impl CostEdges {
         if v_max.partial_cmp(&v_min) != Some(std::cmp::Ordering::Greater)
             || spacing_m.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
         {
-            return 0.0;
+            return (0.0, 0.0);
         }
         // The lines: v0 + k·spacing for k in 0..count (one midline when the region is thinner
         // than half a spacing, as the sweep does).
@@ -394,7 +402,7 @@ impl CostEdges {
                 crossings += n;
             }
         }
-        length + crossings / 2.0 * per_piece_m
+        (length, crossings / 2.0)
     }
 }
 
