@@ -1,99 +1,69 @@
-//! Two independent parts of one plan on two cores: [`join`] runs one closure on a scoped
-//! worker thread (`aviary-plan`) while the caller runs the other, and joins before returning.
-//! The parts share nothing mutable, so the plan is the same bytes as on one thread; with one
-//! core, when every other core already runs a worker, or when the worker cannot start, both
-//! run on the caller's thread, in order.
+//! Independent parts of one plan on all cores: [`join`] and [`map`] run closures on the
+//! planner's own small pool of worker threads (`aviary-plan-<n>`, one per core, started on
+//! first use and kept: starting a thread costs ~65 µs here, a plan's dozen joins would pay it
+//! each time). The parts share nothing mutable, so a plan is the same bytes whatever the
+//! number of cores; with one core, or if the pool cannot start, everything runs on the
+//! caller's thread, in order.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
 
-/// Workers that may run at once besides the callers: one per core beyond the first (read once).
-fn max_workers() -> usize {
-    static N: OnceLock<usize> = OnceLock::new();
-    *N.get_or_init(|| std::thread::available_parallelism().map_or(0, |n| n.get() - 1))
+use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
+
+/// The pool, when there is more than one core and it started.
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        if cores < 2 {
+            return None;
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores)
+            .thread_name(|i| format!("aviary-plan-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
 }
 
-/// Workers running now, across all plans of the process: a `join` inside a part that already
-/// runs beside another (or two plans at once) runs in line rather than oversubscribe the cores.
-static BUSY: AtomicUsize = AtomicUsize::new(0);
-
-/// A worker slot, given back when dropped.
-struct Slot;
-
-impl Slot {
-    fn take() -> Option<Self> {
-        let limit = max_workers();
-        BUSY.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-            (n < limit).then_some(n + 1)
-        })
-        .ok()
-        .map(|_| Self)
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        BUSY.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Runs `a` and `b`, `b` on a worker thread when a second core is there; returns both results.
+/// Runs `a` and `b`, in parallel when there are cores to spare; returns both results.
 pub(crate) fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
 where
-    A: FnOnce() -> RA,
+    A: FnOnce() -> RA + Send,
     B: FnOnce() -> RB + Send,
+    RA: Send,
     RB: Send,
 {
-    let Some(busy) = Slot::take() else {
-        let ra = a();
-        return (ra, b());
-    };
-    // `b` waits in a slot the worker takes it from, so that a worker the OS refuses leaves
-    // `b` to run here instead of losing it.
-    let slot = Mutex::new(Some(b));
-    let take = || slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-    std::thread::scope(|s| {
-        let worker = std::thread::Builder::new()
-            .name("aviary-plan".into())
-            .spawn_scoped(s, move || {
-                let _busy = busy;
-                take().map(|b| b())
-            });
-        let ra = a();
-        match worker.map(std::thread::ScopedJoinHandle::join) {
-            Ok(Ok(Some(rb))) => (ra, rb),
-            // The worker's panic is the caller's, as if `b` had run here.
-            Ok(Err(panic)) => std::panic::resume_unwind(panic),
-            // Not started (or nothing taken): `b` is still in its slot.
-            Ok(Ok(None)) | Err(_) => {
-                let rb = take().map(|b| b());
-                (ra, rb.unwrap_or_else(|| unreachable!("`b` ran nowhere")))
-            }
+    if rayon::current_thread_index().is_some() {
+        // Already on a worker: the pool steals `b` if a worker is idle.
+        return rayon::join(a, b);
+    }
+    match pool() {
+        Some(pool) => pool.install(|| rayon::join(a, b)),
+        None => {
+            let ra = a();
+            (ra, b())
         }
-    })
+    }
 }
 
-/// `f` of every item, in order; the items at odd positions on the worker (see [`join`]).
+/// `f` of every item, in order, the items spread over the cores.
 pub(crate) fn map<T, R, F>(items: &[T], f: F) -> Vec<R>
 where
     T: Sync,
     R: Send,
-    F: Fn(&T) -> R + Sync,
+    F: Fn(&T) -> R + Sync + Send,
 {
     if items.len() < 2 {
         return items.iter().map(&f).collect();
     }
-    let (even, odd): (Vec<R>, Vec<R>) = join(
-        || items.iter().step_by(2).map(&f).collect(),
-        || items.iter().skip(1).step_by(2).map(&f).collect(),
-    );
-    let mut out = Vec::with_capacity(items.len());
-    let mut odd = odd.into_iter();
-    for r in even {
-        out.push(r);
-        out.extend(odd.next());
+    if rayon::current_thread_index().is_some() {
+        return items.par_iter().map(&f).collect();
     }
-    out
+    match pool() {
+        Some(pool) => pool.install(|| items.par_iter().map(&f).collect()),
+        None => items.iter().map(&f).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -116,7 +86,7 @@ mod tests {
         let v: Vec<u64> = (0..1000).collect();
         let (a, b) = join(
             || v.iter().sum::<u64>(),
-            || v.iter().map(|x| x * 2).sum::<u64>(),
+            || join(|| v.iter().map(|x| x * 2).sum::<u64>(), || 1).0,
         );
         assert_eq!((a, b), (499_500, 999_000));
     }
