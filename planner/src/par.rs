@@ -38,12 +38,11 @@ where
         // Already on a worker: the pool steals `b` if a worker is idle.
         return rayon::join(a, b);
     }
-    match pool() {
-        Some(pool) => pool.install(|| rayon::join(a, b)),
-        None => {
-            let ra = a();
-            (ra, b())
-        }
+    if let Some(pool) = pool() {
+        pool.install(|| rayon::join(a, b))
+    } else {
+        let ra = a();
+        (ra, b())
     }
 }
 
@@ -60,9 +59,10 @@ where
     if rayon::current_thread_index().is_some() {
         return items.par_iter().map(&f).collect();
     }
-    match pool() {
-        Some(pool) => pool.install(|| items.par_iter().map(&f).collect()),
-        None => items.iter().map(&f).collect(),
+    if let Some(pool) = pool() {
+        pool.install(|| items.par_iter().map(&f).collect())
+    } else {
+        items.iter().map(&f).collect()
     }
 }
 
