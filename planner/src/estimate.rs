@@ -297,16 +297,19 @@ pub(crate) fn coverage(
         let c = coverage_in(region, 0.0, &path.points, &all, radii, spacing_m);
         return (c[0], c[1]);
     }
-    let mut best = (0.0_f64, 0.0_f64);
-    for pass in &path.passes {
-        let c = coverage_in(
+    // The passes on the cores there are.
+    let each = crate::par::map(&path.passes, |pass| {
+        coverage_in(
             region,
             pass.bearing_deg,
             &path.points,
             &pass.runs,
             radii,
             spacing_m,
-        );
+        )
+    });
+    let mut best = (0.0_f64, 0.0_f64);
+    for c in each {
         best = (best.0.max(c[0]), best.1.max(c[1]));
     }
     best
@@ -422,8 +425,8 @@ pub(crate) fn split_sorties(
     if path.is_empty() {
         return Ok(out);
     }
-    let (_, _, whole) = sortie_flight(spec, path);
-    if whole <= usable && path.len() <= max_pts {
+    // One sortie when it fits (the item count first: the energy takes a pass over the path).
+    if path.len() <= max_pts && sortie_flight(spec, path).2 <= usable {
         out.push(Piece {
             launch: spec.home,
             pts: path.to_vec(),
@@ -652,7 +655,10 @@ pub(crate) fn estimate_for(
     items: usize,
 ) -> Estimate {
     let (f, duration_s, wh) = sortie_flight_from(spec, launch, survey);
-    let survey_distance_m = flight(survey, spec.speed_mps, spec.airframe).distance_m;
+    // The distance as `flight` adds it up (the survey's turns are not needed here).
+    let survey_distance_m = survey
+        .windows(2)
+        .fold(0.0, |d, w| d + fast_len(w[1].x - w[0].x, w[1].y - w[0].y));
     Estimate {
         waypoints: items,
         distance_m: f.distance_m,

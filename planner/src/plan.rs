@@ -180,74 +180,79 @@ fn plan_with(
         .or_else(|| path.points.first().copied())
         .unwrap_or_else(|| centroid(area));
     let home = params.home.unwrap_or_else(|| frame.to_latlon(home_local));
-    // Coverage reads only the path: it runs on the second core while the items, sorties and
-    // estimates are worked out.
-    let (planned, (cov, half)) = crate::par::join(
-        || -> Result<_> {
-            let to_ll = |c: Coord| frame.to_latlon(c);
-            let survey_ll: Vec<LatLon> = path.points.iter().map(|c| to_ll(*c)).collect();
-            let items =
-                estimate::mission_items(home, &survey_ll, d.alt_rel_m, d.trigger_distance_m);
-            let spec = SortieSpec {
-                home: home_local,
-                alt_rel_m: d.alt_rel_m,
-                speed_mps: params.speed_mps,
-                trigger_distance_m: d.trigger_distance_m,
-                max_items: params.max_mission_items,
-                airframe: &params.airframe,
-            };
-            let pieces = estimate::split_sorties(&spec, &path.points, &to_ll)?;
-            // Sorties reuse the survey points projected above; only cuts inside legs are new.
-            let sorties: Vec<Sortie> = pieces
-                .iter()
-                .enumerate()
-                .map(|(i, piece)| {
-                    let ll: Vec<LatLon> = piece
-                        .pts
-                        .iter()
-                        .zip(&piece.orig)
-                        .map(|(c, o)| {
-                            o.and_then(|k| survey_ll.get(k).copied())
-                                .unwrap_or_else(|| to_ll(*c))
-                        })
-                        .collect();
-                    let launch = if piece.launch == home_local {
-                        home
-                    } else {
-                        to_ll(piece.launch)
-                    };
-                    let items =
-                        estimate::mission_items(launch, &ll, d.alt_rel_m, d.trigger_distance_m);
-                    let e = estimate::estimate_for(&spec, piece.launch, &piece.pts, items.len());
-                    Sortie {
-                        number: i + 1,
-                        launch_at: launch,
-                        resume_at: ll.first().copied().unwrap_or(home),
-                        stop_at: ll.last().copied().unwrap_or(home),
-                        items,
-                        estimate: e,
-                    }
-                })
-                .collect();
-            let mut estimate = estimate::estimate_for(&spec, home_local, &path.points, items.len());
-            if sorties.len() > 1 {
-                estimate.distance_m = sorties.iter().map(|s| s.estimate.distance_m).sum();
-                estimate.duration_s = sorties.iter().map(|s| s.estimate.duration_s).sum();
-                estimate.energy_wh = sorties.iter().map(|s| s.estimate.energy_wh).sum();
-                estimate.battery_pct = estimate.energy_wh / params.airframe.battery_wh * 100.0;
-            }
-            Ok((items, sorties, estimate))
+    let to_ll = |c: Coord| frame.to_latlon(c);
+    let spec = SortieSpec {
+        home: home_local,
+        alt_rel_m: d.alt_rel_m,
+        speed_mps: params.speed_mps,
+        trigger_distance_m: d.trigger_distance_m,
+        max_items: params.max_mission_items,
+        airframe: &params.airframe,
+    };
+    // Independent parts on the cores there are: the survey points in WGS84, the whole path's
+    // estimate, the sortie cuts (one sequential scan) and the coverage (which reads only the
+    // local path).
+    let ((survey_ll, whole), (pieces, (cov, half))) = crate::par::join(
+        || {
+            crate::par::join(
+                || crate::par::map_chunks(&path.points, |c| to_ll(*c)),
+                || estimate::estimate_for(&spec, home_local, &path.points, 0),
+            )
         },
         || {
-            estimate::coverage(
-                area.free_local(),
-                path,
-                d.footprint_side_m,
-                d.line_spacing_m,
+            crate::par::join(
+                || estimate::split_sorties(&spec, &path.points, &to_ll),
+                || {
+                    estimate::coverage(
+                        area.free_local(),
+                        path,
+                        d.footprint_side_m,
+                        d.line_spacing_m,
+                    )
+                },
             )
         },
     );
-    let (items, sorties, mut estimate) = planned?;
+    let pieces = pieces?;
+    let items = estimate::mission_items(home, &survey_ll, d.alt_rel_m, d.trigger_distance_m);
+    let mut estimate = Estimate {
+        waypoints: items.len(),
+        ..whole
+    };
+    // Sorties reuse the survey points projected above; only cuts inside legs are new.
+    let numbered: Vec<(usize, &estimate::Piece)> = pieces.iter().enumerate().collect();
+    let sorties: Vec<Sortie> = crate::par::map(&numbered, |&(i, piece)| {
+        let ll: Vec<LatLon> = piece
+            .pts
+            .iter()
+            .zip(&piece.orig)
+            .map(|(c, o)| {
+                o.and_then(|k| survey_ll.get(k).copied())
+                    .unwrap_or_else(|| to_ll(*c))
+            })
+            .collect();
+        let launch = if piece.launch == home_local {
+            home
+        } else {
+            to_ll(piece.launch)
+        };
+        let items = estimate::mission_items(launch, &ll, d.alt_rel_m, d.trigger_distance_m);
+        let e = estimate::estimate_for(&spec, piece.launch, &piece.pts, items.len());
+        Sortie {
+            number: i + 1,
+            launch_at: launch,
+            resume_at: ll.first().copied().unwrap_or(home),
+            stop_at: ll.last().copied().unwrap_or(home),
+            items,
+            estimate: e,
+        }
+    });
+    if sorties.len() > 1 {
+        estimate.distance_m = sorties.iter().map(|s| s.estimate.distance_m).sum();
+        estimate.duration_s = sorties.iter().map(|s| s.estimate.duration_s).sum();
+        estimate.energy_wh = sorties.iter().map(|s| s.estimate.energy_wh).sum();
+        estimate.battery_pct = estimate.energy_wh / params.airframe.battery_wh * 100.0;
+    }
     estimate.area_m2 = area.area_m2();
     estimate.flyable_area_m2 = area.free_area_m2();
     estimate.coverage_pct = cov * 100.0;
