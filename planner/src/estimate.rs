@@ -142,6 +142,7 @@ fn coverage_in(
     bearing_deg: f64,
     points: &[Coord],
     runs: &[(usize, usize)],
+    max_leg_dv_m: f64,
     radii: [f64; 2],
     spacing_m: f64,
 ) -> [f64; 2] {
@@ -163,6 +164,9 @@ fn coverage_in(
         .flat_map(|&(s, e)| s..e.min(uv.len()).saturating_sub(1));
     for i in legs {
         let w = [uv[i], uv[i + 1]];
+        if (w[1].v - w[0].v).abs() > max_leg_dv_m {
+            continue;
+        }
         let lo = ((w[0].v.min(w[1].v) - r_max - v_min) / dv - 0.5)
             .ceil()
             .max(0.0) as usize;
@@ -292,18 +296,35 @@ pub(crate) fn coverage(
     if path.points.is_empty() {
         return (0.0, 0.0);
     }
+    let all = [(0, path.points.len())];
     if path.passes.is_empty() {
-        let all = [(0, path.points.len())];
-        let c = coverage_in(region, 0.0, &path.points, &all, radii, spacing_m);
+        let c = coverage_in(
+            region,
+            0.0,
+            &path.points,
+            &all,
+            f64::INFINITY,
+            radii,
+            spacing_m,
+        );
         return (c[0], c[1]);
     }
-    // The passes on the cores there are.
+    // With two passes, each is measured in its frame with every leg of the path but the
+    // other pass's transects (legs across more than two rows of lines): its own transects and
+    // all connectors, wherever the tour put them. The passes on the cores there are.
+    let several = path.passes.len() > 1;
     let each = crate::par::map(&path.passes, |pass| {
+        let (runs, max_dv) = if several {
+            (&all[..], 2.0 * spacing_m)
+        } else {
+            (&pass.runs[..], f64::INFINITY)
+        };
         coverage_in(
             region,
             pass.bearing_deg,
             &path.points,
-            &pass.runs,
+            runs,
+            max_dv,
             radii,
             spacing_m,
         )
@@ -648,6 +669,18 @@ impl Run {
 }
 
 /// Estimate of a mission flying `survey` (local points) from `home`.
+/// Distance of the whole mission flying `path` in sorties (each from its launch point and
+/// back); `None` when the sorties cannot be worked out (a leg beyond the battery).
+pub(crate) fn mission_distance_m(spec: &SortieSpec<'_>, path: &[Coord]) -> Option<f64> {
+    let pieces = split_sorties(spec, path, &|_| LatLon::new(0.0, 0.0)).ok()?;
+    Some(
+        pieces
+            .iter()
+            .map(|p| sortie_flight_from(spec, p.launch, &p.pts).0.distance_m)
+            .sum(),
+    )
+}
+
 pub(crate) fn estimate_for(
     spec: &SortieSpec<'_>,
     launch: Coord,
@@ -708,12 +741,21 @@ mod tests {
             0.0,
             &pts,
             &[(0, 10)],
+            f64::INFINITY,
             [30.0, 10.0 * (1.0 + 1e-6)],
             20.0,
         );
         assert!((c[0] - 1.0).abs() < 1e-9, "{c:?}");
         assert!((c[1] - 1.0).abs() < 1e-6, "{c:?}");
-        let c = coverage_in(&sq, 0.0, &pts[..2], &[(0, 2)], [10.0, 10.0], 20.0);
+        let c = coverage_in(
+            &sq,
+            0.0,
+            &pts[..2],
+            &[(0, 2)],
+            f64::INFINITY,
+            [10.0, 10.0],
+            20.0,
+        );
         assert!((c[0] - 0.2).abs() < 0.01, "{c:?}");
     }
 

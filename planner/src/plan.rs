@@ -101,6 +101,8 @@ fn shortest_path(area: &Area, params: &SurveyParams, g: &Gen) -> (f64, SurveyPat
         }
         None => vec![0.0],
     };
+    // Bearings are compared by survey length (a crosshatch's two orders by the whole mission,
+    // see `pick`).
     let paths = crate::par::map(&candidates, |&b| generate(area, params, g, b));
     let mut best: Option<(f64, f64, SurveyPath)> = None;
     for (b, path) in candidates.into_iter().zip(paths) {
@@ -109,7 +111,21 @@ fn shortest_path(area: &Area, params: &SurveyParams, g: &Gen) -> (f64, SurveyPat
             best = Some((len_m, b, path));
         }
     }
-    best.map_or_else(|| (0.0, generate(area, params, g, 0.0)), |(_, b, p)| (b, p))
+    let Some((len_m, b, path)) = best else {
+        return (0.0, generate(area, params, g, 0.0));
+    };
+    // The chosen lawnmower's transects flown from each corner (when there is no home and the
+    // area is small): the same coverage, possibly a shorter path.
+    if params.pattern == Pattern::Lawnmower
+        && g.home.is_none()
+        && path.points.len() <= 4 * patterns::FREE_START_PIECES
+    {
+        let free = patterns::lawnmower_from_best_corner(area, g, b);
+        if free.length_m() < len_m - 1e-6 {
+            return (b, free);
+        }
+    }
+    (b, path)
 }
 
 fn bearing_for(area: &Area, params: &SurveyParams, g: &Gen) -> f64 {
@@ -145,15 +161,72 @@ pub fn plan_path(area: &Area, params: &SurveyParams) -> Result<Vec<Waypoint>> {
 }
 
 fn generate(area: &Area, params: &SurveyParams, g: &Gen, bearing: f64) -> SurveyPath {
+    shortest_mission(area, params, g, generate_variants(area, params, g, bearing))
+}
+
+/// The paths a pattern offers at a bearing (a small crosshatch: two orders of its passes).
+fn generate_variants(area: &Area, params: &SurveyParams, g: &Gen, bearing: f64) -> Vec<SurveyPath> {
+    match params.pattern {
+        Pattern::Crosshatch => patterns::crosshatch(area, g, bearing),
+        _ => vec![generate_one(area, params, g, bearing)],
+    }
+}
+
+fn generate_one(area: &Area, params: &SurveyParams, g: &Gen, bearing: f64) -> SurveyPath {
     match params.pattern {
         Pattern::Lawnmower => patterns::lawnmower(area, g, bearing),
-        Pattern::Crosshatch => patterns::crosshatch(area, g, bearing),
+        Pattern::Crosshatch => patterns::crosshatch(area, g, bearing)
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
         Pattern::Perimeter => patterns::loops(area, g, true),
         Pattern::Spiral => patterns::loops(area, g, false),
         Pattern::ExpandingSquare => {
             patterns::expanding_square(area, g, g.home.unwrap_or_else(|| centroid(area)))
         }
     }
+}
+
+/// Of several variants, the one whose whole mission (sorties with their flights from and
+/// back to launch) is shortest, the first on equal distances.
+fn shortest_mission(
+    area: &Area,
+    params: &SurveyParams,
+    g: &Gen,
+    variants: Vec<SurveyPath>,
+) -> SurveyPath {
+    if variants.len() == 1 {
+        return variants.into_iter().next().unwrap_or_default();
+    }
+    let mut best: Option<(f64, SurveyPath)> = None;
+    for v in variants {
+        let dist = mission_m(area, params, g, &v);
+        if best.as_ref().is_none_or(|(b, _)| dist < b - 1e-6) {
+            best = Some((dist, v));
+        }
+    }
+    best.map(|(_, p)| p).unwrap_or_default()
+}
+
+/// Distance of the whole mission flying `path` (see [`estimate::mission_distance_m`]);
+/// infinite when its sorties cannot be worked out.
+fn mission_m(area: &Area, params: &SurveyParams, g: &Gen, path: &SurveyPath) -> f64 {
+    let Ok(d) = params.derive() else {
+        return f64::INFINITY;
+    };
+    let home = g
+        .home
+        .or_else(|| path.points.first().copied())
+        .unwrap_or_else(|| centroid(area));
+    let spec = SortieSpec {
+        home,
+        alt_rel_m: d.alt_rel_m,
+        speed_mps: params.speed_mps,
+        trigger_distance_m: d.trigger_distance_m,
+        max_items: params.max_mission_items,
+        airframe: &params.airframe,
+    };
+    estimate::mission_distance_m(&spec, &path.points).unwrap_or(f64::INFINITY)
 }
 
 fn check_area(area: &Area, params: &SurveyParams) -> Result<()> {
