@@ -5,6 +5,9 @@
 use geo::algorithm::buffer::{BufferStyle, LineJoin};
 use geo::{Buffer, Coord, MultiPolygon, Simplify};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
 use crate::area::Area;
 use crate::sweep::{CostEdges, FreeSpace, Rings, Rot, Segment, Uv, dist, fast_len, transects};
 
@@ -907,10 +910,12 @@ fn fly_sweeps(sweeps: &[Sweep], g: &Gen, start_near: Option<Coord>, path: &mut S
             nearest
         },
     );
-    // Fly the tours, shortest in straight lines first: a flight is dropped as soon as what it
-    // has flown plus the straight length of the rest (a lower bound: connectors only get
-    // longer when routed or extended by the turnarounds) exceeds the shortest flown so far,
-    // so it could not have been kept. Connectors between the same piece ends are routed once.
+    // Fly the tours, shortest in straight lines first (on the cores there are): a flight is
+    // dropped as soon as what it has flown plus the straight length of the rest (a lower
+    // bound: connectors only get longer when routed or extended by the turnarounds) exceeds
+    // the shortest flown so far, so it could not have been kept. Flights side by side may
+    // see a larger "shortest" and drop later, never a tour that could be kept: the choice is
+    // the same. Connectors between the same piece ends are routed once, for all flights.
     let tours = [&seq, &by_pieces, &nearest];
     let suffixes: Vec<Vec<f64>> = tours
         .iter()
@@ -918,42 +923,33 @@ fn fly_sweeps(sweeps: &[Sweep], g: &Gen, start_near: Option<Coord>, path: &mut S
         .collect();
     let mut by_bound: Vec<usize> = (0..tours.len()).collect();
     by_bound.sort_by(|&a, &b| suffixes[a][0].total_cmp(&suffixes[b][0]));
-    let mut cache = Connectors::default();
-    let mut flown: [Option<(f64, SurveyPath)>; 3] = Default::default();
-    let mut shortest = f64::INFINITY;
-    for k in by_bound {
+    let cache = Connectors::default();
+    // The shortest length flown so far, as the bits of a non-negative f64 (ordered as the
+    // values are, so `fetch_min` keeps the least).
+    let shortest = AtomicU64::new(f64::INFINITY.to_bits());
+    let flights = crate::par::map(&by_bound, |&k| {
         let mut alt = path.clone();
-        // The margin covers the rounding of the two sums.
-        let limit = shortest + 1e-3 + shortest * 1e-9;
-        if fly_pieces(
+        fly_pieces(
             sweeps,
             g,
             tours[k],
             &suffixes[k],
-            limit,
-            &mut cache,
+            &shortest,
+            &cache,
             &mut alt,
-        ) {
+        )
+        .then(|| {
             let l = alt.length_m();
-            shortest = shortest.min(l);
-            flown[k] = Some((l, alt));
-        }
+            shortest.fetch_min(l.to_bits(), Ordering::AcqRel);
+            (k, l, alt)
+        })
+    });
+    let mut flown: [Option<(f64, SurveyPath)>; 3] = Default::default();
+    for (k, l, alt) in flights.into_iter().flatten() {
+        flown[k] = Some((l, alt));
     }
     // The first tour (in the order above) unless a later one is shorter: a dropped flight is
     // longer than a kept one, so this is the choice among all three flown in full.
-    if std::env::var("DBG_TOURS").is_ok() {
-        let ncell: usize = sweeps.iter().map(|s| s.cells.len()).sum();
-        let npiece: usize = sweeps.iter().map(|s| s.segs.len()).sum();
-        eprintln!(
-            "DBG b={:.2} pieces={npiece} cells={ncell} straight={:?} flown={:?}",
-            sweeps[0].bearing_deg,
-            suffixes.iter().map(|s| s[0].round()).collect::<Vec<_>>(),
-            flown
-                .iter()
-                .map(|f| f.as_ref().map(|x| x.0.round()))
-                .collect::<Vec<_>>()
-        );
-    }
     let mut best: Option<(f64, SurveyPath)> = None;
     for f in flown.into_iter().flatten() {
         if best.as_ref().is_none_or(|(l, _)| f.0 < l - 1e-6) {
@@ -993,8 +989,26 @@ enum Connector {
 /// candidate tours share most of them.
 #[derive(Default)]
 struct Connectors {
-    map:
-        std::collections::HashMap<ConnectorKey, Connector, std::hash::BuildHasherDefault<FxHasher>>,
+    map: Mutex<
+        std::collections::HashMap<
+            ConnectorKey,
+            Arc<Connector>,
+            std::hash::BuildHasherDefault<FxHasher>,
+        >,
+    >,
+}
+
+impl Connectors {
+    /// The connector of `key`, worked out by `make` if no flight has yet (outside the lock:
+    /// two flights may both work one out, to the same result).
+    fn get(&self, key: ConnectorKey, make: impl FnOnce() -> Connector) -> Arc<Connector> {
+        let lock = || self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = lock().get(&key) {
+            return Arc::clone(c);
+        }
+        let c = Arc::new(make());
+        Arc::clone(lock().entry(key).or_insert(c))
+    }
 }
 
 /// (sweep, piece, entered at `u0`) of the piece left, then of the piece joined.
@@ -1108,8 +1122,8 @@ fn fly_pieces(
     g: &Gen,
     seq: &[(usize, usize, bool)],
     rest: &[f64],
-    limit: f64,
-    cache: &mut Connectors,
+    shortest: &AtomicU64,
+    cache: &Connectors,
     path: &mut SurveyPath,
 ) -> bool {
     let first_pass = path.passes.len();
@@ -1147,6 +1161,9 @@ fn fly_pieces(
             so_far += fast_len(w[1].x - w[0].x, w[1].y - w[0].y);
         }
         measured = pts.len() - 1;
+        // The margin covers the rounding of the two sums.
+        let best = f64::from_bits(shortest.load(Ordering::Acquire));
+        let limit = best + 1e-3 + best * 1e-9;
         if so_far + rest.get(n).copied().unwrap_or(0.0) > limit {
             return false;
         }
@@ -1169,7 +1186,7 @@ fn fly_pieces(
             (Uv { u: t.u1, v: t.v }, t.e1, 1.0)
         };
         let key = (k as u32, at_u0, idx as u32, nk as u32, n_u0, nj as u32);
-        let conn = cache.map.entry(key).or_insert_with(|| {
+        let conn = cache.get(key, || {
             let adjacent = nk == k && (i64::from(t.line) - i64::from(s.line)).abs() == 1;
             if adjacent && sw.fs.clear(exit, entry) {
                 Connector::Straight
@@ -1178,7 +1195,7 @@ fn fly_pieces(
                 Connector::Routed(tw.fs.route(exit_there, exit_edge, entry, entry_edge))
             }
         });
-        if let Connector::Straight = conn {
+        if let Connector::Straight = *conn {
             let a = extend(sw, exit, exit_edge, along);
             let b = extend(sw, entry, entry_edge, n_along);
             path.points.push(sw.rot.inv(a));
@@ -1194,7 +1211,7 @@ fn fly_pieces(
             let end = path.points.len();
             path.passes[first_pass + k].runs.push((run_start, end));
             run_start = end - 1;
-            match conn {
+            match &*conn {
                 Connector::Routed(Some(via)) => {
                     path.points.extend(via.iter().map(|&q| tw.rot.inv(q)));
                 }
