@@ -204,80 +204,103 @@ fn coverage_in(
     if inside_total <= 0.0 {
         return [0.0; 2];
     }
-    let mut covered = [0.0; 2];
-    let mut p = 0;
-    let mut rs = 0;
-    let mut iv: Vec<(f64, f64)> = Vec::new();
-    let mut merged: Vec<(f64, f64)> = Vec::new();
     // Radii in increasing order: a row fully covered at the smaller radius is fully covered at
     // the larger one, which then needs no intervals of its own (most rows of a survey).
     let order: [usize; 2] = if radii[0] <= radii[1] { [0, 1] } else { [1, 0] };
-    while p < pairs.len() {
-        let k = pairs[p].0;
-        let mut q = p;
-        while q < pairs.len() && pairs[q].0 == k {
-            q += 1;
+    // The rows that legs reach: where each one's pairs start in `pairs`.
+    let mut groups: Vec<usize> = Vec::new();
+    for p in 0..pairs.len() {
+        if p == 0 || pairs[p].0 != pairs[p - 1].0 {
+            groups.push(p);
         }
-        while rs < rows.len() && rows[rs].line < k {
-            rs += 1;
-        }
-        let mut re = rs;
-        while re < rows.len() && rows[re].line == k {
-            re += 1;
-        }
-        let row_len: f64 = rows[rs..re].iter().map(|s| s.u1 - s.u0).sum();
-        let y = row_v(k as usize);
-        let mut full = false;
-        for ri in order {
-            if full {
-                covered[ri] += row_len;
-                continue;
+    }
+    groups.push(pairs.len());
+    // Rows in chunks on the cores there are; each row's two figures come back in row order
+    // and are added up in that order (the same sums as one loop over the rows).
+    let nrows_hit = groups.len() - 1;
+    let chunks: Vec<&[usize]> = (0..nrows_hit)
+        .step_by(128)
+        .map(|c| &groups[c..=(c + 128).min(nrows_hit)])
+        .collect();
+    let per_row = crate::par::map(&chunks, |bounds| {
+        let mut out: Vec<[f64; 2]> = Vec::with_capacity(bounds.len());
+        let mut iv: Vec<(f64, f64)> = Vec::new();
+        let mut merged: Vec<(f64, f64)> = Vec::new();
+        let Some(&p0) = bounds.first() else {
+            return out;
+        };
+        let mut rs = rows.partition_point(|r| r.line < pairs[p0].0);
+        for w in bounds.windows(2) {
+            let (p, q) = (w[0], w[1]);
+            let k = pairs[p].0;
+            while rs < rows.len() && rows[rs].line < k {
+                rs += 1;
             }
-            let r = radii[ri];
-            iv.clear();
-            for &(_, leg) in &pairs[p..q] {
-                let leg = leg as usize;
-                let (a, b) = if uv.len() == 1 {
-                    (uv[0], uv[0])
-                } else {
-                    (uv[leg], uv[leg + 1])
-                };
-                if (a.v - b.v).abs() <= 0.0 {
-                    // A transect: the row meets its capsule in one interval.
-                    let dy = y - a.v;
-                    if dy.abs() <= r {
-                        let w = (r * r - dy * dy).sqrt();
-                        iv.push((a.u.min(b.u) - w, a.u.max(b.u) + w));
+            let mut re = rs;
+            while re < rows.len() && rows[re].line == k {
+                re += 1;
+            }
+            let row_len: f64 = rows[rs..re].iter().map(|s| s.u1 - s.u0).sum();
+            let y = row_v(k as usize);
+            let mut full = false;
+            let mut row = [0.0; 2];
+            for ri in order {
+                if full {
+                    row[ri] = row_len;
+                    continue;
+                }
+                let r = radii[ri];
+                iv.clear();
+                for &(_, leg) in &pairs[p..q] {
+                    let leg = leg as usize;
+                    let (a, b) = if uv.len() == 1 {
+                        (uv[0], uv[0])
+                    } else {
+                        (uv[leg], uv[leg + 1])
+                    };
+                    if (a.v - b.v).abs() <= 0.0 {
+                        // A transect: the row meets its capsule in one interval.
+                        let dy = y - a.v;
+                        if dy.abs() <= r {
+                            let w = (r * r - dy * dy).sqrt();
+                            iv.push((a.u.min(b.u) - w, a.u.max(b.u) + w));
+                        }
+                    } else if let Some(x) = capsule_row(a, b, r, y) {
+                        iv.push(x);
                     }
-                } else if let Some(x) = capsule_row(a, b, r, y) {
-                    iv.push(x);
                 }
-            }
-            iv.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-            // Union of the intervals, intersected with the inside pieces of the row.
-            merged.clear();
-            for &(a, b) in &iv {
-                match merged.last_mut() {
-                    Some(last) if a <= last.1 => last.1 = last.1.max(b),
-                    _ => merged.push((a, b)),
+                iv.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+                // Union of the intervals, intersected with the inside pieces of the row.
+                merged.clear();
+                for &(a, b) in &iv {
+                    match merged.last_mut() {
+                        Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                        _ => merged.push((a, b)),
+                    }
                 }
-            }
-            let mut row_covered = 0.0;
-            let (mut i, mut j) = (0, rs);
-            while i < merged.len() && j < re {
-                let (a, b) = merged[i];
-                let (c, d) = (rows[j].u0, rows[j].u1);
-                let lo = a.max(c);
-                let hi = b.min(d);
-                if hi > lo {
-                    row_covered += hi - lo;
+                let mut row_covered = 0.0;
+                let (mut i, mut j) = (0, rs);
+                while i < merged.len() && j < re {
+                    let (a, b) = merged[i];
+                    let (c, d) = (rows[j].u0, rows[j].u1);
+                    let lo = a.max(c);
+                    let hi = b.min(d);
+                    if hi > lo {
+                        row_covered += hi - lo;
+                    }
+                    if b < d { i += 1 } else { j += 1 }
                 }
-                if b < d { i += 1 } else { j += 1 }
+                row[ri] = row_covered;
+                full = row_covered >= row_len;
             }
-            covered[ri] += row_covered;
-            full = row_covered >= row_len;
+            out.push(row);
         }
-        p = q;
+        out
+    });
+    let mut covered = [0.0; 2];
+    for row in per_row.iter().flatten() {
+        covered[0] += row[0];
+        covered[1] += row[1];
     }
     [covered[0] / inside_total, covered[1] / inside_total]
 }
