@@ -859,71 +859,90 @@ fn fly_sweeps(sweeps: &[Sweep], g: &Gen, start_near: Option<Coord>, path: &mut S
     let piece_ends =
         |(k, i, a): (usize, usize, bool)| (sweeps[k].end_local(i, a), sweeps[k].end_local(i, !a));
     let piece_rev = |(k, i, a): (usize, usize, bool)| (k, i, !a);
-    // The cells' tour (and the piece-level search from it) here, the design's nearest-piece
-    // tour (and the same search) on the other core.
-    let ((seq, by_pieces), nearest) = crate::par::join(
-        || {
-            let tour = cell_tour(sweeps, reference);
-            // Pieces in flying order: (sweep, piece, entered at u0).
-            let mut seq: Vec<(usize, usize, bool)> = Vec::new();
-            for x in &tour {
-                let sw = &sweeps[x.sweep];
-                let (s, e) = sw.cells[x.cell];
-                let mut at_u0 = x.at_u0;
-                let mut push = |i: usize| {
-                    seq.push((x.sweep, i, at_u0));
-                    at_u0 = !at_u0;
-                };
-                if x.up {
-                    sw.order[s..e].iter().rev().for_each(|&i| push(i));
-                } else {
-                    sw.order[s..e].iter().for_each(|&i| push(i));
-                }
+    let cells_then_pieces = || {
+        let tour = cell_tour(sweeps, reference);
+        // Pieces in flying order: (sweep, piece, entered at u0).
+        let mut seq: Vec<(usize, usize, bool)> = Vec::new();
+        for x in &tour {
+            let sw = &sweeps[x.sweep];
+            let (s, e) = sw.cells[x.cell];
+            let mut at_u0 = x.at_u0;
+            let mut push = |i: usize| {
+                seq.push((x.sweep, i, at_u0));
+                at_u0 = !at_u0;
+            };
+            if x.up {
+                sw.order[s..e].iter().rev().for_each(|&i| push(i));
+            } else {
+                sw.order[s..e].iter().for_each(|&i| push(i));
             }
-            // The same search over single pieces may split a cell where that is shorter in
-            // straight lines, but its connectors may need longer routes: the shorter flown
-            // path is kept.
-            let mut by_pieces = seq.clone();
-            improve_tour(
-                &mut by_pieces,
-                reference,
-                &piece_ends,
-                &piece_rev,
-                None,
-                PIECE_WINDOW.0,
-                PIECE_WINDOW.1,
-            );
-            (seq, by_pieces)
-        },
-        || {
-            // And the design's own tour: nearest piece end first, then the same search.
-            let mut nearest = nearest_piece_tour(sweeps, reference);
-            improve_tour(
-                &mut nearest,
-                reference,
-                &piece_ends,
-                &piece_rev,
-                None,
-                PIECE_WINDOW.0,
-                PIECE_WINDOW.1,
-            );
-            nearest
-        },
-    );
+        }
+        seq
+    };
+    // The same search over single pieces may split a cell where that is shorter in straight
+    // lines, but its connectors may need longer routes: the shorter flown path is kept.
+    let improved = |seq: &[(usize, usize, bool)]| {
+        let mut by_pieces = seq.to_vec();
+        improve_tour(
+            &mut by_pieces,
+            reference,
+            &piece_ends,
+            &piece_rev,
+            None,
+            PIECE_WINDOW.0,
+            PIECE_WINDOW.1,
+        );
+        by_pieces
+    };
+    let cache = Connectors::default();
+    let pieces: usize = sweeps.iter().map(|sw| sw.segs.len()).sum();
+    let (seq, by_pieces, nearest) = if pieces <= NEAREST_MAX_PIECES {
+        // The cells' tour (and the piece-level search from it) here, the design's
+        // nearest-piece tour (and the same search) on the other core.
+        let ((seq, by_pieces), nearest) = crate::par::join(
+            || {
+                let seq = cells_then_pieces();
+                let by_pieces = improved(&seq);
+                (seq, by_pieces)
+            },
+            || {
+                // And the design's own tour: nearest piece end first, then the same search.
+                let mut nearest = nearest_piece_tour(sweeps, reference);
+                improve_tour(
+                    &mut nearest,
+                    reference,
+                    &piece_ends,
+                    &piece_rev,
+                    None,
+                    PIECE_WINDOW.0,
+                    PIECE_WINDOW.1,
+                );
+                nearest
+            },
+        );
+        (seq, by_pieces, Some(nearest))
+    } else {
+        // A large pass: while the piece-level search runs, a spare core (if any) routes the
+        // cells' tour's connectors, most of which the improved tour keeps.
+        let seq = cells_then_pieces();
+        let (by_pieces, ()) =
+            crate::par::spare(|| improved(&seq), || prefill(sweeps, &seq, &cache));
+        (seq, by_pieces, None)
+    };
     // Fly the tours, shortest in straight lines first (on the cores there are): a flight is
     // dropped as soon as what it has flown plus the straight length of the rest (a lower
     // bound: connectors only get longer when routed or extended by the turnarounds) exceeds
     // the shortest flown so far, so it could not have been kept. Flights side by side may
     // see a larger "shortest" and drop later, never a tour that could be kept: the choice is
     // the same. Connectors between the same piece ends are routed once, for all flights.
-    let tours = [&seq, &by_pieces, &nearest];
+    let mut tours = vec![&seq, &by_pieces];
+    tours.extend(nearest.as_ref());
     let suffixes: Vec<Vec<f64>> = tours
         .iter()
         .map(|t| straight_suffix(t, &piece_ends))
         .collect();
     let mut by_bound: Vec<usize> = (0..tours.len()).collect();
     by_bound.sort_by(|&a, &b| suffixes[a][0].total_cmp(&suffixes[b][0]));
-    let cache = Connectors::default();
     // The shortest length flown so far, as the bits of a non-negative f64 (ordered as the
     // values are, so `fetch_min` keeps the least).
     let shortest = AtomicU64::new(f64::INFINITY.to_bits());
@@ -944,12 +963,12 @@ fn fly_sweeps(sweeps: &[Sweep], g: &Gen, start_near: Option<Coord>, path: &mut S
             (k, l, alt)
         })
     });
-    let mut flown: [Option<(f64, SurveyPath)>; 3] = Default::default();
+    let mut flown: Vec<Option<(f64, SurveyPath)>> = vec![None; tours.len()];
     for (k, l, alt) in flights.into_iter().flatten() {
         flown[k] = Some((l, alt));
     }
     // The first tour (in the order above) unless a later one is shorter: a dropped flight is
-    // longer than a kept one, so this is the choice among all three flown in full.
+    // longer than a kept one, so this is the choice among all of them flown in full.
     let mut best: Option<(f64, SurveyPath)> = None;
     for f in flown.into_iter().flatten() {
         if best.as_ref().is_none_or(|(l, _)| f.0 < l - 1e-6) {
@@ -1113,6 +1132,46 @@ fn nearest_piece_tour(sweeps: &[Sweep], start: Uv) -> Vec<(usize, usize, bool)> 
     out
 }
 
+/// How piece `from` (sweep, piece, entered at `u0`) joins piece `to`: straight between
+/// neighbouring lines of one sweep when clear, else routed inside the region (in the frame
+/// of the sweep it leads to).
+fn connector(
+    sweeps: &[Sweep],
+    (k, idx, at_u0): (usize, usize, bool),
+    (nk, nj, n_u0): (usize, usize, bool),
+) -> Connector {
+    let sw = &sweeps[k];
+    let s = sw.segs[idx];
+    let (exit, exit_edge) = if at_u0 {
+        (Uv { u: s.u1, v: s.v }, s.e1)
+    } else {
+        (Uv { u: s.u0, v: s.v }, s.e0)
+    };
+    let tw = &sweeps[nk];
+    let t = tw.segs[nj];
+    let (entry, entry_edge) = if n_u0 {
+        (Uv { u: t.u0, v: t.v }, t.e0)
+    } else {
+        (Uv { u: t.u1, v: t.v }, t.e1)
+    };
+    let adjacent = nk == k && (i64::from(t.line) - i64::from(s.line)).abs() == 1;
+    if adjacent && sw.fs.clear(exit, entry) {
+        Connector::Straight
+    } else {
+        let exit_there = tw.rot.fwd(sw.rot.inv(exit));
+        Connector::Routed(tw.fs.route(exit_there, exit_edge, entry, entry_edge))
+    }
+}
+
+/// Works out the connectors of `tour` into `cache` (ahead of its flight, on a spare core).
+fn prefill(sweeps: &[Sweep], tour: &[(usize, usize, bool)], cache: &Connectors) {
+    for w in tour.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let key = (a.0 as u32, a.2, a.1 as u32, b.0 as u32, b.2, b.1 as u32);
+        cache.get(key, || connector(sweeps, a, b));
+    }
+}
+
 /// Appends the pieces in the order `seq` (sweep, piece, entered at `u0`) to `path`, with the
 /// connectors, and one [`Pass`] per sweep. Gives up (returns `false`, `path` unfinished) once
 /// the path's length plus `rest[n]` (a lower bound of the rest from the `n`-th piece's entry,
@@ -1186,15 +1245,7 @@ fn fly_pieces(
             (Uv { u: t.u1, v: t.v }, t.e1, 1.0)
         };
         let key = (k as u32, at_u0, idx as u32, nk as u32, n_u0, nj as u32);
-        let conn = cache.get(key, || {
-            let adjacent = nk == k && (i64::from(t.line) - i64::from(s.line)).abs() == 1;
-            if adjacent && sw.fs.clear(exit, entry) {
-                Connector::Straight
-            } else {
-                let exit_there = tw.rot.fwd(sw.rot.inv(exit));
-                Connector::Routed(tw.fs.route(exit_there, exit_edge, entry, entry_edge))
-            }
-        });
+        let conn = cache.get(key, || connector(sweeps, (k, idx, at_u0), (nk, nj, n_u0)));
         if let Connector::Straight = *conn {
             let a = extend(sw, exit, exit_edge, along);
             let b = extend(sw, entry, entry_edge, n_along);
@@ -1243,6 +1294,10 @@ pub(crate) fn lawnmower_from_best_corner(area: &Area, g: &Gen, bearing_deg: f64)
     fly_from_best_corner(&Sweep::new(area, g, bearing_deg), g, &mut path);
     path
 }
+
+/// Passes with at most this many pieces also try the design's nearest-piece tour; on larger
+/// ones it never came out shortest on the reference areas and costs a fifth of the pass.
+const NEAREST_MAX_PIECES: usize = 600;
 
 /// Passes with at most this many pieces and no home try every corner to start from.
 pub(crate) const FREE_START_PIECES: usize = 200;
