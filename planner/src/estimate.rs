@@ -100,6 +100,10 @@ pub(crate) fn photos(survey_distance_m: f64, trigger_distance_m: Option<f64>) ->
 
 /// Interval of `u` on the row `v = y` within distance `r` of the leg `p`–`q`.
 fn capsule_row(p: Uv, q: Uv, r: f64, y: f64) -> Option<(f64, f64)> {
+    // A row farther than `r` across from the whole leg misses its capsule.
+    if y < p.v.min(q.v) - r || y > p.v.max(q.v) + r {
+        return None;
+    }
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
     for c in [p, q] {
@@ -509,8 +513,9 @@ pub(crate) fn split_sorties(
         };
         while i < path.len() && cur.pts.len() < max_pts {
             let next = path[i];
-            if cur.wh_with(spec, Some(next)) <= usable {
-                cur.push(spec, next, Some(i));
+            let (wh, turn_in) = cur.wh_next(spec, next);
+            if wh <= usable {
+                cur.push_turned(spec, next, Some(i), turn_in);
                 i += 1;
                 continue;
             }
@@ -540,6 +545,9 @@ struct Run {
     orig: Vec<Option<usize>>,
     dist_m: f64,
     inner_turn_s: f64,
+    /// The turn at the first point (from the launch point towards the second), once there is
+    /// a second point: it no longer changes.
+    first_turn_s: Option<f64>,
 }
 
 impl Run {
@@ -550,6 +558,7 @@ impl Run {
             orig: vec![start_orig],
             dist_m: 0.0,
             inner_turn_s: 0.0,
+            first_turn_s: None,
         }
     }
 
@@ -558,17 +567,52 @@ impl Run {
     }
 
     fn push(&mut self, spec: &SortieSpec<'_>, p: Coord, orig: Option<usize>) {
-        self.orig.push(orig);
-        let last = self.last();
-        if self.pts.len() >= 2 {
-            self.inner_turn_s += turn_s(
-                turn_deg(self.pts[self.pts.len() - 2], last, p),
+        let turn_in = (self.pts.len() >= 2).then(|| {
+            turn_s(
+                turn_deg(self.pts[self.pts.len() - 2], self.last(), p),
                 spec.speed_mps,
                 spec.airframe,
-            );
+            )
+        });
+        self.push_turned(spec, p, orig, turn_in);
+    }
+
+    /// [`Run::push`] with the turn at the current last point towards `p` already worked out
+    /// (by [`Run::wh_next`]).
+    fn push_turned(
+        &mut self,
+        spec: &SortieSpec<'_>,
+        p: Coord,
+        orig: Option<usize>,
+        turn_in: Option<f64>,
+    ) {
+        self.orig.push(orig);
+        let last = self.last();
+        if let Some(t) = turn_in {
+            self.inner_turn_s += t;
+        }
+        if self.pts.len() == 1 {
+            self.first_turn_s = Some(turn_s(
+                turn_deg(self.launch, last, p),
+                spec.speed_mps,
+                spec.airframe,
+            ));
         }
         self.dist_m += fast_len(p.x - last.x, p.y - last.y);
         self.pts.push(p);
+    }
+
+    /// [`Run::wh_with`] `Some(x)`, and the turn at the last point towards `x` (for
+    /// [`Run::push_turned`]).
+    fn wh_next(&self, spec: &SortieSpec<'_>, x: Coord) -> (f64, Option<f64>) {
+        let turn_in = (self.pts.len() >= 2).then(|| {
+            turn_s(
+                turn_deg(self.pts[self.pts.len() - 2], self.last(), x),
+                spec.speed_mps,
+                spec.airframe,
+            )
+        });
+        (self.wh_extra(spec, x, turn_in), turn_in)
     }
 
     /// The farthest point towards `next` (more than a metre along) that still brings the drone
@@ -649,39 +693,57 @@ impl Run {
     /// Energy of the sortie with `extra` appended, including the legs from and to the launch
     /// point.
     fn wh_with(&self, spec: &SortieSpec<'_>, extra: Option<Coord>) -> f64 {
+        match extra {
+            Some(x) => self.wh_next(spec, x).0,
+            None => self.wh_end(spec),
+        }
+    }
+
+    /// Energy with `x` appended, `turn_in` being the turn at the last point towards it.
+    fn wh_extra(&self, spec: &SortieSpec<'_>, x: Coord, turn_in: Option<f64>) -> f64 {
         let h = self.launch;
         let first = self.pts[0];
         let last = self.last();
         let d = |a: Coord, b: Coord| fast_len(b.x - a.x, b.y - a.y);
         let t =
             |a: Coord, b: Coord, c: Coord| turn_s(turn_deg(a, b, c), spec.speed_mps, spec.airframe);
-        let (end, dist, mut turns) = match extra {
-            Some(x) => {
-                let mut turns = self.inner_turn_s;
-                if self.pts.len() >= 2 {
-                    turns += t(self.pts[self.pts.len() - 2], last, x);
-                }
-                (x, self.dist_m + d(last, x), turns)
-            }
-            None => (last, self.dist_m, self.inner_turn_s),
-        };
-        let second = if self.pts.len() >= 2 {
-            self.pts[1]
-        } else {
-            extra.unwrap_or(h)
-        };
-        turns += t(h, first, second);
-        let before_end = if extra.is_some() {
-            last
-        } else if self.pts.len() >= 2 {
-            self.pts[self.pts.len() - 2]
-        } else {
-            h
-        };
-        if extra.is_some() || self.pts.len() >= 2 {
-            turns += t(before_end, end, h);
+        let mut turns = self.inner_turn_s;
+        if let Some(ti) = turn_in {
+            turns += ti;
         }
-        let total = d(h, first) + dist + d(end, h);
+        let dist = self.dist_m + d(last, x);
+        turns += match self.first_turn_s {
+            Some(ft) => ft,
+            None => t(h, first, x),
+        };
+        turns += t(last, x, h);
+        let total = d(h, first) + dist + d(x, h);
+        let f = Flight {
+            distance_m: total,
+            cruise_s: total / spec.speed_mps,
+            turn_s: turns,
+        };
+        energy_wh(&f, spec.alt_rel_m, spec.airframe).1
+    }
+
+    /// Energy of the run as it is, back to the launch point.
+    fn wh_end(&self, spec: &SortieSpec<'_>) -> f64 {
+        let h = self.launch;
+        let first = self.pts[0];
+        let last = self.last();
+        let d = |a: Coord, b: Coord| fast_len(b.x - a.x, b.y - a.y);
+        let t =
+            |a: Coord, b: Coord, c: Coord| turn_s(turn_deg(a, b, c), spec.speed_mps, spec.airframe);
+        let mut turns = self.inner_turn_s;
+        if self.pts.len() >= 2 {
+            turns += self
+                .first_turn_s
+                .unwrap_or_else(|| t(h, first, self.pts[1]));
+            turns += t(self.pts[self.pts.len() - 2], last, h);
+        } else {
+            turns += t(h, first, h);
+        }
+        let total = d(h, first) + self.dist_m + d(last, h);
         let f = Flight {
             distance_m: total,
             cruise_s: total / spec.speed_mps,
@@ -691,7 +753,6 @@ impl Run {
     }
 }
 
-/// Estimate of a mission flying `survey` (local points) from `home`.
 /// Distance of the whole mission flying `path` in sorties (each from its launch point and
 /// back); `None` when the sorties cannot be worked out (a leg beyond the battery).
 pub(crate) fn mission_distance_m(spec: &SortieSpec<'_>, path: &[Coord]) -> Option<f64> {
@@ -704,6 +765,7 @@ pub(crate) fn mission_distance_m(spec: &SortieSpec<'_>, path: &[Coord]) -> Optio
     )
 }
 
+/// Estimate of a mission flying `survey` (local points) from `home`.
 pub(crate) fn estimate_for(
     spec: &SortieSpec<'_>,
     launch: Coord,
