@@ -851,10 +851,49 @@ fn improve_tour<T: Copy>(
 /// inside the region (in the frame of the sweep they lead to). Appends to `path`, with one
 /// [`Pass`] per sweep.
 fn fly_sweeps(sweeps: &[Sweep], g: &Gen, start_near: Option<Coord>, path: &mut SurveyPath) {
+    if let Some(tours) = plan_tours(sweeps, start_near) {
+        fly_tours(sweeps, g, &tours, path);
+    }
+}
+
+/// A piece in a tour: (sweep, piece, entered at `u0`).
+type TourPiece = (usize, usize, bool);
+
+/// The candidate tours of [`fly_sweeps`], before they are flown.
+struct Tours {
+    /// The cells' tour, the piece-level search from it and (small passes) the design's
+    /// nearest-piece tour improved the same way.
+    tours: Vec<Vec<TourPiece>>,
+    /// Connectors already worked out.
+    cache: Connectors,
+}
+
+impl Tours {
+    /// Where the path ends if the tour with the least straight length is the one kept (it
+    /// usually is): the exit of its last piece, exactly as the flight puts it.
+    fn likely_end(&self, sweeps: &[Sweep]) -> Option<Coord> {
+        let ends = |x: TourPiece| {
+            (
+                sweeps[x.0].end_local(x.1, x.2),
+                sweeps[x.0].end_local(x.1, !x.2),
+            )
+        };
+        let tour = self
+            .tours
+            .iter()
+            .min_by(|a, b| straight_suffix(a, &ends)[0].total_cmp(&straight_suffix(b, &ends)[0]))?;
+        let &(k, i, at_u0) = tour.last()?;
+        Some(sweeps[k].rot.inv(sweeps[k].end_uv(i, !at_u0)))
+    }
+}
+
+/// The candidate tours over the sweeps' pieces from `start_near` (else the first piece's
+/// first end); `None` without pieces.
+fn plan_tours(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<Tours> {
     let reference = match (start_near, sweeps.first()) {
         (Some(c), _) => Uv { u: c.x, v: c.y },
         (None, Some(sw)) if !sw.segs.is_empty() => sw.end_local(0, true),
-        _ => return,
+        _ => return None,
     };
     let piece_ends =
         |(k, i, a): (usize, usize, bool)| (sweeps[k].end_local(i, a), sweeps[k].end_local(i, !a));
@@ -935,8 +974,16 @@ fn fly_sweeps(sweeps: &[Sweep], g: &Gen, start_near: Option<Coord>, path: &mut S
     // the shortest flown so far, so it could not have been kept. Flights side by side may
     // see a larger "shortest" and drop later, never a tour that could be kept: the choice is
     // the same. Connectors between the same piece ends are routed once, for all flights.
-    let mut tours = vec![&seq, &by_pieces];
-    tours.extend(nearest.as_ref());
+    let mut tours = vec![seq, by_pieces];
+    tours.extend(nearest);
+    Some(Tours { tours, cache })
+}
+
+/// Flies the candidate tours and keeps the shortest flown (see [`fly_sweeps`]).
+fn fly_tours(sweeps: &[Sweep], g: &Gen, t: &Tours, path: &mut SurveyPath) {
+    let piece_ends =
+        |(k, i, a): (usize, usize, bool)| (sweeps[k].end_local(i, a), sweeps[k].end_local(i, !a));
+    let (tours, cache) = (&t.tours, &t.cache);
     let suffixes: Vec<Vec<f64>> = tours
         .iter()
         .map(|t| straight_suffix(t, &piece_ends))
@@ -951,10 +998,10 @@ fn fly_sweeps(sweeps: &[Sweep], g: &Gen, start_near: Option<Coord>, path: &mut S
         fly_pieces(
             sweeps,
             g,
-            tours[k],
+            &tours[k],
             &suffixes[k],
             &shortest,
-            &cache,
+            cache,
             &mut alt,
         )
         .then(|| {
@@ -1374,10 +1421,32 @@ pub(crate) fn crosshatch(area: &Area, g: &Gen, bearing_deg: f64) -> Vec<SurveyPa
 /// The first pass, then the second from where the first ended, joined inside the region.
 fn passes_in_turn(first: &Sweep, second: &Sweep, g: &Gen) -> SurveyPath {
     let mut path = SurveyPath::default();
-    fly_sweeps(std::slice::from_ref(first), g, g.home, &mut path);
+    let firsts = std::slice::from_ref(first);
+    let second_from = |start: Option<Coord>| {
+        let mut rest = SurveyPath::default();
+        fly_sweeps(std::slice::from_ref(second), g, start.or(g.home), &mut rest);
+        rest
+    };
+    let Some(tours) = plan_tours(firsts, g.home) else {
+        return second_from(None);
+    };
+    // The second pass starts where the first ends, which is known once the first's tours are
+    // flown; it is planned meanwhile from where the first most likely ends, and again in the
+    // rare case the first ends elsewhere (the same path either way).
+    let guess = tours.likely_end(firsts);
+    let ((), guessed) = crate::par::join(
+        || fly_tours(firsts, g, &tours, &mut path),
+        || second_from(guess),
+    );
     let end = path.points.last().copied();
-    let mut rest = SurveyPath::default();
-    fly_sweeps(std::slice::from_ref(second), g, end.or(g.home), &mut rest);
+    let same = |a: Option<Coord>, b: Option<Coord>| {
+        a.map(|c| (c.x.to_bits(), c.y.to_bits())) == b.map(|c| (c.x.to_bits(), c.y.to_bits()))
+    };
+    let rest = if same(end, guess) {
+        guessed
+    } else {
+        second_from(end)
+    };
     // Join the passes inside the region, from the first's end to the second's start.
     if let (Some(p), Some(q)) = (end, rest.points.first().copied()) {
         let (pu, qu) = (second.rot.fwd(p), second.rot.fwd(q));
