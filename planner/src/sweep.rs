@@ -250,6 +250,10 @@ pub(crate) struct CostEdges {
     /// Rings (not closed), each with the sign of a crossing of its edges that run towards +v
     /// in the rotated frame.
     rings: Vec<(Vec<Coord>, f64)>,
+    /// The vertices of the rings' convex hull: the extremes across the lines at any rotation
+    /// are among them (vertices collinear on a hull edge are left out; across that edge they
+    /// are the same extreme up to rounding), found from a fraction of the vertices.
+    hull: Vec<Coord>,
 }
 
 /// `x.ceil()` for the moderate values here (line indices): libm's `ceil` is a call on
@@ -337,7 +341,14 @@ impl CostEdges {
                 rings.push((r, w));
             }
         }
-        Self { rings }
+        let all = geo::MultiPoint::from(
+            rings
+                .iter()
+                .flat_map(|(r, _)| r.iter().copied())
+                .collect::<Vec<Coord>>(),
+        );
+        let hull = geo::ConvexHull::convex_hull(&all).exterior().0.clone();
+        Self { rings, hull }
     }
 
     /// The same figure as the sweep over lines `v_min + (k + ½)·spacing` at this rotation.
@@ -351,12 +362,10 @@ impl CostEdges {
     /// `v_min + (k + ½)·spacing`.
     pub fn lawnmower_terms(&self, rot: Rot, spacing_m: f64) -> (f64, f64) {
         let (mut v_min, mut v_max) = (f64::INFINITY, f64::NEG_INFINITY);
-        for (r, _) in &self.rings {
-            for c in r {
-                let v = rot.fwd(*c).v;
-                v_min = v_min.min(v);
-                v_max = v_max.max(v);
-            }
+        for c in &self.hull {
+            let v = rot.fwd(*c).v;
+            v_min = v_min.min(v);
+            v_max = v_max.max(v);
         }
         if v_max.partial_cmp(&v_min) != Some(std::cmp::Ordering::Greater)
             || spacing_m.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
