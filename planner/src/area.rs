@@ -204,15 +204,14 @@ fn project_all(frame: &LocalFrame, areas: &[SurveyArea], kind: &str) -> Result<V
     let mut out = Vec::with_capacity(areas.len());
     for (i, a) in areas.iter().enumerate() {
         let mut rings: Vec<(String, Vec<Coord>)> = Vec::with_capacity(1 + a.holes.len());
-        // The projection is most of the validation's work: on the cores there are.
         rings.push((
             ring_name(kind, i, None),
-            crate::par::map_chunks(&a.exterior, |p| frame.to_local(*p)),
+            a.exterior.iter().map(|p| frame.to_local(*p)).collect(),
         ));
         for (h, r) in a.holes.iter().enumerate() {
             rings.push((
                 ring_name(kind, i, Some(h)),
-                crate::par::map_chunks(r, |p| frame.to_local(*p)),
+                r.iter().map(|p| frame.to_local(*p)).collect(),
             ));
         }
         for (name, r) in &rings {
