@@ -440,6 +440,28 @@ fn sortie_flight_from(spec: &SortieSpec<'_>, launch: Coord, pts: &[Coord]) -> (F
     (f, duration_s, wh)
 }
 
+/// Length of the leg from `a` to `b`.
+fn leg_m(a: Coord, b: Coord) -> f64 {
+    fast_len(b.x - a.x, b.y - a.y)
+}
+
+impl SortieSpec<'_> {
+    /// Seconds the turn at `b` (from `a`, towards `c`) costs.
+    fn turn_s(&self, a: Coord, b: Coord, c: Coord) -> f64 {
+        turn_s(turn_deg(a, b, c), self.speed_mps, self.airframe)
+    }
+}
+
+/// Energy of a sortie flying `total_m` with `turn_s` seconds of turns.
+fn flight_wh(spec: &SortieSpec<'_>, total_m: f64, turn_s: f64) -> f64 {
+    let f = Flight {
+        distance_m: total_m,
+        cruise_s: total_m / spec.speed_mps,
+        turn_s,
+    };
+    energy_wh(&f, spec.alt_rel_m, spec.airframe).1
+}
+
 /// One piece of the survey path and where its sortie takes off and lands.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Piece {
@@ -701,39 +723,26 @@ impl Run {
 
     /// Energy with `x` appended, `turn_in` being the turn at the last point towards it.
     fn wh_extra(&self, spec: &SortieSpec<'_>, x: Coord, turn_in: Option<f64>) -> f64 {
-        let h = self.launch;
-        let first = self.pts[0];
-        let last = self.last();
-        let d = |a: Coord, b: Coord| fast_len(b.x - a.x, b.y - a.y);
-        let t =
-            |a: Coord, b: Coord, c: Coord| turn_s(turn_deg(a, b, c), spec.speed_mps, spec.airframe);
+        let (h, first, last) = (self.launch, self.pts[0], self.last());
+        let t = |a, b, c| spec.turn_s(a, b, c);
         let mut turns = self.inner_turn_s;
         if let Some(ti) = turn_in {
             turns += ti;
         }
-        let dist = self.dist_m + d(last, x);
+        let dist = self.dist_m + leg_m(last, x);
         turns += match self.first_turn_s {
             Some(ft) => ft,
             None => t(h, first, x),
         };
         turns += t(last, x, h);
-        let total = d(h, first) + dist + d(x, h);
-        let f = Flight {
-            distance_m: total,
-            cruise_s: total / spec.speed_mps,
-            turn_s: turns,
-        };
-        energy_wh(&f, spec.alt_rel_m, spec.airframe).1
+        let total = leg_m(h, first) + dist + leg_m(x, h);
+        flight_wh(spec, total, turns)
     }
 
     /// Energy of the run as it is, back to the launch point.
     fn wh_end(&self, spec: &SortieSpec<'_>) -> f64 {
-        let h = self.launch;
-        let first = self.pts[0];
-        let last = self.last();
-        let d = |a: Coord, b: Coord| fast_len(b.x - a.x, b.y - a.y);
-        let t =
-            |a: Coord, b: Coord, c: Coord| turn_s(turn_deg(a, b, c), spec.speed_mps, spec.airframe);
+        let (h, first, last) = (self.launch, self.pts[0], self.last());
+        let t = |a, b, c| spec.turn_s(a, b, c);
         let mut turns = self.inner_turn_s;
         if self.pts.len() >= 2 {
             turns += self
@@ -743,13 +752,8 @@ impl Run {
         } else {
             turns += t(h, first, h);
         }
-        let total = d(h, first) + self.dist_m + d(last, h);
-        let f = Flight {
-            distance_m: total,
-            cruise_s: total / spec.speed_mps,
-            turn_s: turns,
-        };
-        energy_wh(&f, spec.alt_rel_m, spec.airframe).1
+        let total = leg_m(h, first) + self.dist_m + leg_m(last, h);
+        flight_wh(spec, total, turns)
     }
 }
 

@@ -944,20 +944,8 @@ fn plan_tours(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<Tours> {
                 let by_pieces = improved(&seq);
                 (seq, by_pieces)
             },
-            || {
-                // And the design's own tour: nearest piece end first, then the same search.
-                let mut nearest = nearest_piece_tour(sweeps, reference);
-                improve_tour(
-                    &mut nearest,
-                    reference,
-                    &piece_ends,
-                    &piece_rev,
-                    None,
-                    PIECE_WINDOW.0,
-                    PIECE_WINDOW.1,
-                );
-                nearest
-            },
+            // And the design's own tour: nearest piece end first, then the same search.
+            || improved(&nearest_piece_tour(sweeps, reference)),
         );
         (seq, by_pieces, Some(nearest))
     } else {
@@ -1187,20 +1175,18 @@ fn connector(
     (k, idx, at_u0): (usize, usize, bool),
     (nk, nj, n_u0): (usize, usize, bool),
 ) -> Connector {
-    let sw = &sweeps[k];
-    let s = sw.segs[idx];
-    let (exit, exit_edge) = if at_u0 {
-        (Uv { u: s.u1, v: s.v }, s.e1)
-    } else {
-        (Uv { u: s.u0, v: s.v }, s.e0)
+    // A piece entered at `u0` is left at `u1`.
+    let end = |s: &Segment, at_u0: bool| {
+        if at_u0 {
+            (Uv { u: s.u0, v: s.v }, s.e0)
+        } else {
+            (Uv { u: s.u1, v: s.v }, s.e1)
+        }
     };
-    let tw = &sweeps[nk];
-    let t = tw.segs[nj];
-    let (entry, entry_edge) = if n_u0 {
-        (Uv { u: t.u0, v: t.v }, t.e0)
-    } else {
-        (Uv { u: t.u1, v: t.v }, t.e1)
-    };
+    let (sw, tw) = (&sweeps[k], &sweeps[nk]);
+    let (s, t) = (sw.segs[idx], tw.segs[nj]);
+    let (exit, exit_edge) = end(&s, !at_u0);
+    let (entry, entry_edge) = end(&t, n_u0);
     let adjacent = nk == k && (i64::from(t.line) - i64::from(s.line)).abs() == 1;
     if adjacent && sw.fs.clear(exit, entry) {
         Connector::Straight
