@@ -11,9 +11,10 @@
 //!
 //! The planner is pure and deterministic: the same input gives the same bytes out. It does no
 //! I/O besides reading and writing those file formats — no network, no database, no clock.
-//! Independent parts of one plan (bearing candidates, the two candidate tours of a pass,
-//! coverage beside the estimates) run on a second core through scoped `aviary-plan` worker
-//! threads joined before the call returns (module `par`); the result is the same as on one core.
+//! Independent parts of one plan (bearing candidates, candidate tours and their flights, a
+//! crosshatch's second pass, coverage beside the sortie cuts) run on all cores through the
+//! planner's own pool of `aviary-plan-<n>` threads (module `par`), joined before the call
+//! returns; the result is the same whatever the number of cores.
 
 #![expect(
     clippy::many_single_char_names,
