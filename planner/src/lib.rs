@@ -14,7 +14,8 @@
 //! Independent parts of one plan (bearing candidates, candidate tours and their flights, a
 //! crosshatch's second pass, coverage beside the sortie cuts) run on all cores through the
 //! planner's own pool of `aviary-plan-<n>` threads (module `par`), joined before the call
-//! returns; the result is the same whatever the number of cores.
+//! returns; the result is the same whatever the number of cores ([`THREADS_ENV`] sets it,
+//! `tests/threads.rs` checks it).
 
 #![expect(
     clippy::many_single_char_names,
@@ -32,6 +33,7 @@ pub mod estimate;
 pub mod formats;
 pub mod frame;
 mod par;
+pub use par::THREADS_ENV;
 pub mod params;
 mod patterns;
 pub mod plan;

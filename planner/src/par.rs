@@ -9,11 +9,21 @@ use std::sync::OnceLock;
 
 use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 
-/// The pool, when there is more than one core and it started.
+/// Environment variable that sets the pool's size (`1`: no pool, everything on the caller's
+/// thread); by default one thread per core.
+pub const THREADS_ENV: &str = "AVIARY_PLAN_THREADS";
+
+/// The pool, when there is more than one core (or [`THREADS_ENV`] asks for more than one
+/// thread) and it started.
 fn pool() -> Option<&'static rayon::ThreadPool> {
     static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
     POOL.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let cores = std::env::var(THREADS_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+            });
         if cores < 2 {
             return None;
         }
