@@ -3,37 +3,25 @@
 //! `cargo run --release -p aviary-planner --example lengths [polygon bearing_deg]`.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+use aviary_planner::{Pattern, SurveyParams, plan_survey};
 
-use aviary_planner::{Area, Pattern, SurveyParams, formats, plan_survey};
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{POLYGONS, area, bench_params};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let only = args.next();
     let bearing: Option<f64> = args.next().and_then(|s| s.parse().ok());
-    for name in [
-        "warehouse_roof",
-        "convex_2km2",
-        "u_shape",
-        "two_holes",
-        "irregular_8km2",
-        "large_80km2",
-    ] {
+    for name in POLYGONS {
         if only.as_deref().is_some_and(|o| o != name && o != "all") {
             continue;
         }
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data")
-            .join(format!("{name}.geojson"));
-        let areas = formats::read_area_file(&path).unwrap();
-        let area = Area::new(&areas, &[], 500e6).unwrap();
+        let area = area(name);
         for pattern in [Pattern::Lawnmower, Pattern::Crosshatch] {
             let params = SurveyParams {
-                pattern,
-                alt_rel_m: 50.0,
-                side_overlap_pct: 70.0,
                 sweep_angle_deg: bearing,
-                ..SurveyParams::default()
+                ..bench_params(pattern)
             };
             let t = std::time::Instant::now();
             let p = plan_survey(&area, &params).unwrap();

@@ -4,20 +4,13 @@
 //! files round-trip, coverage is reached.
 #![allow(clippy::unwrap_used, clippy::many_single_char_names)]
 
-use std::path::PathBuf;
-
 use aviary_core::WaypointAction;
 use aviary_planner::formats::{self, MissionDoc};
 use aviary_planner::{Area, Pattern, Plan, SurveyParams, plan_survey};
 
-const POLYGONS: [&str; 6] = [
-    "warehouse_roof",
-    "convex_2km2",
-    "u_shape",
-    "two_holes",
-    "irregular_8km2",
-    "large_80km2",
-];
+mod common;
+use common::{POLYGONS, area, data};
+
 const PATTERNS: [Pattern; 5] = [
     Pattern::Lawnmower,
     Pattern::Crosshatch,
@@ -25,17 +18,6 @@ const PATTERNS: [Pattern; 5] = [
     Pattern::Spiral,
     Pattern::ExpandingSquare,
 ];
-
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(format!("{name}.geojson"))
-}
-
-fn area(name: &str) -> Area {
-    let areas = formats::read_area_file(&data(name)).unwrap();
-    Area::new(&areas, &[], 500e6).unwrap()
-}
 
 fn r(v: f64, places: i32) -> f64 {
     let k = 10f64.powi(places);

@@ -12,16 +12,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use aviary_planner::{Area, Pattern, SurveyParams, formats, plan_survey};
+use aviary_planner::{Pattern, plan_survey};
 
-const POLYGONS: [&str; 6] = [
-    "warehouse_roof",
-    "convex_2km2",
-    "u_shape",
-    "two_holes",
-    "irregular_8km2",
-    "large_80km2",
-];
+mod common;
+use common::{POLYGONS, area, bench_params, data};
 
 fn required() -> bool {
     std::env::var("AVIARY_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
@@ -42,12 +36,6 @@ fn python_ready() -> Result<(), String> {
     }
 }
 
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(format!("{name}.geojson"))
-}
-
 /// Runs our planner and the reference on every polygon and pattern; returns the report lines
 /// and, per case, the failures of the path-length comparison and of the measurements.
 fn compare(with_centred: bool) -> Option<(Vec<String>, Vec<String>, Vec<String>)> {
@@ -65,16 +53,9 @@ fn compare(with_centred: bool) -> Option<(Vec<String>, Vec<String>, Vec<String>)
     let mut failures: Vec<String> = Vec::new();
     let mut longer: Vec<String> = Vec::new();
     for name in POLYGONS {
-        let areas = formats::read_area_file(&data(name)).unwrap();
-        let area = Area::new(&areas, &[], 500e6).unwrap();
+        let area = area(name);
         for pattern in [Pattern::Lawnmower, Pattern::Crosshatch] {
-            // The bench's survey: 50 m, 70 % side overlap, Phantom 4 Pro camera (22.5 m lines).
-            let params = SurveyParams {
-                pattern,
-                alt_rel_m: 50.0,
-                side_overlap_pct: 70.0,
-                ..SurveyParams::default()
-            };
+            let params = bench_params(pattern);
             let plan = plan_survey(&area, &params).unwrap();
             let ours: Vec<[f64; 2]> = plan.survey_path().map(|p| [p.lat_deg, p.lon_deg]).collect();
             let ours_file = dir.path().join(format!("{name}_{}.json", pattern.as_str()));

@@ -9,10 +9,12 @@
 )]
 
 use std::hash::{DefaultHasher, Hasher};
-use std::path::PathBuf;
 use std::process::Command;
 
-use aviary_planner::{Area, Pattern, SurveyParams, THREADS_ENV, formats, plan_path, plan_survey};
+use aviary_planner::{Pattern, THREADS_ENV, plan_path, plan_survey};
+
+mod common;
+use common::{POLYGONS, area, bench_params};
 
 const CHILD_ENV: &str = "AVIARY_PLAN_THREADS_CHILD";
 
@@ -20,25 +22,10 @@ const CHILD_ENV: &str = "AVIARY_PLAN_THREADS_CHILD";
 /// of the preview's items, and a few figures to read when they differ.
 fn digests() -> Vec<String> {
     let mut out = Vec::new();
-    for name in [
-        "warehouse_roof",
-        "convex_2km2",
-        "u_shape",
-        "two_holes",
-        "irregular_8km2",
-        "large_80km2",
-    ] {
-        let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data")
-            .join(format!("{name}.geojson"));
-        let area = Area::new(&formats::read_area_file(&file).unwrap(), &[], 500e6).unwrap();
+    for name in POLYGONS {
+        let area = area(name);
         for pattern in [Pattern::Lawnmower, Pattern::Crosshatch] {
-            let params = SurveyParams {
-                pattern,
-                alt_rel_m: 50.0,
-                side_overlap_pct: 70.0,
-                ..SurveyParams::default()
-            };
+            let params = bench_params(pattern);
             let plan = plan_survey(&area, &params).unwrap();
             let preview = plan_path(&area, &params).unwrap();
             let mut h = DefaultHasher::new();
