@@ -79,7 +79,7 @@ const CANDIDATE_BUDGET_PIECES: f64 = 1_720.0;
 /// ([`patterns::bearing_candidates_deg`]) the one whose generated path is shortest (the first
 /// on equal lengths). Near ties are tried within a budget of transect pieces, known before
 /// generating: small areas, where the way the pieces join weighs most, try them all; large
-/// ones fly the best estimate. The candidates are generated two at a time on two cores.
+/// ones fly the best estimate. The candidates are generated side by side on the cores there are.
 fn shortest_path(area: &Area, params: &SurveyParams, g: &Gen) -> (f64, SurveyPath) {
     let candidates: Vec<f64> = match params.sweep_angle_deg {
         Some(b) => vec![b.rem_euclid(180.0)],
@@ -102,7 +102,7 @@ fn shortest_path(area: &Area, params: &SurveyParams, g: &Gen) -> (f64, SurveyPat
         None => vec![0.0],
     };
     // Bearings are compared by survey length (a crosshatch's two orders by the whole mission,
-    // see `pick`).
+    // see `shortest_mission`).
     let paths = crate::par::map(&candidates, |&b| generate(area, params, g, b));
     let mut best: Option<(f64, f64, SurveyPath)> = None;
     for (b, path) in candidates.into_iter().zip(paths) {
@@ -146,11 +146,9 @@ pub fn plan_path(area: &Area, params: &SurveyParams) -> Result<Vec<Waypoint>> {
     let g = gen_for(area, params, &d);
     let (_, path) = shortest_path(area, params, &g);
     let frame = area.frame();
-    let home_local = g
+    let home = params
         .home
-        .or_else(|| path.points.first().copied())
-        .unwrap_or_else(|| centroid(area));
-    let home = params.home.unwrap_or_else(|| frame.to_latlon(home_local));
+        .unwrap_or_else(|| frame.to_latlon(home_local(area, &g, &path)));
     let survey_ll: Vec<LatLon> = path.points.iter().map(|c| frame.to_latlon(*c)).collect();
     Ok(estimate::mission_items(
         home,
@@ -167,23 +165,15 @@ fn generate(area: &Area, params: &SurveyParams, g: &Gen, bearing: f64) -> Survey
 /// The paths a pattern offers at a bearing (a small crosshatch: two orders of its passes).
 fn generate_variants(area: &Area, params: &SurveyParams, g: &Gen, bearing: f64) -> Vec<SurveyPath> {
     match params.pattern {
+        Pattern::Lawnmower => vec![patterns::lawnmower(area, g, bearing)],
         Pattern::Crosshatch => patterns::crosshatch(area, g, bearing),
-        _ => vec![generate_one(area, params, g, bearing)],
-    }
-}
-
-fn generate_one(area: &Area, params: &SurveyParams, g: &Gen, bearing: f64) -> SurveyPath {
-    match params.pattern {
-        Pattern::Lawnmower => patterns::lawnmower(area, g, bearing),
-        Pattern::Crosshatch => patterns::crosshatch(area, g, bearing)
-            .into_iter()
-            .next()
-            .unwrap_or_default(),
-        Pattern::Perimeter => patterns::loops(area, g, true),
-        Pattern::Spiral => patterns::loops(area, g, false),
-        Pattern::ExpandingSquare => {
-            patterns::expanding_square(area, g, g.home.unwrap_or_else(|| centroid(area)))
-        }
+        Pattern::Perimeter => vec![patterns::loops(area, g, true)],
+        Pattern::Spiral => vec![patterns::loops(area, g, false)],
+        Pattern::ExpandingSquare => vec![patterns::expanding_square(
+            area,
+            g,
+            g.home.unwrap_or_else(|| centroid(area)),
+        )],
     }
 }
 
@@ -208,24 +198,32 @@ fn shortest_mission(
     best.map(|(_, p)| p).unwrap_or_default()
 }
 
-/// Distance of the whole mission flying `path` (see [`estimate::mission_distance_m`]);
-/// infinite when its sorties cannot be worked out.
-fn mission_m(area: &Area, params: &SurveyParams, g: &Gen, path: &SurveyPath) -> f64 {
-    let Ok(d) = params.derive() else {
-        return f64::INFINITY;
-    };
-    let home = g
-        .home
+/// Where the sorties take off in the local frame: home, else the path's first point.
+fn home_local(area: &Area, g: &Gen, path: &SurveyPath) -> Coord {
+    g.home
         .or_else(|| path.points.first().copied())
-        .unwrap_or_else(|| centroid(area));
-    let spec = SortieSpec {
+        .unwrap_or_else(|| centroid(area))
+}
+
+/// What the sortie split and the estimates need of the survey.
+fn sortie_spec<'a>(params: &'a SurveyParams, d: &Derived, home: Coord) -> SortieSpec<'a> {
+    SortieSpec {
         home,
         alt_rel_m: d.alt_rel_m,
         speed_mps: params.speed_mps,
         trigger_distance_m: d.trigger_distance_m,
         max_items: params.max_mission_items,
         airframe: &params.airframe,
+    }
+}
+
+/// Distance of the whole mission flying `path` (see [`estimate::mission_distance_m`]);
+/// infinite when its sorties cannot be worked out.
+fn mission_m(area: &Area, params: &SurveyParams, g: &Gen, path: &SurveyPath) -> f64 {
+    let Ok(d) = params.derive() else {
+        return f64::INFINITY;
     };
+    let spec = sortie_spec(params, &d, home_local(area, g, path));
     estimate::mission_distance_m(&spec, &path.points).unwrap_or(f64::INFINITY)
 }
 
@@ -248,20 +246,10 @@ fn plan_with(
     path: &SurveyPath,
 ) -> Result<Plan> {
     let frame = area.frame();
-    let home_local = g
-        .home
-        .or_else(|| path.points.first().copied())
-        .unwrap_or_else(|| centroid(area));
+    let home_local = home_local(area, g, path);
     let home = params.home.unwrap_or_else(|| frame.to_latlon(home_local));
     let to_ll = |c: Coord| frame.to_latlon(c);
-    let spec = SortieSpec {
-        home: home_local,
-        alt_rel_m: d.alt_rel_m,
-        speed_mps: params.speed_mps,
-        trigger_distance_m: d.trigger_distance_m,
-        max_items: params.max_mission_items,
-        airframe: &params.airframe,
-    };
+    let spec = sortie_spec(params, d, home_local);
     // Independent parts on the cores there are: the survey points in WGS84, the whole path's
     // estimate, the sortie cuts (one sequential scan) and the coverage (which reads only the
     // local path).
