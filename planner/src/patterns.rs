@@ -860,36 +860,30 @@ fn fly_sweeps(sweeps: &[Sweep], g: &Gen, start_near: Option<Coord>, path: &mut S
 type TourPiece = (usize, usize, bool);
 
 /// The candidate tours of [`fly_sweeps`], before they are flown.
-struct Tours {
+struct PassTours {
     /// The cells' tour, the piece-level search from it and (small passes) the design's
     /// nearest-piece tour improved the same way.
     tours: Vec<Vec<TourPiece>>,
+    /// Per tour, the straight length from each of its pieces on ([`straight_suffix`]).
+    suffixes: Vec<Vec<f64>>,
+    /// Tour indices by straight length, least first (the first of equal ones first).
+    by_bound: Vec<usize>,
     /// Connectors already worked out.
     cache: Connectors,
 }
 
-impl Tours {
+impl PassTours {
     /// Where the path ends if the tour with the least straight length is the one kept (it
     /// usually is): the exit of its last piece, exactly as the flight puts it.
     fn likely_end(&self, sweeps: &[Sweep]) -> Option<Coord> {
-        let ends = |x: TourPiece| {
-            (
-                sweeps[x.0].end_local(x.1, x.2),
-                sweeps[x.0].end_local(x.1, !x.2),
-            )
-        };
-        let tour = self
-            .tours
-            .iter()
-            .min_by(|a, b| straight_suffix(a, &ends)[0].total_cmp(&straight_suffix(b, &ends)[0]))?;
-        let &(k, i, at_u0) = tour.last()?;
+        let &(k, i, at_u0) = self.tours.get(*self.by_bound.first()?)?.last()?;
         Some(sweeps[k].rot.inv(sweeps[k].end_uv(i, !at_u0)))
     }
 }
 
 /// The candidate tours over the sweeps' pieces from `start_near` (else the first piece's
 /// first end); `None` without pieces.
-fn plan_tours(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<Tours> {
+fn plan_tours(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<PassTours> {
     let reference = match (start_near, sweeps.first()) {
         (Some(c), _) => Uv { u: c.x, v: c.y },
         (None, Some(sw)) if !sw.segs.is_empty() => sw.end_local(0, true),
@@ -956,32 +950,35 @@ fn plan_tours(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<Tours> {
             crate::par::spare(|| improved(&seq), || prefill(sweeps, &seq, &cache));
         (seq, by_pieces, None)
     };
-    // Fly the tours, shortest in straight lines first (on the cores there are): a flight is
-    // dropped as soon as what it has flown plus the straight length of the rest (a lower
-    // bound: connectors only get longer when routed or extended by the turnarounds) exceeds
-    // the shortest flown so far, so it could not have been kept. Flights side by side may
-    // see a larger "shortest" and drop later, never a tour that could be kept: the choice is
-    // the same. Connectors between the same piece ends are routed once, for all flights.
     let mut tours = vec![seq, by_pieces];
     tours.extend(nearest);
-    Some(Tours { tours, cache })
-}
-
-/// Flies the candidate tours and keeps the shortest flown (see [`fly_sweeps`]).
-fn fly_tours(sweeps: &[Sweep], g: &Gen, t: &Tours, path: &mut SurveyPath) {
-    let piece_ends =
-        |(k, i, a): (usize, usize, bool)| (sweeps[k].end_local(i, a), sweeps[k].end_local(i, !a));
-    let (tours, cache) = (&t.tours, &t.cache);
     let suffixes: Vec<Vec<f64>> = tours
         .iter()
         .map(|t| straight_suffix(t, &piece_ends))
         .collect();
     let mut by_bound: Vec<usize> = (0..tours.len()).collect();
     by_bound.sort_by(|&a, &b| suffixes[a][0].total_cmp(&suffixes[b][0]));
+    Some(PassTours {
+        tours,
+        suffixes,
+        by_bound,
+        cache,
+    })
+}
+
+/// Flies the candidate tours and keeps the shortest flown (see [`fly_sweeps`]): shortest in
+/// straight lines first (on the cores there are), a flight dropped as soon as what it has
+/// flown plus the straight length of the rest (a lower bound: connectors only get longer when
+/// routed or extended by the turnarounds) exceeds the shortest flown so far, so it could not
+/// have been kept. Flights side by side may see a larger "shortest" and drop later, never a
+/// tour that could be kept: the choice is the same. Connectors between the same piece ends
+/// are routed once, for all flights.
+fn fly_tours(sweeps: &[Sweep], g: &Gen, t: &PassTours, path: &mut SurveyPath) {
+    let (tours, suffixes, by_bound, cache) = (&t.tours, &t.suffixes, &t.by_bound, &t.cache);
     // The shortest length flown so far, as the bits of a non-negative f64 (ordered as the
     // values are, so `fetch_min` keeps the least).
     let shortest = AtomicU64::new(f64::INFINITY.to_bits());
-    let flights = crate::par::map(&by_bound, |&k| {
+    let flights = crate::par::map(by_bound, |&k| {
         let mut alt = path.clone();
         fly_pieces(
             sweeps,

@@ -67,7 +67,7 @@ pub fn plan_survey(area: &Area, params: &SurveyParams) -> Result<Plan> {
     let d = params.derive()?;
     check_area(area, params)?;
     let g = gen_for(area, params, &d);
-    let (bearing, path) = shortest_path(area, params, &g);
+    let (bearing, path) = shortest_path(area, params, &d, &g);
     plan_with(area, params, &d, &g, bearing, &path)
 }
 
@@ -80,7 +80,7 @@ const CANDIDATE_BUDGET_PIECES: f64 = 1_720.0;
 /// on equal lengths). Near ties are tried within a budget of transect pieces, known before
 /// generating: small areas, where the way the pieces join weighs most, try them all; large
 /// ones fly the best estimate. The candidates are generated side by side on the cores there are.
-fn shortest_path(area: &Area, params: &SurveyParams, g: &Gen) -> (f64, SurveyPath) {
+fn shortest_path(area: &Area, params: &SurveyParams, d: &Derived, g: &Gen) -> (f64, SurveyPath) {
     let candidates: Vec<f64> = match params.sweep_angle_deg {
         Some(b) => vec![b.rem_euclid(180.0)],
         None if matches!(params.pattern, Pattern::Lawnmower | Pattern::Crosshatch) => {
@@ -103,7 +103,7 @@ fn shortest_path(area: &Area, params: &SurveyParams, g: &Gen) -> (f64, SurveyPat
     };
     // Bearings are compared by survey length (a crosshatch's two orders by the whole mission,
     // see `shortest_mission`).
-    let paths = crate::par::map(&candidates, |&b| generate(area, params, g, b));
+    let paths = crate::par::map(&candidates, |&b| generate(area, params, d, g, b));
     let mut best: Option<(f64, f64, SurveyPath)> = None;
     for (b, path) in candidates.into_iter().zip(paths) {
         let len_m = path.length_m();
@@ -112,7 +112,7 @@ fn shortest_path(area: &Area, params: &SurveyParams, g: &Gen) -> (f64, SurveyPat
         }
     }
     let Some((len_m, b, path)) = best else {
-        return (0.0, generate(area, params, g, 0.0));
+        return (0.0, generate(area, params, d, g, 0.0));
     };
     // The chosen lawnmower's transects flown from each corner (when there is no home and the
     // area is small): the same coverage, possibly a shorter path.
@@ -144,7 +144,7 @@ pub fn plan_path(area: &Area, params: &SurveyParams) -> Result<Vec<Waypoint>> {
     let d = params.derive()?;
     check_area(area, params)?;
     let g = gen_for(area, params, &d);
-    let (_, path) = shortest_path(area, params, &g);
+    let (_, path) = shortest_path(area, params, &d, &g);
     let frame = area.frame();
     let home = params
         .home
@@ -158,8 +158,14 @@ pub fn plan_path(area: &Area, params: &SurveyParams) -> Result<Vec<Waypoint>> {
     ))
 }
 
-fn generate(area: &Area, params: &SurveyParams, g: &Gen, bearing: f64) -> SurveyPath {
-    shortest_mission(area, params, g, generate_variants(area, params, g, bearing))
+fn generate(area: &Area, params: &SurveyParams, d: &Derived, g: &Gen, bearing: f64) -> SurveyPath {
+    shortest_mission(
+        area,
+        params,
+        d,
+        g,
+        generate_variants(area, params, g, bearing),
+    )
 }
 
 /// The paths a pattern offers at a bearing (a small crosshatch: two orders of its passes).
@@ -182,6 +188,7 @@ fn generate_variants(area: &Area, params: &SurveyParams, g: &Gen, bearing: f64) 
 fn shortest_mission(
     area: &Area,
     params: &SurveyParams,
+    d: &Derived,
     g: &Gen,
     variants: Vec<SurveyPath>,
 ) -> SurveyPath {
@@ -190,7 +197,7 @@ fn shortest_mission(
     }
     let mut best: Option<(f64, SurveyPath)> = None;
     for v in variants {
-        let dist = mission_m(area, params, g, &v);
+        let dist = mission_m(area, params, d, g, &v);
         if best.as_ref().is_none_or(|(b, _)| dist < b - 1e-6) {
             best = Some((dist, v));
         }
@@ -219,11 +226,8 @@ fn sortie_spec<'a>(params: &'a SurveyParams, d: &Derived, home: Coord) -> Sortie
 
 /// Distance of the whole mission flying `path` (see [`estimate::mission_distance_m`]);
 /// infinite when its sorties cannot be worked out.
-fn mission_m(area: &Area, params: &SurveyParams, g: &Gen, path: &SurveyPath) -> f64 {
-    let Ok(d) = params.derive() else {
-        return f64::INFINITY;
-    };
-    let spec = sortie_spec(params, &d, home_local(area, g, path));
+fn mission_m(area: &Area, params: &SurveyParams, d: &Derived, g: &Gen, path: &SurveyPath) -> f64 {
+    let spec = sortie_spec(params, d, home_local(area, g, path));
     estimate::mission_distance_m(&spec, &path.points).unwrap_or(f64::INFINITY)
 }
 
@@ -352,7 +356,7 @@ pub fn plan_split(area: &Area, params: &SurveyParams, drones: usize) -> Result<V
     let g = gen_for(area, params, &d);
     let bearing = bearing_for(area, params, &g);
     if drones == 1 {
-        let path = generate(area, params, &g, bearing);
+        let path = generate(area, params, &d, &g, bearing);
         return plan_with(area, params, &d, &g, bearing, &path).map(|p| vec![p]);
     }
     let rot = Rot::new(bearing);
@@ -411,7 +415,7 @@ pub fn plan_split(area: &Area, params: &SurveyParams, drones: usize) -> Result<V
             grid_anchor_v: Some(v_min),
             ..g
         };
-        let path = generate(&sub, params, &gp, bearing);
+        let path = generate(&sub, params, &d, &gp, bearing);
         plans.push(plan_with(&sub, params, &d, &gp, bearing, &path)?);
     }
     Ok(plans)
