@@ -38,6 +38,7 @@ pub mod params;
 mod patterns;
 pub mod plan;
 mod sweep;
+mod tour;
 
 pub use area::Area;
 pub use camera::{BUILTIN_CAMERAS, Camera, NamedCamera, builtin_camera};

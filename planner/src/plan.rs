@@ -71,8 +71,8 @@ pub fn plan_survey(area: &Area, params: &SurveyParams) -> Result<Plan> {
     plan_with(area, params, &d, &g, bearing, &path)
 }
 
-/// Transect pieces (as the angle search estimates them) of the bearing candidates generated
-/// before the search stops (see [`shortest_path`]): about 4,000 path points.
+/// Transect pieces (as the angle search estimates them) that the bearing candidates generated
+/// may have together (see [`shortest_path`]); the best estimate is always generated.
 const CANDIDATE_BUDGET_PIECES: f64 = 1_720.0;
 
 /// The bearing and path to fly: a given bearing, or among the angle search's near ties
@@ -92,7 +92,8 @@ fn shortest_path(area: &Area, params: &SurveyParams, d: &Derived, g: &Gen) -> (f
             )
             .into_iter()
             .take_while(|c| {
-                let within = pieces < CANDIDATE_BUDGET_PIECES;
+                // The first always; the others while all of them fit in the budget.
+                let within = pieces == 0.0 || pieces + c.pieces <= CANDIDATE_BUDGET_PIECES;
                 pieces += c.pieces;
                 within
             })
