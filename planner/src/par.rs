@@ -56,33 +56,6 @@ where
     }
 }
 
-/// Runs `a`, and `b` too if another core is idle meanwhile: `b` is work worth doing only
-/// for free (it changes no result, e.g. filling a cache ahead). Returns `a`'s result.
-pub(crate) fn spare<A, B, RA>(a: A, b: B) -> (RA, ())
-where
-    A: FnOnce() -> RA + Send,
-    B: FnOnce() + Send,
-    RA: Send,
-{
-    let both = |a: A, b: B| {
-        rayon::join_context(
-            |_| a(),
-            |ctx| {
-                if ctx.migrated() {
-                    b();
-                }
-            },
-        )
-    };
-    if rayon::current_thread_index().is_some() {
-        return both(a, b);
-    }
-    match pool() {
-        Some(pool) => pool.install(|| both(a, b)),
-        None => (a(), ()),
-    }
-}
-
 /// `f` of every item, in order, the items spread over the cores.
 pub(crate) fn map<T, R, F>(items: &[T], f: F) -> Vec<R>
 where

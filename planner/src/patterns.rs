@@ -6,7 +6,6 @@ use geo::algorithm::buffer::{BufferStyle, LineJoin};
 use geo::{Buffer, Coord, MultiPolygon, Simplify};
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::area::Area;
 use crate::sweep::{CostEdges, FreeSpace, Rings, Rot, Segment, Uv, dist, fast_len, transects};
@@ -318,7 +317,7 @@ struct Visit {
 /// improved by [`crate::tour::improve`] (2-opt: reversing a run of the tour flies each of its
 /// cells the other way; or-opt; each cell's starting side). Distances are straight lines in local metres;
 /// connectors are routed later. A crosshatch's cells of both passes share one tour.
-fn cell_tour(sweeps: &[Sweep], reference: Uv) -> Vec<Visit> {
+fn cell_tour(sweeps: &[Sweep], reference: Uv, search: bool) -> Vec<Visit> {
     let ends = |x: Visit| {
         let sw = &sweeps[x.sweep];
         let (s, e) = sw.cells[x.cell];
@@ -387,7 +386,9 @@ fn cell_tour(sweeps: &[Sweep], reference: Uv) -> Vec<Visit> {
         at_u0: !x.at_u0,
         ..x
     };
-    crate::tour::improve(&mut tour, reference, &ends, &reverse, Some(&flip));
+    if search {
+        crate::tour::improve(&mut tour, reference, &ends, &reverse, Some(&flip));
+    }
     tour
 }
 
@@ -540,7 +541,7 @@ struct PassTours {
     suffixes: Vec<Vec<f64>>,
     /// Tour indices by straight length, least first (the first of equal ones first).
     by_bound: Vec<usize>,
-    /// Connectors already worked out.
+    /// The connectors of every tour's legs, worked out before the flights.
     cache: Connectors,
 }
 
@@ -564,8 +565,8 @@ fn plan_tours(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<PassTours> 
     let piece_ends =
         |(k, i, a): (usize, usize, bool)| (sweeps[k].end_local(i, a), sweeps[k].end_local(i, !a));
     let piece_rev = |(k, i, a): (usize, usize, bool)| (k, i, !a);
-    let cells_then_pieces = || {
-        let tour = cell_tour(sweeps, reference);
+    let cells_then_pieces = |search: bool| {
+        let tour = cell_tour(sweeps, reference, search);
         // Pieces in flying order: (sweep, piece, entered at u0).
         let mut seq: Vec<(usize, usize, bool)> = Vec::new();
         for x in &tour {
@@ -591,14 +592,13 @@ fn plan_tours(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<PassTours> 
         crate::tour::improve(&mut by_pieces, reference, &piece_ends, &piece_rev, None);
         by_pieces
     };
-    let cache = Connectors::default();
     let pieces: usize = sweeps.iter().map(|sw| sw.segs.len()).sum();
     let (seq, by_pieces, nearest) = if pieces <= NEAREST_MAX_PIECES {
         // The cells' tour (and the piece-level search from it) here, the design's
         // nearest-piece tour (and the same search) on the other core.
         let ((seq, by_pieces), nearest) = crate::par::join(
             || {
-                let seq = cells_then_pieces();
+                let seq = cells_then_pieces(true);
                 let by_pieces = improved(&seq);
                 (seq, by_pieces)
             },
@@ -607,11 +607,12 @@ fn plan_tours(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<PassTours> 
         );
         (seq, by_pieces, Some(nearest))
     } else {
-        // A large pass: while the piece-level search runs, a spare core (if any) routes the
-        // cells' tour's connectors, most of which the improved tour keeps.
-        let seq = cells_then_pieces();
-        let (by_pieces, ()) =
-            crate::par::spare(|| improved(&seq), || prefill(sweeps, &seq, &cache));
+        // A large pass: the cells' search on one core, the piece-level search from the cells'
+        // greedy tour (not from the searched one, which would wait for it) on the other.
+        let (seq, by_pieces) = crate::par::join(
+            || cells_then_pieces(true),
+            || improved(&cells_then_pieces(false)),
+        );
         (seq, by_pieces, None)
     };
     let mut tours = vec![seq, by_pieces];
@@ -622,6 +623,7 @@ fn plan_tours(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<PassTours> 
         .collect();
     let mut by_bound: Vec<usize> = (0..tours.len()).collect();
     by_bound.sort_by(|&a, &b| suffixes[a][0].total_cmp(&suffixes[b][0]));
+    let cache = Connectors::for_tours(sweeps, &tours);
     Some(PassTours {
         tours,
         suffixes,
@@ -635,8 +637,8 @@ fn plan_tours(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<PassTours> 
 /// flown plus the straight length of the rest (a lower bound: connectors only get longer when
 /// routed or extended by the turnarounds) exceeds the shortest flown so far, so it could not
 /// have been kept. Flights side by side may see a larger "shortest" and drop later, never a
-/// tour that could be kept: the choice is the same. Connectors between the same piece ends
-/// are routed once, for all flights.
+/// tour that could be kept: the choice is the same. The connectors come from the table of
+/// [`Connectors::for_tours`].
 fn fly_tours(sweeps: &[Sweep], g: &Gen, t: &PassTours, path: &mut SurveyPath) {
     let (tours, suffixes, by_bound, cache) = (&t.tours, &t.suffixes, &t.by_bound, &t.cache);
     // The shortest length flown so far, as the bits of a non-negative f64 (ordered as the
@@ -700,63 +702,48 @@ enum Connector {
     Routed(Option<Vec<Uv>>),
 }
 
-/// Connectors already worked out, by (sweep, piece, entered at `u0`) of both pieces: the
-/// candidate tours share most of them.
-#[derive(Default)]
+/// The connectors of every candidate tour, by (sweep, piece, entered at `u0`) of both
+/// pieces: the tours share most of them, so each is worked out once, all of them side by side
+/// on the cores there are before any flight (a shared cache filled during the flights
+/// serialised them on its lock).
 struct Connectors {
-    map: Mutex<
-        std::collections::HashMap<
-            ConnectorKey,
-            Arc<Connector>,
-            std::hash::BuildHasherDefault<FxHasher>,
-        >,
-    >,
+    /// Sorted, without repeats.
+    keys: Vec<ConnectorKey>,
+    conns: Vec<Connector>,
 }
 
 impl Connectors {
-    /// The connector of `key`, worked out by `make` if no flight has yet (outside the lock:
-    /// two flights may both work one out, to the same result).
-    fn get(&self, key: ConnectorKey, make: impl FnOnce() -> Connector) -> Arc<Connector> {
-        let lock = || self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(c) = lock().get(&key) {
-            return Arc::clone(c);
+    /// The connectors of every leg of `tours`, each worked out once.
+    fn for_tours(sweeps: &[Sweep], tours: &[Vec<TourPiece>]) -> Self {
+        let mut legs: Vec<(ConnectorKey, TourPiece, TourPiece)> = tours
+            .iter()
+            .flat_map(|t| {
+                t.windows(2)
+                    .map(|w| (connector_key(w[0], w[1]), w[0], w[1]))
+            })
+            .collect();
+        legs.sort_unstable_by_key(|l| l.0);
+        legs.dedup_by_key(|l| l.0);
+        let conns = crate::par::map(&legs, |&(_, a, b)| connector(sweeps, a, b));
+        Self {
+            keys: legs.into_iter().map(|l| l.0).collect(),
+            conns,
         }
-        let c = Arc::new(make());
-        Arc::clone(lock().entry(key).or_insert(c))
+    }
+
+    fn get(&self, key: ConnectorKey) -> Option<&Connector> {
+        self.keys
+            .binary_search(&key)
+            .ok()
+            .and_then(|i| self.conns.get(i))
     }
 }
 
 /// (sweep, piece, entered at `u0`) of the piece left, then of the piece joined.
 type ConnectorKey = (u32, bool, u32, u32, bool, u32);
 
-/// The Fx multiply-rotate hash (as rustc's): small integer keys, no flooding to fear.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl FxHasher {
-    fn add(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.add(u64::from(b));
-        }
-    }
-
-    fn write_u8(&mut self, x: u8) {
-        self.add(u64::from(x));
-    }
-
-    fn write_u32(&mut self, x: u32) {
-        self.add(u64::from(x));
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+fn connector_key(a: TourPiece, b: TourPiece) -> ConnectorKey {
+    (a.0 as u32, a.2, a.1 as u32, b.0 as u32, b.2, b.1 as u32)
 }
 
 /// Greedy tour over the pieces of all sweeps: from `start`, the nearest end of an unvisited
@@ -857,15 +844,6 @@ fn connector(
     }
 }
 
-/// Works out the connectors of `tour` into `cache` (ahead of its flight, on a spare core).
-fn prefill(sweeps: &[Sweep], tour: &[(usize, usize, bool)], cache: &Connectors) {
-    for w in tour.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        let key = (a.0 as u32, a.2, a.1 as u32, b.0 as u32, b.2, b.1 as u32);
-        cache.get(key, || connector(sweeps, a, b));
-    }
-}
-
 /// Appends the pieces in the order `seq` (sweep, piece, entered at `u0`) to `path`, with the
 /// connectors, and one [`Pass`] per sweep. Gives up (returns `false`, `path` unfinished) once
 /// the path's length plus `rest[n]` (a lower bound of the rest from the `n`-th piece's entry,
@@ -938,8 +916,14 @@ fn fly_pieces(
         } else {
             (Uv { u: t.u1, v: t.v }, t.e1, 1.0)
         };
-        let key = (k as u32, at_u0, idx as u32, nk as u32, n_u0, nj as u32);
-        let conn = cache.get(key, || connector(sweeps, (k, idx, at_u0), (nk, nj, n_u0)));
+        let (from, to) = ((k, idx, at_u0), (nk, nj, n_u0));
+        let made;
+        let conn = if let Some(c) = cache.get(connector_key(from, to)) {
+            c
+        } else {
+            made = connector(sweeps, from, to);
+            &made
+        };
         if let Connector::Straight = *conn {
             let a = extend(sw, exit, exit_edge, along);
             let b = extend(sw, entry, entry_edge, n_along);
@@ -956,7 +940,7 @@ fn fly_pieces(
             let end = path.points.len();
             path.passes[first_pass + k].runs.push((run_start, end));
             run_start = end - 1;
-            match &*conn {
+            match conn {
                 Connector::Routed(Some(via)) => {
                     path.points.extend(via.iter().map(|&q| tw.rot.inv(q)));
                 }

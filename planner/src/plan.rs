@@ -255,19 +255,12 @@ fn plan_with(
     let home = params.home.unwrap_or_else(|| frame.to_latlon(home_local));
     let to_ll = |c: Coord| frame.to_latlon(c);
     let spec = sortie_spec(params, d, home_local);
-    // Independent parts on the cores there are: the survey points in WGS84, the whole path's
-    // estimate, the sortie cuts (one sequential scan) and the coverage (which reads only the
-    // local path).
-    let ((survey_ll, whole), (pieces, (cov, half))) = crate::par::join(
+    // Independent parts on the cores there are: the coverage (which reads only the local path)
+    // and the whole path's estimate, the sortie cuts (one sequential scan) and the survey
+    // points in WGS84; the two longest, coverage and cuts, start first, one per core.
+    let (((cov, half), whole), (pieces, survey_ll)) = crate::par::join(
         || {
             crate::par::join(
-                || crate::par::map_chunks(&path.points, |c| to_ll(*c)),
-                || estimate::estimate_for(&spec, home_local, &path.points, 0),
-            )
-        },
-        || {
-            crate::par::join(
-                || estimate::split_sorties(&spec, &path.points, &to_ll),
                 || {
                     estimate::coverage(
                         area.free_local(),
@@ -276,6 +269,13 @@ fn plan_with(
                         d.line_spacing_m,
                     )
                 },
+                || estimate::estimate_for(&spec, home_local, &path.points, 0),
+            )
+        },
+        || {
+            crate::par::join(
+                || estimate::split_sorties(&spec, &path.points, &to_ll),
+                || crate::par::map_chunks(&path.points, |c| to_ll(*c)),
             )
         },
     );
