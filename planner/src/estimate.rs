@@ -510,8 +510,8 @@ pub(crate) fn split_sorties(
     while i < path.len() {
         // From home while the transit to the resume point and back costs at most a quarter of
         // the battery; beyond that the crew moves and the sortie takes off where it resumes.
-        let transit_wh = Run::new(spec.home, start, None).wh_with(spec, None)
-            - Run::new(start, start, None).wh_with(spec, None);
+        let transit_wh =
+            out_and_back_wh(spec, spec.home, start) - out_and_back_wh(spec, start, start);
         let launches = if transit_wh <= usable / 4.0 {
             [spec.home, start]
         } else {
@@ -560,6 +560,13 @@ pub(crate) fn split_sorties(
     Ok(out)
 }
 
+/// Energy of flying from `launch` to `p` and straight back (what [`Run::wh_with`] gives for a
+/// run of the one point `p`, without building one).
+fn out_and_back_wh(spec: &SortieSpec<'_>, launch: Coord, p: Coord) -> f64 {
+    let total = leg_m(launch, p) + leg_m(p, launch);
+    flight_wh(spec, total, spec.turn_s(launch, p, launch))
+}
+
 /// A sortie being built: its launch point, survey points, their length and inner turn time.
 struct Run {
     launch: Coord,
@@ -574,10 +581,15 @@ struct Run {
 
 impl Run {
     fn new(launch: Coord, start: Coord, start_orig: Option<usize>) -> Self {
+        // Room for a typical sortie's points without growing.
+        let mut pts = Vec::with_capacity(16);
+        pts.push(start);
+        let mut orig = Vec::with_capacity(16);
+        orig.push(start_orig);
         Self {
             launch,
-            pts: vec![start],
-            orig: vec![start_orig],
+            pts,
+            orig,
             dist_m: 0.0,
             inner_turn_s: 0.0,
             first_turn_s: None,

@@ -387,7 +387,7 @@ fn cell_tour(sweeps: &[Sweep], reference: Uv, search: bool) -> Vec<Visit> {
         ..x
     };
     if search {
-        crate::tour::improve(&mut tour, reference, &ends, &reverse, Some(&flip));
+        crate::tour::improve(&mut tour, reference, None, &ends, &reverse, Some(&flip));
     }
     tour
 }
@@ -554,44 +554,87 @@ impl PassTours {
     }
 }
 
+/// Where a tour over the sweeps starts from: `start_near`, else the first piece's first end
+/// (local metres); `None` without pieces.
+fn tour_reference(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<Uv> {
+    match (start_near, sweeps.first()) {
+        (Some(c), _) => Some(Uv { u: c.x, v: c.y }),
+        (None, Some(sw)) if !sw.segs.is_empty() => Some(sw.end_local(0, true)),
+        _ => None,
+    }
+}
+
+/// A piece's (entry, exit) in local metres.
+fn piece_ends(sweeps: &[Sweep], (k, i, a): TourPiece) -> (Uv, Uv) {
+    (sweeps[k].end_local(i, a), sweeps[k].end_local(i, !a))
+}
+
+/// The pieces of a cells' tour in flying order.
+fn cell_pieces(sweeps: &[Sweep], tour: &[Visit]) -> Vec<TourPiece> {
+    let mut seq: Vec<TourPiece> = Vec::new();
+    for x in tour {
+        let sw = &sweeps[x.sweep];
+        let (s, e) = sw.cells[x.cell];
+        let mut at_u0 = x.at_u0;
+        let mut push = |i: usize| {
+            seq.push((x.sweep, i, at_u0));
+            at_u0 = !at_u0;
+        };
+        if x.up {
+            sw.order[s..e].iter().rev().for_each(|&i| push(i));
+        } else {
+            sw.order[s..e].iter().for_each(|&i| push(i));
+        }
+    }
+    seq
+}
+
+/// The search over single pieces ([`crate::tour::improve`]) of `seq` from `reference`, held
+/// to end at `end` if given.
+fn piece_search(
+    sweeps: &[Sweep],
+    reference: Uv,
+    end: Option<Uv>,
+    seq: &[TourPiece],
+) -> Vec<TourPiece> {
+    let mut by_pieces = seq.to_vec();
+    crate::tour::improve(
+        &mut by_pieces,
+        reference,
+        end,
+        &|x| piece_ends(sweeps, x),
+        &|(k, i, a): TourPiece| (k, i, !a),
+        None,
+    );
+    by_pieces
+}
+
+/// Candidate tours ready to fly: their straight lengths, their order and their connectors.
+fn pass_tours(sweeps: &[Sweep], tours: Vec<Vec<TourPiece>>) -> PassTours {
+    let suffixes: Vec<Vec<f64>> = tours
+        .iter()
+        .map(|t| straight_suffix(t, &|x| piece_ends(sweeps, x)))
+        .collect();
+    let mut by_bound: Vec<usize> = (0..tours.len()).collect();
+    by_bound.sort_by(|&a, &b| suffixes[a][0].total_cmp(&suffixes[b][0]));
+    let cache = Connectors::for_tours(sweeps, &tours);
+    PassTours {
+        tours,
+        suffixes,
+        by_bound,
+        cache,
+    }
+}
+
 /// The candidate tours over the sweeps' pieces from `start_near` (else the first piece's
 /// first end); `None` without pieces.
 fn plan_tours(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<PassTours> {
-    let reference = match (start_near, sweeps.first()) {
-        (Some(c), _) => Uv { u: c.x, v: c.y },
-        (None, Some(sw)) if !sw.segs.is_empty() => sw.end_local(0, true),
-        _ => return None,
-    };
-    let piece_ends =
-        |(k, i, a): (usize, usize, bool)| (sweeps[k].end_local(i, a), sweeps[k].end_local(i, !a));
-    let piece_rev = |(k, i, a): (usize, usize, bool)| (k, i, !a);
-    let cells_then_pieces = |search: bool| {
-        let tour = cell_tour(sweeps, reference, search);
-        // Pieces in flying order: (sweep, piece, entered at u0).
-        let mut seq: Vec<(usize, usize, bool)> = Vec::new();
-        for x in &tour {
-            let sw = &sweeps[x.sweep];
-            let (s, e) = sw.cells[x.cell];
-            let mut at_u0 = x.at_u0;
-            let mut push = |i: usize| {
-                seq.push((x.sweep, i, at_u0));
-                at_u0 = !at_u0;
-            };
-            if x.up {
-                sw.order[s..e].iter().rev().for_each(|&i| push(i));
-            } else {
-                sw.order[s..e].iter().for_each(|&i| push(i));
-            }
-        }
-        seq
-    };
+    let reference = tour_reference(sweeps, start_near)?;
+    let cells_then_pieces =
+        |search: bool| cell_pieces(sweeps, &cell_tour(sweeps, reference, search));
     // The same search over single pieces may split a cell where that is shorter in straight
     // lines, but its connectors may need longer routes: the shorter flown path is kept.
-    let improved = |seq: &[(usize, usize, bool)]| {
-        let mut by_pieces = seq.to_vec();
-        crate::tour::improve(&mut by_pieces, reference, &piece_ends, &piece_rev, None);
-        by_pieces
-    };
+    let improved = |seq: &[TourPiece]| piece_search(sweeps, reference, None, seq);
     let pieces: usize = sweeps.iter().map(|sw| sw.segs.len()).sum();
     let (seq, by_pieces, nearest) = if pieces <= NEAREST_MAX_PIECES {
         // The cells' tour (and the piece-level search from it) here, the design's
@@ -617,19 +660,7 @@ fn plan_tours(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<PassTours> 
     };
     let mut tours = vec![seq, by_pieces];
     tours.extend(nearest);
-    let suffixes: Vec<Vec<f64>> = tours
-        .iter()
-        .map(|t| straight_suffix(t, &piece_ends))
-        .collect();
-    let mut by_bound: Vec<usize> = (0..tours.len()).collect();
-    by_bound.sort_by(|&a, &b| suffixes[a][0].total_cmp(&suffixes[b][0]));
-    let cache = Connectors::for_tours(sweeps, &tours);
-    Some(PassTours {
-        tours,
-        suffixes,
-        by_bound,
-        cache,
-    })
+    Some(pass_tours(sweeps, tours))
 }
 
 /// Flies the candidate tours and keeps the shortest flown (see [`fly_sweeps`]): shortest in
@@ -1049,8 +1080,15 @@ pub(crate) fn crosshatch(area: &Area, g: &Gen, bearing_deg: f64) -> Vec<SurveyPa
     vec![in_turn, interleaved]
 }
 
-/// The first pass, then the second from where the first ended, joined inside the region.
+/// The first pass, then the second from where the first ended, joined inside the region
+/// (two large passes: planned side by side, see [`passes_side_by_side`]).
 fn passes_in_turn(first: &Sweep, second: &Sweep, g: &Gen) -> SurveyPath {
+    if first.segs.len() > NEAREST_MAX_PIECES
+        && second.segs.len() > NEAREST_MAX_PIECES
+        && let Some(path) = passes_side_by_side(first, second, g)
+    {
+        return path;
+    }
     let mut path = SurveyPath::default();
     let firsts = std::slice::from_ref(first);
     let second_from = |start: Option<Coord>| {
@@ -1078,8 +1116,14 @@ fn passes_in_turn(first: &Sweep, second: &Sweep, g: &Gen) -> SurveyPath {
     } else {
         second_from(end)
     };
-    // Join the passes inside the region, from the first's end to the second's start.
-    if let (Some(p), Some(q)) = (end, rest.points.first().copied()) {
+    append_pass(&mut path, rest, second);
+    path
+}
+
+/// Appends the second pass's path `rest` to `path`, joined inside the region from the first's
+/// end to the second's start.
+fn append_pass(path: &mut SurveyPath, rest: SurveyPath, second: &Sweep) {
+    if let (Some(p), Some(q)) = (path.points.last().copied(), rest.points.first().copied()) {
         let (pu, qu) = (second.rot.fwd(p), second.rot.fwd(q));
         let fs = &second.fs;
         match fs.route(pu, fs.nearest_edge(pu), qu, fs.nearest_edge(qu)) {
@@ -1099,7 +1143,37 @@ fn passes_in_turn(first: &Sweep, second: &Sweep, g: &Gen) -> SurveyPath {
         }
         path.passes.push(pass);
     }
-    path
+}
+
+/// Two large passes flown in turn, planned side by side: the first pass's greedy tour over
+/// its cells gives where it ends; the first pass's piece-level search (held to end there)
+/// and the second pass's whole planning from there run on two cores. `None` without pieces.
+fn passes_side_by_side(first: &Sweep, second: &Sweep, g: &Gen) -> Option<SurveyPath> {
+    let (firsts, seconds) = (std::slice::from_ref(first), std::slice::from_ref(second));
+    let reference = tour_reference(firsts, g.home)?;
+    let greedy = cell_pieces(firsts, &cell_tour(firsts, reference, false));
+    let junction = piece_ends(firsts, *greedy.last()?).1;
+    let (tours, rest) = crate::par::join(
+        || {
+            pass_tours(
+                firsts,
+                vec![piece_search(firsts, reference, Some(junction), &greedy)],
+            )
+        },
+        || {
+            let mut rest = SurveyPath::default();
+            let start = Coord {
+                x: junction.u,
+                y: junction.v,
+            };
+            fly_sweeps(seconds, g, Some(start), &mut rest);
+            rest
+        },
+    );
+    let mut path = SurveyPath::default();
+    fly_tours(firsts, g, &tours, &mut path);
+    append_pass(&mut path, rest, second);
+    Some(path)
 }
 
 // --- perimeter and spiral -------------------------------------------------------------------

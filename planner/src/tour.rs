@@ -134,6 +134,8 @@ enum Move {
 struct Search<'a, T> {
     tour: &'a mut [T],
     start: Uv,
+    /// Where the tour must end (after its last node), if anywhere.
+    end: Option<Uv>,
     /// Per position: (entry, exit).
     pts: Vec<(Uv, Uv)>,
     /// Per position: node; per node: position.
@@ -156,14 +158,19 @@ impl<T: Copy> Search<'_, T> {
         }
     }
 
-    /// Length of the edge from position `a`'s exit (or the start) into position `a + 1`,
-    /// 0 past the end.
-    fn edge_into(&self, k: usize) -> f64 {
-        if k >= self.n() {
-            0.0
+    /// The entry after position `k - 1`: position `k`'s; past the end, the fixed end if any.
+    fn entry(&self, k: usize) -> Option<Uv> {
+        if k < self.n() {
+            Some(self.pts[k].0)
         } else {
-            dist(self.before(k), self.pts[k].0)
+            self.end
         }
+    }
+
+    /// Length of the edge from the exit before position `k` (or the start) into position
+    /// `k`; past the end, to the fixed end (0 without one).
+    fn edge_into(&self, k: usize) -> f64 {
+        self.entry(k).map_or(0.0, |x| dist(self.before(k), x))
     }
 
     /// Whether end `e` is the current exit (`true`) or entry (`false`) of its node, with the
@@ -184,7 +191,6 @@ impl<T: Copy> Search<'_, T> {
 
     /// The best 2-opt move that removes the edge into position `k`.
     fn best_reverse(&self, k: usize, best: &mut Option<(f64, Move)>) {
-        let n = self.n();
         let a = self.before(k);
         let en_k = self.pts[k].0;
         let old_in = dist(a, en_k);
@@ -193,11 +199,7 @@ impl<T: Copy> Search<'_, T> {
             let before = self.before(i);
             let old = dist(before, self.pts[i].0) + self.edge_into(j + 1);
             let new = dist(before, self.pts[j].1)
-                + if j + 1 < n {
-                    dist(self.pts[i].0, self.pts[j + 1].0)
-                } else {
-                    0.0
-                };
+                + self.entry(j + 1).map_or(0.0, |x| dist(self.pts[i].0, x));
             old - new
         };
         let mut consider = |g: f64, m: Move| {
@@ -233,15 +235,12 @@ impl<T: Copy> Search<'_, T> {
 
     /// The best or-opt move of the run `s..=e`.
     fn best_shift(&self, s: usize, e: usize, best: &mut Option<(f64, Move)>) {
-        let n = self.n();
         let (en_s, ex_e) = (self.pts[s].0, self.pts[e].1);
         let before = self.before(s);
         let removed = dist(before, en_s)
-            + if e + 1 < n {
-                dist(ex_e, self.pts[e + 1].0) - dist(before, self.pts[e + 1].0)
-            } else {
-                0.0
-            };
+            + self
+                .entry(e + 1)
+                .map_or(0.0, |x| dist(ex_e, x) - dist(before, x));
         if removed <= EPS_M {
             return;
         }
@@ -249,11 +248,9 @@ impl<T: Copy> Search<'_, T> {
         let insert = |after: Option<usize>, e0: Uv, e1: Uv| {
             let from = after.map_or(self.start, |p| self.pts[p].1);
             let next = after.map_or(0, |p| p + 1);
-            if next < n {
-                let to = self.pts[next].0;
-                dist(from, e0) + dist(e1, to) - dist(from, to)
-            } else {
-                dist(from, e0)
+            match self.entry(next) {
+                Some(to) => dist(from, e0) + dist(e1, to) - dist(from, to),
+                None => dist(from, e0),
             }
         };
         let mut consider = |after: Option<usize>, rev: bool| {
@@ -346,12 +343,13 @@ impl<T: Copy> Search<'_, T> {
     }
 }
 
-/// Shortens an open tour that starts from `start` by local search (see the module's header)
-/// until no move shortens it. `ends` gives a node's (entry, exit), `reverse` the node flown
+/// Shortens an open tour that starts from `start` (and, if `end` is given, ends there) by
+/// local search (see the module's header) until no move shortens it. `ends` gives a node's (entry, exit), `reverse` the node flown
 /// the other way (entry and exit swapped), `flip` (if any) its other variant.
 pub(crate) fn improve<T: Copy>(
     tour: &mut [T],
     start: Uv,
+    end: Option<Uv>,
     ends: &impl Fn(T) -> (Uv, Uv),
     reverse: &impl Fn(T) -> T,
     flip: Option<&dyn Fn(T) -> T>,
@@ -386,6 +384,7 @@ pub(crate) fn improve<T: Copy>(
     let mut s = Search {
         tour,
         start,
+        end,
         pts,
         node: (0..n as u32).collect(),
         pos: (0..n as u32).collect(),
@@ -413,14 +412,8 @@ pub(crate) fn improve<T: Copy>(
         if let Some(flip) = flip {
             let before = s.before(k);
             let fp = ends(flip(s.tour[k]));
-            let cost = |p: (Uv, Uv)| {
-                dist(before, p.0)
-                    + if k + 1 < n {
-                        dist(p.1, s.pts[k + 1].0)
-                    } else {
-                        0.0
-                    }
-            };
+            let cost =
+                |p: (Uv, Uv)| dist(before, p.0) + s.entry(k + 1).map_or(0.0, |x| dist(p.1, x));
             let g = cost(s.pts[k]) - cost(fp);
             if g > EPS_M && best.is_none_or(|(b, _)| g > b) {
                 best = Some((g, Move::Flip(k)));
