@@ -104,7 +104,13 @@ pub(crate) fn bearing_candidates_deg(
     let mut exact: Vec<(f64, f64, f64)> = Vec::new();
     // The best so far: (cost, bearing, pieces).
     let mut eval_all = |bs: &[f64], best: &mut (f64, f64, f64)| {
-        let scores = crate::par::map(bs, |&b| score(&edges, b));
+        // A bearing scored in an earlier batch is not scored again (it was already weighed).
+        let bs: Vec<f64> = bs
+            .iter()
+            .copied()
+            .filter(|b| !exact.iter().any(|e| e.1.to_bits() == b.to_bits()))
+            .collect();
+        let scores = crate::par::map(&bs, |&b| score(&edges, b));
         for (&b, (c, pieces)) in bs.iter().zip(scores) {
             exact.push((c, b, pieces));
             if c < best.0 - 1e-9 {
@@ -114,9 +120,8 @@ pub(crate) fn bearing_candidates_deg(
     };
     let mut candidates: Vec<f64> = (0..36).map(|k| f64::from(k) * 5.0).collect();
     {
-        use geo::ConvexHull;
-        let hull = region.convex_hull();
-        for w in hull.exterior().0.windows(2) {
+        // The region's hull edges (the exact edges' hull is the region's).
+        for w in edges.hull().windows(2) {
             let b = (w[1].x - w[0].x)
                 .atan2(w[1].y - w[0].y)
                 .to_degrees()
@@ -244,34 +249,42 @@ impl Sweep {
         let rot = Rot::new(bearing_deg);
         let rings = Rings::from_multipolygon(area.free_local(), rot);
         let anchor = g.grid_anchor_v.unwrap_or_else(|| rings.v_range().0);
-        let mut segs = Vec::new();
-        let nlines = transects(&rings, g.spacing_m, anchor, &mut segs);
-
-        let mut lines = vec![(0usize, 0usize); nlines];
-        let mut i = 0;
-        while i < segs.len() {
-            let l = segs[i].line as usize;
-            let s = i;
-            while i < segs.len() && segs[i].line as usize == l {
-                i += 1;
-            }
-            if l < nlines {
-                lines[l] = (s, i);
-            }
-        }
-        let (order, cells) = cells(&segs, &lines);
+        // The transects and their cells on one core, the free-space indexes on the other.
+        let ((segs, lines, order, cells), (fs, nf)) = crate::par::join(
+            || {
+                let mut segs = Vec::new();
+                let nlines = transects(&rings, g.spacing_m, anchor, &mut segs);
+                let mut lines = vec![(0usize, 0usize); nlines];
+                let mut i = 0;
+                while i < segs.len() {
+                    let l = segs[i].line as usize;
+                    let s = i;
+                    while i < segs.len() && segs[i].line as usize == l {
+                        i += 1;
+                    }
+                    if l < nlines {
+                        lines[l] = (s, i);
+                    }
+                }
+                let (order, cells) = cells(&segs, &lines);
+                (segs, lines, order, cells)
+            },
+            || {
+                let fs = FreeSpace::new(rings.clone(), g.spacing_m);
+                let nf = (!area.no_fly_local().0.is_empty()).then(|| {
+                    FreeSpace::new(
+                        Rings::from_multipolygon(area.no_fly_local(), rot),
+                        g.spacing_m,
+                    )
+                });
+                (fs, nf)
+            },
+        );
         let nonempty = lines
             .iter()
             .filter(|&&(s, e)| e > s)
             .map(|&(s, e)| (segs[s].v, s, e))
             .collect();
-        let fs = FreeSpace::new(rings, g.spacing_m);
-        let nf = (!area.no_fly_local().0.is_empty()).then(|| {
-            FreeSpace::new(
-                Rings::from_multipolygon(area.no_fly_local(), rot),
-                g.spacing_m,
-            )
-        });
         Self {
             bearing_deg,
             rot,

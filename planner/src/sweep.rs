@@ -316,6 +316,41 @@ fn simplify_ring(r: &[Coord], tol_m: f64) -> Vec<Coord> {
     if out.len() >= 3 { out } else { r.to_vec() }
 }
 
+/// The convex hull of `pts` as a closed ring (counter-clockwise, collinear points left out):
+/// Andrew's monotone chain, enough for the extremes and edge directions the angle search reads.
+fn convex_hull(mut pts: Vec<Coord>) -> Vec<Coord> {
+    pts.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
+    pts.dedup();
+    if pts.len() < 3 {
+        return pts;
+    }
+    let cross =
+        |o: Coord, a: Coord, b: Coord| (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
+    let mut hull: Vec<Coord> = Vec::with_capacity(pts.len() + 1);
+    for pass in 0..2 {
+        let start = hull.len();
+        let it: Box<dyn Iterator<Item = &Coord>> = if pass == 0 {
+            Box::new(pts.iter())
+        } else {
+            Box::new(pts.iter().rev())
+        };
+        for &p in it {
+            while hull.len() >= start + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0
+            {
+                hull.pop();
+            }
+            hull.push(p);
+        }
+        // The last point of each chain is the first of the other.
+        hull.pop();
+    }
+    if let Some(&first) = hull.first() {
+        hull.push(first);
+    }
+    hull
+}
+
 impl CostEdges {
     /// The region's rings, simplified to `tol_m` (0: exact).
     pub fn new(mp: &MultiPolygon, tol_m: f64) -> Self {
@@ -341,14 +376,13 @@ impl CostEdges {
                 rings.push((r, w));
             }
         }
-        let all = geo::MultiPoint::from(
-            rings
-                .iter()
-                .flat_map(|(r, _)| r.iter().copied())
-                .collect::<Vec<Coord>>(),
-        );
-        let hull = geo::ConvexHull::convex_hull(&all).exterior().0.clone();
+        let hull = convex_hull(rings.iter().flat_map(|(r, _)| r.iter().copied()).collect());
         Self { rings, hull }
+    }
+
+    /// The vertices of the rings' convex hull, as a closed ring.
+    pub fn hull(&self) -> &[Coord] {
+        &self.hull
     }
 
     /// The same figure as the sweep over lines `v_min + (k + ½)·spacing` at this rotation.
