@@ -48,4 +48,4 @@ pub use frame::LocalFrame;
 pub use params::{
     ARDUCOPTER_MAX_ITEMS, Airframe, Derived, PX4_MAX_ITEMS, Pattern, Spacing, SurveyParams,
 };
-pub use plan::{Plan, plan_path, plan_split, plan_survey};
+pub use plan::{Plan, keep_inside, plan_path, plan_split, plan_survey};

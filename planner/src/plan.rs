@@ -8,7 +8,7 @@ use crate::error::{PlanError, Result};
 use crate::estimate::{self, Estimate, Sortie, SortieSpec};
 use crate::params::{Derived, Pattern, SurveyParams};
 use crate::patterns::{self, Gen, SurveyPath};
-use crate::sweep::{Rings, Rot, Segment, transects};
+use crate::sweep::{FreeSpace, Rings, Rot, Segment, Uv, transects};
 
 /// A planned survey: the mission, its estimates and its sorties.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -137,6 +137,33 @@ fn bearing_for(area: &Area, params: &SurveyParams, g: &Gen) -> f64 {
         }
         None => 0.0,
     }
+}
+
+/// A path made elsewhere (an imported plan, another tool's tour) with every leg that leaves
+/// the flyable region or crosses a hole or no-fly zone replaced by a route inside it, routed
+/// as the planner routes its own connectors. Returns the path and the number of legs no route
+/// was found for (left straight).
+pub fn keep_inside(area: &Area, path: &[LatLon]) -> (Vec<LatLon>, usize) {
+    let frame = area.frame();
+    let rot = Rot::new(0.0);
+    let bin_h_m = (area.area_m2().sqrt() / 200.0).max(1.0);
+    let fs = FreeSpace::new(Rings::from_multipolygon(area.free_local(), rot), bin_h_m);
+    let local: Vec<Uv> = path.iter().map(|p| rot.fwd(frame.to_local(*p))).collect();
+    let mut out = Vec::with_capacity(path.len());
+    let mut unrouted = 0;
+    for (i, &p) in path.iter().enumerate() {
+        if let Some(&a) = i.checked_sub(1).and_then(|j| local.get(j)) {
+            let b = local[i];
+            if !fs.clear(a, b) {
+                match fs.route(a, fs.nearest_edge(a), b, fs.nearest_edge(b)) {
+                    Some(via) => out.extend(via.into_iter().map(|x| frame.to_latlon(rot.inv(x)))),
+                    None => unrouted += 1,
+                }
+            }
+        }
+        out.push(p);
+    }
+    (out, unrouted)
 }
 
 /// The mission items of a survey without estimates, coverage or sorties: what a map preview
@@ -442,6 +469,63 @@ mod tests {
             500e6,
         )
         .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A U open to the north (about 300 × 200 m, a 100 × 150 m notch).
+    fn u_area() -> Area {
+        let (dx, dy) = (0.000_011_35, 0.000_009);
+        let p = |x: f64, y: f64| LatLon::new(37.0 + y * dy, -122.0 + x * dx);
+        let ext = vec![
+            p(0.0, 0.0),
+            p(300.0, 0.0),
+            p(300.0, 200.0),
+            p(200.0, 200.0),
+            p(200.0, 50.0),
+            p(100.0, 50.0),
+            p(100.0, 200.0),
+            p(0.0, 200.0),
+        ];
+        Area::new(
+            &[SurveyArea {
+                exterior: ext,
+                holes: vec![],
+            }],
+            &[],
+            500e6,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn keep_inside_routes_a_leg_across_the_notch_around_it() {
+        let a = u_area();
+        let (dx, dy) = (0.000_011_35, 0.000_009);
+        let p = |x: f64, y: f64| LatLon::new(37.0 + y * dy, -122.0 + x * dx);
+        // Inside legs stay as they are.
+        let inside = vec![p(20.0, 20.0), p(280.0, 20.0), p(280.0, 180.0)];
+        assert_eq!(keep_inside(&a, &inside), (inside.clone(), 0));
+        // From the left arm to the right arm across the notch: around its bottom instead.
+        let across = vec![p(50.0, 150.0), p(250.0, 150.0)];
+        let (routed, unrouted) = keep_inside(&a, &across);
+        assert_eq!(unrouted, 0);
+        assert!(routed.len() > 2, "{routed:?}");
+        assert_eq!(routed.first(), across.first());
+        assert_eq!(routed.last(), across.last());
+        let frame = a.frame();
+        for w in routed.windows(2) {
+            let (q0, q1) = (frame.to_local(w[0]), frame.to_local(w[1]));
+            // No point of a leg lies in the notch (100 < x < 200 above y = 50, local metres
+            // from the first vertex).
+            let o = frame.to_local(p(0.0, 0.0));
+            for t in [0.25, 0.5, 0.75] {
+                let x = q0.x + t * (q1.x - q0.x) - o.x;
+                let y = q0.y + t * (q1.y - q0.y) - o.y;
+                assert!(
+                    !(x > 100.5 && x < 199.5 && y > 50.5),
+                    "leg enters the notch at {x}, {y}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use aviary_planner::{Pattern, plan_survey};
+use aviary_core::LatLon;
+use aviary_planner::{Pattern, keep_inside, plan_survey};
 
 mod common;
 use common::{POLYGONS, area, bench_params, data};
@@ -38,7 +39,18 @@ fn python_ready() -> Result<(), String> {
 
 /// Runs our planner and the reference on every polygon and pattern; returns the report lines
 /// and, per case, the failures of the path-length comparison and of the measurements.
-fn compare(with_centred: bool) -> Option<(Vec<String>, Vec<String>, Vec<String>)> {
+struct Comparison {
+    /// Measurements that disagree (our length or coverage as shapely measures them).
+    failures: Vec<String>,
+    /// Cases where our path is longer than the reference's tour as the design flies it
+    /// (straight connectors, across bays and holes).
+    longer: Vec<String>,
+    /// Cases where our path is longer than the reference's tour with its connectors kept
+    /// inside the area by the planner's router (as the issue requires of every path).
+    longer_inside: Vec<String>,
+}
+
+fn compare(with_centred: bool) -> Option<Comparison> {
     if let Err(reason) = python_ready() {
         assert!(!required(), "AVIARY_REQUIRE_SERVICES=1 but {reason}");
         eprintln!(
@@ -52,6 +64,7 @@ fn compare(with_centred: bool) -> Option<(Vec<String>, Vec<String>, Vec<String>)
     let mut report = Vec::new();
     let mut failures: Vec<String> = Vec::new();
     let mut longer: Vec<String> = Vec::new();
+    let mut longer_inside: Vec<String> = Vec::new();
     for name in POLYGONS {
         let area = area(name);
         for pattern in [Pattern::Lawnmower, Pattern::Crosshatch] {
@@ -61,8 +74,15 @@ fn compare(with_centred: bool) -> Option<(Vec<String>, Vec<String>, Vec<String>)
             let ours_file = dir.path().join(format!("{name}_{}.json", pattern.as_str()));
             std::fs::write(&ours_file, serde_json::to_vec(&ours).unwrap()).unwrap();
             let run = |centred: bool| -> serde_json::Value {
+                let tour_file = dir.path().join(format!(
+                    "{name}_{}_{}_tour.json",
+                    pattern.as_str(),
+                    if centred { "centred" } else { "verbatim" }
+                ));
                 let mut cmd = Command::new("python3");
                 cmd.arg(&script)
+                    .arg("--tour-out")
+                    .arg(&tour_file)
                     .arg("--area")
                     .arg(data(name))
                     .arg("--spacing-m")
@@ -80,7 +100,27 @@ fn compare(with_centred: bool) -> Option<(Vec<String>, Vec<String>, Vec<String>)
                     "{name} {pattern:?}: reference failed: {}",
                     String::from_utf8_lossy(&out.stderr)
                 );
-                serde_json::from_slice(&out.stdout).unwrap()
+                let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                // The same tour with its connectors kept inside the area by the planner's router.
+                let tour: Vec<[f64; 2]> =
+                    serde_json::from_slice(&std::fs::read(&tour_file).unwrap()).unwrap();
+                let tour: Vec<LatLon> = tour
+                    .iter()
+                    .map(|p| LatLon {
+                        lat_deg: p[0],
+                        lon_deg: p[1],
+                    })
+                    .collect();
+                let (inside, unrouted) = keep_inside(&area, &tour);
+                let frame = area.frame();
+                let local: Vec<_> = inside.iter().map(|p| frame.to_local(*p)).collect();
+                let inside_m: f64 = local
+                    .windows(2)
+                    .map(|w| (w[1].x - w[0].x).hypot(w[1].y - w[0].y))
+                    .sum();
+                v["inside_path_m"] = serde_json::json!(inside_m);
+                v["inside_unrouted"] = serde_json::json!(unrouted);
+                v
             };
             let verbatim = run(false);
             // The centred variant only matters to the length goal.
@@ -106,8 +146,21 @@ fn compare(with_centred: bool) -> Option<(Vec<String>, Vec<String>, Vec<String>)
                 ours_half,
                 plan.estimate.within_half_spacing_pct,
             );
-            eprintln!("{line}");
+            let inside = format!(
+                "{name:>15} {:<10} reference tour outside the area: verbatim {:.0} m, centred {:.0} m; kept inside: verbatim {:.1} m ({:+.2} %, {} unrouted), centred {:.1} m ({:+.2} %, {} unrouted)",
+                pattern.as_str(),
+                f(&verbatim, "outside_m"),
+                f(&centred, "outside_m"),
+                f(&verbatim, "inside_path_m"),
+                (ours_m / f(&verbatim, "inside_path_m") - 1.0) * 100.0,
+                verbatim["inside_unrouted"],
+                f(&centred, "inside_path_m"),
+                (ours_m / f(&centred, "inside_path_m") - 1.0) * 100.0,
+                centred["inside_unrouted"],
+            );
+            eprintln!("{line}\n{inside}");
             report.push(line);
+            report.push(inside);
             // Both sides measure the same path the same way (projections agree to millimetres).
             let measured_m = f(&verbatim, "ours_path_m");
             if (measured_m - ours_m).abs() > 1e-4 * ours_m + 0.01 {
@@ -131,6 +184,12 @@ fn compare(with_centred: bool) -> Option<(Vec<String>, Vec<String>, Vec<String>)
                         f(r, "path_m")
                     ));
                 }
+                if covers && ours_m > f(r, "inside_path_m") + 0.01 {
+                    longer_inside.push(format!(
+                        "{name} {pattern:?}: our path {ours_m:.2} m is longer than the {label} shapely reference's tour kept inside the area, {:.2} m",
+                        f(r, "inside_path_m")
+                    ));
+                }
             }
             if (ours_half - plan.estimate.within_half_spacing_pct).abs() >= 1.0 {
                 failures.push(format!(
@@ -141,27 +200,34 @@ fn compare(with_centred: bool) -> Option<(Vec<String>, Vec<String>, Vec<String>)
         }
     }
     eprintln!("{}", report.join("\n"));
-    Some((report, failures, longer))
+    Some(Comparison {
+        failures,
+        longer,
+        longer_inside,
+    })
 }
 
 #[test]
 fn shapely_measures_our_path_and_coverage_as_we_do() {
-    if let Some((_, failures, _)) = compare(false) {
-        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    if let Some(c) = compare(false) {
+        assert!(c.failures.is_empty(), "{}", c.failures.join("\n"));
     }
 }
 
-/// The issue's goal. Met by every lawnmower and by the crosshatch on the roof, the convex
-/// area, the U and the holes; not by the crosshatch on the irregular and the large area (+0.3
-/// to +0.6 %), figures in BENCHMARKS.md. The design's tour interleaves the two passes; ours
-/// does so where its whole mission is shorter (small areas), but on those two multi-sortie
-/// areas the interleaved tour, shorter than the reference, flies 5 to 14 % farther with its
-/// sorties, so their passes stay apart.
+/// The issue's goal: no longer than the design's algorithm. Met by every lawnmower and by the
+/// crosshatch on the roof, the convex area, the U and the holes; not by the crosshatch on the
+/// irregular and the large area (+0.45 % and +0.37 %), figures in BENCHMARKS.md. The design's
+/// tour flies straight connectors that leave the area (29 km of the 80 km² crosshatch's 74 km
+/// of connectors run outside it), which ours may not; its tour with those connectors kept
+/// inside (routed by our router) is still shorter there (+0.42 %, +0.11 %) because it
+/// interleaves the passes, an order that flies 6 to 13 % farther with its sorties.
 #[test]
-#[ignore = "goal not met on 2 of 12 cases (crosshatch irregular_8km2 +0.4 %, large_80km2 +0.6 %), see planner/BENCHMARKS.md"]
+#[ignore = "goal not met on 2 of 12 cases (crosshatch irregular_8km2 +0.45 %, large_80km2 +0.37 %; +0.42 %, +0.11 % with the reference kept inside the area), see planner/BENCHMARKS.md"]
 fn paths_are_no_longer_than_the_shapely_reference() {
-    if let Some((_, failures, longer)) = compare(true) {
-        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    if let Some(c) = compare(true) {
+        assert!(c.failures.is_empty(), "{}", c.failures.join("\n"));
+        let mut longer = c.longer;
+        longer.extend(c.longer_inside);
         assert!(longer.is_empty(), "{}", longer.join("\n"));
     }
 }

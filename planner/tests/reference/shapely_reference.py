@@ -146,6 +146,10 @@ def main():
         help="first line half a spacing in from the edge (the design starts on the edge itself)",
     )
     ap.add_argument("--ours", help="JSON list of [lat, lon] survey waypoints to measure")
+    ap.add_argument(
+        "--tour-out",
+        help="write the reference's tour here as a JSON list of [lat, lon] points",
+    )
     args = ap.parse_args()
 
     area_ll = read_area(args.area)
@@ -170,6 +174,15 @@ def main():
         "path_m": path_length(tour),
         "compute_ms": compute_ms,
     }
+    # How much of the tour runs outside the area: its straight connectors cut across bays and
+    # holes, which the planner's paths may not.
+    out["outside_m"] = LineString(tour).difference(area).length if len(tour) > 1 else 0.0
+    if args.tour_out:
+        lons, lats = fwd.transform(
+            [p[0] for p in tour], [p[1] for p in tour], direction="INVERSE"
+        )
+        with open(args.tour_out, "w", encoding="utf-8") as f:
+            json.dump([[lat, lon] for lat, lon in zip(lats, lons)], f)
     half = args.spacing_m / 2.0
     covered = LineString(tour).buffer(half).intersection(area).area if len(tour) > 1 else 0.0
     out["reference_within_half_spacing_pct"] = covered / area.area * 100.0
