@@ -1,7 +1,9 @@
 //! Independent parts of one plan on all cores: [`join`] and [`map`] run closures on the
 //! planner's own small pool of worker threads (`aviary-plan-<n>`, one per core, started on
 //! first use and kept: starting a thread costs ~65 µs here, a plan's dozen joins would pay it
-//! each time). The parts share nothing mutable, so a plan is the same bytes whatever the
+//! each time). A whole plan runs on one of the workers ([`run`]): a join from the caller's
+//! thread would wake the pool (~0.1 ms) each time it had gone idle between the plan's parts.
+//! The parts share nothing mutable, so a plan is the same bytes whatever the
 //! number of cores; with one core, or if the pool cannot start, everything runs on the
 //! caller's thread, in order.
 
@@ -34,6 +36,19 @@ fn pool() -> Option<&'static rayon::ThreadPool> {
             .ok()
     })
     .as_ref()
+}
+
+/// Runs `f` on a worker of the pool (the caller waits): the joins and maps inside it then
+/// hand work from worker to worker instead of waking the pool from the caller's thread at
+/// each one. Without a pool, on the caller's thread.
+pub(crate) fn run<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        return f();
+    }
+    match pool() {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
 }
 
 /// Runs `a` and `b`, in parallel when there are cores to spare; returns both results.

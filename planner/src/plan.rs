@@ -64,6 +64,11 @@ fn centroid(area: &Area) -> Coord {
 
 /// Plans a survey of `area` for one drone.
 pub fn plan_survey(area: &Area, params: &SurveyParams) -> Result<Plan> {
+    // On a worker of the planner's pool: its parts hand work between the workers.
+    crate::par::run(|| plan_survey_here(area, params))
+}
+
+fn plan_survey_here(area: &Area, params: &SurveyParams) -> Result<Plan> {
     let d = params.derive()?;
     check_area(area, params)?;
     let g = gen_for(area, params, &d);
@@ -169,6 +174,10 @@ pub fn keep_inside(area: &Area, path: &[LatLon]) -> (Vec<LatLon>, usize) {
 /// The mission items of a survey without estimates, coverage or sorties: what a map preview
 /// redraws while the operator drags a vertex. Same items as [`plan_survey`]'s `items`.
 pub fn plan_path(area: &Area, params: &SurveyParams) -> Result<Vec<Waypoint>> {
+    crate::par::run(|| plan_path_here(area, params))
+}
+
+fn plan_path_here(area: &Area, params: &SurveyParams) -> Result<Vec<Waypoint>> {
     let d = params.derive()?;
     check_area(area, params)?;
     let g = gen_for(area, params, &d);
@@ -372,6 +381,10 @@ fn plan_with(
 /// transects so every transect of the single-drone plan is flown by exactly one drone. Fewer
 /// plans come back when the area has fewer transects than drones.
 pub fn plan_split(area: &Area, params: &SurveyParams, drones: usize) -> Result<Vec<Plan>> {
+    crate::par::run(|| plan_split_here(area, params, drones))
+}
+
+fn plan_split_here(area: &Area, params: &SurveyParams, drones: usize) -> Result<Vec<Plan>> {
     if drones == 0 || drones > 1000 {
         return Err(PlanError::InvalidParam {
             name: "drones",
