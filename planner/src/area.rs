@@ -249,6 +249,20 @@ fn project_all(frame: &LocalFrame, areas: &[SurveyArea], kind: &str) -> Result<V
     Ok(out)
 }
 
+/// Test areas: one ring, no holes, no no-fly zones.
+#[cfg(test)]
+pub(crate) fn from_ring(exterior: Vec<LatLon>) -> Area {
+    Area::new(
+        &[SurveyArea {
+            exterior,
+            holes: vec![],
+        }],
+        &[],
+        500e6,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 pub(crate) fn shoelace(r: &[Coord]) -> f64 {
     let n = r.len();
     (0..n)

@@ -417,17 +417,7 @@ struct EntryGrid {
 
 impl EntryGrid {
     fn new(entries: &[(Uv, Visit, bool)]) -> Self {
-        let (mut lo, mut hi) = (Uv::EMPTY_LO, Uv::EMPTY_HI);
-        for (p, ..) in entries {
-            lo.u = lo.u.min(p.u);
-            lo.v = lo.v.min(p.v);
-            hi.u = hi.u.max(p.u);
-            hi.v = hi.v.max(p.v);
-        }
-        if entries.is_empty() {
-            lo = Uv { u: 0.0, v: 0.0 };
-            hi = lo;
-        }
+        let (lo, hi) = Uv::bounds(entries.iter().map(|&(p, ..)| p));
         // About two entries per bucket.
         let (w, h) = ((hi.u - lo.u).max(1e-3), (hi.v - lo.v).max(1e-3));
         let buckets_wanted = (entries.len() / 2).max(1) as f64;
@@ -1417,25 +1407,16 @@ pub(crate) fn expanding_square(area: &Area, g: &Gen, centre: Coord) -> SurveyPat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aviary_core::{LatLon, SurveyArea};
+    use aviary_core::LatLon;
 
     fn rect_area(w_deg: f64, h_deg: f64) -> Area {
         let (lat, lon) = (37.0, -122.0);
-        let ext = vec![
+        crate::area::from_ring(vec![
             LatLon::new(lat, lon),
             LatLon::new(lat, lon + w_deg),
             LatLon::new(lat + h_deg, lon + w_deg),
             LatLon::new(lat + h_deg, lon),
-        ];
-        Area::new(
-            &[SurveyArea {
-                exterior: ext,
-                holes: vec![],
-            }],
-            &[],
-            500e6,
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
+        ])
     }
 
     fn params(spacing_m: f64) -> Gen {

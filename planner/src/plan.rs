@@ -467,28 +467,19 @@ mod tests {
     use super::*;
 
     fn rect(w: f64, h: f64) -> Area {
-        let ext = vec![
+        crate::area::from_ring(vec![
             LatLon::new(37.0, -122.0),
             LatLon::new(37.0, -122.0 + w),
             LatLon::new(37.0 + h, -122.0 + w),
             LatLon::new(37.0 + h, -122.0),
-        ];
-        Area::new(
-            &[SurveyArea {
-                exterior: ext,
-                holes: vec![],
-            }],
-            &[],
-            500e6,
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
+        ])
     }
 
     /// A U open to the north (about 300 × 200 m, a 100 × 150 m notch).
     fn u_area() -> Area {
         let (dx, dy) = (0.000_011_35, 0.000_009);
         let p = |x: f64, y: f64| LatLon::new(37.0 + y * dy, -122.0 + x * dx);
-        let ext = vec![
+        crate::area::from_ring(vec![
             p(0.0, 0.0),
             p(300.0, 0.0),
             p(300.0, 200.0),
@@ -497,16 +488,7 @@ mod tests {
             p(100.0, 50.0),
             p(100.0, 200.0),
             p(0.0, 200.0),
-        ];
-        Area::new(
-            &[SurveyArea {
-                exterior: ext,
-                holes: vec![],
-            }],
-            &[],
-            500e6,
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
+        ])
     }
 
     #[test]

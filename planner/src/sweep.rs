@@ -25,6 +25,23 @@ impl Uv {
         u: f64::NEG_INFINITY,
         v: f64::NEG_INFINITY,
     };
+
+    /// The bounding box (lower, upper corner) of `points`; both corners at the origin when
+    /// there are none.
+    pub fn bounds(points: impl IntoIterator<Item = Self>) -> (Self, Self) {
+        let (mut lo, mut hi) = (Self::EMPTY_LO, Self::EMPTY_HI);
+        for p in points {
+            lo.u = lo.u.min(p.u);
+            lo.v = lo.v.min(p.v);
+            hi.u = hi.u.max(p.u);
+            hi.v = hi.v.max(p.v);
+        }
+        if lo.u > hi.u {
+            let origin = Self { u: 0.0, v: 0.0 };
+            return (origin, origin);
+        }
+        (lo, hi)
+    }
 }
 
 /// Rotation from local metres to the transect frame for a transect bearing.

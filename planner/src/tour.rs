@@ -33,17 +33,7 @@ struct Ends {
 
 impl Ends {
     fn new(pts: Vec<(Uv, u32)>, spacing_hint_m: f64) -> Self {
-        let (mut lo, mut hi) = (Uv::EMPTY_LO, Uv::EMPTY_HI);
-        for (p, _) in &pts {
-            lo.u = lo.u.min(p.u);
-            lo.v = lo.v.min(p.v);
-            hi.u = hi.u.max(p.u);
-            hi.v = hi.v.max(p.v);
-        }
-        if pts.is_empty() {
-            lo = Uv { u: 0.0, v: 0.0 };
-            hi = lo;
-        }
+        let (lo, hi) = Uv::bounds(pts.iter().map(|&(p, _)| p));
         let (w, h) = ((hi.u - lo.u).max(1e-9), (hi.v - lo.v).max(1e-9));
         // Cells of about the typical edge, at most ~4 cells per end.
         let size = spacing_hint_m
