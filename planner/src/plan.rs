@@ -524,6 +524,31 @@ mod tests {
     }
 
     #[test]
+    fn keep_inside_takes_points_outside_the_area_and_nonsense_without_panicking() {
+        let a = u_area();
+        let far = vec![
+            LatLon::new(36.0, -121.0),
+            LatLon::new(37.000_5, -121.999),
+            LatLon::new(f64::NAN, -122.0),
+            LatLon::new(37.0, f64::INFINITY),
+            LatLon::new(38.0, -123.0),
+        ];
+        let (out, _) = keep_inside(&a, &far);
+        // Every given point is kept, in order, whatever is routed between them.
+        let same = |p: &LatLon, q: &LatLon| {
+            p.lat_deg.to_bits() == q.lat_deg.to_bits() && p.lon_deg.to_bits() == q.lon_deg.to_bits()
+        };
+        let mut at = 0;
+        for p in &out {
+            if at < far.len() && same(p, &far[at]) {
+                at += 1;
+            }
+        }
+        assert_eq!(at, far.len(), "{out:?}");
+        assert_eq!(keep_inside(&a, &[]), (vec![], 0));
+    }
+
+    #[test]
     fn lawnmower_on_a_rectangle_covers_it() {
         let a = rect(0.004, 0.003);
         let p = plan_survey(&a, &SurveyParams::default()).unwrap_or_else(|e| panic!("{e}"));
