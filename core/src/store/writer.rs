@@ -198,6 +198,10 @@ struct Worker {
 
 impl Worker {
     fn run(mut self, rx: &Receiver<Msg>) {
+        // Retention first runs as the writer starts, before any message is answered: run
+        // after the first batch's acknowledgement, it raced a caller that flushed and then
+        // moved its clock on (the first run then saw the later time).
+        self.maybe_retention();
         let mut batch: Vec<TelemetrySample> = Vec::with_capacity(self.batch_max);
         loop {
             let first = match rx.recv_timeout(std::time::Duration::from_secs(1)) {
