@@ -33,7 +33,7 @@ pub mod estimate;
 pub mod formats;
 pub mod frame;
 mod par;
-pub use par::THREADS_ENV;
+pub use par::{THREADS_ENV, start as start_workers};
 pub mod params;
 mod patterns;
 pub mod plan;

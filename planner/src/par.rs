@@ -38,6 +38,14 @@ fn pool() -> Option<&'static rayon::ThreadPool> {
     .as_ref()
 }
 
+/// Starts the pool's workers now (a program that plans once can do it while it reads its
+/// input, so the plan does not pay for starting threads). Plans start it themselves otherwise.
+pub fn start() {
+    if let Some(pool) = pool() {
+        pool.broadcast(|_| ());
+    }
+}
+
 /// Runs `f` on a worker of the pool (the caller waits): the joins and maps inside it then
 /// hand work from worker to worker instead of waking the pool from the caller's thread at
 /// each one. Without a pool, on the caller's thread.

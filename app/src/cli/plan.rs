@@ -170,6 +170,9 @@ fn suffixed(path: &Path, suffix: &str) -> PathBuf {
     reason = "the dispatcher hands each subcommand its arguments by value"
 )]
 pub fn run(args: PlanArgs) -> anyhow::Result<()> {
+    // The planner's worker threads start while the files are read (process start-up, not
+    // planning time).
+    aviary_planner::start_workers();
     let params = params(&args)?;
     formats::OutputFormat::from_path(&args.out)?;
     let areas = formats::read_area_file(&args.area)
