@@ -109,7 +109,7 @@ impl Ends {
     }
 }
 
-/// A move found by the search, with its gain.
+/// A move found by the search.
 #[derive(Clone, Copy)]
 enum Move {
     /// Reverse positions `i..=j`.
@@ -285,18 +285,16 @@ impl<T: Copy> Search<'_, T> {
         }
     }
 
+    /// Carries out a move found by the search.
     fn apply(
         &mut self,
         m: Move,
         reverse: &impl Fn(T) -> T,
         flip: Option<&dyn Fn(T) -> T>,
         ends: &impl Fn(T) -> (Uv, Uv),
-    ) -> (usize, usize) {
+    ) {
         match m {
-            Move::Reverse(i, j) => {
-                self.reverse_run(i, j, reverse);
-                (i, j)
-            }
+            Move::Reverse(i, j) => self.reverse_run(i, j, reverse),
             Move::Shift(s, e, after, rev) => {
                 let len = e + 1 - s;
                 let (lo, hi, at) = match after {
@@ -320,22 +318,21 @@ impl<T: Copy> Search<'_, T> {
                 if rev {
                     self.reverse_run(at, at + len - 1, reverse);
                 }
-                (lo, hi)
             }
             Move::Flip(k) => {
                 if let Some(flip) = flip {
                     self.tour[k] = flip(self.tour[k]);
                     self.pts[k] = ends(self.tour[k]);
                 }
-                (k, k)
             }
         }
     }
 }
 
 /// Shortens an open tour that starts from `start` (and, if `end` is given, ends there) by
-/// local search (see the module's header) until no move shortens it. `ends` gives a node's (entry, exit), `reverse` the node flown
-/// the other way (entry and exit swapped), `flip` (if any) its other variant.
+/// local search (see the module's header) until no move shortens it. `ends` gives a node's
+/// (entry, exit), `reverse` the node flown the other way (entry and exit swapped), `flip` (if
+/// any) its other variant.
 pub(crate) fn improve<T: Copy>(
     tour: &mut [T],
     start: Uv,
