@@ -301,11 +301,7 @@ impl Sweep {
 
     /// End of piece `i` in the rotated frame.
     fn end_uv(&self, i: usize, at_u0: bool) -> Uv {
-        let s = &self.segs[i];
-        Uv {
-            u: if at_u0 { s.u0 } else { s.u1 },
-            v: s.v,
-        }
+        self.segs[i].end(at_u0).0
     }
 
     /// End of piece `i` in local metres (as a `Uv` for the tour's distances).
@@ -778,7 +774,7 @@ fn connector_key(a: TourPiece, b: TourPiece) -> ConnectorKey {
 /// Greedy tour over the pieces of all sweeps: from `start`, the nearest end of an unvisited
 /// piece, flown whole. Each sweep's lines are searched outwards from the current position
 /// across them, stopping once a line is farther than the best end found.
-fn nearest_piece_tour(sweeps: &[Sweep], start: Uv) -> Vec<(usize, usize, bool)> {
+fn nearest_piece_tour(sweeps: &[Sweep], start: Uv) -> Vec<TourPiece> {
     let mut visited: Vec<Vec<bool>> = sweeps.iter().map(|sw| vec![false; sw.segs.len()]).collect();
     let mut left: Vec<Vec<usize>> = sweeps
         .iter()
@@ -852,18 +848,11 @@ fn connector(
     (k, idx, at_u0): (usize, usize, bool),
     (nk, nj, n_u0): (usize, usize, bool),
 ) -> Connector {
-    // A piece entered at `u0` is left at `u1`.
-    let end = |s: &Segment, at_u0: bool| {
-        if at_u0 {
-            (Uv { u: s.u0, v: s.v }, s.e0)
-        } else {
-            (Uv { u: s.u1, v: s.v }, s.e1)
-        }
-    };
     let (sw, tw) = (&sweeps[k], &sweeps[nk]);
     let (s, t) = (sw.segs[idx], tw.segs[nj]);
-    let (exit, exit_edge) = end(&s, !at_u0);
-    let (entry, entry_edge) = end(&t, n_u0);
+    // A piece entered at `u0` is left at `u1`.
+    let (exit, exit_edge) = s.end(!at_u0);
+    let (entry, entry_edge) = t.end(n_u0);
     let adjacent = nk == k && (i64::from(t.line) - i64::from(s.line)).abs() == 1;
     if adjacent && sw.fs.clear(exit, entry) {
         Connector::Straight
@@ -929,22 +918,18 @@ fn fly_pieces(
         }
         let sw = &sweeps[k];
         let s = sw.segs[idx];
-        let (exit, exit_edge, along) = if at_u0 {
-            (Uv { u: s.u1, v: s.v }, s.e1, 1.0)
-        } else {
-            (Uv { u: s.u0, v: s.v }, s.e0, -1.0)
-        };
+        // Left at the other end, heading on along the line (towards +u when entered at u0).
+        let (exit, exit_edge) = s.end(!at_u0);
+        let along = if at_u0 { 1.0 } else { -1.0 };
         let Some(&(nk, nj, n_u0)) = seq.get(n + 1) else {
             path.points.push(sw.rot.inv(exit));
             break;
         };
         let tw = &sweeps[nk];
         let t = tw.segs[nj];
-        let (entry, entry_edge, n_along) = if n_u0 {
-            (Uv { u: t.u0, v: t.v }, t.e0, -1.0)
-        } else {
-            (Uv { u: t.u1, v: t.v }, t.e1, 1.0)
-        };
+        // Entered from before that end (from -u when entered at u0).
+        let (entry, entry_edge) = t.end(n_u0);
+        let n_along = if n_u0 { -1.0 } else { 1.0 };
         let (from, to) = ((k, idx, at_u0), (nk, nj, n_u0));
         let made;
         let conn = if let Some(c) = cache.get(connector_key(from, to)) {

@@ -145,6 +145,29 @@ pub(crate) struct Segment {
     pub e1: u32,
 }
 
+impl Segment {
+    /// The end at `u0` (`at_u0`) or at `u1`, and the boundary edge it lies on.
+    pub fn end(&self, at_u0: bool) -> (Uv, u32) {
+        if at_u0 {
+            (
+                Uv {
+                    u: self.u0,
+                    v: self.v,
+                },
+                self.e0,
+            )
+        } else {
+            (
+                Uv {
+                    u: self.u1,
+                    v: self.v,
+                },
+                self.e1,
+            )
+        }
+    }
+}
+
 struct SweepEdge {
     v_lo: f64,
     v_hi: f64,

@@ -410,21 +410,17 @@ pub(crate) fn improve<T: Copy>(
             continue;
         };
         // The nodes at the edges the move changes: before and after it, its ends.
-        let touched: Vec<usize> = match m {
-            Move::Reverse(i, j) => vec![i.wrapping_sub(1), i, j, j + 1],
+        let touched: [usize; 6] = match m {
+            Move::Reverse(i, j) => [i.wrapping_sub(1), i, j, j + 1, n, n],
             Move::Shift(a, e, after, _) => {
                 let p = after.map_or(usize::MAX, |p| p);
-                vec![a.wrapping_sub(1), a, e, e + 1, p, p.wrapping_add(1)]
+                [a.wrapping_sub(1), a, e, e + 1, p, p.wrapping_add(1)]
             }
-            Move::Flip(k) => vec![k.wrapping_sub(1), k, k + 1],
+            Move::Flip(k) => [k.wrapping_sub(1), k, k + 1, n, n, n],
         };
-        let nodes: Vec<u32> = touched
-            .into_iter()
-            .filter(|&k| k < n)
-            .map(|k| s.node[k])
-            .collect();
+        let nodes = touched.map(|k| s.node.get(k).copied());
         s.apply(m, reverse, flip, ends);
-        for x in nodes {
+        for x in nodes.into_iter().flatten() {
             if !queued[x as usize] {
                 queued[x as usize] = true;
                 queue.push_back(x);
