@@ -773,10 +773,20 @@ impl Run {
 /// back); `None` when the sorties cannot be worked out (a leg beyond the battery).
 pub(crate) fn mission_distance_m(spec: &SortieSpec<'_>, path: &[Coord]) -> Option<f64> {
     let pieces = split_sorties(spec, path, &|_| LatLon::new(0.0, 0.0)).ok()?;
+    // Each sortie's distance as `flight` adds it up (launch, its points, launch), without the
+    // turns `flight` also works out.
     Some(
         pieces
             .iter()
-            .map(|p| sortie_flight_from(spec, p.launch, &p.pts).0.distance_m)
+            .map(|p| {
+                let chain = std::iter::once(&p.launch)
+                    .chain(&p.pts)
+                    .chain(std::iter::once(&p.launch));
+                chain
+                    .clone()
+                    .zip(chain.skip(1))
+                    .fold(0.0, |d, (a, b)| d + leg_m(*a, *b))
+            })
             .sum(),
     )
 }
