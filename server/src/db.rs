@@ -26,10 +26,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "accounts",
         sql: include_str!("../migrations/0002_accounts.sql"),
     },
+    Migration {
+        version: 3,
+        name: "ingest_dead_letters",
+        sql: include_str!("../migrations/0003_ingest_dead_letters.sql"),
+    },
 ];
 
 /// Latest schema version this build knows.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Checks that `schema` is a plain identifier (it is spliced into SQL).
 pub fn check_schema_name(schema: &str) -> Result<(), ServerError> {
