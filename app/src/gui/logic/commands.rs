@@ -1,0 +1,206 @@
+//! Executes every [`Command`] the UI emitted, after the frame, in one place: store changes here,
+//! the rest handed to the module of its role.
+
+use super::{LogicMemory, alerts, control, files, reports, simulator};
+use crate::gui::backend::Backend;
+use crate::gui::command::Command;
+use crate::gui::jobs::JobOutput;
+use crate::gui::planning;
+use crate::gui::settings::Settings;
+use crate::gui::state::{AppState, Replay};
+use aviary_core::store::{MissionFilter, TelemetryRange};
+use aviary_core::{Mission, MissionEvent, MissionId, MissionStatus, SiteId};
+
+/// Executes one command.
+pub fn handle_command(
+    state: &mut AppState,
+    backend: &mut Backend,
+    settings: &mut Settings,
+    memory: &mut LogicMemory,
+    cmd: Command,
+) {
+    state.now = backend.clock.now();
+    match cmd {
+        Command::PlanPreview {
+            revision,
+            area,
+            pattern,
+            params,
+            home,
+            no_fly,
+        } => {
+            state.plan.requested_revision = revision;
+            backend.jobs.spawn("Planning survey", move |progress| {
+                let result = planning::plan_preview(&area, &no_fly, pattern, &params, home);
+                progress.set(1.0);
+                JobOutput::Planned { revision, result }
+            });
+        }
+        Command::SaveMission {
+            name,
+            site,
+            drone,
+            area,
+            pattern,
+            params,
+            plan,
+        } => {
+            let Some(org) = state.org.as_ref().map(|o| o.id) else {
+                state.notice("no organisation in the store", true);
+                return;
+            };
+            let mission = Mission {
+                id: MissionId::new_random(),
+                org_id: org,
+                site_id: site,
+                drone_id: drone,
+                name: name.clone(),
+                status: MissionStatus::Planned,
+                survey_area: area,
+                flight_pattern: pattern,
+                parameters: params,
+                scheduled_start: None,
+                actual_start: None,
+                actual_end: None,
+                paused_at: None,
+                estimated_duration_s: plan.duration_s,
+                estimated_distance_m: plan.distance_m,
+                waypoints: plan.waypoints,
+                created_by: None,
+                created_at: state.now,
+            };
+            match backend.store.insert_mission(&mission) {
+                Ok(()) => {
+                    state.selected_mission = Some(mission.id);
+                    state.notice(format!("saved mission '{name}'"), false);
+                    memory.dirty = true;
+                }
+                Err(e) => state.notice(format!("cannot save mission: {e}"), true),
+            }
+        }
+        Command::AssignDrone { mission, drone } => {
+            let r = backend.store.get_mission(mission).and_then(|mut m| {
+                m.drone_id = Some(drone);
+                backend.store.update_mission(&m)
+            });
+            match r {
+                Ok(()) => state.notice(format!("assigned {}", state.drone_label(drone)), false),
+                Err(e) => state.notice(format!("cannot assign drone: {e}"), true),
+            }
+            memory.dirty = true;
+        }
+        Command::DeleteMission(id) => {
+            match backend
+                .store
+                .apply_mission_event(id, MissionEvent::Delete, None)
+            {
+                Ok(_) => state.notice("mission deleted", false),
+                Err(e) => state.notice(format!("cannot delete: {e}"), true),
+            }
+            memory.dirty = true;
+        }
+        Command::MissionControl { mission, action } => {
+            control::mission_control(state, backend, mission, action);
+        }
+        Command::SetDroneStatus { drone, status } => {
+            match backend.store.set_drone_status(drone, status) {
+                Ok(()) => state.notice(
+                    format!("{} is now {status}", state.drone_label(drone)),
+                    false,
+                ),
+                Err(e) => state.notice(format!("cannot change status: {e}"), true),
+            }
+            memory.dirty = true;
+        }
+        Command::AcknowledgeAlert(id) => alerts::acknowledge_alert(state, id),
+        Command::ImportArea => files::pick_area(backend),
+        Command::ImportAreaFrom(path) => files::import_area_from(backend, path),
+        Command::ImportNoFly => files::pick_no_fly(backend),
+        Command::ImportNoFlyFrom(path) => files::import_no_fly_from(backend, path),
+        Command::ExportPlan(format) => files::export_plan(state, backend, format),
+        Command::SearchHistory {
+            site,
+            status,
+            last_days,
+        } => search_history(state, backend, site, status, last_days),
+        Command::ReplayMission(id) => replay_mission(state, backend, id),
+        Command::OpenTlog => files::open_tlog(backend),
+        Command::AddSimDrone(site) => simulator::add_sim_drone(state, backend, memory, site),
+        Command::RemoveSimDrone(drone) => {
+            simulator::remove_sim_drone(state, backend, memory, drone);
+        }
+        Command::InjectFault { drone, fault } => {
+            simulator::inject_fault(state, backend, drone, fault);
+        }
+        Command::MissionReport(id) => reports::mission_report(state, backend, id),
+        Command::OrgReport(req) => reports::org_report(state, backend, req),
+        Command::ApplySimulator => simulator::apply_simulator(state, backend, settings, memory),
+        Command::SaveSettings => match settings.save() {
+            Ok(path) => state.notice(format!("settings saved to {}", path.display()), false),
+            Err(e) => state.notice(format!("cannot save settings: {e}"), true),
+        },
+        Command::ConnectServer {
+            url,
+            email,
+            password,
+        } => {
+            crate::gui::fleet_server::connect(state, backend, &url, &email, &password);
+            // The URL and e-mail are remembered; the password is not.
+            if settings.fleet_server != url || settings.fleet_email != email {
+                settings.fleet_server = url;
+                settings.fleet_email = email;
+                if let Err(e) = settings.save() {
+                    state.notice(format!("cannot save settings: {e}"), true);
+                }
+            }
+        }
+        Command::DisconnectServer => crate::gui::fleet_server::disconnect(state, backend),
+    }
+}
+
+/// Searches the stored missions for the History view.
+fn search_history(
+    state: &mut AppState,
+    backend: &Backend,
+    site: Option<SiteId>,
+    status: Option<MissionStatus>,
+    last_days: u32,
+) {
+    let filter = MissionFilter {
+        site_id: site,
+        statuses: status.map(|s| vec![s]).unwrap_or_default(),
+        from: (last_days > 0).then(|| state.now - chrono::Duration::days(i64::from(last_days))),
+        limit: 500,
+        ..MissionFilter::default()
+    };
+    match backend.store.list_missions(&filter) {
+        Ok(found) => state.history.results = found,
+        Err(e) => state.notice(format!("search failed: {e}"), true),
+    }
+}
+
+/// Loads a stored mission's telemetry into the History view's replay.
+fn replay_mission(state: &mut AppState, backend: &Backend, id: MissionId) {
+    match backend.store.get_mission(id).and_then(|m| {
+        backend.store.telemetry().flush()?;
+        Ok((
+            backend.store.mission_telemetry(id, TelemetryRange::all())?,
+            m,
+        ))
+    }) {
+        Ok((samples, _)) if samples.is_empty() => {
+            state.notice("no telemetry stored for this mission", true);
+        }
+        Ok((samples, m)) => {
+            state.history.replay = Some(Replay {
+                title: m.name,
+                samples,
+                t_s: 0.0,
+                playing: false,
+                speed: 1.0,
+                waypoints: m.waypoints,
+            });
+        }
+        Err(e) => state.notice(format!("cannot load replay: {e}"), true),
+    }
+}

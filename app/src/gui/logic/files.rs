@@ -1,0 +1,148 @@
+//! Imports and exports through file dialogs, on job threads: survey areas, no-fly zones,
+//! telemetry logs to replay, and the plan in other ground stations' formats.
+
+use crate::gui::backend::Backend;
+use crate::gui::command::ExportFormat;
+use crate::gui::jobs::JobOutput;
+use crate::gui::planning;
+use crate::gui::state::AppState;
+use aviary_core::SurveyArea;
+use std::path::PathBuf;
+
+/// Asks for a survey-area file and imports it.
+pub(super) fn pick_area(backend: &mut Backend) {
+    backend.jobs.spawn("Importing area", |_| {
+        let picked = rfd::FileDialog::new()
+            .set_title("Import survey area")
+            .add_filter("Survey areas", &["geojson", "json", "kml", "kmz", "shp"])
+            .pick_file();
+        match picked {
+            None => JobOutput::Cancelled,
+            Some(path) => JobOutput::AreaImported(import_area(&path)),
+        }
+    });
+}
+
+/// Imports the survey area in `path`.
+pub(super) fn import_area_from(backend: &mut Backend, path: PathBuf) {
+    backend.jobs.spawn("Importing area", move |_| {
+        JobOutput::AreaImported(import_area(&path))
+    });
+}
+
+/// Asks for a file of no-fly zones and imports it.
+pub(super) fn pick_no_fly(backend: &mut Backend) {
+    backend.jobs.spawn("Importing no-fly zones", |_| {
+        let picked = rfd::FileDialog::new()
+            .set_title("Import no-fly zones")
+            .add_filter("Zones", &["geojson", "json", "kml", "kmz", "shp"])
+            .pick_file();
+        match picked {
+            None => JobOutput::Cancelled,
+            Some(path) => JobOutput::NoFlyImported(import_no_fly(&path)),
+        }
+    });
+}
+
+/// Imports the no-fly zones in `path`.
+pub(super) fn import_no_fly_from(backend: &mut Backend, path: PathBuf) {
+    backend.jobs.spawn("Importing no-fly zones", move |_| {
+        JobOutput::NoFlyImported(import_no_fly(&path))
+    });
+}
+
+/// Asks for a telemetry log and loads it for replay.
+pub(super) fn open_tlog(backend: &mut Backend) {
+    backend.jobs.spawn("Reading telemetry log", |_| {
+        let picked = rfd::FileDialog::new()
+            .set_title("Open telemetry log")
+            .add_filter("MAVLink telemetry log", &["tlog"])
+            .pick_file();
+        match picked {
+            None => JobOutput::Cancelled,
+            Some(path) => JobOutput::TlogLoaded(
+                crate::gui::tlog::read_tlog(&path)
+                    .map(|s| {
+                        (
+                            path.file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default(),
+                            s,
+                        )
+                    })
+                    .map_err(|e| e.to_string()),
+            ),
+        }
+    });
+}
+
+fn import_area(path: &std::path::Path) -> Result<(String, SurveyArea), String> {
+    let area = planning::read_area(path)?;
+    let name = path.file_stem().map_or_else(
+        || "Imported area".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    Ok((name, area))
+}
+
+fn import_no_fly(path: &std::path::Path) -> Result<(String, Vec<SurveyArea>), String> {
+    let zones = planning::read_areas(path)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".to_owned(), |n| n.to_string_lossy().into_owned());
+    Ok((name, zones))
+}
+
+/// Exports the plan being edited, to a file chosen on the job thread.
+pub(super) fn export_plan(state: &mut AppState, backend: &mut Backend, format: ExportFormat) {
+    let Some(preview) = state.plan.current_preview().cloned() else {
+        state.notice(
+            "nothing to export: draw an area and wait for the plan",
+            true,
+        );
+        return;
+    };
+    let area = state.plan.area();
+    let no_fly = state.plan.no_fly_areas();
+    let default_name = format!("{}.{}", sanitize(&state.plan.name), format.extension());
+    backend.jobs.spawn("Exporting plan", move |progress| {
+        let picked = rfd::FileDialog::new()
+            .set_title("Export plan")
+            .set_file_name(&default_name)
+            .add_filter(format.label(), &[format.extension()])
+            .save_file();
+        let Some(path) = picked else {
+            return JobOutput::Cancelled;
+        };
+        progress.set(0.5);
+        let r = planning::write_plan(
+            &path,
+            &area,
+            &no_fly,
+            &preview.waypoints,
+            preview.home,
+            preview.speed_mps,
+        )
+        .map(|()| path);
+        JobOutput::Exported(r)
+    });
+}
+
+/// `name` as a file name: anything but letters, digits, `-` and `_` becomes `_`.
+pub(super) fn sanitize(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() {
+        "mission".to_owned()
+    } else {
+        s
+    }
+}

@@ -1,0 +1,76 @@
+//! Results of background jobs (plans, imports, exports, replays, reports) into state.
+
+use crate::gui::jobs::JobOutput;
+use crate::gui::state::{AppState, Replay};
+
+/// Applies the result of one finished job.
+pub(super) fn apply_job_output(state: &mut AppState, out: JobOutput) {
+    match out {
+        JobOutput::Planned { revision, result } => match result {
+            Ok(preview) => {
+                state.plan.preview = Some((revision, preview));
+                if revision == state.plan.revision {
+                    state.plan.preview_error = None;
+                }
+            }
+            Err(e) => {
+                if revision == state.plan.revision {
+                    state.plan.preview_error = Some(e);
+                    state.plan.preview = None;
+                }
+            }
+        },
+        JobOutput::AreaImported(Ok((name, area))) => {
+            let n = area.exterior.len();
+            state.plan.set_vertices(area.exterior);
+            state.plan.name.clone_from(&name);
+            state.notice(format!("imported {name}: {n} vertices"), false);
+        }
+        JobOutput::AreaImported(Err(e)) => state.notice(format!("import failed: {e}"), true),
+        JobOutput::NoFlyImported(Ok((name, zones))) => {
+            let n = zones.len();
+            state.plan.add_no_fly(zones.into_iter().map(|z| z.exterior));
+            state.notice(format!("imported {n} no-fly zone(s) from {name}"), false);
+        }
+        JobOutput::NoFlyImported(Err(e)) => {
+            state.notice(format!("no-fly import failed: {e}"), true);
+        }
+        JobOutput::Exported(Ok(path)) => {
+            state.notice(format!("exported {}", path.display()), false);
+        }
+        JobOutput::Exported(Err(e)) => state.notice(format!("export failed: {e}"), true),
+        JobOutput::TlogLoaded(Ok((title, samples))) => {
+            state.notice(
+                format!("loaded {title}: {} positions", samples.len()),
+                false,
+            );
+            state.history.replay = Some(Replay {
+                title,
+                samples,
+                t_s: 0.0,
+                playing: false,
+                speed: 1.0,
+                waypoints: Vec::new(),
+            });
+        }
+        JobOutput::TlogLoaded(Err(e)) => state.notice(format!("cannot replay: {e}"), true),
+        JobOutput::ReportWritten(Ok(path)) => {
+            state.notice(format!("report written: {}", path.display()), false);
+            state.last_report = Some(path.display().to_string());
+        }
+        JobOutput::ReportWritten(Err(e)) => state.notice(format!("report failed: {e}"), true),
+        JobOutput::OrgReportWritten(Ok(paths)) => {
+            let list = paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            state.notice(format!("organisation report written: {list}"), false);
+            state.last_report = Some(list);
+        }
+        JobOutput::OrgReportWritten(Err(e)) => {
+            state.notice(format!("organisation report failed: {e}"), true);
+        }
+        JobOutput::Cancelled => {}
+    }
+}

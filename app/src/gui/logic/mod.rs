@@ -1,0 +1,99 @@
+//! `logic` ingests, `ui` draws: this module drains background-job results (and, through the
+//! backend, the store) into [`AppState`] on a time budget, raises alerts, and executes every
+//! [`Command`](super::command::Command) the UI emitted — the only place that calls the store,
+//! the simulator or a job.
+//!
+//! One file per role: the drain loop and its time budget here; `refresh` (store re-reads and
+//! telemetry samples), `job_results`, `alerts`, `link_events` (MAVLink and MQTT events);
+//! `commands`, the one place a `Command` is executed, with `files` (imports and exports),
+//! `reports` and `simulator` beside it; `control` (mission commands sent to drones and their
+//! outcomes).
+
+mod alerts;
+mod commands;
+mod control;
+mod files;
+mod job_results;
+mod link_events;
+mod refresh;
+mod reports;
+mod simulator;
+
+pub use alerts::{GEOFENCE_MARGIN_M, outside_geofence};
+pub use commands::handle_command;
+pub use control::{action_str, confirm_command, fail_command, mission_event};
+pub use link_events::apply_link_event;
+pub use refresh::{ingest_sample, refresh_from_store};
+pub use reports::ORG_REPORT_JOB;
+
+use super::backend::Backend;
+use super::state::AppState;
+use chrono::{DateTime, Utc};
+use std::time::{Duration, Instant};
+
+/// Time `logic` may spend draining events per frame.
+pub const INGEST_BUDGET: Duration = Duration::from_millis(10);
+/// How often fleet and missions are re-read from the store, seconds of clock time.
+const REFRESH_EVERY_S: i64 = 1;
+
+/// What `logic` remembers between frames.
+#[derive(Debug, Default)]
+pub struct LogicMemory {
+    last_refresh: Option<DateTime<Utc>>,
+    /// Forces a store refresh on the next ingest.
+    pub dirty: bool,
+    /// Link drained first next time (round robin, so one busy link cannot starve the rest).
+    next_link: usize,
+}
+
+/// Drains events into `state` for at most `budget`. Returns whether work is left over (the
+/// caller asks for another frame).
+pub fn ingest(
+    state: &mut AppState,
+    backend: &mut Backend,
+    memory: &mut LogicMemory,
+    budget: Duration,
+) -> bool {
+    let started = Instant::now();
+    state.now = backend.clock.now();
+    let mut more = false;
+    while let Some((_, out)) = backend.jobs.try_recv() {
+        job_results::apply_job_output(state, out);
+        if started.elapsed() > budget {
+            more = true;
+            break;
+        }
+    }
+    if !more {
+        let mut start = memory.next_link;
+        while let Some((link, event)) = backend.links.try_recv(start) {
+            start = link + 1;
+            apply_link_event(state, backend, link, event);
+            if started.elapsed() > budget {
+                more = true;
+                break;
+            }
+        }
+        memory.next_link = start;
+        while !more && let Some((broker, event)) = backend.links.try_recv_mqtt() {
+            link_events::apply_mqtt_event(state, backend, broker, event);
+            more = started.elapsed() > budget;
+        }
+        if !more {
+            more = super::fleet_server::drain(state, backend, started + budget);
+        }
+    }
+    let due = memory
+        .last_refresh
+        .is_none_or(|t| (state.now - t).num_seconds() >= REFRESH_EVERY_S);
+    if memory.dirty || due {
+        memory.dirty = false;
+        memory.last_refresh = Some(state.now);
+        if let Err(e) = refresh_from_store(state, backend) {
+            state.notice(format!("store: {e}"), true);
+        }
+    }
+    alerts::evaluate_alerts(state);
+    state.jobs = backend.jobs.views();
+    more
+}

@@ -1,0 +1,104 @@
+//! What the store and the links' telemetry put into state: the periodic re-read of fleet and
+//! missions, and each telemetry sample.
+
+use crate::gui::backend::Backend;
+use crate::gui::state::{AlertKind, AppState, DroneView};
+use aviary_core::store::MissionFilter;
+use aviary_core::{MissionStatus, TelemetrySample};
+
+/// Re-reads organisation, sites, drones, counts and open missions; fails paused missions past
+/// their timeout.
+pub fn refresh_from_store(
+    state: &mut AppState,
+    backend: &mut Backend,
+) -> Result<(), aviary_core::store::StoreError> {
+    for failed in backend.store.expire_paused_missions()? {
+        state.raise_alert(
+            AlertKind::CommandFailed,
+            failed.drone_id,
+            format!(
+                "mission '{}' failed: paused longer than 5 minutes",
+                failed.name
+            ),
+        );
+    }
+    let store = &backend.store;
+    state.org = store.list_orgs()?.into_iter().next();
+    state.sites = store.list_sites()?;
+    let drones = store.list_drones(None, None)?;
+    for d in drones {
+        let site_name = state
+            .sites
+            .iter()
+            .find(|s| s.id == d.site_id)
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let simulated = backend.is_simulated(d.id);
+        if let Some(v) = state.drones.get_mut(&d.id) {
+            v.drone = d;
+            v.site_name = site_name;
+            v.simulated = simulated;
+        } else {
+            let mut v = DroneView::new(d, site_name);
+            v.simulated = simulated;
+            state.drones.insert(v.drone.id, v);
+        }
+    }
+    state.fleet_counts.clear();
+    for s in &state.sites {
+        state
+            .fleet_counts
+            .insert(s.id, store.fleet_status_counts(s.id)?);
+    }
+    state.missions = store.list_missions(&MissionFilter {
+        statuses: vec![
+            MissionStatus::Planned,
+            MissionStatus::InProgress,
+            MissionStatus::Paused,
+        ],
+        ..MissionFilter::default()
+    })?;
+    // Something to look at on first start: the first site's open mission and its drone.
+    if state.selected_mission.is_none() {
+        let first_site = state.sites.first().map(|s| s.id);
+        if let Some(m) = state
+            .missions
+            .iter()
+            .find(|m| Some(m.site_id) == first_site)
+        {
+            state.selected_mission = Some(m.id);
+            state.selected_drone = state.selected_drone.or(m.drone_id);
+        }
+    }
+    // The selected mission stays in view after it ends, so its outcome can be read.
+    if let Some(id) = state.selected_mission
+        && !state.missions.iter().any(|m| m.id == id)
+        && let Ok(m) = store.get_mission(id)
+    {
+        state.missions.push(m);
+    }
+    if state.plan.site.is_none() {
+        state.plan.site = state.sites.first().map(|s| s.id);
+    }
+    if state.sim.add_site.is_none() {
+        state.sim.add_site = state.sites.first().map(|s| s.id);
+    }
+    state.sim.running = backend.sim.is_some();
+    state.sim.over_mqtt = backend.sim_mqtt.as_ref().map(|m| m.url.clone());
+    Ok(())
+}
+
+/// Records a telemetry sample from a link: live view, trail, plots, and the store.
+pub fn ingest_sample(state: &mut AppState, backend: &Backend, mut sample: TelemetrySample) {
+    let mission = state
+        .missions
+        .iter()
+        .find(|m| m.drone_id == Some(sample.drone_id) && m.status.is_active())
+        .map(|m| m.id);
+    sample.mission_id = mission;
+    if let Some(d) = state.drones.get_mut(&sample.drone_id) {
+        d.push_sample(sample);
+    }
+    // A full queue drops and counts (see the writer's stats); the UI never blocks on disk.
+    backend.store.telemetry().submit(sample);
+}
