@@ -17,6 +17,7 @@
 pub mod flight;
 pub mod runtime;
 pub mod vehicle;
+pub mod wpnav;
 
 pub use runtime::{
     DroneCounters, DroneInfo, DroneSnapshot, SimConfig, SimError, SimHandle, Simulator,
