@@ -14,8 +14,12 @@ pub mod auth;
 pub mod clock;
 pub mod geo;
 pub mod mission;
+pub mod mission_items;
 pub mod model;
+pub mod preflight;
 pub mod store;
+pub mod supervisor;
+pub mod vehicle;
 pub mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock};

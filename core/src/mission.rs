@@ -97,8 +97,69 @@ pub enum FailureReason {
     BatteryCritical,
     /// Paused longer than [`PAUSE_TIMEOUT`].
     PauseTimeout,
-    /// The vehicle reported a failure (motor, GPS, ...).
+    /// The vehicle reported a failure (motor, crash, …) or landed before finishing.
     VehicleFault,
+    /// The vehicle's GPS or EKF failsafe took over.
+    GpsFailsafe,
+    /// The vehicle's geofence failsafe took over.
+    Geofence,
+    /// A pilot switched the vehicle out of the mission.
+    PilotTookControl,
+    /// The mission could not be uploaded.
+    UploadFailed,
+}
+
+impl FailureReason {
+    /// Every reason.
+    pub const ALL: [FailureReason; 8] = [
+        Self::ConnectionLost,
+        Self::BatteryCritical,
+        Self::PauseTimeout,
+        Self::VehicleFault,
+        Self::GpsFailsafe,
+        Self::Geofence,
+        Self::PilotTookControl,
+        Self::UploadFailed,
+    ];
+
+    /// Stored spelling (`connection_lost`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ConnectionLost => "connection_lost",
+            Self::BatteryCritical => "battery_critical",
+            Self::PauseTimeout => "pause_timeout",
+            Self::VehicleFault => "vehicle_fault",
+            Self::GpsFailsafe => "gps_failsafe",
+            Self::Geofence => "geofence",
+            Self::PilotTookControl => "pilot_took_control",
+            Self::UploadFailed => "upload_failed",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Words for an operator.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Self::ConnectionLost => "link lost",
+            Self::BatteryCritical => "battery failsafe",
+            Self::PauseTimeout => "paused too long",
+            Self::VehicleFault => "vehicle fault",
+            Self::GpsFailsafe => "GPS/EKF failsafe",
+            Self::Geofence => "geofence breach",
+            Self::PilotTookControl => "pilot took control",
+            Self::UploadFailed => "upload failed",
+        }
+    }
+}
+
+impl std::fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Something that happens to a mission.

@@ -67,6 +67,35 @@ pub enum CommandAction {
     Land,
 }
 
+/// The action's wire spelling (`start`, `rth`, …).
+pub const fn action_name(action: CommandAction) -> &'static str {
+    match action {
+        CommandAction::Start => "start",
+        CommandAction::Pause => "pause",
+        CommandAction::Resume => "resume",
+        CommandAction::Abort => "abort",
+        CommandAction::Rth => "rth",
+        CommandAction::Land => "land",
+    }
+}
+
+impl CommandAction {
+    /// Every action.
+    pub const ALL: [CommandAction; 6] = [
+        Self::Start,
+        Self::Pause,
+        Self::Resume,
+        Self::Abort,
+        Self::Rth,
+        Self::Land,
+    ];
+
+    /// Parses the wire spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| action_name(*a) == s)
+    }
+}
+
 /// Command to a drone (`drones/{id}/commands`, QoS 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DroneCommand {

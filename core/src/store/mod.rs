@@ -18,6 +18,7 @@ mod error;
 mod queries;
 mod results;
 mod schema;
+mod transitions;
 mod writer;
 
 pub use error::StoreError;

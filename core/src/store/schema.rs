@@ -249,6 +249,21 @@ const MIGRATIONS: &[&str] = &[
             (SELECT coalesce(actual_start, created_at) FROM missions WHERE mission_id = OLD.mission_id);
     END;
     ",
+    // The mission supervisor: the finer phase the vehicle's reports put a mission in, why it
+    // failed, and every transition with its cause (so a report covers the whole flight).
+    r"
+    ALTER TABLE missions ADD COLUMN phase TEXT;
+    ALTER TABLE missions ADD COLUMN failure_reason TEXT;
+    CREATE TABLE mission_transitions (
+        mission_id  BLOB NOT NULL REFERENCES missions(mission_id) ON DELETE CASCADE,
+        time_us     INTEGER NOT NULL,
+        from_phase  TEXT NOT NULL,
+        to_phase    TEXT NOT NULL,
+        cause       TEXT NOT NULL,
+        reason      TEXT
+    );
+    CREATE INDEX mission_transitions_mission_time ON mission_transitions(mission_id, time_us);
+    ",
 ];
 
 /// The schema version this build writes.
@@ -378,7 +393,7 @@ mod tests {
         migrate(&conn, &path).unwrap();
         let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
         assert_eq!(one("PRAGMA user_version"), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 5);
+        assert_eq!(SCHEMA_VERSION, 6);
         for table in ["missions", "telemetry", "commands", "audit_log", "sites"] {
             assert_eq!(one(&format!("SELECT count(*) FROM {table}")), 1, "{table}");
         }
@@ -386,6 +401,7 @@ mod tests {
         for index in [
             "audit_target_time",
             "mission_results_ended",
+            "mission_transitions_mission_time",
             "missions_history",
             "missions_site_when",
         ] {

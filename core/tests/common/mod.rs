@@ -121,3 +121,31 @@ pub fn seeded(store: &Store) -> (Organization, Site, Drone) {
     store.insert_drone(&d).unwrap();
     (o, s, d)
 }
+
+/// Submits `n` samples one second apart from `start`, each 10 m north of the previous one,
+/// battery falling by 0.5 % a sample; returns them.
+pub fn fly_north(
+    store: &Store,
+    drone: DroneId,
+    mission: MissionId,
+    start: chrono::DateTime<chrono::Utc>,
+    n: u32,
+) -> Vec<TelemetrySample> {
+    let origin = LatLon::new(51.9, 4.48);
+    let samples: Vec<TelemetrySample> = (0..n)
+        .map(|i| TelemetrySample {
+            pos: origin.offset_ne(f64::from(i) * 10.0, 0.0),
+            battery_pct: 90.0 - f64::from(i) * 0.5,
+            ..sample(
+                drone,
+                Some(mission),
+                start + chrono::Duration::seconds(i64::from(i)),
+                i,
+            )
+        })
+        .collect();
+    for s in &samples {
+        assert!(store.telemetry().submit(*s));
+    }
+    samples
+}

@@ -1,0 +1,378 @@
+//! Pre-flight checks: what must be true before a mission starts, from the vehicle's own
+//! reports ([`crate::supervisor::VehicleView`]) and the plan's figures. Hard checks block
+//! Start; soft ones can be overridden by the operator with a typed reason (which the host
+//! writes to the audit log). Pure: the host gathers the inputs.
+
+use crate::supervisor::VehicleView;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Limits of the checks.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PreflightConfig {
+    /// The survey must start within this distance of the drone's home, metres.
+    pub max_home_distance_m: f64,
+    /// Battery kept in reserve at the end of a sortie, percent.
+    pub battery_reserve_pct: f64,
+    /// Most mission items the autopilot stores (`ArduCopter` on a 16 KiB `FRAM`: 724; PX4
+    /// defaults to 2000).
+    pub max_items: usize,
+    /// `PreArm:` messages this recent count as the autopilot's current refusal.
+    pub prearm_window_s: i64,
+}
+
+impl Default for PreflightConfig {
+    fn default() -> Self {
+        Self {
+            max_home_distance_m: 5_000.0,
+            battery_reserve_pct: 20.0,
+            max_items: 724,
+            prearm_window_s: 30,
+        }
+    }
+}
+
+/// What the plan needs, from the planner's estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanNeeds {
+    /// Mission items, home included.
+    pub items: usize,
+    /// Battery the first sortie uses, percent of a full pack.
+    pub first_sortie_battery_pct: f64,
+    /// Sorties the plan needs.
+    pub sorties: usize,
+    /// Distance from the drone's home to the nearest point of the survey, metres.
+    pub home_distance_m: f64,
+}
+
+/// Which check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// The vehicle is linked and reporting.
+    Link,
+    /// On the ground and disarmed.
+    Landed,
+    /// Not flying another mission.
+    Busy,
+    /// 3D GPS fix.
+    Gps,
+    /// The autopilot's own pre-arm checks (its `PreArm:` messages).
+    PreArm,
+    /// Battery for the first sortie with the reserve.
+    Battery,
+    /// The survey is near the drone's home.
+    Distance,
+    /// The autopilot can store the items.
+    Items,
+    /// More than one sortie: fly them in turn with battery swaps.
+    Sorties,
+}
+
+/// One check's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// Which.
+    pub kind: CheckKind,
+    /// Passed.
+    pub ok: bool,
+    /// May be overridden with a typed reason.
+    pub soft: bool,
+    /// What was found, in words (the autopilot's own where it gave them).
+    pub detail: String,
+}
+
+/// The verdicts, in a fixed order.
+pub fn preflight(
+    vehicle: &VehicleView,
+    other_mission: Option<&str>,
+    plan: &PlanNeeds,
+    config: &PreflightConfig,
+    now: DateTime<Utc>,
+) -> Vec<Check> {
+    let hard = |kind, ok, detail: String| Check {
+        kind,
+        ok,
+        soft: false,
+        detail,
+    };
+    let soft = |kind, ok, detail: String| Check {
+        kind,
+        ok,
+        soft: true,
+        detail,
+    };
+    let mut out = Vec::with_capacity(9);
+    out.push(hard(
+        CheckKind::Link,
+        vehicle.link_up,
+        if vehicle.link_up {
+            "reporting".into()
+        } else {
+            "no heartbeat from the vehicle".into()
+        },
+    ));
+    let mode = vehicle.mode.as_ref().map_or("no mode", |m| m.name.as_str());
+    out.push(hard(
+        CheckKind::Landed,
+        vehicle.on_ground() && !vehicle.armed,
+        format!(
+            "{}, {}, {mode}, {:.1} m",
+            if vehicle.on_ground() {
+                "on the ground"
+            } else {
+                "in the air"
+            },
+            if vehicle.armed { "armed" } else { "disarmed" },
+            vehicle.alt_rel_m
+        ),
+    ));
+    out.push(hard(
+        CheckKind::Busy,
+        other_mission.is_none(),
+        other_mission.map_or_else(
+            || "no other mission".into(),
+            |m| format!("flying mission '{m}'"),
+        ),
+    ));
+    out.push(hard(
+        CheckKind::Gps,
+        vehicle.gps_fix >= 3,
+        format!(
+            "fix type {} ({} satellites){}",
+            vehicle.gps_fix,
+            vehicle.satellites,
+            if vehicle.gps_fix >= 3 {
+                ""
+            } else {
+                ": needs a 3D fix"
+            }
+        ),
+    ));
+    let prearm = vehicle.prearm_texts(now, Duration::seconds(config.prearm_window_s));
+    out.push(hard(
+        CheckKind::PreArm,
+        prearm.is_empty(),
+        if prearm.is_empty() {
+            "no refusal reported".into()
+        } else {
+            prearm.join("; ")
+        },
+    ));
+    let need = plan.first_sortie_battery_pct + config.battery_reserve_pct;
+    out.push(match vehicle.battery_pct {
+        Some(have) => soft(
+            CheckKind::Battery,
+            have >= need,
+            format!(
+                "{have:.0} % for {:.0} % + {:.0} % reserve",
+                plan.first_sortie_battery_pct, config.battery_reserve_pct
+            ),
+        ),
+        None => soft(
+            CheckKind::Battery,
+            false,
+            "the vehicle reports no battery level".into(),
+        ),
+    });
+    out.push(soft(
+        CheckKind::Distance,
+        plan.home_distance_m <= config.max_home_distance_m,
+        format!(
+            "survey {:.1} km from home (limit {:.1} km)",
+            plan.home_distance_m / 1000.0,
+            config.max_home_distance_m / 1000.0
+        ),
+    ));
+    out.push(hard(
+        CheckKind::Items,
+        plan.items <= config.max_items,
+        format!(
+            "{} items (autopilot limit {})",
+            plan.items, config.max_items
+        ),
+    ));
+    out.push(soft(
+        CheckKind::Sorties,
+        plan.sorties <= 1,
+        if plan.sorties <= 1 {
+            "one sortie".into()
+        } else {
+            format!(
+                "{} sorties: fly the first, land, swap the battery, continue",
+                plan.sorties
+            )
+        },
+    ));
+    out
+}
+
+/// The checks that stop a start: every failed hard check, and the failed soft ones unless
+/// the operator overrode them.
+pub fn blocking(checks: &[Check], soft_overridden: bool) -> Vec<&Check> {
+    checks
+        .iter()
+        .filter(|c| !c.ok && (!c.soft || !soft_overridden))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::supervisor::{Supervisor, SupervisorConfig};
+    use crate::vehicle::{FlightMode, LandedState, ModeClass, VehicleFact as F};
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap_or_default()
+    }
+
+    fn ready() -> Supervisor {
+        let mut s = Supervisor::new(SupervisorConfig::default(), t(0));
+        for f in [
+            F::LinkUp,
+            F::Heartbeat {
+                mode: FlightMode {
+                    name: "LOITER".into(),
+                    class: ModeClass::Hold,
+                },
+                armed: false,
+            },
+            F::Landed {
+                state: LandedState::OnGround,
+            },
+            F::Gps {
+                fix_type: 3,
+                satellites: 12,
+            },
+            F::Battery {
+                remaining_pct: Some(95.0),
+                voltage_v: Some(12.5),
+            },
+        ] {
+            s.fact(f, t(1));
+        }
+        s
+    }
+
+    fn plan() -> PlanNeeds {
+        PlanNeeds {
+            items: 21,
+            first_sortie_battery_pct: 60.0,
+            sorties: 1,
+            home_distance_m: 120.0,
+        }
+    }
+
+    fn failed(checks: &[Check]) -> Vec<CheckKind> {
+        checks.iter().filter(|c| !c.ok).map(|c| c.kind).collect()
+    }
+
+    #[test]
+    fn a_ready_vehicle_passes_every_check() {
+        let c = preflight(
+            ready().vehicle(),
+            None,
+            &plan(),
+            &PreflightConfig::default(),
+            t(2),
+        );
+        assert_eq!(c.len(), 9);
+        assert!(failed(&c).is_empty(), "{c:?}");
+        assert!(blocking(&c, false).is_empty());
+    }
+
+    #[test]
+    fn each_check_fails_for_its_cause() {
+        let cfg = PreflightConfig::default();
+        let mut s = ready();
+        s.fact(
+            F::StatusText {
+                severity: 2,
+                text: "PreArm: Need 3D Fix".into(),
+            },
+            t(2),
+        );
+        s.fact(
+            F::Gps {
+                fix_type: 1,
+                satellites: 4,
+            },
+            t(2),
+        );
+        s.fact(
+            F::Battery {
+                remaining_pct: Some(10.0),
+                voltage_v: Some(10.9),
+            },
+            t(2),
+        );
+        let far = PlanNeeds {
+            items: 900,
+            first_sortie_battery_pct: 80.0,
+            sorties: 3,
+            home_distance_m: 8_800_000.0,
+        };
+        let c = preflight(s.vehicle(), Some("Dock survey"), &far, &cfg, t(3));
+        assert_eq!(
+            failed(&c),
+            vec![
+                CheckKind::Busy,
+                CheckKind::Gps,
+                CheckKind::PreArm,
+                CheckKind::Battery,
+                CheckKind::Distance,
+                CheckKind::Items,
+                CheckKind::Sorties
+            ]
+        );
+        let prearm = c
+            .iter()
+            .find(|c| c.kind == CheckKind::PreArm)
+            .map(|c| c.detail.as_str());
+        assert_eq!(prearm, Some("PreArm: Need 3D Fix"), "verbatim");
+        let busy = c
+            .iter()
+            .find(|c| c.kind == CheckKind::Busy)
+            .map(|c| c.detail.as_str());
+        assert_eq!(busy, Some("flying mission 'Dock survey'"));
+        let dist = c
+            .iter()
+            .find(|c| c.kind == CheckKind::Distance)
+            .map(|c| c.detail.clone());
+        assert_eq!(
+            dist.as_deref(),
+            Some("survey 8800.0 km from home (limit 5.0 km)")
+        );
+        // Overriding the soft ones leaves the hard ones blocking.
+        let still: Vec<_> = blocking(&c, true).iter().map(|c| c.kind).collect();
+        assert_eq!(
+            still,
+            vec![
+                CheckKind::Busy,
+                CheckKind::Gps,
+                CheckKind::PreArm,
+                CheckKind::Items
+            ]
+        );
+        // An old refusal no longer counts.
+        let later = preflight(s.vehicle(), None, &plan(), &cfg, t(40));
+        assert!(later.iter().any(|c| c.kind == CheckKind::PreArm && c.ok));
+    }
+
+    #[test]
+    fn lost_armed_or_flying_vehicles_are_refused() {
+        let cfg = PreflightConfig::default();
+        let mut s = ready();
+        s.fact(
+            F::Landed {
+                state: LandedState::InAir,
+            },
+            t(2),
+        );
+        let c = preflight(s.vehicle(), None, &plan(), &cfg, t(3));
+        assert_eq!(failed(&c), vec![CheckKind::Landed]);
+        s.fact(F::LinkLost, t(4));
+        let c = preflight(s.vehicle(), None, &plan(), &cfg, t(5));
+        assert_eq!(failed(&c), vec![CheckKind::Link, CheckKind::Landed]);
+    }
+}
