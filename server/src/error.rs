@@ -136,32 +136,117 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        use axum::extract::rejection::JsonRejection;
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Unprocessable(format!(
-                "invalid request body: {}",
-                e.body_text()
-            ))),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadRequest(format!(
-                "malformed JSON: {}",
-                e.body_text()
-            ))),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::BadRequest(
-                "expected a body with Content-Type: application/json".into(),
-            )),
-            Err(JsonRejection::BytesRejection(e)) => {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    Err(ApiError::TooLarge)
-                } else {
-                    Err(ApiError::BadRequest(format!(
-                        "could not read the body: {}",
-                        e.body_text()
-                    )))
-                }
-            }
-            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+        // Parsed once as a plain value to check every string against the schema, then typed
+        // from the same bytes so a type error still names its field.
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(rejection)?;
+        check_strings(&value, &mut String::new())?;
+        let bytes = serde_json::to_vec(&value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        axum::Json::<T>::from_bytes(&bytes)
+            .map(|axum::Json(v)| Self(v))
+            .map_err(rejection)
+    }
+}
+
+/// The schema's character limits (`VARCHAR(n)` in `migrations/0001_schema.sql`) of the string
+/// fields that reach PostgreSQL, by JSON field name wherever it appears in a body. Passwords
+/// have no column but are capped so nobody hashes megabytes.
+pub const FIELD_LIMITS: &[(&str, usize)] = &[
+    ("email", 255),
+    ("name", 255),
+    ("serial_number", 100),
+    ("model", 100),
+    ("firmware_version", 50),
+    ("timezone", 50),
+    ("flight_pattern", 50),
+    ("status", 50),
+    ("password", 1024),
+    ("current_password", 1024),
+    ("new_password", 1024),
+];
+
+/// Checks one text field: no NUL byte (PostgreSQL refuses them in text and JSONB) and no more
+/// characters than the schema's limit for `field`. The error names the field.
+pub fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), ApiError> {
+    if value.contains('\0') {
+        return Err(ApiError::BadRequest(format!(
+            "field `{field}` contains a NUL byte"
+        )));
+    }
+    if value.chars().count() > max_chars {
+        return Err(ApiError::BadRequest(format!(
+            "field `{field}` is longer than {max_chars} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Walks a body: every string (and key) free of NUL bytes, every named field within
+/// [`FIELD_LIMITS`]. `path` is the dotted path of `v` (`parameters.altitude`, `items[2]`).
+fn check_strings(v: &serde_json::Value, path: &mut String) -> Result<(), ApiError> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => {
+            let name = path.rsplit(['.', '[']).next().unwrap_or_default();
+            let limit = FIELD_LIMITS
+                .iter()
+                .find(|(f, _)| *f == name)
+                .map_or(usize::MAX, |(_, n)| *n);
+            check_text(if path.is_empty() { "body" } else { path }, s, limit)
         }
+        Value::Array(items) => {
+            let len = path.len();
+            for (i, item) in items.iter().enumerate() {
+                path.push_str(&format!("[{i}]"));
+                check_strings(item, path)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        Value::Object(fields) => {
+            let len = path.len();
+            for (k, item) in fields {
+                if k.contains('\0') {
+                    return Err(ApiError::BadRequest(format!(
+                        "a field name in `{}` contains a NUL byte",
+                        if path.is_empty() { "body" } else { path }
+                    )));
+                }
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                check_strings(item, path)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+    }
+}
+
+/// An axum JSON rejection as an [`ApiError`] with a clear message.
+fn rejection(e: axum::extract::rejection::JsonRejection) -> ApiError {
+    use axum::extract::rejection::JsonRejection;
+    match e {
+        JsonRejection::JsonDataError(e) => {
+            ApiError::Unprocessable(format!("invalid request body: {}", e.body_text()))
+        }
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::BadRequest(format!("malformed JSON: {}", e.body_text()))
+        }
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::BadRequest("expected a body with Content-Type: application/json".into())
+        }
+        JsonRejection::BytesRejection(e) => {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest(format!("could not read the body: {}", e.body_text()))
+            }
+        }
+        e => ApiError::BadRequest(e.body_text()),
     }
 }
 

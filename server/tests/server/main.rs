@@ -3,6 +3,7 @@
 //! simulated MQTT drone, two instances sharing the load, audit chain, partitions, alerts, and
 //! the desktop fleet client seeing a registered simulated fleet live.
 
+mod accounts;
 mod bench_tool;
 mod cluster;
 mod common;
