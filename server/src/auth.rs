@@ -1,6 +1,12 @@
 //! Authentication and authorisation: Argon2id password hashes, short-lived HS256 JWTs with
 //! fixed algorithm and checked `exp`/`aud`/`iss`, the [`AuthUser`] extractor (which also
-//! applies the per-user API rate limit), and token-bucket rate limiters.
+//! applies the per-user API rate limit and refuses revoked tokens), and token-bucket rate
+//! limiters.
+//!
+//! Revocation: every token carries its user's `token_version` (`ver`); role and password
+//! changes, logout-all and deletion bump the stored version, and [`TokenVersions`] compares
+//! them on each request (read from PostgreSQL at most every [`TokenVersions::TTL`] per user, so
+//! another instance's bump is seen within that time; this instance's own bumps at once).
 //!
 //! Authorisation is `aviary_core::auth::can(role, action)`; organisation scoping is done by
 //! every query (`WHERE org_id = $caller_org`), so another organisation's ids answer 404.
@@ -80,6 +86,8 @@ pub struct Claims {
     pub org: OrgId,
     /// Role.
     pub role: Role,
+    /// The user's token version when issued; a bumped version revokes the token.
+    pub ver: i64,
     /// Issued at, Unix seconds.
     pub iat: i64,
     /// Expiry, Unix seconds.
@@ -144,18 +152,21 @@ impl TokenKeys {
         self.ttl
     }
 
-    /// A signed token for the user, valid for the configured lifetime from `now`.
+    /// A signed token for the user at token version `ver`, valid for the configured lifetime
+    /// from `now`.
     pub fn issue(
         &self,
         user: UserId,
         org: OrgId,
         role: Role,
+        ver: i64,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<String, ServerError> {
         let claims = Claims {
             sub: user,
             org,
             role,
+            ver,
             iat: now.timestamp(),
             exp: now.timestamp() + self.ttl.as_secs() as i64,
             iss: self.issuer.clone(),
@@ -182,6 +193,60 @@ impl TokenKeys {
                 };
                 ApiError::Unauthorized(why.into())
             })
+    }
+}
+
+// --- revocation -----------------------------------------------------------------------------
+
+/// Each user's current token version, read from PostgreSQL and kept briefly.
+#[derive(Debug, Default)]
+pub struct TokenVersions {
+    cache: Mutex<HashMap<UserId, (Option<i64>, Instant)>>,
+}
+
+impl TokenVersions {
+    /// How long a version read from the database is trusted: the longest a token revoked on
+    /// another instance stays usable here.
+    pub const TTL: Duration = Duration::from_secs(2);
+
+    /// The user's current version (`None`: deleted or unknown).
+    pub async fn current(
+        &self,
+        pool: &deadpool_postgres::Pool,
+        user: UserId,
+    ) -> Result<Option<i64>, ApiError> {
+        let now = Instant::now();
+        if let Some((v, at)) = self.lock().get(&user)
+            && now.saturating_duration_since(*at) < Self::TTL
+        {
+            return Ok(*v);
+        }
+        let v = pool
+            .get()
+            .await?
+            .query_opt(
+                "SELECT token_version FROM users WHERE user_id = $1 AND deleted_at IS NULL",
+                &[&user.0],
+            )
+            .await?
+            .map(|r| r.get::<_, i64>(0));
+        let mut cache = self.lock();
+        if cache.len() > 100_000 {
+            cache.retain(|_, (_, at)| now.saturating_duration_since(*at) < Self::TTL);
+        }
+        cache.insert(user, (v, now));
+        Ok(v)
+    }
+
+    /// Forgets the cached version (after this instance bumped it).
+    pub fn forget(&self, user: UserId) {
+        self.lock().remove(&user);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, (Option<i64>, Instant)>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -306,6 +371,11 @@ impl FromRequestParts<AppState> for AuthUser {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err(ApiError::RateLimited(retry));
         }
+        if state.token_versions.current(&state.pool, c.sub).await? != Some(c.ver) {
+            return Err(ApiError::Unauthorized(
+                "token revoked (role or password changed, logged out, or user deleted)".into(),
+            ));
+        }
         Ok(Self {
             user_id: c.sub,
             org_id: c.org,
@@ -336,7 +406,7 @@ mod tests {
         let k = keys();
         let (user, org) = (UserId::new_random(), OrgId::new_random());
         let token = k
-            .issue(user, org, Role::Operator, chrono::Utc::now())
+            .issue(user, org, Role::Operator, 0, chrono::Utc::now())
             .expect("token");
         let claims = k.verify(&token).expect("valid");
         assert_eq!(
@@ -348,6 +418,7 @@ mod tests {
                 user,
                 org,
                 Role::Operator,
+                0,
                 chrono::Utc::now() - chrono::Duration::seconds(120),
             )
             .expect("token");

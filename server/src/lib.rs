@@ -63,6 +63,8 @@ pub struct Shared {
     pub dummy_hash: String,
     /// Rendered drone lists, reused briefly.
     pub drone_lists: api::fleet::DroneListCache,
+    /// Users' current token versions (revocation), cached briefly.
+    pub token_versions: auth::TokenVersions,
 }
 
 /// Axum state.
@@ -154,6 +156,7 @@ pub async fn start_with_cost(
         alerts,
         partitions: telemetry::Partitions::default(),
         drone_lists: api::fleet::DroneListCache::default(),
+        token_versions: auth::TokenVersions::default(),
         password_cost,
         dummy_hash,
         pool,

@@ -43,6 +43,18 @@ pub const ROUTES: &[RouteSpec] = &[
         None,
     ),
     r(
+        "POST",
+        "/api/v1/auth/logout",
+        "Log out everywhere: revokes every token of the caller",
+        Some(Action::Read),
+    ),
+    r(
+        "POST",
+        "/api/v1/auth/password",
+        "Change the caller's password (revokes every token of theirs)",
+        Some(Action::Read),
+    ),
+    r(
         "GET",
         "/api/v1/users",
         "List the organisation's users",
@@ -57,7 +69,13 @@ pub const ROUTES: &[RouteSpec] = &[
     r(
         "PATCH",
         "/api/v1/users/{id}",
-        "Change a user's role",
+        "Change a user's role (revokes their tokens)",
+        Some(Action::ManageUsers),
+    ),
+    r(
+        "DELETE",
+        "/api/v1/users/{id}",
+        "Delete a user (revokes their tokens)",
         Some(Action::ManageUsers),
     ),
     r(

@@ -1,4 +1,5 @@
-//! Login, user management (admins only) and the audit log.
+//! Login, logout-all and password change (any signed-in user), user management (admins only)
+//! and the audit log.
 
 use aviary_core::wire::LoginResponse;
 use std::net::SocketAddr;
@@ -52,7 +53,8 @@ pub async fn login(
         .get()
         .await?
         .query_opt(
-            "SELECT user_id, org_id, role, password_hash FROM users WHERE email = $1",
+            "SELECT user_id, org_id, role, password_hash, token_version FROM users
+             WHERE email = $1 AND deleted_at IS NULL",
             &[&b.email.to_lowercase()],
         )
         .await?;
@@ -72,7 +74,9 @@ pub async fn login(
     }
     let role = Role::parse(r.get(2)).ok_or_else(bad)?;
     let (user, org) = (UserId(r.get(0)), OrgId(r.get(1)));
-    let token = s.tokens.issue(user, org, role, chrono::Utc::now())?;
+    let token = s
+        .tokens
+        .issue(user, org, role, r.get(4), chrono::Utc::now())?;
     Ok(Json(LoginResponse {
         token,
         token_type: "Bearer".into(),
@@ -107,7 +111,8 @@ pub async fn list(
         .get()
         .await?
         .query(
-            "SELECT user_id, email, role, created_at FROM users WHERE org_id = $1 ORDER BY email",
+            "SELECT user_id, email, role, created_at FROM users
+             WHERE org_id = $1 AND deleted_at IS NULL ORDER BY email",
             &[&user.org_id.0],
         )
         .await?;
@@ -142,11 +147,7 @@ pub async fn create(
     Json(b): Json<CreateUser>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     user.require(Action::ManageUsers)?;
-    if b.password.chars().count() < 12 {
-        return Err(ApiError::Unprocessable(
-            "password must have at least 12 characters".into(),
-        ));
-    }
+    check_new_password(&b.password)?;
     if !b.email.contains('@') || b.email.len() > 255 {
         return Err(ApiError::Unprocessable(
             "email is not an e-mail address".into(),
@@ -214,7 +215,7 @@ pub struct UpdateUser {
     pub role: Role,
 }
 
-/// `PATCH /users/{id}`: change a role.
+/// `PATCH /users/{id}`: change a role (revokes the user's tokens: they carry the old role).
 pub async fn update(
     State(s): State<AppState>,
     user: AuthUser,
@@ -227,7 +228,8 @@ pub async fn update(
     let tx = conn.transaction().await?;
     let n = tx
         .execute(
-            "UPDATE users SET role = $3 WHERE user_id = $1 AND org_id = $2",
+            "UPDATE users SET role = $3, token_version = token_version + 1
+             WHERE user_id = $1 AND org_id = $2 AND deleted_at IS NULL",
             &[&id.0, &user.org_id.0, &b.role.as_str()],
         )
         .await?;
@@ -244,7 +246,145 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
+    s.token_versions.forget(id);
     Ok(Json(serde_json::json!({ "user_id": id, "role": b.role })))
+}
+
+/// `DELETE /users/{id}`: the user can no longer log in and every token of theirs is revoked.
+/// The row stays (missions and commands name their author) with its e-mail released.
+pub async fn delete(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    user.require(Action::ManageUsers)?;
+    let id: UserId = parse_id(&id, "user")?;
+    if id == user.user_id {
+        return Err(ApiError::Conflict(
+            "an admin cannot delete their own account".into(),
+        ));
+    }
+    let mut conn = s.pool.get().await?;
+    let tx = conn.transaction().await?;
+    let row = tx
+        .query_opt(
+            "UPDATE users u SET deleted_at = now(), token_version = u.token_version + 1,
+                 email = 'deleted+' || u.user_id || '@invalid'
+             FROM users old
+             WHERE u.user_id = $1 AND u.org_id = $2 AND u.deleted_at IS NULL AND old.user_id = u.user_id
+             RETURNING old.email",
+            &[&id.0, &user.org_id.0],
+        )
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    audit::append(
+        &tx,
+        Some(user.org_id),
+        Some(user.user_id),
+        "user.delete",
+        &format!("user:{id}"),
+        &serde_json::json!({ "email": row.get::<_, String>(0) }),
+    )
+    .await?;
+    tx.commit().await?;
+    s.token_versions.forget(id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /auth/logout`: revokes every token of the caller (all devices).
+pub async fn logout(State(s): State<AppState>, user: AuthUser) -> Result<StatusCode, ApiError> {
+    user.require(Action::Read)?;
+    let mut conn = s.pool.get().await?;
+    let tx = conn.transaction().await?;
+    tx.execute(
+        "UPDATE users SET token_version = token_version + 1 WHERE user_id = $1",
+        &[&user.user_id.0],
+    )
+    .await?;
+    audit::append(
+        &tx,
+        Some(user.org_id),
+        Some(user.user_id),
+        "auth.logout_all",
+        &format!("user:{}", user.user_id),
+        &serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    s.token_versions.forget(user.user_id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /auth/password` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    /// The password now.
+    pub current_password: String,
+    /// The new one, at least 12 characters.
+    pub new_password: String,
+}
+
+/// `POST /auth/password`: changes the caller's password (the current one is required) and
+/// revokes every token of theirs; they log in again with the new password.
+pub async fn change_password(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Json(b): Json<ChangePassword>,
+) -> Result<StatusCode, ApiError> {
+    user.require(Action::Read)?;
+    check_new_password(&b.new_password)?;
+    let hash: String = s
+        .pool
+        .get()
+        .await?
+        .query_one(
+            "SELECT password_hash FROM users WHERE user_id = $1",
+            &[&user.user_id.0],
+        )
+        .await?
+        .get(0);
+    let current = b.current_password.clone();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &current))
+        .await
+        .unwrap_or(false);
+    if !ok {
+        return Err(ApiError::Forbidden("the current password is wrong".into()));
+    }
+    let cost = s.password_cost;
+    let new = b.new_password;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&new, cost))
+        .await
+        .map_err(|e| ServerError::Password(e.to_string()))??;
+    let mut conn = s.pool.get().await?;
+    let tx = conn.transaction().await?;
+    tx.execute(
+        "UPDATE users SET password_hash = $2, token_version = token_version + 1 WHERE user_id = $1",
+        &[&user.user_id.0, &hash],
+    )
+    .await?;
+    audit::append(
+        &tx,
+        Some(user.org_id),
+        Some(user.user_id),
+        "auth.password",
+        &format!("user:{}", user.user_id),
+        &serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    s.token_versions.forget(user.user_id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The API's password rule (also applied by `bootstrap`).
+pub fn check_new_password(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < 12 {
+        return Err(ApiError::Unprocessable(
+            "password must have at least 12 characters".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Audit list query.

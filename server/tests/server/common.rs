@@ -104,24 +104,28 @@ pub struct TestServer {
 /// Starts a server for one test (instance id `{prefix}-{random}`), or `None` (skipped) when the
 /// services are absent and not required.
 pub async fn start(prefix: &str) -> Option<TestServer> {
+    start_with(prefix, |_| {}).await
+}
+
+/// [`start`] with settings changed by `tweak` first.
+pub async fn start_with(prefix: &str, tweak: impl FnOnce(&mut ServerConfig)) -> Option<TestServer> {
     let (pg, mqtt_host, mqtt_port) = services()?;
     let schema = schema();
     let guard = SchemaGuard {
         pg: pg.clone(),
         schema: schema.clone(),
     };
-    let server = aviary_server::start_with_cost(
-        config(
-            &pg,
-            &mqtt_host,
-            mqtt_port,
-            &schema,
-            &format!("{prefix}-{}", uuid::Uuid::new_v4().simple()),
-        ),
-        TEST_COST,
-    )
-    .await
-    .expect("start");
+    let mut cfg = config(
+        &pg,
+        &mqtt_host,
+        mqtt_port,
+        &schema,
+        &format!("{prefix}-{}", uuid::Uuid::new_v4().simple()),
+    );
+    tweak(&mut cfg);
+    let server = aviary_server::start_with_cost(cfg, TEST_COST)
+        .await
+        .expect("start");
     Some(TestServer {
         server,
         mqtt_host,
@@ -236,6 +240,8 @@ impl Http {
 pub struct Org {
     /// Tokens of its admin, operator and analyst.
     pub tokens: Vec<(Role, String)>,
+    /// E-mails of its admin, operator and analyst (password [`PASSWORD`]).
+    pub emails: Vec<(Role, String)>,
     /// A site.
     pub site: SiteId,
     /// A registered drone.
@@ -252,6 +258,28 @@ impl Org {
             .expect("role")
             .1
     }
+
+    /// E-mail of `role`.
+    pub fn email(&self, role: Role) -> &str {
+        &self
+            .emails
+            .iter()
+            .find(|(r, _)| *r == role)
+            .expect("role")
+            .1
+    }
+
+    /// Logs every role in again (after something revoked their tokens).
+    pub async fn relogin(&mut self, http: &Http) {
+        for (role, email) in &self.emails {
+            let token = login(http, email).await;
+            for (r, t) in &mut self.tokens {
+                if r == role {
+                    t.clone_from(&token);
+                }
+            }
+        }
+    }
 }
 
 /// Bootstraps an organisation: admin, operator, analyst, a site and a drone with `drone` id.
@@ -263,6 +291,7 @@ pub async fn org(server: &RunningServer, http: &Http, name: &str, drone: DroneId
         .expect("bootstrap");
     let admin = login(http, &admin_email).await;
     let mut tokens = vec![(Role::Admin, admin.clone())];
+    let mut emails = vec![(Role::Admin, admin_email.clone())];
     for role in [Role::Operator, Role::Analyst] {
         let email = format!("{}-{tag}@{name}.test", role.as_str());
         let (st, body) = http
@@ -275,6 +304,7 @@ pub async fn org(server: &RunningServer, http: &Http, name: &str, drone: DroneId
             .await;
         assert_eq!(st, 201, "{body}");
         tokens.push((role, login(http, &email).await));
+        emails.push((role, email));
     }
     let (st, site) = http
         .call("POST", "/api/v1/sites", Some(&admin), Some(&json!({ "name": format!("{name} field"), "location": { "lat": 47.397, "lon": 8.545 }, "timezone": "Europe/Zurich" })))
@@ -292,6 +322,7 @@ pub async fn org(server: &RunningServer, http: &Http, name: &str, drone: DroneId
     assert_eq!(st, 201, "{d}");
     Org {
         tokens,
+        emails,
         site,
         drone,
     }

@@ -15,6 +15,9 @@ fn body_for(method: &str, path: &str, ctx: &Ctx, n: usize) -> Option<Value> {
             json!({ "email": format!("new{n}@matrix.test"), "password": common::PASSWORD, "role": "analyst" })
         }
         ("PATCH", "/api/v1/users/{id}") => json!({ "role": "analyst" }),
+        ("POST", "/api/v1/auth/password") => {
+            json!({ "current_password": common::PASSWORD, "new_password": common::PASSWORD })
+        }
         ("POST", "/api/v1/missions") => common::mission_body(ctx.site, Some(ctx.drone)),
         ("PATCH", "/api/v1/missions/{id}") => json!({ "name": format!("renamed {n}") }),
         ("POST", "/api/v1/drones") => {
@@ -85,11 +88,13 @@ async fn role_route_matrix_and_other_org_ids() {
         &format!("matrix-{}", uuid::Uuid::new_v4().simple()),
     );
     cfg.ack_timeout = std::time::Duration::from_secs(1);
+    // Revoking routes make every role log in again.
+    cfg.login_per_minute = 10_000;
     let server = aviary_server::start_with_cost(cfg, common::TEST_COST)
         .await
         .expect("start");
     let http = Http::new(server.addr);
-    let alpha = common::org(&server, &http, "alpha", DroneId::new_random()).await;
+    let mut alpha = common::org(&server, &http, "alpha", DroneId::new_random()).await;
     let bravo = common::org(&server, &http, "bravo", DroneId::new_random()).await;
     let admin = alpha.token(Role::Admin).to_owned();
     let (_, users) = http.call("GET", "/api/v1/users", Some(&admin), None).await;
@@ -102,7 +107,8 @@ async fn role_route_matrix_and_other_org_ids() {
         .as_str()
         .expect("id")
         .to_owned();
-    let shared_mission = new_mission(&http, &admin, alpha.site, alpha.drone).await;
+    let shared_mission =
+        new_mission(&http, alpha.token(Role::Admin), alpha.site, alpha.drone).await;
     let ctx = Ctx {
         site: alpha.site,
         drone: alpha.drone,
@@ -133,13 +139,27 @@ async fn role_route_matrix_and_other_org_ids() {
         checked += 1;
         for role in Role::ALL {
             n += 1;
-            // Deleting consumes its mission: give each role its own.
-            let mission = if route.method == "DELETE" {
-                new_mission(&http, &admin, alpha.site, alpha.drone).await
+            // Deleting consumes its mission or user: give each role its own.
+            let mission = if route.method == "DELETE" && route.path.contains("/missions/") {
+                new_mission(&http, alpha.token(Role::Admin), alpha.site, alpha.drone).await
             } else {
                 shared_mission.clone()
             };
-            let path = fill(route.path, &ctx, &mission);
+            let mut path = fill(route.path, &ctx, &mission);
+            if route.method == "DELETE" && route.path.starts_with("/api/v1/users/") {
+                let (st, b) = http
+                    .call(
+                        "POST",
+                        "/api/v1/users",
+                        Some(alpha.token(Role::Admin)),
+                        Some(&json!({ "email": format!("doomed{n}@matrix.test"), "password": common::PASSWORD, "role": "analyst" })),
+                    )
+                    .await;
+                assert_eq!(st, 201, "{b}");
+                path = route
+                    .path
+                    .replace("{id}", b["user_id"].as_str().expect("id"));
+            }
             let (st, body) = http
                 .call(
                     route.method,
@@ -170,6 +190,14 @@ async fn role_route_matrix_and_other_org_ids() {
                 assert_eq!(body["error"]["code"], "forbidden");
             }
             checked += 1;
+            // A role change, a password change and logout-all revoke tokens: log in again.
+            if matches!(
+                route.path,
+                "/api/v1/users/{id}" | "/api/v1/auth/logout" | "/api/v1/auth/password"
+            ) && st < 300
+            {
+                alpha.relogin(&http).await;
+            }
         }
     }
 
@@ -260,8 +288,8 @@ async fn role_route_matrix_and_other_org_ids() {
     checked += 1;
     println!("role x route matrix: {checked} checks");
     assert_eq!(
-        checked, 142,
-        "29 protected routes x (3 roles + no token), 7 WebSocket checks, 19 cross-org checks"
+        checked, 155,
+        "32 protected routes x (3 roles + no token), 7 WebSocket checks, 20 cross-org checks"
     );
     server.shutdown().await;
 }
