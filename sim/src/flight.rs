@@ -67,6 +67,20 @@ pub enum Guidance {
         /// Cruise speed, m/s.
         speed_mps: f64,
     },
+    /// Be at `pos` moving at the given ground velocity: the waypoint navigator
+    /// ([`crate::wpnav`]) flies the track itself and the position controller holds it (wind does
+    /// not push the vehicle off), while the altitude moves towards `alt_rel_m` within the
+    /// climb/descent limits.
+    Follow {
+        /// Position on the track.
+        pos: LatLon,
+        /// Ground velocity north, m/s.
+        vel_n_mps: f64,
+        /// Ground velocity east, m/s.
+        vel_e_mps: f64,
+        /// Target altitude above home, metres.
+        alt_rel_m: f64,
+    },
     /// Descend vertically at the landing speed, holding the horizontal position.
     Land {
         /// Position to land at.
@@ -209,6 +223,22 @@ pub fn step(
         return *state;
     }
     let mut next = *state;
+    if let Guidance::Follow {
+        pos,
+        vel_n_mps,
+        vel_e_mps,
+        alt_rel_m,
+    } = *guidance
+    {
+        next.pos = pos;
+        next.vel_n_mps = vel_n_mps;
+        next.vel_e_mps = vel_e_mps;
+        let want_climb = vertical_for(state.alt_rel_m, alt_rel_m, limits);
+        next.climb_mps = approach(state.climb_mps, want_climb, limits.vert_accel_mps2 * dt_s);
+        next.alt_rel_m = (state.alt_rel_m + next.climb_mps * dt_s).max(0.0);
+        next.heading_deg = turn_heading(state.heading_deg, vel_n_mps, vel_e_mps, limits, dt_s);
+        return next;
+    }
     let (want_h, want_climb, drift) = match *guidance {
         Guidance::Idle => {
             next.vel_n_mps = 0.0;
@@ -248,6 +278,7 @@ pub fn step(
             (v, -rate, WIND_DRIFT_FRACTION)
         }
         Guidance::Uncontrolled { descent_mps } => ((0.0, 0.0), -descent_mps, 1.0),
+        Guidance::Follow { .. } => unreachable!("handled above"),
     };
     // The stored ground velocity includes last step's wind drift; the controller works on
     // its own part only (otherwise the drift would accumulate step after step).
@@ -273,16 +304,18 @@ pub fn step(
         next.vel_n_mps = 0.0;
         next.vel_e_mps = 0.0;
     }
-    // Yaw follows the course when moving, within the turn-rate limit.
-    if vn.hypot(ve) > 0.5 {
-        let course = ve.atan2(vn).to_degrees();
-        let diff = angle_diff_deg(state.heading_deg, course);
-        next.heading_deg = wrap_deg(
-            state.heading_deg
-                + diff.clamp(-limits.turn_rate_dps * dt_s, limits.turn_rate_dps * dt_s),
-        );
-    }
+    next.heading_deg = turn_heading(state.heading_deg, vn, ve, limits, dt_s);
     next
+}
+
+/// Yaw follows the course when moving, within the turn-rate limit.
+fn turn_heading(heading_deg: f64, vn: f64, ve: f64, limits: &Limits, dt_s: f64) -> f64 {
+    if vn.hypot(ve) <= 0.5 {
+        return heading_deg;
+    }
+    let course = ve.atan2(vn).to_degrees();
+    let diff = angle_diff_deg(heading_deg, course);
+    wrap_deg(heading_deg + diff.clamp(-limits.turn_rate_dps * dt_s, limits.turn_rate_dps * dt_s))
 }
 
 /// Climb rate wanted to reach `target_m` from `alt_m`, slowing in the last metres.
@@ -319,6 +352,16 @@ impl Default for BatteryModel {
     }
 }
 
+/// Drain rate in `state`, percent per second (0 when disarmed).
+pub fn drain_rate_pct_per_s(state: &Kinematics, armed: bool, model: &BatteryModel) -> f64 {
+    if !armed {
+        return 0.0;
+    }
+    model.hover_pct_per_s
+        + model.speed_pct_per_s_per_mps * state.ground_speed_mps()
+        + model.climb_pct_per_s_per_mps * state.climb_mps.max(0.0)
+}
+
 /// Battery remaining after `dt_s` seconds in `state`. Pure; no drain when disarmed.
 pub fn drain_battery(
     remaining_pct: f64,
@@ -334,6 +377,52 @@ pub fn drain_battery(
         + model.speed_pct_per_s_per_mps * state.ground_speed_mps()
         + model.climb_pct_per_s_per_mps * state.climb_mps.max(0.0);
     (remaining_pct - rate * dt_s).max(0.0)
+}
+
+/// The pack `ArduCopter` SITL flies by default: 3S `LiPo`, 12.6 V full (`SIM_BATT_VOLTAGE`),
+/// 3,300 mAh (`BATT_CAPACITY`), sagging under load.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PackModel {
+    /// Cells in series.
+    pub cells: u8,
+    /// Capacity, mAh.
+    pub capacity_mah: f64,
+    /// Internal resistance of the pack, ohms.
+    pub resistance_ohm: f64,
+}
+
+impl Default for PackModel {
+    fn default() -> Self {
+        Self {
+            cells: 3,
+            capacity_mah: 3300.0,
+            resistance_ohm: 0.03,
+        }
+    }
+}
+
+impl PackModel {
+    /// Current drawn while draining at `pct_per_s`, amperes.
+    pub fn current_a(&self, pct_per_s: f64) -> f64 {
+        pct_per_s / 100.0 * self.capacity_mah * 3.6
+    }
+
+    /// Charge used so far, mAh.
+    pub fn consumed_mah(&self, remaining_pct: f64) -> f64 {
+        (100.0 - remaining_pct).clamp(0.0, 100.0) / 100.0 * self.capacity_mah
+    }
+
+    /// Resting voltage of one cell: 4.2 V full, 3.94 V at half charge, 3.3 V empty (flat in the
+    /// middle, falling fast at the end, like a `LiPo` discharge curve).
+    pub fn cell_rest_v(remaining_pct: f64) -> f64 {
+        let x = (remaining_pct / 100.0).clamp(0.0, 1.0);
+        0.9f64.mul_add(x.sqrt(), 3.3)
+    }
+
+    /// Pack voltage at `remaining_pct` while drawing `current_a`.
+    pub fn voltage_v(&self, remaining_pct: f64, current_a: f64) -> f64 {
+        f64::from(self.cells) * Self::cell_rest_v(remaining_pct) - self.resistance_ohm * current_a
+    }
 }
 
 /// Pack voltage for a remaining charge (4S `LiPo`, 16.0–16.8 V over the useful range).

@@ -61,6 +61,9 @@ pub struct SimConfig {
     pub drones: u32,
     /// Home of drone 0; the others line up 10 m apart east of it.
     pub home: LatLon,
+    /// Altitude of the homes above mean sea level, metres (`GLOBAL_POSITION_INT.alt`,
+    /// `HOME_POSITION`; SITL's `--home lat,lon,alt`).
+    pub home_alt_amsl_m: f64,
     /// Stream telemetry without being asked (the app sees drones instantly); `None` behaves
     /// like `ArduPilot` (HEARTBEAT only until rates are requested).
     pub default_streams: Option<StreamRates>,
@@ -88,6 +91,7 @@ impl SimConfig {
             tick_hz: 20.0,
             drones,
             home: LatLon::new(47.397_742, 8.545_594),
+            home_alt_amsl_m: 488.0,
             default_streams: None,
             gps_noise_m: 0.3,
             gcs_failsafe_s: 5.0,
@@ -256,6 +260,9 @@ impl SimHandle {
             .offset_ne(0.0, 10.0 * f64::from(id % 100))
             .offset_ne(10.0 * f64::from(id / 100), 0.0);
         let mut vc = VehicleConfig::new((1 + id % 254) as u8, home);
+        vc.home_alt_amsl_m = self.cfg.home_alt_amsl_m;
+        // Drone number `id` has the same autopilot uid in every run.
+        vc.uid = crate::vehicle::uid_for_index(id);
         vc.default_streams = self.cfg.default_streams;
         vc.gps_noise_m = self.cfg.gps_noise_m;
         vc.gcs_failsafe_s = self.cfg.gcs_failsafe_s;

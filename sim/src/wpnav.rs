@@ -134,7 +134,11 @@ mod tests {
         let mut wps = vec![HOME];
         for i in 0..6 {
             let north = 20.0 * f64::from(i);
-            let (a, b) = if i % 2 == 0 { (0.0, 150.0) } else { (150.0, 0.0) };
+            let (a, b) = if i % 2 == 0 {
+                (0.0, 150.0)
+            } else {
+                (150.0, 0.0)
+            };
             wps.push(HOME.offset_ne(north, a));
             wps.push(HOME.offset_ne(north, b));
         }
@@ -146,7 +150,12 @@ mod tests {
         let mut leg = 1;
         while leg < wps.len() {
             let exit = wps.get(leg + 1).map_or(0.0, |next| {
-                corner_speed_mps(track.bearing_deg, wps[leg].bearing_deg(*next), 10.0, &limits)
+                corner_speed_mps(
+                    track.bearing_deg,
+                    wps[leg].bearing_deg(*next),
+                    10.0,
+                    &limits,
+                )
             });
             t += DT;
             if let Some(over) = track.advance(DT, 10.0, exit, &limits) {
@@ -170,12 +179,21 @@ mod tests {
         let cross = times[1];
         let long = times[2];
         eprintln!("150 m leg {long:.2} s, 20 m leg {cross:.2} s");
-        assert!((long - 18.4).abs() <= 18.4 * 0.05, "150 m leg took {long:.2} s");
-        assert!((cross - 4.0).abs() <= 4.0 * 0.05, "20 m leg took {cross:.2} s");
+        assert!(
+            (long - 18.4).abs() <= 18.4 * 0.05,
+            "150 m leg took {long:.2} s"
+        );
+        assert!(
+            (cross - 4.0).abs() <= 4.0 * 0.05,
+            "20 m leg took {cross:.2} s"
+        );
         // Every inner leg of a kind takes the same time.
         for (i, t) in times.iter().enumerate().skip(1).take(times.len() - 2) {
             let want = if i % 2 == 0 { long } else { cross };
-            assert!((t - want).abs() < 0.1, "leg {i}: {t:.2} s against {want:.2} s");
+            assert!(
+                (t - want).abs() < 0.1,
+                "leg {i}: {t:.2} s against {want:.2} s"
+            );
         }
     }
 
@@ -194,7 +212,10 @@ mod tests {
         assert!(track.speed_mps < 0.5, "{}", track.speed_mps);
         assert!(track.pos().distance_m(HOME.offset_ne(400.0, 0.0)) < 0.1);
         // 400 m at 6 m/s is 66.7 s plus what accelerating and braking cost.
-        assert!(t > 66.7 && t < 66.7 + 2.0 * 6.0 / limits.path_accel_mps2, "{t}");
+        assert!(
+            t > 66.7 && t < 66.7 + 2.0 * 6.0 / limits.path_accel_mps2,
+            "{t}"
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@
     reason = "ArduPilot still speaks MISSION_ITEM, MISSION_REQUEST, SET_MODE and REQUEST_DATA_STREAM, and so do MAVProxy and Mission Planner"
 )]
 
-use crate::flight::{self, BatteryModel, Environment, Guidance, Kinematics, Limits};
+use crate::flight::{self, BatteryModel, Environment, Guidance, Kinematics, Limits, PackModel};
+use crate::wpnav::{NavLimits, Track};
+use autopilot::RtlStage;
 use aviary_core::LatLon;
 use mav::MavMessage;
 use mavlink::dialects::ardupilotmega as mav;
@@ -65,6 +67,23 @@ impl CopterMode {
             17 => Self::Brake,
             _ => return None,
         })
+    }
+
+    /// Whether `ArduCopter` needs a position estimate (GPS) for this mode.
+    pub const fn requires_gps(self) -> bool {
+        matches!(
+            self,
+            Self::Auto | Self::Guided | Self::Loiter | Self::Rtl | Self::Brake
+        )
+    }
+
+    /// Whether `ArduCopter` arms in this mode (`Mode::allows_arming`): not in AUTO (without
+    /// `AUTO_OPTIONS`), RTL, LAND or BRAKE.
+    pub const fn allows_arming(self) -> bool {
+        matches!(
+            self,
+            Self::Stabilize | Self::AltHold | Self::Guided | Self::Loiter
+        )
     }
 
     /// Upper-case name as `ArduCopter` prints it.
@@ -148,12 +167,19 @@ pub struct VehicleConfig {
     pub system_id: u8,
     /// Home / start position.
     pub home: LatLon,
-    /// Home altitude above mean sea level, metres.
+    /// Home altitude above mean sea level, metres (`GLOBAL_POSITION_INT.alt`, `HOME_POSITION`).
     pub home_alt_amsl_m: f64,
+    /// The autopilot's unique id (`AUTOPILOT_VERSION.uid`), non-zero; the same for the same
+    /// drone across restarts.
+    pub uid: u64,
     /// Airframe limits.
     pub limits: Limits,
+    /// Waypoint navigation (acceleration along the track, corner speed).
+    pub nav: NavLimits,
     /// Battery model.
     pub battery: BatteryModel,
+    /// The battery pack (voltage, capacity).
+    pub pack: PackModel,
     /// Low-battery failsafe threshold (RTL), percent.
     pub battery_low_pct: f64,
     /// Critical battery threshold (LAND), percent.
@@ -166,6 +192,11 @@ pub struct VehicleConfig {
     pub gcs_failsafe_s: f64,
     /// RTL altitude, metres above home (`RTL_ALT`).
     pub rtl_alt_m: f64,
+    /// Hover above home before landing in RTL, simulated seconds (`RTL_LOIT_TIME`).
+    pub rtl_loiter_s: f64,
+    /// Time on the ground before the land detector fires and the vehicle disarms, simulated
+    /// seconds (`LAND_DETECTOR_TRIGGER_SEC`).
+    pub land_detect_s: f64,
     /// Default mission cruise speed, m/s (`WPNAV_SPEED`).
     pub cruise_speed_mps: f64,
     /// Stream telemetry without being asked, at these rates. `None` behaves like `ArduPilot`:
@@ -188,14 +219,19 @@ impl VehicleConfig {
             system_id,
             home,
             home_alt_amsl_m: 488.0,
+            uid: uid_for(u64::from(system_id), home),
             limits: Limits::default(),
+            nav: NavLimits::default(),
             battery: BatteryModel::default(),
+            pack: PackModel::default(),
             battery_low_pct: 20.0,
             battery_critical_pct: 10.0,
             wind: Environment::default(),
             gps_noise_m: 0.3,
             gcs_failsafe_s: 5.0,
             rtl_alt_m: 15.0,
+            rtl_loiter_s: 5.0,
+            land_detect_s: 1.0,
             cruise_speed_mps: 10.0,
             default_streams: None,
             seed: u64::from(system_id),
@@ -205,13 +241,33 @@ impl VehicleConfig {
     }
 }
 
+/// A stable, non-zero autopilot uid for simulated drone number `index` (its position in the
+/// fleet), the same every time that drone starts.
+pub fn uid_for_index(index: u32) -> u64 {
+    mix(0x5349_4d5f_4156_4941 ^ u64::from(index))
+}
+
+/// The default uid of a vehicle: from its system id and home, so a drone restarted with the
+/// same settings keeps its identity.
+fn uid_for(system_id: u64, home: LatLon) -> u64 {
+    mix(system_id ^ home.lat_deg.to_bits().rotate_left(17) ^ home.lon_deg.to_bits())
+}
+
+/// `SplitMix64`'s finaliser; never returns 0.
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)).max(1)
+}
+
 /// Telemetry rates used when streaming by default.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StreamRates {
     /// `GLOBAL_POSITION_INT`, Hz.
     pub position_hz: f64,
-    /// `ATTITUDE`, `VFR_HUD`, `SYS_STATUS`, `GPS_RAW_INT`, `BATTERY_STATUS` and
-    /// `MISSION_CURRENT`, Hz.
+    /// `ATTITUDE`, `VFR_HUD`, `SYS_STATUS`, `GPS_RAW_INT`, `BATTERY_STATUS`,
+    /// `MISSION_CURRENT` and `EXTENDED_SYS_STATE`, Hz.
     pub status_hz: f64,
 }
 
@@ -229,7 +285,6 @@ pub struct Tick {
 
 const MAX_SUBSTEP_S: f64 = 0.1;
 const WP_RADIUS_M: f64 = 2.0;
-const ALT_TOLERANCE_M: f64 = 1.0;
 const COMPONENT_ID: u8 = 1;
 
 /// One stored mission item (`MISSION_ITEM_INT` semantics, `x`/`y` in 1e7 degrees).
@@ -266,7 +321,7 @@ struct Upload {
 enum Phase {
     /// On the ground, motors idle or off.
     Ground,
-    /// Climbing to an altitude above the current spot.
+    /// Climbing to an altitude above the current spot (`landed_state` TAKEOFF).
     Takeoff { alt_rel_m: f64 },
     /// Flying with some guidance.
     Flying,
@@ -313,6 +368,25 @@ pub struct Vehicle {
     sim_time_s: f64,
     wall_time_s: f64,
     speed_mps: f64,
+    /// The mission may run on the ground: set by `MISSION_START` or a GUIDED takeoff, as
+    /// `ArduCopter`'s `auto_armed` (arming alone does not start an AUTO mission).
+    auto_armed: bool,
+    /// The mission ran to its end (`MISSION_START` then starts it from the top).
+    mission_complete: bool,
+    /// The leg being flown in AUTO or RTL.
+    track: Option<Track>,
+    /// Where an RTL stands.
+    rtl: RtlStage,
+    /// Altitude when the RTL started: it returns at this or `RTL_ALT`, whichever is higher.
+    rtl_return_alt_m: f64,
+    /// Hovering over the current waypoint until then (its hold time or its altitude).
+    wp_hold_until_s: Option<f64>,
+    /// When the vehicle touched down, for the land detector.
+    touchdown_s: Option<f64>,
+    /// Descending to land (LAND, or the landing part of RTL or of a mission item).
+    landing: bool,
+    /// The EKF failsafe has fired (GPS lost) and not cleared.
+    ekf_failsafe: bool,
 }
 
 /// Message ids used for streams.
@@ -330,7 +404,7 @@ mod id {
     pub const EXTENDED_SYS_STATE: u32 = 245;
 }
 
-const STREAMABLE: [u32; 8] = [
+const STREAMABLE: [u32; 9] = [
     id::SYS_STATUS,
     id::GPS_RAW_INT,
     id::ATTITUDE,
@@ -339,6 +413,7 @@ const STREAMABLE: [u32; 8] = [
     id::VFR_HUD,
     id::BATTERY_STATUS,
     id::HOME_POSITION,
+    id::EXTENDED_SYS_STATE,
 ];
 
 impl Vehicle {
@@ -356,6 +431,7 @@ impl Vehicle {
                 id::GPS_RAW_INT,
                 id::BATTERY_STATUS,
                 id::MISSION_CURRENT,
+                id::EXTENDED_SYS_STATE,
             ] {
                 if r.status_hz > 0.0 {
                     stream_interval_s.insert(m, 1.0 / r.status_hz);
@@ -402,6 +478,15 @@ impl Vehicle {
             sim_time_s: 0.0,
             wall_time_s: 0.0,
             speed_mps: cfg.cruise_speed_mps,
+            auto_armed: false,
+            mission_complete: false,
+            track: None,
+            rtl: RtlStage::Climb,
+            rtl_return_alt_m: 0.0,
+            wp_hold_until_s: None,
+            touchdown_s: None,
+            landing: false,
+            ekf_failsafe: false,
             cfg,
         }
     }
@@ -431,6 +516,27 @@ impl Vehicle {
     /// Number of mission items stored, home included.
     pub fn mission_len(&self) -> usize {
         self.mission.len()
+    }
+    /// The autopilot's unique id, as `AUTOPILOT_VERSION` reports it.
+    pub fn uid(&self) -> u64 {
+        self.cfg.uid
+    }
+    /// The waypoint speed now (`WPNAV_SPEED`, or the last `DO_CHANGE_SPEED`), m/s.
+    pub fn wp_speed_mps(&self) -> f64 {
+        self.speed_mps
+    }
+    /// `EXTENDED_SYS_STATE.landed_state` as `ArduCopter` reports it.
+    pub fn landed_state(&self) -> mav::MavLandedState {
+        use mav::MavLandedState as L;
+        if !self.armed || self.phase == Phase::Ground {
+            L::MAV_LANDED_STATE_ON_GROUND
+        } else if self.landing || self.touchdown_s.is_some() {
+            L::MAV_LANDED_STATE_LANDING
+        } else if matches!(self.phase, Phase::Takeoff { .. }) {
+            L::MAV_LANDED_STATE_TAKEOFF
+        } else {
+            L::MAV_LANDED_STATE_IN_AIR
+        }
     }
     /// Current mission item.
     pub fn current_seq(&self) -> u16 {
@@ -487,12 +593,6 @@ impl Vehicle {
         out
     }
 
-    /// Re-requests the awaited item after `mission_rerequest_s` without one and gives up after
-    /// `mission_upload_timeout_s` (`ArduPilot`'s `MissionItemProtocol::update`: 1 s and 8 s),
-    /// keeping the previous mission. The vehicle's re-requests are half of the protocol's
-    /// loss recovery: they rescue an upload whose request or item was lost while the ground
-    /// station is still waiting.
-
     fn environment(&self) -> Environment {
         let mut env = self.wind;
         if let Some((g, _)) = self.gust {
@@ -506,7 +606,7 @@ impl Vehicle {
         if let Some((g, left)) = self.gust {
             self.gust = (left - dt > 0.0).then_some((g, left - dt));
         }
-        let guidance = self.guidance(out);
+        let guidance = self.guidance(dt, out);
         let env = self.environment();
         self.kin = flight::step(&self.kin, &guidance, &self.cfg.limits, &env, dt);
         self.battery_pct = flight::drain_battery(
@@ -516,19 +616,23 @@ impl Vehicle {
             &self.cfg.battery,
             dt,
         );
-        if self.phase != Phase::Ground
-            && self.kin.on_ground()
-            && matches!(
-                guidance,
-                Guidance::Land { .. } | Guidance::Uncontrolled { .. }
-            )
-        {
-            self.phase = Phase::Ground;
-            self.disarm(out, "Landed: disarming");
+        self.landing = matches!(guidance, Guidance::Land { .. });
+        if self.phase == Phase::Ground || !self.kin.on_ground() {
+            self.touchdown_s = None;
+            return;
+        }
+        match guidance {
+            // A motor failure ends on the ground: the crash check disarms at once.
+            Guidance::Uncontrolled { .. } => self.disarm(out),
+            Guidance::Land { .. } => {
+                let since = *self.touchdown_s.get_or_insert(self.sim_time_s);
+                if self.sim_time_s - since >= self.cfg.land_detect_s - 1e-9 {
+                    self.land_complete(out);
+                }
+            }
+            _ => {}
         }
     }
-
-    /// Chooses what the airframe does this sub-step, advancing the mission as items complete.
 
     /// Component id the vehicle sends from (`MAV_COMP_ID_AUTOPILOT1`).
     pub const fn component_id() -> u8 {
@@ -544,6 +648,7 @@ fn statustext(severity: mav::MavSeverity, text: &str) -> MavMessage {
 }
 
 mod autopilot;
+mod failsafe;
 mod protocol;
 mod telemetry;
 #[cfg(test)]

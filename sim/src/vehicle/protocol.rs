@@ -108,6 +108,7 @@ impl Vehicle {
                 self.mission.truncate(1);
                 self.mission_version += 1;
                 self.current_seq = 0;
+                self.mission_complete = false;
                 self.upload = None;
                 out.push(mission_ack(
                     from_sys,
@@ -115,13 +116,15 @@ impl Vehicle {
                     mav::MavMissionResult::MAV_MISSION_ACCEPTED,
                 ));
             }
-            MavMessage::MISSION_SET_CURRENT(m)
-                if for_me(m.target_system) && usize::from(m.seq) < self.mission.len() =>
-            {
-                self.current_seq = m.seq;
-                self.last_reached = None;
-                self.hold_target = None;
-                out.push(self.mission_current());
+            MavMessage::MISSION_SET_CURRENT(m) if for_me(m.target_system) => {
+                // ArduPilot answers with MISSION_CURRENT either way (the old or the new item).
+                self.set_current(m.seq, &mut out);
+                if !out
+                    .iter()
+                    .any(|m| matches!(m, MavMessage::MISSION_CURRENT(_)))
+                {
+                    out.push(self.mission_current());
+                }
             }
             _ => {}
         }
@@ -131,7 +134,12 @@ impl Vehicle {
     pub(super) fn request_data_stream(&mut self, r: &mav::REQUEST_DATA_STREAM_DATA) {
         let ids: &[u32] = match r.req_stream_id as u32 {
             0 => &STREAMABLE,
-            2 => &[id::SYS_STATUS, id::GPS_RAW_INT, id::MISSION_CURRENT],
+            2 => &[
+                id::SYS_STATUS,
+                id::GPS_RAW_INT,
+                id::MISSION_CURRENT,
+                id::EXTENDED_SYS_STATE,
+            ],
             6 => &[id::GLOBAL_POSITION_INT],
             10 => &[id::ATTITUDE],
             11 => &[id::VFR_HUD],
@@ -168,10 +176,11 @@ impl Vehicle {
                     if self.armed {
                         MAV_RESULT_ACCEPTED
                     } else if let Err(why) = self.arming_checks() {
-                        out.push(statustext(mav::MavSeverity::MAV_SEVERITY_CRITICAL, why));
+                        out.push(statustext(mav::MavSeverity::MAV_SEVERITY_CRITICAL, &why));
                         MAV_RESULT_FAILED
                     } else {
                         self.armed = true;
+                        self.auto_armed = false;
                         self.phase = Phase::Ground;
                         self.battery_failsafe = 0;
                         out.push(statustext(
@@ -181,7 +190,7 @@ impl Vehicle {
                         MAV_RESULT_ACCEPTED
                     }
                 } else if self.phase == Phase::Ground || (p[1] - 21196.0).abs() < 0.5 {
-                    self.disarm(out, "Disarming motors");
+                    self.disarm(out);
                     MAV_RESULT_ACCEPTED
                 } else {
                     MAV_RESULT_DENIED
@@ -199,6 +208,7 @@ impl Vehicle {
                 } else {
                     self.phase = Phase::Takeoff { alt_rel_m: alt };
                     self.hold_target = Some((self.kin.pos, alt));
+                    self.auto_armed = true;
                     MAV_RESULT_ACCEPTED
                 }
             }
@@ -208,27 +218,7 @@ impl Vehicle {
             },
             C::MAV_CMD_NAV_RETURN_TO_LAUNCH => self.change_mode(CopterMode::Rtl, out),
             C::MAV_CMD_NAV_LAND => self.change_mode(CopterMode::Land, out),
-            C::MAV_CMD_MISSION_START => {
-                if !self.armed {
-                    MAV_RESULT_DENIED
-                } else if self.mission.len() < 2 {
-                    MAV_RESULT_FAILED
-                } else {
-                    let r = self.change_mode(CopterMode::Auto, out);
-                    if r == MAV_RESULT_ACCEPTED {
-                        let first = p[0] as u16;
-                        self.current_seq = if first >= 1 && usize::from(first) < self.mission.len()
-                        {
-                            first
-                        } else {
-                            1
-                        };
-                        self.last_reached = None;
-                        self.auto_paused = false;
-                    }
-                    r
-                }
-            }
+            C::MAV_CMD_MISSION_START => self.mission_start(p[0], out),
             C::MAV_CMD_DO_PAUSE_CONTINUE => {
                 if matches!(self.mode, CopterMode::Auto | CopterMode::Guided)
                     && self.phase != Phase::Ground
@@ -257,10 +247,16 @@ impl Vehicle {
                 }
             }
             C::MAV_CMD_DO_CHANGE_SPEED => {
-                if p[1] > 0.0 {
-                    self.speed_mps = f64::from(p[1]).min(self.cfg.limits.max_speed_mps);
-                }
+                self.change_speed(p[1]);
                 MAV_RESULT_ACCEPTED
+            }
+            C::MAV_CMD_DO_SET_MISSION_CURRENT => {
+                let seq = p[0];
+                if seq.is_finite() && seq >= 0.0 && self.set_current(seq as u16, out) {
+                    MAV_RESULT_ACCEPTED
+                } else {
+                    MAV_RESULT_DENIED
+                }
             }
             C::MAV_CMD_SET_MESSAGE_INTERVAL => {
                 let m = p[0] as u32;
@@ -302,6 +298,40 @@ impl Vehicle {
         (result, after)
     }
 
+    /// `MAV_CMD_MISSION_START` as `ArduCopter` handles it: only armed, switches to AUTO and
+    /// starts the mission (from the top after a completed one, else where it stood).
+    fn mission_start(&mut self, first: f32, out: &mut Vec<MavMessage>) -> mav::MavResult {
+        use mav::MavResult::{MAV_RESULT_ACCEPTED, MAV_RESULT_FAILED};
+        if !self.armed || self.mission.len() < 2 {
+            return MAV_RESULT_FAILED;
+        }
+        let first = first as u16;
+        if first >= 1 && usize::from(first) < self.mission.len() {
+            self.current_seq = first;
+            self.mission_complete = false;
+        }
+        if self.mission_complete {
+            self.current_seq = 0;
+            self.mission_complete = false;
+        }
+        let r = self.change_mode(CopterMode::Auto, out);
+        if r == MAV_RESULT_ACCEPTED {
+            self.auto_armed = true;
+            self.auto_paused = false;
+            self.last_reached = None;
+            self.last_mission_current_sent = None;
+            if self.current_seq != 0 {
+                self.start_nav_from(self.current_seq, out);
+            }
+        }
+        r
+    }
+
+    /// Re-requests the awaited item after `mission_rerequest_s` without one and gives up after
+    /// `mission_upload_timeout_s` (`ArduPilot`'s `MissionItemProtocol::update`: 1 s and 8 s),
+    /// keeping the previous mission. The vehicle's re-requests are half of the protocol's
+    /// loss recovery: they rescue an upload whose request or item was lost while the ground
+    /// station is still waiting.
     pub(super) fn upload_timeout(&mut self, out: &mut Vec<MavMessage>) {
         let now = self.wall_time_s;
         let (rerequest_s, give_up_s) = (
@@ -430,6 +460,7 @@ impl Vehicle {
             *first = h;
         }
         self.current_seq = 0;
+        self.mission_complete = false;
         self.last_reached = None;
         self.last_upload_count = Some(done.count);
         out.push(mission_ack(

@@ -47,11 +47,7 @@ impl Vehicle {
             id::EXTENDED_SYS_STATE => {
                 MavMessage::EXTENDED_SYS_STATE(mav::EXTENDED_SYS_STATE_DATA {
                     vtol_state: mav::MavVtolState::MAV_VTOL_STATE_UNDEFINED,
-                    landed_state: if self.phase == Phase::Ground {
-                        mav::MavLandedState::MAV_LANDED_STATE_ON_GROUND
-                    } else {
-                        mav::MavLandedState::MAV_LANDED_STATE_IN_AIR
-                    },
+                    landed_state: self.landed_state(),
                 })
             }
             _ => return None,
@@ -132,8 +128,9 @@ impl Vehicle {
 
     pub(super) fn gps_raw_int(&mut self) -> MavMessage {
         let pos = self.noisy_pos();
+        // ArduCopter SITL's simulated u-blox: RTK fixed, 10 satellites, HDOP 1.21.
         let (fix, sats) = if self.gps_ok {
-            (mav::GpsFixType::GPS_FIX_TYPE_3D_FIX, 14)
+            (mav::GpsFixType::GPS_FIX_TYPE_RTK_FIXED, 10)
         } else {
             (mav::GpsFixType::GPS_FIX_TYPE_NO_FIX, 0)
         };
@@ -156,8 +153,8 @@ impl Vehicle {
                 0
             },
             alt: ((self.cfg.home_alt_amsl_m + self.kin.alt_rel_m) * 1000.0) as i32,
-            eph: if self.gps_ok { 70 } else { u16::MAX },
-            epv: if self.gps_ok { 120 } else { u16::MAX },
+            eph: if self.gps_ok { 121 } else { u16::MAX },
+            epv: if self.gps_ok { 200 } else { u16::MAX },
             vel: (self.kin.ground_speed_mps() * 100.0) as u16,
             cog: (course * 100.0) as u16 % 36000,
             fix_type: fix,
@@ -214,8 +211,8 @@ impl Vehicle {
             onboard_control_sensors_enabled: present,
             onboard_control_sensors_health: health,
             load: 250,
-            voltage_battery: (flight::battery_voltage_v(self.battery_pct) * 1000.0) as u16,
-            current_battery: if self.armed { 1500 } else { 50 },
+            voltage_battery: (self.battery_voltage_v() * 1000.0) as u16,
+            current_battery: (self.battery_current_a() * 100.0) as i16,
             battery_remaining: self.battery_pct.round() as i8,
             drop_rate_comm: (self.packet_loss_pct * 100.0) as u16,
             errors_comm: 0,
@@ -227,15 +224,17 @@ impl Vehicle {
     }
 
     pub(super) fn battery_status(&self) -> MavMessage {
+        let pack = self.cfg.pack;
+        let cells = usize::from(pack.cells).clamp(1, 10);
         let mut voltages = [u16::MAX; 10];
-        let cell_mv = (flight::battery_voltage_v(self.battery_pct) * 250.0) as u16;
-        voltages[..4].fill(cell_mv);
+        let cell_mv = (self.battery_voltage_v() * 1000.0 / cells as f64) as u16;
+        voltages[..cells].fill(cell_mv);
         MavMessage::BATTERY_STATUS(mav::BATTERY_STATUS_DATA {
-            current_consumed: ((100.0 - self.battery_pct) * 50.0) as i32,
+            current_consumed: pack.consumed_mah(self.battery_pct) as i32,
             energy_consumed: -1,
             temperature: i16::MAX,
             voltages,
-            current_battery: if self.armed { 1500 } else { 50 },
+            current_battery: (self.battery_current_a() * 100.0) as i16,
             id: 0,
             battery_function: mav::MavBatteryFunction::MAV_BATTERY_FUNCTION_ALL,
             mavtype: mav::MavBatteryType::MAV_BATTERY_TYPE_LIPO,
@@ -258,10 +257,26 @@ impl Vehicle {
         })
     }
 
+    /// The current item; before a mission has started `ArduCopter` reports 0, after it has
+    /// ended the last item it ran.
     pub(super) fn mission_current(&self) -> MavMessage {
+        let last = u16::try_from(self.mission.len().saturating_sub(1)).unwrap_or(u16::MAX);
         MavMessage::MISSION_CURRENT(mav::MISSION_CURRENT_DATA {
-            seq: self.current_seq,
+            seq: self.current_seq.min(last),
         })
+    }
+
+    /// Current drawn from the pack, amperes (nothing when disarmed, as SITL).
+    pub(super) fn battery_current_a(&self) -> f64 {
+        let rate = flight::drain_rate_pct_per_s(&self.kin, self.armed, &self.cfg.battery);
+        self.cfg.pack.current_a(rate)
+    }
+
+    /// Pack voltage now, sagging with the current drawn.
+    pub(super) fn battery_voltage_v(&self) -> f64 {
+        self.cfg
+            .pack
+            .voltage_v(self.battery_pct, self.battery_current_a())
     }
 
     pub(super) fn autopilot_version(&self) -> MavMessage {
@@ -272,8 +287,9 @@ impl Vehicle {
                 | P::MAV_PROTOCOL_CAPABILITY_COMMAND_INT
                 | P::MAV_PROTOCOL_CAPABILITY_SET_POSITION_TARGET_GLOBAL_INT
                 | P::MAV_PROTOCOL_CAPABILITY_MAVLINK2,
-            uid: u64::from(self.cfg.system_id),
-            flight_sw_version: 0x0405_0700,
+            uid: self.cfg.uid,
+            // 4.7.0, FIRMWARE_VERSION_TYPE_OFFICIAL.
+            flight_sw_version: 0x0407_00FF,
             middleware_sw_version: 0,
             os_sw_version: 0,
             board_version: 0,

@@ -350,6 +350,7 @@ fn upload_recovers_from_duplicates_and_lost_requests_and_reacks() {
 #[test]
 fn arming_checks_refuse_without_gps_and_without_mission_in_auto() {
     let mut s = Sim::new(vehicle());
+    s.set_mode(CopterMode::Guided);
     s.v.inject(Fault::GpsLoss { active: true });
     assert_eq!(
         s.command(
@@ -431,7 +432,7 @@ fn auto_mission_flies_pauses_resumes_and_lands() {
     upload_square(&mut s);
     assert_eq!(
         s.command(mav::MavCmd::MAV_CMD_MISSION_START, [0.0; 7]),
-        mav::MavResult::MAV_RESULT_DENIED,
+        mav::MavResult::MAV_RESULT_FAILED,
         "disarmed"
     );
     assert_eq!(
