@@ -3,6 +3,8 @@
 //! The crate owns three layers, each testable alone:
 //! - [`flight`]: the flight model, a pure function of `(state, guidance, dt)` (kinematics with
 //!   acceleration and turn limits, climb/descent rates, wind, battery drain);
+//! - [`wpnav`]: `ArduCopter`-like waypoint navigation (legs flown along the track with its
+//!   acceleration and corner slowing), pure as well;
 //! - [`vehicle`]: one autopilot as a ground station sees it (HEARTBEAT with `ArduCopter` custom
 //!   modes, telemetry streams, the mission protocol server side, commands, arming checks,
 //!   failsafes, injectable [`Fault`]s), I/O-free: messages in, messages out;

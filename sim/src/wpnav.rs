@@ -105,7 +105,7 @@ impl Track {
             .max(MIN_SPEED_MPS);
         self.along_m += 0.5 * (self.speed_mps + next) * dt_s;
         self.speed_mps = next;
-        (self.along_m >= self.length_m).then(|| self.along_m - self.length_m)
+        (self.along_m >= self.length_m).then_some(self.along_m - self.length_m)
     }
 }
 

@@ -14,6 +14,7 @@
 
 use aviary_core::LatLon;
 use aviary_sim::{CopterMode, Fault, SimConfig, SimHandle, Simulator};
+use mav::MavLandedState as L;
 use mavlink::dialects::ardupilotmega::{self as mav, MavMessage};
 use mavlink::{MavHeader, MavlinkReader};
 use std::net::{SocketAddr, UdpSocket};
@@ -307,7 +308,6 @@ fn mission_lands_in_auto_reports_rtl_at_touchdown_and_refuses_to_arm_again_in_au
         })
         .collect();
     states.dedup();
-    use mav::MavLandedState as L;
     assert_eq!(
         states,
         [

@@ -1,7 +1,9 @@
 //! The autopilot proper: guidance per mode, the AUTO mission, RTL, landing and mode changes,
 //! following `ArduCopter` 4.7 (`mode_auto.cpp`, `mode_rtl.cpp`, `mode_land.cpp`, `AP_Mission`).
 
-use super::*;
+use super::{
+    CopterMode, Guidance, Item, LatLon, MavMessage, Phase, Vehicle, WP_RADIUS_M, mav, statustext,
+};
 use crate::wpnav::{self, Track};
 
 /// How close to a waypoint's altitude the vehicle must be to pass it, metres.
@@ -260,14 +262,15 @@ impl Vehicle {
                         return Guidance::Idle;
                     }
                     let target = item.pos().unwrap_or(self.kin.pos);
-                    let hold_s = if item.command == mav::MavCmd::MAV_CMD_NAV_LOITER_TIME {
-                        f64::from(item.params[0])
-                    } else if item.command == mav::MavCmd::MAV_CMD_NAV_WAYPOINT {
-                        f64::from(item.params[0])
+                    // param1: hold time of a waypoint, loiter time of LOITER_TIME.
+                    let hold_s = if matches!(
+                        item.command,
+                        mav::MavCmd::MAV_CMD_NAV_LOITER_TIME | mav::MavCmd::MAV_CMD_NAV_WAYPOINT
+                    ) {
+                        f64::from(item.params[0]).max(0.0)
                     } else {
                         0.0
-                    }
-                    .max(0.0);
+                    };
                     if let Some(until) = self.wp_hold_until_s {
                         if self.sim_time_s < until {
                             return Guidance::Hold {
@@ -487,17 +490,16 @@ impl Vehicle {
         match mode {
             CopterMode::Guided => self.guided_target = None,
             CopterMode::Rtl => self.start_rtl(),
-            CopterMode::Auto => {
-                // Resume the mission at its current item (AP_Mission::resume), restarting an
-                // RTL item from where the vehicle is now.
+            // Resume the mission at its current item (`AP_Mission::resume`), restarting an RTL
+            // item from where the vehicle is now.
+            CopterMode::Auto
                 if self
                     .mission
                     .get(usize::from(self.current_seq))
                     .map(|i| i.command)
-                    == Some(mav::MavCmd::MAV_CMD_NAV_RETURN_TO_LAUNCH)
-                {
-                    self.start_rtl();
-                }
+                    == Some(mav::MavCmd::MAV_CMD_NAV_RETURN_TO_LAUNCH) =>
+            {
+                self.start_rtl();
             }
             _ => {}
         }

@@ -2,7 +2,7 @@
 //! STATUSTEXT wording (`ArduCopter/events.cpp`, `ekf_check.cpp`, `AP_Arming*.cpp`,
 //! `AP_BattMonitor.cpp`) so a ground station can show the vehicle's words.
 
-use super::*;
+use super::{CopterMode, Environment, Fault, MavMessage, Phase, Vehicle, mav, statustext};
 
 /// Severity `ArduCopter` announces failsafes with (`announce_failsafe`).
 const FS_SEVERITY: mav::MavSeverity = mav::MavSeverity::MAV_SEVERITY_WARNING;
@@ -164,7 +164,7 @@ impl Vehicle {
 
     // --- arming -----------------------------------------------------------------------
 
-    /// `AP_Arming::arm`: the pre-arm checks ("PreArm: ..."), then the arm checks ("Arm: ...").
+    /// `AP_Arming::arm`: the pre-arm checks (`PreArm: ...`), then the arm checks (`Arm: ...`).
     pub(super) fn arming_checks(&self) -> Result<(), String> {
         if self.mode.requires_gps() && !self.gps_ok {
             return Err("PreArm: GPS 1: Bad fix".into());

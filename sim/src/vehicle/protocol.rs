@@ -1,7 +1,9 @@
 //! What the vehicle receives: commands, mode changes, stream requests and the mission
 //! protocol (server side).
 
-use super::*;
+use super::{
+    CopterMode, Item, LatLon, MavMessage, Phase, STREAMABLE, Upload, Vehicle, id, mav, statustext,
+};
 
 impl Vehicle {
     // --- receive ------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 //! What the vehicle sends on its own: the HEARTBEAT, telemetry streams and the messages
 //! `REQUEST_MESSAGE` asks for.
 
-use super::*;
+use super::{CopterMode, LatLon, MavMessage, STREAMABLE, Vehicle, flight, id, mav};
+use rand::Rng;
 
 impl Vehicle {
     pub(super) fn streams(&mut self, out: &mut Vec<MavMessage>) {

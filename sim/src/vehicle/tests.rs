@@ -637,3 +637,160 @@ fn heartbeat_reports_mode_armed_and_type() {
             .contains(mav::MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED)
     );
 }
+
+#[test]
+fn rtl_climbs_returns_loiters_lands_and_disarms_in_arducopter_time() {
+    let mut s = Sim::new(vehicle());
+    s.set_mode(CopterMode::Guided);
+    s.command(
+        mav::MavCmd::MAV_CMD_COMPONENT_ARM_DISARM,
+        [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    );
+    s.command(
+        mav::MavCmd::MAV_CMD_NAV_TAKEOFF,
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 10.0],
+    );
+    s.run(10.0);
+    // Reposition 200 m north at 10 m (below RTL_ALT) and settle there.
+    let far = HOME.offset_ne(200.0, 0.0);
+    s.send(MavMessage::COMMAND_INT(mav::COMMAND_INT_DATA {
+        param1: -1.0,
+        param2: 0.0,
+        param3: 0.0,
+        param4: f32::NAN,
+        x: (far.lat_deg * 1e7) as i32,
+        y: (far.lon_deg * 1e7) as i32,
+        z: 10.0,
+        command: mav::MavCmd::MAV_CMD_DO_REPOSITION,
+        target_system: 1,
+        target_component: 1,
+        frame: mav::MavFrame::MAV_FRAME_GLOBAL_RELATIVE_ALT_INT,
+        current: 0,
+        autocontinue: 0,
+    }));
+    s.run(60.0);
+    assert!(s.v.kinematics().pos.distance_m(far) < 1.0);
+    s.command(mav::MavCmd::MAV_CMD_NAV_RETURN_TO_LAUNCH, [0.0; 7]);
+    let t0 = s.t;
+    let mut max_alt = 0.0_f64;
+    let mut max_speed = 0.0_f64;
+    while s.v.armed() {
+        s.run(0.1);
+        max_alt = max_alt.max(s.v.kinematics().alt_rel_m);
+        max_speed = max_speed.max(s.v.kinematics().ground_speed_mps());
+        assert!(s.t - t0 < 120.0, "RTL never ended: {:?}", s.v.kinematics());
+    }
+    let took = s.t - t0;
+    eprintln!("RTL from 200 m at 10 m: {took:.1} s");
+    assert!(
+        (max_alt - 15.0).abs() < 0.5,
+        "climbed to RTL_ALT, not {max_alt}"
+    );
+    assert!(
+        (max_speed - 10.0).abs() < 0.1,
+        "returned at WPNAV_SPEED, not {max_speed}"
+    );
+    assert_eq!(s.v.mode(), CopterMode::Rtl, "stays in RTL once landed");
+    assert!(s.v.kinematics().pos.distance_m(HOME) < 1.0);
+    // Climb 5 m (~3 s), 200 m at 10 m/s with braking (~29 s), loiter 5 s, descend 5 m at
+    // 1.5 m/s and 10 m at 0.5 m/s (~24 s), land detector 1 s.
+    assert!((55.0..70.0).contains(&took), "{took}");
+    assert!(s.seen.iter().any(|m| matches!(m, MavMessage::STATUSTEXT(t) if t.text.to_str().unwrap_or("") == "Disarming motors")));
+}
+
+#[test]
+fn camera_items_run_at_once_and_set_current_resumes_from_an_item() {
+    let mut s = Sim::new(vehicle());
+    let mut items = vec![
+        item(0, mav::MavCmd::MAV_CMD_NAV_WAYPOINT, HOME, 0.0),
+        item(1, mav::MavCmd::MAV_CMD_NAV_TAKEOFF, HOME, 10.0),
+        item(
+            2,
+            mav::MavCmd::MAV_CMD_NAV_WAYPOINT,
+            HOME.offset_ne(50.0, 0.0),
+            10.0,
+        ),
+        item(
+            3,
+            mav::MavCmd::MAV_CMD_DO_SET_CAM_TRIGG_DIST,
+            LatLon::new(0.0, 0.0),
+            0.0,
+        ),
+        item(
+            4,
+            mav::MavCmd::MAV_CMD_NAV_WAYPOINT,
+            HOME.offset_ne(50.0, 50.0),
+            10.0,
+        ),
+        item(
+            5,
+            mav::MavCmd::MAV_CMD_DO_DIGICAM_CONTROL,
+            LatLon::new(0.0, 0.0),
+            0.0,
+        ),
+        item(
+            6,
+            mav::MavCmd::MAV_CMD_NAV_WAYPOINT,
+            HOME.offset_ne(0.0, 50.0),
+            10.0,
+        ),
+    ];
+    s.send(MavMessage::MISSION_COUNT(mav::MISSION_COUNT_DATA {
+        count: items.len() as u16,
+        target_system: 1,
+        target_component: 1,
+    }));
+    for it in items.drain(..) {
+        s.send(it);
+    }
+    assert_eq!(s.v.mission_len(), 7);
+    s.set_mode(CopterMode::Guided);
+    s.command(
+        mav::MavCmd::MAV_CMD_COMPONENT_ARM_DISARM,
+        [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    );
+    s.command(mav::MavCmd::MAV_CMD_MISSION_START, [0.0; 7]);
+    let reached = |s: &Sim, seq: u16| {
+        s.seen
+            .iter()
+            .any(|m| matches!(m, MavMessage::MISSION_ITEM_REACHED(r) if r.seq == seq))
+    };
+    // Item 3 (camera) runs as soon as item 2 starts, before 2 is reached.
+    s.run(6.0);
+    assert_eq!(s.v.current_seq(), 2);
+    assert!(reached(&s, 3) && !reached(&s, 2));
+    // Pause in LOITER on the way to 4, resume from 2 with MISSION_SET_CURRENT then AUTO.
+    s.run(15.0);
+    assert_eq!(s.v.current_seq(), 4);
+    assert_eq!(
+        s.set_mode(CopterMode::Loiter),
+        mav::MavResult::MAV_RESULT_ACCEPTED
+    );
+    let out = s.send(MavMessage::MISSION_SET_CURRENT(
+        mav::MISSION_SET_CURRENT_DATA {
+            seq: 2,
+            target_system: 1,
+            target_component: 1,
+        },
+    ));
+    assert!(
+        out.iter()
+            .any(|m| matches!(m, MavMessage::MISSION_CURRENT(c) if c.seq == 2))
+    );
+    s.seen.clear();
+    assert_eq!(
+        s.set_mode(CopterMode::Auto),
+        mav::MavResult::MAV_RESULT_ACCEPTED
+    );
+    s.run(40.0);
+    assert!(reached(&s, 2) && reached(&s, 4));
+    // DO_SET_MISSION_CURRENT (224) jumps while flying.
+    assert_eq!(
+        s.command(
+            mav::MavCmd::MAV_CMD_DO_SET_MISSION_CURRENT,
+            [6.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        ),
+        mav::MavResult::MAV_RESULT_ACCEPTED
+    );
+    assert_eq!(s.v.current_seq(), 6);
+}
