@@ -19,13 +19,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aviary_core::wire::{CommandAck, DroneCommand, TelemetryUpdate};
-use aviary_core::{DroneId, MissionId};
+use aviary_core::{DroneId, MissionId, OrgId};
+use deadpool_postgres::GenericClient;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::Shared;
 use crate::alerts::{Alert, AlertKind};
-use crate::telemetry::{self, Row};
+use crate::error::ServerError;
+use crate::telemetry::{self, DeadLetter, Row};
 
 /// The shared subscription every instance's ingest joins (`group` is usually `aviary`).
 pub fn shared_telemetry(group: &str) -> String {
@@ -47,11 +49,39 @@ fn drone_topic(topic: &str) -> Option<(DroneId, &str)> {
 fn options(c: &crate::ServerConfig, client_id: String) -> MqttOptions {
     let mut o = MqttOptions::new(client_id, c.mqtt_host.clone(), c.mqtt_port);
     o.set_keep_alive(Duration::from_secs(10));
-    o.set_max_packet_size(64 * 1024, 64 * 1024);
+    // As large as the broker's own limit: a packet larger than ours would break the
+    // connection, and a persistent session would get it redelivered after every reconnect.
+    o.set_max_packet_size(c.mqtt_max_packet_bytes, c.mqtt_max_packet_bytes);
     if let Some((u, p)) = &c.mqtt_credentials {
         o.set_credentials(u.clone(), p.clone());
     }
+    if let Some(ca) = &c.mqtt_tls {
+        o.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Simple {
+                ca: ca.pem().to_vec(),
+                alpn: None,
+                client_auth: None,
+            },
+        ));
+    }
     o
+}
+
+/// Whether the broker granted every filter of a subscription.
+fn granted(a: &rumqttc::SubAck) -> bool {
+    a.return_codes
+        .iter()
+        .all(|c| matches!(c, rumqttc::SubscribeReasonCode::Success(_)))
+}
+
+/// Words for a broken or refused connection (a refusal names the broker's reason).
+fn connection_error(e: &rumqttc::ConnectionError) -> String {
+    match e {
+        rumqttc::ConnectionError::ConnectionRefused(code) => {
+            format!("the broker refused the connection: {code:?}")
+        }
+        other => other.to_string(),
+    }
 }
 
 // --- WebSocket fan-out hub -------------------------------------------------------------------
@@ -77,6 +107,94 @@ impl Hub {
         let c = self.channels.lock().unwrap_or_else(poisoned);
         c.get(&mission)
             .map_or(0, |tx| tx.send(Arc::clone(msg)).unwrap_or(0))
+    }
+}
+
+// --- mission assignments ---------------------------------------------------------------------
+
+/// How long a mission's assigned drone is reused before it is read again.
+pub const ASSIGNMENT_TTL: Duration = Duration::from_secs(2);
+
+/// Which drone the server assigned each mission to (`missions.drone_id`), read from the
+/// database and reused for [`ASSIGNMENT_TTL`]. A drone's telemetry may touch (be stored for,
+/// be shown on the WebSocket of, finish) only the mission assigned to that very drone: the
+/// `mission_id` in a message is the drone's claim, not a fact, and a drone of one
+/// organisation must never write into another's mission.
+#[derive(Debug, Default)]
+pub struct Assignments {
+    cache: Mutex<HashMap<MissionId, (Option<DroneId>, Instant)>>,
+}
+
+impl Assignments {
+    /// `None`: not cached (or too old); `Some(None)`: known to have no drone.
+    #[expect(
+        clippy::option_option,
+        reason = "not cached and cached as unassigned differ"
+    )]
+    fn cached(&self, mission: MissionId, now: Instant) -> Option<Option<DroneId>> {
+        let cache = self.cache.lock().unwrap_or_else(poisoned);
+        cache
+            .get(&mission)
+            .filter(|(_, at)| now.duration_since(*at) < ASSIGNMENT_TTL)
+            .map(|(d, _)| *d)
+    }
+
+    /// The drone each of `missions` is assigned to (`None`: no such mission, or no drone).
+    pub async fn lookup<C: GenericClient>(
+        &self,
+        client: &C,
+        missions: &[MissionId],
+    ) -> Result<HashMap<MissionId, Option<DroneId>>, ServerError> {
+        let now = Instant::now();
+        let mut out = HashMap::with_capacity(missions.len());
+        let mut missing: Vec<uuid::Uuid> = Vec::new();
+        for m in missions {
+            match self.cached(*m, now) {
+                Some(d) => {
+                    out.insert(*m, d);
+                }
+                None => missing.push(m.0),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let rows = client
+            .query(
+                "SELECT mission_id, drone_id FROM missions WHERE mission_id = ANY($1)",
+                &[&missing],
+            )
+            .await?;
+        let found: HashMap<uuid::Uuid, Option<uuid::Uuid>> =
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let mut cache = self.cache.lock().unwrap_or_else(poisoned);
+        if cache.len() > 100_000 {
+            cache.retain(|_, (_, at)| now.duration_since(*at) < ASSIGNMENT_TTL);
+        }
+        for id in missing {
+            let d = found.get(&id).copied().flatten().map(DroneId);
+            cache.insert(MissionId(id), (d, now));
+            out.insert(MissionId(id), d);
+        }
+        Ok(out)
+    }
+
+    /// The drone `mission` is assigned to; reads the database only when not cached.
+    pub async fn assigned(
+        &self,
+        pool: &deadpool_postgres::Pool,
+        mission: MissionId,
+    ) -> Result<Option<DroneId>, ServerError> {
+        if let Some(d) = self.cached(mission, Instant::now()) {
+            return Ok(d);
+        }
+        let conn = pool.get().await?;
+        Ok(self
+            .lookup(&conn, &[mission])
+            .await?
+            .get(&mission)
+            .copied()
+            .flatten())
     }
 }
 
@@ -236,13 +354,18 @@ pub async fn run_live(
             crate::api::fleet::on_drone_status(&worker_state, drone, online).await;
         }
     });
-    let mut completed: HashSet<MissionId> = HashSet::new();
+    // Telemetry naming a mission goes through one worker that checks the mission is assigned
+    // to the drone (a database read at most every few seconds per mission), in order.
+    let (mission_tx, mission_rx) = tokio::sync::mpsc::channel::<MissionSample>(4096);
+    let mission_worker = tokio::spawn(mission_feed(Arc::clone(&shared), mission_rx));
     let mut low_battery: HashSet<DroneId> = HashSet::new();
     loop {
         tokio::select! {
             _ = &mut stop => {
                 let _ = shared.commands.client.try_disconnect();
                 status_worker.abort();
+                mission_worker.abort();
+                shared.metrics.live_connected.store(false, Ordering::Relaxed);
                 return;
             }
             () = async { if let Some(t) = retry_at { tokio::time::sleep_until(t).await } }, if retry_at.is_some() => retry_at = None,
@@ -255,13 +378,66 @@ pub async fn run_live(
                         }
                     }
                 }
-                Ok(Event::Incoming(Packet::Publish(p))) => on_live(&shared, &p, &status_tx, &mut completed, &mut low_battery),
+                Ok(Event::Incoming(Packet::Publish(p))) => on_live(&shared, &p, &status_tx, &mission_tx, &mut low_battery),
+                Ok(Event::Incoming(Packet::SubAck(a))) => {
+                    let ok = granted(&a);
+                    if !ok {
+                        tracing::error!("the broker refused a live subscription (check its ACL)");
+                    }
+                    shared.metrics.live_connected.store(ok, Ordering::Relaxed);
+                }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e, "live MQTT connection lost; retrying");
+                    shared.metrics.live_connected.store(false, Ordering::Relaxed);
+                    tracing::warn!(error = %connection_error(&e), "live MQTT connection lost; retrying");
                     retry_at = Some(tokio::time::Instant::now() + Duration::from_millis(500));
                 }
             }
+        }
+    }
+}
+
+/// A drone's telemetry naming a mission, for that mission's WebSocket clients.
+struct MissionSample {
+    drone: DroneId,
+    mission: MissionId,
+    text: Arc<str>,
+    completed: bool,
+}
+
+/// Shows each sample on its mission's WebSocket (and finishes the mission on `completed`)
+/// only when the server assigned that mission to the sending drone; anything else is dropped
+/// and counted.
+async fn mission_feed(
+    shared: Arc<Shared>,
+    mut samples: tokio::sync::mpsc::Receiver<MissionSample>,
+) {
+    let mut completed: HashSet<MissionId> = HashSet::new();
+    while let Some(s) = samples.recv().await {
+        match shared.assignments.assigned(&shared.pool, s.mission).await {
+            Ok(Some(d)) if d == s.drone => {}
+            Ok(assigned) => {
+                shared
+                    .metrics
+                    .live_foreign_mission
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(drone = %s.drone, mission = %s.mission, ?assigned, "telemetry for a mission not assigned to the drone dropped");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %telemetry::describe(&e), mission = %s.mission, "mission assignment not read; live sample dropped");
+                continue;
+            }
+        }
+        let n = shared.hub.publish(s.mission, &s.text);
+        shared
+            .metrics
+            .ws_messages
+            .fetch_add(n as u64, Ordering::Relaxed);
+        if s.completed && completed.insert(s.mission) {
+            let st = Arc::clone(&shared);
+            let m = s.mission;
+            tokio::spawn(async move { crate::api::missions::on_drone_finished(&st, m).await });
         }
     }
 }
@@ -270,7 +446,7 @@ fn on_live(
     shared: &Arc<Shared>,
     p: &Publish,
     status_tx: &tokio::sync::mpsc::Sender<(DroneId, bool)>,
-    completed: &mut HashSet<MissionId>,
+    mission_tx: &tokio::sync::mpsc::Sender<MissionSample>,
     low_battery: &mut HashSet<DroneId>,
 ) {
     if let Some(rest) = p.topic.strip_prefix("aviary/missions/") {
@@ -299,16 +475,14 @@ fn on_live(
             if let Some(m) = t.mission_id
                 && let Ok(text) = std::str::from_utf8(&p.payload)
             {
-                let n = shared.hub.publish(m, &Arc::from(text));
-                shared
-                    .metrics
-                    .ws_messages
-                    .fetch_add(n as u64, Ordering::Relaxed);
-                if t.status == "completed" && completed.insert(m) {
-                    let s = Arc::clone(shared);
-                    tokio::spawn(
-                        async move { crate::api::missions::on_drone_finished(&s, m).await },
-                    );
+                let sample = MissionSample {
+                    drone,
+                    mission: m,
+                    text: Arc::from(text),
+                    completed: t.status == "completed",
+                };
+                if mission_tx.try_send(sample).is_err() {
+                    shared.metrics.ws_lagged.fetch_add(1, Ordering::Relaxed);
                 }
             }
             if t.battery < shared.config.battery_low_pct {
@@ -379,119 +553,248 @@ impl Ingest {
     }
 }
 
+/// What the event loop collected for the writer: samples to store and messages to record as
+/// dead letters, each with the publish to acknowledge once it is done.
+#[derive(Default)]
 struct Batch {
     rows: Vec<Row>,
     pubs: Vec<Publish>,
+    dead: Vec<DeadLetter>,
+    dead_pubs: Vec<Publish>,
 }
 
-fn accept(shared: &Shared, p: &Publish, batch: &mut Batch) -> bool {
+impl Batch {
+    fn len(&self) -> usize {
+        self.rows.len() + self.dead.len()
+    }
+}
+
+/// Reads one telemetry message; the error says why it cannot be stored.
+fn parse_telemetry(
+    shared: &Shared,
+    p: &Publish,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<TelemetryUpdate, String> {
+    let limit = shared.config.ingest_max_payload_bytes;
+    if p.payload.len() > limit {
+        shared
+            .metrics
+            .ingest_oversized
+            .fetch_add(1, Ordering::Relaxed);
+        return Err(format!(
+            "payload of {} bytes is over the limit of {limit}",
+            p.payload.len()
+        ));
+    }
+    let (drone, kind) = drone_topic(&p.topic)
+        .filter(|(_, kind)| *kind == "telemetry")
+        .ok_or("topic is not drones/{uuid}/telemetry")?;
+    debug_assert_eq!(kind, "telemetry");
+    let t: TelemetryUpdate =
+        serde_json::from_slice(&p.payload).map_err(|e| format!("not a telemetry message: {e}"))?;
+    if t.drone_id != drone {
+        return Err(format!(
+            "drone_id {} is not the topic's drone {drone}",
+            t.drone_id
+        ));
+    }
+    if t.timestamp <= now - shared.config.retention
+        || t.timestamp >= now + chrono::Duration::days(1)
+    {
+        return Err(format!(
+            "timestamp {} is outside the retention window",
+            t.timestamp
+        ));
+    }
+    telemetry::check(&t)?;
+    Ok(t)
+}
+
+/// Sorts one message into the batch: a sample to store, or a dead letter.
+fn accept(shared: &Shared, p: &Publish, batch: &mut Batch) {
     let now = chrono::Utc::now();
-    let ok = drone_topic(&p.topic).and_then(|(drone, kind)| {
-        let t: TelemetryUpdate = serde_json::from_slice(&p.payload).ok()?;
-        let fresh = t.timestamp > now - shared.config.retention
-            && t.timestamp < now + chrono::Duration::days(1);
-        (kind == "telemetry"
-            && t.drone_id == drone
-            && fresh
-            && t.position.lat.is_finite()
-            && t.position.lon.is_finite())
-        .then_some(t)
-    });
     shared
         .metrics
         .ingest_received
         .fetch_add(1, Ordering::Relaxed);
-    if let Some(t) = ok {
-        batch.rows.push(Row {
-            t,
-            received_at: now,
-        });
-        batch.pubs.push(p.clone());
-        true
-    } else {
-        shared
-            .metrics
-            .ingest_rejected
-            .fetch_add(1, Ordering::Relaxed);
-        false
+    match parse_telemetry(shared, p, now) {
+        Ok(t) => {
+            batch.rows.push(Row {
+                t,
+                received_at: now,
+            });
+            batch.pubs.push(p.clone());
+        }
+        Err(reason) => {
+            shared
+                .metrics
+                .ingest_rejected
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(topic = %p.topic, %reason, "telemetry refused");
+            batch.dead.push(DeadLetter::new(
+                drone_topic(&p.topic).map(|(d, _)| d),
+                &p.topic,
+                &p.payload,
+                reason,
+            ));
+            batch.dead_pubs.push(p.clone());
+        }
     }
 }
 
-async fn flush(shared: &Shared, client: &AsyncClient, batch: &mut Batch) -> bool {
-    if batch.rows.is_empty() {
-        return true;
-    }
-    let result = match shared.pool.get().await {
-        Ok(mut conn) => telemetry::write_batch(&mut conn, &shared.partitions, &batch.rows).await,
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(_) => {
-            let now = chrono::Utc::now();
-            for r in &batch.rows {
-                let lag = (now - r.t.timestamp).num_microseconds().unwrap_or(0);
-                shared.metrics.ingest_lag.observe(lag as f64 / 1e6);
-            }
-            if let Some(r) = batch.rows.last() {
-                shared.metrics.ingest_last_lag_us.store(
-                    (now - r.t.timestamp).num_microseconds().unwrap_or(0),
-                    Ordering::Relaxed,
-                );
-            }
-            shared
-                .metrics
-                .ingest_rows
-                .fetch_add(batch.rows.len() as u64, Ordering::Relaxed);
-            shared
-                .metrics
-                .ingest_batches
-                .fetch_add(1, Ordering::Relaxed);
-            for p in batch.pubs.drain(..) {
-                if let Err(e) = client.try_ack(&p) {
-                    tracing::warn!(error = %e, "ack not queued; the broker will redeliver (duplicates are ignored)");
-                }
-            }
-            batch.rows.clear();
-            true
-        }
-        Err(e) => {
-            shared
-                .metrics
-                .ingest_write_errors
-                .fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, rows = batch.rows.len(), "telemetry batch not written; retrying");
-            false
+fn ack_all(client: &AsyncClient, pubs: &mut Vec<Publish>) {
+    for p in pubs.drain(..) {
+        if let Err(e) = client.try_ack(&p) {
+            tracing::warn!(error = %e, "ack not queued; the broker will redeliver (duplicates are ignored)");
         }
     }
+}
+
+/// Stores the batch's samples (isolating any row the database refuses), records its dead
+/// letters, and acknowledges everything. Fails, changing nothing that matters, only when the
+/// database cannot be used: the caller retries.
+async fn flush(
+    shared: &Shared,
+    client: &AsyncClient,
+    batch: &mut Batch,
+) -> Result<(), ServerError> {
+    let mut conn = None;
+    if !batch.rows.is_empty() {
+        let c = shared.pool.get().await?;
+        drop_foreign(shared, &c, batch).await?;
+        conn = Some(c);
+    }
+    if let Some(mut conn) = conn.filter(|_| !batch.rows.is_empty()) {
+        let written =
+            telemetry::write_isolating(&mut conn, &shared.partitions, &batch.rows).await?;
+        drop(conn);
+        for (i, reason) in written.refused.iter().rev() {
+            let row = batch.rows.remove(*i);
+            let p = batch.pubs.remove(*i);
+            tracing::warn!(drone = %row.t.drone_id, %reason, "telemetry refused by the database");
+            batch.dead.push(DeadLetter::new(
+                Some(row.t.drone_id),
+                &p.topic,
+                &p.payload,
+                format!("refused by the database: {reason}"),
+            ));
+            batch.dead_pubs.push(p);
+        }
+        let now = chrono::Utc::now();
+        for r in &batch.rows {
+            let lag = (now - r.t.timestamp).num_microseconds().unwrap_or(0);
+            shared.metrics.ingest_lag.observe(lag as f64 / 1e6);
+        }
+        if let Some(r) = batch.rows.last() {
+            shared.metrics.ingest_last_lag_us.store(
+                (now - r.t.timestamp).num_microseconds().unwrap_or(0),
+                Ordering::Relaxed,
+            );
+        }
+        shared
+            .metrics
+            .ingest_rows
+            .fetch_add(batch.rows.len() as u64, Ordering::Relaxed);
+        shared
+            .metrics
+            .ingest_batches
+            .fetch_add(1, Ordering::Relaxed);
+        shared.metrics.ingest_committed();
+        ack_all(client, &mut batch.pubs);
+        batch.rows.clear();
+    }
+    if !batch.dead.is_empty() {
+        // A dead letter is a record for the operator, not a promise: if it cannot be written
+        // the message is still acknowledged, so it never comes back to block the ingest.
+        let recorded = match shared.pool.get().await {
+            Ok(conn) => telemetry::record_dead_letters(&conn, &batch.dead).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = recorded {
+            shared
+                .metrics
+                .ingest_dead_letter_write_errors
+                .fetch_add(batch.dead.len() as u64, Ordering::Relaxed);
+            tracing::warn!(error = %telemetry::describe(&e), n = batch.dead.len(), "dead letters not recorded");
+        }
+        shared
+            .metrics
+            .ingest_dead_letters
+            .fetch_add(batch.dead.len() as u64, Ordering::Relaxed);
+        batch.dead.clear();
+        ack_all(client, &mut batch.dead_pubs);
+    }
+    Ok(())
+}
+
+/// Moves every sample that names a mission the server did not assign to its drone to the dead
+/// letters: it is never stored (nor, in the live client, shown or allowed to finish a mission).
+async fn drop_foreign(
+    shared: &Shared,
+    conn: &deadpool_postgres::Object,
+    batch: &mut Batch,
+) -> Result<(), ServerError> {
+    let mut missions: Vec<MissionId> = batch.rows.iter().filter_map(|r| r.t.mission_id).collect();
+    if missions.is_empty() {
+        return Ok(());
+    }
+    missions.sort_unstable_by_key(|m| m.0);
+    missions.dedup();
+    let assigned = shared.assignments.lookup(conn, &missions).await?;
+    let rows = std::mem::take(&mut batch.rows);
+    let pubs = std::mem::take(&mut batch.pubs);
+    for (row, p) in rows.into_iter().zip(pubs) {
+        let drone = row.t.drone_id;
+        match row.t.mission_id {
+            Some(m) if assigned.get(&m).copied().flatten() != Some(drone) => {
+                shared
+                    .metrics
+                    .ingest_foreign_mission
+                    .fetch_add(1, Ordering::Relaxed);
+                batch.dead.push(DeadLetter::new(
+                    Some(drone),
+                    &p.topic,
+                    &p.payload,
+                    format!("mission {m} is not assigned to drone {drone}"),
+                ));
+                batch.dead_pubs.push(p);
+            }
+            _ => {
+                batch.rows.push(row);
+                batch.pubs.push(p);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Hands the batch to the writer task (which commits, then acknowledges).
 async fn hand_off(writer: &tokio::sync::mpsc::Sender<Batch>, batch: &mut Batch) {
-    if batch.rows.is_empty() {
+    if batch.len() == 0 {
         return;
     }
-    let full = std::mem::replace(
-        batch,
-        Batch {
-            rows: Vec::new(),
-            pubs: Vec::new(),
-        },
-    );
+    let full = std::mem::take(batch);
     if writer.send(full).await.is_err() {
         tracing::error!("the ingest writer stopped; the broker will redeliver what it held");
     }
 }
 
-/// Commits batches in order and acknowledges their messages, retrying a failed commit (the
-/// messages stay unacknowledged meanwhile, so nothing is lost). Runs apart from the MQTT event
-/// loop so a slow database never starves the connection's keep-alive.
+/// Commits batches in order and acknowledges their messages, retrying a batch only while the
+/// database cannot be used (the messages stay unacknowledged meanwhile, so nothing is lost);
+/// a message the database refuses is isolated and dead-lettered, never retried. Runs apart
+/// from the MQTT event loop so a slow database never starves the connection's keep-alive.
 async fn write_loop(
     shared: Arc<Shared>,
     client: AsyncClient,
     mut batches: tokio::sync::mpsc::Receiver<Batch>,
 ) {
     while let Some(mut batch) = batches.recv().await {
-        while !flush(&shared, &client, &mut batch).await {
+        while let Err(e) = flush(&shared, &client, &mut batch).await {
+            shared
+                .metrics
+                .ingest_write_errors
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %telemetry::describe(&e), rows = batch.rows.len(), "telemetry batch not written; retrying");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
@@ -505,10 +808,7 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
     o.set_clean_session(false);
     o.set_manual_acks(true);
     let (client, mut eventloop) = AsyncClient::new(o, 65_536);
-    let mut batch = Batch {
-        rows: Vec::new(),
-        pubs: Vec::new(),
-    };
+    let mut batch = Batch::default();
     let mut tick = tokio::time::interval(shared.config.ingest_flush_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut retry_at: Option<tokio::time::Instant> = None;
@@ -526,21 +826,34 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
             () = async { if let Some(t) = retry_at { tokio::time::sleep_until(t).await } }, if retry_at.is_some() => retry_at = None,
             ev = eventloop.poll(), if retry_at.is_none() => match ev {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    shared.metrics.ingest_connects.fetch_add(1, Ordering::Relaxed);
                     if let Err(e) = client.subscribe(shared_telemetry(&shared.config.ingest_share_group), QoS::AtLeastOnce).await {
                         tracing::warn!(error = %e, "ingest subscribe failed");
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    if !accept(&shared, &p, &mut batch) && let Err(e) = client.try_ack(&p) {
-                        tracing::warn!(error = %e, "ack of a refused message not queued");
-                    }
-                    if batch.rows.len() >= window {
+                    accept(&shared, &p, &mut batch);
+                    if batch.len() >= window {
                         hand_off(&writer_tx, &mut batch).await;
+                    }
+                }
+                // Healthy once subscribed, not merely connected: a broker whose ACL refuses the
+                // subscription delivers nothing.
+                Ok(Event::Incoming(Packet::SubAck(a))) => {
+                    if granted(&a) {
+                        shared.metrics.ingest_up();
+                    } else {
+                        shared.metrics.ingest_down(format!(
+                            "the broker refused the subscription to {} (check its ACL)",
+                            shared_telemetry(&shared.config.ingest_share_group)
+                        ));
                     }
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e, "ingest MQTT connection lost; retrying");
+                    let why = connection_error(&e);
+                    tracing::warn!(error = %why, "ingest MQTT connection lost; retrying");
+                    shared.metrics.ingest_down(why);
                     retry_at = Some(tokio::time::Instant::now() + Duration::from_millis(500));
                 }
             },
@@ -568,10 +881,8 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
         };
         match tokio::time::timeout(quiet, eventloop.poll()).await {
             Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
-                if !accept(&shared, &p, &mut batch) {
-                    let _ = client.try_ack(&p);
-                }
-                if batch.rows.len() >= window {
+                accept(&shared, &p, &mut batch);
+                if batch.len() >= window {
                     hand_off(&writer_tx, &mut batch).await;
                 }
             }
@@ -591,6 +902,10 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
         );
     }
     let _ = client.disconnect().await;
+    shared
+        .metrics
+        .ingest_connected
+        .store(false, Ordering::Relaxed);
     // Let the acks and the DISCONNECT reach the socket.
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         while let Ok(ev) = eventloop.poll().await {
@@ -600,4 +915,56 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
         }
     })
     .await;
+}
+
+// --- broker ACL ------------------------------------------------------------------------------
+
+/// The shipped static part of the broker's ACL (drones, fleet servers).
+pub const SHIPPED_ACL: &str = include_str!("../../deploy/mosquitto/aviary.acl");
+
+/// The broker user name of an organisation's desktop apps.
+pub fn desktop_user(org: OrgId) -> String {
+    format!("aviary-org-{org}")
+}
+
+/// The per-organisation part of the broker's ACL: one desktop user per organisation
+/// ([`desktop_user`]) that may read its own drones' telemetry, acks and status and command
+/// them, and nothing of any other organisation. Topic names stay the design's
+/// (`drones/{id}/…`); the scope comes from listing each organisation's drones.
+pub fn desktop_acl(orgs: &[(OrgId, Vec<DroneId>)]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from(
+        "\n# --- Desktop apps, one broker user per organisation (generated by `aviary-server\n\
+         # broker-acl` from the fleet database; regenerate when drones are added, then SIGHUP).\n",
+    );
+    for (org, drones) in orgs {
+        let _ = writeln!(out, "\nuser {}", desktop_user(*org));
+        for d in drones {
+            let _ = writeln!(
+                out,
+                "topic read drones/{d}/telemetry\ntopic read drones/{d}/ack\ntopic read drones/{d}/status\ntopic write drones/{d}/commands"
+            );
+        }
+    }
+    out
+}
+
+/// The whole ACL for the broker: [`SHIPPED_ACL`] and [`desktop_acl`] of every organisation
+/// and drone in the database.
+pub async fn broker_acl<C: GenericClient>(client: &C) -> Result<String, ServerError> {
+    let orgs = client
+        .query(
+            "SELECT o.org_id, COALESCE(array_agg(d.drone_id ORDER BY d.drone_id) FILTER (WHERE d.drone_id IS NOT NULL), '{}')
+             FROM organizations o LEFT JOIN drones d ON d.org_id = o.org_id
+             GROUP BY o.org_id ORDER BY o.org_id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let drones: Vec<uuid::Uuid> = r.get(1);
+            (OrgId(r.get(0)), drones.into_iter().map(DroneId).collect())
+        })
+        .collect::<Vec<_>>();
+    Ok(format!("{SHIPPED_ACL}{}", desktop_acl(&orgs)))
 }

@@ -4,6 +4,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::error::ServerError;
+
+/// The MQTT packet limit of the server's clients, equal to `max_packet_size` in the shipped
+/// `deploy/mosquitto/mosquitto.conf` (the broker's `message_size_limit` is a little lower, so
+/// a too large payload is dropped by the broker and its publisher stays connected).
+pub const MQTT_MAX_PACKET_BYTES: usize = 256 * 1024;
+
 /// Everything the server needs to run.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -21,6 +28,16 @@ pub struct ServerConfig {
     pub mqtt_port: u16,
     /// MQTT user and password, if the broker needs them.
     pub mqtt_credentials: Option<(String, String)>,
+    /// TLS to the broker (`mqtts://`): the CA certificates its certificate must chain to.
+    /// `None`: plain TCP.
+    pub mqtt_tls: Option<CaBundle>,
+    /// Largest MQTT packet the server's clients send or accept, bytes. Must be at least the
+    /// broker's own limit (`max_packet_size` in `deploy/mosquitto/mosquitto.conf`): a larger
+    /// packet from the broker breaks the connection, and the broker would redeliver it forever.
+    pub mqtt_max_packet_bytes: usize,
+    /// Largest telemetry payload the ingest stores, bytes; a larger one is counted and
+    /// recorded as a dead letter (a sample is a few hundred bytes).
+    pub ingest_max_payload_bytes: usize,
     /// Unique name of this instance: its MQTT client ids derive from it, and the ingest's
     /// persistent session is keyed by it (restart with the same name to resume it).
     pub instance_id: String,
@@ -75,6 +92,9 @@ impl ServerConfig {
             mqtt_host: "127.0.0.1".into(),
             mqtt_port: 1883,
             mqtt_credentials: None,
+            mqtt_tls: None,
+            mqtt_max_packet_bytes: MQTT_MAX_PACKET_BYTES,
+            ingest_max_payload_bytes: 16 * 1024,
             instance_id: "aviary-server-1".into(),
             jwt_secret: secret.to_vec(),
             jwt_issuer: "aviary-server".into(),
@@ -97,5 +117,166 @@ impl ServerConfig {
             alert_routing_key: String::new(),
             battery_low_pct: 20.0,
         }
+    }
+}
+
+// --- broker URLs -----------------------------------------------------------------------------
+// The same URL forms as the desktop (`links::mqtt::BrokerAddr`, copied: the server must not
+// depend on `links`).
+
+/// PEM certificates a TLS broker's certificate must chain to (a private CA, or the system's
+/// bundle). The broker's certificate must also name the host connected to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaBundle {
+    /// Where the certificates were read from.
+    pub path: std::path::PathBuf,
+    pem: std::sync::Arc<[u8]>,
+}
+
+impl std::fmt::Debug for CaBundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaBundle")
+            .field("path", &self.path)
+            .field("bytes", &self.pem.len())
+            .finish()
+    }
+}
+
+/// Where Linux distributions keep the system's CA bundle (`SSL_CERT_FILE` first).
+const SYSTEM_CA_BUNDLES: [&str; 4] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+    "/etc/ssl/ca-bundle.pem",
+];
+
+impl CaBundle {
+    /// Reads PEM certificates from `path`.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, ServerError> {
+        let path = path.as_ref().to_path_buf();
+        let bad = |reason: String| {
+            ServerError::Config(format!("broker CA file {}: {reason}", path.display()))
+        };
+        let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+        if !pem
+            .windows(b"-----BEGIN CERTIFICATE-----".len())
+            .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+        {
+            return Err(bad("no PEM certificate in the file".into()));
+        }
+        Ok(Self {
+            pem: pem.into(),
+            path,
+        })
+    }
+
+    /// The system's CA bundle: `SSL_CERT_FILE`, else the first of the usual Linux paths.
+    pub fn system() -> Result<Self, ServerError> {
+        if let Some(p) = std::env::var_os("SSL_CERT_FILE") {
+            return Self::from_file(p);
+        }
+        SYSTEM_CA_BUNDLES
+            .iter()
+            .find(|p| std::path::Path::new(p).is_file())
+            .map_or_else(
+                || {
+                    Err(ServerError::Config(
+                        "no system CA bundle (install ca-certificates, or give the broker's \
+                         CA with ?ca=PATH)"
+                            .into(),
+                    ))
+                },
+                Self::from_file,
+            )
+    }
+
+    /// The PEM text.
+    pub fn pem(&self) -> &[u8] {
+        &self.pem
+    }
+}
+
+/// A broker parsed from `mqtt://[user:password@]host[:port]` (or `host[:port]`), or over TLS
+/// from `mqtts://[user:password@]host[:port][?ca=PATH]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerUrl {
+    /// Host name or IP.
+    pub host: String,
+    /// TCP port (default 1883; 8883 for `mqtts://`).
+    pub port: u16,
+    /// User name and password, if the URL has them.
+    pub credentials: Option<(String, String)>,
+    /// TLS, with the certificates the broker's certificate must chain to; `None`: plain TCP.
+    pub tls: Option<CaBundle>,
+}
+
+impl BrokerUrl {
+    /// Parses a broker URL: `mqtt://` (or no scheme) for plain TCP; `mqtts://` for TLS, trusting
+    /// the CA certificates of the file named by `?ca=PATH`, or the system's CA bundle without it.
+    pub fn parse(url: &str) -> Result<Self, ServerError> {
+        // The URL may hold a password: name the problem, never echo the URL.
+        let bad = |reason: &str| ServerError::Config(format!("broker URL: {reason}"));
+        let (tls, rest) = match url.split_once("://") {
+            Some(("mqtt" | "tcp", rest)) => (false, rest),
+            Some(("mqtts" | "ssl", rest)) => (true, rest),
+            Some(_) => return Err(bad("scheme must be mqtt:// or mqtts://")),
+            None => (false, url),
+        };
+        let (rest, ca_file) = match rest.split_once('?') {
+            Some((r, query)) => {
+                let Some(path) = query.strip_prefix("ca=") else {
+                    return Err(bad("the only URL parameter is ca=PATH"));
+                };
+                if !tls {
+                    return Err(bad("ca=PATH needs mqtts://"));
+                }
+                (r, Some(path))
+            }
+            None => (rest, None),
+        };
+        let rest = rest.trim_end_matches('/');
+        let (credentials, hostport) = match rest.rsplit_once('@') {
+            Some((cred, hp)) => {
+                let (u, p) = cred
+                    .split_once(':')
+                    .ok_or_else(|| bad("credentials must be user:password"))?;
+                (Some((u.to_owned(), p.to_owned())), hp)
+            }
+            None => (None, rest),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| bad("port must be a number 1..65535"))?,
+            ),
+            None => (hostport, if tls { 8883 } else { 1883 }),
+        };
+        if host.is_empty() || host.contains('/') {
+            return Err(bad("missing host"));
+        }
+        let tls = match (tls, ca_file) {
+            (false, _) => None,
+            (true, Some(path)) => Some(CaBundle::from_file(path)?),
+            (true, None) => Some(CaBundle::system()?),
+        };
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+            credentials,
+            tls,
+        })
+    }
+}
+
+impl ServerConfig {
+    /// Points both MQTT clients at `url` (see [`BrokerUrl::parse`]).
+    pub fn set_broker_url(&mut self, url: &str) -> Result<(), ServerError> {
+        let b = BrokerUrl::parse(url)?;
+        self.mqtt_host = b.host;
+        self.mqtt_port = b.port;
+        self.mqtt_credentials = b.credentials;
+        self.mqtt_tls = b.tls;
+        Ok(())
     }
 }

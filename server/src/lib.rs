@@ -63,6 +63,9 @@ pub struct Shared {
     pub dummy_hash: String,
     /// Rendered drone lists, reused briefly.
     pub drone_lists: api::fleet::DroneListCache,
+    /// Which drone each mission is assigned to, reused briefly (telemetry may touch only the
+    /// mission assigned to its drone).
+    pub assignments: broker::Assignments,
     /// Users' current token versions (revocation), cached briefly.
     pub token_versions: auth::TokenVersions,
 }
@@ -156,6 +159,7 @@ pub async fn start_with_cost(
         alerts,
         partitions: telemetry::Partitions::default(),
         drone_lists: api::fleet::DroneListCache::default(),
+        assignments: broker::Assignments::default(),
         token_versions: auth::TokenVersions::default(),
         password_cost,
         dummy_hash,

@@ -22,8 +22,14 @@ struct Cli {
     /// Schema holding the server's tables.
     #[arg(long, env = "AVIARY_DB_SCHEMA", default_value = "aviary")]
     db_schema: String,
-    /// MQTT broker, host:port.
-    #[arg(long, env = "AVIARY_MQTT", default_value = "127.0.0.1:1883")]
+    /// MQTT broker: `host:port`, `mqtt://[user:password@]host[:port]` or
+    /// `mqtts://[user:password@]host[:port][?ca=PATH]` (TLS; the system's CAs without `ca=`).
+    #[arg(
+        long,
+        env = "AVIARY_MQTT",
+        default_value = "127.0.0.1:1883",
+        hide_env_values = true
+    )]
     mqtt: String,
     #[command(subcommand)]
     command: Command,
@@ -69,6 +75,9 @@ enum Command {
     },
     /// Apply migrations and exit.
     Migrate,
+    /// Print the broker's ACL: the shipped drone and server rules and one desktop user per
+    /// organisation, scoped to its own drones (`> /etc/mosquitto/aviary.acl`, then SIGHUP).
+    BrokerAcl,
     /// Create an organisation and its first admin.
     Bootstrap {
         /// Organisation name.
@@ -116,12 +125,7 @@ fn base_config(cli: &Cli) -> anyhow::Result<aviary_server::ServerConfig> {
     let mut c = aviary_server::ServerConfig::local_defaults();
     c.database_url.clone_from(&cli.database_url);
     c.db_schema.clone_from(&cli.db_schema);
-    let (h, p) = cli
-        .mqtt
-        .rsplit_once(':')
-        .context("--mqtt must be host:port")?;
-    h.clone_into(&mut c.mqtt_host);
-    c.mqtt_port = p.parse().context("--mqtt port")?;
+    c.set_broker_url(&cli.mqtt).context("--mqtt")?;
     Ok(c)
 }
 
@@ -169,6 +173,13 @@ fn main() -> anyhow::Result<()> {
                     r = tokio::signal::ctrl_c() => { r?; }
                 }
                 server.shutdown().await;
+            }
+            Command::BrokerAcl => {
+                let pool = aviary_server::db::pool(&config.database_url, &config.db_schema, 2)?;
+                print!(
+                    "{}",
+                    aviary_server::broker::broker_acl(&pool.get().await?).await?
+                );
             }
             Command::Migrate => {
                 let pool = aviary_server::db::pool(&config.database_url, &config.db_schema, 2)?;

@@ -2,7 +2,8 @@
 //! ingest rate and lag, WebSocket clients, command latency and outcomes, alerts.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 /// Upper bounds (seconds) of the latency histograms' buckets.
 const BUCKETS_S: [f64; 12] = [
@@ -108,9 +109,98 @@ pub struct Metrics {
     pub alerts_sent: AtomicU64,
     /// Alerts that could not be delivered.
     pub alerts_failed: AtomicU64,
+    /// Messages the ingest could not store and acknowledged anyway (invalid, refused by the
+    /// database, oversized, foreign mission): each one a row of `ingest_dead_letters`.
+    pub ingest_dead_letters: AtomicU64,
+    /// Dead letters that could not be recorded (the messages were still acknowledged).
+    pub ingest_dead_letter_write_errors: AtomicU64,
+    /// Telemetry payloads over the ingest's size limit.
+    pub ingest_oversized: AtomicU64,
+    /// Telemetry naming a mission the server did not assign to the sending drone: not stored.
+    pub ingest_foreign_mission: AtomicU64,
+    /// The same, seen by the live client: not shown on any WebSocket, finishes nothing.
+    pub live_foreign_mission: AtomicU64,
+    /// Connections of the ingest client accepted by the broker (`CONNACK`s).
+    pub ingest_connects: AtomicU64,
+    /// Ingest connection attempts that failed or connections that broke.
+    pub ingest_connection_errors: AtomicU64,
+    /// Whether the ingest client is connected to the broker and subscribed now.
+    pub ingest_connected: AtomicBool,
+    /// Whether the live client is connected to the broker now.
+    pub live_connected: AtomicBool,
+    /// When the ingest last committed a batch, Unix milliseconds (0: never).
+    pub ingest_last_insert_ms: AtomicI64,
+    /// Why the ingest's connection last failed (empty while connected).
+    pub ingest_last_error: Mutex<String>,
+}
+
+/// The ingest's health as `GET /healthz` reports it (the same figures are in `/metrics`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct IngestHealth {
+    /// The ingest client is connected to the broker.
+    pub connected: bool,
+    /// The live client (WebSocket fan-out, commands) is connected to the broker.
+    pub live_connected: bool,
+    /// Why the ingest's connection last failed, while it is down.
+    pub last_error: Option<String>,
+    /// Sample time to commit of the newest committed batch, seconds.
+    pub lag_seconds: f64,
+    /// When the ingest last committed a batch.
+    pub last_insert: Option<chrono::DateTime<chrono::Utc>>,
+    /// Messages not stored and recorded as dead letters.
+    pub dead_letters: u64,
+    /// Failed batch writes (retried).
+    pub write_errors: u64,
 }
 
 impl Metrics {
+    /// The ingest client is connected and subscribed.
+    pub fn ingest_up(&self) {
+        self.ingest_connected.store(true, Ordering::Relaxed);
+        self.ingest_last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    /// The ingest client's connection failed or was refused.
+    pub fn ingest_down(&self, why: String) {
+        self.ingest_connected.store(false, Ordering::Relaxed);
+        self.ingest_connection_errors
+            .fetch_add(1, Ordering::Relaxed);
+        *self
+            .ingest_last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = why;
+    }
+
+    /// A batch was committed now.
+    pub fn ingest_committed(&self) {
+        self.ingest_last_insert_ms
+            .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
+    }
+
+    /// The ingest's health now.
+    pub fn ingest_health(&self) -> IngestHealth {
+        let last_error = self
+            .ingest_last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let last_ms = self.ingest_last_insert_ms.load(Ordering::Relaxed);
+        IngestHealth {
+            connected: self.ingest_connected.load(Ordering::Relaxed),
+            live_connected: self.live_connected.load(Ordering::Relaxed),
+            last_error: (!last_error.is_empty()).then_some(last_error),
+            lag_seconds: self.ingest_last_lag_us.load(Ordering::Relaxed) as f64 / 1e6,
+            last_insert: (last_ms > 0)
+                .then(|| chrono::DateTime::from_timestamp_millis(last_ms))
+                .flatten(),
+            dead_letters: self.ingest_dead_letters.load(Ordering::Relaxed),
+            write_errors: self.ingest_write_errors.load(Ordering::Relaxed),
+        }
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
@@ -192,6 +282,70 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
                 v.load(Ordering::Relaxed)
             );
+        }
+        let ingest_counters: [(&str, &str, &AtomicU64); 7] = [
+            (
+                "aviary_ingest_dead_letters_total",
+                "Telemetry messages not stored and recorded as dead letters.",
+                &self.ingest_dead_letters,
+            ),
+            (
+                "aviary_ingest_dead_letter_write_errors_total",
+                "Dead letters that could not be recorded.",
+                &self.ingest_dead_letter_write_errors,
+            ),
+            (
+                "aviary_ingest_oversized_total",
+                "Telemetry payloads over the ingest's size limit.",
+                &self.ingest_oversized,
+            ),
+            (
+                "aviary_ingest_foreign_mission_total",
+                "Telemetry for a mission not assigned to the sending drone (not stored).",
+                &self.ingest_foreign_mission,
+            ),
+            (
+                "aviary_live_foreign_mission_total",
+                "Telemetry for a mission not assigned to the sending drone (not shown).",
+                &self.live_foreign_mission,
+            ),
+            (
+                "aviary_ingest_connects_total",
+                "Ingest connections accepted by the broker.",
+                &self.ingest_connects,
+            ),
+            (
+                "aviary_ingest_connection_errors_total",
+                "Ingest connection attempts refused or connections lost.",
+                &self.ingest_connection_errors,
+            ),
+        ];
+        for (name, help, v) in ingest_counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        let gauges: [(&str, &str, f64); 3] = [
+            (
+                "aviary_ingest_connected",
+                "1 while the ingest client is connected to the broker.",
+                f64::from(u8::from(self.ingest_connected.load(Ordering::Relaxed))),
+            ),
+            (
+                "aviary_live_connected",
+                "1 while the live client is connected to the broker.",
+                f64::from(u8::from(self.live_connected.load(Ordering::Relaxed))),
+            ),
+            (
+                "aviary_ingest_last_insert_timestamp_seconds",
+                "Unix time of the ingest's last committed batch (0: never).",
+                self.ingest_last_insert_ms.load(Ordering::Relaxed) as f64 / 1e3,
+            ),
+        ];
+        for (name, help, v) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
         let _ = writeln!(
             out,

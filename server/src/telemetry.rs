@@ -175,6 +175,181 @@ pub async fn write_batch(
     Ok(inserted)
 }
 
+// --- validation, isolating a bad row, dead letters -----------------------------------------
+
+/// Longest `status` the schema stores (`VARCHAR(50)`, counted in characters).
+pub const STATUS_MAX_CHARS: usize = 50;
+
+/// Checks every stored field of a sample against the schema and physical ranges, so a message
+/// that PostgreSQL would refuse (and with it the whole batch) never reaches it. The error
+/// names the field. (Sample times are checked against the clock by the ingest.)
+pub fn check(t: &TelemetryUpdate) -> Result<(), String> {
+    let status_chars = t.status.chars().count();
+    if status_chars > STATUS_MAX_CHARS {
+        return Err(format!(
+            "status is {status_chars} characters (at most {STATUS_MAX_CHARS})"
+        ));
+    }
+    if t.status.contains('\0') {
+        return Err("status contains a NUL byte".into());
+    }
+    let ranges: [(&str, f64, f64, f64); 7] = [
+        ("position.lat", t.position.lat, -90.0, 90.0),
+        ("position.lon", t.position.lon, -180.0, 180.0),
+        (
+            "position.altitude",
+            t.position.altitude,
+            -1_000.0,
+            100_000.0,
+        ),
+        ("velocity.speed", t.velocity.speed, 0.0, 1_000.0),
+        ("velocity.heading", t.velocity.heading, -360.0, 360.0),
+        ("battery", t.battery, 0.0, 100.0),
+        ("progress", t.progress, 0.0, 100.0),
+    ];
+    for (field, v, lo, hi) in ranges {
+        if !v.is_finite() {
+            return Err(format!("{field} is not a finite number"));
+        }
+        if !(lo..=hi).contains(&v) {
+            return Err(format!("{field} = {v} is outside {lo}..={hi}"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a write failed because of the rows themselves (SQLSTATE classes 22 data exception,
+/// 23 integrity violation, 54 program limit) rather than the database being unreachable: such
+/// a batch is split to find the row, not retried.
+pub fn is_data_error(e: &ServerError) -> bool {
+    let ServerError::Db(e) = e else {
+        return false;
+    };
+    e.code().is_some_and(|c| {
+        ["22", "23", "54"]
+            .iter()
+            .any(|class| c.code().starts_with(class))
+    })
+}
+
+/// A database error in words: PostgreSQL's own message and SQLSTATE where there is one
+/// (`tokio_postgres::Error`'s `Display` says only "db error").
+pub fn describe(e: &ServerError) -> String {
+    match e {
+        ServerError::Db(db) => db.as_db_error().map_or_else(
+            || db.to_string(),
+            |d| format!("{} (SQLSTATE {})", d.message(), d.code().code()),
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// What [`write_isolating`] did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Written {
+    /// Rows inserted (duplicates of stored rows are not counted).
+    pub inserted: u64,
+    /// Rows the database refused, by index into the batch, with its reason.
+    pub refused: Vec<(usize, String)>,
+}
+
+/// [`write_batch`], splitting a batch the database refuses for its data until the refused rows
+/// are isolated: every other row is stored. Fails only when the database itself fails (the
+/// caller retries the whole batch; rows already stored are ignored as duplicates).
+pub async fn write_isolating(
+    client: &mut deadpool_postgres::Object,
+    parts: &Partitions,
+    rows: &[Row],
+) -> Result<Written, ServerError> {
+    let mut out = Written::default();
+    let mut todo = vec![(0, rows.len())];
+    while let Some((a, b)) = todo.pop() {
+        match write_batch(client, parts, &rows[a..b]).await {
+            Ok(n) => out.inserted += n,
+            Err(e) if is_data_error(&e) => {
+                if b - a == 1 {
+                    out.refused.push((a, describe(&e)));
+                } else {
+                    let mid = a + (b - a) / 2;
+                    todo.push((mid, b));
+                    todo.push((a, mid));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    out.refused.sort_by_key(|(i, _)| *i);
+    Ok(out)
+}
+
+/// Bytes of a dead letter's payload that are kept.
+pub const DEAD_LETTER_PREFIX_BYTES: usize = 256;
+
+/// A message the ingest could not store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The drone its topic names, if it names one.
+    pub drone: Option<DroneId>,
+    /// The MQTT topic.
+    pub topic: String,
+    /// The payload's first [`DEAD_LETTER_PREFIX_BYTES`] bytes.
+    pub payload_prefix: Vec<u8>,
+    /// The payload's length.
+    pub payload_bytes: usize,
+    /// Why it was not stored.
+    pub reason: String,
+}
+
+impl DeadLetter {
+    /// A dead letter for `payload` received on `topic`.
+    pub fn new(drone: Option<DroneId>, topic: &str, payload: &[u8], reason: String) -> Self {
+        Self {
+            drone,
+            topic: topic.to_owned(),
+            payload_prefix: payload[..payload.len().min(DEAD_LETTER_PREFIX_BYTES)].to_vec(),
+            payload_bytes: payload.len(),
+            reason,
+        }
+    }
+}
+
+/// Text PostgreSQL accepts in a `TEXT` column: no NUL, bounded.
+fn storable(s: &str, max_chars: usize) -> String {
+    s.chars()
+        .take(max_chars)
+        .map(|c| if c == '\0' { '\u{fffd}' } else { c })
+        .collect()
+}
+
+/// Records dead letters (one statement).
+pub async fn record_dead_letters<C: GenericClient>(
+    client: &C,
+    letters: &[DeadLetter],
+) -> Result<(), ServerError> {
+    if letters.is_empty() {
+        return Ok(());
+    }
+    let drones: Vec<Option<uuid::Uuid>> = letters.iter().map(|l| l.drone.map(|d| d.0)).collect();
+    let topics: Vec<String> = letters.iter().map(|l| storable(&l.topic, 512)).collect();
+    let payloads: Vec<&[u8]> = letters
+        .iter()
+        .map(|l| l.payload_prefix.as_slice())
+        .collect();
+    let sizes: Vec<i32> = letters
+        .iter()
+        .map(|l| i32::try_from(l.payload_bytes).unwrap_or(i32::MAX))
+        .collect();
+    let reasons: Vec<String> = letters.iter().map(|l| storable(&l.reason, 1000)).collect();
+    client
+        .execute(
+            "INSERT INTO ingest_dead_letters (drone_id, topic, payload_prefix, payload_bytes, reason)
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::int[], $5::text[])",
+            &[&drones, &topics, &payloads, &sizes, &reasons],
+        )
+        .await?;
+    Ok(())
+}
+
 /// Drops every partition whose whole day is older than `now - retention`. Returns their names.
 pub async fn drop_expired<C: GenericClient>(
     client: &C,

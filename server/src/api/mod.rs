@@ -109,7 +109,29 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn healthz(State(s): State<AppState>) -> Result<&'static str, ApiError> {
-    s.pool.get().await?.simple_query("SELECT 1").await?;
-    Ok("ok")
+/// Health: the database answers and the ingest is connected to the broker (503 otherwise, so
+/// a load balancer or orchestrator sees a server that stores nothing), with the ingest's
+/// figures: connection, last error, lag, last commit, dead letters.
+async fn healthz(State(s): State<AppState>) -> Response {
+    let database = match s.pool.get().await {
+        Ok(c) => c
+            .simple_query("SELECT 1")
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::telemetry::describe(&e.into())),
+        Err(e) => Err(e.to_string()),
+    };
+    let ingest = s.metrics.ingest_health();
+    let ok = database.is_ok() && ingest.connected;
+    let body = serde_json::json!({
+        "status": if ok { "ok" } else { "unhealthy" },
+        "database": database.as_ref().map_or_else(String::as_str, |()| "ok"),
+        "ingest": ingest,
+    });
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
 }

@@ -28,7 +28,8 @@ async fn the_load_tool_measures_a_running_server_from_outside() {
     opts.drones = 5;
     opts.rate_hz = 10.0;
     opts.seconds = 2.0;
-    opts.watched = 2;
+    // One watched drone: the mission's, the only one whose samples may name it.
+    opts.watched = 1;
     opts.registered = 3;
     opts.publishers = 2;
     opts.inflight = 20;
@@ -53,8 +54,8 @@ async fn the_load_tool_measures_a_running_server_from_outside() {
         report.ingest_rate > 0.0 && !report.ingest_lag_p99_s.is_nan(),
         "{json}"
     );
-    // The two watched drones' samples reach the mission's WebSocket.
-    assert!(report.e2e_samples >= 30, "{json}");
+    // The watched drone's samples reach the mission's WebSocket.
+    assert!(report.e2e_samples >= 15, "{json}");
     assert!(
         report.e2e_p50_ms > 0.0 && report.e2e_p99_ms < 5_000.0,
         "{json}"

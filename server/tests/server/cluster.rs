@@ -90,7 +90,9 @@ async fn two_instances_one_stops_mid_stream_nothing_lost() {
     let send = tokio::spawn(async move {
         let mut half = Some((half_tx, resume_rx));
         for i in 0..TOTAL {
-            let d = drones2[i % drones2.len()];
+            // Only the drone the mission is assigned to may publish for it (the others' samples
+            // would be dropped as foreign); the other drones are registered but silent.
+            let d = drones2[0];
             // `progress` carries the sample number so the WebSocket side can tell which it saw.
             let t = json!({
                 "type": "telemetry_update", "mission_id": mission2, "drone_id": d,

@@ -4,11 +4,15 @@
 //! the desktop fleet client seeing a registered simulated fleet live.
 
 mod accounts;
+mod acl;
 mod bench_tool;
 mod cluster;
 mod common;
 mod fleet_client;
+mod ingest;
+mod isolation;
 mod lifecycle;
+mod private_broker;
 mod roles;
 mod security;
 mod storage;
