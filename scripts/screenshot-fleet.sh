@@ -54,6 +54,7 @@ trap cleanup EXIT
 
 export AVIARY_DATABASE_URL="$pg dbname=postgres" AVIARY_DB_SCHEMA="$schema" AVIARY_MQTT="$mqtt"
 export AVIARY_JWT_SECRET="demo secret that is long enough for HS256 keys"
+export AVIARY_AUDIT_SECRET="demo audit secret that is long enough for HMAC keys"
 admin=admin@demo.test
 pass="demo password $$"
 AVIARY_ADMIN_PASSWORD="$pass" "$bin/aviary-server" bootstrap --org "Aviary Demo" --email "$admin" \

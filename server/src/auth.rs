@@ -66,6 +66,94 @@ pub fn hash_password(password: &str, cost: PasswordCost) -> Result<String, Serve
         .map_err(|e| ServerError::Password(e.to_string()))
 }
 
+/// Bounds the Argon2id work running at once: each hash holds 19 MiB (the recommended cost) and
+/// a core, so 200 logins at once would otherwise take gigabytes. A caller waits for a slot at
+/// most the configured time, then is answered 429. The slots are held by the blocking task
+/// itself, so a client that hangs up does not free a slot its hash still uses.
+#[derive(Debug)]
+pub struct PasswordSlots {
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    size: usize,
+    wait: Duration,
+    gauge: std::sync::Arc<SlotGauge>,
+}
+
+/// Hashes running now and the most seen at once.
+#[derive(Debug, Default)]
+struct SlotGauge {
+    running: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+    refused: std::sync::atomic::AtomicU64,
+}
+
+impl PasswordSlots {
+    /// `size` hashes at once (0: one per core), callers queue at most `wait`.
+    pub fn new(size: usize, wait: Duration) -> Self {
+        let size = if size == 0 {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        } else {
+            size
+        };
+        Self {
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(size)),
+            size,
+            wait,
+            gauge: std::sync::Arc::default(),
+        }
+    }
+
+    /// Runs `work` (a hash or a check) on the blocking pool once a slot is free; 429 when none
+    /// frees up in time.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        use std::sync::atomic::Ordering;
+        let Ok(Ok(permit)) = tokio::time::timeout(
+            self.wait,
+            std::sync::Arc::clone(&self.slots).acquire_owned(),
+        )
+        .await
+        else {
+            self.gauge.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::RateLimited(1));
+        };
+        let gauge = std::sync::Arc::clone(&self.gauge);
+        tokio::task::spawn_blocking(move || {
+            let now = gauge.running.fetch_add(1, Ordering::SeqCst) + 1;
+            gauge.peak.fetch_max(now, Ordering::SeqCst);
+            let out = work();
+            gauge.running.fetch_sub(1, Ordering::SeqCst);
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| ApiError::Internal(ServerError::Password(e.to_string())))
+    }
+
+    /// Slots (hashes allowed at once).
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Hashes running now.
+    pub fn running(&self) -> usize {
+        self.gauge.running.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The most hashes that ever ran at once.
+    pub fn peak(&self) -> usize {
+        self.gauge.peak.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Callers answered 429 because no slot freed up in time.
+    pub fn refused(&self) -> u64 {
+        self.gauge
+            .refused
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// Checks `password` against a PHC hash (its own parameters are used).
 pub fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| {
@@ -297,6 +385,81 @@ impl RateLimiter {
     }
 }
 
+// --- per-account login back-off ---------------------------------------------------------------
+
+/// The longest an account is locked after wrong passwords (unless the first lock is longer).
+pub const LOGIN_LOCK_MAX: Duration = Duration::from_mins(15);
+
+/// How long an account with `failures` recent wrong passwords is locked: not before
+/// `lock_after` of them, then `base`, doubling with each further one up to
+/// [`LOGIN_LOCK_MAX`].
+pub fn lock_duration(failures: u32, lock_after: u32, base: Duration) -> Option<Duration> {
+    let over = failures.checked_sub(lock_after.max(1))?;
+    Some(
+        base.saturating_mul(1 << over.min(20))
+            .min(LOGIN_LOCK_MAX.max(base)),
+    )
+}
+
+/// Seconds until the account (lower-case e-mail) may try again, when it is locked. Counted
+/// in PostgreSQL so every instance shares the count, whichever addresses the attempts come from.
+pub async fn account_locked<C: deadpool_postgres::GenericClient>(
+    client: &C,
+    email: &str,
+) -> Result<Option<u64>, ServerError> {
+    Ok(client
+        .query_opt(
+            "SELECT ceil(extract(epoch FROM locked_until - now()))::bigint FROM login_failures
+             WHERE email = $1 AND locked_until > now()",
+            &[&email],
+        )
+        .await?
+        .map(|r| r.get::<_, i64>(0).max(1).unsigned_abs()))
+}
+
+/// Counts a wrong password for the account and locks it per [`lock_duration`]. A count
+/// untouched for an hour starts again.
+pub async fn record_login_failure<C: deadpool_postgres::GenericClient>(
+    client: &C,
+    email: &str,
+    lock_after: u32,
+    base: Duration,
+) -> Result<(), ServerError> {
+    let failures: i32 = client
+        .query_one(
+            "INSERT INTO login_failures (email, failures, last_failure) VALUES ($1, 1, now())
+             ON CONFLICT (email) DO UPDATE SET
+                 failures = CASE WHEN login_failures.last_failure < now() - interval '1 hour'
+                                 THEN 1 ELSE login_failures.failures + 1 END,
+                 last_failure = now()
+             RETURNING failures",
+            &[&email],
+        )
+        .await?
+        .get(0);
+    if let Some(lock) = lock_duration(failures.unsigned_abs(), lock_after, base) {
+        client
+            .execute(
+                "UPDATE login_failures SET locked_until = now() + make_interval(secs => $2)
+                 WHERE email = $1",
+                &[&email, &lock.as_secs_f64()],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Forgets the account's wrong passwords (after a successful login).
+pub async fn clear_login_failures<C: deadpool_postgres::GenericClient>(
+    client: &C,
+    email: &str,
+) -> Result<(), ServerError> {
+    client
+        .execute("DELETE FROM login_failures WHERE email = $1", &[&email])
+        .await?;
+    Ok(())
+}
+
 // --- the extractor --------------------------------------------------------------------------
 
 /// The authenticated caller.
@@ -338,8 +501,9 @@ pub const fn action_name(a: Action) -> &'static str {
     }
 }
 
-/// The bearer token of a request: `Authorization: Bearer ...`, or `?token=` (WebSockets from
-/// browsers cannot set headers).
+/// The bearer token of a request: `Authorization: Bearer ...`; on a WebSocket upgrade (whose
+/// browser clients cannot set headers) also `?token=`. Anywhere else a query token is ignored:
+/// URLs end up in logs, proxies and browser history.
 pub fn bearer(parts: &Parts) -> Option<String> {
     if let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION) {
         return h
@@ -348,10 +512,27 @@ pub fn bearer(parts: &Parts) -> Option<String> {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_owned);
     }
+    if !is_websocket_upgrade(parts) {
+        return None;
+    }
     parts.uri.query().and_then(|q| {
         q.split('&')
             .find_map(|kv| kv.strip_prefix("token=").map(str::to_owned))
     })
+}
+
+/// A `GET /ws/...` asking to upgrade to a WebSocket.
+fn is_websocket_upgrade(parts: &Parts) -> bool {
+    let header_has = |name: axum::http::HeaderName, word: &str| {
+        parts.headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(word)))
+        })
+    };
+    parts.method == axum::http::Method::GET
+        && parts.uri.path().starts_with("/ws/")
+        && header_has(axum::http::header::UPGRADE, "websocket")
+        && header_has(axum::http::header::CONNECTION, "upgrade")
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -424,6 +605,16 @@ mod tests {
             .expect("token");
         assert!(matches!(k.verify(&old), Err(ApiError::Unauthorized(m)) if m == "token expired"));
         assert!(TokenKeys::new(b"short", "i", "a", Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn account_lock_starts_after_the_allowed_failures_and_doubles_to_a_cap() {
+        let base = Duration::from_secs(30);
+        assert_eq!(lock_duration(4, 5, base), None);
+        assert_eq!(lock_duration(5, 5, base), Some(base));
+        assert_eq!(lock_duration(6, 5, base), Some(Duration::from_secs(60)));
+        assert_eq!(lock_duration(50, 5, base), Some(LOGIN_LOCK_MAX));
+        assert_eq!(lock_duration(u32::MAX, 5, base), Some(LOGIN_LOCK_MAX));
     }
 
     #[test]

@@ -78,6 +78,17 @@ pub struct ServerConfig {
     pub alert_routing_key: String,
     /// Battery percentage below which a battery-low alert fires.
     pub battery_low_pct: f64,
+    /// HMAC key of the audit chain and its signed checkpoints (at least 32 bytes). Kept out
+    /// of the database so whoever can write the tables cannot forge the chain.
+    pub audit_secret: Vec<u8>,
+    /// Password hashes (Argon2id, 19 MiB each) computed at once; 0: one per core.
+    pub password_hash_slots: usize,
+    /// Longest a login waits for a hashing slot before it is answered 429.
+    pub password_queue_wait: Duration,
+    /// Wrong passwords an account may take before it is locked.
+    pub login_lock_after: u32,
+    /// First lock of an account; each further wrong password doubles it (up to 15 min).
+    pub login_lock_base: Duration,
 }
 
 impl ServerConfig {
@@ -116,6 +127,11 @@ impl ServerConfig {
             alert_webhook_url: None,
             alert_routing_key: String::new(),
             battery_low_pct: 20.0,
+            audit_secret: rand::random::<[u8; 32]>().to_vec(),
+            password_hash_slots: 0,
+            password_queue_wait: Duration::from_secs(2),
+            login_lock_after: 5,
+            login_lock_base: Duration::from_secs(30),
         }
     }
 }

@@ -186,6 +186,7 @@ pub fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), ApiE
 /// [`FIELD_LIMITS`]. `path` is the dotted path of `v` (`parameters.altitude`, `items[2]`).
 fn check_strings(v: &serde_json::Value, path: &mut String) -> Result<(), ApiError> {
     use serde_json::Value;
+    use std::fmt::Write as _;
     match v {
         Value::String(s) => {
             let name = path.rsplit(['.', '[']).next().unwrap_or_default();
@@ -198,7 +199,7 @@ fn check_strings(v: &serde_json::Value, path: &mut String) -> Result<(), ApiErro
         Value::Array(items) => {
             let len = path.len();
             for (i, item) in items.iter().enumerate() {
-                path.push_str(&format!("[{i}]"));
+                let _ = write!(path, "[{i}]");
                 check_strings(item, path)?;
                 path.truncate(len);
             }

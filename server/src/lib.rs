@@ -68,6 +68,10 @@ pub struct Shared {
     pub assignments: broker::Assignments,
     /// Users' current token versions (revocation), cached briefly.
     pub token_versions: auth::TokenVersions,
+    /// Argon2id work allowed at once (logins, password changes, new users).
+    pub password_slots: auth::PasswordSlots,
+    /// The audit chain's HMAC key (from the configuration, never stored in the database).
+    pub audit_key: audit::AuditKey,
 }
 
 /// Axum state.
@@ -130,6 +134,7 @@ pub async fn start_with_cost(
         &config.jwt_audience,
         config.token_ttl,
     )?;
+    let audit_key = audit::AuditKey::new(&config.audit_secret)?;
     let metrics = Arc::new(metrics::Metrics::default());
     let alerts = alerts::Alerts::start(
         config.alert_webhook_url.clone(),
@@ -161,6 +166,11 @@ pub async fn start_with_cost(
         drone_lists: api::fleet::DroneListCache::default(),
         assignments: broker::Assignments::default(),
         token_versions: auth::TokenVersions::default(),
+        audit_key,
+        password_slots: auth::PasswordSlots::new(
+            config.password_hash_slots,
+            config.password_queue_wait,
+        ),
         password_cost,
         dummy_hash,
         pool,
@@ -230,24 +240,76 @@ async fn maintenance_pass(s: &Shared, retention: bool) -> Result<(), ServerError
     Ok(())
 }
 
-/// Creates an organisation with its first admin (`aviary-server bootstrap`, tests).
+/// Creates an organisation with its first admin on a running server (tests, the bench).
 pub async fn bootstrap_org(
     state: &Shared,
     org_name: &str,
     admin_email: &str,
     admin_password: &str,
 ) -> Result<(OrgId, UserId), ApiError> {
+    bootstrap(
+        &state.pool,
+        &state.audit_key,
+        state.password_cost,
+        org_name,
+        admin_email,
+        admin_password,
+    )
+    .await
+}
+
+/// Checks `bootstrap`'s arguments by the API's rules (the 12-character password rule
+/// included) before anything is touched.
+pub fn check_bootstrap(
+    org_name: &str,
+    admin_email: &str,
+    admin_password: &str,
+) -> Result<(), ApiError> {
+    error::check_text("org", org_name, 255)?;
+    if org_name.trim().is_empty() {
+        return Err(ApiError::Unprocessable(
+            "the organisation needs a name".into(),
+        ));
+    }
+    api::users::check_new_account(admin_email, admin_password)
+}
+
+/// Creates an organisation with its first admin (`aviary-server bootstrap`): arguments checked
+/// first, then organisation, admin and their audit rows in one transaction, so a failure
+/// leaves nothing behind. Needs only the database: no broker, no HTTP.
+pub async fn bootstrap(
+    pool: &deadpool_postgres::Pool,
+    audit_key: &audit::AuditKey,
+    cost: auth::PasswordCost,
+    org_name: &str,
+    admin_email: &str,
+    admin_password: &str,
+) -> Result<(OrgId, UserId), ApiError> {
+    check_bootstrap(org_name, admin_email, admin_password)?;
+    let pw = admin_password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw, cost))
+        .await
+        .map_err(|e| ServerError::Password(e.to_string()))??;
     let org = OrgId::new_random();
-    state
-        .pool
-        .get()
-        .await?
-        .execute(
-            "INSERT INTO organizations (org_id, name) VALUES ($1, $2)",
-            &[&org.0, &org_name],
-        )
-        .await?;
+    let mut conn = pool.get().await?;
+    let tx = conn.transaction().await?;
+    tx.execute(
+        "INSERT INTO organizations (org_id, name) VALUES ($1, $2)",
+        &[&org.0, &org_name],
+    )
+    .await?;
+    audit::append(
+        &tx,
+        audit_key,
+        Some(org),
+        None,
+        "org.create",
+        &format!("org:{org}"),
+        &serde_json::json!({ "name": org_name }),
+    )
+    .await?;
     let user =
-        api::users::create_user(state, org, None, admin_email, admin_password, Role::Admin).await?;
+        api::users::insert_user(&tx, audit_key, org, None, admin_email, &hash, Role::Admin).await?;
+    tx.commit().await?;
     Ok((org, user))
 }

@@ -31,6 +31,10 @@ struct Cli {
         hide_env_values = true
     )]
     mqtt: String,
+    /// Key of the audit chain's HMAC (at least 32 bytes): `serve`, `bootstrap` and
+    /// `audit-verify` need the same one. Keep it outside the database.
+    #[arg(long, env = "AVIARY_AUDIT_SECRET", hide_env_values = true)]
+    audit_secret: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -90,8 +94,13 @@ enum Command {
         #[arg(long, env = "AVIARY_ADMIN_PASSWORD")]
         password: String,
     },
-    /// Verify the audit log's hash chain.
-    AuditVerify,
+    /// Verify the audit log's keyed hash chain, its signed head and checkpoints.
+    AuditVerify {
+        /// A checkpoint published earlier (`{"seq":..,"hash":..,"signature":..}` from the log or
+        /// an earlier verification); rows deleted since are detected. May be repeated.
+        #[arg(long)]
+        checkpoint: Vec<String>,
+    },
     /// Load test: simulated drones through the broker into an in-process server.
     Bench {
         /// Simulated drones.
@@ -125,8 +134,20 @@ fn base_config(cli: &Cli) -> anyhow::Result<aviary_server::ServerConfig> {
     let mut c = aviary_server::ServerConfig::local_defaults();
     c.database_url.clone_from(&cli.database_url);
     c.db_schema.clone_from(&cli.db_schema);
+    if let Some(secret) = &cli.audit_secret {
+        c.audit_secret = secret.clone().into_bytes();
+    }
     c.set_broker_url(&cli.mqtt).context("--mqtt")?;
     Ok(c)
+}
+
+/// The audit key, which `serve`, `bootstrap` and `audit-verify` must all be given.
+fn audit_key(secret: Option<&str>) -> anyhow::Result<aviary_server::audit::AuditKey> {
+    let secret = secret.context(
+        "the audit secret is missing: pass --audit-secret or set AVIARY_AUDIT_SECRET \
+         (at least 32 bytes, the same for every instance and kept outside the database)",
+    )?;
+    Ok(aviary_server::audit::AuditKey::new(secret.as_bytes())?)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -137,6 +158,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let mut config = base_config(&cli)?;
+    let cli_audit_secret = cli.audit_secret.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .thread_name("aviary-server-worker")
         .enable_all()
@@ -158,6 +180,7 @@ fn main() -> anyhow::Result<()> {
                 config.listen = listen;
                 config.instance_id = instance;
                 config.jwt_secret = jwt_secret.into_bytes();
+                audit_key(cli_audit_secret.as_deref())?;
                 config.allowed_origins = allowed_origins
                     .split(',')
                     .map(str::trim)
@@ -191,15 +214,24 @@ fn main() -> anyhow::Result<()> {
                 email,
                 password,
             } => {
-                config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-                config.instance_id = format!("aviary-bootstrap-{}", std::process::id());
-                let server = aviary_server::start(config).await?;
-                let (org_id, user_id) =
-                    aviary_server::bootstrap_org(&server.state, &org, &email, &password)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                // Checked before the database is touched; no server is started, so the
+                // ingest's shared subscription never sees this short-lived process.
+                aviary_server::check_bootstrap(&org, &email, &password)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let pool = aviary_server::db::pool(&config.database_url, &config.db_schema, 2)?;
+                aviary_server::db::migrate(&pool, &config.db_schema).await?;
+                let key = audit_key(cli_audit_secret.as_deref())?;
+                let (org_id, user_id) = aviary_server::bootstrap(
+                    &pool,
+                    &key,
+                    aviary_server::auth::PasswordCost::RECOMMENDED,
+                    &org,
+                    &email,
+                    &password,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!("organisation {org_id}, admin {user_id}");
-                server.shutdown().await;
             }
             Command::Bench {
                 drones,
@@ -225,9 +257,14 @@ fn main() -> anyhow::Result<()> {
                 let report = aviary_server::bench::run(config, &opts).await?;
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }
-            Command::AuditVerify => {
+            Command::AuditVerify { checkpoint } => {
+                let key = audit_key(cli_audit_secret.as_deref())?;
+                let published = checkpoint
+                    .iter()
+                    .map(|c| serde_json::from_str(c).context("--checkpoint"))
+                    .collect::<anyhow::Result<Vec<aviary_server::audit::Checkpoint>>>()?;
                 let pool = aviary_server::db::pool(&config.database_url, &config.db_schema, 2)?;
-                let v = aviary_server::audit::verify(&pool.get().await?).await?;
+                let v = aviary_server::audit::verify(&pool.get().await?, &key, &published).await?;
                 println!("{}", serde_json::to_string_pretty(&v)?);
                 if !v.ok {
                     anyhow::bail!("audit chain broken");

@@ -132,6 +132,7 @@ pub async fn create_site(
     .await?;
     audit::append(
         &tx,
+        &s.audit_key,
         Some(user.org_id),
         Some(user.user_id),
         "site.create",
@@ -309,6 +310,7 @@ pub async fn create_drone(
     }
     audit::append(
         &tx,
+        &s.audit_key,
         Some(user.org_id),
         Some(user.user_id),
         "drone.create",
@@ -358,6 +360,7 @@ pub async fn patch_status(
     .await?;
     audit::append(
         &tx,
+        &s.audit_key,
         Some(user.org_id),
         Some(user.user_id),
         "drone.status",
@@ -393,6 +396,7 @@ async fn status_changed(s: &Shared, drone: DroneId, online: bool) -> Result<(), 
     let org = OrgId(r.get(0));
     audit::append(
         &tx,
+        &s.audit_key,
         Some(org),
         None,
         if online {
@@ -415,7 +419,7 @@ async fn status_changed(s: &Shared, drone: DroneId, online: bool) -> Result<(), 
             .await?
         {
             let id = MissionId(r.get(0));
-            audit::append(&tx, Some(org), None, "mission.fail", &format!("mission:{id}"), &serde_json::json!({ "reason": "connection_lost" })).await?;
+            audit::append(&tx, &s.audit_key, Some(org), None, "mission.fail", &format!("mission:{id}"), &serde_json::json!({ "reason": "connection_lost" })).await?;
             failed.push(id);
         }
         tx.execute(

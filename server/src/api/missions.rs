@@ -346,6 +346,7 @@ pub async fn create(
         .get(0);
     audit::append(
         &tx,
+        &s.audit_key,
         Some(user.org_id),
         Some(user.user_id),
         "mission.create",
@@ -444,6 +445,7 @@ pub async fn update(
     }
     audit::append(
         &tx,
+        &s.audit_key,
         Some(user.org_id),
         Some(user.user_id),
         "mission.update",
@@ -479,6 +481,7 @@ pub async fn delete(
     }
     audit::append(
         &tx,
+        &s.audit_key,
         Some(user.org_id),
         Some(user.user_id),
         "mission.delete",
@@ -604,6 +607,7 @@ pub async fn command(
     let target = format!("mission:{id}");
     audit::append(
         &tx,
+        &s.audit_key,
         Some(user.org_id),
         Some(user.user_id),
         &format!("mission.{}", action_name.as_str().unwrap_or("command")),
@@ -715,6 +719,7 @@ async fn finish(s: &Shared, id: MissionId) -> Result<(), ServerError> {
     let org: uuid::Uuid = r.get(0);
     audit::append(
         &tx,
+        &s.audit_key,
         Some(aviary_core::OrgId(org)),
         None,
         "mission.finish",
@@ -748,6 +753,7 @@ pub async fn fail_stale_pauses(s: &Shared) -> Result<usize, ServerError> {
         if n > 0 {
             audit::append(
                 &tx,
+                &s.audit_key,
                 Some(aviary_core::OrgId(r.get(1))),
                 None,
                 "mission.fail",

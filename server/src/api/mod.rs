@@ -31,9 +31,9 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     let api = Router::new()
         .route("/auth/login", post(users::login))
-        .route("/users", get(users::list).post(users::create))
         .route("/auth/logout", post(users::logout))
         .route("/auth/password", post(users::change_password))
+        .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", patch(users::update).delete(users::delete))
         .route("/audit", get(users::audit_list))
         .route("/audit/verify", get(users::audit_verify))
@@ -69,6 +69,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            users::audit_denied,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_requests,

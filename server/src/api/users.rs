@@ -10,11 +10,12 @@ use aviary_core::{OrgId, UserId};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use deadpool_postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 
 use super::parse_id;
-use crate::auth::{AuthUser, hash_password, verify_password};
-use crate::error::{ApiError, Json, ServerError};
+use crate::auth::{self, AuthUser, hash_password, verify_password};
+use crate::error::{ApiError, Json, check_text};
 use crate::{AppState, audit};
 
 /// The client's address (from the connection), for the login rate limit.
@@ -36,7 +37,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 /// `POST /auth/login` body.
 pub use aviary_core::wire::LoginRequest as Login;
 
-/// `POST /auth/login`: a short-lived bearer token. Rate limited per client address.
+/// `POST /auth/login`: a short-lived bearer token. Rate limited per client address, and per
+/// account: after `login_lock_after` wrong passwords the account is locked for a time that
+/// doubles with each further one (429 with `Retry-After`, even for the right password).
 pub async fn login(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -48,30 +51,84 @@ pub async fn login(
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Err(ApiError::RateLimited(retry));
     }
-    let row = s
-        .pool
-        .get()
-        .await?
+    let email = b.email.to_lowercase();
+    let conn = s.pool.get().await?;
+    // A locked account is refused before its password is looked at, right or wrong.
+    if let Some(retry) = auth::account_locked(&conn, &email).await? {
+        s.metrics
+            .rate_limited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        drop(conn);
+        let detail = serde_json::json!({ "email": email, "ip": ip, "retry_after_s": retry });
+        audit::record(
+            &s.pool,
+            &s.audit_key,
+            None,
+            None,
+            "auth.login_locked",
+            &format!("email:{email}"),
+            &detail,
+        )
+        .await?;
+        return Err(ApiError::RateLimited(retry));
+    }
+    let row = conn
         .query_opt(
             "SELECT user_id, org_id, role, password_hash, token_version FROM users
              WHERE email = $1 AND deleted_at IS NULL",
-            &[&b.email.to_lowercase()],
+            &[&email],
         )
         .await?;
+    drop(conn);
     let bad = || ApiError::Unauthorized("wrong e-mail or password".into());
-    let Some(r) = row else {
-        // Spend the same time as a real check so response times do not reveal which e-mails exist.
-        let _ = verify_password(&s.dummy_hash, &b.password);
+    // Unknown e-mails are checked against a dummy hash: the same time as a real check, so
+    // response times do not reveal which e-mails exist.
+    let hash: String = row
+        .as_ref()
+        .map_or_else(|| s.dummy_hash.clone(), |r| r.get(3));
+    let pw = b.password.clone();
+    let ok = s
+        .password_slots
+        .run(move || verify_password(&hash, &pw))
+        .await?;
+    let conn = s.pool.get().await?;
+    let (org, user) = row.as_ref().map_or((None, None), |r| {
+        (Some(OrgId(r.get(1))), Some(UserId(r.get(0))))
+    });
+    let Some(r) = row.filter(|_| ok) else {
+        auth::record_login_failure(
+            &conn,
+            &email,
+            s.config.login_lock_after,
+            s.config.login_lock_base,
+        )
+        .await?;
+        drop(conn);
+        let detail = serde_json::json!({ "email": email, "ip": ip });
+        audit::record(
+            &s.pool,
+            &s.audit_key,
+            org,
+            user,
+            "auth.login_failed",
+            &format!("email:{email}"),
+            &detail,
+        )
+        .await?;
         return Err(bad());
     };
-    let hash: String = r.get(3);
-    let pw = b.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw))
-        .await
-        .unwrap_or(false);
-    if !ok {
-        return Err(bad());
-    }
+    auth::clear_login_failures(&conn, &email).await?;
+    drop(conn);
+    audit::record(
+        &s.pool,
+        &s.audit_key,
+        org,
+        user,
+        "auth.login",
+        &format!("email:{email}"),
+        &serde_json::json!({ "ip": ip }),
+    )
+    .await?;
     let role = Role::parse(r.get(2)).ok_or_else(bad)?;
     let (user, org) = (UserId(r.get(0)), OrgId(r.get(1)));
     let token = s
@@ -85,6 +142,53 @@ pub async fn login(
         org_id: org,
         role,
     }))
+}
+
+/// Records requests refused for lack of rights in the audit log: every 403, and every 401 to a
+/// token that is genuine but revoked (a demoted or deleted user still trying).
+pub async fn audit_denied(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (parts, body) = req.into_parts();
+    let token = auth::bearer(&parts);
+    let what = format!("{} {}", parts.method, parts.uri.path());
+    let ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let resp = next
+        .run(axum::extract::Request::from_parts(parts, body))
+        .await;
+    let status = resp.status();
+    if status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED {
+        return resp;
+    }
+    let claims = token.and_then(|t| s.tokens.verify(&t).ok());
+    if status == StatusCode::UNAUTHORIZED && claims.is_none() {
+        // No genuine token: nobody to record (failed logins are recorded by `login`).
+        return resp;
+    }
+    let detail = serde_json::json!({
+        "status": status.as_u16(),
+        "role": claims.as_ref().map(|c| c.role),
+        "ip": ip,
+    });
+    if let Err(e) = audit::record(
+        &s.pool,
+        &s.audit_key,
+        claims.as_ref().map(|c| c.org),
+        claims.as_ref().map(|c| c.sub),
+        "access.denied",
+        &what,
+        &detail,
+    )
+    .await
+    {
+        tracing::error!(error = %e, request = %what, "could not audit a denied request");
+    }
+    resp
 }
 
 /// A user as shown (never the hash).
@@ -147,12 +251,7 @@ pub async fn create(
     Json(b): Json<CreateUser>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     user.require(Action::ManageUsers)?;
-    check_new_password(&b.password)?;
-    if !b.email.contains('@') || b.email.len() > 255 {
-        return Err(ApiError::Unprocessable(
-            "email is not an e-mail address".into(),
-        ));
-    }
+    check_new_account(&b.email, &b.password)?;
     let id = create_user(
         &s,
         user.org_id,
@@ -168,7 +267,20 @@ pub async fn create(
     ))
 }
 
-/// Creates a user (API and bootstrap). 409 when the e-mail exists.
+/// Checks a new account's e-mail and password (API and bootstrap): the schema's limits, an
+/// `@`, and the 12-character rule.
+pub fn check_new_account(email: &str, password: &str) -> Result<(), ApiError> {
+    check_text("email", email, 255)?;
+    check_text("password", password, 1024)?;
+    if !email.contains('@') {
+        return Err(ApiError::Unprocessable(
+            "email is not an e-mail address".into(),
+        ));
+    }
+    check_new_password(password)
+}
+
+/// Creates a user (API). 409 when the e-mail exists.
 pub async fn create_user(
     s: &crate::Shared,
     org: OrgId,
@@ -177,25 +289,44 @@ pub async fn create_user(
     password: &str,
     role: Role,
 ) -> Result<UserId, ApiError> {
+    check_new_account(email, password)?;
     let cost = s.password_cost;
     let pw = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&pw, cost))
-        .await
-        .map_err(|e| ServerError::Password(e.to_string()))??;
-    let id = UserId::new_random();
+    let hash = s
+        .password_slots
+        .run(move || hash_password(&pw, cost))
+        .await??;
     let mut conn = s.pool.get().await?;
     let tx = conn.transaction().await?;
+    let id = insert_user(&tx, &s.audit_key, org, by, email, &hash, role).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Inserts a user with an already hashed password and audits it, inside the caller's
+/// transaction. 409 when the e-mail exists.
+pub async fn insert_user<C: GenericClient>(
+    tx: &C,
+    audit_key: &audit::AuditKey,
+    org: OrgId,
+    by: Option<UserId>,
+    email: &str,
+    password_hash: &str,
+    role: Role,
+) -> Result<UserId, ApiError> {
+    let id = UserId::new_random();
     let n = tx
         .execute(
             "INSERT INTO users (user_id, org_id, email, password_hash, role) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING",
-            &[&id.0, &org.0, &email.to_lowercase(), &hash, &role.as_str()],
+            &[&id.0, &org.0, &email.to_lowercase(), &password_hash, &role.as_str()],
         )
         .await?;
     if n == 0 {
         return Err(ApiError::Conflict("a user with this e-mail exists".into()));
     }
     audit::append(
-        &tx,
+        tx,
+        audit_key,
         Some(org),
         by,
         "user.create",
@@ -203,7 +334,6 @@ pub async fn create_user(
         &serde_json::json!({ "email": email.to_lowercase(), "role": role }),
     )
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -238,6 +368,7 @@ pub async fn update(
     }
     audit::append(
         &tx,
+        &s.audit_key,
         Some(user.org_id),
         Some(user.user_id),
         "user.role",
@@ -279,6 +410,7 @@ pub async fn delete(
         .ok_or(ApiError::NotFound("user"))?;
     audit::append(
         &tx,
+        &s.audit_key,
         Some(user.org_id),
         Some(user.user_id),
         "user.delete",
@@ -303,6 +435,7 @@ pub async fn logout(State(s): State<AppState>, user: AuthUser) -> Result<StatusC
     .await?;
     audit::append(
         &tx,
+        &s.audit_key,
         Some(user.org_id),
         Some(user.user_id),
         "auth.logout_all",
@@ -345,17 +478,19 @@ pub async fn change_password(
         .await?
         .get(0);
     let current = b.current_password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &current))
-        .await
-        .unwrap_or(false);
+    let ok = s
+        .password_slots
+        .run(move || verify_password(&hash, &current))
+        .await?;
     if !ok {
         return Err(ApiError::Forbidden("the current password is wrong".into()));
     }
     let cost = s.password_cost;
     let new = b.new_password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&new, cost))
-        .await
-        .map_err(|e| ServerError::Password(e.to_string()))??;
+    let hash = s
+        .password_slots
+        .run(move || hash_password(&new, cost))
+        .await??;
     let mut conn = s.pool.get().await?;
     let tx = conn.transaction().await?;
     tx.execute(
@@ -365,6 +500,7 @@ pub async fn change_password(
     .await?;
     audit::append(
         &tx,
+        &s.audit_key,
         Some(user.org_id),
         Some(user.user_id),
         "auth.password",
@@ -418,5 +554,7 @@ pub async fn audit_verify(
     user: AuthUser,
 ) -> Result<Json<audit::Verification>, ApiError> {
     user.require(Action::ReadAudit)?;
-    Ok(Json(audit::verify(&s.pool.get().await?).await?))
+    Ok(Json(
+        audit::verify(&s.pool.get().await?, &s.audit_key, &[]).await?,
+    ))
 }

@@ -384,3 +384,433 @@ async fn role_change_password_change_logout_and_deletion_revoke_tokens() {
     assert_eq!(st, 401, "a version bumped elsewhere revokes");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_logins_never_hash_more_than_the_slots_at_once() {
+    let Some(t) = common::start_with("hashes", |c| {
+        c.login_per_minute = 100_000;
+        // One slot per core (the default) and a short queue: most of the burst is answered 429.
+        c.password_hash_slots = 0;
+        c.password_queue_wait = std::time::Duration::from_millis(50);
+    })
+    .await
+    else {
+        return;
+    };
+    let server = t.server;
+    let http = Http::new(server.addr);
+    let org = common::org(&server, &http, "hash", DroneId::new_random()).await;
+    let slots = &server.state.password_slots;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    assert_eq!(slots.size(), cores, "one hashing slot per core");
+    let refused_before = slots.refused();
+    let email = org.email(Role::Analyst).to_owned();
+    let answers = futures_util::future::join_all((0..200).map(|_| {
+        let http = http.clone();
+        let email = email.clone();
+        async move { login_with(&http, &email, common::PASSWORD).await.0 }
+    }))
+    .await;
+    let ok = answers.iter().filter(|s| **s == 200).count();
+    let refused = answers.iter().filter(|s| **s == 429).count();
+    assert_eq!(ok + refused, 200, "only 200 or 429: {answers:?}");
+    assert!(ok >= 1, "some logins get through");
+    assert_eq!(
+        slots.refused() - refused_before,
+        refused as u64,
+        "every 429 is a login that found no slot in time"
+    );
+    assert!(
+        (1..=slots.size()).contains(&slots.peak()),
+        "at most {} hashes at once, saw {}",
+        slots.size(),
+        slots.peak()
+    );
+    assert_eq!(slots.running(), 0, "every slot is given back");
+    println!(
+        "200 concurrent logins: {ok} ok, {refused} refused, at most {} hashes at once ({} slots)",
+        slots.peak(),
+        slots.size()
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_wrong_passwords_from_five_addresses_lock_the_account_even_for_the_right_one() {
+    let Some(t) = common::start_with("lockout", |c| {
+        // The default per-address limit (10 a minute) lets each address try 10 times; the lock
+        // is long enough that the right password comes while it holds, however slow the host.
+        c.login_per_minute = 10;
+        c.login_lock_after = 5;
+        c.login_lock_base = std::time::Duration::from_secs(600);
+    })
+    .await
+    else {
+        return;
+    };
+    let server = t.server;
+    let http = Http::new(server.addr);
+    let org = common::org(&server, &http, "lock", DroneId::new_random()).await;
+    let victim = org.email(Role::Operator).to_owned();
+    let mut codes = Vec::new();
+    for host in 2..=6u8 {
+        let attacker = Http::from_address(server.addr, std::net::IpAddr::from([127, 0, 0, host]));
+        for i in 0..10 {
+            let (st, b) = login_with(&attacker, &victim, &format!("guess number {host}-{i}")).await;
+            assert!(st == 401 || st == 429, "{b}");
+            codes.push(st);
+        }
+    }
+    assert_eq!(
+        codes.iter().filter(|c| **c == 401).count(),
+        5,
+        "five wrong passwords are checked, then the account is locked: {codes:?}"
+    );
+    // The right password, from yet another address: refused while the lock holds.
+    let owner = Http::from_address(server.addr, std::net::IpAddr::from([127, 0, 0, 7]));
+    let (st, b) = login_with(&owner, &victim, common::PASSWORD).await;
+    assert_eq!(st, 429, "the right password during the lock: {b}");
+    assert_eq!(b["error"]["code"], "rate_limited");
+    // Other accounts are not affected.
+    let (st, b) = login_with(&owner, org.email(Role::Analyst), common::PASSWORD).await;
+    assert_eq!(st, 200, "{b}");
+    // The lock is shared through the database and ends: once it has passed, the right
+    // password logs in and clears the count.
+    server
+        .state
+        .pool
+        .get()
+        .await
+        .expect("conn")
+        .execute(
+            "UPDATE login_failures SET locked_until = now() - interval '1 second' WHERE email = $1",
+            &[&victim],
+        )
+        .await
+        .expect("expire the lock");
+    let (st, b) = login_with(&owner, &victim, common::PASSWORD).await;
+    assert_eq!(st, 200, "after the lock: {b}");
+    let left: i64 = server
+        .state
+        .pool
+        .get()
+        .await
+        .expect("conn")
+        .query_one(
+            "SELECT count(*) FROM login_failures WHERE email = $1",
+            &[&victim],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(left, 0, "a successful login forgets the failures");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_token_is_accepted_only_on_the_websocket_upgrade() {
+    let Some(t) = common::start("qtoken").await else {
+        return;
+    };
+    let server = t.server;
+    let http = Http::new(server.addr);
+    let org = common::org(&server, &http, "qt", DroneId::new_random()).await;
+    let admin = org.token(Role::Admin);
+    let (st, created) = http
+        .call(
+            "POST",
+            "/api/v1/missions",
+            Some(admin),
+            Some(&common::mission_body(org.site, Some(org.drone))),
+        )
+        .await;
+    assert_eq!(st, 201, "{created}");
+    let mission = created["mission_id"].as_str().expect("id");
+    for (method, path) in [
+        ("GET", "/api/v1/drones".to_owned()),
+        ("GET", "/api/v1/users".to_owned()),
+        ("GET", format!("/api/v1/missions/{mission}")),
+        ("POST", "/api/v1/auth/logout".to_owned()),
+    ] {
+        let (st, b) = http
+            .call(method, &format!("{path}?token={admin}"), None, None)
+            .await;
+        assert_eq!(st, 401, "{method} {path}?token=: {b}");
+        assert_eq!(message(&b), "missing bearer token", "{b}");
+    }
+    // The upgrade does.
+    let url = format!(
+        "ws://{}/ws/missions/{mission}/live?token={admin}",
+        server.addr
+    );
+    assert!(
+        tokio_tungstenite::connect_async(url.as_str()).await.is_ok(),
+        "the WebSocket upgrade takes ?token="
+    );
+    // The header still works everywhere.
+    let (st, _) = http.call("GET", "/api/v1/drones", Some(admin), None).await;
+    assert_eq!(st, 200);
+    server.shutdown().await;
+}
+
+/// Runs `aviary-server bootstrap` against the test schema, with `--mqtt` pointing at
+/// `broker` (a listener that only records connections). Returns success and stderr.
+fn run_bootstrap(
+    pg: &str,
+    schema: &str,
+    broker: std::net::SocketAddr,
+    org: &str,
+    email: &str,
+    password: &str,
+) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aviary-server"))
+        .env("AVIARY_DATABASE_URL", format!("{pg} dbname=postgres"))
+        .env("AVIARY_DB_SCHEMA", schema)
+        .env("AVIARY_AUDIT_SECRET", common::AUDIT_SECRET)
+        .env_remove("AVIARY_ADMIN_PASSWORD")
+        .args(["--mqtt", &broker.to_string(), "bootstrap", "--org", org])
+        .args(["--email", email, "--password", password])
+        .output()
+        .expect("run aviary-server");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn count(pg: &str, schema: &str, table: &str) -> i64 {
+    let (client, conn) =
+        tokio_postgres::connect(&format!("{pg} dbname=postgres"), tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+    tokio::spawn(conn);
+    match client
+        .query_one(&format!("SELECT count(*) FROM {schema}.{table}"), &[])
+        .await
+    {
+        Ok(r) => r.get(0),
+        // No table yet: nothing was created.
+        Err(_) => 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_checks_first_runs_in_one_transaction_and_never_touches_the_broker() {
+    let Some((pg, _, _)) = common::services() else {
+        return;
+    };
+    let schema = common::schema();
+    let _guard = common::SchemaGuard {
+        pg: pg.clone(),
+        schema: schema.clone(),
+    };
+    // A stand-in broker: any connection to it would be an MQTT client of the bootstrap.
+    let broker = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    broker.set_nonblocking(true).expect("nonblocking");
+    let broker_addr = broker.local_addr().expect("addr");
+
+    // A 1-character password is refused before anything is created.
+    let (ok, err) = run_bootstrap(&pg, &schema, broker_addr, "Acme", "admin@acme.test", "x");
+    assert!(!ok, "a 1-character password is refused");
+    assert!(err.contains("12 characters"), "{err}");
+    assert_eq!(
+        count(&pg, &schema, "organizations").await,
+        0,
+        "nothing created"
+    );
+    let long_name = "O".repeat(256);
+    for (org, email, password, why) in [
+        (" ", "admin@acme.test", common::PASSWORD, "empty name"),
+        ("Acme", "no-at-sign", common::PASSWORD, "e-mail"),
+        (
+            long_name.as_str(),
+            "admin@acme.test",
+            common::PASSWORD,
+            "over-long name",
+        ),
+    ] {
+        let (ok, err) = run_bootstrap(&pg, &schema, broker_addr, org, email, password);
+        assert!(!ok, "{why}: {err}");
+    }
+    assert_eq!(
+        count(&pg, &schema, "organizations").await,
+        0,
+        "nothing created"
+    );
+
+    // A good one creates the organisation and its admin, and no MQTT client.
+    let (ok, err) = run_bootstrap(
+        &pg,
+        &schema,
+        broker_addr,
+        "Acme",
+        "admin@acme.test",
+        common::PASSWORD,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(count(&pg, &schema, "organizations").await, 1);
+    assert_eq!(count(&pg, &schema, "users").await, 1);
+
+    // A second bootstrap that fails on its admin (the e-mail exists) leaves no orphan
+    // organisation behind.
+    let (ok, err) = run_bootstrap(
+        &pg,
+        &schema,
+        broker_addr,
+        "Orphan Ltd",
+        "ADMIN@acme.test",
+        common::PASSWORD,
+    );
+    assert!(!ok, "the e-mail exists");
+    assert!(err.contains("exists"), "{err}");
+    assert_eq!(
+        count(&pg, &schema, "organizations").await,
+        1,
+        "the failed bootstrap's organisation was rolled back"
+    );
+    match broker.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("bootstrap connected to the broker: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keyed_audit_chain_detects_a_recomputed_chain_and_a_deleted_tail() {
+    use aviary_server::audit;
+    let Some(t) = common::start_with("hmac", |c| c.login_per_minute = 1000).await else {
+        return;
+    };
+    let server = t.server;
+    let http = Http::new(server.addr);
+    let org = common::org(&server, &http, "hm", DroneId::new_random()).await;
+    // Logins (good and bad) and denied requests are recorded.
+    let (st, _) = login_with(&http, org.email(Role::Analyst), "wrong password!!").await;
+    assert_eq!(st, 401);
+    let (st, _) = http
+        .call("GET", "/api/v1/users", Some(org.token(Role::Analyst)), None)
+        .await;
+    assert_eq!(st, 403);
+    let (st, rows) = http
+        .call("GET", "/api/v1/audit", Some(org.token(Role::Admin)), None)
+        .await;
+    assert_eq!(st, 200, "{rows}");
+    let actions: Vec<&str> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    for a in [
+        "org.create",
+        "auth.login",
+        "auth.login_failed",
+        "access.denied",
+    ] {
+        assert!(actions.contains(&a), "{a} is audited: {actions:?}");
+    }
+    let denied = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["action"] == "access.denied")
+        .expect("denied row");
+    assert_eq!(denied["target"], "GET /api/v1/users", "{denied}");
+
+    let (st, v) = http
+        .call(
+            "GET",
+            "/api/v1/audit/verify",
+            Some(org.token(Role::Admin)),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(v["ok"], true, "{v}");
+    let published: audit::Checkpoint =
+        serde_json::from_value(v["checkpoint"].clone()).expect("a signed checkpoint");
+    let key = &server.state.audit_key;
+    let conn = server.state.pool.get().await.expect("conn");
+    let state = &server.state;
+    let verify = |published: Vec<audit::Checkpoint>| async move {
+        audit::verify(&state.pool.get().await.expect("conn"), key, &published)
+            .await
+            .expect("verify")
+    };
+    assert!(verify(vec![published.clone()]).await.ok);
+
+    // An attacker with write access but no key edits row 3 and recomputes the whole chain
+    // after it, and the head, the way the unkeyed chain allowed (plain SHA-256).
+    let rows = audit::list(&conn, None, i64::MAX).await.expect("rows");
+    let mut prev = audit::GENESIS.to_owned();
+    for r in &rows {
+        let detail = if r.seq == 3 {
+            "{\"forged\":true}".to_owned()
+        } else {
+            r.detail.clone()
+        };
+        let hash = audit::row_hash(
+            &prev, r.seq, r.time, r.org_id, r.user_id, &r.action, &r.target, &detail,
+        );
+        conn.execute(
+            "UPDATE audit_log SET detail = $2, prev_hash = $3, hash = $4 WHERE seq = $1",
+            &[&r.seq, &detail, &prev, &hash],
+        )
+        .await
+        .expect("forge");
+        prev = hash;
+    }
+    conn.execute("UPDATE audit_head SET hash = $1", &[&prev])
+        .await
+        .expect("forge head");
+    let v = verify(vec![]).await;
+    assert!(!v.ok, "a recomputed chain is detected: {v:?}");
+    assert!(
+        v.problems
+            .iter()
+            .any(|p| p.contains("row 3") && p.contains("edited")),
+        "{v:?}"
+    );
+    assert!(v.problems.iter().any(|p| p.contains("not signed")), "{v:?}");
+    // Put the genuine rows back, then delete the tail and move the head back to the new last
+    // row (with the signature of its time, replayed): the published checkpoint catches it.
+    for r in &rows {
+        conn.execute(
+            "UPDATE audit_log SET detail = $2, prev_hash = $3, hash = $4 WHERE seq = $1",
+            &[&r.seq, &r.detail, &r.prev_hash, &r.hash],
+        )
+        .await
+        .expect("restore");
+    }
+    conn.execute("UPDATE audit_head SET hash = $1", &[&published.hash])
+        .await
+        .expect("restore head");
+    assert!(verify(vec![published.clone()]).await.ok, "restored");
+    let keep = published.seq - 2;
+    let kept = rows.iter().find(|r| r.seq == keep).expect("row");
+    let replayed = key.checkpoint(keep, &kept.hash);
+    conn.execute("DELETE FROM audit_log WHERE seq > $1", &[&keep])
+        .await
+        .expect("delete tail");
+    conn.execute("DELETE FROM audit_checkpoints", &[])
+        .await
+        .expect("delete checkpoints");
+    conn.execute(
+        "UPDATE audit_head SET seq = $1, hash = $2, signature = $3",
+        &[&replayed.seq, &replayed.hash, &replayed.signature],
+    )
+    .await
+    .expect("replay head");
+    let v = verify(vec![published.clone()]).await;
+    assert!(
+        v.problems.iter().any(|p| p.contains("row is gone")),
+        "a deleted tail is detected by the published checkpoint: {v:?}"
+    );
+    // Without the replayed signature (the head simply rewritten), the database alone shows it.
+    conn.execute("UPDATE audit_head SET signature = 'x'", &[])
+        .await
+        .expect("rewrite head");
+    let v = verify(vec![]).await;
+    assert!(!v.ok, "{v:?}");
+    drop(conn);
+    server.shutdown().await;
+}

@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 
 /// Cheap Argon2id for tests (the production cost is tested in `auth`'s unit tests).
 pub const TEST_COST: PasswordCost = PasswordCost { m_kib: 1024, t: 1 };
+/// The audit chain's key in every test server (and the CLI runs of the tests).
+pub const AUDIT_SECRET: &str = "test audit secret that is long enough for HMAC";
 /// Password of every test user.
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -82,6 +84,7 @@ pub fn config(
     // One share group per test: parallel tests must not split each other's telemetry.
     c.ingest_share_group = format!("g{}", &schema[schema.len() - 12..]);
     c.jwt_secret = b"test secret that is long enough for HS256 keys".to_vec();
+    c.audit_secret = AUDIT_SECRET.as_bytes().to_vec();
     c.api_per_second = 10_000;
     c.ack_timeout = Duration::from_secs(3);
     c.allowed_origins = vec!["http://aviary.test".into()];
@@ -181,6 +184,17 @@ impl Http {
     pub fn new(addr: SocketAddr) -> Self {
         Self {
             client: Client::builder(TokioExecutor::new()).build_http(),
+            base: format!("http://{addr}"),
+        }
+    }
+
+    /// Client for a server whose connections come from `local` (any 127.x.y.z address works
+    /// on the loopback interface): tests of per-address limits.
+    pub fn from_address(addr: SocketAddr, local: std::net::IpAddr) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_local_address(Some(local));
+        Self {
+            client: Client::builder(TokioExecutor::new()).build(connector),
             base: format!("http://{addr}"),
         }
     }

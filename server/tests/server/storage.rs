@@ -57,9 +57,13 @@ async fn audit_chain_detects_edited_deleted_and_reordered_rows() {
 
     let conn = server.state.pool.get().await.expect("conn");
     let verify = || async {
-        aviary_server::audit::verify(&server.state.pool.get().await.expect("conn"))
-            .await
-            .expect("verify")
+        aviary_server::audit::verify(
+            &server.state.pool.get().await.expect("conn"),
+            &server.state.audit_key,
+            &[],
+        )
+        .await
+        .expect("verify")
     };
     // Edit a row's detail.
     conn.execute(
@@ -152,7 +156,8 @@ async fn daily_partitions_copy_batches_and_retention() {
         aviary_server::db::migrate(&pool, &schema)
             .await
             .expect("migrate"),
-        vec![1]
+        (1..=aviary_server::db::SCHEMA_VERSION).collect::<Vec<_>>(),
+        "every migration applies to a fresh schema"
     );
     assert!(
         aviary_server::db::migrate(&pool, &schema)
