@@ -820,44 +820,71 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
         .max(1);
     let (writer_tx, writer_rx) = tokio::sync::mpsc::channel::<Batch>(64);
     let writer = tokio::spawn(write_loop(Arc::clone(&shared), client.clone(), writer_rx));
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            () = async { if let Some(t) = retry_at { tokio::time::sleep_until(t).await } }, if retry_at.is_some() => retry_at = None,
-            ev = eventloop.poll(), if retry_at.is_none() => match ev {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    shared.metrics.ingest_connects.fetch_add(1, Ordering::Relaxed);
-                    if let Err(e) = client.subscribe(shared_telemetry(&shared.config.ingest_share_group), QoS::AtLeastOnce).await {
-                        tracing::warn!(error = %e, "ingest subscribe failed");
-                    }
+    'run: loop {
+        if let Some(t) = retry_at.take() {
+            loop {
+                tokio::select! {
+                    _ = &mut stop => break 'run,
+                    () = tokio::time::sleep_until(t) => break,
+                    _ = tick.tick() => hand_off(&writer_tx, &mut batch).await,
                 }
-                Ok(Event::Incoming(Packet::Publish(p))) => {
-                    accept(&shared, &p, &mut batch);
-                    if batch.len() >= window {
-                        hand_off(&writer_tx, &mut batch).await;
-                    }
+            }
+        }
+        // One poll future is kept while the flush ticks: dropping it mid-way (as a `select!`
+        // over a fresh `poll()` would every tick) restarts a connection whose handshake takes
+        // longer than a tick, so a TLS broker was never reached.
+        let ev = {
+            let poll = eventloop.poll();
+            tokio::pin!(poll);
+            loop {
+                tokio::select! {
+                    _ = &mut stop => break 'run,
+                    ev = &mut poll => break ev,
+                    _ = tick.tick() => hand_off(&writer_tx, &mut batch).await,
                 }
-                // Healthy once subscribed, not merely connected: a broker whose ACL refuses the
-                // subscription delivers nothing.
-                Ok(Event::Incoming(Packet::SubAck(a))) => {
-                    if granted(&a) {
-                        shared.metrics.ingest_up();
-                    } else {
-                        shared.metrics.ingest_down(format!(
-                            "the broker refused the subscription to {} (check its ACL)",
-                            shared_telemetry(&shared.config.ingest_share_group)
-                        ));
-                    }
+            }
+        };
+        match ev {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                shared
+                    .metrics
+                    .ingest_connects
+                    .fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = client
+                    .subscribe(
+                        shared_telemetry(&shared.config.ingest_share_group),
+                        QoS::AtLeastOnce,
+                    )
+                    .await
+                {
+                    tracing::warn!(error = %e, "ingest subscribe failed");
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    let why = connection_error(&e);
-                    tracing::warn!(error = %why, "ingest MQTT connection lost; retrying");
-                    shared.metrics.ingest_down(why);
-                    retry_at = Some(tokio::time::Instant::now() + Duration::from_millis(500));
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                accept(&shared, &p, &mut batch);
+                if batch.len() >= window {
+                    hand_off(&writer_tx, &mut batch).await;
                 }
-            },
-            _ = tick.tick() => hand_off(&writer_tx, &mut batch).await,
+            }
+            // Healthy once subscribed, not merely connected: a broker whose ACL refuses the
+            // subscription delivers nothing.
+            Ok(Event::Incoming(Packet::SubAck(a))) => {
+                if granted(&a) {
+                    shared.metrics.ingest_up();
+                } else {
+                    shared.metrics.ingest_down(format!(
+                        "the broker refused the subscription to {} (check its ACL)",
+                        shared_telemetry(&shared.config.ingest_share_group)
+                    ));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let why = connection_error(&e);
+                tracing::warn!(error = %why, "ingest MQTT connection lost; retrying");
+                shared.metrics.ingest_down(why);
+                retry_at = Some(tokio::time::Instant::now() + Duration::from_millis(500));
+            }
         }
     }
     // Graceful stop: leave the share so the broker routes to the other instances, take what

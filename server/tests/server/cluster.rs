@@ -76,7 +76,7 @@ async fn two_instances_one_stops_mid_stream_nothing_lost() {
             if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
                 let v: serde_json::Value = serde_json::from_str(&t).expect("json");
                 if v["type"] == "telemetry_update" {
-                    seen.insert(v["progress"].as_f64().unwrap_or(-1.0) as i64);
+                    seen.insert(v["position"]["altitude"].as_f64().unwrap_or(-1.0) as i64);
                 }
             }
         }
@@ -93,12 +93,13 @@ async fn two_instances_one_stops_mid_stream_nothing_lost() {
             // Only the drone the mission is assigned to may publish for it (the others' samples
             // would be dropped as foreign); the other drones are registered but silent.
             let d = drones2[0];
-            // `progress` carries the sample number so the WebSocket side can tell which it saw.
+            // The altitude carries the sample number so the WebSocket side can tell which it saw
+            // (a progress over 100 % would be refused as invalid).
             let t = json!({
                 "type": "telemetry_update", "mission_id": mission2, "drone_id": d,
                 "timestamp": t0 + chrono::Duration::milliseconds(i as i64),
-                "position": { "lat": 47.0, "lon": 8.0, "altitude": 30.0 }, "velocity": { "speed": 3.0, "heading": 10.0 },
-                "battery": 80.0, "status": "in_progress", "progress": i as f64
+                "position": { "lat": 47.0, "lon": 8.0, "altitude": i as f64 }, "velocity": { "speed": 3.0, "heading": 10.0 },
+                "battery": 80.0, "status": "in_progress", "progress": 50.0
             });
             publisher
                 .publish(
