@@ -555,6 +555,6 @@ pub async fn audit_verify(
 ) -> Result<Json<audit::Verification>, ApiError> {
     user.require(Action::ReadAudit)?;
     Ok(Json(
-        audit::verify(&s.pool.get().await?, &s.audit_key, &[]).await?,
+        audit::verify_for_org(&s.pool.get().await?, &s.audit_key, user.org_id).await?,
     ))
 }

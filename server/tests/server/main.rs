@@ -5,6 +5,7 @@
 
 mod accounts;
 mod acl;
+mod audit_scope;
 mod bench_tool;
 mod cluster;
 mod common;
