@@ -507,7 +507,9 @@ pub async fn verify_for_org<C: GenericClient>(
         rows: own.len() as i64,
         ok: problems.is_empty(),
         problems,
-        checkpoint: None,
+        // The signed head stays in the answer: it is what an admin publishes outside the
+        // database so a later verification detects rows deleted since.
+        checkpoint: all.checkpoint,
     })
 }
 
