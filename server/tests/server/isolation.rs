@@ -18,33 +18,33 @@ use crate::private_broker::{self as pb, publish, sample, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drone_cannot_write_into_a_mission_not_assigned_to_it() {
-    let Some(t) = common::start("iso").await else {
+    let Some(test) = common::start("iso").await else {
         return;
     };
-    let server = &t.server;
+    let server = &test.server;
     let http = Http::new(server.addr);
     let (a_drone, b_drone, a_spare) = (
         DroneId::new_random(),
         DroneId::new_random(),
         DroneId::new_random(),
     );
-    let a = common::org(server, &http, "orga", a_drone).await;
+    let org_a = common::org(server, &http, "orga", a_drone).await;
     let _b = common::org(server, &http, "orgb", b_drone).await;
-    let op = a.token(Role::Operator).to_owned();
-    let (st, d) = http
+    let op = org_a.token(Role::Operator).to_owned();
+    let (st, spare) = http
         .call(
             "POST",
             "/api/v1/drones",
-            Some(a.token(Role::Admin)),
-            Some(&json!({ "drone_id": a_spare, "site_id": a.site, "serial_number": format!("SPARE-{a_spare}"), "model": "SimCopter", "home": { "lat": 47.397, "lon": 8.545 } })),
+            Some(org_a.token(Role::Admin)),
+            Some(&json!({ "drone_id": a_spare, "site_id": org_a.site, "serial_number": format!("SPARE-{a_spare}"), "model": "SimCopter", "home": { "lat": 47.397, "lon": 8.545 } })),
         )
         .await;
-    assert_eq!(st, 201, "{d}");
+    assert_eq!(st, 201, "{spare}");
     pb::ready(server).await;
 
     // A's drone flies A's mission (real time: it stays in progress for this test).
     let drone = MqttDrone::spawn(MqttDroneConfig::new(
-        Broker::parse(&format!("{}:{}", t.mqtt_host, t.mqtt_port)).expect("broker"),
+        Broker::parse(&format!("{}:{}", test.mqtt_host, test.mqtt_port)).expect("broker"),
         a_drone,
         LatLon::new(47.397, 8.545),
     ));
@@ -60,7 +60,7 @@ async fn a_drone_cannot_write_into_a_mission_not_assigned_to_it() {
             "POST",
             "/api/v1/missions",
             Some(&op),
-            Some(&common::mission_body(a.site, Some(a_drone))),
+            Some(&common::mission_body(org_a.site, Some(a_drone))),
         )
         .await;
     assert_eq!(st, 201, "{created}");
@@ -69,7 +69,7 @@ async fn a_drone_cannot_write_into_a_mission_not_assigned_to_it() {
     let url = format!(
         "ws://{}/ws/missions/{mission}/live?token={}",
         server.addr,
-        a.token(Role::Analyst)
+        org_a.token(Role::Analyst)
     );
     let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
         .await
@@ -112,26 +112,27 @@ async fn a_drone_cannot_write_into_a_mission_not_assigned_to_it() {
 
     // B's drone and A's unassigned drone claim A's mission, on their own topics, and say it
     // is completed.
-    let m = &server.state.metrics;
+    let metrics = &server.state.metrics;
     let (live0, ingest0) = (
-        m.live_foreign_mission.load(Ordering::Relaxed),
-        m.ingest_foreign_mission.load(Ordering::Relaxed),
+        metrics.live_foreign_mission.load(Ordering::Relaxed),
+        metrics.ingest_foreign_mission.load(Ordering::Relaxed),
     );
     for (intruder, name) in [(b_drone, "b"), (a_spare, "spare")] {
-        let (c, _task) = pb::client(t.mqtt_port, &format!("intruder-{name}-{intruder}"), None);
+        let (client, _task) =
+            pb::client(test.mqtt_port, &format!("intruder-{name}-{intruder}"), None);
         for i in 0..3 {
             let at = chrono::Utc::now() + chrono::Duration::milliseconds(i);
             let body = serde_json::to_vec(&sample(intruder, Some(mission), at, "completed"))
                 .expect("json");
-            publish(&c, intruder, body).await;
+            publish(&client, intruder, body).await;
         }
     }
     wait_for(
         "the forged samples dropped by both clients",
         Duration::from_secs(20),
         || async {
-            m.live_foreign_mission.load(Ordering::Relaxed) >= live0 + 6
-                && m.ingest_foreign_mission.load(Ordering::Relaxed) >= ingest0 + 6
+            metrics.live_foreign_mission.load(Ordering::Relaxed) >= live0 + 6
+                && metrics.ingest_foreign_mission.load(Ordering::Relaxed) >= ingest0 + 6
         },
     )
     .await;
@@ -200,7 +201,7 @@ async fn a_drone_cannot_write_into_a_mission_not_assigned_to_it() {
         mv["status"], "in_progress",
         "no intruder finished A's mission: {mv}"
     );
-    let metrics = m.render();
+    let metrics = metrics.render();
     assert!(
         metrics.contains("aviary_live_foreign_mission_total "),
         "{metrics}"
