@@ -259,7 +259,9 @@ async fn bench(
         let chunk: Vec<(DroneId, bool)> = chunk
             .iter()
             .enumerate()
-            .map(|(i, d)| (*d, k * per + i < opts.watched_drones))
+            // Only the drone the mission is assigned to may publish for it: the server drops
+            // (and counts) telemetry naming a mission not assigned to its drone.
+            .map(|(i, d)| (*d, k * per + i < opts.watched_drones.min(1)))
             .collect();
         let mut o = rumqttc::MqttOptions::new(
             format!("bench-pub-{k}-{}", uuid::Uuid::new_v4().simple()),
