@@ -232,7 +232,7 @@ pub const ROUTES: &[RouteSpec] = &[
         Some(Action::Read),
     ),
     r("GET", "/metrics", "Prometheus metrics", None),
-    r("GET", "/healthz", "Health: database and MQTT ingest (503 when either is down)", None),
+    r("GET", "/healthz", "Database and ingest health", None),
 ];
 
 /// The document.
