@@ -1,0 +1,282 @@
+//! Runtime state of the window: everything `ui` draws from and `logic` writes into. Nothing
+//! here is persisted (see [`super::settings`]) and nothing here does I/O.
+//!
+//! [`AppState`] composes the state of each view, one file each: `drone` (a drone as the window
+//! sees it, shared by the views), `monitor` (command log and alerts), `plan` (the editor and its
+//! preview), `fleet` (table controls), `history` (search and replay), `simulator` (the panel and
+//! its faults), `reports` (the organisation-report form) and `server` (the fleet-server panel of
+//! Settings).
+
+mod drone;
+mod fleet;
+mod history;
+mod monitor;
+mod plan;
+mod reports;
+mod server;
+mod simulator;
+
+pub use drone::{
+    DroneView, LINK_LOST_AFTER_S, LinkDetail, PLOT_SAMPLES_MAX, PlotSample, TRAIL_POINTS_MAX,
+};
+pub use fleet::{FleetSort, FleetTable};
+pub use history::{HistoryState, Replay};
+pub use monitor::{Alert, AlertKind, CommandOutcome, CommandRecord, LOW_BATTERY_PCT, action_label};
+pub use plan::{PlanEditor, PlanPreview};
+pub use reports::OrgReportForm;
+pub use server::{ServerPanel, ServerStatus};
+pub use simulator::{FaultKind, SimLogEntry, SimPanel};
+
+use aviary_core::wire::CommandAction;
+use aviary_core::{DroneId, FleetStatusCounts, Mission, MissionId, Organization, Site, SiteId};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, VecDeque};
+
+/// The views of the top bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum View {
+    /// Draw a survey area, choose a pattern, save a mission.
+    Plan,
+    /// Every drone across sites.
+    Fleet,
+    /// Live flight: positions, progress, controls, plots, alerts.
+    Monitor,
+    /// Past missions and replay.
+    History,
+    /// Simulated drones and fault injection (training).
+    Simulator,
+    /// Mission and fleet reports.
+    Reports,
+    /// Tiles, links, readouts.
+    Settings,
+}
+
+impl View {
+    /// Every view, in top-bar order.
+    pub const ALL: [View; 7] = [
+        Self::Plan,
+        Self::Fleet,
+        Self::Monitor,
+        Self::History,
+        Self::Simulator,
+        Self::Reports,
+        Self::Settings,
+    ];
+
+    /// Label in the top bar.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Plan => "Plan",
+            Self::Fleet => "Fleet",
+            Self::Monitor => "Monitor",
+            Self::History => "History",
+            Self::Simulator => "Simulator",
+            Self::Reports => "Reports",
+            Self::Settings => "Settings",
+        }
+    }
+
+    /// Whether the view shows the map in the central panel.
+    pub const fn shows_map(self) -> bool {
+        matches!(
+            self,
+            Self::Plan | Self::Monitor | Self::History | Self::Simulator
+        )
+    }
+}
+
+/// A background job shown with its progress.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    /// Job id.
+    pub id: u64,
+    /// What it does.
+    pub title: String,
+    /// Progress 0..=1 (`None`: unknown).
+    pub progress: Option<f32>,
+}
+
+/// A short message in the status bar.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// When.
+    pub time: DateTime<Utc>,
+    /// Text.
+    pub text: String,
+    /// An error (drawn in red).
+    pub error: bool,
+}
+
+/// Everything the window shows.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Current view.
+    pub view: View,
+    /// The organisation.
+    pub org: Option<Organization>,
+    /// Sites.
+    pub sites: Vec<Site>,
+    /// Drones by id.
+    pub drones: BTreeMap<DroneId, DroneView>,
+    /// Per-site counts (design: `site:{id}:fleet_status`).
+    pub fleet_counts: BTreeMap<SiteId, FleetStatusCounts>,
+    /// Planned and active missions (not finished ones; those are in History).
+    pub missions: Vec<Mission>,
+    /// Mission selected in Monitor.
+    pub selected_mission: Option<MissionId>,
+    /// Drone selected (map click, table).
+    pub selected_drone: Option<DroneId>,
+    /// Plan editor.
+    pub plan: PlanEditor,
+    /// Fleet table controls.
+    pub fleet: FleetTable,
+    /// Commands sent, newest last.
+    pub commands: Vec<CommandRecord>,
+    /// Command waiting for the operator's confirmation (abort, RTH).
+    pub confirm: Option<(MissionId, CommandAction)>,
+    /// Alerts, newest last.
+    pub alerts: Vec<Alert>,
+    /// Next alert id.
+    pub next_alert_id: u64,
+    /// History and replay.
+    pub history: HistoryState,
+    /// Simulator panel.
+    pub sim: SimPanel,
+    /// Background jobs running.
+    pub jobs: Vec<JobView>,
+    /// Latest notices.
+    pub notices: VecDeque<Notice>,
+    /// The clock's time at the start of the frame.
+    pub now: DateTime<Utc>,
+    /// Reports: last written file(s).
+    pub last_report: Option<String>,
+    /// Reports: the organisation-report form.
+    pub org_report: OrgReportForm,
+    /// Link addresses and their state as the links runtime reports them.
+    pub link_states: Vec<(String, String)>,
+    /// Fleet-server connection.
+    pub server: ServerPanel,
+}
+
+impl AppState {
+    /// Empty state at time `now`.
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self {
+            view: View::Monitor,
+            org: None,
+            sites: Vec::new(),
+            drones: BTreeMap::new(),
+            fleet_counts: BTreeMap::new(),
+            missions: Vec::new(),
+            selected_mission: None,
+            selected_drone: None,
+            plan: PlanEditor::default(),
+            fleet: FleetTable::default(),
+            commands: Vec::new(),
+            confirm: None,
+            alerts: Vec::new(),
+            next_alert_id: 1,
+            history: HistoryState {
+                last_days: 0,
+                ..HistoryState::default()
+            },
+            sim: SimPanel::default(),
+            jobs: Vec::new(),
+            notices: VecDeque::new(),
+            now,
+            last_report: None,
+            org_report: OrgReportForm::last_30_days(now),
+            link_states: Vec::new(),
+            server: ServerPanel::default(),
+        }
+    }
+
+    /// Adds a notice to the status bar (keeps the last 20).
+    pub fn notice(&mut self, text: impl Into<String>, error: bool) {
+        if self.notices.len() == 20 {
+            self.notices.pop_front();
+        }
+        self.notices.push_back(Notice {
+            time: self.now,
+            text: text.into(),
+            error,
+        });
+    }
+
+    /// Raises an alert unless the same kind for the same drone is already open.
+    pub fn raise_alert(
+        &mut self,
+        kind: AlertKind,
+        drone: Option<DroneId>,
+        message: impl Into<String>,
+    ) {
+        if self
+            .alerts
+            .iter()
+            .any(|a| a.kind == kind && a.drone == drone && a.acknowledged_at.is_none())
+        {
+            return;
+        }
+        let id = self.next_alert_id;
+        self.next_alert_id += 1;
+        self.alerts.push(Alert {
+            id,
+            time: self.now,
+            kind,
+            drone,
+            message: message.into(),
+            acknowledged_at: None,
+        });
+    }
+
+    /// Unacknowledged alerts.
+    pub fn open_alerts(&self) -> usize {
+        self.alerts
+            .iter()
+            .filter(|a| a.acknowledged_at.is_none())
+            .count()
+    }
+
+    /// A mission by id.
+    pub fn mission(&self, id: MissionId) -> Option<&Mission> {
+        self.missions
+            .iter()
+            .find(|m| m.id == id)
+            .or_else(|| self.history.results.iter().find(|m| m.id == id))
+    }
+
+    /// A site by id.
+    pub fn site(&self, id: SiteId) -> Option<&Site> {
+        self.sites.iter().find(|s| s.id == id)
+    }
+
+    /// Label of a drone (serial number), or a short id.
+    pub fn drone_label(&self, id: DroneId) -> String {
+        self.drones.get(&id).map_or_else(
+            || id.to_string()[..8].to_owned(),
+            |d| d.drone.serial_number.clone(),
+        )
+    }
+
+    /// The latest command for a mission, if any.
+    pub fn last_command(&self, mission: MissionId) -> Option<&CommandRecord> {
+        self.commands.iter().rev().find(|c| c.mission == mission)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alerts_are_not_duplicated_until_acknowledged() {
+        let mut s = AppState::new(Utc::now());
+        let d = DroneId::new_random();
+        s.raise_alert(AlertKind::LowBattery, Some(d), "low");
+        s.raise_alert(AlertKind::LowBattery, Some(d), "low again");
+        assert_eq!(s.open_alerts(), 1);
+        s.alerts[0].acknowledged_at = Some(s.now);
+        s.raise_alert(AlertKind::LowBattery, Some(d), "low once more");
+        assert_eq!(s.alerts.len(), 2);
+    }
+}

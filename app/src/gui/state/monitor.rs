@@ -1,0 +1,104 @@
+//! The Monitor's command log and alerts.
+
+use aviary_core::wire::CommandAction;
+use aviary_core::{DroneId, MissionId};
+use chrono::{DateTime, Utc};
+
+/// Battery level under which an alert is raised, percent.
+pub const LOW_BATTERY_PCT: f64 = 20.0;
+
+/// Outcome of a command sent to a drone, as shown to the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandOutcome {
+    /// Sent, waiting for the drone's acknowledgement.
+    Pending,
+    /// The drone confirmed it.
+    Confirmed,
+    /// Refused or timed out, with the reason.
+    Failed(String),
+}
+
+impl CommandOutcome {
+    /// Short label.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Pending => "pending".to_owned(),
+            Self::Confirmed => "confirmed".to_owned(),
+            Self::Failed(why) => format!("failed: {why}"),
+        }
+    }
+}
+
+/// One command in the Monitor's command log.
+#[derive(Debug, Clone)]
+pub struct CommandRecord {
+    /// Command id (also in the store).
+    pub id: uuid::Uuid,
+    /// What was asked.
+    pub action: CommandAction,
+    /// The mission.
+    pub mission: MissionId,
+    /// The drone.
+    pub drone: DroneId,
+    /// When it was sent.
+    pub sent_at: DateTime<Utc>,
+    /// Where it stands.
+    pub outcome: CommandOutcome,
+}
+
+/// Display name of a command action.
+pub const fn action_label(a: CommandAction) -> &'static str {
+    match a {
+        CommandAction::Start => "Start",
+        CommandAction::Pause => "Pause",
+        CommandAction::Resume => "Resume",
+        CommandAction::Abort => "Abort",
+        CommandAction::Rth => "Return to home",
+        CommandAction::Land => "Land",
+    }
+}
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertKind {
+    /// Battery under [`LOW_BATTERY_PCT`].
+    LowBattery,
+    /// No telemetry for [`LINK_LOST_AFTER_S`].
+    LinkLost,
+    /// A command was refused or timed out.
+    CommandFailed,
+    /// Left the survey area's geofence.
+    Geofence,
+    /// The vehicle reported a failure (motor, GPS, ...).
+    VehicleFault,
+}
+
+impl AlertKind {
+    /// Label.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::LowBattery => "Low battery",
+            Self::LinkLost => "Link lost",
+            Self::CommandFailed => "Command failed",
+            Self::Geofence => "Geofence",
+            Self::VehicleFault => "Vehicle fault",
+        }
+    }
+}
+
+/// An alert in the Monitor's list.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    /// Sequence number (stable id for acknowledgement).
+    pub id: u64,
+    /// When it was raised.
+    pub time: DateTime<Utc>,
+    /// Kind.
+    pub kind: AlertKind,
+    /// Drone concerned.
+    pub drone: Option<DroneId>,
+    /// Text.
+    pub message: String,
+    /// When the operator acknowledged it.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+}
