@@ -14,7 +14,7 @@ use aviary_core::{LatLon, SurveyArea, Waypoint};
 pub use area_in::{parse_geojson, parse_kml, parse_kmz, parse_shapefile};
 pub use export::{to_csv, to_geojson, to_kml};
 pub use qgc::{read_qgc_plan, to_qgc_plan};
-pub use wpl::{read_wpl, to_wpl};
+pub use wpl::{read_wpl, read_wpl_items, to_wpl};
 
 use crate::error::{PlanError, Result};
 use crate::plan::Plan;

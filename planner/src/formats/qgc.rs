@@ -1,59 +1,17 @@
 //! QGroundControl `.plan` files (JSON): mission items with MAVLink command numbers, the survey
 //! polygons as inclusion geofences, no-fly zones as exclusion geofences, home as rally point.
+//! The items are [`mission_items`] after home (which is `plannedHomePosition`), numbered as
+//! the vehicle numbers them (`doJumpId` = sequence number).
 
+use aviary_core::mission_items::{cmd, frame, mission_items};
 use aviary_core::{LatLon, SurveyArea, Waypoint, WaypointAction};
 use serde_json::{Value, json};
 
 use super::MissionDoc;
 use crate::error::{PlanError, Result};
 
-/// `MAV_CMD_NAV_WAYPOINT`.
-pub const MAV_CMD_NAV_WAYPOINT: u16 = 16;
-/// `MAV_CMD_NAV_RETURN_TO_LAUNCH`.
-pub const MAV_CMD_NAV_RETURN_TO_LAUNCH: u16 = 20;
-/// `MAV_CMD_NAV_LAND`.
-pub const MAV_CMD_NAV_LAND: u16 = 21;
-/// `MAV_CMD_NAV_TAKEOFF`.
-pub const MAV_CMD_NAV_TAKEOFF: u16 = 22;
-/// `MAV_CMD_DO_SET_CAM_TRIGG_DIST`.
-pub const MAV_CMD_DO_SET_CAM_TRIGG_DIST: u16 = 206;
-/// `MAV_FRAME_MISSION` (no position).
-pub const MAV_FRAME_MISSION: u8 = 2;
 /// `MAV_FRAME_GLOBAL_RELATIVE_ALT`.
-pub const MAV_FRAME_GLOBAL_RELATIVE_ALT: u8 = 3;
-
-/// MAVLink command, frame and the seven params of a waypoint (positions as degrees).
-pub(crate) fn mavlink_item(w: &Waypoint) -> (u16, u8, [f64; 7]) {
-    let (lat, lon, alt) = (w.pos.lat_deg, w.pos.lon_deg, w.alt_rel_m);
-    match w.action {
-        WaypointAction::FlyThrough => (
-            MAV_CMD_NAV_WAYPOINT,
-            MAV_FRAME_GLOBAL_RELATIVE_ALT,
-            [0.0, 0.0, 0.0, f64::NAN, lat, lon, alt],
-        ),
-        WaypointAction::Takeoff => (
-            MAV_CMD_NAV_TAKEOFF,
-            MAV_FRAME_GLOBAL_RELATIVE_ALT,
-            [0.0, 0.0, 0.0, f64::NAN, lat, lon, alt],
-        ),
-        WaypointAction::CameraTriggerStart { distance_m } => (
-            MAV_CMD_DO_SET_CAM_TRIGG_DIST,
-            MAV_FRAME_MISSION,
-            [distance_m, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
-        ),
-        WaypointAction::CameraTriggerStop => {
-            (MAV_CMD_DO_SET_CAM_TRIGG_DIST, MAV_FRAME_MISSION, [0.0; 7])
-        }
-        WaypointAction::ReturnToLaunch => {
-            (MAV_CMD_NAV_RETURN_TO_LAUNCH, MAV_FRAME_MISSION, [0.0; 7])
-        }
-        WaypointAction::Land => (
-            MAV_CMD_NAV_LAND,
-            MAV_FRAME_GLOBAL_RELATIVE_ALT,
-            [0.0, 0.0, 0.0, f64::NAN, lat, lon, 0.0],
-        ),
-    }
-}
+pub const MAV_FRAME_GLOBAL_RELATIVE_ALT: u8 = frame::GLOBAL_RELATIVE_ALT;
 
 /// Rebuilds a waypoint from a MAVLink item; commands without a position take `prev`'s.
 pub(crate) fn from_mavlink(
@@ -103,25 +61,33 @@ fn ring_json(r: &[LatLon]) -> Value {
 
 /// Renders a mission as a QGroundControl `.plan` (ArduPilot multirotor).
 pub fn to_qgc_plan(doc: &MissionDoc) -> String {
-    let items: Vec<Value> = doc
-        .items
+    let items: Vec<Value> = mission_items(doc.home, &doc.items, doc.speed_mps)
         .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            let (command, frame, params) = mavlink_item(w);
+        .skip(1)
+        .map(|i| {
+            let p = i.params;
+            let params = [
+                f64::from(p[0]),
+                f64::from(p[1]),
+                f64::from(p[2]),
+                f64::from(p[3]),
+                i.lat_deg,
+                i.lon_deg,
+                i.alt_m,
+            ];
             let mut item = json!({
-                "autoContinue": true,
-                "command": command,
-                "doJumpId": i + 1,
-                "frame": frame,
+                "autoContinue": i.autocontinue,
+                "command": i.command,
+                "doJumpId": i.seq,
+                "frame": i.frame,
                 "params": params.iter().map(|p| num(*p)).collect::<Vec<_>>(),
                 "type": "SimpleItem",
             });
-            if frame == MAV_FRAME_GLOBAL_RELATIVE_ALT
+            if i.frame == MAV_FRAME_GLOBAL_RELATIVE_ALT
                 && let Some(o) = item.as_object_mut()
             {
                 o.insert("AMSLAltAboveTerrain".into(), Value::Null);
-                o.insert("Altitude".into(), num(w.alt_rel_m));
+                o.insert("Altitude".into(), num(i.alt_m));
                 o.insert("AltitudeMode".into(), json!(1));
             }
             item
@@ -167,7 +133,8 @@ fn get_f64(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
 }
 
-/// Reads a QGroundControl `.plan`: simple items (commands 16, 20, 21, 22, 206), inclusion
+/// Reads a QGroundControl `.plan`: simple items (commands 16, 20, 21, 22, 206; 178 sets the
+/// speed), inclusion
 /// geofence polygons as areas and exclusion polygons as no-fly zones.
 pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
     let err = |d: String| PlanError::format(".plan", d);
@@ -196,6 +163,7 @@ pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
         .and_then(Value::as_f64)
         .unwrap_or(0.0);
     let mut items = Vec::new();
+    let mut speed_from_items = None;
     let (mut prev, mut prev_alt) = (home, 0.0);
     for (i, it) in mission
         .get("items")
@@ -223,6 +191,13 @@ pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
         let mut params = [0.0; 7];
         for (k, p) in ps.iter().enumerate() {
             params[k] = get_f64(p);
+        }
+        if command == u64::from(cmd::DO_CHANGE_SPEED) {
+            // The mission's speed, not a waypoint; cruiseSpeed says the same.
+            if params[1] > 0.0 && speed_from_items.is_none() {
+                speed_from_items = Some(params[1]);
+            }
+            continue;
         }
         let w = from_mavlink(command, params, prev, home, prev_alt, &ctx)?;
         prev = w.pos;
@@ -261,6 +236,6 @@ pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
         items,
         areas,
         no_fly,
-        speed_mps,
+        speed_mps: speed_from_items.unwrap_or(speed_mps),
     })
 }
