@@ -6,6 +6,7 @@
 //! disarm, takeoff and flight termination are never resent; `IN_PROGRESS` extends the wait;
 //! a mode change counts as done only when the heartbeat shows the new mode.
 
+use aviary_core::vehicle::{FlightMode, ModeClass};
 use aviary_core::wire::CommandAction as MissionAction;
 use mav::MavMessage;
 use mavlink::dialects::ardupilotmega as mav;
@@ -30,7 +31,8 @@ pub enum Autopilot {
     Other,
 }
 
-/// `ArduCopter` `custom_mode` numbers used by the mapping.
+/// `ArduCopter` `custom_mode` numbers used by the mapping (the whole table is
+/// [`COPTER_MODES`]).
 pub mod copter_mode {
     /// STABILIZE.
     pub const STABILIZE: u32 = 0;
@@ -48,6 +50,38 @@ pub mod copter_mode {
     pub const BRAKE: u32 = 17;
 }
 
+/// Every `ArduCopter` 4.x flight mode (`ArduCopter/mode.h`, `Mode::Number`): number, name and
+/// what it does. Numbers not listed (8, 10, 12) are unused.
+pub const COPTER_MODES: [(u32, &str, ModeClass); 26] = [
+    (0, "STABILIZE", ModeClass::Manual),
+    (1, "ACRO", ModeClass::Manual),
+    (2, "ALT_HOLD", ModeClass::Manual),
+    (3, "AUTO", ModeClass::Auto),
+    (4, "GUIDED", ModeClass::Guided),
+    (5, "LOITER", ModeClass::Hold),
+    (6, "RTL", ModeClass::Return),
+    (7, "CIRCLE", ModeClass::Other),
+    (9, "LAND", ModeClass::Land),
+    (11, "DRIFT", ModeClass::Manual),
+    (13, "SPORT", ModeClass::Manual),
+    (14, "FLIP", ModeClass::Manual),
+    (15, "AUTOTUNE", ModeClass::Other),
+    (16, "POSHOLD", ModeClass::Hold),
+    (17, "BRAKE", ModeClass::Hold),
+    (18, "THROW", ModeClass::Other),
+    (19, "AVOID_ADSB", ModeClass::Other),
+    (20, "GUIDED_NOGPS", ModeClass::Guided),
+    (21, "SMART_RTL", ModeClass::Return),
+    (22, "FLOWHOLD", ModeClass::Hold),
+    (23, "FOLLOW", ModeClass::Other),
+    (24, "ZIGZAG", ModeClass::Manual),
+    (25, "SYSTEMID", ModeClass::Other),
+    (26, "AUTOROTATE", ModeClass::Land),
+    // AUTO flying a DO_LAND_START landing sequence reports this mode.
+    (27, "AUTO_RTL", ModeClass::Return),
+    (28, "TURTLE", ModeClass::Manual),
+];
+
 /// `PX4` `custom_mode` values (main mode in bits 16..24, sub mode in bits 24..32).
 pub mod px4_mode {
     const fn auto(sub: u32) -> u32 {
@@ -63,34 +97,84 @@ pub mod px4_mode {
     pub const LAND: u32 = auto(6);
 }
 
+/// `PX4` main modes (`px4_custom_mode.h`, `PX4_CUSTOM_MAIN_MODE_*`) with their class; `AUTO`
+/// (4) and `POSCTL` (3) are refined by their sub mode in [`PX4_AUTO_SUB_MODES`] and
+/// [`PX4_POSCTL_SUB_MODES`].
+pub const PX4_MAIN_MODES: [(u32, &str, ModeClass); 10] = [
+    (1, "MANUAL", ModeClass::Manual),
+    (2, "ALTCTL", ModeClass::Manual),
+    (3, "POSCTL", ModeClass::Manual),
+    (4, "AUTO", ModeClass::Auto),
+    (5, "ACRO", ModeClass::Manual),
+    (6, "OFFBOARD", ModeClass::Guided),
+    (7, "STABILIZED", ModeClass::Manual),
+    (8, "RATTITUDE", ModeClass::Manual),
+    (9, "SIMPLE", ModeClass::Manual),
+    (10, "TERMINATION", ModeClass::Other),
+];
+
+/// `PX4` `AUTO` sub modes (`PX4_CUSTOM_SUB_MODE_AUTO_*`).
+pub const PX4_AUTO_SUB_MODES: [(u32, &str, ModeClass); 10] = [
+    (1, "READY", ModeClass::Hold),
+    (2, "TAKEOFF", ModeClass::Takeoff),
+    (3, "HOLD", ModeClass::Hold),
+    (4, "MISSION", ModeClass::Auto),
+    (5, "RTL", ModeClass::Return),
+    (6, "LAND", ModeClass::Land),
+    (7, "RTGS", ModeClass::Return),
+    (8, "FOLLOW_TARGET", ModeClass::Other),
+    (9, "PRECLAND", ModeClass::Land),
+    (10, "VTOL_TAKEOFF", ModeClass::Takeoff),
+];
+
+/// `PX4` `POSCTL` sub modes (`PX4_CUSTOM_SUB_MODE_POSCTL_*`).
+pub const PX4_POSCTL_SUB_MODES: [(u32, &str, ModeClass); 3] = [
+    (0, "POSCTL", ModeClass::Manual),
+    (1, "ORBIT", ModeClass::Other),
+    (2, "POSCTL_SLOW", ModeClass::Manual),
+];
+
+fn lookup(table: &[(u32, &'static str, ModeClass)], n: u32) -> Option<(&'static str, ModeClass)> {
+    table
+        .iter()
+        .find(|(k, _, _)| *k == n)
+        .map(|(_, name, class)| (*name, *class))
+}
+
+/// The flight mode a heartbeat's `custom_mode` stands for: its name and class. Unknown numbers
+/// are named `MODE(n)` (`PX4(main.sub)`) and classed [`ModeClass::Other`].
+pub fn flight_mode(autopilot: Autopilot, custom_mode: u32) -> FlightMode {
+    let (name, class) = match autopilot {
+        Autopilot::ArduPilot => lookup(&COPTER_MODES, custom_mode).map_or_else(
+            || (format!("MODE({custom_mode})"), ModeClass::Other),
+            |(n, c)| (n.to_owned(), c),
+        ),
+        Autopilot::Px4 => {
+            let main = (custom_mode >> 16) & 0xff;
+            let sub = custom_mode >> 24;
+            let refined = match main {
+                4 => lookup(&PX4_AUTO_SUB_MODES, sub),
+                3 => lookup(&PX4_POSCTL_SUB_MODES, sub),
+                _ => lookup(&PX4_MAIN_MODES, main),
+            };
+            refined.map_or_else(
+                || (format!("PX4({main}.{sub})"), ModeClass::Other),
+                |(n, c)| (n.to_owned(), c),
+            )
+        }
+        Autopilot::Other => (format!("MODE({custom_mode})"), ModeClass::Other),
+    };
+    FlightMode { name, class }
+}
+
 /// Human name of a flight mode.
 pub fn mode_name(autopilot: Autopilot, custom_mode: u32) -> String {
-    match autopilot {
-        Autopilot::ArduPilot => match custom_mode {
-            0 => "STABILIZE",
-            1 => "ACRO",
-            2 => "ALT_HOLD",
-            3 => "AUTO",
-            4 => "GUIDED",
-            5 => "LOITER",
-            6 => "RTL",
-            7 => "CIRCLE",
-            9 => "LAND",
-            16 => "POSHOLD",
-            17 => "BRAKE",
-            21 => "SMART_RTL",
-            _ => return format!("MODE({custom_mode})"),
-        }
-        .to_owned(),
-        Autopilot::Px4 => match custom_mode {
-            px4_mode::HOLD => "HOLD".to_owned(),
-            px4_mode::MISSION => "MISSION".to_owned(),
-            px4_mode::RTL => "RTL".to_owned(),
-            px4_mode::LAND => "LAND".to_owned(),
-            m => format!("PX4({}.{})", (m >> 16) & 0xff, m >> 24),
-        },
-        Autopilot::Other => format!("MODE({custom_mode})"),
-    }
+    flight_mode(autopilot, custom_mode).name
+}
+
+/// What a flight mode does.
+pub fn mode_class(autopilot: Autopilot, custom_mode: u32) -> ModeClass {
+    flight_mode(autopilot, custom_mode).class
 }
 
 /// A command to send, with what confirms it.
@@ -217,6 +301,15 @@ pub const fn mission_start() -> CommandSpec {
     CommandSpec::long(mav::MavCmd::MAV_CMD_MISSION_START, [0.0; 7])
 }
 
+/// Start the uploaded mission from item `first` (0: the first item; `ArduCopter` starts where
+/// `MISSION_SET_CURRENT` left it). Never resent.
+pub const fn mission_start_from(first: u16) -> CommandSpec {
+    CommandSpec::long(
+        mav::MavCmd::MAV_CMD_MISSION_START,
+        [first as f32, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    )
+}
+
 /// The commands for a mission action, in order: each must be confirmed before the next is sent.
 /// `Abort` returns home unless `abort_lands` (the operator chose to land where it is).
 pub fn action_commands(
@@ -289,8 +382,11 @@ pub enum CommandFailure {
     #[error("the same command is already pending")]
     Duplicate,
     /// The vehicle is not known on this link (no heartbeat yet).
-    #[error("unknown vehicle")]
+    #[error("the vehicle has never been heard on this link")]
     UnknownVehicle,
+    /// The vehicle's heartbeats stopped (link lost): nothing is sent until it is back.
+    #[error("the vehicle's link is lost")]
+    VehicleLost,
     /// The link went away.
     #[error("link closed")]
     LinkClosed,
@@ -686,5 +782,92 @@ mod tests {
         );
         assert_eq!(mode_name(Autopilot::Px4, px4_mode::HOLD), "HOLD");
         assert_eq!(mode_name(Autopilot::ArduPilot, 17), "BRAKE");
+    }
+
+    #[test]
+    fn every_copter_mode_has_a_name_and_a_class_and_unknown_numbers_are_other() {
+        let names: Vec<String> = (0..=28)
+            .map(|n| mode_name(Autopilot::ArduPilot, n))
+            .collect();
+        // 26 modes of ArduCopter 4.x; 8, 10 and 12 are unused numbers.
+        assert_eq!(names.iter().filter(|n| !n.starts_with("MODE(")).count(), 26);
+        for (n, name) in [(8, "MODE(8)"), (10, "MODE(10)"), (12, "MODE(12)")] {
+            assert_eq!(mode_name(Autopilot::ArduPilot, n), name);
+            assert_eq!(mode_class(Autopilot::ArduPilot, n), ModeClass::Other);
+        }
+        let class = |n| mode_class(Autopilot::ArduPilot, n);
+        assert_eq!(class(copter_mode::AUTO), ModeClass::Auto);
+        assert_eq!(class(copter_mode::GUIDED), ModeClass::Guided);
+        assert_eq!(class(20), ModeClass::Guided, "GUIDED_NOGPS");
+        for hold in [5, 16, 17, 22] {
+            assert_eq!(
+                class(hold),
+                ModeClass::Hold,
+                "{}",
+                mode_name(Autopilot::ArduPilot, hold)
+            );
+        }
+        for ret in [6, 21, 27] {
+            assert_eq!(
+                class(ret),
+                ModeClass::Return,
+                "{}",
+                mode_name(Autopilot::ArduPilot, ret)
+            );
+        }
+        assert_eq!(class(copter_mode::LAND), ModeClass::Land);
+        for manual in [0, 1, 2, 11, 13, 14, 24, 28] {
+            assert_eq!(
+                class(manual),
+                ModeClass::Manual,
+                "{}",
+                mode_name(Autopilot::ArduPilot, manual)
+            );
+        }
+        // What a finished mission or an RTL leaves blocks arming; STABILIZE and GUIDED do not.
+        assert!(
+            class(copter_mode::AUTO).blocks_arming() && class(copter_mode::RTL).blocks_arming()
+        );
+        assert!(
+            !class(copter_mode::STABILIZE).blocks_arming()
+                && !class(copter_mode::GUIDED).blocks_arming()
+        );
+        assert_eq!(mode_name(Autopilot::ArduPilot, 99), "MODE(99)");
+    }
+
+    #[test]
+    fn px4_main_and_sub_modes_map_to_names_and_classes() {
+        let px4 = |main: u32, sub: u32| flight_mode(Autopilot::Px4, (main << 16) | (sub << 24));
+        assert_eq!(
+            px4(4, 4),
+            FlightMode {
+                name: "MISSION".into(),
+                class: ModeClass::Auto
+            }
+        );
+        assert_eq!(px4(4, 3).class, ModeClass::Hold);
+        assert_eq!(px4(4, 2).class, ModeClass::Takeoff);
+        assert_eq!(px4(4, 5).class, ModeClass::Return);
+        assert_eq!(px4(4, 6).class, ModeClass::Land);
+        assert_eq!(px4(4, 9).name, "PRECLAND");
+        assert_eq!(
+            px4(6, 0),
+            FlightMode {
+                name: "OFFBOARD".into(),
+                class: ModeClass::Guided
+            }
+        );
+        assert_eq!(px4(3, 0).name, "POSCTL");
+        assert_eq!(px4(3, 1).name, "ORBIT");
+        assert_eq!(px4(1, 0).class, ModeClass::Manual);
+        assert_eq!(px4(7, 0).name, "STABILIZED");
+        assert_eq!(
+            px4(4, 42),
+            FlightMode {
+                name: "PX4(4.42)".into(),
+                class: ModeClass::Other
+            }
+        );
+        assert_eq!(px4(77, 0).class, ModeClass::Other);
     }
 }

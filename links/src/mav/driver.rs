@@ -12,8 +12,13 @@ use super::command::{
 use super::mission::{
     Download, MissionAction, MissionError, MissionEvent, MissionItem, MissionTiming, Upload,
 };
+use super::sequence::{
+    ActionFailure, ActionKind, ActionSequence, FailureCause, MissionRequest, SeqEvent, SeqStep,
+    VehicleView,
+};
 use super::tlog::{TlogError, TlogWriter};
 use aviary_core::LatLon;
+use aviary_core::vehicle::{FlightMode, LandedState, ModeClass, VehicleFact};
 use aviary_core::wire::CommandAction;
 use mav::MavMessage;
 use mavlink::dialects::ardupilotmega as mav;
@@ -37,6 +42,19 @@ pub const SERIAL_PEER: SocketAddr =
 
 /// Link lost after this long without a heartbeat.
 pub const LINK_LOST_AFTER: Duration = Duration::from_millis(3500);
+
+/// A `tcpout` link whose connection ended tries to connect again this often.
+pub const RECONNECT_EVERY: Duration = Duration::from_secs(1);
+
+/// How long after discovery the link waits for `AUTOPILOT_VERSION` (asked for twice) before it
+/// reports the vehicle identified without a unique id.
+pub const IDENTIFY_WAIT: Duration = Duration::from_secs(3);
+
+/// Below this altitude above home (and [`ON_GROUND_SPEED_MPS`]) an armed vehicle that does not
+/// report `EXTENDED_SYS_STATE` is taken to be on the ground.
+pub const ON_GROUND_ALT_M: f64 = 0.5;
+/// See [`ON_GROUND_ALT_M`].
+pub const ON_GROUND_SPEED_MPS: f64 = 0.5;
 
 /// A MAVLink 2 signing key. Its `Debug` never shows the secret.
 #[derive(Clone)]
@@ -124,6 +142,12 @@ pub enum LinkError {
     /// The link has shut down.
     #[error("link is closed")]
     Closed,
+    /// The vehicle's heartbeats stopped; requests fail at once until it is back.
+    #[error("vehicle {0} is lost (no heartbeat); nothing was sent")]
+    VehicleLost(VehicleId),
+    /// No heartbeat from this vehicle ever arrived on this link.
+    #[error("vehicle {0} has never been heard on this link")]
+    NeverHeard(VehicleId),
 }
 
 /// A vehicle on a link: the address it talks from and its system id (system ids may repeat
@@ -155,6 +179,86 @@ pub enum PlanState {
         /// Item count, home included.
         items: u16,
     },
+}
+
+/// What kind of vehicle it is, from the heartbeat's `MAV_TYPE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VehicleType {
+    /// Quadrotor.
+    Quadrotor,
+    /// Hexarotor.
+    Hexarotor,
+    /// Octorotor.
+    Octorotor,
+    /// Tricopter.
+    Tricopter,
+    /// Coaxial or dodecarotor and other multirotors.
+    OtherMultirotor,
+    /// Helicopter.
+    Helicopter,
+    /// Fixed wing.
+    FixedWing,
+    /// VTOL (tailsitter, tiltrotor, quadplane).
+    Vtol,
+    /// Ground rover.
+    Rover,
+    /// Surface boat.
+    Boat,
+    /// Submarine.
+    Submarine,
+    /// Airship or balloon.
+    Airship,
+    /// Any other `MAV_TYPE` (the number).
+    Other(u32),
+}
+
+impl VehicleType {
+    /// The type a heartbeat reports.
+    pub fn from_mav_type(t: mav::MavType) -> Self {
+        use mav::MavType as T;
+        match t {
+            T::MAV_TYPE_QUADROTOR => Self::Quadrotor,
+            T::MAV_TYPE_HEXAROTOR => Self::Hexarotor,
+            T::MAV_TYPE_OCTOROTOR => Self::Octorotor,
+            T::MAV_TYPE_TRICOPTER => Self::Tricopter,
+            T::MAV_TYPE_COAXIAL | T::MAV_TYPE_DODECAROTOR | T::MAV_TYPE_DECAROTOR => {
+                Self::OtherMultirotor
+            }
+            T::MAV_TYPE_HELICOPTER => Self::Helicopter,
+            T::MAV_TYPE_FIXED_WING => Self::FixedWing,
+            T::MAV_TYPE_VTOL_TAILSITTER_DUOROTOR
+            | T::MAV_TYPE_VTOL_TAILSITTER_QUADROTOR
+            | T::MAV_TYPE_VTOL_TILTROTOR
+            | T::MAV_TYPE_VTOL_FIXEDROTOR
+            | T::MAV_TYPE_VTOL_TAILSITTER
+            | T::MAV_TYPE_VTOL_TILTWING
+            | T::MAV_TYPE_VTOL_RESERVED5 => Self::Vtol,
+            T::MAV_TYPE_GROUND_ROVER => Self::Rover,
+            T::MAV_TYPE_SURFACE_BOAT => Self::Boat,
+            T::MAV_TYPE_SUBMARINE => Self::Submarine,
+            T::MAV_TYPE_AIRSHIP | T::MAV_TYPE_FREE_BALLOON => Self::Airship,
+            other => Self::Other(other as u32),
+        }
+    }
+
+    /// Lower-case name (`quadrotor`, `fixed_wing`, …; `mav_type_<n>` for others).
+    pub fn name(self) -> String {
+        match self {
+            Self::Quadrotor => "quadrotor".into(),
+            Self::Hexarotor => "hexarotor".into(),
+            Self::Octorotor => "octorotor".into(),
+            Self::Tricopter => "tricopter".into(),
+            Self::OtherMultirotor => "multirotor".into(),
+            Self::Helicopter => "helicopter".into(),
+            Self::FixedWing => "fixed_wing".into(),
+            Self::Vtol => "vtol".into(),
+            Self::Rover => "rover".into(),
+            Self::Boat => "boat".into(),
+            Self::Submarine => "submarine".into(),
+            Self::Airship => "airship".into(),
+            Self::Other(n) => format!("mav_type_{n}"),
+        }
+    }
 }
 
 /// Live state of one vehicle.
@@ -206,6 +310,31 @@ pub struct VehicleState {
     pub mission_seq: u16,
     /// Stored mission as far as we know.
     pub plan: PlanState,
+    /// What the current mode does.
+    pub mode_class: ModeClass,
+    /// On the ground or flying: `EXTENDED_SYS_STATE` where the vehicle sends it, else inferred
+    /// (disarmed: on the ground; armed below [`ON_GROUND_ALT_M`] and slower than
+    /// [`ON_GROUND_SPEED_MPS`]: on the ground; otherwise in the air).
+    pub landed: LandedState,
+    /// Whether `landed` comes from the vehicle's `EXTENDED_SYS_STATE` (else it is inferred).
+    pub landed_reported: bool,
+    /// Items in the vehicle's mission (home included), when known from a transfer.
+    pub mission_total: Option<u16>,
+    /// Kind of vehicle (`MAV_TYPE`).
+    pub vehicle_type: VehicleType,
+    /// `AUTOPILOT_VERSION.uid` (the autopilot's unique id), when it reported a non-zero one.
+    /// (`uid2`, a `MAVLink` 2 extension, is not decoded by the `mavlink` crate's dialect.)
+    pub uid: Option<u64>,
+}
+
+impl VehicleState {
+    /// The current mode as the shared vocabulary.
+    pub fn flight_mode(&self) -> FlightMode {
+        FlightMode {
+            name: self.mode.clone(),
+            class: self.mode_class,
+        }
+    }
 }
 
 /// Which mission transfer an event is about.
@@ -288,6 +417,37 @@ pub enum LinkEvent {
     },
     /// The transport failed (the link keeps trying where it can).
     TransportError(String),
+    /// The result of a [`LinkHandle::mission_action`]: exactly one per accepted request.
+    ActionResult {
+        /// Which vehicle.
+        id: VehicleId,
+        /// Which action.
+        request: ActionKind,
+        /// Done, or which step failed, why and what the vehicle said.
+        result: Result<(), ActionFailure>,
+    },
+    /// What the vehicle is: its type from the first heartbeat and its autopilot's unique id
+    /// (`AUTOPILOT_VERSION`), once known or once [`IDENTIFY_WAIT`] passed without one. A
+    /// vehicle that comes back on another address (a restarted UDP vehicle) reports the same
+    /// `uid`; the app keys drones on it.
+    VehicleIdentified {
+        /// Which vehicle (address and system id).
+        id: VehicleId,
+        /// `AUTOPILOT_VERSION.uid`, if non-zero.
+        uid: Option<u64>,
+        /// Its kind.
+        vehicle_type: VehicleType,
+    },
+    /// A change the vehicle reported about itself, in the supervisor's vocabulary: mode or
+    /// armed (heartbeat), landed state, current mission item. Sent on change only; the link
+    /// also sends `LinkUp`/`LinkLost` facts beside [`LinkEvent::LinkRecovered`] and
+    /// [`LinkEvent::LinkLost`].
+    Fact {
+        /// Which vehicle.
+        id: VehicleId,
+        /// The fact.
+        fact: VehicleFact,
+    },
 }
 
 /// Counters of a link, readable at any time.
@@ -332,6 +492,10 @@ enum Request {
     Streams {
         id: VehicleId,
         hz: u16,
+    },
+    MissionAction {
+        id: VehicleId,
+        request: MissionRequest,
     },
 }
 
@@ -435,6 +599,8 @@ impl LinkHandle {
     }
 
     /// Uploads `items` (home first). Result: [`LinkEvent::MissionDone`] with [`MissionOp::Upload`].
+    /// Superseded for flying by [`LinkHandle::mission_action`] with
+    /// [`MissionRequest::Start`], which uploads, verifies and starts in one request.
     pub fn upload_mission(&self, id: VehicleId, items: Vec<MissionItem>) -> Result<(), LinkError> {
         self.send(Request::Upload {
             id,
@@ -488,6 +654,8 @@ impl LinkHandle {
 
     /// A mission action (start, pause, resume, RTL, land, abort) mapped for the vehicle's
     /// flight stack. `abort_lands`: abort lands in place instead of returning home.
+    /// Superseded by [`LinkHandle::mission_action`], which also makes the vehicle armable,
+    /// confirms every step and undoes a failed start.
     pub fn action(
         &self,
         id: VehicleId,
@@ -499,6 +667,23 @@ impl LinkHandle {
             action,
             abort_lands,
         })
+    }
+
+    /// Runs a mission action as a whole on the vehicle (upload, mode changes, arming, start,
+    /// each confirmed by ack and heartbeat; see [`super::sequence`]). `Ok`: exactly one
+    /// [`LinkEvent::ActionResult`] follows. `Err`: nothing was sent — the vehicle is lost or
+    /// was never heard ([`LinkError::VehicleLost`], [`LinkError::NeverHeard`]), or the link is
+    /// busy or closed.
+    ///
+    /// This supersedes [`LinkHandle::action`], [`LinkHandle::commands`] and
+    /// [`LinkHandle::upload_mission`] for mission control: the caller names no `MAV_CMD`.
+    pub fn mission_action(&self, id: VehicleId, request: MissionRequest) -> Result<(), LinkError> {
+        match self.vehicle(id) {
+            None => return Err(LinkError::NeverHeard(id)),
+            Some(v) if !v.link_up => return Err(LinkError::VehicleLost(id)),
+            Some(_) => {}
+        }
+        self.send(Request::MissionAction { id, request })
     }
 
     /// Asks the vehicle to stream all telemetry at `hz`.
@@ -531,7 +716,18 @@ enum Inbound {
         from: SocketAddr,
         raw: Box<mavlink::MAVLinkMessageRaw>,
     },
-    Closed(String),
+    /// The transport ended; `generation` tells a stale stream's end from the current one's.
+    Closed {
+        generation: u64,
+        why: String,
+    },
+    /// A `tcpout` link connected again.
+    Reconnected {
+        generation: u64,
+        write: mpsc::Sender<Vec<u8>>,
+    },
+    /// A reconnection attempt failed.
+    ConnectFailed,
 }
 
 enum Transport {
@@ -543,6 +739,12 @@ enum Transport {
     Stream {
         write: mpsc::Sender<Vec<u8>>,
         peer: SocketAddr,
+        /// Which connection `write` belongs to (counts reconnections).
+        generation: u64,
+        /// Where to connect again when the stream ends (`tcpout`); `None` for serial.
+        reconnect: Option<SocketAddr>,
+        /// The stream ended and has not been replaced yet.
+        down: bool,
     },
 }
 
@@ -617,7 +819,12 @@ async fn open(
                         // ICMP "port unreachable" of an earlier send shows up here on Linux: not fatal.
                         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
                         Err(e) => {
-                            let _ = inbound.send(Inbound::Closed(e.to_string())).await;
+                            let _ = inbound
+                                .send(Inbound::Closed {
+                                    generation: 0,
+                                    why: e.to_string(),
+                                })
+                                .await;
                             break;
                         }
                     }
@@ -630,8 +837,17 @@ async fn open(
             let _ = stream.set_nodelay(true);
             let local = stream.local_addr().ok();
             let (read, write) = stream.into_split();
-            let write = spawn_stream(read, write, *a, inbound);
-            Ok((Transport::Stream { write, peer: *a }, local))
+            let write = spawn_stream(read, write, *a, inbound, 0);
+            Ok((
+                Transport::Stream {
+                    write,
+                    peer: *a,
+                    generation: 0,
+                    reconnect: Some(*a),
+                    down: false,
+                },
+                local,
+            ))
         }
         LinkAddress::Serial { path, baud } => {
             use tokio_serial::SerialPortBuilderExt;
@@ -644,11 +860,14 @@ async fn open(
                 .open_native_async()
                 .map_err(|e| open_err(e.into()))?;
             let (read, write) = tokio::io::split(port);
-            let write = spawn_stream(read, write, SERIAL_PEER, inbound);
+            let write = spawn_stream(read, write, SERIAL_PEER, inbound, 0);
             Ok((
                 Transport::Stream {
                     write,
                     peer: SERIAL_PEER,
+                    generation: 0,
+                    reconnect: None,
+                    down: false,
                 },
                 None,
             ))
@@ -662,12 +881,14 @@ const STREAM_WRITE_QUEUE: usize = 1024;
 
 /// Starts the reader and writer tasks of a byte stream (TCP, serial) and returns the writer's
 /// queue. The `mavlink` crate finds the frames in the stream (resynchronising after garbage);
-/// an I/O error ends the reader with [`Inbound::Closed`], never a silent retry loop.
+/// an I/O error or the end of the stream ends the reader with [`Inbound::Closed`], never a
+/// silent retry loop.
 fn spawn_stream<R, W>(
     read: R,
     mut write: W,
     peer: SocketAddr,
     inbound: mpsc::Sender<Inbound>,
+    generation: u64,
 ) -> mpsc::Sender<Vec<u8>>
 where
     R: tokio::io::AsyncRead + Unpin + Send + 'static,
@@ -679,7 +900,12 @@ where
         use tokio::io::AsyncWriteExt;
         while let Some(b) = wrx.recv().await {
             if let Err(e) = write.write_all(&b).await {
-                let _ = write_errors.send(Inbound::Closed(e.to_string())).await;
+                let _ = write_errors
+                    .send(Inbound::Closed {
+                        generation,
+                        why: e.to_string(),
+                    })
+                    .await;
                 break;
             }
         }
@@ -701,7 +927,12 @@ where
                     }
                 }
                 Err(mavlink::error::MessageReadError::Io(e)) => {
-                    let _ = inbound.send(Inbound::Closed(e.to_string())).await;
+                    let why = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                        format!("connection to {peer} closed by the vehicle")
+                    } else {
+                        e.to_string()
+                    };
+                    let _ = inbound.send(Inbound::Closed { generation, why }).await;
                     break;
                 }
                 Err(mavlink::error::MessageReadError::Parse(_)) => {}
@@ -722,7 +953,7 @@ pub fn spawn(config: LinkConfig, wake: WakeFn) -> Result<(LinkHandle, LinkEvents
     let (req_tx, req_rx) = mpsc::channel(config.request_capacity.max(1));
     let (ev_tx, ev_rx) = mpsc::channel(config.event_capacity.max(16));
     let (in_tx, in_rx) = mpsc::channel(8192);
-    let (transport, local_addr) = rt.block_on(open(&config.address, in_tx))?;
+    let (transport, local_addr) = rt.block_on(open(&config.address, in_tx.clone()))?;
     let stats = Arc::new(LinkStats::default());
     let vehicles = Arc::new(Mutex::new(HashMap::new()));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
@@ -743,6 +974,11 @@ pub fn spawn(config: LinkConfig, wake: WakeFn) -> Result<(LinkHandle, LinkEvents
         buf: Vec::with_capacity(300),
         decoded: Vec::new(),
         woke: false,
+        inbound: in_tx,
+        reconnect_due: None,
+        connecting: false,
+        seq_inbox: VecDeque::new(),
+        seq_running: false,
     };
     let thread = std::thread::Builder::new()
         .name("aviary-mavlink".into())
@@ -767,10 +1003,20 @@ enum Transfer {
     Download { sm: Download },
 }
 
+/// Who started a command or a transfer: the app (old requests, answered with
+/// [`LinkEvent::Command`] / [`LinkEvent::MissionDone`]) or a mission-action sequence (answered
+/// to the sequence only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    App,
+    Sequence,
+}
+
 struct PendingCommand {
     tx: CommandTransaction,
     deadline: Option<Instant>,
     then: VecDeque<CommandSpec>,
+    owner: Owner,
 }
 
 struct Vehicle {
@@ -779,8 +1025,15 @@ struct Vehicle {
     last_hb: Instant,
     last_seq: HashMap<u8, u8>,
     transfer: Option<(Transfer, Option<Instant>)>,
+    transfer_owner: Owner,
     commands: Vec<PendingCommand>,
     dirty: bool,
+    sequence: Option<ActionSequence>,
+    seq_deadline: Option<Instant>,
+    /// When we last asked for `AUTOPILOT_VERSION` and how often; `None` once identified.
+    identify: Option<(Instant, u8)>,
+    /// Last facts sent, to send changes only.
+    last_fact: (Option<(String, bool)>, LandedState, Option<u16>),
 }
 
 struct Driver {
@@ -798,6 +1051,15 @@ struct Driver {
     buf: Vec<u8>,
     decoded: Vec<Decoded>,
     woke: bool,
+    /// For reconnected streams' reader tasks.
+    inbound: mpsc::Sender<Inbound>,
+    /// When a `tcpout` link tries to connect again.
+    reconnect_due: Option<Instant>,
+    /// A connection attempt is under way.
+    connecting: bool,
+    /// Events for the mission-action sequences, handled in order by `run_sequences`.
+    seq_inbox: VecDeque<(VehicleId, SeqEvent)>,
+    seq_running: bool,
 }
 
 const BACKLOG_MAX: usize = 100_000;
@@ -855,7 +1117,14 @@ impl Driver {
                         }
                         self.add_counters(c);
                     }
-                    Some(Inbound::Closed(why)) => self.emit(LinkEvent::TransportError(why)),
+                    Some(Inbound::Closed { generation, why }) => self.on_closed(generation, why),
+                    Some(Inbound::Reconnected { generation, write }) => {
+                        self.on_reconnected(generation, write);
+                    }
+                    Some(Inbound::ConnectFailed) => {
+                        self.connecting = false;
+                        self.reconnect_due = Some(Instant::now() + RECONNECT_EVERY);
+                    }
                     None => break,
                 },
                 req = req_rx.recv() => match req {
@@ -880,8 +1149,26 @@ impl Driver {
         let ids: Vec<VehicleId> = self.vehicles.keys().copied().collect();
         for id in ids {
             if let Some(v) = self.vehicles.get_mut(&id) {
-                let cmds: Vec<_> = v.commands.drain(..).map(|c| c.tx.spec().command).collect();
-                let transfer = v.transfer.take();
+                if let Some(seq) = v.sequence.take() {
+                    let _ = self.ev_tx.try_send(LinkEvent::ActionResult {
+                        id,
+                        request: seq.kind(),
+                        result: Err(ActionFailure {
+                            vehicle: id,
+                            step: seq.kind().to_string(),
+                            cause: FailureCause::LinkClosed,
+                            vehicle_said: Vec::new(),
+                            disarmed_again: false,
+                        }),
+                    });
+                }
+                let cmds: Vec<_> = v
+                    .commands
+                    .drain(..)
+                    .filter(|c| c.owner == Owner::App)
+                    .map(|c| c.tx.spec().command)
+                    .collect();
+                let transfer = v.transfer.take().filter(|_| v.transfer_owner == Owner::App);
                 for command in cmds {
                     let _ = self.ev_tx.try_send(LinkEvent::Command {
                         id,
@@ -1101,6 +1388,8 @@ impl Driver {
                 }
                 s.time_boot_ms = p.time_boot_ms;
                 s.position_received = Some(Instant::now().into_std());
+                self.infer_landed(id);
+                self.emit_facts(id);
                 self.publish_state(id);
             }
             MavMessage::SYS_STATUS(s) => {
@@ -1124,22 +1413,70 @@ impl Driver {
             MavMessage::VFR_HUD(h) => {
                 v.state.ground_speed_mps = f64::from(h.groundspeed);
                 v.state.climb_mps = f64::from(h.climb);
+                self.infer_landed(id);
+                self.emit_facts(id);
                 self.publish_state(id);
             }
-            MavMessage::MISSION_CURRENT(m) if v.state.mission_seq != m.seq => {
-                v.state.mission_seq = m.seq;
-                self.publish_state(id);
+            MavMessage::MISSION_CURRENT(m) => {
+                let seq = m.seq;
+                if v.state.mission_seq != seq {
+                    v.state.mission_seq = seq;
+                    self.emit_facts(id);
+                    self.publish_state(id);
+                }
+                self.seq_event(id, SeqEvent::MissionCurrent(seq));
             }
             MavMessage::MISSION_ITEM_REACHED(r) => {
                 let seq = r.seq;
                 self.emit(LinkEvent::ItemReached { id, seq });
+                self.emit(LinkEvent::Fact {
+                    id,
+                    fact: VehicleFact::ItemReached { seq },
+                });
             }
             MavMessage::STATUSTEXT(t) => {
                 let text = String::from_utf8_lossy(&t.text[..])
                     .trim_end_matches('\0')
                     .to_owned();
                 let severity = t.severity as u8;
-                self.emit(LinkEvent::StatusText { id, severity, text });
+                self.emit(LinkEvent::StatusText {
+                    id,
+                    severity,
+                    text: text.clone(),
+                });
+                self.emit(LinkEvent::Fact {
+                    id,
+                    fact: VehicleFact::StatusText {
+                        severity,
+                        text: text.clone(),
+                    },
+                });
+                self.seq_event(id, SeqEvent::StatusText { severity, text });
+            }
+            MavMessage::EXTENDED_SYS_STATE(x) => {
+                use mav::MavLandedState as L;
+                let landed = match x.landed_state {
+                    L::MAV_LANDED_STATE_ON_GROUND => LandedState::OnGround,
+                    L::MAV_LANDED_STATE_IN_AIR => LandedState::InAir,
+                    L::MAV_LANDED_STATE_TAKEOFF => LandedState::Takeoff,
+                    L::MAV_LANDED_STATE_LANDING => LandedState::Landing,
+                    L::MAV_LANDED_STATE_UNDEFINED => LandedState::Unknown,
+                };
+                if landed != LandedState::Unknown {
+                    v.state.landed_reported = true;
+                    if v.state.landed != landed {
+                        v.state.landed = landed;
+                        self.seq_event(id, SeqEvent::Landed(landed));
+                        self.emit_facts(id);
+                        self.publish_state(id);
+                    }
+                }
+            }
+            MavMessage::AUTOPILOT_VERSION(a) => {
+                v.state.uid = (a.uid != 0).then_some(a.uid);
+                if v.identify.is_some() {
+                    self.identified(id);
+                }
             }
             MavMessage::COMMAND_ACK(a) => {
                 let (command, result) = (a.command, a.result);
@@ -1156,7 +1493,9 @@ impl Driver {
                 self.mission_event(id, MissionEvent::Request { seq: r.seq });
             }
             MavMessage::MISSION_COUNT(c) if ours(c.target_system) => {
-                self.mission_event(id, MissionEvent::Count { count: c.count });
+                let count = c.count;
+                self.mission_event(id, MissionEvent::Count { count });
+                self.seq_event(id, SeqEvent::Count(count));
             }
             MavMessage::MISSION_ITEM_INT(i) if ours(i.target_system) => {
                 let item = MissionItem {
@@ -1184,6 +1523,7 @@ impl Driver {
         let armed = hb
             .base_mode
             .contains(mav::MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED);
+        let mode = command::flight_mode(autopilot, hb.custom_mode);
         let mut discovered = false;
         let mut recovered = false;
         let v = self.vehicles.entry(id).or_insert_with(|| {
@@ -1213,13 +1553,24 @@ impl Driver {
                     position_received: None,
                     mission_seq: 0,
                     plan: PlanState::Unknown,
+                    mode_class: mode.class,
+                    landed: LandedState::Unknown,
+                    landed_reported: false,
+                    mission_total: None,
+                    vehicle_type: VehicleType::from_mav_type(hb.mavtype),
+                    uid: None,
                 },
                 addr: id.peer,
                 last_hb: now,
                 last_seq: HashMap::new(),
                 transfer: None,
+                transfer_owner: Owner::App,
                 commands: Vec::new(),
                 dirty: false,
+                sequence: None,
+                seq_deadline: None,
+                identify: None,
+                last_fact: (None, LandedState::Unknown, None),
             }
         });
         if !v.state.link_up {
@@ -1231,7 +1582,9 @@ impl Driver {
         v.state.component_id = component_id;
         v.state.autopilot = autopilot;
         v.state.custom_mode = hb.custom_mode;
-        v.state.mode = command::mode_name(autopilot, hb.custom_mode);
+        v.state.vehicle_type = VehicleType::from_mav_type(hb.mavtype);
+        v.state.mode.clone_from(&mode.name);
+        v.state.mode_class = mode.class;
         v.state.armed = armed;
         if discovered {
             self.emit(LinkEvent::VehicleDiscovered { id, autopilot });
@@ -1239,11 +1592,18 @@ impl Driver {
         if recovered {
             self.emit(LinkEvent::LinkRecovered { id });
         }
-        if (discovered || recovered)
-            && let Some(hz) = self.cfg.request_streams_hz
-        {
-            self.request_streams(id, hz);
+        if discovered || recovered {
+            self.emit(LinkEvent::Fact {
+                id,
+                fact: VehicleFact::LinkUp,
+            });
+            if let Some(hz) = self.cfg.request_streams_hz {
+                self.request_streams(id, hz);
+            }
+            self.request_identity(id);
         }
+        self.infer_landed(id);
+        self.emit_facts(id);
         self.publish_state(id);
         self.command_event(
             id,
@@ -1252,6 +1612,234 @@ impl Driver {
                 custom_mode: hb.custom_mode,
             },
         );
+        self.seq_event(id, SeqEvent::Heartbeat { armed });
+    }
+
+    /// Asks for `AUTOPILOT_VERSION` (the unique id) and `EXTENDED_SYS_STATE` (landed state).
+    fn request_identity(&mut self, id: VehicleId) {
+        let Some(v) = self.vehicles.get_mut(&id) else {
+            return;
+        };
+        let asked = v.identify.map_or(0, |(_, n)| n);
+        if v.state.uid.is_none() {
+            v.identify = Some((Instant::now(), asked + 1));
+        }
+        let (addr, comp) = (v.addr, v.state.component_id);
+        let target = (id.system_id, comp);
+        let request = |msg_id: f32| {
+            CommandSpec::long(
+                mav::MavCmd::MAV_CMD_REQUEST_MESSAGE,
+                [msg_id, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            )
+            .to_message(target, 0)
+        };
+        self.send_to(addr, &request(148.0));
+        self.send_to(addr, &request(245.0));
+        // And keep the landed state coming where the autopilot honours intervals (1 Hz).
+        let interval = CommandSpec::long(
+            mav::MavCmd::MAV_CMD_SET_MESSAGE_INTERVAL,
+            [245.0, 1e6, 0.0, 0.0, 0.0, 0.0, 0.0],
+        )
+        .to_message(target, 0);
+        self.send_to(addr, &interval);
+    }
+
+    /// Landed state where the vehicle does not report it: disarmed is on the ground; armed,
+    /// low and slow is on the ground; anything else is in the air.
+    fn infer_landed(&mut self, id: VehicleId) {
+        let Some(v) = self.vehicles.get_mut(&id) else {
+            return;
+        };
+        let s = &mut v.state;
+        if s.landed_reported {
+            return;
+        }
+        let landed = if !s.armed
+            || (s.alt_rel_m < ON_GROUND_ALT_M && s.ground_speed_mps < ON_GROUND_SPEED_MPS)
+        {
+            LandedState::OnGround
+        } else {
+            LandedState::InAir
+        };
+        if landed != s.landed {
+            s.landed = landed;
+            self.seq_event(id, SeqEvent::Landed(landed));
+        }
+    }
+
+    /// Sends the facts that changed since the last call.
+    fn emit_facts(&mut self, id: VehicleId) {
+        let Some(v) = self.vehicles.get_mut(&id) else {
+            return;
+        };
+        let mut facts = Vec::new();
+        let hb = Some((v.state.mode.clone(), v.state.armed));
+        if v.last_fact.0 != hb {
+            v.last_fact.0.clone_from(&hb);
+            facts.push(VehicleFact::Heartbeat {
+                mode: v.state.flight_mode(),
+                armed: v.state.armed,
+            });
+        }
+        if v.last_fact.1 != v.state.landed {
+            v.last_fact.1 = v.state.landed;
+            facts.push(VehicleFact::Landed {
+                state: v.state.landed,
+            });
+        }
+        if v.last_fact.2 != Some(v.state.mission_seq) {
+            v.last_fact.2 = Some(v.state.mission_seq);
+            facts.push(VehicleFact::MissionCurrent {
+                seq: v.state.mission_seq,
+            });
+        }
+        for fact in facts {
+            self.emit(LinkEvent::Fact { id, fact });
+        }
+    }
+
+    fn identified(&mut self, id: VehicleId) {
+        let Some(v) = self.vehicles.get_mut(&id) else {
+            return;
+        };
+        v.identify = None;
+        let ev = LinkEvent::VehicleIdentified {
+            id,
+            uid: v.state.uid,
+            vehicle_type: v.state.vehicle_type,
+        };
+        self.emit(ev);
+        self.publish_state(id);
+    }
+
+    /// The vehicle is lost: say so once, and fail at once whatever was waiting for it.
+    fn lose_vehicle(&mut self, id: VehicleId) {
+        let Some(v) = self.vehicles.get_mut(&id) else {
+            return;
+        };
+        if !v.state.link_up {
+            return;
+        }
+        v.state.link_up = false;
+        let cmds: Vec<PendingCommand> = v.commands.drain(..).collect();
+        let transfer = v.transfer.take().map(|(t, _)| (t, v.transfer_owner));
+        if transfer.is_some() {
+            v.state.plan = PlanState::Unknown;
+        }
+        self.emit(LinkEvent::LinkLost { id });
+        self.emit(LinkEvent::Fact {
+            id,
+            fact: VehicleFact::LinkLost,
+        });
+        for c in cmds {
+            let outcome = CommandOutcome::Failed(CommandFailure::VehicleLost);
+            match c.owner {
+                Owner::App => self.emit(LinkEvent::Command {
+                    id,
+                    command: c.tx.spec().command,
+                    outcome,
+                }),
+                Owner::Sequence => self.seq_event(id, SeqEvent::CommandDone(outcome)),
+            }
+        }
+        if let Some((t, owner)) = transfer {
+            let err = MissionError::VehicleLost(id.to_string());
+            let op = match t {
+                Transfer::Upload { op, .. } => op,
+                Transfer::Download { .. } => MissionOp::Download,
+            };
+            match owner {
+                Owner::App => self.emit(LinkEvent::MissionDone {
+                    id,
+                    op,
+                    result: Err(err),
+                }),
+                Owner::Sequence => self.seq_event(id, SeqEvent::Uploaded(Err(err))),
+            }
+        }
+        self.seq_event(id, SeqEvent::Abandon(FailureCause::VehicleLost));
+        self.publish_state(id);
+    }
+
+    // --- stream reconnection -------------------------------------------------------------
+
+    fn on_closed(&mut self, generation: u64, why: String) {
+        let lost = match &mut self.transport {
+            Transport::Stream {
+                generation: current,
+                down,
+                reconnect,
+                ..
+            } => {
+                if generation != *current || *down {
+                    // A stale end of an earlier connection, or the writer's twin report.
+                    return;
+                }
+                *down = true;
+                if reconnect.is_some() {
+                    self.reconnect_due = Some(Instant::now() + RECONNECT_EVERY);
+                }
+                true
+            }
+            Transport::Udp { .. } => false,
+        };
+        self.emit(LinkEvent::TransportError(why));
+        if lost {
+            // Every vehicle behind this stream is gone now, not after the heartbeat timeout.
+            let ids: Vec<VehicleId> = self.vehicles.keys().copied().collect();
+            for id in ids {
+                self.lose_vehicle(id);
+            }
+        }
+    }
+
+    fn start_reconnect(&mut self) {
+        let Transport::Stream {
+            reconnect: Some(addr),
+            generation,
+            ..
+        } = &self.transport
+        else {
+            return;
+        };
+        let (addr, next) = (*addr, *generation + 1);
+        self.connecting = true;
+        self.reconnect_due = None;
+        let inbound = self.inbound.clone();
+        tokio::spawn(async move {
+            let attempt =
+                tokio::time::timeout(RECONNECT_EVERY, tokio::net::TcpStream::connect(addr)).await;
+            let msg = match attempt {
+                Ok(Ok(stream)) => {
+                    let _ = stream.set_nodelay(true);
+                    let (read, write) = stream.into_split();
+                    let write = spawn_stream(read, write, addr, inbound.clone(), next);
+                    Inbound::Reconnected {
+                        generation: next,
+                        write,
+                    }
+                }
+                _ => Inbound::ConnectFailed,
+            };
+            let _ = inbound.send(msg).await;
+        });
+    }
+
+    fn on_reconnected(&mut self, new_generation: u64, new_write: mpsc::Sender<Vec<u8>>) {
+        self.connecting = false;
+        if let Transport::Stream {
+            write,
+            generation,
+            down,
+            ..
+        } = &mut self.transport
+        {
+            *write = new_write;
+            *generation = new_generation;
+            *down = false;
+        }
+        // Let the vehicle see a ground station at once.
+        self.send_gcs_heartbeat();
     }
 
     #[expect(
@@ -1275,39 +1863,52 @@ impl Driver {
 
     // --- handshakes ----------------------------------------------------------------------
 
+    /// Why nothing can be sent to `id` now: never heard, or lost.
+    fn unreachable(&self, id: VehicleId) -> Option<FailureCause> {
+        match self.vehicles.get(&id) {
+            None => Some(FailureCause::NeverHeard),
+            Some(v) if !v.state.link_up => Some(FailureCause::VehicleLost),
+            Some(_) => None,
+        }
+    }
+
     fn on_request(&mut self, r: Request) {
         match r {
             Request::Upload { id, items, op } => {
-                let Some(v) = self.vehicles.get(&id) else {
+                if let Some(cause) = self.unreachable(id) {
+                    let err = match cause {
+                        FailureCause::NeverHeard => MissionError::NeverHeard(id.to_string()),
+                        _ => MissionError::VehicleLost(id.to_string()),
+                    };
                     self.emit(LinkEvent::MissionDone {
                         id,
                         op,
-                        result: Err(MissionError::LinkClosed),
-                    });
-                    return;
-                };
-                if v.transfer.is_some() {
-                    self.emit(LinkEvent::MissionDone {
-                        id,
-                        op,
-                        result: Err(MissionError::Busy),
+                        result: Err(err),
                     });
                     return;
                 }
-                let sm = Upload::with_timing(
-                    items,
-                    (id.system_id, v.state.component_id),
-                    self.cfg.mission_timing,
-                );
-                self.start_transfer(id, Transfer::Upload { sm, op });
+                if let Err(e) = self.start_upload(id, items, op, Owner::App) {
+                    self.emit(LinkEvent::MissionDone {
+                        id,
+                        op,
+                        result: Err(e),
+                    });
+                }
             }
             Request::Download { id } => {
-                let Some(v) = self.vehicles.get(&id) else {
+                if let Some(cause) = self.unreachable(id) {
+                    let err = match cause {
+                        FailureCause::NeverHeard => MissionError::NeverHeard(id.to_string()),
+                        _ => MissionError::VehicleLost(id.to_string()),
+                    };
                     self.emit(LinkEvent::MissionDone {
                         id,
                         op: MissionOp::Download,
-                        result: Err(MissionError::LinkClosed),
+                        result: Err(err),
                     });
+                    return;
+                }
+                let Some(v) = self.vehicles.get(&id) else {
                     return;
                 };
                 if v.transfer.is_some() {
@@ -1322,9 +1923,9 @@ impl Driver {
                     (id.system_id, v.state.component_id),
                     self.cfg.mission_timing,
                 );
-                self.start_transfer(id, Transfer::Download { sm });
+                self.start_transfer(id, Transfer::Download { sm }, Owner::App);
             }
-            Request::Commands { id, specs } => self.start_commands(id, specs),
+            Request::Commands { id, specs } => self.start_commands(id, specs, Owner::App),
             Request::Action {
                 id,
                 action,
@@ -1335,15 +1936,182 @@ impl Driver {
                     .get(&id)
                     .map_or(Autopilot::ArduPilot, |v| v.state.autopilot);
                 let specs = command::action_commands(autopilot, action, abort_lands);
-                self.start_commands(id, specs);
+                self.start_commands(id, specs, Owner::App);
             }
             Request::Streams { id, hz } => self.request_streams(id, hz),
+            Request::MissionAction { id, request } => self.start_sequence(id, &request),
         }
     }
 
-    fn start_transfer(&mut self, id: VehicleId, t: Transfer) {
+    fn start_upload(
+        &mut self,
+        id: VehicleId,
+        items: Vec<MissionItem>,
+        op: MissionOp,
+        owner: Owner,
+    ) -> Result<(), MissionError> {
+        let Some(v) = self.vehicles.get(&id) else {
+            return Err(MissionError::NeverHeard(id.to_string()));
+        };
+        if v.transfer.is_some() {
+            return Err(MissionError::Busy);
+        }
+        let sm = Upload::with_timing(
+            items,
+            (id.system_id, v.state.component_id),
+            self.cfg.mission_timing,
+        );
+        self.start_transfer(id, Transfer::Upload { sm, op }, owner);
+        Ok(())
+    }
+
+    // --- mission actions -----------------------------------------------------------------
+
+    fn start_sequence(&mut self, id: VehicleId, request: &MissionRequest) {
+        let kind = request.kind();
+        let fail_now = |this: &mut Self, cause: FailureCause| {
+            this.emit(LinkEvent::ActionResult {
+                id,
+                request: kind,
+                result: Err(ActionFailure {
+                    vehicle: id,
+                    step: kind.to_string(),
+                    cause,
+                    vehicle_said: Vec::new(),
+                    disarmed_again: false,
+                }),
+            });
+        };
+        if let Some(cause) = self.unreachable(id) {
+            fail_now(self, cause);
+            return;
+        }
+        let Some(v) = self.vehicles.get(&id) else {
+            return;
+        };
+        if let Some(running) = v.sequence.as_ref().map(ActionSequence::kind) {
+            // Return, land and abort replace whatever runs; anything else waits its turn.
+            if matches!(kind, ActionKind::Rtl | ActionKind::Land | ActionKind::Abort) {
+                self.seq_event(id, SeqEvent::Abandon(FailureCause::Superseded(kind)));
+                // A replaced sequence may still be disarming or collecting texts: report it now.
+                self.finish_sequence_now(id);
+            } else {
+                fail_now(self, FailureCause::Busy(running));
+                return;
+            }
+        }
+        let Some(v) = self.vehicles.get_mut(&id) else {
+            return;
+        };
+        let view = VehicleView {
+            autopilot: v.state.autopilot,
+            mode_class: v.state.mode_class,
+            armed: v.state.armed,
+            landed: v.state.landed,
+        };
+        v.sequence = Some(ActionSequence::new(id, request, view));
+        v.seq_deadline = None;
+        self.seq_event(id, SeqEvent::Start);
+    }
+
+    /// Reports a sequence that was abandoned but is still winding down, so a new one can start.
+    fn finish_sequence_now(&mut self, id: VehicleId) {
+        for _ in 0..3 {
+            let still = self.vehicles.get(&id).is_some_and(|v| v.sequence.is_some());
+            if !still {
+                return;
+            }
+            self.seq_event(
+                id,
+                SeqEvent::Abandon(FailureCause::Superseded(ActionKind::Abort)),
+            );
+        }
+    }
+
+    /// Queues an event for the vehicle's running sequence and runs the queue (events the
+    /// sequence causes while it runs are queued behind it, never handled re-entrantly).
+    fn seq_event(&mut self, id: VehicleId, event: SeqEvent) {
+        if !self.vehicles.get(&id).is_some_and(|v| v.sequence.is_some()) {
+            return;
+        }
+        self.seq_inbox.push_back((id, event));
+        if self.seq_running {
+            return;
+        }
+        self.seq_running = true;
+        while let Some((id, event)) = self.seq_inbox.pop_front() {
+            let Some(v) = self.vehicles.get_mut(&id) else {
+                continue;
+            };
+            let Some(seq) = v.sequence.as_mut() else {
+                continue;
+            };
+            let kind = seq.kind();
+            let steps = seq.handle(event);
+            for step in steps {
+                self.seq_step(id, kind, step);
+            }
+        }
+        self.seq_running = false;
+    }
+
+    fn seq_step(&mut self, id: VehicleId, kind: ActionKind, step: SeqStep) {
+        let Some(v) = self.vehicles.get_mut(&id) else {
+            return;
+        };
+        let (addr, target) = (v.addr, (id.system_id, v.state.component_id));
+        match step {
+            SeqStep::Upload(items) => {
+                if let Err(e) = self.start_upload(id, items, MissionOp::Upload, Owner::Sequence) {
+                    self.seq_inbox.push_back((id, SeqEvent::Uploaded(Err(e))));
+                }
+            }
+            SeqStep::RequestCount => {
+                let msg = MavMessage::MISSION_REQUEST_LIST(mav::MISSION_REQUEST_LIST_DATA {
+                    target_system: target.0,
+                    target_component: target.1,
+                });
+                self.send_to(addr, &msg);
+            }
+            SeqStep::EndCount => {
+                let msg = MavMessage::MISSION_ACK(mav::MISSION_ACK_DATA {
+                    target_system: target.0,
+                    target_component: target.1,
+                    mavtype: mav::MavMissionResult::MAV_MISSION_ACCEPTED,
+                });
+                self.send_to(addr, &msg);
+            }
+            SeqStep::Command(spec) => self.start_commands(id, vec![spec], Owner::Sequence),
+            SeqStep::SetCurrent(seq) => {
+                #[expect(
+                    deprecated,
+                    reason = "ArduCopter 4.x and the simulator honour MISSION_SET_CURRENT, confirmed by MISSION_CURRENT"
+                )]
+                let msg = MavMessage::MISSION_SET_CURRENT(mav::MISSION_SET_CURRENT_DATA {
+                    seq,
+                    target_system: target.0,
+                    target_component: target.1,
+                });
+                self.send_to(addr, &msg);
+            }
+            SeqStep::SetTimer(d) => v.seq_deadline = Some(Instant::now() + d),
+            SeqStep::CancelTimer => v.seq_deadline = None,
+            SeqStep::Done(result) => {
+                v.sequence = None;
+                v.seq_deadline = None;
+                self.emit(LinkEvent::ActionResult {
+                    id,
+                    request: kind,
+                    result,
+                });
+            }
+        }
+    }
+
+    fn start_transfer(&mut self, id: VehicleId, t: Transfer, owner: Owner) {
         if let Some(v) = self.vehicles.get_mut(&id) {
             v.transfer = Some((t, None));
+            v.transfer_owner = owner;
             v.state.plan = PlanState::Transferring;
         }
         self.mission_event(id, MissionEvent::Start);
@@ -1383,6 +2151,7 @@ impl Driver {
             }
         }
         if let Some(result) = finished {
+            let mut owner = Owner::App;
             if let Some(v) = self.vehicles.get_mut(&id) {
                 let count = match (&v.transfer, &result) {
                     (Some((Transfer::Upload { sm, .. }, _)), Ok(_)) => Some(sm.len() as u16),
@@ -1390,38 +2159,66 @@ impl Driver {
                     _ => None,
                 };
                 v.transfer = None;
+                owner = v.transfer_owner;
                 v.state.plan =
                     count.map_or(PlanState::Unknown, |items| PlanState::Synced { items });
+                v.state.mission_total = count.or(v.state.mission_total);
             }
             self.publish_state(id);
-            self.emit(LinkEvent::MissionDone { id, op, result });
+            match owner {
+                Owner::App => self.emit(LinkEvent::MissionDone { id, op, result }),
+                Owner::Sequence => {
+                    self.seq_event(id, SeqEvent::Uploaded(result.map(|_| ())));
+                }
+            }
         }
     }
 
-    fn start_commands(&mut self, id: VehicleId, specs: Vec<CommandSpec>) {
+    /// Reports a command outcome to whoever asked.
+    fn command_outcome(
+        &mut self,
+        id: VehicleId,
+        command: mav::MavCmd,
+        owner: Owner,
+        outcome: CommandOutcome,
+    ) {
+        match owner {
+            Owner::App => self.emit(LinkEvent::Command {
+                id,
+                command,
+                outcome,
+            }),
+            Owner::Sequence if outcome != CommandOutcome::Pending => {
+                self.seq_event(id, SeqEvent::CommandDone(outcome));
+            }
+            Owner::Sequence => {}
+        }
+    }
+
+    fn start_commands(&mut self, id: VehicleId, specs: Vec<CommandSpec>, owner: Owner) {
         let mut specs: VecDeque<CommandSpec> = specs.into();
         let Some(first) = specs.pop_front() else {
             return;
         };
-        let Some(v) = self.vehicles.get_mut(&id) else {
-            self.emit(LinkEvent::Command {
-                id,
-                command: first.command,
-                outcome: CommandOutcome::Failed(CommandFailure::UnknownVehicle),
-            });
-            return;
+        let failure = match self.vehicles.get(&id) {
+            None => Some(CommandFailure::UnknownVehicle),
+            Some(v) if !v.state.link_up => Some(CommandFailure::VehicleLost),
+            Some(v)
+                if v.commands
+                    .iter()
+                    .any(|c| c.tx.spec().command == first.command) =>
+            {
+                Some(CommandFailure::Duplicate)
+            }
+            Some(_) => None,
         };
-        if v.commands
-            .iter()
-            .any(|c| c.tx.spec().command == first.command)
-        {
-            self.emit(LinkEvent::Command {
-                id,
-                command: first.command,
-                outcome: CommandOutcome::Failed(CommandFailure::Duplicate),
-            });
+        if let Some(f) = failure {
+            self.command_outcome(id, first.command, owner, CommandOutcome::Failed(f));
             return;
         }
+        let Some(v) = self.vehicles.get_mut(&id) else {
+            return;
+        };
         let tx = CommandTransaction::new(
             first,
             (id.system_id, v.state.component_id),
@@ -1431,6 +2228,7 @@ impl Driver {
             tx,
             deadline: None,
             then: specs,
+            owner,
         });
         let idx = v.commands.len() - 1;
         self.drive_command(id, idx, CommandEvent::Start);
@@ -1463,6 +2261,7 @@ impl Driver {
         };
         let steps = pc.tx.handle(event);
         let command = pc.tx.spec().command;
+        let owner = pc.owner;
         let addr = v.addr;
         let mut outcome_final = None;
         for s in steps {
@@ -1479,11 +2278,13 @@ impl Driver {
                 }
                 CommandStep::Outcome(o) => {
                     let done = !matches!(o, CommandOutcome::Pending);
-                    self.emit(LinkEvent::Command {
-                        id,
-                        command,
-                        outcome: o.clone(),
-                    });
+                    if owner == Owner::App {
+                        self.emit(LinkEvent::Command {
+                            id,
+                            command,
+                            outcome: o.clone(),
+                        });
+                    }
                     if done {
                         outcome_final = Some(o);
                     }
@@ -1496,8 +2297,11 @@ impl Driver {
             };
             if idx < v.commands.len() {
                 let pc = v.commands.remove(idx);
-                if o == CommandOutcome::Confirmed && !pc.then.is_empty() {
-                    self.start_commands(id, pc.then.into());
+                if pc.owner == Owner::Sequence {
+                    // Removed first, so the sequence's next command is never a "duplicate".
+                    self.command_outcome(id, command, Owner::Sequence, o);
+                } else if o == CommandOutcome::Confirmed && !pc.then.is_empty() {
+                    self.start_commands(id, pc.then.into(), Owner::App);
                 }
             }
         }
@@ -1505,6 +2309,9 @@ impl Driver {
 
     fn on_tick(&mut self) {
         let now = Instant::now();
+        if !self.connecting && self.reconnect_due.is_some_and(|d| d <= now) {
+            self.start_reconnect();
+        }
         let ids: Vec<VehicleId> = self.vehicles.keys().copied().collect();
         for id in ids {
             let Some(v) = self.vehicles.get_mut(&id) else {
@@ -1512,9 +2319,24 @@ impl Driver {
             };
             // Link lost?
             if v.state.link_up && now.duration_since(v.last_hb) > LINK_LOST_AFTER {
-                v.state.link_up = false;
-                self.emit(LinkEvent::LinkLost { id });
-                self.publish_state(id);
+                self.lose_vehicle(id);
+            }
+            // Identity: ask again once, then report without a unique id.
+            if let Some((asked, n)) = self.vehicles.get(&id).and_then(|v| v.identify)
+                && now.duration_since(asked) >= IDENTIFY_WAIT / 2
+            {
+                if n < 2 {
+                    self.request_identity(id);
+                } else {
+                    self.identified(id);
+                }
+            }
+            // Sequence timer.
+            if let Some(v) = self.vehicles.get_mut(&id)
+                && v.seq_deadline.is_some_and(|d| d <= now)
+            {
+                v.seq_deadline = None;
+                self.seq_event(id, SeqEvent::Timeout);
             }
             // Transfer timer.
             let Some(v) = self.vehicles.get_mut(&id) else {

@@ -7,7 +7,8 @@
 //! Success is only ever reported after a `MISSION_ACK` with `MAV_MISSION_ACCEPTED` (upload) or
 //! after every item arrived (download).
 
-use aviary_core::{LatLon, Waypoint, WaypointAction};
+use aviary_core::mission_items::{PlanItem, mission_items};
+use aviary_core::{LatLon, Waypoint};
 use mav::MavMessage;
 use mavlink::dialects::ardupilotmega as mav;
 use std::time::Duration;
@@ -114,63 +115,113 @@ impl MissionItem {
     }
 }
 
-/// The item list a vehicle flies for `waypoints`: item 0 is home (`ArduPilot` replaces it with
-/// its own), then one item per waypoint; the first item after home is marked current.
-pub fn items_from_waypoints(home: LatLon, waypoints: &[Waypoint]) -> Vec<MissionItem> {
-    let mut items = vec![MissionItem {
-        frame: mav::MavFrame::MAV_FRAME_GLOBAL,
-        ..MissionItem::global(mav::MavCmd::MAV_CMD_NAV_WAYPOINT, home, 0.0)
-    }];
-    for w in waypoints {
-        let item = match w.action {
-            WaypointAction::FlyThrough => {
-                MissionItem::global(mav::MavCmd::MAV_CMD_NAV_WAYPOINT, w.pos, w.alt_rel_m)
-            }
-            WaypointAction::Takeoff => {
-                MissionItem::global(mav::MavCmd::MAV_CMD_NAV_TAKEOFF, w.pos, w.alt_rel_m)
-            }
-            WaypointAction::Land => MissionItem::global(mav::MavCmd::MAV_CMD_NAV_LAND, w.pos, 0.0),
-            WaypointAction::ReturnToLaunch => MissionItem {
-                x: 0,
-                y: 0,
-                z: 0.0,
-                ..MissionItem::global(mav::MavCmd::MAV_CMD_NAV_RETURN_TO_LAUNCH, w.pos, 0.0)
-            },
-            WaypointAction::CameraTriggerStart { distance_m } => {
-                items.push(MissionItem::global(
-                    mav::MavCmd::MAV_CMD_NAV_WAYPOINT,
-                    w.pos,
-                    w.alt_rel_m,
-                ));
-                MissionItem {
-                    params: [distance_m as f32, 0.0, 1.0, 0.0],
-                    x: 0,
-                    y: 0,
-                    z: 0.0,
-                    ..MissionItem::global(mav::MavCmd::MAV_CMD_DO_SET_CAM_TRIGG_DIST, w.pos, 0.0)
-                }
-            }
-            WaypointAction::CameraTriggerStop => {
-                items.push(MissionItem::global(
-                    mav::MavCmd::MAV_CMD_NAV_WAYPOINT,
-                    w.pos,
-                    w.alt_rel_m,
-                ));
-                MissionItem {
-                    params: [0.0, 0.0, 1.0, 0.0],
-                    x: 0,
-                    y: 0,
-                    z: 0.0,
-                    ..MissionItem::global(mav::MavCmd::MAV_CMD_DO_SET_CAM_TRIGG_DIST, w.pos, 0.0)
-                }
-            }
-        };
-        items.push(item);
+/// The `MAV_CMD` of a mission item number, for the commands a mission may hold.
+fn mav_cmd(n: u16) -> Option<mav::MavCmd> {
+    use mav::MavCmd as C;
+    Some(match n {
+        16 => C::MAV_CMD_NAV_WAYPOINT,
+        17 => C::MAV_CMD_NAV_LOITER_UNLIM,
+        18 => C::MAV_CMD_NAV_LOITER_TURNS,
+        19 => C::MAV_CMD_NAV_LOITER_TIME,
+        20 => C::MAV_CMD_NAV_RETURN_TO_LAUNCH,
+        21 => C::MAV_CMD_NAV_LAND,
+        22 => C::MAV_CMD_NAV_TAKEOFF,
+        93 => C::MAV_CMD_NAV_DELAY,
+        112 => C::MAV_CMD_CONDITION_DELAY,
+        115 => C::MAV_CMD_CONDITION_YAW,
+        177 => C::MAV_CMD_DO_JUMP,
+        178 => C::MAV_CMD_DO_CHANGE_SPEED,
+        183 => C::MAV_CMD_DO_SET_SERVO,
+        189 => C::MAV_CMD_DO_LAND_START,
+        203 => C::MAV_CMD_DO_DIGICAM_CONTROL,
+        206 => C::MAV_CMD_DO_SET_CAM_TRIGG_DIST,
+        _ => return None,
+    })
+}
+
+/// The `MAV_FRAME` of a frame number, for the frames a mission item may use.
+fn mav_frame(n: u8) -> Option<mav::MavFrame> {
+    use mav::MavFrame as F;
+    Some(match n {
+        0 => F::MAV_FRAME_GLOBAL,
+        2 => F::MAV_FRAME_MISSION,
+        3 => F::MAV_FRAME_GLOBAL_RELATIVE_ALT,
+        10 => F::MAV_FRAME_GLOBAL_TERRAIN_ALT,
+        _ => return None,
+    })
+}
+
+impl MissionItem {
+    /// The wire item for one item of the mission list (`current` unset).
+    pub fn from_plan(item: &PlanItem) -> Result<Self, MissionError> {
+        let command = mav_cmd(item.command).ok_or_else(|| {
+            MissionError::Unsupported(format!(
+                "item {}: MAV_CMD {} is not supported",
+                item.seq, item.command
+            ))
+        })?;
+        let frame = mav_frame(item.frame).ok_or_else(|| {
+            MissionError::Unsupported(format!(
+                "item {}: MAV_FRAME {} is not supported",
+                item.seq, item.frame
+            ))
+        })?;
+        Ok(Self {
+            command,
+            frame,
+            current: false,
+            autocontinue: item.autocontinue,
+            params: item.params,
+            x: (item.lat_deg * 1e7).round() as i32,
+            y: (item.lon_deg * 1e7).round() as i32,
+            z: item.alt_m as f32,
+        })
     }
-    if let Some(first) = items.get_mut(1) {
+
+    /// This wire item as item `seq` of a mission list (e.g. what a vehicle sent back).
+    pub fn to_plan(&self, seq: u16) -> PlanItem {
+        PlanItem {
+            seq,
+            command: self.command as u16,
+            frame: self.frame as u8,
+            params: self.params,
+            lat_deg: f64::from(self.x) / 1e7,
+            lon_deg: f64::from(self.y) / 1e7,
+            alt_m: f64::from(self.z),
+            autocontinue: self.autocontinue,
+        }
+    }
+}
+
+/// The wire items to upload for a mission list ([`mission_items`]); the first item after home
+/// is marked current (`MAVSDK` insists on one).
+pub fn upload_items(items: &[PlanItem]) -> Result<Vec<MissionItem>, MissionError> {
+    let mut wire = items
+        .iter()
+        .map(MissionItem::from_plan)
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(first) = wire.get_mut(1) {
         first.current = true;
     }
+    Ok(wire)
+}
+
+/// The wire items of a downloaded mission as the mission list, numbered from 0.
+pub fn plan_items(items: &[MissionItem]) -> Vec<PlanItem> {
     items
+        .iter()
+        .enumerate()
+        .map(|(seq, i)| i.to_plan(seq as u16))
+        .collect()
+}
+
+/// The item list a vehicle flies for `waypoints`: [`mission_items`] without a speed item, on
+/// the wire. Superseded by [`mission_items`] (which takes the planned speed) with
+/// [`upload_items`], or by `MissionRequest::Start` with the items; kept for callers that have
+/// not moved yet.
+pub fn items_from_waypoints(home: LatLon, waypoints: &[Waypoint]) -> Vec<MissionItem> {
+    // Every command mission_items produces has a wire form: this cannot fail.
+    upload_items(&mission_items(home, waypoints, 0.0)).unwrap_or_default()
 }
 
 /// Why a mission transfer failed.
@@ -204,6 +255,15 @@ pub enum MissionError {
     /// The link went away.
     #[error("link closed during the transfer")]
     LinkClosed,
+    /// No heartbeat from this vehicle ever arrived on this link.
+    #[error("vehicle {0} has never been heard on this link")]
+    NeverHeard(String),
+    /// The vehicle's heartbeats stopped: nothing is sent until it is back.
+    #[error("vehicle {0} is lost (no heartbeat)")]
+    VehicleLost(String),
+    /// An item has no wire form.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// Input of the mission state machines.
@@ -913,6 +973,7 @@ mod tests {
 
     #[test]
     fn waypoints_become_items_with_home_first_and_one_current() {
+        use aviary_core::WaypointAction;
         use mav::MavCmd as C;
         let home = LatLon::new(47.0, 8.0);
         let wps = [
@@ -939,19 +1000,25 @@ mod tests {
         ];
         let items = items_from_waypoints(home, &wps);
         let cmds: Vec<_> = items.iter().map(|i| i.command).collect();
+        // No waypoint is inserted before the camera items: the planner put one there.
         assert_eq!(
             cmds,
             vec![
                 C::MAV_CMD_NAV_WAYPOINT,
                 C::MAV_CMD_NAV_TAKEOFF,
-                C::MAV_CMD_NAV_WAYPOINT,
                 C::MAV_CMD_DO_SET_CAM_TRIGG_DIST,
-                C::MAV_CMD_NAV_WAYPOINT,
                 C::MAV_CMD_DO_SET_CAM_TRIGG_DIST,
                 C::MAV_CMD_NAV_RETURN_TO_LAUNCH
             ]
         );
-        assert!((items[3].params[0] - 12.5).abs() < f32::EPSILON);
+        assert!((items[2].params[0] - 12.5).abs() < f32::EPSILON);
+        assert_eq!(items[2].frame, mav::MavFrame::MAV_FRAME_MISSION);
+        let back = plan_items(&items);
+        let list = mission_items(home, &wps, 0.0);
+        assert_eq!(
+            aviary_core::mission_items::first_difference(&list, &back, false),
+            None
+        );
         assert_eq!(items.iter().filter(|i| i.current).count(), 1);
         assert!(items[1].current);
         assert!((items[1].z - 30.0).abs() < f32::EPSILON);

@@ -3,6 +3,8 @@
 //! - [`address`]: connection strings;
 //! - [`codec`]: frames through the `mavlink` crate, malformed-byte accounting, signing;
 //! - [`mission`] and [`command`]: I/O-free handshakes (`handle(event) -> actions`);
+//! - [`sequence`]: a mission action (start, pause, resume, return, land, abort) as one
+//!   I/O-free sequence of those handshakes, answered by one result;
 //! - [`tlog`]: `.tlog` writer and reader;
 //! - [`driver`]: the runtime thread, sockets, timers and per-vehicle state behind
 //!   [`LinkHandle`] and [`LinkEvents`].
@@ -12,13 +14,20 @@ pub mod codec;
 pub mod command;
 pub mod driver;
 pub mod mission;
+pub mod sequence;
 pub mod tlog;
 
 pub use address::{AddressError, LinkAddress};
-pub use command::{Autopilot, CommandFailure, CommandOutcome, CommandSpec};
+pub use command::{
+    Autopilot, CommandFailure, CommandOutcome, CommandSpec, flight_mode, mode_class,
+};
 pub use driver::{
     LINK_LOST_AFTER, LinkConfig, LinkError, LinkEvent, LinkEvents, LinkHandle, LinkStats,
-    MissionOp, PlanState, SERIAL_PEER, SigningKey, VehicleId, VehicleState, WakeFn, spawn,
+    MissionOp, PlanState, SERIAL_PEER, SigningKey, VehicleId, VehicleState, VehicleType, WakeFn,
+    spawn,
 };
-pub use mission::{MissionError, MissionItem, MissionTiming, items_from_waypoints};
+pub use mission::{
+    MissionError, MissionItem, MissionTiming, items_from_waypoints, plan_items, upload_items,
+};
+pub use sequence::{ActionFailure, ActionKind, FailureCause, MissionRequest};
 pub use tlog::{TlogReader, TlogRecord, TlogWriter};
