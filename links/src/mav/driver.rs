@@ -2031,7 +2031,7 @@ impl Driver {
     /// Queues an event for the vehicle's running sequence and runs the queue (events the
     /// sequence causes while it runs are queued behind it, never handled re-entrantly).
     fn seq_event(&mut self, id: VehicleId, event: SeqEvent) {
-        if !self.vehicles.get(&id).is_some_and(|v| v.sequence.is_some()) {
+        if self.vehicles.get(&id).is_none_or(|v| v.sequence.is_none()) {
             return;
         }
         self.seq_inbox.push_back((id, event));
