@@ -23,6 +23,10 @@ pub fn apply_link_event(
     let drone_of =
         |backend: &Backend, id: VehicleId| backend.links.by_vehicle.get(&(link, id)).copied();
     match event {
+        // The supervisor's events: not yet wired into the desktop (issue 14, in progress).
+        LinkEvent::ActionResult { .. }
+        | LinkEvent::VehicleIdentified { .. }
+        | LinkEvent::Fact { .. } => {}
         LinkEvent::VehicleDiscovered { id, .. } => {
             if drone_of(backend, id).is_none() {
                 register_vehicle(state, backend, link, id);
