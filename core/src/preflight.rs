@@ -14,7 +14,7 @@ pub struct PreflightConfig {
     pub max_home_distance_m: f64,
     /// Battery kept in reserve at the end of a sortie, percent.
     pub battery_reserve_pct: f64,
-    /// Most mission items the autopilot stores (`ArduCopter` on a 16 KiB `FRAM`: 724; PX4
+    /// Most mission items the autopilot stores (`ArduPilot`: 718, as `aviary plan` assumes; PX4
     /// defaults to 2000).
     pub max_items: usize,
     /// `PreArm:` messages this recent count as the autopilot's current refusal.
@@ -26,7 +26,7 @@ impl Default for PreflightConfig {
         Self {
             max_home_distance_m: 5_000.0,
             battery_reserve_pct: 20.0,
-            max_items: 724,
+            max_items: 718,
             prearm_window_s: 30,
         }
     }
