@@ -255,7 +255,16 @@ mod tests {
         assert_eq!(cmds, vec![16, 22, 178, 16, 206, 16, 206, 20]);
         let seqs: Vec<u16> = items.iter().map(|i| i.seq).collect();
         assert_eq!(seqs, (0..8).collect::<Vec<u16>>());
-        assert_eq!(items[2].params, [1.0, 6.0, -1.0, 0.0]);
+        let expected = [1.0, 6.0, -1.0, 0.0];
+        assert!(
+            items[2]
+                .params
+                .iter()
+                .zip(expected)
+                .all(|(got, want)| (got - want).abs() < f32::EPSILON),
+            "{:?}",
+            items[2].params
+        );
         assert!((items[4].params[0] - 12.5).abs() < f32::EPSILON);
         assert!(items[6].params[0].abs() < f32::EPSILON);
         // One frame convention: home GLOBAL, positions relative, the rest MISSION.

@@ -597,9 +597,9 @@ mod tests {
         assert!(!verify_rows(&key(), &deleted, h.clone(), &[]).ok);
         let mut swapped = rows.clone();
         swapped.swap(1, 2);
-        let (a, b) = (swapped[1].seq, swapped[2].seq);
-        swapped[1].seq = b;
-        swapped[2].seq = a;
+        let (first_seq, second_seq) = (swapped[1].seq, swapped[2].seq);
+        swapped[1].seq = second_seq;
+        swapped[2].seq = first_seq;
         assert!(!verify_rows(&key(), &swapped, h.clone(), &[]).ok);
         let truncated = rows[..4].to_vec();
         let v = verify_rows(&key(), &truncated, h.clone(), &[]);
@@ -626,8 +626,8 @@ mod tests {
         let mut prev = GENESIS.to_owned();
         let forged: Vec<AuditRow> = edited
             .iter()
-            .map(|r| {
-                let mut r = r.clone();
+            .map(|row| {
+                let mut r = row.clone();
                 r.prev_hash.clone_from(&prev);
                 r.hash = row_mac(
                     &key_b(),
@@ -650,8 +650,8 @@ mod tests {
         let mut prev = GENESIS.to_owned();
         let plain: Vec<AuditRow> = edited
             .iter()
-            .map(|r| {
-                let mut r = r.clone();
+            .map(|row| {
+                let mut r = row.clone();
                 r.alg = "sha256".into();
                 r.prev_hash.clone_from(&prev);
                 r.hash = row_hash(

@@ -612,7 +612,7 @@ mod tests {
         let base = Duration::from_secs(30);
         assert_eq!(lock_duration(4, 5, base), None);
         assert_eq!(lock_duration(5, 5, base), Some(base));
-        assert_eq!(lock_duration(6, 5, base), Some(Duration::from_secs(60)));
+        assert_eq!(lock_duration(6, 5, base), Some(Duration::from_mins(1)));
         assert_eq!(lock_duration(50, 5, base), Some(LOGIN_LOCK_MAX));
         assert_eq!(lock_duration(u32::MAX, 5, base), Some(LOGIN_LOCK_MAX));
     }

@@ -12,6 +12,9 @@ fn message(body: &Value) -> &str {
     body["error"]["message"].as_str().unwrap_or_default()
 }
 
+/// (what, method, path, token, body, field the message must name)
+type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Value, &'a str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_text_field_is_checked_against_the_schema_with_a_400_naming_it() {
     let Some(t) = common::start("fields").await else {
@@ -33,7 +36,7 @@ async fn every_text_field_is_checked_against_the_schema_with_a_400_naming_it() {
         d
     };
     // (what, method, path, token, body, field the message must name)
-    let cases: Vec<(&str, &str, &str, Option<&str>, Value, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "anonymous login, NUL in the e-mail",
             "POST",
@@ -442,7 +445,7 @@ async fn fifty_wrong_passwords_from_five_addresses_lock_the_account_even_for_the
         // is long enough that the right password comes while it holds, however slow the host.
         c.login_per_minute = 10;
         c.login_lock_after = 5;
-        c.login_lock_base = std::time::Duration::from_secs(600);
+        c.login_lock_base = std::time::Duration::from_mins(10);
     })
     .await
     else {
