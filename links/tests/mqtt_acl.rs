@@ -5,8 +5,10 @@
 //!
 //! The TLS test runs the shipped `deploy/mosquitto/mosquitto.conf` itself (paths and port
 //! rewritten, nothing else): a CA and a broker certificate made with `openssl` at test time,
-//! the per-drone password file and the ACL, and `aviary-links`' own MQTT clients over
-//! `mqtts://` — the desktop's link, and drones connecting with `BrokerAddr::options`.
+//! the per-drone password file and the ACL as `aviary-server broker-acl` writes it (the shipped
+//! part plus one desktop user for the drones' organisation), and `aviary-links`' own MQTT
+//! clients over `mqtts://` — the desktop's link logged in as that organisation's user, and
+//! drones connecting with `BrokerAddr::options`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -177,7 +179,7 @@ fn make_ca(dir: &Path, name: &str) -> PathBuf {
 /// The shipped `mosquitto.conf` with its paths pointed at this test's files and its TLS
 /// listener moved to `port` on loopback; everything else (TLS version, anonymous access off,
 /// password file, ACL, limits) as shipped.
-fn shipped_tls_conf(port: u16, passwd: &Path, certs: &Path) -> String {
+fn shipped_tls_conf(port: u16, passwd: &Path, acl: &Path, certs: &Path) -> String {
     let text = std::fs::read_to_string(shipped("mosquitto.conf")).expect("shipped conf");
     let mut out = String::new();
     let mut tls_lines = 0;
@@ -185,7 +187,7 @@ fn shipped_tls_conf(port: u16, passwd: &Path, certs: &Path) -> String {
         let key = line.split_whitespace().next().unwrap_or("");
         let replaced = match key {
             "password_file" => format!("password_file {}", passwd.display()),
-            "acl_file" => format!("acl_file {}", shipped("aviary.acl").display()),
+            "acl_file" => format!("acl_file {}", acl.display()),
             "persistence" => "persistence false".to_owned(),
             "persistence_location" => String::new(),
             // The plain loopback listener is not under test.
@@ -215,9 +217,38 @@ fn shipped_tls_conf(port: u16, passwd: &Path, certs: &Path) -> String {
     out
 }
 
-/// A broker on the shipped TLS configuration, its certificates made at test time; returns it
-/// with the CA file that signed its certificate and a second, unrelated CA.
-fn start_tls_broker(users: &[(&str, &str)]) -> Option<(Broker, PathBuf, PathBuf)> {
+/// The broker user name of an organisation's desktop apps, as `aviary-server`'s
+/// `broker::desktop_user` names it (links cannot depend on the server crate).
+fn desktop_user(org: uuid::Uuid) -> String {
+    format!("aviary-org-{org}")
+}
+
+/// The ACL `aviary-server broker-acl` writes for one organisation (desktop user
+/// `desktop_user`) owning `drones`: the shipped static part, then that organisation's desktop
+/// user, which may read its drones' telemetry, acks and status and command them (the same
+/// lines as `broker::desktop_acl`). There is no shared desktop user any more, so the
+/// desktop's link logs in as its organisation's user.
+fn org_acl(desktop_user: &str, drones: &[&str]) -> String {
+    use std::fmt::Write as _;
+    let shipped_acl = std::fs::read_to_string(shipped("aviary.acl")).expect("shipped acl");
+    assert!(
+        !shipped_acl.contains("aviary-app"),
+        "the shipped ACL has no shared desktop user"
+    );
+    let mut out = format!("{shipped_acl}\nuser {desktop_user}\n");
+    for d in drones {
+        let _ = writeln!(
+            out,
+            "topic read drones/{d}/telemetry\ntopic read drones/{d}/ack\ntopic read drones/{d}/status\ntopic write drones/{d}/commands"
+        );
+    }
+    out
+}
+
+/// A broker on the shipped TLS configuration with the ACL text `acl`, its certificates made
+/// at test time; returns it with the CA file that signed its certificate and a second,
+/// unrelated CA.
+fn start_tls_broker(users: &[(&str, &str)], acl: &str) -> Option<(Broker, PathBuf, PathBuf)> {
     if !have(&["mosquitto", "mosquitto_passwd", "openssl"]) {
         return None;
     }
@@ -274,8 +305,10 @@ fn start_tls_broker(users: &[(&str, &str)]) -> Option<(Broker, PathBuf, PathBuf)
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode))
             .expect("chmod");
     }
+    let acl_file = d.join("aviary.acl");
+    std::fs::write(&acl_file, acl).expect("acl file");
     let port = free_port();
-    let conf = shipped_tls_conf(port, &passwd, d);
+    let conf = shipped_tls_conf(port, &passwd, &acl_file, d);
     Some((spawn_broker(dir, &conf, port), ca, stranger))
 }
 
@@ -485,9 +518,12 @@ async fn tls_listener_of_the_shipped_conf_confines_drones_and_refuses_strangers(
         DroneId::new_random().to_string(),
         DroneId::new_random().to_string(),
     );
-    let Some((broker, ca, stranger_ca)) =
-        start_tls_broker(&[("aviary-app", "app-pass"), (&a, "pass-a"), (&b, "pass-b")])
-    else {
+    // The desktop logs in as its organisation's broker user, which owns drones A and B.
+    let desk = desktop_user(uuid::Uuid::new_v4());
+    let Some((broker, ca, stranger_ca)) = start_tls_broker(
+        &[(&desk, "app-pass"), (&a, "pass-a"), (&b, "pass-b")],
+        &org_acl(&desk, &[&a, &b]),
+    ) else {
         return;
     };
     let port = broker.port;
@@ -495,8 +531,7 @@ async fn tls_listener_of_the_shipped_conf_confines_drones_and_refuses_strangers(
 
     // A client that does not trust the broker's CA is refused by TLS, before any MQTT.
     let (stranger, stranger_rx) = MqttLink::spawn(
-        MqttLinkConfig::new(&tls_url("aviary-app", "app-pass", port, &stranger_ca))
-            .expect("config"),
+        MqttLinkConfig::new(&tls_url(&desk, "app-pass", port, &stranger_ca)).expect("config"),
         Arc::clone(&wake),
     )
     .expect("link");
@@ -526,9 +561,9 @@ async fn tls_listener_of_the_shipped_conf_confines_drones_and_refuses_strangers(
         ))
     ));
 
-    // The desktop's link (user aviary-app) over TLS, trusting the CA.
+    // The desktop's link (its organisation's user) over TLS, trusting the CA.
     let (link, events) = MqttLink::spawn(
-        MqttLinkConfig::new(&tls_url("aviary-app", "app-pass", port, &ca)).expect("config"),
+        MqttLinkConfig::new(&tls_url(&desk, "app-pass", port, &ca)).expect("config"),
         Arc::clone(&wake),
     )
     .expect("link");
