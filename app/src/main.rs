@@ -1,5 +1,5 @@
 //! `aviary`: with no arguments opens the desktop app; subcommands run headless tools
-//! (`plan`, `sim`, `bench`, `report`).
+//! (`plan`, `sim`, `fly`, `bench`, `report`).
 
 mod cli;
 
@@ -20,7 +20,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let args = cli::Cli::parse();
     match cli::run(args) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("aviary: {e:#}");
             std::process::ExitCode::FAILURE

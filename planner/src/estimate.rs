@@ -92,6 +92,50 @@ pub(crate) fn energy_wh(f: &Flight, alt_rel_m: f64, af: &Airframe) -> (f64, f64)
     (duration_s, wh)
 }
 
+/// Figures of a mission already written down (a `.plan` or WPL file read back): the path
+/// from `home` through every positioned item and back, flown at `speed_mps`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct RouteEstimate {
+    /// Horizontal path, metres.
+    pub distance_m: f64,
+    /// Flight time with turns, climb and descent, seconds.
+    pub duration_s: f64,
+    /// Energy, watt-hours.
+    pub energy_wh: f64,
+    /// Energy as a share of one full battery, percent.
+    pub battery_pct: f64,
+    /// Highest item altitude above home, metres.
+    pub alt_rel_m: f64,
+}
+
+/// Estimates a written-down mission with the same model as the planner's own estimates.
+pub fn estimate_route(
+    home: LatLon,
+    items: &[Waypoint],
+    speed_mps: f64,
+    airframe: &Airframe,
+) -> RouteEstimate {
+    let frame = crate::frame::LocalFrame::new(home);
+    let mut pts = vec![frame.to_local(home)];
+    pts.extend(
+        items
+            .iter()
+            .filter(|w| w.pos != LatLon::default())
+            .map(|w| frame.to_local(w.pos)),
+    );
+    pts.push(frame.to_local(home));
+    let alt_rel_m = items.iter().map(|w| w.alt_rel_m).fold(0.0, f64::max);
+    let f = flight(&pts, speed_mps.max(0.1), airframe);
+    let (duration_s, energy_wh) = energy_wh(&f, alt_rel_m, airframe);
+    RouteEstimate {
+        distance_m: f.distance_m,
+        duration_s,
+        energy_wh,
+        battery_pct: energy_wh / airframe.battery_wh.max(f64::MIN_POSITIVE) * 100.0,
+        alt_rel_m,
+    }
+}
+
 pub(crate) fn photos(survey_distance_m: f64, trigger_distance_m: Option<f64>) -> u64 {
     trigger_distance_m.map_or(0, |t| (survey_distance_m / t).floor() as u64 + 1)
 }

@@ -43,7 +43,7 @@ mod tour;
 pub use area::Area;
 pub use camera::{BUILTIN_CAMERAS, Camera, NamedCamera, builtin_camera};
 pub use error::{PlanError, Result};
-pub use estimate::{Estimate, Sortie};
+pub use estimate::{Estimate, RouteEstimate, Sortie, estimate_route};
 pub use frame::LocalFrame;
 pub use params::{
     ARDUCOPTER_MAX_ITEMS, Airframe, Derived, PX4_MAX_ITEMS, Pattern, Spacing, SurveyParams,

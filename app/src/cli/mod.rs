@@ -3,6 +3,8 @@
 //! opens.
 
 mod bench;
+mod fly;
+mod fly_out;
 mod plan;
 mod report;
 mod sim;
@@ -26,18 +28,23 @@ enum Command {
     /// Benchmarks that need real sockets (live telemetry, fleet server).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Fly one mission headless: checks, upload, start, every transition and alert as it
+    /// happens; exits 0 only when the mission completed and the vehicle landed and disarmed.
+    Fly(Box<fly::FlyArgs>),
     /// Mission and organisation reports (PDF, CSV).
     #[command(subcommand)]
     Report(report::ReportCommand),
 }
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    let done = |r: anyhow::Result<()>| r.map(|()| std::process::ExitCode::SUCCESS);
     match cli.command {
-        None => aviary_app::gui::run().map_err(anyhow::Error::from),
-        Some(Command::Plan(a)) => plan::run(*a),
-        Some(Command::Sim(a)) => sim::run(a),
-        Some(Command::Bench(a)) => bench::run(a),
-        Some(Command::Report(a)) => report::run(a),
+        None => done(aviary_app::gui::run().map_err(anyhow::Error::from)),
+        Some(Command::Plan(a)) => done(plan::run(*a)),
+        Some(Command::Sim(a)) => done(sim::run(a)),
+        Some(Command::Bench(a)) => done(bench::run(a)),
+        Some(Command::Fly(a)) => Ok(fly::run(*a)),
+        Some(Command::Report(a)) => done(report::run(a)),
     }
 }

@@ -58,8 +58,11 @@ pub struct MissionArgs {
     #[arg(long, value_name = "FILE")]
     db: PathBuf,
     /// Mission id (UUID).
-    #[arg(long, value_name = "ID")]
-    mission: MissionId,
+    #[arg(long, value_name = "ID", required_unless_present = "latest")]
+    mission: Option<MissionId>,
+    /// The mission flown most recently (as `aviary fly` or the desktop recorded it).
+    #[arg(long, conflicts_with = "mission")]
+    latest: bool,
     /// Write the PDF report here.
     #[arg(long, value_name = "OUT.pdf")]
     pdf: Option<PathBuf>,
@@ -129,7 +132,11 @@ fn mission(a: &MissionArgs) -> anyhow::Result<()> {
     let store = open_store(&a.db)?;
     let [pdf_out, csv_out, tel_out] =
         outputs([a.pdf.as_ref(), a.csv.as_ref(), a.telemetry_csv.as_ref()])?;
-    let report = load_mission_report(&store, a.mission, &ReportOptions::default())?;
+    let id = match a.mission {
+        Some(id) => id,
+        None => latest_flown(&store)?,
+    };
+    let report = load_mission_report(&store, id, &ReportOptions::default())?;
     let mut stdout = std::io::stdout().lock();
     writeln!(
         stdout,
@@ -161,6 +168,26 @@ fn mission(a: &MissionArgs) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The mission whose flight started last.
+fn latest_flown(store: &Store) -> anyhow::Result<MissionId> {
+    let flown = store.list_missions(&aviary_core::store::MissionFilter {
+        statuses: vec![
+            MissionStatus::InProgress,
+            MissionStatus::Paused,
+            MissionStatus::Completed,
+            MissionStatus::Aborted,
+            MissionStatus::Failed,
+        ],
+        ..aviary_core::store::MissionFilter::default()
+    })?;
+    flown
+        .iter()
+        .filter_map(|m| m.actual_start.map(|t| (t, m.id)))
+        .max_by_key(|(t, _)| *t)
+        .map(|(_, id)| id)
+        .context("no mission in this database has flown yet")
 }
 
 fn org(a: &OrgArgs) -> anyhow::Result<()> {

@@ -1,0 +1,337 @@
+//! Flying a mission under the core's supervisor: the glue between a `MAVLink` link (its events
+//! and [`MissionRequest`]s) and [`aviary_core::supervisor::Supervisor`], shared by
+//! `aviary fly` and the desktop's `logic`. The vehicle's reports become facts, the
+//! supervisor's orders become link requests, the link's one result per request goes back in,
+//! and every transition is stored with its cause. No UI and no threads here.
+
+use aviary_core::mission_items::{PlanItem, cmd, mission_items};
+use aviary_core::preflight::PlanNeeds;
+use aviary_core::store::{Store, StoreError};
+use aviary_core::supervisor::{MissionPhase, Order, Output, Supervisor};
+use aviary_core::vehicle::VehicleFact;
+use aviary_core::wire::CommandAction;
+use aviary_core::{DroneId, DroneStatus, LatLon, MissionId, TelemetrySample, Waypoint};
+use aviary_links::mav::{
+    ActionFailure, ActionKind, FailureCause, LinkEvent, MissionRequest, VehicleId, VehicleState,
+};
+use chrono::{DateTime, Utc};
+
+/// The facts a link event carries, with the vehicle they are about. Mode, armed, landed state,
+/// current item and link up/down come as the link's own [`LinkEvent::Fact`]s; motion, battery
+/// and GPS are read from its state reports; item reached and `STATUSTEXT` from their events.
+pub fn facts(event: &LinkEvent) -> Vec<(VehicleId, VehicleFact)> {
+    match event {
+        LinkEvent::Fact { id, fact } => vec![(*id, fact.clone())],
+        LinkEvent::State(v) => state_facts(v).into_iter().map(|f| (v.id, f)).collect(),
+        LinkEvent::ItemReached { id, seq } => vec![(*id, VehicleFact::ItemReached { seq: *seq })],
+        LinkEvent::StatusText { id, severity, text } => vec![(
+            *id,
+            VehicleFact::StatusText {
+                severity: *severity,
+                text: text.clone(),
+            },
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// Motion, battery and GPS from a state report.
+pub fn state_facts(v: &VehicleState) -> [VehicleFact; 3] {
+    [
+        VehicleFact::Motion {
+            alt_rel_m: v.alt_rel_m,
+            ground_speed_mps: v.ground_speed_mps,
+        },
+        VehicleFact::Battery {
+            remaining_pct: v.battery_pct,
+            voltage_v: v.battery_v,
+        },
+        VehicleFact::Gps {
+            fix_type: v.gps_fix,
+            satellites: v.gps_sats,
+        },
+    ]
+}
+
+/// The sequence number of a mission's own return item.
+pub fn rtl_seq(items: &[PlanItem]) -> Option<u16> {
+    items
+        .iter()
+        .rev()
+        .find(|i| i.command == cmd::NAV_RETURN_TO_LAUNCH)
+        .map(|i| i.seq)
+}
+
+/// The items a mission flies: home, takeoff, the planned speed, its waypoints and return.
+pub fn items_for(home: LatLon, waypoints: &[Waypoint], speed_mps: f64) -> Vec<PlanItem> {
+    mission_items(home, waypoints, speed_mps)
+}
+
+/// The link request that carries out an accepted order. `items` go with a start that uploads.
+/// A resume while the vehicle is on the ground (a failsafe landed it) is a start without an
+/// upload from the order's item: arm, take off and continue.
+pub fn link_request(order: &Order, items: &[PlanItem], on_ground: bool) -> MissionRequest {
+    match order.action {
+        CommandAction::Start => MissionRequest::Start {
+            items: order.upload.then(|| items.to_vec()),
+            from_seq: order.from_seq,
+        },
+        CommandAction::Resume if on_ground => MissionRequest::Start {
+            items: None,
+            from_seq: order.from_seq,
+        },
+        CommandAction::Resume => MissionRequest::Resume {
+            from_seq: order.from_seq,
+        },
+        CommandAction::Pause => MissionRequest::Pause,
+        CommandAction::Rth => MissionRequest::Rtl,
+        CommandAction::Land => MissionRequest::Land,
+        CommandAction::Abort => MissionRequest::Abort,
+    }
+}
+
+/// Which operator action a link result answers.
+pub const fn action_of(kind: ActionKind) -> CommandAction {
+    match kind {
+        ActionKind::Start => CommandAction::Start,
+        ActionKind::Pause => CommandAction::Pause,
+        ActionKind::Resume => CommandAction::Resume,
+        ActionKind::Rtl => CommandAction::Rth,
+        ActionKind::Land => CommandAction::Land,
+        ActionKind::Abort => CommandAction::Abort,
+    }
+}
+
+/// A failure in words, with what the vehicle said (verbatim) when it said anything.
+pub fn failure_words(f: &ActionFailure) -> String {
+    let mut s = format!("{} failed: {}", f.step, f.cause);
+    if !f.vehicle_said.is_empty() {
+        s.push_str(" (vehicle: ");
+        s.push_str(&f.vehicle_said.join("; "));
+        s.push(')');
+    }
+    if f.disarmed_again {
+        s.push_str("; disarmed again");
+    }
+    s
+}
+
+/// The upload of a start finished (`done == total` of its progress): the mission is on the
+/// vehicle and the supervisor moves on to launching.
+pub fn upload_done(sup: &mut Supervisor, items: &[PlanItem], now: DateTime<Utc>) -> Vec<Output> {
+    if sup.phase() != Some(MissionPhase::Uploading) {
+        return Vec::new();
+    }
+    let n = u16::try_from(items.len()).unwrap_or(u16::MAX);
+    sup.upload_result(Ok((n, rtl_seq(items))), now)
+}
+
+/// Feeds the link's result of a request to the supervisor.
+pub fn apply_action_result(
+    sup: &mut Supervisor,
+    kind: ActionKind,
+    result: &Result<(), ActionFailure>,
+    items: &[PlanItem],
+    now: DateTime<Utc>,
+) -> Vec<Output> {
+    let mut out = Vec::new();
+    let upload_failed = matches!(
+        result,
+        Err(f) if matches!(
+            f.cause,
+            FailureCause::Mission(_) | FailureCause::CountMismatch { .. } | FailureCause::NoCount
+                | FailureCause::BadItem(_)
+        )
+    );
+    if kind == ActionKind::Start && sup.phase() == Some(MissionPhase::Uploading) {
+        if let Err(f) = result
+            && upload_failed
+        {
+            out.extend(sup.upload_result(Err(failure_words(f)), now));
+            return out;
+        }
+        out.extend(upload_done(sup, items, now));
+    }
+    let r = result.as_ref().copied().map_err(failure_words);
+    out.extend(sup.command_result(action_of(kind), r, now));
+    out
+}
+
+/// The drone status the store should hold for a supervised drone, keeping the operator's own
+/// `Maintenance`/`Charging` while the vehicle is idle.
+pub fn drone_status(sup: &Supervisor, stored: DroneStatus) -> DroneStatus {
+    let s = sup.drone_status();
+    match (stored, s) {
+        (DroneStatus::Maintenance | DroneStatus::Charging, DroneStatus::Available) => stored,
+        _ => s,
+    }
+}
+
+/// Stores the transitions among `outputs` (phase, cause, times, result and audit row) and
+/// returns the mission as stored after the last one.
+pub fn record_transitions(
+    store: &mut Store,
+    mission: MissionId,
+    outputs: &[Output],
+) -> Result<Option<aviary_core::Mission>, StoreError> {
+    let mut last = None;
+    for o in outputs {
+        if let Output::Transition(t) = o {
+            last = Some(store.apply_transition(mission, t, None)?);
+        }
+    }
+    Ok(last)
+}
+
+/// A telemetry sample from a state report, when it has a position.
+pub fn sample(
+    v: &VehicleState,
+    drone: DroneId,
+    mission: Option<MissionId>,
+    status: DroneStatus,
+    now: DateTime<Utc>,
+) -> Option<TelemetrySample> {
+    let pos = v.pos?;
+    Some(TelemetrySample {
+        time: now,
+        mission_id: mission,
+        drone_id: drone,
+        pos,
+        alt_rel_m: v.alt_rel_m,
+        speed_mps: v.ground_speed_mps,
+        heading_deg: v.heading_deg,
+        battery_pct: v.battery_pct.unwrap_or(100.0),
+        signal_pct: v.link_quality_pct,
+        status,
+    })
+}
+
+/// What a mission needs for the pre-flight checks: its items, the first sortie's battery
+/// (the planner's energy model over the route), and how far the survey starts from home.
+pub fn plan_needs(
+    home: LatLon,
+    waypoints: &[Waypoint],
+    speed_mps: f64,
+    items: usize,
+    airframe: &aviary_planner::Airframe,
+) -> PlanNeeds {
+    let route = aviary_planner::estimate_route(home, waypoints, speed_mps, airframe);
+    let home_distance_m = waypoints
+        .iter()
+        .filter(|w| w.pos != LatLon::default())
+        .map(|w| home.distance_m(w.pos))
+        .fold(f64::INFINITY, f64::min);
+    let usable_pct = 100.0 - airframe.reserve_pct;
+    let sorties = if route.battery_pct <= usable_pct {
+        1
+    } else {
+        (route.battery_pct / usable_pct.max(1.0)).ceil() as usize
+    };
+    PlanNeeds {
+        items,
+        first_sortie_battery_pct: if sorties > 1 {
+            usable_pct
+        } else {
+            route.battery_pct
+        },
+        sorties,
+        home_distance_m: if home_distance_m.is_finite() {
+            home_distance_m
+        } else {
+            0.0
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aviary_core::supervisor::SupervisorConfig;
+
+    fn order(action: CommandAction, upload: bool, from_seq: Option<u16>) -> Order {
+        Order {
+            action,
+            upload,
+            from_seq,
+        }
+    }
+
+    #[test]
+    fn orders_map_to_one_link_request_each() {
+        let items = items_for(
+            LatLon::new(47.0, 8.0),
+            &[Waypoint {
+                pos: LatLon::new(47.001, 8.0),
+                alt_rel_m: 50.0,
+                action: aviary_core::WaypointAction::Waypoint,
+            }],
+            6.0,
+        );
+        assert!(matches!(
+            link_request(&order(CommandAction::Start, true, None), &items, true),
+            MissionRequest::Start { items: Some(i), from_seq: None } if i.len() == items.len()
+        ));
+        assert!(matches!(
+            link_request(&order(CommandAction::Resume, false, Some(4)), &items, false),
+            MissionRequest::Resume { from_seq: Some(4) }
+        ));
+        assert!(matches!(
+            link_request(&order(CommandAction::Resume, false, Some(4)), &items, true),
+            MissionRequest::Start {
+                items: None,
+                from_seq: Some(4)
+            }
+        ));
+        assert_eq!(
+            link_request(&order(CommandAction::Rth, false, None), &items, false),
+            MissionRequest::Rtl
+        );
+        assert_eq!(
+            link_request(&order(CommandAction::Abort, false, None), &items, false),
+            MissionRequest::Abort
+        );
+        assert_eq!(rtl_seq(&items), Some(items.last().map_or(0, |i| i.seq)));
+    }
+
+    #[test]
+    fn a_refused_upload_puts_the_mission_back_to_planned_with_the_reason() {
+        let now = Utc::now();
+        let mut sup = Supervisor::new(SupervisorConfig::default(), now);
+        sup.fact(VehicleFact::LinkUp, now);
+        sup.fact(
+            VehicleFact::Heartbeat {
+                mode: aviary_core::vehicle::FlightMode {
+                    name: "STABILIZE".into(),
+                    class: aviary_core::vehicle::ModeClass::Manual,
+                },
+                armed: false,
+            },
+            now,
+        );
+        sup.fact(
+            VehicleFact::Landed {
+                state: aviary_core::vehicle::LandedState::OnGround,
+            },
+            now,
+        );
+        sup.attach(MissionPhase::Planned, 0, None, None);
+        let (o, _) = sup
+            .request(CommandAction::Start, now)
+            .expect("start accepted");
+        assert!(o.upload);
+        let failure = ActionFailure {
+            vehicle: VehicleId {
+                peer: "127.0.0.1:1".parse().expect("addr"),
+                system_id: 1,
+            },
+            step: "upload".into(),
+            cause: FailureCause::NoCount,
+            vehicle_said: vec!["Mission: too many items".into()],
+            disarmed_again: false,
+        };
+        let out = apply_action_result(&mut sup, ActionKind::Start, &Err(failure), &[], now);
+        assert_eq!(sup.phase(), Some(MissionPhase::Planned));
+        assert!(out.iter().any(|o| matches!(o, Output::Alert(a)
+            if a.text.contains("Mission: too many items"))));
+    }
+}
