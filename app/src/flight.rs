@@ -10,7 +10,9 @@ use aviary_core::store::{Store, StoreError};
 use aviary_core::supervisor::{MissionPhase, Order, Output, Supervisor};
 use aviary_core::vehicle::VehicleFact;
 use aviary_core::wire::CommandAction;
-use aviary_core::{DroneId, DroneStatus, LatLon, MissionId, TelemetrySample, Waypoint};
+use aviary_core::{
+    DroneId, DroneStatus, LatLon, MissionId, TelemetrySample, Waypoint, WaypointAction,
+};
 use aviary_links::mav::{
     ActionFailure, ActionKind, FailureCause, LinkEvent, MissionRequest, VehicleId, VehicleState,
 };
@@ -216,9 +218,16 @@ pub fn plan_needs(
     airframe: &aviary_planner::Airframe,
 ) -> PlanNeeds {
     let route = aviary_planner::estimate_route(home, waypoints, speed_mps, airframe);
+    // The survey's own items, not the takeoff (written at home) or the return.
     let home_distance_m = waypoints
         .iter()
-        .filter(|w| w.pos != LatLon::default())
+        .filter(|w| {
+            w.pos != LatLon::default()
+                && !matches!(
+                    w.action,
+                    WaypointAction::Takeoff | WaypointAction::ReturnToLaunch | WaypointAction::Land
+                )
+        })
         .map(|w| home.distance_m(w.pos))
         .fold(f64::INFINITY, f64::min);
     let usable_pct = 100.0 - airframe.reserve_pct;

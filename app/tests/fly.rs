@@ -1,0 +1,410 @@
+//! `aviary fly` end to end: the real binary flies a planned survey through the real `MAVLink`
+//! link (UDP) against the simulated `ArduCopter` (in process, sped up), and every line it
+//! prints is checked: the pre-flight checks, each transition in order, progress, alerts with
+//! the vehicle's own words, the stdin commands and the exit codes. The flight is then read
+//! back from the store (`aviary report mission --latest`, transitions, flown speed).
+
+use aviary_core::store::{Store, StoreOptions, TelemetryRange};
+use aviary_core::supervisor::MissionPhase;
+use aviary_core::{LatLon, SystemClock};
+use aviary_sim::{Fault, SimConfig, SimHandle, Simulator};
+use serde_json::Value;
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const AVIARY: &str = env!("CARGO_BIN_EXE_aviary");
+const HOME: LatLon = LatLon {
+    lat_deg: 47.397_742,
+    lon_deg: 8.545_594,
+};
+/// Simulated seconds per wall second: the 150 × 100 m survey takes about 30 s.
+const SPEEDUP: f64 = 10.0;
+/// Bound on one run; the peers answer long before (the test waits for lines, never sleeps).
+const RUN_LIMIT: Duration = Duration::from_secs(180);
+
+/// A UDP port nobody listens on (bound, read and released).
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A 150 × 100 m field `north_m` north of the simulator's home, planned at 40 m and 6 m/s.
+fn plan(dir: &Path, north_m: f64) -> PathBuf {
+    let sw = HOME.offset_ne(north_m, 30.0);
+    let ring: Vec<[f64; 2]> = [
+        sw,
+        sw.offset_ne(0.0, 150.0),
+        sw.offset_ne(100.0, 150.0),
+        sw.offset_ne(100.0, 0.0),
+        sw,
+    ]
+    .iter()
+    .map(|p| [p.lon_deg, p.lat_deg])
+    .collect();
+    let area = dir.join(format!("area{north_m}.geojson"));
+    let gj = serde_json::json!({"type": "Polygon", "coordinates": [ring]});
+    std::fs::write(&area, gj.to_string()).expect("write area");
+    let out = dir.join(format!("survey{north_m}.plan"));
+    let st = Command::new(AVIARY)
+        .args(["plan", "--altitude-m", "40", "--speed-mps", "6", "--home"])
+        .arg(format!("{},{}", HOME.lat_deg, HOME.lon_deg))
+        .arg("--area")
+        .arg(&area)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .expect("run aviary plan");
+    assert!(st.success(), "aviary plan failed");
+    out
+}
+
+/// A running `aviary fly`, its output lines as they come and its stdin.
+struct Fly {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+impl Fly {
+    fn start(db: &Path, plan: &Path, port: u16, extra: &[&str]) -> Self {
+        let mut child = Command::new(AVIARY)
+            .arg("fly")
+            .arg("--link")
+            .arg(format!("udp:127.0.0.1:{port}"))
+            .arg("--plan")
+            .arg(plan)
+            .arg("--db")
+            .arg(db)
+            .args(["--json", "--wait-s", "20"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run aviary fly");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let v: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Self {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads lines until one matches `pred` (returned), failing after [`RUN_LIMIT`].
+    fn until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + RUN_LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(v) => {
+                    self.seen.push(v.clone());
+                    if pred(&v) {
+                        return v;
+                    }
+                }
+                Err(_) => panic!("no line for {what}; seen:\n{}", self.dump()),
+            }
+        }
+    }
+
+    fn transition_to(&mut self, state: &str) -> Value {
+        self.until(&format!("transition to {state}"), |v| {
+            v["event"] == "transition" && v["state"] == state
+        })
+    }
+
+    fn say(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").expect("write stdin");
+        stdin.flush().expect("flush stdin");
+    }
+
+    /// Reads to the end and waits for the exit code.
+    fn finish(mut self) -> (i32, Vec<Value>) {
+        let end = self.until("the end line", |v| v["event"] == "end");
+        let _ = end;
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let code = loop {
+            if let Some(st) = self.child.try_wait().expect("wait") {
+                break st.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < deadline, "aviary fly did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        (code, std::mem::take(&mut self.seen))
+    }
+
+    fn dump(&self) -> String {
+        self.seen
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Fly {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sim(port: u16) -> SimHandle {
+    let mut c = SimConfig::new(format!("127.0.0.1:{port}").parse().expect("addr"), 1);
+    c.speedup = SPEEDUP;
+    c.home = HOME;
+    Simulator::spawn(c).expect("simulator")
+}
+
+fn states(lines: &[Value]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|v| v["event"] == "transition")
+        .map(|v| v["state"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn open(db: &Path) -> Store {
+    Store::open(db, Arc::new(SystemClock), StoreOptions::default()).expect("open store")
+}
+
+#[test]
+fn a_full_mission_completes_only_after_landing_and_is_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = plan(dir.path(), 60.0);
+    let port = free_udp_port();
+    let fly = Fly::start(&dir.path().join("a.db"), &plan, port, &[]);
+    let _sim = sim(port);
+    let (code, lines) = fly.finish();
+    let dump = lines
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    println!("{dump}");
+    assert_eq!(code, 0, "exit code; lines:\n{dump}");
+    // Nine checks, all passed, before anything moves.
+    let checks: Vec<&Value> = lines.iter().filter(|v| v["event"] == "check").collect();
+    assert_eq!(checks.len(), 9, "{dump}");
+    assert!(checks.iter().all(|c| c["ok"] == true), "{dump}");
+    assert_eq!(
+        states(&lines),
+        [
+            "uploading",
+            "ready",
+            "launching",
+            "in_progress",
+            "returning",
+            "landing",
+            "completed"
+        ],
+        "{dump}"
+    );
+    let done = lines
+        .iter()
+        .find(|v| v["event"] == "transition" && v["state"] == "completed")
+        .expect("completed");
+    assert_eq!(done["cause"], "vehicle: landed and disarmed", "{dump}");
+    let last = lines.last().expect("a last line");
+    assert_eq!(last["event"], "end");
+    assert_eq!(last["state"], "completed");
+    // Progress went through the survey to the return item.
+    let items: Vec<u64> = lines
+        .iter()
+        .filter(|v| v["event"] == "progress")
+        .filter_map(|v| v["item"].as_u64())
+        .collect();
+    let of = lines
+        .iter()
+        .find(|v| v["event"] == "progress")
+        .and_then(|v| v["of"].as_u64())
+        .expect("progress");
+    assert!(items.windows(2).all(|w| w[0] < w[1]), "{items:?}");
+    assert_eq!(items.last().copied(), Some(of), "{items:?}");
+
+    // The store holds the whole flight: transitions, and telemetry through the landing.
+    let store = open(&dir.path().join("a.db"));
+    let missions = store
+        .list_missions(&aviary_core::store::MissionFilter::default())
+        .expect("missions");
+    assert_eq!(missions.len(), 1);
+    let m = &missions[0];
+    assert_eq!(
+        store.mission_phase(m.id).expect("phase").0,
+        MissionPhase::Completed
+    );
+    let tr = store.mission_transitions(m.id).expect("transitions");
+    assert_eq!(tr.len(), 7);
+    // Flown at the planned 6 m/s (within 10 %) over the survey, not the vehicle's 10 m/s.
+    let at = |s: MissionPhase| tr.iter().find(|t| t.to == s).map(|t| t.at).expect("phase");
+    let (from, to) = (at(MissionPhase::InProgress), at(MissionPhase::Returning));
+    let mut speeds: Vec<f64> = store
+        .mission_telemetry(m.id, TelemetryRange::all())
+        .expect("telemetry")
+        .iter()
+        .filter(|s| s.time > from && s.time < to && s.speed_mps > 1.0)
+        .map(|s| s.speed_mps)
+        .collect();
+    assert!(speeds.len() > 20, "{} survey samples", speeds.len());
+    speeds.sort_by(f64::total_cmp);
+    let median = speeds[speeds.len() / 2];
+    assert!(
+        (median - 6.0).abs() <= 0.6,
+        "median survey speed {median:.2} m/s for a plan at 6 m/s"
+    );
+    drop(store);
+
+    let out = Command::new(AVIARY)
+        .args(["report", "mission", "--latest", "--db"])
+        .arg(dir.path().join("a.db"))
+        .output()
+        .expect("aviary report");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "report: {text}");
+    assert!(text.contains("completed"), "{text}");
+    assert!(text.contains("Distance flown"), "{text}");
+}
+
+#[test]
+fn stdin_pauses_resumes_and_returns_and_the_mission_ends_aborted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = plan(dir.path(), 60.0);
+    let port = free_udp_port();
+    let mut fly = Fly::start(&dir.path().join("b.db"), &plan, port, &[]);
+    let _sim = sim(port);
+    fly.until("item 4", |v| {
+        v["event"] == "progress" && v["item"].as_u64().is_some_and(|i| i >= 4)
+    });
+    fly.say("hover");
+    let refused = fly.until("the unknown command refused", |v| v["event"] == "refused");
+    assert!(
+        refused["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("\"hover\"")),
+        "{refused}"
+    );
+    fly.say("pause");
+    let paused = fly.transition_to("paused");
+    assert!(
+        paused["cause"]
+            .as_str()
+            .is_some_and(|c| c.contains("BRAKE")),
+        "{paused}"
+    );
+    fly.say("resume");
+    fly.transition_to("in_progress");
+    fly.say("rtl");
+    fly.transition_to("returning");
+    // Busy until the vehicle is down: a start now is refused by the supervisor.
+    fly.say("start");
+    let r = fly.until("start refused while returning", |v| v["event"] == "refused");
+    assert!(
+        r["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("the mission is returning")),
+        "{r}"
+    );
+    let (code, lines) = fly.finish();
+    assert_eq!(code, 1);
+    let s = states(&lines);
+    assert_eq!(s.last().map(String::as_str), Some("aborted"), "{s:?}");
+    assert!(s.contains(&"landing".to_owned()), "{s:?}");
+    let last = lines.last().expect("last");
+    assert_eq!(last["event"], "end");
+    assert_eq!(last["state"], "aborted");
+}
+
+#[test]
+fn a_battery_failsafe_ends_the_mission_failed_with_the_vehicles_words() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = plan(dir.path(), 60.0);
+    let port = free_udp_port();
+    let mut fly = Fly::start(&dir.path().join("c.db"), &plan, port, &[]);
+    let sim = sim(port);
+    fly.until("item 3", |v| {
+        v["event"] == "progress" && v["item"].as_u64().is_some_and(|i| i >= 3)
+    });
+    let id = sim.drones().first().expect("a drone").id;
+    sim.inject_fault(id, Fault::LowBattery { remaining_pct: 9.0 })
+        .expect("fault");
+    let alert = fly.until("the failsafe alert", |v| {
+        v["event"] == "alert" && v["reason"] == "battery_critical" && v["level"] == "critical"
+    });
+    println!("alert: {alert}");
+    let (code, lines) = fly.finish();
+    let dump = lines
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    println!("{dump}");
+    assert_eq!(code, 1, "{dump}");
+    assert!(
+        lines.iter().any(|v| v["event"] == "alert"
+            && v["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("Battery Failsafe"))),
+        "the vehicle's STATUSTEXT is shown: {dump}"
+    );
+    let failed = lines
+        .iter()
+        .find(|v| v["event"] == "transition" && v["state"] == "failed")
+        .expect("failed");
+    assert_eq!(failed["reason"], "battery_critical", "{dump}");
+    let last = lines.last().expect("last");
+    assert_eq!(last["state"], "failed");
+    assert!(
+        last["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{last}"
+    );
+}
+
+#[test]
+fn a_survey_far_from_home_is_refused_before_anything_moves() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = plan(dir.path(), 9_000.0);
+    let port = free_udp_port();
+    let fly = Fly::start(&dir.path().join("d.db"), &plan, port, &[]);
+    let sim = sim(port);
+    let (code, lines) = fly.finish();
+    assert_eq!(code, 3, "{lines:?}");
+    let distance = lines
+        .iter()
+        .find(|v| v["event"] == "check" && v["check"] == "distance")
+        .expect("distance check");
+    assert_eq!(distance["ok"], false, "{distance}");
+    assert!(states(&lines).is_empty(), "nothing may move: {lines:?}");
+    let last = lines.last().expect("last");
+    assert_eq!(last["state"], "refused");
+    assert!(
+        last["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("distance") && r.contains("--override-checks")),
+        "{last}"
+    );
+    let id = sim.drones().first().expect("drone").id;
+    let snap = sim.snapshot(id).expect("snapshot");
+    assert!(!snap.armed, "the vehicle stays disarmed");
+}
