@@ -244,6 +244,7 @@ pub fn plan_needs(
             route.battery_pct
         },
         sorties,
+        planned_sorties: 1,
         home_distance_m: if home_distance_m.is_finite() {
             home_distance_m
         } else {

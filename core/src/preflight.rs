@@ -39,10 +39,19 @@ pub struct PlanNeeds {
     pub items: usize,
     /// Battery the first sortie uses, percent of a full pack.
     pub first_sortie_battery_pct: f64,
-    /// Sorties the plan needs.
+    /// Sorties (batteries) the plan needs.
     pub sorties: usize,
+    /// Sorties the mission is split into (one upload each, a battery swap between): the
+    /// multi-sortie flow flies them in turn. A plan needing more than this is one flight
+    /// that cannot finish on one battery.
+    #[serde(default = "one")]
+    pub planned_sorties: usize,
     /// Distance from the drone's home to the nearest point of the survey, metres.
     pub home_distance_m: f64,
+}
+
+const fn one() -> usize {
+    1
 }
 
 /// Which check.
@@ -192,14 +201,17 @@ pub fn preflight(
             plan.items, config.max_items
         ),
     ));
+    let planned = plan.planned_sorties.max(1);
     out.push(soft(
         CheckKind::Sorties,
-        plan.sorties <= 1,
-        if plan.sorties <= 1 {
+        plan.sorties <= planned,
+        if plan.sorties <= 1 && planned == 1 {
             "one sortie".into()
+        } else if plan.sorties <= planned {
+            format!("{planned} sorties: fly each, land, swap the battery, resume")
         } else {
             format!(
-                "{} sorties: fly the first, land, swap the battery, continue",
+                "needs {} batteries but is planned as {planned} flight(s): split it into sorties",
                 plan.sorties
             )
         },
@@ -259,6 +271,7 @@ mod tests {
             items: 21,
             first_sortie_battery_pct: 60.0,
             sorties: 1,
+            planned_sorties: 1,
             home_distance_m: 120.0,
         }
     }
@@ -310,6 +323,7 @@ mod tests {
             items: 900,
             first_sortie_battery_pct: 80.0,
             sorties: 3,
+            planned_sorties: 1,
             home_distance_m: 8_800_000.0,
         };
         let c = preflight(s.vehicle(), Some("Dock survey"), &far, &cfg, t(3));
@@ -374,5 +388,40 @@ mod tests {
         s.fact(F::LinkLost, t(4));
         let c = preflight(s.vehicle(), None, &plan(), &cfg, t(5));
         assert_eq!(failed(&c), vec![CheckKind::Link, CheckKind::Landed]);
+    }
+
+    #[test]
+    fn a_plan_split_into_enough_sorties_passes_the_sortie_check() {
+        let split = PlanNeeds {
+            sorties: 3,
+            planned_sorties: 3,
+            ..plan()
+        };
+        let c = preflight(
+            ready().vehicle(),
+            None,
+            &split,
+            &PreflightConfig::default(),
+            t(2),
+        );
+        let sorties = c
+            .iter()
+            .find(|c| c.kind == CheckKind::Sorties)
+            .expect("sortie check");
+        assert!(sorties.ok, "{sorties:?}");
+        assert!(sorties.detail.contains("swap the battery"), "{sorties:?}");
+        let short = PlanNeeds {
+            sorties: 3,
+            planned_sorties: 2,
+            ..plan()
+        };
+        let c = preflight(
+            ready().vehicle(),
+            None,
+            &short,
+            &PreflightConfig::default(),
+            t(2),
+        );
+        assert_eq!(failed(&c), vec![CheckKind::Sorties]);
     }
 }

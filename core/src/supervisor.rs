@@ -375,6 +375,11 @@ struct Run {
     paused_at: Option<DateTime<Utc>>,
     /// The vehicle has been airborne in this run.
     flew: bool,
+    /// Sortie being flown (1-based) and how many the mission has.
+    sortie: u16,
+    sorties: u16,
+    /// A sortie before the last landed and disarmed: waiting for a battery swap and resume.
+    between_sorties: bool,
 }
 
 /// One drone's supervisor. See the module docs.
@@ -495,7 +500,32 @@ impl Supervisor {
             pending: None,
             paused_at: None,
             flew: phase.is_flying(),
+            sortie: 1,
+            sorties: 1,
+            between_sorties: false,
         });
+    }
+
+    /// The mission is flown in `total` sorties (one battery each): after each sortie but the
+    /// last the vehicle lands, the mission waits in [`MissionPhase::Landed`] for a battery
+    /// swap, and the operator's resume uploads and starts the next one
+    /// ([`Order::upload`] set). `current` is the sortie being flown (1-based), for a mission
+    /// re-attached after a restart.
+    pub fn set_sorties(&mut self, current: u16, total: u16) {
+        if let Some(run) = self.run.as_mut() {
+            run.sorties = total.max(1);
+            run.sortie = current.clamp(1, run.sorties);
+        }
+    }
+
+    /// The sortie being flown (1-based) and how many the mission has.
+    pub fn sortie(&self) -> Option<(u16, u16)> {
+        self.run.as_ref().map(|r| (r.sortie, r.sorties))
+    }
+
+    /// True while a sortie has landed and the next waits for a battery swap and resume.
+    pub fn between_sorties(&self) -> bool {
+        self.run.as_ref().is_some_and(|r| r.between_sorties)
     }
 
     /// Stops supervising the mission (it ended and the host has stored it, or was deleted).
@@ -516,6 +546,28 @@ impl Supervisor {
             return Err(refuse("the vehicle is not reporting (link lost)".into()));
         }
         let resume_from = run.last_reached.map(|s| s.saturating_add(1));
+        if run.between_sorties {
+            return match action {
+                A::Resume if v.idle() => Ok(Order {
+                    action,
+                    upload: true,
+                    from_seq: None,
+                }),
+                A::Resume => Err(refuse(format!(
+                    "the vehicle is not ready for the next sortie ({})",
+                    self.describe_vehicle()
+                ))),
+                A::Abort => Ok(Order {
+                    action,
+                    upload: false,
+                    from_seq: None,
+                }),
+                _ => Err(refuse(format!(
+                    "sortie {} of {} has landed: swap the battery, then resume",
+                    run.sortie, run.sorties
+                ))),
+            };
+        }
         match (action, run.phase) {
             (A::Start, P::Planned | P::Ready) => {
                 if !v.idle() {
@@ -598,6 +650,27 @@ impl Supervisor {
         let mut out = Vec::new();
         if let Some(run) = self.run.as_mut() {
             run.pending = Some((action, now));
+            if run.between_sorties {
+                run.between_sorties = false;
+                if action == CommandAction::Abort {
+                    // Already down and disarmed: the mission ends here.
+                    self.go(
+                        MissionPhase::Aborted,
+                        now,
+                        "operator: abort between sorties".into(),
+                        None,
+                        &mut out,
+                    );
+                    return Ok((order, out));
+                }
+                run.sortie = run.sortie.saturating_add(1);
+                run.flew = false;
+                run.last_reached = None;
+                run.current = 0;
+                let cause = format!("operator: sortie {} of {}", run.sortie, run.sorties);
+                self.go(MissionPhase::Uploading, now, cause, None, &mut out);
+                return Ok((order, out));
+            }
             match action {
                 CommandAction::Start => {
                     let to = if order.upload {
@@ -655,16 +728,13 @@ impl Supervisor {
                     None,
                     &mut out,
                 );
-                if self
-                    .run
-                    .as_ref()
-                    .and_then(|r| r.pending)
-                    .is_some_and(|(a, _)| a == CommandAction::Start)
+                if let Some((a @ (CommandAction::Start | CommandAction::Resume), _)) =
+                    self.run.as_ref().and_then(|r| r.pending)
                 {
                     self.go(
                         MissionPhase::Launching,
                         now,
-                        "operator: start".into(),
+                        format!("operator: {}", crate::wire::action_name(a)),
                         None,
                         &mut out,
                     );
@@ -1014,7 +1084,7 @@ impl Supervisor {
         let Some(run) = self.run.as_ref() else {
             return;
         };
-        if !run.phase.is_flying() || !self.vehicle.link_up {
+        if !run.phase.is_flying() || !self.vehicle.link_up || run.between_sorties {
             return;
         }
         let v = &self.vehicle;
@@ -1039,6 +1109,33 @@ impl Supervisor {
                 (None, Some(last)) => last.saturating_add(1) >= run.items,
                 (_, None) => false,
             };
+            if run.outcome.is_none()
+                && run.interruption.is_none()
+                && survey_done
+                && run.sortie < run.sorties
+            {
+                let (k, n) = (run.sortie, run.sorties);
+                if let Some(r) = self.run.as_mut() {
+                    r.between_sorties = true;
+                    r.pending = None;
+                }
+                self.go(
+                    P::Landed,
+                    now,
+                    format!("vehicle: sortie {k} of {n} landed and disarmed"),
+                    None,
+                    out,
+                );
+                out.push(Output::Alert(SupervisorAlert {
+                    level: AlertLevel::Warning,
+                    reason: None,
+                    text: format!(
+                        "sortie {k} of {n} flown: swap the battery, then resume for sortie {}",
+                        k + 1
+                    ),
+                }));
+                return;
+            }
             let (to, reason) = match (run.outcome, run.interruption) {
                 (Some(Outcome::Aborted), _) => (P::Aborted, None),
                 (Some(Outcome::Failed(r)), _) => (P::Failed, Some(r)),

@@ -453,3 +453,61 @@ fn phases_map_onto_the_stored_statuses_and_round_trip() {
     );
     assert_eq!(reason_in_text("Mission: 3 WP"), None);
 }
+
+#[test]
+fn a_mission_in_sorties_lands_waits_for_a_battery_swap_and_flies_the_next() {
+    let mut r = Rig::new(("STABILIZE", C::Manual));
+    r.s.set_sorties(1, 2);
+    r.launch();
+    assert_eq!(r.s.sortie(), Some((1, 2)));
+    r.reach(8);
+    r.feed(F::MissionCurrent { seq: 9 });
+    r.land_and_disarm(("AUTO", C::Auto));
+    // Down between sorties: still the mission's drone, not completed.
+    assert_eq!(r.phase(), P::Landed);
+    assert!(r.s.between_sorties());
+    assert!(!r.s.available());
+    assert_eq!(r.s.drone_status(), DroneStatus::InMission);
+    assert!(
+        r.alerts
+            .iter()
+            .any(|a| a.text.contains("swap the battery") && a.text.contains("sortie 2")),
+        "{:?}",
+        r.alerts
+    );
+    // Only resume (or abort) makes sense now.
+    assert!(r.ask(A::Start).is_err());
+    assert!(r.ask(A::Pause).is_err());
+    let order = r.ask(A::Resume).expect("next sortie");
+    assert!(order.upload, "the next sortie's items go up first");
+    assert_eq!(r.phase(), P::Uploading);
+    assert_eq!(r.s.sortie(), Some((2, 2)));
+    r.now += 1;
+    let out = r.s.upload_result(Ok((10, Some(9))), t(r.now));
+    r.take(out);
+    assert_eq!(r.phase(), P::Launching);
+    r.feed(hb("GUIDED", C::Guided, true));
+    r.feed(hb("AUTO", C::Auto, true));
+    r.feed(F::Landed { state: L::InAir });
+    assert_eq!(r.phase(), P::InProgress);
+    r.reach(8);
+    r.feed(F::MissionCurrent { seq: 9 });
+    r.land_and_disarm(("AUTO", C::Auto));
+    assert_eq!(r.phase(), P::Completed, "{:?}", r.transitions);
+    assert!(r.s.available());
+}
+
+#[test]
+fn abort_between_sorties_ends_the_mission_on_the_ground() {
+    let mut r = Rig::new(("STABILIZE", C::Manual));
+    r.s.set_sorties(1, 3);
+    r.launch();
+    r.reach(8);
+    r.feed(F::MissionCurrent { seq: 9 });
+    r.land_and_disarm(("AUTO", C::Auto));
+    assert!(r.s.between_sorties());
+    let order = r.ask(A::Abort).expect("abort accepted");
+    assert!(!order.upload);
+    assert_eq!(r.phase(), P::Aborted);
+    assert!(r.s.available());
+}
