@@ -1,7 +1,8 @@
 //! `mission_action` against our simulator over real UDP: a Start from a mode that refuses
 //! arming (RTL, where a finished mission leaves the vehicle) succeeds because the link switches
-//! to GUIDED first; the uploaded list reads back equal item for item; requests to a vehicle
-//! never heard fail at once.
+//! to GUIDED first; so does a second Start after a flown mission landed in AUTO and after a
+//! real RTL flight landed in RTL; the uploaded list reads back equal item for item; requests to
+//! a vehicle never heard fail at once.
 
 #![allow(
     clippy::unwrap_used,
@@ -109,6 +110,126 @@ fn start_from_rtl_on_the_ground_switches_to_guided_and_the_mission_reads_back_eq
     });
     // Item 0 is the vehicle's own home, as on ArduPilot.
     assert_eq!(first_difference(&items, &plan_items(&back), true), None);
+    handle.shutdown();
+    sim.shutdown();
+}
+
+/// Sends `request` and waits for its one `ActionResult`, which must be a success.
+fn act(
+    handle: &aviary_links::mav::LinkHandle,
+    events: &mut aviary_links::mav::LinkEvents,
+    id: VehicleId,
+    request: MissionRequest,
+    what: &str,
+) {
+    handle.mission_action(id, request).unwrap();
+    wait_for(events, Duration::from_secs(30), |e| match e {
+        LinkEvent::ActionResult { id: v, result, .. } if *v == id => Some(result.clone()),
+        _ => None,
+    })
+    .unwrap_or_else(|f| panic!("{what}: {f}"));
+}
+
+/// Waits (at most `limit`) for a telemetry update of `id` that `pred` accepts.
+fn until_state(
+    events: &mut aviary_links::mav::LinkEvents,
+    id: VehicleId,
+    limit: Duration,
+    pred: impl Fn(&aviary_links::mav::VehicleState) -> bool,
+) {
+    wait_for(events, limit, |e| match e {
+        LinkEvent::State(s) if s.id == id && pred(s) => Some(()),
+        _ => None,
+    });
+}
+
+#[test]
+fn a_second_start_succeeds_after_a_completed_mission_and_after_an_rtl() {
+    let (handle, mut events) = link(|c| c.request_streams_hz = Some(10));
+    let mut cfg = SimConfig::new(handle.local_addr().unwrap(), 1);
+    cfg.speedup = 20.0;
+    cfg.gps_noise_m = 0.0;
+    let sim = Simulator::spawn(cfg).unwrap();
+    let id = discovered(&mut events);
+    until_state(&mut events, id, Duration::from_secs(10), |s| {
+        s.pos.is_some() && s.gps_fix >= 3
+    });
+    let a = HOME.offset_ne(30.0, 0.0);
+    let wps = [
+        Waypoint {
+            pos: HOME,
+            alt_rel_m: 10.0,
+            action: WaypointAction::Takeoff,
+        },
+        Waypoint {
+            pos: a,
+            alt_rel_m: 10.0,
+            action: WaypointAction::FlyThrough,
+        },
+        Waypoint {
+            pos: a,
+            alt_rel_m: 10.0,
+            action: WaypointAction::ReturnToLaunch,
+        },
+    ];
+    let items = mission_items(HOME, &wps, 10.0);
+
+    // First flight: the whole mission, its own RTL item included, lands and disarms in AUTO.
+    let first = MissionRequest::Start {
+        items: Some(items),
+        from_seq: None,
+    };
+    act(&handle, &mut events, id, first, "first start");
+    until_state(&mut events, id, Duration::from_secs(20), |s| {
+        s.armed && s.alt_rel_m > 5.0
+    });
+    until_state(&mut events, id, Duration::from_secs(30), |s| !s.armed);
+    let snap = sim.snapshot(0).unwrap();
+    assert_eq!(
+        snap.mode,
+        CopterMode::Auto,
+        "a completed mission leaves ArduCopter in AUTO, where it cannot arm: {snap:?}"
+    );
+    assert!(snap.alt_rel_m < 0.5, "landed: {snap:?}");
+
+    // Second Start of the mission already on the vehicle, from AUTO on the ground.
+    let again = || MissionRequest::Start {
+        items: None,
+        from_seq: None,
+    };
+    act(
+        &handle,
+        &mut events,
+        id,
+        again(),
+        "start after a completed mission",
+    );
+    let snap = sim.snapshot(0).unwrap();
+    assert!(snap.armed, "armed by the second start: {snap:?}");
+    assert_eq!(snap.mode, CopterMode::Auto);
+    until_state(&mut events, id, Duration::from_secs(20), |s| {
+        s.armed && s.alt_rel_m > 5.0
+    });
+
+    // Called back mid-mission: RTL climbs, returns, lands and disarms, staying in RTL.
+    act(&handle, &mut events, id, MissionRequest::Rtl, "rtl");
+    until_state(&mut events, id, Duration::from_secs(30), |s| !s.armed);
+    let snap = sim.snapshot(0).unwrap();
+    assert_eq!(
+        snap.mode,
+        CopterMode::Rtl,
+        "an RTL leaves ArduCopter in RTL, where it cannot arm: {snap:?}"
+    );
+    assert!(snap.alt_rel_m < 0.5, "landed: {snap:?}");
+
+    // Third Start, from RTL on the ground.
+    act(&handle, &mut events, id, again(), "start after an RTL");
+    let snap = sim.snapshot(0).unwrap();
+    assert!(snap.armed, "armed by the start after an RTL: {snap:?}");
+    assert_eq!(snap.mode, CopterMode::Auto);
+    until_state(&mut events, id, Duration::from_secs(20), |s| {
+        s.armed && s.alt_rel_m > 5.0
+    });
     handle.shutdown();
     sim.shutdown();
 }

@@ -516,6 +516,16 @@ impl Vehicle {
             ));
         }
         self.auto_armed = false;
+        // `AP_Arming_Copter::disarm` resets the mission (`AP_Mission::reset`): the next start
+        // runs it from the top, not from the item an RTL, LAND or failsafe interrupted (which
+        // would be refused on the ground: "Auto: Missing Takeoff Cmd"). MISSION_CURRENT then
+        // reports 0, as `get_current_nav_index` does with no current command. A completed
+        // mission already restarts from the top and keeps reporting the last item it ran.
+        if !self.mission_complete && self.current_seq != 0 {
+            self.current_seq = 0;
+            self.last_reached = None;
+            self.announce_current(out);
+        }
         self.phase = Phase::Ground;
         self.motor_failed = false;
         self.touchdown_s = None;

@@ -794,3 +794,62 @@ fn camera_items_run_at_once_and_set_current_resumes_from_an_item() {
     );
     assert_eq!(s.v.current_seq(), 6);
 }
+
+#[test]
+fn a_mission_interrupted_by_rtl_restarts_from_the_top_after_the_disarm() {
+    let mut s = Sim::new(vehicle());
+    upload_square(&mut s);
+    let arm = |s: &mut Sim| {
+        assert_eq!(
+            s.set_mode(CopterMode::Guided),
+            mav::MavResult::MAV_RESULT_ACCEPTED
+        );
+        assert_eq!(
+            s.command(
+                mav::MavCmd::MAV_CMD_COMPONENT_ARM_DISARM,
+                [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+            ),
+            mav::MavResult::MAV_RESULT_ACCEPTED
+        );
+    };
+    arm(&mut s);
+    assert_eq!(
+        s.command(mav::MavCmd::MAV_CMD_MISSION_START, [0.0; 7]),
+        mav::MavResult::MAV_RESULT_ACCEPTED
+    );
+    s.run(20.0);
+    assert!(
+        s.v.current_seq() >= 2,
+        "past the takeoff: {}",
+        s.v.current_seq()
+    );
+    assert_eq!(
+        s.command(mav::MavCmd::MAV_CMD_NAV_RETURN_TO_LAUNCH, [0.0; 7]),
+        mav::MavResult::MAV_RESULT_ACCEPTED
+    );
+    s.run(90.0);
+    assert!(!s.v.armed(), "landed and disarmed: {:?}", s.v.kinematics());
+    // `AP_Arming_Copter::disarm` resets the mission: MISSION_CURRENT says 0 ...
+    assert_eq!(s.v.current_seq(), 0);
+    assert!(
+        s.seen
+            .iter()
+            .rev()
+            .find_map(|m| match m {
+                MavMessage::MISSION_CURRENT(c) => Some(c.seq),
+                _ => None,
+            })
+            .is_some_and(|seq| seq == 0),
+        "MISSION_CURRENT 0 after the disarm"
+    );
+    // ... and the next start flies it from its takeoff, not from the interrupted waypoint.
+    arm(&mut s);
+    assert_eq!(
+        s.command(mav::MavCmd::MAV_CMD_MISSION_START, [0.0; 7]),
+        mav::MavResult::MAV_RESULT_ACCEPTED
+    );
+    assert_eq!(s.v.mode(), CopterMode::Auto);
+    s.run(5.0);
+    assert_eq!(s.v.current_seq(), 1, "flying the takeoff again");
+    assert!(s.v.kinematics().alt_rel_m > 1.0);
+}
