@@ -69,7 +69,8 @@ pub fn items_for(home: LatLon, waypoints: &[Waypoint], speed_mps: f64) -> Vec<Pl
     mission_items(home, waypoints, speed_mps)
 }
 
-/// The link request that carries out an accepted order. `items` go with a start that uploads.
+/// The link request that carries out an accepted order. `items` go with a start that uploads
+/// (and with the resume into the next sortie).
 /// A resume while the vehicle is on the ground (a failsafe landed it) is a start without an
 /// upload from the order's item: arm, take off and continue.
 pub fn link_request(order: &Order, items: &[PlanItem], on_ground: bool) -> MissionRequest {
@@ -77,6 +78,11 @@ pub fn link_request(order: &Order, items: &[PlanItem], on_ground: bool) -> Missi
         CommandAction::Start => MissionRequest::Start {
             items: order.upload.then(|| items.to_vec()),
             from_seq: order.from_seq,
+        },
+        // The next sortie of a mission flown in sorties: its items go up first.
+        CommandAction::Resume if order.upload => MissionRequest::Start {
+            items: Some(items.to_vec()),
+            from_seq: None,
         },
         CommandAction::Resume if on_ground => MissionRequest::Start {
             items: None,
@@ -273,7 +279,7 @@ mod tests {
             &[Waypoint {
                 pos: LatLon::new(47.001, 8.0),
                 alt_rel_m: 50.0,
-                action: aviary_core::WaypointAction::Waypoint,
+                action: aviary_core::WaypointAction::FlyThrough,
             }],
             6.0,
         );

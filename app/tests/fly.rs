@@ -36,6 +36,11 @@ fn free_udp_port() -> u16 {
 
 /// A 150 × 100 m field `north_m` north of the simulator's home, planned at 40 m and 6 m/s.
 fn plan(dir: &Path, north_m: f64) -> PathBuf {
+    plan_with(dir, north_m, &[])
+}
+
+/// [`plan`] with more `aviary plan` arguments.
+fn plan_with(dir: &Path, north_m: f64, extra: &[&str]) -> PathBuf {
     let sw = HOME.offset_ne(north_m, 30.0);
     let ring: Vec<[f64; 2]> = [
         sw,
@@ -58,6 +63,7 @@ fn plan(dir: &Path, north_m: f64) -> PathBuf {
         .arg(&area)
         .arg("--out")
         .arg(&out)
+        .args(extra)
         .status()
         .expect("run aviary plan");
     assert!(st.success(), "aviary plan failed");
@@ -407,4 +413,60 @@ fn a_survey_far_from_home_is_refused_before_anything_moves() {
     let id = sim.drones().first().expect("drone").id;
     let snap = sim.snapshot(id).expect("snapshot");
     assert!(!snap.armed, "the vehicle stays disarmed");
+}
+
+#[test]
+fn a_mission_in_two_sorties_lands_waits_for_the_battery_swap_and_completes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A 15 Wh battery cannot fly the survey in one go: aviary plan writes one file per sortie.
+    let whole = plan_with(dir.path(), 60.0, &["--battery-wh", "15"]);
+    let s1 = whole.with_file_name("survey60_sortie1.plan");
+    let s2 = whole.with_file_name("survey60_sortie2.plan");
+    assert!(
+        s1.is_file() && s2.is_file(),
+        "aviary plan wrote two sorties"
+    );
+    assert!(
+        !whole.with_file_name("survey60_sortie3.plan").exists(),
+        "two sorties"
+    );
+    let port = free_udp_port();
+    let db = dir.path().join("e.db");
+    let mut fly = Fly::start(&db, &s1, port, &["--plan", s2.to_str().expect("utf-8")]);
+    let _sim = sim(port);
+    let check = fly.until("the sortie check", |v| {
+        v["event"] == "check" && v["check"] == "sorties"
+    });
+    assert_eq!(check["ok"], true, "{check}");
+    let swap = fly.until("the battery-swap prompt", |v| {
+        v["event"] == "alert"
+            && v["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("swap the battery"))
+    });
+    assert_eq!(swap["state"], "landed", "{swap}");
+    assert!(
+        !fly.seen
+            .iter()
+            .any(|v| v["event"] == "transition" && v["state"] == "completed"),
+        "not completed after the first sortie"
+    );
+    fly.say("resume");
+    let next = fly.transition_to("uploading");
+    assert_eq!(next["cause"], "operator: sortie 2 of 2", "{next}");
+    let (code, lines) = fly.finish();
+    assert_eq!(code, 0, "{lines:?}");
+    let s = states(&lines);
+    assert_eq!(s.last().map(String::as_str), Some("completed"), "{s:?}");
+    assert_eq!(
+        s.iter().filter(|x| *x == "in_progress").count(),
+        2,
+        "two sorties flown: {s:?}"
+    );
+    // One mission in the store, with both sorties' waypoints.
+    let store = open(&db);
+    let missions = store
+        .list_missions(&aviary_core::store::MissionFilter::default())
+        .expect("missions");
+    assert_eq!(missions.len(), 1);
 }

@@ -41,8 +41,10 @@ pub struct FlyArgs {
     #[arg(long, value_name = "ADDR")]
     link: String,
     /// The mission: a QGroundControl `.plan` or `QGC WPL 110` file (as `aviary plan` writes).
-    #[arg(long, value_name = "FILE")]
-    plan: PathBuf,
+    /// Repeat for a mission flown in sorties (`aviary plan` writes one file per sortie): after
+    /// each sortie the vehicle lands and waits for a battery swap and `resume` on stdin.
+    #[arg(long, value_name = "FILE", required = true)]
+    plan: Vec<PathBuf>,
     /// Cruise speed, m/s (default: the plan's).
     #[arg(long)]
     speed_mps: Option<f64>,
@@ -86,6 +88,8 @@ struct Fly {
     mission: MissionId,
     sup: Supervisor,
     items: Vec<PlanItem>,
+    /// Each sortie's items (one entry for a mission flown in one go).
+    sorties: Vec<Vec<PlanItem>>,
     out: Printer,
     last_progress: Option<(u16, u16)>,
     status: DroneStatus,
@@ -136,11 +140,16 @@ pub fn run(args: FlyArgs) -> ExitCode {
 struct Refused(String);
 
 fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
-    let doc = read_mission_file(&args.plan)
-        .with_context(|| format!("reading the plan {}", args.plan.display()))?;
-    if doc.items.is_empty() {
-        anyhow::bail!("the plan {} has no mission items", args.plan.display());
+    let mut docs = Vec::new();
+    for path in &args.plan {
+        let doc = read_mission_file(path)
+            .with_context(|| format!("reading the plan {}", path.display()))?;
+        if doc.items.is_empty() {
+            anyhow::bail!("the plan {} has no mission items", path.display());
+        }
+        docs.push(doc);
     }
+    let doc = docs[0].clone();
     let speed_mps = args.speed_mps.unwrap_or(doc.speed_mps);
     if !(0.5..=30.0).contains(&speed_mps) {
         anyhow::bail!("speed {speed_mps} m/s is outside 0.5–30 m/s (--speed-mps)");
@@ -171,7 +180,11 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
     )?;
     let drone_row = store.get_drone(drone.id)?;
     let home = pos.unwrap_or(drone_row.home);
-    let items = flight::items_for(home, &doc.items, speed_mps);
+    let sorties: Vec<Vec<PlanItem>> = docs
+        .iter()
+        .map(|d| flight::items_for(home, &d.items, speed_mps))
+        .collect();
+    let items = sorties[0].clone();
 
     // Pre-flight checks, against what the vehicle reports now.
     let other = store
@@ -183,13 +196,13 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
         .into_iter()
         .next()
         .map(|m| m.name);
-    let needs = flight::plan_needs(
-        home,
-        &doc.items,
-        speed_mps,
-        items.len(),
-        &aviary_planner::Airframe::default(),
-    );
+    let airframe = aviary_planner::Airframe::default();
+    let mut needs = flight::plan_needs(home, &doc.items, speed_mps, items.len(), &airframe);
+    for d in &docs[1..] {
+        let n = flight::plan_needs(home, &d.items, speed_mps, 0, &airframe);
+        needs.sorties += n.sorties;
+    }
+    needs.planned_sorties = docs.len();
     let config = PreflightConfig {
         max_home_distance_m: args.max_home_distance_m,
         battery_reserve_pct: args.reserve_pct,
@@ -215,9 +228,11 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
         return Err(Refused(format!("pre-flight: {}{hint}", words.join("; "))).into());
     }
 
-    let mission = insert_mission(
-        &store, &drone_row, &args.plan, &doc, speed_mps, &needs, &clock,
-    )?;
+    let whole = aviary_planner::formats::MissionDoc {
+        items: docs.iter().flat_map(|d| d.items.iter().copied()).collect(),
+        ..doc
+    };
+    let mission = insert_mission(&store, &drone_row, &args.plan[0], &whole, speed_mps, &clock)?;
     if let Some(reason) = &args.override_checks
         && checks.iter().any(|c| !c.ok)
     {
@@ -244,6 +259,7 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
         mission,
         sup,
         items,
+        sorties,
         out: std::mem::replace(out, Printer::new(args.json)),
         last_progress: None,
         status: DroneStatus::Available,
@@ -255,6 +271,8 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
         flight::rtl_seq(&f.items),
         None,
     );
+    let n = u16::try_from(f.sorties.len()).unwrap_or(u16::MAX);
+    f.sup.set_sorties(1, n);
     f.operator(CommandAction::Start)?;
     let end = f.run(&mut events);
     *out = f.out;
@@ -425,7 +443,6 @@ fn insert_mission(
     plan: &std::path::Path,
     doc: &aviary_planner::formats::MissionDoc,
     speed_mps: f64,
-    needs: &aviary_core::preflight::PlanNeeds,
     clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<MissionId> {
     let site = store
@@ -439,7 +456,6 @@ fn insert_mission(
         speed_mps,
         &aviary_planner::Airframe::default(),
     );
-    let _ = needs;
     let name = plan
         .file_stem()
         .and_then(|s| s.to_str())
@@ -506,6 +522,12 @@ impl Fly {
         let now = self.now();
         match self.sup.request(action, now) {
             Ok((order, outputs)) => {
+                if order.upload
+                    && let Some((k, _)) = self.sup.sortie()
+                    && let Some(items) = self.sorties.get(usize::from(k.saturating_sub(1)))
+                {
+                    self.items.clone_from(items);
+                }
                 self.outputs(&outputs)?;
                 let on_ground = self.sup.vehicle().on_ground();
                 let request = flight::link_request(&order, &self.items, on_ground);

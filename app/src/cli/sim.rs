@@ -42,6 +42,9 @@ pub struct SimArgs {
     /// Latitude of the first drone's home.
     #[arg(long, default_value_t = 47.397_742)]
     pub lat: f64,
+    /// Altitude of the homes above mean sea level, metres (as SITL's `--home LAT,LON,ALT`).
+    #[arg(long, default_value_t = 488.0, allow_hyphen_values = true)]
+    pub alt: f64,
     /// Longitude of the first drone's home.
     #[arg(long, default_value_t = 8.545_594)]
     pub lon: f64,
@@ -95,6 +98,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
         rate_hz,
         lat,
         lon,
+        alt,
         seconds,
         mqtt,
         register,
@@ -135,6 +139,11 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
     cfg.speedup = speedup;
     cfg.base_port = base_port;
     cfg.home = LatLon::checked(lat, lon)?;
+    anyhow::ensure!(
+        (-500.0..=9_000.0).contains(&alt),
+        "--alt {alt} m is not a ground altitude (-500 to 9000 m above sea level)"
+    );
+    cfg.home_alt_amsl_m = alt;
     cfg.default_streams = stream.then_some(StreamRates {
         position_hz: rate_hz,
         status_hz: 1.0,
