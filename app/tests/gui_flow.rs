@@ -1,8 +1,9 @@
 //! The desktop app driven by label through `egui_kittest`, on the real app state: a temp-dir
 //! store with the demo seed, the built-in simulated fleet on real UDP sockets behind the
 //! real MAVLink link, and an injected manual clock. Plans a crosshatch by typing a polygon,
-//! assigns a simulated drone, saves, then starts, pauses, resumes and aborts the mission,
-//! checking the mission state and the command outcomes shown after each step.
+//! assigns a simulated drone, saves, then starts (overriding the soft pre-flight sortie check
+//! with a typed reason), pauses, resumes and aborts the mission, checking the mission state
+//! (as the vehicle reports it) and the command outcomes shown after each step.
 
 use aviary_app::gui::app::AviaryApp;
 use aviary_app::gui::settings::SimTransport;
@@ -151,15 +152,43 @@ fn plan_crosshatch_assign_save_then_start_pause_resume_abort() {
             MissionStatus::InProgress,
             "Resume: confirmed",
         ),
+        // The mission ends only once the vehicle has landed and disarmed: right after the
+        // abort it is still in progress (returning) and the drone busy.
         (
             "Abort",
             Some("Confirm abort"),
-            MissionStatus::Aborted,
+            MissionStatus::InProgress,
             "Abort: confirmed",
         ),
     ] {
         h.get_by_label(button).click();
         h.run_steps(2);
+        if button == "Start" {
+            // The crosshatch needs two batteries: the pre-flight checks refuse the start
+            // until the operator overrides the soft check with a reason.
+            let prompt = h
+                .state()
+                .state
+                .preflight
+                .clone()
+                .expect("pre-flight refusal");
+            assert!(prompt.overridable, "{prompt:?}");
+            assert!(h.state().state.last_command(mission).is_none());
+            h.run_steps(2);
+            h.get_by_label("Override reason").focus();
+            h.run_steps(1);
+            h.get_by_label("Override reason")
+                .type_text("test field, two packs on the bench");
+            h.run_steps(1);
+            h.get_by_label("Start anyway").click();
+            h.run_steps(2);
+            let audit = h.state().backend.store.audit_log().expect("audit");
+            assert!(
+                audit.iter().any(|a| a.action == "preflight.override"
+                    && a.detail.contains("two packs on the bench")),
+                "{audit:?}"
+            );
+        }
         if let Some(confirm) = confirm {
             // Abort asks first; nothing is sent before the confirmation.
             assert!(
@@ -184,6 +213,14 @@ fn plan_crosshatch_assign_save_then_start_pause_resume_abort() {
             a.state
                 .last_command(mission)
                 .is_some_and(|c| c.outcome != CommandOutcome::Pending)
+                && (matches!(
+                    a.state.last_command(mission).map(|c| &c.outcome),
+                    Some(CommandOutcome::Failed(_))
+                ) || a
+                    .backend
+                    .store
+                    .get_mission(mission)
+                    .is_ok_and(|m| m.status == status))
         });
         let last = h
             .state()
@@ -207,6 +244,16 @@ fn plan_crosshatch_assign_save_then_start_pause_resume_abort() {
         assert_eq!(m.status, status, "after {button}");
         h.get_by_label(&format!("Mission status: {}", status.as_str()));
     }
+    assert_ne!(
+        h.state()
+            .backend
+            .store
+            .get_drone(drone.id)
+            .expect("drone")
+            .status,
+        aviary_core::DroneStatus::Available,
+        "a returning drone is busy"
+    );
     let cmds = h
         .state()
         .backend

@@ -100,6 +100,14 @@ pub enum Command {
         /// Action.
         action: CommandAction,
     },
+    /// Start despite failed soft pre-flight checks (battery, distance, sorties); `reason` is
+    /// the operator's, written to the audit log (`preflight.override`).
+    StartOverride {
+        /// Mission.
+        mission: MissionId,
+        /// Why the operator starts anyway.
+        reason: String,
+    },
     /// Set a drone's status (maintenance / available).
     SetDroneStatus {
         /// Drone.

@@ -1,12 +1,14 @@
 //! The app's MAVLink links (`aviary-links`): the link to the built-in simulated fleet and the
 //! links configured in Settings. Maps vehicles (address + system id) to stored drones and
-//! tracks, per drone, the operator command waiting for the vehicle's confirmation.
+//! keeps, per drone, the mission supervisor that follows what the vehicle reports.
 
+use aviary_core::mission_items::PlanItem;
+use aviary_core::supervisor::Supervisor;
 use aviary_core::wire::CommandAction;
-use aviary_core::{DroneId, MissionId};
+use aviary_core::{DroneId, DroneStatus, MissionId};
 use aviary_links::mav::{self, LinkConfig, LinkEvent, LinkEvents, LinkHandle, VehicleId};
 use aviary_links::mqtt::{MqttLink, MqttLinkConfig, MqttLinkEvent};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// One running MAVLink link.
 pub struct MavLink {
@@ -16,6 +18,8 @@ pub struct MavLink {
     pub handle: LinkHandle,
     /// Event side, drained by `logic`.
     pub events: LinkEvents,
+    /// Removed in Settings: stopped, its vehicles unbound; kept so link indices stay stable.
+    pub closed: bool,
 }
 
 impl std::fmt::Debug for MavLink {
@@ -24,30 +28,25 @@ impl std::fmt::Debug for MavLink {
             .field("address", &self.address)
             .field("handle", &self.handle)
             .field("events", &self.events)
+            .field("closed", &self.closed)
             .finish()
     }
 }
 
-/// What a pending operator command is waiting for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Awaiting {
-    /// The mission upload (Start uploads first, then starts).
-    Upload,
-    /// Confirmation of this `MAV_CMD` number (the last of the action's sequence).
-    Command(u32),
-}
-
-/// An operator command in flight on a MAVLink link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PendingAction {
-    /// The app's command id.
-    pub cmd_id: uuid::Uuid,
-    /// The action.
-    pub action: CommandAction,
-    /// The mission.
-    pub mission: MissionId,
-    /// What confirms it.
-    pub awaiting: Awaiting,
+/// A `MAVLink` drone under the core's mission supervisor: what the vehicle reports decides
+/// its mission's phase and the drone's status (issue 14, "vehicle truth").
+#[derive(Debug)]
+pub struct Supervised {
+    /// The supervisor, fed every fact the drone's link reports.
+    pub sup: Supervisor,
+    /// The mission it supervises (kept after the mission ended, so a failed one can resume).
+    pub mission: Option<MissionId>,
+    /// That mission's items as uploaded (home, takeoff, speed, waypoints, return).
+    pub items: Vec<PlanItem>,
+    /// The drone status last written to the store for it.
+    pub status: Option<DroneStatus>,
+    /// Operator commands waiting for the link's one result each, oldest first.
+    pub pending: VecDeque<(uuid::Uuid, CommandAction)>,
 }
 
 /// One running MQTT drone link (a broker from Settings).
@@ -79,8 +78,8 @@ pub struct Links {
     pub by_vehicle: HashMap<(usize, VehicleId), DroneId>,
     /// The reverse.
     pub by_drone: BTreeMap<DroneId, (usize, VehicleId)>,
-    /// Operator commands in flight, per drone (one at a time).
-    pub pending: BTreeMap<DroneId, PendingAction>,
+    /// The supervisor of each `MAVLink` drone heard from.
+    pub supervised: BTreeMap<DroneId, Supervised>,
     /// MQTT brokers.
     pub mqtt: Vec<MqttBroker>,
     /// Drones heard on an MQTT broker (index into `mqtt`).
@@ -115,6 +114,7 @@ impl Links {
             address: address.to_owned(),
             handle,
             events,
+            closed: false,
         });
         Ok(self.links.len() - 1)
     }
@@ -140,7 +140,12 @@ impl Links {
     }
 
     /// Records that `vehicle` on link `link` is `drone`.
+    /// A drone that was another vehicle before (a restarted UDP vehicle on a new port) loses
+    /// its old route, so the old address's silence is not this drone's.
     pub fn bind(&mut self, link: usize, vehicle: VehicleId, drone: DroneId) {
+        if let Some(old) = self.by_drone.get(&drone).copied() {
+            self.by_vehicle.remove(&old);
+        }
         self.by_vehicle.insert((link, vehicle), drone);
         self.by_drone.insert(drone, (link, vehicle));
     }
@@ -148,7 +153,11 @@ impl Links {
     /// The link and vehicle of a drone.
     pub fn route(&self, drone: DroneId) -> Result<(&LinkHandle, VehicleId), LinksError> {
         let (i, v) = self.by_drone.get(&drone).ok_or(LinksError::NoLink)?;
-        let link = self.links.get(*i).ok_or(LinksError::NoLink)?;
+        let link = self
+            .links
+            .get(*i)
+            .filter(|l| !l.closed)
+            .ok_or(LinksError::NoLink)?;
         Ok((&link.handle, *v))
     }
 
@@ -157,6 +166,9 @@ impl Links {
         let n = self.links.len();
         for k in 0..n {
             let i = (start + k) % n;
+            if self.links[i].closed {
+                continue;
+            }
             if let Some(e) = self.links[i].events.try_recv() {
                 return Some((i, e));
             }
@@ -164,15 +176,15 @@ impl Links {
         None
     }
 
-    /// The `MAV_CMD` number that confirms `action` for `drone` (the last of its sequence).
-    pub fn confirming_command(&self, drone: DroneId, action: CommandAction) -> Option<u32> {
-        let (handle, vehicle) = self.route(drone).ok()?;
-        let autopilot = handle
-            .vehicle(vehicle)
-            .map_or(mav::Autopilot::ArduPilot, |v| v.autopilot);
-        mav::command::action_commands(autopilot, action, false)
-            .last()
-            .map(|s| s.command as u32)
+    /// Stops link `link` (removed in Settings) and unbinds its vehicles; returns its address.
+    pub fn close(&mut self, link: usize) -> Option<String> {
+        let l = self.links.get_mut(link).filter(|l| !l.closed)?;
+        l.handle.shutdown();
+        l.closed = true;
+        let address = l.address.clone();
+        self.by_vehicle.retain(|(i, _), _| *i != link);
+        self.by_drone.retain(|_, (i, _)| *i != link);
+        Some(address)
     }
 
     /// Stops every link.

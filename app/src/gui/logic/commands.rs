@@ -1,7 +1,7 @@
 //! Executes every [`Command`] the UI emitted, after the frame, in one place: store changes here,
 //! the rest handed to the module of its role.
 
-use super::{LogicMemory, alerts, control, files, reports, simulator};
+use super::{LogicMemory, alerts, control, files, link_events, reports, simulator};
 use crate::gui::backend::Backend;
 use crate::gui::command::Command;
 use crate::gui::jobs::JobOutput;
@@ -100,7 +100,16 @@ pub fn handle_command(
             memory.dirty = true;
         }
         Command::MissionControl { mission, action } => {
-            control::mission_control(state, backend, mission, action);
+            control::mission_control(state, backend, mission, action, None);
+        }
+        Command::StartOverride { mission, reason } => {
+            control::mission_control(
+                state,
+                backend,
+                mission,
+                aviary_core::wire::CommandAction::Start,
+                Some(&reason),
+            );
         }
         Command::SetDroneStatus { drone, status } => {
             match backend.store.set_drone_status(drone, status) {
@@ -135,10 +144,14 @@ pub fn handle_command(
         Command::MissionReport(id) => reports::mission_report(state, backend, id),
         Command::OrgReport(req) => reports::org_report(state, backend, req),
         Command::ApplySimulator => simulator::apply_simulator(state, backend, settings, memory),
-        Command::SaveSettings => match settings.save() {
-            Ok(path) => state.notice(format!("settings saved to {}", path.display()), false),
-            Err(e) => state.notice(format!("cannot save settings: {e}"), true),
-        },
+        Command::SaveSettings => {
+            match settings.save() {
+                Ok(path) => state.notice(format!("settings saved to {}", path.display()), false),
+                Err(e) => state.notice(format!("cannot save settings: {e}"), true),
+            }
+            link_events::apply_link_settings(state, backend, settings);
+            memory.dirty = true;
+        }
         Command::ConnectServer {
             url,
             email,

@@ -1,15 +1,17 @@
 //! Mission commands sent to drones (start, pause, resume, abort, return, land) and their
 //! outcome: recorded in the store, handed to the drone's link, confirmed or failed.
+//! `MAVLink` drones go through their mission supervisor ([`super::supervision`]): the vehicle's
+//! reports move the mission. MQTT drones still move it on the command's confirmation.
 
 use super::simulator::sim_log;
+use super::supervision;
 use crate::gui::backend::Backend;
-use crate::gui::links::{Awaiting, PendingAction};
 use crate::gui::state::{AlertKind, AppState, CommandOutcome, CommandRecord, action_label};
 use aviary_core::wire::CommandAction;
 use aviary_core::{DroneId, DroneStatus, Mission, MissionEvent, MissionId, MissionStatus};
 
-/// The lifecycle event a confirmed command applies. Return-to-home ends the mission like an
-/// abort (the drone leaves the survey); land likewise.
+/// The lifecycle event a confirmed command applies to an MQTT drone's mission. Return-to-home
+/// ends the mission like an abort (the drone leaves the survey); land likewise.
 pub const fn mission_event(action: CommandAction) -> MissionEvent {
     match action {
         CommandAction::Start => MissionEvent::Start,
@@ -31,12 +33,15 @@ pub const fn action_str(action: CommandAction) -> &'static str {
     }
 }
 
-/// Records command `action` on `mission` and sends it to the mission's drone.
+/// Records command `action` on `mission` and sends it to the mission's drone. A start of a
+/// `MAVLink` drone runs the pre-flight checks first; `override_reason` is the operator's
+/// reason to start despite failed soft checks.
 pub(super) fn mission_control(
     state: &mut AppState,
     backend: &mut Backend,
     mission: MissionId,
     action: CommandAction,
+    override_reason: Option<&str>,
 ) {
     state.confirm = None;
     let m = match backend.store.get_mission(mission) {
@@ -46,6 +51,13 @@ pub(super) fn mission_control(
             return;
         }
     };
+    if let Some(drone) = m.drone_id
+        && supervision::is_mavlink(backend, drone)
+    {
+        reaction_time(state, drone, action);
+        supervision::control(state, backend, &m, drone, action, override_reason);
+        return;
+    }
     if let Err(e) = m.lifecycle().next(mission_event(action)) {
         state.notice(format!("{}: {e}", action_label(action)), true);
         return;
@@ -78,7 +90,15 @@ pub(super) fn mission_control(
         sent_at: state.now,
         outcome: CommandOutcome::Pending,
     });
-    // Training: how long after an injected fault did the operator act?
+    reaction_time(state, drone, action);
+    let sent = send_to_drone(state, backend, drone, &m, action, id);
+    if let Err(reason) = sent {
+        fail_command(state, backend, id, &reason);
+    }
+}
+
+/// Training: how long after an injected fault did the operator act?
+fn reaction_time(state: &mut AppState, drone: DroneId, action: CommandAction) {
     if let Some(at) = state.sim.fault_at.remove(&drone) {
         let reaction_s = (state.now - at).num_milliseconds() as f64 / 1000.0;
         let label = state.drone_label(drone);
@@ -90,14 +110,10 @@ pub(super) fn mission_control(
             ),
         );
     }
-    let sent = send_to_drone(state, backend, drone, &m, action, id);
-    if let Err(reason) = sent {
-        fail_command(state, backend, id, &reason);
-    }
 }
 
-/// Hands a command to the drone's MAVLink link. Start first uploads the mission, then
-/// starts it when the upload is done; the other actions go out at once.
+/// Hands a command to the drone's MQTT link (`MAVLink` drones go through
+/// [`supervision::control`]).
 fn send_to_drone(
     state: &AppState,
     backend: &mut Backend,
@@ -107,59 +123,26 @@ fn send_to_drone(
     cmd_id: uuid::Uuid,
 ) -> Result<(), String> {
     let label = state.drone_label(drone);
-    if !backend.links.by_drone.contains_key(&drone)
-        && let Some(broker) = backend
-            .links
-            .mqtt_drones
-            .get(&drone)
-            .and_then(|i| backend.links.mqtt.get(*i))
-    {
-        // MQTT drones run their stored mission themselves; the command carries the mission id.
-        let link_id = broker
-            .link
-            .send_command(drone, action, Some(mission.id))
-            .map_err(|e| e.to_string())?;
-        backend.links.mqtt_commands.insert(link_id, cmd_id);
-        return Ok(());
-    }
-    let (handle, vehicle) = backend
+    let Some(broker) = backend
         .links
-        .route(drone)
-        .map_err(|_| format!("{label} has no MAVLink link"))?;
-    let awaiting = if action == CommandAction::Start {
-        let home = state.drones.get(&drone).map_or_else(
-            || mission.waypoints.first().map(|w| w.pos).unwrap_or_default(),
-            |d| d.drone.home,
-        );
-        let items = aviary_links::mav::items_from_waypoints(home, &mission.waypoints);
-        handle
-            .upload_mission(vehicle, items)
-            .map_err(|e| e.to_string())?;
-        Awaiting::Upload
-    } else {
-        let confirming = backend
-            .links
-            .confirming_command(drone, action)
-            .ok_or("no MAVLink command for this action")?;
-        handle
-            .action(vehicle, action, false)
-            .map_err(|e| e.to_string())?;
-        Awaiting::Command(confirming)
+        .mqtt_drones
+        .get(&drone)
+        .and_then(|i| backend.links.mqtt.get(*i))
+    else {
+        return Err(format!("{label} has no MAVLink link (not heard from yet)"));
     };
-    backend.links.pending.insert(
-        drone,
-        PendingAction {
-            cmd_id,
-            action,
-            mission: mission.id,
-            awaiting,
-        },
-    );
+    // MQTT drones run their stored mission themselves; the command carries the mission id.
+    let link_id = broker
+        .link
+        .send_command(drone, action, Some(mission.id))
+        .map_err(|e| e.to_string())?;
+    backend.links.mqtt_commands.insert(link_id, cmd_id);
     Ok(())
 }
 
-/// The drone confirmed command `id`: the mission changes state.
-pub fn confirm_command(state: &mut AppState, backend: &mut Backend, id: uuid::Uuid) {
+/// The link carried out command `id`: its record is confirmed (the mission moves by what the
+/// vehicle reports, not here).
+pub fn record_confirmed(state: &mut AppState, backend: &Backend, id: uuid::Uuid) {
     let Some(rec) = state.commands.iter_mut().find(|c| c.id == id) else {
         return;
     };
@@ -176,6 +159,19 @@ pub fn confirm_command(state: &mut AppState, backend: &mut Backend, id: uuid::Uu
         "confirmed",
         "",
     );
+}
+
+/// An MQTT drone confirmed command `id`: the mission changes state (MQTT drones are not yet
+/// under the supervisor).
+pub fn confirm_command(state: &mut AppState, backend: &mut Backend, id: uuid::Uuid) {
+    let Some(rec) = state.commands.iter().find(|c| c.id == id) else {
+        return;
+    };
+    if rec.outcome != CommandOutcome::Pending {
+        return;
+    }
+    let (mission, drone, action) = (rec.mission, rec.drone, rec.action);
+    record_confirmed(state, backend, id);
     match backend
         .store
         .apply_mission_event(mission, mission_event(action), None)

@@ -1,19 +1,21 @@
-//! Link events into state: MAVLink vehicles (discovery, state, command and mission-transfer
-//! results, progress, link loss) and MQTT drones.
+//! Link events into state: MAVLink vehicles (identity, state, action results, progress, link
+//! loss — each also a fact for the drone's supervisor) and MQTT drones; the links of Settings
+//! applied at once.
 
 use super::control::{confirm_command, fail_command};
 use super::refresh::ingest_sample;
+use super::supervision;
 use crate::gui::backend::Backend;
-use crate::gui::links::{Awaiting, PendingAction};
+use crate::gui::settings::Settings;
 use crate::gui::state::{AlertKind, AppState, DroneView, LinkDetail};
-use aviary_core::{DroneId, DroneStatus, LatLon, MissionEvent, MissionStatus, TelemetrySample};
-use aviary_links::mav::{
-    CommandOutcome as MavOutcome, LinkEvent, MissionError, MissionItem, MissionOp, VehicleId,
-    VehicleState,
-};
+use aviary_core::{DroneId, DroneStatus, LatLon, TelemetrySample};
+use aviary_links::mav::{LinkEvent, VehicleId, VehicleState};
 use aviary_links::mqtt::MqttLinkEvent;
+use std::sync::Arc;
 
-/// Applies one event of link `link`.
+/// Applies one event of link `link`. Every event of a vehicle bound to a drone feeds that
+/// drone's mission supervisor ([`supervision::on_link_event`]); what is shown besides (link
+/// details, telemetry, notices) is done here.
 pub fn apply_link_event(
     state: &mut AppState,
     backend: &mut Backend,
@@ -22,43 +24,40 @@ pub fn apply_link_event(
 ) {
     let drone_of =
         |backend: &Backend, id: VehicleId| backend.links.by_vehicle.get(&(link, id)).copied();
+    if let Some(id) = event_vehicle(&event)
+        && let Some(drone) = drone_of(backend, id)
+    {
+        supervision::on_link_event(state, backend, drone, &event);
+    }
     match event {
-        // The supervisor's events: not yet wired into the desktop (issue 14, in progress).
-        LinkEvent::ActionResult { .. }
-        | LinkEvent::VehicleIdentified { .. }
-        | LinkEvent::Fact { .. } => {}
-        LinkEvent::VehicleDiscovered { id, .. } => {
+        LinkEvent::VehicleIdentified { id, uid, .. } => {
             if drone_of(backend, id).is_none() {
-                register_vehicle(state, backend, link, id);
+                identify_vehicle(state, backend, link, id, uid);
             }
         }
+        // A vehicle joins the fleet once identified (by its autopilot's uid where it has
+        // one), so a restarted vehicle on a new port is not a new drone.
+        LinkEvent::VehicleDiscovered { .. }
+        | LinkEvent::Fact { .. }
+        | LinkEvent::Command { .. }
+        | LinkEvent::MissionDone { .. } => {}
         LinkEvent::State(v) => {
             let Some(drone) = drone_of(backend, v.id) else {
                 return;
             };
             vehicle_state(state, backend, drone, &v);
         }
-        LinkEvent::Command {
+        LinkEvent::ActionResult {
             id,
-            command,
-            outcome,
+            request,
+            result,
         } => {
-            let Some(drone) = drone_of(backend, id) else {
-                return;
-            };
-            let Some(p) = backend.links.pending.get(&drone).copied() else {
-                return;
-            };
-            match outcome {
-                MavOutcome::Failed(why) => {
-                    backend.links.pending.remove(&drone);
-                    fail_command(state, backend, p.cmd_id, &why.to_string());
-                }
-                MavOutcome::Confirmed if p.awaiting == Awaiting::Command(command as u32) => {
-                    backend.links.pending.remove(&drone);
-                    confirm_command(state, backend, p.cmd_id);
-                }
-                MavOutcome::Confirmed | MavOutcome::Pending => {}
+            if let (Some(drone), Err(f)) = (drone_of(backend, id), &result) {
+                let label = state.drone_label(drone);
+                state.notice(
+                    format!("{label}: {request} {}", crate::flight::failure_words(f)),
+                    true,
+                );
             }
         }
         LinkEvent::MissionProgress {
@@ -74,50 +73,24 @@ pub fn apply_link_event(
                 }
             }
         }
-        LinkEvent::MissionDone { id, op, result } => {
-            let Some(drone) = drone_of(backend, id) else {
-                return;
-            };
-            mission_done(state, backend, drone, op, result);
-        }
         LinkEvent::ItemReached { id, seq } => {
-            let Some(drone) = drone_of(backend, id) else {
-                return;
-            };
-            item_reached(state, backend, drone, seq);
+            if let Some(d) = drone_of(backend, id).and_then(|drone| state.drones.get_mut(&drone)) {
+                d.link.current_item = Some(seq);
+            }
         }
         LinkEvent::LinkLost { id } => {
-            let Some(drone) = drone_of(backend, id) else {
-                return;
-            };
-            let label = state.drone_label(drone);
-            if let Some(d) = state.drones.get_mut(&drone) {
+            if let Some(d) = drone_of(backend, id).and_then(|drone| state.drones.get_mut(&drone)) {
                 d.link_up = false;
             }
-            state.raise_alert(
-                AlertKind::LinkLost,
-                Some(drone),
-                format!("{label}: no heartbeat"),
-            );
         }
         LinkEvent::LinkRecovered { id } => {
             if let Some(d) = drone_of(backend, id).and_then(|drone| state.drones.get_mut(&drone)) {
                 d.link_up = true;
             }
         }
-        LinkEvent::StatusText { id, severity, text } => {
-            let Some(drone) = drone_of(backend, id) else {
-                return;
-            };
-            let label = state.drone_label(drone);
-            if severity <= 3 {
-                state.raise_alert(
-                    AlertKind::VehicleFault,
-                    Some(drone),
-                    format!("{label}: {text}"),
-                );
-            }
-            if let Some(d) = state.drones.get_mut(&drone) {
+        LinkEvent::StatusText { id, text, .. } => {
+            // Alerts for the vehicle's warnings come from its supervisor, with their reason.
+            if let Some(d) = drone_of(backend, id).and_then(|drone| state.drones.get_mut(&drone)) {
                 d.link.status_text = text;
             }
         }
@@ -130,6 +103,25 @@ pub fn apply_link_event(
                 .unwrap_or_default();
             state.notice(format!("link {address}: {e}"), true);
         }
+    }
+}
+
+/// The vehicle an event is about.
+const fn event_vehicle(event: &LinkEvent) -> Option<VehicleId> {
+    match event {
+        LinkEvent::VehicleDiscovered { id, .. }
+        | LinkEvent::Command { id, .. }
+        | LinkEvent::MissionProgress { id, .. }
+        | LinkEvent::MissionDone { id, .. }
+        | LinkEvent::ItemReached { id, .. }
+        | LinkEvent::LinkLost { id }
+        | LinkEvent::LinkRecovered { id }
+        | LinkEvent::StatusText { id, .. }
+        | LinkEvent::ActionResult { id, .. }
+        | LinkEvent::VehicleIdentified { id, .. }
+        | LinkEvent::Fact { id, .. } => Some(*id),
+        LinkEvent::State(v) => Some(v.id),
+        LinkEvent::TransportError(_) => None,
     }
 }
 
@@ -168,84 +160,6 @@ fn vehicle_state(state: &mut AppState, backend: &Backend, drone: DroneId, v: &Ve
         status,
     };
     ingest_sample(state, backend, sample);
-}
-
-/// A mission transfer ended: after the upload for a start, the start command goes out.
-fn mission_done(
-    state: &mut AppState,
-    backend: &mut Backend,
-    drone: DroneId,
-    op: MissionOp,
-    result: Result<Vec<MissionItem>, MissionError>,
-) {
-    let Some(p) = backend.links.pending.get(&drone).copied() else {
-        return;
-    };
-    if op != MissionOp::Upload || p.awaiting != Awaiting::Upload {
-        return;
-    }
-    let started = match result {
-        Ok(_) => backend
-            .links
-            .confirming_command(drone, p.action)
-            .ok_or_else(|| "no start command".to_owned())
-            .and_then(|c| {
-                let (handle, vehicle) = backend.links.route(drone).map_err(|e| e.to_string())?;
-                handle
-                    .action(vehicle, p.action, false)
-                    .map_err(|e| e.to_string())?;
-                Ok(c)
-            }),
-        Err(e) => Err(format!("mission upload failed: {e}")),
-    };
-    match started {
-        Ok(c) => {
-            backend.links.pending.insert(
-                drone,
-                PendingAction {
-                    awaiting: Awaiting::Command(c),
-                    ..p
-                },
-            );
-        }
-        Err(why) => {
-            backend.links.pending.remove(&drone);
-            fail_command(state, backend, p.cmd_id, &why);
-        }
-    }
-}
-
-/// The vehicle reached mission item `seq`: past the last waypoint the mission is finished.
-fn item_reached(state: &mut AppState, backend: &mut Backend, drone: DroneId, seq: u16) {
-    if let Some(d) = state.drones.get_mut(&drone) {
-        d.link.current_item = Some(seq);
-    }
-    let finished = state
-        .missions
-        .iter()
-        .find(|m| {
-            m.drone_id == Some(drone)
-                && m.status == MissionStatus::InProgress
-                && usize::from(seq) >= m.waypoints.len()
-        })
-        .map(|m| m.id);
-    if let Some(mission) = finished {
-        match backend
-            .store
-            .apply_mission_event(mission, MissionEvent::Finish, None)
-        {
-            Ok(m) => {
-                let _ = backend
-                    .store
-                    .set_drone_status(drone, DroneStatus::Available);
-                state.notice(format!("mission '{}' completed", m.name), false);
-                if let Some(slot) = state.missions.iter_mut().find(|x| x.id == m.id) {
-                    *slot = m;
-                }
-            }
-            Err(e) => state.notice(format!("mission state: {e}"), true),
-        }
-    }
 }
 
 /// Applies one event of MQTT broker `broker`.
@@ -329,46 +243,131 @@ pub(super) fn apply_mqtt_event(
     }
 }
 
-/// A vehicle nobody knows yet on a configured link: it joins the fleet as a drone at the
-/// first site, named after its system id and address.
-fn register_vehicle(state: &mut AppState, backend: &mut Backend, link: usize, id: VehicleId) {
-    let link_name = format!("mavlink:{id}");
-    let existing = state
-        .drones
-        .values()
-        .find(|d| d.drone.link.as_deref() == Some(link_name.as_str()))
-        .map(|d| d.drone.id);
-    if let Some(drone) = existing {
+/// The serial number of a `MAVLink` vehicle: its autopilot's unique id (as `aviary fly`
+/// names it), else its system id on its link (never its UDP port).
+pub fn vehicle_serial(link_address: &str, id: VehicleId, uid: Option<u64>) -> String {
+    match uid {
+        Some(u) => format!("MAV-{u:016X}"),
+        None => format!("MAV-{link_address}-{}", id.system_id),
+    }
+}
+
+/// A vehicle identified on a link and bound to no drone yet: a known drone (same autopilot
+/// uid, or same link and system id without one) is rebound to it — a restarted UDP vehicle
+/// comes back on a new port; an unknown one joins the fleet at the site nearest its
+/// position.
+fn identify_vehicle(
+    state: &mut AppState,
+    backend: &mut Backend,
+    link: usize,
+    id: VehicleId,
+    uid: Option<u64>,
+) {
+    let Some(address) = backend.links.links.get(link).map(|l| l.address.clone()) else {
+        return;
+    };
+    let serial = vehicle_serial(&address, id, uid);
+    let known = backend
+        .store
+        .list_drones(None, None)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|d| d.serial_number == serial)
+        .map(|d| d.id);
+    if let Some(drone) = known {
+        let was = backend.links.by_drone.get(&drone).copied();
         backend.links.bind(link, id, drone);
+        supervision::seed_from_link(state, backend, drone);
+        if was.is_some_and(|(_, old)| old != id) {
+            state.notice(format!("{serial} is back on {id}"), false);
+        }
         return;
     }
-    let Some(site) = state.sites.first() else {
+    let pos = backend
+        .links
+        .links
+        .get(link)
+        .and_then(|l| l.handle.vehicle(id))
+        .and_then(|v| v.pos);
+    let site = match pos {
+        Some(p) => state.sites.iter().min_by(|a, b| {
+            a.location
+                .distance_m(p)
+                .total_cmp(&b.location.distance_m(p))
+        }),
+        None => state.sites.first(),
+    };
+    let Some(site) = site else {
+        state.notice(
+            format!("vehicle {serial} heard on {address}, but there is no site to file it under"),
+            true,
+        );
         return;
     };
     let drone = aviary_core::Drone {
         id: DroneId::new_random(),
         site_id: site.id,
-        serial_number: format!("MAV-{}-{}", id.system_id, id.peer.port()),
+        serial_number: serial,
         model: "MAVLink vehicle".to_owned(),
         status: DroneStatus::Available,
         battery_pct: 100,
         last_seen: Some(state.now),
-        home: site.location,
+        home: pos.unwrap_or(site.location),
         firmware_version: "unknown".to_owned(),
-        link: Some(link_name),
+        link: Some(address),
         created_at: state.now,
     };
+    let site_name = site.name.clone();
     match backend.store.insert_drone(&drone) {
         Ok(()) => {
             backend.links.bind(link, id, drone.id);
+            state
+                .drones
+                .insert(drone.id, DroneView::new(drone.clone(), site_name.clone()));
+            supervision::seed_from_link(state, backend, drone.id);
             state.notice(
                 format!(
-                    "new vehicle {id} joined the fleet as {}",
+                    "new vehicle joined the fleet as {} at {site_name}",
                     drone.serial_number
                 ),
                 false,
             );
         }
         Err(e) => state.notice(format!("cannot register vehicle {id}: {e}"), true),
+    }
+}
+
+/// Applies the `MAVLink` links of `settings` at once: opens the new ones, stops the removed
+/// ones (a changed address is both), with a notice each.
+pub fn apply_link_settings(state: &mut AppState, backend: &mut Backend, settings: &Settings) {
+    let wanted: Vec<String> = settings
+        .links
+        .iter()
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .collect();
+    let configured: Vec<(usize, String)> = backend
+        .links
+        .links
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| !l.closed && Some(*i) != backend.sim_link)
+        .map(|(i, l)| (i, l.address.clone()))
+        .collect();
+    for (i, address) in &configured {
+        if !wanted.contains(address)
+            && let Some(address) = backend.links.close(*i)
+        {
+            state.notice(format!("link {address} stopped"), false);
+        }
+    }
+    for address in wanted {
+        if configured.iter().any(|(_, a)| *a == address) {
+            continue;
+        }
+        match backend.links.open(&address, Arc::clone(&backend.wake)) {
+            Ok(_) => state.notice(format!("link {address} started"), false),
+            Err(e) => state.notice(format!("cannot open link {address}: {e}"), true),
+        }
     }
 }

@@ -7,7 +7,8 @@
 //! telemetry samples), `job_results`, `alerts`, `link_events` (MAVLink and MQTT events);
 //! `commands`, the one place a `Command` is executed, with `files` (imports and exports),
 //! `reports` and `simulator` beside it; `control` (mission commands sent to drones and their
-//! outcomes).
+//! outcomes); `supervision` (each `MAVLink` drone's mission supervisor: the vehicle's reports
+//! move its mission, pre-flight checks before a start).
 
 mod alerts;
 mod commands;
@@ -18,6 +19,7 @@ mod link_events;
 mod refresh;
 mod reports;
 mod simulator;
+mod supervision;
 
 pub use alerts::{GEOFENCE_MARGIN_M, outside_geofence};
 pub use commands::handle_command;
@@ -25,6 +27,7 @@ pub use control::{action_str, confirm_command, fail_command, mission_event};
 pub use link_events::apply_link_event;
 pub use refresh::{ingest_sample, refresh_from_store};
 pub use reports::ORG_REPORT_JOB;
+pub use supervision::check_name;
 
 use super::backend::Backend;
 use super::state::AppState;
@@ -93,6 +96,7 @@ pub fn ingest(
             state.notice(format!("store: {e}"), true);
         }
     }
+    supervision::tick_all(state, backend);
     alerts::evaluate_alerts(state);
     state.jobs = backend.jobs.views();
     more

@@ -21,7 +21,10 @@ pub use drone::{
 };
 pub use fleet::{FleetSort, FleetTable};
 pub use history::{HistoryState, Replay};
-pub use monitor::{Alert, AlertKind, CommandOutcome, CommandRecord, LOW_BATTERY_PCT, action_label};
+pub use monitor::{
+    Alert, AlertKind, CommandOutcome, CommandRecord, LOW_BATTERY_PCT, PreflightPrompt,
+    SupervisedView, action_label,
+};
 pub use plan::{PlanEditor, PlanPreview};
 pub use reports::OrgReportForm;
 pub use server::{ServerPanel, ServerStatus};
@@ -134,6 +137,10 @@ pub struct AppState {
     pub commands: Vec<CommandRecord>,
     /// Command waiting for the operator's confirmation (abort, RTH).
     pub confirm: Option<(MissionId, CommandAction)>,
+    /// A start the pre-flight checks refused, shown with every check.
+    pub preflight: Option<PreflightPrompt>,
+    /// `MAVLink` drones under the mission supervisor: phase and the actions it allows.
+    pub supervised: BTreeMap<DroneId, SupervisedView>,
     /// Alerts, newest last.
     pub alerts: Vec<Alert>,
     /// Next alert id.
@@ -174,6 +181,8 @@ impl AppState {
             fleet: FleetTable::default(),
             commands: Vec::new(),
             confirm: None,
+            preflight: None,
+            supervised: BTreeMap::new(),
             alerts: Vec::new(),
             next_alert_id: 1,
             history: HistoryState {

@@ -1,7 +1,9 @@
 //! The Monitor's command log and alerts.
 
+use aviary_core::preflight::Check;
+use aviary_core::supervisor::MissionPhase;
 use aviary_core::wire::CommandAction;
-use aviary_core::{DroneId, MissionId};
+use aviary_core::{DroneId, MissionId, MissionStatus};
 use chrono::{DateTime, Utc};
 
 /// Battery level under which an alert is raised, percent.
@@ -101,4 +103,47 @@ pub struct Alert {
     pub message: String,
     /// When the operator acknowledged it.
     pub acknowledged_at: Option<DateTime<Utc>>,
+}
+
+/// A `MAVLink` drone's supervisor as the Monitor draws it (copied by `logic` each frame, so
+/// `ui` never reaches into the backend).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupervisedView {
+    /// The mission it supervises.
+    pub mission: Option<MissionId>,
+    /// That mission's phase, finer than its stored status (returning, landing, …).
+    pub phase: Option<MissionPhase>,
+    /// The operator actions the supervisor accepts now for that mission.
+    pub allowed: Vec<CommandAction>,
+    /// Linked, landed, disarmed and free: a new mission may start.
+    pub available: bool,
+    /// The vehicle's mode and state in words.
+    pub vehicle: String,
+}
+
+impl SupervisedView {
+    /// Whether `action` on mission `mission` (stored as `status`) may be sent now.
+    pub fn allows(&self, mission: MissionId, status: MissionStatus, action: CommandAction) -> bool {
+        if self.mission == Some(mission) {
+            self.allowed.contains(&action)
+        } else {
+            // Another mission (or none) is attached: only a planned one may start, on a free
+            // vehicle; the start attaches it.
+            action == CommandAction::Start && status == MissionStatus::Planned && self.available
+        }
+    }
+}
+
+/// Start refused by the pre-flight checks, shown until the operator closes it or overrides
+/// the soft failures with a typed reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreflightPrompt {
+    /// The mission.
+    pub mission: MissionId,
+    /// Every check, passed or not.
+    pub checks: Vec<Check>,
+    /// Only soft checks failed: a reason lets the start go ahead.
+    pub overridable: bool,
+    /// The operator's reason, typed in the dialog.
+    pub reason: String,
 }

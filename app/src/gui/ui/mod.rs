@@ -91,6 +91,7 @@ pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         _ => map::map_ui(ui, cx),
     });
     confirm_ui(ui, cx);
+    preflight_ui(ui, cx);
 }
 
 fn top_bar_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
@@ -181,6 +182,9 @@ fn confirm_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             CommandAction::Abort => {
                 "The drone stops the survey and returns home. The mission ends as aborted."
             }
+            CommandAction::Land => {
+                "The drone leaves the survey and lands where it is. The mission ends."
+            }
             _ => "The drone leaves the survey and flies back to its home point. The mission ends.",
         };
         ui.label(format!("Mission '{name}'. {what}"));
@@ -203,6 +207,86 @@ fn confirm_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     });
     if modal.should_close() {
         cx.state.confirm = None;
+    }
+}
+
+/// A start refused by the pre-flight checks: every check with its detail; failed soft checks
+/// can be overridden with a typed reason (it goes to the audit log).
+fn preflight_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    let Some(mission) = cx.state.preflight.as_ref().map(|p| p.mission) else {
+        return;
+    };
+    let name = cx
+        .state
+        .missions
+        .iter()
+        .find(|m| m.id == mission)
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    let prompt = cx
+        .state
+        .preflight
+        .as_mut()
+        .unwrap_or_else(|| unreachable!());
+    let mut close = false;
+    let modal = egui::Modal::new(egui::Id::unique("preflight_checks")).show(ui.ctx(), |ui| {
+        ui.set_width(460.0);
+        ui.heading("Pre-flight checks failed");
+        ui.label(format!("Mission '{name}' was not started."));
+        ui.add_space(4.0);
+        egui::Grid::new("preflight_grid")
+            .num_columns(2)
+            .spacing([10.0, 2.0])
+            .show(ui, |ui| {
+                for c in &prompt.checks {
+                    let (mark, color) = match (c.ok, c.soft) {
+                        (true, _) => ("passed", OK),
+                        (false, true) => ("failed (soft)", PENDING),
+                        (false, false) => ("failed", ERROR),
+                    };
+                    ui.label(
+                        RichText::new(format!("{mark} {}", crate::gui::logic::check_name(c.kind)))
+                            .color(color),
+                    );
+                    ui.label(&c.detail);
+                    ui.end_row();
+                }
+            });
+        ui.add_space(8.0);
+        if prompt.overridable {
+            ui.label("Only soft checks failed. Start anyway, giving a reason for the audit log:");
+            let label = ui.label("Override reason");
+            ui.add(
+                egui::TextEdit::singleline(&mut prompt.reason)
+                    .id_salt("preflight_override_reason")
+                    .hint_text("why the start is safe")
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
+        } else {
+            ui.label("A hard check failed: fix it before starting.");
+        }
+        ui.horizontal(|ui| {
+            if prompt.overridable {
+                let ok = !prompt.reason.trim().is_empty();
+                if ui
+                    .add_enabled(ok, egui::Button::new("Start anyway"))
+                    .clicked()
+                {
+                    cx.commands.send(Command::StartOverride {
+                        mission,
+                        reason: prompt.reason.trim().to_owned(),
+                    });
+                    close = true;
+                }
+            }
+            if ui.button("Close").clicked() {
+                close = true;
+            }
+        });
+    });
+    if close || modal.should_close() {
+        cx.state.preflight = None;
     }
 }
 

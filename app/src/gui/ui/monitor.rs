@@ -190,6 +190,16 @@ fn mission_ui(
         });
     }
     // --- controls ---
+    // A MAVLink drone's supervisor says what may be asked now (from what the vehicle reports);
+    // other drones follow the stored lifecycle.
+    let supervised = m.drone_id.and_then(|d| state.supervised.get(&d));
+    if let Some(sv) = supervised {
+        let phase = sv
+            .phase
+            .filter(|_| sv.mission == Some(m.id))
+            .map_or("—", aviary_core::supervisor::MissionPhase::as_str);
+        ui.label(format!("Phase: {phase} · vehicle: {}", sv.vehicle));
+    }
     let life = m.lifecycle();
     let pending = state
         .last_command(m.id)
@@ -202,12 +212,19 @@ fn mission_ui(
             CommandAction::Resume,
             CommandAction::Abort,
             CommandAction::Rth,
+            CommandAction::Land,
         ] {
-            let allowed = life.next(crate::gui::logic::mission_event(action)).is_ok() && !pending;
+            let allowed = match supervised {
+                Some(sv) => sv.allows(m.id, m.status, action),
+                None => {
+                    action != CommandAction::Land
+                        && life.next(crate::gui::logic::mission_event(action)).is_ok()
+                }
+            } && !pending;
             let b = ui.add_enabled(allowed, egui::Button::new(action_label(action)));
             if b.clicked() {
                 match action {
-                    CommandAction::Abort | CommandAction::Rth => {
+                    CommandAction::Abort | CommandAction::Rth | CommandAction::Land => {
                         state.confirm = Some((m.id, action));
                     }
                     _ => commands.send(Command::MissionControl {
