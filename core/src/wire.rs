@@ -79,6 +79,132 @@ pub const fn action_name(action: CommandAction) -> &'static str {
     }
 }
 
+/// Below this altitude above takeoff a drone that reports no flight is on the ground, metres.
+pub const ON_GROUND_ALT_M: f64 = 1.0;
+
+impl TelemetryUpdate {
+    /// What the drone says about itself in this message, as the supervisor's facts: the same
+    /// vocabulary as a `MAVLink` vehicle's, so the MQTT path feeds the same supervisor.
+    /// The `status` string is the drone's own account of its flight (`in_progress`, `paused`,
+    /// `returning`, `landing`, or a ground state such as `available`, `completed`,
+    /// `aborted`); together with its altitude it gives mode, armed and landed state.
+    pub fn facts(&self) -> Vec<crate::vehicle::VehicleFact> {
+        use crate::vehicle::{FlightMode, LandedState, ModeClass, VehicleFact};
+        let alt = self.position.altitude;
+        let low = alt < ON_GROUND_ALT_M;
+        let status = self.status.to_ascii_lowercase();
+        let (class, name, landed) = match status.as_str() {
+            "in_progress" | "in_mission" | "flying" | "takeoff" => (
+                ModeClass::Auto,
+                "MISSION",
+                if low {
+                    LandedState::Takeoff
+                } else {
+                    LandedState::InAir
+                },
+            ),
+            "paused" | "hold" | "loiter" => (ModeClass::Hold, "HOLD", LandedState::InAir),
+            "returning" | "rth" | "rtl" => (ModeClass::Return, "RTL", LandedState::InAir),
+            "landing" => (ModeClass::Land, "LAND", LandedState::Landing),
+            _ if low => (ModeClass::Other, "STANDBY", LandedState::OnGround),
+            // A ground status while high up: the drone is still flying, in no mission mode.
+            _ => (ModeClass::Other, "STANDBY", LandedState::InAir),
+        };
+        let landed = if landed == LandedState::InAir && low && class == ModeClass::Hold {
+            LandedState::OnGround
+        } else {
+            landed
+        };
+        vec![
+            VehicleFact::Heartbeat {
+                mode: FlightMode {
+                    name: name.to_owned(),
+                    class,
+                },
+                armed: landed != LandedState::OnGround,
+            },
+            VehicleFact::Landed { state: landed },
+            VehicleFact::Motion {
+                alt_rel_m: alt,
+                ground_speed_mps: self.velocity.speed,
+            },
+            VehicleFact::Battery {
+                remaining_pct: Some(self.battery),
+                voltage_v: None,
+            },
+        ]
+    }
+}
+
+#[cfg(test)]
+mod telemetry_fact_tests {
+    use super::*;
+    use crate::vehicle::{LandedState, ModeClass, VehicleFact};
+
+    fn update(status: &str, alt: f64) -> TelemetryUpdate {
+        TelemetryUpdate {
+            kind: "telemetry_update".into(),
+            mission_id: None,
+            drone_id: DroneId::new_random(),
+            timestamp: DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+            position: WirePosition {
+                lat: 47.0,
+                lon: 8.0,
+                altitude: alt,
+            },
+            velocity: WireVelocity {
+                speed: 5.0,
+                heading: 0.0,
+            },
+            battery: 61.0,
+            status: status.into(),
+            progress: 10.0,
+        }
+    }
+
+    fn mode_and_landed(u: &TelemetryUpdate) -> (ModeClass, bool, LandedState) {
+        let f = u.facts();
+        let (class, armed) = match &f[0] {
+            VehicleFact::Heartbeat { mode, armed } => (mode.class, *armed),
+            other => panic!("heartbeat first, got {other:?}"),
+        };
+        let VehicleFact::Landed { state } = f[1] else {
+            panic!("landed second");
+        };
+        (class, armed, state)
+    }
+
+    #[test]
+    fn an_mqtt_drones_status_and_altitude_become_the_supervisors_facts() {
+        assert_eq!(
+            mode_and_landed(&update("in_progress", 40.0)),
+            (ModeClass::Auto, true, LandedState::InAir)
+        );
+        assert_eq!(
+            mode_and_landed(&update("returning", 40.0)),
+            (ModeClass::Return, true, LandedState::InAir)
+        );
+        assert_eq!(
+            mode_and_landed(&update("landing", 3.0)),
+            (ModeClass::Land, true, LandedState::Landing)
+        );
+        // "completed" in the air is not landed: the vehicle, not the word, decides.
+        assert_eq!(
+            mode_and_landed(&update("completed", 35.0)),
+            (ModeClass::Other, true, LandedState::InAir)
+        );
+        assert_eq!(
+            mode_and_landed(&update("completed", 0.2)),
+            (ModeClass::Other, false, LandedState::OnGround)
+        );
+        let f = update("paused", 40.0).facts();
+        assert!(f.contains(&VehicleFact::Battery {
+            remaining_pct: Some(61.0),
+            voltage_v: None
+        }));
+    }
+}
+
 impl CommandAction {
     /// Every action.
     pub const ALL: [CommandAction; 6] = [

@@ -427,6 +427,17 @@ impl Autopilot {
         }
     }
 
+    /// The drone's own account of its flight: the mission state, or where it is in the
+    /// flight home once the route is done (`returning`, `landing`) — a drone whose route is
+    /// finished is not done until it has landed.
+    pub const fn status(&self) -> &'static str {
+        match self.phase {
+            Phase::Returning => "returning",
+            Phase::Landing => "landing",
+            _ => self.mission_state.as_str(),
+        }
+    }
+
     /// The telemetry message for now.
     pub fn telemetry(
         &self,
@@ -448,7 +459,7 @@ impl Autopilot {
                 heading: self.kin.heading_deg,
             },
             battery: (self.battery_pct * 10.0).round() / 10.0,
-            status: self.mission_state.as_str().to_owned(),
+            status: self.status().to_owned(),
             progress: (self.progress_pct() * 10.0).round() / 10.0,
         }
     }

@@ -164,7 +164,16 @@ async fn mqtt_drone_flies_a_mission_executes_each_command_id_once() {
         .map(String::as_str)
         .skip_while(|s| *s == "available")
         .collect();
-    assert_eq!(flown, ["in_progress", "completed"], "{statuses:?}");
+    // Completed only once landed: the flight home ("returning", short when the route ends
+    // near home and may fall between two samples) and the landing come first.
+    let expected: &[&[&str]] = &[
+        &["in_progress", "returning", "landing", "completed"],
+        &["in_progress", "landing", "completed"],
+    ];
+    assert!(
+        expected.contains(&flown.as_slice()),
+        "done only once landed: {statuses:?}"
+    );
     assert!((progress_max - 100.0).abs() < 1e-9);
     let start_acks: Vec<_> = acks.iter().filter(|a| a.cmd_id == start.cmd_id).collect();
     assert_eq!(start_acks.len(), 1, "start acknowledged once: {acks:?}");
