@@ -286,13 +286,43 @@ impl TokenKeys {
 
 // --- revocation -----------------------------------------------------------------------------
 
-/// Each user's current token version, read from PostgreSQL and kept briefly.
-#[derive(Debug, Default)]
+/// Each user's current token version, read from PostgreSQL and kept briefly, and the users
+/// whose tokens this instance just revoked (open WebSockets listen for them and close at once;
+/// they also re-check every [`Self::TTL`] for revocations made on other instances).
+#[derive(Debug)]
 pub struct TokenVersions {
     cache: Mutex<HashMap<UserId, (Option<i64>, Instant)>>,
+    revoked: tokio::sync::broadcast::Sender<UserId>,
+}
+
+impl Default for TokenVersions {
+    fn default() -> Self {
+        Self {
+            cache: Mutex::default(),
+            revoked: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
 }
 
 impl TokenVersions {
+    /// The users whose tokens this instance revokes from now on.
+    pub fn revocations(&self) -> tokio::sync::broadcast::Receiver<UserId> {
+        self.revoked.subscribe()
+    }
+
+    /// Whether a token of `user` issued at `version` is still valid (a database error counts
+    /// as valid: a WebSocket is not closed for a hiccup; the next check decides).
+    pub async fn still_valid(
+        &self,
+        pool: &deadpool_postgres::Pool,
+        user: UserId,
+        version: i64,
+    ) -> bool {
+        self.current(pool, user)
+            .await
+            .map_or(true, |v| v == Some(version))
+    }
+
     /// How long a version read from the database is trusted: the longest a token revoked on
     /// another instance stays usable here.
     pub const TTL: Duration = Duration::from_secs(2);
@@ -326,9 +356,11 @@ impl TokenVersions {
         Ok(v)
     }
 
-    /// Forgets the cached version (after this instance bumped it).
+    /// Forgets the cached version (after this instance bumped it and committed) and tells this
+    /// instance's open WebSockets of the user to check their tokens now.
     pub fn forget(&self, user: UserId) {
         self.lock().remove(&user);
+        let _ = self.revoked.send(user);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, (Option<i64>, Instant)>> {
@@ -471,6 +503,10 @@ pub struct AuthUser {
     pub org_id: OrgId,
     /// Role.
     pub role: Role,
+    /// The token's version (revocation compares it with the user's current one).
+    pub token_version: i64,
+    /// The token's expiry, Unix seconds (a WebSocket opened with it closes then).
+    pub expires_at: i64,
 }
 
 impl AuthUser {
@@ -561,6 +597,8 @@ impl FromRequestParts<AppState> for AuthUser {
             user_id: c.sub,
             org_id: c.org,
             role: c.role,
+            token_version: c.ver,
+            expires_at: c.exp,
         })
     }
 }

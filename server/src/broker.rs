@@ -4,8 +4,11 @@
 //!   subscription `$share/aviary/drones/+/telemetry` (group configurable) at QoS 1, so the instances on one broker
 //!   split the drones' telemetry. A message is acknowledged only after the batch holding it
 //!   is committed: a crash loses nothing (the broker redelivers) and the insert ignores the
-//!   duplicate. A graceful stop unsubscribes, drains, commits, acknowledges, then disconnects,
-//!   so the other instances take over without a gap.
+//!   duplicate. The session is keyed by the instance's stable name and re-subscribed on every
+//!   connection (a broker restarted without persistence forgets it). A graceful stop commits
+//!   and acknowledges what was taken and disconnects without unsubscribing
+//!   ([`StopMode::KeepSession`]: the broker queues this instance's share until it is back);
+//!   scaling down leaves the share first ([`StopMode::Leave`]) so the others take over.
 //! * **Live** (`{instance}-live-<random>`, clean session) subscribes to every drone's
 //!   telemetry, acks and status and to `aviary/missions/+/events`: it fans telemetry out to
 //!   this instance's WebSocket clients (so any instance serves any client), resolves the
@@ -46,7 +49,8 @@ fn drone_topic(topic: &str) -> Option<(DroneId, &str)> {
     p.next().is_none().then_some((id, kind))
 }
 
-fn options(c: &crate::ServerConfig, client_id: String) -> MqttOptions {
+/// MQTT options for one of the server's clients (broker, credentials, TLS, packet limits).
+pub fn mqtt_options(c: &crate::ServerConfig, client_id: String) -> MqttOptions {
     let mut o = MqttOptions::new(client_id, c.mqtt_host.clone(), c.mqtt_port);
     o.set_keep_alive(Duration::from_secs(10));
     // As large as the broker's own limit: a packet larger than ours would break the
@@ -328,7 +332,7 @@ pub fn live_client(config: &crate::ServerConfig) -> (AsyncClient, rumqttc::Event
         config.instance_id,
         uuid::Uuid::new_v4().simple()
     );
-    AsyncClient::new(options(config, id), 4096)
+    AsyncClient::new(mqtt_options(config, id), 4096)
 }
 
 /// Builds the command registry around the live client.
@@ -397,22 +401,65 @@ pub async fn run_live(
     }
 }
 
+/// What a drone's `status` says about its mission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DroneSays {
+    /// Flying it (or anything else).
+    Flying,
+    /// Flying home (`returning`, `landing`).
+    FlyingHome,
+    /// The whole route is flown (`completed`).
+    RouteFlown,
+    /// Stopped by abort or RTH (`aborted`).
+    Aborted,
+}
+
+impl DroneSays {
+    fn of(status: &str) -> Self {
+        match status {
+            "returning" | "landing" => Self::FlyingHome,
+            "completed" => Self::RouteFlown,
+            "aborted" => Self::Aborted,
+            _ => Self::Flying,
+        }
+    }
+}
+
 /// A drone's telemetry naming a mission, for that mission's WebSocket clients.
 struct MissionSample {
     drone: DroneId,
     mission: MissionId,
     text: Arc<str>,
-    completed: bool,
+    says: DroneSays,
+    /// Its telemetry shows it on the ground ([`crate::lifecycle::on_ground`]).
+    on_ground: bool,
 }
 
-/// Shows each sample on its mission's WebSocket (and finishes the mission on `completed`)
-/// only when the server assigned that mission to the sending drone; anything else is dropped
-/// and counted.
+/// Missions this instance already acted on for one kind of report (the database makes the
+/// actions idempotent; this only spares it the repeats). Bounded.
+#[derive(Default)]
+struct Seen(HashSet<MissionId>);
+
+impl Seen {
+    fn first(&mut self, m: MissionId) -> bool {
+        if self.0.len() > 100_000 {
+            self.0.clear();
+        }
+        self.0.insert(m)
+    }
+}
+
+/// Shows each sample on its mission's WebSocket and feeds the mission's lifecycle, only when
+/// the server assigned that mission to the sending drone; anything else is dropped and
+/// counted. The drone's word ends a mission only on touchdown: `returning`/`landing` (or a
+/// drone that says `completed` while still in the air) records the return leg (phase
+/// `returning`); `completed` on the ground finishes the mission; any end on the ground frees
+/// the drone.
 async fn mission_feed(
     shared: Arc<Shared>,
     mut samples: tokio::sync::mpsc::Receiver<MissionSample>,
 ) {
-    let mut completed: HashSet<MissionId> = HashSet::new();
+    let (mut returning, mut landed) = (Seen::default(), Seen::default());
     while let Some(s) = samples.recv().await {
         match shared.assignments.assigned(&shared.pool, s.mission).await {
             Ok(Some(d)) if d == s.drone => {}
@@ -434,11 +481,44 @@ async fn mission_feed(
             .metrics
             .ws_messages
             .fetch_add(n as u64, Ordering::Relaxed);
-        if s.completed && completed.insert(s.mission) {
+        let flying_home =
+            s.says == DroneSays::FlyingHome || (s.says == DroneSays::RouteFlown && !s.on_ground);
+        let ended = matches!(s.says, DroneSays::RouteFlown | DroneSays::Aborted);
+        if flying_home && returning.first(s.mission) {
             let st = Arc::clone(&shared);
-            let m = s.mission;
-            tokio::spawn(async move { crate::api::missions::on_drone_finished(&st, m).await });
+            let (d, m) = (s.drone, s.mission);
+            tokio::spawn(async move {
+                let r = match st.pool.get().await {
+                    Ok(c) => crate::lifecycle::drone_returning(&c, d, m, chrono::Utc::now()).await,
+                    Err(e) => Err(e.into()),
+                };
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, mission = %m, "return leg not recorded");
+                }
+            });
         }
+        if ended && s.on_ground && landed.first(s.mission) {
+            let st = Arc::clone(&shared);
+            let (d, m, finished) = (s.drone, s.mission, s.says == DroneSays::RouteFlown);
+            tokio::spawn(async move { on_touchdown(&st, d, m, finished).await });
+        }
+    }
+}
+
+/// The mission's drone is down after its mission ended: record the touchdown, complete the
+/// mission if the drone flew the whole route, and free the drone.
+async fn on_touchdown(shared: &Shared, drone: DroneId, mission: MissionId, route_flown: bool) {
+    let r = match shared.pool.get().await {
+        Ok(c) => crate::lifecycle::drone_landed(&c, drone, mission, chrono::Utc::now()).await,
+        Err(e) => Err(e.into()),
+    };
+    match r {
+        Ok(true) => shared.drone_lists.invalidate_all(),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, %mission, "touchdown not recorded"),
+    }
+    if route_flown {
+        crate::api::missions::on_drone_finished(shared, mission).await;
     }
 }
 
@@ -479,7 +559,8 @@ fn on_live(
                     drone,
                     mission: m,
                     text: Arc::from(text),
-                    completed: t.status == "completed",
+                    says: DroneSays::of(&t.status),
+                    on_ground: crate::lifecycle::on_ground(&t),
                 };
                 if mission_tx.try_send(sample).is_err() {
                     shared.metrics.ws_lagged.fetch_add(1, Ordering::Relaxed);
@@ -520,10 +601,23 @@ fn on_live(
 
 // --- ingest ----------------------------------------------------------------------------------
 
+/// How the ingest stops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StopMode {
+    /// A restart (SIGTERM, SIGINT): commit and acknowledge what was taken, then disconnect
+    /// without unsubscribing, so the persistent session keeps its place in the share group and
+    /// the broker queues this instance's share until it is back under the same name.
+    #[default]
+    KeepSession,
+    /// Scaling down for good: leave the share group first, so the other instances take over
+    /// at once, and drain what the broker had already queued for this session.
+    Leave,
+}
+
 /// Handle to the ingest task.
 #[derive(Debug)]
 pub struct Ingest {
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<oneshot::Sender<StopMode>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -538,10 +632,11 @@ impl Ingest {
         }
     }
 
-    /// Graceful stop: unsubscribe, drain, commit, acknowledge, disconnect.
-    pub async fn stop(mut self) {
+    /// Graceful stop (see [`StopMode`]): take no more, commit and acknowledge what was taken,
+    /// disconnect.
+    pub async fn stop(mut self, mode: StopMode) {
         if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
+            let _ = tx.send(mode);
         }
         if tokio::time::timeout(Duration::from_secs(30), &mut self.task)
             .await
@@ -800,10 +895,10 @@ async fn write_loop(
     }
 }
 
-async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
-    let mut o = options(
+async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<StopMode>) {
+    let mut o = mqtt_options(
         &shared.config,
-        format!("{}-ingest", shared.config.instance_id),
+        crate::members::ingest_client_id(&shared.config.instance_id),
     );
     o.set_clean_session(false);
     o.set_manual_acks(true);
@@ -820,11 +915,11 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
         .max(1);
     let (writer_tx, writer_rx) = tokio::sync::mpsc::channel::<Batch>(64);
     let writer = tokio::spawn(write_loop(Arc::clone(&shared), client.clone(), writer_rx));
-    'run: loop {
+    let mode = 'run: loop {
         if let Some(t) = retry_at.take() {
             loop {
                 tokio::select! {
-                    _ = &mut stop => break 'run,
+                    m = &mut stop => break 'run m.unwrap_or_default(),
                     () = tokio::time::sleep_until(t) => break,
                     _ = tick.tick() => hand_off(&writer_tx, &mut batch).await,
                 }
@@ -838,7 +933,7 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
             tokio::pin!(poll);
             loop {
                 tokio::select! {
-                    _ = &mut stop => break 'run,
+                    m = &mut stop => break 'run m.unwrap_or_default(),
                     ev = &mut poll => break ev,
                     _ = tick.tick() => hand_off(&writer_tx, &mut batch).await,
                 }
@@ -871,6 +966,12 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
             Ok(Event::Incoming(Packet::SubAck(a))) => {
                 if granted(&a) {
                     shared.metrics.ingest_up();
+                    let st = Arc::clone(&shared);
+                    tokio::spawn(async move {
+                        if let Err(e) = crate::members::joined(&st).await {
+                            tracing::warn!(error = %e, "share group membership not recorded");
+                        }
+                    });
                 } else {
                     shared.metrics.ingest_down(format!(
                         "the broker refused the subscription to {} (check its ACL)",
@@ -886,9 +987,63 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
                 retry_at = Some(tokio::time::Instant::now() + Duration::from_millis(500));
             }
         }
+    };
+    match mode {
+        // A restart: take no more messages. What this session holds unacknowledged, and what
+        // the broker queues for it while it is down, comes back when the same instance
+        // reconnects (the session is persistent and keyed by the instance's stable name).
+        StopMode::KeepSession => {}
+        // Leaving for good: leave the share so the broker routes to the other instances, take
+        // what is already in flight, commit it, acknowledge it, then disconnect.
+        StopMode::Leave => {
+            leave_share(
+                &shared,
+                &client,
+                &mut eventloop,
+                &writer_tx,
+                &mut batch,
+                window,
+            )
+            .await;
+        }
     }
-    // Graceful stop: leave the share so the broker routes to the other instances, take what
-    // is already in flight, commit it, acknowledge it, then disconnect.
+    hand_off(&writer_tx, &mut batch).await;
+    drop(writer_tx);
+    if tokio::time::timeout(Duration::from_secs(10), writer)
+        .await
+        .is_err()
+    {
+        tracing::error!(
+            "ingest writer did not finish in 10 s; unacknowledged messages stay with the broker"
+        );
+    }
+    // The DISCONNECT queues behind the acks the writer queued: both reach the socket in order.
+    // Messages still arriving meanwhile are not acknowledged (the broker keeps them).
+    let _ = client.disconnect().await;
+    shared
+        .metrics
+        .ingest_connected
+        .store(false, Ordering::Relaxed);
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Ok(ev) = eventloop.poll().await {
+            if matches!(ev, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// Leaves the shared subscription and takes (and hands to the writer) what the broker had
+/// already queued for this session, until the line is quiet (bounded).
+async fn leave_share(
+    shared: &Arc<Shared>,
+    client: &AsyncClient,
+    eventloop: &mut rumqttc::EventLoop,
+    writer_tx: &tokio::sync::mpsc::Sender<Batch>,
+    batch: &mut Batch,
+    window: usize,
+) {
     if let Err(e) = client
         .unsubscribe(shared_telemetry(&shared.config.ingest_share_group))
         .await
@@ -908,9 +1063,9 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
         };
         match tokio::time::timeout(quiet, eventloop.poll()).await {
             Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
-                accept(&shared, &p, &mut batch);
+                accept(shared, &p, batch);
                 if batch.len() >= window {
-                    hand_off(&writer_tx, &mut batch).await;
+                    hand_off(writer_tx, batch).await;
                 }
             }
             Ok(Ok(Event::Incoming(Packet::UnsubAck(_)))) => unsubscribed = true,
@@ -918,30 +1073,6 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
             Ok(Err(_)) | Err(_) => break,
         }
     }
-    hand_off(&writer_tx, &mut batch).await;
-    drop(writer_tx);
-    if tokio::time::timeout(Duration::from_secs(10), writer)
-        .await
-        .is_err()
-    {
-        tracing::error!(
-            "ingest writer did not finish in 10 s; unacknowledged messages stay with the broker"
-        );
-    }
-    let _ = client.disconnect().await;
-    shared
-        .metrics
-        .ingest_connected
-        .store(false, Ordering::Relaxed);
-    // Let the acks and the DISCONNECT reach the socket.
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while let Ok(ev) = eventloop.poll().await {
-            if matches!(ev, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
-                break;
-            }
-        }
-    })
-    .await;
 }
 
 // --- broker ACL ------------------------------------------------------------------------------

@@ -38,8 +38,10 @@ pub struct ServerConfig {
     /// Largest telemetry payload the ingest stores, bytes; a larger one is counted and
     /// recorded as a dead letter (a sample is a few hundred bytes).
     pub ingest_max_payload_bytes: usize,
-    /// Unique name of this instance: its MQTT client ids derive from it, and the ingest's
-    /// persistent session is keyed by it (restart with the same name to resume it).
+    /// Unique, stable name of this instance: its MQTT client ids derive from it, and the
+    /// ingest's persistent session (its place in the share group, and what the broker queues
+    /// for it while it is down) is keyed by it. Restart with the same name to resume it; an
+    /// instance retired for good leaves first (`RunningServer::leave`, `aviary-server leave`).
     pub instance_id: String,
     /// HS256 secret for JWTs (at least 32 bytes).
     pub jwt_secret: Vec<u8>,
@@ -62,8 +64,12 @@ pub struct ServerConfig {
     /// Telemetry kept this long; older daily partitions are dropped.
     pub retention: chrono::Duration,
     /// Shared-subscription group of the ingest (`$share/{group}/drones/+/telemetry`): every
-    /// instance of one deployment uses the same group.
+    /// instance of one deployment uses the same group, and two deployments on one broker use
+    /// different ones (each then stores every message once).
     pub ingest_share_group: String,
+    /// Another member of the share group whose heartbeat is older than this (and that did not
+    /// leave) is reported as stale.
+    pub stale_member_after: Duration,
     /// Largest telemetry batch written with one COPY.
     pub ingest_batch_max: usize,
     /// The broker's limit of unacknowledged `QoS` 1 messages per client (Mosquitto's
@@ -121,6 +127,7 @@ impl ServerConfig {
             ack_timeout: Duration::from_secs(5),
             retention: chrono::Duration::days(730),
             ingest_share_group: "aviary".into(),
+            stale_member_after: Duration::from_mins(1),
             ingest_batch_max: 5000,
             ingest_broker_inflight: 20,
             ingest_flush_interval: Duration::from_millis(20),

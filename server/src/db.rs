@@ -31,10 +31,20 @@ const MIGRATIONS: &[Migration] = &[
         name: "ingest_dead_letters",
         sql: include_str!("../migrations/0003_ingest_dead_letters.sql"),
     },
+    Migration {
+        version: 4,
+        name: "mission_transitions",
+        sql: include_str!("../migrations/0004_mission_transitions.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "ingest_members",
+        sql: include_str!("../migrations/0005_ingest_members.sql"),
+    },
 ];
 
 /// Latest schema version this build knows.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// Checks that `schema` is a plain identifier (it is spliced into SQL).
 pub fn check_schema_name(schema: &str) -> Result<(), ServerError> {

@@ -21,6 +21,8 @@ pub mod broker;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod lifecycle;
+pub mod members;
 pub mod metrics;
 pub mod telemetry;
 
@@ -93,15 +95,35 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Graceful stop: HTTP first, then the ingest (which commits and acknowledges everything
-    /// it holds and leaves the shared subscription), then the live client.
-    pub async fn shutdown(mut self) {
+    /// Graceful stop for a restart (what `aviary-server serve` does on SIGTERM and SIGINT):
+    /// HTTP first, then the ingest, which commits and acknowledges what it took and
+    /// disconnects without leaving the shared subscription ([`broker::StopMode::KeepSession`]:
+    /// the broker queues this instance's share until it is back under the same name), then
+    /// the live client.
+    pub async fn stop_for_restart(self) {
+        self.stop(broker::StopMode::KeepSession).await;
+    }
+
+    /// Graceful stop for good (scaling down; tests and the bench): as
+    /// [`Self::stop_for_restart`], but the ingest leaves the shared subscription first so the
+    /// other instances take its share at once ([`broker::StopMode::Leave`]), and the instance
+    /// is recorded as gone rather than stale.
+    pub async fn shutdown(self) {
+        self.stop(broker::StopMode::Leave).await;
+    }
+
+    async fn stop(mut self, mode: broker::StopMode) {
         if let Some(tx) = self.http_stop.take() {
             let _ = tx.send(());
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.http).await;
         self.http.abort();
-        self.ingest.stop().await;
+        self.ingest.stop(mode).await;
+        if mode == broker::StopMode::Leave
+            && let Err(e) = members::left(&self.state).await
+        {
+            tracing::warn!(error = %e, "could not record leaving the share group");
+        }
         if let Some(tx) = self.live_stop.take() {
             let _ = tx.send(());
         }
@@ -237,6 +259,7 @@ async fn maintenance_pass(s: &Shared, retention: bool) -> Result<(), ServerError
     }
     drop(conn);
     api::missions::fail_stale_pauses(s).await?;
+    members::heartbeat(s).await?;
     Ok(())
 }
 

@@ -46,9 +46,22 @@ enum Command {
         /// Listen address.
         #[arg(long, env = "AVIARY_LISTEN", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
-        /// Instance name (unique per instance; keys its persistent MQTT session).
-        #[arg(long, env = "AVIARY_INSTANCE", default_value = "aviary-server-1")]
-        instance: String,
+        /// Deployment name: the default of the share group and of the instance name. Two
+        /// deployments on one broker need different names.
+        #[arg(long, env = "AVIARY_DEPLOYMENT", default_value = "aviary")]
+        deployment: String,
+        /// The ingest's MQTT shared-subscription group (default: the deployment name).
+        #[arg(long, env = "AVIARY_SHARE_GROUP")]
+        share_group: Option<String>,
+        /// Stable instance name (default `{deployment}-{host name}`): keys the ingest's
+        /// persistent MQTT session, so a restart under the same name loses nothing. Unique per
+        /// instance and kept across restarts (with containers, a Kubernetes `StatefulSet`'s pod name).
+        #[arg(long, env = "AVIARY_INSTANCE")]
+        instance: Option<String>,
+        /// On SIGTERM/SIGINT leave the share group for good (scaling down) instead of keeping
+        /// the session for a restart.
+        #[arg(long, env = "AVIARY_LEAVE_ON_STOP")]
+        leave_on_stop: bool,
         /// JWT secret (at least 32 bytes).
         #[arg(long, env = "AVIARY_JWT_SECRET")]
         jwt_secret: String,
@@ -79,6 +92,20 @@ enum Command {
     },
     /// Apply migrations and exit.
     Migrate,
+    /// Remove a stopped instance from the ingest's share group for good: ends its persistent
+    /// MQTT session (what the broker queued for it is dropped) and its membership record. For
+    /// an instance reported as a stale member that will not come back.
+    Leave {
+        /// The instance's name.
+        #[arg(long)]
+        instance: String,
+        /// Its deployment.
+        #[arg(long, env = "AVIARY_DEPLOYMENT", default_value = "aviary")]
+        deployment: String,
+        /// Its share group (default: the deployment name).
+        #[arg(long, env = "AVIARY_SHARE_GROUP")]
+        share_group: Option<String>,
+    },
     /// Print the broker's ACL: the shipped drone and server rules and one desktop user per
     /// organisation, scoped to its own drones (`> /etc/mosquitto/aviary.acl`, then SIGHUP).
     BrokerAcl,
@@ -150,6 +177,17 @@ fn audit_key(secret: Option<&str>) -> anyhow::Result<aviary_server::audit::Audit
     Ok(aviary_server::audit::AuditKey::new(secret.as_bytes())?)
 }
 
+/// This machine's name, for the default instance name (stable across restarts of the same
+/// host or `StatefulSet` pod).
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "server".into())
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -167,7 +205,10 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Serve {
                 listen,
+                deployment,
+                share_group,
                 instance,
+                leave_on_stop,
                 jwt_secret,
                 allowed_origins,
                 alert_url,
@@ -178,7 +219,9 @@ fn main() -> anyhow::Result<()> {
             } => {
                 config.ingest_broker_inflight = broker_inflight.max(2);
                 config.listen = listen;
-                config.instance_id = instance;
+                config.instance_id = instance.unwrap_or_else(|| format!("{deployment}-{}", host_name()));
+                config.ingest_share_group = share_group.unwrap_or(deployment);
+                tracing::info!(instance = %config.instance_id, group = %config.ingest_share_group, "ingest identity");
                 config.jwt_secret = jwt_secret.into_bytes();
                 audit_key(cli_audit_secret.as_deref())?;
                 config.allowed_origins = allowed_origins
@@ -190,12 +233,20 @@ fn main() -> anyhow::Result<()> {
                 config.alert_routing_key = alert_routing_key;
                 config.api_per_second = api_rate;
                 config.retention = chrono::Duration::days(retention_days);
+                let mut terminate =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
                 let mut server = aviary_server::start(config).await?;
                 tokio::select! {
                     () = server.wait() => {}
-                    r = tokio::signal::ctrl_c() => { r?; }
+                    r = tokio::signal::ctrl_c() => { r?; tracing::info!("SIGINT: stopping"); }
+                    _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
                 }
-                server.shutdown().await;
+                if leave_on_stop {
+                    server.shutdown().await;
+                } else {
+                    server.stop_for_restart().await;
+                }
+                tracing::info!("stopped");
             }
             Command::BrokerAcl => {
                 let pool = aviary_server::db::pool(&config.database_url, &config.db_schema, 2)?;
@@ -203,6 +254,17 @@ fn main() -> anyhow::Result<()> {
                     "{}",
                     aviary_server::broker::broker_acl(&pool.get().await?).await?
                 );
+            }
+            Command::Leave {
+                instance,
+                deployment,
+                share_group,
+            } => {
+                config.ingest_share_group = share_group.unwrap_or(deployment);
+                let pool = aviary_server::db::pool(&config.database_url, &config.db_schema, 2)?;
+                aviary_server::db::migrate(&pool, &config.db_schema).await?;
+                aviary_server::members::forget(&pool, &config, &instance).await?;
+                println!("instance {instance} left share group {}", config.ingest_share_group);
             }
             Command::Migrate => {
                 let pool = aviary_server::db::pool(&config.database_url, &config.db_schema, 2)?;

@@ -132,6 +132,8 @@ pub struct Metrics {
     pub ingest_last_insert_ms: AtomicI64,
     /// Why the ingest's connection last failed (empty while connected).
     pub ingest_last_error: Mutex<String>,
+    /// Other members of the share group that stopped without leaving (see `members`).
+    pub ingest_stale_members: Mutex<Vec<String>>,
 }
 
 /// The ingest's health as `GET /healthz` reports it (the same figures are in `/metrics`).
@@ -151,6 +153,9 @@ pub struct IngestHealth {
     pub dead_letters: u64,
     /// Failed batch writes (retried).
     pub write_errors: u64,
+    /// Other members of this deployment's share group that stopped without leaving: the
+    /// broker still queues their share of the telemetry (see `members`).
+    pub stale_members: Vec<String>,
 }
 
 impl Metrics {
@@ -198,7 +203,27 @@ impl Metrics {
                 .flatten(),
             dead_letters: self.ingest_dead_letters.load(Ordering::Relaxed),
             write_errors: self.ingest_write_errors.load(Ordering::Relaxed),
+            stale_members: self.stale_members(),
         }
+    }
+
+    /// The stale members now.
+    pub fn stale_members(&self) -> Vec<String> {
+        self.ingest_stale_members
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records the stale members; returns the previous list.
+    pub fn set_stale_members(&self, now: Vec<String>) -> Vec<String> {
+        std::mem::replace(
+            &mut *self
+                .ingest_stale_members
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            now,
+        )
     }
 
     /// The Prometheus text exposition.
@@ -327,7 +352,12 @@ impl Metrics {
                 v.load(Ordering::Relaxed)
             );
         }
-        let gauges: [(&str, &str, f64); 3] = [
+        let gauges: [(&str, &str, f64); 4] = [
+            (
+                "aviary_ingest_stale_members",
+                "Members of the ingest share group that stopped without leaving.",
+                self.stale_members().len() as f64,
+            ),
             (
                 "aviary_ingest_connected",
                 "1 while the ingest client is connected to the broker.",

@@ -2,8 +2,9 @@
 //! MQTT status topic.
 
 use aviary_core::auth::Action;
+use aviary_core::mission::FailureReason;
 use aviary_core::wire::{WirePosition, WireVelocity};
-use aviary_core::{DroneId, DroneStatus, MissionId, OrgId, SiteId};
+use aviary_core::{DroneId, DroneStatus, MissionEvent, MissionId, OrgId, SiteId};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -410,18 +411,44 @@ async fn status_changed(s: &Shared, drone: DroneId, online: bool) -> Result<(), 
     .await?;
     let mut failed: Vec<MissionId> = Vec::new();
     if !online {
-        for r in tx
+        let now = Utc::now();
+        let flying = tx
             .query(
-                "UPDATE missions SET status = 'failed', actual_end = now(), paused_at = NULL, updated_at = now()
-                 WHERE drone_id = $1 AND status IN ('in_progress', 'paused') RETURNING mission_id",
+                "SELECT mission_id FROM missions WHERE drone_id = $1 AND status IN ('in_progress', 'paused')",
                 &[&drone.0],
             )
-            .await?
-        {
+            .await?;
+        for r in flying {
             let id = MissionId(r.get(0));
-            audit::append(&tx, &s.audit_key, Some(org), None, "mission.fail", &format!("mission:{id}"), &serde_json::json!({ "reason": "connection_lost" })).await?;
-            failed.push(id);
+            let applied = crate::lifecycle::apply(
+                &tx,
+                id,
+                Some(org),
+                MissionEvent::Fail(FailureReason::ConnectionLost),
+                now,
+                crate::lifecycle::Cause {
+                    user: None,
+                    text: "drone: offline (link lost)",
+                },
+                None,
+                false,
+            )
+            .await?;
+            if let crate::lifecycle::Applied::Changed(_) = applied {
+                audit::append(
+                    &tx,
+                    &s.audit_key,
+                    Some(org),
+                    None,
+                    "mission.fail",
+                    &format!("mission:{id}"),
+                    &serde_json::json!({ "reason": "connection_lost" }),
+                )
+                .await?;
+                failed.push(id);
+            }
         }
+        // Unreachable, so not flying for us: the operator sees it offline.
         tx.execute(
             "UPDATE drones SET status = 'available' WHERE drone_id = $1 AND status = 'in_mission'",
             &[&drone.0],

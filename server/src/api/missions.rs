@@ -466,18 +466,26 @@ pub async fn delete(
     user.require(Action::PlanMission)?;
     let id: MissionId = parse_id(&id, "mission")?;
     let mut conn = s.pool.get().await?;
-    let m = load(&conn, user.org_id, id).await?;
-    let mut l = MissionLifecycle::restore(m.status, m.actual_start, m.actual_end, m.paused_at);
-    l.handle(MissionEvent::Delete, Utc::now())
-        .map_err(|e| ApiError::Conflict(e.to_string()))?;
+    load(&conn, user.org_id, id).await?;
     let tx = conn.transaction().await?;
-    let n = tx
-        .execute("UPDATE missions SET status = 'deleted', updated_at = now() WHERE mission_id = $1 AND org_id = $2 AND status = 'planned'", &[&id.0, &user.org_id.0])
-        .await?;
-    if n == 0 {
-        return Err(ApiError::Conflict(
-            "the mission changed state meanwhile".into(),
-        ));
+    match crate::lifecycle::apply(
+        &tx,
+        id,
+        Some(user.org_id),
+        MissionEvent::Delete,
+        Utc::now(),
+        crate::lifecycle::Cause {
+            user: Some(user.user_id),
+            text: "operator: delete",
+        },
+        None,
+        false,
+    )
+    .await?
+    {
+        crate::lifecycle::Applied::Changed(_) => {}
+        crate::lifecycle::Applied::Refused(e) => return Err(ApiError::Conflict(e.to_string())),
+        crate::lifecycle::Applied::Missing => return Err(ApiError::NotFound("mission")),
     }
     audit::append(
         &tx,
@@ -568,6 +576,22 @@ pub async fn command(
     let drone = m
         .drone_id
         .ok_or_else(|| ApiError::Conflict("the mission has no drone assigned".into()))?;
+    if action == CommandAction::Start {
+        // A drone still flying (another mission, or home after an abort) is not started again:
+        // it is available only once its own telemetry showed it on the ground.
+        let busy = conn
+            .query_opt(
+                "SELECT 1 FROM drones WHERE drone_id = $1 AND status = 'in_mission'",
+                &[&drone.0],
+            )
+            .await?
+            .is_some();
+        if busy {
+            return Err(ApiError::Conflict(
+                "the drone is busy: it is flying or has not reported landing yet".into(),
+            ));
+        }
+    }
     let cmd = DroneCommand {
         cmd_id: uuid::Uuid::new_v4(),
         action,
@@ -617,33 +641,29 @@ pub async fn command(
     .await?;
     let mut new_status = m.status;
     if matches!(result, CommandResult::Executed { .. }) {
-        // Re-read under the transaction: another instance may have moved the mission.
-        let fresh = load(&tx, user.org_id, id).await?;
-        let mut l = MissionLifecycle::restore(
-            fresh.status,
-            fresh.actual_start,
-            fresh.actual_end,
-            fresh.paused_at,
-        );
-        new_status = l
-            .handle(event, Utc::now())
-            .map_err(|e| ApiError::Conflict(e.to_string()))?;
-        tx.execute(
-            "UPDATE missions SET status = $2, actual_start = $3, actual_end = $4, paused_at = $5, updated_at = now()
-             WHERE mission_id = $1 AND status = $6",
-            &[&id.0, &new_status.as_str(), &l.actual_start(), &l.actual_end(), &l.paused_at(), &fresh.status.as_str()],
+        // Applied to the row as it is now: another instance may have moved the mission.
+        let cause = format!("operator: {}", aviary_core::wire::action_name(action));
+        match crate::lifecycle::apply(
+            &tx,
+            id,
+            Some(user.org_id),
+            event,
+            Utc::now(),
+            crate::lifecycle::Cause {
+                user: Some(user.user_id),
+                text: &cause,
+            },
+            None,
+            // Abort, RTH and land end the mission, not the flight: the drone stays busy until
+            // its telemetry shows it on the ground.
+            event == MissionEvent::Abort,
         )
-        .await?;
-        let drone_status = if new_status.is_active() {
-            "in_mission"
-        } else {
-            "available"
-        };
-        tx.execute(
-            "UPDATE drones SET status = $2 WHERE drone_id = $1 AND status <> 'maintenance'",
-            &[&drone.0, &drone_status],
-        )
-        .await?;
+        .await?
+        {
+            crate::lifecycle::Applied::Changed(c) => new_status = c.to,
+            crate::lifecycle::Applied::Refused(e) => return Err(ApiError::Conflict(e.to_string())),
+            crate::lifecycle::Applied::Missing => return Err(ApiError::NotFound("mission")),
+        }
     }
     tx.commit().await?;
     s.drone_lists.invalidate_all();
@@ -686,7 +706,9 @@ fn raise_command_failed(
     });
 }
 
-/// The drone reported the route finished: lifecycle `Finish` (idempotent across instances).
+/// The mission's own drone reported the route finished and its telemetry shows it on the
+/// ground: lifecycle `Finish` (idempotent across instances). Before touchdown the mission
+/// stays in progress (phase `returning`): the return leg is part of the flight.
 pub async fn on_drone_finished(s: &Shared, id: MissionId) {
     if let Err(e) = finish(s, id).await {
         tracing::warn!(error = %e, mission = %id, "could not complete the mission");
@@ -696,31 +718,28 @@ pub async fn on_drone_finished(s: &Shared, id: MissionId) {
 async fn finish(s: &Shared, id: MissionId) -> Result<(), ServerError> {
     let mut conn = s.pool.get().await?;
     let tx = conn.transaction().await?;
-    let Some(r) = tx
-        .query_opt("SELECT org_id, drone_id, status, actual_start, actual_end, paused_at FROM missions WHERE mission_id = $1 FOR UPDATE", &[&id.0])
-        .await?
+    let now = Utc::now();
+    let crate::lifecycle::Applied::Changed(c) = crate::lifecycle::apply(
+        &tx,
+        id,
+        None,
+        MissionEvent::Finish,
+        now,
+        crate::lifecycle::Cause {
+            user: None,
+            text: "drone: route flown, landed",
+        },
+        None,
+        false,
+    )
+    .await?
     else {
         return Ok(());
     };
-    let status = MissionStatus::parse(r.get(2)).unwrap_or(MissionStatus::Failed);
-    let mut l = MissionLifecycle::restore(status, r.get(3), r.get(4), r.get(5));
-    let Ok(to) = l.handle(MissionEvent::Finish, Utc::now()) else {
-        return Ok(());
-    };
-    tx.execute("UPDATE missions SET status = $2, actual_end = $3, updated_at = now() WHERE mission_id = $1", &[&id.0, &to.as_str(), &l.actual_end()])
-        .await?;
-    if let Some(d) = r.get::<_, Option<uuid::Uuid>>(1) {
-        tx.execute(
-            "UPDATE drones SET status = 'available' WHERE drone_id = $1 AND status = 'in_mission'",
-            &[&d],
-        )
-        .await?;
-    }
-    let org: uuid::Uuid = r.get(0);
     audit::append(
         &tx,
         &s.audit_key,
-        Some(aviary_core::OrgId(org)),
+        Some(c.org),
         None,
         "mission.finish",
         &format!("mission:{id}"),
@@ -729,7 +748,7 @@ async fn finish(s: &Shared, id: MissionId) -> Result<(), ServerError> {
     .await?;
     tx.commit().await?;
     s.drone_lists.invalidate_all();
-    s.commands.publish_event(id, &serde_json::json!({ "type": "mission_status", "mission_id": id, "status": to, "timestamp": Utc::now() })).await;
+    s.commands.publish_event(id, &serde_json::json!({ "type": "mission_status", "mission_id": id, "status": c.to, "timestamp": now })).await;
     Ok(())
 }
 
@@ -737,36 +756,45 @@ async fn finish(s: &Shared, id: MissionId) -> Result<(), ServerError> {
 pub async fn fail_stale_pauses(s: &Shared) -> Result<usize, ServerError> {
     let mut conn = s.pool.get().await?;
     let now = Utc::now();
-    let rows = conn.query("SELECT mission_id, org_id, actual_start, actual_end, paused_at FROM missions WHERE status = 'paused'", &[]).await?;
+    let rows = conn.query("SELECT mission_id, actual_start, actual_end, paused_at FROM missions WHERE status = 'paused'", &[]).await?;
     let mut failed = 0;
     for r in rows {
         let id = MissionId(r.get(0));
-        let mut l = MissionLifecycle::restore(MissionStatus::Paused, r.get(2), r.get(3), r.get(4));
+        // The core decides whether the pause is over; `apply` re-checks the row as it is now.
+        let mut l = MissionLifecycle::restore(MissionStatus::Paused, r.get(1), r.get(2), r.get(3));
         let Some(to) = l.tick(now) else { continue };
         let tx = conn.transaction().await?;
-        let n = tx
-            .execute(
-                "UPDATE missions SET status = $2, actual_end = $3, paused_at = NULL WHERE mission_id = $1 AND status = 'paused'",
-                &[&id.0, &to.as_str(), &l.actual_end()],
-            )
-            .await?;
-        if n > 0 {
-            audit::append(
-                &tx,
-                &s.audit_key,
-                Some(aviary_core::OrgId(r.get(1))),
-                None,
-                "mission.fail",
-                &format!("mission:{id}"),
-                &serde_json::json!({ "reason": "pause_timeout" }),
-            )
-            .await?;
-        }
+        let applied = crate::lifecycle::apply(
+            &tx,
+            id,
+            None,
+            MissionEvent::Fail(aviary_core::mission::FailureReason::PauseTimeout),
+            now,
+            crate::lifecycle::Cause {
+                user: None,
+                text: "server: paused too long",
+            },
+            None,
+            // Still hovering where it paused: busy until it lands.
+            true,
+        )
+        .await?;
+        let crate::lifecycle::Applied::Changed(c) = applied else {
+            continue;
+        };
+        audit::append(
+            &tx,
+            &s.audit_key,
+            Some(c.org),
+            None,
+            "mission.fail",
+            &format!("mission:{id}"),
+            &serde_json::json!({ "reason": "pause_timeout" }),
+        )
+        .await?;
         tx.commit().await?;
-        if n > 0 {
-            failed += 1;
-            s.commands.publish_event(id, &serde_json::json!({ "type": "mission_status", "mission_id": id, "status": to, "timestamp": now })).await;
-        }
+        failed += 1;
+        s.commands.publish_event(id, &serde_json::json!({ "type": "mission_status", "mission_id": id, "status": to, "timestamp": now })).await;
     }
     Ok(failed)
 }

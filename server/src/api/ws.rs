@@ -4,14 +4,17 @@
 //! "action"}`, handled like the REST command routes (analysts get an `error` message).
 //!
 //! The `Origin` header, when present (browsers always send it), must be in the configured
-//! list; the token comes from `Authorization: Bearer` or `?token=`.
+//! list; the token comes from `Authorization: Bearer` or `?token=`. A socket lives no longer
+//! than its token: it is closed (code 1008) as soon as the token is revoked — at once for a
+//! logout, password or role change or deletion on this instance, within
+//! [`crate::auth::TokenVersions::TTL`] for one on another instance — or expires.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use aviary_core::MissionId;
 use aviary_core::wire::CommandAction;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -63,13 +66,48 @@ pub async fn upgrade(
         .on_upgrade(move |socket| serve(s, user, id, socket)))
 }
 
+/// Why a socket is closed by the server.
+fn close(reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code: close_code::POLICY,
+        reason: reason.into(),
+    }))
+}
+
 async fn serve(s: Arc<Shared>, user: AuthUser, mission: MissionId, socket: WebSocket) {
     s.metrics.ws_clients.fetch_add(1, Ordering::Relaxed);
     let mut feed = s.hub.subscribe(mission);
+    let mut revoked = s.token_versions.revocations();
+    let mut recheck = tokio::time::interval(crate::auth::TokenVersions::TTL);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let expires_in = u64::try_from(user.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0);
+    let expiry = tokio::time::sleep(std::time::Duration::from_secs(expires_in));
+    tokio::pin!(expiry);
     let (mut tx, mut rx) = socket.split();
     let (reply_tx, mut reply_rx) = tokio::sync::mpsc::channel::<String>(16);
     loop {
         tokio::select! {
+            r = revoked.recv() => {
+                let mine = match r {
+                    Ok(u) => u == user.user_id,
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => false,
+                };
+                if mine && !s.token_versions.still_valid(&s.pool, user.user_id, user.token_version).await {
+                    let _ = tx.send(close("token revoked")).await;
+                    break;
+                }
+            }
+            _ = recheck.tick() => {
+                if !s.token_versions.still_valid(&s.pool, user.user_id, user.token_version).await {
+                    let _ = tx.send(close("token revoked")).await;
+                    break;
+                }
+            }
+            () = &mut expiry => {
+                let _ = tx.send(close("token expired")).await;
+                break;
+            }
             msg = feed.recv() => match msg {
                 Ok(text) => {
                     if tx.send(Message::Text(text.as_ref().into())).await.is_err() { break; }

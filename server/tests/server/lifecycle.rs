@@ -33,6 +33,48 @@ async fn mission_status(http: &Http, token: &str, id: &str) -> String {
     m["status"].as_str().unwrap_or_default().to_owned()
 }
 
+async fn drone_status(http: &Http, token: &str, id: DroneId) -> String {
+    let (_, d) = http
+        .call("GET", &format!("/api/v1/drones/{id}"), Some(token), None)
+        .await;
+    d["status"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The simulated drone is on the ground, or in the last centimetres of its landing (the server
+/// sees touchdown in telemetry sampled a few milliseconds of flight earlier).
+fn touching_down(drone: &MqttDrone) -> bool {
+    use aviary_sim::mqtt_drone::Phase;
+    let s = drone.snapshot();
+    s.phase == Phase::Idle || (s.phase == Phase::Landing && s.alt_rel_m <= 0.1)
+}
+
+/// The mission's stored transitions: `from>to phase cause`, in order.
+async fn transitions(server: &aviary_server::RunningServer, id: &str) -> Vec<String> {
+    server
+        .state
+        .pool
+        .get()
+        .await
+        .expect("pool")
+        .query(
+            "SELECT from_status, to_status, phase, cause FROM mission_transitions WHERE mission_id = $1 ORDER BY id",
+            &[&uuid::Uuid::parse_str(id).expect("uuid")],
+        )
+        .await
+        .expect("transitions")
+        .iter()
+        .map(|r| {
+            format!(
+                "{}>{} {} {}",
+                r.get::<_, String>(0),
+                r.get::<_, String>(1),
+                r.get::<_, String>(2),
+                r.get::<_, String>(3)
+            )
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mission_lifecycle_through_the_api_with_a_simulated_mqtt_drone() {
     let Some(t) = common::start("life").await else {
@@ -189,6 +231,25 @@ async fn mission_lifecycle_through_the_api_with_a_simulated_mqtt_drone() {
         .call("DELETE", &format!("/api/v1/missions/{id}"), Some(&op), None)
         .await;
     assert_eq!(st, 409, "a flown mission cannot be deleted: {body}");
+    // Completed only on touchdown: every change went through the lifecycle and is stored with
+    // its cause, the return leg and the landing included.
+    assert_eq!(
+        transitions(&server, &id).await,
+        [
+            "planned>in_progress in_progress operator: start",
+            "in_progress>paused paused operator: pause",
+            "paused>in_progress in_progress operator: resume",
+            "in_progress>in_progress returning drone: flying home",
+            "in_progress>in_progress landed drone: on the ground",
+            "in_progress>completed completed drone: route flown, landed",
+        ]
+    );
+    assert!(
+        touching_down(&drone),
+        "completed only once the drone is down: {:?}",
+        drone.snapshot()
+    );
+    assert_eq!(drone_status(&http, &op, drone_id).await, "available");
 
     // Stored telemetry, latest, replay and the report.
     wait_until("stored telemetry", Duration::from_secs(5), || async {
@@ -281,6 +342,10 @@ async fn mission_lifecycle_through_the_api_with_a_simulated_mqtt_drone() {
         )
         .await;
     assert_eq!(st, 200, "{r}");
+    wait_until("the survey leg", Duration::from_secs(10), || async {
+        drone.snapshot().phase != aviary_sim::mqtt_drone::Phase::Takeoff
+    })
+    .await;
     let (st, r) = http
         .call(
             "POST",
@@ -291,6 +356,46 @@ async fn mission_lifecycle_through_the_api_with_a_simulated_mqtt_drone() {
         .await;
     assert_eq!(st, 200, "{r}");
     assert_eq!(mission_status(&http, &op, &id2).await, "aborted");
+    // The mission ended, the flight did not: the drone stays busy until it reports touchdown,
+    // and nothing else starts on it meanwhile.
+    assert_eq!(drone_status(&http, &op, drone_id).await, "in_mission");
+    let (_, m_busy) = http
+        .call(
+            "POST",
+            "/api/v1/missions",
+            Some(&op),
+            Some(&common::mission_body(org.site, Some(drone_id))),
+        )
+        .await;
+    let busy_id = m_busy["mission_id"].as_str().expect("id").to_owned();
+    let (st, body) = http
+        .call(
+            "POST",
+            &format!("/api/v1/missions/{busy_id}/start"),
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(st, 409, "no start on a drone flying home: {body}");
+    wait_until(
+        "the drone available after landing",
+        Duration::from_secs(30),
+        || async { drone_status(&http, &op, drone_id).await == "available" },
+    )
+    .await;
+    assert!(
+        touching_down(&drone),
+        "available only once the drone is down: {:?}",
+        drone.snapshot()
+    );
+    assert_eq!(
+        transitions(&server, &id2).await,
+        [
+            "planned>in_progress in_progress operator: start",
+            "in_progress>aborted returning operator: rth",
+            "aborted>aborted landed drone: on the ground",
+        ]
+    );
 
     // A third mission on a drone that dies: the start is unacknowledged (504, not resent).
     let (_, m3) = http

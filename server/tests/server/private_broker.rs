@@ -120,20 +120,49 @@ pub fn start_in(dir: PathBuf, settings: &str) -> Broker {
     let conf = format!("listener {port} 127.0.0.1\npersistence false\n{settings}\n");
     let path = dir.join("mosquitto.conf");
     std::fs::write(&path, conf).expect("conf");
+    let child = spawn(&path, port);
+    Broker { child, port, dir }
+}
+
+fn spawn(conf: &Path, port: u16) -> Child {
     let child = Command::new("mosquitto")
         .arg("-c")
-        .arg(&path)
+        .arg(conf)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("mosquitto starts");
-    let broker = Broker { child, port, dir };
     let end = Instant::now() + Duration::from_secs(5);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < end, "private broker did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    broker
+    child
+}
+
+/// Sends SIGTERM to a process this test started (by its id) and waits for it to exit.
+pub fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let st = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill -TERM");
+    assert!(st.success());
+    child.wait().expect("exit status")
+}
+
+impl Broker {
+    /// Stops the broker (SIGKILL, or SIGTERM when `graceful`: Mosquitto then saves its
+    /// persistence file, if configured) and starts it again on the same port and configuration.
+    pub fn restart(&mut self, graceful: bool) {
+        if graceful {
+            terminate(&mut self.child);
+        } else {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        self.child = spawn(&self.dir.join("mosquitto.conf"), self.port);
+    }
 }
 
 /// An anonymous broker with `settings`, or `None` (skipped).
