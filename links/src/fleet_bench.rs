@@ -6,8 +6,10 @@
 //!   `aviary_ingest_rows_total` (rows committed to PostgreSQL) and the sample → commit
 //!   histogram `aviary_ingest_lag_seconds` (its quantiles are bucket upper bounds). The counters
 //!   are one instance's: point the tool at a single-instance server.
-//! - **End to end**: a mission created through the REST API for the first `watched` drones,
-//!   whose telemetry carries its id, and a WebSocket client on `/ws/missions/{id}/live`;
+//! - **End to end**: one mission created through the REST API for each of the first `watched`
+//!   drones (a drone's telemetry may name only the mission the server assigned to that very
+//!   drone; any other is dropped as foreign), whose telemetry carries its id, and a WebSocket
+//!   client on each `/ws/missions/{id}/live`;
 //!   latency is the sample's timestamp (set when the drone publishes) → the WebSocket message
 //!   arriving, on the one system clock of this machine.
 //! - **REST reads**: a paced client alternating the drone list and a drone's latest telemetry.
@@ -15,8 +17,8 @@
 //!   must be above `rest_rps`, or the excess is answered 429 and counted in `rest_limited`.
 //!
 //! The first `registered` drones are registered on the server (site `bench`, serial numbers
-//! `BENCH-0001`…, reused by later runs) so the reads hit real rows; the mission is deleted at
-//! the end. [`run`] is blocking: it
+//! `BENCH-0001`…, reused by later runs) so the reads hit real rows (the watched drones are among
+//! them); the missions are deleted at the end. [`run`] is blocking: it
 //! starts a tokio runtime of its own (worker threads `aviary-fleet-bench`) and returns a
 //! [`FleetBenchReport`]. Progress is logged with `tracing`.
 
@@ -45,7 +47,8 @@ pub struct FleetBenchOptions {
     pub rate_hz: f64,
     /// Length of the publishing phase.
     pub seconds: f64,
-    /// Drones flying the watched mission (their messages are timed to the WebSocket client).
+    /// Drones each flying a watched mission of its own (their messages are timed to the
+    /// WebSocket clients); at most `registered`.
     pub watched: usize,
     /// Drones registered on the server (the REST reads ask for them).
     pub registered: usize,
@@ -270,11 +273,22 @@ async fn bench(opts: &FleetBenchOptions) -> Result<FleetBenchReport, FleetBenchE
     let mut api = Api::new(opts.server.clone());
     api.login().await?;
     let drones = setup_drones(&api, opts).await?;
-    let mission = create_mission(&api, drones[0]).await?;
+    // The server lets a drone's telemetry touch only the mission assigned to that drone: one
+    // mission per watched drone, each a registered drone of this organisation.
+    let watched = opts
+        .watched
+        .clamp(1, opts.registered.clamp(1, drones.len()));
+    let mut missions = Vec::with_capacity(watched);
+    for d in &drones[..watched] {
+        missions.push(create_mission(&api, *d).await?);
+    }
     let before = scrape(&api).await?;
     let api = Arc::new(api);
 
-    let (ws_stop, ws_task) = watch_mission(&api, mission).await?;
+    let mut watchers = Vec::with_capacity(missions.len());
+    for m in &missions {
+        watchers.push(watch_mission(&api, *m).await?);
+    }
     tracing::info!(
         drones = opts.drones,
         rate_hz = opts.rate_hz,
@@ -283,7 +297,7 @@ async fn bench(opts: &FleetBenchOptions) -> Result<FleetBenchReport, FleetBenchE
         "publishing"
     );
     let started = Instant::now();
-    let (published, publish_s) = publish(opts, &drones, mission).await;
+    let (published, publish_s) = publish(opts, &drones, &missions).await;
 
     // Wait for the ingest to commit what was published (or to stall).
     let mut last = before.clone();
@@ -304,20 +318,25 @@ async fn bench(opts: &FleetBenchOptions) -> Result<FleetBenchReport, FleetBenchE
     let ingest_s = (last_change - started).as_secs_f64();
     let stored = last.rows.saturating_sub(before.rows);
     // Stragglers of the watched drones arrive within the drain; then stop the client.
-    let _ = ws_stop.send(());
-    let mut e2e = ws_task.await.unwrap_or_default();
+    let mut e2e = Vec::new();
+    for (stop, task) in watchers {
+        let _ = stop.send(());
+        e2e.extend(task.await.unwrap_or_default());
+    }
     e2e.sort_by(f64::total_cmp);
     tracing::info!(published, stored, "ingest done; REST phase");
 
     let (mut rest_ms, rest_errors, rest_limited, rest_s) = rest_reads(&api, opts, &drones).await;
     rest_ms.sort_by(f64::total_cmp);
-    // The watched mission was only a feed to listen to; the registered drones stay for the
+    // The watched missions were only feeds to listen to; the registered drones stay for the
     // next run.
-    let path = format!("/api/v1/missions/{mission}");
-    match api.request(hyper::Method::DELETE, &path, None).await {
-        Ok((200..=299, _)) => {}
-        Ok((status, _)) => tracing::warn!(status, %path, "bench mission not deleted"),
-        Err(e) => tracing::warn!(error = %e, %path, "bench mission not deleted"),
+    for mission in &missions {
+        let path = format!("/api/v1/missions/{mission}");
+        match api.request(hyper::Method::DELETE, &path, None).await {
+            Ok((200..=299, _)) => {}
+            Ok((status, _)) => tracing::warn!(status, %path, "bench mission not deleted"),
+            Err(e) => tracing::warn!(error = %e, %path, "bench mission not deleted"),
+        }
     }
     Ok(FleetBenchReport {
         drones: opts.drones,
@@ -440,7 +459,12 @@ async fn watch_mission(
 
 /// Publishes for `opts.seconds` over `opts.publishers` connections; returns the messages the
 /// broker acknowledged and the publishing time (seconds, without the final flush).
-async fn publish(opts: &FleetBenchOptions, drones: &[DroneId], mission: MissionId) -> (u64, f64) {
+/// The first `missions.len()` drones name their own mission.
+async fn publish(
+    opts: &FleetBenchOptions,
+    drones: &[DroneId],
+    missions: &[MissionId],
+) -> (u64, f64) {
     let per = drones.len().div_ceil(opts.publishers.max(1)).max(1);
     let deadline = Instant::now() + Duration::from_secs_f64(opts.seconds);
     let acked = Arc::new(AtomicU64::new(0));
@@ -449,7 +473,7 @@ async fn publish(opts: &FleetBenchOptions, drones: &[DroneId], mission: MissionI
         let chunk: Vec<(DroneId, Option<MissionId>)> = chunk
             .iter()
             .enumerate()
-            .map(|(i, d)| (*d, (k * per + i < opts.watched).then_some(mission)))
+            .map(|(i, d)| (*d, missions.get(k * per + i).copied()))
             .collect();
         let mut o = opts.broker.options(
             &format!("aviary-bench-{k}-{}", uuid::Uuid::new_v4().simple()),

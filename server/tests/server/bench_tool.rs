@@ -28,8 +28,9 @@ async fn the_load_tool_measures_a_running_server_from_outside() {
     opts.drones = 5;
     opts.rate_hz = 10.0;
     opts.seconds = 2.0;
-    // One watched drone: the mission's, the only one whose samples may name it.
-    opts.watched = 1;
+    // Two watched drones, each on a mission of its own: a drone's samples may name only the
+    // mission assigned to it.
+    opts.watched = 2;
     opts.registered = 3;
     opts.publishers = 2;
     opts.inflight = 20;
@@ -54,8 +55,19 @@ async fn the_load_tool_measures_a_running_server_from_outside() {
         report.ingest_rate > 0.0 && !report.ingest_lag_p99_s.is_nan(),
         "{json}"
     );
-    // The watched drone's samples reach the mission's WebSocket.
-    assert!(report.e2e_samples >= 15, "{json}");
+    // Both watched drones' samples reach their missions' WebSockets, none dropped as foreign.
+    assert!(report.e2e_samples >= 30, "{json}");
+    let m = &t.server.state.metrics;
+    assert_eq!(
+        (
+            m.ingest_foreign_mission
+                .load(std::sync::atomic::Ordering::Relaxed),
+            m.live_foreign_mission
+                .load(std::sync::atomic::Ordering::Relaxed)
+        ),
+        (0, 0),
+        "{json}"
+    );
     assert!(
         report.e2e_p50_ms > 0.0 && report.e2e_p99_ms < 5_000.0,
         "{json}"
@@ -80,7 +92,7 @@ async fn the_load_tool_measures_a_running_server_from_outside() {
     let mut serials: Vec<&str> = drones.iter().map(|d| d.serial_number.as_str()).collect();
     serials.sort_unstable();
     assert_eq!(serials, ["BENCH-0001", "BENCH-0002", "BENCH-0003"]);
-    // Its mission was only a feed to listen to: deleted at the end.
+    // Its missions were only feeds to listen to: deleted at the end.
     let (st, missions) = http
         .call("GET", "/api/v1/missions", Some(&token), None)
         .await;
