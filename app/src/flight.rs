@@ -4,7 +4,7 @@
 //! supervisor's orders become link requests, the link's one result per request goes back in,
 //! and every transition is stored with its cause. No UI and no threads here.
 
-use aviary_core::mission_items::{PlanItem, cmd, mission_items};
+use aviary_core::mission_items::{PlanItem, cmd, mission_items, resume_items};
 use aviary_core::preflight::PlanNeeds;
 use aviary_core::store::{Store, StoreError};
 use aviary_core::supervisor::{MissionPhase, Order, Output, Supervisor};
@@ -19,20 +19,13 @@ use aviary_links::mav::{
 use chrono::{DateTime, Utc};
 
 /// The facts a link event carries, with the vehicle they are about. Mode, armed, landed state,
-/// current item and link up/down come as the link's own [`LinkEvent::Fact`]s; motion, battery
-/// and GPS are read from its state reports; item reached and `STATUSTEXT` from their events.
+/// current item, item reached, `STATUSTEXT` and link up/down come as the link's own
+/// [`LinkEvent::Fact`]s (the link also sends `ItemReached`/`StatusText` events for other
+/// readers: they are not facts twice); motion, battery and GPS are read from its state reports.
 pub fn facts(event: &LinkEvent) -> Vec<(VehicleId, VehicleFact)> {
     match event {
         LinkEvent::Fact { id, fact } => vec![(*id, fact.clone())],
         LinkEvent::State(v) => state_facts(v).into_iter().map(|f| (v.id, f)).collect(),
-        LinkEvent::ItemReached { id, seq } => vec![(*id, VehicleFact::ItemReached { seq: *seq })],
-        LinkEvent::StatusText { id, severity, text } => vec![(
-            *id,
-            VehicleFact::StatusText {
-                severity: *severity,
-                text: text.clone(),
-            },
-        )],
         _ => Vec::new(),
     }
 }
@@ -70,7 +63,8 @@ pub fn items_for(home: LatLon, waypoints: &[Waypoint], speed_mps: f64) -> Vec<Pl
 }
 
 /// The link request that carries out an accepted order. `items` go with a start that uploads
-/// (and with the resume into the next sortie).
+/// (and with a resume from the ground). A host keeps the items of a `Start` it sends
+/// ([`uploaded_items`]) for [`upload_done`] and [`apply_action_result`].
 /// A resume while the vehicle is on the ground (a failsafe landed it) is a start without an
 /// upload from the order's item: arm, take off and continue.
 pub fn link_request(order: &Order, items: &[PlanItem], on_ground: bool) -> MissionRequest {
@@ -79,9 +73,13 @@ pub fn link_request(order: &Order, items: &[PlanItem], on_ground: bool) -> Missi
             items: order.upload.then(|| items.to_vec()),
             from_seq: order.from_seq,
         },
-        // The next sortie of a mission flown in sorties: its items go up first.
+        // On the ground again: after a failsafe landing the rest of the mission from
+        // `from_seq` (with a takeoff first), or the next sortie of a mission flown in sorties.
         CommandAction::Resume if order.upload => MissionRequest::Start {
-            items: Some(items.to_vec()),
+            items: Some(match order.from_seq {
+                Some(from) => resume_items(items, from).unwrap_or_else(|| items.to_vec()),
+                None => items.to_vec(),
+            }),
             from_seq: None,
         },
         CommandAction::Resume if on_ground => MissionRequest::Start {
@@ -95,6 +93,17 @@ pub fn link_request(order: &Order, items: &[PlanItem], on_ground: bool) -> Missi
         CommandAction::Rth => MissionRequest::Rtl,
         CommandAction::Land => MissionRequest::Land,
         CommandAction::Abort => MissionRequest::Abort,
+    }
+}
+
+/// The items a request uploads, if it uploads any: after a resume from the ground these are
+/// the resume mission's, numbered anew.
+pub fn uploaded_items(request: &MissionRequest) -> Option<&[PlanItem]> {
+    match request {
+        MissionRequest::Start {
+            items: Some(items), ..
+        } => Some(items),
+        _ => None,
     }
 }
 
@@ -291,13 +300,10 @@ mod tests {
             link_request(&order(CommandAction::Resume, false, Some(4)), &items, false),
             MissionRequest::Resume { from_seq: Some(4) }
         ));
-        assert!(matches!(
-            link_request(&order(CommandAction::Resume, false, Some(4)), &items, true),
-            MissionRequest::Start {
-                items: None,
-                from_seq: Some(4)
-            }
-        ));
+        let resume = link_request(&order(CommandAction::Resume, true, Some(4)), &items, true);
+        let up = uploaded_items(&resume).expect("a resume from the ground uploads");
+        assert_eq!(up[1].command, cmd::NAV_TAKEOFF, "{up:?}");
+        assert!(up.len() < items.len() + 2);
         assert_eq!(
             link_request(&order(CommandAction::Rth, false, None), &items, false),
             MissionRequest::Rtl

@@ -470,3 +470,68 @@ fn a_mission_in_two_sorties_lands_waits_for_the_battery_swap_and_completes() {
         .expect("missions");
     assert_eq!(missions.len(), 1);
 }
+
+#[test]
+fn after_a_gps_failsafe_landing_the_operator_resumes_and_the_mission_completes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = plan(dir.path(), 60.0);
+    let port = free_udp_port();
+    let db = dir.path().join("f.db");
+    let mut fly = Fly::start(&db, &plan, port, &["--resume-window-s", "120"]);
+    let sim = sim(port);
+    fly.until("item 6", |v| {
+        v["event"] == "progress" && v["item"].as_u64().is_some_and(|i| i >= 6)
+    });
+    let id = sim.drones().first().expect("a drone").id;
+    sim.inject_fault(id, Fault::GpsLoss { active: true })
+        .expect("fault");
+    let alert = fly.until("the failsafe alert", |v| {
+        v["event"] == "alert" && v["level"] == "critical" && v["reason"] == "gps_failsafe"
+    });
+    println!("alert: {alert}");
+    let failed = fly.transition_to("failed");
+    assert_eq!(failed["reason"], "gps_failsafe", "{failed}");
+    // GPS back: the vehicle is ready again and the operator resumes.
+    sim.inject_fault(id, Fault::GpsLoss { active: false })
+        .expect("clear fault");
+    let offer = fly.until("the resume offer", |v| {
+        v["event"] == "alert"
+            && v["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("send resume"))
+    });
+    println!("offer: {offer}");
+    fly.say("resume");
+    let relaunch = fly.transition_to("uploading");
+    assert!(
+        relaunch["cause"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("operator: resume from item")),
+        "{relaunch}"
+    );
+    fly.transition_to("in_progress");
+    let (code, lines) = fly.finish();
+    let dump = lines
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    println!("{dump}");
+    assert_eq!(code, 0, "{dump}");
+    assert_eq!(
+        states(&lines).last().map(String::as_str),
+        Some("completed"),
+        "{dump}"
+    );
+    // The resumed flight is the rest of the mission: fewer items than the whole.
+    let of_after = lines
+        .iter()
+        .rev()
+        .find(|v| v["event"] == "progress")
+        .and_then(|v| v["of"].as_u64())
+        .expect("progress after the resume");
+    assert!(
+        of_after < 17,
+        "the resume mission has {of_after} items after home"
+    );
+}

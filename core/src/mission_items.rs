@@ -167,6 +167,42 @@ pub fn first_difference(a: &[PlanItem], b: &[PlanItem], skip_home: bool) -> Opti
     })
 }
 
+/// The mission that continues `items` from item `from_seq` on a vehicle that is on the ground
+/// again (after a failsafe landing or a battery swap), as ground stations build a "resume
+/// mission": home, the takeoff and the speed change before the first waypoint, the camera
+/// trigger in force at `from_seq` (so photos go on), then the items from `from_seq`,
+/// renumbered. `ArduCopter` refuses to fly `AUTO` from the ground unless the current item is a
+/// takeoff ("Auto: Missing Takeoff Cmd"), so a resume from the ground cannot just set the
+/// current item. `None` when `from_seq` is past the last item.
+pub fn resume_items(items: &[PlanItem], from_seq: u16) -> Option<Vec<PlanItem>> {
+    let from = usize::from(from_seq);
+    if from >= items.len() {
+        return None;
+    }
+    let first_nav = items
+        .iter()
+        .position(|i| i.seq > 0 && i.command == cmd::NAV_WAYPOINT)
+        .unwrap_or(items.len());
+    let mut out: Vec<PlanItem> = items.iter().take(first_nav.min(from)).copied().collect();
+    if out.len() < from {
+        // The trigger distance in force where the flight resumes (the last one set before).
+        if let Some(trigger) = items[..from]
+            .iter()
+            .rev()
+            .find(|i| i.command == cmd::DO_SET_CAM_TRIGG_DIST)
+        {
+            out.push(*trigger);
+        }
+        out.extend_from_slice(&items[from..]);
+    } else {
+        out.extend_from_slice(&items[out.len()..]);
+    }
+    for (seq, item) in out.iter_mut().enumerate() {
+        item.seq = u16::try_from(seq).unwrap_or(u16::MAX);
+    }
+    Some(out)
+}
+
 /// The mission a vehicle flies for `waypoints` from `home`, item 0 being home. A
 /// `DO_CHANGE_SPEED` to `speed_mps` (ground speed) follows the first takeoff (or home, when
 /// there is no takeoff); a speed that is not a positive number adds no item.
@@ -313,5 +349,22 @@ mod tests {
         assert!(first_difference(&items, &other, true).is_none());
         assert!(first_difference(&items, &other, false).is_some());
         assert!(first_difference(&items, &items[1..], true).is_some());
+    }
+
+    #[test]
+    fn a_resume_from_the_ground_takes_off_again_with_the_camera_in_force() {
+        let home = LatLon::new(47.397_742, 8.545_594);
+        let items = mission_items(home, &survey(home), 6.0);
+        // 0 home, 1 takeoff, 2 speed, 3 wp, 4 cam on, 5 wp, 6 cam off, 7 rtl
+        let resumed = resume_items(&items, 5).expect("resumable");
+        let cmds: Vec<u16> = resumed.iter().map(|i| i.command).collect();
+        assert_eq!(cmds, vec![16, 22, 178, 206, 16, 206, 20]);
+        let seqs: Vec<u16> = resumed.iter().map(|i| i.seq).collect();
+        assert_eq!(seqs, (0..7).collect::<Vec<u16>>());
+        assert!(resumed[4].same_as(&PlanItem { seq: 4, ..items[5] }));
+        // From the very start it is the mission itself; past the end there is nothing to fly.
+        let whole = resume_items(&items, 1).expect("from the takeoff");
+        assert!(first_difference(&whole, &items, false).is_none());
+        assert!(resume_items(&items, 8).is_none());
     }
 }

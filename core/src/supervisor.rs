@@ -599,10 +599,12 @@ impl Supervisor {
                         self.describe_vehicle()
                     )));
                 }
+                // On the ground again: the rest of the mission goes up as a new one that
+                // starts with a takeoff (`mission_items::resume_items`).
                 Ok(Order {
                     action,
-                    upload: false,
-                    from_seq: resume_from,
+                    upload: true,
+                    from_seq: Some(resume_from.unwrap_or(1)),
                 })
             }
             (A::Pause, P::InProgress)
@@ -685,9 +687,13 @@ impl Supervisor {
                     run.current = 0;
                     self.go(to, now, "operator: start".into(), None, &mut out);
                 }
-                CommandAction::Resume if self.phase() == Some(MissionPhase::Failed) => {
+                CommandAction::Resume if run.phase == MissionPhase::Failed => {
+                    run.flew = false;
+                    run.interruption = None;
+                    run.outcome = None;
+                    run.paused_at = None;
                     self.go(
-                        MissionPhase::Launching,
+                        MissionPhase::Uploading,
                         now,
                         format!(
                             "operator: resume from item {}",
@@ -721,6 +727,9 @@ impl Supervisor {
             Ok((items, rtl_seq)) => {
                 run.items = items;
                 run.rtl_seq = rtl_seq;
+                // A new list numbers the items anew (a resume mission).
+                run.last_reached = None;
+                run.current = 0;
                 self.go(
                     MissionPhase::Ready,
                     now,
@@ -741,9 +750,14 @@ impl Supervisor {
                 }
             }
             Err(why) => {
+                let resuming = run.pending.is_some_and(|(a, _)| a == CommandAction::Resume);
                 run.pending = None;
                 self.go(
-                    MissionPhase::Planned,
+                    if resuming {
+                        MissionPhase::Failed
+                    } else {
+                        MissionPhase::Planned
+                    },
                     now,
                     format!("upload failed: {why}"),
                     Some(FailureReason::UploadFailed),

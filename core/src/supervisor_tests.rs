@@ -229,7 +229,22 @@ fn a_battery_failsafe_fails_with_its_reason_and_the_vehicles_words() {
     });
     let order = r.ask(A::Resume).expect("resume after failsafe");
     assert_eq!(order.from_seq, Some(5));
+    assert!(
+        order.upload,
+        "a resume from the ground uploads a mission with a takeoff"
+    );
+    assert_eq!(r.phase(), P::Uploading);
+    r.now += 1;
+    let out = r.s.upload_result(Ok((7, Some(6))), t(r.now));
+    r.take(out);
     assert_eq!(r.phase(), P::Launching);
+    r.feed(hb("AUTO", C::Auto, true));
+    r.feed(F::Landed { state: L::InAir });
+    assert_eq!(r.phase(), P::InProgress);
+    r.reach(5);
+    r.feed(F::MissionCurrent { seq: 6 });
+    r.land_and_disarm(("AUTO", C::Auto));
+    assert_eq!(r.phase(), P::Completed, "{:?}", r.transitions);
 }
 
 #[test]

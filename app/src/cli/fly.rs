@@ -70,6 +70,10 @@ pub struct FlyArgs {
     /// Battery kept in reserve at the end of a sortie, percent.
     #[arg(long, default_value_t = 20.0)]
     reserve_pct: f64,
+    /// After a failsafe has landed the vehicle, wait this long for a `resume` line that
+    /// continues the mission from the item after the last one reached, seconds (0: end).
+    #[arg(long, default_value_t = 0.0)]
+    resume_window_s: f64,
 }
 
 /// How the run ended.
@@ -95,6 +99,10 @@ struct Fly {
     status: DroneStatus,
     /// The vehicle refused the start (why, in its words): the run ends.
     start_refused: Option<String>,
+    /// After a failsafe, how long a `resume` line is awaited, seconds (0: end at once).
+    resume_window_s: f64,
+    resume_until: Option<Instant>,
+    resume_offered: bool,
 }
 
 /// Runs `aviary fly`.
@@ -264,6 +272,9 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
         last_progress: None,
         status: DroneStatus::Available,
         start_refused: None,
+        resume_window_s: args.resume_window_s,
+        resume_until: None,
+        resume_offered: false,
     };
     f.sup.attach(
         MissionPhase::Planned,
@@ -531,6 +542,9 @@ impl Fly {
                 self.outputs(&outputs)?;
                 let on_ground = self.sup.vehicle().on_ground();
                 let request = flight::link_request(&order, &self.items, on_ground);
+                if let Some(up) = flight::uploaded_items(&request) {
+                    self.items = up.to_vec();
+                }
                 if let Err(e) = self.handle.mission_action(self.vehicle, request) {
                     let outputs = self
                         .sup
@@ -673,6 +687,35 @@ impl Fly {
     }
 
     /// Flies until the mission ends (or the start is refused for good).
+    /// After a failed mission: `true` while the resume window is open (the loop goes on and a
+    /// `resume` line may restart the mission from the item after the last one reached).
+    fn resume_window(&mut self) -> bool {
+        if self.resume_window_s <= 0.0 {
+            return false;
+        }
+        let now = Instant::now();
+        let until = *self
+            .resume_until
+            .get_or_insert_with(|| now + Duration::from_secs_f64(self.resume_window_s));
+        if !self.resume_offered && self.sup.allowed(CommandAction::Resume) {
+            self.resume_offered = true;
+            let from = self.sup.last_reached().map_or(1, |s| s.saturating_add(1));
+            let text = format!(
+                "the vehicle is down and ready: send resume within {:.0} s to continue from item {from}",
+                until.saturating_duration_since(now).as_secs_f64()
+            );
+            self.out.line(&Out::Alert {
+                state: self.phase_str(),
+                alert: &aviary_core::supervisor::SupervisorAlert {
+                    level: aviary_core::supervisor::AlertLevel::Info,
+                    reason: None,
+                    text,
+                },
+            });
+        }
+        now < until
+    }
+
     fn run(&mut self, events: &mut LinkEvents) -> anyhow::Result<End> {
         let stdin = stdin_commands();
         loop {
@@ -687,7 +730,14 @@ impl Fly {
             }
             let outputs = self.sup.tick(self.now());
             self.outputs(&outputs)?;
+            if self.sup.phase() != Some(MissionPhase::Failed) {
+                self.resume_until = None;
+                self.resume_offered = false;
+            }
             match self.sup.phase() {
+                // Down after a failsafe: the operator may resume from the next item once the
+                // vehicle is ready again, within the window.
+                Some(MissionPhase::Failed) if self.resume_window() => {}
                 Some(p) if p.is_terminal() => {
                     self.store.telemetry().flush()?;
                     let (_, reason) = self.store.mission_phase(self.mission)?;
