@@ -283,13 +283,22 @@ mod tests {
 
     #[test]
     fn orders_map_to_one_link_request_each() {
+        let home = LatLon::new(47.0, 8.0);
+        let wp = |north_m: f64, action| Waypoint {
+            pos: home.offset_ne(north_m, 0.0),
+            alt_rel_m: 50.0,
+            action,
+        };
+        // 0 home, 1 takeoff, 2 speed, 3..5 waypoints, 6 return.
         let items = items_for(
-            LatLon::new(47.0, 8.0),
-            &[Waypoint {
-                pos: LatLon::new(47.001, 8.0),
-                alt_rel_m: 50.0,
-                action: aviary_core::WaypointAction::FlyThrough,
-            }],
+            home,
+            &[
+                wp(0.0, WaypointAction::Takeoff),
+                wp(50.0, WaypointAction::FlyThrough),
+                wp(100.0, WaypointAction::FlyThrough),
+                wp(150.0, WaypointAction::FlyThrough),
+                wp(0.0, WaypointAction::ReturnToLaunch),
+            ],
             6.0,
         );
         assert!(matches!(
@@ -303,7 +312,9 @@ mod tests {
         let resume = link_request(&order(CommandAction::Resume, true, Some(4)), &items, true);
         let up = uploaded_items(&resume).expect("a resume from the ground uploads");
         assert_eq!(up[1].command, cmd::NAV_TAKEOFF, "{up:?}");
-        assert!(up.len() < items.len() + 2);
+        // home, takeoff, speed, then items 4..=6 renumbered 3..=5.
+        assert_eq!(up.len(), 6, "{up:?}");
+        assert!(up[3].same_as(&PlanItem { seq: 3, ..items[4] }));
         assert_eq!(
             link_request(&order(CommandAction::Rth, false, None), &items, false),
             MissionRequest::Rtl
