@@ -291,7 +291,7 @@ fn apply_outputs(state: &mut AppState, backend: &mut Backend, drone: DroneId, ou
                 if a.level == AlertLevel::Info {
                     state.notice(text, false);
                 } else {
-                    state.raise_alert(alert_kind(a), Some(drone), text);
+                    state.raise_event_alert(alert_kind(a), Some(drone), text);
                 }
             }
             Output::Progress { item, .. } => {

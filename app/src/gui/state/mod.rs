@@ -238,6 +238,35 @@ impl AppState {
         });
     }
 
+    /// Raises an alert for an event (a supervisor's alert: each one a distinct happening, such
+    /// as the vehicle's own failsafe words after a GPS glitch), unless the very same message for
+    /// the same drone is already open.
+    pub fn raise_event_alert(
+        &mut self,
+        kind: AlertKind,
+        drone: Option<DroneId>,
+        message: impl Into<String>,
+    ) {
+        let message = message.into();
+        if self
+            .alerts
+            .iter()
+            .any(|a| a.drone == drone && a.message == message && a.acknowledged_at.is_none())
+        {
+            return;
+        }
+        let id = self.next_alert_id;
+        self.next_alert_id += 1;
+        self.alerts.push(Alert {
+            id,
+            time: self.now,
+            kind,
+            drone,
+            message,
+            acknowledged_at: None,
+        });
+    }
+
     /// Unacknowledged alerts.
     pub fn open_alerts(&self) -> usize {
         self.alerts
