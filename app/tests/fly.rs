@@ -24,7 +24,7 @@ const HOME: LatLon = LatLon {
 /// Simulated seconds per wall second: the 150 × 100 m survey takes about 30 s.
 const SPEEDUP: f64 = 10.0;
 /// Bound on one run; the peers answer long before (the test waits for lines, never sleeps).
-const RUN_LIMIT: Duration = Duration::from_secs(180);
+const RUN_LIMIT: Duration = Duration::from_mins(3);
 
 /// A UDP port nobody listens on (bound, read and released).
 fn free_udp_port() -> u16 {
@@ -128,7 +128,7 @@ impl Fly {
                         return v;
                     }
                 }
-                Err(_) => panic!("no line for {what}; seen:\n{}", self.dump()),
+                Err(e) => panic!("no line for {what} ({e}); seen:\n{}", self.dump()),
             }
         }
     }
