@@ -58,11 +58,22 @@ fn rules() -> BTreeMap<String, Rule> {
 }
 
 fn metadata() -> serde_json::Value {
-    let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline"])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .output()
-        .unwrap();
+    let run = |offline: bool| {
+        let mut c = Command::new(env!("CARGO"));
+        c.args(["metadata", "--format-version", "1"]);
+        if offline {
+            c.arg("--offline");
+        }
+        c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .output()
+            .unwrap()
+    };
+    // Offline first; the full graph needs every platform's manifests (e.g. accesskit_ios),
+    // which a machine that only ever built for Linux may not have downloaded yet.
+    let mut out = run(true);
+    if !out.status.success() {
+        out = run(false);
+    }
     assert!(
         out.status.success(),
         "{}",
