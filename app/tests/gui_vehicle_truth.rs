@@ -619,3 +619,60 @@ fn a_position_picks_the_nearest_site() {
     }
     sim.shutdown();
 }
+
+#[test]
+fn links_changed_in_settings_take_effect_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut app = app_on(&dir.path().join("aviary.db"));
+    let mut settings = Settings::default();
+    settings.links = vec!["udpin:127.0.0.1:0".into()];
+    aviary_app::gui::logic::apply_link_settings(&mut app.state, &mut app.backend, &settings);
+    let open: Vec<_> = app
+        .backend
+        .links
+        .links
+        .iter()
+        .filter(|l| !l.closed)
+        .collect();
+    assert_eq!(open.len(), 1);
+    let gcs = open[0].handle.local_addr().expect("listening");
+    assert!(
+        app.state
+            .notices
+            .iter()
+            .any(|n| n.text == "link udpin:127.0.0.1:0 started")
+    );
+    // A vehicle on the new link joins the fleet without a restart.
+    let mut cfg = SimConfig::new(gcs, 0);
+    cfg.speedup = SPEEDUP;
+    let sim = Simulator::spawn(cfg).expect("simulator");
+    let site = app.state.sites.first().expect("site").location;
+    let mut vc = VehicleConfig::new(3, site);
+    vc.default_streams = Some(StreamRates {
+        position_hz: 4.0,
+        status_hz: 1.0,
+    });
+    sim.add_drone_with(vc).expect("vehicle");
+    let ctx = egui::Context::default();
+    let deadline = Instant::now() + Duration::from_mins(1);
+    let drone = loop {
+        app.logic_step(&ctx);
+        if let Some(d) = app.backend.links.by_drone.keys().next() {
+            break *d;
+        }
+        assert!(Instant::now() < deadline, "{:#?}", app.state.notices);
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // Removed in Settings: stopped at once, its vehicle unbound.
+    settings.links.clear();
+    aviary_app::gui::logic::apply_link_settings(&mut app.state, &mut app.backend, &settings);
+    assert!(app.backend.links.links.iter().all(|l| l.closed));
+    assert!(!app.backend.links.by_drone.contains_key(&drone));
+    assert!(
+        app.state
+            .notices
+            .iter()
+            .any(|n| n.text == "link udpin:127.0.0.1:0 stopped")
+    );
+    sim.shutdown();
+}

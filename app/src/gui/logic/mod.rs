@@ -24,7 +24,7 @@ mod supervision;
 pub use alerts::{GEOFENCE_MARGIN_M, outside_geofence};
 pub use commands::handle_command;
 pub use control::{action_str, confirm_command, fail_command, mission_event};
-pub use link_events::apply_link_event;
+pub use link_events::{apply_link_event, apply_link_settings};
 pub use refresh::{ingest_sample, refresh_from_store};
 pub use reports::ORG_REPORT_JOB;
 pub use supervision::check_name;

@@ -317,4 +317,14 @@ mod tests {
         s.raise_alert(AlertKind::LowBattery, Some(d), "low once more");
         assert_eq!(s.alerts.len(), 2);
     }
+
+    #[test]
+    fn event_alerts_keep_each_distinct_message() {
+        let mut s = AppState::new(Utc::now());
+        let d = DroneId::new_random();
+        s.raise_event_alert(AlertKind::VehicleFault, Some(d), "GPS Glitch");
+        s.raise_event_alert(AlertKind::VehicleFault, Some(d), "EKF Failsafe");
+        s.raise_event_alert(AlertKind::VehicleFault, Some(d), "EKF Failsafe");
+        assert_eq!(s.open_alerts(), 2);
+    }
 }
