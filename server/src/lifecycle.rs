@@ -9,13 +9,13 @@
 //! it ended — except after an abort or RTH, where the drone stays busy until its own telemetry
 //! shows it on the ground ([`drone_landed`]).
 //!
-//! What the drone says over MQTT is mapped to [`aviary_core::vehicle::VehicleFact`]s where the
-//! payload carries them ([`facts_of`]: motion, battery), and [`on_ground`] decides touchdown as
-//! the supervisor does when the autopilot sends no landed state (disarmed is not on the wire,
-//! so altitude and speed decide).
+//! What the drone says over MQTT becomes the supervisor's facts through the core's own mapping
+//! ([`TelemetryUpdate::facts`]: its status and altitude give mode, armed and landed state), and
+//! [`on_ground`] reads touchdown from them: landed and disarmed, never the drone's word alone
+//! (`completed` while 35 m up is still a flying vehicle).
 
 use aviary_core::supervisor::MissionPhase;
-use aviary_core::vehicle::VehicleFact;
+use aviary_core::vehicle::{LandedState, VehicleFact};
 use aviary_core::wire::TelemetryUpdate;
 use aviary_core::{
     DroneId, MissionEvent, MissionId, MissionLifecycle, MissionStatus, OrgId, UserId,
@@ -25,33 +25,22 @@ use deadpool_postgres::GenericClient;
 
 use crate::error::ServerError;
 
-/// Highest altitude above home, metres, at which a drone reporting no landed state counts as on
-/// the ground: touchdown, not the last half metre of the descent (`LAND_SPEED` is 0.5 m/s).
-pub const GROUND_ALT_M: f64 = 0.1;
-/// Highest ground speed, m/s, at which a drone counts as stopped on the ground.
-pub const GROUND_SPEED_MPS: f64 = 0.3;
-
-/// The facts one MQTT telemetry sample carries (the rest of the supervisor's vocabulary —
-/// mode, armed, landed state, mission item — is not on this wire).
-pub fn facts_of(t: &TelemetryUpdate) -> [VehicleFact; 2] {
-    [
-        VehicleFact::Motion {
-            alt_rel_m: t.position.altitude,
-            ground_speed_mps: t.velocity.speed,
-        },
-        VehicleFact::Battery {
-            remaining_pct: Some(t.battery),
-            voltage_v: None,
-        },
-    ]
-}
-
-/// Touchdown as the supervisor infers it without `EXTENDED_SYS_STATE`: low and still.
+/// Touchdown as the supervisor sees it: the drone's facts say it is on the ground and
+/// disarmed.
 pub fn on_ground(t: &TelemetryUpdate) -> bool {
-    facts_of(t).iter().any(|f| {
-        matches!(f, VehicleFact::Motion { alt_rel_m, ground_speed_mps }
-            if *alt_rel_m <= GROUND_ALT_M && *ground_speed_mps <= GROUND_SPEED_MPS)
-    })
+    let facts = t.facts();
+    let landed = facts.iter().any(|f| {
+        matches!(
+            f,
+            VehicleFact::Landed {
+                state: LandedState::OnGround
+            }
+        )
+    });
+    let disarmed = facts
+        .iter()
+        .any(|f| matches!(f, VehicleFact::Heartbeat { armed: false, .. }));
+    landed && disarmed
 }
 
 /// One applied change.
@@ -211,7 +200,9 @@ pub async fn drone_landed<C: GenericClient>(
 }
 
 /// The drone flies home (it says so, or says its route is flown while still in the air):
-/// record the phase once, without a status change; the mission completes on touchdown.
+/// record the phase once, without a status change; the mission completes on touchdown. The
+/// mission row is locked, so an operator's abort committing meanwhile (which records the
+/// return itself) is seen and nothing is recorded twice.
 pub async fn drone_returning<C: GenericClient>(
     c: &C,
     drone: DroneId,
@@ -222,7 +213,8 @@ pub async fn drone_returning<C: GenericClient>(
         "INSERT INTO mission_transitions (mission_id, org_id, at, from_status, to_status, phase, cause)
          SELECT m.mission_id, m.org_id, $3, m.status, m.status, 'returning', 'drone: flying home'
          FROM missions m WHERE m.mission_id = $1 AND m.drone_id = $2 AND m.status = 'in_progress'
-         AND NOT EXISTS (SELECT 1 FROM mission_transitions t WHERE t.mission_id = $1 AND t.phase = 'returning')",
+         AND NOT EXISTS (SELECT 1 FROM mission_transitions t WHERE t.mission_id = $1 AND t.phase = 'returning')
+         FOR UPDATE OF m",
         &[&mission.0, &drone.0, &now],
     )
     .await?;
@@ -234,7 +226,7 @@ mod tests {
     use super::*;
     use aviary_core::wire::{WirePosition, WireVelocity};
 
-    fn sample(alt: f64, speed: f64) -> TelemetryUpdate {
+    fn sample(status: &str, alt: f64) -> TelemetryUpdate {
         TelemetryUpdate {
             kind: "telemetry_update".into(),
             mission_id: None,
@@ -246,22 +238,25 @@ mod tests {
                 altitude: alt,
             },
             velocity: WireVelocity {
-                speed,
+                speed: 0.0,
                 heading: 0.0,
             },
             battery: 50.0,
-            status: "completed".into(),
+            status: status.into(),
             progress: 100.0,
         }
     }
 
     #[test]
-    fn touchdown_needs_low_and_still() {
-        assert!(on_ground(&sample(0.0, 0.0)));
-        assert!(on_ground(&sample(0.05, 0.2)));
-        assert!(!on_ground(&sample(0.4, 0.0)), "still descending");
-        assert!(!on_ground(&sample(3.4, 0.0)), "hovering low is not landed");
-        assert!(!on_ground(&sample(0.1, 2.0)), "moving is not landed");
+    fn touchdown_is_the_vehicles_landed_state_not_the_word() {
+        assert!(on_ground(&sample("completed", 0.0)));
+        assert!(on_ground(&sample("aborted", 0.2)));
+        assert!(
+            !on_ground(&sample("completed", 35.0)),
+            "a ground word 35 m up"
+        );
+        assert!(!on_ground(&sample("landing", 0.3)), "still landing");
+        assert!(!on_ground(&sample("in_progress", 0.0)), "taking off");
     }
 
     #[test]

