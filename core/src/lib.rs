@@ -20,6 +20,7 @@ pub mod preflight;
 pub mod store;
 pub mod supervisor;
 pub mod vehicle;
+pub mod weather;
 pub mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock};
