@@ -25,6 +25,14 @@ pub enum ReportError {
         /// The OS error (in the message, so not also a `source`).
         io: std::io::Error,
     },
+    /// Two outputs of one report name the same file.
+    #[error("{first} and {second} are the same file: give each output its own path")]
+    SameOutput {
+        /// The first output asked for.
+        first: PathBuf,
+        /// The output that names the same file.
+        second: PathBuf,
+    },
     /// Writing to the output failed part-way.
     #[error("cannot write the {what}: {io}")]
     Write {
@@ -70,17 +78,4 @@ impl ReportError {
     pub(crate) fn write(what: &'static str) -> impl FnOnce(std::io::Error) -> Self {
         move |io| Self::Write { what, io }
     }
-}
-
-/// Creates (truncating) the file at `path` for a report, buffered. A missing directory or a
-/// read-only location gives [`ReportError::CreateOutput`] naming `path`.
-pub fn create_output(
-    path: &std::path::Path,
-) -> Result<std::io::BufWriter<std::fs::File>, ReportError> {
-    std::fs::File::create(path)
-        .map(|f| std::io::BufWriter::with_capacity(1 << 16, f))
-        .map_err(|io| ReportError::CreateOutput {
-            path: path.to_path_buf(),
-            io,
-        })
 }

@@ -2,7 +2,8 @@
 //! computed from stored telemetry ([`mission::MissionReport`], [`mission::analyze`]), site
 //! and organisation summaries over a period ([`summary::OrgSummary`], [`summary::summarize`])
 //! with the mission history, and the writers that turn them into CSV ([`csvout`]) and PDF
-//! ([`pdf`]) on any `std::io::Write`.
+//! ([`pdf`]) on any `std::io::Write`, and [`output`], which puts the finished files on disk
+//! all or nothing (temporary file in the target folder, fsync, rename).
 //!
 //! Principal types: [`MissionReport`], [`DataIssue`], [`Verdict`], [`MissionRecord`],
 //! [`OrgSummary`], [`ReportError`].
@@ -18,16 +19,18 @@ pub mod error;
 pub mod format;
 pub mod frame;
 pub mod mission;
+pub mod output;
 pub mod pdf;
 pub mod summary;
 pub mod testdata;
 
-pub use error::{ReportError, create_output};
+pub use error::ReportError;
 pub use frame::{LocalFrame, ReportCamera};
 pub use mission::{
     DataIssue, EventKind, MissionReport, ReportContext, ReportOptions, Verdict, analyze,
     load_mission_report,
 };
+pub use output::OutputFile;
 pub use summary::{
     Grouping, HistoryFilter, MaintenancePolicy, MissionRecord, OrgSummary, summarize,
 };

@@ -896,14 +896,19 @@ pub fn result_of(
 }
 
 /// Stores the complete result of an ended mission (coverage and photos included), so the
-/// summaries read it instead of the telemetry next time.
+/// summaries read it instead of the telemetry next time. A store opened read-only
+/// ([`Store::open_read_only`], a read-only copy) keeps nothing: the report is still complete,
+/// it is only computed again next time.
 pub fn save_result(
     store: &Store,
     mission: &Mission,
     report: &MissionReport,
 ) -> Result<(), ReportError> {
     if let Some(r) = result_of(mission, report, store.clock().now()) {
-        store.save_mission_result(&r)?;
+        match store.save_mission_result(&r) {
+            Ok(()) | Err(StoreError::ReadOnly { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }

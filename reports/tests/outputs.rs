@@ -11,12 +11,17 @@ use aviary_reports::summary::{
     Grouping, HistoryFilter, MaintenancePolicy, load_history, load_org_report,
 };
 use aviary_reports::{
-    ReportError, ReportOptions, create_output, csvout, format, load_mission_report, pdf, testdata,
+    ReportError, ReportOptions, csvout, format, load_mission_report, output, pdf, testdata,
 };
 use chrono::Duration;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
+
+/// A plain file for a test's output (the tests inspect the writers, not the commit).
+fn create_output(p: &Path) -> std::io::Result<std::io::BufWriter<std::fs::File>> {
+    std::fs::File::create(p).map(std::io::BufWriter::new)
+}
 
 fn tool(name: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
@@ -395,7 +400,7 @@ fn org_report_pdf_and_history_csv_read_back_with_real_tools() {
 fn unwritable_output_path_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let bad = tmp.path().join("no-such-dir").join("report.pdf");
-    let err = create_output(&bad)
+    let err = output::commit(&[output::OutputFile::new(&bad, b"%PDF".to_vec())])
         .err()
         .unwrap_or_else(|| panic!("creating {} should fail", bad.display()));
     assert!(matches!(err, ReportError::CreateOutput { .. }));
@@ -404,6 +409,8 @@ fn unwritable_output_path_is_a_clear_error() {
         msg.contains(&bad.display().to_string()) && msg.contains("cannot create report file"),
         "{msg}"
     );
+    let err = output::check_targets([bad.as_path()]).expect_err("missing folder");
+    assert!(err.to_string().contains("folder does not exist"), "{err}");
 }
 
 #[test]

@@ -129,6 +129,49 @@ impl Store {
         })
     }
 
+    /// Opens the existing store at `path` for reading only (reports, a read-only copy): no
+    /// file is created, nothing is migrated or written. A file at an older or newer schema
+    /// version is refused; any write through the store fails with [`StoreError::ReadOnly`].
+    pub fn open_read_only(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let options = StoreOptions::default();
+        let conn = open_read_only_connection(path)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| StoreError::from_sqlite(path, e))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: path.to_path_buf(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if version < SCHEMA_VERSION {
+            // An older file needs a migration, which is a write.
+            return Err(StoreError::CannotOpen {
+                path: path.to_path_buf(),
+                detail: format!(
+                    "schema version {version} is older than this Aviary's ({SCHEMA_VERSION}); \
+                     open it once with write access to upgrade it"
+                ),
+            });
+        }
+        // The writer's connection is read-only too: a submitted sample or retention fails and
+        // is counted, never written.
+        let writer = TelemetryWriter::spawn(
+            open_read_only_connection(path)?,
+            path.to_path_buf(),
+            Arc::clone(&clock),
+            &options,
+        )?;
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+            writer,
+            clock,
+            options,
+        })
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -169,6 +212,19 @@ impl Store {
     fn err(&self, e: rusqlite::Error) -> StoreError {
         StoreError::from_sqlite(&self.path, e)
     }
+}
+
+/// Opens one read-only connection to an existing Aviary file (no journal-mode change).
+fn open_read_only_connection(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn =
+        Connection::open_with_flags(path, flags).map_err(|e| StoreError::from_sqlite(path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| StoreError::from_sqlite(path, e))?;
+    schema::check_identity(&conn, path)?;
+    conn.execute_batch("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;")
+        .map_err(|e| StoreError::from_sqlite(path, e))?;
+    Ok(conn)
 }
 
 /// Opens one connection with the store's pragmas.
