@@ -624,8 +624,10 @@ fn a_position_picks_the_nearest_site() {
 fn links_changed_in_settings_take_effect_at_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut app = app_on(&dir.path().join("aviary.db"));
-    let mut settings = Settings::default();
-    settings.links = vec!["udpin:127.0.0.1:0".into()];
+    let mut settings = Settings {
+        links: vec!["udpin:127.0.0.1:0".into()],
+        ..Settings::default()
+    };
     aviary_app::gui::logic::apply_link_settings(&mut app.state, &mut app.backend, &settings);
     let open: Vec<_> = app
         .backend
