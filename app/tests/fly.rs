@@ -418,16 +418,18 @@ fn a_survey_far_from_home_is_refused_before_anything_moves() {
 #[test]
 fn a_mission_in_two_sorties_lands_waits_for_the_battery_swap_and_completes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // A 15 Wh battery cannot fly the survey in one go: aviary plan writes one file per sortie.
-    let whole = plan_with(dir.path(), 60.0, &["--battery-wh", "15"]);
-    let s1 = whole.with_file_name("survey60_sortie1.plan");
-    let s2 = whole.with_file_name("survey60_sortie2.plan");
+    // A 15 Wh battery cannot fly the survey in one go: with --sorties, aviary plan writes one
+    // file per sortie into the folder survey60_sorties.
+    let whole = plan_with(dir.path(), 60.0, &["--battery-wh", "15", "--sorties"]);
+    let sorties = whole.with_file_name("survey60_sorties");
+    let s1 = sorties.join("survey60_sortie1.plan");
+    let s2 = sorties.join("survey60_sortie2.plan");
     assert!(
         s1.is_file() && s2.is_file(),
         "aviary plan wrote two sorties"
     );
     assert!(
-        !whole.with_file_name("survey60_sortie3.plan").exists(),
+        !sorties.join("survey60_sortie3.plan").exists(),
         "two sorties"
     );
     let port = free_udp_port();

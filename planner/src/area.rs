@@ -42,9 +42,33 @@ impl Area {
             lon_lo = lon_lo.min(p.lon_deg);
             lon_hi = lon_hi.max(p.lon_deg);
         }
+        // An area across the antimeridian has longitudes near +180 and near -180: measured with
+        // the western ones moved by +360° it is as narrow as it is on the ground. The local
+        // frame only reads the longitude's sine and cosine, so it plans such an area as any
+        // other once its centre is right.
+        if lon_hi - lon_lo > 180.0 {
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for p in areas.iter().flat_map(|a| &a.exterior) {
+                let lon = if p.lon_deg < 0.0 {
+                    p.lon_deg + 360.0
+                } else {
+                    p.lon_deg
+                };
+                lo = lo.min(lon);
+                hi = hi.max(lon);
+            }
+            if hi - lo < lon_hi - lon_lo {
+                (lon_lo, lon_hi) = (lo, hi);
+            }
+        }
+        let lon_mid = f64::midpoint(lon_lo, lon_hi);
         let frame = LocalFrame::new(LatLon::new(
             f64::midpoint(lat_lo, lat_hi),
-            f64::midpoint(lon_lo, lon_hi),
+            if lon_mid > 180.0 {
+                lon_mid - 360.0
+            } else {
+                lon_mid
+            },
         ));
         // A frame is only accurate near its centre; 500 km² never spans more than a few degrees.
         if lat_hi - lat_lo > 10.0 || lon_hi - lon_lo > 10.0 {
@@ -76,7 +100,11 @@ impl Area {
             survey_local.difference(&no_fly_local)
         };
         let free_area_m2 = free_local.unsigned_area();
-        if free_area_m2 < 1.0 || free_area_m2 < area_m2 * 1e-6 {
+        // Only zones can leave nothing: a tiny area without zones is the planner's to refuse
+        // (smaller than one footprint), not "covered by no-fly zones".
+        if !no_fly.is_empty()
+            && (free_area_m2 < area_m2.min(2.0) / 2.0 || free_area_m2 < area_m2 * 1e-6)
+        {
             return Err(PlanError::NoFlyCoversArea { area_m2 });
         }
         Ok(Self {

@@ -104,6 +104,39 @@ pub enum PlanError {
         /// Built-in names, comma separated.
         known: String,
     },
+    /// The autopilot name is not known.
+    #[error("unknown autopilot {0:?} (expected ardupilot or px4)")]
+    UnknownAutopilot(String),
+    /// The mission would need more sorties than the caller allows.
+    #[error(
+        "this survey needs at least {needed} sorties on one battery each, more than the limit of {max}: fly higher, split the area, or raise the limit (aviary plan --max-sorties)"
+    )]
+    TooManySorties {
+        /// Sorties needed (a lower bound when known before planning).
+        needed: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The area is smaller than what one photo covers.
+    #[error(
+        "the survey area ({area_m2:.1} m²) is smaller than one camera footprint ({footprint_m:.1} m across): one photo from above covers it"
+    )]
+    AreaSmallerThanFootprint {
+        /// Survey area, m².
+        area_m2: f64,
+        /// Footprint across the track, metres.
+        footprint_m: f64,
+    },
+    /// The area is thinner than the distance between transects.
+    #[error(
+        "the survey area is {width_m:.1} m wide at most, thinner than the line spacing of {spacing_m:.1} m: no transect fits (draw a wider area or lower the spacing)"
+    )]
+    AreaThinnerThanSpacing {
+        /// Widest extent of the area across its narrowest direction, metres.
+        width_m: f64,
+        /// Line spacing, metres.
+        spacing_m: f64,
+    },
     /// The no-fly zones leave nothing of the survey area to fly.
     #[error("the no-fly zones cover the whole survey area ({area_m2:.0} m²)")]
     NoFlyCoversArea {

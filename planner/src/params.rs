@@ -12,6 +12,11 @@ pub const PX4_MAX_ITEMS: usize = 500;
 /// Largest survey area accepted by default, m² (500 km²).
 pub const DEFAULT_MAX_AREA_M2: f64 = 500.0e6;
 
+/// Default most sorties of one plan: far beyond any real day of flying (a 100 km² crosshatch
+/// at 50 m with a Phantom 4 Pro class battery needs about 2,000), low enough that a plan at 1 m
+/// (about 100,000 sorties, minutes of planning and megabytes of output) stops at once.
+pub const DEFAULT_MAX_SORTIES: usize = 10_000;
+
 /// The flight pattern to generate.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -154,6 +159,9 @@ pub struct SurveyParams {
     pub max_mission_items: usize,
     /// Largest accepted area, m².
     pub max_area_m2: f64,
+    /// Most sorties (battery flights) a plan may need; more is refused before the path is
+    /// generated, with the count ([`crate::PlanError::TooManySorties`]).
+    pub max_sorties: usize,
     /// Energy model.
     pub airframe: Airframe,
 }
@@ -173,6 +181,7 @@ impl Default for SurveyParams {
             home: None,
             max_mission_items: ARDUCOPTER_MAX_ITEMS,
             max_area_m2: DEFAULT_MAX_AREA_M2,
+            max_sorties: DEFAULT_MAX_SORTIES,
             airframe: Airframe::QUADCOPTER,
         }
     }

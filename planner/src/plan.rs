@@ -70,7 +70,7 @@ pub fn plan_survey(area: &Area, params: &SurveyParams) -> Result<Plan> {
 
 fn plan_survey_here(area: &Area, params: &SurveyParams) -> Result<Plan> {
     let d = params.derive()?;
-    check_area(area, params)?;
+    check_area(area, params, &d, 1)?;
     let g = gen_for(area, params, &d);
     let (bearing, path) = shortest_path(area, params, &d, &g);
     plan_with(area, params, &d, &g, bearing, &path)
@@ -179,7 +179,7 @@ pub fn plan_path(area: &Area, params: &SurveyParams) -> Result<Vec<Waypoint>> {
 
 fn plan_path_here(area: &Area, params: &SurveyParams) -> Result<Vec<Waypoint>> {
     let d = params.derive()?;
-    check_area(area, params)?;
+    check_area(area, params, &d, 1)?;
     let g = gen_for(area, params, &d);
     let (_, path) = shortest_path(area, params, &d, &g);
     let frame = area.frame();
@@ -268,14 +268,89 @@ fn mission_m(area: &Area, params: &SurveyParams, d: &Derived, g: &Gen, path: &Su
     estimate::mission_distance_m(&spec, &path.points).unwrap_or(f64::INFINITY)
 }
 
-fn check_area(area: &Area, params: &SurveyParams) -> Result<()> {
+/// What is refused before any path is made: an area too large, smaller than one footprint or
+/// thinner than a line spacing, and a survey that needs more sorties than allowed (`drones`
+/// share the survey).
+fn check_area(area: &Area, params: &SurveyParams, d: &Derived, drones: usize) -> Result<()> {
     if area.area_m2() > params.max_area_m2 {
         return Err(PlanError::AreaTooLarge {
             area_km2: area.area_m2() / 1e6,
             max_km2: params.max_area_m2 / 1e6,
         });
     }
+    let (diameter_m, width_m) = extents_m(area.free_local());
+    if diameter_m <= d.footprint_side_m {
+        return Err(PlanError::AreaSmallerThanFootprint {
+            area_m2: area.area_m2(),
+            footprint_m: d.footprint_side_m,
+        });
+    }
+    if width_m < d.line_spacing_m {
+        return Err(PlanError::AreaThinnerThanSpacing {
+            width_m,
+            spacing_m: d.line_spacing_m,
+        });
+    }
+    let needed = sorties_at_least(area, params, d) / drones.max(1);
+    if needed > params.max_sorties {
+        return Err(PlanError::TooManySorties {
+            needed,
+            max: params.max_sorties,
+        });
+    }
     Ok(())
+}
+
+/// The largest distance across a region and its width (the smallest distance between two
+/// parallel lines that hold it), metres: from the convex hull of its outer rings.
+fn extents_m(region: &MultiPolygon) -> (f64, f64) {
+    use geo::ConvexHull as _;
+    let hull = region.convex_hull();
+    let pts = &hull.exterior().0;
+    let n = pts.len().saturating_sub(1);
+    if n < 3 {
+        return (0.0, 0.0);
+    }
+    let mut diameter = 0.0_f64;
+    let mut width = f64::INFINITY;
+    for i in 0..n {
+        let (a, b) = (pts[i], pts[i + 1]);
+        let (ex, ey) = (b.x - a.x, b.y - a.y);
+        let len = ex.hypot(ey);
+        let mut far = 0.0_f64;
+        for q in &pts[..n] {
+            diameter = diameter.max((q.x - a.x).hypot(q.y - a.y));
+            if len > 0.0 {
+                far = far.max(((q.x - a.x) * ey - (q.y - a.y) * ex).abs() / len);
+            }
+        }
+        if len > 0.0 {
+            width = width.min(far);
+        }
+    }
+    (diameter, if width.is_finite() { width } else { 0.0 })
+}
+
+/// A lower bound on the sorties a survey needs, known before its path is made: the survey
+/// path of a pattern that covers the area is at least about its area over the line spacing
+/// (twice for a crosshatch), flown at cruise power; transits, climbs and turns come on top.
+/// A perimeter flies only its loops and is not bounded here.
+fn sorties_at_least(area: &Area, params: &SurveyParams, d: &Derived) -> usize {
+    let passes = match params.pattern {
+        Pattern::Perimeter => return 0,
+        Pattern::Crosshatch => 2.0,
+        Pattern::Lawnmower | Pattern::Spiral | Pattern::ExpandingSquare => 1.0,
+    };
+    let af = &params.airframe;
+    // 10 % below the estimate: a lawnmower can fly a little less than area / spacing.
+    let survey_m = 0.9 * passes * area.free_area_m2() / d.line_spacing_m;
+    let wh = survey_m / params.speed_mps * af.cruise_power_w / 3600.0;
+    let sorties = (wh / af.usable_wh()).floor();
+    if sorties.is_finite() && sorties > 0.0 {
+        sorties as usize
+    } else {
+        0
+    }
 }
 
 fn plan_with(
@@ -349,6 +424,12 @@ fn plan_with(
             estimate: e,
         }
     });
+    if sorties.len() > params.max_sorties {
+        return Err(PlanError::TooManySorties {
+            needed: sorties.len(),
+            max: params.max_sorties,
+        });
+    }
     if sorties.len() > 1 {
         estimate.distance_m = sorties.iter().map(|s| s.estimate.distance_m).sum();
         estimate.duration_s = sorties.iter().map(|s| s.estimate.duration_s).sum();
@@ -393,7 +474,7 @@ fn plan_split_here(area: &Area, params: &SurveyParams, drones: usize) -> Result<
         });
     }
     let d = params.derive()?;
-    check_area(area, params)?;
+    check_area(area, params, &d, drones)?;
     let g = gen_for(area, params, &d);
     let bearing = bearing_for(area, params, &g);
     if drones == 1 {

@@ -83,10 +83,17 @@ fn write_and_check(area_file: &str, pattern: Pattern) {
     let wpl = dir.path().join("mission.waypoints");
     let qgc = dir.path().join("mission.plan");
     formats::write_mission_file(&wpl, &doc).unwrap();
-    formats::write_mission_file(&qgc, &doc).unwrap();
-    // WPL: our items plus the home line. .plan: for ArduPilot (`firmwareType` 3) MAVSDK
-    // prepends the planned home position as item 0, as ArduPilot numbers its missions.
-    let Some((ok, text)) = check(&wpl, doc.items.len() + 1, &qgc, doc.items.len() + 1) else {
+    // With the geofence (around home, the area and every transit), which MAVSDK must import.
+    let options = formats::PlanFileOptions {
+        fence: true,
+        ..formats::PlanFileOptions::default()
+    };
+    formats::write_mission_file_with(&qgc, &doc, &options).unwrap();
+    // WPL: the one item list (home line, our items and the speed item). .plan: for ArduPilot
+    // (`firmwareType` 3) MAVSDK prepends the planned home position as item 0, as ArduPilot
+    // numbers its missions.
+    let n = aviary_core::mission_items::mission_items(doc.home, &doc.items, doc.speed_mps).len();
+    let Some((ok, text)) = check(&wpl, n, &qgc, n) else {
         return;
     };
     eprintln!("{text}");

@@ -2,16 +2,17 @@
 //!
 //! Reads the area (`GeoJSON`, KML, KMZ, Shapefile) and optional no-fly zones, plans with
 //! `aviary-planner`, writes `--out` in the format its extension names, and prints a summary
-//! (or one JSON object with `--json`). When the mission needs several sorties, each sortie is
-//! also written as `STEM_sortieK.EXT`; with `--drones N`, each drone's mission is written as
-//! `STEM_droneK.EXT` (and `--out` holds drone 1's).
+//! (or one JSON object with `--json`). With `--drones N`, each drone's mission is also written
+//! as `STEM_droneK.EXT` (and `--out` holds drone 1's). With `--sorties`, a mission that needs
+//! several sorties also gets one file per sortie (its own items only) in the folder
+//! `STEM_sorties` beside `--out`: `STEM_sortieK.EXT` (`STEM_droneD_sortieK.EXT` per drone).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context as _;
 use aviary_core::LatLon;
-use aviary_planner::formats::{self, MissionDoc};
+use aviary_planner::formats::{self, Firmware, MissionDoc, PlanFileOptions};
 use aviary_planner::{
     ARDUCOPTER_MAX_ITEMS, Area, Camera, PX4_MAX_ITEMS, Pattern, Plan, Spacing, SurveyParams,
 };
@@ -91,6 +92,16 @@ pub struct PlanArgs {
     /// Battery energy, Wh (default: a Phantom 4 Pro class 89.2 Wh).
     #[arg(long)]
     battery_wh: Option<f64>,
+    /// Most sorties (battery flights) the mission may need; more stops before planning.
+    #[arg(long, default_value_t = aviary_planner::params::DEFAULT_MAX_SORTIES)]
+    max_sorties: usize,
+    /// Also write one file per sortie into the folder STEM_sorties beside --out.
+    #[arg(long)]
+    sorties: bool,
+    /// Write a geofence into a .plan: an inclusion polygon around the area, home and every
+    /// transit, and the no-fly zones as exclusions (none is written without it).
+    #[arg(long)]
+    fence: bool,
     /// Output: .plan, .waypoints, .kml, .geojson or .csv.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
@@ -125,11 +136,10 @@ fn params(args: &PlanArgs) -> anyhow::Result<SurveyParams> {
             args.camera.as_deref().unwrap_or("phantom4pro"),
         )?)
     };
-    let max_mission_items = match (args.max_items, args.autopilot.to_ascii_lowercase().as_str()) {
+    let max_mission_items = match (args.max_items, args.autopilot.parse::<Firmware>()?) {
         (Some(n), _) => n,
-        (None, "ardupilot" | "arducopter" | "apm") => ARDUCOPTER_MAX_ITEMS,
-        (None, "px4") => PX4_MAX_ITEMS,
-        (None, other) => anyhow::bail!("unknown autopilot {other:?} (expected ardupilot or px4)"),
+        (None, Firmware::ArduPilot) => ARDUCOPTER_MAX_ITEMS,
+        (None, Firmware::Px4) => PX4_MAX_ITEMS,
     };
     let mut p = SurveyParams {
         pattern,
@@ -144,6 +154,7 @@ fn params(args: &PlanArgs) -> anyhow::Result<SurveyParams> {
         home: args.home,
         max_mission_items,
         max_area_m2: args.max_area_km2 * 1e6,
+        max_sorties: args.max_sorties,
         ..SurveyParams::default()
     };
     if let Some(wh) = args.battery_wh {
@@ -152,16 +163,39 @@ fn params(args: &PlanArgs) -> anyhow::Result<SurveyParams> {
     Ok(p)
 }
 
-fn suffixed(path: &Path, suffix: &str) -> PathBuf {
-    let stem = path
-        .file_stem()
+fn stem(path: &Path) -> &str {
+    path.file_stem()
         .and_then(|s| s.to_str())
-        .unwrap_or("mission");
+        .unwrap_or("mission")
+}
+
+/// `STEM_suffix.EXT` in `dir`.
+fn suffixed_in(dir: &Path, path: &Path, suffix: &str) -> PathBuf {
+    let stem = stem(path);
     let name = match path.extension().and_then(|e| e.to_str()) {
         Some(ext) => format!("{stem}_{suffix}.{ext}"),
         None => format!("{stem}_{suffix}"),
     };
-    path.with_file_name(name)
+    dir.join(name)
+}
+
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    suffixed_in(path.parent().unwrap_or(Path::new("")), path, suffix)
+}
+
+/// The folder the sortie files go to: `STEM_sorties` beside `--out`.
+fn sortie_dir(out: &Path) -> PathBuf {
+    out.with_file_name(format!("{}_sorties", stem(out)))
+}
+
+/// A number as people read it: metres and degrees to the micrometre or microdegree, so a
+/// trigger distance of 5.999999999999998 m reads 6.
+fn readable(v: f64) -> f64 {
+    if v.is_finite() && v.abs() < 1e12 {
+        (v * 1e6).round() / 1e6
+    } else {
+        v
+    }
 }
 
 /// Runs `aviary plan`.
@@ -194,10 +228,16 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     };
     let compute_ms = started.elapsed().as_secs_f64() * 1000.0;
 
+    let options = PlanFileOptions {
+        firmware: args.autopilot.parse()?,
+        fence: args.fence,
+    };
     let mut files = Vec::new();
     let first = plans.first().context("the area produced no mission")?;
-    formats::write_plan_file(&args.out, first)?;
+    formats::write_plan_file_with(&args.out, first, &options)?;
     files.push(args.out.clone());
+    let dir = sortie_dir(&args.out);
+    let mut sortie_files = 0_usize;
     for (d, plan) in plans.iter().enumerate() {
         let prefix = if plans.len() > 1 {
             format!("drone{}", d + 1)
@@ -206,20 +246,28 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         };
         if plans.len() > 1 {
             let p = suffixed(&args.out, &prefix);
-            formats::write_plan_file(&p, plan)?;
+            formats::write_plan_file_with(&p, plan, &options)?;
             files.push(p);
         }
-        if plan.sorties.len() > 1 {
+        if args.sorties && plan.sorties.len() > 1 {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             for i in 0..plan.sorties.len() {
-                let doc = MissionDoc::from_sortie(plan, i).context("sortie index")?;
+                // Each file holds its sortie's items only; the survey polygons only when a
+                // fence is asked for.
+                let doc = if args.fence {
+                    MissionDoc::from_sortie(plan, i)
+                } else {
+                    MissionDoc::sortie_items_only(plan, i)
+                }
+                .context("sortie index")?;
                 let name = if prefix.is_empty() {
                     format!("sortie{}", i + 1)
                 } else {
                     format!("{prefix}_sortie{}", i + 1)
                 };
-                let p = suffixed(&args.out, &name);
-                formats::write_mission_file(&p, &doc)?;
-                files.push(p);
+                let p = suffixed_in(&dir, &args.out, &name);
+                formats::write_mission_file_with(&p, &doc, &options)?;
+                sortie_files += 1;
             }
         }
     }
@@ -229,6 +277,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let summary = serde_json::json!({
         "waypoints": plans.iter().map(|p| p.estimate.waypoints).sum::<usize>(),
         "distance_m": sum(|p| p.estimate.distance_m),
+        "survey_distance_m": sum(|p| p.estimate.survey_distance_m),
         "duration_s": plans.iter().map(|p| p.estimate.duration_s).fold(0.0, f64::max),
         "photos": plans.iter().map(|p| p.estimate.photos).sum::<u64>(),
         "area_m2": area.area_m2(),
@@ -236,10 +285,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         "sorties": plans.iter().map(|p| p.sorties.len()).sum::<usize>(),
         "compute_ms": compute_ms,
         "pattern": first.pattern.as_str(),
-        "alt_rel_m": first.derived.alt_rel_m,
-        "line_spacing_m": first.derived.line_spacing_m,
-        "trigger_distance_m": first.derived.trigger_distance_m,
-        "gsd_cm_px": first.derived.gsd_cm_px,
+        "alt_rel_m": readable(first.derived.alt_rel_m),
+        "line_spacing_m": readable(first.derived.line_spacing_m),
+        "trigger_distance_m": first.derived.trigger_distance_m.map(readable),
+        "gsd_cm_px": first.derived.gsd_cm_px.map(readable),
         "sweep_angle_deg": first.sweep_angle_deg,
         "within_half_spacing_pct": sum(|p| p.estimate.within_half_spacing_pct * p.estimate.flyable_area_m2) / flyable,
         "energy_wh": sum(|p| p.estimate.energy_wh),
@@ -251,6 +300,8 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
             "sorties": p.sorties.len(),
         })).collect::<Vec<_>>(),
         "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+        "sortie_files": sortie_files,
+        "sortie_dir": (sortie_files > 0).then(|| dir.display().to_string()),
     });
     if args.json {
         println!("{summary}");
@@ -271,6 +322,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         );
         for f in &files {
             println!("wrote {}", f.display());
+        }
+        if sortie_files > 0 {
+            println!("wrote {sortie_files} sortie files in {}", dir.display());
+        } else if !args.sorties && summary["sorties"].as_u64().is_some_and(|n| n > 1) {
+            println!("(--sorties writes one file per sortie)");
         }
     }
     Ok(())

@@ -13,7 +13,7 @@ use aviary_core::{LatLon, SurveyArea, Waypoint};
 
 pub use area_in::{parse_geojson, parse_kml, parse_kmz, parse_shapefile};
 pub use export::{to_csv, to_geojson, to_kml};
-pub use qgc::{read_qgc_plan, to_qgc_plan};
+pub use qgc::{Firmware, PlanFileOptions, read_qgc_plan, to_qgc_plan, to_qgc_plan_with};
 pub use wpl::{read_wpl, read_wpl_items, to_wpl};
 
 use crate::error::{PlanError, Result};
@@ -46,11 +46,28 @@ impl MissionDoc {
         }
     }
 
-    /// One sortie of a plan (0-based index); `None` when there is no such sortie.
+    /// One sortie of a plan (0-based index) with the plan's survey polygons; `None` when there
+    /// is no such sortie. Only the sortie's items are copied, never the whole mission's.
     pub fn from_sortie(plan: &Plan, index: usize) -> Option<Self> {
         plan.sorties.get(index).map(|s| Self {
+            home: plan.home,
             items: s.items.clone(),
-            ..Self::from_plan(plan)
+            areas: plan.areas.clone(),
+            no_fly: plan.no_fly.clone(),
+            speed_mps: plan.speed_mps,
+        })
+    }
+
+    /// One sortie of a plan (0-based index), its items only: no survey polygons (a file
+    /// written from it has no geofence and no area layer). Writing every sortie of a large
+    /// survey this way copies each item once, whatever the size of the area.
+    pub fn sortie_items_only(plan: &Plan, index: usize) -> Option<Self> {
+        plan.sorties.get(index).map(|s| Self {
+            home: plan.home,
+            items: s.items.clone(),
+            areas: Vec::new(),
+            no_fly: Vec::new(),
+            speed_mps: plan.speed_mps,
         })
     }
 }
@@ -88,10 +105,15 @@ impl OutputFormat {
         }
     }
 
-    /// Renders a mission in this format.
+    /// Renders a mission in this format (a `.plan` with the default [`PlanFileOptions`]).
     pub fn render(self, doc: &MissionDoc) -> String {
+        self.render_with(doc, &PlanFileOptions::default())
+    }
+
+    /// Renders a mission in this format; `options` apply to a `.plan`.
+    pub fn render_with(self, doc: &MissionDoc, options: &PlanFileOptions) -> String {
         match self {
-            Self::QgcPlan => to_qgc_plan(doc),
+            Self::QgcPlan => to_qgc_plan_with(doc, options),
             Self::Wpl => to_wpl(doc),
             Self::Kml => to_kml(doc),
             Self::GeoJson => to_geojson(doc),
@@ -129,13 +151,27 @@ pub fn read_area_file(path: &Path) -> Result<Vec<SurveyArea>> {
 
 /// Writes a mission to `path` in the format its extension names.
 pub fn write_mission_file(path: &Path, doc: &MissionDoc) -> Result<()> {
-    let body = OutputFormat::from_path(path)?.render(doc);
+    write_mission_file_with(path, doc, &PlanFileOptions::default())
+}
+
+/// Writes a mission to `path` in the format its extension names; `options` apply to a `.plan`.
+pub fn write_mission_file_with(
+    path: &Path,
+    doc: &MissionDoc,
+    options: &PlanFileOptions,
+) -> Result<()> {
+    let body = OutputFormat::from_path(path)?.render_with(doc, options);
     std::fs::write(path, body).map_err(|e| PlanError::io(path, e))
 }
 
 /// Writes a plan's whole mission to `path`.
 pub fn write_plan_file(path: &Path, plan: &Plan) -> Result<()> {
     write_mission_file(path, &MissionDoc::from_plan(plan))
+}
+
+/// Writes a plan's whole mission to `path`; `options` apply to a `.plan`.
+pub fn write_plan_file_with(path: &Path, plan: &Plan, options: &PlanFileOptions) -> Result<()> {
+    write_mission_file_with(path, &MissionDoc::from_plan(plan), options)
 }
 
 /// Reads a mission back from a `.plan` or WPL file.

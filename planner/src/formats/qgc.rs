@@ -1,10 +1,14 @@
-//! QGroundControl `.plan` files (JSON): mission items with MAVLink command numbers, the survey
-//! polygons as inclusion geofences, no-fly zones as exclusion geofences, home as rally point.
-//! The items are [`mission_items`] after home (which is `plannedHomePosition`), numbered as
-//! the vehicle numbers them (`doJumpId` = sequence number).
+//! QGroundControl `.plan` files (JSON): mission items with MAVLink command numbers, home as
+//! rally point and, when asked ([`PlanFileOptions::fence`]), a geofence that the whole flight
+//! stays in. The items are [`mission_items`] after home (which is `plannedHomePosition`),
+//! numbered as the vehicle numbers them (`doJumpId` = sequence number).
 
 use aviary_core::mission_items::{cmd, frame, mission_items};
 use aviary_core::{LatLon, SurveyArea, Waypoint, WaypointAction};
+use geo::{
+    BooleanOps as _, ConvexHull as _, Coord, Intersects as _, Line, LineString, MultiLineString,
+    MultiPoint, Point, Polygon,
+};
 use serde_json::{Value, json};
 
 use super::MissionDoc;
@@ -55,32 +59,215 @@ fn num(v: f64) -> Value {
     if v.is_finite() { json!(v) } else { Value::Null }
 }
 
+/// A wire (`f32`) parameter as people read it: the shortest decimal that reads back as the same
+/// `f32` (a trigger distance of 6, not 5.999999999999998 or 6.000000238418579).
+fn num32(v: f32) -> Value {
+    if v.is_finite() {
+        format!("{v}")
+            .parse::<f64>()
+            .map_or(Value::Null, |x| json!(x))
+    } else {
+        Value::Null
+    }
+}
+
+/// The autopilot a `.plan` is written for (QGroundControl's `firmwareType`, a `MAV_AUTOPILOT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Firmware {
+    /// ArduPilot (`MAV_AUTOPILOT_ARDUPILOTMEGA`, 3).
+    #[default]
+    ArduPilot,
+    /// PX4 (`MAV_AUTOPILOT_PX4`, 12).
+    Px4,
+}
+
+impl Firmware {
+    /// QGroundControl's `firmwareType`: the `MAV_AUTOPILOT` number.
+    pub const fn firmware_type(self) -> u8 {
+        match self {
+            Self::ArduPilot => 3,
+            Self::Px4 => 12,
+        }
+    }
+}
+
+impl std::str::FromStr for Firmware {
+    type Err = PlanError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "ardupilot" | "arducopter" | "apm" => Ok(Self::ArduPilot),
+            "px4" => Ok(Self::Px4),
+            _ => Err(PlanError::UnknownAutopilot(s.to_owned())),
+        }
+    }
+}
+
+/// What a `.plan` holds besides the mission items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlanFileOptions {
+    /// The autopilot the file is for.
+    pub firmware: Firmware,
+    /// Write a geofence: an inclusion polygon around the survey areas, home and every item
+    /// (so the vehicle can arm at home and fly every transit with the fence enabled), and the
+    /// no-fly zones (and the holes no leg crosses) as exclusions. Off by default: a fence that
+    /// is only the survey area leaves home outside it, and ArduPilot then refuses to arm.
+    pub fence: bool,
+}
+
+/// Metres per degree of latitude (a leg's length inside a hole, in degrees, is at most this
+/// many metres per degree).
+const METRES_PER_DEGREE: f64 = 111_320.0;
+
+/// How far, at least, the inclusion fence lies outside everything the flight reaches, metres.
+const FENCE_MARGIN_M: f64 = 10.0;
+
+/// The inclusion fence: the convex hull of the survey areas, home and every item's position,
+/// each corner moved [`FENCE_MARGIN_M`] away from the hull's centre (the hull contains every
+/// straight leg between its points, so every transit is inside).
+fn inclusion_fence(doc: &MissionDoc) -> Vec<LatLon> {
+    let pts: Vec<Point> = doc
+        .areas
+        .iter()
+        .flat_map(|a| a.exterior.iter())
+        .chain(std::iter::once(&doc.home))
+        .chain(doc.items.iter().map(|w| &w.pos))
+        .map(|p| Point::new(p.lon_deg, p.lat_deg))
+        .collect();
+    let hull = MultiPoint::new(pts).convex_hull();
+    let ring: Vec<Coord> = hull.exterior().0.clone();
+    let n = ring.len().saturating_sub(1).max(1);
+    let (cx, cy) = ring.iter().take(n).fold((0.0, 0.0), |(x, y), c| {
+        (x + c.x / n as f64, y + c.y / n as f64)
+    });
+    let centre = LatLon::new(cy, cx);
+    ring.iter()
+        .take(n)
+        .map(|c| {
+            let p = LatLon::new(c.y, c.x);
+            let d = centre.distance_m(p);
+            if d < 1e-6 {
+                return p.offset_ne(FENCE_MARGIN_M, 0.0);
+            }
+            // Along the ray from the centre: metres north and east of the centre, scaled.
+            let north = (p.lat_deg - centre.lat_deg).to_radians() * 6_371_008.8;
+            let east = (p.lon_deg - centre.lon_deg).to_radians()
+                * 6_371_008.8
+                * centre.lat_deg.to_radians().cos();
+            let len = north.hypot(east).max(1e-9);
+            p.offset_ne(north / len * FENCE_MARGIN_M, east / len * FENCE_MARGIN_M)
+        })
+        .collect()
+}
+
+/// The straight legs the vehicle flies, from home through every positioned item and back.
+fn legs(doc: &MissionDoc) -> Vec<Line> {
+    let mut pts = vec![doc.home];
+    for w in &doc.items {
+        match w.action {
+            WaypointAction::FlyThrough | WaypointAction::Takeoff | WaypointAction::Land => {
+                pts.push(w.pos);
+            }
+            WaypointAction::ReturnToLaunch => pts.push(doc.home),
+            _ => {}
+        }
+    }
+    pts.windows(2)
+        .map(|w| {
+            Line::new(
+                Coord {
+                    x: w[0].lon_deg,
+                    y: w[0].lat_deg,
+                },
+                Coord {
+                    x: w[1].lon_deg,
+                    y: w[1].lat_deg,
+                },
+            )
+        })
+        .collect()
+}
+
+fn geofence(doc: &MissionDoc) -> Value {
+    let mut polygons =
+        vec![json!({"inclusion": true, "polygon": ring_json(&inclusion_fence(doc)), "version": 1})];
+    // A hole is only not surveyed (the connectors go round it, a transit may cross it): it is
+    // an exclusion only when no leg crosses it. No-fly zones are always exclusions.
+    let legs = legs(doc);
+    let crossed = |r: &[LatLon]| {
+        let poly = Polygon::new(
+            LineString::from(
+                r.iter()
+                    .map(|p| Coord {
+                        x: p.lon_deg,
+                        y: p.lat_deg,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            vec![],
+        );
+        // Through its inside, not along or on its edge (transects end on a hole's edge, and a
+        // straight line in degrees strays there by millimetres): more than a metre inside.
+        legs.iter().any(|l| {
+            l.intersects(&poly) && {
+                let inside = poly.clip(
+                    &MultiLineString::new(vec![LineString::new(vec![l.start, l.end])]),
+                    false,
+                );
+                let deg: f64 = inside
+                    .iter()
+                    .flat_map(LineString::lines)
+                    .map(|l| l.dx().hypot(l.dy()))
+                    .sum();
+                deg * METRES_PER_DEGREE > 1.0
+            }
+        })
+    };
+    let holes = doc
+        .areas
+        .iter()
+        .flat_map(|a| a.holes.iter())
+        .filter(|h| !crossed(h));
+    polygons.extend(
+        holes
+            .chain(doc.no_fly.iter().map(|z| &z.exterior))
+            .map(|r| json!({"inclusion": false, "polygon": ring_json(r), "version": 1})),
+    );
+    json!({"circles": [], "polygons": polygons, "version": 2})
+}
+
 fn ring_json(r: &[LatLon]) -> Value {
     Value::Array(r.iter().map(|p| json!([p.lat_deg, p.lon_deg])).collect())
 }
 
-/// Renders a mission as a QGroundControl `.plan` (ArduPilot multirotor).
+/// Renders a mission as a QGroundControl `.plan` for an ArduPilot multirotor, without a
+/// geofence ([`to_qgc_plan_with`] with the default options).
 pub fn to_qgc_plan(doc: &MissionDoc) -> String {
+    to_qgc_plan_with(doc, &PlanFileOptions::default())
+}
+
+/// Renders a mission as a QGroundControl `.plan` (multirotor) with `options`.
+pub fn to_qgc_plan_with(doc: &MissionDoc, options: &PlanFileOptions) -> String {
     let items: Vec<Value> = mission_items(doc.home, &doc.items, doc.speed_mps)
         .iter()
         .skip(1)
         .map(|i| {
             let p = i.params;
             let params = [
-                f64::from(p[0]),
-                f64::from(p[1]),
-                f64::from(p[2]),
-                f64::from(p[3]),
-                i.lat_deg,
-                i.lon_deg,
-                i.alt_m,
+                num32(p[0]),
+                num32(p[1]),
+                num32(p[2]),
+                num32(p[3]),
+                num(i.lat_deg),
+                num(i.lon_deg),
+                num(i.alt_m),
             ];
             let mut item = json!({
                 "autoContinue": i.autocontinue,
                 "command": i.command,
                 "doJumpId": i.seq,
                 "frame": i.frame,
-                "params": params.iter().map(|p| num(*p)).collect::<Vec<_>>(),
+                "params": params,
                 "type": "SimpleItem",
             });
             if i.frame == MAV_FRAME_GLOBAL_RELATIVE_ALT
@@ -93,27 +280,19 @@ pub fn to_qgc_plan(doc: &MissionDoc) -> String {
             item
         })
         .collect();
-    let mut polygons: Vec<Value> = doc
-        .areas
-        .iter()
-        .map(|a| json!({"inclusion": true, "polygon": ring_json(&a.exterior), "version": 1}))
-        .collect();
-    let exclusions = doc
-        .areas
-        .iter()
-        .flat_map(|a| a.holes.iter())
-        .chain(doc.no_fly.iter().map(|z| &z.exterior));
-    polygons.extend(
-        exclusions.map(|r| json!({"inclusion": false, "polygon": ring_json(r), "version": 1})),
-    );
+    let geofence = if options.fence {
+        geofence(doc)
+    } else {
+        json!({"circles": [], "polygons": [], "version": 2})
+    };
     let alt = doc.items.first().map_or(0.0, |w| w.alt_rel_m);
     let plan = json!({
         "fileType": "Plan",
-        "geoFence": {"circles": [], "polygons": polygons, "version": 2},
+        "geoFence": geofence,
         "groundStation": "Aviary",
         "mission": {
             "cruiseSpeed": doc.speed_mps,
-            "firmwareType": 3,
+            "firmwareType": options.firmware.firmware_type(),
             "globalPlanAltitudeMode": 1,
             "hoverSpeed": doc.speed_mps,
             "items": items,
