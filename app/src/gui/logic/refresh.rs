@@ -3,16 +3,40 @@
 
 use crate::gui::backend::Backend;
 use crate::gui::state::{AlertKind, AppState, DroneView};
-use aviary_core::store::MissionFilter;
-use aviary_core::{MissionStatus, TelemetrySample};
+use aviary_core::mission::FailureReason;
+use aviary_core::store::{MissionFilter, StoreError};
+use aviary_core::{Mission, MissionEvent, MissionStatus, TelemetrySample};
+
+/// Fails paused missions past their timeout — except those of `MAVLink` drones, whose
+/// supervisor sends the drone home first and fails the mission once it has landed.
+fn expire_paused(backend: &mut Backend) -> Result<Vec<Mission>, StoreError> {
+    let now = backend.clock.now();
+    let paused = backend.store.list_missions(&MissionFilter {
+        statuses: vec![MissionStatus::Paused],
+        ..MissionFilter::default()
+    })?;
+    let mut failed = Vec::new();
+    for m in paused {
+        if m.drone_id
+            .is_some_and(|d| backend.links.by_drone.contains_key(&d))
+        {
+            continue;
+        }
+        if m.lifecycle().tick(now).is_some() {
+            failed.push(backend.store.apply_mission_event(
+                m.id,
+                MissionEvent::Fail(FailureReason::PauseTimeout),
+                None,
+            )?);
+        }
+    }
+    Ok(failed)
+}
 
 /// Re-reads organisation, sites, drones, counts and open missions; fails paused missions past
 /// their timeout.
-pub fn refresh_from_store(
-    state: &mut AppState,
-    backend: &mut Backend,
-) -> Result<(), aviary_core::store::StoreError> {
-    for failed in backend.store.expire_paused_missions()? {
+pub fn refresh_from_store(state: &mut AppState, backend: &mut Backend) -> Result<(), StoreError> {
+    for failed in expire_paused(backend)? {
         state.raise_alert(
             AlertKind::CommandFailed,
             failed.drone_id,
