@@ -21,3 +21,4 @@ pub mod fleet;
 pub mod fleet_bench;
 pub mod mav;
 pub mod mqtt;
+pub mod weather;
