@@ -80,6 +80,9 @@ pub struct Links {
     pub by_drone: BTreeMap<DroneId, (usize, VehicleId)>,
     /// The supervisor of each `MAVLink` drone heard from.
     pub supervised: BTreeMap<DroneId, Supervised>,
+    /// New vehicles identified (their uid) but not yet placed: they join the fleet at the
+    /// site nearest their first position (or the first site if none comes within a while).
+    pub unplaced: HashMap<(usize, VehicleId), (Option<u64>, chrono::DateTime<chrono::Utc>)>,
     /// MQTT brokers.
     pub mqtt: Vec<MqttBroker>,
     /// Drones heard on an MQTT broker (index into `mqtt`).
@@ -184,6 +187,7 @@ impl Links {
         let address = l.address.clone();
         self.by_vehicle.retain(|(i, _), _| *i != link);
         self.by_drone.retain(|_, (i, _)| *i != link);
+        self.unplaced.retain(|(i, _), _| *i != link);
         Some(address)
     }
 

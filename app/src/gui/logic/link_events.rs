@@ -32,7 +32,7 @@ pub fn apply_link_event(
     match event {
         LinkEvent::VehicleIdentified { id, uid, .. } => {
             if drone_of(backend, id).is_none() {
-                identify_vehicle(state, backend, link, id, uid);
+                identify_vehicle(state, backend, link, id, uid, false);
             }
         }
         // A vehicle joins the fleet once identified (by its autopilot's uid where it has
@@ -43,6 +43,13 @@ pub fn apply_link_event(
         | LinkEvent::MissionDone { .. } => {}
         LinkEvent::State(v) => {
             let Some(drone) = drone_of(backend, v.id) else {
+                // A new vehicle waiting for its first position to be placed.
+                if let Some((uid, since)) = backend.links.unplaced.get(&(link, v.id)).copied()
+                    && (v.pos.is_some() || (state.now - since).num_seconds() >= PLACE_WAIT_S)
+                {
+                    backend.links.unplaced.remove(&(link, v.id));
+                    identify_vehicle(state, backend, link, v.id, uid, true);
+                }
                 return;
             };
             vehicle_state(state, backend, drone, &v);
@@ -255,13 +262,19 @@ pub fn vehicle_serial(link_address: &str, id: VehicleId, uid: Option<u64>) -> St
 /// A vehicle identified on a link and bound to no drone yet: a known drone (same autopilot
 /// uid, or same link and system id without one) is rebound to it — a restarted UDP vehicle
 /// comes back on a new port; an unknown one joins the fleet at the site nearest its
-/// position.
+/// position (once it reports one: until then it waits in `unplaced`, at most
+/// [`PLACE_WAIT_S`]).
+/// How long a new vehicle may take to report a position before it is filed under the first
+/// site, seconds.
+const PLACE_WAIT_S: i64 = 10;
+
 fn identify_vehicle(
     state: &mut AppState,
     backend: &mut Backend,
     link: usize,
     id: VehicleId,
     uid: Option<u64>,
+    waited: bool,
 ) {
     let Some(address) = backend.links.links.get(link).map(|l| l.address.clone()) else {
         return;
@@ -289,6 +302,10 @@ fn identify_vehicle(
         .get(link)
         .and_then(|l| l.handle.vehicle(id))
         .and_then(|v| v.pos);
+    if pos.is_none() && !waited {
+        backend.links.unplaced.insert((link, id), (uid, state.now));
+        return;
+    }
     let site = match pos {
         Some(p) => state.sites.iter().min_by(|a, b| {
             a.location
