@@ -53,7 +53,8 @@ pub fn progress(state: &AppState, m: &Mission) -> Progress {
                 0.0
             };
             (
-                pct.clamp(0.0, 100.0),
+                // `+ 0.0`: an empty float sum is -0.0, which would print as "-0 %".
+                pct.clamp(0.0, 100.0) + 0.0,
                 Some(remaining_m / m.parameters.speed_mps.max(0.1)),
             )
         }
