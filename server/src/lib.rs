@@ -242,7 +242,7 @@ async fn maintain(s: AppState) {
     }
 }
 
-async fn maintenance_pass(s: &Shared, retention: bool) -> Result<(), ServerError> {
+async fn maintenance_pass(s: &AppState, retention: bool) -> Result<(), ServerError> {
     let conn = s.pool.get().await?;
     let today = chrono::Utc::now().date_naive();
     let days = [today, today.succ_opt().unwrap_or(today)]

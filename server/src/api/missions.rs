@@ -752,8 +752,10 @@ async fn finish(s: &Shared, id: MissionId) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// Fails paused missions older than the lifecycle's pause timeout (run periodically).
-pub async fn fail_stale_pauses(s: &Shared) -> Result<usize, ServerError> {
+/// Fails paused missions older than the lifecycle's pause timeout (run periodically) and, as
+/// the core's supervisor asks on that timeout, sends their drones home ([`send_home`]): the
+/// drone stays busy until its telemetry shows it landed.
+pub async fn fail_stale_pauses(s: &Arc<Shared>) -> Result<usize, ServerError> {
     let mut conn = s.pool.get().await?;
     let now = Utc::now();
     let rows = conn.query("SELECT mission_id, actual_start, actual_end, paused_at FROM missions WHERE status = 'paused'", &[]).await?;
@@ -794,7 +796,71 @@ pub async fn fail_stale_pauses(s: &Shared) -> Result<usize, ServerError> {
         .await?;
         tx.commit().await?;
         failed += 1;
-        s.commands.publish_event(id, &serde_json::json!({ "type": "mission_status", "mission_id": id, "status": to, "timestamp": now })).await;
+        s.drone_lists.invalidate_all();
+        s.commands.publish_event(id, &serde_json::json!({ "type": "mission_status", "mission_id": id, "status": to, "reason": "pause_timeout", "timestamp": now })).await;
+        if let Some(drone) = c.drone {
+            let st = Arc::clone(s);
+            tokio::spawn(async move {
+                if let Err(e) = send_home(&st, c.org, drone, id).await {
+                    tracing::warn!(error = %e, mission = %id, "RTH after the pause timeout not sent");
+                }
+            });
+        }
     }
     Ok(failed)
+}
+
+/// Sends `drone` home (RTH) for `mission` on the server's own behalf, recorded in `commands`
+/// (no issuing user) and the audit log like an operator's command; a refusal or a missing ack
+/// raises the command-failed alert. The mission's state does not change: it already ended.
+pub async fn send_home(
+    s: &Shared,
+    org: aviary_core::OrgId,
+    drone: DroneId,
+    mission: MissionId,
+) -> Result<(), ServerError> {
+    let cmd = DroneCommand {
+        cmd_id: uuid::Uuid::new_v4(),
+        action: CommandAction::Rth,
+        mission_id: Some(mission),
+    };
+    let mut conn = s.pool.get().await?;
+    conn.execute(
+        "INSERT INTO commands (cmd_id, org_id, mission_id, drone_id, action, issued_by, issued_at, status)
+         VALUES ($1, $2, $3, $4, 'rth', NULL, now(), 'pending')",
+        &[&cmd.cmd_id, &org.0, &mission.0, &drone.0],
+    )
+    .await?;
+    let result = s.commands.send(drone, &cmd, s.config.ack_timeout).await?;
+    let (status, detail) = match &result {
+        CommandResult::Executed { .. } => ("executed", String::new()),
+        CommandResult::Rejected { detail } => ("rejected", detail.clone()),
+        CommandResult::Unacknowledged => ("unacknowledged", String::new()),
+    };
+    let tx = conn.transaction().await?;
+    tx.execute(
+        "UPDATE commands SET status = $2, resolved_at = now(), detail = $3 WHERE cmd_id = $1",
+        &[&cmd.cmd_id, &status, &detail],
+    )
+    .await?;
+    audit::append(
+        &tx,
+        &s.audit_key,
+        Some(org),
+        None,
+        "mission.rth",
+        &format!("mission:{mission}"),
+        &serde_json::json!({ "cmd_id": cmd.cmd_id, "drone_id": drone, "outcome": status, "detail": detail, "reason": "pause_timeout" }),
+    )
+    .await?;
+    tx.commit().await?;
+    if !matches!(result, CommandResult::Executed { .. }) {
+        let why = if detail.is_empty() {
+            "no acknowledgement"
+        } else {
+            detail.as_str()
+        };
+        raise_command_failed(s, drone, mission, CommandAction::Rth, why);
+    }
+    Ok(())
 }

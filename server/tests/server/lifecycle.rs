@@ -200,7 +200,10 @@ async fn mission_lifecycle_through_the_api_with_a_simulated_mqtt_drone() {
     assert!(kinds.contains("telemetry_update"), "{kinds:?}");
 
     wait_until("the survey leg", Duration::from_secs(10), || async {
-        drone.snapshot().phase != aviary_sim::mqtt_drone::Phase::Takeoff
+        matches!(
+            drone.snapshot().phase,
+            aviary_sim::mqtt_drone::Phase::Survey { .. }
+        )
     })
     .await;
     let (st, r) = http
@@ -343,7 +346,10 @@ async fn mission_lifecycle_through_the_api_with_a_simulated_mqtt_drone() {
         .await;
     assert_eq!(st, 200, "{r}");
     wait_until("the survey leg", Duration::from_secs(10), || async {
-        drone.snapshot().phase != aviary_sim::mqtt_drone::Phase::Takeoff
+        matches!(
+            drone.snapshot().phase,
+            aviary_sim::mqtt_drone::Phase::Survey { .. }
+        )
     })
     .await;
     let (st, r) = http
@@ -472,5 +478,126 @@ async fn mission_lifecycle_through_the_api_with_a_simulated_mqtt_drone() {
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/api/v1/missions/{id}/start"]["post"].is_object());
     drop(ws);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_past_its_timeout_fails_the_mission_and_sends_the_drone_home() {
+    let Some(t) = common::start("pausetimeout").await else {
+        return;
+    };
+    let (server, mh, mp) = (t.server, t.mqtt_host.clone(), t.mqtt_port);
+    let http = Http::new(server.addr);
+    let drone_id = DroneId::new_random();
+    let org = common::org(&server, &http, "pausetimeout", drone_id).await;
+    let op = org.token(Role::Operator).to_owned();
+    let mut cfg = MqttDroneConfig::new(
+        Broker::parse(&format!("{mh}:{mp}")).expect("broker"),
+        drone_id,
+        LatLon::new(47.397, 8.545),
+    );
+    cfg.time_scale = 10.0;
+    let drone = MqttDrone::spawn(cfg);
+    wait_until("the drone online", Duration::from_secs(10), || async {
+        let (_, d) = http
+            .call(
+                "GET",
+                &format!("/api/v1/drones/{drone_id}"),
+                Some(&op),
+                None,
+            )
+            .await;
+        d["online"] == true
+    })
+    .await;
+    let (st, created) = http
+        .call(
+            "POST",
+            "/api/v1/missions",
+            Some(&op),
+            Some(&common::mission_body(org.site, Some(drone_id))),
+        )
+        .await;
+    assert_eq!(st, 201, "{created}");
+    let id = created["mission_id"].as_str().expect("id").to_owned();
+    for action in ["start", "pause"] {
+        if action == "pause" {
+            wait_until("the survey leg", Duration::from_secs(10), || async {
+                matches!(
+                    drone.snapshot().phase,
+                    aviary_sim::mqtt_drone::Phase::Survey { .. }
+                )
+            })
+            .await;
+        }
+        let (st, r) = http
+            .call(
+                "POST",
+                &format!("/api/v1/missions/{id}/{action}"),
+                Some(&op),
+                None,
+            )
+            .await;
+        assert_eq!(st, 200, "{action}: {r}");
+    }
+
+    // The pause began longer ago than the lifecycle allows (injected, not waited for).
+    server
+        .state
+        .pool
+        .get()
+        .await
+        .expect("pool")
+        .execute(
+            "UPDATE missions SET paused_at = now() - interval '6 minutes' WHERE mission_id = $1",
+            &[&uuid::Uuid::parse_str(&id).expect("uuid")],
+        )
+        .await
+        .expect("age the pause");
+    aviary_server::api::missions::fail_stale_pauses(&server.state)
+        .await
+        .expect("maintenance");
+    assert_eq!(mission_status(&http, &op, &id).await, "failed");
+    // The drone is sent home and stays busy until it has landed.
+    wait_until("the drone flying home", Duration::from_secs(10), || async {
+        drone.snapshot().mission_state == aviary_sim::mqtt_drone::MissionState::Aborted
+    })
+    .await;
+    assert_eq!(drone_status(&http, &op, drone_id).await, "in_mission");
+    wait_until(
+        "the drone available after landing",
+        Duration::from_secs(40),
+        || async { drone_status(&http, &op, drone_id).await == "available" },
+    )
+    .await;
+    assert!(touching_down(&drone), "{:?}", drone.snapshot());
+    let tr = transitions(&server, &id).await;
+    assert_eq!(
+        tr.first().map(String::as_str),
+        Some("planned>in_progress in_progress operator: start")
+    );
+    assert!(
+        tr.iter()
+            .any(|t| t == "paused>failed failed server: paused too long"),
+        "{tr:?}"
+    );
+    assert_eq!(
+        tr.last().map(String::as_str),
+        Some("failed>failed landed drone: on the ground"),
+        "{tr:?}"
+    );
+    let (_, report) = http
+        .call(
+            "GET",
+            &format!("/api/v1/reports/missions/{id}"),
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(
+        report["commands"]["executed"], 3,
+        "start, pause, the server's RTH: {report}"
+    );
+    drone.stop().await;
     server.shutdown().await;
 }
