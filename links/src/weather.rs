@@ -277,17 +277,35 @@ pub fn fetch_blocking(
         .map_err(|_| WeatherError::Service("the fetch thread panicked".into()))?
 }
 
+/// Open-Meteo's `reason`, or the body's text on one line (tags dropped), cut short.
 fn error_reason(body: &[u8]) -> String {
-    serde_json::from_slice::<serde_json::Value>(body)
+    if let Some(reason) = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v.get("reason").and_then(|r| r.as_str().map(str::to_string)))
-        .unwrap_or_else(|| {
-            String::from_utf8_lossy(body)
-                .trim()
-                .chars()
-                .take(200)
-                .collect()
-        })
+    {
+        return reason;
+    }
+    let text = String::from_utf8_lossy(body);
+    let mut plain = String::with_capacity(text.len());
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                plain.push(' ');
+            }
+            '>' => in_tag = false,
+            _ if !in_tag => plain.push(c),
+            _ => {}
+        }
+    }
+    plain
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

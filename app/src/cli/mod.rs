@@ -8,6 +8,7 @@ mod fly_out;
 mod plan;
 mod report;
 mod sim;
+mod weather;
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +35,9 @@ enum Command {
     /// Mission and organisation reports (PDF, CSV).
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// Weather go/no-go for a place and drone model: verdict, reasons with value, limit and
+    /// unit, and the data's age.
+    Weather(weather::WeatherArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -46,5 +50,6 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Bench(a)) => done(bench::run(a)),
         Some(Command::Fly(a)) => Ok(fly::run(*a)),
         Some(Command::Report(a)) => done(report::run(a)),
+        Some(Command::Weather(a)) => done(weather::run(a)),
     }
 }
