@@ -1,6 +1,7 @@
 //! Planner benchmarks on the 80 km² reference area (1,500 vertices, concave): 50 m altitude,
 //! 70 % side overlap, 13.2 × 8.8 mm sensor, 8.8 mm lens, 5472 px (Phantom 4 Pro).
-//! Goals: crosshatch ≤ 10 ms, lawnmower ≤ 5 ms. Figures in BENCHMARKS.md.
+//! Goals: crosshatch ≤ 10 ms, lawnmower ≤ 5 ms; the perimeter on the 100 km² area ≤ 100 ms.
+//! Figures in BENCHMARKS.md.
 //!
 //! `lawnmower` and `crosshatch` time what `aviary plan` counts as `compute_ms`: validating the
 //! area (`Area::new`) and the whole plan (angle search, transects, routing, mission items,
@@ -75,6 +76,21 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("validate_area", |b| {
         b.iter(|| Area::new(black_box(&areas), &[], 500e6).unwrap())
+    });
+    g.finish();
+
+    // Perimeter on 100 km² (issue 16: ≤ 100 ms), validation and the whole plan.
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/large_100km2.geojson");
+    let areas_100 = formats::read_area_file(&path).unwrap();
+    let mut g = c.benchmark_group("large_100km2");
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(6))
+        .warm_up_time(Duration::from_secs(1));
+    g.bench_function("perimeter", |b| {
+        b.iter(|| {
+            let area = Area::new(black_box(&areas_100), &[], 500e6).unwrap();
+            plan_survey(&area, &params(Pattern::Perimeter)).unwrap()
+        })
     });
     g.finish();
 }

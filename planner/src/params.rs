@@ -162,6 +162,12 @@ pub struct SurveyParams {
     /// Most sorties (battery flights) a plan may need; more is refused before the path is
     /// generated, with the count ([`crate::PlanError::TooManySorties`]).
     pub max_sorties: usize,
+    /// Perimeter: loops flown (the first half a footprint inside the boundary and around each
+    /// hole, the next ones a spacing further in each).
+    pub perimeter_loops: usize,
+    /// Perimeter: loops a spacing apart from half a spacing in until the area is covered
+    /// (`perimeter_loops` ignored).
+    pub perimeter_fill: bool,
     /// Energy model.
     pub airframe: Airframe,
 }
@@ -182,6 +188,8 @@ impl Default for SurveyParams {
             max_mission_items: ARDUCOPTER_MAX_ITEMS,
             max_area_m2: DEFAULT_MAX_AREA_M2,
             max_sorties: DEFAULT_MAX_SORTIES,
+            perimeter_loops: 1,
+            perimeter_fill: false,
             airframe: Airframe::QUADCOPTER,
         }
     }
@@ -337,6 +345,14 @@ impl SurveyParams {
                     gsd_cm_px: None,
                 }
             }
+        };
+        // Camera math gives a trigger distance of 5.999999999999998 m where people read 6: to
+        // the micrometre, as every file, estimate and screen then shows it. (The line spacing
+        // is left as computed: it places every transect, and the angle search's near ties.)
+        let um = |v: f64| (v * 1e6).round() / 1e6;
+        let derived = Derived {
+            trigger_distance_m: derived.trigger_distance_m.map(um),
+            ..derived
         };
         check(
             "line_spacing_m",

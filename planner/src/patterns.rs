@@ -1163,13 +1163,19 @@ fn passes_side_by_side(first: &Sweep, second: &Sweep, g: &Gen) -> Option<SurveyP
 
 // --- perimeter and spiral -------------------------------------------------------------------
 
-/// Inset loops at half a spacing from the boundary, then every spacing inwards, grouped by
-/// depth (outer first). Each loop is a ring (not closed), simplified to a quarter spacing.
-fn inset_loops(region: &MultiPolygon, spacing_m: f64) -> Vec<Vec<Vec<Coord>>> {
+/// Inset loops at `first_m` from the boundary, then every spacing inwards, grouped by depth
+/// (outer first), at most `max_depths` of them. Each loop is a ring (not closed), simplified
+/// to a quarter spacing.
+fn inset_loops(
+    region: &MultiPolygon,
+    spacing_m: f64,
+    first_m: f64,
+    max_depths: usize,
+) -> Vec<Vec<Vec<Coord>>> {
     let style = |d: f64| BufferStyle::new(-d).line_join(LineJoin::Miter(2.0));
-    let mut cur = region.buffer_with_style(style(spacing_m / 2.0));
+    let mut cur = region.buffer_with_style(style(first_m));
     let mut depths = Vec::new();
-    while !cur.0.is_empty() && depths.len() < 100_000 {
+    while !cur.0.is_empty() && depths.len() < max_depths.min(100_000) {
         let simple = cur.simplify(spacing_m / 4.0);
         let mut loops = Vec::new();
         for poly in &simple.0 {
@@ -1187,6 +1193,9 @@ fn inset_loops(region: &MultiPolygon, spacing_m: f64) -> Vec<Vec<Vec<Coord>>> {
             break;
         }
         depths.push(loops);
+        if depths.len() >= max_depths {
+            break;
+        }
         cur = cur.buffer_with_style(style(spacing_m));
     }
     depths
@@ -1253,12 +1262,27 @@ fn spiral_turn(outer: &[Coord], inner: &mut [Coord], out: &mut Vec<Coord>) {
     }
 }
 
-/// Perimeter (closed loops) or spiral. The spiral flies the outermost ring, then blends each
-/// ring into the next inset one while the insets stay a single ring (one turn per spacing, no
-/// connector) and closes the innermost; where the insets split (bays, holes) it flies the
-/// pieces as open loops joined inwards.
-pub(crate) fn loops(area: &Area, g: &Gen, closed: bool) -> SurveyPath {
-    let depths = inset_loops(area.free_local(), g.spacing_m);
+/// How many perimeter loops to fly, and how far in the first one lies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LoopSpec {
+    /// Inset of the first loop from the boundary (and from each hole), metres.
+    pub first_m: f64,
+    /// Most loops (depths) flown; `usize::MAX` flies them until the area is covered.
+    pub max_depths: usize,
+}
+
+/// Perimeter (closed loops, as many as `spec` says) or spiral (`spec` ignored: half a spacing
+/// in, until covered). The spiral flies the outermost ring, then blends each ring into the
+/// next inset one while the insets stay a single ring (one turn per spacing, no connector) and
+/// closes the innermost; where the insets split (bays, holes) it flies the pieces as open
+/// loops joined inwards.
+pub(crate) fn loops(area: &Area, g: &Gen, closed: bool, spec: LoopSpec) -> SurveyPath {
+    let (first_m, max_depths) = if closed {
+        (spec.first_m, spec.max_depths.max(1))
+    } else {
+        (g.spacing_m / 2.0, usize::MAX)
+    };
+    let depths = inset_loops(area.free_local(), g.spacing_m, first_m, max_depths);
     let single: Vec<bool> = depths.iter().map(|l| l.len() == 1).collect();
     let rot = Rot::new(0.0);
     let fs = FreeSpace::new(
@@ -1404,6 +1428,15 @@ mod tests {
         ])
     }
 
+    /// Perimeter loops from half a spacing in until covered.
+    #[expect(non_snake_case, reason = "reads as the constant it stands for")]
+    fn FILL(spacing_m: f64) -> LoopSpec {
+        LoopSpec {
+            first_m: spacing_m / 2.0,
+            max_depths: usize::MAX,
+        }
+    }
+
     fn params(spacing_m: f64) -> Gen {
         Gen {
             spacing_m,
@@ -1441,7 +1474,7 @@ mod tests {
         use geo::{Contains, Point};
         let a = rect_area(0.005, 0.004);
         let spacing = 40.0;
-        let p = loops(&a, &params(spacing), false);
+        let p = loops(&a, &params(spacing), false, FILL(spacing));
         let ext: Vec<Coord> = a.free_local().0[0].exterior().0.clone();
         let depth = |c: Coord| {
             ext.windows(2)
@@ -1540,7 +1573,7 @@ mod tests {
     #[test]
     fn perimeter_loops_shrink_inwards() {
         let a = rect_area(0.005, 0.005);
-        let p = loops(&a, &params(50.0), true);
+        let p = loops(&a, &params(50.0), true, FILL(50.0));
         assert!(p.points.len() > 10);
         let s = expanding_square(&a, &params(50.0), Coord { x: 0.0, y: 0.0 });
         assert!(s.points.len() > 8);

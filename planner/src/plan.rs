@@ -210,13 +210,37 @@ fn generate_variants(area: &Area, params: &SurveyParams, g: &Gen, bearing: f64) 
     match params.pattern {
         Pattern::Lawnmower => vec![patterns::lawnmower(area, g, bearing)],
         Pattern::Crosshatch => patterns::crosshatch(area, g, bearing),
-        Pattern::Perimeter => vec![patterns::loops(area, g, true)],
-        Pattern::Spiral => vec![patterns::loops(area, g, false)],
+        Pattern::Perimeter => vec![patterns::loops(area, g, true, loop_spec(params))],
+        Pattern::Spiral => vec![patterns::loops(area, g, false, loop_spec(params))],
         Pattern::ExpandingSquare => vec![patterns::expanding_square(
             area,
             g,
             g.home.unwrap_or_else(|| centroid(area)),
         )],
+    }
+}
+
+/// The perimeter's loops: `perimeter_loops` of them, the first half a footprint inside the
+/// boundary (its photos reach the edge), the next ones a spacing further in each; or, with
+/// `perimeter_fill`, loops a spacing apart from half a spacing in until the area is covered
+/// (the side overlap asked for everywhere, the edge strip included).
+fn loop_spec(params: &SurveyParams) -> patterns::LoopSpec {
+    let Ok(d) = params.derive() else {
+        return patterns::LoopSpec {
+            first_m: 0.0,
+            max_depths: 1,
+        };
+    };
+    if params.perimeter_fill {
+        patterns::LoopSpec {
+            first_m: d.line_spacing_m / 2.0,
+            max_depths: usize::MAX,
+        }
+    } else {
+        patterns::LoopSpec {
+            first_m: d.footprint_side_m.max(d.line_spacing_m) / 2.0,
+            max_depths: params.perimeter_loops.max(1),
+        }
     }
 }
 
@@ -334,12 +358,12 @@ fn extents_m(region: &MultiPolygon) -> (f64, f64) {
 /// A lower bound on the sorties a survey needs, known before its path is made: the survey
 /// path of a pattern that covers the area is at least about its area over the line spacing
 /// (twice for a crosshatch), flown at cruise power; transits, climbs and turns come on top.
-/// A perimeter flies only its loops and is not bounded here.
+/// A perimeter that does not fill flies only its few loops and is not bounded here.
 fn sorties_at_least(area: &Area, params: &SurveyParams, d: &Derived) -> usize {
     let passes = match params.pattern {
-        Pattern::Perimeter => return 0,
+        Pattern::Perimeter if !params.perimeter_fill => return 0,
         Pattern::Crosshatch => 2.0,
-        Pattern::Lawnmower | Pattern::Spiral | Pattern::ExpandingSquare => 1.0,
+        Pattern::Lawnmower | Pattern::Perimeter | Pattern::Spiral | Pattern::ExpandingSquare => 1.0,
     };
     let af = &params.airframe;
     // 10 % below the estimate: a lawnmower can fly a little less than area / spacing.

@@ -210,3 +210,11 @@ fn a_sortie_file_holds_its_own_items_only() {
         );
     }
 }
+
+#[test]
+fn camera_distances_read_as_people_read_them() {
+    // 50 m, 80 % front overlap, Phantom 4 Pro: 10 m between photos, not 9.999999999999998.
+    let d = SurveyParams::default().derive().unwrap();
+    assert_eq!(d.trigger_distance_m, Some(10.0));
+    assert!((d.line_spacing_m - 22.5).abs() < 1e-9);
+}

@@ -85,7 +85,7 @@ fn every_pattern_on_every_reference_polygon() {
             );
             if matches!(
                 pattern,
-                Pattern::Lawnmower | Pattern::Crosshatch | Pattern::Perimeter | Pattern::Spiral
+                Pattern::Lawnmower | Pattern::Crosshatch | Pattern::Spiral
             ) {
                 assert!(
                     p.estimate.coverage_pct > 97.0,
@@ -296,5 +296,75 @@ fn expanding_square_is_clipped_to_the_area() {
         }
         // Still a search pattern: it reaches the far parts of the area.
         assert!(p.estimate.coverage_pct > 90.0, "{name}: {:?}", p.estimate);
+    }
+}
+
+#[test]
+fn the_perimeter_flies_one_loop_half_a_footprint_inside_or_fills() {
+    use geo::{Contains as _, Distance as _, Euclidean};
+    for name in POLYGONS {
+        let a = area(name);
+        let params = SurveyParams {
+            pattern: Pattern::Perimeter,
+            ..SurveyParams::default()
+        };
+        let d = params.derive().unwrap();
+        let p = plan_survey(&a, &params).unwrap();
+        // Every survey point of the default loop lies inside the area (a connector to a hole's
+        // loop may run along an edge); the loops' points, most of them, about half a footprint
+        // from the nearest boundary (the outer ring or a hole).
+        let free = a.free_local();
+        let boundary: Vec<geo::LineString> = free
+            .0
+            .iter()
+            .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+            .cloned()
+            .collect();
+        let (mut far, mut all) = (0, 0);
+        for w in p.survey_path() {
+            let q = geo::Point::from(a.frame().to_local(w));
+            let near = boundary
+                .iter()
+                .map(|r| Euclidean.distance(&q, r))
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                free.contains(&q) || near < 0.5,
+                "{name}: {w:?} outside the area"
+            );
+            all += 1;
+            if near > d.footprint_side_m / 2.0 - d.line_spacing_m / 4.0 - 0.5 {
+                far += 1;
+            }
+        }
+        assert!(
+            far * 4 >= all * 3,
+            "{name}: {far} of {all} points half a footprint in"
+        );
+        // Two loops fly farther than one; filling covers the area.
+        let two = plan_survey(
+            &a,
+            &SurveyParams {
+                perimeter_loops: 2,
+                ..params.clone()
+            },
+        )
+        .unwrap();
+        assert!(
+            two.estimate.survey_distance_m >= p.estimate.survey_distance_m,
+            "{name}"
+        );
+        let fill = plan_survey(
+            &a,
+            &SurveyParams {
+                perimeter_fill: true,
+                ..params.clone()
+            },
+        )
+        .unwrap();
+        assert!(
+            fill.estimate.coverage_pct > 97.0,
+            "{name}: {:?}",
+            fill.estimate
+        );
     }
 }

@@ -222,12 +222,16 @@ fn shapely_measures_our_path_and_coverage_as_we_do() {
 /// inside (routed by our router) is still shorter there (+0.42 %, +0.11 %) because it
 /// interleaves the passes, an order that flies 6 to 13 % farther with its sorties.
 #[test]
-#[ignore = "goal not met on 2 of 12 cases (crosshatch irregular_8km2 +0.45 %, large_80km2 +0.37 %; +0.42 %, +0.11 % with the reference kept inside the area), see planner/BENCHMARKS.md"]
+#[ignore = "goal not met on 2 of 12 cases with the reference's connectors kept inside (2026-12-05: crosshatch irregular_8km2 +0.31 % / +0.42 %, large_80km2 +0.04 % / +0.11 %, verbatim / centred), see planner/BENCHMARKS.md"]
 fn paths_are_no_longer_than_the_shapely_reference() {
     if let Some(c) = compare(true) {
         assert!(c.failures.is_empty(), "{}", c.failures.join("\n"));
-        let mut longer = c.longer;
-        longer.extend(c.longer_inside);
-        assert!(longer.is_empty(), "{}", longer.join("\n"));
+        // Survey path against survey path, the reference's connectors kept inside the area as
+        // ours are (issue 16's decision): the straight-connector tour leaves the area, so
+        // being longer than it is only reported.
+        for l in &c.longer {
+            eprintln!("(information) {l}");
+        }
+        assert!(c.longer_inside.is_empty(), "{}", c.longer_inside.join("\n"));
     }
 }

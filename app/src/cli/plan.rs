@@ -26,6 +26,12 @@ pub struct PlanArgs {
     /// lawnmower, crosshatch, perimeter, spiral or expanding-square.
     #[arg(long, default_value = "lawnmower")]
     pattern: String,
+    /// Perimeter: loops flown, the first half a footprint inside the boundary and each hole.
+    #[arg(long, default_value_t = 1)]
+    loops: usize,
+    /// Perimeter: loops until the area is covered (instead of --loops).
+    #[arg(long)]
+    fill: bool,
     /// Altitude above takeoff, metres.
     #[arg(long, default_value_t = 50.0)]
     altitude_m: f64,
@@ -155,6 +161,8 @@ fn params(args: &PlanArgs) -> anyhow::Result<SurveyParams> {
         max_mission_items,
         max_area_m2: args.max_area_km2 * 1e6,
         max_sorties: args.max_sorties,
+        perimeter_loops: args.loops,
+        perimeter_fill: args.fill,
         ..SurveyParams::default()
     };
     if let Some(wh) = args.battery_wh {
