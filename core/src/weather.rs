@@ -275,6 +275,19 @@ impl WeatherVerdict {
     }
 }
 
+impl WeatherVerdict {
+    /// As a soft pre-flight check: passes on go and caution (caution's reason stays in the
+    /// detail for the operator); no-go and unknown fail and need an overriding reason.
+    pub fn start_check(&self) -> (bool, String) {
+        let ok = matches!(self.verdict, Verdict::Go | Verdict::Caution);
+        let detail = match self.age_s {
+            Some(age) => format!("{} (data {} min old)", self.summary(), age / 60),
+            None => self.summary(),
+        };
+        (ok, detail)
+    }
+}
+
 /// Thresholds of the evaluation that are not a model's limits.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EvalConfig {
@@ -889,6 +902,22 @@ mod tests {
         assert_eq!(v.reasons[0].kind, ReasonKind::Gust);
         assert_eq!(v.reasons[1].verdict, Verdict::Caution);
         assert_eq!(v.not_assessed, vec!["temperature".to_string()]);
+    }
+
+    #[test]
+    fn start_check_passes_go_and_caution_only() {
+        let (ok, detail) = eval(day(|_| {})).start_check();
+        assert!(ok);
+        assert_eq!(
+            detail,
+            "go: within every limit for Aviary X4 (data 0 min old)"
+        );
+        assert!(eval(day(|s| s.wind[0].speed_mps = 9.0)).start_check().0);
+        let (ok, detail) = eval(day(|s| s.gust_mps = Some(14.0))).start_check();
+        assert!(!ok);
+        assert!(detail.starts_with("no-go: gusts 14.0 m/s"), "{detail}");
+        let offline = evaluate(None, &flight(), &EvalConfig::default(), t(0));
+        assert!(!offline.start_check().0);
     }
 
     #[test]
