@@ -27,7 +27,7 @@ pub enum Pattern {
     Crosshatch,
     /// Closed inset loops following the boundary and the holes.
     Perimeter,
-    /// Contour-parallel inward spiral.
+    /// Contour-parallel spiral, from the centre out by default (`SurveyParams::spiral_inward`).
     Spiral,
     /// Expanding-square search from a centre (the home point, or the area's centre).
     ExpandingSquare,
@@ -168,6 +168,9 @@ pub struct SurveyParams {
     /// Perimeter: loops a spacing apart from half a spacing in until the area is covered
     /// (`perimeter_loops` ignored).
     pub perimeter_fill: bool,
+    /// Spiral: from the boundary in (the default flies from the centre out, as the design's
+    /// "outward expanding" spiral).
+    pub spiral_inward: bool,
     /// Energy model.
     pub airframe: Airframe,
 }
@@ -190,6 +193,7 @@ impl Default for SurveyParams {
             max_sorties: DEFAULT_MAX_SORTIES,
             perimeter_loops: 1,
             perimeter_fill: false,
+            spiral_inward: false,
             airframe: Airframe::QUADCOPTER,
         }
     }

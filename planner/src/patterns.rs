@@ -1276,7 +1276,13 @@ pub(crate) struct LoopSpec {
 /// next inset one while the insets stay a single ring (one turn per spacing, no connector) and
 /// closes the innermost; where the insets split (bays, holes) it flies the pieces as open
 /// loops joined inwards.
-pub(crate) fn loops(area: &Area, g: &Gen, closed: bool, spec: LoopSpec) -> SurveyPath {
+pub(crate) fn loops(
+    area: &Area,
+    g: &Gen,
+    closed: bool,
+    spec: LoopSpec,
+    spiral_inward: bool,
+) -> SurveyPath {
     let (first_m, max_depths) = if closed {
         (spec.first_m, spec.max_depths.max(1))
     } else {
@@ -1342,7 +1348,46 @@ pub(crate) fn loops(area: &Area, g: &Gen, closed: bool, spec: LoopSpec) -> Surve
             path.points.extend(poly.exterior().0.iter().copied());
         }
     }
+    if !closed {
+        // A spiral's blended turn cuts from one ring to the next: where that leaves the area
+        // (a bay, a hole, a no-fly zone), the leg is routed inside as connectors are.
+        path = routed_inside(&fs, rot, path);
+        if spiral_inward {
+            return path;
+        }
+        // Outward (the design's "outward expanding"): the same rings from the centre out.
+        path.points.reverse();
+    }
     path
+}
+
+/// `path` without its points outside the flyable region (a blended turn between rings of very
+/// different lengths can cut across a bay) and with every leg that leaves the region replaced
+/// by a route inside it.
+fn routed_inside(fs: &FreeSpace, rot: Rot, path: SurveyPath) -> SurveyPath {
+    let mut out = SurveyPath {
+        points: Vec::with_capacity(path.points.len()),
+        ..path
+    };
+    let mut prev: Option<Coord> = None;
+    for &p in &path.points {
+        if !fs.inside(rot.fwd(p)) {
+            continue;
+        }
+        if let Some(last) = prev {
+            let (a, b) = (rot.fwd(last), rot.fwd(p));
+            if !fs.clear(a, b) {
+                match fs.route_any(a, b) {
+                    Some(via) => out.points.extend(via.into_iter().map(|q| rot.inv(q))),
+                    // No route to this point: go on from the last one to the next.
+                    None => continue,
+                }
+            }
+        }
+        prev = Some(p);
+        out.points.push(p);
+    }
+    out
 }
 
 /// Expanding-square search around `centre`: legs of 1, 1, 2, 2, 3, 3… spacings turning
@@ -1474,7 +1519,7 @@ mod tests {
         use geo::{Contains, Point};
         let a = rect_area(0.005, 0.004);
         let spacing = 40.0;
-        let p = loops(&a, &params(spacing), false, FILL(spacing));
+        let p = loops(&a, &params(spacing), false, FILL(spacing), true);
         let ext: Vec<Coord> = a.free_local().0[0].exterior().0.clone();
         let depth = |c: Coord| {
             ext.windows(2)
@@ -1573,7 +1618,7 @@ mod tests {
     #[test]
     fn perimeter_loops_shrink_inwards() {
         let a = rect_area(0.005, 0.005);
-        let p = loops(&a, &params(50.0), true, FILL(50.0));
+        let p = loops(&a, &params(50.0), true, FILL(50.0), false);
         assert!(p.points.len() > 10);
         let s = expanding_square(&a, &params(50.0), Coord { x: 0.0, y: 0.0 });
         assert!(s.points.len() > 8);

@@ -210,8 +210,14 @@ fn generate_variants(area: &Area, params: &SurveyParams, g: &Gen, bearing: f64) 
     match params.pattern {
         Pattern::Lawnmower => vec![patterns::lawnmower(area, g, bearing)],
         Pattern::Crosshatch => patterns::crosshatch(area, g, bearing),
-        Pattern::Perimeter => vec![patterns::loops(area, g, true, loop_spec(params))],
-        Pattern::Spiral => vec![patterns::loops(area, g, false, loop_spec(params))],
+        Pattern::Perimeter => vec![patterns::loops(area, g, true, loop_spec(params), false)],
+        Pattern::Spiral => vec![patterns::loops(
+            area,
+            g,
+            false,
+            loop_spec(params),
+            params.spiral_inward,
+        )],
         Pattern::ExpandingSquare => vec![patterns::expanding_square(
             area,
             g,

@@ -368,3 +368,69 @@ fn the_perimeter_flies_one_loop_half_a_footprint_inside_or_fills() {
         );
     }
 }
+
+#[test]
+fn the_spiral_stays_inside_and_flies_outward_by_default() {
+    use geo::{Contains as _, Distance as _, Euclidean};
+    for name in POLYGONS {
+        let a = area(name);
+        let out = SurveyParams {
+            pattern: Pattern::Spiral,
+            ..SurveyParams::default()
+        };
+        let p = plan_survey(&a, &out).unwrap();
+        let free = a.free_local();
+        let boundary: Vec<geo::LineString> = free
+            .0
+            .iter()
+            .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+            .cloned()
+            .collect();
+        let near = |q: geo::Point| {
+            boundary
+                .iter()
+                .map(|r| Euclidean.distance(&q, r))
+                .fold(f64::INFINITY, f64::min)
+        };
+        let pts: Vec<geo::Coord> = p.survey_path().map(|w| a.frame().to_local(w)).collect();
+        // Every leg inside the area (or on its edge, where a route runs along it).
+        for l in pts.windows(2) {
+            for t in [0.0, 0.25, 0.5, 0.75] {
+                let q = geo::Point::new(
+                    l[0].x + t * (l[1].x - l[0].x),
+                    l[0].y + t * (l[1].y - l[0].y),
+                );
+                assert!(
+                    free.contains(&q) || near(q) < 0.5,
+                    "{name}: the spiral leaves the area at {q:?} ({:.2} m out; leg {l:?}, unrouted {})",
+                    near(q),
+                    p.estimate.unrouted_connectors
+                );
+            }
+        }
+        // Outward: it ends on the outermost ring, half a spacing from the boundary; inward is
+        // the same rings from there in.
+        let d = out.derive().unwrap();
+        let last = geo::Point::from(*pts.last().unwrap());
+        assert!(
+            near(last) < d.line_spacing_m,
+            "{name}: ends {:.1} m in",
+            near(last)
+        );
+        let inward = plan_survey(
+            &a,
+            &SurveyParams {
+                spiral_inward: true,
+                ..out.clone()
+            },
+        )
+        .unwrap();
+        let first = geo::Point::from(a.frame().to_local(inward.survey_path().next().unwrap()));
+        assert!(
+            near(first) < d.line_spacing_m,
+            "{name}: starts {:.1} m in",
+            near(first)
+        );
+        assert!(p.estimate.coverage_pct > 97.0, "{name}: {:?}", p.estimate);
+    }
+}

@@ -32,6 +32,9 @@ pub struct PlanArgs {
     /// Perimeter: loops until the area is covered (instead of --loops).
     #[arg(long)]
     fill: bool,
+    /// Spiral: fly from the boundary in (default: from the centre out).
+    #[arg(long)]
+    inward: bool,
     /// Altitude above takeoff, metres.
     #[arg(long, default_value_t = 50.0)]
     altitude_m: f64,
@@ -163,6 +166,7 @@ fn params(args: &PlanArgs) -> anyhow::Result<SurveyParams> {
         max_sorties: args.max_sorties,
         perimeter_loops: args.loops,
         perimeter_fill: args.fill,
+        spiral_inward: args.inward,
         ..SurveyParams::default()
     };
     if let Some(wh) = args.battery_wh {
