@@ -21,8 +21,12 @@ use aviary_planner::{
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
     /// Survey area: .geojson/.json, .kml, .kmz or .shp (WGS84).
-    #[arg(long, value_name = "FILE")]
-    area: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "mission")]
+    area: Option<PathBuf>,
+    /// A mission another tool wrote (QGroundControl .plan with simple items or a survey, or
+    /// QGC WPL 110 .waypoints/.txt): estimated again and written to --out instead of planning.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["area", "no_fly"])]
+    mission: Option<PathBuf>,
     /// lawnmower, crosshatch, perimeter, spiral or expanding-square.
     #[arg(long, default_value = "lawnmower")]
     pattern: String,
@@ -221,8 +225,15 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     aviary_planner::start_workers();
     let params = params(&args)?;
     formats::OutputFormat::from_path(&args.out)?;
-    let areas = formats::read_area_file(&args.area)
-        .with_context(|| format!("reading {}", args.area.display()))?;
+    if let Some(mission) = &args.mission {
+        return run_mission(&args, &params, mission);
+    }
+    let area_file = args
+        .area
+        .as_ref()
+        .context("--area or --mission is needed")?;
+    let areas = formats::read_area_file(area_file)
+        .with_context(|| format!("reading {}", area_file.display()))?;
     let mut no_fly = Vec::new();
     for f in &args.no_fly {
         no_fly.extend(
@@ -340,6 +351,53 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         } else if !args.sorties && summary["sorties"].as_u64().is_some_and(|n| n > 1) {
             println!("(--sorties writes one file per sortie)");
         }
+    }
+    Ok(())
+}
+
+/// `aviary plan --mission FILE`: a mission read from another tool's file, estimated again
+/// (its speed when it names one, else --speed-mps) and written to `--out`.
+fn run_mission(args: &PlanArgs, params: &SurveyParams, path: &Path) -> anyhow::Result<()> {
+    let doc =
+        formats::read_mission_file(path).with_context(|| format!("reading {}", path.display()))?;
+    let speed_mps = if doc.speed_mps > 0.0 {
+        doc.speed_mps
+    } else {
+        args.speed_mps
+    };
+    let doc = formats::MissionDoc { speed_mps, ..doc };
+    let route = aviary_planner::estimate_route(doc.home, &doc.items, speed_mps, &params.airframe);
+    let options = PlanFileOptions {
+        firmware: args.autopilot.parse()?,
+        fence: args.fence,
+    };
+    formats::write_mission_file_with(&args.out, &doc, &options)?;
+    let items = aviary_core::mission_items::mission_items(doc.home, &doc.items, speed_mps).len();
+    let summary = serde_json::json!({
+        "mission": path.display().to_string(),
+        "waypoints": doc.items.len(),
+        "mission_items": items,
+        "distance_m": route.distance_m,
+        "duration_s": route.duration_s,
+        "energy_wh": route.energy_wh,
+        "battery_pct": route.battery_pct,
+        "alt_rel_m": readable(route.alt_rel_m),
+        "speed_mps": readable(speed_mps),
+        "areas": doc.areas.len(),
+        "files": [args.out.display().to_string()],
+    });
+    if args.json {
+        println!("{summary}");
+    } else {
+        println!(
+            "{}: {} waypoints, {:.1} km, {:.0} min, {:.0} % of a battery",
+            path.display(),
+            doc.items.len(),
+            route.distance_m / 1000.0,
+            route.duration_s / 60.0,
+            route.battery_pct
+        );
+        println!("wrote {}", args.out.display());
     }
     Ok(())
 }

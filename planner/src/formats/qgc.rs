@@ -313,8 +313,8 @@ fn get_f64(v: &Value) -> f64 {
 }
 
 /// Reads a QGroundControl `.plan`: simple items (commands 16, 20, 21, 22, 206; 178 sets the
-/// speed), inclusion
-/// geofence polygons as areas and exclusion polygons as no-fly zones.
+/// speed), complex items (a survey) by the items they generated with their polygon as a survey
+/// area, inclusion geofence polygons as areas and exclusion polygons as no-fly zones.
 pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
     let err = |d: String| PlanError::format(".plan", d);
     let v: Value = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
@@ -344,6 +344,11 @@ pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
     let mut items = Vec::new();
     let mut speed_from_items = None;
     let (mut prev, mut prev_alt) = (home, 0.0);
+    // Simple items in order; a complex item (QGroundControl's survey, corridor or structure
+    // scan) by the simple items it generated (`TransectStyleComplexItem.Items`), its polygon
+    // as a survey area.
+    let mut simple: Vec<(String, &Value)> = Vec::new();
+    let mut survey_areas = Vec::new();
     for (i, it) in mission
         .get("items")
         .and_then(Value::as_array)
@@ -353,9 +358,49 @@ pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
         .enumerate()
     {
         let ctx = format!("mission item {}", i + 1);
-        if it.get("type").and_then(Value::as_str) != Some("SimpleItem") {
-            return Err(err(format!("{ctx}: only SimpleItem is supported")));
+        match it.get("type").and_then(Value::as_str) {
+            Some("SimpleItem") => simple.push((ctx, it)),
+            Some("ComplexItem") => {
+                let kind = it
+                    .get("complexItemType")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?");
+                let generated = it
+                    .pointer("/TransectStyleComplexItem/Items")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| {
+                        err(format!(
+                            "{ctx}: complex item {kind:?} without TransectStyleComplexItem.Items"
+                        ))
+                    })?;
+                for (k, g) in generated.iter().enumerate() {
+                    simple.push((format!("{ctx} ({kind}), generated item {}", k + 1), g));
+                }
+                if let Some(poly) = it.get("polygon").and_then(Value::as_array) {
+                    let ring = poly
+                        .iter()
+                        .map(|q| match q.as_array().map(Vec::as_slice) {
+                            Some([lat, lon, ..]) => LatLon::checked(get_f64(lat), get_f64(lon))
+                                .map_err(|e| err(format!("{ctx} polygon: {e}"))),
+                            _ => Err(err(format!("{ctx} polygon: bad vertex"))),
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    if ring.len() >= 3 {
+                        survey_areas.push(SurveyArea {
+                            exterior: ring,
+                            holes: vec![],
+                        });
+                    }
+                }
+            }
+            other => {
+                return Err(err(format!(
+                    "{ctx}: item type {other:?} is not supported (SimpleItem or ComplexItem)"
+                )));
+            }
         }
+    }
+    for (ctx, it) in simple {
         let command = it
             .get("command")
             .and_then(Value::as_u64)
@@ -383,7 +428,7 @@ pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
         prev_alt = w.alt_rel_m;
         items.push(w);
     }
-    let mut areas = Vec::new();
+    let mut areas = survey_areas;
     let mut no_fly = Vec::new();
     if let Some(polys) = v.pointer("/geoFence/polygons").and_then(Value::as_array) {
         for (i, p) in polys.iter().enumerate() {
