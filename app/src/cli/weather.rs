@@ -18,7 +18,7 @@ pub struct WeatherArgs {
     /// Where: `LAT,LON` in degrees (e.g. `52.52,13.42`).
     #[arg(long, value_parser = parse_at, allow_hyphen_values = true)]
     pub at: LatLon,
-    /// Drone model whose limits apply (built-in: Aviary X4, Aviary X8, Aviary SimCopter;
+    /// Drone model whose limits apply (built-in: `Aviary X4`, `Aviary X8`, `Aviary SimCopter`;
     /// any other name gets conservative defaults).
     #[arg(long, default_value = "Aviary X4")]
     pub model: String,
@@ -60,16 +60,13 @@ fn parse_at(s: &str) -> Result<LatLon, String> {
 
 /// Fetches, evaluates and prints.
 pub fn run(args: WeatherArgs) -> anyhow::Result<()> {
-    let provider = match &args.metar {
+    let provider = match args.metar {
         Some(station) => Provider::Metar {
-            url: args.url.clone().unwrap_or_else(|| DEFAULT_METAR_URL.into()),
-            station: station.clone(),
+            url: args.url.unwrap_or_else(|| DEFAULT_METAR_URL.into()),
+            station,
         },
         None => Provider::OpenMeteo {
-            url: args
-                .url
-                .clone()
-                .unwrap_or_else(|| DEFAULT_OPEN_METEO_URL.into()),
+            url: args.url.unwrap_or_else(|| DEFAULT_OPEN_METEO_URL.into()),
         },
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
