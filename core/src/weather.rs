@@ -393,19 +393,15 @@ pub fn evaluate(
     let model = flight.model;
     let l = &flight.limits;
 
-    // Wind: every level up to the flight height, and the first above it.
+    // Wind: every level up to the first at or above the flight height.
     let wind = worst(&window, |s| {
         let mut best: Option<(f64, f64)> = None;
-        let mut above_seen = false;
         for w in &s.wind {
-            if w.height_m > flight.max_alt_m.max(10.0) {
-                if above_seen {
-                    break;
-                }
-                above_seen = true;
-            }
             if best.is_none_or(|(v, _)| w.speed_mps > v) {
                 best = Some((w.speed_mps, w.height_m));
+            }
+            if w.height_m >= flight.max_alt_m.max(10.0) {
+                break;
             }
         }
         best
@@ -902,6 +898,23 @@ mod tests {
         assert_eq!(v.reasons[0].kind, ReasonKind::Gust);
         assert_eq!(v.reasons[1].verdict, Verdict::Caution);
         assert_eq!(v.not_assessed, vec!["temperature".to_string()]);
+    }
+
+    #[test]
+    fn a_level_at_the_flight_height_ends_the_wind_levels() {
+        let mut at120 = flight();
+        at120.max_alt_m = 120.0;
+        let v = evaluate(
+            Some(&report(day(|_| {}))),
+            &at120,
+            &EvalConfig::default(),
+            t(0),
+        );
+        assert_eq!(
+            v.verdict,
+            Verdict::Go,
+            "180 m is above a 120 m flight: {v:#?}"
+        );
     }
 
     #[test]
