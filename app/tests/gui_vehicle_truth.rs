@@ -678,3 +678,49 @@ fn links_changed_in_settings_take_effect_at_once() {
     );
     sim.shutdown();
 }
+
+#[test]
+fn a_failed_hard_check_blocks_the_start_even_with_a_reason() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut r = rig(dir.path(), |_| {});
+    let drone = r.drone();
+    let mission = r.mission(drone);
+    r.sim
+        .inject_fault(r.vehicle.id, Fault::GpsLoss { active: true })
+        .expect("fault");
+    r.until("the GPS fix lost", 30, |a| {
+        a.state
+            .drones
+            .get(&drone)
+            .is_some_and(|d| d.link.gps_fix < 3)
+    });
+    r.send(mission, CommandAction::Start);
+    let prompt = r.app.state.preflight.clone().expect("pre-flight refusal");
+    assert!(!prompt.overridable, "GPS is a hard check: {prompt:?}");
+    assert!(
+        r.app
+            .state
+            .notices
+            .iter()
+            .any(|n| n.error && n.text.contains("refused by pre-flight") && n.text.contains("GPS")),
+        "{:#?}",
+        r.app.state.notices
+    );
+    r.app.commands.send(Command::StartOverride {
+        mission,
+        reason: "I know better".into(),
+    });
+    r.step();
+    assert!(r.app.state.preflight.is_some(), "still refused");
+    assert!(r.app.state.last_command(mission).is_none(), "nothing sent");
+    assert!(
+        r.app
+            .backend
+            .store
+            .audit_log()
+            .expect("audit")
+            .iter()
+            .all(|a| a.action != "preflight.override")
+    );
+    assert_eq!(r.status(mission), MissionStatus::Planned);
+}
