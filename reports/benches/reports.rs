@@ -53,6 +53,46 @@ fn mission_pdf(c: &mut Criterion) {
     g.finish();
 }
 
+/// The worst cases for area covered (issue 17): every strip overlapping others.
+fn mission_pdf_overlap(c: &mut Criterion) {
+    let run = |mission: &aviary_core::Mission, samples: &[aviary_core::TelemetrySample]| {
+        let r = analyze(
+            mission,
+            ctx(),
+            samples.to_vec(),
+            Vec::new(),
+            Vec::new(),
+            &ReportOptions::default(),
+        );
+        let mut out = Vec::with_capacity(2 << 20);
+        let pages = pdf::write_mission_pdf(&mut out, &r).unwrap_or_else(|e| panic!("{e}"));
+        black_box((pages, out.len(), r.coverage_pct))
+    };
+    // 14 re-flights of one 8 ha square (283 m side) in 2 hours at 10 Hz.
+    let side_m = 80_000_f64.sqrt();
+    let (reflown, reflown_samples) = testdata::reflown_square(side_m, 14, 7200.0, 10.0);
+    let mut noisy_reflown_samples = reflown_samples.clone();
+    testdata::add_gps_noise(&mut noisy_reflown_samples, 0.3, 17);
+    // A 2-hour 10 Hz mission over new ground with 0.3 m of GPS noise.
+    let long = testdata::mission_lasting(7200.0, MissionStatus::Completed);
+    let mut noisy = testdata::fly(&long, DroneId::new_random(), 10.0);
+    testdata::add_gps_noise(&mut noisy, 0.3, 42);
+    assert!(reflown_samples.len() >= 72_000 && noisy.len() >= 72_000);
+
+    let mut g = c.benchmark_group("mission_pdf_overlap");
+    g.sample_size(10);
+    g.bench_function("reflown_8ha_14x_72000_samples", |b| {
+        b.iter(|| run(&reflown, &reflown_samples));
+    });
+    g.bench_function("reflown_8ha_14x_noise_0_3m_72000_samples", |b| {
+        b.iter(|| run(&reflown, &noisy_reflown_samples));
+    });
+    g.bench_function("new_ground_noise_0_3m_72000_samples", |b| {
+        b.iter(|| run(&long, &noisy));
+    });
+    g.finish();
+}
+
 fn org_summary(c: &mut Criterion) {
     let t0 = testdata::start_time() - Duration::days(365);
     let zones = [
@@ -192,6 +232,7 @@ fn telemetry_csv(c: &mut Criterion) {
 criterion_group!(
     benches,
     mission_pdf,
+    mission_pdf_overlap,
     org_summary,
     org_report_from_store,
     telemetry_csv

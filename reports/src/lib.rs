@@ -14,6 +14,7 @@
 //! on bad telemetry: gaps, disorder, duplicates, missing data and missions still in progress
 //! are stated in the report.
 
+pub mod coverage;
 pub mod csvout;
 pub mod error;
 pub mod format;

@@ -7,6 +7,7 @@
 //! cannot be measured is `None` and printed with its reason, never as a silent zero.
 //! [`load_mission_report`] reads the inputs from the [`Store`].
 
+use crate::coverage::raster_coverage;
 use crate::error::ReportError;
 use crate::format;
 use crate::frame::{LocalFrame, ReportCamera};
@@ -18,9 +19,7 @@ use aviary_core::{
 };
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use geo::{
-    Area, BooleanOps, Buffer, Coord, LineString, MultiLineString, MultiPolygon, Polygon, Simplify,
-};
+use geo::{Area, BooleanOps, Coord, LineString, MultiPolygon, Polygon};
 
 // --- inputs -----------------------------------------------------------------------------
 
@@ -349,8 +348,8 @@ pub struct MissionReport {
     pub distance_m: Option<f64>,
     /// Survey polygon area (holes removed), m².
     pub survey_area_m2: Option<f64>,
-    /// Flown track at survey altitude, buffered by half the camera footprint, intersected
-    /// with the survey polygon, m².
+    /// Survey polygon area swept by the camera footprint along the track flown at survey
+    /// altitude (a raster of the footprint, [`crate::coverage`]), m².
     pub covered_area_m2: Option<f64>,
     /// `covered_area_m2 / survey_area_m2`, percent.
     pub coverage_pct: Option<f64>,
@@ -392,7 +391,7 @@ pub struct MissionReport {
     pub planned_alt_m: f64,
     /// The frame `covered` is expressed in.
     pub frame: LocalFrame,
-    /// The covered area in `frame` (for the map).
+    /// The covered cells in `frame`, as rectangles (for the map).
     pub covered: Option<MultiPolygon<f64>>,
 }
 
@@ -539,15 +538,22 @@ pub fn analyze(
             .collect();
         opts.camera.footprint_side_m(median(&mut alts))
     });
-    let covered = match (&survey_poly, footprint_width_m) {
-        (Some(poly), Some(width_m)) => Some(covered_area(&xy, &surveying, &is_gap, width_m, poly)),
-        (Some(_), None) if flown => Some(MultiPolygon::new(Vec::new())),
+    let coverage = match (&survey_poly, footprint_width_m) {
+        (Some(poly), Some(width_m)) => {
+            Some(raster_coverage(&xy, &surveying, &is_gap, width_m, poly))
+        }
+        (Some(_), None) if flown => Some(crate::coverage::Coverage {
+            covered_pct: 0.0,
+            shape: MultiPolygon::new(Vec::new()),
+            cell_m: 0.0,
+        }),
         _ => None,
     };
-    let covered_area_m2 = covered.as_ref().map(Area::unsigned_area);
-    let coverage_pct = covered_area_m2
+    let coverage_pct = coverage.as_ref().map(|c| c.covered_pct.min(100.0));
+    let covered_area_m2 = coverage_pct
         .zip(survey_area_m2)
-        .and_then(|(c, a)| (a > 0.0).then(|| (c / a * 100.0).min(100.0)));
+        .map(|(pct, area)| pct / 100.0 * area);
+    let covered = coverage.map(|c| c.shape);
 
     // Deviation from the planned path.
     let planned_path: Vec<LatLon> = mission.waypoints.iter().map(|w| w.pos).collect();
@@ -707,41 +713,6 @@ fn survey_polygon(area: &SurveyArea, frame: &LocalFrame) -> Option<MultiPolygon<
     // A self-intersecting or wrongly wound ring is normalised by a union with nothing.
     let mp = MultiPolygon::new(vec![poly]).union(&MultiPolygon::new(Vec::new()));
     (mp.unsigned_area() > 0.0).then_some(mp)
-}
-
-/// The surveying track, split at gaps and at altitude changes, buffered by half the
-/// footprint and intersected with the survey polygon.
-fn covered_area(
-    xy: &[Coord<f64>],
-    surveying: &[bool],
-    is_gap: &[bool],
-    width_m: f64,
-    survey: &MultiPolygon<f64>,
-) -> MultiPolygon<f64> {
-    let mut lines = Vec::new();
-    let mut run: Vec<Coord<f64>> = Vec::new();
-    for i in 0..xy.len() {
-        if !surveying[i] || is_gap[i] {
-            if run.len() >= 2 {
-                lines.push(LineString::from(std::mem::take(&mut run)));
-            }
-            run.clear();
-        }
-        if surveying[i] {
-            run.push(xy[i]);
-        }
-    }
-    if run.len() >= 2 {
-        lines.push(LineString::from(run));
-    }
-    if lines.is_empty() || width_m <= 0.0 {
-        return MultiPolygon::new(Vec::new());
-    }
-    // Simplifying to 0.5 m changes the buffered area by well under 0.1 % and turns a 10 Hz
-    // straight transect of thousands of samples into two vertices.
-    let track = MultiLineString::new(lines).simplify(0.5);
-    let swath = track.buffer(width_m / 2.0);
-    swath.intersection(survey)
 }
 
 /// Mean and max distance of surveying samples from the planned polyline.

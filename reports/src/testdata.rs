@@ -444,3 +444,48 @@ pub fn seed_org_store(store: &mut Store, missions: i64) -> Result<usize, ReportE
         .collect();
     Ok(store.import_missions(&items)?)
 }
+
+/// Moves every sample by pseudo-random GPS noise, normally distributed with `sigma_m` north
+/// and east (deterministic for a `seed`).
+pub fn add_gps_noise(samples: &mut [TelemetrySample], sigma_m: f64, seed: u64) {
+    let mut state = seed | 1;
+    let mut uniform = move || {
+        // xorshift64*: enough for test noise, no dependency.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1_u64 << 53) as f64
+    };
+    for s in samples {
+        // Box–Muller: two independent normal values.
+        let (u1, u2) = (uniform().max(1e-12), uniform());
+        let m = (-2.0 * u1.ln()).sqrt() * sigma_m;
+        let a = std::f64::consts::TAU * u2;
+        s.pos = s.pos.offset_ne(m * a.cos(), m * a.sin());
+    }
+}
+
+/// A completed mission that re-flies one `side_m` square lawnmower `passes` times in
+/// `duration_s`, sampled at `rate_hz` (the worst case for coverage: every strip overlaps
+/// thirteen others). The drone flies faster than [`SPEED_MPS`] to fit the passes in.
+pub fn reflown_square(
+    side_m: f64,
+    passes: usize,
+    duration_s: f64,
+    rate_hz: f64,
+) -> (Mission, Vec<TelemetrySample>) {
+    let mission = lawnmower_mission("Re-flown field", side_m, side_m, MissionStatus::Completed);
+    let pass = fly(&mission, DroneId::new_random(), rate_hz);
+    let total = (duration_s * rate_hz) as usize;
+    let per_pass = (total / passes.max(1)).max(2);
+    let start = start_time();
+    let mut out = Vec::with_capacity(total);
+    for k in 0..total {
+        let i = (k % per_pass) * (pass.len() - 1) / (per_pass - 1);
+        let mut s = pass[i.min(pass.len() - 1)];
+        s.time = start + Duration::microseconds((k as f64 / rate_hz * 1e6).round() as i64);
+        s.battery_pct = 98.0 - 60.0 * k as f64 / total as f64;
+        out.push(s);
+    }
+    (mission, out)
+}

@@ -403,9 +403,9 @@ pub fn write_mission_pdf<W: Write>(w: &mut W, r: &MissionReport) -> Result<usize
     l.heading("Method");
     l.paragraph(
         "All figures come from the stored telemetry; the plan is used only as the reference. Distance sums the \
-         great-circle steps between samples (a gap is bridged by a straight line). Area covered is the track flown at \
-         survey altitude (at least 80 % of the planned altitude), buffered by half the camera footprint and intersected \
-         with the survey polygon; telemetry gaps are not counted as covered. The footprint assumes a 13.2 x 8.8 mm \
+         great-circle steps between samples (a gap is bridged by a straight line). Area covered is the part of the survey \
+         polygon swept by the camera footprint along the track flown at survey altitude (at least 80 % of the planned \
+         altitude), measured on a grid of 1/48 of the footprint width; telemetry gaps are not counted as covered. The footprint assumes a 13.2 x 8.8 mm \
          sensor behind an 8.8 mm lens. Photos are the distance flown at survey altitude divided by the trigger spacing. \
          Cross-track deviation is each surveying sample's distance to the planned path.",
         8.5,
