@@ -2,12 +2,13 @@
 
 use anyhow::Context as _;
 use aviary_core::MissionStatus;
-use aviary_core::store::{Store, StoreOptions};
+use aviary_core::store::Store;
 use aviary_core::{MissionId, SystemClock};
+use aviary_reports::output::{self, OutputFile};
 use aviary_reports::summary::{
     Grouping, HistoryFilter, MaintenancePolicy, load_history, load_org_report,
 };
-use aviary_reports::{ReportOptions, create_output, csvout, format, load_mission_report, pdf};
+use aviary_reports::{ReportOptions, csvout, format, load_mission_report, pdf};
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -27,9 +28,9 @@ pub enum ReportCommand {
 /// Arguments of `aviary report history`.
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
-    /// Aviary database file.
+    /// Aviary database file (opened read-only); default: the app's own database.
     #[arg(long, value_name = "FILE")]
-    db: PathBuf,
+    db: Option<PathBuf>,
     /// Only this site (name or id).
     #[arg(long, value_name = "SITE")]
     site: Option<String>,
@@ -54,9 +55,9 @@ pub struct HistoryArgs {
 /// Arguments of `aviary report mission`.
 #[derive(Debug, clap::Args)]
 pub struct MissionArgs {
-    /// Aviary database file.
+    /// Aviary database file (opened read-only); default: the app's own database.
     #[arg(long, value_name = "FILE")]
-    db: PathBuf,
+    db: Option<PathBuf>,
     /// Mission id (UUID).
     #[arg(long, value_name = "ID", required_unless_present = "latest")]
     mission: Option<MissionId>,
@@ -77,9 +78,9 @@ pub struct MissionArgs {
 /// Arguments of `aviary report org`.
 #[derive(Debug, clap::Args)]
 pub struct OrgArgs {
-    /// Aviary database file.
+    /// Aviary database file (opened read-only); default: the app's own database.
     #[arg(long, value_name = "FILE")]
-    db: PathBuf,
+    db: Option<PathBuf>,
     /// First day of the period (YYYY-MM-DD, from 00:00 UTC).
     #[arg(long, value_name = "DATE")]
     from: NaiveDate,
@@ -106,37 +107,71 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Opens an existing store; a missing file is an error rather than a new empty database.
+/// The database to read: `--db`, else the app's own (`aviary_core::store::default_db_path`).
+fn db_path(db: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
+    match db {
+        Some(p) => Ok(p.clone()),
+        None => aviary_core::store::default_db_path()
+            .context("finding the app's database (give --db FILE)"),
+    }
+}
+
+/// Opens an existing store read-only: a missing file is an error rather than a new empty
+/// database, and a read-only copy can be reported on.
 fn open_store(db: &Path) -> anyhow::Result<Store> {
-    anyhow::ensure!(db.is_file(), "database {} does not exist", db.display());
-    Store::open(db, Arc::new(SystemClock), StoreOptions::default())
+    anyhow::ensure!(
+        db.is_file(),
+        "database {} does not exist (give --db FILE)",
+        db.display()
+    );
+    Store::open_read_only(db, Arc::new(SystemClock))
         .with_context(|| format!("opening {}", db.display()))
 }
 
-/// An output file opened for writing, with its path for messages.
-type Output = Option<(PathBuf, std::io::BufWriter<std::fs::File>)>;
+/// Checks the output paths before the (possibly slow) report is built: distinct files, in
+/// folders that exist. Nothing is created until every output is built ([`output::commit`]).
+fn check_outputs(paths: &[Option<&PathBuf>]) -> anyhow::Result<()> {
+    let given: Vec<&Path> = paths.iter().flatten().map(|p| p.as_path()).collect();
+    output::check_distinct(given.iter().copied())?;
+    output::check_targets(given.iter().copied())?;
+    Ok(())
+}
 
-/// Creates every output file before the (possibly slow) report is built, so a bad path
-/// fails fast and names itself.
-fn outputs<const N: usize>(paths: [Option<&PathBuf>; N]) -> anyhow::Result<[Output; N]> {
-    let mut out = [const { None }; N];
-    for (slot, p) in out.iter_mut().zip(paths) {
-        if let Some(p) = p {
-            *slot = Some((p.clone(), create_output(p)?));
-        }
-    }
-    Ok(out)
+/// Builds one output in memory when its path was given.
+fn build(
+    path: Option<&PathBuf>,
+    f: impl FnOnce(&mut Vec<u8>) -> Result<(), aviary_reports::ReportError>,
+) -> anyhow::Result<Option<OutputFile>> {
+    path.map(|p| output::build(p, f))
+        .transpose()
+        .map_err(Into::into)
 }
 
 fn mission(a: &MissionArgs) -> anyhow::Result<()> {
-    let store = open_store(&a.db)?;
-    let [pdf_out, csv_out, tel_out] =
-        outputs([a.pdf.as_ref(), a.csv.as_ref(), a.telemetry_csv.as_ref()])?;
+    let db = db_path(a.db.as_ref())?;
+    check_outputs(&[a.pdf.as_ref(), a.csv.as_ref(), a.telemetry_csv.as_ref()])?;
+    let store = open_store(&db)?;
     let id = match a.mission {
         Some(id) => id,
         None => latest_flown(&store)?,
     };
     let report = load_mission_report(&store, id, &ReportOptions::default())?;
+    drop(store);
+    // Every file is built before any is written, then all are committed together.
+    let mut pages = 0;
+    let pdf_out = build(a.pdf.as_ref(), |w| {
+        pages = pdf::write_mission_pdf(w, &report)?;
+        Ok(())
+    })?;
+    let csv_out = build(a.csv.as_ref(), |w| {
+        csvout::write_mission_summaries(w, &[&report])
+    })?;
+    let tel_out = build(a.telemetry_csv.as_ref(), |w| {
+        csvout::write_telemetry(w, &report.samples)
+    })?;
+    let files: Vec<OutputFile> = [pdf_out, csv_out, tel_out].into_iter().flatten().collect();
+    output::commit(&files)?;
+
     let mut stdout = std::io::stdout().lock();
     writeln!(
         stdout,
@@ -150,20 +185,17 @@ fn mission(a: &MissionArgs) -> anyhow::Result<()> {
     for line in report.issue_lines() {
         writeln!(stdout, "  ! {line}")?;
     }
-    if let Some((path, mut w)) = pdf_out {
-        let pages = pdf::write_mission_pdf(&mut w, &report)?;
-        writeln!(stdout, "wrote {} ({pages} pages)", path.display())?;
+    if let Some(p) = &a.pdf {
+        writeln!(stdout, "wrote {} ({pages} pages)", p.display())?;
     }
-    if let Some((path, w)) = csv_out {
-        csvout::write_mission_summaries(w, &[&report])?;
-        writeln!(stdout, "wrote {}", path.display())?;
+    if let Some(p) = &a.csv {
+        writeln!(stdout, "wrote {}", p.display())?;
     }
-    if let Some((path, w)) = tel_out {
-        csvout::write_telemetry(w, &report.samples)?;
+    if let Some(p) = &a.telemetry_csv {
         writeln!(
             stdout,
             "wrote {} ({} samples)",
-            path.display(),
+            p.display(),
             report.samples.len()
         )?;
     }
@@ -194,8 +226,9 @@ fn org(a: &OrgArgs) -> anyhow::Result<()> {
     anyhow::ensure!(a.from <= a.to, "--from {} is after --to {}", a.from, a.to);
     let from = Utc.from_utc_datetime(&a.from.and_time(NaiveTime::MIN));
     let to = Utc.from_utc_datetime(&a.to.and_time(NaiveTime::MIN)) + chrono::Duration::days(1);
-    let store = open_store(&a.db)?;
-    let [pdf_out, csv_out] = outputs([a.pdf.as_ref(), a.csv.as_ref()])?;
+    let db = db_path(a.db.as_ref())?;
+    check_outputs(&[a.pdf.as_ref(), a.csv.as_ref()])?;
+    let store = open_store(&db)?;
     let report = load_org_report(
         &store,
         from,
@@ -204,6 +237,16 @@ fn org(a: &OrgArgs) -> anyhow::Result<()> {
         &ReportOptions::default(),
         &MaintenancePolicy::default(),
     )?;
+    drop(store);
+    let mut pages = 0;
+    let pdf_out = build(a.pdf.as_ref(), |w| {
+        pages = report.write_pdf(w)?;
+        Ok(())
+    })?;
+    let csv_out = build(a.csv.as_ref(), |w| report.write_history_csv(w))?;
+    let files: Vec<OutputFile> = [pdf_out, csv_out].into_iter().flatten().collect();
+    output::commit(&files)?;
+
     let t = &report.summary.totals;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}: {} to {} (UTC)", report.org_name, a.from, a.to)?;
@@ -243,16 +286,14 @@ fn org(a: &OrgArgs) -> anyhow::Result<()> {
             why.join("; ")
         )?;
     }
-    if let Some((path, mut w)) = pdf_out {
-        let pages = report.write_pdf(&mut w)?;
-        writeln!(stdout, "wrote {} ({pages} pages)", path.display())?;
+    if let Some(p) = &a.pdf {
+        writeln!(stdout, "wrote {} ({pages} pages)", p.display())?;
     }
-    if let Some((path, w)) = csv_out {
-        report.write_history_csv(w)?;
+    if let Some(p) = &a.csv {
         writeln!(
             stdout,
             "wrote {} ({} missions)",
-            path.display(),
+            p.display(),
             report.history.len()
         )?;
     }
@@ -268,7 +309,9 @@ fn history(a: &HistoryArgs) -> anyhow::Result<()> {
     if let (Some(f), Some(t)) = (a.from, a.to) {
         anyhow::ensure!(f <= t, "--from {f} is after --to {t}");
     }
-    let store = open_store(&a.db)?;
+    let db = db_path(a.db.as_ref())?;
+    check_outputs(&[a.csv.as_ref()])?;
+    let store = open_store(&db)?;
     let sites = store.list_sites()?;
     let drones = store.list_drones(None, None)?;
     let site_id = a
@@ -279,7 +322,7 @@ fn history(a: &HistoryArgs) -> anyhow::Result<()> {
                 .iter()
                 .find(|s| s.name == want || s.id.to_string() == want)
                 .map(|s| s.id)
-                .with_context(|| format!("no site named {want:?} in {}", a.db.display()))
+                .with_context(|| format!("no site named {want:?} in {}", db.display()))
         })
         .transpose()?;
     let drone_id = a
@@ -290,7 +333,7 @@ fn history(a: &HistoryArgs) -> anyhow::Result<()> {
                 .iter()
                 .find(|d| d.serial_number == want || d.id.to_string() == want)
                 .map(|d| d.id)
-                .with_context(|| format!("no drone {want:?} in {}", a.db.display()))
+                .with_context(|| format!("no drone {want:?} in {}", db.display()))
         })
         .transpose()?;
     let statuses = a
@@ -305,7 +348,6 @@ fn history(a: &HistoryArgs) -> anyhow::Result<()> {
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let [csv_out] = outputs([a.csv.as_ref()])?;
     let filter = HistoryFilter {
         site_id,
         drone_id,
@@ -328,6 +370,12 @@ fn history(a: &HistoryArgs) -> anyhow::Result<()> {
                 .map_or_else(|| id.to_string(), |d| d.serial_number.clone())
         })
     };
+    let csv_out = build(a.csv.as_ref(), |w| {
+        let rows: Vec<&aviary_reports::MissionRecord> = records.iter().collect();
+        csvout::write_history(w, &rows, &site_name, &drone_name)
+    })?;
+    let files: Vec<OutputFile> = csv_out.into_iter().collect();
+    output::commit(&files)?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{} missions", records.len())?;
     for r in &records {
@@ -344,15 +392,8 @@ fn history(a: &HistoryArgs) -> anyhow::Result<()> {
             r.id
         )?;
     }
-    if let Some((path, w)) = csv_out {
-        let rows: Vec<&aviary_reports::MissionRecord> = records.iter().collect();
-        csvout::write_history(w, &rows, site_name, drone_name)?;
-        writeln!(
-            stdout,
-            "wrote {} ({} missions)",
-            path.display(),
-            records.len()
-        )?;
+    if let Some(p) = &a.csv {
+        writeln!(stdout, "wrote {} ({} missions)", p.display(), records.len())?;
     }
     Ok(())
 }

@@ -1,32 +1,29 @@
-//! Report commands: the mission report (built here, written on a job thread) and the
-//! organisation report (read and written on a job thread).
+//! Report commands: the mission report and the organisation report, each read, built and
+//! written on a job thread with its own connection to the store file (the app's connection
+//! stays on this thread, and a long track's analysis never stalls a frame). Files are built
+//! in memory and committed with `aviary_reports::output::commit` (temporary file in the
+//! target folder, fsync, rename), so a failed report leaves an existing file untouched.
 
 use super::files::sanitize;
 use crate::gui::backend::Backend;
 use crate::gui::jobs::JobOutput;
 use crate::gui::state::AppState;
 use aviary_core::MissionId;
+use aviary_reports::output;
 
-/// Builds the report on this thread (the store lives here), writes the PDF on a job thread.
+/// Starts the mission report on a job thread: pick the file, read and analyse the mission on
+/// the job's own connection, build the PDF, then commit it.
 pub(super) fn mission_report(state: &mut AppState, backend: &mut Backend, id: MissionId) {
+    // The job reads committed telemetry.
     if let Err(e) = backend.store.telemetry().flush() {
         state.notice(format!("report: {e}"), true);
         return;
     }
-    let report = match aviary_reports::load_mission_report(
-        &backend.store,
-        id,
-        &aviary_reports::ReportOptions::default(),
-    ) {
-        Ok(r) => r,
-        Err(e) => {
-            state.notice(format!("report: {e}"), true);
-            return;
-        }
-    };
     let name = state
         .mission(id)
         .map_or_else(|| "mission".to_owned(), |m| sanitize(&m.name));
+    let db = backend.store.path().to_path_buf();
+    let clock = std::sync::Arc::clone(&backend.clock);
     backend
         .jobs
         .spawn("Writing mission report", move |progress| {
@@ -38,21 +35,37 @@ pub(super) fn mission_report(state: &mut AppState, backend: &mut Backend, id: Mi
             let Some(path) = picked else {
                 return JobOutput::Cancelled;
             };
-            progress.set(0.3);
-            let written = aviary_reports::create_output(&path)
-                .and_then(|mut out| {
-                    aviary_reports::pdf::write_mission_pdf(&mut out, &report)?;
-                    std::io::Write::flush(&mut out).map_err(|io| {
-                        aviary_reports::ReportError::Write {
-                            what: "mission PDF",
-                            io,
-                        }
-                    })
-                })
-                .map(|()| path)
-                .map_err(|e| e.to_string());
-            JobOutput::ReportWritten(written)
+            JobOutput::ReportWritten(write_mission_report(&db, clock, id, &path, progress))
         });
+}
+
+/// The mission report's work, on the job thread.
+fn write_mission_report(
+    db: &std::path::Path,
+    clock: std::sync::Arc<dyn aviary_core::Clock>,
+    id: MissionId,
+    path: &std::path::Path,
+    progress: &crate::gui::jobs::Progress,
+) -> Result<std::path::PathBuf, String> {
+    output::check_targets([path]).map_err(|e| e.to_string())?;
+    progress.set(0.05);
+    let store =
+        aviary_core::store::Store::open(db, clock, aviary_core::store::StoreOptions::default())
+            .map_err(|e| e.to_string())?;
+    progress.set(0.1);
+    let report =
+        aviary_reports::load_mission_report(&store, id, &aviary_reports::ReportOptions::default())
+            .map_err(|e| e.to_string())?;
+    drop(store);
+    progress.set(0.6);
+    let pdf = output::build(path, |w| {
+        aviary_reports::pdf::write_mission_pdf(w, &report).map(|_pages| ())
+    })
+    .map_err(|e| e.to_string())?;
+    progress.set(0.9);
+    output::commit(&[pdf]).map_err(|e| e.to_string())?;
+    progress.set(1.0);
+    Ok(path.to_path_buf())
 }
 
 /// Title of the organisation-report job (one at a time).
@@ -111,24 +124,23 @@ fn write_org_report(
     dir: &std::path::Path,
     progress: &crate::gui::jobs::Progress,
 ) -> Result<Vec<std::path::PathBuf>, String> {
-    use aviary_reports::{MaintenancePolicy, ReportError, ReportOptions};
+    use aviary_reports::{MaintenancePolicy, ReportOptions};
     let day_start = |d: chrono::NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
     let from = day_start(req.from);
     let to = day_start(req.to) + chrono::Duration::days(1);
     let stem = dir.join(format!("organisation-report-{}-{}", req.from, req.to));
     let pdf_path = stem.with_extension("pdf");
     let csv_path = stem.with_extension("csv");
-    // Create the files first so a bad folder fails before the (longer) read.
-    let pdf_out = req
-        .pdf
-        .then(|| aviary_reports::create_output(&pdf_path))
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    let csv_out = req
-        .csv
-        .then(|| aviary_reports::create_output(&csv_path))
-        .transpose()
-        .map_err(|e| e.to_string())?;
+    // Check the folder first so a bad one fails before the (longer) read; nothing is
+    // created until both files are built.
+    let wanted: Vec<&std::path::Path> = [
+        req.pdf.then_some(pdf_path.as_path()),
+        req.csv.then_some(csv_path.as_path()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    output::check_targets(wanted.iter().copied()).map_err(|e| e.to_string())?;
     progress.set(0.05);
     let store =
         aviary_core::store::Store::open(db, clock, aviary_core::store::StoreOptions::default())
@@ -145,24 +157,21 @@ fn write_org_report(
     .map_err(|e| e.to_string())?;
     drop(store);
     progress.set(0.5);
-    let mut written = Vec::new();
-    if let Some(mut out) = pdf_out {
-        report
-            .write_pdf(&mut out)
-            .and_then(|_pages| {
-                std::io::Write::flush(&mut out).map_err(|io| ReportError::Write {
-                    what: "organisation PDF",
-                    io,
-                })
-            })
-            .map_err(|e| e.to_string())?;
-        written.push(pdf_path);
+    let mut files = Vec::new();
+    if req.pdf {
+        files.push(
+            output::build(&pdf_path, |w| report.write_pdf(w).map(|_pages| ()))
+                .map_err(|e| e.to_string())?,
+        );
     }
-    progress.set(0.85);
-    if let Some(out) = csv_out {
-        report.write_history_csv(out).map_err(|e| e.to_string())?;
-        written.push(csv_path);
+    progress.set(0.8);
+    if req.csv {
+        files.push(
+            output::build(&csv_path, |w| report.write_history_csv(w)).map_err(|e| e.to_string())?,
+        );
     }
+    progress.set(0.9);
+    output::commit(&files).map_err(|e| e.to_string())?;
     progress.set(1.0);
-    Ok(written)
+    Ok(files.into_iter().map(|f| f.path).collect())
 }
