@@ -39,11 +39,16 @@ pub fn distance(distance_m: f64) -> String {
     }
 }
 
-/// `"2026-11-26 14:02:03 CET"` in the given zone.
+/// `"2026-11-26 14:02:03 Europe/Amsterdam (UTC+01:00)"` in the given zone: the IANA name and
+/// the offset, since many zones' abbreviations are only `+08` (Asia/Singapore).
 pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M:%S %Z")
-        .to_string()
+    let local = t.with_timezone(&tz);
+    format!(
+        "{} {} (UTC{})",
+        local.format("%Y-%m-%d %H:%M:%S"),
+        tz.name(),
+        local.format("%:z")
+    )
 }
 
 /// `"14:02:03"` in the given zone (for event lists within one day).
@@ -95,7 +100,11 @@ mod tests {
         assert_eq!(utc_time(t), "2025-11-26 13:02:03 UTC");
         assert_eq!(
             local_time(t, chrono_tz::Europe::Amsterdam),
-            "2025-11-26 14:02:03 CET"
+            "2025-11-26 14:02:03 Europe/Amsterdam (UTC+01:00)"
+        );
+        assert_eq!(
+            local_time(t, chrono_tz::Asia::Singapore),
+            "2025-11-26 21:02:03 Asia/Singapore (UTC+08:00)"
         );
         assert_eq!(iso_utc(t), "2025-11-26T13:02:03.100Z");
     }
