@@ -19,6 +19,10 @@ use aviary_planner::{
 
 /// Arguments of `aviary plan`.
 #[derive(Debug, clap::Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "command-line flags: each bool is one independent switch"
+)]
 pub struct PlanArgs {
     /// Survey area: .geojson/.json, .kml, .kmz or .shp (WGS84).
     #[arg(long, value_name = "FILE", required_unless_present = "mission")]
@@ -108,7 +112,7 @@ pub struct PlanArgs {
     /// Most sorties (battery flights) the mission may need; more stops before planning.
     #[arg(long, default_value_t = aviary_planner::params::DEFAULT_MAX_SORTIES)]
     max_sorties: usize,
-    /// Also write one file per sortie into the folder STEM_sorties beside --out.
+    /// Also write one file per sortie into the folder `STEM_sorties` beside `--out`.
     #[arg(long)]
     sorties: bool,
     /// Write a geofence into a .plan: an inclusion polygon around the area, home and every

@@ -372,7 +372,7 @@ fn history(a: &HistoryArgs) -> anyhow::Result<()> {
     };
     let csv_out = build(a.csv.as_ref(), |w| {
         let rows: Vec<&aviary_reports::MissionRecord> = records.iter().collect();
-        csvout::write_history(w, &rows, &site_name, &drone_name)
+        csvout::write_history(w, &rows, site_name, drone_name)
     })?;
     let files: Vec<OutputFile> = csv_out.into_iter().collect();
     output::commit(&files)?;
