@@ -490,17 +490,11 @@ fn simulated_survey_to_pdf_and_csv_through_the_cli() {
         "{text}"
     );
 
-    // The report completed the stored result (coverage and photos), so the history reads it
-    // without telemetry.
+    // Reports open the database read-only: the stored result is the store's own (written
+    // when the mission ended), not rewritten by the report.
     let store = Store::open(&db, Arc::new(clock.clone()), StoreOptions::default()).unwrap();
     let result = store.mission_result(mission.id).unwrap().expect("result");
-    assert_eq!(result.source, ResultSource::Report);
-    let covered_m2 = result.covered_area_m2.expect("coverage computed");
-    assert!(
-        covered_m2 > 0.0 && covered_m2 <= 120.0 * 60.0 + 1.0,
-        "{covered_m2}"
-    );
-    assert!(result.photos.is_some_and(|p| p > 0));
+    assert_eq!(result.source, ResultSource::Store);
     assert!((result.distance_m.unwrap() - distance_m).abs() < 1e-6);
     drop(store);
 
