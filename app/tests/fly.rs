@@ -162,11 +162,7 @@ impl Fly {
     }
 
     fn dump(&self) -> String {
-        self.seen
-            .iter()
-            .map(Value::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
+        dump(&self.seen)
     }
 }
 
@@ -182,6 +178,15 @@ fn sim(port: u16) -> SimHandle {
     c.speedup = SPEEDUP;
     c.home = HOME;
     Simulator::spawn(c).expect("simulator")
+}
+
+/// Every line, one per line, for failure messages.
+fn dump(lines: &[Value]) -> String {
+    lines
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn states(lines: &[Value]) -> Vec<String> {
@@ -204,11 +209,7 @@ fn a_full_mission_completes_only_after_landing_and_is_reported() {
     let fly = Fly::start(&dir.path().join("a.db"), &plan, port, &[]);
     let _sim = sim(port);
     let (code, lines) = fly.finish();
-    let dump = lines
-        .iter()
-        .map(Value::to_string)
-        .collect::<Vec<_>>()
-        .join("\n");
+    let dump = dump(&lines);
     println!("{dump}");
     assert_eq!(code, 0, "exit code; lines:\n{dump}");
     // Nine checks, all passed, before anything moves.
@@ -360,11 +361,7 @@ fn a_battery_failsafe_ends_the_mission_failed_with_the_vehicles_words() {
     });
     println!("alert: {alert}");
     let (code, lines) = fly.finish();
-    let dump = lines
-        .iter()
-        .map(Value::to_string)
-        .collect::<Vec<_>>()
-        .join("\n");
+    let dump = dump(&lines);
     println!("{dump}");
     assert_eq!(code, 1, "{dump}");
     assert!(
@@ -513,11 +510,7 @@ fn after_a_gps_failsafe_landing_the_operator_resumes_and_the_mission_completes()
     );
     fly.transition_to("in_progress");
     let (code, lines) = fly.finish();
-    let dump = lines
-        .iter()
-        .map(Value::to_string)
-        .collect::<Vec<_>>()
-        .join("\n");
+    let dump = dump(&lines);
     println!("{dump}");
     assert_eq!(code, 0, "{dump}");
     assert_eq!(
