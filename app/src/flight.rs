@@ -265,6 +265,8 @@ pub fn plan_needs(
         } else {
             0.0
         },
+        // The host adds the weather verdict when it fetched one (`aviary fly --weather`).
+        weather: None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! writes to the audit log). Pure: the host gathers the inputs.
 
 use crate::supervisor::VehicleView;
+use crate::weather::WeatherVerdict;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +49,10 @@ pub struct PlanNeeds {
     pub planned_sorties: usize,
     /// Distance from the drone's home to the nearest point of the survey, metres.
     pub home_distance_m: f64,
+    /// The weather verdict for the mission's window, when the host fetched one: adds the
+    /// [`CheckKind::Weather`] check (no check when `None`).
+    #[serde(default)]
+    pub weather: Option<WeatherVerdict>,
 }
 
 const fn one() -> usize {
@@ -76,6 +81,8 @@ pub enum CheckKind {
     Items,
     /// More than one sortie: fly them in turn with battery swaps.
     Sorties,
+    /// The weather verdict for the mission's window (only when the host gave one).
+    Weather,
 }
 
 /// One check's verdict.
@@ -87,6 +94,10 @@ pub struct Check {
     pub ok: bool,
     /// May be overridden with a typed reason.
     pub soft: bool,
+    /// Passed with a warning the operator should read (weather caution, or no usable weather
+    /// data: "unknown" is a warning, never a pass). Never set on a failed check.
+    #[serde(default)]
+    pub warn: bool,
     /// What was found, in words (the autopilot's own where it gave them).
     pub detail: String,
 }
@@ -103,15 +114,17 @@ pub fn preflight(
         kind,
         ok,
         soft: false,
+        warn: false,
         detail,
     };
     let soft = |kind, ok, detail: String| Check {
         kind,
         ok,
         soft: true,
+        warn: false,
         detail,
     };
-    let mut out = Vec::with_capacity(9);
+    let mut out = Vec::with_capacity(10);
     out.push(hard(
         CheckKind::Link,
         vehicle.link_up,
@@ -216,6 +229,16 @@ pub fn preflight(
             )
         },
     ));
+    if let Some(weather) = &plan.weather {
+        let c = weather.start_check();
+        out.push(Check {
+            kind: CheckKind::Weather,
+            ok: c.ok,
+            soft: true,
+            warn: c.warn,
+            detail: c.detail,
+        });
+    }
     out
 }
 
@@ -273,6 +296,7 @@ mod tests {
             sorties: 1,
             planned_sorties: 1,
             home_distance_m: 120.0,
+            weather: None,
         }
     }
 
@@ -325,6 +349,7 @@ mod tests {
             sorties: 3,
             planned_sorties: 1,
             home_distance_m: 8_800_000.0,
+            weather: None,
         };
         let c = preflight(s.vehicle(), Some("Dock survey"), &far, &cfg, t(3));
         assert_eq!(
@@ -423,5 +448,116 @@ mod tests {
             t(2),
         );
         assert_eq!(failed(&c), vec![CheckKind::Sorties]);
+    }
+
+    fn with_weather(verdict: crate::weather::Verdict, text: &str) -> PlanNeeds {
+        use crate::weather::{Reason, ReasonKind, Verdict, WeatherVerdict};
+        PlanNeeds {
+            weather: Some(WeatherVerdict {
+                verdict,
+                reasons: if verdict == Verdict::Go {
+                    Vec::new()
+                } else {
+                    vec![Reason {
+                        kind: ReasonKind::Gust,
+                        verdict,
+                        value: None,
+                        limit: None,
+                        unit: String::new(),
+                        at: None,
+                        text: text.into(),
+                    }]
+                },
+                not_assessed: Vec::new(),
+                model: "Aviary X4".into(),
+                source: Some("open-meteo".into()),
+                age_s: Some(600),
+                window_start: t(0),
+                window_end: t(1800),
+            }),
+            ..plan()
+        }
+    }
+
+    fn weather_check(plan: &PlanNeeds) -> (Check, Vec<CheckKind>, Vec<CheckKind>, Vec<CheckKind>) {
+        let c = preflight(
+            ready().vehicle(),
+            None,
+            plan,
+            &PreflightConfig::default(),
+            t(2),
+        );
+        assert_eq!(c.len(), 10, "the weather check is added: {c:?}");
+        let w = c
+            .iter()
+            .find(|c| c.kind == CheckKind::Weather)
+            .cloned()
+            .expect("weather check");
+        let blocked = blocking(&c, false).iter().map(|c| c.kind).collect();
+        let overridden = blocking(&c, true).iter().map(|c| c.kind).collect();
+        (w, failed(&c), blocked, overridden)
+    }
+
+    #[test]
+    fn weather_go_passes_caution_and_unknown_warn_no_go_fails_soft() {
+        use crate::weather::Verdict;
+        let (go, failed_go, blocked_go, _) = weather_check(&with_weather(Verdict::Go, ""));
+        assert!(go.ok && !go.warn && go.soft, "{go:?}");
+        assert_eq!(
+            go.detail,
+            "go: within every limit for Aviary X4 (data 10 min old)"
+        );
+        assert!(failed_go.is_empty() && blocked_go.is_empty());
+
+        let (caution, failed_c, blocked_c, _) = weather_check(&with_weather(
+            Verdict::Caution,
+            "wind 9.0 m/s at 10 m near the 10.0 m/s limit for Aviary X4",
+        ));
+        assert!(caution.ok && caution.warn, "{caution:?}");
+        assert!(caution.detail.starts_with("caution: wind 9.0 m/s"));
+        assert!(
+            failed_c.is_empty() && blocked_c.is_empty(),
+            "caution does not block"
+        );
+
+        let (unknown, failed_u, blocked_u, _) = weather_check(&with_weather(
+            Verdict::Unknown,
+            "no weather data (offline or not fetched yet)",
+        ));
+        assert!(
+            unknown.ok && unknown.warn,
+            "unknown warns, never a plain pass"
+        );
+        assert!(unknown.detail.starts_with("unknown: no weather data"));
+        assert!(failed_u.is_empty() && blocked_u.is_empty());
+
+        let (no_go, failed_n, blocked_n, overridden) = weather_check(&with_weather(
+            Verdict::NoGo,
+            "gusts 14.0 m/s at 10 m > 12.0 m/s limit for Aviary X4",
+        ));
+        assert!(!no_go.ok && !no_go.warn && no_go.soft, "{no_go:?}");
+        assert_eq!(
+            no_go.detail,
+            "no-go: gusts 14.0 m/s at 10 m > 12.0 m/s limit for Aviary X4 (data 10 min old)"
+        );
+        assert_eq!(failed_n, vec![CheckKind::Weather]);
+        assert_eq!(
+            blocked_n,
+            vec![CheckKind::Weather],
+            "blocks without a reason"
+        );
+        assert!(overridden.is_empty(), "a typed reason overrides a no-go");
+    }
+
+    #[test]
+    fn old_plan_needs_without_weather_still_read() {
+        let json =
+            r#"{"items":3,"first_sortie_battery_pct":10.0,"sorties":1,"home_distance_m":5.0}"#;
+        let p: PlanNeeds = serde_json::from_str(json).expect("reads");
+        assert_eq!(p.weather, None);
+        let c: Check =
+            serde_json::from_str(r#"{"kind":"weather","ok":true,"soft":true,"detail":"go"}"#)
+                .expect("reads");
+        assert!(!c.warn);
     }
 }

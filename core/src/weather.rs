@@ -275,16 +275,31 @@ impl WeatherVerdict {
     }
 }
 
+/// A verdict as a pre-flight check (see [`WeatherVerdict::start_check`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartCheck {
+    /// Does not stop the start (go, caution, unknown).
+    pub ok: bool,
+    /// Passed with a warning (caution, unknown): shown, never as a plain pass.
+    pub warn: bool,
+    /// The verdict, its first reason and the data's age.
+    pub detail: String,
+}
+
 impl WeatherVerdict {
-    /// As a soft pre-flight check: passes on go and caution (caution's reason stays in the
-    /// detail for the operator); no-go and unknown fail and need an overriding reason.
-    pub fn start_check(&self) -> (bool, String) {
-        let ok = matches!(self.verdict, Verdict::Go | Verdict::Caution);
+    /// As a soft pre-flight check: go passes; caution warns; unknown (offline, stale or no
+    /// data for the window) warns "unknown" and never passes plainly; no-go fails, and only an
+    /// operator's typed reason (audited) overrides it.
+    pub fn start_check(&self) -> StartCheck {
         let detail = match self.age_s {
             Some(age) => format!("{} (data {} min old)", self.summary(), age / 60),
             None => self.summary(),
         };
-        (ok, detail)
+        StartCheck {
+            ok: self.verdict != Verdict::NoGo,
+            warn: matches!(self.verdict, Verdict::Caution | Verdict::Unknown),
+            detail,
+        }
     }
 }
 
@@ -918,19 +933,43 @@ mod tests {
     }
 
     #[test]
-    fn start_check_passes_go_and_caution_only() {
-        let (ok, detail) = eval(day(|_| {})).start_check();
-        assert!(ok);
+    fn start_check_passes_go_warns_caution_and_unknown_fails_no_go() {
+        let go = eval(day(|_| {})).start_check();
+        assert!(go.ok && !go.warn);
         assert_eq!(
-            detail,
+            go.detail,
             "go: within every limit for Aviary X4 (data 0 min old)"
         );
-        assert!(eval(day(|s| s.wind[0].speed_mps = 9.0)).start_check().0);
-        let (ok, detail) = eval(day(|s| s.gust_mps = Some(14.0))).start_check();
-        assert!(!ok);
-        assert!(detail.starts_with("no-go: gusts 14.0 m/s"), "{detail}");
-        let offline = evaluate(None, &flight(), &EvalConfig::default(), t(0));
-        assert!(!offline.start_check().0);
+        let caution = eval(day(|s| s.wind[0].speed_mps = 9.0)).start_check();
+        assert!(caution.ok && caution.warn, "{caution:?}");
+        assert!(
+            caution.detail.starts_with("caution: wind 9.0 m/s"),
+            "{caution:?}"
+        );
+        let no_go = eval(day(|s| s.gust_mps = Some(14.0))).start_check();
+        assert!(!no_go.ok && !no_go.warn);
+        assert!(
+            no_go.detail.starts_with("no-go: gusts 14.0 m/s"),
+            "{no_go:?}"
+        );
+        let offline = evaluate(None, &flight(), &EvalConfig::default(), t(0)).start_check();
+        assert!(offline.ok && offline.warn, "{offline:?}");
+        assert!(
+            offline.detail.starts_with("unknown: no weather data"),
+            "{offline:?}"
+        );
+        let stale = evaluate(
+            Some(&report(day(|_| {}))),
+            &flight(),
+            &EvalConfig::default(),
+            t(0) + Duration::hours(4),
+        )
+        .start_check();
+        assert!(stale.ok && stale.warn, "{stale:?}");
+        assert!(
+            stale.detail.starts_with("unknown: weather data is"),
+            "{stale:?}"
+        );
     }
 
     #[test]

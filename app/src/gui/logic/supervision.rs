@@ -577,6 +577,7 @@ pub const fn check_name(kind: aviary_core::preflight::CheckKind) -> &'static str
         K::Distance => "distance",
         K::Items => "items",
         K::Sorties => "sorties",
+        K::Weather => "weather",
     }
 }
 

@@ -240,6 +240,7 @@ fn preflight_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             .show(ui, |ui| {
                 for c in &prompt.checks {
                     let (mark, color) = match (c.ok, c.soft) {
+                        (true, _) if c.warn => ("warning", PENDING),
                         (true, _) => ("passed", OK),
                         (false, true) => ("failed (soft)", PENDING),
                         (false, false) => ("failed", ERROR),
