@@ -17,10 +17,12 @@ pub mod mission;
 pub mod mission_items;
 pub mod model;
 pub mod preflight;
+pub mod schedule;
 pub mod store;
 pub mod supervisor;
 pub mod vehicle;
 pub mod weather;
+pub mod weather_feed;
 pub mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -17,7 +17,7 @@
 use aviary_core::LatLon;
 use aviary_core::clock::Clock;
 use aviary_core::weather::{WeatherReport, WeatherSample, WeatherSource, WindLevel};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -34,14 +34,6 @@ pub const DEFAULT_OPEN_METEO_URL: &str = "http://api.open-meteo.com/v1/forecast"
 /// NOAA's latest METAR per station; `{station}` is replaced by the ICAO code.
 pub const DEFAULT_METAR_URL: &str =
     "http://tgftp.nws.noaa.gov/data/observations/metar/stations/{station}.TXT";
-
-/// Hourly variables asked of Open-Meteo.
-const OPEN_METEO_HOURLY: &str = "temperature_2m,precipitation,precipitation_probability,\
-visibility,wind_speed_10m,wind_speed_80m,wind_speed_120m,wind_speed_180m,wind_direction_10m,\
-wind_gusts_10m";
-
-/// Wind levels Open-Meteo gives, metres above ground.
-const OPEN_METEO_WIND_LEVELS: [u32; 4] = [10, 80, 120, 180];
 
 /// A forecast is a few hundred kB at most.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -130,14 +122,7 @@ impl Provider {
     /// The URL asked for a position.
     pub fn url_for(&self, at: LatLon) -> String {
         match self {
-            Self::OpenMeteo { url } => {
-                let sep = if url.contains('?') { '&' } else { '?' };
-                format!(
-                    "{url}{sep}latitude={:.4}&longitude={:.4}&hourly={OPEN_METEO_HOURLY}\
-                     &wind_speed_unit=ms&timezone=GMT&forecast_days=3",
-                    at.lat_deg, at.lon_deg
-                )
-            }
+            Self::OpenMeteo { url } => aviary_core::weather_feed::open_meteo_url(url, at),
             Self::Metar { url, station } => url.replace("{station}", &station.to_uppercase()),
         }
     }
@@ -321,139 +306,18 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 // --- Open-Meteo ---------------------------------------------------------------------------
 
-/// Parses an Open-Meteo `/v1/forecast` answer (`hourly` arrays, `hourly_units`, times in
-/// `iso8601` local to `utc_offset_seconds` or `unixtime`). Values are converted to SI from
-/// the units the answer states; `null`s and absent variables become `None`.
+/// Parses an Open-Meteo `/v1/forecast` answer: [`aviary_core::weather_feed::parse_open_meteo`]
+/// (shared with the fleet server), its complaint as a [`WeatherError::Decode`].
 pub fn parse_open_meteo(
     body: &[u8],
     url: &str,
     fetched_at: DateTime<Utc>,
 ) -> Result<WeatherReport, WeatherError> {
-    let decode = |reason: String| WeatherError::Decode {
-        url: url.to_string(),
-        reason,
-    };
-    let v: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| decode(format!("not JSON: {e}")))?;
-    if v.get("error").and_then(serde_json::Value::as_bool) == Some(true) {
-        return Err(decode(format!(
-            "the provider says: {}",
-            v.get("reason").and_then(|r| r.as_str()).unwrap_or("error")
-        )));
-    }
-    let hourly = v
-        .get("hourly")
-        .and_then(|h| h.as_object())
-        .ok_or_else(|| decode("no `hourly` object".into()))?;
-    let units = v.get("hourly_units").and_then(|u| u.as_object());
-    let unit = |name: &str| {
-        units
-            .and_then(|u| u.get(name))
-            .and_then(|u| u.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
-    let offset_s = v
-        .get("utc_offset_seconds")
-        .and_then(serde_json::Value::as_i64)
-        .unwrap_or(0);
-    let times = hourly
-        .get("time")
-        .and_then(|t| t.as_array())
-        .ok_or_else(|| decode("no `hourly.time` array".into()))?;
-    let times = times
-        .iter()
-        .map(|t| parse_time(t, offset_s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(decode)?;
-    let series = |name: &str| -> Result<Option<Vec<Option<f64>>>, WeatherError> {
-        let Some(values) = hourly.get(name) else {
-            return Ok(None);
-        };
-        let values = values
-            .as_array()
-            .ok_or_else(|| decode(format!("`hourly.{name}` is not an array")))?;
-        if values.len() != times.len() {
-            return Err(decode(format!(
-                "`hourly.{name}` has {} values for {} times",
-                values.len(),
-                times.len()
-            )));
-        }
-        let convert =
-            to_si(&unit(name)).map_err(|u| decode(format!("`{name}` in unknown unit {u:?}")))?;
-        Ok(Some(
-            values
-                .iter()
-                .map(|x| x.as_f64().filter(|f| f.is_finite()).map(&convert))
-                .collect(),
-        ))
-    };
-    let at = |s: &Option<Vec<Option<f64>>>, i: usize| s.as_ref().and_then(|v| v[i]);
-    let winds = OPEN_METEO_WIND_LEVELS
-        .iter()
-        .map(|h| Ok((f64::from(*h), series(&format!("wind_speed_{h}m"))?)))
-        .collect::<Result<Vec<_>, WeatherError>>()?;
-    let gust = series("wind_gusts_10m")?;
-    let dir = series("wind_direction_10m")?;
-    let precip = series("precipitation")?;
-    let chance = series("precipitation_probability")?;
-    let temp = series("temperature_2m")?;
-    let vis = series("visibility")?;
-    let samples = times
-        .iter()
-        .enumerate()
-        .map(|(i, time)| WeatherSample {
-            time: *time,
-            wind: winds
-                .iter()
-                .filter_map(|(h, s)| {
-                    at(s, i).map(|speed_mps| WindLevel {
-                        height_m: *h,
-                        speed_mps,
-                    })
-                })
-                .collect(),
-            gust_mps: at(&gust, i),
-            wind_dir_deg: at(&dir, i),
-            precipitation_mm: at(&precip, i),
-            precipitation_probability_pct: at(&chance, i),
-            temperature_c: at(&temp, i),
-            visibility_m: at(&vis, i),
-            cloud_base_m: None,
-        })
-        .collect();
-    Ok(WeatherReport {
-        source: WeatherSource::OpenMeteo {
+    aviary_core::weather_feed::parse_open_meteo(body, url, fetched_at).map_err(|reason| {
+        WeatherError::Decode {
             url: url.to_string(),
-        },
-        fetched_at,
-        samples,
-    })
-}
-
-fn parse_time(t: &serde_json::Value, offset_s: i64) -> Result<DateTime<Utc>, String> {
-    if let Some(unix) = t.as_i64() {
-        return DateTime::from_timestamp(unix, 0).ok_or_else(|| format!("bad time {unix}"));
-    }
-    let s = t.as_str().ok_or_else(|| format!("bad time {t}"))?;
-    let local = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|e| format!("bad time {s:?}: {e}"))?;
-    Ok(Utc.from_utc_datetime(&local) - Duration::seconds(offset_s))
-}
-
-/// The conversion to SI (m/s, °C, mm, m, %, °) from a unit Open-Meteo names.
-fn to_si(unit: &str) -> Result<fn(f64) -> f64, String> {
-    Ok(match unit {
-        "" | "m/s" | "ms" | "°C" | "mm" | "m" | "%" | "°" => |x| x,
-        "km/h" | "kmh" => |x| x / 3.6,
-        "mph" => |x| x * 0.447_04,
-        "kn" | "knots" => |x| x * 0.514_444,
-        "°F" => |x| (x - 32.0) * 5.0 / 9.0,
-        "inch" | "in" => |x| x * 25.4,
-        "ft" => |x| x * 0.3048,
-        other => return Err(other.to_string()),
+            reason,
+        }
     })
 }
 
