@@ -26,6 +26,8 @@ pub enum AlertKind {
     LinkLost,
     /// A command was rejected or not acknowledged.
     CommandFailed,
+    /// A scheduled run could not start (its reasons in the summary).
+    ScheduleMissed,
 }
 
 impl AlertKind {
@@ -33,6 +35,7 @@ impl AlertKind {
         match self {
             Self::BatteryLow => "warning",
             Self::LinkLost | Self::CommandFailed => "critical",
+            Self::ScheduleMissed => "error",
         }
     }
 }

@@ -95,6 +95,10 @@ pub struct ServerConfig {
     pub login_lock_after: u32,
     /// First lock of an account; each further wrong password doubles it (up to 15 min).
     pub login_lock_base: Duration,
+    /// The Open-Meteo compatible `/v1/forecast` endpoint (plain http) for every site's weather.
+    pub weather_url: String,
+    /// A scheduled run seen this late (e.g. after a restart) still starts; later it is missed.
+    pub schedule_grace: chrono::Duration,
 }
 
 impl ServerConfig {
@@ -139,6 +143,8 @@ impl ServerConfig {
             password_queue_wait: Duration::from_secs(2),
             login_lock_after: 5,
             login_lock_base: Duration::from_secs(30),
+            weather_url: "http://api.open-meteo.com/v1/forecast".into(),
+            schedule_grace: chrono::Duration::minutes(15),
         }
     }
 }

@@ -41,10 +41,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "ingest_members",
         sql: include_str!("../migrations/0005_ingest_members.sql"),
     },
+    Migration {
+        version: 6,
+        name: "schedules",
+        sql: include_str!("../migrations/0006_schedules.sql"),
+    },
 ];
 
 /// Latest schema version this build knows.
-pub const SCHEMA_VERSION: i32 = 5;
+pub const SCHEMA_VERSION: i32 = 6;
 
 /// Checks that `schema` is a plain identifier (it is spliced into SQL).
 pub fn check_schema_name(schema: &str) -> Result<(), ServerError> {

@@ -24,7 +24,9 @@ pub mod error;
 pub mod lifecycle;
 pub mod members;
 pub mod metrics;
+pub mod schedules;
 pub mod telemetry;
+pub mod weather;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -260,6 +262,7 @@ async fn maintenance_pass(s: &AppState, retention: bool) -> Result<(), ServerErr
     drop(conn);
     api::missions::fail_stale_pauses(s).await?;
     members::heartbeat(s).await?;
+    schedules::pass(s, chrono::Utc::now()).await?;
     Ok(())
 }
 

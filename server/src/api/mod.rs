@@ -5,6 +5,7 @@ pub mod fleet;
 pub mod missions;
 pub mod openapi;
 pub mod reports;
+pub mod schedules;
 pub mod telemetry;
 pub mod users;
 pub mod ws;
@@ -57,6 +58,19 @@ pub fn router(state: AppState) -> Router {
         .route("/drones/{id}/telemetry/latest", get(telemetry::latest))
         .route("/sites", get(fleet::list_sites).post(fleet::create_site))
         .route("/sites/{id}/drones", get(fleet::site_drones))
+        .route("/sites/{id}/weather", get(schedules::site_weather))
+        .route("/schedules", get(schedules::list).post(schedules::create))
+        .route("/schedules/settings", axum::routing::put(schedules::settings))
+        .route(
+            "/schedules/{id}",
+            get(schedules::get_one)
+                .patch(schedules::update)
+                .delete(schedules::delete),
+        )
+        .route(
+            "/schedules/{id}/runs/{date}/confirm",
+            post(schedules::confirm),
+        )
         .route("/reports/missions/{id}", get(reports::mission))
         .route("/reports/org-summary", get(reports::org_summary))
         .route("/reports/site/{id}/summary", get(reports::site_summary))

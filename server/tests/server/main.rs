@@ -16,6 +16,7 @@ mod lifecycle;
 mod private_broker;
 mod restarts;
 mod roles;
+mod schedules;
 mod security;
 mod storage;
 mod ws_revoke;
