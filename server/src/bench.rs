@@ -273,10 +273,12 @@ async fn bench(
         let (c, mut ev) = rumqttc::AsyncClient::new(o, 10_000);
         let published = Arc::clone(&published);
         let rate = opts.rate_hz;
+        let prefix = config.mqtt_topic_prefix.clone();
         tasks.push(tokio::spawn(async move {
             let pump = tokio::spawn(async move { while ev.poll().await.is_ok() {} });
             let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let topics = crate::topics::Topics::new(&prefix);
             while Instant::now() < deadline {
                 tick.tick().await;
                 for (d, watched) in &chunk {
@@ -285,7 +287,7 @@ async fn bench(
                         "timestamp": chrono::Utc::now(), "position": { "lat": 47.397, "lon": 8.545, "altitude": 50.0 },
                         "velocity": { "speed": 5.0, "heading": 90.0 }, "battery": 80.0, "status": "in_progress", "progress": 50.0
                     });
-                    if c.publish(format!("drones/{d}/telemetry"), rumqttc::QoS::AtLeastOnce, false, t.to_string()).await.is_ok() {
+                    if c.publish(topics.drone(*d, "telemetry"), rumqttc::QoS::AtLeastOnce, false, t.to_string()).await.is_ok() {
                         published.fetch_add(1, Ordering::Relaxed);
                     }
                 }

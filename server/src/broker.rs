@@ -1,8 +1,10 @@
 //! The server's two MQTT clients.
 //!
 //! * **Ingest** (`{instance}-ingest`, persistent session, manual acks) subscribes to the shared
-//!   subscription `$share/aviary/drones/+/telemetry` (group configurable) at QoS 1, so the instances on one broker
-//!   split the drones' telemetry. A message is acknowledged only after the batch holding it
+//!   subscription `$share/{group}/{prefix}/drones/+/telemetry` at QoS 1 (group and topic prefix
+//!   configurable: [`crate::ServerConfig::ingest_share_group`],
+//!   [`crate::ServerConfig::mqtt_topic_prefix`]), so the instances of one deployment on one
+//!   broker split its drones' telemetry. A message is acknowledged only after the batch holding it
 //!   is committed: a crash loses nothing (the broker redelivers) and the insert ignores the
 //!   duplicate. The session is keyed by the instance's stable name and re-subscribed on every
 //!   connection (a broker restarted without persistence forgets it). A graceful stop commits
@@ -10,7 +12,8 @@
 //!   ([`StopMode::KeepSession`]: the broker queues this instance's share until it is back);
 //!   scaling down leaves the share first ([`StopMode::Leave`]) so the others take over.
 //! * **Live** (`{instance}-live-<random>`, clean session) subscribes to every drone's
-//!   telemetry, acks and status and to `aviary/missions/+/events`: it fans telemetry out to
+//!   telemetry, acks and status and to `aviary/missions/+/events` (all under the prefix,
+//!   [`crate::topics::Topics`]): it fans telemetry out to
 //!   this instance's WebSocket clients (so any instance serves any client), resolves the
 //!   commands this instance sent, marks drones online/offline, completes and fails missions,
 //!   and raises alerts. Mission events (status changes, command outcomes) are published to
@@ -32,21 +35,13 @@ use crate::alerts::{Alert, AlertKind};
 use crate::error::ServerError;
 use crate::telemetry::{self, DeadLetter, Row};
 
-/// The shared subscription every instance's ingest joins (`group` is usually `aviary`).
-pub fn shared_telemetry(group: &str) -> String {
-    format!("$share/{group}/drones/+/telemetry")
+/// The shared subscription every instance of the deployment joins.
+fn shared_telemetry(c: &crate::ServerConfig) -> String {
+    c.topics().shared_telemetry(&c.ingest_share_group)
 }
 
 fn poisoned<T>(e: std::sync::PoisonError<T>) -> T {
     e.into_inner()
-}
-
-fn drone_topic(topic: &str) -> Option<(DroneId, &str)> {
-    let mut p = topic.split('/');
-    (p.next()? == "drones").then_some(())?;
-    let id = p.next()?.parse().ok()?;
-    let kind = p.next()?;
-    p.next().is_none().then_some((id, kind))
 }
 
 /// MQTT options for one of the server's clients (broker, credentials, TLS, packet limits).
@@ -225,6 +220,8 @@ pub enum CommandResult {
 #[derive(Debug)]
 pub struct Commands {
     client: AsyncClient,
+    /// [`crate::ServerConfig::mqtt_topic_prefix`].
+    topic_prefix: String,
     pending: Mutex<HashMap<uuid::Uuid, (DroneId, oneshot::Sender<CommandAck>)>>,
 }
 
@@ -235,7 +232,7 @@ impl Commands {
     /// a few seconds.
     pub fn refresh_status(&self, drone: DroneId) {
         let client = self.client.clone();
-        let topic = format!("drones/{drone}/status");
+        let topic = crate::topics::Topics::new(&self.topic_prefix).drone(drone, "status");
         tokio::spawn(async move {
             if let Err(e) = client.subscribe(topic.as_str(), QoS::AtLeastOnce).await {
                 tracing::warn!(error = %e, %topic, "status refresh not requested");
@@ -263,7 +260,7 @@ impl Commands {
         if let Err(e) = self
             .client
             .publish(
-                format!("drones/{drone}/commands"),
+                crate::topics::Topics::new(&self.topic_prefix).drone(drone, "commands"),
                 QoS::AtLeastOnce,
                 false,
                 body,
@@ -311,7 +308,7 @@ impl Commands {
         if let Err(e) = self
             .client
             .publish(
-                format!("aviary/missions/{mission}/events"),
+                crate::topics::Topics::new(&self.topic_prefix).mission_events(mission),
                 QoS::AtMostOnce,
                 false,
                 event.to_string(),
@@ -336,9 +333,10 @@ pub fn live_client(config: &crate::ServerConfig) -> (AsyncClient, rumqttc::Event
 }
 
 /// Builds the command registry around the live client.
-pub fn commands(client: AsyncClient) -> Commands {
+pub fn commands(client: AsyncClient, config: &crate::ServerConfig) -> Commands {
     Commands {
         client,
+        topic_prefix: config.mqtt_topic_prefix.clone(),
         pending: Mutex::new(HashMap::new()),
     }
 }
@@ -376,9 +374,10 @@ pub async fn run_live(
             ev = eventloop.poll(), if retry_at.is_none() => match ev {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     let c = &shared.commands.client;
-                    for (f, q) in [("drones/+/telemetry", QoS::AtMostOnce), ("drones/+/ack", QoS::AtLeastOnce), ("drones/+/status", QoS::AtLeastOnce), ("aviary/missions/+/events", QoS::AtMostOnce)] {
-                        if let Err(e) = c.subscribe(f, q).await {
-                            tracing::warn!(error = %e, filter = f, "live subscribe failed");
+                    let t = shared.config.topics();
+                    for (f, q) in [(t.all_drones("telemetry"), QoS::AtMostOnce), (t.all_drones("ack"), QoS::AtLeastOnce), (t.all_drones("status"), QoS::AtLeastOnce), (t.all_mission_events(), QoS::AtMostOnce)] {
+                        if let Err(e) = c.subscribe(f.as_str(), q).await {
+                            tracing::warn!(error = %e, filter = %f, "live subscribe failed");
                         }
                     }
                 }
@@ -529,10 +528,9 @@ fn on_live(
     mission_tx: &tokio::sync::mpsc::Sender<MissionSample>,
     low_battery: &mut HashSet<DroneId>,
 ) {
-    if let Some(rest) = p.topic.strip_prefix("aviary/missions/") {
-        if let Some(Ok(mission)) = rest.strip_suffix("/events").map(str::parse::<MissionId>)
-            && let Ok(text) = std::str::from_utf8(&p.payload)
-        {
+    let topics = shared.config.topics();
+    if let Some(mission) = topics.parse_mission_event(&p.topic) {
+        if let Ok(text) = std::str::from_utf8(&p.payload) {
             let n = shared.hub.publish(mission, &Arc::from(text));
             shared
                 .metrics
@@ -541,7 +539,7 @@ fn on_live(
         }
         return;
     }
-    let Some((drone, kind)) = drone_topic(&p.topic) else {
+    let Some((drone, kind)) = topics.parse_drone(&p.topic) else {
         return;
     };
     match kind {
@@ -681,9 +679,21 @@ fn parse_telemetry(
             p.payload.len()
         ));
     }
-    let (drone, kind) = drone_topic(&p.topic)
+    let (drone, kind) = shared
+        .config
+        .topics()
+        .parse_drone(&p.topic)
         .filter(|(_, kind)| *kind == "telemetry")
-        .ok_or("topic is not drones/{uuid}/telemetry")?;
+        .ok_or_else(|| {
+            format!(
+                "topic is not {}",
+                shared
+                    .config
+                    .topics()
+                    .all_drones("telemetry")
+                    .replace('+', "{uuid}")
+            )
+        })?;
     debug_assert_eq!(kind, "telemetry");
     let t: TelemetryUpdate =
         serde_json::from_slice(&p.payload).map_err(|e| format!("not a telemetry message: {e}"))?;
@@ -727,7 +737,7 @@ fn accept(shared: &Shared, p: &Publish, batch: &mut Batch) {
                 .fetch_add(1, Ordering::Relaxed);
             tracing::debug!(topic = %p.topic, %reason, "telemetry refused");
             batch.dead.push(DeadLetter::new(
-                drone_topic(&p.topic).map(|(d, _)| d),
+                shared.config.topics().parse_drone(&p.topic).map(|(d, _)| d),
                 &p.topic,
                 &p.payload,
                 reason,
@@ -946,10 +956,7 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<StopMode>) 
                     .ingest_connects
                     .fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = client
-                    .subscribe(
-                        shared_telemetry(&shared.config.ingest_share_group),
-                        QoS::AtLeastOnce,
-                    )
+                    .subscribe(shared_telemetry(&shared.config), QoS::AtLeastOnce)
                     .await
                 {
                     tracing::warn!(error = %e, "ingest subscribe failed");
@@ -975,7 +982,7 @@ async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<StopMode>) 
                 } else {
                     shared.metrics.ingest_down(format!(
                         "the broker refused the subscription to {} (check its ACL)",
-                        shared_telemetry(&shared.config.ingest_share_group)
+                        shared_telemetry(&shared.config)
                     ));
                 }
             }
@@ -1044,10 +1051,7 @@ async fn leave_share(
     batch: &mut Batch,
     window: usize,
 ) {
-    if let Err(e) = client
-        .unsubscribe(shared_telemetry(&shared.config.ingest_share_group))
-        .await
-    {
+    if let Err(e) = client.unsubscribe(shared_telemetry(&shared.config)).await {
         tracing::warn!(error = %e, "unsubscribe failed");
     }
     // Messages the broker already queued for this session still arrive after the UNSUBACK:
@@ -1108,8 +1112,12 @@ pub fn desktop_acl(orgs: &[(OrgId, Vec<DroneId>)]) -> String {
 }
 
 /// The whole ACL for the broker: [`SHIPPED_ACL`] and [`desktop_acl`] of every organisation
-/// and drone in the database.
-pub async fn broker_acl<C: GenericClient>(client: &C) -> Result<String, ServerError> {
+/// and drone in the database, every rule under the deployment's topic prefix
+/// ([`crate::topics::Topics::scope_acl`]).
+pub async fn broker_acl<C: GenericClient>(
+    client: &C,
+    topics: crate::topics::Topics<'_>,
+) -> Result<String, ServerError> {
     let orgs = client
         .query(
             "SELECT o.org_id, COALESCE(array_agg(d.drone_id ORDER BY d.drone_id) FILTER (WHERE d.drone_id IS NOT NULL), '{}')
@@ -1124,5 +1132,5 @@ pub async fn broker_acl<C: GenericClient>(client: &C) -> Result<String, ServerEr
             (OrgId(r.get(0)), drones.into_iter().map(DroneId).collect())
         })
         .collect::<Vec<_>>();
-    Ok(format!("{SHIPPED_ACL}{}", desktop_acl(&orgs)))
+    Ok(topics.scope_acl(&format!("{SHIPPED_ACL}{}", desktop_acl(&orgs))))
 }

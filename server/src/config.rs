@@ -67,6 +67,11 @@ pub struct ServerConfig {
     /// instance of one deployment uses the same group, and two deployments on one broker use
     /// different ones (each then stores every message once).
     pub ingest_share_group: String,
+    /// Prefix of every MQTT topic the server uses ([`crate::topics::Topics`]): empty (the
+    /// default) for the design's names at the root (`drones/{id}/telemetry`, which the desktop
+    /// app and the simulated drones use); `acme` puts them under `acme/` so two deployments on
+    /// one broker each see only their own drones. Checked when the server starts.
+    pub mqtt_topic_prefix: String,
     /// Another member of the share group whose heartbeat is older than this (and that did not
     /// leave) is reported as stale.
     pub stale_member_after: Duration,
@@ -131,6 +136,7 @@ impl ServerConfig {
             ack_timeout: Duration::from_secs(5),
             retention: chrono::Duration::days(730),
             ingest_share_group: "aviary".into(),
+            mqtt_topic_prefix: String::new(),
             stale_member_after: Duration::from_mins(1),
             ingest_batch_max: 5000,
             ingest_broker_inflight: 20,
@@ -299,6 +305,11 @@ impl BrokerUrl {
 }
 
 impl ServerConfig {
+    /// The MQTT topic names under [`Self::mqtt_topic_prefix`].
+    pub fn topics(&self) -> crate::topics::Topics<'_> {
+        crate::topics::Topics::new(&self.mqtt_topic_prefix)
+    }
+
     /// Points both MQTT clients at `url` (see [`BrokerUrl::parse`]).
     pub fn set_broker_url(&mut self, url: &str) -> Result<(), ServerError> {
         let b = BrokerUrl::parse(url)?;

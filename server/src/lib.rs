@@ -26,6 +26,7 @@ pub mod members;
 pub mod metrics;
 pub mod schedules;
 pub mod telemetry;
+pub mod topics;
 pub mod weather;
 
 use std::net::SocketAddr;
@@ -150,6 +151,8 @@ pub async fn start_with_cost(
     config: ServerConfig,
     password_cost: auth::PasswordCost,
 ) -> Result<RunningServer, ServerError> {
+    topics::check_prefix(&config.mqtt_topic_prefix)?;
+    topics::check_share_group(&config.ingest_share_group)?;
     let pool = db::pool(&config.database_url, &config.db_schema, config.db_pool_size)?;
     db::migrate(&pool, &config.db_schema).await?;
     let tokens = auth::TokenKeys::new(
@@ -184,7 +187,7 @@ pub async fn start_with_cost(
         tokens,
         metrics,
         hub: broker::Hub::default(),
-        commands: broker::commands(live_client),
+        commands: broker::commands(live_client, &config),
         alerts,
         partitions: telemetry::Partitions::default(),
         drone_lists: api::fleet::DroneListCache::default(),

@@ -31,6 +31,12 @@ struct Cli {
         hide_env_values = true
     )]
     mqtt: String,
+    /// Prefix of every MQTT topic (`acme` gives `acme/drones/{id}/telemetry`, …). Empty (the
+    /// default): the design's names at the root, which the desktop app and simulated drones
+    /// use. Two deployments on one broker with different prefixes (and share groups, see
+    /// `serve --deployment`) each see only their own drones; `broker-acl` scopes its rules to it.
+    #[arg(long, env = "AVIARY_TOPIC_PREFIX", default_value = "")]
+    topic_prefix: String,
     /// Key of the audit chain's HMAC (at least 32 bytes): `serve`, `bootstrap` and
     /// `audit-verify` need the same one. Keep it outside the database.
     #[arg(long, env = "AVIARY_AUDIT_SECRET", hide_env_values = true)]
@@ -165,6 +171,8 @@ fn base_config(cli: &Cli) -> anyhow::Result<aviary_server::ServerConfig> {
         c.audit_secret = secret.clone().into_bytes();
     }
     c.set_broker_url(&cli.mqtt).context("--mqtt")?;
+    aviary_server::topics::check_prefix(&cli.topic_prefix).context("--topic-prefix")?;
+    c.mqtt_topic_prefix.clone_from(&cli.topic_prefix);
     Ok(c)
 }
 
@@ -221,7 +229,7 @@ fn main() -> anyhow::Result<()> {
                 config.listen = listen;
                 config.instance_id = instance.unwrap_or_else(|| format!("{deployment}-{}", host_name()));
                 config.ingest_share_group = share_group.unwrap_or(deployment);
-                tracing::info!(instance = %config.instance_id, group = %config.ingest_share_group, "ingest identity");
+                tracing::info!(instance = %config.instance_id, group = %config.ingest_share_group, topic_prefix = %config.mqtt_topic_prefix, "ingest identity");
                 config.jwt_secret = jwt_secret.into_bytes();
                 audit_key(cli_audit_secret.as_deref())?;
                 config.allowed_origins = allowed_origins
@@ -252,7 +260,7 @@ fn main() -> anyhow::Result<()> {
                 let pool = aviary_server::db::pool(&config.database_url, &config.db_schema, 2)?;
                 print!(
                     "{}",
-                    aviary_server::broker::broker_acl(&pool.get().await?).await?
+                    aviary_server::broker::broker_acl(&pool.get().await?, config.topics()).await?
                 );
             }
             Command::Leave {

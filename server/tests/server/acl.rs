@@ -41,9 +41,12 @@ async fn organisation_b_desktop_cannot_read_or_command_organisation_a_drones() {
         aviary_server::broker::desktop_user(aviary_core::OrgId(orgs[0])),
         aviary_server::broker::desktop_user(aviary_core::OrgId(orgs[1])),
     );
-    let acl = aviary_server::broker::broker_acl(&t.server.state.pool.get().await.expect("pool"))
-        .await
-        .expect("acl");
+    let acl = aviary_server::broker::broker_acl(
+        &t.server.state.pool.get().await.expect("pool"),
+        t.server.state.config.topics(),
+    )
+    .await
+    .expect("acl");
     assert!(acl.starts_with(aviary_server::broker::SHIPPED_ACL));
     assert!(
         !acl.contains("aviary-app"),

@@ -2,7 +2,8 @@
 //! persistent session so a restart under the same (stable) name gets what was published while
 //! it was down; the ingest re-subscribes after a broker restart; a member of the share group
 //! that stopped and never came back is reported as stale and can be removed; two deployments
-//! on one broker each store everything; and the `aviary-server` binary itself, killed with
+//! on one broker each store everything, and with their own topic prefixes each store only
+//! their own drones; and the `aviary-server` binary itself, killed with
 //! SIGKILL, stopped with SIGTERM and behind a restarted broker, loses nothing the broker
 //! acknowledged. Each test runs its own Mosquitto.
 
@@ -24,12 +25,19 @@ struct Publisher {
     acked: Arc<AtomicUsize>,
     sent: usize,
     drone: DroneId,
+    /// Its deployment's MQTT topic prefix (empty: the design's names at the root).
+    prefix: String,
     t0: chrono::DateTime<chrono::Utc>,
     _task: tokio::task::JoinHandle<()>,
 }
 
 impl Publisher {
     fn new(port: u16, drone: DroneId) -> Self {
+        Self::under(port, drone, "")
+    }
+
+    /// A drone of the deployment whose topics are under `prefix`.
+    fn under(port: u16, drone: DroneId, prefix: &str) -> Self {
         let mut o = MqttOptions::new(format!("pub-{drone}"), "127.0.0.1", port);
         o.set_keep_alive(Duration::from_secs(10));
         o.set_inflight(100);
@@ -52,6 +60,7 @@ impl Publisher {
             acked,
             sent: 0,
             drone,
+            prefix: prefix.to_owned(),
             t0: chrono::Utc::now() - chrono::Duration::minutes(10),
             _task: task,
         }
@@ -66,7 +75,7 @@ impl Publisher {
                 serde_json::to_vec(&pb::sample(self.drone, None, at, "available")).expect("json");
             self.client
                 .publish(
-                    format!("drones/{}/telemetry", self.drone),
+                    aviary_server::topics::Topics::new(&self.prefix).drone(self.drone, "telemetry"),
                     QoS::AtLeastOnce,
                     false,
                     body,
@@ -303,6 +312,74 @@ async fn two_deployments_on_one_broker_each_store_everything() {
     wait_stored(&two.state.pool, drone, 60).await;
     one.shutdown().await;
     two.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_deployments_with_their_own_topic_prefixes_each_store_only_their_own_drones() {
+    let Some(broker) = broker("") else { return };
+    let deployment = |prefix: &'static str| {
+        let on_broker = on(&broker);
+        move |c: &mut aviary_server::ServerConfig| {
+            on_broker(c);
+            c.mqtt_topic_prefix = prefix.into();
+            // The deployment's name, which a share group cannot hold as is (no `/`).
+            c.ingest_share_group = prefix.replace('/', "-");
+        }
+    };
+    let Some((alpha, _g1)) = pb::server_with("pfx-alpha", deployment("alpha")).await else {
+        return;
+    };
+    let Some((beta, _g2)) = pb::server_with("pfx-beta", deployment("beta/eu")).await else {
+        return;
+    };
+    pb::ready(&alpha).await;
+    pb::ready(&beta).await;
+    let (a, b, root) = (
+        DroneId::new_random(),
+        DroneId::new_random(),
+        DroneId::new_random(),
+    );
+    // Other deployments' drones first: had either server subscribed to them, they would reach
+    // its ingest before its own drones' samples (one session's queue keeps the broker's order).
+    let mut pbeta = Publisher::under(broker.port, b, "beta/eu");
+    let mut proot = Publisher::new(broker.port, root);
+    pbeta.publish(50).await;
+    proot.publish(30).await;
+    pbeta.all_acked().await;
+    proot.all_acked().await;
+    let mut pa = Publisher::under(broker.port, a, "alpha");
+    pa.publish(40).await;
+    pa.all_acked().await;
+    wait_stored(&alpha.state.pool, a, 40).await;
+    wait_stored(&beta.state.pool, b, 50).await;
+    for (server, name, others) in [(&alpha, "alpha", [b, root]), (&beta, "beta", [a, root])] {
+        for d in others {
+            assert_eq!(stored(&server.state.pool, d).await, 0, "{name} stored {d}");
+        }
+        let m = &server.state.metrics;
+        assert_eq!(
+            m.ingest_received.load(Ordering::Relaxed),
+            if name == "alpha" { 40 } else { 50 },
+            "{name}'s ingest received only its own drones' messages"
+        );
+        assert_eq!(m.ingest_dead_letters.load(Ordering::Relaxed), 0, "{name}");
+    }
+    alpha.shutdown().await;
+    beta.shutdown().await;
+}
+
+#[test]
+fn a_bad_topic_prefix_stops_the_server_with_its_reason() {
+    let out = Command::new(env!("CARGO_BIN_EXE_aviary-server"))
+        .args(["--topic-prefix", "acme/#", "broker-acl"])
+        .output()
+        .expect("aviary-server runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--topic-prefix") && err.contains("wildcards"),
+        "{err}"
+    );
 }
 
 // --- the binary under faults -----------------------------------------------------------------
