@@ -5,6 +5,7 @@
 mod area_in;
 mod export;
 mod qgc;
+mod qgc_survey;
 mod wpl;
 
 use std::path::Path;
@@ -14,9 +15,11 @@ use aviary_core::{LatLon, SurveyArea, Waypoint};
 pub use area_in::{parse_geojson, parse_kml, parse_kmz, parse_shapefile};
 pub use export::{to_csv, to_geojson, to_kml};
 pub use qgc::{Firmware, PlanFileOptions, read_qgc_plan, to_qgc_plan, to_qgc_plan_with};
+pub use qgc_survey::{CUSTOM_CAMERA, MANUAL_CAMERA, QgcSurvey, SurveyCamera};
 pub use wpl::{read_wpl, read_wpl_items, to_wpl};
 
 use crate::error::{PlanError, Result};
+use crate::params::SurveyParams;
 use crate::plan::Plan;
 
 /// A mission as written to or read from a file.
@@ -32,6 +35,11 @@ pub struct MissionDoc {
     pub no_fly: Vec<SurveyArea>,
     /// Cruise speed, m/s.
     pub speed_mps: f64,
+    /// Survey patterns QGroundControl edits, each over a range of `items` (a `.plan` writes
+    /// them as survey `ComplexItem`s; other formats fly their items the same).
+    pub surveys: Vec<QgcSurvey>,
+    /// Rally points (safe landing places); a `.plan` without any gets home.
+    pub rally_points: Vec<LatLon>,
 }
 
 impl MissionDoc {
@@ -43,6 +51,18 @@ impl MissionDoc {
             areas: plan.areas.clone(),
             no_fly: plan.no_fly.clone(),
             speed_mps: plan.speed_mps,
+            surveys: Vec::new(),
+            rally_points: Vec::new(),
+        }
+    }
+
+    /// The whole mission of a plan with its survey as QGroundControl edits it (lawnmower and
+    /// crosshatch over one polygon, see [`QgcSurvey::of_plan`]; other plans as
+    /// [`MissionDoc::from_plan`]). `params` are the plan's (its camera and overlaps).
+    pub fn from_plan_editable(plan: &Plan, params: &SurveyParams) -> Self {
+        Self {
+            surveys: QgcSurvey::of_plan(plan, params).into_iter().collect(),
+            ..Self::from_plan(plan)
         }
     }
 
@@ -55,6 +75,8 @@ impl MissionDoc {
             areas: plan.areas.clone(),
             no_fly: plan.no_fly.clone(),
             speed_mps: plan.speed_mps,
+            surveys: Vec::new(),
+            rally_points: Vec::new(),
         })
     }
 
@@ -68,6 +90,8 @@ impl MissionDoc {
             areas: Vec::new(),
             no_fly: Vec::new(),
             speed_mps: plan.speed_mps,
+            surveys: Vec::new(),
+            rally_points: Vec::new(),
         })
     }
 }
@@ -161,7 +185,26 @@ pub fn write_mission_file_with(
     options: &PlanFileOptions,
 ) -> Result<()> {
     let body = OutputFormat::from_path(path)?.render_with(doc, options);
-    std::fs::write(path, body).map_err(|e| PlanError::io(path, e))
+    write_atomically(path, body.as_bytes())
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`, so
+/// a reader never sees half a mission.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let name = path
+        .file_name()
+        .map_or_else(|| "mission".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(PlanError::io(&tmp, e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| PlanError::io(path, e))
 }
 
 /// Writes a plan's whole mission to `path`.

@@ -3,7 +3,7 @@
 //! stays in. The items are [`mission_items`] after home (which is `plannedHomePosition`),
 //! numbered as the vehicle numbers them (`doJumpId` = sequence number).
 
-use aviary_core::mission_items::{cmd, frame, mission_items};
+use aviary_core::mission_items::{PlanItem, cmd, frame, mission_items};
 use aviary_core::{LatLon, SurveyArea, Waypoint, WaypointAction};
 use geo::{
     BooleanOps as _, ConvexHull as _, Coord, Intersects as _, Line, LineString, MultiLineString,
@@ -12,6 +12,7 @@ use geo::{
 use serde_json::{Value, json};
 
 use super::MissionDoc;
+use super::qgc_survey::{QgcSurvey, read_survey, survey_json};
 use crate::error::{PlanError, Result};
 
 /// `MAV_FRAME_GLOBAL_RELATIVE_ALT`.
@@ -246,46 +247,110 @@ pub fn to_qgc_plan(doc: &MissionDoc) -> String {
     to_qgc_plan_with(doc, &PlanFileOptions::default())
 }
 
-/// Renders a mission as a QGroundControl `.plan` (multirotor) with `options`.
-pub fn to_qgc_plan_with(doc: &MissionDoc, options: &PlanFileOptions) -> String {
-    let items: Vec<Value> = mission_items(doc.home, &doc.items, doc.speed_mps)
-        .iter()
-        .skip(1)
-        .map(|i| {
-            let p = i.params;
-            let params = [
-                num32(p[0]),
-                num32(p[1]),
-                num32(p[2]),
-                num32(p[3]),
-                num(i.lat_deg),
-                num(i.lon_deg),
-                num(i.alt_m),
-            ];
-            let mut item = json!({
-                "autoContinue": i.autocontinue,
-                "command": i.command,
-                "doJumpId": i.seq,
-                "frame": i.frame,
-                "params": params,
-                "type": "SimpleItem",
-            });
-            if i.frame == MAV_FRAME_GLOBAL_RELATIVE_ALT
-                && let Some(o) = item.as_object_mut()
-            {
-                o.insert("AMSLAltAboveTerrain".into(), Value::Null);
-                o.insert("Altitude".into(), num(i.alt_m));
-                o.insert("AltitudeMode".into(), json!(1));
-            }
-            item
-        })
+/// One mission item as a QGroundControl `SimpleItem`.
+fn simple_json(i: &PlanItem) -> Value {
+    let p = i.params;
+    let params = [
+        num32(p[0]),
+        num32(p[1]),
+        num32(p[2]),
+        num32(p[3]),
+        num(i.lat_deg),
+        num(i.lon_deg),
+        num(i.alt_m),
+    ];
+    let mut item = json!({
+        "autoContinue": i.autocontinue,
+        "command": i.command,
+        "doJumpId": i.seq,
+        "frame": i.frame,
+        "params": params,
+        "type": "SimpleItem",
+    });
+    if i.frame == MAV_FRAME_GLOBAL_RELATIVE_ALT
+        && let Some(o) = item.as_object_mut()
+    {
+        o.insert("AMSLAltAboveTerrain".into(), Value::Null);
+        o.insert("Altitude".into(), num(i.alt_m));
+        o.insert("AltitudeMode".into(), json!(1));
+    }
+    item
+}
+
+/// The mission's items after home: simple items, and each survey of `doc.surveys` (whose
+/// range is valid and does not overlap an earlier one) as one survey `ComplexItem` holding
+/// its items.
+fn items_json(doc: &MissionDoc) -> Vec<Value> {
+    let list = mission_items(doc.home, &doc.items, doc.speed_mps);
+    // The MAVLink item of each of doc.items (the speed item is the only one added).
+    let of_item: Vec<usize> = (1..list.len())
+        .filter(|&j| list[j].command != cmd::DO_CHANGE_SPEED)
         .collect();
+    // Surveys by their first MAVLink item: (last MAVLink item, survey).
+    let mut surveys: Vec<(usize, usize, &QgcSurvey)> = Vec::new();
+    if of_item.len() == doc.items.len() {
+        let mut sorted: Vec<&QgcSurvey> = doc.surveys.iter().collect();
+        sorted.sort_by_key(|s| s.items.start);
+        let mut free_from = 0;
+        for s in sorted {
+            let r = &s.items;
+            if r.start >= free_from && r.start < r.end && r.end <= doc.items.len() {
+                surveys.push((of_item[r.start], of_item[r.end - 1], s));
+                free_from = r.end;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(list.len());
+    let mut next = surveys.iter().peekable();
+    let mut open: Option<(usize, &QgcSurvey, Vec<Value>)> = None;
+    for (j, item) in list.iter().enumerate().skip(1) {
+        if open.is_none()
+            && let Some(&&(first, last, s)) = next.peek()
+            && first == j
+        {
+            open = Some((last, s, Vec::new()));
+            next.next();
+        }
+        let v = simple_json(item);
+        match open.take() {
+            Some((last, s, mut inner)) => {
+                inner.push(v);
+                if j == last {
+                    // The path as the items give it (1e-7 degrees, as they read back).
+                    let path: Vec<LatLon> = list[j + 1 - inner.len()..=j]
+                        .iter()
+                        .filter(|i| i.command == cmd::NAV_WAYPOINT)
+                        .map(|i| LatLon::new(i.lat_deg, i.lon_deg))
+                        .collect();
+                    out.push(survey_json(s, inner, &path));
+                } else {
+                    open = Some((last, s, inner));
+                }
+            }
+            None => out.push(v),
+        }
+    }
+    out
+}
+
+/// Renders a mission as a QGroundControl `.plan` (multirotor) with `options`: its surveys as
+/// survey `ComplexItem`s, the other items as `SimpleItem`s.
+pub fn to_qgc_plan_with(doc: &MissionDoc, options: &PlanFileOptions) -> String {
+    let items = items_json(doc);
     let geofence = if options.fence {
         geofence(doc)
     } else {
         json!({"circles": [], "polygons": [], "version": 2})
     };
     let alt = doc.items.first().map_or(0.0, |w| w.alt_rel_m);
+    let rally: Vec<Value> = if doc.rally_points.is_empty() {
+        vec![json!([doc.home.lat_deg, doc.home.lon_deg, alt])]
+    } else {
+        doc.rally_points
+            .iter()
+            .map(|p| json!([p.lat_deg, p.lon_deg, alt]))
+            .collect()
+    };
     let plan = json!({
         "fileType": "Plan",
         "geoFence": geofence,
@@ -300,7 +365,7 @@ pub fn to_qgc_plan_with(doc: &MissionDoc, options: &PlanFileOptions) -> String {
             "vehicleType": 2,
             "version": 2
         },
-        "rallyPoints": {"points": [[doc.home.lat_deg, doc.home.lon_deg, alt]], "version": 2},
+        "rallyPoints": {"points": rally, "version": 2},
         "version": 1
     });
     let mut s = serde_json::to_string_pretty(&plan).unwrap_or_default();
@@ -312,9 +377,144 @@ fn get_f64(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
 }
 
+/// A ring of `[lat, lon, …]` vertices; `ctx` names it in errors.
+fn ring_of(v: Option<&Value>, ctx: &str) -> Result<Vec<LatLon>> {
+    v.and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|q| match q.as_array().map(Vec::as_slice) {
+            Some([lat, lon, ..]) => LatLon::checked(get_f64(lat), get_f64(lon))
+                .map_err(|e| PlanError::format(".plan", format!("{ctx}: {e}"))),
+            _ => Err(PlanError::format(".plan", format!("{ctx}: bad vertex"))),
+        })
+        .collect()
+}
+
+/// What the `mission.items` of a `.plan` hold.
+struct ReadItems {
+    items: Vec<Waypoint>,
+    speed_mps: Option<f64>,
+    survey_areas: Vec<SurveyArea>,
+    surveys: Vec<QgcSurvey>,
+}
+
+/// Simple items in order; a complex item (QGroundControl's survey, corridor or structure scan)
+/// by the simple items it generated (`TransectStyleComplexItem.Items`), its polygon as a
+/// survey area, and a survey's settings as a [`QgcSurvey`].
+fn read_items(mission: &Value, home: LatLon) -> Result<ReadItems> {
+    let err = |d: String| PlanError::format(".plan", d);
+    // Each simple item with its context and the complex item it belongs to.
+    let mut simple: Vec<(String, &Value, Option<usize>)> = Vec::new();
+    let mut complex: Vec<(String, &Value, Vec<LatLon>)> = Vec::new();
+    let mut survey_areas = Vec::new();
+    for (i, it) in mission
+        .get("items")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let ctx = format!("mission item {}", i + 1);
+        match it.get("type").and_then(Value::as_str) {
+            Some("SimpleItem") => simple.push((ctx, it, None)),
+            Some("ComplexItem") => {
+                let kind = it
+                    .get("complexItemType")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?");
+                let generated = it
+                    .pointer("/TransectStyleComplexItem/Items")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| {
+                        err(format!(
+                            "{ctx}: complex item {kind:?} without TransectStyleComplexItem.Items"
+                        ))
+                    })?;
+                for (k, g) in generated.iter().enumerate() {
+                    simple.push((
+                        format!("{ctx} ({kind}), generated item {}", k + 1),
+                        g,
+                        Some(complex.len()),
+                    ));
+                }
+                let ring = ring_of(it.get("polygon"), &format!("{ctx} polygon"))?;
+                if ring.len() >= 3 {
+                    survey_areas.push(SurveyArea {
+                        exterior: ring.clone(),
+                        holes: vec![],
+                    });
+                }
+                complex.push((ctx, it, ring));
+            }
+            other => {
+                return Err(err(format!(
+                    "{ctx}: item type {other:?} is not supported (SimpleItem or ComplexItem)"
+                )));
+            }
+        }
+    }
+    let mut items = Vec::new();
+    let mut speed_mps = None;
+    let (mut prev, mut prev_alt) = (home, 0.0);
+    // The waypoints each complex item generated: first and one past the last.
+    let mut spans: Vec<Option<(usize, usize)>> = vec![None; complex.len()];
+    for (ctx, it, owner) in simple {
+        let command = it
+            .get("command")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| err(format!("{ctx}: no command")))?;
+        let ps = it
+            .get("params")
+            .and_then(Value::as_array)
+            .ok_or_else(|| err(format!("{ctx}: no params")))?;
+        if ps.len() != 7 {
+            return Err(err(format!("{ctx}: params must have 7 values")));
+        }
+        let mut params = [0.0; 7];
+        for (k, p) in ps.iter().enumerate() {
+            params[k] = get_f64(p);
+        }
+        if command == u64::from(cmd::DO_CHANGE_SPEED) {
+            // The mission's speed, not a waypoint; cruiseSpeed says the same.
+            if params[1] > 0.0 && speed_mps.is_none() {
+                speed_mps = Some(params[1]);
+            }
+            continue;
+        }
+        let w = from_mavlink(command, params, prev, home, prev_alt, &ctx)?;
+        prev = w.pos;
+        prev_alt = w.alt_rel_m;
+        if let Some(c) = owner
+            && let Some(span) = spans.get_mut(c)
+        {
+            let first = span.map_or(items.len(), |s| s.0);
+            *span = Some((first, items.len() + 1));
+        }
+        items.push(w);
+    }
+    let mut surveys = Vec::new();
+    for ((ctx, it, ring), span) in complex.into_iter().zip(spans) {
+        if it.get("complexItemType").and_then(Value::as_str) == Some("survey")
+            && ring.len() >= 3
+            && let Some((first, end)) = span
+        {
+            surveys.push(read_survey(it, first..end, ring, &ctx)?);
+        }
+    }
+    Ok(ReadItems {
+        items,
+        speed_mps,
+        survey_areas,
+        surveys,
+    })
+}
+
 /// Reads a QGroundControl `.plan`: simple items (commands 16, 20, 21, 22, 206; 178 sets the
-/// speed), complex items (a survey) by the items they generated with their polygon as a survey
-/// area, inclusion geofence polygons as areas and exclusion polygons as no-fly zones.
+/// speed), complex items by the items they generated with their polygon as a survey area (a
+/// survey with its settings in [`MissionDoc::surveys`]), inclusion geofence polygons as areas,
+/// exclusion polygons as no-fly zones, and the rally points.
 pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
     let err = |d: String| PlanError::format(".plan", d);
     let v: Value = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
@@ -337,115 +537,17 @@ pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
             ));
         }
     };
-    let speed_mps = mission
+    let cruise_mps = mission
         .get("cruiseSpeed")
         .and_then(Value::as_f64)
         .unwrap_or(0.0);
-    let mut items = Vec::new();
-    let mut speed_from_items = None;
-    let (mut prev, mut prev_alt) = (home, 0.0);
-    // Simple items in order; a complex item (QGroundControl's survey, corridor or structure
-    // scan) by the simple items it generated (`TransectStyleComplexItem.Items`), its polygon
-    // as a survey area.
-    let mut simple: Vec<(String, &Value)> = Vec::new();
-    let mut survey_areas = Vec::new();
-    for (i, it) in mission
-        .get("items")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let ctx = format!("mission item {}", i + 1);
-        match it.get("type").and_then(Value::as_str) {
-            Some("SimpleItem") => simple.push((ctx, it)),
-            Some("ComplexItem") => {
-                let kind = it
-                    .get("complexItemType")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?");
-                let generated = it
-                    .pointer("/TransectStyleComplexItem/Items")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| {
-                        err(format!(
-                            "{ctx}: complex item {kind:?} without TransectStyleComplexItem.Items"
-                        ))
-                    })?;
-                for (k, g) in generated.iter().enumerate() {
-                    simple.push((format!("{ctx} ({kind}), generated item {}", k + 1), g));
-                }
-                if let Some(poly) = it.get("polygon").and_then(Value::as_array) {
-                    let ring = poly
-                        .iter()
-                        .map(|q| match q.as_array().map(Vec::as_slice) {
-                            Some([lat, lon, ..]) => LatLon::checked(get_f64(lat), get_f64(lon))
-                                .map_err(|e| err(format!("{ctx} polygon: {e}"))),
-                            _ => Err(err(format!("{ctx} polygon: bad vertex"))),
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    if ring.len() >= 3 {
-                        survey_areas.push(SurveyArea {
-                            exterior: ring,
-                            holes: vec![],
-                        });
-                    }
-                }
-            }
-            other => {
-                return Err(err(format!(
-                    "{ctx}: item type {other:?} is not supported (SimpleItem or ComplexItem)"
-                )));
-            }
-        }
-    }
-    for (ctx, it) in simple {
-        let command = it
-            .get("command")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| err(format!("{ctx}: no command")))?;
-        let ps = it
-            .get("params")
-            .and_then(Value::as_array)
-            .ok_or_else(|| err(format!("{ctx}: no params")))?;
-        if ps.len() != 7 {
-            return Err(err(format!("{ctx}: params must have 7 values")));
-        }
-        let mut params = [0.0; 7];
-        for (k, p) in ps.iter().enumerate() {
-            params[k] = get_f64(p);
-        }
-        if command == u64::from(cmd::DO_CHANGE_SPEED) {
-            // The mission's speed, not a waypoint; cruiseSpeed says the same.
-            if params[1] > 0.0 && speed_from_items.is_none() {
-                speed_from_items = Some(params[1]);
-            }
-            continue;
-        }
-        let w = from_mavlink(command, params, prev, home, prev_alt, &ctx)?;
-        prev = w.pos;
-        prev_alt = w.alt_rel_m;
-        items.push(w);
-    }
-    let mut areas = survey_areas;
+    let read = read_items(mission, home)?;
+    let mut areas = read.survey_areas;
     let mut no_fly = Vec::new();
     if let Some(polys) = v.pointer("/geoFence/polygons").and_then(Value::as_array) {
         for (i, p) in polys.iter().enumerate() {
-            let ring = p
-                .get("polygon")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .map(|q| match q.as_array().map(Vec::as_slice) {
-                    Some([lat, lon, ..]) => LatLon::checked(get_f64(lat), get_f64(lon))
-                        .map_err(|e| err(format!("geofence polygon {}: {e}", i + 1))),
-                    _ => Err(err(format!("geofence polygon {}: bad vertex", i + 1))),
-                })
-                .collect::<Result<Vec<_>>>()?;
             let area = SurveyArea {
-                exterior: ring,
+                exterior: ring_of(p.get("polygon"), &format!("geofence polygon {}", i + 1))?,
                 holes: vec![],
             };
             if p.get("inclusion").and_then(Value::as_bool).unwrap_or(true) {
@@ -455,11 +557,14 @@ pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
             }
         }
     }
+    let rally_points = ring_of(v.pointer("/rallyPoints/points"), "rally point")?;
     Ok(MissionDoc {
         home,
-        items,
+        items: read.items,
         areas,
         no_fly,
-        speed_mps: speed_from_items.unwrap_or(speed_mps),
+        speed_mps: read.speed_mps.unwrap_or(cruise_mps),
+        surveys: read.surveys,
+        rally_points,
     })
 }

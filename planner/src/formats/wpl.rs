@@ -179,6 +179,8 @@ pub fn read_wpl(text: &str) -> Result<MissionDoc> {
         areas: vec![],
         no_fly: vec![],
         speed_mps: speed.unwrap_or(0.0),
+        surveys: vec![],
+        rally_points: vec![],
     })
 }
 
@@ -210,6 +212,8 @@ mod tests {
             areas: vec![],
             no_fly: vec![],
             speed_mps: 6.0,
+            surveys: vec![],
+            rally_points: vec![],
         }
     }
 
