@@ -13,7 +13,8 @@ pub enum LinkAddress {
     UdpOut(SocketAddr),
     /// Connect to a TCP server, e.g. SITL's `tcpout:127.0.0.1:5760`.
     TcpOut(SocketAddr),
-    /// A serial port with a baud rate, `serial:/dev/ttyUSB0:57600`.
+    /// A serial port with a baud rate, `serial:/dev/ttyUSB0:57600` (`serial:COM3:57600` on
+    /// Windows).
     Serial {
         /// Device path.
         path: String,
@@ -104,6 +105,27 @@ mod tests {
             "udp:127.0.0.1:1".parse::<LinkAddress>().unwrap(),
             LinkAddress::UdpIn("127.0.0.1:1".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn accepts_windows_serial_port_names() {
+        // Windows names its ports COM1..COM9, and COM10 and above only through the device
+        // namespace `\\.\COM10`; both split at the last colon, before the baud rate.
+        for (s, path) in [
+            ("serial:COM3:57600", "COM3"),
+            ("serial:\\\\.\\COM10:115200", "\\\\.\\COM10"),
+        ] {
+            let a: LinkAddress = s.parse().unwrap();
+            let LinkAddress::Serial { path: got, .. } = &a else {
+                panic!("{s} parsed as {a:?}");
+            };
+            assert_eq!(got, path);
+            assert_eq!(a.to_string(), s);
+        }
+        assert!(matches!(
+            "serial:COM3".parse::<LinkAddress>(),
+            Err(AddressError::Serial(_))
+        ));
     }
 
     #[test]
