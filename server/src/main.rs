@@ -187,6 +187,30 @@ fn audit_key(secret: Option<&str>) -> anyhow::Result<aviary_server::audit::Audit
 
 /// This machine's name, for the default instance name (stable across restarts of the same
 /// host or `StatefulSet` pod).
+/// Resolves when the system asks the server to stop: SIGTERM on Unix (systemd, `docker stop`).
+/// Ctrl+C is awaited beside it on every platform.
+#[cfg(unix)]
+fn stop_requested() -> std::io::Result<impl Future<Output = ()>> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    Ok(async move {
+        terminate.recv().await;
+    })
+}
+
+/// Resolves when the system asks the server to stop: on Windows the console's close or the
+/// system's shutdown event. Ctrl+C is awaited beside it on every platform.
+#[cfg(windows)]
+fn stop_requested() -> std::io::Result<impl Future<Output = ()>> {
+    let mut close = tokio::signal::windows::ctrl_close()?;
+    let mut shutdown = tokio::signal::windows::ctrl_shutdown()?;
+    Ok(async move {
+        tokio::select! {
+            _ = close.recv() => {}
+            _ = shutdown.recv() => {}
+        }
+    })
+}
+
 fn host_name() -> String {
     std::env::var("HOSTNAME")
         .ok()
@@ -241,13 +265,12 @@ fn main() -> anyhow::Result<()> {
                 config.alert_routing_key = alert_routing_key;
                 config.api_per_second = api_rate;
                 config.retention = chrono::Duration::days(retention_days);
-                let mut terminate =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                let terminate = stop_requested()?;
                 let mut server = aviary_server::start(config).await?;
                 tokio::select! {
                     () = server.wait() => {}
                     r = tokio::signal::ctrl_c() => { r?; tracing::info!("SIGINT: stopping"); }
-                    _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
+                    () = terminate => tracing::info!("stop requested by the system: stopping"),
                 }
                 if leave_on_stop {
                     server.shutdown().await;
