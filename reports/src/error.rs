@@ -66,6 +66,14 @@ pub enum ReportError {
         /// What the encoder said.
         detail: String,
     },
+    /// An embedded font cannot be read or cut down to the glyphs a PDF uses.
+    #[error("cannot use the embedded font {face}: {detail}")]
+    Font {
+        /// Which face.
+        face: &'static str,
+        /// What the font library said.
+        detail: String,
+    },
 }
 
 impl ReportError {

@@ -1,14 +1,19 @@
 //! A small flowing layout on top of printpdf: text, rules, key/value and column tables
 //! (printpdf has no table helper; tables are lines and text), images, automatic page breaks
-//! and "Page i of n" footers. A4 portrait, built-in Helvetica, coordinates from the top.
+//! and "Page i of n" footers. A4 portrait, coordinates from the top. Text is set in the
+//! embedded fonts of [`super::fonts`] (any script; subset on [`Layout::finish`]); long text
+//! wraps at spaces, and a word wider than its column is broken; [`Layout::fit`] shortens
+//! to a number of lines with an ellipsis.
 
 use super::charts::{Bitmap, PX_PER_PT};
+use super::fonts::{Face, Fonts, Glyph};
 use crate::error::ReportError;
 use printpdf::{
-    BuiltinFont, Color, Line, LinePoint, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage,
-    PdfSaveOptions, Point, Pt, RawImage, RawImageData, RawImageFormat, Rect, Rgb, TextItem,
-    XObjectTransform,
+    Codepoint, Color, FontId, Line, LinePoint, Op, PaintMode, ParsedFont, PdfDocument,
+    PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, RawImage, RawImageData, RawImageFormat,
+    Rect, Rgb, TextItem, XObjectTransform,
 };
+use std::collections::HashMap;
 
 /// A4 width, points.
 pub const PAGE_W_PT: f32 = 595.28;
@@ -50,33 +55,36 @@ fn pt(x: f32, y_top: f32) -> LinePoint {
     }
 }
 
-/// Helvetica advance widths (1/1000 em) for ASCII 32..=126, from the standard AFM.
-const HELVETICA_W: [u16; 95] = [
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
-    556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667,
-    611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
-    667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500,
-    222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
-];
+/// The ellipsis that ends shortened text.
+pub const ELLIPSIS: char = '\u{2026}';
 
-/// Width of `s` in Helvetica at `size_pt` (bold is about 6 % wider).
-pub fn text_width_pt(s: &str, size_pt: f32, bold: bool) -> f32 {
-    let units: u32 = s
-        .chars()
-        .map(|c| {
-            let i = c as u32;
-            if (32..=126).contains(&i) {
-                u32::from(HELVETICA_W[(i - 32) as usize])
-            } else {
-                556
-            }
-        })
-        .sum();
-    units as f32 / 1000.0 * size_pt * if bold { 1.06 } else { 1.0 }
+/// Splits `word` into pieces no wider than `width_pt` (at least one character each).
+fn break_word(
+    fonts: &mut Fonts,
+    word: &str,
+    size_pt: f32,
+    bold: bool,
+    width_pt: f32,
+) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut piece = String::new();
+    for c in word.chars() {
+        piece.push(c);
+        if fonts.width_pt(&piece, size_pt, bold) > width_pt && piece.chars().count() > 1 {
+            piece.pop();
+            pieces.push(std::mem::take(&mut piece));
+            piece.push(c);
+        }
+    }
+    if !piece.is_empty() {
+        pieces.push(piece);
+    }
+    pieces
 }
 
-/// Splits `s` into lines no wider than `width_pt`.
-pub fn wrap(s: &str, size_pt: f32, width_pt: f32) -> Vec<String> {
+/// Splits `s` into lines no wider than `width_pt`: at spaces, and inside a word that is
+/// wider than a line by itself (long names without spaces, Chinese).
+pub fn wrap(fonts: &mut Fonts, s: &str, size_pt: f32, bold: bool, width_pt: f32) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in s.split_whitespace() {
@@ -85,11 +93,17 @@ pub fn wrap(s: &str, size_pt: f32, width_pt: f32) -> Vec<String> {
         } else {
             format!("{line} {word}")
         };
-        if text_width_pt(&candidate, size_pt, false) > width_pt && !line.is_empty() {
-            lines.push(std::mem::take(&mut line));
-            word.clone_into(&mut line);
-        } else {
+        if fonts.width_pt(&candidate, size_pt, bold) <= width_pt {
             line = candidate;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        let mut pieces = break_word(fonts, word, size_pt, bold, width_pt);
+        if let Some(last) = pieces.pop() {
+            lines.append(&mut pieces);
+            line = last;
         }
     }
     if !line.is_empty() || lines.is_empty() {
@@ -98,9 +112,41 @@ pub fn wrap(s: &str, size_pt: f32, width_pt: f32) -> Vec<String> {
     lines
 }
 
+/// [`wrap`], kept to `max_lines`: if the text is longer, the last line kept ends in an
+/// ellipsis and still fits `width_pt`.
+pub fn fit(
+    fonts: &mut Fonts,
+    s: &str,
+    size_pt: f32,
+    bold: bool,
+    width_pt: f32,
+    max_lines: usize,
+) -> Vec<String> {
+    let mut lines = wrap(fonts, s, size_pt, bold, width_pt);
+    if lines.len() <= max_lines.max(1) {
+        return lines;
+    }
+    lines.truncate(max_lines.max(1));
+    if let Some(last) = lines.last_mut() {
+        let mut kept: String = last.trim_end().to_owned();
+        loop {
+            let candidate = format!("{kept}{ELLIPSIS}");
+            if fonts.width_pt(&candidate, size_pt, bold) <= width_pt || kept.is_empty() {
+                *last = candidate;
+                break;
+            }
+            kept.pop();
+            let trimmed = kept.trim_end().len();
+            kept.truncate(trimmed);
+        }
+    }
+    lines
+}
+
 /// A document being laid out.
 pub struct Layout {
     doc: PdfDocument,
+    fonts: Fonts,
     pages: Vec<Vec<Op>>,
     ops: Vec<Op>,
     /// Cursor, points from the top of the page.
@@ -110,14 +156,32 @@ pub struct Layout {
 
 impl Layout {
     /// A new document; `footer` is printed at the bottom left of every page.
-    pub fn new(title: &str, footer: &str) -> Self {
-        Self {
+    pub fn new(title: &str, footer: &str) -> Result<Self, ReportError> {
+        Ok(Self {
             doc: PdfDocument::new(title),
+            fonts: Fonts::new()?,
             pages: Vec::new(),
             ops: Vec::new(),
             y: MARGIN_PT,
             footer: footer.to_owned(),
-        }
+        })
+    }
+
+    /// Width of `s` in the report's fonts, points.
+    pub fn text_width_pt(&mut self, s: &str, size_pt: f32, bold: bool) -> f32 {
+        self.fonts.width_pt(s, size_pt, bold)
+    }
+
+    /// `s` wrapped to `width_pt` and kept to `max_lines` (see [`fit`]).
+    pub fn fit(
+        &mut self,
+        s: &str,
+        size_pt: f32,
+        bold: bool,
+        width_pt: f32,
+        max_lines: usize,
+    ) -> Vec<String> {
+        fit(&mut self.fonts, s, size_pt, bold, width_pt, max_lines)
     }
 
     /// Points left on this page above the footer.
@@ -148,29 +212,35 @@ impl Layout {
         color: (f32, f32, f32),
         s: &str,
     ) {
-        let font = if bold {
-            BuiltinFont::HelveticaBold
-        } else {
-            BuiltinFont::Helvetica
-        };
-        self.ops.extend([
-            Op::StartTextSection,
-            Op::SetFont {
-                font: PdfFontHandle::Builtin(font),
-                size: Pt(size_pt),
-            },
-            Op::SetFillColor { col: rgb(color) },
-            Op::SetTextCursor {
-                pos: Point {
-                    x: Pt(x),
-                    y: Pt(PAGE_H_PT - y_top),
+        let glyphs = self.fonts.shape(s, bold);
+        self.fonts.mark_used(&glyphs);
+        let mut x_pt = x;
+        for run in glyphs.chunk_by(|a, b| a.face == b.face) {
+            let face = run.first().map_or(Face::Regular, |g| g.face);
+            self.ops.extend([
+                Op::StartTextSection,
+                Op::SetFont {
+                    font: PdfFontHandle::External(FontId(face.resource_id().to_owned())),
+                    size: Pt(size_pt),
                 },
-            },
-            Op::ShowText {
-                items: vec![TextItem::Text(s.to_owned())],
-            },
-            Op::EndTextSection,
-        ]);
+                Op::SetFillColor { col: rgb(color) },
+                Op::SetTextCursor {
+                    pos: Point {
+                        x: Pt(x_pt),
+                        y: Pt(PAGE_H_PT - y_top),
+                    },
+                },
+                Op::ShowText {
+                    items: vec![TextItem::GlyphIds(
+                        run.iter()
+                            .map(|g| Codepoint::with_cid(g.gid, 0.0, g.text.clone()))
+                            .collect(),
+                    )],
+                },
+                Op::EndTextSection,
+            ]);
+            x_pt += run.iter().map(|g: &Glyph| g.advance_em).sum::<f32>() * size_pt;
+        }
     }
 
     /// A horizontal or any straight line.
@@ -216,7 +286,8 @@ impl Layout {
     pub fn heading(&mut self, s: &str) {
         self.ensure(60.0);
         self.y += 22.0;
-        self.text_at(MARGIN_PT, self.y, 13.0, true, ACCENT, s);
+        let line = self.fit(s, 13.0, true, CONTENT_W_PT, 1).join(" ");
+        self.text_at(MARGIN_PT, self.y, 13.0, true, ACCENT, &line);
         self.y += 5.0;
         self.line(
             MARGIN_PT,
@@ -231,7 +302,7 @@ impl Layout {
 
     /// Wrapped text.
     pub fn paragraph(&mut self, s: &str, size_pt: f32, color: (f32, f32, f32)) {
-        for l in wrap(s, size_pt, CONTENT_W_PT) {
+        for l in wrap(&mut self.fonts, s, size_pt, false, CONTENT_W_PT) {
             self.ensure(size_pt * 1.4);
             self.y += size_pt * 1.35;
             self.text_at(MARGIN_PT, self.y, size_pt, false, color, &l);
@@ -270,7 +341,11 @@ impl Layout {
             let cells: Vec<Vec<String>> = row
                 .iter()
                 .zip(widths_pt)
-                .map(|(c, w)| wrap(c, size_pt, w - 2.0 * pad))
+                .enumerate()
+                .map(|(i, (c, w))| {
+                    let bold = header.is_none() && i % 2 == 0;
+                    wrap(&mut self.fonts, c, size_pt, bold, w - 2.0 * pad)
+                })
                 .collect();
             let lines = cells.iter().map(Vec::len).max().unwrap_or(1);
             let height = lines as f32 * line_h + 2.0 * pad;
@@ -364,9 +439,13 @@ impl Layout {
                 0.5,
                 MUTED,
             );
-            self.text_at(MARGIN_PT, y, 8.5, false, MUTED, &footer);
             let label = format!("Page {} of {n}", i + 1);
-            let x = PAGE_W_PT - MARGIN_PT - text_width_pt(&label, 8.5, false);
+            let label_w = self.text_width_pt(&label, 8.5, false);
+            let footer_line = self
+                .fit(&footer, 8.5, false, CONTENT_W_PT - label_w - 12.0, 1)
+                .join(" ");
+            self.text_at(MARGIN_PT, y, 8.5, false, MUTED, &footer_line);
+            let x = PAGE_W_PT - MARGIN_PT - label_w;
             self.text_at(x, y, 8.5, false, MUTED, &label);
             pages.push(PdfPage::new(
                 printpdf::Mm(210.0),
@@ -374,6 +453,7 @@ impl Layout {
                 std::mem::take(&mut self.ops),
             ));
         }
+        let pages = self.embed_fonts(pages)?;
         let mut warnings = Vec::new();
         // Serialise to memory first: printpdf's writer API cannot report I/O errors.
         let bytes = self
@@ -386,19 +466,87 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// Embeds each used face cut down to its glyphs and renumbers the glyphs on the pages
+    /// to the subsets' ids.
+    fn embed_fonts(&mut self, mut pages: Vec<PdfPage>) -> Result<Vec<PdfPage>, ReportError> {
+        let mut remaps: HashMap<String, HashMap<u16, u16>> = HashMap::new();
+        for (face, bytes, remap) in self.fonts.subsets()? {
+            let mut warnings = Vec::new();
+            let parsed = ParsedFont::from_bytes(&bytes, 0, &mut warnings).ok_or_else(|| {
+                ReportError::Font {
+                    face: face.resource_id(),
+                    detail: format!("the subset does not parse: {warnings:?}"),
+                }
+            })?;
+            let id = FontId(face.resource_id().to_owned());
+            self.doc
+                .resources
+                .fonts
+                .map
+                .insert(id.clone(), printpdf::PdfFont::new(parsed));
+            remaps.insert(id.0, remap);
+        }
+        for page in &mut pages {
+            let mut current: Option<&HashMap<u16, u16>> = None;
+            for op in &mut page.ops {
+                match op {
+                    Op::SetFont {
+                        font: PdfFontHandle::External(id),
+                        ..
+                    } => current = remaps.get(&id.0),
+                    Op::ShowText { items } => {
+                        for item in items {
+                            if let (TextItem::GlyphIds(glyphs), Some(remap)) = (item, current) {
+                                for g in glyphs {
+                                    g.gid = remap.get(&g.gid).copied().unwrap_or(0);
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(pages)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn widths_and_wrapping() {
-        assert!((text_width_pt("0000", 10.0, false) - 22.24).abs() < 1e-3);
-        let lines = wrap("the quick brown fox jumps over the lazy dog", 10.0, 80.0);
+        let mut f = Fonts::new().unwrap();
+        let text = "the quick brown fox jumps over the lazy dog";
+        let lines = wrap(&mut f, text, 10.0, false, 80.0);
         assert!(lines.len() > 1);
-        assert!(lines.iter().all(|l| text_width_pt(l, 10.0, false) <= 80.0));
-        assert_eq!(
-            lines.join(" "),
-            "the quick brown fox jumps over the lazy dog"
-        );
+        assert!(lines.iter().all(|l| f.width_pt(l, 10.0, false) <= 80.0));
+        assert_eq!(lines.join(" "), text);
+    }
+
+    #[test]
+    fn a_word_wider_than_the_line_is_broken() {
+        let mut f = Fonts::new().unwrap();
+        let long = "x".repeat(200);
+        let lines = wrap(&mut f, &long, 10.0, true, 100.0);
+        assert!(lines.len() > 5, "{lines:?}");
+        assert!(lines.iter().all(|l| f.width_pt(l, 10.0, true) <= 100.0));
+        assert_eq!(lines.concat(), long);
+        let chinese = "北京市朝阳区望京街道无人机测绘任务第一期";
+        let lines = wrap(&mut f, chinese, 10.0, false, 60.0);
+        assert!(lines.len() > 1 && lines.concat() == chinese, "{lines:?}");
+    }
+
+    #[test]
+    fn fit_shortens_with_an_ellipsis() {
+        let mut f = Fonts::new().unwrap();
+        let long = "Survey ".repeat(40);
+        let lines = fit(&mut f, &long, 20.0, true, 300.0, 2);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[1].ends_with(ELLIPSIS), "{lines:?}");
+        assert!(lines.iter().all(|l| f.width_pt(l, 20.0, true) <= 300.0));
+        assert_eq!(fit(&mut f, "Short", 20.0, true, 300.0, 2), vec!["Short"]);
     }
 }

@@ -1,9 +1,11 @@
 //! PDF writers: the mission report and the organisation summary, to any `Write`.
 //!
-//! Built-in Helvetica (no font file), A4, multi-page with "Page i of n". Charts and the map
+//! Embedded `DejaVu Sans` with a CJK fallback, subset to the glyphs used ([`fonts`]), A4,
+//! multi-page with "Page i of n". Charts and the map
 //! are drawn with plotters into bitmaps and embedded as PNG images.
 
 pub mod charts;
+pub mod fonts;
 pub mod layout;
 
 use crate::error::ReportError;
@@ -21,8 +23,14 @@ fn px(pt: f32) -> u32 {
     (pt * PX_PER_PT).round() as u32
 }
 
+/// The coloured band at the top of the first page. The title wraps to two lines and the
+/// subtitle to two, each shortened with an ellipsis past that; the band grows to fit.
 fn title_band(l: &mut Layout, kicker: &str, title: &str, subtitle: &str) {
-    let h = 64.0;
+    let title_lines = l.fit(title, 20.0, true, CONTENT_W_PT, 2);
+    let sub_lines = l.fit(subtitle, 9.5, false, CONTENT_W_PT, 2);
+    let extra = 24.0 * (title_lines.len().saturating_sub(1) as f32)
+        + 12.0 * (sub_lines.len().saturating_sub(1) as f32);
+    let h = 64.0 + extra;
     l.fill_rect(0.0, 0.0, PAGE_W_PT, h + MARGIN_PT - 10.0, ACCENT);
     l.text_at(
         MARGIN_PT,
@@ -32,22 +40,16 @@ fn title_band(l: &mut Layout, kicker: &str, title: &str, subtitle: &str) {
         (0.78, 0.86, 0.95),
         kicker,
     );
-    l.text_at(
-        MARGIN_PT,
-        MARGIN_PT + 28.0,
-        20.0,
-        true,
-        (1.0, 1.0, 1.0),
-        title,
-    );
-    l.text_at(
-        MARGIN_PT,
-        MARGIN_PT + 44.0,
-        9.5,
-        false,
-        (0.88, 0.92, 0.97),
-        subtitle,
-    );
+    let mut y = MARGIN_PT + 28.0;
+    for line in &title_lines {
+        l.text_at(MARGIN_PT, y, 20.0, true, (1.0, 1.0, 1.0), line);
+        y += 24.0;
+    }
+    y += 16.0 - 24.0;
+    for line in &sub_lines {
+        l.text_at(MARGIN_PT, y, 9.5, false, (0.88, 0.92, 0.97), line);
+        y += 12.0;
+    }
     l.y = h + MARGIN_PT + 4.0;
 }
 
@@ -213,7 +215,7 @@ pub fn write_mission_pdf<W: Write>(w: &mut W, r: &MissionReport) -> Result<usize
     let mut l = Layout::new(
         &format!("Mission report: {}", r.mission_name),
         &format!("Aviary mission report - {}", r.mission_name),
-    );
+    )?;
     let drone = r
         .context
         .drone_label
@@ -689,7 +691,7 @@ pub fn write_org_pdf<W: Write>(
     let mut l = Layout::new(
         &format!("Organisation report: {org_name}"),
         &format!("Aviary organisation report - {org_name} - {period}"),
-    );
+    )?;
     title_band(
         &mut l,
         "AVIARY  ORGANISATION REPORT",
