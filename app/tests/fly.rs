@@ -530,3 +530,158 @@ fn after_a_gps_failsafe_landing_the_operator_resumes_and_the_mission_completes()
         "the resume mission has {of_after} items after home"
     );
 }
+
+// --- weather ------------------------------------------------------------------------------
+
+/// A plain HTTP server on an ephemeral port answering every request with an Open-Meteo
+/// forecast (its real shape, 48 hours from two hours ago) of this wind and these gusts, m/s.
+fn open_meteo_server(wind_mps: f64, gust_mps: f64) -> String {
+    use std::io::Read as _;
+    let first = chrono::Utc::now() - chrono::Duration::hours(2);
+    let times: Vec<String> = (0..48)
+        .map(|h| {
+            (first + chrono::Duration::hours(h))
+                .format("%Y-%m-%dT%H:00")
+                .to_string()
+        })
+        .collect();
+    let same = |v: f64| vec![v; 48];
+    let body = serde_json::json!({
+        "utc_offset_seconds": 0,
+        "hourly_units": { "time": "iso8601", "wind_speed_10m": "m/s", "wind_speed_80m": "m/s",
+            "wind_gusts_10m": "m/s", "temperature_2m": "°C", "precipitation": "mm",
+            "precipitation_probability": "%", "visibility": "m" },
+        "hourly": { "time": times, "wind_speed_10m": same(wind_mps), "wind_speed_80m": same(wind_mps),
+            "wind_gusts_10m": same(gust_mps), "temperature_2m": same(15.0), "precipitation": same(0.0),
+            "precipitation_probability": same(0.0), "visibility": same(20_000.0) }
+    })
+    .to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { break };
+            let mut got = Vec::new();
+            let mut buf = [0_u8; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match sock.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = write!(
+                sock,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{addr}/v1/forecast")
+}
+
+#[test]
+fn a_no_go_forecast_refuses_the_start_as_a_soft_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = plan(dir.path(), 60.0);
+    let port = free_udp_port();
+    let url = open_meteo_server(6.0, 20.0);
+    let fly = Fly::start(
+        &dir.path().join("w.db"),
+        &plan,
+        port,
+        &["--weather", "--weather-url", &url, "--model", "Aviary X4"],
+    );
+    let sim = sim(port);
+    let (code, lines) = fly.finish();
+    assert_eq!(code, 3, "{}", dump(&lines));
+    let weather = lines
+        .iter()
+        .find(|v| v["event"] == "check" && v["check"] == "weather")
+        .expect("weather check");
+    assert_eq!(
+        (weather["ok"].as_bool(), weather["soft"].as_bool()),
+        (Some(false), Some(true)),
+        "{weather}"
+    );
+    assert!(
+        weather["detail"].as_str().is_some_and(
+            |d| d.starts_with("no-go: gusts 20.0 m/s at 10 m > 12.0 m/s limit for Aviary X4")
+        ),
+        "{weather}"
+    );
+    let last = lines.last().expect("last");
+    assert!(
+        last["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("weather") && r.contains("--override-checks")),
+        "{last}"
+    );
+    let id = sim.drones().first().expect("drone").id;
+    assert!(!sim.snapshot(id).expect("snapshot").armed, "nothing moves");
+}
+
+#[test]
+fn an_overridden_no_go_is_audited_and_offline_weather_only_warns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = plan(dir.path(), 60.0);
+    let port = free_udp_port();
+    let url = open_meteo_server(6.0, 20.0);
+    let db = dir.path().join("o.db");
+    let mut fly = Fly::start(
+        &db,
+        &plan,
+        port,
+        &[
+            "--weather",
+            "--weather-url",
+            &url,
+            "--override-checks",
+            "gusts measured 6 m/s on site",
+        ],
+    );
+    let _sim = sim(port);
+    fly.transition_to("in_progress");
+    fly.say("abort");
+    let (_, lines) = fly.finish();
+    let weather = lines
+        .iter()
+        .find(|v| v["event"] == "check" && v["check"] == "weather")
+        .expect("weather check");
+    assert_eq!(weather["ok"], false, "{weather}");
+    let audit = open(&db).audit_log().expect("audit");
+    assert!(
+        audit.iter().any(|a| a.action == "preflight.override"
+            && a.detail == "weather overridden: gusts measured 6 m/s on site"),
+        "{audit:?}"
+    );
+
+    // No provider listening: unknown, a warning that does not stop the start.
+    let plan = plan_with(dir.path(), 60.0, &[]);
+    let port = free_udp_port();
+    let closed = format!("http://127.0.0.1:{}/v1/forecast", free_udp_port());
+    let mut fly = Fly::start(
+        &dir.path().join("u.db"),
+        &plan,
+        port,
+        &["--weather", "--weather-url", &closed],
+    );
+    let _sim = sim(port);
+    let check = fly.until("the weather check", |v| {
+        v["event"] == "check" && v["check"] == "weather"
+    });
+    assert_eq!(
+        (check["ok"].as_bool(), check["warn"].as_bool()),
+        (Some(true), Some(true)),
+        "{check}"
+    );
+    assert!(
+        check["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("unknown: no weather data")),
+        "{check}"
+    );
+    fly.transition_to("in_progress");
+    fly.say("abort");
+    let (code, _) = fly.finish();
+    assert_eq!(code, 1, "aborted");
+}

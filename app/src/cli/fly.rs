@@ -70,6 +70,19 @@ pub struct FlyArgs {
     /// Battery kept in reserve at the end of a sortie, percent.
     #[arg(long, default_value_t = 20.0)]
     reserve_pct: f64,
+    /// Add the weather pre-flight check: fetch the forecast for the drone's home from the
+    /// Open-Meteo compatible endpoint (`--weather-url`, default the public one) and evaluate it
+    /// for the mission's estimated window and height against the drone model's limits. Without
+    /// it the weather check is skipped. A no-go is a soft failure (`--override-checks REASON`
+    /// starts anyway, audited); caution and unknown (offline, stale) print a warning.
+    #[arg(long)]
+    weather: bool,
+    /// The forecast endpoint for `--weather` (plain http).
+    #[arg(long, value_name = "URL", requires = "weather")]
+    weather_url: Option<String>,
+    /// Drone model whose weather limits apply (default: the drone's model in the database).
+    #[arg(long, value_name = "NAME", requires = "weather")]
+    model: Option<String>,
     /// After a failsafe has landed the vehicle, wait this long for a `resume` line that
     /// continues the mission from the item after the last one reached, seconds (0: end).
     #[arg(long, default_value_t = 0.0)]
@@ -103,6 +116,51 @@ struct Fly {
     resume_window_s: f64,
     resume_until: Option<Instant>,
     resume_offered: bool,
+}
+
+/// The weather verdict for the mission flown from `home` now: the forecast fetched on the
+/// `aviary-weather-fetch` thread (a failed fetch gives "unknown" with the error), evaluated by
+/// the same `aviary_core::weather::evaluate` as `aviary weather` and the desktop.
+fn weather_verdict(
+    args: &FlyArgs,
+    home: aviary_core::LatLon,
+    waypoints: &[aviary_core::Waypoint],
+    speed_mps: f64,
+    model: &str,
+    clock: &Arc<dyn Clock>,
+) -> aviary_core::weather::WeatherVerdict {
+    use aviary_core::weather::{EvalConfig, Flight, WeatherLimits, evaluate};
+    use aviary_links::weather::{DEFAULT_OPEN_METEO_URL, Provider, fetch_blocking};
+    let provider = Provider::OpenMeteo {
+        url: args
+            .weather_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_OPEN_METEO_URL.into()),
+    };
+    let fetched = fetch_blocking(&provider, home, Duration::from_secs(10), Arc::clone(clock));
+    let route = aviary_planner::estimate_route(
+        home,
+        waypoints,
+        speed_mps,
+        &aviary_planner::Airframe::default(),
+    );
+    let now = clock.now();
+    let flight = Flight {
+        model,
+        limits: WeatherLimits::for_model(model),
+        start: now,
+        end: now + chrono::Duration::seconds(route.duration_s.ceil().max(60.0) as i64),
+        max_alt_m: route.alt_rel_m,
+    };
+    let (report, error) = match fetched {
+        Ok(r) => (Some(r), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let mut verdict = evaluate(report.as_ref(), &flight, &EvalConfig::default(), now);
+    if let (Some(e), Some(first)) = (&error, verdict.reasons.first_mut()) {
+        first.text = format!("no weather data: {e}");
+    }
+    verdict
 }
 
 /// Runs `aviary fly`.
@@ -211,6 +269,12 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
         needs.sorties += n.sorties;
     }
     needs.planned_sorties = docs.len();
+    if args.weather {
+        let model = args.model.as_deref().unwrap_or(&drone_row.model);
+        needs.weather = Some(weather_verdict(
+            args, home, &doc.items, speed_mps, model, &clock,
+        ));
+    }
     let config = PreflightConfig {
         max_home_distance_m: args.max_home_distance_m,
         battery_reserve_pct: args.reserve_pct,

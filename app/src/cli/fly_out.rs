@@ -76,7 +76,7 @@ fn json_line(t: &str, out: &Out<'_>) -> serde_json::Value {
     match out {
         Out::Check(c) => json!({
             "t": t, "event": "check", "state": "planned", "check": c.kind, "ok": c.ok,
-            "soft": c.soft, "detail": c.detail,
+            "soft": c.soft, "warn": c.warn, "detail": c.detail,
         }),
         Out::Transition(tr) => json!({
             "t": t, "event": "transition", "state": tr.to.as_str(), "from": tr.from.as_str(),
@@ -103,7 +103,11 @@ fn text_line(out: &Out<'_>) -> String {
         Out::Check(c) => format!(
             "check {:<9} {}{}: {}",
             format!("{:?}", c.kind).to_lowercase(),
-            if c.ok { "ok" } else { "FAILED" },
+            match (c.ok, c.warn) {
+                (true, false) => "ok",
+                (true, true) => "WARN",
+                (false, _) => "FAILED",
+            },
             if c.soft && !c.ok { " (soft)" } else { "" },
             c.detail
         ),
