@@ -319,6 +319,16 @@ pub async fn confirm(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     user.require(Action::CommandMission)?;
     let schedule: uuid::Uuid = parse_id(&id, "schedule")?;
+    // Another organisation's schedule is not found, whatever the date.
+    s.pool
+        .get()
+        .await?
+        .query_opt(
+            "SELECT 1 FROM schedules WHERE schedule_id = $1 AND org_id = $2",
+            &[&schedule, &user.org_id.0],
+        )
+        .await?
+        .ok_or(ApiError::NotFound("schedule"))?;
     let local_date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
         .map_err(|_| ApiError::BadRequest(format!("run date {date:?} is not YYYY-MM-DD")))?;
     let answer = if b.start {

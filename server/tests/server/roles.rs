@@ -28,6 +28,12 @@ fn body_for(method: &str, path: &str, ctx: &Ctx, n: usize) -> Option<Value> {
             json!({ "name": format!("site {n}"), "location": { "lat": 1.0, "lon": 2.0 } })
         }
         ("POST", "/api/v1/reports/export") => json!({ "mission_id": ctx.mission, "format": "csv" }),
+        ("POST", "/api/v1/schedules") => {
+            json!({ "mission_id": ctx.mission, "local_time": "09:00", "recurrence": { "kind": "daily" }, "start_date": "2030-01-01" })
+        }
+        ("PUT", "/api/v1/schedules/settings") => json!({ "unattended_starts": false }),
+        ("PATCH", "/api/v1/schedules/{id}") => json!({ "enabled": true }),
+        ("POST", "/api/v1/schedules/{id}/runs/{date}/confirm") => json!({ "start": true }),
         _ => return None,
     })
 }
@@ -88,6 +94,8 @@ async fn role_route_matrix_and_other_org_ids() {
         &format!("matrix-{}", uuid::Uuid::new_v4().simple()),
     );
     cfg.ack_timeout = std::time::Duration::from_secs(1);
+    // Site weather answers "unknown" at once: nothing listens there.
+    cfg.weather_url = "http://127.0.0.1:9/v1/forecast".into();
     // Revoking routes make every role log in again.
     cfg.login_per_minute = 10_000;
     let server = aviary_server::start_with_cost(cfg, common::TEST_COST)
@@ -288,8 +296,8 @@ async fn role_route_matrix_and_other_org_ids() {
     checked += 1;
     println!("role x route matrix: {checked} checks");
     assert_eq!(
-        checked, 155,
-        "32 protected routes x (3 roles + no token), 7 WebSocket checks, 20 cross-org checks"
+        checked, 192,
+        "40 protected routes x (3 roles + no token), 7 WebSocket checks, 25 cross-org checks"
     );
     server.shutdown().await;
 }
