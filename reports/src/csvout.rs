@@ -93,8 +93,10 @@ pub fn write_mission_summaries<W: Write>(
     out.flush().map_err(ReportError::write(SUMMARY_WHAT))
 }
 
-/// Header of [`write_history`].
-pub const HISTORY_HEADER: [&str; 12] = [
+/// Header of [`write_history`]. `start_local` and `end_local` are ISO 8601 with the site's
+/// offset; `timezone` is the site's IANA zone and `utc_offset` its offset at the start (or
+/// the end, or the creation of a mission never flown), as `+08:00`.
+pub const HISTORY_HEADER: [&str; 16] = [
     "mission_id",
     "mission_name",
     "site",
@@ -102,6 +104,10 @@ pub const HISTORY_HEADER: [&str; 12] = [
     "status",
     "start_utc",
     "end_utc",
+    "start_local",
+    "end_local",
+    "timezone",
+    "utc_offset",
     "flight_s",
     "distance_m",
     "covered_area_m2",
@@ -109,12 +115,13 @@ pub const HISTORY_HEADER: [&str; 12] = [
     "telemetry",
 ];
 
-/// Writes the mission history (one row per record); `site_name` and `drone_name` resolve ids
-/// to names.
+/// Writes the mission history (one row per record); `site` resolves a record's site to its
+/// name and time zone (`None` for a site not in the store: the local columns stay empty),
+/// `drone_name` its drone to a name.
 pub fn write_history<W: Write>(
     w: W,
     records: &[&MissionRecord],
-    site_name: impl Fn(&MissionRecord) -> String,
+    site: impl Fn(&MissionRecord) -> (String, Option<chrono_tz::Tz>),
     drone_name: impl Fn(&MissionRecord) -> String,
 ) -> Result<(), ReportError> {
     let mut out = csv::Writer::from_writer(w);
@@ -128,14 +135,27 @@ pub fn write_history<W: Write>(
         } else {
             "missing"
         };
+        let (site_name, tz) = site(r);
+        let local = |t: Option<DateTime<Utc>>| match (t, tz) {
+            (Some(t), Some(tz)) => t.with_timezone(&tz).to_rfc3339(),
+            _ => String::new(),
+        };
+        let offset = tz.map_or_else(String::new, |tz| {
+            let at = r.start.or(r.end).unwrap_or(r.created_at);
+            at.with_timezone(&tz).format("%:z").to_string()
+        });
         out.write_record([
             r.id.to_string(),
             r.name.clone(),
-            site_name(r),
+            site_name,
             drone_name(r),
             r.status.to_string(),
             opt_time(r.start),
             opt_time(r.end),
+            local(r.start),
+            local(r.end),
+            tz.map_or_else(String::new, |tz| tz.name().to_owned()),
+            offset,
             opt(r.flight_s, 1),
             opt(r.distance_m, 1),
             opt(r.covered_area_m2, 1),

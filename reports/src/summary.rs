@@ -261,6 +261,8 @@ pub struct OrgReport {
     pub history: Vec<MissionRecord>,
     /// Site names by id.
     pub site_names: HashMap<SiteId, String>,
+    /// Site time zones by id (the history's local time columns).
+    pub site_timezones: HashMap<SiteId, Tz>,
     /// Drone serial numbers by id.
     pub drone_names: HashMap<DroneId, String>,
 }
@@ -273,10 +275,13 @@ impl OrgReport {
             w,
             &rows,
             |r| {
-                self.site_names
-                    .get(&r.site_id)
-                    .cloned()
-                    .unwrap_or_else(|| r.site_id.to_string())
+                (
+                    self.site_names
+                        .get(&r.site_id)
+                        .cloned()
+                        .unwrap_or_else(|| r.site_id.to_string()),
+                    self.site_timezones.get(&r.site_id).copied(),
+                )
             },
             |r| {
                 r.drone_id.map_or_else(String::new, |d| {
@@ -328,6 +333,7 @@ pub fn load_org_report(
         summary,
         history,
         site_names: sites.iter().map(|s| (s.id, s.name.clone())).collect(),
+        site_timezones: sites.iter().map(|s| (s.id, s.timezone)).collect(),
         drone_names: drones
             .iter()
             .map(|d| (d.id, d.serial_number.clone()))

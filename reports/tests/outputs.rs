@@ -387,12 +387,11 @@ fn org_report_pdf_and_history_csv_read_back_with_real_tools() {
             .find(|r| r[1] == "Lost telemetry")
             .cloned()
             .unwrap_or_default();
-        assert_eq!(lost_row.get(11).map(String::as_str), Some("missing"));
-        assert_eq!(
-            lost_row.get(7).map(String::as_str),
-            Some(""),
-            "flight_s must be empty, not 0"
-        );
+        let col = |name: &str| csvout::HISTORY_HEADER.iter().position(|h| *h == name);
+        let cell = |name: &str| col(name).and_then(|i| lost_row.get(i)).map(String::as_str);
+        assert_eq!(cell("telemetry"), Some("missing"));
+        assert_eq!(cell("timezone"), Some("Europe/Amsterdam"));
+        assert_eq!(cell("flight_s"), Some(""), "flight_s must be empty, not 0");
     }
 }
 

@@ -356,11 +356,11 @@ fn history(a: &HistoryArgs) -> anyhow::Result<()> {
         to: a.to.map(|d| day_start(d) + chrono::Duration::days(1)),
     };
     let records = load_history(&store, &filter, &ReportOptions::default())?;
-    let site_name = |r: &aviary_reports::MissionRecord| {
-        sites
-            .iter()
-            .find(|s| s.id == r.site_id)
-            .map_or_else(|| r.site_id.to_string(), |s| s.name.clone())
+    let site = |r: &aviary_reports::MissionRecord| {
+        sites.iter().find(|s| s.id == r.site_id).map_or_else(
+            || (r.site_id.to_string(), None),
+            |s| (s.name.clone(), Some(s.timezone)),
+        )
     };
     let drone_name = |r: &aviary_reports::MissionRecord| {
         r.drone_id.map_or_else(String::new, |id| {
@@ -372,7 +372,7 @@ fn history(a: &HistoryArgs) -> anyhow::Result<()> {
     };
     let csv_out = build(a.csv.as_ref(), |w| {
         let rows: Vec<&aviary_reports::MissionRecord> = records.iter().collect();
-        csvout::write_history(w, &rows, site_name, drone_name)
+        csvout::write_history(w, &rows, site, drone_name)
     })?;
     let files: Vec<OutputFile> = csv_out.into_iter().collect();
     output::commit(&files)?;
@@ -385,7 +385,7 @@ fn history(a: &HistoryArgs) -> anyhow::Result<()> {
             format::utc_time(r.when()),
             r.status.as_str(),
             r.name,
-            site_name(r),
+            site(r).0,
             r.flight_s.map_or_else(|| "-".to_owned(), format::duration),
             r.distance_m
                 .map_or_else(|| "-".to_owned(), format::distance),
