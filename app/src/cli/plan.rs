@@ -261,7 +261,13 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     };
     let mut files = Vec::new();
     let first = plans.first().context("the area produced no mission")?;
-    formats::write_plan_file_with(&args.out, first, &options)?;
+    // A lawnmower or crosshatch over one polygon as a QGroundControl survey the operator can
+    // edit there (other patterns and formats: the items as they are).
+    formats::write_mission_file_with(
+        &args.out,
+        &MissionDoc::from_plan_editable(first, &params),
+        &options,
+    )?;
     files.push(args.out.clone());
     let dir = sortie_dir(&args.out);
     let mut sortie_files = 0_usize;
@@ -273,7 +279,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         };
         if plans.len() > 1 {
             let p = suffixed(&args.out, &prefix);
-            formats::write_plan_file_with(&p, plan, &options)?;
+            formats::write_mission_file_with(
+                &p,
+                &MissionDoc::from_plan_editable(plan, &params),
+                &options,
+            )?;
             files.push(p);
         }
         if args.sorties && plan.sorties.len() > 1 {

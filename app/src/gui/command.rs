@@ -127,6 +127,9 @@ pub enum Command {
     ImportNoFly,
     /// Add the no-fly zones of a file at a known path to the editor (background).
     ImportNoFlyFrom(PathBuf),
+    /// Open a mission file (QGroundControl `.plan`, `QGC WPL 110`) at a known path in the
+    /// Plan editor: its survey polygon, settings and fence (background).
+    ImportMissionFrom(PathBuf),
     /// Export the editor's plan: pick a file with the native dialog, write in the background.
     ExportPlan(ExportFormat),
     /// Search stored missions.

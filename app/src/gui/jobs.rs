@@ -27,6 +27,8 @@ pub enum JobOutput {
     AreaImported(Result<(String, SurveyArea), String>),
     /// A file of no-fly zones was read: its name and every polygon in it.
     NoFlyImported(Result<(String, Vec<SurveyArea>), String>),
+    /// A mission file (QGroundControl `.plan`, `QGC WPL 110`) was read for the Plan view.
+    MissionImported(Result<crate::gui::planning::MissionImport, String>),
     /// A plan file was written.
     Exported(Result<PathBuf, String>),
     /// A telemetry log was read for replay.

@@ -36,7 +36,13 @@ pub fn plan_preview(
     };
     let checked = Area::new(std::slice::from_ref(area), no_fly, survey.max_area_m2)
         .map_err(|e| e.to_string())?;
-    let plan = plan_survey(&checked, &survey).map_err(|e| e.to_string())?;
+    let plan = plan_survey(&checked, &survey).map_err(|e| match e {
+        // Stopped before the path is generated: the operator changes the plan, not the file.
+        aviary_planner::PlanError::TooManySorties { .. } => {
+            format!("Warning: not planned further: {e}")
+        }
+        e => e.to_string(),
+    })?;
     let est = plan.estimate;
     let mut warnings = Vec::new();
     if est.waypoints > ARDUCOPTER_MAX_ITEMS {
@@ -118,7 +124,76 @@ pub fn write_plan(
         areas: vec![area.clone()],
         no_fly: no_fly.to_vec(),
         speed_mps,
+        surveys: Vec::new(),
+        rally_points: Vec::new(),
     };
     OutputFormat::from_path(path).map_err(|e| e.to_string())?;
     aviary_planner::formats::write_mission_file(path, &doc).map_err(|e| e.to_string())
+}
+
+/// A mission another tool wrote (QGroundControl `.plan`, `QGC WPL 110`), as the Plan view
+/// takes it: the survey polygon to plan again, its settings, the no-fly zones of its fence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissionImport {
+    /// The file's name.
+    pub name: String,
+    /// The survey polygon.
+    pub polygon: Vec<LatLon>,
+    /// Altitude of the survey, metres above takeoff.
+    pub alt_rel_m: f64,
+    /// Transect bearing, degrees clockwise from north.
+    pub angle_deg: f64,
+    /// A second pass at +90° (crosshatch).
+    pub crosshatch: bool,
+    /// Side and front overlap, percent, when the survey names its camera.
+    pub overlaps_pct: Option<(f64, f64)>,
+    /// Cruise speed, m/s (0: not given).
+    pub speed_mps: f64,
+    /// Exclusion polygons of the fence.
+    pub no_fly: Vec<Vec<LatLon>>,
+    /// Mission items read.
+    pub items: usize,
+    /// Rally points read.
+    pub rally_points: usize,
+}
+
+/// Reads a mission file (`.plan`, `.waypoints`, `.wpl`, `.txt`, `.mission`) for the Plan view.
+/// The view plans from a survey polygon, so a file without a survey item is refused with what
+/// it holds.
+pub fn read_mission(path: &Path) -> Result<MissionImport, String> {
+    let doc = aviary_planner::formats::read_mission_file(path).map_err(|e| e.to_string())?;
+    let name = path.file_stem().map_or_else(
+        || "Imported mission".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let Some(s) = doc.surveys.first() else {
+        return Err(format!(
+            "{}: {} mission items but no survey pattern with a polygon (the Plan view plans \
+             from a survey area; import the area itself, or a .plan with a survey item)",
+            path.display(),
+            doc.items.len()
+        ));
+    };
+    Ok(MissionImport {
+        name,
+        polygon: s.polygon.clone(),
+        alt_rel_m: s.alt_rel_m,
+        angle_deg: s.angle_deg,
+        crosshatch: s.refly_90_deg,
+        overlaps_pct: s.camera.map(|c| (c.side_overlap_pct, c.front_overlap_pct)),
+        speed_mps: doc.speed_mps,
+        no_fly: doc.no_fly.iter().map(|z| z.exterior.clone()).collect(),
+        items: doc.items.len(),
+        rally_points: doc.rally_points.len(),
+    })
+}
+
+/// Whether `path` names a mission file (read by [`read_mission`]) rather than an area file.
+pub fn is_mission_file(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    ["plan", "waypoints", "wpl", "txt", "mission"].contains(&ext.as_str())
 }

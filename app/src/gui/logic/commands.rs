@@ -126,6 +126,7 @@ pub fn handle_command(
         Command::ImportAreaFrom(path) => files::import_area_from(backend, path),
         Command::ImportNoFly => files::pick_no_fly(backend),
         Command::ImportNoFlyFrom(path) => files::import_no_fly_from(backend, path),
+        Command::ImportMissionFrom(path) => files::import_mission_from(backend, path),
         Command::ExportPlan(format) => files::export_plan(state, backend, format),
         Command::SearchHistory {
             site,

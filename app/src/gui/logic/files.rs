@@ -13,13 +13,37 @@ use std::path::PathBuf;
 pub(super) fn pick_area(backend: &mut Backend) {
     backend.jobs.spawn("Importing area", |_| {
         let picked = rfd::FileDialog::new()
-            .set_title("Import survey area")
-            .add_filter("Survey areas", &["geojson", "json", "kml", "kmz", "shp"])
+            .set_title("Import survey area or mission")
+            .add_filter(
+                "Survey areas and missions",
+                &[
+                    "geojson",
+                    "json",
+                    "kml",
+                    "kmz",
+                    "shp",
+                    "plan",
+                    "waypoints",
+                    "wpl",
+                    "txt",
+                    "mission",
+                ],
+            )
             .pick_file();
         match picked {
             None => JobOutput::Cancelled,
+            Some(path) if planning::is_mission_file(&path) => {
+                JobOutput::MissionImported(planning::read_mission(&path))
+            }
             Some(path) => JobOutput::AreaImported(import_area(&path)),
         }
+    });
+}
+
+/// Opens the mission file in `path` (QGroundControl `.plan`, `QGC WPL 110`) in the editor.
+pub(super) fn import_mission_from(backend: &mut Backend, path: PathBuf) {
+    backend.jobs.spawn("Importing mission", move |_| {
+        JobOutput::MissionImported(planning::read_mission(&path))
     });
 }
 
@@ -145,4 +169,37 @@ pub(super) fn sanitize(name: &str) -> String {
     } else {
         s
     }
+}
+
+/// Puts an imported mission in the editor: its survey polygon, altitude, angle, pattern,
+/// overlaps, speed and fence exclusions; the notice says what was read.
+pub(super) fn apply_mission_import(state: &mut AppState, m: planning::MissionImport) {
+    let ed = &mut state.plan;
+    ed.params.altitude_m = m.alt_rel_m;
+    ed.params.sweep_angle_deg = Some(m.angle_deg);
+    if m.speed_mps > 0.0 {
+        ed.params.speed_mps = m.speed_mps;
+    }
+    if let Some((side, front)) = m.overlaps_pct {
+        ed.params.side_overlap_pct = side;
+        ed.params.front_overlap_pct = front;
+    }
+    ed.pattern = if m.crosshatch {
+        aviary_core::FlightPattern::Crosshatch
+    } else {
+        aviary_core::FlightPattern::Lawnmower
+    };
+    let zones = m.no_fly.len();
+    ed.add_no_fly(m.no_fly);
+    ed.set_vertices(m.polygon);
+    ed.name.clone_from(&m.name);
+    // The settings changed even when the polygon is the one already there.
+    ed.changed();
+    state.notice(
+        format!(
+            "imported {}: survey of {} items at {:.0} m, {zones} no-fly zone(s), {} rally point(s)",
+            m.name, m.items, m.alt_rel_m, m.rally_points
+        ),
+        false,
+    );
 }

@@ -32,6 +32,10 @@ pub(super) fn apply_job_output(state: &mut AppState, out: JobOutput) {
             state.plan.add_no_fly(zones.into_iter().map(|z| z.exterior));
             state.notice(format!("imported {n} no-fly zone(s) from {name}"), false);
         }
+        JobOutput::MissionImported(Ok(m)) => super::files::apply_mission_import(state, m),
+        JobOutput::MissionImported(Err(e)) => {
+            state.notice(format!("mission import failed: {e}"), true);
+        }
         JobOutput::NoFlyImported(Err(e)) => {
             state.notice(format!("no-fly import failed: {e}"), true);
         }

@@ -33,7 +33,10 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     ui.horizontal(|ui| {
         if ui
             .button("Import area...")
-            .on_hover_text("GeoJSON, KML, KMZ or Shapefile (or drop the file on the window)")
+            .on_hover_text(
+                "GeoJSON, KML, KMZ or Shapefile, or a mission: QGroundControl .plan, QGC WPL 110 \
+                 (or drop the file on the window)",
+            )
             .clicked()
         {
             cx.commands.send(Command::ImportArea);
@@ -54,6 +57,8 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 .to_ascii_lowercase();
             if ["geojson", "json", "kml", "kmz", "shp"].contains(&ext.as_str()) {
                 cx.commands.send(Command::ImportAreaFrom(path));
+            } else if crate::gui::planning::is_mission_file(&path) {
+                cx.commands.send(Command::ImportMissionFrom(path));
             }
         }
         ui.label(RichText::new(format!("{} vertices", cx.state.plan.vertices.len())).weak());
