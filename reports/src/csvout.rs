@@ -4,6 +4,7 @@
 //! Missing figures are empty cells, never zeros; the `data_issues` column says why.
 
 use crate::error::ReportError;
+use crate::format;
 use crate::mission::MissionReport;
 use crate::summary::MissionRecord;
 use aviary_core::{DroneId, MissionId, TelemetrySample};
@@ -24,7 +25,7 @@ fn opt_time(v: Option<DateTime<Utc>>) -> String {
 }
 
 /// Header of [`write_mission_summaries`].
-pub const SUMMARY_HEADER: [&str; 24] = [
+pub const SUMMARY_HEADER: [&str; 25] = [
     "mission_id",
     "mission_name",
     "site",
@@ -49,6 +50,7 @@ pub const SUMMARY_HEADER: [&str; 24] = [
     "pauses",
     "alerts",
     "data_issues",
+    "events",
 ];
 
 /// Writes one summary row per report, with a header.
@@ -87,6 +89,11 @@ pub fn write_mission_summaries<W: Write>(
             r.count(crate::mission::EventKind::Paused).to_string(),
             r.count(crate::mission::EventKind::Alert).to_string(),
             r.issue_lines().join("; "),
+            r.events
+                .iter()
+                .map(|e| format!("{} {}", format::iso_utc(e.time), e.sentence()))
+                .collect::<Vec<_>>()
+                .join(" | "),
         ])
         .map_err(ReportError::csv(SUMMARY_WHAT))?;
     }

@@ -17,6 +17,7 @@
 pub mod coverage;
 pub mod csvout;
 pub mod error;
+pub mod events;
 pub mod format;
 pub mod frame;
 pub mod mission;

@@ -144,6 +144,13 @@ pub struct TimedEvent {
     pub detail: String,
 }
 
+impl TimedEvent {
+    /// The event as a sentence ("Mission started; now in progress.").
+    pub fn sentence(&self) -> String {
+        crate::events::sentence_from_stored(&self.detail)
+    }
+}
+
 /// A command sent to the drone for this mission, with when it was sent and answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandRecord {

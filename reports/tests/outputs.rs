@@ -192,7 +192,14 @@ fn mission_report_pdf_and_csv_read_back_with_real_tools() {
                 && text.contains(&format!("Page {pages} of {pages}")),
             "{text}"
         );
-        assert!(text.contains("alert.link_degraded"), "{text}");
+        // Events read as sentences, not raw audit strings.
+        assert!(
+            text.contains("Alert: link degraded: signal 41 %."),
+            "{text}"
+        );
+        assert!(text.contains("Mission started; now in progress."), "{text}");
+        assert!(text.contains("Mission resumed; now in progress."), "{text}");
+        assert!(!text.contains("mission.start"), "{text}");
     }
     if let Some(pdftoppm) = tool("pdftoppm") {
         let prefix = out.join("mission-page");
@@ -230,6 +237,12 @@ fn mission_report_pdf_and_csv_read_back_with_real_tools() {
         };
         assert_eq!(col("mission_name"), "North field survey");
         assert_eq!(col("verdict"), "completed");
+        let events = col("events");
+        assert!(
+            events.contains("Mission paused; now paused.")
+                && events.contains("Alert: link degraded: signal 41 %."),
+            "{events}"
+        );
         let dur: f64 = col("duration_s").parse().unwrap_or(f64::NAN);
         assert!(
             (dur - report.duration_s.unwrap_or_default()).abs() < 0.1,

@@ -343,7 +343,7 @@ pub fn write_mission_pdf<W: Write>(w: &mut W, r: &MissionReport) -> Result<usize
                     format::local_clock(e.time, tz),
                     format::utc_time(e.time),
                     e.kind.label().to_owned(),
-                    e.detail.clone(),
+                    e.sentence(),
                 ]
             })
             .collect();
