@@ -459,6 +459,10 @@ pub enum Grouping {
     Month,
 }
 
+/// The most buckets a site's charts and period table show: past this (ten years by day)
+/// only the periods with missions are listed.
+pub const MAX_BUCKETS: usize = 3660;
+
 impl Grouping {
     /// The first local day of the bucket that contains `date`.
     pub fn bucket_start(self, date: NaiveDate) -> NaiveDate {
@@ -479,6 +483,39 @@ impl Grouping {
             }
             Self::Month => start.format("%Y-%m").to_string(),
         }
+    }
+
+    /// The first local day of the bucket after the one starting at `start`.
+    pub fn next_start(self, start: NaiveDate) -> NaiveDate {
+        match self {
+            Self::Day => start + Duration::days(1),
+            Self::Week => start + Duration::days(7),
+            Self::Month => start
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(start + Duration::days(31)),
+        }
+    }
+
+    /// The starts of every bucket that `[from, to)` touches in `tz`, oldest first; empty
+    /// past [`MAX_BUCKETS`] (a range too long to chart bucket by bucket).
+    pub fn bucket_starts(self, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Vec<NaiveDate> {
+        let first = self.bucket_start(from.with_timezone(&tz).date_naive());
+        let last_instant = if to > from {
+            to - Duration::microseconds(1)
+        } else {
+            from
+        };
+        let last = self.bucket_start(last_instant.with_timezone(&tz).date_naive());
+        let mut out = Vec::new();
+        let mut d = first;
+        while d <= last {
+            if out.len() >= MAX_BUCKETS {
+                return Vec::new();
+            }
+            out.push(d);
+            d = self.next_start(d);
+        }
+        out
     }
 
     /// Lower-case name.
@@ -617,7 +654,8 @@ pub struct SiteSummary {
     pub timezone: Tz,
     /// Totals in the period.
     pub totals: Totals,
-    /// Buckets with at least one mission, oldest first.
+    /// Every bucket of the period (those without missions have zero totals), oldest first;
+    /// only those with missions past [`MAX_BUCKETS`].
     pub buckets: Vec<Bucket>,
     /// Drones of the site, and drones that flew the site's missions, by serial.
     pub drones: Vec<DroneUsage>,
@@ -793,8 +831,12 @@ pub fn summarize(
         .zip(site_totals)
         .zip(site_buckets)
         .zip(site_drones)
-        .map(|(((s, totals), buckets), mut drones)| {
+        .map(|(((s, totals), mut buckets), mut drones)| {
             drones.sort_by(|a, b| a.serial.cmp(&b.serial));
+            // Every period of the range, an empty one as a zero bar.
+            for start in grouping.bucket_starts(from, to, s.timezone) {
+                buckets.entry(start).or_default();
+            }
             SiteSummary {
                 site_id: s.id,
                 name: s.name.clone(),
@@ -1030,12 +1072,14 @@ mod tests {
         let a = s.site(ams.id).map(|x| {
             x.buckets
                 .iter()
+                .filter(|b| b.totals.missions > 0)
                 .map(|b| b.label.clone())
                 .collect::<Vec<_>>()
         });
         let n = s.site(nyc.id).map(|x| {
             x.buckets
                 .iter()
+                .filter(|b| b.totals.missions > 0)
                 .map(|b| (b.label.clone(), b.totals.missions))
                 .collect::<Vec<_>>()
         });
@@ -1053,6 +1097,101 @@ mod tests {
             (ny - 1800.0 / (30.0 * 86400.0) * 100.0).abs() < 1e-9,
             "{ny}"
         );
+    }
+
+    #[test]
+    fn every_period_of_the_range_is_a_bar() {
+        let ams = site("Amsterdam", chrono_tz::Europe::Amsterdam);
+        let d = drone(&ams, "A1");
+        let records = vec![
+            rec(
+                &ams,
+                &d,
+                MissionStatus::Completed,
+                "2026-09-10T10:00:00Z",
+                600.0,
+                40.0,
+            ),
+            rec(
+                &ams,
+                &d,
+                MissionStatus::Completed,
+                "2026-11-10T10:00:00Z",
+                600.0,
+                40.0,
+            ),
+            rec(
+                &ams,
+                &d,
+                MissionStatus::Completed,
+                "2026-11-12T10:00:00Z",
+                600.0,
+                40.0,
+            ),
+        ];
+        let bars = |from: &str, to: &str, g: Grouping| {
+            let s = summarize(
+                &records,
+                std::slice::from_ref(&ams),
+                std::slice::from_ref(&d),
+                t(from),
+                t(to),
+                g,
+                &MaintenancePolicy::default(),
+            );
+            s.site(ams.id).map(|x| {
+                x.buckets
+                    .iter()
+                    .map(|b| (b.label.clone(), b.totals.missions))
+                    .collect::<Vec<_>>()
+            })
+        };
+        // Two months give two bars; an empty month is a zero bar.
+        assert_eq!(
+            bars(
+                "2026-09-01T00:00:00+02:00",
+                "2026-11-01T00:00:00+01:00",
+                Grouping::Month
+            ),
+            Some(vec![("2026-09".to_owned(), 1), ("2026-10".to_owned(), 0)])
+        );
+        assert_eq!(
+            bars(
+                "2026-09-01T00:00:00+02:00",
+                "2026-12-01T00:00:00+01:00",
+                Grouping::Month
+            ),
+            Some(vec![
+                ("2026-09".to_owned(), 1),
+                ("2026-10".to_owned(), 0),
+                ("2026-11".to_owned(), 2)
+            ])
+        );
+        // Days: every local day of the range, none beyond it.
+        let days = bars(
+            "2026-11-09T23:00:00Z",
+            "2026-11-13T23:00:00Z",
+            Grouping::Day,
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            days.iter()
+                .map(|(l, n)| format!("{l}:{n}"))
+                .collect::<Vec<_>>(),
+            [
+                "2026-11-10:1",
+                "2026-11-11:0",
+                "2026-11-12:1",
+                "2026-11-13:0"
+            ]
+        );
+        // The count axis of the missions chart ticks whole missions only.
+        let max = days.iter().map(|d| d.1).max().unwrap_or(0);
+        let ticks = crate::pdf::charts::count_ticks(
+            crate::pdf::charts::count_axis_max(max),
+            crate::pdf::charts::COUNT_LABELS,
+        );
+        assert_eq!(ticks, vec![0, 1, 2]);
     }
 
     #[test]
@@ -1099,7 +1238,9 @@ mod tests {
             .iter()
             .map(|b| (b.label.as_str(), b.totals.missions))
             .collect();
-        assert_eq!(labels, [("2026-11", 2)]);
+        // Every month the period touches in Amsterdam time is a bar: October (empty),
+        // November, and December, whose first local hour is before 2026-12-01T00:00Z.
+        assert_eq!(labels, [("2026-10", 0), ("2026-11", 2), ("2026-12", 0)]);
         assert_eq!(
             Grouping::Day.label(
                 Grouping::Day

@@ -328,8 +328,7 @@ pub fn bars(
 ) -> Result<Bitmap, ReportError> {
     let n = bars.len().max(1);
     let y_max = bars.iter().map(|b| b.1).fold(0.0_f64, f64::max).max(1e-9) * 1.15;
-    // Label at most about 12 bars so the labels never overlap.
-    let label_every = n.div_ceil(12);
+    let label_every = n.div_ceil(labelled_bars(width_px));
     draw(what, width_px, height_px, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(caption, (FONT, 26))
@@ -367,6 +366,90 @@ pub fn bars(
         Ok(())
     })
 }
+
+/// The top of a count axis: the largest count plus headroom, at least 1.
+pub fn count_axis_max(max_count: u32) -> i32 {
+    let max = i32::try_from(max_count).unwrap_or(i32::MAX / 2);
+    (max + (max / 8).max(1)).max(1)
+}
+
+/// The ticks a count axis up to `y_max` shows (at most `max_labels`): whole numbers only,
+/// as plotters' integer axis draws them.
+pub fn count_ticks(y_max: i32, max_labels: usize) -> Vec<i32> {
+    use plotters::coord::ranged1d::Ranged as _;
+    let axis: plotters::coord::types::RangedCoordi32 = (0..y_max).into();
+    axis.key_points(max_labels)
+}
+
+/// How many bars of a chart `width_px` wide get a label: a date label is about 120 px wide.
+fn labelled_bars(width_px: u32) -> usize {
+    usize::try_from(width_px / 150).unwrap_or(1).clamp(1, 12)
+}
+
+/// Labels every few bars so the labels never overlap.
+fn bar_label(bars: &[(String, u32)], width_px: u32, v: &SegmentValue<usize>) -> String {
+    let label_every = bars.len().max(1).div_ceil(labelled_bars(width_px));
+    match v {
+        SegmentValue::CenterOf(i) if i % label_every == 0 => {
+            bars.get(*i).map(|b| b.0.clone()).unwrap_or_default()
+        }
+        _ => String::new(),
+    }
+}
+
+/// A bar chart of counts (missions per period): an integer axis, so its ticks are whole
+/// numbers ([`count_ticks`]), never 0.2 of a mission.
+pub fn count_bars(
+    what: &'static str,
+    caption: &str,
+    y_label: &str,
+    bars: &[(String, u32)],
+    color: RGBColor,
+    width_px: u32,
+    height_px: u32,
+) -> Result<Bitmap, ReportError> {
+    let n = bars.len().max(1);
+    let y_max = count_axis_max(bars.iter().map(|b| b.1).max().unwrap_or(0));
+    draw(what, width_px, height_px, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(caption, (FONT, 26))
+            .margin(12)
+            .x_label_area_size(52)
+            .y_label_area_size(86)
+            .build_cartesian_2d((0..n).into_segmented(), 0..y_max)
+            .map_err(chart_err(what))?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .x_labels(n.min(12))
+            .y_labels(COUNT_LABELS)
+            .x_label_formatter(&|v| bar_label(bars, width_px, v))
+            .y_desc(y_label)
+            .label_style((FONT, 20))
+            .axis_desc_style((FONT, 20))
+            .draw()
+            .map_err(chart_err(what))?;
+        let bar_margin = (width_px / (n as u32 * 8)).clamp(2, 120);
+        chart
+            .draw_series(
+                Histogram::vertical(&chart)
+                    .style(color.filled())
+                    .margin(bar_margin)
+                    .data(
+                        bars.iter()
+                            .enumerate()
+                            .map(|(i, b)| (i, i32::try_from(b.1).unwrap_or(i32::MAX))),
+                    ),
+            )
+            .map_err(chart_err(what))?;
+        Ok(())
+    })
+}
+
+/// How many labels a count axis asks plotters for.
+pub const COUNT_LABELS: usize = 6;
 
 /// Several labelled series on one chart (battery endurance per drone), x in days since
 /// `x_origin_label`.
@@ -428,6 +511,32 @@ pub fn multi_series(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn count_axes_tick_whole_numbers() {
+        assert_eq!(count_axis_max(0), 1);
+        assert_eq!(count_axis_max(1), 2);
+        assert_eq!(count_ticks(count_axis_max(1), COUNT_LABELS), vec![0, 1, 2]);
+        for max in [0, 1, 2, 3, 7, 12, 45, 1000] {
+            let top = count_axis_max(max);
+            assert!(top > i32::try_from(max).unwrap());
+            let ticks = count_ticks(top, COUNT_LABELS);
+            assert!(ticks.len() >= 2 && ticks[0] == 0, "{max}: {ticks:?}");
+            assert!(ticks.windows(2).all(|w| w[1] > w[0]), "{max}: {ticks:?}");
+        }
+        let bars = vec![("2026-10".to_owned(), 1), ("2026-11".to_owned(), 0)];
+        let bmp = count_bars(
+            "missions chart",
+            "Missions",
+            "missions",
+            &bars,
+            PALETTE[1],
+            600,
+            200,
+        )
+        .unwrap();
+        assert_eq!(bmp.rgb.len(), 600 * 200 * 3);
+    }
 
     #[test]
     fn decimation_keeps_extremes() {

@@ -476,6 +476,53 @@ fn totals_rows(t: &Totals) -> Vec<Vec<String>> {
     rows
 }
 
+/// The battery health chart of a site's drones, when any drone has a battery cycle.
+fn battery_chart(l: &mut Layout, s: &SiteSummary) -> Result<(), ReportError> {
+    let t0 = s
+        .drones
+        .iter()
+        .filter_map(|d| d.battery.first().map(|p| p.time))
+        .min();
+    if let Some(t0) = t0 {
+        let series: Vec<(String, Vec<(f64, f64)>)> = s
+            .drones
+            .iter()
+            .filter(|d| !d.battery.is_empty())
+            .map(|d| {
+                let pts = d
+                    .battery
+                    .iter()
+                    .map(|p| {
+                        (
+                            (p.time - t0).num_seconds() as f64 / 86_400.0,
+                            p.endurance_min,
+                        )
+                    })
+                    .collect();
+                (d.serial.clone(), pts)
+            })
+            .collect();
+        let caption = "Battery health: flight minutes per full charge, per cycle";
+        let x_label = format!(
+            "days since {}",
+            t0.with_timezone(&s.timezone).format("%Y-%m-%d")
+        );
+        l.image(
+            "battery trend chart",
+            charts::multi_series(
+                "battery trend chart",
+                caption,
+                &x_label,
+                "minutes per 100 %",
+                &series,
+                px(CONTENT_W_PT),
+                px(190.0),
+            )?,
+        )?;
+    }
+    Ok(())
+}
+
 fn site_page(
     l: &mut Layout,
     s: &SiteSummary,
@@ -489,7 +536,7 @@ fn site_page(
         &[110.0, CONTENT_W_PT - 110.0],
         9.0,
     );
-    if s.buckets.is_empty() {
+    if s.totals.missions == 0 || s.buckets.is_empty() {
         l.paragraph("No missions at this site in the period.", 9.5, INK);
     } else {
         let hours: Vec<(String, f64)> = s
@@ -497,12 +544,12 @@ fn site_page(
             .iter()
             .map(|b| (b.label.clone(), b.totals.flight_s / 3600.0))
             .collect();
-        let count: Vec<(String, f64)> = s
+        let count: Vec<(String, u32)> = s
             .buckets
             .iter()
-            .map(|b| (b.label.clone(), f64::from(b.totals.missions)))
+            .map(|b| (b.label.clone(), b.totals.missions))
             .collect();
-        let h = 150.0;
+        let h = 130.0;
         l.image(
             "flight hours chart",
             charts::bars(
@@ -517,7 +564,7 @@ fn site_page(
         )?;
         l.image(
             "missions chart",
-            charts::bars(
+            charts::count_bars(
                 "missions chart",
                 &format!("Missions per {}", grouping.as_str()),
                 "missions",
@@ -527,6 +574,8 @@ fn site_page(
                 px(h),
             )?,
         )?;
+        // The charts stay together above the tables, which flow onto the next pages.
+        battery_chart(l, s)?;
         let rows: Vec<Vec<String>> = s
             .buckets
             .iter()
@@ -631,48 +680,6 @@ fn site_page(
         &[80.0, 62.0, 48.0, 45.0, 58.0, 92.0, CONTENT_W_PT - 385.0],
         8.0,
     );
-    let t0 = s
-        .drones
-        .iter()
-        .filter_map(|d| d.battery.first().map(|p| p.time))
-        .min();
-    if let Some(t0) = t0 {
-        let series: Vec<(String, Vec<(f64, f64)>)> = s
-            .drones
-            .iter()
-            .filter(|d| !d.battery.is_empty())
-            .map(|d| {
-                let pts = d
-                    .battery
-                    .iter()
-                    .map(|p| {
-                        (
-                            (p.time - t0).num_seconds() as f64 / 86_400.0,
-                            p.endurance_min,
-                        )
-                    })
-                    .collect();
-                (d.serial.clone(), pts)
-            })
-            .collect();
-        let caption = "Battery health: flight minutes per full charge, per cycle";
-        let x_label = format!(
-            "days since {}",
-            t0.with_timezone(&s.timezone).format("%Y-%m-%d")
-        );
-        l.image(
-            "battery trend chart",
-            charts::multi_series(
-                "battery trend chart",
-                caption,
-                &x_label,
-                "minutes per 100 %",
-                &series,
-                px(CONTENT_W_PT),
-                px(190.0),
-            )?,
-        )?;
-    }
     Ok(())
 }
 
