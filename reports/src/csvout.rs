@@ -24,8 +24,19 @@ fn opt_time(v: Option<DateTime<Utc>>) -> String {
     v.map_or_else(String::new, crate::format::iso_utc)
 }
 
+/// The planned figure `what` of `r`'s planned-vs-actual rows, empty when unknown.
+fn planned(r: &MissionReport, what: &str, decimals: usize) -> String {
+    opt(
+        r.planned_vs_actual
+            .iter()
+            .find(|c| c.what == what)
+            .and_then(|c| c.planned),
+        decimals,
+    )
+}
+
 /// Header of [`write_mission_summaries`].
-pub const SUMMARY_HEADER: [&str; 25] = [
+pub const SUMMARY_HEADER: [&str; 31] = [
     "mission_id",
     "mission_name",
     "site",
@@ -51,6 +62,12 @@ pub const SUMMARY_HEADER: [&str; 25] = [
     "alerts",
     "data_issues",
     "events",
+    "planned_distance_m",
+    "planned_duration_s",
+    "planned_speed_mps",
+    "mean_survey_speed_mps",
+    "planned_photos",
+    "planned_battery_used_pct",
 ];
 
 /// Writes one summary row per report, with a header.
@@ -94,6 +111,18 @@ pub fn write_mission_summaries<W: Write>(
                 .map(|e| format!("{} {}", format::iso_utc(e.time), e.sentence()))
                 .collect::<Vec<_>>()
                 .join(" | "),
+            planned(r, "Distance", 1),
+            planned(r, "Duration", 1),
+            planned(r, "Speed (surveying)", 2),
+            opt(
+                r.planned_vs_actual
+                    .iter()
+                    .find(|c| c.what == "Speed (surveying)")
+                    .and_then(|c| c.actual),
+                2,
+            ),
+            planned(r, "Photos", 0),
+            planned(r, "Battery used", 1),
         ])
         .map_err(ReportError::csv(SUMMARY_WHAT))?;
     }

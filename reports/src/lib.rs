@@ -23,6 +23,7 @@ pub mod frame;
 pub mod mission;
 pub mod output;
 pub mod pdf;
+pub mod planned;
 pub mod summary;
 pub mod testdata;
 

@@ -400,6 +400,8 @@ pub struct MissionReport {
     pub frame: LocalFrame,
     /// The covered cells in `frame`, as rectangles (for the map).
     pub covered: Option<MultiPolygon<f64>>,
+    /// The plan's distance, duration, speed, photos, battery and area beside the flight's.
+    pub planned_vs_actual: Vec<crate::planned::Comparison>,
 }
 
 impl MissionReport {
@@ -577,7 +579,7 @@ pub fn analyze(
     events.sort_by_key(|e| e.time);
     let verdict = verdict(mission.status, flown, coverage_pct, opts);
 
-    MissionReport {
+    let mut report = MissionReport {
         mission_id: mission.id,
         mission_name: mission.name.clone(),
         status: mission.status,
@@ -609,7 +611,10 @@ pub fn analyze(
         planned_alt_m,
         frame,
         covered,
-    }
+        planned_vs_actual: Vec::new(),
+    };
+    report.planned_vs_actual = crate::planned::compare(mission, &report, survey_alt_m);
+    report
 }
 
 fn verdict(

@@ -170,6 +170,43 @@ pub fn mission_summary_pairs(r: &MissionReport) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// A figure of the planned-vs-actual table in its unit.
+fn figure(v: Option<f64>, unit: &str) -> String {
+    v.map_or_else(
+        || "n/a".to_owned(),
+        |v| match unit {
+            "m" => format::distance(v),
+            "s" => format::duration(v),
+            "m²" => format::area(v),
+            "photos" => format!("{v:.0}"),
+            "%" => format!("{v:.1} %"),
+            _ => format!("{v:.1} {unit}"),
+        },
+    )
+}
+
+/// The planned-vs-actual table; a row past [`crate::planned::FLAG_PCT`] says "(check)".
+fn planned_table(l: &mut Layout, r: &MissionReport) {
+    let rows: Vec<Vec<String>> = r
+        .planned_vs_actual
+        .iter()
+        .map(|c| {
+            vec![
+                c.what.to_owned(),
+                figure(c.planned, c.unit),
+                figure(c.actual, c.unit),
+                c.difference_text(),
+            ]
+        })
+        .collect();
+    l.table(
+        Some(&["Figure", "Planned", "Actual", "Difference"]),
+        &rows,
+        &[130.0, 130.0, 130.0, CONTENT_W_PT - 390.0],
+        8.5,
+    );
+}
+
 /// One time-series chart: what, caption, y label, colour, value.
 type ChartSpec = (
     &'static str,
@@ -271,6 +308,9 @@ pub fn write_mission_pdf<W: Write>(w: &mut W, r: &MissionReport) -> Result<usize
         &[kw, CONTENT_W_PT / 2.0 - kw, kw, CONTENT_W_PT / 2.0 - kw],
         8.5,
     );
+
+    l.heading("Planned vs actual");
+    planned_table(&mut l, r);
 
     l.heading("Map");
     let map_h = l.remaining_pt().clamp(240.0, 440.0) - 12.0;
