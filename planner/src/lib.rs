@@ -28,6 +28,7 @@
 
 pub mod area;
 pub mod camera;
+mod corners;
 pub mod error;
 pub mod estimate;
 pub mod formats;

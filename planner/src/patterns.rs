@@ -240,6 +240,8 @@ struct Sweep {
     last_line: u32,
     /// Lines that have pieces: (v, pieces' index range), in increasing `v`.
     lines: Vec<(f64, usize, usize)>,
+    /// Metres between its lines.
+    spacing_m: f64,
     fs: FreeSpace,
     nf: Option<FreeSpace>,
 }
@@ -249,11 +251,12 @@ impl Sweep {
         let rot = Rot::new(bearing_deg);
         let rings = Rings::from_multipolygon(area.free_local(), rot);
         let anchor = g.grid_anchor_v.unwrap_or_else(|| rings.v_range().0);
+        let spacing_m = g.spacing_m;
         // The transects and their cells on one core, the free-space indexes on the other.
         let ((segs, lines, order, cells), (fs, nf)) = crate::par::join(
             || {
                 let mut segs = Vec::new();
-                let nlines = transects(&rings, g.spacing_m, anchor, &mut segs);
+                let nlines = transects(&rings, spacing_m, anchor, &mut segs);
                 let mut lines = vec![(0usize, 0usize); nlines];
                 let mut i = 0;
                 while i < segs.len() {
@@ -294,6 +297,7 @@ impl Sweep {
             order,
             cells,
             lines: nonempty,
+            spacing_m,
             fs,
             nf,
         }
@@ -976,15 +980,23 @@ fn fly_pieces(
 /// Lawnmower: one pass at the given or best bearing.
 pub(crate) fn lawnmower(area: &Area, g: &Gen, bearing_deg: f64) -> SurveyPath {
     let mut path = SurveyPath::default();
-    fly_sweeps(&[Sweep::new(area, g, bearing_deg)], g, g.home, &mut path);
-    path
+    let sweep = Sweep::new(area, g, bearing_deg);
+    fly_sweeps(std::slice::from_ref(&sweep), g, g.home, &mut path);
+    into_corners(&sweep, path)
+}
+
+/// The lawnmower's transect ends reach into the corners (see [`crate::corners`]).
+fn into_corners(sweep: &Sweep, path: SurveyPath) -> SurveyPath {
+    let lines_v: Vec<f64> = sweep.lines.iter().map(|&(v, ..)| v).collect();
+    crate::corners::reach_into_corners(path, &sweep.fs, sweep.rot, &lines_v, sweep.spacing_m)
 }
 
 /// Lawnmower at the chosen bearing flown from the best corner (see [`fly_from_best_corner`]).
 pub(crate) fn lawnmower_from_best_corner(area: &Area, g: &Gen, bearing_deg: f64) -> SurveyPath {
     let mut path = SurveyPath::default();
-    fly_from_best_corner(&Sweep::new(area, g, bearing_deg), g, &mut path);
-    path
+    let sweep = Sweep::new(area, g, bearing_deg);
+    fly_from_best_corner(&sweep, g, &mut path);
+    into_corners(&sweep, path)
 }
 
 /// Passes with at most this many pieces fly three candidate tours (the cells' search, the
