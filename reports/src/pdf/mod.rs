@@ -312,14 +312,17 @@ pub fn write_mission_pdf<W: Write>(w: &mut W, r: &MissionReport) -> Result<usize
     l.heading("Planned vs actual");
     planned_table(&mut l, r);
 
+    // The map's heading goes with the map: a new page unless the smallest map fits here.
+    l.ensure(290.0);
     l.heading("Map");
-    let map_h = l.remaining_pt().clamp(240.0, 440.0) - 12.0;
+    let map_h = l.remaining_pt().clamp(240.0, 400.0) - 12.0;
     l.image(
         "mission map",
         charts::mission_map(r, px(CONTENT_W_PT), px(map_h))?,
     )?;
 
-    l.new_page();
+    // The charts follow the map on its page when they fit (each image breaks the page
+    // itself), so no page is left half empty.
     l.heading("Flight data");
     if r.samples.is_empty() {
         l.paragraph(
@@ -332,7 +335,7 @@ pub fn write_mission_pdf<W: Write>(w: &mut W, r: &MissionReport) -> Result<usize
             .start
             .map(|t| format::local_time(t, tz))
             .unwrap_or_default();
-        let chart_h = 176.0;
+        let chart_h = 150.0;
         let charts: [ChartSpec; 3] = [
             (
                 "altitude chart",
