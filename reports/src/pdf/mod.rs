@@ -301,7 +301,8 @@ pub fn write_mission_pdf<W: Write>(w: &mut W, r: &MissionReport) -> Result<usize
             row
         })
         .collect();
-    let kw = 96.0;
+    // Wide enough for the longest key ("Aborts / RTH / alerts") on one line in DejaVu Sans Bold.
+    let kw = 118.0;
     l.table(
         None,
         &rows,
