@@ -14,7 +14,8 @@
 # AVIARY_PACKAGE_PROFILE (cargo profile, default release), AVIARY_PYTOOLS (a virtualenv that
 # holds ziglang and cargo-zigbuild, default /var/tmp/aviary-pytools; created when missing).
 # Tools: cargo-deb (cargo install cargo-deb --locked), gcc-mingw-w64-x86-64, nsis, zip,
-# imagemagick (apt), python3-venv for the macOS tools.
+# imagemagick (apt), python3-venv for the macOS tools. Shipped binaries are stripped (the
+# symbols stay in the target dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -73,12 +74,13 @@ package_linux() {
     -p aviary-server --bins
   local bin=$host_target/$profile_dir
   CARGO_TARGET_DIR=$host_target cargo deb --locked --no-build --profile "$profile" -p aviary-app \
-    --output "$dist/aviary_${version}-1_amd64.deb"
+    --strip --output "$dist/aviary_${version}-1_amd64.deb"
 
   local name=aviary-$version-linux-x86_64
   local root=$work/$name
   mkdir -p "$root/share/applications" "$root/share/mime/packages" "$root/share/icons/hicolor/256x256/apps"
   cp "$bin/aviary" "$bin/aviary-server" "$root/"
+  strip "$root/aviary" "$root/aviary-server"
   cp packaging/linux/aviary.desktop "$root/share/applications/"
   cp packaging/linux/aviary-mime.xml "$root/share/mime/packages/aviary.xml"
   cp packaging/icons/aviary-256.png "$root/share/icons/hicolor/256x256/apps/aviary.png"
@@ -100,6 +102,7 @@ package_windows() {
   local stage=$work/$name
   mkdir -p "$stage"
   cp "$bin/aviary.exe" "$bin/aviary-server.exe" "$stage/"
+  x86_64-w64-mingw32-strip "$stage/aviary.exe" "$stage/aviary-server.exe"
   convert -background none packaging/icons/aviary.svg -define icon:auto-resize=256,64,48,32,16 \
     "$stage/aviary.ico"
   install_notes | sed 's/$/\r/' >"$stage/README.txt"

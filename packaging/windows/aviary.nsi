@@ -4,9 +4,10 @@
 ; the file types .plan (mission plan) and .tlog (MAVLink telemetry log).
 ;
 ; scripts/package.sh passes: /DVERSION=x.y.z /DSTAGE=<folder with the files> /DOUTFILE=<exe>
-; Unicode true keeps non-ASCII install paths and user names intact.
+; A 64-bit Unicode installer: non-ASCII install paths and user names stay intact, and it runs
+; where only 64-bit Windows code runs (Debian's wine64 without wine32, for the test).
 
-Unicode true
+Target amd64-unicode
 !include "MUI2.nsh"
 !include "x64.nsh"
 
