@@ -5,7 +5,8 @@
 #   windows aviary-<v>-windows-x86_64.zip (portable) and aviary-<v>-windows-x86_64-setup.exe
 #           (NSIS: Start-menu entry, uninstaller, .plan/.tlog file types), MinGW-w64 cross-build
 #   macos   Aviary.app for x86_64 and aarch64 (cargo-zigbuild, zig as C compiler and linker) as
-#           aviary-<v>-macos-<arch>.app.tar.gz; unsigned (signing, notarisation and the .dmg
+#           aviary-<v>-macos-<arch>.app.tar.gz when SDKROOT names a macOS SDK, else the checked
+#           bundle layout without its executable; unsigned (signing, notarisation and the .dmg
 #           need a Mac, see README)
 #
 # Usage: scripts/package.sh [linux|windows|macos|all]   (default: all)
@@ -132,6 +133,11 @@ EOF
 }
 
 # --- macOS: cargo-zigbuild for both architectures, the .app bundle around each binary.
+# Zig compiles and links Rust and C for macOS, but the GUI links Apple's frameworks (AppKit,
+# Metal, OpenGL, CoreText...), which only the macOS SDK has: with SDKROOT naming a MacOSX.sdk
+# (copied from Xcode) the binary is linked into Aviary.app; without it every crate is checked
+# for the target (cargo-zigbuild check) and the bundle is written without its executable
+# (aviary-<v>-macos-<arch>.app-layout.tar.gz), to be completed on a Mac.
 package_macos() {
   need convert "apt-get install imagemagick"
   if [ ! -x "$pytools/bin/cargo-zigbuild" ]; then
@@ -139,19 +145,27 @@ package_macos() {
     "$pytools/bin/pip" install --quiet ziglang cargo-zigbuild
   fi
   rustup target add x86_64-apple-darwin aarch64-apple-darwin >/dev/null
-  local arch target
+  local arch target suffix
   for arch in x86_64 aarch64; do
     target=$arch-apple-darwin
-    say "macOS $arch ($profile)"
-    PATH=$pytools/bin:$PATH CARGO_TARGET_DIR=$cross_target "$pytools/bin/cargo-zigbuild" zigbuild \
-      --locked --profile "$profile" --target "$target" -p aviary-app --bin aviary
     local app=$work/macos-$arch/Aviary.app
     mkdir -p "$app/Contents/MacOS" "$app/Contents/Resources"
-    cp "$cross_target/$target/$profile_dir/aviary" "$app/Contents/MacOS/aviary"
+    if [ -n "${SDKROOT:-}" ]; then
+      say "macOS $arch ($profile, linked against $SDKROOT)"
+      PATH=$pytools/bin:$PATH CARGO_TARGET_DIR=$cross_target "$pytools/bin/cargo-zigbuild" zigbuild \
+        --locked --profile "$profile" --target "$target" -p aviary-app --bin aviary
+      cp "$cross_target/$target/$profile_dir/aviary" "$app/Contents/MacOS/aviary"
+      suffix=app
+    else
+      say "macOS $arch: no SDKROOT, checking the workspace and writing the bundle layout"
+      PATH=$pytools/bin:$PATH CARGO_TARGET_DIR=$cross_target "$pytools/bin/cargo-zigbuild" check \
+        --locked --workspace --target "$target"
+      suffix=app-layout
+    fi
     sed "s/@VERSION@/$version/g" packaging/macos/Info.plist.in >"$app/Contents/Info.plist"
     printf 'APPL????' >"$app/Contents/PkgInfo"
     make_icns "$app/Contents/Resources/aviary.icns"
-    tar -C "$work/macos-$arch" -czf "$dist/aviary-$version-macos-$arch.app.tar.gz" Aviary.app
+    tar -C "$work/macos-$arch" -czf "$dist/aviary-$version-macos-$arch.$suffix.tar.gz" Aviary.app
   done
 }
 
