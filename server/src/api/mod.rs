@@ -60,7 +60,10 @@ pub fn router(state: AppState) -> Router {
         .route("/sites/{id}/drones", get(fleet::site_drones))
         .route("/sites/{id}/weather", get(schedules::site_weather))
         .route("/schedules", get(schedules::list).post(schedules::create))
-        .route("/schedules/settings", axum::routing::put(schedules::settings))
+        .route(
+            "/schedules/settings",
+            axum::routing::put(schedules::settings),
+        )
         .route(
             "/schedules/{id}",
             get(schedules::get_one)
