@@ -55,7 +55,7 @@ VIAddVersionKey "LegalCopyright" "MIT OR Apache-2.0"
   WriteRegStr HKLM "Software\Classes\.${EXT}" "" "${PROGID}"
   WriteRegStr HKLM "Software\Classes\${PROGID}" "" "${DESCRIPTION}"
   WriteRegStr HKLM "Software\Classes\${PROGID}\DefaultIcon" "" "$INSTDIR\aviary.ico"
-  WriteRegStr HKLM "Software\Classes\${PROGID}\shell\open\command" "" '"$INSTDIR\aviary.exe"'
+  WriteRegStr HKLM "Software\Classes\${PROGID}\shell\open\command" "" '"$INSTDIR\aviary.exe" "%1"'
   WriteRegStr HKLM "Software\Classes\Applications\aviary.exe\SupportedTypes" ".${EXT}" ""
 !macroend
 

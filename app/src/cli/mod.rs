@@ -14,10 +14,19 @@ use clap::{Parser, Subcommand};
 
 /// Aviary: mission control for drone fleets.
 #[derive(Debug, Parser)]
-#[command(name = "aviary", version, about)]
+#[command(
+    name = "aviary",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Without a subcommand: a file to open in the window at start (a survey area, a `.plan`
+    /// or WPL mission, a `.tlog`), as a double-click in the file manager passes it.
+    #[arg(value_name = "FILE")]
+    open: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,7 +53,7 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let done = |r: anyhow::Result<()>| r.map(|()| std::process::ExitCode::SUCCESS);
     match cli.command {
-        None => done(aviary_app::gui::run().map_err(anyhow::Error::from)),
+        None => done(aviary_app::gui::run(cli.open).map_err(anyhow::Error::from)),
         Some(Command::Plan(a)) => done(plan::run(*a)),
         Some(Command::Sim(a)) => done(sim::run(a)),
         Some(Command::Bench(a)) => done(bench::run(a)),

@@ -168,6 +168,20 @@ impl AviaryApp {
         app
     }
 
+    /// Opens `path` as a drop would (see [`super::command::open_file_command`]): the view that
+    /// shows it comes up and the import or log load starts; a file Aviary cannot open is
+    /// refused in the status line.
+    pub fn open_file(&mut self, path: &std::path::Path) {
+        match super::command::open_file_command(path) {
+            Ok((view, command)) => {
+                self.state.view = view;
+                self.commands.send(command);
+                self.handle_commands();
+            }
+            Err(e) => self.state.notice(e, true),
+        }
+    }
+
     /// (Re)creates the HTTP tiles when the settings changed.
     fn reload_tiles(&mut self) {
         let want = self.tiles_mode == MapTiles::FromSettings && self.settings.online_tiles;

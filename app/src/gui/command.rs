@@ -2,7 +2,7 @@
 //! file system or a background job. `ui` code pushes [`Command`]s into a [`CommandQueue`];
 //! [`super::logic::handle_command`] executes them after the frame, in one place.
 
-use super::state::{FaultKind, PlanPreview};
+use super::state::{FaultKind, PlanPreview, View};
 use aviary_core::wire::CommandAction;
 use aviary_core::{
     DroneId, DroneStatus, FlightPattern, MissionId, MissionParams, MissionStatus, SiteId,
@@ -145,6 +145,8 @@ pub enum Command {
     ReplayMission(MissionId),
     /// Pick a `.tlog` with the native dialog and load it for replay (background).
     OpenTlog,
+    /// Load this `.tlog` for replay (background): a drop, or the file the app was opened with.
+    OpenTlogFrom(PathBuf),
     /// Add a simulated drone at a site.
     AddSimDrone(SiteId),
     /// Remove a simulated drone.
@@ -215,5 +217,32 @@ impl CommandQueue {
     /// Whether anything is queued.
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
+    }
+}
+
+/// What opening `path` does, by its extension, and the view that shows the result: a survey
+/// area or a mission opens in Plan, a `.tlog` in History. The same for a file dropped on the
+/// window and the file the app was started with (a double-click on a `.plan` or `.tlog`).
+///
+/// # Errors
+/// A file Aviary cannot open, with its name and the kinds it can.
+pub fn open_file_command(path: &std::path::Path) -> Result<(View, Command), String> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if ["geojson", "json", "kml", "kmz", "shp"].contains(&ext.as_str()) {
+        Ok((View::Plan, Command::ImportAreaFrom(path.to_path_buf())))
+    } else if super::planning::is_mission_file(path) {
+        Ok((View::Plan, Command::ImportMissionFrom(path.to_path_buf())))
+    } else if ext == "tlog" {
+        Ok((View::History, Command::OpenTlogFrom(path.to_path_buf())))
+    } else {
+        Err(format!(
+            "cannot open {}: Aviary opens survey areas (GeoJSON, KML, KMZ, Shapefile), missions \
+             (.plan, QGC WPL 110) and telemetry logs (.tlog)",
+            path.display()
+        ))
     }
 }

@@ -37,8 +37,9 @@ pub enum GuiError {
 }
 
 /// Opens the Aviary window with the default store, settings and the built-in simulated fleet,
-/// and runs until the window is closed.
-pub fn run() -> Result<(), GuiError> {
+/// and runs until the window is closed. `open` is a file to open at once (an area, a mission or
+/// a `.tlog`: what a double-click in the file manager passes).
+pub fn run(open: Option<std::path::PathBuf>) -> Result<(), GuiError> {
     if !display_available() {
         return Err(GuiError::NoDisplay);
     }
@@ -59,8 +60,11 @@ pub fn run() -> Result<(), GuiError> {
         options,
         Box::new(move |cc| {
             let backend = backend::Backend::start(store, clock, &settings, cc.egui_ctx.clone());
-            let app =
+            let mut app =
                 app::AviaryApp::new(&cc.egui_ctx, backend, settings, app::MapTiles::FromSettings);
+            if let Some(path) = open {
+                app.open_file(&path);
+            }
             tracing::info!(startup_ms = started.elapsed().as_millis(), "window created");
             Ok(Box::new(app))
         }),

@@ -135,6 +135,7 @@ pub fn handle_command(
         } => search_history(state, backend, site, status, last_days),
         Command::ReplayMission(id) => replay_mission(state, backend, id),
         Command::OpenTlog => files::open_tlog(backend),
+        Command::OpenTlogFrom(path) => files::open_tlog_from(backend, path),
         Command::AddSimDrone(site) => simulator::add_sim_drone(state, backend, memory, site),
         Command::RemoveSimDrone(drone) => {
             simulator::remove_sim_drone(state, backend, memory, drone);
@@ -206,6 +207,7 @@ fn replay_mission(state: &mut AppState, backend: &Backend, id: MissionId) {
             state.notice("no telemetry stored for this mission", true);
         }
         Ok((samples, m)) => {
+            state.focus_map_on(samples.iter().map(|s| s.pos));
             state.history.replay = Some(Replay {
                 title: m.name,
                 samples,

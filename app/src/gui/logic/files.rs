@@ -84,20 +84,31 @@ pub(super) fn open_tlog(backend: &mut Backend) {
             .pick_file();
         match picked {
             None => JobOutput::Cancelled,
-            Some(path) => JobOutput::TlogLoaded(
-                crate::gui::tlog::read_tlog(&path)
-                    .map(|s| {
-                        (
-                            path.file_name()
-                                .map(|n| n.to_string_lossy().into_owned())
-                                .unwrap_or_default(),
-                            s,
-                        )
-                    })
-                    .map_err(|e| e.to_string()),
-            ),
+            Some(path) => load_tlog(&path),
         }
     });
+}
+
+/// Loads `path` for replay in the background, with no dialog (a drop or the start file).
+pub(super) fn open_tlog_from(backend: &mut Backend, path: std::path::PathBuf) {
+    backend
+        .jobs
+        .spawn("Reading telemetry log", move |_| load_tlog(&path));
+}
+
+fn load_tlog(path: &std::path::Path) -> JobOutput {
+    JobOutput::TlogLoaded(
+        crate::gui::tlog::read_tlog(path)
+            .map(|s| {
+                (
+                    path.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    s,
+                )
+            })
+            .map_err(|e| format!("{}: {e}", path.display())),
+    )
 }
 
 fn import_area(path: &std::path::Path) -> Result<(String, SurveyArea), String> {
@@ -191,6 +202,8 @@ pub(super) fn apply_mission_import(state: &mut AppState, m: planning::MissionImp
     };
     let zones = m.no_fly.len();
     ed.add_no_fly(m.no_fly);
+    state.focus_map_on(m.polygon.iter().copied());
+    let ed = &mut state.plan;
     ed.set_vertices(m.polygon);
     ed.name.clone_from(&m.name);
     // The settings changed even when the polygon is the one already there.

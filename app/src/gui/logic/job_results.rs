@@ -21,8 +21,15 @@ pub(super) fn apply_job_output(state: &mut AppState, out: JobOutput) {
             }
         },
         JobOutput::AreaImported(Ok((name, area))) => {
-            let n = area.exterior.len();
-            state.plan.set_vertices(area.exterior);
+            // GeoJSON and KML close their rings by repeating the first vertex; the editor's
+            // polygon is open (one handle per corner).
+            let mut ring = area.exterior;
+            if ring.len() > 3 && ring.first() == ring.last() {
+                ring.pop();
+            }
+            let n = ring.len();
+            state.focus_map_on(ring.iter().copied());
+            state.plan.set_vertices(ring);
             state.plan.name.clone_from(&name);
             state.notice(format!("imported {name}: {n} vertices"), false);
         }
@@ -48,6 +55,7 @@ pub(super) fn apply_job_output(state: &mut AppState, out: JobOutput) {
                 format!("loaded {title}: {} positions", samples.len()),
                 false,
             );
+            state.focus_map_on(samples.iter().map(|s| s.pos));
             state.history.replay = Some(Replay {
                 title,
                 samples,

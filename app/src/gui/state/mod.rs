@@ -31,7 +31,9 @@ pub use server::{ServerPanel, ServerStatus};
 pub use simulator::{FaultKind, SimLogEntry, SimPanel};
 
 use aviary_core::wire::CommandAction;
-use aviary_core::{DroneId, FleetStatusCounts, Mission, MissionId, Organization, Site, SiteId};
+use aviary_core::{
+    DroneId, FleetStatusCounts, LatLon, Mission, MissionId, Organization, Site, SiteId,
+};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -163,6 +165,9 @@ pub struct AppState {
     pub link_states: Vec<(String, String)>,
     /// Fleet-server connection.
     pub server: ServerPanel,
+    /// A box (south-west, north-east corner) the map moves to at its next frame: an imported
+    /// area or mission, a loaded replay.
+    pub map_focus: Option<(LatLon, LatLon)>,
 }
 
 impl AppState {
@@ -197,6 +202,20 @@ impl AppState {
             org_report: OrgReportForm::last_30_days(now),
             link_states: Vec::new(),
             server: ServerPanel::default(),
+            map_focus: None,
+        }
+    }
+
+    /// Asks the map to show every one of `points` at its next frame (nothing when empty).
+    pub fn focus_map_on(&mut self, points: impl IntoIterator<Item = LatLon>) {
+        let mut corners: Option<(LatLon, LatLon)> = None;
+        for p in points {
+            let (sw, ne) = corners.get_or_insert((p, p));
+            *sw = LatLon::new(sw.lat_deg.min(p.lat_deg), sw.lon_deg.min(p.lon_deg));
+            *ne = LatLon::new(ne.lat_deg.max(p.lat_deg), ne.lon_deg.max(p.lon_deg));
+        }
+        if corners.is_some() {
+            self.map_focus = corners;
         }
     }
 

@@ -158,11 +158,15 @@ fn replay_controls_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             ui.selectable_value(&mut r.speed, s, format!("{s:.0}×"));
         }
     });
-    ui.add(
-        egui::Slider::new(&mut r.t_s, 0.0..=dur.max(0.001))
-            .text("s")
-            .show_value(true),
-    );
+    ui.horizontal(|ui| {
+        let label = ui.label("Replay position");
+        ui.add(
+            egui::Slider::new(&mut r.t_s, 0.0..=dur.max(0.001))
+                .text("s")
+                .show_value(true),
+        )
+        .labelled_by(label.id);
+    });
     if let Some(s) = r.samples.get(r.index_at_playhead()) {
         ui.label(format!(
             "{} · {} of {} · alt {:.1} m · {:.1} m/s · battery {:.0} %",

@@ -29,6 +29,17 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         .map_or(LatLon::new(0.0, 0.0), |s| s.location);
     let my_position = to_position(home);
     let rect = ui.available_rect_before_wrap();
+    if let Some((sw, ne)) = state.map_focus.take() {
+        let centre = LatLon::new(
+            f64::midpoint(sw.lat_deg, ne.lat_deg),
+            f64::midpoint(sw.lon_deg, ne.lon_deg),
+        );
+        map.memory.center_at(to_position(centre));
+        let _ = map
+            .memory
+            .set_zoom(fit_zoom(sw, ne, rect.width(), rect.height()));
+        map.centred = true;
+    }
     // The basemap goes under the tiles: wherever a tile is missing, it shows through.
     if let Some(basemap) = &map.basemap {
         let projector = Projector::new(rect, &MercatorProjection, &map.memory, my_position);
@@ -247,4 +258,18 @@ fn map_controls_ui(
                     .color(Color32::DARK_GRAY),
             );
         });
+}
+
+/// The web-mercator zoom at which the box `sw`..`ne` fills at most 80 % of a `width_px` ×
+/// `height_px` map (tiles of 256 px), between world view (2) and street level (19).
+fn fit_zoom(sw: LatLon, ne: LatLon, width_px: f32, height_px: f32) -> f64 {
+    let merc_y = |lat: f64| {
+        let r = lat.clamp(-85.0, 85.0).to_radians();
+        (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::TAU
+    };
+    let dx = ((ne.lon_deg - sw.lon_deg) / 360.0).max(1e-9);
+    let dy = (merc_y(ne.lat_deg) - merc_y(sw.lat_deg)).max(1e-9);
+    let zx = (f64::from(width_px) * 0.8 / (256.0 * dx)).log2();
+    let zy = (f64::from(height_px) * 0.8 / (256.0 * dy)).log2();
+    zx.min(zy).clamp(2.0, 19.0)
 }

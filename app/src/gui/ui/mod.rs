@@ -42,6 +42,7 @@ pub const PENDING: Color32 = Color32::from_rgb(0xb8, 0x77, 0x00);
 
 /// The whole window.
 pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    dropped_files_ui(ui, cx);
     egui::Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, cx));
     egui::Panel::bottom("status_bar").show(ui, |ui| status_bar_ui(ui, cx));
     match cx.state.view {
@@ -325,6 +326,27 @@ pub fn fmt_area(m2: f64) -> String {
         format!("{:.2} km²", m2 / 1e6)
     } else {
         format!("{m2:.0} m²")
+    }
+}
+
+/// A file dropped on the window, in any view, opens as a double-click would: areas and missions
+/// in Plan, telemetry logs in History; anything else is refused in the status line.
+fn dropped_files_ui(ui: &Ui, cx: &mut UiCx<'_>) {
+    let dropped: Vec<std::path::PathBuf> = ui.input(|i| {
+        i.raw
+            .dropped_files
+            .iter()
+            .map(|f| f.path().to_path_buf())
+            .collect()
+    });
+    for path in dropped {
+        match super::command::open_file_command(&path) {
+            Ok((view, command)) => {
+                cx.state.view = view;
+                cx.commands.send(command);
+            }
+            Err(e) => cx.state.notice(e, true),
+        }
     }
 }
 

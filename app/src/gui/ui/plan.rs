@@ -35,31 +35,11 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             .button("Import area...")
             .on_hover_text(
                 "GeoJSON, KML, KMZ or Shapefile, or a mission: QGroundControl .plan, QGC WPL 110 \
-                 (or drop the file on the window)",
+                 (or drop the file on the window, in any view)",
             )
             .clicked()
         {
             cx.commands.send(Command::ImportArea);
-        }
-        // An area file dropped on the window is imported the same way.
-        let dropped: Vec<std::path::PathBuf> = ui.input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .collect()
-        });
-        for path in dropped {
-            let ext = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            if ["geojson", "json", "kml", "kmz", "shp"].contains(&ext.as_str()) {
-                cx.commands.send(Command::ImportAreaFrom(path));
-            } else if crate::gui::planning::is_mission_file(&path) {
-                cx.commands.send(Command::ImportMissionFrom(path));
-            }
         }
         ui.label(RichText::new(format!("{} vertices", cx.state.plan.vertices.len())).weak());
     });
@@ -253,12 +233,13 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         .num_columns(2)
         .spacing([12.0, 6.0])
         .show(ui, |ui| {
-            ui.label("Name");
+            let label = ui.label("Name");
             ui.add(
                 egui::TextEdit::singleline(&mut state.plan.name)
                     .id_salt("mission_name")
                     .desired_width(200.0),
-            );
+            )
+            .labelled_by(label.id);
             ui.end_row();
             ui.label("Site");
             let site_name = state
