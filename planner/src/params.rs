@@ -1,6 +1,6 @@
 //! Survey parameters: what the operator chooses, validated before any geometry is built.
 
-use aviary_core::{FlightPattern, LatLon};
+use aviary_core::{FlightPattern, LatLon, MissionParams};
 
 use crate::camera::Camera;
 use crate::error::{PlanError, Result};
@@ -199,6 +199,36 @@ impl Default for SurveyParams {
     }
 }
 
+impl SurveyParams {
+    /// The survey parameters of a stored mission: the one conversion the desktop and the fleet
+    /// server share, so the same mission gives the same path wherever it is planned. The
+    /// stored camera (a built-in name) sets the spacing, the stored sweep angle the transect
+    /// direction; the rest keeps the planner's defaults. The gimbal angle is not a planning
+    /// input (photos are taken nadir-equivalent).
+    pub fn from_mission(
+        pattern: Pattern,
+        params: &MissionParams,
+        home: Option<LatLon>,
+    ) -> Result<Self> {
+        let defaults = Self::default();
+        let spacing = match &params.camera {
+            Some(name) => Spacing::Camera(crate::camera::builtin_camera(name)?),
+            None => defaults.spacing,
+        };
+        Ok(Self {
+            pattern,
+            alt_rel_m: params.altitude_m,
+            speed_mps: params.speed_mps,
+            side_overlap_pct: params.side_overlap_pct,
+            front_overlap_pct: params.front_overlap_pct,
+            sweep_angle_deg: params.sweep_angle_deg,
+            spacing,
+            home,
+            ..defaults
+        })
+    }
+}
+
 /// Spacing values derived from the parameters.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Derived {
@@ -379,6 +409,40 @@ impl SurveyParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_mission_keeps_camera_and_sweep_angle() {
+        let stored = MissionParams {
+            altitude_m: 80.0,
+            speed_mps: 7.0,
+            side_overlap_pct: 65.0,
+            front_overlap_pct: 75.0,
+            camera: Some("Mavic3E".into()),
+            sweep_angle_deg: Some(35.0),
+            ..MissionParams::default()
+        };
+        let p = SurveyParams::from_mission(Pattern::Crosshatch, &stored, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.pattern, Pattern::Crosshatch);
+        assert_eq!(p.sweep_angle_deg, Some(35.0));
+        assert_eq!(
+            p.spacing,
+            Spacing::Camera(
+                crate::camera::builtin_camera("Mavic3E").unwrap_or_else(|e| panic!("{e}"))
+            )
+        );
+        assert_eq!((p.alt_rel_m, p.speed_mps), (80.0, 7.0));
+        assert_eq!((p.side_overlap_pct, p.front_overlap_pct), (65.0, 75.0));
+        let unknown = MissionParams {
+            camera: Some("hasselblad".into()),
+            ..MissionParams::default()
+        };
+        let e = SurveyParams::from_mission(Pattern::Lawnmower, &unknown, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("hasselblad"), "{e}");
+    }
 
     #[test]
     fn bad_values_are_named() {

@@ -4,7 +4,7 @@
 use super::state::PlanPreview;
 use aviary_core::{FlightPattern, LatLon, MissionParams, SurveyArea, Waypoint};
 use aviary_planner::formats::{MissionDoc, OutputFormat};
-use aviary_planner::{ARDUCOPTER_MAX_ITEMS, Area, Spacing, SurveyParams, plan_survey};
+use aviary_planner::{ARDUCOPTER_MAX_ITEMS, Area, SurveyParams, plan_survey};
 use std::path::Path;
 
 /// Plans `area`, keeping out of `no_fly`, with `pattern` and `params` from `home` (the
@@ -16,24 +16,8 @@ pub fn plan_preview(
     params: &MissionParams,
     home: Option<LatLon>,
 ) -> Result<PlanPreview, String> {
-    let defaults = SurveyParams::default();
-    let spacing = match &params.camera {
-        Some(name) => Spacing::Camera(
-            aviary_planner::camera::builtin_camera(name).map_err(|e| e.to_string())?,
-        ),
-        None => defaults.spacing,
-    };
-    let survey = SurveyParams {
-        pattern: pattern.into(),
-        alt_rel_m: params.altitude_m,
-        speed_mps: params.speed_mps,
-        side_overlap_pct: params.side_overlap_pct,
-        front_overlap_pct: params.front_overlap_pct,
-        sweep_angle_deg: params.sweep_angle_deg,
-        spacing,
-        home,
-        ..defaults
-    };
+    let survey =
+        SurveyParams::from_mission(pattern.into(), params, home).map_err(|e| e.to_string())?;
     let checked = Area::new(std::slice::from_ref(area), no_fly, survey.max_area_m2)
         .map_err(|e| e.to_string())?;
     let plan = plan_survey(&checked, &survey).map_err(|e| match e {

@@ -9,7 +9,8 @@ use std::sync::atomic::Ordering;
 use aviary_core::auth::Action;
 use aviary_core::wire::{CommandAction, DroneCommand};
 use aviary_core::{
-    DroneId, LatLon, MissionEvent, MissionId, MissionLifecycle, MissionStatus, SiteId, SurveyArea,
+    DroneId, LatLon, MissionEvent, MissionId, MissionLifecycle, MissionParams, MissionStatus,
+    SiteId, SurveyArea,
 };
 use aviary_planner::{Area, Pattern, SurveyParams};
 use axum::extract::{Path, Query, State};
@@ -54,6 +55,60 @@ pub struct Parameters {
     /// Gimbal pitch, degrees (default -90, nadir).
     #[serde(default = "default_gimbal")]
     pub gimbal_angle: f64,
+    /// Built-in camera name (`phantom4pro`, `mavic3e`, …); absent: the planner's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<String>,
+    /// Transect bearing, degrees clockwise from north; absent: chosen for the shortest path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep_angle: Option<f64>,
+}
+
+impl From<&Parameters> for MissionParams {
+    fn from(p: &Parameters) -> Self {
+        Self {
+            altitude_m: p.altitude,
+            speed_mps: p.speed,
+            side_overlap_pct: p.overlap,
+            front_overlap_pct: p.front_overlap,
+            gimbal_angle_deg: p.gimbal_angle,
+            camera: p.camera.clone(),
+            sweep_angle_deg: p.sweep_angle,
+        }
+    }
+}
+
+impl From<&MissionParams> for Parameters {
+    fn from(p: &MissionParams) -> Self {
+        Self {
+            altitude: p.altitude_m,
+            speed: p.speed_mps,
+            overlap: p.side_overlap_pct,
+            front_overlap: p.front_overlap_pct,
+            gimbal_angle: p.gimbal_angle_deg,
+            camera: p.camera.clone(),
+            sweep_angle: p.sweep_angle_deg,
+        }
+    }
+}
+
+impl GeoPolygon {
+    /// A survey area as GeoJSON (`[lon, lat]`, rings closed as RFC 7946 asks).
+    pub fn from_area(area: &SurveyArea) -> Self {
+        let ring = |r: &Vec<LatLon>| -> Vec<[f64; 2]> {
+            let mut out: Vec<[f64; 2]> = r.iter().map(|p| [p.lon_deg, p.lat_deg]).collect();
+            if let Some(first) = out.first().copied() {
+                out.push(first);
+            }
+            out
+        };
+        Self {
+            kind: "Polygon".into(),
+            coordinates: std::iter::once(&area.exterior)
+                .chain(&area.holes)
+                .map(ring)
+                .collect(),
+        }
+    }
 }
 
 const fn default_front() -> f64 {
@@ -186,51 +241,39 @@ pub async fn load<C: GenericClient>(
 
 // --- planning --------------------------------------------------------------------------------
 
-struct Planned {
-    waypoints: serde_json::Value,
-    duration_s: f64,
-    distance_m: f64,
+/// What the planner made of a mission: its items and estimates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    /// Mission items, as stored (`waypoints` column).
+    pub waypoints: serde_json::Value,
+    /// Planner's duration, seconds.
+    pub duration_s: f64,
+    /// Planner's distance, metres.
+    pub distance_m: f64,
 }
 
-fn plan(area: &GeoPolygon, pattern: &str, p: &Parameters) -> Result<Planned, ApiError> {
+/// Plans a mission as the API stores it: the ring through the planner's GeoJSON reader, the
+/// parameters through the planner's one conversion ([`SurveyParams::from_mission`], shared
+/// with the desktop), so the same mission gives the same items on both.
+pub fn plan(area: &GeoPolygon, pattern: &str, p: &Parameters) -> Result<Planned, ApiError> {
     if area.kind != "Polygon" {
         return Err(ApiError::Unprocessable(format!(
             "survey_area.type must be \"Polygon\", not {:?}",
             area.kind
         )));
     }
-    let ring = |r: &Vec<[f64; 2]>| -> Result<Vec<LatLon>, ApiError> {
-        let mut pts = r
-            .iter()
-            .map(|[lon, lat]| {
-                LatLon::checked(*lat, *lon)
-                    .map_err(|e| ApiError::Unprocessable(format!("survey_area: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if pts.len() > 1 && pts.first() == pts.last() {
-            pts.pop();
-        }
-        Ok(pts)
-    };
-    let mut rings = area.coordinates.iter();
-    let exterior = ring(
-        rings
-            .next()
-            .ok_or_else(|| ApiError::Unprocessable("survey_area has no ring".into()))?,
-    )?;
-    let holes = rings.map(ring).collect::<Result<Vec<_>, _>>()?;
+    if area.coordinates.is_empty() {
+        return Err(ApiError::Unprocessable("survey_area has no ring".into()));
+    }
+    let text = serde_json::to_string(area).map_err(ServerError::from)?;
+    let areas = aviary_planner::formats::parse_geojson(&text)
+        .map_err(|e| ApiError::Unprocessable(format!("survey_area: {e}")))?;
     let pattern: Pattern = pattern.parse().map_err(|e: aviary_planner::PlanError| {
         ApiError::Unprocessable(format!("flight_pattern: {e}"))
     })?;
-    let params = SurveyParams {
-        pattern,
-        alt_rel_m: p.altitude,
-        speed_mps: p.speed,
-        side_overlap_pct: p.overlap,
-        front_overlap_pct: p.front_overlap,
-        ..SurveyParams::default()
-    };
-    let area = Area::new(&[SurveyArea { exterior, holes }], &[], params.max_area_m2)
+    let params = SurveyParams::from_mission(pattern, &MissionParams::from(p), None)
+        .map_err(|e| ApiError::Unprocessable(format!("parameters: {e}")))?;
+    let area = Area::new(&areas, &[], params.max_area_m2)
         .map_err(|e| ApiError::Unprocessable(format!("survey_area: {e}")))?;
     let plan = aviary_planner::plan_survey(&area, &params)
         .map_err(|e| ApiError::Unprocessable(format!("planning failed: {e}")))?;
