@@ -19,7 +19,6 @@ pub mod csvout;
 pub mod error;
 pub mod events;
 pub mod format;
-pub mod frame;
 pub mod mission;
 pub mod output;
 pub mod pdf;
@@ -28,7 +27,6 @@ pub mod summary;
 pub mod testdata;
 
 pub use error::ReportError;
-pub use frame::{LocalFrame, ReportCamera};
 pub use mission::{
     DataIssue, EventKind, MissionReport, ReportContext, ReportOptions, Verdict, analyze,
     load_mission_report,

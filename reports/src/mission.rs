@@ -10,13 +10,13 @@
 use crate::coverage::raster_coverage;
 use crate::error::ReportError;
 use crate::format;
-use crate::frame::{LocalFrame, ReportCamera};
 use aviary_core::store::{
     CommandAck, CommandEntry, MissionResult, ResultSource, Store, StoreError, TelemetryRange,
 };
 use aviary_core::{
     LatLon, Mission, MissionId, MissionStatus, SurveyArea, TelemetrySample, WaypointAction,
 };
+use aviary_planner::{BUILTIN_CAMERAS, Camera, LocalFrame};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use geo::{Area, BooleanOps, Coord, LineString, MultiPolygon, Polygon};
@@ -26,8 +26,9 @@ use geo::{Area, BooleanOps, Coord, LineString, MultiPolygon, Polygon};
 /// Tunables of the analysis. [`ReportOptions::default`] is what the app and the CLI use.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReportOptions {
-    /// Camera for the footprint (coverage) and trigger spacing (photos).
-    pub camera: ReportCamera,
+    /// Camera for the footprint (coverage) and trigger spacing (photos); `None`: the
+    /// mission's stored camera (the planner's default camera when it names none).
+    pub camera: Option<Camera>,
     /// A pause between samples longer than this is always a gap, seconds.
     pub gap_min_s: f64,
     /// A pause longer than this many median sample intervals is a gap (10 Hz telemetry with
@@ -44,7 +45,7 @@ pub struct ReportOptions {
 impl Default for ReportOptions {
     fn default() -> Self {
         Self {
-            camera: ReportCamera::DEFAULT,
+            camera: None,
             gap_min_s: 2.0,
             gap_factor: 10.0,
             completed_min_coverage_pct: 95.0,
@@ -229,6 +230,11 @@ pub enum DataIssue {
     },
     /// The mission's site is not in the store; times are shown in UTC.
     UnknownSite,
+    /// The mission names a camera the planner does not know; the default camera was used.
+    UnknownCamera {
+        /// The stored name.
+        name: String,
+    },
 }
 
 impl DataIssue {
@@ -280,6 +286,9 @@ impl DataIssue {
                 "drone never reached survey altitude (max {max_alt_rel_m:.1} m of planned {planned_alt_m:.1} m): no photos, no coverage"
             ),
             Self::UnknownSite => "mission's site is not in the store: times are in UTC".to_owned(),
+            Self::UnknownCamera { name } => format!(
+                "camera {name:?} is not a built-in camera: photos and coverage use the default camera"
+            ),
         }
     }
 }
@@ -468,7 +477,8 @@ pub fn analyze(
         .copied()
         .unwrap_or_default();
     let frame = LocalFrame::new(origin);
-    let xy: Vec<Coord<f64>> = samples.iter().map(|s| frame.to_xy_m(s.pos)).collect();
+    let xy: Vec<Coord<f64>> = samples.iter().map(|s| frame.to_local(s.pos)).collect();
+    let camera = report_camera(mission, opts, &mut issues);
     let survey_alt_m = if planned_alt_m > 0.0 {
         planned_alt_m * opts.survey_alt_fraction
     } else {
@@ -521,8 +531,7 @@ pub fn analyze(
             _ => None,
         })
         .unwrap_or_else(|| {
-            opts.camera
-                .trigger_spacing_m(planned_alt_m, mission.parameters.front_overlap_pct)
+            camera.trigger_distance_m(planned_alt_m, mission.parameters.front_overlap_pct)
         });
     let photos = (flown && trigger_spacing_m > 0.0).then(|| {
         if survey_distance_m > 0.0 {
@@ -545,7 +554,7 @@ pub fn analyze(
             .filter(|(_, s)| **s)
             .map(|(s, _)| s.alt_rel_m)
             .collect();
-        opts.camera.footprint_side_m(median(&mut alts))
+        camera.footprint_side_m(median(&mut alts))
     });
     let coverage = match (&survey_poly, footprint_width_m) {
         (Some(poly), Some(width_m)) => {
@@ -566,7 +575,7 @@ pub fn analyze(
 
     // Deviation from the planned path.
     let planned_path: Vec<LatLon> = mission.waypoints.iter().map(|w| w.pos).collect();
-    let plan_xy: Vec<Coord<f64>> = planned_path.iter().map(|p| frame.to_xy_m(*p)).collect();
+    let plan_xy: Vec<Coord<f64>> = planned_path.iter().map(|p| frame.to_local(*p)).collect();
     if plan_xy.len() < 2 {
         issues.push(DataIssue::NoPlannedPath);
     }
@@ -697,6 +706,22 @@ fn find_gaps(samples: &[TelemetrySample], opts: &ReportOptions) -> Vec<usize> {
         .collect()
 }
 
+/// The camera of the report: the options' override, else the mission's stored camera, else the
+/// planner's default (an unknown stored name is an issue in the report, not a failure).
+fn report_camera(mission: &Mission, opts: &ReportOptions, issues: &mut Vec<DataIssue>) -> Camera {
+    let default = BUILTIN_CAMERAS[0].camera;
+    if let Some(c) = opts.camera {
+        return c;
+    }
+    match &mission.parameters.camera {
+        None => default,
+        Some(name) => aviary_planner::builtin_camera(name).unwrap_or_else(|_| {
+            issues.push(DataIssue::UnknownCamera { name: name.clone() });
+            default
+        }),
+    }
+}
+
 /// Median of `v` (reorders it); 0 for an empty slice.
 fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() {
@@ -713,7 +738,7 @@ fn survey_polygon(area: &SurveyArea, frame: &LocalFrame) -> Option<MultiPolygon<
         return None;
     }
     let ring = |pts: &[LatLon]| {
-        LineString::from(pts.iter().map(|p| frame.to_xy_m(*p)).collect::<Vec<_>>())
+        LineString::from(pts.iter().map(|p| frame.to_local(*p)).collect::<Vec<_>>())
     };
     let holes = area
         .holes
@@ -946,9 +971,20 @@ mod tests {
             "{:?}",
             r.coverage_pct
         );
+        // The planner's frame and figure for the same polygon: the WGS84 area of a rectangle
+        // laid out 300 × 200 m on the mean sphere (60,230 m² at 52.4° N; the report's old
+        // spherical frame said 60,000).
         let area = r.survey_area_m2.unwrap_or_default();
+        let planned =
+            aviary_planner::Area::new(std::slice::from_ref(&mission.survey_area), &[], f64::MAX)
+                .map(|a| a.area_m2())
+                .unwrap_or_default();
         assert!(
-            (area - testdata::AREA_W_M * testdata::AREA_H_M).abs() < 100.0,
+            (area - planned).abs() < 1.0,
+            "{area} vs the planner's {planned}"
+        );
+        assert!(
+            (area - testdata::AREA_W_M * testdata::AREA_H_M).abs() < 300.0,
             "{area}"
         );
         assert!(r.battery_used_pct.unwrap_or_default() > 0.0);
@@ -956,6 +992,43 @@ mod tests {
         // Photos: the 10 m trigger spacing along the surveying distance.
         let photos = r.photos.unwrap_or_default();
         assert!(photos > 50 && photos < (dist / 10.0) as u64 + 2, "{photos}");
+    }
+
+    #[test]
+    fn the_stored_camera_sets_footprint_and_photo_spacing() {
+        let (mut mission, samples) = testdata::flown_lawnmower(MissionStatus::Completed, 10.0);
+        let report = |mission: &Mission, samples: Vec<TelemetrySample>| {
+            analyze(
+                mission,
+                ctx(),
+                samples,
+                Vec::new(),
+                Vec::new(),
+                &ReportOptions::default(),
+            )
+        };
+        let default = report(&mission, samples.clone());
+        assert!((default.footprint_width_m.unwrap_or_default() - 75.0).abs() < 1e-9);
+        // A Mavic 3E (17.3 mm × 13.0 mm, 12.29 mm) at 50 m: 70.38 m across the track, and
+        // photos every 10.58 m at 80 % front overlap when the items name no spacing.
+        mission.parameters.camera = Some("mavic3e".into());
+        mission
+            .waypoints
+            .retain(|w| !matches!(w.action, WaypointAction::CameraTriggerStart { .. }));
+        let mavic = report(&mission, samples.clone());
+        let footprint = mavic.footprint_width_m.unwrap_or_default();
+        assert!(
+            (footprint - 50.0 * 17.3 / 12.29).abs() < 1e-9,
+            "{footprint}"
+        );
+        assert!((mavic.trigger_spacing_m - 50.0 * 13.0 / 12.29 * 0.2).abs() < 1e-9);
+        assert!(mavic.issues.is_empty(), "{:?}", mavic.issue_lines());
+        mission.parameters.camera = Some("hasselblad".into());
+        let unknown = report(&mission, samples);
+        assert!(unknown.issues.contains(&DataIssue::UnknownCamera {
+            name: "hasselblad".into()
+        }));
+        assert_eq!(unknown.footprint_width_m, default.footprint_width_m);
     }
 
     #[test]

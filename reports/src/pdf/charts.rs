@@ -156,9 +156,9 @@ pub fn mission_map(
         .survey_area
         .exterior
         .iter()
-        .map(|p| f.to_xy_m(*p))
+        .map(|p| f.to_local(*p))
         .collect();
-    let plan: Vec<Coord<f64>> = report.planned_path.iter().map(|p| f.to_xy_m(*p)).collect();
+    let plan: Vec<Coord<f64>> = report.planned_path.iter().map(|p| f.to_local(*p)).collect();
     let step = (report.samples.len() / 6000).max(1);
     let mut track_runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
     let gap_starts: std::collections::HashSet<_> = report
@@ -175,7 +175,7 @@ pub fn mission_map(
             track_runs.push(Vec::new());
         }
         if gap || i % step == 0 || i + 1 == report.samples.len() {
-            let c = f.to_xy_m(s.pos);
+            let c = f.to_local(s.pos);
             if let Some(run) = track_runs.last_mut() {
                 run.push((c.x, c.y));
             }
