@@ -804,6 +804,17 @@ impl Fly {
                 Some(MissionPhase::Failed) if self.resume_window() => {}
                 Some(p) if p.is_terminal() => {
                     self.store.telemetry().flush()?;
+                    let stats = self.store.telemetry().stats();
+                    if stats.lost() > 0 {
+                        // Submitting never blocks the loop, so losses are told here, once.
+                        tracing::error!(
+                            lost = stats.lost(),
+                            queue_full = stats.dropped_queue_full,
+                            disk_full = stats.dropped_disk_full,
+                            last_error = stats.last_error.as_deref().unwrap_or(""),
+                            "telemetry samples not saved"
+                        );
+                    }
                     let (_, reason) = self.store.mission_phase(self.mission)?;
                     return Ok(End {
                         phase: p,

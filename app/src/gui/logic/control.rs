@@ -151,7 +151,7 @@ pub fn record_confirmed(state: &mut AppState, backend: &Backend, id: uuid::Uuid)
     }
     rec.outcome = CommandOutcome::Confirmed;
     let (mission, drone, action) = (rec.mission, rec.drone, rec.action);
-    let _ = backend.store.record_command(
+    let written = backend.store.record_command(
         id,
         drone,
         Some(mission),
@@ -159,6 +159,24 @@ pub fn record_confirmed(state: &mut AppState, backend: &Backend, id: uuid::Uuid)
         "confirmed",
         "",
     );
+    store_write(state, "confirmed command", written);
+}
+
+/// A store write's outcome: a failure is logged and shown in the status bar as an error (the
+/// operator learns the record on disk is behind what happened), never dropped.
+pub fn store_write<T>(
+    state: &mut AppState,
+    what: &str,
+    result: Result<T, aviary_core::store::StoreError>,
+) -> Option<T> {
+    match result {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::error!(what, error = %e, "store write failed");
+            state.notice(format!("{what} not saved: {e}"), true);
+            None
+        }
+    }
 }
 
 /// An MQTT drone confirmed command `id`: the mission changes state (MQTT drones are not yet
@@ -183,7 +201,8 @@ pub fn confirm_command(state: &mut AppState, backend: &mut Backend, id: uuid::Uu
                 _ => None,
             };
             if let Some(s) = status {
-                let _ = backend.store.set_drone_status(drone, s);
+                let written = backend.store.set_drone_status(drone, s);
+                store_write(state, "drone status", written);
             }
             if let Some(slot) = state.missions.iter_mut().find(|x| x.id == m.id) {
                 *slot = m;
@@ -200,7 +219,7 @@ pub fn fail_command(state: &mut AppState, backend: &mut Backend, id: uuid::Uuid,
     };
     rec.outcome = CommandOutcome::Failed(reason.to_owned());
     let (mission, drone, action) = (rec.mission, rec.drone, rec.action);
-    let _ = backend.store.record_command(
+    let written = backend.store.record_command(
         id,
         drone,
         Some(mission),
@@ -208,6 +227,7 @@ pub fn fail_command(state: &mut AppState, backend: &mut Backend, id: uuid::Uuid,
         "failed",
         reason,
     );
+    store_write(state, "failed command", written);
     let label = state.drone_label(drone);
     state.raise_alert(
         AlertKind::CommandFailed,

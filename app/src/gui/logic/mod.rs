@@ -25,7 +25,7 @@ pub use alerts::{GEOFENCE_MARGIN_M, outside_geofence};
 pub use commands::handle_command;
 pub use control::{action_str, confirm_command, fail_command, mission_event};
 pub use link_events::{apply_link_event, apply_link_settings};
-pub use refresh::{ingest_sample, refresh_from_store};
+pub use refresh::{ingest_sample, refresh_from_store, report_telemetry_loss};
 pub use reports::ORG_REPORT_JOB;
 pub use supervision::check_name;
 
@@ -47,6 +47,8 @@ pub struct LogicMemory {
     pub dirty: bool,
     /// Link drained first next time (round robin, so one busy link cannot starve the rest).
     next_link: usize,
+    /// The telemetry writer's counters last shown (losses are shown once each).
+    telemetry_seen: aviary_core::store::TelemetryStats,
 }
 
 /// Drains events into `state` for at most `budget`. Returns whether work is left over (the
@@ -95,6 +97,7 @@ pub fn ingest(
         if let Err(e) = refresh_from_store(state, backend) {
             state.notice(format!("store: {e}"), true);
         }
+        refresh::report_telemetry_loss(state, backend, &mut memory.telemetry_seen);
     }
     supervision::tick_all(state, backend);
     alerts::evaluate_alerts(state);

@@ -4,7 +4,7 @@
 use crate::gui::backend::Backend;
 use crate::gui::state::{AlertKind, AppState, DroneView};
 use aviary_core::mission::FailureReason;
-use aviary_core::store::{MissionFilter, StoreError};
+use aviary_core::store::{MissionFilter, StoreError, TelemetryStats};
 use aviary_core::{Mission, MissionEvent, MissionStatus, TelemetrySample};
 
 /// Fails paused missions past their timeout — except those of `MAVLink` drones, whose
@@ -123,6 +123,38 @@ pub fn ingest_sample(state: &mut AppState, backend: &Backend, mut sample: Teleme
     if let Some(d) = state.drones.get_mut(&sample.drone_id) {
         d.push_sample(sample);
     }
-    // A full queue drops and counts (see the writer's stats); the UI never blocks on disk.
+    // A full queue drops and counts (the writer's stats, shown by `report_telemetry_loss`);
+    // the UI never blocks on disk.
     backend.store.telemetry().submit(sample);
+}
+
+/// Telemetry the writer could not store (queue full, disk full, a write error) and writer
+/// errors (retention) since `seen`: logged and shown in the status bar, so a hole in a stored
+/// flight is never found only in its report.
+pub fn report_telemetry_loss(state: &mut AppState, backend: &Backend, seen: &mut TelemetryStats) {
+    let now = backend.store.telemetry().stats();
+    let lost = now.lost().saturating_sub(seen.lost());
+    let new_error = now.last_error.is_some() && now.last_error != seen.last_error;
+    if lost == 0 && !new_error {
+        return;
+    }
+    let detail = now
+        .last_error
+        .as_deref()
+        .unwrap_or("the writer could not keep up");
+    let text = if lost > 0 {
+        format!(
+            "{lost} telemetry samples not saved ({} so far: {} queue full, {} disk full, {} \
+             write errors; last error: {detail})",
+            now.lost(),
+            now.dropped_queue_full,
+            now.dropped_disk_full,
+            now.dropped_error
+        )
+    } else {
+        format!("telemetry store: {detail}")
+    };
+    tracing::error!(lost, total = now.lost(), detail, "telemetry write failed");
+    state.notice(text, true);
+    *seen = now;
 }
