@@ -85,6 +85,24 @@ pub enum CheckKind {
     Weather,
 }
 
+impl CheckKind {
+    /// Short name as the desktop and `aviary fly` show it (`GPS`, `pre-arm`).
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Link => "link",
+            Self::Landed => "landed",
+            Self::Busy => "busy",
+            Self::Gps => "GPS",
+            Self::PreArm => "pre-arm",
+            Self::Battery => "battery",
+            Self::Distance => "distance",
+            Self::Items => "items",
+            Self::Sorties => "sorties",
+            Self::Weather => "weather",
+        }
+    }
+}
+
 /// One check's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {

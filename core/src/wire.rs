@@ -1,6 +1,7 @@
 //! Wire types shared by `links` (MQTT drones, fleet-server client) and `server`: the
 //! WebSocket/MQTT JSON of the design's section 3.2 and the command/ack pair of section 6.3.
 
+use crate::mission::MissionEvent;
 use crate::model::{DroneId, MissionId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -76,6 +77,18 @@ pub const fn action_name(action: CommandAction) -> &'static str {
         CommandAction::Abort => "abort",
         CommandAction::Rth => "rth",
         CommandAction::Land => "land",
+    }
+}
+
+/// The lifecycle event a command applies once the drone confirms it: abort, RTH and land all
+/// end the mission (the drone stays busy until it reports landing). One mapping for the
+/// desktop and the fleet server.
+pub const fn mission_event(action: CommandAction) -> MissionEvent {
+    match action {
+        CommandAction::Start => MissionEvent::Start,
+        CommandAction::Pause => MissionEvent::Pause,
+        CommandAction::Resume => MissionEvent::Resume,
+        CommandAction::Abort | CommandAction::Rth | CommandAction::Land => MissionEvent::Abort,
     }
 }
 

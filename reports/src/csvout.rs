@@ -6,7 +6,7 @@
 use crate::error::ReportError;
 use crate::format;
 use crate::mission::MissionReport;
-use crate::summary::MissionRecord;
+use crate::summary::{MissionRecord, OrgReport};
 use aviary_core::{DroneId, MissionId, TelemetrySample};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use std::fmt::Write as _;
@@ -328,6 +328,36 @@ fn push_fixed(buf: &mut String, v: f64, decimals: usize) {
             buf.push('0');
         }
         let _ = write!(buf, "{frac}");
+    }
+}
+
+// --- the organisation report's history --------------------------------------------------
+
+impl OrgReport {
+    /// Writes the period's mission history as CSV.
+    pub fn write_history_csv<W: std::io::Write>(&self, w: W) -> Result<(), ReportError> {
+        let rows: Vec<&MissionRecord> = self.history.iter().collect();
+        write_history(
+            w,
+            &rows,
+            |r| {
+                (
+                    self.site_names
+                        .get(&r.site_id)
+                        .cloned()
+                        .unwrap_or_else(|| r.site_id.to_string()),
+                    self.site_timezones.get(&r.site_id).copied(),
+                )
+            },
+            |r| {
+                r.drone_id.map_or_else(String::new, |d| {
+                    self.drone_names
+                        .get(&d)
+                        .cloned()
+                        .unwrap_or_else(|| d.to_string())
+                })
+            },
+        )
     }
 }
 

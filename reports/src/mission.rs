@@ -622,7 +622,17 @@ pub fn analyze(
         covered,
         planned_vs_actual: Vec::new(),
     };
-    report.planned_vs_actual = crate::planned::compare(mission, &report, survey_alt_m);
+    let flown = crate::planned::Flown {
+        samples: &report.samples,
+        distance_m: report.distance_m,
+        duration_s: report.duration_s,
+        photos: report.photos,
+        trigger_spacing_m: report.trigger_spacing_m,
+        battery_used_pct: report.battery_used_pct,
+        survey_area_m2: report.survey_area_m2,
+        covered_area_m2: report.covered_area_m2,
+    };
+    report.planned_vs_actual = crate::planned::compare(mission, &flown, survey_alt_m);
     report
 }
 

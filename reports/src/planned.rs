@@ -2,8 +2,30 @@
 //! battery, area) beside what the telemetry shows, so a mission cut short or flown at the
 //! wrong speed stands out in the report.
 
-use crate::mission::MissionReport;
-use aviary_core::Mission;
+use aviary_core::{Mission, TelemetrySample};
+
+/// What the flight did, as the mission report measured it: the figures [`compare`] sets
+/// beside the plan's (kept apart from the report type, so this file and `mission` do not
+/// import each other).
+#[derive(Debug, Clone, Copy)]
+pub struct Flown<'a> {
+    /// Telemetry as analysed.
+    pub samples: &'a [TelemetrySample],
+    /// Distance flown, metres.
+    pub distance_m: Option<f64>,
+    /// Flight time, seconds.
+    pub duration_s: Option<f64>,
+    /// Photos taken (estimated from the trigger spacing).
+    pub photos: Option<u64>,
+    /// Distance between photos, metres.
+    pub trigger_spacing_m: f64,
+    /// Battery used, percent.
+    pub battery_used_pct: Option<f64>,
+    /// Survey polygon area, m².
+    pub survey_area_m2: Option<f64>,
+    /// Area covered, m².
+    pub covered_area_m2: Option<f64>,
+}
 
 /// A difference past this share of the planned figure is flagged, percent. The planner's
 /// duration model counts climbs and turns, so a clean flight may run 20 % under it.
@@ -56,7 +78,7 @@ impl Comparison {
 /// estimate when it has one); photos are the planned distance at survey altitude over the
 /// trigger spacing; the planned area is the survey polygon; the actual speed is the mean
 /// ground speed while surveying.
-pub fn compare(mission: &Mission, r: &MissionReport, survey_alt_m: f64) -> Vec<Comparison> {
+pub fn compare(mission: &Mission, r: &Flown<'_>, survey_alt_m: f64) -> Vec<Comparison> {
     let speed_mps = mission.parameters.speed_mps;
     let home = r
         .samples

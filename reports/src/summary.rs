@@ -267,39 +267,6 @@ pub struct OrgReport {
     pub drone_names: HashMap<DroneId, String>,
 }
 
-impl OrgReport {
-    /// Writes the period's mission history as CSV.
-    pub fn write_history_csv<W: std::io::Write>(&self, w: W) -> Result<(), ReportError> {
-        let rows: Vec<&MissionRecord> = self.history.iter().collect();
-        crate::csvout::write_history(
-            w,
-            &rows,
-            |r| {
-                (
-                    self.site_names
-                        .get(&r.site_id)
-                        .cloned()
-                        .unwrap_or_else(|| r.site_id.to_string()),
-                    self.site_timezones.get(&r.site_id).copied(),
-                )
-            },
-            |r| {
-                r.drone_id.map_or_else(String::new, |d| {
-                    self.drone_names
-                        .get(&d)
-                        .cloned()
-                        .unwrap_or_else(|| d.to_string())
-                })
-            },
-        )
-    }
-
-    /// Writes the summary as PDF; returns the number of pages.
-    pub fn write_pdf<W: std::io::Write>(&self, w: &mut W) -> Result<usize, ReportError> {
-        crate::pdf::write_org_pdf(w, &self.org_name, &self.summary)
-    }
-}
-
 /// Loads sites, drones and mission records from `store` and summarises `[from, to)`.
 pub fn load_org_report(
     store: &Store,

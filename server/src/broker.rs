@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use aviary_core::wire::{CommandAck, DroneCommand, TelemetryUpdate};
 use aviary_core::{DroneId, MissionId, OrgId};
 use deadpool_postgres::GenericClient;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{AsyncClient, Event, Packet, Publish, QoS};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::Shared;
@@ -42,28 +42,6 @@ fn shared_telemetry(c: &crate::ServerConfig) -> String {
 
 fn poisoned<T>(e: std::sync::PoisonError<T>) -> T {
     e.into_inner()
-}
-
-/// MQTT options for one of the server's clients (broker, credentials, TLS, packet limits).
-pub fn mqtt_options(c: &crate::ServerConfig, client_id: String) -> MqttOptions {
-    let mut o = MqttOptions::new(client_id, c.mqtt_host.clone(), c.mqtt_port);
-    o.set_keep_alive(Duration::from_secs(10));
-    // As large as the broker's own limit: a packet larger than ours would break the
-    // connection, and a persistent session would get it redelivered after every reconnect.
-    o.set_max_packet_size(c.mqtt_max_packet_bytes, c.mqtt_max_packet_bytes);
-    if let Some((u, p)) = &c.mqtt_credentials {
-        o.set_credentials(u.clone(), p.clone());
-    }
-    if let Some(ca) = &c.mqtt_tls {
-        o.set_transport(rumqttc::Transport::tls_with_config(
-            rumqttc::TlsConfiguration::Simple {
-                ca: ca.pem().to_vec(),
-                alpn: None,
-                client_auth: None,
-            },
-        ));
-    }
-    o
 }
 
 /// Whether the broker granted every filter of a subscription.
@@ -329,7 +307,7 @@ pub fn live_client(config: &crate::ServerConfig) -> (AsyncClient, rumqttc::Event
         config.instance_id,
         uuid::Uuid::new_v4().simple()
     );
-    AsyncClient::new(mqtt_options(config, id), 4096)
+    AsyncClient::new(config.mqtt_options(id), 4096)
 }
 
 /// Builds the command registry around the live client.
@@ -517,7 +495,15 @@ async fn on_touchdown(shared: &Shared, drone: DroneId, mission: MissionId, route
         Err(e) => tracing::warn!(error = %e, %mission, "touchdown not recorded"),
     }
     if route_flown {
-        crate::api::missions::on_drone_finished(shared, mission).await;
+        let now = chrono::Utc::now();
+        match crate::missions::finish(shared, mission, now).await {
+            Ok(Some(to)) => {
+                let event = crate::missions::status_event(mission, to, None, now);
+                shared.commands.publish_event(mission, &event).await;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, %mission, "could not complete the mission"),
+        }
     }
 }
 
@@ -906,10 +892,9 @@ async fn write_loop(
 }
 
 async fn run_ingest(shared: Arc<Shared>, mut stop: oneshot::Receiver<StopMode>) {
-    let mut o = mqtt_options(
-        &shared.config,
-        crate::members::ingest_client_id(&shared.config.instance_id),
-    );
+    let mut o = shared
+        .config
+        .mqtt_options(crate::members::ingest_client_id(&shared.config.instance_id));
     o.set_clean_session(false);
     o.set_manual_acks(true);
     let (client, mut eventloop) = AsyncClient::new(o, 65_536);

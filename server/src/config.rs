@@ -305,6 +305,29 @@ impl BrokerUrl {
 }
 
 impl ServerConfig {
+    /// MQTT options for one of the server's clients (broker, credentials, TLS, packet
+    /// limits): the ingest, the live client and the membership probe share them.
+    pub fn mqtt_options(&self, client_id: String) -> rumqttc::MqttOptions {
+        let mut o = rumqttc::MqttOptions::new(client_id, self.mqtt_host.clone(), self.mqtt_port);
+        o.set_keep_alive(Duration::from_secs(10));
+        // As large as the broker's own limit: a packet larger than ours would break the
+        // connection, and a persistent session would get it redelivered after every reconnect.
+        o.set_max_packet_size(self.mqtt_max_packet_bytes, self.mqtt_max_packet_bytes);
+        if let Some((u, p)) = &self.mqtt_credentials {
+            o.set_credentials(u.clone(), p.clone());
+        }
+        if let Some(ca) = &self.mqtt_tls {
+            o.set_transport(rumqttc::Transport::tls_with_config(
+                rumqttc::TlsConfiguration::Simple {
+                    ca: ca.pem().to_vec(),
+                    alpn: None,
+                    client_auth: None,
+                },
+            ));
+        }
+        o
+    }
+
     /// The MQTT topic names under [`Self::mqtt_topic_prefix`].
     pub fn topics(&self) -> crate::topics::Topics<'_> {
         crate::topics::Topics::new(&self.mqtt_topic_prefix)

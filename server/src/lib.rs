@@ -24,6 +24,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod members;
 pub mod metrics;
+pub mod missions;
 pub mod schedules;
 pub mod telemetry;
 pub mod topics;

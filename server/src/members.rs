@@ -101,7 +101,7 @@ pub async fn forget(
     config: &ServerConfig,
     instance: &str,
 ) -> Result<(), ServerError> {
-    let mut o = crate::broker::mqtt_options(config, ingest_client_id(instance));
+    let mut o = config.mqtt_options(ingest_client_id(instance));
     o.set_clean_session(true);
     let (client, mut eventloop) = AsyncClient::new(o, 8);
     let connected = tokio::time::timeout(Duration::from_secs(10), async {

@@ -8,9 +8,9 @@ use super::map::basemap::Basemap;
 use super::settings::Settings;
 use super::state::AppState;
 use super::ui;
-use std::collections::VecDeque;
+pub use super::view::{FrameStats, MapView};
 use std::time::{Duration, Instant};
-use walkers::{HttpTiles, MapMemory};
+use walkers::MapMemory;
 
 /// Which map tiles the app loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,53 +19,6 @@ pub enum MapTiles {
     FromSettings,
     /// No HTTP tiles: the bundled basemap only (tests, benchmarks, offline use).
     BasemapOnly,
-}
-
-/// The map widget's state: walkers memory, tiles and the basemap.
-pub struct MapView {
-    /// Centre and zoom.
-    pub memory: MapMemory,
-    /// HTTP tiles, when enabled.
-    pub tiles: Option<HttpTiles>,
-    /// URL the tiles were built for.
-    pub tiles_url: String,
-    /// The bundled basemap.
-    pub basemap: Option<Basemap>,
-    /// Whether the map was centred on the fleet yet.
-    pub centred: bool,
-    /// Thinned trails at the current zoom, kept between frames.
-    pub trails: crate::gui::map::overlays::TrailCache,
-}
-
-impl std::fmt::Debug for MapView {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MapView")
-            .field("tiles_url", &self.tiles_url)
-            .field("centred", &self.centred)
-            .finish_non_exhaustive()
-    }
-}
-
-/// CPU time of recent frames (logic + ui + commands), for the readout.
-#[derive(Debug, Default)]
-pub struct FrameStats {
-    recent_ms: VecDeque<f32>,
-}
-
-impl FrameStats {
-    fn push(&mut self, ms: f32) {
-        if self.recent_ms.len() == 120 {
-            self.recent_ms.pop_front();
-        }
-        self.recent_ms.push_back(ms);
-    }
-
-    /// Mean and maximum of the recent frames, milliseconds.
-    pub fn mean_max_ms(&self) -> (f32, f32) {
-        let n = self.recent_ms.len().max(1) as f32;
-        let sum: f32 = self.recent_ms.iter().sum();
-        (sum / n, self.recent_ms.iter().copied().fold(0.0, f32::max))
-    }
 }
 
 /// The Aviary window.

@@ -16,6 +16,7 @@ pub mod settings;
 pub mod state;
 pub mod tlog;
 pub mod ui;
+pub mod view;
 
 use std::sync::Arc;
 

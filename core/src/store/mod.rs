@@ -18,6 +18,7 @@ mod error;
 mod queries;
 mod results;
 mod schema;
+mod sql;
 mod transitions;
 mod writer;
 

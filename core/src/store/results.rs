@@ -304,8 +304,8 @@ impl Store {
         &self,
         f: &RecordFilter,
     ) -> Result<Vec<MissionHistoryEntry>, StoreError> {
-        let status_list = super::queries::status_sql_list(&f.statuses);
-        let limit = super::queries::sql_limit(f.limit);
+        let status_list = super::sql::status_sql_list(&f.statuses);
+        let limit = super::sql::sql_limit(f.limit);
         // `coalesce(actual_start, created_at)` is spelled as in the expression indexes
         // `missions_history` (covering: every column read here) and `missions_site_when`.
         // `+status` keeps the planner off the status index, which would read every row's

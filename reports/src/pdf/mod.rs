@@ -11,7 +11,7 @@ pub mod layout;
 use crate::error::ReportError;
 use crate::format;
 use crate::mission::{DataIssue, EventKind, MissionReport, Verdict};
-use crate::summary::{OrgSummary, SiteSummary, Totals};
+use crate::summary::{OrgReport, OrgSummary, SiteSummary, Totals};
 use charts::{PALETTE, PX_PER_PT};
 use layout::{ACCENT, CONTENT_W_PT, GOOD, INK, Layout, MARGIN_PT, MUTED, PAGE_W_PT, WARN};
 use std::io::Write;
@@ -835,4 +835,11 @@ pub fn write_org_pdf<W: Write>(
         site_page(&mut l, site, s.grouping)?;
     }
     l.finish(w, ORG_WHAT)
+}
+
+impl OrgReport {
+    /// Writes the summary as PDF; returns the number of pages.
+    pub fn write_pdf<W: std::io::Write>(&self, w: &mut W) -> Result<usize, ReportError> {
+        write_org_pdf(w, &self.org_name, &self.summary)
+    }
 }

@@ -4,7 +4,7 @@
 use aviary_core::auth::Action;
 use aviary_core::mission::FailureReason;
 use aviary_core::wire::{WirePosition, WireVelocity};
-use aviary_core::{DroneId, DroneStatus, MissionEvent, MissionId, OrgId, SiteId};
+use aviary_core::{DroneId, DroneStatus, MissionEvent, MissionId, MissionStatus, OrgId, SiteId};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -467,7 +467,13 @@ async fn status_changed(s: &Shared, drone: DroneId, online: bool) -> Result<(), 
         });
     }
     for id in failed {
-        s.commands.publish_event(id, &serde_json::json!({ "type": "mission_status", "mission_id": id, "status": "failed", "reason": "connection_lost", "timestamp": Utc::now() })).await;
+        let event = crate::missions::status_event(
+            id,
+            MissionStatus::Failed,
+            Some("connection_lost"),
+            Utc::now(),
+        );
+        s.commands.publish_event(id, &event).await;
     }
     Ok(())
 }

@@ -589,16 +589,6 @@ pub async fn rth(
     command(&s, user, &id, CommandAction::Rth).await.map(Json)
 }
 
-/// The lifecycle event a command leads to once executed.
-pub const fn event_of(a: CommandAction) -> MissionEvent {
-    match a {
-        CommandAction::Start => MissionEvent::Start,
-        CommandAction::Pause => MissionEvent::Pause,
-        CommandAction::Resume => MissionEvent::Resume,
-        CommandAction::Abort | CommandAction::Rth | CommandAction::Land => MissionEvent::Abort,
-    }
-}
-
 /// Validates, sends, waits for the ack, applies, audits and announces a mission command.
 /// Shared by the REST routes and the WebSocket.
 pub async fn command(
@@ -611,7 +601,7 @@ pub async fn command(
     let id: MissionId = parse_id(id, "mission")?;
     let mut conn = s.pool.get().await?;
     let m = load(&conn, user.org_id, id).await?;
-    let event = event_of(action);
+    let event = aviary_core::wire::mission_event(action);
     let lifecycle = MissionLifecycle::restore(m.status, m.actual_start, m.actual_end, m.paused_at);
     lifecycle
         .next(event)
@@ -718,7 +708,10 @@ pub async fn command(
     match result {
         CommandResult::Executed { .. } => {
             s.commands
-                .publish_event(id, &serde_json::json!({ "type": "mission_status", "mission_id": id, "status": new_status, "timestamp": Utc::now() }))
+                .publish_event(
+                    id,
+                    &crate::missions::status_event(id, new_status, None, Utc::now()),
+                )
                 .await;
             Ok(result_msg)
         }
@@ -747,52 +740,6 @@ fn raise_command_failed(
         dedup_key: format!("command_failed/{mission}/{action:?}"),
         details: serde_json::json!({ "mission_id": mission, "drone_id": drone, "reason": why }),
     });
-}
-
-/// The mission's own drone reported the route finished and its telemetry shows it on the
-/// ground: lifecycle `Finish` (idempotent across instances). Before touchdown the mission
-/// stays in progress (phase `returning`): the return leg is part of the flight.
-pub async fn on_drone_finished(s: &Shared, id: MissionId) {
-    if let Err(e) = finish(s, id).await {
-        tracing::warn!(error = %e, mission = %id, "could not complete the mission");
-    }
-}
-
-async fn finish(s: &Shared, id: MissionId) -> Result<(), ServerError> {
-    let mut conn = s.pool.get().await?;
-    let tx = conn.transaction().await?;
-    let now = Utc::now();
-    let crate::lifecycle::Applied::Changed(c) = crate::lifecycle::apply(
-        &tx,
-        id,
-        None,
-        MissionEvent::Finish,
-        now,
-        crate::lifecycle::Cause {
-            user: None,
-            text: "drone: route flown, landed",
-        },
-        None,
-        false,
-    )
-    .await?
-    else {
-        return Ok(());
-    };
-    audit::append(
-        &tx,
-        &s.audit_key,
-        Some(c.org),
-        None,
-        "mission.finish",
-        &format!("mission:{id}"),
-        &serde_json::json!({}),
-    )
-    .await?;
-    tx.commit().await?;
-    s.drone_lists.invalidate_all();
-    s.commands.publish_event(id, &serde_json::json!({ "type": "mission_status", "mission_id": id, "status": c.to, "timestamp": now })).await;
-    Ok(())
 }
 
 /// Fails paused missions older than the lifecycle's pause timeout (run periodically) and, as
@@ -840,7 +787,12 @@ pub async fn fail_stale_pauses(s: &Arc<Shared>) -> Result<usize, ServerError> {
         tx.commit().await?;
         failed += 1;
         s.drone_lists.invalidate_all();
-        s.commands.publish_event(id, &serde_json::json!({ "type": "mission_status", "mission_id": id, "status": to, "reason": "pause_timeout", "timestamp": now })).await;
+        s.commands
+            .publish_event(
+                id,
+                &crate::missions::status_event(id, to, Some("pause_timeout"), now),
+            )
+            .await;
         if let Some(drone) = c.drone {
             let st = Arc::clone(s);
             tokio::spawn(async move {

@@ -3,35 +3,16 @@
 //! `MAVLink` drones go through their mission supervisor ([`super::supervision`]): the vehicle's
 //! reports move the mission. MQTT drones still move it on the command's confirmation.
 
+use super::records::{fail_command, record_confirmed, store_write};
 use super::simulator::sim_log;
 use super::supervision;
 use crate::gui::backend::Backend;
-use crate::gui::state::{AlertKind, AppState, CommandOutcome, CommandRecord, action_label};
+use crate::gui::state::{AppState, CommandOutcome, CommandRecord, action_label};
 use aviary_core::wire::CommandAction;
-use aviary_core::{DroneId, DroneStatus, Mission, MissionEvent, MissionId, MissionStatus};
+use aviary_core::{DroneId, DroneStatus, Mission, MissionId, MissionStatus};
 
-/// The lifecycle event a confirmed command applies to an MQTT drone's mission. Return-to-home
-/// ends the mission like an abort (the drone leaves the survey); land likewise.
-pub const fn mission_event(action: CommandAction) -> MissionEvent {
-    match action {
-        CommandAction::Start => MissionEvent::Start,
-        CommandAction::Pause => MissionEvent::Pause,
-        CommandAction::Resume => MissionEvent::Resume,
-        CommandAction::Abort | CommandAction::Rth | CommandAction::Land => MissionEvent::Abort,
-    }
-}
-
-/// Wire spelling of an action (as stored in the commands table).
-pub const fn action_str(action: CommandAction) -> &'static str {
-    match action {
-        CommandAction::Start => "start",
-        CommandAction::Pause => "pause",
-        CommandAction::Resume => "resume",
-        CommandAction::Abort => "abort",
-        CommandAction::Rth => "rth",
-        CommandAction::Land => "land",
-    }
-}
+// One spelling and one lifecycle mapping of a command, shared with the fleet server.
+pub use aviary_core::wire::{action_name as action_str, mission_event};
 
 /// Records command `action` on `mission` and sends it to the mission's drone. A start of a
 /// `MAVLink` drone runs the pre-flight checks first; `override_reason` is the operator's
@@ -140,45 +121,6 @@ fn send_to_drone(
     Ok(())
 }
 
-/// The link carried out command `id`: its record is confirmed (the mission moves by what the
-/// vehicle reports, not here).
-pub fn record_confirmed(state: &mut AppState, backend: &Backend, id: uuid::Uuid) {
-    let Some(rec) = state.commands.iter_mut().find(|c| c.id == id) else {
-        return;
-    };
-    if rec.outcome != CommandOutcome::Pending {
-        return;
-    }
-    rec.outcome = CommandOutcome::Confirmed;
-    let (mission, drone, action) = (rec.mission, rec.drone, rec.action);
-    let written = backend.store.record_command(
-        id,
-        drone,
-        Some(mission),
-        action_str(action),
-        "confirmed",
-        "",
-    );
-    store_write(state, "confirmed command", written);
-}
-
-/// A store write's outcome: a failure is logged and shown in the status bar as an error (the
-/// operator learns the record on disk is behind what happened), never dropped.
-pub fn store_write<T>(
-    state: &mut AppState,
-    what: &str,
-    result: Result<T, aviary_core::store::StoreError>,
-) -> Option<T> {
-    match result {
-        Ok(v) => Some(v),
-        Err(e) => {
-            tracing::error!(what, error = %e, "store write failed");
-            state.notice(format!("{what} not saved: {e}"), true);
-            None
-        }
-    }
-}
-
 /// An MQTT drone confirmed command `id`: the mission changes state (MQTT drones are not yet
 /// under the supervisor).
 pub fn confirm_command(state: &mut AppState, backend: &mut Backend, id: uuid::Uuid) {
@@ -210,28 +152,4 @@ pub fn confirm_command(state: &mut AppState, backend: &mut Backend, id: uuid::Uu
         }
         Err(e) => state.notice(format!("mission state: {e}"), true),
     }
-}
-
-/// Command `id` was refused or timed out.
-pub fn fail_command(state: &mut AppState, backend: &mut Backend, id: uuid::Uuid, reason: &str) {
-    let Some(rec) = state.commands.iter_mut().find(|c| c.id == id) else {
-        return;
-    };
-    rec.outcome = CommandOutcome::Failed(reason.to_owned());
-    let (mission, drone, action) = (rec.mission, rec.drone, rec.action);
-    let written = backend.store.record_command(
-        id,
-        drone,
-        Some(mission),
-        action_str(action),
-        "failed",
-        reason,
-    );
-    store_write(state, "failed command", written);
-    let label = state.drone_label(drone);
-    state.raise_alert(
-        AlertKind::CommandFailed,
-        Some(drone),
-        format!("{} on {label} failed: {reason}", action_label(action)),
-    );
 }

@@ -2,7 +2,8 @@
 //! loss — each also a fact for the drone's supervisor) and MQTT drones; the links of Settings
 //! applied at once.
 
-use super::control::{confirm_command, fail_command};
+use super::control::confirm_command;
+use super::records::fail_command;
 use super::refresh::ingest_sample;
 use super::supervision;
 use crate::gui::backend::Backend;

@@ -16,6 +16,7 @@ mod control;
 mod files;
 mod job_results;
 mod link_events;
+mod records;
 mod refresh;
 mod reports;
 mod simulator;
@@ -23,11 +24,10 @@ mod supervision;
 
 pub use alerts::{GEOFENCE_MARGIN_M, outside_geofence};
 pub use commands::handle_command;
-pub use control::{action_str, confirm_command, fail_command, mission_event};
+pub use control::{action_str, confirm_command, mission_event};
 pub use link_events::{apply_link_event, apply_link_settings};
+pub use records::{fail_command, record_confirmed, store_write};
 pub use refresh::{ingest_sample, refresh_from_store, report_telemetry_loss};
-pub use reports::ORG_REPORT_JOB;
-pub use supervision::check_name;
 
 use super::backend::Backend;
 use super::state::AppState;

@@ -7,7 +7,7 @@
 use super::files::sanitize;
 use crate::gui::backend::Backend;
 use crate::gui::jobs::JobOutput;
-use crate::gui::state::AppState;
+use crate::gui::state::{AppState, ORG_REPORT_JOB};
 use aviary_core::MissionId;
 use aviary_reports::output;
 
@@ -67,9 +67,6 @@ fn write_mission_report(
     progress.set(1.0);
     Ok(path.to_path_buf())
 }
-
-/// Title of the organisation-report job (one at a time).
-pub const ORG_REPORT_JOB: &str = "Organisation report";
 
 /// Starts the organisation report on a job thread: it opens its own connection to the store
 /// file (the app's connection stays on this thread), reads and summarises the period, then

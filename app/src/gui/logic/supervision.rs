@@ -9,7 +9,7 @@
 //! `mission_action` each, answered by one `ActionResult` (the same glue as `aviary fly`, in
 //! [`crate::flight`]). Start runs the pre-flight checks first.
 
-use super::control::{action_str, fail_command, record_confirmed};
+use super::records::{fail_command, record_confirmed};
 use crate::flight;
 use crate::gui::backend::Backend;
 use crate::gui::links::Supervised;
@@ -24,6 +24,7 @@ use aviary_core::supervisor::{
 };
 use aviary_core::vehicle::VehicleFact;
 use aviary_core::wire::CommandAction;
+use aviary_core::wire::action_name as action_str;
 use aviary_core::{
     AuditEvent, DroneId, DroneStatus, LatLon, Mission, MissionStatus, mission::FailureReason,
 };
@@ -514,7 +515,7 @@ fn preflight_passes(
     if !blocked.is_empty() {
         let words: Vec<String> = blocked
             .iter()
-            .map(|c| format!("{}: {}", check_name(c.kind), c.detail))
+            .map(|c| format!("{}: {}", c.kind.label(), c.detail))
             .collect();
         state.notice(
             format!(
@@ -537,7 +538,7 @@ fn preflight_passes(
         let failed: Vec<&str> = checks
             .iter()
             .filter(|c| !c.ok)
-            .map(|c| check_name(c.kind))
+            .map(|c| c.kind.label())
             .collect();
         if !failed.is_empty() {
             let audit = AuditEvent {
@@ -562,23 +563,6 @@ fn preflight_passes(
         }
     }
     true
-}
-
-/// A check's name for the operator.
-pub const fn check_name(kind: aviary_core::preflight::CheckKind) -> &'static str {
-    use aviary_core::preflight::CheckKind as K;
-    match kind {
-        K::Link => "link",
-        K::Landed => "landed",
-        K::Busy => "busy",
-        K::Gps => "GPS",
-        K::PreArm => "pre-arm",
-        K::Battery => "battery",
-        K::Distance => "distance",
-        K::Items => "items",
-        K::Sorties => "sorties",
-        K::Weather => "weather",
-    }
 }
 
 /// Whether `drone` flies over `MAVLink` (bound to a vehicle on a link) and so is supervised.

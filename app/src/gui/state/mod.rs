@@ -26,7 +26,7 @@ pub use monitor::{
     SupervisedView, action_label,
 };
 pub use plan::{PlanEditor, PlanPreview};
-pub use reports::OrgReportForm;
+pub use reports::{ORG_REPORT_JOB, OrgReportForm};
 pub use server::{ServerPanel, ServerStatus};
 pub use simulator::{FaultKind, SimLogEntry, SimPanel};
 

@@ -2,6 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
+/// Title of the organisation-report job (one at a time): `logic` starts it, the view finds it
+/// among the running jobs.
+pub const ORG_REPORT_JOB: &str = "Organisation report";
+
 /// The Reports view's organisation-report form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgReportForm {

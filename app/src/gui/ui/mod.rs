@@ -10,10 +10,10 @@ pub mod reports;
 pub mod settings;
 pub mod simulator;
 
-use super::app::{FrameStats, MapView};
 use super::command::{Command, CommandQueue};
 use super::settings::Settings;
 use super::state::{AppState, View, action_label};
+use super::view::{FrameStats, MapView};
 use aviary_core::wire::CommandAction;
 use egui::{Color32, RichText, Ui};
 
@@ -246,10 +246,7 @@ fn preflight_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                         (false, true) => ("failed (soft)", PENDING),
                         (false, false) => ("failed", ERROR),
                     };
-                    ui.label(
-                        RichText::new(format!("{mark} {}", crate::gui::logic::check_name(c.kind)))
-                            .color(color),
-                    );
+                    ui.label(RichText::new(format!("{mark} {}", c.kind.label())).color(color));
                     ui.label(&c.detail);
                     ui.end_row();
                 }

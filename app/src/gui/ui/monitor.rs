@@ -219,7 +219,7 @@ fn mission_ui(
                 Some(sv) => sv.allows(m.id, m.status, action),
                 None => {
                     action != CommandAction::Land
-                        && life.next(crate::gui::logic::mission_event(action)).is_ok()
+                        && life.next(aviary_core::wire::mission_event(action)).is_ok()
                 }
             } && !pending;
             let b = ui.add_enabled(allowed, egui::Button::new(action_label(action)));

@@ -5,7 +5,7 @@
 
 use super::UiCx;
 use crate::gui::command::{Command, OrgReportRequest};
-use crate::gui::logic::ORG_REPORT_JOB;
+use crate::gui::state::ORG_REPORT_JOB;
 use aviary_core::MissionStatus;
 use chrono::NaiveDate;
 use egui::{RichText, Ui};

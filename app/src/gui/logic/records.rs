@@ -1,0 +1,70 @@
+//! Command records: each command's outcome in the Monitor's list and the store's `commands`
+//! table, for MAVLink drones (their supervisor, [`super::supervision`]) and MQTT drones
+//! ([`super::control`]) alike. Below both, so neither imports the other for it.
+
+use crate::gui::backend::Backend;
+use crate::gui::state::{AlertKind, AppState, CommandOutcome, action_label};
+use aviary_core::wire::action_name;
+
+/// The link carried out command `id`: its record is confirmed (the mission moves by what the
+/// vehicle reports, not here).
+pub fn record_confirmed(state: &mut AppState, backend: &Backend, id: uuid::Uuid) {
+    let Some(rec) = state.commands.iter_mut().find(|c| c.id == id) else {
+        return;
+    };
+    if rec.outcome != CommandOutcome::Pending {
+        return;
+    }
+    rec.outcome = CommandOutcome::Confirmed;
+    let (mission, drone, action) = (rec.mission, rec.drone, rec.action);
+    let written = backend.store.record_command(
+        id,
+        drone,
+        Some(mission),
+        action_name(action),
+        "confirmed",
+        "",
+    );
+    store_write(state, "confirmed command", written);
+}
+
+/// A store write's outcome: a failure is logged and shown in the status bar as an error (the
+/// operator learns the record on disk is behind what happened), never dropped.
+pub fn store_write<T>(
+    state: &mut AppState,
+    what: &str,
+    result: Result<T, aviary_core::store::StoreError>,
+) -> Option<T> {
+    match result {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::error!(what, error = %e, "store write failed");
+            state.notice(format!("{what} not saved: {e}"), true);
+            None
+        }
+    }
+}
+
+/// Command `id` was refused or timed out.
+pub fn fail_command(state: &mut AppState, backend: &mut Backend, id: uuid::Uuid, reason: &str) {
+    let Some(rec) = state.commands.iter_mut().find(|c| c.id == id) else {
+        return;
+    };
+    rec.outcome = CommandOutcome::Failed(reason.to_owned());
+    let (mission, drone, action) = (rec.mission, rec.drone, rec.action);
+    let written = backend.store.record_command(
+        id,
+        drone,
+        Some(mission),
+        action_name(action),
+        "failed",
+        reason,
+    );
+    store_write(state, "failed command", written);
+    let label = state.drone_label(drone);
+    state.raise_alert(
+        AlertKind::CommandFailed,
+        Some(drone),
+        format!("{} on {label} failed: {reason}", action_label(action)),
+    );
+}
