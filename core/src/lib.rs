@@ -23,6 +23,7 @@ pub mod supervisor;
 pub mod vehicle;
 pub mod weather;
 pub mod weather_feed;
+pub mod weather_log;
 pub mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -264,6 +264,11 @@ pub enum MissReason {
         /// Their reason.
         reason: String,
     },
+    /// The start was sent but refused (a pre-flight check at the start, the vehicle).
+    StartRefused {
+        /// What refused it, in words.
+        detail: String,
+    },
 }
 
 impl fmt::Display for MissReason {
@@ -292,6 +297,7 @@ impl fmt::Display for MissReason {
             ),
             Self::NotConfirmed => f.write_str("the operator did not confirm the start in time"),
             Self::Declined { reason } => write!(f, "declined by the operator: {reason}"),
+            Self::StartRefused { detail } => write!(f, "start refused: {detail}"),
         }
     }
 }
@@ -541,6 +547,13 @@ impl RunState {
             }
             Err(reason) => Some(self.miss(vec![MissReason::Declined { reason }], now)),
         }
+    }
+
+    /// A start that was sent (after [`RunAction::Start`]) and refused: the run is missed
+    /// after all. `None` unless the run had started.
+    pub fn start_refused(&mut self, detail: String, now: DateTime<Utc>) -> Option<RunAction> {
+        matches!(self.phase, RunPhase::Started { .. })
+            .then(|| self.miss(vec![MissReason::StartRefused { detail }], now))
     }
 
     fn miss(&mut self, reasons: Vec<MissReason>, now: DateTime<Utc>) -> RunAction {

@@ -15,6 +15,7 @@
 //!   report reads [`Store::mission_figures`], one table kept in step by triggers (schema v5).
 
 mod error;
+mod local;
 mod queries;
 mod results;
 mod schema;
@@ -23,6 +24,7 @@ mod transitions;
 mod writer;
 
 pub use error::StoreError;
+pub use local::{LocalSchedule, MissionWeather, StoredRun};
 pub use queries::{MissionFilter, TelemetryRange};
 pub use results::{
     CommandAck, CommandEntry, ImportedMission, MissionFigures, MissionHistoryEntry, MissionResult,

@@ -264,6 +264,43 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX mission_transitions_mission_time ON mission_transitions(mission_id, time_us);
     ",
+    // v7: the desktop's weather and its local scheduler (issue 21): weather limits edited per
+    // drone model (a model without a row has the built-in defaults), the forecast at a
+    // mission's start and the wind its drone measured, and the schedules the desktop runs
+    // itself without a fleet server, with each run's state (a run is its schedule and its
+    // local date, so one date never gives two runs and a restart picks up where it was).
+    r"
+    CREATE TABLE weather_limits (
+        model       TEXT PRIMARY KEY,
+        limits      TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE TABLE mission_weather (
+        mission_id  BLOB NOT NULL REFERENCES missions(mission_id) ON DELETE CASCADE,
+        kind        TEXT NOT NULL,
+        time_us     INTEGER NOT NULL,
+        data        TEXT NOT NULL,
+        PRIMARY KEY (mission_id, kind)
+    );
+    CREATE TABLE local_schedules (
+        schedule_id BLOB PRIMARY KEY,
+        mission_id  BLOB NOT NULL REFERENCES missions(mission_id) ON DELETE CASCADE,
+        site_id     BLOB NOT NULL,
+        spec        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE local_schedule_runs (
+        schedule_id BLOB NOT NULL REFERENCES local_schedules(schedule_id) ON DELETE CASCADE,
+        local_date  TEXT NOT NULL,
+        due_us      INTEGER NOT NULL,
+        phase       TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        mission_id  BLOB,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (schedule_id, local_date)
+    );
+    CREATE INDEX local_schedule_runs_due ON local_schedule_runs(due_us);
+    ",
 ];
 
 /// The schema version this build writes.
