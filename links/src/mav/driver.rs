@@ -325,6 +325,31 @@ pub struct VehicleState {
     /// `AUTOPILOT_VERSION.uid` (the autopilot's unique id), when it reported a non-zero one.
     /// (`uid2`, a `MAVLink` 2 extension, is not decoded by the `mavlink` crate's dialect.)
     pub uid: Option<u64>,
+    /// The autopilot's own wind estimate (ArduPilot `WIND`, or `WIND_COV`), when it sends one.
+    pub wind: Option<WindEstimate>,
+}
+
+/// Wind as the vehicle estimates it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindEstimate {
+    /// Horizontal wind speed, m/s.
+    pub speed_mps: f64,
+    /// Direction the wind comes from, degrees true.
+    pub from_deg: f64,
+}
+
+impl WindEstimate {
+    /// From a wind velocity blowing towards north and east, m/s (`WIND_COV`'s NED x and y);
+    /// `None` when either is unknown (NaN).
+    pub fn from_ne(wind_n_mps: f64, wind_e_mps: f64) -> Option<Self> {
+        (wind_n_mps.is_finite() && wind_e_mps.is_finite()).then(|| Self {
+            speed_mps: wind_n_mps.hypot(wind_e_mps),
+            from_deg: (-wind_e_mps)
+                .atan2(-wind_n_mps)
+                .to_degrees()
+                .rem_euclid(360.0),
+        })
+    }
 }
 
 impl VehicleState {
@@ -1410,6 +1435,19 @@ impl Driver {
                 v.state.gps_sats = g.satellites_visible;
                 self.publish_state(id);
             }
+            MavMessage::WIND(w) if w.speed.is_finite() && w.direction.is_finite() => {
+                v.state.wind = Some(WindEstimate {
+                    speed_mps: f64::from(w.speed),
+                    from_deg: f64::from(w.direction).rem_euclid(360.0),
+                });
+                self.publish_state(id);
+            }
+            MavMessage::WIND_COV(w) => {
+                if let Some(est) = WindEstimate::from_ne(f64::from(w.wind_x), f64::from(w.wind_y)) {
+                    v.state.wind = Some(est);
+                    self.publish_state(id);
+                }
+            }
             MavMessage::VFR_HUD(h) => {
                 v.state.ground_speed_mps = f64::from(h.groundspeed);
                 v.state.climb_mps = f64::from(h.climb);
@@ -1559,6 +1597,7 @@ impl Driver {
                     mission_total: None,
                     vehicle_type: VehicleType::from_mav_type(hb.mavtype),
                     uid: None,
+                    wind: None,
                 },
                 addr: id.peer,
                 last_hb: now,

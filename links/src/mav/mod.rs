@@ -24,7 +24,7 @@ pub use command::{
 pub use driver::{
     LINK_LOST_AFTER, LinkConfig, LinkError, LinkEvent, LinkEvents, LinkHandle, LinkStats,
     MissionOp, PlanState, SERIAL_PEER, SigningKey, VehicleId, VehicleState, VehicleType, WakeFn,
-    spawn,
+    WindEstimate, spawn,
 };
 pub use mission::{
     MissionError, MissionItem, MissionTiming, items_from_waypoints, plan_items, upload_items,

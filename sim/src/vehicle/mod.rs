@@ -402,9 +402,11 @@ mod id {
     pub const BATTERY_STATUS: u32 = 147;
     pub const HOME_POSITION: u32 = 242;
     pub const EXTENDED_SYS_STATE: u32 = 245;
+    /// ArduPilot's wind estimate.
+    pub const WIND: u32 = 168;
 }
 
-const STREAMABLE: [u32; 9] = [
+const STREAMABLE: [u32; 10] = [
     id::SYS_STATUS,
     id::GPS_RAW_INT,
     id::ATTITUDE,
@@ -414,6 +416,7 @@ const STREAMABLE: [u32; 9] = [
     id::BATTERY_STATUS,
     id::HOME_POSITION,
     id::EXTENDED_SYS_STATE,
+    id::WIND,
 ];
 
 impl Vehicle {
@@ -432,6 +435,7 @@ impl Vehicle {
                 id::BATTERY_STATUS,
                 id::MISSION_CURRENT,
                 id::EXTENDED_SYS_STATE,
+                id::WIND,
             ] {
                 if r.status_hz > 0.0 {
                     stream_interval_s.insert(m, 1.0 / r.status_hz);

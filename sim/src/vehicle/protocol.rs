@@ -145,7 +145,7 @@ impl Vehicle {
             6 => &[id::GLOBAL_POSITION_INT],
             10 => &[id::ATTITUDE],
             11 => &[id::VFR_HUD],
-            12 => &[id::BATTERY_STATUS],
+            12 => &[id::BATTERY_STATUS, id::WIND],
             _ => &[],
         };
         for &m in ids {

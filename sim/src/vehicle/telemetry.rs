@@ -42,6 +42,7 @@ impl Vehicle {
             id::GLOBAL_POSITION_INT => self.global_position_int(),
             id::MISSION_CURRENT => self.mission_current(),
             id::VFR_HUD => self.vfr_hud(),
+            id::WIND => self.wind(),
             id::BATTERY_STATUS => self.battery_status(),
             id::HOME_POSITION => self.home_position(),
             id::AUTOPILOT_VERSION => self.autopilot_version(),
@@ -181,6 +182,20 @@ impl Vehicle {
             rollspeed: 0.0,
             pitchspeed: 0.0,
             yawspeed: 0.0,
+        })
+    }
+
+    /// ArduPilot's `WIND`: the wind the vehicle estimates, coming from `direction`.
+    pub(super) fn wind(&self) -> MavMessage {
+        let env = self.environment();
+        let from_deg = (-env.wind_e_mps)
+            .atan2(-env.wind_n_mps)
+            .to_degrees()
+            .rem_euclid(360.0);
+        MavMessage::WIND(mav::WIND_DATA {
+            direction: from_deg as f32,
+            speed: env.wind_n_mps.hypot(env.wind_e_mps) as f32,
+            speed_z: 0.0,
         })
     }
 
