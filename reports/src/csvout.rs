@@ -36,7 +36,7 @@ fn planned(r: &MissionReport, what: &str, decimals: usize) -> String {
 }
 
 /// Header of [`write_mission_summaries`].
-pub const SUMMARY_HEADER: [&str; 31] = [
+pub const SUMMARY_HEADER: [&str; 33] = [
     "mission_id",
     "mission_name",
     "site",
@@ -68,6 +68,8 @@ pub const SUMMARY_HEADER: [&str; 31] = [
     "mean_survey_speed_mps",
     "planned_photos",
     "planned_battery_used_pct",
+    "forecast_at_start",
+    "wind_measured",
 ];
 
 /// Writes one summary row per report, with a header.
@@ -123,6 +125,14 @@ pub fn write_mission_summaries<W: Write>(
             ),
             planned(r, "Photos", 0),
             planned(r, "Battery used", 1),
+            r.weather
+                .forecast
+                .as_ref()
+                .map_or_else(String::new, aviary_core::weather_log::StartForecast::line),
+            r.weather
+                .measured
+                .as_ref()
+                .map_or_else(String::new, aviary_core::weather_log::MeasuredWind::line),
         ])
         .map_err(ReportError::csv(SUMMARY_WHAT))?;
     }

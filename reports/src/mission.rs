@@ -411,6 +411,8 @@ pub struct MissionReport {
     pub covered: Option<MultiPolygon<f64>>,
     /// The plan's distance, duration, speed, photos, battery and area beside the flight's.
     pub planned_vs_actual: Vec<crate::planned::Comparison>,
+    /// The forecast at the start and the wind the drone measured, when recorded.
+    pub weather: aviary_core::store::MissionWeather,
 }
 
 impl MissionReport {
@@ -621,6 +623,7 @@ pub fn analyze(
         frame,
         covered,
         planned_vs_actual: Vec::new(),
+        weather: aviary_core::store::MissionWeather::default(),
     };
     let flown = crate::planned::Flown {
         samples: &report.samples,
@@ -869,6 +872,7 @@ pub fn load_mission_report(
         .map(CommandRecord::from_entry)
         .collect();
     let mut report = analyze(&mission, context, samples, events, commands, opts);
+    report.weather = store.mission_weather(id)?;
     if site.is_none() {
         report.issues.push(DataIssue::UnknownSite);
     }

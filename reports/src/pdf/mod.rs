@@ -165,6 +165,20 @@ pub fn mission_summary_pairs(r: &MissionReport) -> Vec<(&'static str, String)> {
                 r.count(EventKind::Alert)
             ),
         ),
+        (
+            "Forecast at start",
+            r.weather.forecast.as_ref().map_or_else(
+                || "not recorded".to_owned(),
+                aviary_core::weather_log::StartForecast::line,
+            ),
+        ),
+        (
+            "Wind measured",
+            r.weather.measured.as_ref().map_or_else(
+                || "not reported by the autopilot".to_owned(),
+                aviary_core::weather_log::MeasuredWind::line,
+            ),
+        ),
         ("Telemetry samples", r.samples.len().to_string()),
         ("Mission status", r.status.to_string()),
     ]
