@@ -101,6 +101,7 @@ fn telemetry_the_writer_could_not_store_is_shown_once() {
     ingest(
         &mut app.state,
         &mut app.backend,
+        &app.settings,
         &mut memory,
         Duration::from_millis(10),
     );
@@ -128,6 +129,7 @@ fn telemetry_the_writer_could_not_store_is_shown_once() {
     ingest(
         &mut app.state,
         &mut app.backend,
+        &app.settings,
         &mut memory,
         Duration::from_millis(10),
     );
@@ -145,6 +147,7 @@ fn telemetry_the_writer_could_not_store_is_shown_once() {
     ingest(
         &mut app.state,
         &mut app.backend,
+        &app.settings,
         &mut memory,
         Duration::from_millis(10),
     );

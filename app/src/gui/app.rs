@@ -62,10 +62,15 @@ impl AviaryApp {
             job_mode: super::jobs::JobMode::Inline,
         };
         let backend = Backend::new(store, clock, options, std::sync::Arc::new(|| {}));
+        // No weather fetches unless a test points the settings at its own server.
+        let settings = Settings {
+            weather_url: String::new(),
+            ..Settings::default()
+        };
         Ok(Self::new(
             &egui::Context::default(),
             backend,
-            Settings::default(),
+            settings,
             MapTiles::BasemapOnly,
         ))
     }
@@ -115,6 +120,7 @@ impl AviaryApp {
         logic::ingest(
             &mut app.state,
             &mut app.backend,
+            &app.settings,
             &mut app.logic,
             INGEST_BUDGET,
         );
@@ -166,6 +172,7 @@ impl AviaryApp {
         let more = logic::ingest(
             &mut self.state,
             &mut self.backend,
+            &self.settings,
             &mut self.logic,
             INGEST_BUDGET,
         );

@@ -129,6 +129,26 @@ pub struct Backend {
     pub wake: Arc<dyn Fn() + Send + Sync>,
     /// The fleet-server client, started on the first connection.
     pub fleet: Option<FleetClient>,
+    /// The weather service (links side, its own thread), started on first use.
+    pub weather: Option<WeatherClient>,
+}
+
+/// The weather service, its events and the endpoint it was started for.
+pub struct WeatherClient {
+    /// The service (fetches and caches per site on the `aviary-weather` thread).
+    pub service: aviary_links::weather::WeatherService,
+    /// Its events, drained by `logic`.
+    pub events: std::sync::mpsc::Receiver<aviary_links::weather::WeatherEvent>,
+    /// The forecast endpoint.
+    pub url: String,
+}
+
+impl std::fmt::Debug for WeatherClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeatherClient")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The fleet-server client and its event receiver.
@@ -197,6 +217,7 @@ impl Backend {
             links: Links::default(),
             sim_link: None,
             fleet: None,
+            weather: None,
             wake,
         };
         if options.simulated_fleet

@@ -180,6 +180,32 @@ pub enum Command {
     /// Build the organisation report for a period from the store and write it as PDF and/or
     /// CSV (the period's mission history), all on a job thread with progress.
     OrgReport(OrgReportRequest),
+    /// Store a drone model's weather limits (`None`: back to the built-in defaults).
+    SetWeatherLimits {
+        /// Model name.
+        model: String,
+        /// The limits.
+        limits: Option<aviary_core::weather::WeatherLimits>,
+    },
+    /// Schedule a planned mission on this desktop (runs while the app runs).
+    CreateSchedule {
+        /// The planned mission each run flies a copy of.
+        mission: MissionId,
+        /// When, in the site's local time.
+        spec: aviary_core::schedule::ScheduleSpec,
+    },
+    /// Delete a local schedule and its runs.
+    DeleteSchedule(uuid::Uuid),
+    /// The operator's answer to a scheduled run that is due: start it, or decline with a
+    /// reason (the run is recorded as missed with it).
+    AnswerRun {
+        /// The schedule.
+        schedule: uuid::Uuid,
+        /// The run's local date.
+        local_date: chrono::NaiveDate,
+        /// Start (`Ok`) or the reason to decline.
+        confirm: Result<(), String>,
+    },
 }
 
 /// What [`Command::OrgReport`] writes.

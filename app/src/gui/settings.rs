@@ -57,6 +57,13 @@ pub struct Settings {
     pub sim_register: bool,
     /// Show the frame-time readout in the top bar.
     pub show_frame_time: bool,
+    /// The Open-Meteo compatible forecast endpoint the weather comes from (plain http; an
+    /// organisation may point it at its own mirror).
+    pub weather_url: String,
+    /// Scheduled runs start without an operator's confirmation (each start audited).
+    pub unattended_starts: bool,
+    /// Minutes before a scheduled run its pre-flight checks run.
+    pub schedule_lead_min: u32,
 }
 
 impl Default for Settings {
@@ -74,6 +81,9 @@ impl Default for Settings {
             sim_mqtt_broker: DEFAULT_SIM_BROKER.to_owned(),
             sim_register: false,
             show_frame_time: false,
+            weather_url: aviary_links::weather::DEFAULT_OPEN_METEO_URL.to_owned(),
+            unattended_starts: false,
+            schedule_lead_min: 10,
         }
     }
 }

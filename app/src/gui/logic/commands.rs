@@ -170,6 +170,79 @@ pub fn handle_command(
             }
         }
         Command::DisconnectServer => crate::gui::fleet_server::disconnect(state, backend),
+        Command::SetWeatherLimits { model, limits } => {
+            match backend.store.set_weather_limits(&model, limits.as_ref()) {
+                Ok(()) => state.notice(
+                    if limits.is_some() {
+                        format!("weather limits for {model} stored")
+                    } else {
+                        format!("weather limits for {model} back to the defaults")
+                    },
+                    false,
+                ),
+                Err(e) => state.notice(format!("weather limits: {e}"), true),
+            }
+            super::weather::load_limits(state, backend, true);
+        }
+        Command::CreateSchedule { mission, spec } => {
+            create_schedule(state, backend, memory, mission, spec);
+        }
+        Command::DeleteSchedule(id) => {
+            if let Err(e) = backend.store.delete_schedule(id) {
+                state.notice(format!("schedule not deleted: {e}"), true);
+            }
+            memory.scheduler.dirty = true;
+        }
+        Command::AnswerRun {
+            schedule,
+            local_date,
+            confirm,
+        } => {
+            let key = aviary_core::schedule::RunKey {
+                schedule,
+                local_date,
+            };
+            super::scheduler::answer(state, backend, settings, memory, key, confirm);
+        }
+    }
+}
+
+/// Stores a new local schedule for a planned mission.
+fn create_schedule(
+    state: &mut AppState,
+    backend: &Backend,
+    memory: &mut LogicMemory,
+    mission: MissionId,
+    spec: aviary_core::schedule::ScheduleSpec,
+) {
+    let m = match backend.store.get_mission(mission) {
+        Ok(m) if m.status == MissionStatus::Planned => m,
+        Ok(m) => {
+            state.calendar.form.error = Some(format!(
+                "'{}' is {}: only a planned mission can be scheduled",
+                m.name, m.status
+            ));
+            return;
+        }
+        Err(e) => {
+            state.calendar.form.error = Some(e.to_string());
+            return;
+        }
+    };
+    let sched = aviary_core::store::LocalSchedule {
+        id: uuid::Uuid::new_v4(),
+        mission,
+        site: m.site_id,
+        spec,
+        created_at: state.now,
+    };
+    match backend.store.save_schedule(&sched) {
+        Ok(()) => {
+            state.calendar.form.error = None;
+            state.notice(format!("'{}' scheduled", m.name), false);
+            memory.scheduler.dirty = true;
+        }
+        Err(e) => state.calendar.form.error = Some(e.to_string()),
     }
 }
 

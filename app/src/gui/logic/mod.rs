@@ -8,7 +8,9 @@
 //! `commands`, the one place a `Command` is executed, with `files` (imports and exports),
 //! `reports` and `simulator` beside it; `control` (mission commands sent to drones and their
 //! outcomes); `supervision` (each `MAVLink` drone's mission supervisor: the vehicle's reports
-//! move its mission, pre-flight checks before a start).
+//! move its mission, pre-flight checks before a start); `weather` (site reports from the
+//! links-side service, the verdicts shown and checked); `scheduler` (the desktop's own
+//! scheduled runs through `aviary_core::schedule`).
 
 mod alerts;
 mod commands;
@@ -19,8 +21,10 @@ mod link_events;
 mod records;
 mod refresh;
 mod reports;
+mod scheduler;
 mod simulator;
 mod supervision;
+mod weather;
 
 pub use alerts::{GEOFENCE_MARGIN_M, outside_geofence};
 pub use commands::handle_command;
@@ -30,6 +34,7 @@ pub use records::{fail_command, record_confirmed, store_write};
 pub use refresh::{ingest_sample, refresh_from_store, report_telemetry_loss};
 
 use super::backend::Backend;
+use super::settings::Settings;
 use super::state::AppState;
 use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
@@ -49,6 +54,8 @@ pub struct LogicMemory {
     next_link: usize,
     /// The telemetry writer's counters last shown (losses are shown once each).
     telemetry_seen: aviary_core::store::TelemetryStats,
+    /// The local scheduler's runs in flight.
+    pub(crate) scheduler: scheduler::SchedulerMemory,
 }
 
 /// Drains events into `state` for at most `budget`. Returns whether work is left over (the
@@ -56,6 +63,7 @@ pub struct LogicMemory {
 pub fn ingest(
     state: &mut AppState,
     backend: &mut Backend,
+    settings: &Settings,
     memory: &mut LogicMemory,
     budget: Duration,
 ) -> bool {
@@ -100,6 +108,8 @@ pub fn ingest(
         refresh::report_telemetry_loss(state, backend, &mut memory.telemetry_seen);
     }
     supervision::tick_all(state, backend);
+    weather::tick(state, backend, settings);
+    scheduler::tick(state, backend, settings, memory);
     alerts::evaluate_alerts(state);
     state.jobs = backend.jobs.views();
     more

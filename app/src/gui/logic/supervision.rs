@@ -495,13 +495,15 @@ fn preflight_passes(
         .find(|x| x.id != m.id)
         .map(|x| x.name);
     let items = flight::items_for(home, &m.waypoints, m.parameters.speed_mps);
-    let needs = flight::plan_needs(
+    let mut needs = flight::plan_needs(
         home,
         &m.waypoints,
         m.parameters.speed_mps,
         items.len(),
         &aviary_planner::Airframe::default(),
     );
+    let (weather, report) = super::weather::for_start(state, backend, m, drone, now);
+    needs.weather = Some(weather.clone());
     let s = ensure(backend, drone, now);
     let checks = preflight(
         s.sup.vehicle(),
@@ -534,6 +536,10 @@ fn preflight_passes(
         return false;
     }
     state.preflight = None;
+    let forecast = aviary_core::weather_log::StartForecast::new(weather, report.as_ref(), now);
+    if let Err(e) = backend.store.put_start_forecast(m.id, &forecast) {
+        state.notice(format!("weather at start not stored: {e}"), true);
+    }
     if let Some(reason) = override_reason.filter(|_| overridden) {
         let failed: Vec<&str> = checks
             .iter()

@@ -15,6 +15,7 @@ mod plan;
 mod reports;
 mod server;
 mod simulator;
+mod weather;
 
 pub use drone::{
     DroneView, LINK_LOST_AFTER_S, LinkDetail, PLOT_SAMPLES_MAX, PlotSample, TRAIL_POINTS_MAX,
@@ -29,6 +30,10 @@ pub use plan::{PlanEditor, PlanPreview};
 pub use reports::{ORG_REPORT_JOB, OrgReportForm};
 pub use server::{ServerPanel, ServerStatus};
 pub use simulator::{FaultKind, SimLogEntry, SimPanel};
+pub use weather::{
+    CalendarRow, CalendarState, MeasuredFlight, ModelLimits, RunPrompt, ScheduleForm, SiteWeather,
+    WeatherState,
+};
 
 use aviary_core::wire::CommandAction;
 use aviary_core::{
@@ -50,6 +55,8 @@ pub enum View {
     History,
     /// Simulated drones and fault injection (training).
     Simulator,
+    /// Scheduled runs per site: upcoming and past, with outcomes.
+    Calendar,
     /// Mission and fleet reports.
     Reports,
     /// Tiles, links, readouts.
@@ -58,12 +65,13 @@ pub enum View {
 
 impl View {
     /// Every view, in top-bar order.
-    pub const ALL: [View; 7] = [
+    pub const ALL: [View; 8] = [
         Self::Plan,
         Self::Fleet,
         Self::Monitor,
         Self::History,
         Self::Simulator,
+        Self::Calendar,
         Self::Reports,
         Self::Settings,
     ];
@@ -76,6 +84,7 @@ impl View {
             Self::Monitor => "Monitor",
             Self::History => "History",
             Self::Simulator => "Simulator",
+            Self::Calendar => "Calendar",
             Self::Reports => "Reports",
             Self::Settings => "Settings",
         }
@@ -161,6 +170,10 @@ pub struct AppState {
     pub last_report: Option<String>,
     /// Reports: the organisation-report form.
     pub org_report: OrgReportForm,
+    /// Weather per site and the verdicts shown.
+    pub weather: WeatherState,
+    /// Scheduled runs and the schedule form.
+    pub calendar: CalendarState,
     /// Link addresses and their state as the links runtime reports them.
     pub link_states: Vec<(String, String)>,
     /// Fleet-server connection.
@@ -200,6 +213,8 @@ impl AppState {
             now,
             last_report: None,
             org_report: OrgReportForm::last_30_days(now),
+            weather: WeatherState::default(),
+            calendar: CalendarState::new(now.date_naive()),
             link_states: Vec::new(),
             server: ServerPanel::default(),
             map_focus: None,

@@ -73,6 +73,10 @@ pub enum AlertKind {
     Geofence,
     /// The vehicle reported a failure (motor, GPS, ...).
     VehicleFault,
+    /// The weather verdict of a flying mission changed.
+    Weather,
+    /// A scheduled run could not start.
+    MissedRun,
 }
 
 impl AlertKind {
@@ -84,6 +88,8 @@ impl AlertKind {
             Self::CommandFailed => "Command failed",
             Self::Geofence => "Geofence",
             Self::VehicleFault => "Vehicle fault",
+            Self::Weather => "Weather",
+            Self::MissedRun => "Missed run",
         }
     }
 }

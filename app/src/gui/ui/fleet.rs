@@ -38,6 +38,8 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             });
         }
     });
+    super::limits::limits_ui(ui, cx);
+    let state = &mut *cx.state;
     server_missions_ui(ui, state);
     ui.add_space(6.0);
     // --- filters ---

@@ -1,14 +1,17 @@
 //! One module per view; each draws from [`AppState`] and queues [`Command`]s. Nothing here
 //! calls the store, a link or the simulator.
 
+pub mod calendar;
 pub mod fleet;
 pub mod history;
+pub mod limits;
 pub mod map;
 pub mod monitor;
 pub mod plan;
 pub mod reports;
 pub mod settings;
 pub mod simulator;
+pub mod weather;
 
 use super::command::{Command, CommandQueue};
 use super::settings::Settings;
@@ -83,16 +86,18 @@ pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                         .show(ui, |ui| simulator::simulator_panel_ui(ui, cx));
                 });
         }
-        View::Fleet | View::Reports | View::Settings => {}
+        View::Fleet | View::Calendar | View::Reports | View::Settings => {}
     }
     egui::CentralPanel::default_margins().show(ui, |ui| match cx.state.view {
         View::Fleet => fleet::fleet_ui(ui, cx),
+        View::Calendar => calendar::calendar_ui(ui, cx),
         View::Reports => reports::reports_ui(ui, cx),
         View::Settings => settings::settings_ui(ui, cx),
         _ => map::map_ui(ui, cx),
     });
     confirm_ui(ui, cx);
     preflight_ui(ui, cx);
+    calendar::run_prompt_ui(ui, cx);
 }
 
 fn top_bar_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {

@@ -135,6 +135,31 @@ fn mission_ui(
             .color(status_color)
             .strong(),
     );
+    if let Some(w) = state.weather.flying.get(&m.id) {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Weather");
+            ui.label(
+                RichText::new(super::weather::verdict_word(w.verdict))
+                    .strong()
+                    .color(super::weather::verdict_color(w.verdict)),
+            );
+            ui.label(
+                RichText::new(match w.reasons.first() {
+                    Some(r) => format!("{} ({})", r.text, super::weather::age_words(w)),
+                    None => format!("within limits ({})", super::weather::age_words(w)),
+                })
+                .small(),
+            );
+        });
+    }
+    if let Some(w) = state
+        .weather
+        .measured
+        .get(&m.id)
+        .and_then(|f| f.wind.result())
+    {
+        ui.label(RichText::new(format!("Wind measured by the drone: {}", w.line())).small());
+    }
     let p = progress(state, m);
     ui.add(egui::ProgressBar::new((p.pct / 100.0) as f32).text(format!("{:.0} %", p.pct)));
     egui::Grid::new("mission_figures")

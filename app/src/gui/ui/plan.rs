@@ -337,10 +337,35 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         }
     });
 
+    ui.separator();
+    plan_weather_ui(ui, state);
+
     // The plan changed: ask for a new preview (in the background).
     let ed = &state.plan;
     if ed.revision != before || (ed.requested_revision != ed.revision && ed.vertices.len() >= 3) {
         request_preview(state, cx.commands);
+    }
+}
+
+/// The weather for the plan's site, drone model and window (evaluated by `logic` from the
+/// site's latest report).
+fn plan_weather_ui(ui: &mut Ui, state: &mut crate::gui::state::AppState) {
+    ui.label(RichText::new("Weather").strong());
+    ui.horizontal(|ui| {
+        ui.label("Window starts in");
+        ui.add(
+            egui::DragValue::new(&mut state.weather.plan_start_in_min)
+                .range(0..=2_880)
+                .speed(5.0)
+                .suffix(" min"),
+        )
+        .on_hover_text("The mission's window: this start plus the estimated duration");
+    });
+    match &state.weather.plan {
+        Some(v) => super::weather::verdict_ui(ui, v, "plan_weather_reasons"),
+        None => {
+            ui.label(RichText::new("Choose a site to see its weather.").weak());
+        }
     }
 }
 

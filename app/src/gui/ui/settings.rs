@@ -51,6 +51,31 @@ pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 "Show the frame-time readout in the top bar",
             );
             ui.end_row();
+            ui.label("Weather forecast URL");
+            ui.add(
+                egui::TextEdit::singleline(&mut s.weather_url)
+                    .id_salt("weather_url")
+                    .desired_width(420.0),
+            )
+            .on_hover_text("Open-Meteo compatible /v1/forecast endpoint (plain http)");
+            ui.end_row();
+            ui.label("Scheduled runs");
+            ui.vertical(|ui| {
+                ui.checkbox(
+                    &mut s.unattended_starts,
+                    "Start scheduled runs unattended (no confirmation; each start audited)",
+                );
+                ui.horizontal(|ui| {
+                    ui.label("Pre-flight checks");
+                    ui.add(
+                        egui::DragValue::new(&mut s.schedule_lead_min)
+                            .range(1..=120)
+                            .suffix(" min"),
+                    );
+                    ui.label("before the start");
+                });
+            });
+            ui.end_row();
         });
     ui.add_space(8.0);
     simulator_ui(ui, cx);
