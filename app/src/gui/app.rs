@@ -106,6 +106,14 @@ impl AviaryApp {
         };
         app.reload_tiles();
         app.state.server.email.clone_from(&app.settings.fleet_email);
+        // Wall displays and documentation screenshots open on a chosen view.
+        if let Ok(name) = std::env::var("AVIARY_START_VIEW")
+            && let Some(v) = super::state::View::ALL
+                .into_iter()
+                .find(|v| v.label().eq_ignore_ascii_case(name.trim()))
+        {
+            app.state.view = v;
+        }
         // Unattended stations (wall displays, CI screenshots) connect at start with the password
         // from the environment; it is never written to the settings file.
         if let Ok(password) = std::env::var("AVIARY_FLEET_PASSWORD")
