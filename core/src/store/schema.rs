@@ -430,9 +430,18 @@ mod tests {
         migrate(&conn, &path).unwrap();
         let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
         assert_eq!(one("PRAGMA user_version"), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 6);
+        assert_eq!(SCHEMA_VERSION, 7);
         for table in ["missions", "telemetry", "commands", "audit_log", "sites"] {
             assert_eq!(one(&format!("SELECT count(*) FROM {table}")), 1, "{table}");
+        }
+        // v7: weather limits, mission weather and local schedules start empty.
+        for table in [
+            "weather_limits",
+            "mission_weather",
+            "local_schedules",
+            "local_schedule_runs",
+        ] {
+            assert_eq!(one(&format!("SELECT count(*) FROM {table}")), 0, "{table}");
         }
         assert_eq!(one("SELECT count(*) FROM mission_results"), 0);
         for index in [
