@@ -193,6 +193,15 @@ fn zones_drawn_and_imported_keep_the_path_out() {
             "path enters a zone at {m:?}"
         );
     }
+    // The return leg to home is flown straight and crosses the drawn zone in this layout (legs
+    // to and from home are not routed yet): the operator is warned before saving.
+    let preview = h.state().state.plan.current_preview().expect("a preview");
+    assert!(
+        preview.warnings.iter().any(|w| w.contains("between home and the survey")
+            && w.contains("crosses no-fly zone")),
+        "{:?}",
+        preview.warnings
+    );
 
     // --- a file that is not an area is a clear error, the zones stay ---
     let bad = dir.path().join("notes.geojson");

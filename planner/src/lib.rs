@@ -40,6 +40,7 @@ mod patterns;
 pub mod plan;
 mod sweep;
 mod tour;
+pub mod transit;
 
 pub use area::Area;
 pub use camera::{BUILTIN_CAMERAS, Camera, NamedCamera, builtin_camera};
@@ -50,3 +51,4 @@ pub use params::{
     ARDUCOPTER_MAX_ITEMS, Airframe, Derived, PX4_MAX_ITEMS, Pattern, Spacing, SurveyParams,
 };
 pub use plan::{Plan, keep_inside, plan_path, plan_split, plan_survey};
+pub use transit::NoFlyCrossing;

@@ -309,6 +309,20 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         }
     }
 
+    let several = plans.len() > 1;
+    let crossings: Vec<String> = plans
+        .iter()
+        .enumerate()
+        .flat_map(|(d, p)| {
+            p.no_fly_crossings().into_iter().map(move |c| {
+                if several {
+                    format!("drone {}: {c}", d + 1)
+                } else {
+                    c.to_string()
+                }
+            })
+        })
+        .collect();
     let sum = |f: fn(&Plan) -> f64| plans.iter().map(f).sum::<f64>();
     let flyable = sum(|p| p.estimate.flyable_area_m2).max(f64::MIN_POSITIVE);
     let summary = serde_json::json!({
@@ -339,7 +353,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
         "sortie_files": sortie_files,
         "sortie_dir": (sortie_files > 0).then(|| dir.display().to_string()),
+        "no_fly_crossings": crossings,
     });
+    for c in &crossings {
+        eprintln!("warning: {c}");
+    }
     if args.json {
         println!("{summary}");
     } else {

@@ -50,6 +50,7 @@ pub fn plan_preview(
             est.unrouted_connectors
         ));
     }
+    warnings.extend(plan.no_fly_crossings().iter().map(ToString::to_string));
     if est.coverage_pct < 95.0 && est.flyable_area_m2 > 0.0 {
         warnings.push(format!(
             "camera covers only {:.0} % of the area",
