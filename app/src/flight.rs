@@ -6,7 +6,6 @@
 
 use aviary_core::mission_items::{PlanItem, cmd, mission_items, resume_items};
 use aviary_core::preflight::PlanNeeds;
-use aviary_core::store::{Store, StoreError};
 use aviary_core::supervisor::{MissionPhase, Order, Output, Supervisor};
 use aviary_core::vehicle::VehicleFact;
 use aviary_core::wire::CommandAction;
@@ -16,6 +15,7 @@ use aviary_core::{
 use aviary_links::mav::{
     ActionFailure, ActionKind, FailureCause, LinkEvent, MissionRequest, VehicleId, VehicleState,
 };
+use aviary_store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 
 /// The facts a link event carries, with the vehicle they are about. Mode, armed, landed state,

@@ -4,10 +4,10 @@
 //! the vehicle's own words, the stdin commands and the exit codes. The flight is then read
 //! back from the store (`aviary report mission --latest`, transitions, flown speed).
 
-use aviary_core::store::{Store, StoreOptions, TelemetryRange};
 use aviary_core::supervisor::MissionPhase;
 use aviary_core::{LatLon, SystemClock};
 use aviary_sim::{Fault, SimConfig, SimHandle, Simulator};
+use aviary_store::{Store, StoreOptions, TelemetryRange};
 use serde_json::Value;
 use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -254,7 +254,7 @@ fn a_full_mission_completes_only_after_landing_and_is_reported() {
     // The store holds the whole flight: transitions, and telemetry through the landing.
     let store = open(&dir.path().join("a.db"));
     let missions = store
-        .list_missions(&aviary_core::store::MissionFilter::default())
+        .list_missions(&aviary_store::MissionFilter::default())
         .expect("missions");
     assert_eq!(missions.len(), 1);
     let m = &missions[0];
@@ -465,7 +465,7 @@ fn a_mission_in_two_sorties_lands_waits_for_the_battery_swap_and_completes() {
     // One mission in the store, with both sorties' waypoints.
     let store = open(&db);
     let missions = store
-        .list_missions(&aviary_core::store::MissionFilter::default())
+        .list_missions(&aviary_store::MissionFilter::default())
         .expect("missions");
     assert_eq!(missions.len(), 1);
 }

@@ -14,7 +14,6 @@ use aviary_app::gui::jobs::JobMode;
 use aviary_app::gui::settings::Settings;
 use aviary_app::gui::state::{AlertKind, CommandOutcome};
 use aviary_core::mission::FailureReason;
-use aviary_core::store::{Store, StoreOptions};
 use aviary_core::supervisor::MissionPhase;
 use aviary_core::wire::CommandAction;
 use aviary_core::{
@@ -23,6 +22,7 @@ use aviary_core::{
 };
 use aviary_links::mav::VehicleId;
 use aviary_sim::{DroneInfo, Fault, SimConfig, SimHandle, Simulator, StreamRates, VehicleConfig};
+use aviary_store::{Store, StoreOptions};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;

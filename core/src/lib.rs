@@ -1,13 +1,14 @@
 //! `aviary-core` owns Aviary's domain: organisations, sites, drones, missions, waypoints,
 //! telemetry samples, users with roles, audit events; the mission lifecycle state machine
-//! ([`mission::MissionLifecycle`]); the injected [`clock::Clock`]; and the local SQLite
-//! [`store::Store`] with its background telemetry writer.
+//! ([`mission::MissionLifecycle`]); the mission supervisor fed by vehicle facts
+//! ([`supervisor`]); the one mission item list; the injected [`clock::Clock`]; and the wire
+//! types shared by links and server. The local SQLite store lives in `aviary-store`.
 //!
 //! Principal types: [`geo::LatLon`], [`model::Drone`], [`model::Mission`],
 //! [`model::TelemetrySample`], [`mission::MissionStatus`], [`auth::Role`].
 //!
 //! This crate depends on no other workspace crate, and on nothing that draws, talks to a
-//! network or runs an async runtime. All I/O lives in [`store`]; everything else is pure and
+//! network, touches a file or runs an async runtime: it does no I/O. Everything is pure and
 //! takes time from a [`clock::Clock`], never from the system clock directly.
 
 pub mod auth;
@@ -18,7 +19,6 @@ pub mod mission_items;
 pub mod model;
 pub mod preflight;
 pub mod schedule;
-pub mod store;
 pub mod supervisor;
 pub mod vehicle;
 pub mod weather;

@@ -7,7 +7,6 @@
 //! 100,000 missions' stored results, then the aggregation (`load_org_report`).
 
 use aviary_core::ManualClock;
-use aviary_core::store::{Store, StoreOptions};
 use aviary_core::{
     Drone, DroneId, DroneStatus, LatLon, MissionId, MissionStatus, OrgId, Site, SiteId,
 };
@@ -16,6 +15,7 @@ use aviary_reports::summary::{
     Grouping, MaintenancePolicy, MissionRecord, load_org_report, summarize,
 };
 use aviary_reports::{csvout, pdf, testdata};
+use aviary_store::{Store, StoreOptions};
 use chrono::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;

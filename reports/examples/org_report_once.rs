@@ -11,10 +11,10 @@
 //! year); `run` opens it and times `load_org_report` for that year N times.
 
 use aviary_core::ManualClock;
-use aviary_core::store::{Store, StoreOptions};
 use aviary_reports::ReportOptions;
 use aviary_reports::summary::{Grouping, MaintenancePolicy, load_org_report};
 use aviary_reports::testdata;
+use aviary_store::{Store, StoreOptions};
 use chrono::Duration;
 use std::path::Path;
 use std::sync::Arc;

@@ -4,9 +4,9 @@
 //! Three lawnmower surveys flown at 10 Hz over fields near Delft: one completed, one
 //! completed with three minutes of telemetry lost, one aborted a third of the way through.
 
-use aviary_core::store::{Store, StoreOptions};
 use aviary_core::{ManualClock, MissionStatus};
 use aviary_reports::testdata;
+use aviary_store::{Store, StoreOptions};
 use std::sync::Arc;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,6 +1,6 @@
 //! Report errors. Every variant that concerns a file or an output names it.
 
-use aviary_core::store::StoreError;
+use aviary_store::StoreError;
 use std::path::PathBuf;
 
 /// What went wrong while building or writing a report.

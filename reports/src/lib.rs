@@ -8,7 +8,7 @@
 //! Principal types: [`MissionReport`], [`DataIssue`], [`Verdict`], [`MissionRecord`],
 //! [`OrgSummary`], [`ReportError`].
 //!
-//! It reads through `aviary-core`'s [`Store`](aviary_core::store::Store) and may use
+//! It reads through `aviary-store`'s [`Store`](aviary_store::Store) and may use
 //! `aviary-planner`; it must not depend on `links`, `sim`, `app` or `server`, nor on egui,
 //! a network client, an async runtime or the database driver directly. Reports never fail
 //! on bad telemetry: gaps, disorder, duplicates, missing data and missions still in progress

@@ -10,13 +10,13 @@
 use crate::coverage::raster_coverage;
 use crate::error::ReportError;
 use crate::format;
-use aviary_core::store::{
-    CommandAck, CommandEntry, MissionResult, ResultSource, Store, StoreError, TelemetryRange,
-};
 use aviary_core::{
     LatLon, Mission, MissionId, MissionStatus, SurveyArea, TelemetrySample, WaypointAction,
 };
 use aviary_planner::{BUILTIN_CAMERAS, Camera, LocalFrame};
+use aviary_store::{
+    CommandAck, CommandEntry, MissionResult, ResultSource, Store, StoreError, TelemetryRange,
+};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use geo::{Area, BooleanOps, Coord, LineString, MultiPolygon, Polygon};
@@ -412,7 +412,7 @@ pub struct MissionReport {
     /// The plan's distance, duration, speed, photos, battery and area beside the flight's.
     pub planned_vs_actual: Vec<crate::planned::Comparison>,
     /// The forecast at the start and the wind the drone measured, when recorded.
-    pub weather: aviary_core::store::MissionWeather,
+    pub weather: aviary_store::MissionWeather,
 }
 
 impl MissionReport {
@@ -623,7 +623,7 @@ pub fn analyze(
         frame,
         covered,
         planned_vs_actual: Vec::new(),
-        weather: aviary_core::store::MissionWeather::default(),
+        weather: aviary_store::MissionWeather::default(),
     };
     let flown = crate::planned::Flown {
         samples: &report.samples,

@@ -11,11 +11,11 @@
 
 use crate::error::ReportError;
 use crate::mission::{ReportContext, ReportOptions, analyze, save_result};
-use aviary_core::store::{
+use aviary_core::{Drone, DroneId, DroneStatus, Mission, MissionId, MissionStatus, Site, SiteId};
+use aviary_store::{
     MissionFigures, MissionHistoryEntry, MissionResult, RecordFilter, ResultSource, Store,
     TelemetryRange,
 };
-use aviary_core::{Drone, DroneId, DroneStatus, Mission, MissionId, MissionStatus, Site, SiteId};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::{BTreeMap, HashMap};

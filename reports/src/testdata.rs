@@ -4,12 +4,12 @@
 //! an organisation, a site, a drone, the mission, its telemetry and its audit events.
 
 use crate::error::ReportError;
-use aviary_core::store::{ImportedMission, MissionResult, ResultSource, Store};
 use aviary_core::{
     AuditEvent, Drone, DroneId, DroneStatus, FlightPattern, LatLon, Mission, MissionId,
     MissionParams, MissionStatus, OrgId, Organization, Site, SiteId, SurveyArea, TelemetrySample,
     Waypoint, WaypointAction,
 };
+use aviary_store::{ImportedMission, MissionResult, ResultSource, Store};
 use chrono::{DateTime, Duration, Utc};
 
 /// Name of the demo site [`seed_store`] creates and reuses.
@@ -238,7 +238,7 @@ pub fn seed_store_with_loss(
     let (site, drone, day) = if let Some(site) = existing {
         let drone = store.list_drones(Some(site.id), None)?.into_iter().next();
         let flown = store
-            .list_missions(&aviary_core::store::MissionFilter {
+            .list_missions(&aviary_store::MissionFilter {
                 site_id: Some(site.id),
                 ..Default::default()
             })?

@@ -3,9 +3,9 @@
 //! crate and, when installed, Python's `csv` module.
 
 use aviary_core::ManualClock;
-use aviary_core::store::{Store, StoreOptions};
 use aviary_reports::summary::{Grouping, MaintenancePolicy, load_org_report};
 use aviary_reports::{ReportOptions, csvout, testdata};
+use aviary_store::{Store, StoreOptions};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 

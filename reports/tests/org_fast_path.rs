@@ -9,9 +9,6 @@
 
 #![allow(clippy::unwrap_used, reason = "test: a panic is the failure report")]
 
-use aviary_core::store::{
-    ImportedMission, MissionResult, RecordFilter, ResultSource, Store, StoreOptions,
-};
 use aviary_core::{
     Drone, DroneId, DroneStatus, LatLon, ManualClock, Mission, MissionId, MissionStatus, OrgId,
     Organization, Site, SiteId,
@@ -22,6 +19,9 @@ use aviary_reports::summary::{
     load_records, record_of_entry, summarize,
 };
 use aviary_reports::testdata;
+use aviary_store::{
+    ImportedMission, MissionResult, RecordFilter, ResultSource, Store, StoreOptions,
+};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::{BTreeMap, HashSet};

@@ -5,7 +5,6 @@
 //! `AVIARY_REQUIRE_SERVICES=1`, which turns a missing tool into a failure. Set
 //! `AVIARY_REPORT_ARTIFACTS=DIR` to keep the PDFs and rendered pages for inspection.
 
-use aviary_core::store::{Store, StoreOptions};
 use aviary_core::{ManualClock, MissionStatus};
 use aviary_reports::summary::{
     Grouping, HistoryFilter, MaintenancePolicy, load_history, load_org_report,
@@ -13,6 +12,7 @@ use aviary_reports::summary::{
 use aviary_reports::{
     ReportError, ReportOptions, csvout, format, load_mission_report, output, pdf, testdata,
 };
+use aviary_store::{Store, StoreOptions};
 use chrono::Duration;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -5,10 +5,10 @@
 
 #![allow(clippy::unwrap_used, reason = "test: a panic is the failure report")]
 
-use aviary_core::store::{MissionResult, RecordFilter, ResultSource, Store, StoreOptions};
 use aviary_core::{ManualClock, MissionStatus};
 use aviary_reports::summary::{HistoryFilter, load_history, load_records};
 use aviary_reports::{EventKind, ReportOptions, load_mission_report, testdata};
+use aviary_store::{MissionResult, RecordFilter, ResultSource, Store, StoreOptions};
 use chrono::Duration;
 use std::path::Path;
 use std::sync::Arc;

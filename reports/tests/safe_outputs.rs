@@ -2,10 +2,10 @@
 //! a report fails (unknown mission, a second output in a missing folder, two outputs on one
 //! path), and reports read a database they may not write.
 
-use aviary_core::store::{Store, StoreOptions};
 use aviary_core::{ManualClock, MissionId, MissionStatus};
 use aviary_reports::output::{self, OutputFile};
 use aviary_reports::{ReportError, ReportOptions, csvout, load_mission_report, pdf, testdata};
+use aviary_store::{Store, StoreOptions};
 use chrono::Duration;
 use std::path::Path;
 use std::sync::Arc;

@@ -5,9 +5,9 @@
 //! A missing poppler skips the tool checks with a message unless
 //! `AVIARY_REQUIRE_SERVICES=1`. `AVIARY_REPORT_ARTIFACTS=DIR` keeps the PDFs and pages.
 
-use aviary_core::store::{Store, StoreOptions};
 use aviary_core::{ManualClock, MissionStatus};
 use aviary_reports::{ReportOptions, load_mission_report, pdf, testdata};
+use aviary_store::{Store, StoreOptions};
 use chrono::Duration;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -136,7 +136,7 @@ fn crate_edges_match_architecture_md() {
 }
 
 #[test]
-fn headless_crates_never_reach_egui_and_sim_never_reaches_links() {
+fn headless_crates_never_reach_egui_and_only_the_desktop_side_reaches_sqlite() {
     let meta = metadata();
     let nodes = meta["resolve"]["nodes"].as_array().unwrap();
     let id_name: BTreeMap<&str, &str> = meta["packages"]
@@ -200,4 +200,22 @@ fn headless_crates_never_reach_egui_and_sim_never_reaches_links() {
     for heavy in ["tokio", "mavlink", "rumqttc", "axum"] {
         assert!(!core.contains(heavy), "core reaches {heavy}");
     }
+    // The local store (SQLite, the OS data directory) is the desktop's: the server keeps its
+    // data in PostgreSQL and the pure crates do no I/O.
+    for c in [
+        "aviary-core",
+        "aviary-planner",
+        "aviary-links",
+        "aviary-sim",
+        "aviary-server",
+    ] {
+        let r = reach(c);
+        for local in ["aviary-store", "rusqlite", "libsqlite3-sys", "directories"] {
+            assert!(!r.contains(local), "{c} reaches {local}");
+        }
+    }
+    assert!(
+        reach("aviary-store").contains("rusqlite"),
+        "the check sees the store's own SQLite"
+    );
 }

@@ -12,7 +12,6 @@
     reason = "test: a panic is the failure report"
 )]
 
-use aviary_core::store::{CommandAck, ResultSource, Store, StoreOptions, TelemetryRange};
 use aviary_core::wire::CommandAction;
 use aviary_core::*;
 use aviary_links::mav::{
@@ -20,6 +19,7 @@ use aviary_links::mav::{
     items_from_waypoints,
 };
 use aviary_sim::{SimConfig, Simulator};
+use aviary_store::{CommandAck, ResultSource, Store, StoreOptions, TelemetryRange};
 use chrono::{DateTime, Duration, Utc};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -13,7 +13,6 @@ use anyhow::Context as _;
 use aviary_app::flight;
 use aviary_core::mission_items::PlanItem;
 use aviary_core::preflight::{PreflightConfig, blocking, preflight};
-use aviary_core::store::{MissionFilter, Store, StoreOptions};
 use aviary_core::supervisor::{MissionPhase, Output, Supervisor, SupervisorConfig};
 use aviary_core::vehicle::VehicleFact;
 use aviary_core::wire::CommandAction;
@@ -23,6 +22,7 @@ use aviary_core::{
 };
 use aviary_links::mav::{self, LinkConfig, LinkEvent, LinkEvents, LinkHandle, VehicleId};
 use aviary_planner::formats::read_mission_file;
+use aviary_store::{MissionFilter, Store, StoreOptions};
 use std::io::BufRead as _;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -2,13 +2,13 @@
 
 use anyhow::Context as _;
 use aviary_core::MissionStatus;
-use aviary_core::store::Store;
 use aviary_core::{MissionId, SystemClock};
 use aviary_reports::output::{self, OutputFile};
 use aviary_reports::summary::{
     Grouping, HistoryFilter, MaintenancePolicy, load_history, load_org_report,
 };
 use aviary_reports::{ReportOptions, csvout, format, load_mission_report, pdf};
+use aviary_store::Store;
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -107,12 +107,13 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<()> {
     }
 }
 
-/// The database to read: `--db`, else the app's own (`aviary_core::store::default_db_path`).
+/// The database to read: `--db`, else the app's own (`aviary_store::default_db_path`).
 fn db_path(db: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
     match db {
         Some(p) => Ok(p.clone()),
-        None => aviary_core::store::default_db_path()
-            .context("finding the app's database (give --db FILE)"),
+        None => {
+            aviary_store::default_db_path().context("finding the app's database (give --db FILE)")
+        }
     }
 }
 
@@ -204,7 +205,7 @@ fn mission(a: &MissionArgs) -> anyhow::Result<()> {
 
 /// The mission whose flight started last.
 fn latest_flown(store: &Store) -> anyhow::Result<MissionId> {
-    let flown = store.list_missions(&aviary_core::store::MissionFilter {
+    let flown = store.list_missions(&aviary_store::MissionFilter {
         statuses: vec![
             MissionStatus::InProgress,
             MissionStatus::Paused,
@@ -212,7 +213,7 @@ fn latest_flown(store: &Store) -> anyhow::Result<MissionId> {
             MissionStatus::Aborted,
             MissionStatus::Failed,
         ],
-        ..aviary_core::store::MissionFilter::default()
+        ..aviary_store::MissionFilter::default()
     })?;
     flown
         .iter()

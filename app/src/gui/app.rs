@@ -49,13 +49,10 @@ impl AviaryApp {
         db: &std::path::Path,
         start: chrono::DateTime<chrono::Utc>,
         simulated_fleet: bool,
-    ) -> Result<Self, aviary_core::store::StoreError> {
+    ) -> Result<Self, aviary_store::StoreError> {
         let clock = std::sync::Arc::new(aviary_core::ManualClock::new(start));
-        let store = aviary_core::store::Store::open(
-            db,
-            clock.clone(),
-            aviary_core::store::StoreOptions::default(),
-        )?;
+        let store =
+            aviary_store::Store::open(db, clock.clone(), aviary_store::StoreOptions::default())?;
         let options = super::backend::BackendOptions {
             seed_demo: true,
             simulated_fleet,

@@ -31,7 +31,7 @@ pub enum GuiError {
     NoDisplay,
     /// The local store could not be opened.
     #[error("cannot open the local store: {0}")]
-    Store(#[from] aviary_core::store::StoreError),
+    Store(#[from] aviary_store::StoreError),
     /// The window or its graphics context could not be created.
     #[error("cannot open the Aviary window: {0}")]
     Window(String),
@@ -47,7 +47,7 @@ pub fn run(open: Option<std::path::PathBuf>) -> Result<(), GuiError> {
     let started = std::time::Instant::now();
     let settings = settings::Settings::load();
     let clock: Arc<dyn aviary_core::Clock> = Arc::new(aviary_core::SystemClock);
-    let store = aviary_core::store::Store::open_default(Arc::clone(&clock))?;
+    let store = aviary_store::Store::open_default(Arc::clone(&clock))?;
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         viewport: egui::ViewportBuilder::default()

@@ -1,11 +1,11 @@
 //! First start: a demo organisation with three sites in different time zones and a dozen
 //! drones, written to an empty store so a newcomer sees a fleet at once.
 
-use aviary_core::store::{Store, StoreError};
 use aviary_core::{
     Drone, DroneId, DroneStatus, FlightPattern, LatLon, Mission, MissionId, MissionParams,
     MissionStatus, OrgId, Organization, Site, SiteId, SurveyArea,
 };
+use aviary_store::{Store, StoreError};
 
 /// Demo sites: name, position, IANA zone, serial prefix.
 pub const DEMO_SITES: [(&str, f64, f64, chrono_tz::Tz, &str); 3] = [
@@ -161,7 +161,7 @@ mod tests {
         let store = Store::open(
             &dir.path().join("a.db"),
             clock,
-            aviary_core::store::StoreOptions::default(),
+            aviary_store::StoreOptions::default(),
         )
         .expect("open");
         assert!(seed_demo_if_empty(&store).expect("seed"));
@@ -178,7 +178,7 @@ mod tests {
         );
         assert_eq!(store.list_drones(None, None).expect("drones").len(), 12);
         let missions = store
-            .list_missions(&aviary_core::store::MissionFilter::default())
+            .list_missions(&aviary_store::MissionFilter::default())
             .expect("missions");
         assert_eq!(missions.len(), 3, "one planned demo survey per site");
         assert!(

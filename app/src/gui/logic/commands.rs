@@ -8,8 +8,8 @@ use crate::gui::jobs::JobOutput;
 use crate::gui::planning;
 use crate::gui::settings::Settings;
 use crate::gui::state::{AppState, Replay};
-use aviary_core::store::{MissionFilter, TelemetryRange};
 use aviary_core::{Mission, MissionEvent, MissionId, MissionStatus, SiteId};
+use aviary_store::{MissionFilter, TelemetryRange};
 
 /// Executes one command.
 pub fn handle_command(
@@ -229,7 +229,7 @@ fn create_schedule(
             return;
         }
     };
-    let sched = aviary_core::store::LocalSchedule {
+    let sched = aviary_store::LocalSchedule {
         id: uuid::Uuid::new_v4(),
         mission,
         site: m.site_id,

@@ -53,7 +53,7 @@ pub struct LogicMemory {
     /// Link drained first next time (round robin, so one busy link cannot starve the rest).
     next_link: usize,
     /// The telemetry writer's counters last shown (losses are shown once each).
-    telemetry_seen: aviary_core::store::TelemetryStats,
+    telemetry_seen: aviary_store::TelemetryStats,
     /// The local scheduler's runs in flight.
     pub(crate) scheduler: scheduler::SchedulerMemory,
 }

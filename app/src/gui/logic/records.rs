@@ -33,7 +33,7 @@ pub fn record_confirmed(state: &mut AppState, backend: &Backend, id: uuid::Uuid)
 pub fn store_write<T>(
     state: &mut AppState,
     what: &str,
-    result: Result<T, aviary_core::store::StoreError>,
+    result: Result<T, aviary_store::StoreError>,
 ) -> Option<T> {
     match result {
         Ok(v) => Some(v),

@@ -4,8 +4,8 @@
 use crate::gui::backend::Backend;
 use crate::gui::state::{AlertKind, AppState, DroneView};
 use aviary_core::mission::FailureReason;
-use aviary_core::store::{MissionFilter, StoreError, TelemetryStats};
 use aviary_core::{Mission, MissionEvent, MissionStatus, TelemetrySample};
+use aviary_store::{MissionFilter, StoreError, TelemetryStats};
 
 /// Fails paused missions past their timeout — except those of `MAVLink` drones, whose
 /// supervisor sends the drone home first and fails the mission once it has landed.

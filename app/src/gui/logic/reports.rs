@@ -49,9 +49,8 @@ fn write_mission_report(
 ) -> Result<std::path::PathBuf, String> {
     output::check_targets([path]).map_err(|e| e.to_string())?;
     progress.set(0.05);
-    let store =
-        aviary_core::store::Store::open(db, clock, aviary_core::store::StoreOptions::default())
-            .map_err(|e| e.to_string())?;
+    let store = aviary_store::Store::open(db, clock, aviary_store::StoreOptions::default())
+        .map_err(|e| e.to_string())?;
     progress.set(0.1);
     let report =
         aviary_reports::load_mission_report(&store, id, &aviary_reports::ReportOptions::default())
@@ -139,9 +138,8 @@ fn write_org_report(
     .collect();
     output::check_targets(wanted.iter().copied()).map_err(|e| e.to_string())?;
     progress.set(0.05);
-    let store =
-        aviary_core::store::Store::open(db, clock, aviary_core::store::StoreOptions::default())
-            .map_err(|e| e.to_string())?;
+    let store = aviary_store::Store::open(db, clock, aviary_store::StoreOptions::default())
+        .map_err(|e| e.to_string())?;
     progress.set(0.15);
     let report = aviary_reports::summary::load_org_report(
         &store,

@@ -16,9 +16,9 @@ use crate::gui::state::{AlertKind, AppState, CalendarRow, RunPrompt};
 use aviary_core::schedule::{
     LeadFacts, RunAction, RunKey, RunPhase, RunState, ScheduleSpec, SchedulerConfig,
 };
-use aviary_core::store::{LocalSchedule, StoredRun};
 use aviary_core::wire::CommandAction;
 use aviary_core::{AuditEvent, DroneStatus, Mission, MissionId, MissionStatus};
+use aviary_store::{LocalSchedule, StoredRun};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 

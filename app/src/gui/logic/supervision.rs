@@ -18,7 +18,6 @@ use crate::gui::state::{
     action_label,
 };
 use aviary_core::preflight::{PreflightConfig, blocking, preflight};
-use aviary_core::store::MissionFilter;
 use aviary_core::supervisor::{
     AlertLevel, MissionPhase, Order, Output, Supervisor, SupervisorAlert, SupervisorConfig,
 };
@@ -29,6 +28,7 @@ use aviary_core::{
     AuditEvent, DroneId, DroneStatus, LatLon, Mission, MissionStatus, mission::FailureReason,
 };
 use aviary_links::mav::{LinkEvent, MissionOp, VehicleState};
+use aviary_store::MissionFilter;
 use chrono::{DateTime, Utc};
 use std::collections::VecDeque;
 

@@ -122,7 +122,7 @@ pub enum StoreError {
     },
     /// An illegal mission transition.
     #[error(transparent)]
-    Transition(#[from] crate::mission::TransitionError),
+    Transition(#[from] aviary_core::mission::TransitionError),
     /// The telemetry writer thread is gone.
     #[error("the telemetry writer for {path} has stopped")]
     WriterStopped {

@@ -2,10 +2,10 @@
 
 use super::sql::{sql_limit, status_sql_list};
 use super::{ImportedMission, Store, StoreError};
-use crate::auth::Role;
-use crate::geo::LatLon;
-use crate::mission::{MissionEvent, MissionStatus};
-use crate::model::{
+use aviary_core::auth::Role;
+use aviary_core::geo::LatLon;
+use aviary_core::mission::{MissionEvent, MissionStatus};
+use aviary_core::model::{
     AuditEvent, Drone, DroneId, DroneStatus, FleetStatusCounts, Mission, MissionId, OrgId,
     Organization, Site, SiteId, TelemetrySample, User, UserId,
 };
@@ -551,7 +551,7 @@ impl Store {
             if life.tick(now).is_some() {
                 failed.push(self.apply_mission_event(
                     m.id,
-                    MissionEvent::Fail(crate::mission::FailureReason::PauseTimeout),
+                    MissionEvent::Fail(aviary_core::mission::FailureReason::PauseTimeout),
                     None,
                 )?);
             }
@@ -822,9 +822,9 @@ fn raw_mission(r: &Row<'_>) -> rusqlite::Result<RawMission> {
             drone_id: r.get::<_, Option<Uuid>>(3)?.map(DroneId),
             name: r.get(4)?,
             status: MissionStatus::Planned,
-            survey_area: crate::model::SurveyArea::default(),
-            flight_pattern: crate::model::FlightPattern::Lawnmower,
-            parameters: crate::model::MissionParams::default(),
+            survey_area: aviary_core::model::SurveyArea::default(),
+            flight_pattern: aviary_core::model::FlightPattern::Lawnmower,
+            parameters: aviary_core::model::MissionParams::default(),
             scheduled_start: opt_us(r.get(9)?),
             actual_start: opt_us(r.get(10)?),
             actual_end: opt_us(r.get(11)?),

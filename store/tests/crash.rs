@@ -11,8 +11,8 @@
     reason = "test code: a panic is the failure report"
 )]
 
-use aviary_core::store::{Store, StoreOptions, TelemetryRange};
 use aviary_core::*;
+use aviary_store::{Store, StoreOptions, TelemetryRange};
 use chrono::{DateTime, Utc};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};

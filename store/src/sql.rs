@@ -1,7 +1,7 @@
 //! SQL fragments the store's query files share (kept apart so `queries` and `results` do not
 //! import each other).
 
-use crate::mission::MissionStatus;
+use aviary_core::mission::MissionStatus;
 
 /// `'planned','in_progress',…` for an `IN (…)` clause: the given statuses, or every status but
 /// `deleted` when none is given. Status names are our own constants, never user text.

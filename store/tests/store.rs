@@ -8,11 +8,11 @@
 mod common;
 
 use aviary_core::mission::FailureReason;
-use aviary_core::store::{
+use aviary_core::*;
+use aviary_store::{
     CommandAck, CommandEntry, ImportedMission, MissionFigures, MissionFilter, MissionHistoryEntry,
     MissionResult, RecordFilter, ResultSource, Store, StoreError, StoreOptions, TelemetryRange,
 };
-use aviary_core::*;
 use chrono::Duration;
 use common::*;
 use std::sync::Arc;
@@ -34,11 +34,7 @@ fn creates_migrates_and_reopens_with_data() {
     let conn = rusqlite_version(&path);
     assert_eq!(
         conn,
-        (
-            aviary_core::store::SCHEMA_VERSION,
-            0x4156_5259,
-            "wal".to_string()
-        )
+        (aviary_store::SCHEMA_VERSION, 0x4156_5259, "wal".to_string())
     );
 }
 

@@ -9,10 +9,10 @@
 mod common;
 
 use aviary_core::schedule::{MissReason, Recurrence, RunKey, RunPhase, RunState, ScheduleSpec};
-use aviary_core::store::{LocalSchedule, StoredRun};
 use aviary_core::weather::WeatherLimits;
 use aviary_core::weather_log::WindAccumulator;
 use aviary_core::*;
+use aviary_store::{LocalSchedule, StoredRun};
 use chrono::{Duration, NaiveDate, NaiveTime};
 use common::*;
 

@@ -2,8 +2,8 @@
 //! commands with their times and acknowledgement, and the audit events of one target.
 
 use super::{Store, StoreError};
-use crate::mission::MissionStatus;
-use crate::model::{AuditEvent, DroneId, MissionId, SiteId, UserId};
+use aviary_core::mission::MissionStatus;
+use aviary_core::model::{AuditEvent, DroneId, MissionId, SiteId, UserId};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use uuid::Uuid;
@@ -22,7 +22,7 @@ fn from_us(v: i64) -> DateTime<Utc> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportedMission {
     /// The mission, as stored (status and lifecycle times included).
-    pub mission: crate::model::Mission,
+    pub mission: aviary_core::model::Mission,
     /// Its figures (`mission_id` must be the mission's).
     pub result: Option<MissionResult>,
 }
@@ -615,11 +615,11 @@ pub(super) fn write_result_from_telemetry(
         source: ResultSource::Store,
         computed_at: now,
     };
-    let mut prev: Option<crate::geo::LatLon> = None;
+    let mut prev: Option<aviary_core::geo::LatLon> = None;
     let mut distance_m = 0.0;
     while let Some(row) = rows.next()? {
         let t = from_us(row.get(0)?);
-        let pos = crate::geo::LatLon::new(row.get(1)?, row.get(2)?);
+        let pos = aviary_core::geo::LatLon::new(row.get(1)?, row.get(2)?);
         let battery_pct: f64 = row.get(3)?;
         // The same validity rule as the mission report: unusable samples are not counted.
         if !(pos.lat_deg.is_finite() && pos.lon_deg.is_finite() && battery_pct.is_finite()) {

@@ -1,4 +1,8 @@
-//! The local SQLite store: the embedded default, a single file in the user's data directory.
+//! `aviary-store` is Aviary's local SQLite store: the embedded default, a single file in the
+//! user's data directory. It is the only crate that uses `rusqlite` and `directories`; the
+//! model it stores (missions, drones, telemetry, transitions) comes from `aviary-core`.
+//!
+//! Principal types: [`Store`], [`StoreOptions`], [`StoreError`], [`TelemetryWriter`].
 //!
 //! * Versioned migrations ([`schema`]) run on open; `PRAGMA application_id` marks the file as
 //!   Aviary's so a foreign or corrupt file at the path is reported, never overwritten.
@@ -33,7 +37,7 @@ pub use results::{
 pub use schema::SCHEMA_VERSION;
 pub use writer::{TelemetryStats, TelemetryWriter};
 
-use crate::clock::Clock;
+use aviary_core::clock::Clock;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -5,8 +5,8 @@
     reason = "fixtures: each test file uses a subset; a panic is the failure report"
 )]
 
-use aviary_core::store::{Store, StoreOptions};
 use aviary_core::*;
+use aviary_store::{Store, StoreOptions};
 use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;

@@ -3,10 +3,10 @@
 //! local schedules with the state of each run.
 
 use super::{Store, StoreError};
-use crate::model::{MissionId, SiteId};
-use crate::schedule::{RunState, ScheduleSpec};
-use crate::weather::WeatherLimits;
-use crate::weather_log::{MeasuredWind, StartForecast};
+use aviary_core::model::{MissionId, SiteId};
+use aviary_core::schedule::{RunState, ScheduleSpec};
+use aviary_core::weather::WeatherLimits;
+use aviary_core::weather_log::{MeasuredWind, StartForecast};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;

@@ -5,10 +5,10 @@
     reason = "bench code: a panic is the failure report"
 )]
 
-use aviary_core::store::{Store, StoreOptions, TelemetryRange};
 use aviary_core::{
     DroneId, DroneStatus, LatLon, ManualClock, MissionId, OrgId, Organization, TelemetrySample,
 };
+use aviary_store::{Store, StoreOptions, TelemetryRange};
 use chrono::{DateTime, Duration};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::sync::Arc;

@@ -3,9 +3,9 @@
 //! (when it ends) its result.
 
 use super::{Store, StoreError};
-use crate::mission::{FailureReason, MissionStatus};
-use crate::model::{Mission, MissionId, UserId};
-use crate::supervisor::{MissionPhase, Transition};
+use aviary_core::mission::{FailureReason, MissionStatus};
+use aviary_core::model::{Mission, MissionId, UserId};
+use aviary_core::supervisor::{MissionPhase, Transition};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
@@ -30,9 +30,9 @@ impl Store {
         let mut m = self.get_mission(id)?;
         let status = tr.to.status();
         if m.status == MissionStatus::Deleted {
-            return Err(StoreError::Transition(crate::TransitionError {
+            return Err(StoreError::Transition(aviary_core::TransitionError {
                 from: m.status,
-                event: crate::MissionEvent::Start,
+                event: aviary_core::MissionEvent::Start,
             }));
         }
         match tr.to {

@@ -2,8 +2,8 @@
 //! (`synchronous=NORMAL`), fed by a bounded channel, writing batched transactions.
 
 use super::{StoreError, StoreOptions};
-use crate::clock::Clock;
-use crate::model::TelemetrySample;
+use aviary_core::clock::Clock;
+use aviary_core::model::TelemetrySample;
 use rusqlite::{Connection, params};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
