@@ -4,6 +4,14 @@
 //! whose clearance is checked every metre of the path, not only at the waypoints.
 
 #![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::float_cmp,
+    reason = "heights built from whole metres and exact fractions compare exactly"
+)]
+#![allow(
+    clippy::many_single_char_names,
+    reason = "grid loops read best with r, c, n"
+)]
 
 use std::f64::consts::PI;
 

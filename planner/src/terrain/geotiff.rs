@@ -73,7 +73,7 @@ fn samples_f32(image: DecodingResult) -> Vec<f32> {
         DecodingResult::U16(v) => v.into_iter().map(f32::from).collect(),
         DecodingResult::U32(v) => v.into_iter().map(|x| x as f32).collect(),
         DecodingResult::U64(v) => v.into_iter().map(|x| x as f32).collect(),
-        DecodingResult::F16(v) => v.into_iter().map(|x| x.to_f32()).collect(),
+        DecodingResult::F16(v) => v.into_iter().map(f32::from).collect(),
         DecodingResult::F32(v) => v,
         DecodingResult::F64(v) => v.into_iter().map(|x| x as f32).collect(),
         DecodingResult::I8(v) => v.into_iter().map(f32::from).collect(),
@@ -154,7 +154,8 @@ impl GeoTiffDem {
         }
         if let Some(nd) = nodata {
             for v in &mut values_m {
-                if f64::from(*v) == nd || (nd as f32) == *v {
+                // The marker as written in text, within f32 rounding of the sample.
+                if (f64::from(*v) - nd).abs() <= 1e-6 * nd.abs().max(1.0) {
                     *v = f32::NAN;
                 }
             }

@@ -171,8 +171,8 @@ impl Elevation for SrtmSet {
     fn elevation_m(&self, p: LatLon) -> Result<f64, NoData> {
         let (lat, lon) = (p.lat_deg.floor() as i32, p.lon_deg.floor() as i32);
         // A point on a tile edge also lies on the neighbour to its south or west.
-        let on_lat_edge = p.lat_deg == p.lat_deg.floor();
-        let on_lon_edge = p.lon_deg == p.lon_deg.floor();
+        let on_lat_edge = p.lat_deg - p.lat_deg.floor() < 1e-12;
+        let on_lon_edge = p.lon_deg - p.lon_deg.floor() < 1e-12;
         [
             Some((lat, lon)),
             on_lat_edge.then_some((lat - 1, lon)),
