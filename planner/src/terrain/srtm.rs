@@ -218,7 +218,7 @@ mod tests {
     fn a_wrong_size_is_refused_with_the_sizes_expected() {
         let e = SrtmTile::from_bytes("N47E008.hgt", &[0; 100]).unwrap_err();
         assert!(e.to_string().contains("100 bytes"), "{e}");
-        let e = SrtmTile::from_bytes("tile.hgt", &[0; 1201 * 1201 * 2]).unwrap_err();
+        let e = SrtmTile::from_bytes("tile.hgt", &vec![0; 1201 * 1201 * 2]).unwrap_err();
         assert!(e.to_string().contains("south-west corner"), "{e}");
     }
 }
