@@ -3,7 +3,9 @@
 //! Mercator around the area), camera math ([`camera::Camera`]), the flight patterns
 //! (lawnmower with automatic angle, crosshatch, perimeter, spiral, expanding square), mission
 //! estimates and sorties ([`Estimate`], [`Sortie`]), splitting a survey among drones, and the
-//! plan file formats (QGroundControl `.plan`, `QGC WPL 110`, KML, GeoJSON, CSV).
+//! plan file formats (QGroundControl `.plan`, `QGC WPL 110`, KML, GeoJSON, CSV), and terrain:
+//! elevation lookups over SRTM, Terrarium and GeoTIFF data and missions that follow the ground
+//! ([`terrain::follow_terrain`]).
 //!
 //! Principal entry points: [`Area::new`] (validation), [`plan_survey`], [`plan_split`],
 //! [`formats::read_area_file`] and [`formats::write_plan_file`]. It speaks the domain types of
@@ -39,6 +41,7 @@ pub mod params;
 mod patterns;
 pub mod plan;
 mod sweep;
+pub mod terrain;
 mod tour;
 pub mod transit;
 

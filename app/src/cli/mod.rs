@@ -8,6 +8,7 @@ mod fly_out;
 mod plan;
 mod report;
 mod sim;
+mod terrain;
 mod weather;
 
 use clap::{Parser, Subcommand};

@@ -6,6 +6,8 @@
 //! as `STEM_droneK.EXT` (and `--out` holds drone 1's). With `--sorties`, a mission that needs
 //! several sorties also gets one file per sortie (its own items only) in the folder
 //! `STEM_sorties` beside `--out`: `STEM_sortieK.EXT` (`STEM_droneD_sortieK.EXT` per drone).
+//! With `--terrain-follow --dem FILE`, each mission follows the ground at `--agl-m` (module
+//! `terrain`) and the files hold absolute (AMSL) altitudes.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,6 +15,8 @@ use std::time::Instant;
 use anyhow::Context as _;
 use aviary_core::LatLon;
 use aviary_planner::formats::{self, Firmware, MissionDoc, PlanFileOptions};
+
+use super::terrain;
 use aviary_planner::{
     ARDUCOPTER_MAX_ITEMS, Area, Camera, PX4_MAX_ITEMS, Pattern, Plan, Spacing, SurveyParams,
 };
@@ -119,6 +123,23 @@ pub struct PlanArgs {
     /// transit, and the no-fly zones as exclusions (none is written without it).
     #[arg(long)]
     fence: bool,
+    /// Follow the terrain of --dem at --agl-m above the ground: points are added along the
+    /// legs where the ground departs from the straight line, and the files hold absolute
+    /// (AMSL) altitudes.
+    #[arg(long, requires = "dem", conflicts_with_all = ["mission", "sorties"])]
+    terrain_follow: bool,
+    /// With --terrain-follow: height above the ground, metres (default: --altitude-m); also
+    /// the height the camera's spacing and GSD are computed for.
+    #[arg(long, requires = "terrain_follow")]
+    agl_m: Option<f64>,
+    /// With --terrain-follow: largest distance between the flown line and the AGL profile,
+    /// metres (the clearance never falls below AGL minus it).
+    #[arg(long, default_value_t = 5.0, requires = "terrain_follow")]
+    terrain_tolerance_m: f64,
+    /// Elevation data for --terrain-follow: SRTM .hgt tiles (repeat for several) or one
+    /// TIFF DEM with geo tags (.tif, geographic or UTM).
+    #[arg(long, value_name = "FILE")]
+    dem: Vec<PathBuf>,
     /// Output: .plan, .waypoints, .kml, .geojson or .csv.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
@@ -160,7 +181,7 @@ fn params(args: &PlanArgs) -> anyhow::Result<SurveyParams> {
     };
     let mut p = SurveyParams {
         pattern,
-        alt_rel_m: args.altitude_m,
+        alt_rel_m: args.agl_m.unwrap_or(args.altitude_m),
         speed_mps: args.speed_mps,
         side_overlap_pct: args.side_overlap,
         front_overlap_pct: args.front_overlap,
@@ -244,6 +265,14 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
             formats::read_area_file(f).with_context(|| format!("reading {}", f.display()))?,
         );
     }
+    let follow = args.terrain_follow.then(|| terrain::Follow {
+        agl_m: params.alt_rel_m,
+        tolerance_m: args.terrain_tolerance_m,
+    });
+    let dem = match &follow {
+        Some(_) => Some(terrain::load_dem(&args.dem)?),
+        None => None,
+    };
 
     // Planning time: validation and generation, not file I/O or process start.
     let started = Instant::now();
@@ -252,6 +281,13 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         vec![aviary_planner::plan_survey(&area, &params)?]
     } else {
         aviary_planner::plan_split(&area, &params, args.drones)?
+    };
+    let terrain = match (&follow, &dem) {
+        (Some(f), Some(dem)) => plans
+            .iter()
+            .map(|p| terrain::follow(p, dem.as_ref(), f))
+            .collect::<anyhow::Result<Vec<_>>>()?,
+        _ => Vec::new(),
     };
     let compute_ms = started.elapsed().as_secs_f64() * 1000.0;
 
@@ -263,11 +299,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let first = plans.first().context("the area produced no mission")?;
     // A lawnmower or crosshatch over one polygon as a QGroundControl survey the operator can
     // edit there (other patterns and formats: the items as they are).
-    formats::write_mission_file_with(
-        &args.out,
-        &MissionDoc::from_plan_editable(first, &params),
-        &options,
-    )?;
+    let doc_of = |d: usize, plan: &Plan| match terrain.get(d) {
+        Some(t) => terrain::mission_doc(plan, t),
+        None => MissionDoc::from_plan_editable(plan, &params),
+    };
+    formats::write_mission_file_with(&args.out, &doc_of(0, first), &options)?;
     files.push(args.out.clone());
     let dir = sortie_dir(&args.out);
     let mut sortie_files = 0_usize;
@@ -279,11 +315,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         };
         if plans.len() > 1 {
             let p = suffixed(&args.out, &prefix);
-            formats::write_mission_file_with(
-                &p,
-                &MissionDoc::from_plan_editable(plan, &params),
-                &options,
-            )?;
+            formats::write_mission_file_with(&p, &doc_of(d, plan), &options)?;
             files.push(p);
         }
         if args.sorties && plan.sorties.len() > 1 {
@@ -325,7 +357,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         .collect();
     let sum = |f: fn(&Plan) -> f64| plans.iter().map(f).sum::<f64>();
     let flyable = sum(|p| p.estimate.flyable_area_m2).max(f64::MIN_POSITIVE);
-    let summary = serde_json::json!({
+    let mut summary = serde_json::json!({
         "waypoints": plans.iter().map(|p| p.estimate.waypoints).sum::<usize>(),
         "distance_m": sum(|p| p.estimate.distance_m),
         "survey_distance_m": sum(|p| p.estimate.survey_distance_m),
@@ -355,6 +387,16 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         "sortie_dir": (sortie_files > 0).then(|| dir.display().to_string()),
         "no_fly_crossings": crossings,
     });
+    if !terrain.is_empty()
+        && let (Some(obj), serde_json::Value::Object(extra)) =
+            (summary.as_object_mut(), terrain::summary(&terrain))
+    {
+        obj.extend(extra);
+        obj.insert(
+            "waypoints".into(),
+            terrain.iter().map(|t| t.items.len()).sum::<usize>().into(),
+        );
+    }
     for c in &crossings {
         eprintln!("warning: {c}");
     }
@@ -375,6 +417,16 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
             summary["sorties"],
             compute_ms
         );
+        for t in &terrain {
+            println!(
+                "terrain ({}): {} points added, clearance at least {:.1} m, largest climb {:.1} m, altitudes AMSL ({})",
+                t.terrain_source,
+                t.inserted_waypoints,
+                t.min_clearance_m,
+                t.max_climb_m,
+                t.datum.as_str()
+            );
+        }
         for f in &files {
             println!("wrote {}", f.display());
         }

@@ -111,6 +111,7 @@ pub fn write_plan(
         speed_mps,
         surveys: Vec::new(),
         rally_points: Vec::new(),
+        alt_frame: aviary_planner::formats::AltitudeFrame::AboveHome,
     };
     OutputFormat::from_path(path).map_err(|e| e.to_string())?;
     aviary_planner::formats::write_mission_file(path, &doc).map_err(|e| e.to_string())

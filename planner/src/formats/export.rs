@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use aviary_core::{LatLon, Waypoint, WaypointAction};
 use serde_json::{Value, json};
 
-use super::MissionDoc;
+use super::{AltitudeFrame, MissionDoc};
 
 fn action_name(a: WaypointAction) -> (&'static str, Option<f64>) {
     match a {
@@ -19,14 +19,16 @@ fn action_name(a: WaypointAction) -> (&'static str, Option<f64>) {
 }
 
 /// Positions the drone flies through, in order (home, takeoff, waypoints, home).
+/// Altitudes in the document's frame (above home, or above mean sea level).
 fn flown(doc: &MissionDoc) -> Vec<(LatLon, f64)> {
-    let mut v = vec![(doc.home, 0.0)];
+    let off = doc.alt_frame.offset_m();
+    let mut v = vec![(doc.home, off)];
     for w in &doc.items {
         match w.action {
             WaypointAction::FlyThrough | WaypointAction::Takeoff | WaypointAction::Land => {
-                v.push((w.pos, w.alt_rel_m));
+                v.push((w.pos, w.alt_rel_m + off));
             }
-            WaypointAction::ReturnToLaunch => v.push((doc.home, w.alt_rel_m)),
+            WaypointAction::ReturnToLaunch => v.push((doc.home, w.alt_rel_m + off)),
             _ => {}
         }
     }
@@ -76,7 +78,7 @@ pub fn to_geojson(doc: &MissionDoc) -> String {
         .collect();
     features.push(json!({"type": "Feature", "properties": {"role": "path"}, "geometry": {"type": "LineString", "coordinates": path}}));
     for (i, w) in doc.items.iter().enumerate() {
-        features.push(item_feature(i, w));
+        features.push(item_feature(i, w, doc.alt_frame));
     }
     let mut s = serde_json::to_string(&json!({"type": "FeatureCollection", "features": features}))
         .unwrap_or_default();
@@ -84,13 +86,19 @@ pub fn to_geojson(doc: &MissionDoc) -> String {
     s
 }
 
-fn item_feature(i: usize, w: &Waypoint) -> Value {
+fn item_feature(i: usize, w: &Waypoint, alt_frame: AltitudeFrame) -> Value {
     let (name, d) = action_name(w.action);
-    json!({
+    let mut f = json!({
         "type": "Feature",
         "properties": {"role": "item", "seq": i + 1, "action": name, "alt_rel_m": w.alt_rel_m, "trigger_distance_m": d},
-        "geometry": {"type": "Point", "coordinates": [w.pos.lon_deg, w.pos.lat_deg, w.alt_rel_m]}
-    })
+        "geometry": {"type": "Point", "coordinates": [w.pos.lon_deg, w.pos.lat_deg, w.alt_rel_m + alt_frame.offset_m()]}
+    });
+    if let AltitudeFrame::Amsl { home_amsl_m } = alt_frame
+        && let Some(props) = f.get_mut("properties").and_then(Value::as_object_mut)
+    {
+        props.insert("alt_amsl_m".into(), json!(w.alt_rel_m + home_amsl_m));
+    }
+    f
 }
 
 fn kml_coords(pts: impl Iterator<Item = (LatLon, f64)>) -> String {
@@ -118,9 +126,14 @@ fn kml_polygon(s: &mut String, name: &str, a: &aviary_core::SurveyArea) {
     s.push_str("</Polygon></Placemark>\n");
 }
 
-/// KML document: survey and no-fly polygons, the flight path (altitudes relative to ground)
-/// and a folder of mission items.
+/// KML document: survey and no-fly polygons, the flight path and a folder of mission items,
+/// altitudes `relativeToGround` (above home) or `absolute` (above mean sea level, for a
+/// terrain-following mission).
 pub fn to_kml(doc: &MissionDoc) -> String {
+    let (mode, off) = match doc.alt_frame {
+        AltitudeFrame::AboveHome => ("relativeToGround", 0.0),
+        AltitudeFrame::Amsl { home_amsl_m } => ("absolute", home_amsl_m),
+    };
     let mut s = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<kml xmlns=\"http://www.opengis.net/kml/2.2\">\n<Document><name>Aviary mission</name>\n",
     );
@@ -132,7 +145,7 @@ pub fn to_kml(doc: &MissionDoc) -> String {
     }
     let _ = writeln!(
         s,
-        "<Placemark><name>Flight path</name><LineString><altitudeMode>relativeToGround</altitudeMode><coordinates>{}</coordinates></LineString></Placemark>",
+        "<Placemark><name>Flight path</name><LineString><altitudeMode>{mode}</altitudeMode><coordinates>{}</coordinates></LineString></Placemark>",
         kml_coords(flown(doc).into_iter())
     );
     s.push_str("<Folder><name>Mission items</name>\n");
@@ -140,9 +153,9 @@ pub fn to_kml(doc: &MissionDoc) -> String {
         let (name, _) = action_name(w.action);
         let _ = writeln!(
             s,
-            "<Placemark><name>{} {name}</name><Point><altitudeMode>relativeToGround</altitudeMode><coordinates>{}</coordinates></Point></Placemark>",
+            "<Placemark><name>{} {name}</name><Point><altitudeMode>{mode}</altitudeMode><coordinates>{}</coordinates></Point></Placemark>",
             i + 1,
-            kml_coords(std::iter::once((w.pos, w.alt_rel_m)))
+            kml_coords(std::iter::once((w.pos, w.alt_rel_m + off)))
         );
     }
     s.push_str("</Folder>\n</Document>\n</kml>\n");

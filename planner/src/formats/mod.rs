@@ -10,6 +10,7 @@ mod wpl;
 
 use std::path::Path;
 
+use aviary_core::mission_items::{PlanItem, frame, mission_items};
 use aviary_core::{LatLon, SurveyArea, Waypoint};
 
 pub use area_in::{parse_geojson, parse_kml, parse_kmz, parse_shapefile};
@@ -40,6 +41,52 @@ pub struct MissionDoc {
     pub surveys: Vec<QgcSurvey>,
     /// Rally points (safe landing places); a `.plan` without any gets home.
     pub rally_points: Vec<LatLon>,
+    /// The altitude frame the files are written in.
+    pub alt_frame: AltitudeFrame,
+}
+
+/// The frame of a mission file's altitudes. The items always hold altitudes above home
+/// (`alt_rel_m`); with [`AltitudeFrame::Amsl`] the writers add the ground height at home.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum AltitudeFrame {
+    /// Above home (`MAV_FRAME_GLOBAL_RELATIVE_ALT`; KML `relativeToGround` as the best
+    /// approximation).
+    #[default]
+    AboveHome,
+    /// Above mean sea level (`MAV_FRAME_GLOBAL`, QGroundControl's absolute altitude mode,
+    /// KML `absolute`), for terrain-following missions: an item's altitude is
+    /// `alt_rel_m + home_amsl_m`.
+    Amsl {
+        /// Ground height at home above mean sea level (EGM96), metres.
+        home_amsl_m: f64,
+    },
+}
+
+impl AltitudeFrame {
+    /// What to add to an altitude above home to get the file's altitude.
+    pub const fn offset_m(self) -> f64 {
+        match self {
+            Self::AboveHome => 0.0,
+            Self::Amsl { home_amsl_m } => home_amsl_m,
+        }
+    }
+}
+
+/// The mission items of `doc` as written to a file: [`mission_items`] in the document's
+/// altitude frame (absolute: home at its ground height, positions in `MAV_FRAME_GLOBAL`).
+pub(crate) fn file_items(doc: &MissionDoc) -> Vec<PlanItem> {
+    let mut items = mission_items(doc.home, &doc.items, doc.speed_mps);
+    if let AltitudeFrame::Amsl { home_amsl_m } = doc.alt_frame {
+        for i in &mut items {
+            if i.seq == 0 {
+                i.alt_m = home_amsl_m;
+            } else if i.frame == frame::GLOBAL_RELATIVE_ALT {
+                i.frame = frame::GLOBAL;
+                i.alt_m += home_amsl_m;
+            }
+        }
+    }
+    items
 }
 
 impl MissionDoc {
@@ -53,6 +100,7 @@ impl MissionDoc {
             speed_mps: plan.speed_mps,
             surveys: Vec::new(),
             rally_points: Vec::new(),
+            alt_frame: AltitudeFrame::AboveHome,
         }
     }
 
@@ -77,6 +125,7 @@ impl MissionDoc {
             speed_mps: plan.speed_mps,
             surveys: Vec::new(),
             rally_points: Vec::new(),
+            alt_frame: AltitudeFrame::AboveHome,
         })
     }
 
@@ -92,6 +141,7 @@ impl MissionDoc {
             speed_mps: plan.speed_mps,
             surveys: Vec::new(),
             rally_points: Vec::new(),
+            alt_frame: AltitudeFrame::AboveHome,
         })
     }
 }

@@ -1,9 +1,10 @@
 //! QGroundControl `.plan` files (JSON): mission items with MAVLink command numbers, home as
 //! rally point and, when asked ([`PlanFileOptions::fence`]), a geofence that the whole flight
-//! stays in. The items are [`mission_items`] after home (which is `plannedHomePosition`),
-//! numbered as the vehicle numbers them (`doJumpId` = sequence number).
+//! stays in. The items are [`mission_items`](aviary_core::mission_items::mission_items) after
+//! home (which is `plannedHomePosition`), numbered as the vehicle numbers them (`doJumpId` =
+//! sequence number).
 
-use aviary_core::mission_items::{PlanItem, cmd, frame, mission_items};
+use aviary_core::mission_items::{PlanItem, cmd, frame};
 use aviary_core::{LatLon, SurveyArea, Waypoint, WaypointAction};
 use geo::{
     BooleanOps as _, ConvexHull as _, Coord, Intersects as _, Line, LineString, MultiLineString,
@@ -11,8 +12,8 @@ use geo::{
 };
 use serde_json::{Value, json};
 
-use super::MissionDoc;
 use super::qgc_survey::{QgcSurvey, read_survey, survey_json};
+use super::{AltitudeFrame, MissionDoc};
 use crate::error::{PlanError, Result};
 
 /// `MAV_FRAME_GLOBAL_RELATIVE_ALT`.
@@ -273,6 +274,14 @@ fn simple_json(i: &PlanItem) -> Value {
         o.insert("AMSLAltAboveTerrain".into(), Value::Null);
         o.insert("Altitude".into(), num(i.alt_m));
         o.insert("AltitudeMode".into(), json!(1));
+    } else if i.frame == frame::GLOBAL
+        && i.seq > 0
+        && let Some(o) = item.as_object_mut()
+    {
+        // QGroundControl's AltitudeModeAbsolute (MAV_FRAME_GLOBAL, above mean sea level).
+        o.insert("AMSLAltAboveTerrain".into(), Value::Null);
+        o.insert("Altitude".into(), num(i.alt_m));
+        o.insert("AltitudeMode".into(), json!(2));
     }
     item
 }
@@ -281,7 +290,7 @@ fn simple_json(i: &PlanItem) -> Value {
 /// range is valid and does not overlap an earlier one) as one survey `ComplexItem` holding
 /// its items.
 fn items_json(doc: &MissionDoc) -> Vec<Value> {
-    let list = mission_items(doc.home, &doc.items, doc.speed_mps);
+    let list = super::file_items(doc);
     // The MAVLink item of each of doc.items (the speed item is the only one added).
     let of_item: Vec<usize> = (1..list.len())
         .filter(|&j| list[j].command != cmd::DO_CHANGE_SPEED)
@@ -358,10 +367,10 @@ pub fn to_qgc_plan_with(doc: &MissionDoc, options: &PlanFileOptions) -> String {
         "mission": {
             "cruiseSpeed": doc.speed_mps,
             "firmwareType": options.firmware.firmware_type(),
-            "globalPlanAltitudeMode": 1,
+            "globalPlanAltitudeMode": if matches!(doc.alt_frame, AltitudeFrame::Amsl { .. }) { 2 } else { 1 },
             "hoverSpeed": doc.speed_mps,
             "items": items,
-            "plannedHomePosition": [doc.home.lat_deg, doc.home.lon_deg, 0],
+            "plannedHomePosition": [doc.home.lat_deg, doc.home.lon_deg, doc.alt_frame.offset_m()],
             "vehicleType": 2,
             "version": 2
         },
@@ -397,6 +406,7 @@ struct ReadItems {
     speed_mps: Option<f64>,
     survey_areas: Vec<SurveyArea>,
     surveys: Vec<QgcSurvey>,
+    alt_frame: AltitudeFrame,
 }
 
 /// Simple items in order; a complex item (QGroundControl's survey, corridor or structure scan)
@@ -458,6 +468,12 @@ fn read_items(mission: &Value, home: LatLon) -> Result<ReadItems> {
     let mut items = Vec::new();
     let mut speed_mps = None;
     let (mut prev, mut prev_alt) = (home, 0.0);
+    // Home's altitude: the ground height at home in a plan of absolute altitudes.
+    let home_alt_m = mission
+        .pointer("/plannedHomePosition/2")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    let mut absolute = false;
     // The waypoints each complex item generated: first and one past the last.
     let mut spans: Vec<Option<(usize, usize)>> = vec![None; complex.len()];
     for (ctx, it, owner) in simple {
@@ -483,7 +499,15 @@ fn read_items(mission: &Value, home: LatLon) -> Result<ReadItems> {
             }
             continue;
         }
-        let w = from_mavlink(command, params, prev, home, prev_alt, &ctx)?;
+        let mut w = from_mavlink(command, params, prev, home, prev_alt, &ctx)?;
+        if it.get("frame").and_then(Value::as_u64) == Some(u64::from(frame::GLOBAL))
+            && command < 100
+            && command != u64::from(cmd::NAV_RETURN_TO_LAUNCH)
+        {
+            // An absolute altitude: above home is above the ground at home.
+            w.alt_rel_m -= home_alt_m;
+            absolute = true;
+        }
         prev = w.pos;
         prev_alt = w.alt_rel_m;
         if let Some(c) = owner
@@ -508,6 +532,13 @@ fn read_items(mission: &Value, home: LatLon) -> Result<ReadItems> {
         speed_mps,
         survey_areas,
         surveys,
+        alt_frame: if absolute {
+            AltitudeFrame::Amsl {
+                home_amsl_m: home_alt_m,
+            }
+        } else {
+            AltitudeFrame::AboveHome
+        },
     })
 }
 
@@ -566,5 +597,6 @@ pub fn read_qgc_plan(text: &str) -> Result<MissionDoc> {
         speed_mps: read.speed_mps.unwrap_or(cruise_mps),
         surveys: read.surveys,
         rally_points,
+        alt_frame: read.alt_frame,
     })
 }

@@ -6,10 +6,10 @@
 use std::fmt::Write as _;
 
 use aviary_core::LatLon;
-use aviary_core::mission_items::{PlanItem, cmd, mission_items};
+use aviary_core::mission_items::{PlanItem, cmd, frame};
 
-use super::MissionDoc;
 use super::qgc::from_mavlink;
+use super::{AltitudeFrame, MissionDoc, file_items};
 use crate::error::{PlanError, Result};
 
 fn p(v: f64) -> String {
@@ -36,7 +36,7 @@ fn p32(v: f32) -> String {
 /// (marked current, as Mission Planner and `MAVProxy` write it). An unset parameter is written 0.
 pub fn to_wpl(doc: &MissionDoc) -> String {
     let mut s = String::from("QGC WPL 110\n");
-    for i in mission_items(doc.home, &doc.items, doc.speed_mps) {
+    for i in file_items(doc) {
         let _ = writeln!(
             s,
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
@@ -125,6 +125,9 @@ pub fn read_wpl(text: &str) -> Result<MissionDoc> {
         )));
     }
     let mut home: Option<LatLon> = None;
+    // Home's altitude: the ground height at home in a file of absolute altitudes.
+    let mut home_alt_m = 0.0;
+    let mut absolute = false;
     let mut items = Vec::new();
     let mut prev_alt = 0.0;
     let mut speed: Option<f64> = None;
@@ -163,10 +166,16 @@ pub fn read_wpl(text: &str) -> Result<MissionDoc> {
                     LatLon::checked(params[4], params[5])
                         .map_err(|e| err(format!("{ctx} (home): {e}")))?,
                 );
+                home_alt_m = params[6];
             }
             Some(h) => {
                 let prev = items.last().map_or(h, |w: &aviary_core::Waypoint| w.pos);
-                let w = from_mavlink(command, params, prev, h, prev_alt, &ctx)?;
+                let mut w = from_mavlink(command, params, prev, h, prev_alt, &ctx)?;
+                if f[2] == frame::GLOBAL.to_string() && command < 100 && command != 20 {
+                    // An absolute altitude: above home is above the ground at home.
+                    w.alt_rel_m -= home_alt_m;
+                    absolute = true;
+                }
                 prev_alt = w.alt_rel_m;
                 items.push(w);
             }
@@ -181,13 +190,20 @@ pub fn read_wpl(text: &str) -> Result<MissionDoc> {
         speed_mps: speed.unwrap_or(0.0),
         surveys: vec![],
         rally_points: vec![],
+        alt_frame: if absolute {
+            AltitudeFrame::Amsl {
+                home_amsl_m: home_alt_m,
+            }
+        } else {
+            AltitudeFrame::AboveHome
+        },
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aviary_core::mission_items::first_difference;
+    use aviary_core::mission_items::{first_difference, mission_items};
     use aviary_core::{Waypoint, WaypointAction};
 
     fn doc() -> MissionDoc {
@@ -214,6 +230,7 @@ mod tests {
             speed_mps: 6.0,
             surveys: vec![],
             rally_points: vec![],
+            alt_frame: AltitudeFrame::AboveHome,
         }
     }
 
@@ -240,5 +257,45 @@ mod tests {
             }
         }
         assert!((back.speed_mps - 6.0).abs() < 1e-9);
+    }
+}
+
+#[cfg(test)]
+mod absolute_tests {
+    use super::*;
+    use aviary_core::{Waypoint, WaypointAction};
+
+    #[test]
+    fn absolute_altitudes_are_written_in_the_global_frame_and_read_back_above_home() {
+        let home = LatLon::new(47.397_742, 8.545_594);
+        let a = home.offset_ne(40.0, 10.0);
+        let w = |pos, alt_rel_m, action| Waypoint {
+            pos,
+            alt_rel_m,
+            action,
+        };
+        let doc = MissionDoc {
+            home,
+            items: vec![
+                w(home, 60.0, WaypointAction::Takeoff),
+                w(a, 72.5, WaypointAction::FlyThrough),
+                w(home, 72.5, WaypointAction::ReturnToLaunch),
+            ],
+            areas: vec![],
+            no_fly: vec![],
+            speed_mps: 5.0,
+            surveys: vec![],
+            rally_points: vec![],
+            alt_frame: AltitudeFrame::Amsl { home_amsl_m: 480.0 },
+        };
+        let text = to_wpl(&doc);
+        let lines = read_wpl_items(&text).unwrap();
+        // Home at its ground height; takeoff and waypoint absolute (frame 0).
+        assert_eq!((lines[0].frame, lines[0].alt_m), (0, 480.0));
+        assert_eq!((lines[1].frame, lines[1].alt_m), (0, 540.0));
+        assert_eq!((lines[3].frame, lines[3].alt_m), (0, 552.5));
+        let back = read_wpl(&text).unwrap();
+        assert_eq!(back.alt_frame, doc.alt_frame);
+        assert!((back.items[1].alt_rel_m - 72.5).abs() < 1e-9);
     }
 }

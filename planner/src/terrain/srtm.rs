@@ -1,0 +1,224 @@
+//! SRTM `.hgt` tiles: one degree square, named by the south-west corner (`N47E008.hgt`),
+//! 3601 × 3601 posts at 1″ or 1201 × 1201 at 3″, big-endian `i16` metres above the EGM96
+//! geoid, rows from north to south, −32768 for a void. Neighbouring tiles share their edge
+//! rows and columns.
+
+use std::collections::HashMap;
+
+use aviary_core::LatLon;
+
+use super::grid::Grid;
+use super::{Elevation, METRES_PER_DEG_LAT, NoData, TerrainError, VerticalDatum};
+
+const FORMAT: &str = "SRTM .hgt";
+/// The void marker of `.hgt` files.
+const VOID: i16 = -32768;
+
+/// One `.hgt` tile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SrtmTile {
+    name: String,
+    /// South-west corner, whole degrees.
+    south_deg: i32,
+    west_deg: i32,
+    grid: Grid,
+}
+
+/// The south-west corner a tile's name gives: `N47E008` → (47, 8), `S01W078` → (−1, −78).
+fn corner_of(name: &str) -> Option<(i32, i32)> {
+    let stem = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let b = stem.as_bytes();
+    if b.len() < 7 {
+        return None;
+    }
+    let lat: i32 = stem.get(1..3)?.parse().ok()?;
+    let lon: i32 = stem.get(4..7)?.parse().ok()?;
+    let lat = match b[0].to_ascii_uppercase() {
+        b'N' => lat,
+        b'S' => -lat,
+        _ => return None,
+    };
+    let lon = match b[3].to_ascii_uppercase() {
+        b'E' => lon,
+        b'W' => -lon,
+        _ => return None,
+    };
+    ((-90..90).contains(&lat) && (-180..180).contains(&lon)).then_some((lat, lon))
+}
+
+impl SrtmTile {
+    /// Parses a tile from its bytes; `name` is its file name (`N47E008.hgt`, a path is fine),
+    /// which gives its position.
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Self, TerrainError> {
+        let (south_deg, west_deg) = corner_of(name).ok_or_else(|| {
+            TerrainError::format(
+                FORMAT,
+                name,
+                "the name does not give the south-west corner (expected like N47E008.hgt)",
+            )
+        })?;
+        let posts = match bytes.len() {
+            n if n == 3601 * 3601 * 2 => 3601,
+            n if n == 1201 * 1201 * 2 => 1201,
+            n => {
+                return Err(TerrainError::format(
+                    FORMAT,
+                    name,
+                    format!(
+                        "{n} bytes: a 1″ tile has {} (3601 × 3601 posts), a 3″ tile {} (1201 × 1201)",
+                        3601 * 3601 * 2,
+                        1201 * 1201 * 2
+                    ),
+                ));
+            }
+        };
+        let values_m: Vec<f32> = bytes
+            .chunks_exact(2)
+            .map(|c| match i16::from_be_bytes([c[0], c[1]]) {
+                VOID => f32::NAN,
+                v => f32::from(v),
+            })
+            .collect();
+        let grid = Grid::new(posts, posts, values_m)
+            .ok_or_else(|| TerrainError::format(FORMAT, name, "inconsistent grid size"))?;
+        Ok(Self {
+            name: name.rsplit(['/', '\\']).next().unwrap_or(name).to_owned(),
+            south_deg,
+            west_deg,
+            grid,
+        })
+    }
+
+    /// Reads a tile from a file (the planner's one terrain I/O, like its other file readers).
+    pub fn read(path: &std::path::Path) -> Result<Self, TerrainError> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path)
+            .map_err(|e| TerrainError::format(FORMAT, &name, format!("cannot read: {e}")))?;
+        Self::from_bytes(&name, &bytes)
+    }
+
+    /// Arc-seconds between posts: 1 or 3.
+    pub fn arc_seconds(&self) -> u32 {
+        (3600 / (self.grid.cols() - 1)) as u32
+    }
+
+    /// The south-west corner, whole degrees (latitude, longitude).
+    pub const fn corner_deg(&self) -> (i32, i32) {
+        (self.south_deg, self.west_deg)
+    }
+
+    fn lookup(&self, p: LatLon) -> Option<f64> {
+        let n = (self.grid.cols() - 1) as f64;
+        let col = (p.lon_deg - f64::from(self.west_deg)) * n;
+        let row = (f64::from(self.south_deg) + 1.0 - p.lat_deg) * n;
+        self.grid.bilinear(col, row)
+    }
+}
+
+fn resolution_m(arc_seconds: u32, p: LatLon) -> f64 {
+    let deg = f64::from(arc_seconds) / 3600.0;
+    deg * METRES_PER_DEG_LAT * p.lat_deg.to_radians().cos().max(0.05)
+}
+
+impl Elevation for SrtmTile {
+    fn elevation_m(&self, p: LatLon) -> Result<f64, NoData> {
+        self.lookup(p).ok_or(NoData { at: p })
+    }
+
+    fn datum(&self) -> VerticalDatum {
+        VerticalDatum::Egm96Geoid
+    }
+
+    fn resolution_m(&self, p: LatLon) -> f64 {
+        resolution_m(self.arc_seconds(), p)
+    }
+
+    fn describe(&self) -> String {
+        format!("SRTM {}″ {}", self.arc_seconds(), self.name)
+    }
+}
+
+/// Several `.hgt` tiles side by side, looked up by the tile under the point (a point on a
+/// shared edge is read from whichever of its tiles is loaded).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SrtmSet {
+    tiles: HashMap<(i32, i32), SrtmTile>,
+}
+
+impl SrtmSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a tile (replacing one at the same corner).
+    pub fn insert(&mut self, tile: SrtmTile) {
+        self.tiles.insert(tile.corner_deg(), tile);
+    }
+
+    /// Number of tiles.
+    pub fn len(&self) -> usize {
+        self.tiles.len()
+    }
+
+    /// Whether the set holds no tile.
+    pub fn is_empty(&self) -> bool {
+        self.tiles.is_empty()
+    }
+}
+
+impl Elevation for SrtmSet {
+    fn elevation_m(&self, p: LatLon) -> Result<f64, NoData> {
+        let (lat, lon) = (p.lat_deg.floor() as i32, p.lon_deg.floor() as i32);
+        // A point on a tile edge also lies on the neighbour to its south or west.
+        let on_lat_edge = p.lat_deg - p.lat_deg.floor() < 1e-12;
+        let on_lon_edge = p.lon_deg - p.lon_deg.floor() < 1e-12;
+        [
+            Some((lat, lon)),
+            on_lat_edge.then_some((lat - 1, lon)),
+            on_lon_edge.then_some((lat, lon - 1)),
+            (on_lat_edge && on_lon_edge).then_some((lat - 1, lon - 1)),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|k| self.tiles.get(&k).and_then(|t| t.lookup(p)))
+        .ok_or(NoData { at: p })
+    }
+
+    fn datum(&self) -> VerticalDatum {
+        VerticalDatum::Egm96Geoid
+    }
+
+    fn resolution_m(&self, p: LatLon) -> f64 {
+        let finest = self.tiles.values().map(SrtmTile::arc_seconds).min();
+        resolution_m(finest.unwrap_or(3), p)
+    }
+
+    fn describe(&self) -> String {
+        let mut names: Vec<String> = self.tiles.values().map(SrtmTile::describe).collect();
+        names.sort();
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_give_the_south_west_corner() {
+        assert_eq!(corner_of("N47E008.hgt"), Some((47, 8)));
+        assert_eq!(corner_of("/data/s01w078.hgt"), Some((-1, -78)));
+        assert_eq!(corner_of("N47E008.SRTMGL1.hgt"), Some((47, 8)));
+        assert_eq!(corner_of("X47E008.hgt"), None);
+        assert_eq!(corner_of("N9"), None);
+    }
+
+    #[test]
+    fn a_wrong_size_is_refused_with_the_sizes_expected() {
+        let e = SrtmTile::from_bytes("N47E008.hgt", &[0; 100]).unwrap_err();
+        assert!(e.to_string().contains("100 bytes"), "{e}");
+        let e = SrtmTile::from_bytes("tile.hgt", &vec![0; 1201 * 1201 * 2]).unwrap_err();
+        assert!(e.to_string().contains("south-west corner"), "{e}");
+    }
+}
