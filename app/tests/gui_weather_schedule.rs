@@ -588,6 +588,7 @@ fn a_weather_no_go_start_needs_a_typed_reason_and_the_override_is_audited() {
     assert!(h.state().state.last_command(mission.id).is_none());
 
     // Without a typed reason: "Start anyway" is disabled and a click does nothing ...
+    h.run_steps(2);
     h.get_by_label("Override reason");
     assert!(
         h.get_by_label("Start anyway")

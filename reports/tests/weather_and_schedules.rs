@@ -38,11 +38,12 @@ fn artifacts(tmp: &Path) -> PathBuf {
     dir
 }
 
-/// `pdftotext -layout` of `pdf`, `None` (with a message) when poppler is not installed,
-/// unless `AVIARY_REQUIRE_SERVICES=1`.
-fn pdf_text(pdf: &Path) -> Option<String> {
+/// `pdftotext {mode}` of `pdf`, `None` (with a message) when poppler is not installed,
+/// unless `AVIARY_REQUIRE_SERVICES=1`. `-raw` keeps the content order, so the summary's
+/// side-by-side cells read one after the other; `-layout` keeps tables' rows on lines.
+fn pdf_text(pdf: &Path, mode: &str) -> Option<String> {
     match Command::new("pdftotext")
-        .args(["-layout", &pdf.display().to_string(), "-"])
+        .args([mode, &pdf.display().to_string(), "-"])
         .output()
     {
         Ok(out) => {
@@ -160,7 +161,7 @@ fn the_mission_report_shows_the_forecast_at_start_and_the_wind_the_drone_measure
     let mut file = std::fs::File::create(&pdf_path).unwrap_or_else(|e| panic!("{e}"));
     pdf::write_mission_pdf(&mut file, &r).unwrap_or_else(|e| panic!("{e}"));
     drop(file);
-    if let Some(text) = pdf_text(&pdf_path) {
+    if let Some(text) = pdf_text(&pdf_path, "-raw") {
         let text = folded(&text);
         assert!(
             text.contains(&format!("Forecast at start {forecast_row}")),
@@ -352,7 +353,7 @@ fn the_organisation_report_counts_missed_runs_per_site_with_their_reasons() {
         .write_pdf(&mut file)
         .unwrap_or_else(|e| panic!("{e}"));
     drop(file);
-    if let Some(text) = pdf_text(&pdf_path) {
+    if let Some(text) = pdf_text(&pdf_path, "-layout") {
         let text = folded(&text);
         assert!(
             text.contains(&format!(
