@@ -270,6 +270,55 @@ pub fn plan_needs(
     }
 }
 
+// --- pre-flight overrides ------------------------------------------------------------------
+
+/// Who runs this program, for the audit log of a desktop or CLI without a sign-in: the
+/// operating system's account (`USER`, or `USERNAME` on Windows).
+pub fn os_account() -> String {
+    ["USER", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown account".to_owned())
+}
+
+/// The audit event of a start despite failed soft pre-flight checks (`None` when none
+/// failed): action `preflight.override` on `mission`, and as JSON detail the operator, their
+/// reason, every failed check with its finding and, when the weather was evaluated, its
+/// verdict and reasons, so the log says who flew against which forecast and why.
+pub fn override_audit(
+    now: DateTime<Utc>,
+    mission: aviary_core::MissionId,
+    checks: &[aviary_core::preflight::Check],
+    weather: Option<&aviary_core::weather::WeatherVerdict>,
+    operator: &str,
+    reason: &str,
+) -> Option<aviary_core::AuditEvent> {
+    let failed: Vec<serde_json::Value> = checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| serde_json::json!({ "check": c.kind.label(), "detail": c.detail }))
+        .collect();
+    if failed.is_empty() {
+        return None;
+    }
+    let mut detail = serde_json::json!({
+        "operator": operator,
+        "reason": reason.trim(),
+        "overridden": failed,
+    });
+    if let Some(w) = weather {
+        detail["weather_verdict"] = w.verdict.as_str().into();
+        detail["weather_reasons"] = w.reasons.iter().map(|r| r.text.clone()).collect();
+    }
+    Some(aviary_core::AuditEvent {
+        time: now,
+        user_id: None,
+        action: "preflight.override".into(),
+        target: mission.to_string(),
+        detail: detail.to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -649,10 +649,22 @@ fn an_overridden_no_go_is_audited_and_offline_weather_only_warns() {
         .expect("weather check");
     assert_eq!(weather["ok"], false, "{weather}");
     let audit = open(&db).audit_log().expect("audit");
+    let detail: serde_json::Value = audit
+        .iter()
+        .find(|a| a.action == "preflight.override")
+        .and_then(|a| serde_json::from_str(&a.detail).ok())
+        .unwrap_or_else(|| panic!("no override in {audit:?}"));
+    assert_eq!(detail["reason"], "gusts measured 6 m/s on site", "{detail}");
+    assert_eq!(detail["weather_verdict"], "no-go", "{detail}");
     assert!(
-        audit.iter().any(|a| a.action == "preflight.override"
-            && a.detail == "weather overridden: gusts measured 6 m/s on site"),
-        "{audit:?}"
+        detail["overridden"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["check"] == "weather")),
+        "{detail}"
+    );
+    assert!(
+        detail["operator"].as_str().is_some_and(|o| !o.is_empty()),
+        "{detail}"
     );
 
     // No provider listening: unknown, a warning that does not stop the start.

@@ -7,15 +7,17 @@
 
 use aviary_app::gui::app::{AviaryApp, MapTiles};
 use aviary_app::gui::backend::{Backend, BackendOptions};
+use aviary_app::gui::command::Command;
 use aviary_app::gui::jobs::JobMode;
 use aviary_app::gui::settings::Settings;
 use aviary_app::gui::state::AlertKind;
-use aviary_core::Clock;
+use aviary_core::preflight::CheckKind;
 use aviary_core::weather::Verdict;
+use aviary_core::{Clock, DroneId};
 use aviary_core::{ManualClock, MissionStatus};
 use aviary_store::{Store, StoreOptions};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use std::io::{Read as _, Write as _};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -493,5 +495,276 @@ fn a_confirmed_scheduled_run_flies_records_its_weather_and_a_change_in_flight_al
             .expect("weather")
             .measured
             .is_some_and(|m| m.samples >= 1)
+    );
+}
+
+/// The San Francisco demo mission and its drone, once the drone's telemetry is heard.
+fn sf_mission_flying_ready(h: &mut Harness<'_, AviaryApp>) -> (aviary_core::Mission, DroneId) {
+    let site = san_francisco(h.state());
+    let mission = h
+        .state()
+        .state
+        .missions
+        .iter()
+        .find(|m| m.site_id == site.id)
+        .expect("demo mission")
+        .clone();
+    let drone = mission.drone_id.expect("demo mission has a drone");
+    step_until(h, "the drone's telemetry", |a| {
+        a.state
+            .drones
+            .get(&drone)
+            .is_some_and(|d| d.live.is_some() && d.link_up)
+    });
+    (mission, drone)
+}
+
+/// Schedules `mission` once on the clock's day at `local` San Francisco time, through the
+/// Calendar's form.
+fn schedule_once(h: &mut Harness<'_, AviaryApp>, mission: &aviary_core::Mission, local: &str) {
+    h.get_by_label("Calendar").click();
+    h.run_steps(1);
+    h.get_by_label("Scheduled mission").click();
+    h.run_steps(2);
+    h.get_by_label(&mission.name).click();
+    h.run_steps(1);
+    assert_eq!(h.state().state.calendar.form.mission, Some(mission.id));
+    {
+        let form = &mut h.state_mut().state.calendar.form;
+        form.date = "2027-01-15".into();
+        form.time = local.into();
+    }
+    h.run_steps(2);
+    h.get_by_label("Schedule").click();
+    h.run_steps(3);
+    assert!(
+        !h.state().state.calendar.rows.is_empty(),
+        "{:?}",
+        h.state().state.notices
+    );
+}
+
+#[test]
+fn a_weather_no_go_start_needs_a_typed_reason_and_the_override_is_audited() {
+    // Gusts of 14 m/s against the demo model's 12 m/s limit: no-go.
+    let mut r = rig(true, (6.0, 14.0));
+    let h = &mut r.h;
+    h.state_mut().state.operator = "jane.pilot".into();
+    h.run_steps(2);
+    let (mission, _drone) = sf_mission_flying_ready(h);
+    h.get_by_label_contains("Monitor").click();
+    h.state_mut().state.selected_mission = Some(mission.id);
+    h.run_steps(2);
+    // The selected mission's site forecast is fetched for its Start.
+    step_until(h, "the site's forecast", |a| {
+        a.state
+            .weather
+            .sites
+            .get(&mission.site_id)
+            .is_some_and(|w| w.report.is_some())
+    });
+
+    h.get_by_label("Start").click();
+    h.run_steps(2);
+    let prompt = h
+        .state()
+        .state
+        .preflight
+        .clone()
+        .expect("the start is refused");
+    let weather = prompt
+        .checks
+        .iter()
+        .find(|c| c.kind == CheckKind::Weather)
+        .expect("weather check")
+        .clone();
+    assert!(!weather.ok && weather.soft, "{weather:?}");
+    let gust_text = "gusts 14.0 m/s at 10 m > 12.0 m/s limit for Aviary X4 (simulated)";
+    assert!(
+        weather.detail.starts_with(&format!("no-go: {gust_text}")),
+        "{weather:?}"
+    );
+    assert!(prompt.overridable, "only soft checks failed: {prompt:?}");
+    assert!(h.state().state.last_command(mission.id).is_none());
+
+    // Without a typed reason: "Start anyway" is disabled and a click does nothing ...
+    h.run_steps(2);
+    h.get_by_label("Override reason");
+    assert!(
+        h.get_by_label("Start anyway")
+            .accesskit_node()
+            .is_disabled()
+    );
+    h.get_by_label("Start anyway").click();
+    h.run_steps(2);
+    assert!(h.state().state.preflight.is_some(), "still refused");
+    // ... and an override whose reason is blank is refused by the logic too.
+    h.state_mut().commands.send(Command::StartOverride {
+        mission: mission.id,
+        reason: "   ".into(),
+    });
+    h.run_steps(2);
+    assert!(
+        h.state().state.preflight.is_some(),
+        "a blank reason is no reason"
+    );
+    assert!(h.state().state.last_command(mission.id).is_none());
+    let overrides = |a: &AviaryApp| {
+        a.backend
+            .store
+            .audit_log()
+            .expect("audit")
+            .into_iter()
+            .filter(|e| e.action == "preflight.override")
+            .collect::<Vec<_>>()
+    };
+    assert!(overrides(h.state()).is_empty(), "nothing audited yet");
+    assert_eq!(
+        h.state()
+            .backend
+            .store
+            .get_mission(mission.id)
+            .expect("mission")
+            .status,
+        MissionStatus::Planned
+    );
+
+    // With a typed reason the start goes out, and the override is in the audit log.
+    h.get_by_label("Override reason").focus();
+    h.run_steps(1);
+    h.get_by_label("Override reason")
+        .type_text("gusts are from the sea, survey is over land");
+    h.run_steps(1);
+    assert!(
+        !h.get_by_label("Start anyway")
+            .accesskit_node()
+            .is_disabled()
+    );
+    h.get_by_label("Start anyway").click();
+    h.run_steps(2);
+    assert!(h.state().state.preflight.is_none());
+    step_until(h, "the mission in flight", |a| {
+        a.state
+            .mission(mission.id)
+            .is_some_and(|m| m.status == MissionStatus::InProgress)
+    });
+    let audit = overrides(h.state());
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    let entry = &audit[0];
+    assert_eq!(entry.target, mission.id.to_string());
+    assert_eq!(entry.time, t0(), "at the app's clock");
+    let detail: serde_json::Value = serde_json::from_str(&entry.detail).expect("JSON detail");
+    assert_eq!(detail["operator"], "jane.pilot", "{detail}");
+    assert_eq!(
+        detail["reason"], "gusts are from the sea, survey is over land",
+        "{detail}"
+    );
+    assert_eq!(detail["weather_verdict"], "no-go", "{detail}");
+    assert_eq!(detail["weather_reasons"][0], gust_text, "{detail}");
+    assert!(
+        detail["overridden"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .any(|c| c["check"] == "weather"
+                && c["detail"].as_str().is_some_and(|d| d.contains(gust_text))),
+        "{detail}"
+    );
+    // The forecast the mission started under is kept with it: the no-go.
+    let forecast = h
+        .state()
+        .backend
+        .store
+        .mission_weather(mission.id)
+        .expect("weather")
+        .forecast
+        .expect("forecast at start");
+    assert_eq!(forecast.verdict.verdict, Verdict::NoGo, "{forecast:?}");
+}
+
+#[test]
+fn with_unattended_starts_enabled_a_scheduled_run_starts_without_the_operator_and_is_audited() {
+    let mut r = rig(true, (3.0, 5.0));
+    let h = &mut r.h;
+    h.run_steps(2);
+    // The organisation's choice, made in Settings.
+    h.get_by_label("Settings").click();
+    h.run_steps(2);
+    h.get_by_label("Start scheduled runs unattended (no confirmation; each start audited)")
+        .click();
+    h.run_steps(2);
+    assert!(h.state().settings.unattended_starts);
+    let (mission, _drone) = sf_mission_flying_ready(h);
+    // 00:15 in San Francisco: 08:15 UTC, 15 min after the clock.
+    schedule_once(h, &mission, "00:15");
+    step_until(h, "the site's forecast", |a| {
+        a.state
+            .weather
+            .sites
+            .get(&mission.site_id)
+            .is_some_and(|w| w.report.is_some())
+    });
+    r.clock.advance(chrono::Duration::minutes(5));
+    step_until(h, "the lead-time checks", |a| {
+        a.state
+            .calendar
+            .rows
+            .first()
+            .is_some_and(|r| r.phase == "ready")
+    });
+    let unattended_audits = |a: &AviaryApp| {
+        a.backend
+            .store
+            .audit_log()
+            .expect("audit")
+            .into_iter()
+            .filter(|e| e.action == "schedule.unattended_start")
+            .collect::<Vec<_>>()
+    };
+    // One minute before the start: nothing yet.
+    r.clock.advance(chrono::Duration::minutes(9));
+    h.run_steps(3);
+    assert_eq!(h.state().state.calendar.rows[0].phase, "ready");
+    assert!(unattended_audits(h.state()).is_empty());
+    // At the start time the run starts by itself: no prompt, nobody clicks.
+    r.clock.advance(chrono::Duration::minutes(1));
+    step_until(h, "the unattended start", |a| {
+        a.state
+            .missions
+            .iter()
+            .any(|m| m.scheduled_start.is_some() && m.status == MissionStatus::InProgress)
+    });
+    assert!(
+        h.state().state.calendar.prompts.is_empty(),
+        "{:?}",
+        h.state().state.calendar.prompts
+    );
+    let run = h
+        .state()
+        .state
+        .missions
+        .iter()
+        .find(|m| m.scheduled_start.is_some())
+        .expect("the run's mission")
+        .clone();
+    let due = t0() + chrono::Duration::minutes(15);
+    assert_eq!(run.scheduled_start, Some(due));
+    let row = h.state().state.calendar.rows[0].clone();
+    assert_eq!(row.phase, "started");
+    assert!(
+        row.detail.contains("started 08:15 UTC unattended"),
+        "{row:?}"
+    );
+    let audit = unattended_audits(h.state());
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].time, due);
+    assert_eq!(audit[0].target, mission.id.to_string());
+    assert!(audit[0].user_id.is_none(), "no operator started it");
+    assert!(
+        audit[0].detail.contains(&format!(
+            "scheduled run of '{}' due 2027-01-15 08:15 UTC started without an operator",
+            mission.name
+        )),
+        "{audit:?}"
     );
 }

@@ -271,6 +271,28 @@ pub enum MissReason {
     },
 }
 
+impl MissReason {
+    /// The check that failed in a word or two, the same for every run (reports count runs
+    /// per reason by it): `no drone`, `drone unavailable`, `no link`, `not landed`,
+    /// `battery`, `weather`, `conflict`, `late`, `not confirmed`, `declined`,
+    /// `start refused`.
+    pub const fn label(&self) -> &'static str {
+        match self {
+            Self::NoDrone => "no drone",
+            Self::DroneUnavailable { .. } => "drone unavailable",
+            Self::LinkDown => "no link",
+            Self::NotLanded => "not landed",
+            Self::Battery { .. } => "battery",
+            Self::Weather { .. } => "weather",
+            Self::Conflict { .. } => "conflict",
+            Self::Late { .. } => "late",
+            Self::NotConfirmed => "not confirmed",
+            Self::Declined { .. } => "declined",
+            Self::StartRefused { .. } => "start refused",
+        }
+    }
+}
+
 impl fmt::Display for MissReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

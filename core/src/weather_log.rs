@@ -32,23 +32,34 @@ impl StartForecast {
         Self { verdict, sample }
     }
 
-    /// One line for a report: the verdict and the forecast wind and gusts.
+    /// One line for a report: the verdict with its first reason, then where the data came
+    /// from, the hour it was for and its age at the start, and the forecast wind and gusts,
+    /// e.g. `no-go: gusts 9.5 m/s at 10 m > 9.0 m/s limit for Aviary X4. Open-Meteo forecast
+    /// for 13:00 UTC (30 min old): wind 4.7 m/s at 10 m from 248°, gusts 9.5 m/s`.
     pub fn line(&self) -> String {
         use std::fmt::Write as _;
-        let mut out = self.verdict.verdict.to_string();
-        if let Some(s) = &self.sample {
-            if let Some(w) = s.wind.first() {
-                let _ = write!(out, ", wind {:.1} m/s at {:.0} m", w.speed_mps, w.height_m);
-            }
-            if let Some(g) = s.gust_mps {
-                let _ = write!(out, ", gusts {g:.1} m/s");
-            }
-            if let Some(d) = s.wind_dir_deg {
-                let _ = write!(out, " from {d:.0}°");
-            }
+        let mut out = self.verdict.summary();
+        let Some(s) = &self.sample else {
+            return out;
+        };
+        let source = self.verdict.source.as_deref().unwrap_or("weather data");
+        let _ = write!(out, ". {source} for {}", s.time.format("%H:%M UTC"));
+        if let Some(age_s) = self.verdict.age_s {
+            let _ = write!(out, " ({} min old)", age_s / 60);
         }
-        if let Some(r) = self.verdict.reasons.first() {
-            let _ = write!(out, " ({})", r.text);
+        let mut parts = Vec::new();
+        if let Some(w) = s.wind.first() {
+            let mut p = format!("wind {:.1} m/s at {:.0} m", w.speed_mps, w.height_m);
+            if let Some(d) = s.wind_dir_deg {
+                let _ = write!(p, " from {d:.0}°");
+            }
+            parts.push(p);
+        }
+        if let Some(g) = s.gust_mps {
+            parts.push(format!("gusts {g:.1} m/s"));
+        }
+        if !parts.is_empty() {
+            let _ = write!(out, ": {}", parts.join(", "));
         }
         out
     }
@@ -72,11 +83,17 @@ pub struct MeasuredWind {
 }
 
 impl MeasuredWind {
-    /// One line for a report.
+    /// One line for a report, with the span the estimates cover, e.g. `mean 5.1 m/s, max
+    /// 6.3 m/s from 250° (10 estimates, 13:00:00 to 13:00:09 UTC)`.
     pub fn line(&self) -> String {
         format!(
-            "mean {:.1} m/s, max {:.1} m/s from {:.0}° ({} estimates)",
-            self.mean_mps, self.max_mps, self.max_dir_deg, self.samples
+            "mean {:.1} m/s, max {:.1} m/s from {:.0}° ({} estimates, {} to {} UTC)",
+            self.mean_mps,
+            self.max_mps,
+            self.max_dir_deg,
+            self.samples,
+            self.first.format("%H:%M:%S"),
+            self.last.format("%H:%M:%S")
         )
     }
 }
@@ -140,7 +157,7 @@ mod tests {
         assert_eq!((m.first, m.last), (t0, t0 + chrono::Duration::seconds(3)));
         assert_eq!(
             m.line(),
-            "mean 6.0 m/s, max 8.0 m/s from 350° (3 estimates)"
+            "mean 6.0 m/s, max 8.0 m/s from 350° (3 estimates, 08:00:00 to 08:00:03 UTC)"
         );
     }
 
@@ -178,7 +195,8 @@ mod tests {
         assert_eq!(f.sample.as_ref().map(|s| s.gust_mps), Some(Some(8.0)));
         assert_eq!(
             f.line(),
-            "go, wind 5.0 m/s at 10 m, gusts 8.0 m/s from 200°"
+            "go: within every limit for Aviary X4. METAR EDDB for 09:00 UTC (0 min old): \
+             wind 5.0 m/s at 10 m from 200°, gusts 8.0 m/s"
         );
     }
 }

@@ -424,6 +424,171 @@ fn metar_statute_miles_negative_temperatures_and_cavok() {
     );
 }
 
+// --- each limit ---------------------------------------------------------------------------
+
+/// Limits nothing in the recordings comes near, so one tightened limit is the only finding.
+fn relaxed() -> WeatherLimits {
+    WeatherLimits {
+        max_wind_mps: 50.0,
+        max_gust_mps: 60.0,
+        rain_allowed: true,
+        min_temp_c: -50.0,
+        max_temp_c: 60.0,
+        min_visibility_m: 0.0,
+    }
+}
+
+/// Each limit of a model, tightened alone, turns a recorded answer fetched from the local
+/// server into a no-go naming that limit, the recorded value and the unit; with every limit
+/// relaxed the same answer is go.
+#[test]
+fn each_limit_alone_gives_a_no_go_from_recorded_answers() {
+    let server = serve(vec![json("open-meteo-berlin.json")]);
+    let forecast = fetch_blocking(&open_meteo(&server), berlin(), TIMEOUT, clock()).expect("fetch");
+    let metar =
+        parse_metar(&String::from_utf8_lossy(&data("metar-eddb.txt")), noon()).expect("metar");
+    // Today 12:00-13:00 is dry, 4-7 m/s at 10-120 m, gusts under 9 m/s, 5-7 °C, 24 km
+    // visibility; tomorrow from 07:00 a front brings rain.
+    let front = noon() + Duration::hours(19);
+    let check = |report: &aviary_core::weather::WeatherReport,
+                 start: DateTime<Utc>,
+                 max_alt_m: f64,
+                 limits: WeatherLimits,
+                 kind: ReasonKind,
+                 unit: &str,
+                 value_in: (f64, f64)| {
+        let flight = Flight {
+            model: "Test model",
+            limits,
+            start,
+            end: start + Duration::hours(1),
+            max_alt_m,
+        };
+        let v = evaluate(Some(report), &flight, &EvalConfig::default(), noon());
+        assert_eq!(v.verdict, Verdict::NoGo, "{kind:?}: {v:#?}");
+        assert_eq!(v.reasons.len(), 1, "{kind:?} alone: {v:#?}");
+        let r = &v.reasons[0];
+        assert_eq!(
+            (r.kind, r.verdict, r.unit.as_str()),
+            (kind, Verdict::NoGo, unit)
+        );
+        let value = r.value.expect("a value");
+        assert!(
+            (value_in.0..=value_in.1).contains(&value),
+            "{kind:?}: {value} not the recorded figure in {value_in:?}: {r:#?}"
+        );
+        assert!(
+            r.text.contains("Test model") || kind == ReasonKind::CloudBase,
+            "{r:#?}"
+        );
+        r.clone()
+    };
+
+    let calm = evaluate(
+        Some(&forecast),
+        &Flight {
+            model: "Test model",
+            limits: relaxed(),
+            start: noon(),
+            end: noon() + Duration::hours(1),
+            max_alt_m: 120.0,
+        },
+        &EvalConfig::default(),
+        noon(),
+    );
+    assert_eq!(calm.verdict, Verdict::Go, "{calm:#?}");
+
+    let wind = check(
+        &forecast,
+        noon(),
+        120.0,
+        WeatherLimits {
+            max_wind_mps: 3.0,
+            ..relaxed()
+        },
+        ReasonKind::Wind,
+        "m/s",
+        (4.0, 7.5),
+    );
+    assert_eq!(wind.limit, Some(3.0));
+    let gust = check(
+        &forecast,
+        noon(),
+        120.0,
+        WeatherLimits {
+            max_gust_mps: 5.0,
+            ..relaxed()
+        },
+        ReasonKind::Gust,
+        "m/s",
+        (8.0, 9.0),
+    );
+    assert_eq!(gust.limit, Some(5.0));
+    let rain = check(
+        &forecast,
+        front,
+        120.0,
+        WeatherLimits {
+            rain_allowed: false,
+            ..relaxed()
+        },
+        ReasonKind::Precipitation,
+        "mm",
+        (0.1, 20.0),
+    );
+    assert!(rain.text.contains("is not rated for rain"), "{rain:#?}");
+    let cold = check(
+        &forecast,
+        noon(),
+        120.0,
+        WeatherLimits {
+            min_temp_c: 10.0,
+            ..relaxed()
+        },
+        ReasonKind::Temperature,
+        "°C",
+        (5.0, 7.0),
+    );
+    assert!(cold.text.contains("< 10.0 °C limit"), "{cold:#?}");
+    let hot = check(
+        &forecast,
+        noon(),
+        120.0,
+        WeatherLimits {
+            max_temp_c: 2.0,
+            ..relaxed()
+        },
+        ReasonKind::Temperature,
+        "°C",
+        (5.0, 7.0),
+    );
+    assert!(hot.text.contains("> 2.0 °C limit"), "{hot:#?}");
+    let visibility = check(
+        &forecast,
+        noon(),
+        120.0,
+        WeatherLimits {
+            min_visibility_m: 30_000.0,
+            ..relaxed()
+        },
+        ReasonKind::Visibility,
+        "m",
+        (24_140.0, 24_140.0),
+    );
+    assert_eq!(visibility.limit, Some(30_000.0));
+    // The METAR's broken layer at 1,200 ft (366 m) under a 400 m flight.
+    let cloud = check(
+        &metar,
+        noon(),
+        400.0,
+        relaxed(),
+        ReasonKind::CloudBase,
+        "m",
+        (365.0, 366.0),
+    );
+    assert_eq!(cloud.text, "cloud base 366 m < flight height 400 m");
+}
+
 // --- the service --------------------------------------------------------------------------
 
 #[test]

@@ -1,9 +1,10 @@
 //! `aviary-reports` owns what Aviary says about missions after the fact: the mission report
 //! computed from stored telemetry ([`mission::MissionReport`], [`mission::analyze`]), site
 //! and organisation summaries over a period ([`summary::OrgSummary`], [`summary::summarize`])
-//! with the mission history, and the writers that turn them into CSV ([`csvout`]) and PDF
-//! ([`pdf`]) on any `std::io::Write`, and [`output`], which puts the finished files on disk
-//! all or nothing (temporary file in the target folder, fsync, rename).
+//! with the mission history and the scheduled runs that were missed ([`missed`]), the
+//! writers that turn them into CSV ([`csvout`]) and PDF ([`pdf`]) on any `std::io::Write`,
+//! and [`output`], which puts the finished files on disk all or nothing (temporary file in
+//! the target folder, fsync, rename).
 //!
 //! Principal types: [`MissionReport`], [`DataIssue`], [`Verdict`], [`MissionRecord`],
 //! [`OrgSummary`], [`ReportError`].
@@ -19,6 +20,7 @@ pub mod csvout;
 pub mod error;
 pub mod events;
 pub mod format;
+pub mod missed;
 pub mod mission;
 pub mod output;
 pub mod pdf;

@@ -265,6 +265,8 @@ pub struct OrgReport {
     pub site_timezones: HashMap<SiteId, Tz>,
     /// Drone serial numbers by id.
     pub drone_names: HashMap<DroneId, String>,
+    /// Scheduled runs due in the period that could not start, per site.
+    pub missed_runs: crate::missed::MissedRuns,
 }
 
 /// Loads sites, drones and mission records from `store` and summarises `[from, to)`.
@@ -285,6 +287,7 @@ pub fn load_org_report(
     let drones = store.list_drones(None, None)?;
     let records = load_records(store, to, opts)?;
     let summary = summarize(&records, &sites, &drones, from, to, grouping, policy);
+    let missed_runs = crate::missed::load_missed_runs(store, &sites, from, to)?;
     let filter = HistoryFilter {
         from: Some(from),
         to: Some(to),
@@ -305,6 +308,7 @@ pub fn load_org_report(
             .iter()
             .map(|d| (d.id, d.serial_number.clone()))
             .collect(),
+        missed_runs,
     })
 }
 

@@ -17,8 +17,8 @@ use aviary_core::supervisor::{MissionPhase, Output, Supervisor, SupervisorConfig
 use aviary_core::vehicle::VehicleFact;
 use aviary_core::wire::CommandAction;
 use aviary_core::{
-    AuditEvent, Clock, Drone, DroneId, DroneStatus, FlightPattern, LatLon, Mission, MissionId,
-    MissionParams, MissionStatus, OrgId, Organization, Site, SiteId, SurveyArea, SystemClock,
+    Clock, Drone, DroneId, DroneStatus, FlightPattern, LatLon, Mission, MissionId, MissionParams,
+    MissionStatus, OrgId, Organization, Site, SiteId, SurveyArea, SystemClock,
 };
 use aviary_links::mav::{self, LinkConfig, LinkEvent, LinkEvents, LinkHandle, VehicleId};
 use aviary_planner::formats::read_mission_file;
@@ -306,20 +306,16 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
     };
     let mission = insert_mission(&store, &drone_row, &args.plan[0], &whole, speed_mps, &clock)?;
     if let Some(reason) = &args.override_checks
-        && checks.iter().any(|c| !c.ok)
+        && let Some(audit) = flight::override_audit(
+            clock.now(),
+            mission,
+            &checks,
+            needs.weather.as_ref(),
+            &flight::os_account(),
+            reason,
+        )
     {
-        let failed: Vec<String> = checks
-            .iter()
-            .filter(|c| !c.ok)
-            .map(|c| format!("{:?}", c.kind).to_lowercase())
-            .collect();
-        store.append_audit(&AuditEvent {
-            time: clock.now(),
-            user_id: None,
-            action: "preflight.override".into(),
-            target: mission.to_string(),
-            detail: format!("{} overridden: {reason}", failed.join(", ")),
-        })?;
+        store.append_audit(&audit)?;
     }
 
     let mut f = Fly {

@@ -96,6 +96,9 @@ pub struct OrgArgs {
     /// Write the period's mission history here (CSV).
     #[arg(long, value_name = "OUT.csv")]
     csv: Option<PathBuf>,
+    /// Write the period's missed scheduled runs per site here (CSV).
+    #[arg(long, value_name = "OUT.csv")]
+    missed_csv: Option<PathBuf>,
 }
 
 /// Runs `aviary report ...`.
@@ -228,7 +231,7 @@ fn org(a: &OrgArgs) -> anyhow::Result<()> {
     let from = Utc.from_utc_datetime(&a.from.and_time(NaiveTime::MIN));
     let to = Utc.from_utc_datetime(&a.to.and_time(NaiveTime::MIN)) + chrono::Duration::days(1);
     let db = db_path(a.db.as_ref())?;
-    check_outputs(&[a.pdf.as_ref(), a.csv.as_ref()])?;
+    check_outputs(&[a.pdf.as_ref(), a.csv.as_ref(), a.missed_csv.as_ref()])?;
     let store = open_store(&db)?;
     let report = load_org_report(
         &store,
@@ -245,7 +248,11 @@ fn org(a: &OrgArgs) -> anyhow::Result<()> {
         Ok(())
     })?;
     let csv_out = build(a.csv.as_ref(), |w| report.write_history_csv(w))?;
-    let files: Vec<OutputFile> = [pdf_out, csv_out].into_iter().flatten().collect();
+    let missed_out = build(a.missed_csv.as_ref(), |w| report.write_missed_runs_csv(w))?;
+    let files: Vec<OutputFile> = [pdf_out, csv_out, missed_out]
+        .into_iter()
+        .flatten()
+        .collect();
     output::commit(&files)?;
 
     let t = &report.summary.totals;
@@ -267,6 +274,17 @@ fn org(a: &OrgArgs) -> anyhow::Result<()> {
         |p| format!("{p:.1} %"),
     );
     writeln!(stdout, "  success rate  {rate}")?;
+    let missed = &report.missed_runs;
+    writeln!(stdout, "  missed scheduled runs {}", missed.total())?;
+    for s in missed.sites.iter().filter(|s| !s.runs.is_empty()) {
+        writeln!(
+            stdout,
+            "    {}: {} ({})",
+            s.name,
+            s.runs.len(),
+            s.reasons_text()
+        )?;
+    }
     if t.flown_without_telemetry > 0 {
         writeln!(
             stdout,
@@ -296,6 +314,14 @@ fn org(a: &OrgArgs) -> anyhow::Result<()> {
             "wrote {} ({} missions)",
             p.display(),
             report.history.len()
+        )?;
+    }
+    if let Some(p) = &a.missed_csv {
+        writeln!(
+            stdout,
+            "wrote {} ({} sites)",
+            p.display(),
+            missed.sites.len()
         )?;
     }
     Ok(())

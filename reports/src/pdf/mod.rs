@@ -10,6 +10,7 @@ pub mod layout;
 
 use crate::error::ReportError;
 use crate::format;
+use crate::missed::MissedRuns;
 use crate::mission::{DataIssue, EventKind, MissionReport, Verdict};
 use crate::summary::{OrgReport, OrgSummary, SiteSummary, Totals};
 use charts::{PALETTE, PX_PER_PT};
@@ -747,6 +748,7 @@ pub fn write_org_pdf<W: Write>(
     w: &mut W,
     org_name: &str,
     s: &OrgSummary,
+    missed: &MissedRuns,
 ) -> Result<usize, ReportError> {
     let period = format!(
         "{} to {} (UTC)",
@@ -819,6 +821,7 @@ pub fn write_org_pdf<W: Write>(
         ],
         8.5,
     );
+    missed_runs_table(&mut l, missed);
     l.heading("Drones due for maintenance");
     let due = s.maintenance_due();
     if due.is_empty() {
@@ -847,13 +850,63 @@ pub fn write_org_pdf<W: Write>(
     }
     for site in &s.sites {
         site_page(&mut l, site, s.grouping)?;
+        site_missed_runs(&mut l, missed.site(site.site_id));
     }
     l.finish(w, ORG_WHAT)
+}
+
+/// The organisation page's "Missed scheduled runs": per site, how many and why.
+fn missed_runs_table(l: &mut Layout, missed: &MissedRuns) {
+    l.heading("Missed scheduled runs");
+    if missed.total() == 0 {
+        l.paragraph("No scheduled run was missed in the period.", 9.5, INK);
+        return;
+    }
+    let rows: Vec<Vec<String>> = missed
+        .sites
+        .iter()
+        .map(|s| {
+            vec![
+                s.name.clone(),
+                s.runs.len().to_string(),
+                if s.runs.is_empty() {
+                    "-".to_owned()
+                } else {
+                    s.reasons_text()
+                },
+            ]
+        })
+        .collect();
+    l.table(
+        Some(&["Site", "Missed", "Runs per reason"]),
+        &rows,
+        &[120.0, 52.0, CONTENT_W_PT - 172.0],
+        8.5,
+    );
+}
+
+/// A site page's list of its missed runs, each with every reason.
+fn site_missed_runs(l: &mut Layout, missed: Option<&crate::missed::SiteMissedRuns>) {
+    let Some(m) = missed.filter(|m| !m.runs.is_empty()) else {
+        return;
+    };
+    l.heading(&format!("Missed scheduled runs: {}", m.runs.len()));
+    let rows: Vec<Vec<String>> = m
+        .runs
+        .iter()
+        .map(|r| vec![r.due_local.clone(), r.mission.clone(), r.reasons_text()])
+        .collect();
+    l.table(
+        Some(&["Due (local)", "Mission", "Why"]),
+        &rows,
+        &[110.0, 130.0, CONTENT_W_PT - 240.0],
+        8.5,
+    );
 }
 
 impl OrgReport {
     /// Writes the summary as PDF; returns the number of pages.
     pub fn write_pdf<W: std::io::Write>(&self, w: &mut W) -> Result<usize, ReportError> {
-        write_org_pdf(w, &self.org_name, &self.summary)
+        write_org_pdf(w, &self.org_name, &self.summary, &self.missed_runs)
     }
 }

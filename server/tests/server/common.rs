@@ -137,6 +137,42 @@ pub async fn start_with(prefix: &str, tweak: impl FnOnce(&mut ServerConfig)) -> 
     })
 }
 
+impl TestServer {
+    /// Another instance on the same database and broker (its own instance id and port), as
+    /// a second server of a cluster.
+    pub async fn second_instance(&self, name: &str) -> RunningServer {
+        let mut cfg = self.server.state.config.clone();
+        cfg.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        cfg.instance_id = format!("{name}-{}", uuid::Uuid::new_v4().simple());
+        aviary_server::start_with_cost(cfg, TEST_COST)
+            .await
+            .expect("second instance")
+    }
+
+    /// Stops the server gracefully and starts it again with the same settings (same
+    /// database, instance id and secrets; a new port): nothing it held in memory survives.
+    pub async fn restart(self) -> Self {
+        let Self {
+            server,
+            mqtt_host,
+            mqtt_port,
+            _guard,
+        } = self;
+        let mut cfg = server.state.config.clone();
+        server.shutdown().await;
+        cfg.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let server = aviary_server::start_with_cost(cfg, TEST_COST)
+            .await
+            .expect("restart");
+        Self {
+            server,
+            mqtt_host,
+            mqtt_port,
+            _guard,
+        }
+    }
+}
+
 /// Drops the test schema when the test ends, pass or fail.
 pub struct SchemaGuard {
     /// tokio-postgres connection string.

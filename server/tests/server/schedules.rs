@@ -126,26 +126,7 @@ async fn rig(prefix: &str, fly: bool) -> Option<Rig> {
         );
         cfg.time_scale = 10.0;
         let drone = MqttDrone::spawn(cfg);
-        let op = org.token(Role::Operator).to_owned();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            let (_, d) = http
-                .call(
-                    "GET",
-                    &format!("/api/v1/drones/{drone_id}"),
-                    Some(&op),
-                    None,
-                )
-                .await;
-            if d["online"] == true && d["battery_level"].as_f64().unwrap_or(0.0) > 90.0 {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the drone online: {d}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_online(&http, &org).await;
         Some(drone)
     } else {
         None
@@ -157,6 +138,30 @@ async fn rig(prefix: &str, fly: bool) -> Option<Rig> {
         answer,
         _drone: drone,
     })
+}
+
+/// Waits (bounded) until the server hears the organisation's drone online and charged.
+async fn wait_online(http: &Http, org: &common::Org) {
+    let op = org.token(Role::Operator).to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, d) = http
+            .call(
+                "GET",
+                &format!("/api/v1/drones/{}", org.drone),
+                Some(&op),
+                None,
+            )
+            .await;
+        if d["online"] == true && d["battery_level"].as_f64().unwrap_or(0.0) > 90.0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the drone online: {d}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn mission(r: &Rig) -> String {
@@ -434,21 +439,24 @@ async fn schedules_are_scoped_by_organisation_and_role() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_scheduler_loops_on_one_database_start_a_run_once() {
+async fn two_server_instances_on_one_database_start_a_run_once() {
     let Some(r) = rig("sched-once", true).await else {
         return;
     };
     unattended(&r, true).await;
     let m = mission(&r).await;
-    // Half an hour ahead: the server's own maintenance pass (wall clock) stays out of it.
+    // Half an hour ahead: the servers' own maintenance passes (wall clock) stay out of it.
     let (schedule, due) = schedule_once(&r, &m, Utc::now() + chrono::Duration::minutes(30)).await;
     *r.answer.lock().expect("answer") = (200, open_meteo(due, 3.0, 5.0));
     let state = Arc::clone(&r.t.server.state);
+    // A second instance of the cluster: its own pool and scheduler, the same database.
+    let other = r.t.second_instance("sched-once-b").await;
+    let other_state = Arc::clone(&other.state);
 
     let lead = due - chrono::Duration::minutes(10);
     let (a, b) = tokio::join!(
         aviary_server::schedules::pass(&state, lead),
-        aviary_server::schedules::pass(&state, lead)
+        aviary_server::schedules::pass(&other_state, lead)
     );
     let (a, b) = (a.expect("pass"), b.expect("pass"));
     assert_eq!(
@@ -461,14 +469,19 @@ async fn two_scheduler_loops_on_one_database_start_a_run_once() {
 
     let (a, b) = tokio::join!(
         aviary_server::schedules::pass(&state, due),
-        aviary_server::schedules::pass(&state, due)
+        aviary_server::schedules::pass(&other_state, due)
     );
     let (a, b) = (a.expect("pass"), b.expect("pass"));
     assert_eq!(a.started + b.started, 1, "exactly one start: {a:?} {b:?}");
-    let again = aviary_server::schedules::pass(&state, due + chrono::Duration::minutes(1))
-        .await
-        .expect("pass");
-    assert_eq!(again.started, 0);
+    let (again, again_other) = tokio::join!(
+        aviary_server::schedules::pass(&state, due + chrono::Duration::minutes(1)),
+        aviary_server::schedules::pass(&other_state, due + chrono::Duration::minutes(1))
+    );
+    assert_eq!(
+        again.expect("pass").started + again_other.expect("pass").started,
+        0
+    );
+    other.shutdown().await;
     assert_eq!(
         count(
             &r,
@@ -505,17 +518,37 @@ async fn runs_due_while_down_start_inside_the_grace_window_and_are_missed_outsid
     };
     unattended(&r, true).await;
     let now = Utc::now();
-    let state = Arc::clone(&r.t.server.state);
     let early = mission(&r).await;
     let late = mission(&r).await;
     let (inside, due_in) = schedule_once(&r, &early, now + chrono::Duration::hours(1)).await;
     let (outside, due_out) = schedule_once(&r, &late, now + chrono::Duration::hours(2)).await;
     // The last pass before the outage.
-    let before = aviary_server::schedules::pass(&state, now)
+    let before = aviary_server::schedules::pass(&r.t.server.state, now)
         .await
         .expect("pass");
     assert_eq!(before, aviary_server::schedules::PassSummary::default());
     *r.answer.lock().expect("answer") = (200, open_meteo(due_in, 3.0, 5.0));
+
+    // The outage: the server stops and starts again (same database and name, a new
+    // process state and port), then hears the drone again.
+    let Rig {
+        t,
+        org,
+        answer,
+        _drone,
+        ..
+    } = r;
+    let t = t.restart().await;
+    let http = Http::new(t.server.addr);
+    wait_online(&http, &org).await;
+    let r = Rig {
+        t,
+        http,
+        org,
+        answer,
+        _drone,
+    };
+    let state = Arc::clone(&r.t.server.state);
 
     // Back 5 min after the first run was due: inside the 15 min grace, it starts late.
     let back = aviary_server::schedules::pass(&state, due_in + chrono::Duration::minutes(5))

@@ -127,11 +127,16 @@ fn write_org_report(
     let stem = dir.join(format!("organisation-report-{}-{}", req.from, req.to));
     let pdf_path = stem.with_extension("pdf");
     let csv_path = stem.with_extension("csv");
+    let missed_path = dir.join(format!(
+        "organisation-report-{}-{}-missed-runs.csv",
+        req.from, req.to
+    ));
     // Check the folder first so a bad one fails before the (longer) read; nothing is
     // created until both files are built.
     let wanted: Vec<&std::path::Path> = [
         req.pdf.then_some(pdf_path.as_path()),
         req.csv.then_some(csv_path.as_path()),
+        req.csv.then_some(missed_path.as_path()),
     ]
     .into_iter()
     .flatten()
@@ -163,6 +168,10 @@ fn write_org_report(
     if req.csv {
         files.push(
             output::build(&csv_path, |w| report.write_history_csv(w)).map_err(|e| e.to_string())?,
+        );
+        files.push(
+            output::build(&missed_path, |w| report.write_missed_runs_csv(w))
+                .map_err(|e| e.to_string())?,
         );
     }
     progress.set(0.9);

@@ -24,9 +24,7 @@ use aviary_core::supervisor::{
 use aviary_core::vehicle::VehicleFact;
 use aviary_core::wire::CommandAction;
 use aviary_core::wire::action_name as action_str;
-use aviary_core::{
-    AuditEvent, DroneId, DroneStatus, LatLon, Mission, MissionStatus, mission::FailureReason,
-};
+use aviary_core::{DroneId, DroneStatus, LatLon, Mission, MissionStatus, mission::FailureReason};
 use aviary_links::mav::{LinkEvent, MissionOp, VehicleState};
 use aviary_store::MissionFilter;
 use chrono::{DateTime, Utc};
@@ -541,25 +539,26 @@ fn preflight_passes(
         state.notice(format!("weather at start not stored: {e}"), true);
     }
     if let Some(reason) = override_reason.filter(|_| overridden) {
-        let failed: Vec<&str> = checks
-            .iter()
-            .filter(|c| !c.ok)
-            .map(|c| c.kind.label())
-            .collect();
-        if !failed.is_empty() {
-            let audit = AuditEvent {
-                time: now,
-                user_id: None,
-                action: "preflight.override".into(),
-                target: m.id.to_string(),
-                detail: format!("{} overridden: {}", failed.join(", "), reason.trim()),
-            };
+        let operator = state.operator_name();
+        if let Some(audit) = flight::override_audit(
+            now,
+            m.id,
+            &checks,
+            needs.weather.as_ref(),
+            &operator,
+            reason,
+        ) {
             if let Err(e) = backend.store.append_audit(&audit) {
                 state.notice(format!("audit log: {e}"), true);
             }
+            let failed: Vec<&str> = checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| c.kind.label())
+                .collect();
             state.notice(
                 format!(
-                    "pre-flight {} overridden for '{}': {}",
+                    "pre-flight {} overridden by {operator} for '{}': {}",
                     failed.join(", "),
                     m.name,
                     reason.trim()

@@ -41,6 +41,13 @@ pub(super) fn tick(state: &mut AppState, backend: &mut Backend, settings: &Setti
             .filter(|m| m.status.is_active())
             .map(|m| m.site_id),
     );
+    // The mission selected in Monitor: its Start's pre-flight check needs the forecast.
+    wanted.extend(
+        state
+            .selected_mission
+            .and_then(|id| state.mission(id))
+            .map(|m| m.site_id),
+    );
     for site in wanted {
         ask(state, backend, site);
     }

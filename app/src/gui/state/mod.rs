@@ -181,6 +181,9 @@ pub struct AppState {
     /// A box (south-west, north-east corner) the map moves to at its next frame: an imported
     /// area or mission, a loaded replay.
     pub map_focus: Option<(LatLon, LatLon)>,
+    /// Who sits at this desktop, for the audit log when not signed in to a fleet server: the
+    /// operating system's account ([`crate::flight::os_account`]).
+    pub operator: String,
 }
 
 impl AppState {
@@ -218,6 +221,18 @@ impl AppState {
             link_states: Vec::new(),
             server: ServerPanel::default(),
             map_focus: None,
+            operator: crate::flight::os_account(),
+        }
+    }
+
+    /// The operator an audited action is recorded under: the fleet-server account when
+    /// signed in, else the desktop's [`AppState::operator`].
+    pub fn operator_name(&self) -> String {
+        match &self.server.status {
+            ServerStatus::Connected { server, .. } if !self.server.email.is_empty() => {
+                format!("{} ({server})", self.server.email)
+            }
+            _ => self.operator.clone(),
         }
     }
 

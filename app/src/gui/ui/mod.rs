@@ -229,6 +229,7 @@ fn preflight_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         .find(|m| m.id == mission)
         .map(|m| m.name.clone())
         .unwrap_or_default();
+    let operator = cx.state.operator_name();
     let prompt = cx
         .state
         .preflight
@@ -267,6 +268,12 @@ fn preflight_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                     .desired_width(f32::INFINITY),
             )
             .labelled_by(label.id);
+            ui.label(
+                RichText::new(format!(
+                    "Recorded in the audit log as {operator}, with the failed checks."
+                ))
+                .small(),
+            );
         } else {
             ui.label("A hard check failed: fix it before starting.");
         }
