@@ -199,13 +199,14 @@ fn mission_ui(
                     .strong()
                     .color(super::weather::verdict_color(w.verdict)),
             );
-            ui.label(
-                RichText::new(match w.reasons.first() {
-                    Some(r) => format!("{} ({})", r.text, super::weather::age_words(w)),
-                    None => format!("within limits ({})", super::weather::age_words(w)),
-                })
-                .small(),
-            );
+            let text = match w.reasons.first() {
+                Some(r) => format!("{} ({})", r.text, super::weather::age_words(w)),
+                None => format!("within limits ({})", super::weather::age_words(w)),
+            };
+            // A reason can hold a long URL without spaces: cut to the panel (whole on hover)
+            // rather than widen the panel and push the flight display off the window.
+            ui.add(egui::Label::new(RichText::new(&text).small()).truncate())
+                .on_hover_text(text);
         });
     }
     if let Some(w) = state
