@@ -64,8 +64,9 @@ fi
 # Let the simulated drones report in over MAVLink and a few frames render.
 sleep "${AVIARY_SETTLE_S:-4}"
 if [ "${AVIARY_FLY:-1}" = 1 ]; then
-  # "Start" of the demo mission selected on first start, in the default 1440x900 layout.
-  DISPLAY="$display" xdotool mousemove 31 318 click 1
+  # "Start" of the demo mission selected on first start, in the default 1440x900 layout (the
+  # controls sit right under the mission title, below the fixed-height mission list).
+  DISPLAY="$display" xdotool mousemove 29 255 click 1
   sleep "${AVIARY_FLY_S:-25}"
 fi
 mkdir -p "$(dirname "$out")"

@@ -122,6 +122,41 @@ fn upload_start_pause_resume_rtl_land_over_udp() {
     handle.shutdown();
 }
 
+/// What a flight display needs beyond position and battery percent reaches `VehicleState`:
+/// attitude (`ATTITUDE`), home (`HOME_POSITION`), battery voltage and current (`SYS_STATUS`).
+#[test]
+fn attitude_home_and_battery_current_reach_the_vehicle_state() {
+    let (handle, mut events) = link(|c| c.request_streams_hz = Some(10));
+    let mut cfg = SimConfig::new(handle.local_addr().unwrap(), 1);
+    cfg.speedup = 10.0;
+    let (home, home_alt_amsl_m) = (cfg.home, cfg.home_alt_amsl_m);
+    let _sim = Simulator::spawn(cfg).unwrap();
+    discovered(&mut events);
+    let state = wait_for(&mut events, Duration::from_secs(10), |e| match e {
+        LinkEvent::State(s)
+            if s.attitude.is_some() && s.home.is_some() && s.battery_current_a.is_some() =>
+        {
+            Some(s.clone())
+        }
+        _ => None,
+    });
+    let attitude = state.attitude.unwrap();
+    // On the ground and still: level, heading within a turn.
+    assert!(attitude.roll_deg.abs() < 1.0, "{attitude:?}");
+    assert!(attitude.pitch_deg.abs() < 1.0, "{attitude:?}");
+    assert!((0.0..360.0).contains(&attitude.yaw_deg), "{attitude:?}");
+    let reported = state.home.unwrap();
+    assert!(reported.distance_m(home) < 50.0, "{reported:?} vs {home:?}");
+    let alt = state.home_alt_amsl_m.unwrap();
+    assert!(
+        (alt - home_alt_amsl_m).abs() < 0.01,
+        "{alt} vs {home_alt_amsl_m}"
+    );
+    assert!(state.battery_v.is_some_and(|v| v > 10.0), "{state:?}");
+    assert!(state.battery_current_a.unwrap() >= 0.0, "{state:?}");
+    handle.shutdown();
+}
+
 #[test]
 fn fleet_is_addressed_per_drone_and_link_loss_is_seen_and_recovered() {
     let (handle, mut events) = link(|c| c.request_streams_hz = None);

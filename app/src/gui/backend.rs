@@ -131,6 +131,8 @@ pub struct Backend {
     pub fleet: Option<FleetClient>,
     /// The weather service (links side, its own thread), started on first use.
     pub weather: Option<WeatherClient>,
+    /// Alert sounds (their own thread, started with the first sound).
+    pub sound: super::sound::AlertSound,
 }
 
 /// The weather service, its events and the endpoint it was started for.
@@ -218,6 +220,7 @@ impl Backend {
             sim_link: None,
             fleet: None,
             weather: None,
+            sound: super::sound::AlertSound::default(),
             wake,
         };
         if options.simulated_fleet

@@ -2,7 +2,7 @@
 //! file system or a background job. `ui` code pushes [`Command`]s into a [`CommandQueue`];
 //! [`super::logic::handle_command`] executes them after the frame, in one place.
 
-use super::state::{FaultKind, PlanPreview, View};
+use super::state::{AlertSeverity, FaultKind, PlanPreview, View};
 use aviary_core::wire::CommandAction;
 use aviary_core::{
     DroneId, DroneStatus, FlightPattern, MissionId, MissionParams, MissionStatus, SiteId,
@@ -117,6 +117,10 @@ pub enum Command {
     },
     /// Acknowledge an alert.
     AcknowledgeAlert(u64),
+    /// Acknowledge these alerts at once (a group, or every open alert).
+    AcknowledgeAlerts(Vec<u64>),
+    /// Play the sound of a severity now (Settings' test button; ignores the mute).
+    PlayAlertSound(AlertSeverity),
     /// Pick an area file (GeoJSON, KML, KMZ, SHP) with the native dialog and load it into
     /// the editor, in the background.
     ImportArea,

@@ -64,6 +64,21 @@ pub struct Settings {
     pub unattended_starts: bool,
     /// Minutes before a scheduled run its pre-flight checks run.
     pub schedule_lead_min: u32,
+    /// No sound for critical alerts (the banner still shows them).
+    pub mute_critical: bool,
+    /// No sound for warnings (the banner still shows them).
+    pub mute_warning: bool,
+}
+
+impl Settings {
+    /// Whether alerts of `severity` sound (information never does).
+    pub const fn sounds(&self, severity: crate::gui::state::AlertSeverity) -> bool {
+        match severity {
+            crate::gui::state::AlertSeverity::Critical => !self.mute_critical,
+            crate::gui::state::AlertSeverity::Warning => !self.mute_warning,
+            crate::gui::state::AlertSeverity::Info => false,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -84,6 +99,8 @@ impl Default for Settings {
             weather_url: aviary_links::weather::DEFAULT_OPEN_METEO_URL.to_owned(),
             unattended_starts: false,
             schedule_lead_min: 10,
+            mute_critical: false,
+            mute_warning: false,
         }
     }
 }
@@ -178,8 +195,22 @@ mod tests {
         let back: Settings =
             serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("parse");
         assert_eq!(back, s);
+        let muted = Settings {
+            mute_warning: true,
+            ..Settings::default()
+        };
+        muted.save_to(&path).expect("save muted");
+        let back: Settings =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("parse");
+        assert!(back.mute_warning && !back.mute_critical);
+        assert!(back.sounds(crate::gui::state::AlertSeverity::Critical));
+        assert!(!back.sounds(crate::gui::state::AlertSeverity::Warning));
         let partial: Settings =
             serde_json::from_str(r#"{"show_frame_time": true}"#).expect("partial");
+        assert!(
+            !partial.mute_critical,
+            "an old settings file sounds critical alerts"
+        );
         assert_eq!(partial.tile_url, OSM_TILE_URL);
         assert!(partial.show_frame_time);
         assert_eq!(partial.sim_transport, SimTransport::Mavlink);

@@ -292,6 +292,16 @@ pub struct VehicleState {
     pub battery_pct: Option<f64>,
     /// Battery voltage, volts, if reported.
     pub battery_v: Option<f64>,
+    /// Battery current, amperes, if reported (`SYS_STATUS.current_battery`; -1 is unknown).
+    pub battery_current_a: Option<f64>,
+    /// Attitude, once an `ATTITUDE` has arrived. It rides along with the next state report
+    /// (position, battery, …) rather than being one of its own, so the attitude rate does not
+    /// multiply the app's events and stored samples.
+    pub attitude: Option<Attitude>,
+    /// Home as the vehicle reports it (`HOME_POSITION`), if it did.
+    pub home: Option<LatLon>,
+    /// Home altitude above mean sea level, metres, if reported.
+    pub home_alt_amsl_m: Option<f64>,
     /// GPS fix type (`GPS_FIX_TYPE`: 0–1 none, 2 = 2D, 3 = 3D, …).
     pub gps_fix: u8,
     /// Satellites visible.
@@ -327,6 +337,17 @@ pub struct VehicleState {
     pub uid: Option<u64>,
     /// The autopilot's own wind estimate (ArduPilot `WIND`, or `WIND_COV`), when it sends one.
     pub wind: Option<WindEstimate>,
+}
+
+/// Orientation of the vehicle (`ATTITUDE`), degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Attitude {
+    /// Roll, right wing down positive, degrees.
+    pub roll_deg: f64,
+    /// Pitch, nose up positive, degrees.
+    pub pitch_deg: f64,
+    /// Yaw, clockwise from north, 0–360 degrees.
+    pub yaw_deg: f64,
 }
 
 /// Wind as the vehicle estimates it.
@@ -1424,11 +1445,26 @@ impl Driver {
                 if s.voltage_battery != u16::MAX {
                     v.state.battery_v = Some(f64::from(s.voltage_battery) / 1000.0);
                 }
+                // 10 mA units; -1: the autopilot does not measure it.
+                v.state.battery_current_a =
+                    (s.current_battery >= 0).then(|| f64::from(s.current_battery) / 100.0);
                 self.publish_state(id);
             }
             MavMessage::BATTERY_STATUS(b) if b.battery_remaining >= 0 => {
                 v.state.battery_pct = Some(f64::from(b.battery_remaining));
                 self.publish_state(id);
+            }
+            MavMessage::ATTITUDE(a) => {
+                v.state.attitude = Some(Attitude {
+                    roll_deg: f64::from(a.roll).to_degrees(),
+                    pitch_deg: f64::from(a.pitch).to_degrees(),
+                    yaw_deg: f64::from(a.yaw).to_degrees().rem_euclid(360.0),
+                });
+            }
+            MavMessage::HOME_POSITION(h) => {
+                v.state.home =
+                    LatLon::checked(f64::from(h.latitude) / 1e7, f64::from(h.longitude) / 1e7).ok();
+                v.state.home_alt_amsl_m = Some(f64::from(h.altitude) / 1000.0);
             }
             MavMessage::GPS_RAW_INT(g) => {
                 v.state.gps_fix = g.fix_type as u8;
@@ -1582,6 +1618,10 @@ impl Driver {
                     heading_deg: 0.0,
                     battery_pct: None,
                     battery_v: None,
+                    battery_current_a: None,
+                    attitude: None,
+                    home: None,
+                    home_alt_amsl_m: None,
                     gps_fix: 0,
                     gps_sats: 0,
                     link_quality_pct: 100.0,

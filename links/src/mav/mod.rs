@@ -22,7 +22,7 @@ pub use command::{
     Autopilot, CommandFailure, CommandOutcome, CommandSpec, flight_mode, mode_class,
 };
 pub use driver::{
-    LINK_LOST_AFTER, LinkConfig, LinkError, LinkEvent, LinkEvents, LinkHandle, LinkStats,
+    Attitude, LINK_LOST_AFTER, LinkConfig, LinkError, LinkEvent, LinkEvents, LinkHandle, LinkStats,
     MissionOp, PlanState, SERIAL_PEER, SigningKey, VehicleId, VehicleState, VehicleType, WakeFn,
     WindEstimate, spawn,
 };

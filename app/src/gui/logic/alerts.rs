@@ -2,6 +2,8 @@
 //! acknowledgement by the operator.
 
 use super::simulator::sim_log;
+use crate::gui::backend::Backend;
+use crate::gui::settings::Settings;
 use crate::gui::state::{AlertKind, AppState, LINK_LOST_AFTER_S, LOW_BATTERY_PCT};
 use aviary_core::{DroneId, LatLon, MissionStatus, SurveyArea};
 
@@ -80,6 +82,32 @@ pub fn outside_geofence(area: &SurveyArea, home: LatLon, pos: LatLon) -> bool {
     }
     let clamped = LatLon::new(pos.lat_deg.clamp(s, n), pos.lon_deg.clamp(w, e));
     clamped.distance_m(pos) > GEOFENCE_MARGIN_M
+}
+
+/// Sounds the alerts raised since the last call: one sound for the batch, that of its most
+/// serious unmuted severity (1,000 links lost in one frame are one sound, not 1,000).
+pub(super) fn sound_new_alerts(
+    state: &AppState,
+    backend: &mut Backend,
+    settings: &Settings,
+    sounded_up_to: &mut u64,
+) {
+    let newest = state.next_alert_id.saturating_sub(1);
+    if newest <= *sounded_up_to {
+        return;
+    }
+    let loudest = state
+        .alerts
+        .iter()
+        .rev()
+        .take_while(|a| a.id > *sounded_up_to)
+        .filter(|a| a.acknowledged_at.is_none() && settings.sounds(a.severity))
+        .map(|a| a.severity)
+        .max();
+    *sounded_up_to = newest;
+    if let Some(severity) = loudest {
+        backend.sound.play(severity);
+    }
 }
 
 pub(super) fn acknowledge_alert(state: &mut AppState, id: u64) {

@@ -122,6 +122,12 @@ pub fn handle_command(
             memory.dirty = true;
         }
         Command::AcknowledgeAlert(id) => alerts::acknowledge_alert(state, id),
+        Command::AcknowledgeAlerts(ids) => {
+            for id in ids {
+                alerts::acknowledge_alert(state, id);
+            }
+        }
+        Command::PlayAlertSound(severity) => backend.sound.play(severity),
         Command::ImportArea => files::pick_area(backend),
         Command::ImportAreaFrom(path) => files::import_area_from(backend, path),
         Command::ImportNoFly => files::pick_no_fly(backend),

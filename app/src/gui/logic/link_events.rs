@@ -8,7 +8,8 @@ use super::refresh::ingest_sample;
 use super::supervision;
 use crate::gui::backend::Backend;
 use crate::gui::settings::Settings;
-use crate::gui::state::{AlertKind, AppState, DroneView, LinkDetail};
+use crate::gui::state::{AlertKind, AppState, Attitude, DroneView};
+use aviary_core::vehicle::LandedState;
 use aviary_core::{DroneId, DroneStatus, LatLon, TelemetrySample};
 use aviary_links::mav::{LinkEvent, VehicleId, VehicleState};
 use aviary_links::mqtt::MqttLinkEvent;
@@ -96,10 +97,12 @@ pub fn apply_link_event(
                 d.link_up = true;
             }
         }
-        LinkEvent::StatusText { id, text, .. } => {
-            // Alerts for the vehicle's warnings come from its supervisor, with their reason.
+        LinkEvent::StatusText { id, severity, text } => {
+            // Alerts for the vehicle's warnings come from its supervisor, with their reason;
+            // every message is kept for the flight display.
+            let now = state.now;
             if let Some(d) = drone_of(backend, id).and_then(|drone| state.drones.get_mut(&drone)) {
-                d.link.status_text = text;
+                d.link.push_message(now, severity, text);
             }
         }
         LinkEvent::TransportError(e) => {
@@ -136,15 +139,27 @@ const fn event_vehicle(event: &LinkEvent) -> Option<VehicleId> {
 /// A vehicle's state report: link details, and a telemetry sample when it has a position.
 fn vehicle_state(state: &mut AppState, backend: &Backend, drone: DroneId, v: &VehicleState) {
     if let Some(d) = state.drones.get_mut(&drone) {
-        d.link = LinkDetail {
-            gps_fix: v.gps_fix,
-            satellites: v.gps_sats,
-            sensors_ok: v.gps_fix >= 3 && v.battery_pct.is_none_or(|b| b > 0.0),
-            armed: v.armed,
-            mode: v.mode.clone(),
-            current_item: Some(v.mission_seq),
-            status_text: std::mem::take(&mut d.link.status_text),
-        };
+        let l = &mut d.link;
+        l.gps_fix = v.gps_fix;
+        l.satellites = v.gps_sats;
+        l.sensors_ok = v.gps_fix >= 3 && v.battery_pct.is_none_or(|b| b > 0.0);
+        l.armed = v.armed;
+        l.mode.clone_from(&v.mode);
+        l.current_item = Some(v.mission_seq);
+        l.mission_total = v.mission_total;
+        l.attitude = v.attitude.map(|a| Attitude {
+            roll_deg: a.roll_deg,
+            pitch_deg: a.pitch_deg,
+            yaw_deg: a.yaw_deg,
+        });
+        l.alt_amsl_m = v.pos.map(|_| v.alt_amsl_m);
+        l.climb_mps = v.climb_mps;
+        l.battery_pct = v.battery_pct;
+        l.battery_v = v.battery_v;
+        l.battery_current_a = v.battery_current_a;
+        l.home = v.home;
+        l.link_quality_pct = Some(v.link_quality_pct);
+        l.landed = landed_words(v.landed).to_owned();
     }
     let Some(pos) = v.pos else { return };
     let last_battery = state
@@ -168,6 +183,17 @@ fn vehicle_state(state: &mut AppState, backend: &Backend, drone: DroneId, v: &Ve
         status,
     };
     ingest_sample(state, backend, sample);
+}
+
+/// The vehicle's landed state in words.
+const fn landed_words(landed: LandedState) -> &'static str {
+    match landed {
+        LandedState::Unknown => "unknown",
+        LandedState::OnGround => "on the ground",
+        LandedState::InAir => "in the air",
+        LandedState::Takeoff => "taking off",
+        LandedState::Landing => "landing",
+    }
 }
 
 /// Applies one event of MQTT broker `broker`.

@@ -54,6 +54,8 @@ pub struct LogicMemory {
     next_link: usize,
     /// The telemetry writer's counters last shown (losses are shown once each).
     telemetry_seen: aviary_store::TelemetryStats,
+    /// Alerts up to this id have had their chance to sound.
+    sounded_up_to: u64,
     /// The local scheduler's runs in flight.
     pub(crate) scheduler: scheduler::SchedulerMemory,
 }
@@ -111,6 +113,7 @@ pub fn ingest(
     weather::tick(state, backend, settings);
     scheduler::tick(state, backend, settings, memory);
     alerts::evaluate_alerts(state);
+    alerts::sound_new_alerts(state, backend, settings, &mut memory.sounded_up_to);
     state.jobs = backend.jobs.views();
     more
 }

@@ -12,7 +12,11 @@ pub const PLOT_SAMPLES_MAX: usize = 1_200;
 /// A drone not heard from for this long is shown as link lost, seconds.
 pub const LINK_LOST_AFTER_S: i64 = 5;
 
-/// What the link reports about a drone beyond the stored record.
+/// Most `STATUSTEXT` messages kept per drone for the flight display.
+pub const STATUS_MESSAGES_MAX: usize = 100;
+
+/// What the link reports about a drone beyond the stored record (a `MAVLink` vehicle's view;
+/// an MQTT drone leaves most of it unknown).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LinkDetail {
     /// GPS fix type (0 none, 2 2D, 3 3D, 4+ DGPS/RTK).
@@ -23,12 +27,71 @@ pub struct LinkDetail {
     pub sensors_ok: bool,
     /// Armed.
     pub armed: bool,
-    /// Flight mode name (`AUTO`, `GUIDED`, `RTL`, ...).
+    /// Flight mode name (`AUTO`, `GUIDED`, ...).
     pub mode: String,
     /// Mission item being flown.
     pub current_item: Option<u16>,
+    /// Items in the vehicle's mission (home included), when known.
+    pub mission_total: Option<u16>,
     /// Last status text.
     pub status_text: String,
+    /// The vehicle's `STATUSTEXT` messages, oldest first (at most [`STATUS_MESSAGES_MAX`]).
+    pub messages: VecDeque<StatusMessage>,
+    /// Attitude, once reported.
+    pub attitude: Option<Attitude>,
+    /// Altitude above mean sea level, metres, once a position was reported.
+    pub alt_amsl_m: Option<f64>,
+    /// Climb rate, m/s (up positive).
+    pub climb_mps: f64,
+    /// Battery remaining, percent; `None`: the vehicle does not say.
+    pub battery_pct: Option<f64>,
+    /// Battery voltage, volts, if reported.
+    pub battery_v: Option<f64>,
+    /// Battery current, amperes, if reported.
+    pub battery_current_a: Option<f64>,
+    /// Home as the vehicle reports it.
+    pub home: Option<LatLon>,
+    /// Share of frames received, percent.
+    pub link_quality_pct: Option<f64>,
+    /// On the ground or in the air, in words (`on the ground`, `in the air`, …).
+    pub landed: String,
+}
+
+/// Orientation of a vehicle, degrees.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Attitude {
+    /// Roll, right wing down positive.
+    pub roll_deg: f64,
+    /// Pitch, nose up positive.
+    pub pitch_deg: f64,
+    /// Yaw, clockwise from north, 0–360.
+    pub yaw_deg: f64,
+}
+
+/// One `STATUSTEXT` of a vehicle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusMessage {
+    /// When it arrived.
+    pub time: DateTime<Utc>,
+    /// `MAV_SEVERITY` (0 emergency … 7 debug).
+    pub severity: u8,
+    /// The vehicle's words.
+    pub text: String,
+}
+
+impl LinkDetail {
+    /// Keeps a `STATUSTEXT` (the oldest drops past [`STATUS_MESSAGES_MAX`]).
+    pub fn push_message(&mut self, time: DateTime<Utc>, severity: u8, text: String) {
+        if self.messages.len() == STATUS_MESSAGES_MAX {
+            self.messages.pop_front();
+        }
+        self.status_text.clone_from(&text);
+        self.messages.push_back(StatusMessage {
+            time,
+            severity,
+            text,
+        });
+    }
 }
 
 /// A drone as the window sees it: stored record plus live telemetry.

@@ -18,13 +18,14 @@ mod simulator;
 mod weather;
 
 pub use drone::{
-    DroneView, LINK_LOST_AFTER_S, LinkDetail, PLOT_SAMPLES_MAX, PlotSample, TRAIL_POINTS_MAX,
+    Attitude, DroneView, LINK_LOST_AFTER_S, LinkDetail, PLOT_SAMPLES_MAX, PlotSample,
+    STATUS_MESSAGES_MAX, StatusMessage, TRAIL_POINTS_MAX,
 };
 pub use fleet::{FleetSort, FleetTable};
 pub use history::{HistoryState, Replay};
 pub use monitor::{
-    Alert, AlertKind, CommandOutcome, CommandRecord, LOW_BATTERY_PCT, PreflightPrompt,
-    SupervisedView, action_label,
+    Alert, AlertDroneRow, AlertGroup, AlertKind, AlertSeverity, CommandOutcome, CommandRecord,
+    Destructive, LOW_BATTERY_PCT, PreflightPrompt, SupervisedView, action_label, alert_groups,
 };
 pub use plan::{PlanEditor, PlanPreview};
 pub use reports::{ORG_REPORT_JOB, OrgReportForm};
@@ -99,6 +100,17 @@ impl View {
     }
 }
 
+/// Every drone of `drones` in natural order of its name (`MAV-2` before `MAV-10`), as lists
+/// show them. (A function of the map, not of [`AppState`], so a list may change other fields
+/// of the state while it walks the drones.)
+pub fn drones_by_name(drones: &BTreeMap<DroneId, DroneView>) -> Vec<&DroneView> {
+    let mut sorted: Vec<&DroneView> = drones.values().collect();
+    sorted.sort_by(|a, b| {
+        super::natural::natural_cmp(&a.drone.serial_number, &b.drone.serial_number)
+    });
+    sorted
+}
+
 /// A background job shown with its progress.
 #[derive(Debug, Clone)]
 pub struct JobView {
@@ -150,6 +162,8 @@ pub struct AppState {
     pub confirm: Option<(MissionId, CommandAction)>,
     /// A start the pre-flight checks refused, shown with every check.
     pub preflight: Option<PreflightPrompt>,
+    /// A deletion waiting for the operator's confirmation.
+    pub destructive: Option<Destructive>,
     /// `MAVLink` drones under the mission supervisor: phase and the actions it allows.
     pub supervised: BTreeMap<DroneId, SupervisedView>,
     /// Alerts, newest last.
@@ -203,6 +217,7 @@ impl AppState {
             commands: Vec::new(),
             confirm: None,
             preflight: None,
+            destructive: None,
             supervised: BTreeMap::new(),
             alerts: Vec::new(),
             next_alert_id: 1,
@@ -281,6 +296,7 @@ impl AppState {
             id,
             time: self.now,
             kind,
+            severity: kind.severity(),
             drone,
             message: message.into(),
             acknowledged_at: None,
@@ -310,6 +326,7 @@ impl AppState {
             id,
             time: self.now,
             kind,
+            severity: kind.severity(),
             drone,
             message,
             acknowledged_at: None,
@@ -365,6 +382,55 @@ mod tests {
         s.alerts[0].acknowledged_at = Some(s.now);
         s.raise_alert(AlertKind::LowBattery, Some(d), "low once more");
         assert_eq!(s.alerts.len(), 2);
+    }
+
+    #[test]
+    fn a_thousand_links_lost_are_one_group_that_buries_no_gps_glitch() {
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let mut s = AppState::new(t0);
+        let low = DroneId::new_random();
+        s.raise_alert(AlertKind::LowBattery, Some(low), "LOW-1: battery 18 %");
+        for k in 0..1_000 {
+            s.now = t0 + chrono::Duration::milliseconds(k);
+            s.raise_alert(
+                AlertKind::LinkLost,
+                Some(DroneId::new_random()),
+                format!("MAV-{k}: no telemetry for 5 s"),
+            );
+        }
+        // The same drone's link drops twice (acknowledged in between): one row of two.
+        s.now = t0 + chrono::Duration::seconds(1);
+        let twice = s.alerts[1].drone;
+        s.alerts[1].acknowledged_at = Some(s.now);
+        s.raise_alert(AlertKind::LinkLost, twice, "again");
+        let glitch = DroneId::new_random();
+        s.now = t0 + chrono::Duration::seconds(2);
+        s.raise_event_alert(AlertKind::VehicleFault, Some(glitch), "GPS Glitch");
+        let groups = alert_groups(&s.alerts);
+        assert_eq!(groups.len(), 3, "{groups:#?}");
+        // Critical first, the newest critical (the glitch) on top; the warning last.
+        assert_eq!(groups[0].kind, AlertKind::VehicleFault);
+        assert_eq!(groups[0].drones[0].latest_message, "GPS Glitch");
+        assert_eq!(groups[1].kind, AlertKind::LinkLost);
+        assert_eq!(groups[1].total, 1_001);
+        assert_eq!(groups[1].open_ids.len(), 1_000);
+        assert_eq!(groups[1].drones.len(), 1_000);
+        let row = groups[1]
+            .drones
+            .iter()
+            .find(|r| r.drone == twice)
+            .expect("the drone that dropped twice");
+        assert_eq!((row.total, row.open_ids.len()), (2, 1));
+        assert_eq!(row.latest_message, "again");
+        assert_eq!(groups[2].severity, AlertSeverity::Warning);
+        // Fully acknowledged groups sink below open ones.
+        for a in &mut s.alerts {
+            if a.kind == AlertKind::VehicleFault {
+                a.acknowledged_at = Some(s.now);
+            }
+        }
+        let groups = alert_groups(&s.alerts);
+        assert_eq!(groups[2].kind, AlertKind::VehicleFault);
     }
 
     #[test]

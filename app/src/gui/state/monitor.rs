@@ -5,6 +5,7 @@ use aviary_core::supervisor::MissionPhase;
 use aviary_core::wire::CommandAction;
 use aviary_core::{DroneId, MissionId, MissionStatus};
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 
 /// Battery level under which an alert is raised, percent.
 pub const LOW_BATTERY_PCT: f64 = 20.0;
@@ -92,6 +93,137 @@ impl AlertKind {
             Self::MissedRun => "Missed run",
         }
     }
+
+    /// How serious an alert of this kind is: a drone that may be lost or hurt is critical
+    /// (link lost, outside its geofence, a fault in the vehicle's own words), one that needs the
+    /// operator soon is a warning, a run that did not happen is information.
+    pub const fn severity(self) -> AlertSeverity {
+        match self {
+            Self::LinkLost | Self::Geofence | Self::VehicleFault => AlertSeverity::Critical,
+            Self::LowBattery | Self::CommandFailed | Self::Weather => AlertSeverity::Warning,
+            Self::MissedRun => AlertSeverity::Info,
+        }
+    }
+}
+
+/// How serious an alert is; ordered, the most serious last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AlertSeverity {
+    /// Worth knowing; no banner, no sound.
+    Info,
+    /// Needs the operator soon: a banner and the warning sound.
+    Warning,
+    /// A drone may be lost or hurt: a banner and the critical sound.
+    Critical,
+}
+
+impl AlertSeverity {
+    /// Label.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Info => "Info",
+            Self::Warning => "Warning",
+            Self::Critical => "Critical",
+        }
+    }
+}
+
+/// The alerts of one kind for one drone (or none), as one row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertDroneRow {
+    /// The drone.
+    pub drone: Option<DroneId>,
+    /// Alerts in the row.
+    pub total: usize,
+    /// Ids of its unacknowledged alerts.
+    pub open_ids: Vec<u64>,
+    /// The newest alert's time.
+    pub latest_time: DateTime<Utc>,
+    /// The newest alert's message.
+    pub latest_message: String,
+}
+
+/// Every alert of one kind: a flood of one kind (1,000 drones losing their link) is one group,
+/// so it cannot bury another kind's single alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertGroup {
+    /// The kind.
+    pub kind: AlertKind,
+    /// Its severity.
+    pub severity: AlertSeverity,
+    /// Alerts in the group.
+    pub total: usize,
+    /// Ids of its unacknowledged alerts.
+    pub open_ids: Vec<u64>,
+    /// One row per drone, those with open alerts first, newest first.
+    pub drones: Vec<AlertDroneRow>,
+    /// The newest alert's time.
+    pub latest_time: DateTime<Utc>,
+}
+
+/// Groups `alerts` by kind, then by drone. Groups with open alerts come first, the most severe
+/// first, then the newest.
+pub fn alert_groups(alerts: &[Alert]) -> Vec<AlertGroup> {
+    let mut by_kind: HashMap<AlertKind, HashMap<Option<DroneId>, AlertDroneRow>> = HashMap::new();
+    for a in alerts {
+        let row = by_kind
+            .entry(a.kind)
+            .or_default()
+            .entry(a.drone)
+            .or_insert_with(|| AlertDroneRow {
+                drone: a.drone,
+                total: 0,
+                open_ids: Vec::new(),
+                latest_time: a.time,
+                latest_message: a.message.clone(),
+            });
+        row.total += 1;
+        if a.acknowledged_at.is_none() {
+            row.open_ids.push(a.id);
+        }
+        if a.time >= row.latest_time {
+            row.latest_time = a.time;
+            row.latest_message.clone_from(&a.message);
+        }
+    }
+    let mut groups: Vec<AlertGroup> = by_kind
+        .into_iter()
+        .map(|(kind, rows)| {
+            let mut drones: Vec<AlertDroneRow> = rows.into_values().collect();
+            drones.sort_by(|a, b| {
+                // Open rows first (`false` sorts before `true`), then the newest.
+                a.open_ids
+                    .is_empty()
+                    .cmp(&b.open_ids.is_empty())
+                    .then(b.latest_time.cmp(&a.latest_time))
+                    .then(a.drone.cmp(&b.drone))
+            });
+            AlertGroup {
+                kind,
+                severity: kind.severity(),
+                total: drones.iter().map(|r| r.total).sum(),
+                open_ids: drones.iter().flat_map(|r| r.open_ids.clone()).collect(),
+                latest_time: drones
+                    .iter()
+                    .map(|r| r.latest_time)
+                    .max()
+                    .unwrap_or_default(),
+                drones,
+            }
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        a.open_ids
+            .is_empty()
+            .cmp(&b.open_ids.is_empty())
+            .then(b.severity.cmp(&a.severity))
+            .then(b.latest_time.cmp(&a.latest_time))
+            // At the same moment, the rarer kind first: one GPS glitch says more than the
+            // thousandth lost link.
+            .then(a.open_ids.len().cmp(&b.open_ids.len()))
+            .then(a.kind.label().cmp(b.kind.label()))
+    });
+    groups
 }
 
 /// An alert in the Monitor's list.
@@ -103,6 +235,8 @@ pub struct Alert {
     pub time: DateTime<Utc>,
     /// Kind.
     pub kind: AlertKind,
+    /// How serious it is.
+    pub severity: AlertSeverity,
     /// Drone concerned.
     pub drone: Option<DroneId>,
     /// Text.
@@ -138,6 +272,18 @@ impl SupervisedView {
             action == CommandAction::Start && status == MissionStatus::Planned && self.available
         }
     }
+}
+
+/// A destructive action waiting for the operator's confirmation (a modal with Cancel and
+/// Delete): nothing is deleted by one stray click.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destructive {
+    /// Delete a planned mission.
+    DeletePlan(MissionId),
+    /// Remove a simulated drone from the simulator and the fleet.
+    RemoveSimDrone(DroneId),
+    /// Delete a schedule and its runs.
+    DeleteSchedule(uuid::Uuid),
 }
 
 /// Start refused by the pre-flight checks, shown until the operator closes it or overrides

@@ -4,6 +4,7 @@
 
 use super::{ERROR, OK, PENDING, UiCx};
 use crate::gui::command::Command;
+use crate::gui::state::Destructive;
 use aviary_core::MissionStatus;
 use aviary_core::schedule::Recurrence;
 use chrono::Weekday;
@@ -275,7 +276,7 @@ fn runs_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             });
     });
     if let Some(id) = delete {
-        cx.commands.send(Command::DeleteSchedule(id));
+        cx.state.destructive = Some(Destructive::DeleteSchedule(id));
     }
 }
 

@@ -3,7 +3,8 @@
 use super::{ERROR, OK, UiCx, fmt_duration};
 use crate::gui::command::Command;
 use crate::gui::map::status_color;
-use crate::gui::state::{DroneView, FleetSort};
+use crate::gui::natural::natural_cmp;
+use crate::gui::state::{DroneView, FleetSort, drones_by_name};
 use aviary_core::DroneStatus;
 use egui::{RichText, Ui};
 
@@ -78,9 +79,8 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     });
     // --- rows ---
     let needle = t.filter.to_lowercase();
-    let mut rows: Vec<&DroneView> = state
-        .drones
-        .values()
+    let mut rows: Vec<&DroneView> = drones_by_name(&state.drones)
+        .into_iter()
         .filter(|d| t.site.is_none_or(|s| d.drone.site_id == s))
         .filter(|d| t.status.is_none_or(|s| d.drone.status == s))
         .filter(|d| {
@@ -92,11 +92,9 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         .collect();
     rows.sort_by(|a, b| {
         let o = match t.sort {
-            FleetSort::Serial => a.drone.serial_number.cmp(&b.drone.serial_number),
-            FleetSort::Site => a
-                .site_name
-                .cmp(&b.site_name)
-                .then(a.drone.serial_number.cmp(&b.drone.serial_number)),
+            FleetSort::Serial => natural_cmp(&a.drone.serial_number, &b.drone.serial_number),
+            FleetSort::Site => natural_cmp(&a.site_name, &b.site_name)
+                .then_with(|| natural_cmp(&a.drone.serial_number, &b.drone.serial_number)),
             FleetSort::Status => a.drone.status.cmp(&b.drone.status),
             FleetSort::Battery => a.battery_pct().total_cmp(&b.battery_pct()),
             FleetSort::LastSeen => last_seen(a).cmp(&last_seen(b)),

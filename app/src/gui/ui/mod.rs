@@ -1,8 +1,10 @@
 //! One module per view; each draws from [`AppState`] and queues [`Command`]s. Nothing here
 //! calls the store, a link or the simulator.
 
+pub mod alerts;
 pub mod calendar;
 pub mod fleet;
+pub mod flight;
 pub mod history;
 pub mod limits;
 pub mod map;
@@ -15,7 +17,7 @@ pub mod weather;
 
 use super::command::{Command, CommandQueue};
 use super::settings::Settings;
-use super::state::{AppState, View, action_label};
+use super::state::{AppState, Destructive, View, action_label};
 use super::view::{FrameStats, MapView};
 use aviary_core::wire::CommandAction;
 use egui::{Color32, RichText, Ui};
@@ -47,6 +49,7 @@ pub const PENDING: Color32 = Color32::from_rgb(0xb8, 0x77, 0x00);
 pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     dropped_files_ui(ui, cx);
     egui::Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, cx));
+    alerts::banner_ui(ui, cx);
     egui::Panel::bottom("status_bar").show(ui, |ui| status_bar_ui(ui, cx));
     match cx.state.view {
         View::Plan => {
@@ -64,6 +67,10 @@ pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 .show(ui, |ui| {
                     egui::ScrollArea::vertical().show(ui, |ui| monitor::monitor_panel_ui(ui, cx));
                 });
+            egui::Panel::right("flight_display")
+                .resizable(true)
+                .default_size(330.0)
+                .show(ui, |ui| flight::flight_display_ui(ui, cx));
             egui::Panel::bottom("plots")
                 .resizable(true)
                 .default_size(190.0)
@@ -96,6 +103,7 @@ pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         _ => map::map_ui(ui, cx),
     });
     confirm_ui(ui, cx);
+    destructive_ui(ui, cx);
     preflight_ui(ui, cx);
     calendar::run_prompt_ui(ui, cx);
 }
@@ -213,6 +221,63 @@ fn confirm_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     });
     if modal.should_close() {
         cx.state.confirm = None;
+    }
+}
+
+/// The confirmation of a deletion: what goes, Cancel, and a red Delete (or Remove).
+fn destructive_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    let Some(action) = cx.state.destructive else {
+        return;
+    };
+    let (title, what, verb, command) = match action {
+        Destructive::DeletePlan(id) => (
+            "Delete plan?",
+            format!(
+                "Mission '{}' is deleted with its waypoints. This cannot be undone.",
+                cx.state
+                    .mission(id)
+                    .map(|m| m.name.clone())
+                    .unwrap_or_default()
+            ),
+            "Delete",
+            Command::DeleteMission(id),
+        ),
+        Destructive::RemoveSimDrone(id) => (
+            "Remove drone?",
+            format!(
+                "Simulated drone {} leaves the simulator and the fleet.",
+                cx.state.drone_label(id)
+            ),
+            "Remove",
+            Command::RemoveSimDrone(id),
+        ),
+        Destructive::DeleteSchedule(id) => (
+            "Delete schedule?",
+            "The schedule and its runs are deleted. This cannot be undone.".to_owned(),
+            "Delete",
+            Command::DeleteSchedule(id),
+        ),
+    };
+    let mut close = false;
+    let modal = egui::Modal::new(egui::Id::unique("confirm_destructive")).show(ui.ctx(), |ui| {
+        ui.set_width(380.0);
+        ui.heading(title);
+        ui.label(what);
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            // Cancel first, where the eye and the cursor land; the red button second.
+            if ui.button("Cancel").clicked() {
+                close = true;
+            }
+            let confirm = egui::Button::new(RichText::new(verb).color(Color32::WHITE)).fill(ERROR);
+            if ui.add(confirm).clicked() {
+                cx.commands.send(command.clone());
+                close = true;
+            }
+        });
+    });
+    if close || modal.should_close() {
+        cx.state.destructive = None;
     }
 }
 

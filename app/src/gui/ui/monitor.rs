@@ -4,7 +4,9 @@
 use super::{ERROR, OK, PENDING, UiCx, fmt_distance, fmt_duration};
 use crate::gui::command::Command;
 use crate::gui::map::status_color;
-use crate::gui::state::{AppState, CommandOutcome, PlotSample, action_label};
+use crate::gui::state::{
+    AppState, CommandOutcome, Destructive, PlotSample, action_label, drones_by_name,
+};
 use aviary_core::wire::CommandAction;
 use aviary_core::{DroneStatus, Mission, MissionStatus};
 use egui::{RichText, Ui};
@@ -69,6 +71,9 @@ pub fn progress(state: &AppState, m: &Mission) -> Progress {
     }
 }
 
+/// Rows the mission list is tall (it scrolls past them).
+const MISSION_LIST_ROWS: f32 = 6.0;
+
 /// The side panel.
 pub fn monitor_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     ui.heading("Missions");
@@ -76,19 +81,30 @@ pub fn monitor_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     if state.missions.is_empty() {
         ui.label(RichText::new("No planned or active missions. Plan one in the Plan view.").weak());
     }
-    for m in &state.missions {
-        let drone = m
-            .drone_id
-            .map_or_else(|| "no drone".to_owned(), |d| state.drone_label(d));
-        let text = format!("{} · {} · {}", m.name, m.status, drone);
-        if ui
-            .selectable_label(state.selected_mission == Some(m.id), text)
-            .clicked()
-        {
-            state.selected_mission = Some(m.id);
-            state.selected_drone = m.drone_id;
-        }
-    }
+    // A fixed height, scrolled past it: a finished mission dropping out of the list never
+    // moves the controls below it under the operator's cursor.
+    let row_h = ui.spacing().interact_size.y + ui.spacing().item_spacing.y;
+    let list_h = row_h * MISSION_LIST_ROWS;
+    egui::ScrollArea::vertical()
+        .id_salt("mission_list")
+        .max_height(list_h)
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.set_min_height(list_h);
+            for m in &state.missions {
+                let drone = m
+                    .drone_id
+                    .map_or_else(|| "no drone".to_owned(), |d| state.drone_label(d));
+                let text = format!("{} · {} · {}", m.name, m.status, drone);
+                if ui
+                    .selectable_label(state.selected_mission == Some(m.id), text)
+                    .clicked()
+                {
+                    state.selected_mission = Some(m.id);
+                    state.selected_drone = m.drone_id;
+                }
+            }
+        });
     ui.separator();
     if let Some(m) = state
         .selected_mission
@@ -98,22 +114,61 @@ pub fn monitor_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         mission_ui(ui, state, cx.commands, &m);
         ui.separator();
     }
-    alerts_ui(ui, state, cx.commands);
-    ui.separator();
-    if let Some(d) = state.selected_drone.and_then(|id| state.drones.get(&id)) {
-        ui.label(RichText::new(format!("Drone {}", d.drone.serial_number)).strong());
-        ui.label(format!(
-            "{} · {} · {}",
-            d.site_name, d.drone.model, d.drone.status
-        ));
-        if let Some(s) = d.live {
-            ui.label(format!(
-                "alt {:.1} m · {:.1} m/s · hdg {:.0}° · battery {:.0} % · {}",
-                s.alt_rel_m, s.speed_mps, s.heading_deg, s.battery_pct, d.link.mode
-            ));
-        } else {
-            ui.label(RichText::new("no telemetry yet").weak());
+    super::alerts::alerts_ui(ui, state, cx.commands);
+}
+
+/// The mission's control buttons, each always drawn (enabled or not) in the same place.
+fn controls_ui(
+    ui: &mut Ui,
+    state: &mut AppState,
+    commands: &mut crate::gui::command::CommandQueue,
+    m: &Mission,
+) {
+    // A MAVLink drone's supervisor says what may be asked now (from what the vehicle reports);
+    // other drones follow the stored lifecycle.
+    let supervised = m.drone_id.and_then(|d| state.supervised.get(&d));
+    let life = m.lifecycle();
+    let pending = state
+        .last_command(m.id)
+        .is_some_and(|c| c.outcome == CommandOutcome::Pending);
+    ui.add_space(4.0);
+    ui.horizontal_wrapped(|ui| {
+        for action in [
+            CommandAction::Start,
+            CommandAction::Pause,
+            CommandAction::Resume,
+            CommandAction::Abort,
+            CommandAction::Rth,
+            CommandAction::Land,
+        ] {
+            let allowed = match supervised {
+                Some(sv) => sv.allows(m.id, m.status, action),
+                None => {
+                    action != CommandAction::Land
+                        && life.next(aviary_core::wire::mission_event(action)).is_ok()
+                }
+            } && !pending;
+            let b = ui.add_enabled(allowed, egui::Button::new(action_label(action)));
+            if b.clicked() {
+                match action {
+                    CommandAction::Abort | CommandAction::Rth | CommandAction::Land => {
+                        state.confirm = Some((m.id, action));
+                    }
+                    _ => commands.send(Command::MissionControl {
+                        mission: m.id,
+                        action,
+                    }),
+                }
+            }
         }
+    });
+    // Below the buttons: this line comes and goes with the vehicle's link.
+    if let Some(sv) = supervised {
+        let phase = sv
+            .phase
+            .filter(|_| sv.mission == Some(m.id))
+            .map_or("—", aviary_core::supervisor::MissionPhase::as_str);
+        ui.label(format!("Phase: {phase} · vehicle: {}", sv.vehicle));
     }
 }
 
@@ -135,6 +190,7 @@ fn mission_ui(
             .color(status_color)
             .strong(),
     );
+    controls_ui(ui, state, commands, m);
     if let Some(w) = state.weather.flying.get(&m.id) {
         ui.horizontal_wrapped(|ui| {
             ui.label("Weather");
@@ -143,13 +199,14 @@ fn mission_ui(
                     .strong()
                     .color(super::weather::verdict_color(w.verdict)),
             );
-            ui.label(
-                RichText::new(match w.reasons.first() {
-                    Some(r) => format!("{} ({})", r.text, super::weather::age_words(w)),
-                    None => format!("within limits ({})", super::weather::age_words(w)),
-                })
-                .small(),
-            );
+            let text = match w.reasons.first() {
+                Some(r) => format!("{} ({})", r.text, super::weather::age_words(w)),
+                None => format!("within limits ({})", super::weather::age_words(w)),
+            };
+            // A reason can hold a long URL without spaces: cut to the panel (whole on hover)
+            // rather than widen the panel and push the flight display off the window.
+            ui.add(egui::Label::new(RichText::new(&text).small()).truncate())
+                .on_hover_text(text);
         });
     }
     if let Some(w) = state
@@ -195,7 +252,7 @@ fn mission_ui(
             let combo = egui::ComboBox::from_id_salt("assign_drone")
                 .selected_text(current)
                 .show_ui(ui, |ui| {
-                    for d in state.drones.values().filter(|d| {
+                    for d in drones_by_name(&state.drones).into_iter().filter(|d| {
                         d.drone.site_id == m.site_id && d.drone.status == DroneStatus::Available
                     }) {
                         if ui
@@ -215,56 +272,10 @@ fn mission_ui(
             super::name_combo(&combo.response, "Assign drone");
         });
     }
-    // --- controls ---
-    // A MAVLink drone's supervisor says what may be asked now (from what the vehicle reports);
-    // other drones follow the stored lifecycle.
-    let supervised = m.drone_id.and_then(|d| state.supervised.get(&d));
-    if let Some(sv) = supervised {
-        let phase = sv
-            .phase
-            .filter(|_| sv.mission == Some(m.id))
-            .map_or("—", aviary_core::supervisor::MissionPhase::as_str);
-        ui.label(format!("Phase: {phase} · vehicle: {}", sv.vehicle));
-    }
-    let life = m.lifecycle();
-    let pending = state
-        .last_command(m.id)
-        .is_some_and(|c| c.outcome == CommandOutcome::Pending);
-    ui.add_space(4.0);
-    ui.horizontal_wrapped(|ui| {
-        for action in [
-            CommandAction::Start,
-            CommandAction::Pause,
-            CommandAction::Resume,
-            CommandAction::Abort,
-            CommandAction::Rth,
-            CommandAction::Land,
-        ] {
-            let allowed = match supervised {
-                Some(sv) => sv.allows(m.id, m.status, action),
-                None => {
-                    action != CommandAction::Land
-                        && life.next(aviary_core::wire::mission_event(action)).is_ok()
-                }
-            } && !pending;
-            let b = ui.add_enabled(allowed, egui::Button::new(action_label(action)));
-            if b.clicked() {
-                match action {
-                    CommandAction::Abort | CommandAction::Rth | CommandAction::Land => {
-                        state.confirm = Some((m.id, action));
-                    }
-                    _ => commands.send(Command::MissionControl {
-                        mission: m.id,
-                        action,
-                    }),
-                }
-            }
-        }
-    });
     if m.status == MissionStatus::Planned {
         ui.horizontal(|ui| {
             if ui.small_button("Delete plan").clicked() {
-                commands.send(Command::DeleteMission(m.id));
+                state.destructive = Some(Destructive::DeletePlan(m.id));
             }
         });
     }
@@ -294,41 +305,6 @@ fn mission_ui(
                 .color(color),
             );
         }
-    }
-}
-
-fn alerts_ui(ui: &mut Ui, state: &AppState, commands: &mut crate::gui::command::CommandQueue) {
-    ui.label(RichText::new(format!("Alerts ({} open)", state.open_alerts())).strong());
-    if state.alerts.is_empty() {
-        ui.label(RichText::new("No alerts.").weak());
-    }
-    for a in state.alerts.iter().rev().take(30) {
-        ui.horizontal_wrapped(|ui| {
-            let color = if a.acknowledged_at.is_some() {
-                ui.visuals().weak_text_color()
-            } else {
-                ERROR
-            };
-            ui.label(
-                RichText::new(format!(
-                    "{} {}: {}",
-                    a.time.format("%H:%M:%S"),
-                    a.kind.label(),
-                    a.message
-                ))
-                .color(color),
-            );
-            match a.acknowledged_at {
-                None => {
-                    if ui.small_button("Acknowledge").clicked() {
-                        commands.send(Command::AcknowledgeAlert(a.id));
-                    }
-                }
-                Some(t) => {
-                    ui.label(RichText::new(format!("ack {}", t.format("%H:%M:%S"))).weak());
-                }
-            }
-        });
     }
 }
 

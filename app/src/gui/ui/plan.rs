@@ -3,6 +3,7 @@
 
 use super::{ERROR, PENDING, UiCx, fmt_area, fmt_distance, fmt_duration};
 use crate::gui::command::{Command, ExportFormat};
+use crate::gui::state::drones_by_name;
 use aviary_core::{DroneStatus, FlightPattern};
 use egui::{RichText, Ui};
 
@@ -279,9 +280,8 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                     {
                         state.plan.drone = None;
                     }
-                    for d in state
-                        .drones
-                        .values()
+                    for d in drones_by_name(&state.drones)
+                        .into_iter()
                         .filter(|d| Some(d.drone.site_id) == state.plan.site)
                     {
                         let ok = d.drone.status == DroneStatus::Available;

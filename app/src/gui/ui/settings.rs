@@ -4,7 +4,7 @@
 use super::{ERROR, OK, UiCx};
 use crate::gui::command::Command;
 use crate::gui::settings::{DEFAULT_SIM_BROKER, OSM_TILE_URL, Settings, SimTransport};
-use crate::gui::state::ServerStatus;
+use crate::gui::state::{AlertSeverity, ServerStatus};
 use egui::{RichText, Ui};
 
 /// The whole view.
@@ -74,6 +74,35 @@ pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                     );
                     ui.label("before the start");
                 });
+            });
+            ui.end_row();
+            ui.label("Alert sounds");
+            ui.vertical(|ui| {
+                for (severity, muted) in [
+                    (AlertSeverity::Critical, &mut s.mute_critical),
+                    (AlertSeverity::Warning, &mut s.mute_warning),
+                ] {
+                    ui.horizontal(|ui| {
+                        let what = match severity {
+                            AlertSeverity::Critical => "Mute critical alerts (three beeps)",
+                            _ => "Mute warnings (one beep)",
+                        };
+                        // Saved at once, like a mute button is expected to be.
+                        if ui.checkbox(muted, what).changed() {
+                            cx.commands.send(Command::SaveSettings);
+                        }
+                        if ui
+                            .small_button(format!("Play {}", severity.label().to_lowercase()))
+                            .clicked()
+                        {
+                            cx.commands.send(Command::PlayAlertSound(severity));
+                        }
+                    });
+                }
+                ui.label(
+                    RichText::new("The banner shows warnings and critical alerts either way.")
+                        .weak(),
+                );
             });
             ui.end_row();
         });

@@ -3,7 +3,7 @@
 
 use super::{ERROR, UiCx};
 use crate::gui::command::Command;
-use crate::gui::state::FaultKind;
+use crate::gui::state::{Destructive, FaultKind, drones_by_name};
 use egui::{RichText, Ui};
 
 /// The side panel.
@@ -48,7 +48,11 @@ pub fn simulator_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     ui.separator();
     ui.label(RichText::new("Simulated drones").strong());
     let selected = state.selected_drone;
-    for d in state.drones.values().filter(|d| d.simulated) {
+    let mut remove = None;
+    for d in drones_by_name(&state.drones)
+        .into_iter()
+        .filter(|d| d.simulated)
+    {
         ui.horizontal(|ui| {
             if ui
                 .selectable_label(selected == Some(d.drone.id), &d.drone.serial_number)
@@ -58,9 +62,12 @@ pub fn simulator_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             }
             ui.label(RichText::new(format!("{} · {}", d.site_name, d.drone.status)).weak());
             if ui.small_button("Remove").clicked() {
-                cx.commands.send(Command::RemoveSimDrone(d.drone.id));
+                remove = Some(d.drone.id);
             }
         });
+    }
+    if let Some(id) = remove {
+        state.destructive = Some(Destructive::RemoveSimDrone(id));
     }
     ui.separator();
     ui.label(RichText::new("Inject a fault").strong());

@@ -1,0 +1,79 @@
+//! Natural order of names: runs of digits compare as numbers, so `MAV-2` comes before
+//! `MAV-10` wherever drones are listed (Fleet table, Monitor and Plan drone choices,
+//! Simulator list).
+
+use std::cmp::Ordering;
+
+/// Compares `a` and `b` in natural order: text case-insensitively, digit runs by value
+/// (`007` and `7` are equal in value; the shorter run then comes first), ties broken by the
+/// plain byte order so the order is total and stable.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut x, mut y) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (x.peek().copied(), y.peek().copied()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let run_a = digit_run(&mut x);
+                let run_b = digit_run(&mut y);
+                let (ta, tb) = (run_a.trim_start_matches('0'), run_b.trim_start_matches('0'));
+                let o = ta
+                    .len()
+                    .cmp(&tb.len())
+                    .then_with(|| ta.cmp(tb))
+                    .then_with(|| run_a.len().cmp(&run_b.len()));
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            (Some(c), Some(d)) => {
+                let o = c.to_lowercase().cmp(d.to_lowercase());
+                if o != Ordering::Equal {
+                    return o;
+                }
+                x.next();
+                y.next();
+            }
+        }
+    }
+}
+
+fn digit_run(it: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+    let mut run = String::new();
+    while let Some(c) = it.peek().copied().filter(char::is_ascii_digit) {
+        run.push(c);
+        it.next();
+    }
+    run
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_sort_by_value() {
+        let mut names = vec!["MAV-10", "MAV-2", "MAV-1", "MAV-11", "MAV-3", "MAV-20"];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            names,
+            ["MAV-1", "MAV-2", "MAV-3", "MAV-10", "MAV-11", "MAV-20"]
+        );
+    }
+
+    #[test]
+    fn text_case_leading_zeros_and_prefixes() {
+        assert_eq!(natural_cmp("mav-2", "MAV-10"), Ordering::Less);
+        assert_eq!(natural_cmp("MAV-007", "MAV-7"), Ordering::Greater);
+        assert_eq!(natural_cmp("MAV-7", "MAV-7"), Ordering::Equal);
+        assert_eq!(natural_cmp("MAV", "MAV-1"), Ordering::Less);
+        assert_eq!(natural_cmp("A2B10", "A2B9"), Ordering::Greater);
+        assert_eq!(natural_cmp("RTM-9", "SIM-1"), Ordering::Less);
+        // Numbers past u64 still compare by value.
+        assert_eq!(
+            natural_cmp("D-99999999999999999999", "D-100000000000000000000"),
+            Ordering::Less
+        );
+    }
+}
