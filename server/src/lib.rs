@@ -8,15 +8,15 @@
 //! PagerDuty-shaped alert webhooks ([`alerts`]).
 //!
 //! Principal entry points: [`start`] (a running server on the caller's tokio runtime, used by
-//! `main.rs` and by the tests in-process), [`bootstrap_org`] (first organisation and admin) and
-//! [`bench::run`] (the load tool). It depends on `aviary-core` (domain, lifecycle, wire types,
+//! `main.rs` and by the tests in-process) and [`bootstrap_org`] (first organisation and admin).
+//! The load tool is a client like any other (`aviary bench fleet`, `aviary_links::fleet_bench`),
+//! not part of the server. It depends on `aviary-core` (domain, lifecycle, wire types,
 //! roles) and `aviary-planner` (waypoint generation) only — never on `links`, `sim` or a UI.
 
 pub mod alerts;
 pub mod api;
 pub mod audit;
 pub mod auth;
-pub mod bench;
 pub mod broker;
 pub mod config;
 pub mod db;
@@ -108,7 +108,7 @@ impl RunningServer {
         self.stop(broker::StopMode::KeepSession).await;
     }
 
-    /// Graceful stop for good (scaling down; tests and the bench): as
+    /// Graceful stop for good (scaling down; tests): as
     /// [`Self::stop_for_restart`], but the ingest leaves the shared subscription first so the
     /// other instances take its share at once ([`broker::StopMode::Leave`]), and the instance
     /// is recorded as gone rather than stale.
@@ -270,7 +270,7 @@ async fn maintenance_pass(s: &AppState, retention: bool) -> Result<(), ServerErr
     Ok(())
 }
 
-/// Creates an organisation with its first admin on a running server (tests, the bench).
+/// Creates an organisation with its first admin on a running server (tests).
 pub async fn bootstrap_org(
     state: &Shared,
     org_name: &str,
