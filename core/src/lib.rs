@@ -18,6 +18,7 @@ pub mod mission;
 pub mod mission_items;
 pub mod model;
 pub mod preflight;
+pub mod samples;
 pub mod schedule;
 pub mod supervisor;
 pub mod vehicle;

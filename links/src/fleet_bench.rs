@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use aviary_core::samples::percentile;
 use aviary_core::wire::{TelemetryUpdate, WireLatLon, WirePosition, WireVelocity};
 use aviary_core::{DroneId, MissionId};
 use futures_util::StreamExt;
@@ -251,15 +252,6 @@ async fn scrape(api: &Api) -> Result<IngestCounters, FleetBenchError> {
         return Err(FleetBenchError::Metrics("answer (HTTP status not 200)"));
     }
     IngestCounters::parse(&String::from_utf8_lossy(&body))
-}
-
-/// Value at quantile `p` of sorted samples (`NaN` when empty).
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 // --- the run ------------------------------------------------------------------------------
@@ -663,13 +655,5 @@ mod tests {
             IngestCounters::parse("other_metric 1\n"),
             Err(FleetBenchError::Metrics("aviary_ingest_rows_total"))
         ));
-    }
-
-    #[test]
-    fn percentiles_of_sorted_samples() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert!((percentile(&v, 0.5) - 51.0).abs() < 1e-12);
-        assert!((percentile(&v, 0.99) - 99.0).abs() < 1e-12);
-        assert!(percentile(&[], 0.5).is_nan());
     }
 }

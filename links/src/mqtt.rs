@@ -31,9 +31,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
-use aviary_core::DroneId;
 use aviary_core::MissionId;
 use aviary_core::wire::{CommandAck, CommandAction, DroneCommand, TelemetryUpdate};
+use aviary_core::{Clock, DroneId, SystemClock};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -327,6 +327,9 @@ pub struct MqttLinkConfig {
     /// A drone heard from (telemetry or `online`) and then silent this long is reported
     /// [`OfflineReason::Silent`]. Set it to 1.5 × the drones' keep-alive.
     pub drone_silence_timeout: Duration,
+    /// The clock that decides silence and command timeouts (the system clock; tests move a
+    /// [`aviary_core::ManualClock`]). Reconnection pauses stay on the runtime's timers.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl MqttLinkConfig {
@@ -340,6 +343,7 @@ impl MqttLinkConfig {
             event_capacity: 4096,
             reconnect_delay: Duration::from_secs(1),
             drone_silence_timeout: Duration::from_millis(7500),
+            clock: Arc::new(SystemClock),
         })
     }
 }
@@ -625,8 +629,13 @@ async fn drive(
     let mut watchdog =
         tokio::time::interval((config.drone_silence_timeout / 10).max(Duration::from_millis(50)));
     watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let clock = Arc::clone(&config.clock);
     loop {
-        let deadline = tracker.next_deadline().map(tokio::time::Instant::from_std);
+        // The next command deadline, as a wait on the runtime's timer from the clock's now;
+        // the watchdog also checks them, so a moved test clock is seen within one of its ticks.
+        let ack_wait = tracker
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(clock.instant()));
         tokio::select! {
             _ = &mut stop => {
                 // Best effort: the broker drops the session either way.
@@ -645,7 +654,7 @@ async fn drive(
                     if !sink.reliable(MqttLinkEvent::Connected).await { return; }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    if !handle_publish(&p.topic, &p.payload, &mut tracker, &mut liveness, &sink).await { return; }
+                    if !handle_publish(&p.topic, &p.payload, clock.instant(), &mut tracker, &mut liveness, &sink).await { return; }
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -655,7 +664,7 @@ async fn drive(
             },
             req = requests.recv() => {
                 let Some(req) = req else { return };
-                let now = tokio::time::Instant::now().into_std();
+                let now = clock.instant();
                 let (drone_id, command) = match req {
                     Request::Send { drone_id, command } => {
                         tracker.sent(drone_id, command.clone(), now);
@@ -678,13 +687,16 @@ async fn drive(
                 }
             }
             _ = watchdog.tick() => {
-                let now = tokio::time::Instant::now().into_std();
+                let now = clock.instant();
                 for drone_id in liveness.silent(now, config.drone_silence_timeout) {
                     if !sink.reliable(MqttLinkEvent::DroneOffline { drone_id, reason: OfflineReason::Silent }).await { return; }
                 }
+                for r in tracker.on_tick(now) {
+                    if !sink.reliable(MqttLinkEvent::Command(r)).await { return; }
+                }
             }
-            () = async { if let Some(t) = deadline { tokio::time::sleep_until(t).await } }, if deadline.is_some() => {
-                for r in tracker.on_tick(tokio::time::Instant::now().into_std()) {
+            () = async { if let Some(w) = ack_wait { tokio::time::sleep(w).await } }, if ack_wait.is_some() => {
+                for r in tracker.on_tick(clock.instant()) {
                     if !sink.reliable(MqttLinkEvent::Command(r)).await { return; }
                 }
             }
@@ -696,11 +708,11 @@ async fn drive(
 async fn handle_publish(
     topic: &str,
     payload: &[u8],
+    now: std::time::Instant,
     tracker: &mut CommandTracker,
     liveness: &mut Liveness,
     sink: &EventSink,
 ) -> bool {
-    let now = tokio::time::Instant::now().into_std();
     let malformed = |error: String| {
         sink.counters.malformed.fetch_add(1, Ordering::Relaxed);
         MqttLinkEvent::Malformed {

@@ -224,7 +224,9 @@ impl TokenKeys {
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 0;
-        validation.validate_exp = true;
+        // Expiry is checked against the server's injected clock in `verify`, not the
+        // library's reading of the system clock.
+        validation.validate_exp = false;
         Ok(Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -264,9 +266,14 @@ impl TokenKeys {
             .map_err(|e| ServerError::Config(format!("token signing failed: {e}")))
     }
 
-    /// Verifies signature, algorithm, expiry, issuer and audience.
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+    /// Verifies signature, algorithm, issuer and audience, and that the token has not
+    /// expired at `now` (the server's clock).
+    pub fn verify(
+        &self,
+        token: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Claims, ApiError> {
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind as K;
@@ -280,7 +287,11 @@ impl TokenKeys {
                     _ => "token malformed",
                 };
                 ApiError::Unauthorized(why.into())
-            })
+            })?;
+        if claims.exp <= now.timestamp() {
+            return Err(ApiError::Unauthorized("token expired".into()));
+        }
+        Ok(claims)
     }
 }
 
@@ -317,8 +328,9 @@ impl TokenVersions {
         pool: &deadpool_postgres::Pool,
         user: UserId,
         version: i64,
+        now: Instant,
     ) -> bool {
-        self.current(pool, user)
+        self.current(pool, user, now)
             .await
             .map_or(true, |v| v == Some(version))
     }
@@ -327,13 +339,14 @@ impl TokenVersions {
     /// another instance stays usable here.
     pub const TTL: Duration = Duration::from_secs(2);
 
-    /// The user's current version (`None`: deleted or unknown).
+    /// The user's current version (`None`: deleted or unknown); `now` is the server clock's
+    /// monotonic instant.
     pub async fn current(
         &self,
         pool: &deadpool_postgres::Pool,
         user: UserId,
+        now: Instant,
     ) -> Result<Option<i64>, ApiError> {
-        let now = Instant::now();
         if let Some((v, at)) = self.lock().get(&user)
             && now.saturating_duration_since(*at) < Self::TTL
         {
@@ -433,48 +446,51 @@ pub fn lock_duration(failures: u32, lock_after: u32, base: Duration) -> Option<D
     )
 }
 
-/// Seconds until the account (lower-case e-mail) may try again, when it is locked. Counted
-/// in PostgreSQL so every instance shares the count, whichever addresses the attempts come from.
+/// Seconds until the account (lower-case e-mail) may try again at `now` (the server's clock),
+/// when it is locked. Counted in PostgreSQL so every instance shares the count, whichever
+/// addresses the attempts come from.
 pub async fn account_locked<C: deadpool_postgres::GenericClient>(
     client: &C,
     email: &str,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<u64>, ServerError> {
     Ok(client
         .query_opt(
-            "SELECT ceil(extract(epoch FROM locked_until - now()))::bigint FROM login_failures
-             WHERE email = $1 AND locked_until > now()",
-            &[&email],
+            "SELECT ceil(extract(epoch FROM locked_until - $2::timestamptz))::bigint FROM login_failures
+             WHERE email = $1 AND locked_until > $2::timestamptz",
+            &[&email, &now],
         )
         .await?
         .map(|r| r.get::<_, i64>(0).max(1).unsigned_abs()))
 }
 
-/// Counts a wrong password for the account and locks it per [`lock_duration`]. A count
-/// untouched for an hour starts again.
+/// Counts a wrong password for the account at `now` (the server's clock) and locks it per
+/// [`lock_duration`]. A count untouched for an hour starts again.
 pub async fn record_login_failure<C: deadpool_postgres::GenericClient>(
     client: &C,
     email: &str,
     lock_after: u32,
     base: Duration,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), ServerError> {
     let failures: i32 = client
         .query_one(
-            "INSERT INTO login_failures (email, failures, last_failure) VALUES ($1, 1, now())
+            "INSERT INTO login_failures (email, failures, last_failure) VALUES ($1, 1, $2)
              ON CONFLICT (email) DO UPDATE SET
-                 failures = CASE WHEN login_failures.last_failure < now() - interval '1 hour'
+                 failures = CASE WHEN login_failures.last_failure < $2::timestamptz - interval '1 hour'
                                  THEN 1 ELSE login_failures.failures + 1 END,
-                 last_failure = now()
+                 last_failure = $2
              RETURNING failures",
-            &[&email],
+            &[&email, &now],
         )
         .await?
         .get(0);
     if let Some(lock) = lock_duration(failures.unsigned_abs(), lock_after, base) {
         client
             .execute(
-                "UPDATE login_failures SET locked_until = now() + make_interval(secs => $2)
+                "UPDATE login_failures SET locked_until = $3::timestamptz + make_interval(secs => $2)
                  WHERE email = $1",
-                &[&email, &lock.as_secs_f64()],
+                &[&email, &lock.as_secs_f64(), &now],
             )
             .await?;
     }
@@ -580,15 +596,23 @@ impl FromRequestParts<AppState> for AuthUser {
     ) -> Result<Self, Self::Rejection> {
         let token =
             bearer(parts).ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
-        let c = state.tokens.verify(&token)?;
-        if let Err(retry) = state.api_limiter.check(&c.sub.to_string(), Instant::now()) {
+        let c = state.tokens.verify(&token, state.clock.now())?;
+        if let Err(retry) = state
+            .api_limiter
+            .check(&c.sub.to_string(), state.clock.instant())
+        {
             state
                 .metrics
                 .rate_limited
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err(ApiError::RateLimited(retry));
         }
-        if state.token_versions.current(&state.pool, c.sub).await? != Some(c.ver) {
+        if state
+            .token_versions
+            .current(&state.pool, c.sub, state.clock.instant())
+            .await?
+            != Some(c.ver)
+        {
             return Err(ApiError::Unauthorized(
                 "token revoked (role or password changed, logged out, or user deleted)".into(),
             ));
@@ -606,6 +630,7 @@ impl FromRequestParts<AppState> for AuthUser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aviary_core::Clock as _;
 
     fn keys() -> TokenKeys {
         TokenKeys::new(&[7u8; 32], "iss", "aud", Duration::from_mins(1)).expect("keys")
@@ -624,24 +649,24 @@ mod tests {
     fn tokens_verify_and_expire() {
         let k = keys();
         let (user, org) = (UserId::new_random(), OrgId::new_random());
+        let clock = aviary_core::ManualClock::new(
+            chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("time"),
+        );
         let token = k
-            .issue(user, org, Role::Operator, 0, chrono::Utc::now())
+            .issue(user, org, Role::Operator, 0, clock.now())
             .expect("token");
-        let claims = k.verify(&token).expect("valid");
+        let claims = k.verify(&token, clock.now()).expect("valid");
         assert_eq!(
             (claims.sub, claims.org, claims.role),
             (user, org, Role::Operator)
         );
-        let old = k
-            .issue(
-                user,
-                org,
-                Role::Operator,
-                0,
-                chrono::Utc::now() - chrono::Duration::seconds(120),
-            )
-            .expect("token");
-        assert!(matches!(k.verify(&old), Err(ApiError::Unauthorized(m)) if m == "token expired"));
+        // keys() gives tokens a 60 s life: valid one second before, expired at the end.
+        clock.advance(chrono::Duration::seconds(59));
+        assert!(k.verify(&token, clock.now()).is_ok(), "59 s old");
+        clock.advance(chrono::Duration::seconds(1));
+        assert!(
+            matches!(k.verify(&token, clock.now()), Err(ApiError::Unauthorized(m)) if m == "token expired")
+        );
         assert!(TokenKeys::new(b"short", "i", "a", Duration::from_secs(1)).is_err());
     }
 

@@ -116,13 +116,14 @@ impl Assignments {
             .map(|(d, _)| *d)
     }
 
-    /// The drone each of `missions` is assigned to (`None`: no such mission, or no drone).
+    /// The drone each of `missions` is assigned to (`None`: no such mission, or no drone);
+    /// `now` is the server clock's monotonic instant (cache ages).
     pub async fn lookup<C: GenericClient>(
         &self,
         client: &C,
         missions: &[MissionId],
+        now: Instant,
     ) -> Result<HashMap<MissionId, Option<DroneId>>, ServerError> {
-        let now = Instant::now();
         let mut out = HashMap::with_capacity(missions.len());
         let mut missing: Vec<uuid::Uuid> = Vec::new();
         for m in missions {
@@ -161,13 +162,14 @@ impl Assignments {
         &self,
         pool: &deadpool_postgres::Pool,
         mission: MissionId,
+        now: Instant,
     ) -> Result<Option<DroneId>, ServerError> {
-        if let Some(d) = self.cached(mission, Instant::now()) {
+        if let Some(d) = self.cached(mission, now) {
             return Ok(d);
         }
         let conn = pool.get().await?;
         Ok(self
-            .lookup(&conn, &[mission])
+            .lookup(&conn, &[mission], now)
             .await?
             .get(&mission)
             .copied()
@@ -438,7 +440,11 @@ async fn mission_feed(
 ) {
     let (mut returning, mut landed) = (Seen::default(), Seen::default());
     while let Some(s) = samples.recv().await {
-        match shared.assignments.assigned(&shared.pool, s.mission).await {
+        match shared
+            .assignments
+            .assigned(&shared.pool, s.mission, shared.clock.instant())
+            .await
+        {
             Ok(Some(d)) if d == s.drone => {}
             Ok(assigned) => {
                 shared
@@ -466,7 +472,7 @@ async fn mission_feed(
             let (d, m) = (s.drone, s.mission);
             tokio::spawn(async move {
                 let r = match st.pool.get().await {
-                    Ok(c) => crate::lifecycle::drone_returning(&c, d, m, chrono::Utc::now()).await,
+                    Ok(c) => crate::lifecycle::drone_returning(&c, d, m, st.clock.now()).await,
                     Err(e) => Err(e.into()),
                 };
                 if let Err(e) = r {
@@ -486,7 +492,7 @@ async fn mission_feed(
 /// mission if the drone flew the whole route, and free the drone.
 async fn on_touchdown(shared: &Shared, drone: DroneId, mission: MissionId, route_flown: bool) {
     let r = match shared.pool.get().await {
-        Ok(c) => crate::lifecycle::drone_landed(&c, drone, mission, chrono::Utc::now()).await,
+        Ok(c) => crate::lifecycle::drone_landed(&c, drone, mission, shared.clock.now()).await,
         Err(e) => Err(e.into()),
     };
     match r {
@@ -495,7 +501,7 @@ async fn on_touchdown(shared: &Shared, drone: DroneId, mission: MissionId, route
         Err(e) => tracing::warn!(error = %e, %mission, "touchdown not recorded"),
     }
     if route_flown {
-        let now = chrono::Utc::now();
+        let now = shared.clock.now();
         match crate::missions::finish(shared, mission, now).await {
             Ok(Some(to)) => {
                 let event = crate::missions::status_event(mission, to, None, now);
@@ -703,7 +709,7 @@ fn parse_telemetry(
 
 /// Sorts one message into the batch: a sample to store, or a dead letter.
 fn accept(shared: &Shared, p: &Publish, batch: &mut Batch) {
-    let now = chrono::Utc::now();
+    let now = shared.clock.now();
     shared
         .metrics
         .ingest_received
@@ -771,6 +777,8 @@ async fn flush(
             ));
             batch.dead_pubs.push(p);
         }
+        // A measurement, not a decision: sample time (the drone's clock) → commit on this
+        // machine's wall clock, for the lag histogram and `/healthz`.
         let now = chrono::Utc::now();
         for r in &batch.rows {
             let lag = (now - r.t.timestamp).num_microseconds().unwrap_or(0);
@@ -790,7 +798,7 @@ async fn flush(
             .metrics
             .ingest_batches
             .fetch_add(1, Ordering::Relaxed);
-        shared.metrics.ingest_committed();
+        shared.metrics.ingest_committed(now);
         ack_all(client, &mut batch.pubs);
         batch.rows.clear();
     }
@@ -831,7 +839,10 @@ async fn drop_foreign(
     }
     missions.sort_unstable_by_key(|m| m.0);
     missions.dedup();
-    let assigned = shared.assignments.lookup(conn, &missions).await?;
+    let assigned = shared
+        .assignments
+        .lookup(conn, &missions, shared.clock.instant())
+        .await?;
     let rows = std::mem::take(&mut batch.rows);
     let pubs = std::mem::take(&mut batch.pubs);
     for (row, p) in rows.into_iter().zip(pubs) {

@@ -8,15 +8,15 @@
 //! PagerDuty-shaped alert webhooks ([`alerts`]).
 //!
 //! Principal entry points: [`start`] (a running server on the caller's tokio runtime, used by
-//! `main.rs` and by the tests in-process), [`bootstrap_org`] (first organisation and admin) and
-//! [`bench::run`] (the load tool). It depends on `aviary-core` (domain, lifecycle, wire types,
+//! `main.rs` and by the tests in-process) and [`bootstrap_org`] (first organisation and admin).
+//! The load tool is a client like any other (`aviary bench fleet`, `aviary_links::fleet_bench`),
+//! not part of the server. It depends on `aviary-core` (domain, lifecycle, wire types,
 //! roles) and `aviary-planner` (waypoint generation) only — never on `links`, `sim` or a UI.
 
 pub mod alerts;
 pub mod api;
 pub mod audit;
 pub mod auth;
-pub mod bench;
 pub mod broker;
 pub mod config;
 pub mod db;
@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aviary_core::auth::Role;
-use aviary_core::{OrgId, UserId};
+use aviary_core::{Clock, OrgId, SystemClock, UserId};
 
 pub use config::ServerConfig;
 pub use error::{ApiError, ServerError};
@@ -78,6 +78,13 @@ pub struct Shared {
     pub password_slots: auth::PasswordSlots,
     /// The audit chain's HMAC key (from the configuration, never stored in the database).
     pub audit_key: audit::AuditKey,
+    /// The one clock every decision reads: token expiry, rate limits, account locks, cache
+    /// ages, pause timeouts, retention, schedules, share-group staleness ([`SystemClock`] in
+    /// production, a [`ManualClock`] in tests that move time).
+    ///
+    /// [`SystemClock`]: aviary_core::SystemClock
+    /// [`ManualClock`]: aviary_core::ManualClock
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Axum state.
@@ -108,7 +115,7 @@ impl RunningServer {
         self.stop(broker::StopMode::KeepSession).await;
     }
 
-    /// Graceful stop for good (scaling down; tests and the bench): as
+    /// Graceful stop for good (scaling down; tests): as
     /// [`Self::stop_for_restart`], but the ingest leaves the shared subscription first so the
     /// other instances take its share at once ([`broker::StopMode::Leave`]), and the instance
     /// is recorded as gone rather than stale.
@@ -151,6 +158,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
 pub async fn start_with_cost(
     config: ServerConfig,
     password_cost: auth::PasswordCost,
+) -> Result<RunningServer, ServerError> {
+    start_with_clock(config, password_cost, Arc::new(SystemClock)).await
+}
+
+/// [`start_with_cost`] reading time from `clock` (tests pass a [`aviary_core::ManualClock`]).
+pub async fn start_with_clock(
+    config: ServerConfig,
+    password_cost: auth::PasswordCost,
+    clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, ServerError> {
     topics::check_prefix(&config.mqtt_topic_prefix)?;
     topics::check_share_group(&config.ingest_share_group)?;
@@ -203,6 +219,7 @@ pub async fn start_with_cost(
         dummy_hash,
         pool,
         config,
+        clock,
     });
     let (live_stop, live_rx) = tokio::sync::oneshot::channel();
     let live = tokio::spawn(broker::run_live(Arc::clone(&state), live_loop, live_rx));
@@ -235,7 +252,8 @@ pub async fn start_with_cost(
     })
 }
 
-/// Periodic work: partitions for today and tomorrow, retention, paused-mission timeouts.
+/// Periodic work: partitions for today and tomorrow, retention, paused-mission timeouts,
+/// share-group heartbeats and schedules, every 10 s (retention once an hour).
 async fn maintain(s: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     let mut n: u64 = 0;
@@ -248,17 +266,21 @@ async fn maintain(s: AppState) {
     }
 }
 
-async fn maintenance_pass(s: &AppState, retention: bool) -> Result<(), ServerError> {
+/// One maintenance pass at the server clock's time (tests advance a [`ManualClock`] and call
+/// it instead of waiting for the periodic task).
+///
+/// [`ManualClock`]: aviary_core::ManualClock
+pub async fn maintenance_pass(s: &AppState, retention: bool) -> Result<(), ServerError> {
     let conn = s.pool.get().await?;
-    let today = chrono::Utc::now().date_naive();
+    let now = s.clock.now();
+    let today = now.date_naive();
     let days = [today, today.succ_opt().unwrap_or(today)]
         .into_iter()
         .collect();
     s.partitions.ensure(&conn, &days).await?;
     if retention {
         let dropped =
-            telemetry::drop_expired(&conn, &s.partitions, chrono::Utc::now(), s.config.retention)
-                .await?;
+            telemetry::drop_expired(&conn, &s.partitions, now, s.config.retention).await?;
         if !dropped.is_empty() {
             tracing::info!(?dropped, "retention dropped telemetry partitions");
         }
@@ -266,11 +288,11 @@ async fn maintenance_pass(s: &AppState, retention: bool) -> Result<(), ServerErr
     drop(conn);
     api::missions::fail_stale_pauses(s).await?;
     members::heartbeat(s).await?;
-    schedules::pass(s, chrono::Utc::now()).await?;
+    schedules::pass(s, now).await?;
     Ok(())
 }
 
-/// Creates an organisation with its first admin on a running server (tests, the bench).
+/// Creates an organisation with its first admin on a running server (tests).
 pub async fn bootstrap_org(
     state: &Shared,
     org_name: &str,

@@ -134,33 +134,6 @@ enum Command {
         #[arg(long)]
         checkpoint: Vec<String>,
     },
-    /// Load test: simulated drones through the broker into an in-process server.
-    Bench {
-        /// Simulated drones.
-        #[arg(long, default_value_t = 1000)]
-        drones: usize,
-        /// Telemetry rate per drone, Hz.
-        #[arg(long, default_value_t = 10.0)]
-        rate_hz: f64,
-        /// Length of the telemetry phase, seconds.
-        #[arg(long, default_value_t = 20)]
-        seconds: u64,
-        /// Drones on the watched mission (timed end to end over the WebSocket).
-        #[arg(long, default_value_t = 10)]
-        watched: usize,
-        /// MQTT connections the drones share.
-        #[arg(long, default_value_t = 20)]
-        publishers: usize,
-        /// The broker's `max_inflight_messages` (20 for a default Mosquitto).
-        #[arg(long, default_value_t = 20)]
-        broker_inflight: usize,
-        /// REST reads per second in the read phase.
-        #[arg(long, default_value_t = 1000)]
-        rest_rps: u64,
-        /// Length of the read phase, seconds.
-        #[arg(long, default_value_t = 10)]
-        rest_seconds: u64,
-    },
 }
 
 fn base_config(cli: &Cli) -> anyhow::Result<aviary_server::ServerConfig> {
@@ -325,30 +298,6 @@ fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!("organisation {org_id}, admin {user_id}");
-            }
-            Command::Bench {
-                drones,
-                rate_hz,
-                seconds,
-                watched,
-                publishers,
-                broker_inflight,
-                rest_rps,
-                rest_seconds,
-            } => {
-                config.ingest_broker_inflight = broker_inflight;
-                config.db_pool_size = 32;
-                let opts = aviary_server::bench::BenchOptions {
-                    drones,
-                    rate_hz,
-                    seconds,
-                    watched_drones: watched,
-                    publishers,
-                    rest_rps,
-                    rest_seconds,
-                };
-                let report = aviary_server::bench::run(config, &opts).await?;
-                println!("{}", serde_json::to_string_pretty(&report)?);
             }
             Command::AuditVerify { checkpoint } => {
                 let key = audit_key(cli_audit_secret.as_deref())?;

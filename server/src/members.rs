@@ -33,9 +33,9 @@ pub async fn joined(shared: &Shared) -> Result<(), ServerError> {
         .get()
         .await?
         .execute(
-            "INSERT INTO ingest_members (share_group, instance_id, joined_at, last_seen) VALUES ($1, $2, now(), now())
-             ON CONFLICT (share_group, instance_id) DO UPDATE SET joined_at = now(), last_seen = now(), left_at = NULL",
-            &[&c.ingest_share_group, &c.instance_id],
+            "INSERT INTO ingest_members (share_group, instance_id, joined_at, last_seen) VALUES ($1, $2, $3, $3)
+             ON CONFLICT (share_group, instance_id) DO UPDATE SET joined_at = $3, last_seen = $3, left_at = NULL",
+            &[&c.ingest_share_group, &c.instance_id, &shared.clock.now()],
         )
         .await?;
     Ok(())
@@ -61,11 +61,14 @@ pub async fn left(shared: &Shared) -> Result<(), ServerError> {
 /// when they are new.
 pub async fn heartbeat(shared: &Shared) -> Result<Vec<String>, ServerError> {
     let c = &shared.config;
+    // Every instance writes and compares `last_seen` on its own injected clock (the system
+    // clock in production; hosts of one deployment keep NTP time).
+    let now = shared.clock.now();
     let conn = shared.pool.get().await?;
     if shared.metrics.ingest_health().connected {
         conn.execute(
-            "UPDATE ingest_members SET last_seen = now() WHERE share_group = $1 AND instance_id = $2",
-            &[&c.ingest_share_group, &c.instance_id],
+            "UPDATE ingest_members SET last_seen = $3 WHERE share_group = $1 AND instance_id = $2",
+            &[&c.ingest_share_group, &c.instance_id, &now],
         )
         .await?;
     }
@@ -73,8 +76,8 @@ pub async fn heartbeat(shared: &Shared) -> Result<Vec<String>, ServerError> {
     let stale: Vec<String> = conn
         .query(
             "SELECT instance_id FROM ingest_members WHERE share_group = $1 AND instance_id <> $2
-             AND left_at IS NULL AND last_seen < now() - make_interval(secs => $3) ORDER BY instance_id",
-            &[&c.ingest_share_group, &c.instance_id, &after_s],
+             AND left_at IS NULL AND last_seen < $4::timestamptz - make_interval(secs => $3) ORDER BY instance_id",
+            &[&c.ingest_share_group, &c.instance_id, &after_s, &now],
         )
         .await?
         .iter()

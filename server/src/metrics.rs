@@ -179,10 +179,10 @@ impl Metrics {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = why;
     }
 
-    /// A batch was committed now.
-    pub fn ingest_committed(&self) {
+    /// A batch was committed at `at`.
+    pub fn ingest_committed(&self, at: chrono::DateTime<chrono::Utc>) {
         self.ingest_last_insert_ms
-            .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
+            .store(at.timestamp_millis(), Ordering::Relaxed);
     }
 
     /// The ingest's health now.

@@ -24,6 +24,7 @@
 //! (answer `{"marked":true}`); `stop` or end of input stops the drones and prints
 //! `{"sent":…,"cpu_pct":…}`.
 
+use aviary_core::samples::percentile;
 use aviary_links::mav::{self, LinkAddress, LinkConfig, LinkEvent};
 use aviary_sim::{SimConfig, Simulator, StreamRates};
 use std::collections::HashMap;
@@ -296,14 +297,6 @@ impl Drop for SimProcess {
     }
 }
 
-fn percentile_ms(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
 fn link_parent(drones: u32, rate_hz: f64, seconds: f64) -> anyhow::Result<()> {
     anyhow::ensure!((1..=1000).contains(&drones), "--drones must be 1 to 1000");
     anyhow::ensure!(
@@ -399,8 +392,8 @@ fn link_parent(drones: u32, rate_hz: f64, seconds: f64) -> anyhow::Result<()> {
         "received": received,
         "lost": sent.saturating_sub(received),
         "samples": latencies_ms.len(),
-        "p50_ms": (percentile_ms(&latencies_ms, 0.50) * 100.0).round() / 100.0,
-        "p99_ms": (percentile_ms(&latencies_ms, 0.99) * 100.0).round() / 100.0,
+        "p50_ms": (percentile(&latencies_ms, 0.50) * 100.0).round() / 100.0,
+        "p99_ms": (percentile(&latencies_ms, 0.99) * 100.0).round() / 100.0,
         "cpu_pct": cpu_pct.round(),
         "sim_cpu_pct": sim_cpu_pct.round(),
     });

@@ -17,9 +17,9 @@ use super::sequence::{
     VehicleView,
 };
 use super::tlog::{TlogError, TlogWriter};
-use aviary_core::LatLon;
 use aviary_core::vehicle::{FlightMode, LandedState, ModeClass, VehicleFact};
 use aviary_core::wire::CommandAction;
+use aviary_core::{Clock, LatLon, SystemClock};
 use mav::MavMessage;
 use mavlink::dialects::ardupilotmega as mav;
 use mavlink::{AsyncMavlinkReader, MavHeader, SigningConfig, SigningData};
@@ -98,6 +98,9 @@ pub struct LinkConfig {
     pub mission_timing: MissionTiming,
     /// How often timers and link-loss are checked.
     pub tick: Duration,
+    /// The clock every timer and the link-loss check read (the system clock; tests move a
+    /// [`aviary_core::ManualClock`] instead of waiting). The `tick` only paces the checks.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl LinkConfig {
@@ -114,6 +117,7 @@ impl LinkConfig {
             request_streams_hz: Some(4),
             mission_timing: MissionTiming::default(),
             tick: Duration::from_millis(50),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -1110,6 +1114,11 @@ struct Driver {
 
 const BACKLOG_MAX: usize = 100_000;
 
+/// The injected clock's monotonic instant as tokio's (timers and deadlines).
+fn clock_now(clock: &dyn Clock) -> Instant {
+    Instant::from_std(clock.instant())
+}
+
 fn now_us() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1169,7 +1178,7 @@ impl Driver {
                     }
                     Some(Inbound::ConnectFailed) => {
                         self.connecting = false;
-                        self.reconnect_due = Some(Instant::now() + RECONNECT_EVERY);
+                        self.reconnect_due = Some(clock_now(&*self.cfg.clock) + RECONNECT_EVERY);
                     }
                     None => break,
                 },
@@ -1433,7 +1442,9 @@ impl Driver {
                     s.heading_deg = f64::from(p.hdg) / 100.0;
                 }
                 s.time_boot_ms = p.time_boot_ms;
-                s.position_received = Some(Instant::now().into_std());
+                // A measurement (send → state latency of `aviary bench live`, mapped to Unix
+                // time), so the system's monotonic clock, not the injected one.
+                s.position_received = Some(std::time::Instant::now());
                 self.infer_landed(id);
                 self.emit_facts(id);
                 self.publish_state(id);
@@ -1592,7 +1603,7 @@ impl Driver {
     }
 
     fn on_heartbeat(&mut self, id: VehicleId, component_id: u8, hb: &mav::HEARTBEAT_DATA) {
-        let now = Instant::now();
+        let now = clock_now(&*self.cfg.clock);
         let autopilot = autopilot_of(hb);
         let armed = hb
             .base_mode
@@ -1701,7 +1712,7 @@ impl Driver {
         };
         let asked = v.identify.map_or(0, |(_, n)| n);
         if v.state.uid.is_none() {
-            v.identify = Some((Instant::now(), asked + 1));
+            v.identify = Some((clock_now(&*self.cfg.clock), asked + 1));
         }
         let (addr, comp) = (v.addr, v.state.component_id);
         let target = (id.system_id, comp);
@@ -1856,7 +1867,7 @@ impl Driver {
                 }
                 *down = true;
                 if reconnect.is_some() {
-                    self.reconnect_due = Some(Instant::now() + RECONNECT_EVERY);
+                    self.reconnect_due = Some(clock_now(&*self.cfg.clock) + RECONNECT_EVERY);
                 }
                 true
             }
@@ -2173,7 +2184,7 @@ impl Driver {
                 });
                 self.send_to(addr, &msg);
             }
-            SeqStep::SetTimer(d) => v.seq_deadline = Some(Instant::now() + d),
+            SeqStep::SetTimer(d) => v.seq_deadline = Some(clock_now(&*self.cfg.clock) + d),
             SeqStep::CancelTimer => v.seq_deadline = None,
             SeqStep::Done(result) => {
                 v.sequence = None;
@@ -2216,7 +2227,7 @@ impl Driver {
                     if let Some(v) = self.vehicles.get_mut(&id)
                         && let Some((_, dl)) = v.transfer.as_mut()
                     {
-                        *dl = Some(Instant::now() + d);
+                        *dl = Some(clock_now(&*self.cfg.clock) + d);
                     }
                 }
                 MissionAction::Progress { done, total } => self.emit(LinkEvent::MissionProgress {
@@ -2352,7 +2363,7 @@ impl Driver {
                         .get_mut(&id)
                         .and_then(|v| v.commands.get_mut(idx))
                     {
-                        pc.deadline = Some(Instant::now() + d);
+                        pc.deadline = Some(clock_now(&*self.cfg.clock) + d);
                     }
                 }
                 CommandStep::Outcome(o) => {
@@ -2387,7 +2398,7 @@ impl Driver {
     }
 
     fn on_tick(&mut self) {
-        let now = Instant::now();
+        let now = clock_now(&*self.cfg.clock);
         if !self.connecting && self.reconnect_due.is_some_and(|d| d <= now) {
             self.start_reconnect();
         }

@@ -9,7 +9,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use deadpool_postgres::GenericClient;
 use serde::Deserialize;
 
@@ -167,17 +166,19 @@ pub struct DroneListCache {
 pub const DRONE_LIST_TTL: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl DroneListCache {
-    fn get(&self, org: OrgId) -> Option<Bytes> {
+    /// `org`'s list when it was rendered less than [`DRONE_LIST_TTL`] before `now` (the
+    /// server clock's monotonic instant).
+    fn get(&self, org: OrgId, now: std::time::Instant) -> Option<Bytes> {
         let entries = self.entries.lock().ok()?;
         entries
             .get(&org)
-            .filter(|(at, _)| at.elapsed() < DRONE_LIST_TTL)
+            .filter(|(at, _)| now.saturating_duration_since(*at) < DRONE_LIST_TTL)
             .map(|(_, b)| b.clone())
     }
 
-    fn put(&self, org: OrgId, body: Bytes) {
+    fn put(&self, org: OrgId, body: Bytes, now: std::time::Instant) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(org, (std::time::Instant::now(), body));
+            entries.insert(org, (now, body));
         }
     }
 
@@ -199,7 +200,7 @@ impl DroneListCache {
 /// `GET /drones`: the organisation's drones with their latest telemetry, by serial number.
 pub async fn list_drones(State(s): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
     user.require(Action::Read)?;
-    let body = if let Some(b) = s.drone_lists.get(user.org_id) {
+    let body = if let Some(b) = s.drone_lists.get(user.org_id, s.clock.instant()) {
         b
     } else {
         let rows = s
@@ -217,7 +218,7 @@ pub async fn list_drones(State(s): State<AppState>, user: AuthUser) -> Result<Re
                 "cannot encode the drone list: {e}"
             )))
         })?);
-        s.drone_lists.put(user.org_id, b.clone());
+        s.drone_lists.put(user.org_id, b.clone(), s.clock.instant());
         b
     };
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -387,8 +388,8 @@ async fn status_changed(s: &Shared, drone: DroneId, online: bool) -> Result<(), 
     let tx = conn.transaction().await?;
     let Some(r) = tx
         .query_opt(
-            "UPDATE drones SET online = $2, last_seen = now() WHERE drone_id = $1 AND online <> $2 RETURNING org_id",
-            &[&drone.0, &online],
+            "UPDATE drones SET online = $2, last_seen = $3 WHERE drone_id = $1 AND online <> $2 RETURNING org_id",
+            &[&drone.0, &online, &s.clock.now()],
         )
         .await?
     else {
@@ -411,7 +412,7 @@ async fn status_changed(s: &Shared, drone: DroneId, online: bool) -> Result<(), 
     .await?;
     let mut failed: Vec<MissionId> = Vec::new();
     if !online {
-        let now = Utc::now();
+        let now = s.clock.now();
         let flying = tx
             .query(
                 "SELECT mission_id FROM missions WHERE drone_id = $1 AND status IN ('in_progress', 'paused')",
@@ -471,7 +472,7 @@ async fn status_changed(s: &Shared, drone: DroneId, online: bool) -> Result<(), 
             id,
             MissionStatus::Failed,
             Some("connection_lost"),
-            Utc::now(),
+            s.clock.now(),
         );
         s.commands.publish_event(id, &event).await;
     }

@@ -516,7 +516,7 @@ pub async fn delete(
         id,
         Some(user.org_id),
         MissionEvent::Delete,
-        Utc::now(),
+        s.clock.now(),
         crate::lifecycle::Cause {
             user: Some(user.user_id),
             text: "operator: delete",
@@ -681,7 +681,7 @@ pub async fn command(
             id,
             Some(user.org_id),
             event,
-            Utc::now(),
+            s.clock.now(),
             crate::lifecycle::Cause {
                 user: Some(user.user_id),
                 text: &cause,
@@ -710,7 +710,7 @@ pub async fn command(
             s.commands
                 .publish_event(
                     id,
-                    &crate::missions::status_event(id, new_status, None, Utc::now()),
+                    &crate::missions::status_event(id, new_status, None, s.clock.now()),
                 )
                 .await;
             Ok(result_msg)
@@ -747,7 +747,7 @@ fn raise_command_failed(
 /// drone stays busy until its telemetry shows it landed.
 pub async fn fail_stale_pauses(s: &Arc<Shared>) -> Result<usize, ServerError> {
     let mut conn = s.pool.get().await?;
-    let now = Utc::now();
+    let now = s.clock.now();
     let rows = conn.query("SELECT mission_id, actual_start, actual_end, paused_at FROM missions WHERE status = 'paused'", &[]).await?;
     let mut failed = 0;
     for r in rows {

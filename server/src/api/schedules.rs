@@ -129,7 +129,7 @@ pub async fn list(
             &[&user.org_id.0],
         )
         .await?;
-    let now = Utc::now();
+    let now = s.clock.now();
     Ok(Json(rows.iter().map(|r| view(r, now)).collect()))
 }
 
@@ -198,7 +198,7 @@ pub async fn create(
         .query_one(&format!("{SELECT} WHERE schedule_id = $1"), &[&id])
         .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(view(&row, Utc::now()))))
+    Ok((StatusCode::CREATED, Json(view(&row, s.clock.now()))))
 }
 
 /// `GET /schedules/{id}`: the schedule, its next runs and its recorded runs (newest first).
@@ -224,7 +224,7 @@ pub async fn get_one(
             &[&id],
         )
         .await?;
-    let mut v = view(&row, Utc::now());
+    let mut v = view(&row, s.clock.now());
     v["runs"] = runs
         .iter()
         .map(|r| {
@@ -273,7 +273,7 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(view(&row, Utc::now())))
+    Ok(Json(view(&row, s.clock.now())))
 }
 
 /// `DELETE /schedules/{id}` (its runs go with it).
@@ -347,7 +347,7 @@ pub async fn confirm(
         schedule,
         local_date,
     };
-    let phase = crate::schedules::answer(&s, &user, key, answer, Utc::now()).await?;
+    let phase = crate::schedules::answer(&s, &user, key, answer, s.clock.now()).await?;
     Ok(Json(serde_json::json!({ "phase": phase })))
 }
 
@@ -402,7 +402,7 @@ pub async fn site_weather(
         .await?
         .ok_or(ApiError::NotFound("site"))?;
     let at = LatLon::new(row.get(0), row.get(1));
-    let now = Utc::now();
+    let now = s.clock.now();
     let fetched = crate::weather::fetch(
         &s.config.weather_url,
         at,

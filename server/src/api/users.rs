@@ -3,7 +3,6 @@
 
 use aviary_core::wire::LoginResponse;
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use aviary_core::auth::{Action, Role};
 use aviary_core::{OrgId, UserId};
@@ -45,7 +44,7 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     Json(b): Json<Login>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    if let Err(retry) = s.login_limiter.check(&ip, Instant::now()) {
+    if let Err(retry) = s.login_limiter.check(&ip, s.clock.instant()) {
         s.metrics
             .rate_limited
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -54,7 +53,7 @@ pub async fn login(
     let email = b.email.to_lowercase();
     let conn = s.pool.get().await?;
     // A locked account is refused before its password is looked at, right or wrong.
-    if let Some(retry) = auth::account_locked(&conn, &email).await? {
+    if let Some(retry) = auth::account_locked(&conn, &email, s.clock.now()).await? {
         s.metrics
             .rate_limited
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -101,6 +100,7 @@ pub async fn login(
             &email,
             s.config.login_lock_after,
             s.config.login_lock_base,
+            s.clock.now(),
         )
         .await?;
         drop(conn);
@@ -131,9 +131,7 @@ pub async fn login(
     .await?;
     let role = Role::parse(r.get(2)).ok_or_else(bad)?;
     let (user, org) = (UserId(r.get(0)), OrgId(r.get(1)));
-    let token = s
-        .tokens
-        .issue(user, org, role, r.get(4), chrono::Utc::now())?;
+    let token = s.tokens.issue(user, org, role, r.get(4), s.clock.now())?;
     Ok(Json(LoginResponse {
         token,
         token_type: "Bearer".into(),
@@ -165,7 +163,7 @@ pub async fn audit_denied(
     if status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED {
         return resp;
     }
-    let claims = token.and_then(|t| s.tokens.verify(&t).ok());
+    let claims = token.and_then(|t| s.tokens.verify(&t, s.clock.now()).ok());
     if status == StatusCode::UNAUTHORIZED && claims.is_none() {
         // No genuine token: nobody to record (failed logins are recorded by `login`).
         return resp;

@@ -80,7 +80,7 @@ async fn serve(s: Arc<Shared>, user: AuthUser, mission: MissionId, socket: WebSo
     let mut revoked = s.token_versions.revocations();
     let mut recheck = tokio::time::interval(crate::auth::TokenVersions::TTL);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let expires_in = u64::try_from(user.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0);
+    let expires_in = u64::try_from(user.expires_at - s.clock.now().timestamp()).unwrap_or(0);
     let expiry = tokio::time::sleep(std::time::Duration::from_secs(expires_in));
     tokio::pin!(expiry);
     let (mut tx, mut rx) = socket.split();
@@ -93,13 +93,13 @@ async fn serve(s: Arc<Shared>, user: AuthUser, mission: MissionId, socket: WebSo
                     Err(RecvError::Lagged(_)) => true,
                     Err(RecvError::Closed) => false,
                 };
-                if mine && !s.token_versions.still_valid(&s.pool, user.user_id, user.token_version).await {
+                if mine && !s.token_versions.still_valid(&s.pool, user.user_id, user.token_version, s.clock.instant()).await {
                     let _ = tx.send(close("token revoked")).await;
                     break;
                 }
             }
             _ = recheck.tick() => {
-                if !s.token_versions.still_valid(&s.pool, user.user_id, user.token_version).await {
+                if !s.token_versions.still_valid(&s.pool, user.user_id, user.token_version, s.clock.instant()).await {
                     let _ = tx.send(close("token revoked")).await;
                     break;
                 }

@@ -440,12 +440,14 @@ async fn two_hundred_concurrent_logins_never_hash_more_than_the_slots_at_once() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_wrong_passwords_from_five_addresses_lock_the_account_even_for_the_right_one() {
-    let Some(t) = common::start_with("lockout", |c| {
-        // The default per-address limit (10 a minute) lets each address try 10 times; the lock
-        // is long enough that the right password comes while it holds, however slow the host.
+    // The server's clock moves only when the test says: the lock holds while the test runs,
+    // however slow the host, and ends exactly when its 30 s have passed.
+    let clock = common::manual_clock();
+    let Some(t) = common::start_clocked("lockout", std::sync::Arc::new(clock.clone()), |c| {
+        // The default per-address limit (10 a minute) lets each address try 10 times.
         c.login_per_minute = 10;
         c.login_lock_after = 5;
-        c.login_lock_base = std::time::Duration::from_mins(10);
+        c.login_lock_base = std::time::Duration::from_secs(30);
     })
     .await
     else {
@@ -477,20 +479,13 @@ async fn fifty_wrong_passwords_from_five_addresses_lock_the_account_even_for_the
     // Other accounts are not affected.
     let (st, b) = login_with(&owner, org.email(Role::Analyst), common::PASSWORD).await;
     assert_eq!(st, 200, "{b}");
-    // The lock is shared through the database and ends: once it has passed, the right
-    // password logs in and clears the count.
-    server
-        .state
-        .pool
-        .get()
-        .await
-        .expect("conn")
-        .execute(
-            "UPDATE login_failures SET locked_until = now() - interval '1 second' WHERE email = $1",
-            &[&victim],
-        )
-        .await
-        .expect("expire the lock");
+    // The lock is shared through the database and ends: one second before its end the right
+    // password is still refused (retry in 1 s); once it has passed, the right password logs
+    // in and clears the count.
+    clock.advance(chrono::Duration::seconds(29));
+    let (st, b) = login_with(&owner, &victim, common::PASSWORD).await;
+    assert_eq!(st, 429, "one second before the lock ends: {b}");
+    clock.advance(chrono::Duration::seconds(1));
     let (st, b) = login_with(&owner, &victim, common::PASSWORD).await;
     assert_eq!(st, 200, "after the lock: {b}");
     let left: i64 = server

@@ -2,10 +2,11 @@
 //! server started in-process, a small HTTP client, and organisations with one user per role.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aviary_core::auth::Role;
-use aviary_core::{DroneId, SiteId};
+use aviary_core::{Clock, DroneId, ManualClock, SiteId, SystemClock};
 use aviary_server::auth::PasswordCost;
 use aviary_server::{RunningServer, ServerConfig};
 use http_body_util::{BodyExt, Full};
@@ -112,6 +113,22 @@ pub async fn start(prefix: &str) -> Option<TestServer> {
 
 /// [`start`] with settings changed by `tweak` first.
 pub async fn start_with(prefix: &str, tweak: impl FnOnce(&mut ServerConfig)) -> Option<TestServer> {
+    start_clocked(prefix, Arc::new(SystemClock), tweak).await
+}
+
+/// A manual clock standing at the wall time of the test's start, for a server whose time the
+/// test moves (with [`start_clocked`]). Telemetry from simulated drones carries wall-clock
+/// times, so the server's clock starts near them (the ingest refuses samples a day away).
+pub fn manual_clock() -> ManualClock {
+    ManualClock::new(SystemClock.now())
+}
+
+/// [`start_with`] on `clock` instead of the system clock.
+pub async fn start_clocked(
+    prefix: &str,
+    clock: Arc<dyn Clock>,
+    tweak: impl FnOnce(&mut ServerConfig),
+) -> Option<TestServer> {
     let (pg, mqtt_host, mqtt_port) = services()?;
     let schema = schema();
     let guard = SchemaGuard {
@@ -126,7 +143,7 @@ pub async fn start_with(prefix: &str, tweak: impl FnOnce(&mut ServerConfig)) -> 
         &format!("{prefix}-{}", uuid::Uuid::new_v4().simple()),
     );
     tweak(&mut cfg);
-    let server = aviary_server::start_with_cost(cfg, TEST_COST)
+    let server = aviary_server::start_with_clock(cfg, TEST_COST, clock)
         .await
         .expect("start");
     Some(TestServer {

@@ -414,8 +414,16 @@ async fn an_mqtts_broker_url_with_a_private_ca_connects() {
         return;
     };
     let http = Http::new(server.addr);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(healthz(&http).await.0, 503);
+    // Not a fixed wait: the ingest's refused connection is seen, then health reports it.
+    wait_for(
+        "the plain connection refused",
+        Duration::from_secs(10),
+        || async { server.state.metrics.ingest_health().last_error.is_some() },
+    )
+    .await;
+    let (st, h) = healthz(&http).await;
+    assert_eq!(st, 503, "{h}");
+    assert_eq!(h["ingest"]["connected"], false, "{h}");
     server.shutdown().await;
 }
 

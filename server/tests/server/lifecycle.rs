@@ -483,7 +483,10 @@ async fn mission_lifecycle_through_the_api_with_a_simulated_mqtt_drone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pause_past_its_timeout_fails_the_mission_and_sends_the_drone_home() {
-    let Some(t) = common::start("pausetimeout").await else {
+    let clock = common::manual_clock();
+    let Some(t) =
+        common::start_clocked("pausetimeout", std::sync::Arc::new(clock.clone()), |_| {}).await
+    else {
         return;
     };
     let (server, mh, mp) = (t.server, t.mqtt_host.clone(), t.mqtt_port);
@@ -541,20 +544,16 @@ async fn a_pause_past_its_timeout_fails_the_mission_and_sends_the_drone_home() {
         assert_eq!(st, 200, "{action}: {r}");
     }
 
-    // The pause began longer ago than the lifecycle allows (injected, not waited for).
-    server
-        .state
-        .pool
-        .get()
+    // The server's clock moves past the lifecycle's pause timeout (not waited for): a
+    // maintenance pass just before it leaves the mission paused, one after it fails it.
+    let timeout = aviary_core::mission::PAUSE_TIMEOUT;
+    clock.advance(timeout - chrono::Duration::seconds(1));
+    aviary_server::maintenance_pass(&server.state, false)
         .await
-        .expect("pool")
-        .execute(
-            "UPDATE missions SET paused_at = now() - interval '6 minutes' WHERE mission_id = $1",
-            &[&uuid::Uuid::parse_str(&id).expect("uuid")],
-        )
-        .await
-        .expect("age the pause");
-    aviary_server::api::missions::fail_stale_pauses(&server.state)
+        .expect("maintenance");
+    assert_eq!(mission_status(&http, &op, &id).await, "paused");
+    clock.advance(chrono::Duration::seconds(2));
+    aviary_server::maintenance_pass(&server.state, false)
         .await
         .expect("maintenance");
     assert_eq!(mission_status(&http, &op, &id).await, "failed");

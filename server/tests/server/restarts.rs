@@ -205,9 +205,15 @@ async fn a_member_that_never_came_back_is_reported_stale_until_it_is_removed() {
     };
     let mut b_config = a.state.config.clone();
     b_config.instance_id = format!("stale-b-{}", uuid::Uuid::new_v4().simple());
-    let b = aviary_server::start_with_cost(b_config, common::TEST_COST)
-        .await
-        .expect("b");
+    // B's clock moves only when the test says, so staleness is decided at exact times.
+    let b_clock = common::manual_clock();
+    let b = aviary_server::start_with_clock(
+        b_config,
+        common::TEST_COST,
+        std::sync::Arc::new(b_clock.clone()),
+    )
+    .await
+    .expect("b");
     pb::ready(&a).await;
     pb::ready(&b).await;
     let a_config = a.state.config.clone();
@@ -237,19 +243,32 @@ async fn a_member_that_never_came_back_is_reported_stale_until_it_is_removed() {
         "a running member is not stale"
     );
 
-    // A stops for a restart that never comes; its heartbeat ages past the limit.
+    // A stops for a restart that never comes; B's clock passes the limit after A's last
+    // heartbeat: a second before it A is not stale yet, a second after it is.
     a.stop_for_restart().await;
-    b.state
+    let a_last_seen: chrono::DateTime<chrono::Utc> = b
+        .state
         .pool
         .get()
         .await
         .expect("pool")
-        .execute(
-            "UPDATE ingest_members SET last_seen = now() - interval '1 hour' WHERE instance_id = $1",
+        .query_one(
+            "SELECT last_seen FROM ingest_members WHERE instance_id = $1",
             &[&a_name],
         )
         .await
-        .expect("age");
+        .expect("A's heartbeat")
+        .get(0);
+    let limit = chrono::Duration::from_std(b.state.config.stale_member_after).expect("limit");
+    b_clock.set(a_last_seen + limit - chrono::Duration::seconds(1));
+    assert!(
+        aviary_server::members::heartbeat(&b.state)
+            .await
+            .expect("heartbeat")
+            .is_empty(),
+        "a second before the limit"
+    );
+    b_clock.set(a_last_seen + limit + chrono::Duration::seconds(1));
     let stale = aviary_server::members::heartbeat(&b.state)
         .await
         .expect("heartbeat");
