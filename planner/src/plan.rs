@@ -5,11 +5,11 @@ use geo::{BooleanOps, Centroid, Coord, LineString, MultiPolygon, Polygon};
 
 use crate::area::Area;
 use crate::error::{PlanError, Result};
-use crate::estimate::{self, Estimate, Sortie, SortieSpec, TransitVia};
+use crate::estimate::{self, Estimate, Sortie, SortieSpec};
 use crate::params::{Derived, Pattern, SurveyParams};
 use crate::patterns::{self, Gen, SurveyPath};
 use crate::sweep::{FreeSpace, Rings, Rot, Segment, Uv, transects};
-use crate::transit::Transits;
+use crate::transit::{Transits, refuse_transit_crossings, transit_via, via_latlon};
 
 /// A planned survey: the mission, its estimates and its sorties.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -211,39 +211,6 @@ fn plan_path_here(area: &Area, params: &SurveyParams) -> Result<Vec<Waypoint>> {
         d.alt_rel_m,
         d.trigger_distance_m,
     ))
-}
-
-/// The transit points of a flight from `launch` over `pts`, or the error naming the leg that
-/// has no route around the no-fly zones.
-fn transit_via(
-    spec: &SortieSpec<'_>,
-    launch: Coord,
-    pts: &[Coord],
-    to_ll: &dyn Fn(Coord) -> LatLon,
-) -> Result<TransitVia<Coord>> {
-    spec.via(launch, pts).ok_or_else(|| {
-        let first = pts.first().copied().unwrap_or(launch);
-        let last = pts.last().copied().unwrap_or(launch);
-        let out_blocked = spec
-            .transits
-            .is_some_and(|t| t.route(launch, first).is_none());
-        let (from, to) = if out_blocked {
-            (launch, first)
-        } else {
-            (last, launch)
-        };
-        PlanError::NoTransitRoute {
-            from: to_ll(from),
-            to: to_ll(to),
-        }
-    })
-}
-
-fn via_latlon(via: &TransitVia<Coord>, to_ll: &dyn Fn(Coord) -> LatLon) -> TransitVia<LatLon> {
-    TransitVia {
-        out: via.out.iter().map(|c| to_ll(*c)).collect(),
-        back: via.back.iter().map(|c| to_ll(*c)).collect(),
-    }
 }
 
 fn generate(
@@ -578,30 +545,6 @@ fn plan_with(
         area.no_fly(),
     )?;
     Ok(plan)
-}
-
-/// The guard behind the routing: a mission whose transit (a leg outside `survey`) still
-/// crosses a no-fly zone is refused, never returned.
-fn refuse_transit_crossings(
-    launch: LatLon,
-    items: &[Waypoint],
-    survey: std::ops::Range<usize>,
-    zones: &[SurveyArea],
-) -> Result<()> {
-    if zones.is_empty() {
-        return Ok(());
-    }
-    let pos: Vec<LatLon> = items.iter().map(|w| w.pos).collect();
-    match crate::transit::crossings(launch, &pos, survey, zones)
-        .into_iter()
-        .find(|c| c.transit)
-    {
-        Some(c) => Err(PlanError::NoTransitRoute {
-            from: pos.get(c.from_item).copied().unwrap_or(launch),
-            to: pos.get(c.from_item + 1).copied().unwrap_or(launch),
-        }),
-        None => Ok(()),
-    }
 }
 
 /// Splits one survey among `drones` drones into balanced, non-overlapping parts and plans

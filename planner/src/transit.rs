@@ -8,12 +8,13 @@
 
 use std::ops::Range;
 
-use aviary_core::{LatLon, SurveyArea};
+use aviary_core::{LatLon, SurveyArea, Waypoint};
 use geo::algorithm::buffer::{BufferStyle, LineJoin};
 use geo::{BooleanOps, Buffer, Coord, LineString, MultiPolygon, Polygon, Simplify};
 
 use crate::area::Area;
 use crate::error::{PlanError, Result};
+use crate::estimate::{SortieSpec, TransitVia};
 use crate::frame::LocalFrame;
 use crate::plan::Plan;
 use crate::sweep::{FreeSpace, Rings, Rot, Uv, dist};
@@ -176,6 +177,69 @@ fn seg_dist(p: Coord, a: Coord, b: Coord) -> f64 {
         0.0
     };
     (p.x - a.x - t * dx).hypot(p.y - a.y - t * dy)
+}
+
+// --- transit legs of a plan ---------------------------------------------------------------
+
+/// The transit points of a flight from `launch` over `pts`, or the error naming the leg that
+/// has no route around the no-fly zones.
+pub(crate) fn transit_via(
+    spec: &SortieSpec<'_>,
+    launch: Coord,
+    pts: &[Coord],
+    to_ll: &dyn Fn(Coord) -> LatLon,
+) -> Result<TransitVia<Coord>> {
+    spec.via(launch, pts).ok_or_else(|| {
+        let first = pts.first().copied().unwrap_or(launch);
+        let last = pts.last().copied().unwrap_or(launch);
+        let out_blocked = spec
+            .transits
+            .is_some_and(|t| t.route(launch, first).is_none());
+        let (from, to) = if out_blocked {
+            (launch, first)
+        } else {
+            (last, launch)
+        };
+        PlanError::NoTransitRoute {
+            from: to_ll(from),
+            to: to_ll(to),
+        }
+    })
+}
+
+/// The transit points in WGS84.
+pub(crate) fn via_latlon(
+    via: &TransitVia<Coord>,
+    to_ll: &dyn Fn(Coord) -> LatLon,
+) -> TransitVia<LatLon> {
+    TransitVia {
+        out: via.out.iter().map(|c| to_ll(*c)).collect(),
+        back: via.back.iter().map(|c| to_ll(*c)).collect(),
+    }
+}
+
+/// The guard behind the routing: a mission whose transit (a leg outside `survey`) still
+/// crosses a no-fly zone is refused, never returned.
+pub(crate) fn refuse_transit_crossings(
+    launch: LatLon,
+    items: &[Waypoint],
+    survey: std::ops::Range<usize>,
+    zones: &[SurveyArea],
+) -> Result<()> {
+    if zones.is_empty() {
+        return Ok(());
+    }
+    let pos: Vec<LatLon> = items.iter().map(|w| w.pos).collect();
+    match crossings(launch, &pos, survey, zones)
+        .into_iter()
+        .find(|c| c.transit)
+    {
+        Some(c) => Err(PlanError::NoTransitRoute {
+            from: pos.get(c.from_item).copied().unwrap_or(launch),
+            to: pos.get(c.from_item + 1).copied().unwrap_or(launch),
+        }),
+        None => Ok(()),
+    }
 }
 
 // --- routing ------------------------------------------------------------------------------
