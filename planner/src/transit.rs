@@ -260,6 +260,8 @@ pub(crate) struct Transits {
     rot: Rot,
     /// The rectangle minus the zones as they are.
     raw: FreeSpace,
+    /// The zones' outer rings, for the guard's own test of a leg that runs along an edge.
+    zone_rings: Vec<Vec<Coord>>,
     /// The rectangle minus the zones inflated by the clearance.
     inflated: FreeSpace,
     /// Corners of the inflated zones where a shortest path may bend (reflex corners of the
@@ -346,6 +348,7 @@ impl Transits {
         Ok(Some(Self {
             rot,
             raw,
+            zone_rings: zones.0.iter().map(|z| z.exterior().0.clone()).collect(),
             inflated,
             nodes,
             dist_m,
@@ -359,7 +362,12 @@ impl Transits {
         if self.inflated.inside(a) && self.inflated.inside(b) {
             self.inflated.clear(a, b)
         } else {
-            self.raw.clear(a, b)
+            // A leg along a zone's edge (a survey connector that follows it, cut by a sortie)
+            // is not clear to the inside test of points on the edge; it is no crossing either.
+            self.raw.clear(a, b) || {
+                let (p, q) = (self.rot.inv(a), self.rot.inv(b));
+                !self.zone_rings.iter().any(|r| leg_crosses(p, q, r))
+            }
         }
     }
 

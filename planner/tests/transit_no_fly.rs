@@ -340,3 +340,21 @@ fn every_exporter_writes_the_transit_waypoints() {
         assert_eq!(first_inside(&legs, &zones), None, "{ext} read back");
     }
 }
+
+#[test]
+fn zones_inside_the_area_with_sorties_keep_every_leg_out() {
+    // The app's Plan-view layout: a 600 m square 100 m north-east of home, one zone inside it
+    // across the straight return, another near its far corner.
+    let sw = HOME.offset_ne(100.0, 100.0);
+    let area = Area::new(
+        &[zone(rect(sw, 600.0, 600.0))],
+        &[
+            zone(rect(sw.offset_ne(150.0, 150.0), 120.0, 120.0)),
+            zone(rect(sw.offset_ne(400.0, 380.0), 100.0, 100.0)),
+        ],
+        500e6,
+    )
+    .unwrap();
+    let p = plan_survey(&area, &params()).unwrap_or_else(|e| panic!("{e}"));
+    check_avoids(&p, area.no_fly());
+}
