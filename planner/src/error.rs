@@ -155,6 +155,24 @@ pub enum PlanError {
         /// Usable battery energy.
         usable_wh: f64,
     },
+    /// Home (the takeoff point) lies inside a no-fly zone.
+    #[error("home is inside no-fly zone {zone}: move home out of the zone")]
+    HomeInNoFlyZone {
+        /// 1-based number of the zone.
+        zone: usize,
+    },
+    /// A transit between home (or a sortie's launch point) and the survey has no route around
+    /// the no-fly zones.
+    #[error(
+        "no route from {from} to {to} around the no-fly zones (a zone closes off home or the \
+         survey): move home or change the zones"
+    )]
+    NoTransitRoute {
+        /// Where the transit starts.
+        from: LatLon,
+        /// Where it should end.
+        to: LatLon,
+    },
 }
 
 /// Result alias of the planner.

@@ -9,6 +9,7 @@ use crate::error::{PlanError, Result};
 use crate::params::Airframe;
 use crate::patterns::SurveyPath;
 use crate::sweep::{Rings, Rot, Segment, Uv, fast_len, transects};
+use crate::transit::Transits;
 
 /// Figures for a whole mission or one sortie.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -435,13 +436,25 @@ pub(crate) struct SortieSpec<'a> {
     pub trigger_distance_m: Option<f64>,
     pub max_items: usize,
     pub airframe: &'a Airframe,
+    /// Routes of the transits around the no-fly zones; `None`: flown straight.
+    pub transits: Option<&'a Transits>,
 }
 
-/// Items around a survey path: takeoff, first waypoint, camera start, waypoints, camera stop,
-/// return to launch.
+/// The transit legs of a mission: the points flown through between home (or the launch point)
+/// and the first survey point, and between the last survey point and home.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct TransitVia<T> {
+    pub out: Vec<T>,
+    pub back: Vec<T>,
+}
+
+/// Items around a survey path: takeoff, the transit out (plain waypoints), first waypoint,
+/// camera start, waypoints, camera stop, the transit back (plain waypoints), return to launch.
+/// The camera runs from the first survey point to the last only.
 pub(crate) fn mission_items(
     home: LatLon,
     survey: &[LatLon],
+    via: &TransitVia<LatLon>,
     alt_rel_m: f64,
     trigger_distance_m: Option<f64>,
 ) -> Vec<Waypoint> {
@@ -450,8 +463,9 @@ pub(crate) fn mission_items(
         alt_rel_m,
         action,
     };
-    let mut items = Vec::with_capacity(survey.len() + 4);
+    let mut items = Vec::with_capacity(survey.len() + via.out.len() + via.back.len() + 4);
     items.push(wp(home, WaypointAction::Takeoff));
+    items.extend(via.out.iter().map(|p| wp(*p, WaypointAction::FlyThrough)));
     for (i, p) in survey.iter().enumerate() {
         items.push(wp(*p, WaypointAction::FlyThrough));
         if i == 0
@@ -465,19 +479,30 @@ pub(crate) fn mission_items(
     {
         items.push(wp(*last, WaypointAction::CameraTriggerStop));
     }
+    items.extend(via.back.iter().map(|p| wp(*p, WaypointAction::FlyThrough)));
     items.push(wp(home, WaypointAction::ReturnToLaunch));
     items
 }
 
-/// Energy of a sortie flying `pts` (survey part) from and back to home.
-fn sortie_flight(spec: &SortieSpec<'_>, pts: &[Coord]) -> (Flight, f64, f64) {
-    sortie_flight_from(spec, spec.home, pts)
+/// The index range in [`mission_items`]' output of the survey: from its first survey point
+/// to its camera stop (or last survey point).
+pub(crate) fn survey_item_range(items: usize, via: &TransitVia<LatLon>) -> std::ops::Range<usize> {
+    let start = (1 + via.out.len()).min(items);
+    let end = items.saturating_sub(1 + via.back.len()).max(start);
+    start..end
 }
 
-fn sortie_flight_from(spec: &SortieSpec<'_>, launch: Coord, pts: &[Coord]) -> (Flight, f64, f64) {
-    let mut all = Vec::with_capacity(pts.len() + 2);
+fn sortie_flight_from(
+    spec: &SortieSpec<'_>,
+    launch: Coord,
+    via: &TransitVia<Coord>,
+    pts: &[Coord],
+) -> (Flight, f64, f64) {
+    let mut all = Vec::with_capacity(pts.len() + via.out.len() + via.back.len() + 2);
     all.push(launch);
+    all.extend_from_slice(&via.out);
     all.extend_from_slice(pts);
+    all.extend_from_slice(&via.back);
     all.push(launch);
     let f = flight(&all, spec.speed_mps, spec.airframe);
     let (duration_s, wh) = energy_wh(&f, spec.alt_rel_m, spec.airframe);
@@ -489,10 +514,57 @@ fn leg_m(a: Coord, b: Coord) -> f64 {
     fast_len(b.x - a.x, b.y - a.y)
 }
 
+/// A transit as the sortie split weighs it: its length, the turn time its route may add
+/// (a bound: every bend and the turn onto the survey at 180°) and its points between the ends.
+#[derive(Debug, Clone, Copy)]
+struct Leg {
+    len_m: f64,
+    turn_s: f64,
+    via: usize,
+}
+
 impl SortieSpec<'_> {
     /// Seconds the turn at `b` (from `a`, towards `c`) costs.
     fn turn_s(&self, a: Coord, b: Coord, c: Coord) -> f64 {
         turn_s(turn_deg(a, b, c), self.speed_mps, self.airframe)
+    }
+
+    /// The transit from `a` to `b`: straight without zones, else routed around them
+    /// (infinitely long when no route exists).
+    fn leg(&self, a: Coord, b: Coord) -> Leg {
+        let straight = Leg {
+            len_m: leg_m(a, b),
+            turn_s: 0.0,
+            via: 0,
+        };
+        let Some(t) = self.transits else {
+            return straight;
+        };
+        match t.length_m(a, b) {
+            Some((_, 0)) => straight,
+            Some((len_m, via)) => Leg {
+                len_m,
+                turn_s: (via + 1) as f64 * turn_s(180.0, self.speed_mps, self.airframe),
+                via,
+            },
+            None => Leg {
+                len_m: f64::INFINITY,
+                turn_s: 0.0,
+                via: 0,
+            },
+        }
+    }
+
+    /// The points the transits of a sortie from `launch` over `pts` fly through; `None` when
+    /// one of them has no route around the zones.
+    pub(crate) fn via(&self, launch: Coord, pts: &[Coord]) -> Option<TransitVia<Coord>> {
+        let (Some(t), Some(first), Some(last)) = (self.transits, pts.first(), pts.last()) else {
+            return Some(TransitVia::default());
+        };
+        Some(TransitVia {
+            out: t.route(launch, *first)?,
+            back: t.route(*last, launch)?,
+        })
     }
 }
 
@@ -540,7 +612,11 @@ pub(crate) fn split_sorties(
         return Ok(out);
     }
     // One sortie when it fits (the item count first: the energy takes a pass over the path).
-    if path.len() <= max_pts && sortie_flight(spec, path).2 <= usable {
+    if path.len() <= max_pts
+        && let Some(via) = spec.via(spec.home, path)
+        && path.len() + via.out.len() + via.back.len() <= max_pts
+        && sortie_flight_from(spec, spec.home, &via, path).2 <= usable
+    {
         out.push(Piece {
             launch: spec.home,
             pts: path.to_vec(),
@@ -563,21 +639,21 @@ pub(crate) fn split_sorties(
         };
         let mut cur = None;
         for launch in launches {
-            let run = Run::new(launch, start, start_orig);
+            let run = Run::new(spec, launch, start, start_orig);
             if run.extend_into(spec, path[i], usable).is_some() {
                 cur = Some(run);
                 break;
             }
         }
         let Some(mut cur) = cur else {
-            let need = Run::new(start, start, None).wh_with(spec, Some(path[i]));
+            let need = Run::new(spec, start, start, None).wh_with(spec, Some(path[i]));
             return Err(PlanError::BatteryTooSmall {
                 at: to_latlon(path[i]),
                 needed_wh: need,
                 usable_wh: usable,
             });
         };
-        while i < path.len() && cur.pts.len() < max_pts {
+        while i < path.len() && cur.pts.len() + cur.out.via < max_pts {
             let next = path[i];
             let (wh, turn_in) = cur.wh_next(spec, next);
             if wh <= usable {
@@ -589,6 +665,23 @@ pub(crate) fn split_sorties(
                 cur.push(spec, x, (x == next).then_some(i));
             }
             break;
+        }
+        // The transit back may fly through points of its own: survey points are left to the
+        // next sortie until they fit.
+        while spec.transits.is_some()
+            && cur.pts.len() + cur.out.via + spec.leg(cur.last(), cur.launch).via > max_pts
+        {
+            if cur.pts.len() <= 2 {
+                return Err(PlanError::InvalidParam {
+                    name: "max_mission_items",
+                    value: spec.max_items as f64,
+                    expected: "must leave room for the transits around the no-fly zones",
+                });
+            }
+            cur.pts.pop();
+            if let Some(Some(k)) = cur.orig.pop() {
+                i = k;
+            }
         }
         start = cur.last();
         start_orig = cur.orig.last().copied().flatten();
@@ -607,13 +700,20 @@ pub(crate) fn split_sorties(
 /// Energy of flying from `launch` to `p` and straight back (what [`Run::wh_with`] gives for a
 /// run of the one point `p`, without building one).
 fn out_and_back_wh(spec: &SortieSpec<'_>, launch: Coord, p: Coord) -> f64 {
-    let total = leg_m(launch, p) + leg_m(p, launch);
-    flight_wh(spec, total, spec.turn_s(launch, p, launch))
+    let (out, back) = (spec.leg(launch, p), spec.leg(p, launch));
+    let total = out.len_m + back.len_m;
+    flight_wh(
+        spec,
+        total,
+        spec.turn_s(launch, p, launch) + out.turn_s + back.turn_s,
+    )
 }
 
 /// A sortie being built: its launch point, survey points, their length and inner turn time.
 struct Run {
     launch: Coord,
+    /// The transit from the launch point to the first point.
+    out: Leg,
     pts: Vec<Coord>,
     orig: Vec<Option<usize>>,
     dist_m: f64,
@@ -624,7 +724,7 @@ struct Run {
 }
 
 impl Run {
-    fn new(launch: Coord, start: Coord, start_orig: Option<usize>) -> Self {
+    fn new(spec: &SortieSpec<'_>, launch: Coord, start: Coord, start_orig: Option<usize>) -> Self {
         // Room for a typical sortie's points without growing.
         let mut pts = Vec::with_capacity(16);
         pts.push(start);
@@ -632,6 +732,7 @@ impl Run {
         orig.push(start_orig);
         Self {
             launch,
+            out: spec.leg(launch, start),
             pts,
             orig,
             dist_m: 0.0,
@@ -716,19 +817,20 @@ impl Run {
         } else {
             next
         };
-        let mut fixed_turn_s = self.inner_turn_s + tn(h, first, second);
+        let mut fixed_turn_s = self.inner_turn_s + tn(h, first, second) + self.out.turn_s;
         if self.pts.len() >= 2 {
             fixed_turn_s += tn(self.pts[self.pts.len() - 2], last, next);
         }
-        let fixed_m = d(h, first) + self.dist_m;
+        let fixed_m = self.out.len_m + self.dist_m;
         let leg = d(last, next);
         let wh_at = |t: f64| {
             let x = at(t);
-            let total = fixed_m + t * leg + d(x, h);
+            let back = spec.leg(x, h);
+            let total = fixed_m + t * leg + back.len_m;
             let f = Flight {
                 distance_m: total,
                 cruise_s: total / spec.speed_mps,
-                turn_s: fixed_turn_s + tn(last, x, h),
+                turn_s: fixed_turn_s + tn(last, x, h) + back.turn_s,
             };
             energy_wh(&f, spec.alt_rel_m, spec.airframe).1
         };
@@ -791,8 +893,9 @@ impl Run {
             None => t(h, first, x),
         };
         turns += t(last, x, h);
-        let total = leg_m(h, first) + dist + leg_m(x, h);
-        flight_wh(spec, total, turns)
+        let back = spec.leg(x, h);
+        let total = self.out.len_m + dist + back.len_m;
+        flight_wh(spec, total, turns + self.out.turn_s + back.turn_s)
     }
 
     /// Energy of the run as it is, back to the launch point.
@@ -808,8 +911,9 @@ impl Run {
         } else {
             turns += t(h, first, h);
         }
-        let total = leg_m(h, first) + self.dist_m + leg_m(last, h);
-        flight_wh(spec, total, turns)
+        let back = spec.leg(last, h);
+        let total = self.out.len_m + self.dist_m + back.len_m;
+        flight_wh(spec, total, turns + self.out.turn_s + back.turn_s)
     }
 }
 
@@ -817,32 +921,29 @@ impl Run {
 /// back); `None` when the sorties cannot be worked out (a leg beyond the battery).
 pub(crate) fn mission_distance_m(spec: &SortieSpec<'_>, path: &[Coord]) -> Option<f64> {
     let pieces = split_sorties(spec, path, &|_| LatLon::new(0.0, 0.0)).ok()?;
-    // Each sortie's distance as `flight` adds it up (launch, its points, launch), without the
-    // turns `flight` also works out.
-    Some(
-        pieces
-            .iter()
-            .map(|p| {
-                let chain = std::iter::once(&p.launch)
-                    .chain(&p.pts)
-                    .chain(std::iter::once(&p.launch));
-                chain
-                    .clone()
-                    .zip(chain.skip(1))
-                    .fold(0.0, |d, (a, b)| d + leg_m(*a, *b))
-            })
-            .sum(),
-    )
+    // Each sortie's distance as `flight` adds it up (launch, transit, its points, transit,
+    // launch), without the turns `flight` also works out.
+    let mut total_m = 0.0;
+    for p in &pieces {
+        let (Some(first), Some(last)) = (p.pts.first(), p.pts.last()) else {
+            continue;
+        };
+        let inner = p.pts.windows(2).fold(0.0, |d, w| d + leg_m(w[0], w[1]));
+        total_m += spec.leg(p.launch, *first).len_m + inner + spec.leg(*last, p.launch).len_m;
+    }
+    total_m.is_finite().then_some(total_m)
 }
 
-/// Estimate of a mission flying `survey` (local points) from `home`.
+/// Estimate of a mission flying `survey` (local points) from `launch`, through the transit
+/// points `via` out and back.
 pub(crate) fn estimate_for(
     spec: &SortieSpec<'_>,
     launch: Coord,
+    via: &TransitVia<Coord>,
     survey: &[Coord],
     items: usize,
 ) -> Estimate {
-    let (f, duration_s, wh) = sortie_flight_from(spec, launch, survey);
+    let (f, duration_s, wh) = sortie_flight_from(spec, launch, via, survey);
     // The distance as `flight` adds it up (the survey's turns are not needed here).
     let survey_distance_m = survey
         .windows(2)

@@ -9,6 +9,7 @@ use crate::estimate::{self, Estimate, Sortie, SortieSpec};
 use crate::params::{Derived, Pattern, SurveyParams};
 use crate::patterns::{self, Gen, SurveyPath};
 use crate::sweep::{FreeSpace, Rings, Rot, Segment, Uv, transects};
+use crate::transit::{Transits, refuse_transit_crossings, transit_via, via_latlon};
 
 /// A planned survey: the mission, its estimates and its sorties.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -23,8 +24,12 @@ pub struct Plan {
     pub derived: Derived,
     /// Transect bearing, degrees clockwise from north (straight-transect patterns).
     pub sweep_angle_deg: Option<f64>,
-    /// The whole mission: takeoff, survey waypoints, camera start/stop, return to launch.
+    /// The whole mission: takeoff, transit waypoints around the no-fly zones, survey
+    /// waypoints, camera start/stop, transit waypoints back, return to launch.
     pub items: Vec<Waypoint>,
+    /// The survey in [`Plan::items`]: from its first survey waypoint to its camera stop (the
+    /// transits around the no-fly zones are before and after it).
+    pub survey_items: std::ops::Range<usize>,
     /// Estimates for the whole mission (as if flown on one battery).
     pub estimate: Estimate,
     /// The mission cut into flights that each fit the item limit and one battery.
@@ -39,6 +44,8 @@ impl Plan {
     /// The survey waypoints only (camera on), without takeoff and return.
     pub fn survey_path(&self) -> impl Iterator<Item = LatLon> + '_ {
         self.items
+            .get(self.survey_items.clone())
+            .unwrap_or_default()
             .iter()
             .filter(|w| matches!(w.action, aviary_core::WaypointAction::FlyThrough))
             .map(|w| w.pos)
@@ -72,8 +79,9 @@ fn plan_survey_here(area: &Area, params: &SurveyParams) -> Result<Plan> {
     let d = params.derive()?;
     check_area(area, params, &d, 1)?;
     let g = gen_for(area, params, &d);
-    let (bearing, path) = shortest_path(area, params, &d, &g);
-    plan_with(area, params, &d, &g, bearing, &path)
+    let tr = Transits::new(area, g.home)?;
+    let (bearing, path) = shortest_path(area, params, &d, &g, tr.as_ref());
+    plan_with(area, params, &d, &g, tr.as_ref(), bearing, &path)
 }
 
 /// Transect pieces (as the angle search estimates them) that the bearing candidates generated
@@ -85,7 +93,13 @@ const CANDIDATE_BUDGET_PIECES: f64 = 1_720.0;
 /// on equal lengths). Near ties are tried within a budget of transect pieces, known before
 /// generating: small areas, where the way the pieces join weighs most, try them all; large
 /// ones fly the best estimate. The candidates are generated side by side on the cores there are.
-fn shortest_path(area: &Area, params: &SurveyParams, d: &Derived, g: &Gen) -> (f64, SurveyPath) {
+fn shortest_path(
+    area: &Area,
+    params: &SurveyParams,
+    d: &Derived,
+    g: &Gen,
+    tr: Option<&Transits>,
+) -> (f64, SurveyPath) {
     let candidates: Vec<f64> = match params.sweep_angle_deg {
         Some(b) => vec![b.rem_euclid(180.0)],
         None if matches!(params.pattern, Pattern::Lawnmower | Pattern::Crosshatch) => {
@@ -109,7 +123,7 @@ fn shortest_path(area: &Area, params: &SurveyParams, d: &Derived, g: &Gen) -> (f
     };
     // Bearings are compared by survey length (a crosshatch's two orders by the whole mission,
     // see `shortest_mission`).
-    let paths = crate::par::map(&candidates, |&b| generate(area, params, d, g, b));
+    let paths = crate::par::map(&candidates, |&b| generate(area, params, d, g, tr, b));
     let mut best: Option<(f64, f64, SurveyPath)> = None;
     for (b, path) in candidates.into_iter().zip(paths) {
         let len_m = path.length_m();
@@ -118,7 +132,7 @@ fn shortest_path(area: &Area, params: &SurveyParams, d: &Derived, g: &Gen) -> (f
         }
     }
     let Some((len_m, b, path)) = best else {
-        return (0.0, generate(area, params, d, g, 0.0));
+        return (0.0, generate(area, params, d, g, tr, 0.0));
     };
     // The chosen lawnmower's transects flown from each corner (when there is no home and the
     // area is small): the same coverage, possibly a shorter path.
@@ -181,26 +195,38 @@ fn plan_path_here(area: &Area, params: &SurveyParams) -> Result<Vec<Waypoint>> {
     let d = params.derive()?;
     check_area(area, params, &d, 1)?;
     let g = gen_for(area, params, &d);
-    let (_, path) = shortest_path(area, params, &d, &g);
+    let tr = Transits::new(area, g.home)?;
+    let (_, path) = shortest_path(area, params, &d, &g, tr.as_ref());
     let frame = area.frame();
-    let home = params
-        .home
-        .unwrap_or_else(|| frame.to_latlon(home_local(area, &g, &path)));
-    let survey_ll: Vec<LatLon> = path.points.iter().map(|c| frame.to_latlon(*c)).collect();
+    let to_ll = |c: Coord| frame.to_latlon(c);
+    let home_local = home_local(area, &g, &path);
+    let home = params.home.unwrap_or_else(|| to_ll(home_local));
+    let spec = sortie_spec(params, &d, home_local, tr.as_ref());
+    let via = transit_via(&spec, home_local, &path.points, &to_ll)?;
+    let survey_ll: Vec<LatLon> = path.points.iter().map(|c| to_ll(*c)).collect();
     Ok(estimate::mission_items(
         home,
         &survey_ll,
+        &via_latlon(&via, &to_ll),
         d.alt_rel_m,
         d.trigger_distance_m,
     ))
 }
 
-fn generate(area: &Area, params: &SurveyParams, d: &Derived, g: &Gen, bearing: f64) -> SurveyPath {
+fn generate(
+    area: &Area,
+    params: &SurveyParams,
+    d: &Derived,
+    g: &Gen,
+    tr: Option<&Transits>,
+    bearing: f64,
+) -> SurveyPath {
     shortest_mission(
         area,
         params,
         d,
         g,
+        tr,
         generate_variants(area, params, g, bearing),
     )
 }
@@ -257,6 +283,7 @@ fn shortest_mission(
     params: &SurveyParams,
     d: &Derived,
     g: &Gen,
+    tr: Option<&Transits>,
     variants: Vec<SurveyPath>,
 ) -> SurveyPath {
     if variants.len() == 1 {
@@ -264,7 +291,7 @@ fn shortest_mission(
     }
     let mut best: Option<(f64, SurveyPath)> = None;
     for v in variants {
-        let dist = mission_m(area, params, d, g, &v);
+        let dist = mission_m(area, params, d, g, tr, &v);
         if best.as_ref().is_none_or(|(b, _)| dist < b - 1e-6) {
             best = Some((dist, v));
         }
@@ -280,7 +307,12 @@ fn home_local(area: &Area, g: &Gen, path: &SurveyPath) -> Coord {
 }
 
 /// What the sortie split and the estimates need of the survey.
-fn sortie_spec<'a>(params: &'a SurveyParams, d: &Derived, home: Coord) -> SortieSpec<'a> {
+fn sortie_spec<'a>(
+    params: &'a SurveyParams,
+    d: &Derived,
+    home: Coord,
+    transits: Option<&'a Transits>,
+) -> SortieSpec<'a> {
     SortieSpec {
         home,
         alt_rel_m: d.alt_rel_m,
@@ -288,13 +320,21 @@ fn sortie_spec<'a>(params: &'a SurveyParams, d: &Derived, home: Coord) -> Sortie
         trigger_distance_m: d.trigger_distance_m,
         max_items: params.max_mission_items,
         airframe: &params.airframe,
+        transits,
     }
 }
 
 /// Distance of the whole mission flying `path` (see [`estimate::mission_distance_m`]);
 /// infinite when its sorties cannot be worked out.
-fn mission_m(area: &Area, params: &SurveyParams, d: &Derived, g: &Gen, path: &SurveyPath) -> f64 {
-    let spec = sortie_spec(params, d, home_local(area, g, path));
+fn mission_m(
+    area: &Area,
+    params: &SurveyParams,
+    d: &Derived,
+    g: &Gen,
+    tr: Option<&Transits>,
+    path: &SurveyPath,
+) -> f64 {
+    let spec = sortie_spec(params, d, home_local(area, g, path), tr);
     estimate::mission_distance_m(&spec, &path.points).unwrap_or(f64::INFINITY)
 }
 
@@ -388,6 +428,7 @@ fn plan_with(
     params: &SurveyParams,
     d: &Derived,
     g: &Gen,
+    tr: Option<&Transits>,
     bearing: f64,
     path: &SurveyPath,
 ) -> Result<Plan> {
@@ -395,7 +436,8 @@ fn plan_with(
     let home_local = home_local(area, g, path);
     let home = params.home.unwrap_or_else(|| frame.to_latlon(home_local));
     let to_ll = |c: Coord| frame.to_latlon(c);
-    let spec = sortie_spec(params, d, home_local);
+    let spec = sortie_spec(params, d, home_local, tr);
+    let via = transit_via(&spec, home_local, &path.points, &to_ll)?;
     // Independent parts on the cores there are: the coverage (which reads only the local path)
     // and the whole path's estimate, the sortie cuts (one sequential scan) and the survey
     // points in WGS84; the two longest, coverage and cuts, start first, one per core.
@@ -410,7 +452,7 @@ fn plan_with(
                         d.line_spacing_m,
                     )
                 },
-                || estimate::estimate_for(&spec, home_local, &path.points, 0),
+                || estimate::estimate_for(&spec, home_local, &via, &path.points, 0),
             )
         },
         || {
@@ -421,14 +463,17 @@ fn plan_with(
         },
     );
     let pieces = pieces?;
-    let items = estimate::mission_items(home, &survey_ll, d.alt_rel_m, d.trigger_distance_m);
+    let via_ll = via_latlon(&via, &to_ll);
+    let items =
+        estimate::mission_items(home, &survey_ll, &via_ll, d.alt_rel_m, d.trigger_distance_m);
+    let survey_items = estimate::survey_item_range(items.len(), &via_ll);
     let mut estimate = Estimate {
         waypoints: items.len(),
         ..whole
     };
     // Sorties reuse the survey points projected above; only cuts inside legs are new.
     let numbered: Vec<(usize, &estimate::Piece)> = pieces.iter().enumerate().collect();
-    let sorties: Vec<Sortie> = crate::par::map(&numbered, |&(i, piece)| {
+    let sorties = crate::par::map(&numbered, |&(i, piece)| -> Result<Sortie> {
         let ll: Vec<LatLon> = piece
             .pts
             .iter()
@@ -443,17 +488,24 @@ fn plan_with(
         } else {
             to_ll(piece.launch)
         };
-        let items = estimate::mission_items(launch, &ll, d.alt_rel_m, d.trigger_distance_m);
-        let e = estimate::estimate_for(&spec, piece.launch, &piece.pts, items.len());
-        Sortie {
+        let via = transit_via(&spec, piece.launch, &piece.pts, &to_ll)?;
+        let via_ll = via_latlon(&via, &to_ll);
+        let items =
+            estimate::mission_items(launch, &ll, &via_ll, d.alt_rel_m, d.trigger_distance_m);
+        let survey = estimate::survey_item_range(items.len(), &via_ll);
+        refuse_transit_crossings(launch, &items, survey, area.no_fly())?;
+        let e = estimate::estimate_for(&spec, piece.launch, &via, &piece.pts, items.len());
+        Ok(Sortie {
             number: i + 1,
             launch_at: launch,
             resume_at: ll.first().copied().unwrap_or(home),
             stop_at: ll.last().copied().unwrap_or(home),
             items,
             estimate: e,
-        }
-    });
+        })
+    })
+    .into_iter()
+    .collect::<Result<Vec<Sortie>>>()?;
     if sorties.len() > params.max_sorties {
         return Err(PlanError::TooManySorties {
             needed: sorties.len(),
@@ -473,18 +525,26 @@ fn plan_with(
     estimate.within_half_spacing_pct = half * 100.0;
     estimate.unrouted_connectors = path.unrouted;
     let straight = matches!(params.pattern, Pattern::Lawnmower | Pattern::Crosshatch);
-    Ok(Plan {
+    let plan = Plan {
         pattern: params.pattern,
         home,
         speed_mps: params.speed_mps,
         derived: *d,
         sweep_angle_deg: straight.then_some(bearing),
         items,
+        survey_items,
         estimate,
         sorties,
         areas: area.areas().to_vec(),
         no_fly: area.no_fly().to_vec(),
-    })
+    };
+    refuse_transit_crossings(
+        plan.home,
+        &plan.items,
+        plan.survey_items.clone(),
+        area.no_fly(),
+    )?;
+    Ok(plan)
 }
 
 /// Splits one survey among `drones` drones into balanced, non-overlapping parts and plans
@@ -506,10 +566,12 @@ fn plan_split_here(area: &Area, params: &SurveyParams, drones: usize) -> Result<
     let d = params.derive()?;
     check_area(area, params, &d, drones)?;
     let g = gen_for(area, params, &d);
+    let tr = Transits::new(area, g.home)?;
+    let tr = tr.as_ref();
     let bearing = bearing_for(area, params, &g);
     if drones == 1 {
-        let path = generate(area, params, &d, &g, bearing);
-        return plan_with(area, params, &d, &g, bearing, &path).map(|p| vec![p]);
+        let path = generate(area, params, &d, &g, tr, bearing);
+        return plan_with(area, params, &d, &g, tr, bearing, &path).map(|p| vec![p]);
     }
     let rot = Rot::new(bearing);
     let rings = Rings::from_multipolygon(area.free_local(), rot);
@@ -567,8 +629,8 @@ fn plan_split_here(area: &Area, params: &SurveyParams, drones: usize) -> Result<
             grid_anchor_v: Some(v_min),
             ..g
         };
-        let path = generate(&sub, params, &d, &gp, bearing);
-        plans.push(plan_with(&sub, params, &d, &gp, bearing, &path)?);
+        let path = generate(&sub, params, &d, &gp, tr, bearing);
+        plans.push(plan_with(&sub, params, &d, &gp, tr, bearing, &path)?);
     }
     Ok(plans)
 }

@@ -76,7 +76,11 @@ impl QgcSurvey {
         let [area] = plan.areas.as_slice() else {
             return None;
         };
-        let items = survey_range(&plan.items)?;
+        // The survey only: the transits around no-fly zones stay simple items around it.
+        let items = plan.survey_items.clone();
+        if items.start >= items.end || items.end > plan.items.len() {
+            return None;
+        }
         let d = &plan.derived;
         let camera = match params.spacing {
             Spacing::Camera(camera) => Some(SurveyCamera {
