@@ -9,8 +9,8 @@
 
 use crate::error::ReportError;
 use aviary_core::schedule::{MissReason, RunPhase};
-use aviary_store::{LocalSchedule, Store, StoredRun};
 use aviary_core::{MissionId, Site, SiteId};
+use aviary_store::{LocalSchedule, Store, StoredRun};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use std::collections::{BTreeMap, HashMap};

@@ -8,7 +8,6 @@
 use aviary_core::schedule::{
     MissReason, Recurrence, RunKey, RunPhase, RunState, ScheduleSpec, SchedulerConfig,
 };
-use aviary_store::{LocalSchedule, Store, StoreOptions, StoredRun};
 use aviary_core::weather::{EvalConfig, Flight, WeatherLimits, evaluate};
 use aviary_core::weather_feed::parse_open_meteo;
 use aviary_core::weather_log::{StartForecast, WindAccumulator};
@@ -16,6 +15,7 @@ use aviary_core::{DroneStatus, ManualClock, MissionStatus};
 use aviary_reports::missed::{MISSED_HEADER, write_missed_runs_csv};
 use aviary_reports::summary::{Grouping, MaintenancePolicy, load_org_report};
 use aviary_reports::{ReportOptions, load_mission_report, pdf, testdata};
+use aviary_store::{LocalSchedule, Store, StoreOptions, StoredRun};
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use std::path::{Path, PathBuf};
 use std::process::Command;
