@@ -4,7 +4,7 @@
 
 use std::cmp::Ordering;
 
-/// Compares `a` and `b` in natural order: text case-insensitively, digit runs by value
+/// Compares `left` and `right` in natural order: text case-insensitively, digit runs by value
 /// (`007` and `7` are equal in value; the shorter run then comes first), ties broken by the
 /// plain byte order so the order is total and stable.
 pub fn natural_cmp(left: &str, right: &str) -> Ordering {
