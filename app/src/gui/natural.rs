@@ -4,36 +4,36 @@
 
 use std::cmp::Ordering;
 
-/// Compares `a` and `b` in natural order: text case-insensitively, digit runs by value
+/// Compares `left` and `right` in natural order: text case-insensitively, digit runs by value
 /// (`007` and `7` are equal in value; the shorter run then comes first), ties broken by the
 /// plain byte order so the order is total and stable.
-pub fn natural_cmp(a: &str, b: &str) -> Ordering {
-    let (mut x, mut y) = (a.chars().peekable(), b.chars().peekable());
+pub fn natural_cmp(left: &str, right: &str) -> Ordering {
+    let (mut lhs, mut rhs) = (left.chars().peekable(), right.chars().peekable());
     loop {
-        match (x.peek().copied(), y.peek().copied()) {
-            (None, None) => return a.cmp(b),
+        match (lhs.peek().copied(), rhs.peek().copied()) {
+            (None, None) => return left.cmp(right),
             (None, Some(_)) => return Ordering::Less,
             (Some(_), None) => return Ordering::Greater,
-            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
-                let run_a = digit_run(&mut x);
-                let run_b = digit_run(&mut y);
-                let (ta, tb) = (run_a.trim_start_matches('0'), run_b.trim_start_matches('0'));
-                let o = ta
+            (Some(lc), Some(rc)) if lc.is_ascii_digit() && rc.is_ascii_digit() => {
+                let (run_l, run_r) = (digit_run(&mut lhs), digit_run(&mut rhs));
+                let (value_l, value_r) =
+                    (run_l.trim_start_matches('0'), run_r.trim_start_matches('0'));
+                let order = value_l
                     .len()
-                    .cmp(&tb.len())
-                    .then_with(|| ta.cmp(tb))
-                    .then_with(|| run_a.len().cmp(&run_b.len()));
-                if o != Ordering::Equal {
-                    return o;
+                    .cmp(&value_r.len())
+                    .then_with(|| value_l.cmp(value_r))
+                    .then_with(|| run_l.len().cmp(&run_r.len()));
+                if order != Ordering::Equal {
+                    return order;
                 }
             }
-            (Some(c), Some(d)) => {
-                let o = c.to_lowercase().cmp(d.to_lowercase());
-                if o != Ordering::Equal {
-                    return o;
+            (Some(lc), Some(rc)) => {
+                let order = lc.to_lowercase().cmp(rc.to_lowercase());
+                if order != Ordering::Equal {
+                    return order;
                 }
-                x.next();
-                y.next();
+                lhs.next();
+                rhs.next();
             }
         }
     }
