@@ -290,7 +290,7 @@ fn second_mission(h: &mut Harness<'_, AviaryApp>, name: &str) -> MissionId {
     let app = h.state_mut();
     let mut m = app.state.missions[0].clone();
     m.id = MissionId::new_random();
-    m.name = name.to_owned();
+    name.clone_into(&mut m.name);
     m.drone_id = None;
     app.backend
         .store

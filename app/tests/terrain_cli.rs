@@ -141,12 +141,10 @@ fn terrain_following_json_and_absolute_altitudes_in_the_files() {
     }
     // Read back, the mission's altitudes are above home again.
     let doc = aviary_planner::formats::read_mission_file(&wpl).expect("reads back");
-    match doc.alt_frame {
-        aviary_planner::formats::AltitudeFrame::Amsl { home_amsl_m } => {
-            assert!((home_amsl_m - home_amsl).abs() < 1e-6, "{home_amsl_m}");
-        }
-        other => panic!("read back as {other:?}"),
-    }
+    let aviary_planner::formats::AltitudeFrame::Amsl { home_amsl_m } = doc.alt_frame else {
+        panic!("read back as {:?}", doc.alt_frame);
+    };
+    assert!((home_amsl_m - home_amsl).abs() < 1e-6, "{home_amsl_m}");
 }
 
 #[test]

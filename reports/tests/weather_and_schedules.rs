@@ -139,8 +139,7 @@ fn the_mission_report_shows_the_forecast_at_start_and_the_wind_the_drone_measure
     let row = |name: &str| {
         rows.iter()
             .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| panic!("no {name} row: {rows:?}"))
+            .map_or_else(|| panic!("no {name} row: {rows:?}"), |(_, v)| v.clone())
     };
     let forecast_row = row("Forecast at start");
     let wind_row = row("Wind measured");

@@ -173,7 +173,7 @@ impl TestServer {
             server,
             mqtt_host,
             mqtt_port,
-            _guard,
+            _guard: guard,
         } = self;
         let mut cfg = server.state.config.clone();
         server.shutdown().await;
@@ -185,7 +185,7 @@ impl TestServer {
             server,
             mqtt_host,
             mqtt_port,
-            _guard,
+            _guard: guard,
         }
     }
 }

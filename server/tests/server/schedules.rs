@@ -535,7 +535,7 @@ async fn runs_due_while_down_start_inside_the_grace_window_and_are_missed_outsid
         t,
         org,
         answer,
-        _drone,
+        _drone: drone,
         ..
     } = r;
     let t = t.restart().await;
@@ -546,7 +546,7 @@ async fn runs_due_while_down_start_inside_the_grace_window_and_are_missed_outsid
         http,
         org,
         answer,
-        _drone,
+        _drone: drone,
     };
     let state = Arc::clone(&r.t.server.state);
 

@@ -159,7 +159,7 @@ fn vehicle_state(state: &mut AppState, backend: &Backend, drone: DroneId, v: &Ve
         l.battery_current_a = v.battery_current_a;
         l.home = v.home;
         l.link_quality_pct = Some(v.link_quality_pct);
-        l.landed = landed_words(v.landed).to_owned();
+        landed_words(v.landed).clone_into(&mut l.landed);
     }
     let Some(pos) = v.pos else { return };
     let last_battery = state
