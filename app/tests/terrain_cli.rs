@@ -145,7 +145,7 @@ fn terrain_following_json_and_absolute_altitudes_in_the_files() {
         aviary_planner::formats::AltitudeFrame::Amsl { home_amsl_m } => {
             assert!((home_amsl_m - home_amsl).abs() < 1e-6, "{home_amsl_m}");
         }
-        other => panic!("read back as {other:?}"),
+        aviary_planner::formats::AltitudeFrame::AboveHome => panic!("read back above home"),
     }
 }
 

@@ -265,7 +265,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
             formats::read_area_file(f).with_context(|| format!("reading {}", f.display()))?,
         );
     }
-    let follow = args.terrain_follow.then(|| terrain::Follow {
+    let follow = args.terrain_follow.then_some(terrain::Follow {
         agl_m: params.alt_rel_m,
         tolerance_m: args.terrain_tolerance_m,
     });
