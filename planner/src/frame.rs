@@ -138,6 +138,21 @@ fn clenshaw_sin(c: &[f64; 4], x: f64, y: f64) -> (f64, f64) {
     (b1r * sr - b1i * si, b1r * si + b1i * sr)
 }
 
+/// Distance from `p` to the segment `a`–`b` in a local metric frame, metres: the one copy, used
+/// by the sweep, the no-fly check and the reports' deviation from the plan.
+#[inline]
+pub fn point_segment_distance_m(p: Coord, a: Coord, b: Coord) -> f64 {
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (cx, cy) = (a.x + t * dx - p.x, a.y + t * dy - p.y);
+    (cx * cx + cy * cy).sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1535,19 +1535,7 @@ mod tests {
         let ext: Vec<Coord> = a.free_local().0[0].exterior().0.clone();
         let depth = |c: Coord| {
             ext.windows(2)
-                .map(|w| {
-                    crate::sweep::seg_dist(
-                        Uv { u: c.x, v: c.y },
-                        Uv {
-                            u: w[0].x,
-                            v: w[0].y,
-                        },
-                        Uv {
-                            u: w[1].x,
-                            v: w[1].y,
-                        },
-                    )
-                })
+                .map(|w| crate::frame::point_segment_distance_m(c, w[0], w[1]))
                 .fold(f64::INFINITY, f64::min)
         };
         let grown = geo::Buffer::buffer(a.free_local(), 0.5);

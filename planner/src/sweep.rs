@@ -5,6 +5,7 @@
 //!
 //! Work happens in a rotated frame: `u` along the transects, `v` across them.
 
+use crate::frame::point_segment_distance_m;
 use geo::{Coord, MultiPolygon};
 
 /// A point in the rotated frame: `u` along the transects, `v` across, metres.
@@ -12,6 +13,12 @@ use geo::{Coord, MultiPolygon};
 pub(crate) struct Uv {
     pub u: f64,
     pub v: f64,
+}
+
+impl From<Uv> for Coord {
+    fn from(p: Uv) -> Self {
+        Self { x: p.u, y: p.v }
+    }
 }
 
 impl Uv {
@@ -688,7 +695,7 @@ impl FreeSpace {
     pub fn nearest_edge(&self, p: Uv) -> u32 {
         let mut best = (f64::INFINITY, 0u32);
         for (i, &(a, b)) in self.edges.iter().enumerate() {
-            let d = seg_dist(p, a, b);
+            let d = point_segment_distance_m(p.into(), a.into(), b.into());
             if d < best.0 {
                 best = (d, i as u32);
             }
@@ -861,24 +868,6 @@ pub(crate) fn orient(a: Uv, b: Uv, c: Uv) -> f64 {
 
 pub(crate) fn dist(a: Uv, b: Uv) -> f64 {
     fast_len(b.u - a.u, b.v - a.v)
-}
-
-/// Distance from `p` to the segment `a`–`b`.
-pub(crate) fn seg_dist(p: Uv, a: Uv, b: Uv) -> f64 {
-    let (du, dv) = (b.u - a.u, b.v - a.v);
-    let l2 = du * du + dv * dv;
-    let t = if l2 > 0.0 {
-        (((p.u - a.u) * du + (p.v - a.v) * dv) / l2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    dist(
-        p,
-        Uv {
-            u: a.u + t * du,
-            v: a.v + t * dv,
-        },
-    )
 }
 
 /// Length of a vector. `f64::hypot` guards against overflow at a large cost; coordinates

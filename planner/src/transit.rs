@@ -15,7 +15,7 @@ use geo::{BooleanOps, Buffer, Coord, LineString, MultiPolygon, Polygon, Simplify
 use crate::area::Area;
 use crate::error::{PlanError, Result};
 use crate::estimate::{SortieSpec, TransitVia};
-use crate::frame::LocalFrame;
+use crate::frame::{LocalFrame, point_segment_distance_m};
 use crate::plan::Plan;
 use crate::sweep::{FreeSpace, Rings, Rot, Uv, dist};
 
@@ -158,7 +158,7 @@ fn strictly_inside(p: Coord, ring: &[Coord]) -> bool {
     let mut inside = false;
     for i in 0..n {
         let (a, b) = (ring[i], ring[(i + 1) % n]);
-        if seg_dist(p, a, b) < 0.5 {
+        if point_segment_distance_m(p, a, b) < 0.5 {
             return false;
         }
         if (a.y > p.y) != (b.y > p.y) && p.x < a.x + (p.y - a.y) * (b.x - a.x) / (b.y - a.y) {
@@ -166,17 +166,6 @@ fn strictly_inside(p: Coord, ring: &[Coord]) -> bool {
         }
     }
     inside
-}
-
-fn seg_dist(p: Coord, a: Coord, b: Coord) -> f64 {
-    let (dx, dy) = (b.x - a.x, b.y - a.y);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    (p.x - a.x - t * dx).hypot(p.y - a.y - t * dy)
 }
 
 // --- transit legs of a plan ---------------------------------------------------------------

@@ -13,6 +13,7 @@ use crate::format;
 use aviary_core::{
     LatLon, Mission, MissionId, MissionStatus, SurveyArea, TelemetrySample, WaypointAction,
 };
+use aviary_planner::frame::point_segment_distance_m;
 use aviary_planner::{BUILTIN_CAMERAS, Camera, LocalFrame};
 use aviary_store::{
     CommandAck, CommandEntry, MissionResult, ResultSource, Store, StoreError, TelemetryRange,
@@ -807,19 +808,6 @@ fn cross_track(
     } else {
         (Some(sum / n as f64), Some(max))
     }
-}
-
-/// Distance from `p` to the segment `a`–`b`, metres.
-fn point_segment_distance_m(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
-    let (dx, dy) = (b.x - a.x, b.y - a.y);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let (cx, cy) = (a.x + t * dx - p.x, a.y + t * dy - p.y);
-    (cx * cx + cy * cy).sqrt()
 }
 
 // --- loading ----------------------------------------------------------------------------
