@@ -163,7 +163,7 @@ impl GeoTiffDem {
         let grid = Grid::new(cols as usize, rows as usize, values_m)
             .ok_or_else(|| err(format!("{cols} × {rows} pixels: at least 2 × 2 are needed")))?;
         Ok(Self {
-            name: name.rsplit(['/', '\\']).next().unwrap_or(name).to_owned(),
+            name: super::base_name(name).to_owned(),
             crs,
             x0: tx + (half - ti) * sx,
             y0: ty - (half - tj) * sy,
@@ -176,9 +176,7 @@ impl GeoTiffDem {
 
     /// Reads a DEM from a file.
     pub fn read(path: &std::path::Path) -> Result<Self, TerrainError> {
-        let name = path.display().to_string();
-        let bytes = std::fs::read(path)
-            .map_err(|e| TerrainError::format(FORMAT, &name, format!("cannot read: {e}")))?;
+        let (name, bytes) = super::read_dem_file(FORMAT, path)?;
         Self::from_bytes(&name, &bytes)
     }
 

@@ -94,6 +94,22 @@ impl TerrainError {
     }
 }
 
+/// The file name of `path_text` without its folders (both separators, whatever the host).
+pub(crate) fn base_name(path_text: &str) -> &str {
+    path_text.rsplit(['/', '\\']).next().unwrap_or(path_text)
+}
+
+/// A DEM file's bytes with the name its errors use, or the error naming the file.
+pub(crate) fn read_dem_file(
+    format: &'static str,
+    path: &std::path::Path,
+) -> Result<(String, Vec<u8>), TerrainError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path)
+        .map_err(|e| TerrainError::format(format, &name, format!("cannot read: {e}")))?;
+    Ok((name, bytes))
+}
+
 /// A terrain elevation source: pure lookups, no I/O.
 pub trait Elevation: Send + Sync {
     /// Terrain height at `p`, metres above [`Elevation::datum`], interpolated bilinearly.

@@ -26,7 +26,7 @@ pub struct SrtmTile {
 
 /// The south-west corner a tile's name gives: `N47E008` → (47, 8), `S01W078` → (−1, −78).
 fn corner_of(name: &str) -> Option<(i32, i32)> {
-    let stem = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let stem = super::base_name(name);
     let b = stem.as_bytes();
     if b.len() < 7 {
         return None;
@@ -82,7 +82,7 @@ impl SrtmTile {
         let grid = Grid::new(posts, posts, values_m)
             .ok_or_else(|| TerrainError::format(FORMAT, name, "inconsistent grid size"))?;
         Ok(Self {
-            name: name.rsplit(['/', '\\']).next().unwrap_or(name).to_owned(),
+            name: super::base_name(name).to_owned(),
             south_deg,
             west_deg,
             grid,
@@ -91,9 +91,7 @@ impl SrtmTile {
 
     /// Reads a tile from a file (the planner's one terrain I/O, like its other file readers).
     pub fn read(path: &std::path::Path) -> Result<Self, TerrainError> {
-        let name = path.display().to_string();
-        let bytes = std::fs::read(path)
-            .map_err(|e| TerrainError::format(FORMAT, &name, format!("cannot read: {e}")))?;
+        let (name, bytes) = super::read_dem_file(FORMAT, path)?;
         Self::from_bytes(&name, &bytes)
     }
 

@@ -30,16 +30,6 @@ use aviary_store::MissionFilter;
 use chrono::{DateTime, Utc};
 use std::collections::VecDeque;
 
-/// Every operator action, in button order.
-const ACTIONS: [CommandAction; 6] = [
-    CommandAction::Start,
-    CommandAction::Pause,
-    CommandAction::Resume,
-    CommandAction::Abort,
-    CommandAction::Rth,
-    CommandAction::Land,
-];
-
 // --- the supervisor of a drone ------------------------------------------------------------
 
 /// Seeds `sup` with what the link knows of the vehicle now (the link's facts come on change
@@ -226,7 +216,10 @@ fn view(s: &Supervised) -> SupervisedView {
     SupervisedView {
         mission: s.mission,
         phase: s.sup.phase(),
-        allowed: ACTIONS.into_iter().filter(|a| s.sup.allowed(*a)).collect(),
+        allowed: CommandAction::ALL
+            .into_iter()
+            .filter(|a| s.sup.allowed(*a))
+            .collect(),
         available: s.sup.available(),
         vehicle: format!(
             "{mode} · {} · {} · {:.1} m",

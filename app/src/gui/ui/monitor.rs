@@ -133,14 +133,7 @@ fn controls_ui(
         .is_some_and(|c| c.outcome == CommandOutcome::Pending);
     ui.add_space(4.0);
     ui.horizontal_wrapped(|ui| {
-        for action in [
-            CommandAction::Start,
-            CommandAction::Pause,
-            CommandAction::Resume,
-            CommandAction::Abort,
-            CommandAction::Rth,
-            CommandAction::Land,
-        ] {
+        for action in CommandAction::ALL {
             let allowed = match supervised {
                 Some(sv) => sv.allows(m.id, m.status, action),
                 None => {
