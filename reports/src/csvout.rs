@@ -344,6 +344,12 @@ fn push_fixed(buf: &mut String, v: f64, decimals: usize) {
 // --- the organisation report's history --------------------------------------------------
 
 impl OrgReport {
+    /// Writes the period's missed scheduled runs per site as CSV
+    /// ([`crate::missed::write_missed_runs_csv`]).
+    pub fn write_missed_runs_csv<W: std::io::Write>(&self, w: W) -> Result<(), ReportError> {
+        crate::missed::write_missed_runs_csv(w, &self.missed_runs)
+    }
+
     /// Writes the period's mission history as CSV.
     pub fn write_history_csv<W: std::io::Write>(&self, w: W) -> Result<(), ReportError> {
         let rows: Vec<&MissionRecord> = self.history.iter().collect();

@@ -202,10 +202,3 @@ pub fn write_missed_runs_csv<W: Write>(w: W, m: &MissedRuns) -> Result<(), Repor
     }
     out.flush().map_err(ReportError::write(CSV_WHAT))
 }
-
-impl crate::summary::OrgReport {
-    /// Writes the period's missed scheduled runs per site as CSV ([`write_missed_runs_csv`]).
-    pub fn write_missed_runs_csv<W: Write>(&self, w: W) -> Result<(), ReportError> {
-        write_missed_runs_csv(w, &self.missed_runs)
-    }
-}
