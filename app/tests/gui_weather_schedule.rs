@@ -366,7 +366,7 @@ fn a_confirmed_scheduled_run_flies_records_its_weather_and_a_change_in_flight_al
     let h = &mut r.h;
     h.run_steps(2);
     let site = san_francisco(h.state());
-    let (mission, drone) = sf_mission_flying_ready(h);
+    let (mission, _drone) = sf_mission_flying_ready(h);
     h.get_by_label("Calendar").click();
     h.run_steps(1);
     h.get_by_label("Scheduled mission").click();

@@ -68,18 +68,6 @@ pub enum CommandAction {
     Land,
 }
 
-impl CommandAction {
-    /// Every operator action, in the order the Monitor shows their buttons.
-    pub const ALL: [Self; 6] = [
-        Self::Start,
-        Self::Pause,
-        Self::Resume,
-        Self::Abort,
-        Self::Rth,
-        Self::Land,
-    ];
-}
-
 /// The action's wire spelling (`start`, `rth`, …).
 pub const fn action_name(action: CommandAction) -> &'static str {
     match action {

@@ -1,6 +1,7 @@
 //! Planner benchmarks on the 80 km² reference area (1,500 vertices, concave): 50 m altitude,
 //! 70 % side overlap, 13.2 × 8.8 mm sensor, 8.8 mm lens, 5472 px (Phantom 4 Pro).
-//! Goals: crosshatch ≤ 10 ms, lawnmower ≤ 5 ms; the perimeter on the 100 km² area ≤ 100 ms.
+//! Goals: crosshatch ≤ 10 ms, lawnmower ≤ 5 ms; the perimeter (one loop and fill) and the
+//! spiral on the 100 km² area ≤ 100 ms.
 //! Figures in BENCHMARKS.md.
 //!
 //! `lawnmower` and `crosshatch` time what `aviary plan` counts as `compute_ms`: validating the
@@ -92,6 +93,33 @@ fn benches(c: &mut Criterion) {
             plan_survey(&area, &params(Pattern::Perimeter)).unwrap()
         })
     });
+    g.finish();
+
+    // Perimeter in fill mode and spiral (outward, inward) on 100 km² (issue 16: ≤ 100 ms
+    // each), validation and the whole plan. They buffer one ring per spacing today: seconds
+    // per plan, so ten samples.
+    let mut g = c.benchmark_group("large_100km2_fill");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(1))
+        .warm_up_time(Duration::from_millis(1));
+    let fill_cases = [
+        ("perimeter_fill", Pattern::Perimeter, true, false),
+        ("spiral_out", Pattern::Spiral, false, false),
+        ("spiral_in", Pattern::Spiral, false, true),
+    ];
+    for (label, pattern, fill, inward) in fill_cases {
+        let p = SurveyParams {
+            perimeter_fill: fill,
+            spiral_inward: inward,
+            ..params(pattern)
+        };
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                let area = Area::new(black_box(&areas_100), &[], 500e6).unwrap();
+                plan_survey(&area, &p).unwrap()
+            })
+        });
+    }
     g.finish();
 }
 
