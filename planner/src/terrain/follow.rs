@@ -157,16 +157,8 @@ struct Leg {
 fn sample_leg(dem: &dyn Elevation, a: LatLon, b: LatLon, step_m: f64) -> Result<Leg, NoData> {
     let len_m = a.distance_m(b);
     let n = ((len_m / step_m).ceil() as usize).max(1);
-    let points = (0..=n)
-        .map(|k| {
-            let t = k as f64 / n as f64;
-            let p = LatLon::new(
-                a.lat_deg + t * (b.lat_deg - a.lat_deg),
-                a.lon_deg + t * (b.lon_deg - a.lon_deg),
-            );
-            dem.elevation_m(p).map(|g| (p, g))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut points = Vec::with_capacity(n + 1);
+    dem.elevations_along(a, b, n, &mut points)?;
     Ok(Leg { len_m, points })
 }
 
@@ -196,8 +188,14 @@ pub fn follow_terrain(
         })
         .collect();
     let legs: Vec<(LatLon, LatLon)> = nodes.windows(2).map(|w| (w[0], w[1])).collect();
-    let sampled = crate::par::map_chunks(&legs, |&(a, b)| sample_leg(dem, a, b, step_m));
-    let mut samples: Vec<Sample> = Vec::new();
+    // One task per leg: a survey has a few hundred legs of hundreds of samples each, too
+    // few for chunks of 512 to reach a second core. The order of the results is the legs'.
+    let sampled = crate::par::map(&legs, |&(a, b)| sample_leg(dem, a, b, step_m));
+    let total: usize = sampled
+        .iter()
+        .map(|l| l.as_ref().map_or(0, |l| l.points.len()))
+        .sum();
+    let mut samples: Vec<Sample> = Vec::with_capacity(total + 1);
     // The sample index of each node.
     let mut node_at: Vec<usize> = Vec::with_capacity(nodes.len());
     if let Some(&first) = nodes.first() {
@@ -226,15 +224,13 @@ pub fn follow_terrain(
     // --- the altitude profile and the points kept
     let profile_m = profile(&samples, params);
     let mut keep = vec![false; samples.len()];
-    for w in node_at.windows(2) {
-        simplify(
-            &samples,
-            &profile_m,
-            w[0],
-            w[1],
-            params.tolerance_m,
-            &mut keep,
-        );
+    // Each leg on its own: the legs' points do not depend on each other.
+    let spans: Vec<(usize, usize)> = node_at.windows(2).map(|w| (w[0], w[1])).collect();
+    let kept = crate::par::map(&spans, |&(first, last)| {
+        simplify(&samples, &profile_m, first, last, params.tolerance_m)
+    });
+    for i in kept.into_iter().flatten() {
+        keep[i] = true;
     }
     for &i in &node_at {
         keep[i] = true;
@@ -340,17 +336,17 @@ fn profile(samples: &[Sample], params: &TerrainParams) -> Vec<f64> {
     alt_m
 }
 
-/// Marks in `keep` the samples strictly between `first` and `last` needed so the straight
-/// lines between kept samples stay within `tolerance_m` of the profile (Douglas–Peucker on
-/// the vertical distance).
+/// The samples strictly between `first` and `last` needed so the straight lines between kept
+/// samples stay within `tolerance_m` of the profile (Douglas–Peucker on the vertical
+/// distance).
 fn simplify(
     samples: &[Sample],
     profile_m: &[f64],
     first: usize,
     last: usize,
     tolerance_m: f64,
-    keep: &mut [bool],
-) {
+) -> Vec<usize> {
+    let mut keep = Vec::new();
     let mut stack = vec![(first, last)];
     while let Some((a, b)) = stack.pop() {
         if b <= a + 1 {
@@ -372,11 +368,12 @@ fn simplify(
             }
         }
         if worst.0 > tolerance_m {
-            keep[worst.1] = true;
+            keep.push(worst.1);
             stack.push((a, worst.1));
             stack.push((worst.1, b));
         }
     }
+    keep
 }
 
 /// Figures of the path as flown: straight lines between the kept samples.
