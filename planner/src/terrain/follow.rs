@@ -157,16 +157,8 @@ struct Leg {
 fn sample_leg(dem: &dyn Elevation, a: LatLon, b: LatLon, step_m: f64) -> Result<Leg, NoData> {
     let len_m = a.distance_m(b);
     let n = ((len_m / step_m).ceil() as usize).max(1);
-    let points = (0..=n)
-        .map(|k| {
-            let t = k as f64 / n as f64;
-            let p = LatLon::new(
-                a.lat_deg + t * (b.lat_deg - a.lat_deg),
-                a.lon_deg + t * (b.lon_deg - a.lon_deg),
-            );
-            dem.elevation_m(p).map(|g| (p, g))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut points = Vec::with_capacity(n + 1);
+    dem.elevations_along(a, b, n, &mut points)?;
     Ok(Leg { len_m, points })
 }
 
@@ -196,8 +188,14 @@ pub fn follow_terrain(
         })
         .collect();
     let legs: Vec<(LatLon, LatLon)> = nodes.windows(2).map(|w| (w[0], w[1])).collect();
-    let sampled = crate::par::map_chunks(&legs, |&(a, b)| sample_leg(dem, a, b, step_m));
-    let mut samples: Vec<Sample> = Vec::new();
+    // One task per leg: a survey has a few hundred legs of hundreds of samples each, too
+    // few for chunks of 512 to reach a second core. The order of the results is the legs'.
+    let sampled = crate::par::map(&legs, |&(a, b)| sample_leg(dem, a, b, step_m));
+    let total: usize = sampled
+        .iter()
+        .map(|l| l.as_ref().map_or(0, |l| l.points.len()))
+        .sum();
+    let mut samples: Vec<Sample> = Vec::with_capacity(total + 1);
     // The sample index of each node.
     let mut node_at: Vec<usize> = Vec::with_capacity(nodes.len());
     if let Some(&first) = nodes.first() {
@@ -226,15 +224,13 @@ pub fn follow_terrain(
     // --- the altitude profile and the points kept
     let profile_m = profile(&samples, params);
     let mut keep = vec![false; samples.len()];
-    for w in node_at.windows(2) {
-        simplify(
-            &samples,
-            &profile_m,
-            w[0],
-            w[1],
-            params.tolerance_m,
-            &mut keep,
-        );
+    // Each leg on its own: the legs' points do not depend on each other.
+    let spans: Vec<(usize, usize)> = node_at.windows(2).map(|w| (w[0], w[1])).collect();
+    let kept = crate::par::map(&spans, |&(first, last)| {
+        simplify(&samples, &profile_m, first, last, params.tolerance_m)
+    });
+    for i in kept.into_iter().flatten() {
+        keep[i] = true;
     }
     for &i in &node_at {
         keep[i] = true;
@@ -273,7 +269,7 @@ pub fn follow_terrain(
         }
     }
 
-    let flown = Flown::of(&samples, &profile_m, &keep, params.speed_mps);
+    let flown = Flown::of(&samples, &profile_m, &keep, &spans, params.speed_mps);
     Ok(TerrainPlan {
         items: out,
         home_amsl_m,
@@ -296,41 +292,39 @@ pub fn follow_terrain(
 /// climb and descent gradients could not follow.
 fn profile(samples: &[Sample], params: &TerrainParams) -> Vec<f64> {
     let n = samples.len();
-    // Ground slope of each interval (sample k to k + 1).
-    let slope: Vec<f64> = samples
-        .windows(2)
-        .map(|w| {
-            let d = w[1].s_m - w[0].s_m;
-            if d > 0.0 {
-                (w[1].ground_m - w[0].ground_m) / d
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    // A ridge between two samples: a kink from the slope before to the slope after rises at
-    // most (before − after)·d/4 above the chord of the interval.
-    let bulge: Vec<f64> = (0..slope.len())
-        .map(|k| {
-            let before = if k > 0 { slope[k - 1] } else { slope[k] };
-            let after = slope.get(k + 1).copied().unwrap_or(slope[k]);
-            let d = samples[k + 1].s_m - samples[k].s_m;
-            ((before.max(slope[k]) - after.min(slope[k])) * d / 4.0).max(0.0)
-        })
-        .collect();
-    let mut alt_m: Vec<f64> = (0..n)
-        .map(|k| {
-            let left = if k > 0 { bulge[k - 1] } else { 0.0 };
-            let right = bulge.get(k).copied().unwrap_or(0.0);
-            samples[k].ground_m + params.agl_m + left.max(right)
-        })
-        .collect();
+    // Ground slope of interval k (sample k to k + 1).
+    let slope = |k: usize| {
+        let d = samples[k + 1].s_m - samples[k].s_m;
+        if d > 0.0 {
+            (samples[k + 1].ground_m - samples[k].ground_m) / d
+        } else {
+            0.0
+        }
+    };
+    // A ridge in interval k: a kink from the slope before to the slope after rises at most
+    // (before − after)·d/4 above the chord of the interval.
+    let bulge = |k: usize| {
+        let here = slope(k);
+        let before = if k > 0 { slope(k - 1) } else { here };
+        let after = if k + 2 < n { slope(k + 1) } else { here };
+        let d = samples[k + 1].s_m - samples[k].s_m;
+        ((before.max(here) - after.min(here)) * d / 4.0).max(0.0)
+    };
     let climb = params.climb_rate_mps / params.speed_mps;
     let descent = params.descent_rate_mps / params.speed_mps;
-    // Descend no faster than the airframe can: stay high after a drop.
-    for k in 1..n {
-        let d = samples[k].s_m - samples[k - 1].s_m;
-        alt_m[k] = alt_m[k].max(alt_m[k - 1] - descent * d);
+    // One pass forward: ground + AGL + the bulge of either interval, descending no faster
+    // than the airframe can (stay high after a drop).
+    let mut alt_m: Vec<f64> = Vec::with_capacity(n);
+    let mut left = 0.0;
+    for k in 0..n {
+        let right = if k + 1 < n { bulge(k) } else { 0.0 };
+        let mut a = samples[k].ground_m + params.agl_m + f64::max(left, right);
+        if k > 0 {
+            let d = samples[k].s_m - samples[k - 1].s_m;
+            a = a.max(alt_m[k - 1] - descent * d);
+        }
+        alt_m.push(a);
+        left = right;
     }
     // Climb no faster than it can: start climbing before a rise.
     for k in (0..n.saturating_sub(1)).rev() {
@@ -340,17 +334,17 @@ fn profile(samples: &[Sample], params: &TerrainParams) -> Vec<f64> {
     alt_m
 }
 
-/// Marks in `keep` the samples strictly between `first` and `last` needed so the straight
-/// lines between kept samples stay within `tolerance_m` of the profile (Douglas–Peucker on
-/// the vertical distance).
+/// The samples strictly between `first` and `last` needed so the straight lines between kept
+/// samples stay within `tolerance_m` of the profile (Douglas–Peucker on the vertical
+/// distance).
 fn simplify(
     samples: &[Sample],
     profile_m: &[f64],
     first: usize,
     last: usize,
     tolerance_m: f64,
-    keep: &mut [bool],
-) {
+) -> Vec<usize> {
+    let mut keep = Vec::new();
     let mut stack = vec![(first, last)];
     while let Some((a, b)) = stack.pop() {
         if b <= a + 1 {
@@ -372,11 +366,12 @@ fn simplify(
             }
         }
         if worst.0 > tolerance_m {
-            keep[worst.1] = true;
+            keep.push(worst.1);
             stack.push((a, worst.1));
             stack.push((worst.1, b));
         }
     }
+    keep
 }
 
 /// Figures of the path as flown: straight lines between the kept samples.
@@ -389,17 +384,59 @@ struct Flown {
 }
 
 impl Flown {
-    fn of(samples: &[Sample], profile_m: &[f64], keep: &[bool], speed_mps: f64) -> Self {
-        let mut f = Self {
+    /// The figures over the legs `spans` (first and last sample of each), each leg on its
+    /// own, then combined (minima and maxima: the same whatever the order).
+    fn of(
+        samples: &[Sample],
+        profile_m: &[f64],
+        keep: &[bool],
+        spans: &[(usize, usize)],
+        speed_mps: f64,
+    ) -> Self {
+        let legs = crate::par::map(spans, |&(first, last)| {
+            Self::of_leg(samples, profile_m, keep, first, last, speed_mps)
+        });
+        let mut f = Self::none();
+        for l in legs {
+            f.min_clearance_m = f.min_clearance_m.min(l.min_clearance_m);
+            f.max_clearance_m = f.max_clearance_m.max(l.max_clearance_m);
+            f.max_climb_m = f.max_climb_m.max(l.max_climb_m);
+            f.max_climb_rate_mps = f.max_climb_rate_mps.max(l.max_climb_rate_mps);
+            f.max_descent_rate_mps = f.max_descent_rate_mps.max(l.max_descent_rate_mps);
+        }
+        if spans.is_empty() {
+            // A mission without legs: the clearance at its one point.
+            let c = (0..samples.len())
+                .find(|&i| keep[i])
+                .map_or(0.0, |i| profile_m[i] - samples[i].ground_m);
+            f.min_clearance_m = c;
+            f.max_clearance_m = c;
+        }
+        f
+    }
+
+    const fn none() -> Self {
+        Self {
             min_clearance_m: f64::INFINITY,
             max_clearance_m: f64::NEG_INFINITY,
             max_climb_m: 0.0,
             max_climb_rate_mps: 0.0,
             max_descent_rate_mps: 0.0,
-        };
-        let kept: Vec<usize> = (0..samples.len()).filter(|&i| keep[i]).collect();
-        for w in kept.windows(2) {
-            let (a, b) = (w[0], w[1]);
+        }
+    }
+
+    /// The figures of one leg: straight lines between its kept samples, `first` to `last`.
+    fn of_leg(
+        samples: &[Sample],
+        profile_m: &[f64],
+        keep: &[bool],
+        first: usize,
+        last: usize,
+        speed_mps: f64,
+    ) -> Self {
+        let mut f = Self::none();
+        let mut a = first;
+        for b in (first + 1..=last).filter(|&i| keep[i]) {
             let (sa, span) = (samples[a].s_m, samples[b].s_m - samples[a].s_m);
             let rise = profile_m[b] - profile_m[a];
             f.max_climb_m = f.max_climb_m.max(rise);
@@ -414,14 +451,7 @@ impl Flown {
                 f.min_clearance_m = f.min_clearance_m.min(clearance);
                 f.max_clearance_m = f.max_clearance_m.max(clearance);
             }
-        }
-        if kept.len() < 2 {
-            // A mission without legs: the clearance at its one point.
-            let c = kept
-                .first()
-                .map_or(0.0, |&i| profile_m[i] - samples[i].ground_m);
-            f.min_clearance_m = c;
-            f.max_clearance_m = c;
+            a = b;
         }
         f
     }

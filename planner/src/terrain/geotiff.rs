@@ -160,7 +160,7 @@ impl GeoTiffDem {
                 }
             }
         }
-        let grid = Grid::new(cols as usize, rows as usize, values_m)
+        let grid = Grid::new(cols as usize, rows as usize, &values_m)
             .ok_or_else(|| err(format!("{cols} × {rows} pixels: at least 2 × 2 are needed")))?;
         Ok(Self {
             name: super::base_name(name).to_owned(),

@@ -1,22 +1,51 @@
 //! A regular grid of height posts and its bilinear interpolation, shared by the sources.
 
-/// Heights on a regular grid, row-major from the first row; `NaN` marks a void.
+/// Posts per side of a block: the grid is stored in blocks of 8 × 8 posts (256 bytes), so the
+/// four posts of a lookup and those of the next ones along a path, whatever its direction,
+/// sit in a few cache lines (row-major, a north–south path would touch a new line at
+/// every row).
+const BLOCK: usize = 8;
+
+/// Heights on a regular grid, rows from the first, stored block by block; `NaN` marks a void.
+/// The padding of the last blocks is 0 and never read.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Grid {
     cols: usize,
     rows: usize,
+    /// Blocks per row of blocks.
+    blocks_per_row: usize,
     values_m: Vec<f32>,
 }
 
 impl Grid {
-    /// A grid of `cols` × `rows` posts; `values_m.len()` must be `cols * rows` (the sources
-    /// check their sizes before building one).
-    pub(crate) fn new(cols: usize, rows: usize, values_m: Vec<f32>) -> Option<Self> {
-        (cols >= 2 && rows >= 2 && values_m.len() == cols * rows).then_some(Self {
+    /// A grid of `cols` × `rows` posts from `values_m`, row-major from the first row;
+    /// `values_m.len()` must be `cols * rows` (the sources check their sizes before building
+    /// one).
+    pub(crate) fn new(cols: usize, rows: usize, values_m: &[f32]) -> Option<Self> {
+        if !(cols >= 2 && rows >= 2 && values_m.len() == cols * rows) {
+            return None;
+        }
+        let blocks_per_row = cols.div_ceil(BLOCK);
+        let block_rows = rows.div_ceil(BLOCK);
+        let mut blocked = vec![0.0; blocks_per_row * block_rows * BLOCK * BLOCK];
+        for (row, line) in values_m.chunks_exact(cols).enumerate() {
+            for (block_col, run) in line.chunks(BLOCK).enumerate() {
+                let at = Self::index_in(blocks_per_row, block_col * BLOCK, row);
+                blocked[at..at + run.len()].copy_from_slice(run);
+            }
+        }
+        Some(Self {
             cols,
             rows,
-            values_m,
+            blocks_per_row,
+            values_m: blocked,
         })
+    }
+
+    /// Where post (`col`, `row`) is stored.
+    const fn index_in(blocks_per_row: usize, col: usize, row: usize) -> usize {
+        let block = (row / BLOCK) * blocks_per_row + col / BLOCK;
+        block * BLOCK * BLOCK + (row % BLOCK) * BLOCK + col % BLOCK
     }
 
     pub(crate) const fn cols(&self) -> usize {
@@ -28,7 +57,7 @@ impl Grid {
         if col >= self.cols || row >= self.rows {
             return None;
         }
-        let v = self.values_m[row * self.cols + col];
+        let v = self.values_m[Self::index_in(self.blocks_per_row, col, row)];
         (!v.is_nan()).then_some(f64::from(v))
     }
 
@@ -71,7 +100,7 @@ mod tests {
             .map(|i| 10.0 + 2.0 * (i % 3) as f32 + 3.0 * (i / 3) as f32)
             .collect();
         v[8] = f32::NAN;
-        let g = Grid::new(3, 3, v).unwrap();
+        let g = Grid::new(3, 3, &v).unwrap();
         assert!((g.bilinear(0.5, 0.25).unwrap() - 11.75).abs() < 1e-9);
         assert!((g.bilinear(1.0, 1.0).unwrap() - 15.0).abs() < 1e-9);
         // On the edge shared with the void cell, the void has weight 0.

@@ -124,6 +124,34 @@ pub trait Elevation: Send + Sync {
 
     /// What the data is, for reports: `SRTM 1″ N47E008.hgt`.
     fn describe(&self) -> String;
+
+    /// Appends to `out` the `n + 1` points evenly spaced in latitude and longitude from `a`
+    /// to `b` (both included; `n = 0` gives `a` alone) with their heights, the same values
+    /// as [`Elevation::elevation_m`] at each point. Sources override it to find the tile
+    /// under a line once instead of at every point.
+    fn elevations_along(
+        &self,
+        a: LatLon,
+        b: LatLon,
+        n: usize,
+        out: &mut Vec<(LatLon, f64)>,
+    ) -> Result<(), NoData> {
+        out.reserve(n + 1);
+        for k in 0..=n {
+            let p = point_along(a, b, k, n);
+            out.push((p, self.elevation_m(p)?));
+        }
+        Ok(())
+    }
+}
+
+/// Point `k` of the `n + 1` evenly spaced in latitude and longitude from `a` to `b`.
+pub(crate) fn point_along(a: LatLon, b: LatLon, k: usize, n: usize) -> LatLon {
+    let t = if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    LatLon::new(
+        a.lat_deg + t * (b.lat_deg - a.lat_deg),
+        a.lon_deg + t * (b.lon_deg - a.lon_deg),
+    )
 }
 
 /// Metres per degree of latitude on the sphere of `aviary_core`'s distances.

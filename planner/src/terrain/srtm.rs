@@ -79,7 +79,7 @@ impl SrtmTile {
                 v => f32::from(v),
             })
             .collect();
-        let grid = Grid::new(posts, posts, values_m)
+        let grid = Grid::new(posts, posts, &values_m)
             .ok_or_else(|| TerrainError::format(FORMAT, name, "inconsistent grid size"))?;
         Ok(Self {
             name: super::base_name(name).to_owned(),
@@ -192,6 +192,34 @@ impl Elevation for SrtmSet {
         resolution_m(finest.unwrap_or(3), p)
     }
 
+    fn elevations_along(
+        &self,
+        a: LatLon,
+        b: LatLon,
+        n: usize,
+        out: &mut Vec<(LatLon, f64)>,
+    ) -> Result<(), NoData> {
+        out.reserve(n + 1);
+        // The tile of the last point: a line crosses few tiles, so most points skip the map.
+        // A point the cached tile has no value for (an edge shared with a neighbour, a void)
+        // takes the full lookup, so every value is the one `elevation_m` gives.
+        let mut cached: Option<((i32, i32), &SrtmTile)> = None;
+        for k in 0..=n {
+            let p = super::point_along(a, b, k, n);
+            let key = (p.lat_deg.floor() as i32, p.lon_deg.floor() as i32);
+            if cached.is_none_or(|(at, _)| at != key) {
+                cached = self.tiles.get(&key).map(|t| (key, t));
+            }
+            let fast = cached.and_then(|(_, t)| t.lookup(p));
+            let ground_m = match fast {
+                Some(g) => g,
+                None => self.elevation_m(p)?,
+            };
+            out.push((p, ground_m));
+        }
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         let mut names: Vec<String> = self.tiles.values().map(SrtmTile::describe).collect();
         names.sort();
@@ -210,6 +238,52 @@ mod tests {
         assert_eq!(corner_of("N47E008.SRTMGL1.hgt"), Some((47, 8)));
         assert_eq!(corner_of("X47E008.hgt"), None);
         assert_eq!(corner_of("N9"), None);
+    }
+
+    #[test]
+    #[expect(
+        clippy::float_cmp,
+        reason = "the same lookup gives the same bits: equal, not close"
+    )]
+    fn heights_along_a_line_are_those_of_each_point() {
+        // Two 3″ tiles side by side, a void in the first: a line across both and the void.
+        let tile = |name: &str, base: i16, void_at: Option<usize>| {
+            let bytes: Vec<u8> = (0..1201 * 1201)
+                .flat_map(|i: usize| {
+                    let v = if Some(i) == void_at {
+                        VOID
+                    } else {
+                        base + i16::try_from((i % 1201) / 4 + (i / 1201) / 8).unwrap()
+                    };
+                    v.to_be_bytes()
+                })
+                .collect();
+            SrtmTile::from_bytes(name, &bytes).unwrap()
+        };
+        let mut set = SrtmSet::new();
+        set.insert(tile("N47E008.hgt", 100, None));
+        set.insert(tile("N47E009.hgt", 900, Some(600 * 1201 + 1000)));
+        let (a, b) = (LatLon::new(47.2, 8.5), LatLon::new(47.7, 9.3));
+        let mut got = Vec::new();
+        set.elevations_along(a, b, 2000, &mut got).unwrap();
+        assert_eq!(got.len(), 2001);
+        for (k, &(p, h)) in got.iter().enumerate() {
+            assert_eq!(p, crate::terrain::point_along(a, b, k, 2000));
+            assert_eq!(set.elevation_m(p).unwrap(), h, "point {k}");
+        }
+        // On the shared edge, from either tile, as `elevation_m` reads it.
+        let (a, b) = (LatLon::new(47.1, 9.0), LatLon::new(47.9, 9.0));
+        got.clear();
+        set.elevations_along(a, b, 300, &mut got).unwrap();
+        for &(p, h) in &got {
+            assert_eq!(set.elevation_m(p).unwrap(), h);
+        }
+        // Up to the void: no data, at a point without it.
+        let void = LatLon::new(48.0 - 600.0 / 1200.0, 9.0 + 1000.0 / 1200.0);
+        let e = set
+            .elevations_along(LatLon::new(47.5, 9.5), void, 10, &mut got)
+            .unwrap_err();
+        assert!(set.elevation_m(e.at).is_err(), "{e}");
     }
 
     #[test]
