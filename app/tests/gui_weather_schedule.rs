@@ -387,23 +387,8 @@ fn a_confirmed_scheduled_run_flies_records_its_weather_and_a_change_in_flight_al
     h.run_steps(2);
     h.get_by_label("Schedule").click();
     h.run_steps(3);
-    step_until(h, "the site's forecast", |a| {
-        a.state
-            .weather
-            .sites
-            .get(&site.id)
-            .is_some_and(|w| w.report.is_some())
-    });
-
     // Lead time: the checks pass (linked, landed, battery, weather go).
-    r.clock.advance(chrono::Duration::minutes(5));
-    step_until(h, "the lead-time checks", |a| {
-        a.state
-            .calendar
-            .rows
-            .first()
-            .is_some_and(|r| r.phase == "ready")
-    });
+    ready_at_lead_time(h, &r.clock, site.id);
     // Start time: the operator is asked.
     r.clock.advance(chrono::Duration::minutes(10));
     step_until(h, "the confirmation prompt", |a| {
@@ -482,6 +467,30 @@ fn a_confirmed_scheduled_run_flies_records_its_weather_and_a_change_in_flight_al
             .measured
             .is_some_and(|m| m.samples >= 1)
     );
+}
+
+/// Waits for `site`'s forecast, moves the clock 5 min to the run's lead time and waits for the
+/// first calendar row's checks to pass.
+fn ready_at_lead_time(
+    h: &mut Harness<'_, AviaryApp>,
+    clock: &ManualClock,
+    site: aviary_core::SiteId,
+) {
+    step_until(h, "the site's forecast", |a| {
+        a.state
+            .weather
+            .sites
+            .get(&site)
+            .is_some_and(|w| w.report.is_some())
+    });
+    clock.advance(chrono::Duration::minutes(5));
+    step_until(h, "the lead-time checks", |a| {
+        a.state
+            .calendar
+            .rows
+            .first()
+            .is_some_and(|r| r.phase == "ready")
+    });
 }
 
 /// The San Francisco demo mission and its drone, once the drone's telemetry is heard.
@@ -683,21 +692,7 @@ fn with_unattended_starts_enabled_a_scheduled_run_starts_without_the_operator_an
     let (mission, _drone) = sf_mission_flying_ready(h);
     // 00:15 in San Francisco: 08:15 UTC, 15 min after the clock.
     schedule_once(h, &mission, "00:15");
-    step_until(h, "the site's forecast", |a| {
-        a.state
-            .weather
-            .sites
-            .get(&mission.site_id)
-            .is_some_and(|w| w.report.is_some())
-    });
-    r.clock.advance(chrono::Duration::minutes(5));
-    step_until(h, "the lead-time checks", |a| {
-        a.state
-            .calendar
-            .rows
-            .first()
-            .is_some_and(|r| r.phase == "ready")
-    });
+    ready_at_lead_time(h, &r.clock, mission.site_id);
     let unattended_audits = |a: &AviaryApp| {
         a.backend
             .store
