@@ -350,3 +350,46 @@ fn deletions_ask_first_and_monitor_buttons_stay_put() {
     assert_eq!(status(&h, b), Some(MissionStatus::Planned));
     assert!(!h.state().state.missions.iter().any(|m| m.id == c));
 }
+
+#[test]
+fn status_words_are_for_people_and_stale_notices_clear() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut h = harness(app(dir.path(), false));
+    h.run_steps(2);
+    assert!(!h.state().state.missions.is_empty(), "the demo mission");
+    let m = h.state().state.missions[0].clone();
+    h.state_mut().state.missions[0].status = MissionStatus::InProgress;
+    h.state_mut().state.view = View::Monitor;
+    h.run_steps(3);
+    // "in progress" in the mission list and the mission's own status line, never the stored
+    // spelling.
+    h.get_by_label_contains(&format!("{} · in progress · ", m.name));
+    h.get_by_label("Mission status: in progress");
+    assert!(h.query_by_label_contains("in_progress").is_none());
+    h.state_mut().state.view = View::Fleet;
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("in_mission").is_none());
+
+    // A finished upload's notice stands for ten seconds, an error for a minute; then the
+    // status bar says "Ready" again.
+    let now = h.state().state.now;
+    let notice = |h: &mut Harness<'_, AviaryApp>, age_s: i64, error: bool, text: &str| {
+        let n = &mut h.state_mut().state;
+        n.notices.clear();
+        n.notices.push_back(aviary_app::gui::state::Notice {
+            time: now - chrono::Duration::seconds(age_s),
+            text: text.to_owned(),
+            error,
+        });
+        h.run_steps(2);
+    };
+    notice(&mut h, 3, false, "mission uploaded to MAV-1: 101 items");
+    h.get_by_label_contains("mission uploaded to MAV-1: 101 items");
+    notice(&mut h, 11, false, "mission uploaded to MAV-1: 101 items");
+    assert!(h.query_by_label_contains("uploaded to MAV-1").is_none());
+    h.get_by_label("Ready");
+    notice(&mut h, 30, true, "cannot reach MAV-2");
+    h.get_by_label_contains("cannot reach MAV-2");
+    notice(&mut h, 61, true, "cannot reach MAV-2");
+    assert!(h.query_by_label_contains("cannot reach MAV-2").is_none());
+}

@@ -81,9 +81,25 @@ impl MissionStatus {
     }
 }
 
+impl MissionStatus {
+    /// The status in words, as the window, reports and messages show it (`in progress`).
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::InProgress => "in progress",
+            Self::Paused => "paused",
+            Self::Completed => "completed",
+            Self::Aborted => "aborted",
+            Self::Failed => "failed",
+            Self::Deleted => "deleted",
+        }
+    }
+}
+
+/// Words for people (`in progress`); [`MissionStatus::as_str`] is the stored spelling.
 impl std::fmt::Display for MissionStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.label())
     }
 }
 
@@ -156,9 +172,26 @@ impl FailureReason {
     }
 }
 
+impl FailureReason {
+    /// The reason in words, as the window, reports and messages show it (`connection lost`).
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::ConnectionLost => "connection lost",
+            Self::BatteryCritical => "battery critical",
+            Self::PauseTimeout => "paused too long",
+            Self::VehicleFault => "vehicle fault",
+            Self::GpsFailsafe => "GPS failsafe",
+            Self::Geofence => "geofence breach",
+            Self::PilotTookControl => "pilot took control",
+            Self::UploadFailed => "upload failed",
+        }
+    }
+}
+
+/// Words for people (`in progress`); [`FailureReason::as_str`] is the stored spelling.
 impl std::fmt::Display for FailureReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.label())
     }
 }
 

@@ -134,9 +134,23 @@ impl DroneStatus {
     }
 }
 
+impl DroneStatus {
+    /// The status in words, as the window, reports and messages show it (`in mission`).
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::InMission => "in mission",
+            Self::Charging => "charging",
+            Self::Maintenance => "maintenance",
+            Self::Offline => "offline",
+        }
+    }
+}
+
+/// Words for people (`in progress`); [`DroneStatus::as_str`] is the stored spelling.
 impl std::fmt::Display for DroneStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.label())
     }
 }
 

@@ -156,9 +156,30 @@ impl MissionPhase {
     }
 }
 
+impl MissionPhase {
+    /// The phase in words, as the window and messages show it (`in progress`).
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Uploading => "uploading",
+            Self::Ready => "ready",
+            Self::Launching => "launching",
+            Self::InProgress => "in progress",
+            Self::Paused => "paused",
+            Self::Returning => "returning",
+            Self::Landing => "landing",
+            Self::Landed => "landed",
+            Self::Completed => "completed",
+            Self::Aborted => "aborted",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Words for people (`in progress`); [`MissionPhase::as_str`] is the stored spelling.
 impl std::fmt::Display for MissionPhase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.label())
     }
 }
 

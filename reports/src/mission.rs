@@ -1159,7 +1159,7 @@ mod tests {
             r.issues
         );
         assert!(
-            r.issue_lines()[0].contains("still in_progress"),
+            r.issue_lines()[0].contains("still in progress"),
             "{:?}",
             r.issue_lines()
         );

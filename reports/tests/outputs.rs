@@ -446,7 +446,7 @@ fn mission_without_telemetry_still_renders_and_says_so() {
     assert!(
         lines
             .iter()
-            .any(|l| l.contains("still in_progress and has no telemetry")),
+            .any(|l| l.contains("still in progress and has no telemetry")),
         "{lines:?}"
     );
     assert!(

@@ -74,7 +74,9 @@ pub fn apply_link_event(
         } => {
             if let Some(drone) = drone_of(backend, id) {
                 let label = state.drone_label(drone);
-                if done == total || done % 20 == 0 {
+                if done == total {
+                    state.notice(format!("mission uploaded to {label}: {total} items"), false);
+                } else if done % 20 == 0 {
                     state.notice(
                         format!("uploading mission to {label}: {done}/{total}"),
                         false,

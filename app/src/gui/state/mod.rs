@@ -133,6 +133,24 @@ pub struct Notice {
     pub error: bool,
 }
 
+impl Notice {
+    /// How long the status bar shows a notice: information goes stale quickly (a finished
+    /// upload's "101/101" must not stand for an hour), an error stays long enough to be read.
+    pub const SHOWN_INFO_S: i64 = 10;
+    /// See [`Notice::SHOWN_INFO_S`].
+    pub const SHOWN_ERROR_S: i64 = 60;
+
+    /// Whether the status bar still shows it at `now`.
+    pub fn is_fresh(&self, now: DateTime<Utc>) -> bool {
+        let shown_s = if self.error {
+            Self::SHOWN_ERROR_S
+        } else {
+            Self::SHOWN_INFO_S
+        };
+        (now - self.time).num_seconds() < shown_s
+    }
+}
+
 /// Everything the window shows.
 #[derive(Debug, Clone)]
 pub struct AppState {

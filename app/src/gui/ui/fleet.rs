@@ -72,7 +72,7 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut t.status, None, "Any status");
                 for s in DroneStatus::ALL {
-                    ui.selectable_value(&mut t.status, Some(s), s.as_str());
+                    ui.selectable_value(&mut t.status, Some(s), s.label());
                 }
             });
         super::name_combo(&combo.response, "Status filter");
@@ -154,7 +154,7 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                         ui.label(RichText::new(&d.drone.serial_number).monospace());
                         ui.label(&d.site_name);
                         ui.label(
-                            RichText::new(d.drone.status.as_str())
+                            RichText::new(d.drone.status.label())
                                 .color(status_color(d.drone.status)),
                         );
                         let b = d.battery_pct();
@@ -299,7 +299,7 @@ fn server_missions_ui(ui: &mut Ui, state: &crate::gui::state::AppState) {
                                     .and_then(|id| state.drones.get(&id))
                                     .map_or("—", |d| d.drone.serial_number.as_str());
                                 ui.label(drone);
-                                ui.label(m.status.as_str());
+                                ui.label(m.status.label());
                                 let start = m.actual_start.or(m.scheduled_start);
                                 let tz = state.server.site_tz(m.site_id).unwrap_or(chrono_tz::UTC);
                                 ui.label(start.map_or_else(

@@ -46,7 +46,7 @@ pub fn history_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                         .filter(|s| *s != MissionStatus::Deleted)
                     {
                         search |= ui
-                            .selectable_value(&mut h.status, Some(s), s.as_str())
+                            .selectable_value(&mut h.status, Some(s), s.label())
                             .clicked();
                     }
                 });

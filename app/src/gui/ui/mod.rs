@@ -164,7 +164,8 @@ fn status_bar_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             };
             ui.separator();
         }
-        if let Some(n) = cx.state.notices.back() {
+        let now = cx.state.now;
+        if let Some(n) = cx.state.notices.back().filter(|n| n.is_fresh(now)) {
             let color = if n.error {
                 ERROR
             } else {
