@@ -242,7 +242,7 @@ fn plan_crosshatch_assign_save_then_start_pause_resume_abort() {
             .get_mission(mission)
             .expect("mission");
         assert_eq!(m.status, status, "after {button}");
-        h.get_by_label(&format!("Mission status: {}", status.as_str()));
+        h.get_by_label(&format!("Mission status: {}", status.label()));
     }
     assert_ne!(
         h.state()

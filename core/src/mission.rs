@@ -416,7 +416,7 @@ mod tests {
                     (Ok(got), Some(to)) => assert_eq!(got, to),
                     (Err(e), None) => {
                         assert_eq!(e.from, from);
-                        assert!(e.to_string().contains(from.as_str()), "{e}");
+                        assert!(e.to_string().contains(from.label()), "{e}");
                     }
                     (got, want) => panic!("{from} + {ev:?}: got {got:?}, want {want:?}"),
                 }
@@ -433,7 +433,7 @@ mod tests {
         let err = m.handle(E::Delete, t(1)).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "cannot delete a mission that is in_progress"
+            "cannot delete a mission that is in progress"
         );
         assert_eq!(m.status(), S::InProgress, "a refused event changes nothing");
     }

@@ -24,6 +24,7 @@ mod queries;
 mod results;
 mod schema;
 mod sql;
+mod thin;
 mod transitions;
 mod writer;
 
@@ -35,6 +36,7 @@ pub use results::{
     RecordFilter, ResultSource,
 };
 pub use schema::SCHEMA_VERSION;
+pub use thin::{Thinner, is_flying};
 pub use writer::{TelemetryStats, TelemetryWriter};
 
 use aviary_core::clock::Clock;
@@ -56,6 +58,9 @@ pub struct StoreOptions {
     /// Upper bound on the database size in pages (`PRAGMA max_page_count`), for a storage
     /// quota; `None` for no limit beyond the disk.
     pub max_page_count: Option<u64>,
+    /// A drone on the ground whose telemetry does not change is stored once per this interval
+    /// (zero: every sample); in the air every sample is stored ([`Thinner`]).
+    pub grounded_sample_interval: chrono::Duration,
 }
 
 impl Default for StoreOptions {
@@ -66,6 +71,22 @@ impl Default for StoreOptions {
             telemetry_retention: chrono::Duration::days(730),
             retention_interval: chrono::Duration::hours(1),
             max_page_count: None,
+            grounded_sample_interval: chrono::Duration::zero(),
+        }
+    }
+}
+
+/// Telemetry kept by default, days: the design's two years of mission history for audits.
+pub const DEFAULT_RETENTION_DAYS: u32 = 730;
+
+impl StoreOptions {
+    /// The desktop's and `aviary fly`'s store: [`DEFAULT_RETENTION_DAYS`] of telemetry (or
+    /// `retention_days`), every sample in the air, one per 10 s from a grounded, unchanged drone.
+    pub fn desktop(retention_days: u32) -> Self {
+        Self {
+            telemetry_retention: chrono::Duration::days(i64::from(retention_days.max(1))),
+            grounded_sample_interval: chrono::Duration::seconds(10),
+            ..Self::default()
         }
     }
 }
@@ -98,7 +119,7 @@ pub fn default_db_path() -> Result<PathBuf, StoreError> {
 
 impl Store {
     /// Opens (creating and migrating if needed) the store in the OS data directory.
-    pub fn open_default(clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+    pub fn open_default(clock: Arc<dyn Clock>, options: StoreOptions) -> Result<Self, StoreError> {
         let path = default_db_path()?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
@@ -106,7 +127,7 @@ impl Store {
                 source,
             })?;
         }
-        Self::open(&path, clock, StoreOptions::default())
+        Self::open(&path, clock, options)
     }
 
     /// Opens (creating and migrating if needed) the store at `path`.
@@ -182,6 +203,14 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Bytes the store takes on disk: the database file and its write-ahead log.
+    pub fn disk_use_bytes(&self) -> u64 {
+        let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let mut wal = self.path.as_os_str().to_owned();
+        wal.push("-wal");
+        size(&self.path) + size(Path::new(&wal))
     }
 
     /// The options the store was opened with.

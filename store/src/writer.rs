@@ -1,6 +1,7 @@
 //! The background telemetry writer: a named thread that owns its own connection
 //! (`synchronous=NORMAL`), fed by a bounded channel, writing batched transactions.
 
+use super::thin::Thinner;
 use super::{StoreError, StoreOptions};
 use aviary_core::clock::Clock;
 use aviary_core::model::TelemetrySample;
@@ -12,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 enum Msg {
     Sample(TelemetrySample),
+    SetRetention(chrono::Duration),
     Flush(SyncSender<Result<(), String>>),
     Retention(SyncSender<Result<usize, String>>),
     Shutdown,
@@ -25,6 +27,7 @@ struct Counters {
     dropped_disk_full: AtomicU64,
     dropped_error: AtomicU64,
     retention_deleted: AtomicU64,
+    thinned: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
@@ -41,6 +44,9 @@ pub struct TelemetryStats {
     pub dropped_error: u64,
     /// Samples deleted by retention.
     pub retention_deleted: u64,
+    /// Samples not stored on purpose: the drone was on the ground and nothing had changed
+    /// since the sample kept less than the grounded interval before (not a loss).
+    pub thinned: u64,
     /// The most recent write error, with the file's path.
     pub last_error: Option<String>,
 }
@@ -86,6 +92,7 @@ impl TelemetryWriter {
             retention: options.telemetry_retention,
             retention_interval: options.retention_interval,
             last_retention: None,
+            thinner: Thinner::new(options.grounded_sample_interval),
         };
         let thread = std::thread::Builder::new()
             .name("aviary-telemetry-writer".into())
@@ -155,6 +162,14 @@ impl TelemetryWriter {
         }
     }
 
+    /// Keeps telemetry for `retention` from now on; older samples go at the writer's next
+    /// retention run, which this call makes due.
+    pub fn set_retention(&self, retention: chrono::Duration) -> Result<(), StoreError> {
+        self.tx
+            .send(Msg::SetRetention(retention))
+            .map_err(|_| self.stopped())
+    }
+
     /// Current counters.
     pub fn stats(&self) -> TelemetryStats {
         let c = &self.counters;
@@ -164,6 +179,7 @@ impl TelemetryWriter {
             dropped_disk_full: c.dropped_disk_full.load(Ordering::Relaxed),
             dropped_error: c.dropped_error.load(Ordering::Relaxed),
             retention_deleted: c.retention_deleted.load(Ordering::Relaxed),
+            thinned: c.thinned.load(Ordering::Relaxed),
             last_error: c.last_error.lock().ok().and_then(|e| e.clone()),
         }
     }
@@ -194,6 +210,7 @@ struct Worker {
     retention: chrono::Duration,
     retention_interval: chrono::Duration,
     last_retention: Option<chrono::DateTime<chrono::Utc>>,
+    thinner: Thinner,
 }
 
 impl Worker {
@@ -218,7 +235,15 @@ impl Worker {
             // Gather everything already queued, up to a batch.
             while let Some(msg) = pending.take() {
                 match msg {
-                    Msg::Sample(s) => batch.push(s),
+                    Msg::Sample(s) if self.thinner.keep(&s) => batch.push(s),
+                    Msg::Sample(_) => {
+                        self.counters.thinned.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Msg::SetRetention(d) => {
+                        // Applied at once: the next retention run uses it.
+                        self.retention = d;
+                        self.last_retention = None;
+                    }
                     Msg::Shutdown => shutdown = true,
                     other => acks.push(other),
                 }
@@ -236,7 +261,7 @@ impl Worker {
                     Msg::Retention(tx) => {
                         let _ = tx.send(self.retention_now());
                     }
-                    Msg::Sample(_) | Msg::Shutdown => {}
+                    Msg::Sample(_) | Msg::SetRetention(_) | Msg::Shutdown => {}
                 }
             }
             if shutdown {

@@ -243,7 +243,7 @@ fn lifecycle_through_the_store_is_atomic_and_audited() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "cannot delete a mission that is in_progress"
+        "cannot delete a mission that is in progress"
     );
     assert_eq!(
         store.get_mission(m.id).unwrap().status,
@@ -1169,4 +1169,48 @@ fn mission_figures_follow_every_write() {
         before.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
         ["planned, renamed"]
     );
+}
+
+#[test]
+fn grounded_telemetry_is_thinned_flying_is_not_and_retention_can_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(t0());
+    let opts = StoreOptions {
+        retention_interval: Duration::days(365 * 100),
+        ..StoreOptions::desktop(aviary_store::DEFAULT_RETENTION_DAYS)
+    };
+    assert_eq!(opts.telemetry_retention, Duration::days(730));
+    let store = Store::open(&dir.path().join("t.db"), Arc::new(clock.clone()), opts).unwrap();
+    let (_o, _s, d) = seeded(&store);
+    let at = |k: i64, alt_rel_m: f64| TelemetrySample {
+        time: t0() + Duration::milliseconds(k * 100),
+        mission_id: None,
+        drone_id: d.id,
+        pos: LatLon::new(37.0, -122.0),
+        alt_rel_m,
+        speed_mps: 0.0,
+        heading_deg: 0.0,
+        battery_pct: 80.0,
+        signal_pct: 99.0,
+        status: DroneStatus::Available,
+    };
+    // A minute on the ground at 10 Hz, then a minute in the air.
+    for k in 0..600 {
+        assert!(store.telemetry().submit(at(k, 0.0)));
+    }
+    for k in 600..1_200 {
+        assert!(store.telemetry().submit(at(k, 25.0)));
+    }
+    store.telemetry().flush().unwrap();
+    let stats = store.telemetry().stats();
+    assert_eq!(stats.written, 6 + 600, "{stats:?}");
+    assert_eq!(stats.thinned, 594);
+    assert_eq!(stats.lost(), 0, "thinning is not a loss");
+    assert_eq!(store.telemetry_count().unwrap(), 606);
+    assert!(store.disk_use_bytes() > 0);
+    // A shorter retention applies at once: two days later, with one day kept, all is gone.
+    clock.advance(Duration::days(2));
+    store.telemetry().set_retention(Duration::days(1)).unwrap();
+    store.telemetry().run_retention().unwrap();
+    assert_eq!(store.telemetry_count().unwrap(), 0);
 }

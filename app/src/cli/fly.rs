@@ -22,7 +22,7 @@ use aviary_core::{
 };
 use aviary_links::mav::{self, LinkConfig, LinkEvent, LinkEvents, LinkHandle, VehicleId};
 use aviary_planner::formats::read_mission_file;
-use aviary_store::{MissionFilter, Store, StoreOptions};
+use aviary_store::{DEFAULT_RETENTION_DAYS, MissionFilter, Store, StoreOptions};
 use std::io::BufRead as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -222,8 +222,12 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = match &args.db {
-        Some(p) => Store::open(p, clock.clone(), StoreOptions::default()),
-        None => Store::open_default(clock.clone()),
+        Some(p) => Store::open(
+            p,
+            clock.clone(),
+            StoreOptions::desktop(DEFAULT_RETENTION_DAYS),
+        ),
+        None => Store::open_default(clock.clone(), StoreOptions::desktop(DEFAULT_RETENTION_DAYS)),
     }
     .context("opening the Aviary database")?;
     let address: mav::LinkAddress = args

@@ -95,6 +95,8 @@ impl AviaryApp {
                 basemap,
                 centred: false,
                 trails: crate::gui::map::overlays::TrailCache::default(),
+                goto_text: String::new(),
+                goto_error: None,
             },
             frame_stats: FrameStats::default(),
             logic: LogicMemory::default(),
@@ -181,11 +183,16 @@ impl AviaryApp {
             &mut self.logic,
             INGEST_BUDGET,
         );
+        let delay_ms = super::backend::repaint_delay_ms(self.state.view);
+        self.backend
+            .repaint_delay_ms
+            .store(delay_ms, std::sync::atomic::Ordering::Relaxed);
         if more {
             ctx.request_repaint();
         } else {
-            // The clock and link timeouts move even when nothing arrives.
-            ctx.request_repaint_after(Duration::from_millis(500));
+            // The clock and link timeouts move even when nothing arrives: twice a second where
+            // live data is drawn, once a second on the static views.
+            ctx.request_repaint_after(Duration::from_millis(delay_ms.max(500)));
         }
     }
 

@@ -5,7 +5,7 @@ use super::jobs::{JobMode, Jobs};
 use super::links::Links;
 use super::seed;
 use super::settings::{Settings, SimTransport};
-use super::state::FaultKind;
+use super::state::{FaultKind, View};
 use crate::sim_mqtt::SimDrone;
 use aviary_core::{Clock, Drone, DroneId, DroneStatus, SiteId};
 use aviary_links::fleet::Registration;
@@ -16,7 +16,25 @@ use aviary_store::{Store, StoreError};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
+/// Repaint delay where live data is drawn (map, tables, plots): at most 10 frames a second
+/// from telemetry, milliseconds.
+pub const LIVE_REPAINT_MS: u64 = 100;
+
+/// How soon link events repaint `view`, milliseconds: views that draw live data follow it at
+/// up to 10 Hz; Reports (jobs finishing) at 4 Hz; the static Settings and Calendar once a
+/// second.
+pub const fn repaint_delay_ms(view: View) -> u64 {
+    match view {
+        View::Plan | View::Fleet | View::Monitor | View::History | View::Simulator => {
+            LIVE_REPAINT_MS
+        }
+        View::Reports => 250,
+        View::Calendar | View::Settings => 1_000,
+    }
+}
 /// How the backend starts.
 #[derive(Debug, Clone, Copy)]
 pub struct BackendOptions {
@@ -127,6 +145,9 @@ pub struct Backend {
     pub sim_link: Option<usize>,
     /// Wakes the UI from other threads.
     pub wake: Arc<dyn Fn() + Send + Sync>,
+    /// How soon a wake repaints the window, milliseconds ([`repaint_delay_ms`] of the view
+    /// shown): events arriving meanwhile share one frame.
+    pub repaint_delay_ms: Arc<AtomicU64>,
     /// The fleet-server client, started on the first connection.
     pub fleet: Option<FleetClient>,
     /// The weather service (links side, its own thread), started on first use.
@@ -222,6 +243,7 @@ impl Backend {
             weather: None,
             sound: super::sound::AlertSound::default(),
             wake,
+            repaint_delay_ms: Arc::new(AtomicU64::new(LIVE_REPAINT_MS)),
         };
         if options.simulated_fleet
             && let Err(e) = backend.start_sim()
@@ -245,12 +267,20 @@ impl Backend {
                 && settings.sim_transport == SimTransport::Mavlink,
             job_mode: JobMode::Threads,
         };
+        // Link events and finished jobs repaint after the shown view's delay, not at once:
+        // a dozen drones' telemetry would otherwise repaint even a static Settings view at
+        // 20 fps.
+        let delay_ms = Arc::new(AtomicU64::new(LIVE_REPAINT_MS));
+        let shared = Arc::clone(&delay_ms);
         let mut backend = Self::new(
             store,
             clock,
             options,
-            Arc::new(move || ctx.request_repaint()),
+            Arc::new(move || {
+                ctx.request_repaint_after(Duration::from_millis(shared.load(Ordering::Relaxed)));
+            }),
         );
+        backend.repaint_delay_ms = delay_ms;
         for url in settings
             .mqtt_brokers
             .iter()

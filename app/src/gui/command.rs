@@ -149,6 +149,12 @@ pub enum Command {
     ReplayMission(MissionId),
     /// Pick a `.tlog` with the native dialog and load it for replay (background).
     OpenTlog,
+    /// List this folder in the built-in file chooser.
+    ChooserList(PathBuf),
+    /// The built-in file chooser's answer: do what it was opened for with this path.
+    ChooserChoose(PathBuf),
+    /// Close the built-in file chooser without a choice.
+    ChooserCancel,
     /// Load this `.tlog` for replay (background): a drop, or the file the app was opened with.
     OpenTlogFrom(PathBuf),
     /// Add a simulated drone at a site.

@@ -4,7 +4,7 @@
 //! for a frame so `logic` picks the result up.
 
 use super::state::{JobView, PlanPreview};
-use aviary_core::{SurveyArea, TelemetrySample};
+use aviary_core::SurveyArea;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -32,7 +32,7 @@ pub enum JobOutput {
     /// A plan file was written.
     Exported(Result<PathBuf, String>),
     /// A telemetry log was read for replay.
-    TlogLoaded(Result<(String, Vec<TelemetrySample>), String>),
+    TlogLoaded(Result<(String, aviary_links::mav::ReplayLog), String>),
     /// A report was written.
     ReportWritten(Result<PathBuf, String>),
     /// The organisation report was written: its files.

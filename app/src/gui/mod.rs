@@ -16,7 +16,6 @@ pub mod seed;
 pub mod settings;
 pub mod sound;
 pub mod state;
-pub mod tlog;
 pub mod ui;
 pub mod view;
 
@@ -49,7 +48,10 @@ pub fn run(open: Option<std::path::PathBuf>) -> Result<(), GuiError> {
     let started = std::time::Instant::now();
     let settings = settings::Settings::load();
     let clock: Arc<dyn aviary_core::Clock> = Arc::new(aviary_core::SystemClock);
-    let store = aviary_store::Store::open_default(Arc::clone(&clock))?;
+    let store = aviary_store::Store::open_default(
+        Arc::clone(&clock),
+        aviary_store::StoreOptions::desktop(settings.telemetry_retention_days),
+    )?;
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         viewport: egui::ViewportBuilder::default()

@@ -68,6 +68,38 @@ pub struct Settings {
     pub mute_critical: bool,
     /// No sound for warnings (the banner still shows them).
     pub mute_warning: bool,
+    /// Telemetry older than this many days is deleted (default: the design's two years).
+    pub telemetry_retention_days: u32,
+    /// Which file dialog Import, Open, Save and Export use.
+    pub file_dialog: FileDialogChoice,
+}
+
+/// Which file dialog the app uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileDialogChoice {
+    /// The system's where the desktop offers one (a portal or zenity on Linux), else the
+    /// built-in chooser.
+    #[default]
+    Auto,
+    /// Always the system's.
+    System,
+    /// Always the built-in chooser.
+    BuiltIn,
+}
+
+impl FileDialogChoice {
+    /// Every choice.
+    pub const ALL: [Self; 3] = [Self::Auto, Self::System, Self::BuiltIn];
+
+    /// Its name in Settings.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Auto => "Automatic",
+            Self::System => "System dialog",
+            Self::BuiltIn => "Built-in chooser",
+        }
+    }
 }
 
 impl Settings {
@@ -101,6 +133,8 @@ impl Default for Settings {
             schedule_lead_min: 10,
             mute_critical: false,
             mute_warning: false,
+            telemetry_retention_days: aviary_store::DEFAULT_RETENTION_DAYS,
+            file_dialog: FileDialogChoice::Auto,
         }
     }
 }

@@ -20,6 +20,10 @@ pub struct MapView {
     pub centred: bool,
     /// Thinned trails at the current zoom, kept between frames.
     pub trails: crate::gui::map::overlays::TrailCache,
+    /// The "Go to coordinates" field (`lat, lon`).
+    pub goto_text: String,
+    /// Why the field's text is not a position.
+    pub goto_error: Option<String>,
 }
 
 impl std::fmt::Debug for MapView {

@@ -1125,7 +1125,8 @@ fn now_us() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
-fn is_vehicle(hb: &mav::HEARTBEAT_DATA) -> bool {
+/// Whether a heartbeat is a vehicle's (not a ground station's, a gimbal's or a camera's).
+pub(crate) fn is_vehicle(hb: &mav::HEARTBEAT_DATA) -> bool {
     use mav::MavType as T;
     hb.autopilot != mav::MavAutopilot::MAV_AUTOPILOT_INVALID
         && !matches!(
@@ -1139,7 +1140,8 @@ fn is_vehicle(hb: &mav::HEARTBEAT_DATA) -> bool {
         )
 }
 
-fn autopilot_of(hb: &mav::HEARTBEAT_DATA) -> Autopilot {
+/// The flight stack a heartbeat names.
+pub(crate) fn autopilot_of(hb: &mav::HEARTBEAT_DATA) -> Autopilot {
     match hb.autopilot {
         mav::MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA => Autopilot::ArduPilot,
         mav::MavAutopilot::MAV_AUTOPILOT_PX4 => Autopilot::Px4,

@@ -5,7 +5,8 @@
 //! - [`mission`] and [`command`]: I/O-free handshakes (`handle(event) -> actions`);
 //! - [`sequence`]: a mission action (start, pause, resume, return, land, abort) as one
 //!   I/O-free sequence of those handshakes, answered by one result;
-//! - [`tlog`]: `.tlog` writer and reader;
+//! - [`tlog`]: `.tlog` writer and reader; [`replay`]: a `.tlog` read for replay (positions,
+//!   flight modes, arming, no-fix positions left out);
 //! - [`driver`]: the runtime thread, sockets, timers and per-vehicle state behind
 //!   [`LinkHandle`] and [`LinkEvents`].
 
@@ -14,6 +15,7 @@ pub mod codec;
 pub mod command;
 pub mod driver;
 pub mod mission;
+pub mod replay;
 pub mod sequence;
 pub mod tlog;
 
@@ -29,5 +31,6 @@ pub use driver::{
 pub use mission::{
     MissionError, MissionItem, MissionTiming, items_from_waypoints, plan_items, upload_items,
 };
+pub use replay::{ModeChange, ReplayError, ReplayLog, mode_at, parse_replay, read_replay};
 pub use sequence::{ActionFailure, ActionKind, FailureCause, MissionRequest};
 pub use tlog::{TlogReader, TlogRecord, TlogWriter};

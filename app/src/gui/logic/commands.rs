@@ -1,13 +1,14 @@
 //! Executes every [`Command`] the UI emitted, after the frame, in one place: store changes here,
 //! the rest handed to the module of its role.
 
+use super::chooser::{self, ChooserPurpose};
 use super::{LogicMemory, alerts, control, files, link_events, reports, simulator};
 use crate::gui::backend::Backend;
 use crate::gui::command::Command;
 use crate::gui::jobs::JobOutput;
 use crate::gui::planning;
 use crate::gui::settings::Settings;
-use crate::gui::state::{AppState, Replay};
+use crate::gui::state::{AppState, Replay, ReplayMark};
 use aviary_core::{Mission, MissionEvent, MissionId, MissionStatus, SiteId};
 use aviary_store::{MissionFilter, TelemetryRange};
 
@@ -128,18 +129,34 @@ pub fn handle_command(
             }
         }
         Command::PlayAlertSound(severity) => backend.sound.play(severity),
+        Command::ImportArea if chooser::use_builtin(settings) => {
+            chooser::open(state, memory, ChooserPurpose::ImportArea);
+        }
         Command::ImportArea => files::pick_area(backend),
         Command::ImportAreaFrom(path) => files::import_area_from(backend, path),
+        Command::ImportNoFly if chooser::use_builtin(settings) => {
+            chooser::open(state, memory, ChooserPurpose::ImportNoFly);
+        }
         Command::ImportNoFly => files::pick_no_fly(backend),
         Command::ImportNoFlyFrom(path) => files::import_no_fly_from(backend, path),
         Command::ImportMissionFrom(path) => files::import_mission_from(backend, path),
-        Command::ExportPlan(format) => files::export_plan(state, backend, format),
+        Command::ExportPlan(format) if chooser::use_builtin(settings) => {
+            if state.plan.current_preview().is_some() {
+                chooser::open(state, memory, ChooserPurpose::ExportPlan(format));
+            } else {
+                files::export_plan(state, backend, format, None);
+            }
+        }
+        Command::ExportPlan(format) => files::export_plan(state, backend, format, None),
         Command::SearchHistory {
             site,
             status,
             last_days,
         } => search_history(state, backend, site, status, last_days),
         Command::ReplayMission(id) => replay_mission(state, backend, id),
+        Command::OpenTlog if chooser::use_builtin(settings) => {
+            chooser::open(state, memory, ChooserPurpose::OpenTlog);
+        }
         Command::OpenTlog => files::open_tlog(backend),
         Command::OpenTlogFrom(path) => files::open_tlog_from(backend, path),
         Command::AddSimDrone(site) => simulator::add_sim_drone(state, backend, memory, site),
@@ -149,8 +166,17 @@ pub fn handle_command(
         Command::InjectFault { drone, fault } => {
             simulator::inject_fault(state, backend, drone, fault);
         }
-        Command::MissionReport(id) => reports::mission_report(state, backend, id),
+        Command::MissionReport(id) if chooser::use_builtin(settings) => {
+            chooser::open(state, memory, ChooserPurpose::MissionReport(id));
+        }
+        Command::MissionReport(id) => reports::mission_report(state, backend, id, None),
+        Command::OrgReport(req) if req.out_dir.is_none() && chooser::use_builtin(settings) => {
+            chooser::open(state, memory, ChooserPurpose::OrgReport(req));
+        }
         Command::OrgReport(req) => reports::org_report(state, backend, req),
+        Command::ChooserList(dir) => chooser::list(state, memory, dir),
+        Command::ChooserChoose(path) => chooser::choose(state, backend, memory, path),
+        Command::ChooserCancel => chooser::cancel(state, memory),
         Command::ApplySimulator => simulator::apply_simulator(state, backend, settings, memory),
         Command::SaveSettings => {
             match settings.save() {
@@ -158,6 +184,14 @@ pub fn handle_command(
                 Err(e) => state.notice(format!("cannot save settings: {e}"), true),
             }
             link_events::apply_link_settings(state, backend, settings);
+            let days = settings.telemetry_retention_days.max(1);
+            if let Err(e) = backend
+                .store
+                .telemetry()
+                .set_retention(chrono::Duration::days(i64::from(days)))
+            {
+                state.notice(format!("cannot change telemetry retention: {e}"), true);
+            }
             memory.dirty = true;
         }
         Command::ConnectServer {
@@ -279,22 +313,24 @@ fn replay_mission(state: &mut AppState, backend: &Backend, id: MissionId) {
         backend.store.telemetry().flush()?;
         Ok((
             backend.store.mission_telemetry(id, TelemetryRange::all())?,
+            backend.store.mission_transitions(id)?,
             m,
         ))
     }) {
-        Ok((samples, _)) if samples.is_empty() => {
+        Ok((samples, _, _)) if samples.is_empty() => {
             state.notice("no telemetry stored for this mission", true);
         }
-        Ok((samples, m)) => {
+        Ok((samples, transitions, m)) => {
             state.focus_map_on(samples.iter().map(|s| s.pos));
-            state.history.replay = Some(Replay {
-                title: m.name,
-                samples,
-                t_s: 0.0,
-                playing: false,
-                speed: 1.0,
-                waypoints: m.waypoints,
-            });
+            let timeline = transitions
+                .into_iter()
+                .map(|t| ReplayMark {
+                    time: t.at,
+                    label: t.to.label().to_owned(),
+                    detail: t.cause,
+                })
+                .collect();
+            state.history.replay = Some(Replay::new(m.name, samples, m.waypoints, timeline));
         }
         Err(e) => state.notice(format!("cannot load replay: {e}"), true),
     }

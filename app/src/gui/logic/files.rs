@@ -98,7 +98,7 @@ pub(super) fn open_tlog_from(backend: &mut Backend, path: std::path::PathBuf) {
 
 fn load_tlog(path: &std::path::Path) -> JobOutput {
     JobOutput::TlogLoaded(
-        crate::gui::tlog::read_tlog(path)
+        aviary_links::mav::read_replay(path)
             .map(|s| {
                 (
                     path.file_name()
@@ -128,8 +128,14 @@ fn import_no_fly(path: &std::path::Path) -> Result<(String, Vec<SurveyArea>), St
     Ok((name, zones))
 }
 
-/// Exports the plan being edited, to a file chosen on the job thread.
-pub(super) fn export_plan(state: &mut AppState, backend: &mut Backend, format: ExportFormat) {
+/// Exports the plan being edited to `path`, or (`None`) to a file chosen with the system's
+/// dialog on the job thread.
+pub(super) fn export_plan(
+    state: &mut AppState,
+    backend: &mut Backend,
+    format: ExportFormat,
+    path: Option<PathBuf>,
+) {
     let Some(preview) = state.plan.current_preview().cloned() else {
         state.notice(
             "nothing to export: draw an area and wait for the plan",
@@ -141,11 +147,13 @@ pub(super) fn export_plan(state: &mut AppState, backend: &mut Backend, format: E
     let no_fly = state.plan.no_fly_areas();
     let default_name = format!("{}.{}", sanitize(&state.plan.name), format.extension());
     backend.jobs.spawn("Exporting plan", move |progress| {
-        let picked = rfd::FileDialog::new()
-            .set_title("Export plan")
-            .set_file_name(&default_name)
-            .add_filter(format.label(), &[format.extension()])
-            .save_file();
+        let picked = path.or_else(|| {
+            rfd::FileDialog::new()
+                .set_title("Export plan")
+                .set_file_name(&default_name)
+                .add_filter(format.label(), &[format.extension()])
+                .save_file()
+        });
         let Some(path) = picked else {
             return JobOutput::Cancelled;
         };

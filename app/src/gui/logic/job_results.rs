@@ -1,7 +1,7 @@
 //! Results of background jobs (plans, imports, exports, replays, reports) into state.
 
 use crate::gui::jobs::JobOutput;
-use crate::gui::state::{AppState, Replay};
+use crate::gui::state::{AppState, Replay, ReplayMark};
 
 /// Applies the result of one finished job.
 pub(super) fn apply_job_output(state: &mut AppState, out: JobOutput) {
@@ -50,20 +50,36 @@ pub(super) fn apply_job_output(state: &mut AppState, out: JobOutput) {
             state.notice(format!("exported {}", path.display()), false);
         }
         JobOutput::Exported(Err(e)) => state.notice(format!("export failed: {e}"), true),
-        JobOutput::TlogLoaded(Ok((title, samples))) => {
-            state.notice(
-                format!("loaded {title}: {} positions", samples.len()),
-                false,
+        JobOutput::TlogLoaded(Ok((title, log))) => {
+            let left_out = if log.positions_without_fix > 0 {
+                format!(
+                    "; {} positions without a GPS fix left out",
+                    log.positions_without_fix
+                )
+            } else {
+                String::new()
+            };
+            let text = format!(
+                "loaded {title}: {} positions, {} mode changes{left_out}",
+                log.samples.len(),
+                log.modes.len()
             );
-            state.focus_map_on(samples.iter().map(|s| s.pos));
-            state.history.replay = Some(Replay {
-                title,
-                samples,
-                t_s: 0.0,
-                playing: false,
-                speed: 1.0,
-                waypoints: Vec::new(),
-            });
+            state.notice(text, false);
+            state.focus_map_on(log.samples.iter().map(|s| s.pos));
+            let timeline = log
+                .modes
+                .into_iter()
+                .map(|m| ReplayMark {
+                    time: m.time,
+                    label: if m.armed {
+                        m.mode
+                    } else {
+                        format!("{} · disarmed", m.mode)
+                    },
+                    detail: String::new(),
+                })
+                .collect();
+            state.history.replay = Some(Replay::new(title, log.samples, Vec::new(), timeline));
         }
         JobOutput::TlogLoaded(Err(e)) => state.notice(format!("cannot replay: {e}"), true),
         JobOutput::ReportWritten(Ok(path)) => {

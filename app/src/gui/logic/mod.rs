@@ -13,6 +13,7 @@
 //! scheduled runs through `aviary_core::schedule`).
 
 mod alerts;
+pub mod chooser;
 mod commands;
 mod control;
 mod files;
@@ -58,6 +59,10 @@ pub struct LogicMemory {
     sounded_up_to: u64,
     /// The local scheduler's runs in flight.
     pub(crate) scheduler: scheduler::SchedulerMemory,
+    /// What the built-in file chooser is open for.
+    chooser: Option<chooser::ChooserPurpose>,
+    /// The folder the built-in file chooser listed last.
+    chooser_dir: Option<std::path::PathBuf>,
 }
 
 /// Drains events into `state` for at most `budget`. Returns whether work is left over (the
@@ -108,6 +113,7 @@ pub fn ingest(
             state.notice(format!("store: {e}"), true);
         }
         refresh::report_telemetry_loss(state, backend, &mut memory.telemetry_seen);
+        state.store_disk_bytes = Some(backend.store.disk_use_bytes());
     }
     supervision::tick_all(state, backend);
     weather::tick(state, backend, settings);

@@ -13,7 +13,12 @@ use aviary_reports::output;
 
 /// Starts the mission report on a job thread: pick the file, read and analyse the mission on
 /// the job's own connection, build the PDF, then commit it.
-pub(super) fn mission_report(state: &mut AppState, backend: &mut Backend, id: MissionId) {
+pub(super) fn mission_report(
+    state: &mut AppState,
+    backend: &mut Backend,
+    id: MissionId,
+    path: Option<std::path::PathBuf>,
+) {
     // The job reads committed telemetry.
     if let Err(e) = backend.store.telemetry().flush() {
         state.notice(format!("report: {e}"), true);
@@ -27,11 +32,13 @@ pub(super) fn mission_report(state: &mut AppState, backend: &mut Backend, id: Mi
     backend
         .jobs
         .spawn("Writing mission report", move |progress| {
-            let picked = rfd::FileDialog::new()
-                .set_title("Save mission report")
-                .set_file_name(format!("{name}-report.pdf"))
-                .add_filter("PDF", &["pdf"])
-                .save_file();
+            let picked = path.or_else(|| {
+                rfd::FileDialog::new()
+                    .set_title("Save mission report")
+                    .set_file_name(format!("{name}-report.pdf"))
+                    .add_filter("PDF", &["pdf"])
+                    .save_file()
+            });
             let Some(path) = picked else {
                 return JobOutput::Cancelled;
             };

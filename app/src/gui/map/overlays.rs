@@ -2,22 +2,14 @@
 //! in status colour), the planned path, the survey polygon (read-only or editable) and a
 //! replay. Each draws through the [`Projector`]; positions never leave `LatLon` until then.
 
+use super::drones::drone_dart;
 use super::triangulate::triangulate;
-use super::{status_color, to_position};
+use super::{PICK_RADIUS, mark_color, screen, status_color, to_position};
 use crate::gui::state::{DroneView, PlanEditor, Replay};
 use aviary_core::{DroneId, LatLon, Site, Waypoint, WaypointAction};
 use egui::{Align2, Color32, FontId, Mesh, PointerButton, Pos2, Response, Shape, Stroke, Ui, Vec2};
 use std::collections::BTreeMap;
 use walkers::{MapMemory, Plugin, Projector};
-
-/// Drones above this count get no labels (except the selected one).
-const LABELS_MAX_DRONES: usize = 150;
-/// Pointer distance that picks a drone or a vertex, points.
-const PICK_RADIUS: f32 = 12.0;
-
-fn screen(projector: &Projector, p: LatLon) -> Pos2 {
-    projector.project(to_position(p)).to_pos2()
-}
 
 /// Largest error, screen points, that [`LocalProjector`] accepts from extrapolating.
 const LOCAL_MAX_ERROR_PX: f64 = 0.05;
@@ -390,105 +382,6 @@ impl Plugin for HomesOverlay<'_> {
     }
 }
 
-// --- drones ----------------------------------------------------------------------------------
-
-/// Every drone: a heading arrow in its status colour; click picks one.
-pub struct DronesOverlay<'a> {
-    /// Drones.
-    pub drones: &'a BTreeMap<DroneId, DroneView>,
-    /// Highlighted drone.
-    pub selected: Option<DroneId>,
-    /// Set to the drone under a click.
-    pub picked: &'a mut Option<DroneId>,
-}
-
-/// The arrow of a drone at `p` heading `heading_deg` (clockwise from north).
-pub fn drone_arrow(p: Pos2, heading_deg: f64, size: f32) -> [Pos2; 3] {
-    let h = heading_deg.to_radians() as f32;
-    let dir = Vec2::new(h.sin(), -h.cos());
-    let side = Vec2::new(-dir.y, dir.x);
-    [
-        p + dir * size,
-        p - dir * size * 0.6 + side * size * 0.65,
-        p - dir * size * 0.6 - side * size * 0.65,
-    ]
-}
-
-impl Plugin for DronesOverlay<'_> {
-    fn run(
-        self: Box<Self>,
-        ui: &mut Ui,
-        response: &Response,
-        projector: &Projector,
-        _memory: &MapMemory,
-    ) {
-        let clip = projector.clip_rect().expand(20.0);
-        let labels = self.drones.len() <= LABELS_MAX_DRONES;
-        let painter = ui.painter();
-        let mut shapes = Vec::with_capacity(self.drones.len() * 2);
-        let click = if response.clicked_by(PointerButton::Primary) {
-            response.interact_pointer_pos()
-        } else {
-            None
-        };
-        let mut best: Option<(f32, DroneId)> = None;
-        let font = FontId::proportional(12.0);
-        for (id, d) in self.drones {
-            let p = screen(projector, d.position());
-            if !clip.contains(p) {
-                continue;
-            }
-            let selected = self.selected == Some(*id);
-            if selected {
-                shapes.push(Shape::circle_filled(
-                    p,
-                    15.0,
-                    Color32::from_rgba_unmultiplied(255, 215, 0, 110),
-                ));
-            }
-            let fill = if d.link_up || d.live.is_none() {
-                status_color(d.drone.status)
-            } else {
-                Color32::from_gray(150)
-            };
-            let outline = if d.link_up {
-                Color32::WHITE
-            } else {
-                Color32::from_rgb(0xc0, 0x39, 0x2b)
-            };
-            shapes.push(Shape::convex_polygon(
-                drone_arrow(p, d.heading_deg(), 11.0).to_vec(),
-                fill,
-                Stroke::new(1.5, outline),
-            ));
-            if labels || selected {
-                let galley = painter.layout_no_wrap(
-                    d.drone.serial_number.clone(),
-                    font.clone(),
-                    Color32::BLACK,
-                );
-                let pos = p + Vec2::new(12.0, 2.0);
-                shapes.push(Shape::rect_filled(
-                    egui::Rect::from_min_size(pos, galley.size()).expand(2.0),
-                    2.0,
-                    Color32::from_white_alpha(200),
-                ));
-                shapes.push(Shape::galley(pos, galley, Color32::BLACK));
-            }
-            if let Some(c) = click {
-                let dist = c.distance(p);
-                if dist < PICK_RADIUS && best.is_none_or(|(b, _)| dist < b) {
-                    best = Some((dist, *id));
-                }
-            }
-        }
-        painter.extend(shapes);
-        if let Some((_, id)) = best {
-            *self.picked = Some(id);
-        }
-    }
-}
-
 // --- planned path ----------------------------------------------------------------------------
 
 /// A planned mission path with its start and current waypoint.
@@ -785,7 +678,8 @@ fn paint_no_fly(
 
 // --- replay ----------------------------------------------------------------------------------
 
-/// A replay: the flown track up to the playhead, the rest faint, and the drone.
+/// A replay: the flown track up to the playhead, the rest faint, the flight modes where they
+/// changed, and the drone.
 pub struct ReplayOverlay<'a> {
     /// The replay.
     pub replay: &'a Replay,
@@ -815,11 +709,39 @@ impl Plugin for ReplayOverlay<'_> {
             flown,
             Stroke::new(3.0, Color32::from_rgb(0xd3, 0x2f, 0x8a)),
         ));
+        // Where the mode (or phase) changed along the track: a dot and its name.
+        let labelled = r.timeline.len() <= 60;
+        for m in &r.timeline {
+            let k = r
+                .samples
+                .partition_point(|s| s.time < m.time)
+                .min(r.samples.len() - 1);
+            let at = screen(projector, r.samples[k].pos);
+            let color = mark_color(&m.label);
+            painter.circle(at, 4.5, color, Stroke::new(1.5, Color32::WHITE));
+            if labelled {
+                painter.text(
+                    at + Vec2::new(7.0, -7.0),
+                    egui::Align2::LEFT_BOTTOM,
+                    &m.label,
+                    egui::FontId::proportional(11.0),
+                    color,
+                );
+            }
+        }
         let s = r.samples[i];
         let p = screen(projector, s.pos);
-        painter.add(Shape::convex_polygon(
-            drone_arrow(p, s.heading_deg, 12.0).to_vec(),
-            Color32::from_rgb(0xd3, 0x2f, 0x8a),
+        let halves = drone_dart(p, s.heading_deg, 13.0);
+        for half in halves {
+            painter.add(Shape::convex_polygon(
+                half.to_vec(),
+                Color32::from_rgb(0xd3, 0x2f, 0x8a),
+                Stroke::NONE,
+            ));
+        }
+        let [[tip, right, notch], [_, _, left]] = halves;
+        painter.add(Shape::closed_line(
+            vec![tip, right, notch, left],
             Stroke::new(1.5, Color32::WHITE),
         ));
     }

@@ -1,14 +1,13 @@
 //! A drone as the window sees it: its stored record, what its link reports, its trail and
 //! plotted samples. Shared by the Fleet, Monitor and map views.
 
+use super::plot::{PlotBuffer, PlotSample};
 use aviary_core::{Drone, LatLon, MissionId, TelemetrySample};
 use chrono::{DateTime, Utc};
 use std::collections::VecDeque;
 
 /// Most trail points kept per drone (older ones are dropped).
 pub const TRAIL_POINTS_MAX: usize = 600;
-/// Most telemetry samples kept per drone for the plots.
-pub const PLOT_SAMPLES_MAX: usize = 1_200;
 /// A drone not heard from for this long is shown as link lost, seconds.
 pub const LINK_LOST_AFTER_S: i64 = 5;
 
@@ -108,9 +107,8 @@ pub struct DroneView {
     /// Positions ever added to `trail` (the newest has number `trail_pushed - 1`), so a
     /// cache can tell which are new.
     pub trail_pushed: u64,
-    /// Recent values for the plots, oldest first (compact: 32 bytes a sample, so 1,000
-    /// drones' full buffers stay under 40 MB).
-    pub samples: VecDeque<PlotSample>,
+    /// Values for the plots: the recent ones at full rate, the whole flight at a lower one.
+    pub plot: PlotBuffer,
     /// Distance flown in the mission of the latest sample, metres (counted sample to sample
     /// as telemetry arrives, so it covers the whole flight, not only the plot buffer).
     pub flown: Option<(MissionId, f64)>,
@@ -133,7 +131,7 @@ impl DroneView {
             live: None,
             trail: VecDeque::new(),
             trail_pushed: 0,
-            samples: VecDeque::new(),
+            plot: PlotBuffer::default(),
             flown: None,
             link: LinkDetail::default(),
             link_up: false,
@@ -191,51 +189,16 @@ impl DroneView {
             self.trail.push_back(s.pos);
             self.trail_pushed += 1;
         }
-        if self.samples.capacity() == 0 {
-            self.samples.reserve_exact(PLOT_SAMPLES_MAX);
-        }
-        if self.samples.len() == PLOT_SAMPLES_MAX {
-            self.samples.pop_front();
-        }
-        self.samples.push_back(PlotSample::from(&s));
+        self.plot.push(PlotSample::from(&s));
         self.live = Some(s);
         self.link_up = true;
-    }
-}
-
-/// One drone's plotted values at one time.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PlotSample {
-    /// Sample time.
-    pub time: DateTime<Utc>,
-    /// Altitude above takeoff, metres.
-    pub alt_rel_m: f32,
-    /// Ground speed, m/s.
-    pub speed_mps: f32,
-    /// Heading, degrees.
-    pub heading_deg: f32,
-    /// Battery, percent.
-    pub battery_pct: f32,
-    /// Link quality, percent.
-    pub signal_pct: f32,
-}
-
-impl From<&TelemetrySample> for PlotSample {
-    fn from(s: &TelemetrySample) -> Self {
-        Self {
-            time: s.time,
-            alt_rel_m: s.alt_rel_m as f32,
-            speed_mps: s.speed_mps as f32,
-            heading_deg: s.heading_deg as f32,
-            battery_pct: s.battery_pct as f32,
-            signal_pct: s.signal_pct as f32,
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gui::state::plot::PLOT_SAMPLES_MAX;
     use aviary_core::{DroneId, DroneStatus, SiteId};
 
     #[test]
@@ -273,7 +236,12 @@ mod tests {
         for k in 0..3_000 {
             d.push_sample(sample(k, m1));
         }
-        assert_eq!(d.samples.len(), PLOT_SAMPLES_MAX);
+        // The plots keep the recent samples at full rate and the older ones thinned.
+        assert!(
+            (PLOT_SAMPLES_MAX..3_000).contains(&d.plot.len()),
+            "{}",
+            d.plot.len()
+        );
         assert!((d.flown_m(m1) - 1_499.5).abs() < 0.5, "{}", d.flown_m(m1));
         assert!(d.flown_m(m2).abs() < f64::EPSILON);
         // The next mission counts from its own first sample.
@@ -285,6 +253,5 @@ mod tests {
             d.flown_m(m1).abs() < f64::EPSILON,
             "only the latest mission is kept"
         );
-        assert_eq!(std::mem::size_of::<PlotSample>(), 32);
     }
 }

@@ -3,31 +3,38 @@
 //!
 //! [`AppState`] composes the state of each view, one file each: `drone` (a drone as the window
 //! sees it, shared by the views), `monitor` (command log and alerts), `plan` (the editor and its
-//! preview), `fleet` (table controls), `history` (search and replay), `simulator` (the panel and
+//! preview), `plot` (a drone's plotted telemetry), `fleet` (table controls), `history` (search and replay), `simulator` (the panel and
 //! its faults), `reports` (the organisation-report form) and `server` (the fleet-server panel of
 //! Settings).
 
+mod chooser;
 mod drone;
 mod fleet;
 mod history;
 mod monitor;
 mod plan;
+mod plot;
 mod reports;
 mod server;
 mod simulator;
 mod weather;
 
+pub use chooser::{ChooserEntry, ChooserMode, FileChooser};
 pub use drone::{
-    Attitude, DroneView, LINK_LOST_AFTER_S, LinkDetail, PLOT_SAMPLES_MAX, PlotSample,
-    STATUS_MESSAGES_MAX, StatusMessage, TRAIL_POINTS_MAX,
+    Attitude, DroneView, LINK_LOST_AFTER_S, LinkDetail, STATUS_MESSAGES_MAX, StatusMessage,
+    TRAIL_POINTS_MAX,
 };
 pub use fleet::{FleetSort, FleetTable};
-pub use history::{HistoryState, Replay};
+pub use history::{HistoryState, Replay, ReplayMark};
 pub use monitor::{
     Alert, AlertDroneRow, AlertGroup, AlertKind, AlertSeverity, CommandOutcome, CommandRecord,
     Destructive, LOW_BATTERY_PCT, PreflightPrompt, SupervisedView, action_label, alert_groups,
 };
-pub use plan::{PlanEditor, PlanPreview};
+pub use plan::{PlanEditor, PlanPreview, area_distance_m};
+pub use plot::{
+    FLIGHT_SAMPLES_MAX, FLIGHT_STEP_MS, PLOT_GAP_MS, PLOT_SAMPLES_MAX, PlotBuffer, PlotSample,
+    PlotWindow, segments, time_tick, y_range,
+};
 pub use reports::{ORG_REPORT_JOB, OrgReportForm};
 pub use server::{ServerPanel, ServerStatus};
 pub use simulator::{FaultKind, SimLogEntry, SimPanel};
@@ -213,6 +220,12 @@ pub struct AppState {
     /// A box (south-west, north-east corner) the map moves to at its next frame: an imported
     /// area or mission, a loaded replay.
     pub map_focus: Option<(LatLon, LatLon)>,
+    /// How much of the flight the telemetry plots show.
+    pub plot_window: PlotWindow,
+    /// Bytes the local store takes on disk, as last measured.
+    pub store_disk_bytes: Option<u64>,
+    /// The built-in file chooser, while it is open.
+    pub chooser: Option<FileChooser>,
     /// Who sits at this desktop, for the audit log when not signed in to a fleet server: the
     /// operating system's account ([`crate::flight::os_account`]).
     pub operator: String,
@@ -254,6 +267,9 @@ impl AppState {
             link_states: Vec::new(),
             server: ServerPanel::default(),
             map_focus: None,
+            plot_window: PlotWindow::default(),
+            store_disk_bytes: None,
+            chooser: None,
             operator: crate::flight::os_account(),
         }
     }
@@ -271,14 +287,8 @@ impl AppState {
 
     /// Asks the map to show every one of `points` at its next frame (nothing when empty).
     pub fn focus_map_on(&mut self, points: impl IntoIterator<Item = LatLon>) {
-        let mut corners: Option<(LatLon, LatLon)> = None;
-        for p in points {
-            let (sw, ne) = corners.get_or_insert((p, p));
-            *sw = LatLon::new(sw.lat_deg.min(p.lat_deg), sw.lon_deg.min(p.lon_deg));
-            *ne = LatLon::new(ne.lat_deg.max(p.lat_deg), ne.lon_deg.max(p.lon_deg));
-        }
-        if corners.is_some() {
-            self.map_focus = corners;
+        if let Some(corners) = bounds(points) {
+            self.map_focus = Some(corners);
         }
     }
 
@@ -384,6 +394,17 @@ impl AppState {
     pub fn last_command(&self, mission: MissionId) -> Option<&CommandRecord> {
         self.commands.iter().rev().find(|c| c.mission == mission)
     }
+}
+
+/// The box (south-west, north-east corner) around `points` (`None` without points).
+pub fn bounds(points: impl IntoIterator<Item = LatLon>) -> Option<(LatLon, LatLon)> {
+    let mut corners: Option<(LatLon, LatLon)> = None;
+    for p in points {
+        let (sw, ne) = corners.get_or_insert((p, p));
+        *sw = LatLon::new(sw.lat_deg.min(p.lat_deg), sw.lon_deg.min(p.lon_deg));
+        *ne = LatLon::new(ne.lat_deg.max(p.lat_deg), ne.lon_deg.max(p.lon_deg));
+    }
+    corners
 }
 
 #[cfg(test)]

@@ -282,9 +282,72 @@ impl PlanEditor {
     }
 }
 
+/// How far `home` is from the survey `area`, metres: 0 when it lies inside, else the distance
+/// to the nearest edge (`None` without vertices). Beyond 100 km the nearest vertex is close
+/// enough and a local frame would not be.
+pub fn area_distance_m(area: &[LatLon], home: LatLon) -> Option<f64> {
+    let nearest_vertex_m = area
+        .iter()
+        .map(|v| v.distance_m(home))
+        .min_by(f64::total_cmp)?;
+    if nearest_vertex_m > 100_000.0 {
+        return Some(nearest_vertex_m);
+    }
+    let frame = aviary_planner::LocalFrame::new(home);
+    let ring: Vec<_> = area.iter().map(|v| frame.to_local(*v)).collect();
+    // Home is the frame's origin, (0, 0).
+    let origin = frame.to_local(home);
+    let edges = || ring.iter().zip(ring.iter().cycle().skip(1));
+    // Even-odd rule: a ray from home towards +x crosses the boundary an odd number of times.
+    let crossings = edges()
+        .filter(|(a, b)| {
+            (a.y > origin.y) != (b.y > origin.y)
+                && a.x + (origin.y - a.y) * (b.x - a.x) / (b.y - a.y) > origin.x
+        })
+        .count();
+    if ring.len() >= 3 && crossings % 2 == 1 {
+        return Some(0.0);
+    }
+    edges()
+        .map(|(a, b)| aviary_planner::frame::point_segment_distance_m(origin, *a, *b))
+        .min_by(f64::total_cmp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_distance_from_home_to_the_area() {
+        let home = LatLon::new(51.92, 4.48);
+        // A 200 m square whose west edge is 1 km east of home.
+        let square = [
+            home.offset_ne(-100.0, 1_000.0),
+            home.offset_ne(-100.0, 1_200.0),
+            home.offset_ne(100.0, 1_200.0),
+            home.offset_ne(100.0, 1_000.0),
+        ];
+        let d = area_distance_m(&square, home).unwrap_or_default();
+        // (offset_ne is spherical, the local frame ellipsoidal: they agree to 0.5 %.)
+        assert!((d - 1_000.0).abs() < 5.0, "{d}");
+        // Home inside the area.
+        let around = [
+            home.offset_ne(-100.0, -100.0),
+            home.offset_ne(-100.0, 100.0),
+            home.offset_ne(100.0, 100.0),
+            home.offset_ne(100.0, -100.0),
+        ];
+        assert_eq!(area_distance_m(&around, home), Some(0.0));
+        // Across the Atlantic: the nearest vertex.
+        let far = [
+            LatLon::new(40.7, -74.0),
+            LatLon::new(40.7, -73.9),
+            LatLon::new(40.8, -73.9),
+        ];
+        let d = area_distance_m(&far, home).unwrap_or_default();
+        assert!((5_800_000.0..6_000_000.0).contains(&d), "{d}");
+        assert_eq!(area_distance_m(&[], home), None);
+    }
 
     #[test]
     fn plan_editor_undo_redo_and_text() {

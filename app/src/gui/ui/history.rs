@@ -1,7 +1,7 @@
 //! The History view: stored missions by site, status and date; replay of a mission's stored
-//! telemetry or of a `.tlog` on the map with a time slider and speed control.
+//! telemetry or of a `.tlog` on the map (its controls, timeline and plots are in `replay`).
 
-use super::{UiCx, fmt_distance, fmt_duration};
+use super::{UiCx, fmt_distance};
 use crate::gui::command::Command;
 use aviary_core::MissionStatus;
 use egui::{RichText, Ui};
@@ -125,57 +125,5 @@ pub fn history_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         cx.commands.send(Command::MissionReport(id));
     }
     ui.separator();
-    replay_controls_ui(ui, cx);
-}
-
-fn replay_controls_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
-    let Some(r) = cx.state.history.replay.as_mut() else {
-        ui.label(RichText::new("Choose a mission to replay, or open a .tlog.").weak());
-        return;
-    };
-    ui.label(RichText::new(format!("Replay: {}", r.title)).strong());
-    let dur = r.duration_s();
-    if r.playing {
-        let dt = f64::from(ui.input(|i| i.stable_dt).min(0.1));
-        r.t_s = (r.t_s + dt * r.speed).min(dur);
-        if r.t_s >= dur {
-            r.playing = false;
-        }
-        ui.ctx().request_repaint();
-    }
-    ui.horizontal(|ui| {
-        if ui
-            .button(if r.playing { "Pause replay" } else { "Play" })
-            .clicked()
-        {
-            if r.t_s >= dur {
-                r.t_s = 0.0;
-            }
-            r.playing = !r.playing;
-        }
-        ui.label("Speed");
-        for s in [1.0, 5.0, 20.0, 60.0] {
-            ui.selectable_value(&mut r.speed, s, format!("{s:.0}×"));
-        }
-    });
-    ui.horizontal(|ui| {
-        let label = ui.label("Replay position");
-        ui.add(
-            egui::Slider::new(&mut r.t_s, 0.0..=dur.max(0.001))
-                .text("s")
-                .show_value(true),
-        )
-        .labelled_by(label.id);
-    });
-    if let Some(s) = r.samples.get(r.index_at_playhead()) {
-        ui.label(format!(
-            "{} · {} of {} · alt {:.1} m · {:.1} m/s · battery {:.0} %",
-            s.time.format("%H:%M:%S UTC"),
-            fmt_duration(r.t_s),
-            fmt_duration(dur),
-            s.alt_rel_m,
-            s.speed_mps,
-            s.battery_pct
-        ));
-    }
+    super::replay::replay_controls_ui(ui, cx.state.history.replay.as_mut());
 }

@@ -2,12 +2,12 @@
 //! overlays that view needs, plus zoom and site buttons.
 
 use super::UiCx;
+use crate::gui::map::drones::DronesOverlay;
 use crate::gui::map::overlays::{
-    DronesOverlay, HomesOverlay, PathOverlay, PlanEditOverlay, ReplayOverlay, SurveyOverlay,
-    TrailsOverlay,
+    HomesOverlay, PathOverlay, PlanEditOverlay, ReplayOverlay, SurveyOverlay, TrailsOverlay,
 };
 use crate::gui::map::to_position;
-use crate::gui::state::View;
+use crate::gui::state::{AppState, View};
 use aviary_core::LatLon;
 use egui::{Color32, DragPanButtons, RichText, Ui};
 use walkers::{Map, MercatorProjection, Projector, Tiles as _};
@@ -55,6 +55,7 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         None
     };
     let mut picked = None;
+    let mut cluster_focus = None;
     let mut m = Map::new(tiles, &mut map.memory, my_position).zoom_with_ctrl(false);
     let editing = view == View::Plan && (state.plan.drawing || state.plan.drawing_no_fly.is_some());
     if editing {
@@ -121,9 +122,14 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             drones: &state.drones,
             selected: state.selected_drone,
             picked: &mut picked,
+            focus: &mut cluster_focus,
         });
     }
     let response = ui.add(m);
+    if cluster_focus.is_some() {
+        // A click on a cluster of drones zooms in on it.
+        state.map_focus = cluster_focus;
+    }
     if let Some(id) = picked {
         state.selected_drone = Some(id);
         if let Some(mission) = state
@@ -221,6 +227,7 @@ fn map_controls_ui(
                         let _ = map.memory.set_zoom(2.0);
                     }
                 });
+                goto_ui(ui, &mut map.goto_text, &mut map.goto_error, cx.state);
                 ui.label(RichText::new("Go to site").small().weak());
                 for site in &cx.state.sites {
                     if ui.button(&site.name).clicked() {
@@ -258,6 +265,35 @@ fn map_controls_ui(
                     .color(Color32::DARK_GRAY),
             );
         });
+}
+
+/// The "Go to coordinates" field: `lat, lon` in degrees; Enter or Go moves the map there (a
+/// box of 500 m around the point), a bad text says why under the field.
+fn goto_ui(ui: &mut Ui, text: &mut String, error: &mut Option<String>, state: &mut AppState) {
+    ui.label(RichText::new("Go to coordinates").small().weak());
+    let (field, go) = ui
+        .horizontal(|ui| {
+            let field = ui.add(
+                egui::TextEdit::singleline(text)
+                    .hint_text("lat, lon")
+                    .desired_width(88.0),
+            );
+            (field, ui.small_button("Go"))
+        })
+        .inner;
+    let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+    if (entered || go.clicked()) && !text.trim().is_empty() {
+        match text.trim().parse::<LatLon>() {
+            Ok(p) => {
+                state.map_focus = Some((p.offset_ne(-250.0, -250.0), p.offset_ne(250.0, 250.0)));
+                *error = None;
+            }
+            Err(e) => *error = Some(e),
+        }
+    }
+    if let Some(e) = error {
+        ui.label(RichText::new(e.as_str()).small().color(super::ERROR));
+    }
 }
 
 /// The web-mercator zoom at which the box `sw`..`ne` fills at most 80 % of a `width_px` ×

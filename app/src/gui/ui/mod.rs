@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod calendar;
+pub mod chooser;
 pub mod fleet;
 pub mod flight;
 pub mod history;
@@ -10,6 +11,8 @@ pub mod limits;
 pub mod map;
 pub mod monitor;
 pub mod plan;
+pub mod plots;
+pub mod replay;
 pub mod reports;
 pub mod settings;
 pub mod simulator;
@@ -74,7 +77,7 @@ pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             egui::Panel::bottom("plots")
                 .resizable(true)
                 .default_size(190.0)
-                .show(ui, |ui| monitor::plots_ui(ui, cx));
+                .show(ui, |ui| plots::plots_ui(ui, cx));
         }
         View::History => {
             egui::Panel::left("history_panel")
@@ -105,6 +108,7 @@ pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     confirm_ui(ui, cx);
     destructive_ui(ui, cx);
     preflight_ui(ui, cx);
+    chooser::chooser_ui(ui, cx);
     calendar::run_prompt_ui(ui, cx);
 }
 

@@ -1,11 +1,10 @@
-//! The Monitor view: missions, progress, controls with their command outcomes, alerts, and
-//! telemetry plots of the selected drone.
+//! The Monitor view: missions, progress, controls with their command outcomes and alerts (the
+//! telemetry plots of the selected drone are in `plots`).
 
 use super::{ERROR, OK, PENDING, UiCx, fmt_distance, fmt_duration};
 use crate::gui::command::Command;
-use crate::gui::map::status_color;
 use crate::gui::state::{
-    AppState, CommandOutcome, Destructive, PlotSample, action_label, drones_by_name,
+    AppState, CommandOutcome, Destructive, action_label, bounds, drones_by_name,
 };
 use aviary_core::wire::CommandAction;
 use aviary_core::{DroneStatus, Mission, MissionStatus};
@@ -102,6 +101,10 @@ pub fn monitor_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 {
                     state.selected_mission = Some(m.id);
                     state.selected_drone = m.drone_id;
+                    // The map moves to the selected mission's area.
+                    if let Some(corners) = bounds(m.survey_area.exterior.iter().copied()) {
+                        state.map_focus = Some(corners);
+                    }
                 }
             }
         });
@@ -299,89 +302,4 @@ fn mission_ui(
             );
         }
     }
-}
-
-/// Telemetry plots of the selected drone.
-pub fn plots_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
-    let state = &*cx.state;
-    let Some(d) = state.selected_drone.and_then(|id| state.drones.get(&id)) else {
-        ui.centered_and_justified(|ui| {
-            ui.label(
-                RichText::new("Select a drone on the map or a mission to see its telemetry.")
-                    .weak(),
-            )
-        });
-        return;
-    };
-    if d.samples.is_empty() {
-        ui.centered_and_justified(|ui| {
-            ui.label(RichText::new(format!("{}: no telemetry yet", d.drone.serial_number)).weak())
-        });
-        return;
-    }
-    let now = state.now;
-    let series = |f: fn(&PlotSample) -> f32| -> Vec<[f64; 2]> {
-        d.samples
-            .iter()
-            .map(|s| {
-                [
-                    (s.time - now).num_milliseconds() as f64 / 1000.0,
-                    f64::from(f(s)),
-                ]
-            })
-            .collect()
-    };
-    let plots: [(&str, &str, Vec<[f64; 2]>, egui::Color32); 5] = [
-        (
-            "Altitude",
-            "m",
-            series(|s| s.alt_rel_m),
-            egui::Color32::from_rgb(0x1f, 0x6f, 0xd1),
-        ),
-        (
-            "Speed",
-            "m/s",
-            series(|s| s.speed_mps),
-            egui::Color32::from_rgb(0x2e, 0x9e, 0x44),
-        ),
-        (
-            "Heading",
-            "°",
-            series(|s| s.heading_deg),
-            egui::Color32::from_rgb(0x8e, 0x44, 0xad),
-        ),
-        (
-            "Battery",
-            "%",
-            series(|s| s.battery_pct),
-            status_color(DroneStatus::Charging),
-        ),
-        (
-            "Signal",
-            "%",
-            series(|s| s.signal_pct),
-            egui::Color32::from_rgb(0x16, 0xa0, 0x85),
-        ),
-    ];
-    ui.label(RichText::new(format!("Telemetry — {}", d.drone.serial_number)).strong());
-    let width = (ui.available_width() / 5.0 - 8.0).max(120.0);
-    let height = (ui.available_height() - 8.0).max(80.0);
-    let link = egui::Id::unique("telemetry_x");
-    ui.horizontal(|ui| {
-        for (name, unit, points, color) in plots {
-            ui.vertical(|ui| {
-                ui.label(RichText::new(format!("{name} ({unit})")).small());
-                egui_plot::Plot::new(name)
-                    .width(width)
-                    .height(height - 18.0)
-                    .link_axis(link, [true, false])
-                    .allow_scroll(false)
-                    .show_axes([true, true])
-                    .y_axis_min_width(28.0)
-                    .show(ui, |p| {
-                        p.line(egui_plot::Line::new(name, points).color(color).width(1.5));
-                    });
-            });
-        }
-    });
 }

@@ -3,7 +3,7 @@
 
 use super::{ERROR, PENDING, UiCx, fmt_area, fmt_distance, fmt_duration};
 use crate::gui::command::{Command, ExportFormat};
-use crate::gui::state::drones_by_name;
+use crate::gui::state::{AppState, area_distance_m, drones_by_name};
 use aviary_core::{DroneStatus, FlightPattern};
 use egui::{RichText, Ui};
 
@@ -304,6 +304,7 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             super::name_combo(&combo.response, "Drone");
             ui.end_row();
         });
+    far_from_home_ui(ui, state);
     ui.add_space(6.0);
     let ready = state.plan.current_preview().cloned();
     ui.horizontal(|ui| {
@@ -488,6 +489,29 @@ fn zone_area_m2(ring: &[aviary_core::LatLon]) -> f64 {
         })
         .sum();
     twice.abs() / 2.0
+}
+
+/// A warning when the survey lies further from the assigned drone's home than the pre-flight
+/// check allows (a survey saved 8,800 km away must not pass without a word).
+fn far_from_home_ui(ui: &mut Ui, state: &AppState) {
+    let Some(d) = state.plan.drone.and_then(|id| state.drones.get(&id)) else {
+        return;
+    };
+    let limit_m = aviary_core::preflight::PreflightConfig::default().max_home_distance_m;
+    match area_distance_m(&state.plan.vertices, d.drone.home) {
+        Some(dist_m) if dist_m > limit_m => {
+            ui.colored_label(
+                ERROR,
+                format!(
+                    "The survey is {} from {}'s home (pre-flight allows {}): check the area or the drone.",
+                    fmt_distance(dist_m),
+                    d.drone.serial_number,
+                    fmt_distance(limit_m)
+                ),
+            );
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]

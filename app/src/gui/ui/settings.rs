@@ -125,6 +125,8 @@ pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         &mut s.mqtt_brokers,
     );
     ui.add_space(8.0);
+    storage_ui(ui, cx);
+    ui.add_space(8.0);
     if ui.button(RichText::new("Save settings").strong()).clicked() {
         cx.commands.send(Command::SaveSettings);
     }
@@ -303,4 +305,61 @@ fn fleet_server_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             }
         }
     });
+}
+
+/// Telemetry storage: how long telemetry is kept, what is stored, and the disk it takes; and
+/// which file dialog the app uses.
+fn storage_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    ui.label(RichText::new("Files").strong());
+    ui.horizontal(|ui| {
+        let s = &mut *cx.settings;
+        let combo = egui::ComboBox::from_id_salt("file_dialog")
+            .selected_text(s.file_dialog.label())
+            .show_ui(ui, |ui| {
+                for choice in crate::gui::settings::FileDialogChoice::ALL {
+                    ui.selectable_value(&mut s.file_dialog, choice, choice.label());
+                }
+            });
+        super::name_combo(&combo.response, "File dialog");
+        ui.label(
+            RichText::new(
+                "Automatic: the system's where the desktop has one, else the built-in chooser.",
+            )
+            .weak(),
+        );
+    });
+    ui.add_space(8.0);
+    ui.label(RichText::new("Telemetry storage").strong());
+    ui.horizontal(|ui| {
+        let label = ui.label("Keep telemetry for");
+        ui.add(
+            egui::DragValue::new(&mut cx.settings.telemetry_retention_days)
+                .range(1..=3_650)
+                .suffix(" days"),
+        )
+        .labelled_by(label.id);
+    });
+    let days = cx.settings.telemetry_retention_days;
+    if days < aviary_store::DEFAULT_RETENTION_DAYS {
+        ui.colored_label(
+            super::PENDING,
+            format!(
+                "Shorter than the default {} days (two years of mission history for audits): \
+                 older telemetry is deleted when the settings are saved.",
+                aviary_store::DEFAULT_RETENTION_DAYS
+            ),
+        );
+    }
+    ui.label(
+        RichText::new(
+            "Every sample is stored while a drone flies; a drone on the ground whose \
+             telemetry does not change is stored once every 10 s.",
+        )
+        .weak(),
+    );
+    let on_disk = cx.state.store_disk_bytes.map_or_else(
+        || "not measured yet".to_owned(),
+        |b| format!("{:.1} MB", b as f64 / 1e6),
+    );
+    ui.label(format!("Store on disk: {on_disk}"));
 }
