@@ -28,7 +28,9 @@ pub fn from_position(p: walkers::Position) -> LatLon {
     LatLon::new(p.y(), p.x())
 }
 
-/// Colour of a timeline entry: one per mode name (stable across runs), grey when disarmed.
+/// Colour of a timeline entry, grey when disarmed: the common modes and mission phases by
+/// what they do (mission blue, return orange, landing red, holding teal, guided purple,
+/// manual pink, altitude-held olive), any other name one of the palette's (stable across runs).
 pub fn mark_color(label: &str) -> Color32 {
     const PALETTE: [Color32; 8] = [
         Color32::from_rgb(0x1f, 0x6f, 0xd1),
@@ -42,6 +44,20 @@ pub fn mark_color(label: &str) -> Color32 {
     ];
     if label.ends_with("disarmed") {
         return Color32::from_gray(150);
+    }
+    let known = match label {
+        "AUTO" | "MISSION" | "in mission" => Some(PALETTE[0]),
+        "RTL" | "SMART_RTL" | "RETURN" | "returning" => Some(PALETTE[3]),
+        "LAND" | "PRECLAND" | "landing" => Some(PALETTE[6]),
+        "LOITER" | "POSHOLD" | "HOLD" | "BRAKE" | "CIRCLE" | "paused" => Some(PALETTE[5]),
+        "GUIDED" | "OFFBOARD" | "TAKEOFF" | "launching" => Some(PALETTE[4]),
+        "STABILIZE" | "ACRO" | "MANUAL" | "STABILIZED" | "DRIFT" | "SPORT" => Some(PALETTE[2]),
+        "ALT_HOLD" | "ALTCTL" | "POSCTL" => Some(PALETTE[7]),
+        "completed" => Some(PALETTE[1]),
+        _ => None,
+    };
+    if let Some(c) = known {
+        return c;
     }
     // FNV-1a: the same name gets the same colour in every run and on every machine.
     let hash = label.bytes().fold(0x811c_9dc5_u32, |h, b| {

@@ -709,8 +709,10 @@ impl Plugin for ReplayOverlay<'_> {
             flown,
             Stroke::new(3.0, Color32::from_rgb(0xd3, 0x2f, 0x8a)),
         ));
-        // Where the mode (or phase) changed along the track: a dot and its name.
+        // Where the mode (or phase) changed along the track: a dot and its name; a name that
+        // would cover one already drawn (changes at one spot) is left to the timeline.
         let labelled = r.timeline.len() <= 60;
+        let mut named: Vec<Pos2> = Vec::new();
         for m in &r.timeline {
             let k = r
                 .samples
@@ -719,7 +721,8 @@ impl Plugin for ReplayOverlay<'_> {
             let at = screen(projector, r.samples[k].pos);
             let color = mark_color(&m.label);
             painter.circle(at, 4.5, color, Stroke::new(1.5, Color32::WHITE));
-            if labelled {
+            if labelled && named.iter().all(|n| n.distance(at) > 24.0) {
+                named.push(at);
                 painter.text(
                     at + Vec2::new(7.0, -7.0),
                     egui::Align2::LEFT_BOTTOM,

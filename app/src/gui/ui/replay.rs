@@ -292,6 +292,8 @@ mod tests {
     fn a_mode_keeps_its_colour_and_disarmed_is_grey() {
         assert_eq!(mark_color("AUTO"), mark_color("AUTO"));
         assert_ne!(mark_color("AUTO"), mark_color("RTL"));
+        assert_ne!(mark_color("GUIDED"), mark_color("RTL"));
+        assert_eq!(mark_color("AUTO"), mark_color("in mission"));
         assert_eq!(mark_color("LOITER · disarmed"), Color32::from_gray(150));
     }
 }
