@@ -5,6 +5,7 @@
 //! - [`mission`] and [`command`]: I/O-free handshakes (`handle(event) -> actions`);
 //! - [`sequence`]: a mission action (start, pause, resume, return, land, abort) as one
 //!   I/O-free sequence of those handshakes, answered by one result;
+//! - [`terrain`]: answers the autopilot's terrain requests from a DEM, decodes its reports;
 //! - [`tlog`]: `.tlog` writer and reader;
 //! - [`driver`]: the runtime thread, sockets, timers and per-vehicle state behind
 //!   [`LinkHandle`] and [`LinkEvents`].
@@ -15,6 +16,7 @@ pub mod command;
 pub mod driver;
 pub mod mission;
 pub mod sequence;
+pub mod terrain;
 pub mod tlog;
 
 pub use address::{AddressError, LinkAddress};
@@ -30,4 +32,5 @@ pub use mission::{
     MissionError, MissionItem, MissionTiming, items_from_waypoints, plan_items, upload_items,
 };
 pub use sequence::{ActionFailure, ActionKind, FailureCause, MissionRequest};
+pub use terrain::{TerrainReport, TerrainSource};
 pub use tlog::{TlogReader, TlogRecord, TlogWriter};
