@@ -19,7 +19,7 @@ mod weather;
 
 pub use drone::{
     Attitude, DroneView, LINK_LOST_AFTER_S, LinkDetail, PLOT_SAMPLES_MAX, PlotSample,
-    STATUS_MESSAGES_MAX, StatusMessage, TRAIL_POINTS_MAX,
+    STATUS_MESSAGES_MAX, StatusMessage, TRAIL_POINTS_MAX, TerrainStatus,
 };
 pub use fleet::{FleetSort, FleetTable};
 pub use history::{HistoryState, Replay};
