@@ -2,7 +2,8 @@
 //! link (UDP) against the simulated `ArduCopter` (in process, sped up), and every line it
 //! prints is checked: the pre-flight checks, each transition in order, progress, alerts with
 //! the vehicle's own words, the stdin commands and the exit codes. The flight is then read
-//! back from the store (`aviary report mission --latest`, transitions, flown speed).
+//! back from the store (`aviary report mission --latest`, transitions, flown speed). A vehicle
+//! doing terrain is refused without `--dem` and flies with it.
 
 use aviary_core::supervisor::MissionPhase;
 use aviary_core::{LatLon, SystemClock};
@@ -696,4 +697,66 @@ fn an_overridden_no_go_is_audited_and_offline_weather_only_warns() {
     fly.say("abort");
     let (code, _) = fly.finish();
     assert_eq!(code, 1, "aborted");
+}
+
+/// A simulator whose drone does `ArduPilot`-like terrain (asking again every 0.2 s).
+fn terrain_sim(port: u16) -> SimHandle {
+    let mut c = SimConfig::new(format!("127.0.0.1:{port}").parse().expect("addr"), 1);
+    c.speedup = SPEEDUP;
+    c.home = HOME;
+    c.terrain = Some(aviary_sim::TerrainOptions {
+        spacing_m: 100,
+        request_every_s: 0.2,
+    });
+    Simulator::spawn(c).expect("simulator")
+}
+
+/// An SRTM tile N47E008 (3″) sloping up 1 m per 20 m to the north, written to `dir`.
+fn slope_tile(dir: &Path) -> PathBuf {
+    let mut bytes = Vec::with_capacity(1201 * 1201 * 2);
+    for row in 0..1201_u32 {
+        let north_m = f64::from(1200 - row) / 1200.0 * 111_195.0;
+        let h = (300.0 + north_m / 20.0).round() as i16;
+        for _ in 0..1201 {
+            bytes.extend_from_slice(&h.to_be_bytes());
+        }
+    }
+    let path = dir.join("N47E008.hgt");
+    std::fs::write(&path, bytes).expect("write tile");
+    path
+}
+
+#[test]
+fn a_terrain_vehicle_refuses_the_start_without_a_dem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = plan(dir.path(), 60.0);
+    let port = free_udp_port();
+    let fly = Fly::start(&dir.path().join("t.db"), &plan, port, &[]);
+    let sim = terrain_sim(port);
+    let (code, lines) = fly.finish();
+    let dump = dump(&lines);
+    assert_ne!(code, 0, "{dump}");
+    assert!(dump.contains("PreArm: Waiting for Terrain data"), "{dump}");
+    let id = sim.drones().first().expect("drone").id;
+    assert!(!sim.snapshot(id).expect("snapshot").armed);
+}
+
+#[test]
+fn with_a_dem_fly_answers_the_terrain_requests_and_the_mission_completes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = plan(dir.path(), 60.0);
+    let tile = slope_tile(dir.path());
+    let port = free_udp_port();
+    let dem = tile.to_str().expect("utf-8 path");
+    let fly = Fly::start(&dir.path().join("u.db"), &plan, port, &["--dem", dem]);
+    let _sim = terrain_sim(port);
+    let (code, lines) = fly.finish();
+    let dump = dump(&lines);
+    assert_eq!(code, 0, "{dump}");
+    assert!(!dump.contains("Waiting for Terrain"), "{dump}");
+    assert_eq!(
+        states(&lines).last().map(String::as_str),
+        Some("completed"),
+        "{dump}"
+    );
 }

@@ -1,11 +1,11 @@
 //! The desktop in the field (issue 18), driven by label through `egui_kittest` on the real app
 //! state: the flight display of a simulated vehicle on real MAVLink, naturally sorted drone
 //! lists, alerts grouped with a banner and a sound, and deletions that ask first while the
-//! Monitor's buttons stay put.
+//! Monitor's buttons stay put, and the terrain status of a vehicle that reports one.
 
 use aviary_app::gui::app::AviaryApp;
 use aviary_app::gui::command::Command;
-use aviary_app::gui::state::{AlertKind, AlertSeverity, FaultKind, View};
+use aviary_app::gui::state::{AlertKind, AlertSeverity, FaultKind, TerrainStatus, View};
 use aviary_core::{Drone, DroneId, DroneStatus, MissionId, MissionStatus};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
@@ -552,4 +552,45 @@ fn the_built_in_chooser_imports_an_area_and_says_why_it_cannot() {
     h.get_by_label("Cancel").click();
     h.run_steps(2);
     assert!(h.state().state.chooser.is_none());
+}
+
+#[test]
+fn terrain_status_shows_only_when_the_vehicle_reports_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut h = harness(app(dir.path(), false));
+    h.run_steps(2);
+    let drone = *h.state().state.drones.keys().next().expect("a demo drone");
+    h.state_mut().state.selected_drone = Some(drone);
+    h.state_mut().state.view = View::Monitor;
+    h.run_steps(3);
+    assert!(h.query_by_label("Terrain").is_none(), "no terrain row");
+
+    let set = |h: &mut Harness<'_, AviaryApp>, t: TerrainStatus| {
+        let d = h.state_mut().state.drones.get_mut(&drone).expect("drone");
+        d.link.link_quality_pct = Some(97.0);
+        d.link.terrain = Some(t);
+    };
+    set(
+        &mut h,
+        TerrainStatus {
+            terrain_height_m: None,
+            above_terrain_m: None,
+            pending: 56,
+            loaded: 0,
+        },
+    );
+    h.run_steps(3);
+    h.get_by_label("Terrain");
+    h.get_by_label("no data here · 0 loaded · 56 pending");
+    set(
+        &mut h,
+        TerrainStatus {
+            terrain_height_m: Some(1203.4),
+            above_terrain_m: Some(29.6),
+            pending: 0,
+            loaded: 504,
+        },
+    );
+    h.run_steps(3);
+    h.get_by_label("1203 m AMSL, 30 m above · 504 loaded · 0 pending");
 }

@@ -21,6 +21,7 @@ pub mod preflight;
 pub mod samples;
 pub mod schedule;
 pub mod supervisor;
+pub mod terrain_grid;
 pub mod vehicle;
 pub mod weather;
 pub mod weather_feed;

@@ -7,7 +7,8 @@
 //!   acceleration and corner slowing), pure as well;
 //! - [`vehicle`]: one autopilot as a ground station sees it (HEARTBEAT with `ArduCopter` custom
 //!   modes, telemetry streams, the mission protocol server side, commands, arming checks,
-//!   failsafes, injectable [`Fault`]s), I/O-free: messages in, messages out;
+//!   failsafes, `ArduPilot`'s terrain requests and reports when [`TerrainOptions`] are given,
+//!   injectable [`Fault`]s), I/O-free: messages in, messages out;
 //! - [`runtime`]: [`Simulator::spawn`] runs a fleet on a tokio runtime on the named thread
 //!   `aviary-sim`, one UDP socket per drone (see the port scheme in [`runtime`]), with a
 //!   [`SimHandle`] to add/remove drones and inject faults at run time.
@@ -24,5 +25,7 @@ pub mod wpnav;
 pub use runtime::{
     DroneCounters, DroneInfo, DroneSnapshot, SimConfig, SimError, SimHandle, Simulator,
 };
-pub use vehicle::{CopterMode, Fault, StoredItem, StreamRates, Tick, Vehicle, VehicleConfig};
+pub use vehicle::{
+    CopterMode, Fault, StoredItem, StreamRates, TerrainOptions, Tick, Vehicle, VehicleConfig,
+};
 pub mod mqtt_drone;

@@ -8,7 +8,9 @@
 //! source address of each packet, so it can address every drone separately even when system
 //! ids repeat: system ids are `1 + index % 254`, unique for fleets of up to 254 drones.
 
-use crate::vehicle::{CopterMode, Fault, StoredItem, StreamRates, Tick, Vehicle, VehicleConfig};
+use crate::vehicle::{
+    CopterMode, Fault, StoredItem, StreamRates, TerrainOptions, Tick, Vehicle, VehicleConfig,
+};
 use aviary_core::LatLon;
 use mavlink::dialects::ardupilotmega::MavMessage;
 use mavlink::{MavHeader, MavlinkReader};
@@ -77,6 +79,9 @@ pub struct SimConfig {
     /// Mission upload: cancel after this long without an item, wall seconds (8 s, as
     /// `ArduPilot`).
     pub mission_upload_timeout_s: f64,
+    /// `ArduPilot`-like terrain on every drone added with [`SimHandle::add_drone`] (`None`:
+    /// off, the default).
+    pub terrain: Option<TerrainOptions>,
 }
 
 impl SimConfig {
@@ -97,6 +102,7 @@ impl SimConfig {
             gcs_failsafe_s: 5.0,
             mission_rerequest_s: 1.0,
             mission_upload_timeout_s: 8.0,
+            terrain: None,
         }
     }
 }
@@ -268,6 +274,7 @@ impl SimHandle {
         vc.gcs_failsafe_s = self.cfg.gcs_failsafe_s;
         vc.mission_rerequest_s = self.cfg.mission_rerequest_s;
         vc.mission_upload_timeout_s = self.cfg.mission_upload_timeout_s;
+        vc.terrain = self.cfg.terrain;
         vc.seed = u64::from(id) + 1;
         self.add_drone_with(vc)
     }

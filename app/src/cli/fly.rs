@@ -87,6 +87,11 @@ pub struct FlyArgs {
     /// continues the mission from the item after the last one reached, seconds (0: end).
     #[arg(long, default_value_t = 0.0)]
     resume_window_s: f64,
+    /// Elevation data the link answers the autopilot's terrain requests from (`ArduPilot`
+    /// with `TERRAIN_ENABLE`, as Mission Planner does): SRTM .hgt tiles (repeat for several)
+    /// or one `GeoTIFF`, heights above mean sea level.
+    #[arg(long, value_name = "FILE")]
+    dem: Vec<PathBuf>,
 }
 
 /// How the run ended.
@@ -234,12 +239,27 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
         .link
         .parse()
         .with_context(|| format!("link address {:?}", args.link))?;
-    let (handle, mut events) = mav::spawn(LinkConfig::new(address), Arc::new(|| {}))
+    let mut link_config = LinkConfig::new(address);
+    if !args.dem.is_empty() {
+        let dem = super::terrain::load_dem(&args.dem).context("reading --dem")?;
+        let source = mav::TerrainSource(Arc::from(dem));
+        if !source.is_amsl() {
+            tracing::warn!(
+                dem = %source.0.describe(),
+                "the DEM's heights are above the WGS84 ellipsoid, the autopilot expects them above mean sea level"
+            );
+        }
+        link_config.terrain = Some(source);
+    }
+    let (handle, mut events) = mav::spawn(link_config, Arc::new(|| {}))
         .with_context(|| format!("opening the link {}", args.link))?;
 
     let now = clock.now();
     let mut sup = Supervisor::new(SupervisorConfig::default(), now);
     let (vehicle, pos, uid) = wait_for_vehicle(args, &handle, &mut events, &mut sup, &clock)?;
+    if !args.dem.is_empty() {
+        wait_for_terrain(args, &handle, &mut events, &mut sup, &clock, vehicle);
+    }
     let drone = identify(
         &store,
         &args.link,
@@ -356,6 +376,59 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
 
 /// Waits for the vehicle's first heartbeat (and its identity, briefly), feeding what it
 /// reports to the supervisor. Returns the vehicle, its position and its autopilot uid.
+/// A vehicle that does terrain has its data once it reports nothing pending and no more
+/// loaded for this long (`ArduPilot` asks for the next block only every 2 s and reports 0
+/// pending in between, so only a count that stopped growing says it is done).
+const TERRAIN_SETTLED: Duration = Duration::from_secs(3);
+/// A vehicle that sent no `TERRAIN_REPORT` for this long does not do terrain.
+const TERRAIN_SILENT: Duration = Duration::from_secs(3);
+
+/// With `--dem`, waits (at most `--wait-s`) until a vehicle that does terrain has loaded the
+/// blocks around it, so its "Waiting for Terrain data" pre-arm check does not refuse the
+/// start. A vehicle that reports no terrain is not waited for; one still loading at the end
+/// is started anyway and answers for itself.
+fn wait_for_terrain(
+    args: &FlyArgs,
+    handle: &LinkHandle,
+    events: &mut LinkEvents,
+    sup: &mut Supervisor,
+    clock: &Arc<dyn Clock>,
+    id: VehicleId,
+) {
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(args.wait_s.max(0.1));
+    // Since when the report says nothing pending with this many sub-grids loaded.
+    let mut settled: Option<(Instant, u16)> = None;
+    while Instant::now() < deadline {
+        if let Some(ev) = events.recv_timeout(Duration::from_millis(100)) {
+            let now = clock.now();
+            for (vid, fact) in flight::facts(&ev) {
+                if vid == id {
+                    sup.fact(fact, now);
+                }
+            }
+        }
+        let terrain = handle.vehicle(id).and_then(|v| v.terrain);
+        match terrain {
+            None if start.elapsed() > TERRAIN_SILENT => return,
+            None => {}
+            Some(t) if t.pending == 0 => match settled {
+                Some((since, loaded)) if loaded == t.loaded => {
+                    if since.elapsed() >= TERRAIN_SETTLED {
+                        return;
+                    }
+                }
+                _ => settled = Some((Instant::now(), t.loaded)),
+            },
+            Some(_) => settled = None,
+        }
+    }
+    tracing::warn!(
+        "the vehicle is still loading terrain after {:.0} s",
+        args.wait_s
+    );
+}
+
 fn wait_for_vehicle(
     args: &FlyArgs,
     handle: &LinkHandle,

@@ -36,6 +36,11 @@ pub struct SimArgs {
     /// station sets stream rates; our own app sees streaming drones at once).
     #[arg(long)]
     pub stream: bool,
+    /// ArduPilot-like terrain (`TERRAIN_ENABLE` = 1, 100 m spacing): the drones ask the
+    /// ground station for terrain data and refuse to arm until it has arrived (answer with
+    /// `aviary fly --dem FILE`).
+    #[arg(long)]
+    pub terrain: bool,
     /// Position rate when streaming by default, Hz.
     #[arg(long, default_value_t = 4.0)]
     pub rate_hz: f64,
@@ -95,6 +100,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
         speedup,
         base_port,
         stream,
+        terrain,
         rate_hz,
         lat,
         lon,
@@ -144,6 +150,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
         "--alt {alt} m is not a ground altitude (-500 to 9000 m above sea level)"
     );
     cfg.home_alt_amsl_m = alt;
+    cfg.terrain = terrain.then(aviary_sim::TerrainOptions::default);
     cfg.default_streams = stream.then_some(StreamRates {
         position_hz: rate_hz,
         status_hz: 1.0,

@@ -16,6 +16,7 @@ use super::sequence::{
     ActionFailure, ActionKind, ActionSequence, FailureCause, MissionRequest, SeqEvent, SeqStep,
     VehicleView,
 };
+use super::terrain::{self, TerrainReport, TerrainSource};
 use super::tlog::{TlogError, TlogWriter};
 use aviary_core::vehicle::{FlightMode, LandedState, ModeClass, VehicleFact};
 use aviary_core::wire::CommandAction;
@@ -101,6 +102,11 @@ pub struct LinkConfig {
     /// The clock every timer and the link-loss check read (the system clock; tests move a
     /// [`aviary_core::ManualClock`] instead of waiting). The `tick` only paces the checks.
     pub clock: Arc<dyn Clock>,
+    /// Answer the vehicles' `TERRAIN_REQUEST`s from this DEM (`None`: leave them unanswered).
+    pub terrain: Option<TerrainSource>,
+    /// Ask a vehicle that does terrain (it sent a `TERRAIN_REQUEST` or `TERRAIN_REPORT`) for
+    /// a `TERRAIN_REPORT` at its position this often (`TERRAIN_CHECK`).
+    pub terrain_check_every: Duration,
 }
 
 impl LinkConfig {
@@ -118,6 +124,8 @@ impl LinkConfig {
             mission_timing: MissionTiming::default(),
             tick: Duration::from_millis(50),
             clock: Arc::new(SystemClock),
+            terrain: None,
+            terrain_check_every: Duration::from_secs(2),
         }
     }
 }
@@ -341,6 +349,9 @@ pub struct VehicleState {
     pub uid: Option<u64>,
     /// The autopilot's own wind estimate (ArduPilot `WIND`, or `WIND_COV`), when it sends one.
     pub wind: Option<WindEstimate>,
+    /// The autopilot's last `TERRAIN_REPORT` (terrain height, sub-grids pending and loaded),
+    /// when it does terrain.
+    pub terrain: Option<TerrainReport>,
 }
 
 /// Orientation of the vehicle (`ATTITUDE`), degrees.
@@ -519,6 +530,12 @@ pub struct LinkStats {
     pub coalesced_states: AtomicU64,
     /// Frames we could not send (socket buffer full).
     pub send_dropped: AtomicU64,
+    /// `TERRAIN_REQUEST`s received.
+    pub terrain_requests_rx: AtomicU64,
+    /// `TERRAIN_DATA` sent in answer.
+    pub terrain_data_tx: AtomicU64,
+    /// Requested 4 × 4 sub-grids not sent because the DEM lacks a point of them.
+    pub terrain_subgrids_missing: AtomicU64,
 }
 
 enum Request {
@@ -546,6 +563,10 @@ enum Request {
     MissionAction {
         id: VehicleId,
         request: MissionRequest,
+    },
+    TerrainCheck {
+        id: VehicleId,
+        at: LatLon,
     },
 }
 
@@ -734,6 +755,12 @@ impl LinkHandle {
             Some(_) => {}
         }
         self.send(Request::MissionAction { id, request })
+    }
+
+    /// Asks the vehicle for its terrain height at `at` (`TERRAIN_CHECK`); the answer arrives
+    /// as [`VehicleState::terrain`]. A vehicle that lacks data there starts loading it.
+    pub fn terrain_check(&self, id: VehicleId, at: LatLon) -> Result<(), LinkError> {
+        self.send(Request::TerrainCheck { id, at })
     }
 
     /// Asks the vehicle to stream all telemetry at `hz`.
@@ -1084,6 +1111,8 @@ struct Vehicle {
     identify: Option<(Instant, u8)>,
     /// Last facts sent, to send changes only.
     last_fact: (Option<(String, bool)>, LandedState, Option<u16>),
+    /// When to send the next `TERRAIN_CHECK`; `None` until the vehicle shows it does terrain.
+    terrain_check_due: Option<Instant>,
 }
 
 struct Driver {
@@ -1600,6 +1629,20 @@ impl Driver {
             MavMessage::MISSION_ACK(a) if ours(a.target_system) => {
                 self.mission_event(id, MissionEvent::Ack(a.mavtype));
             }
+            MavMessage::TERRAIN_REQUEST(r) => {
+                let addr = v.addr;
+                if v.terrain_check_due.is_none() {
+                    v.terrain_check_due = Some(clock_now(&*self.cfg.clock));
+                }
+                self.answer_terrain(addr, r);
+            }
+            MavMessage::TERRAIN_REPORT(r) => {
+                v.state.terrain = Some(TerrainReport::from_mav(r));
+                if v.terrain_check_due.is_none() {
+                    v.terrain_check_due = Some(clock_now(&*self.cfg.clock));
+                }
+                self.publish_state(id);
+            }
             _ => {}
         }
     }
@@ -1651,6 +1694,7 @@ impl Driver {
                     vehicle_type: VehicleType::from_mav_type(hb.mavtype),
                     uid: None,
                     wind: None,
+                    terrain: None,
                 },
                 addr: id.peer,
                 last_hb: now,
@@ -1663,6 +1707,7 @@ impl Driver {
                 seq_deadline: None,
                 identify: None,
                 last_fact: (None, LandedState::Unknown, None),
+                terrain_check_due: None,
             }
         });
         if !v.state.link_up {
@@ -2032,6 +2077,29 @@ impl Driver {
             }
             Request::Streams { id, hz } => self.request_streams(id, hz),
             Request::MissionAction { id, request } => self.start_sequence(id, &request),
+            Request::TerrainCheck { id, at } => {
+                if let Some(addr) = self.vehicles.get(&id).map(|v| v.addr) {
+                    self.send_to(addr, &terrain::check(at));
+                }
+            }
+        }
+    }
+
+    /// Answers a `TERRAIN_REQUEST` with a `TERRAIN_DATA` per sub-grid the DEM covers.
+    fn answer_terrain(&mut self, addr: SocketAddr, r: &mav::TERRAIN_REQUEST_DATA) {
+        self.stats
+            .terrain_requests_rx
+            .fetch_add(1, Ordering::Relaxed);
+        let Some(source) = self.cfg.terrain.clone() else {
+            return;
+        };
+        let answer = terrain::answer(&*source.0, r);
+        self.stats
+            .terrain_subgrids_missing
+            .fetch_add(u64::from(answer.missing), Ordering::Relaxed);
+        for data in answer.data {
+            self.send_to(addr, &MavMessage::TERRAIN_DATA(data));
+            self.stats.terrain_data_tx.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -2462,6 +2530,16 @@ impl Driver {
                     pc.deadline = None;
                 }
                 self.drive_command(id, idx, CommandEvent::Timeout);
+            }
+            // Terrain: the vehicle's report at its position, now and then.
+            if let Some(v) = self.vehicles.get_mut(&id)
+                && v.state.link_up
+                && v.terrain_check_due.is_some_and(|d| d <= now)
+                && let Some(pos) = v.state.pos
+            {
+                v.terrain_check_due = Some(now + self.cfg.terrain_check_every);
+                let addr = v.addr;
+                self.send_to(addr, &terrain::check(pos));
             }
             // Coalesced state waiting for room in the channel.
             if self.vehicles.get(&id).is_some_and(|v| v.dirty) && self.backlog.is_empty() {

@@ -5,6 +5,7 @@
 //! - [`mission`] and [`command`]: I/O-free handshakes (`handle(event) -> actions`);
 //! - [`sequence`]: a mission action (start, pause, resume, return, land, abort) as one
 //!   I/O-free sequence of those handshakes, answered by one result;
+//! - [`terrain`]: answers the autopilot's terrain requests from a DEM, decodes its reports;
 //! - [`tlog`]: `.tlog` writer and reader; [`replay`]: a `.tlog` read for replay (positions,
 //!   flight modes, arming, no-fix positions left out);
 //! - [`driver`]: the runtime thread, sockets, timers and per-vehicle state behind
@@ -17,6 +18,7 @@ pub mod driver;
 pub mod mission;
 pub mod replay;
 pub mod sequence;
+pub mod terrain;
 pub mod tlog;
 
 pub use address::{AddressError, LinkAddress};
@@ -33,4 +35,5 @@ pub use mission::{
 };
 pub use replay::{ModeChange, ReplayError, ReplayLog, mode_at, parse_replay, read_replay};
 pub use sequence::{ActionFailure, ActionKind, FailureCause, MissionRequest};
+pub use terrain::{TerrainReport, TerrainSource};
 pub use tlog::{TlogReader, TlogRecord, TlogWriter};

@@ -175,6 +175,7 @@ impl Vehicle {
         if self.motor_failed {
             return Err("PreArm: Motors: Check frame class and type".into());
         }
+        self.terrain_pre_arm()?;
         if !self.mode.allows_arming() {
             return Err(format!("Arm: {} mode not armable", self.mode.name()));
         }

@@ -17,6 +17,8 @@ use mavlink::dialects::ardupilotmega as mav;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
+pub use terrain::TerrainOptions;
+use terrain::TerrainState;
 
 /// `ArduCopter` flight modes (`custom_mode` of HEARTBEAT) the simulator implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -210,6 +212,9 @@ pub struct VehicleConfig {
     /// Cancel an upload after this long without an item, wall seconds (`ArduPilot`'s
     /// `upload_timeout_ms`: 8 s).
     pub mission_upload_timeout_s: f64,
+    /// Terrain (`TERRAIN_ENABLE`): ask the ground station for terrain data, report it and
+    /// refuse to arm while it is pending. `None` (the default): no terrain.
+    pub terrain: Option<TerrainOptions>,
 }
 
 impl VehicleConfig {
@@ -237,6 +242,7 @@ impl VehicleConfig {
             seed: u64::from(system_id),
             mission_rerequest_s: 1.0,
             mission_upload_timeout_s: 8.0,
+            terrain: None,
         }
     }
 }
@@ -387,6 +393,8 @@ pub struct Vehicle {
     landing: bool,
     /// The EKF failsafe has fired (GPS lost) and not cleared.
     ekf_failsafe: bool,
+    /// Terrain cache and requests, when terrain is enabled.
+    terrain: Option<TerrainState>,
 }
 
 /// Message ids used for streams.
@@ -491,6 +499,7 @@ impl Vehicle {
             touchdown_s: None,
             landing: false,
             ekf_failsafe: false,
+            terrain: cfg.terrain.map(TerrainState::new),
             cfg,
         }
     }
@@ -594,6 +603,7 @@ impl Vehicle {
         self.failsafes(&mut out);
         self.upload_timeout(&mut out);
         self.streams(&mut out);
+        self.terrain_tick(&mut out);
         out
     }
 
@@ -655,5 +665,8 @@ mod autopilot;
 mod failsafe;
 mod protocol;
 mod telemetry;
+mod terrain;
+#[cfg(test)]
+mod terrain_tests;
 #[cfg(test)]
 mod tests;

@@ -118,6 +118,18 @@ impl Vehicle {
                     mav::MavMissionResult::MAV_MISSION_ACCEPTED,
                 ));
             }
+            MavMessage::TERRAIN_DATA(d) => {
+                if let Some(t) = self.terrain.as_mut() {
+                    t.store(d);
+                }
+            }
+            MavMessage::TERRAIN_CHECK(c) if self.terrain.is_some() => {
+                let at = aviary_core::terrain_grid::PointE7 {
+                    lat_e7: c.lat,
+                    lon_e7: c.lon,
+                };
+                out.push(self.terrain_report(at, false));
+            }
             MavMessage::MISSION_SET_CURRENT(m) if for_me(m.target_system) => {
                 // ArduPilot answers with MISSION_CURRENT either way (the old or the new item).
                 self.set_current(m.seq, &mut out);

@@ -8,7 +8,7 @@ use super::refresh::ingest_sample;
 use super::supervision;
 use crate::gui::backend::Backend;
 use crate::gui::settings::Settings;
-use crate::gui::state::{AlertKind, AppState, Attitude, DroneView};
+use crate::gui::state::{AlertKind, AppState, Attitude, DroneView, TerrainStatus};
 use aviary_core::vehicle::LandedState;
 use aviary_core::{DroneId, DroneStatus, LatLon, TelemetrySample};
 use aviary_links::mav::{LinkEvent, VehicleId, VehicleState};
@@ -162,6 +162,12 @@ fn vehicle_state(state: &mut AppState, backend: &Backend, drone: DroneId, v: &Ve
         l.home = v.home;
         l.link_quality_pct = Some(v.link_quality_pct);
         landed_words(v.landed).clone_into(&mut l.landed);
+        l.terrain = v.terrain.map(|t| TerrainStatus {
+            terrain_height_m: t.has_data().then_some(t.terrain_height_m),
+            above_terrain_m: t.has_data().then_some(t.current_height_m),
+            pending: t.pending,
+            loaded: t.loaded,
+        });
     }
     let Some(pos) = v.pos else { return };
     let last_battery = state

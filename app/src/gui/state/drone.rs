@@ -54,6 +54,22 @@ pub struct LinkDetail {
     pub link_quality_pct: Option<f64>,
     /// On the ground or in the air, in words (`on the ground`, `in the air`, …).
     pub landed: String,
+    /// The autopilot's terrain data, when it does terrain (`TERRAIN_REPORT`).
+    pub terrain: Option<TerrainStatus>,
+}
+
+/// What an autopilot with terrain enabled says about its terrain data.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TerrainStatus {
+    /// Terrain height under the vehicle above mean sea level, metres; `None` while it has no
+    /// data there.
+    pub terrain_height_m: Option<f64>,
+    /// The vehicle's height above that terrain, metres, when known.
+    pub above_terrain_m: Option<f64>,
+    /// 4 × 4 sub-grids still waited for.
+    pub pending: u16,
+    /// 4 × 4 sub-grids loaded.
+    pub loaded: u16,
 }
 
 /// Orientation of a vehicle, degrees.

@@ -22,7 +22,7 @@ mod weather;
 pub use chooser::{ChooserEntry, ChooserMode, FileChooser};
 pub use drone::{
     Attitude, DroneView, LINK_LOST_AFTER_S, LinkDetail, STATUS_MESSAGES_MAX, StatusMessage,
-    TRAIL_POINTS_MAX,
+    TRAIL_POINTS_MAX, TerrainStatus,
 };
 pub use fleet::{FleetSort, FleetTable};
 pub use history::{HistoryState, Replay, ReplayMark};

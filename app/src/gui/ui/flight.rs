@@ -2,7 +2,8 @@
 //! attitude and heading instruments, the vehicle's own mode and armed state, altitudes, speeds,
 //! battery, GPS, distance to home, link quality, the mission item and the vehicle's
 //! `STATUSTEXT` messages with their severity. Everything is what the vehicle reported; what it
-//! did not report reads "unknown".
+//! did not report reads "unknown". A vehicle that does terrain also shows its terrain height
+//! and the terrain data it has loaded and still waits for.
 
 use super::{ERROR, OK, PENDING, UiCx, fmt_distance};
 use crate::gui::state::{Attitude, DroneView};
@@ -109,7 +110,7 @@ fn figures_ui(ui: &mut Ui, d: &DroneView) {
         ERROR
     };
     let home = l.home.unwrap_or(d.drone.home);
-    let rows: Vec<(&str, String, Color32)> = vec![
+    let mut rows: Vec<(&str, String, Color32)> = vec![
         (
             "Altitude (relative)",
             live.map_or_else(unknown, |s| format!("{:.1} m", s.alt_rel_m)),
@@ -163,6 +164,26 @@ fn figures_ui(ui: &mut Ui, d: &DroneView) {
             ui.visuals().text_color(),
         ),
     ];
+    // Only for a vehicle that does terrain (it sent a `TERRAIN_REPORT`).
+    if let Some(t) = l.terrain {
+        let height = t.terrain_height_m.map_or_else(
+            || "no data here".to_owned(),
+            |h| match t.above_terrain_m {
+                Some(a) => format!("{h:.0} m AMSL, {a:.0} m above"),
+                None => format!("{h:.0} m AMSL"),
+            },
+        );
+        let color = if t.pending > 0 {
+            PENDING
+        } else {
+            ui.visuals().text_color()
+        };
+        rows.push((
+            "Terrain",
+            format!("{height} · {} loaded · {} pending", t.loaded, t.pending),
+            color,
+        ));
+    }
     egui::Grid::new("flight_figures")
         .num_columns(2)
         .spacing([12.0, 3.0])
