@@ -131,6 +131,8 @@ pub struct Backend {
     pub fleet: Option<FleetClient>,
     /// The weather service (links side, its own thread), started on first use.
     pub weather: Option<WeatherClient>,
+    /// The running offline-map download (links side, the `aviary-tile-download` thread).
+    pub tile_download: Option<aviary_links::tiles::Download>,
     /// Alert sounds (their own thread, started with the first sound).
     pub sound: super::sound::AlertSound,
 }
@@ -220,6 +222,7 @@ impl Backend {
             sim_link: None,
             fleet: None,
             weather: None,
+            tile_download: None,
             sound: super::sound::AlertSound::default(),
             wake,
         };

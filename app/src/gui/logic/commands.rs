@@ -1,7 +1,7 @@
 //! Executes every [`Command`] the UI emitted, after the frame, in one place: store changes here,
 //! the rest handed to the module of its role.
 
-use super::{LogicMemory, alerts, control, files, link_events, reports, simulator};
+use super::{LogicMemory, alerts, control, files, link_events, offline_maps, reports, simulator};
 use crate::gui::backend::Backend;
 use crate::gui::command::Command;
 use crate::gui::jobs::JobOutput;
@@ -152,6 +152,13 @@ pub fn handle_command(
         Command::MissionReport(id) => reports::mission_report(state, backend, id),
         Command::OrgReport(req) => reports::org_report(state, backend, req),
         Command::ApplySimulator => simulator::apply_simulator(state, backend, settings, memory),
+        Command::OfflineMapsList => offline_maps::list(state, settings),
+        Command::OfflineMapsEstimate(area) => offline_maps::estimate(state, area),
+        Command::OfflineMapsDownload { name, area } => {
+            offline_maps::download(state, backend, settings, &name, area);
+        }
+        Command::OfflineMapsCancel => offline_maps::cancel(backend),
+        Command::OfflineMapsDelete(name) => offline_maps::delete(state, settings, &name),
         Command::SaveSettings => {
             match settings.save() {
                 Ok(path) => state.notice(format!("settings saved to {}", path.display()), false),

@@ -4,13 +4,14 @@
 //! [`AppState`] composes the state of each view, one file each: `drone` (a drone as the window
 //! sees it, shared by the views), `monitor` (command log and alerts), `plan` (the editor and its
 //! preview), `fleet` (table controls), `history` (search and replay), `simulator` (the panel and
-//! its faults), `reports` (the organisation-report form) and `server` (the fleet-server panel of
+//! its faults), `reports` (the organisation-report form), `offline` (the Offline maps window) and `server` (the fleet-server panel of
 //! Settings).
 
 mod drone;
 mod fleet;
 mod history;
 mod monitor;
+mod offline;
 mod plan;
 mod reports;
 mod server;
@@ -27,6 +28,7 @@ pub use monitor::{
     Alert, AlertDroneRow, AlertGroup, AlertKind, AlertSeverity, CommandOutcome, CommandRecord,
     Destructive, LOW_BATTERY_PCT, PreflightPrompt, SupervisedView, action_label, alert_groups,
 };
+pub use offline::{DownloadProgress, OfflineMapsState, OfflineSet};
 pub use plan::{PlanEditor, PlanPreview};
 pub use reports::{ORG_REPORT_JOB, OrgReportForm};
 pub use server::{ServerPanel, ServerStatus};
@@ -213,6 +215,8 @@ pub struct AppState {
     /// A box (south-west, north-east corner) the map moves to at its next frame: an imported
     /// area or mission, a loaded replay.
     pub map_focus: Option<(LatLon, LatLon)>,
+    /// The Offline maps window.
+    pub offline: OfflineMapsState,
     /// Who sits at this desktop, for the audit log when not signed in to a fleet server: the
     /// operating system's account ([`crate::flight::os_account`]).
     pub operator: String,
@@ -254,6 +258,7 @@ impl AppState {
             link_states: Vec::new(),
             server: ServerPanel::default(),
             map_focus: None,
+            offline: OfflineMapsState::default(),
             operator: crate::flight::os_account(),
         }
     }

@@ -10,7 +10,7 @@ use crate::gui::map::to_position;
 use crate::gui::state::View;
 use aviary_core::LatLon;
 use egui::{Color32, DragPanButtons, RichText, Ui};
-use walkers::{Map, MercatorProjection, Projector, Tiles as _};
+use walkers::{Map, MercatorProjection, Projector};
 
 /// Draws the map for the current view.
 pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
@@ -45,7 +45,7 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         let projector = Projector::new(rect, &MercatorProjection, &map.memory, my_position);
         basemap.paint(&ui.painter_at(rect), &projector, rect);
     }
-    let attribution = map.tiles.as_ref().map(|t| t.attribution().text);
+    let attribution = map.tiles.as_ref().map(|t| t.attribution_text().to_owned());
     let view = state.view;
     let tiles = map.tiles.as_mut().map(|t| t as &mut dyn walkers::Tiles);
     // The editor is borrowed mutably by its overlay; the path it previews is drawn from a copy.
@@ -134,6 +134,16 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             state.selected_mission = Some(mission.id);
         }
     }
+    // The visible area, for the Offline maps window.
+    let projector = Projector::new(response.rect, &MercatorProjection, &map.memory, my_position);
+    let sw =
+        crate::gui::map::from_position(projector.unproject(response.rect.left_bottom().to_vec2()));
+    let ne =
+        crate::gui::map::from_position(projector.unproject(response.rect.right_top().to_vec2()));
+    state.offline.visible = Some((sw, ne, map.memory.zoom()));
+    if let Some(problem) = map.tiles.as_ref().and_then(|t| t.problem()) {
+        tiles_problem_ui(ui, response.rect, problem);
+    }
     let lat_deg = map
         .memory
         .detached()
@@ -190,12 +200,7 @@ fn scale_bar_ui(ui: &Ui, rect: egui::Rect, lat_deg: f64, zoom: f64) {
     );
 }
 
-fn map_controls_ui(
-    ui: &mut Ui,
-    cx: &mut UiCx<'_>,
-    rect: egui::Rect,
-    attribution: Option<&'static str>,
-) {
+fn map_controls_ui(ui: &mut Ui, cx: &mut UiCx<'_>, rect: egui::Rect, attribution: Option<String>) {
     let map = &mut *cx.map;
     egui::Area::new(egui::Id::unique("map_controls"))
         .fixed_pos(rect.right_top() + egui::vec2(-168.0, 10.0))
@@ -221,6 +226,11 @@ fn map_controls_ui(
                         let _ = map.memory.set_zoom(2.0);
                     }
                 });
+                if ui.button("Offline maps…").clicked() {
+                    cx.state.offline.open = true;
+                    cx.commands
+                        .send(crate::gui::command::Command::OfflineMapsList);
+                }
                 ui.label(RichText::new("Go to site").small().weak());
                 for site in &cx.state.sites {
                     if ui.button(&site.name).clicked() {
@@ -257,6 +267,23 @@ fn map_controls_ui(
                     .background_color(Color32::from_white_alpha(200))
                     .color(Color32::DARK_GRAY),
             );
+        });
+}
+
+/// A notice across the top of the map: why tiles do not load, and what still shows.
+fn tiles_problem_ui(ui: &Ui, rect: egui::Rect, problem: &str) {
+    egui::Area::new(egui::Id::unique("map_tiles_problem"))
+        .fixed_pos(rect.left_top() + egui::vec2(10.0, 10.0))
+        .show(ui.ctx(), |ui| {
+            egui::Frame::popup(ui.style()).show(ui, |ui| {
+                ui.set_max_width((rect.width() - 200.0).max(200.0));
+                ui.label(
+                    RichText::new(format!(
+                        "Map tiles cannot load: {problem}. Stored offline maps and the basemap still show."
+                    ))
+                    .color(super::ERROR),
+                );
+            });
         });
 }
 

@@ -9,6 +9,7 @@ pub mod history;
 pub mod limits;
 pub mod map;
 pub mod monitor;
+pub mod offline_maps;
 pub mod plan;
 pub mod reports;
 pub mod settings;
@@ -106,6 +107,7 @@ pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     destructive_ui(ui, cx);
     preflight_ui(ui, cx);
     calendar::run_prompt_ui(ui, cx);
+    offline_maps::offline_maps_ui(ui, cx);
 }
 
 fn top_bar_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
