@@ -171,7 +171,7 @@ impl Settings {
             .nth(1)
             .and_then(|rest| rest.split('/').next())
             .unwrap_or("custom")
-            .to_owned();
+            .replace("{s}.", "");
         let attribution = if self.tile_attribution.trim().is_empty() {
             format!("Map tiles: {host}")
         } else {
@@ -226,6 +226,38 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tile_source_is_osm_by_default_and_takes_key_and_attribution() {
+        let osm = Settings::default().tile_source().expect("osm");
+        assert_eq!(osm.name, "OpenStreetMap");
+        assert_eq!(osm.attribution, "© OpenStreetMap contributors");
+        let keyed = Settings {
+            tile_url: "https://{s}.maps.example/{z}/{x}/{-y}.jpg?key={key}".into(),
+            tile_key: " k1 ".into(),
+            ..Settings::default()
+        };
+        let source = keyed.tile_source().expect("custom");
+        assert_eq!(source.attribution, "Map tiles: maps.example");
+        assert_eq!(
+            source.url(aviary_links::tiles::TileId { z: 1, x: 0, y: 0 }),
+            "https://a.maps.example/1/0/1.jpg?key=k1"
+        );
+        let named = Settings {
+            tile_attribution: "© Example Maps".into(),
+            ..keyed.clone()
+        };
+        assert_eq!(
+            named.tile_source().expect("named").attribution,
+            "© Example Maps"
+        );
+        let no_key = Settings {
+            tile_key: String::new(),
+            ..keyed
+        };
+        let e = no_key.tile_source().expect_err("needs a key");
+        assert!(e.to_string().contains("API key"), "{e}");
+    }
 
     #[test]
     fn settings_round_trip_and_tolerate_missing_fields() {
