@@ -39,7 +39,7 @@ pub struct Settings {
     /// Attribution the tile provider requires; empty: OpenStreetMap's for its tiles, else the
     /// provider's host.
     pub tile_attribution: String,
-    /// Folder of stored offline maps and the tile cache; empty: `<data dir>/aviary/tiles`.
+    /// Folder of stored offline maps and the tile cache; empty: `<local data dir>/aviary/tiles`.
     pub tile_dir: String,
     /// Fetch map tiles over HTTP (with a disk cache); off: only the bundled basemap.
     pub online_tiles: bool,
@@ -142,10 +142,11 @@ impl Settings {
     }
 
     /// The folder of stored offline maps and cached tiles: [`Self::tile_dir`], else
-    /// `<data dir>/aviary/tiles` (data, not cache: an offline map must survive cache cleaners).
+    /// `<local data dir>/aviary/tiles` (data, not cache: an offline map must survive cache
+    /// cleaners; local, not roaming: sets are large).
     pub fn tile_store(&self) -> Option<aviary_links::tiles::TileStore> {
         let dir = if self.tile_dir.trim().is_empty() {
-            dirs::data_dir()?.join("aviary").join("tiles")
+            dirs::data_local_dir()?.join("aviary").join("tiles")
         } else {
             PathBuf::from(self.tile_dir.trim())
         };
