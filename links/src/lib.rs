@@ -13,6 +13,9 @@
 //! through the broker to a running fleet server, measured from outside (ingest counters,
 //! mission WebSocket, REST reads).
 //!
+//! [`tiles`] holds map tiles: URL-template sources, area downloads into stored sets on the
+//! `aviary-tile-download` thread, and the map's disk-first tile loader on `aviary-tiles`.
+//!
 //! [`mav`] holds the `MAVLink` ground-station side: [`mav::spawn`] gives a [`mav::LinkHandle`]
 //! and [`mav::LinkEvents`]. It depends on `aviary-core` only among Aviary crates; never on
 //! `aviary-sim` (which it uses as a dev-dependency for loopback tests) nor on the app.
@@ -21,4 +24,5 @@ pub mod fleet;
 pub mod fleet_bench;
 pub mod mav;
 pub mod mqtt;
+pub mod tiles;
 pub mod weather;

@@ -148,7 +148,7 @@ impl AviaryApp {
         }
     }
 
-    /// (Re)creates the HTTP tiles when the settings changed.
+    /// (Re)creates the tile layer when the settings changed.
     fn reload_tiles(&mut self) {
         let want = self.tiles_mode == MapTiles::FromSettings && self.settings.online_tiles;
         if !want {
@@ -156,22 +156,49 @@ impl AviaryApp {
             self.map.tiles_url.clear();
             return;
         }
-        if self.map.tiles.is_some() && self.map.tiles_url == self.settings.tile_url {
+        let wanted = format!(
+            "{}\n{}\n{}",
+            self.settings.tile_url, self.settings.tile_key, self.settings.tile_dir
+        );
+        if self.map.tiles.is_some() && self.map.tiles_url == wanted {
             return;
         }
-        match super::map::tiles::http_tiles(&self.settings.tile_url, self.ctx.clone()) {
+        let layer = self
+            .settings
+            .tile_source()
+            .map_err(|e| e.to_string())
+            .and_then(|source| {
+                let store = self
+                    .settings
+                    .tile_store()
+                    .ok_or_else(|| "no data folder for map tiles".to_owned())?;
+                super::map::tiles::LayerTiles::spawn(source, store, &self.ctx)
+                    .map_err(|e| e.to_string())
+            });
+        match layer {
             Ok(t) => {
                 self.map.tiles = Some(t);
-                self.map.tiles_url.clone_from(&self.settings.tile_url);
+                self.map.tiles_url = wanted;
             }
             Err(e) => {
                 self.map.tiles = None;
-                self.state.notice(format!("map tiles: {e}"), true);
+                self.map.tiles_url.clear();
+                self.state.notice(
+                    format!("map tiles: {e}; showing the offline basemap only"),
+                    true,
+                );
             }
         }
         if self.settings.offline_basemap && self.map.basemap.is_none() {
             self.map.basemap = Basemap::bundled().ok();
         }
+    }
+
+    /// Loads map tiles as the settings say even in a headless app (tests point the settings
+    /// at their own tile server and folder first).
+    pub fn enable_tiles(&mut self) {
+        self.tiles_mode = MapTiles::FromSettings;
+        self.reload_tiles();
     }
 
     /// Drains events into the state (eframe's `logic`).
@@ -187,6 +214,7 @@ impl AviaryApp {
         self.backend
             .repaint_delay_ms
             .store(delay_ms, std::sync::atomic::Ordering::Relaxed);
+        self.refresh_offline_sets();
         if more {
             ctx.request_repaint();
         } else {
@@ -234,6 +262,16 @@ impl AviaryApp {
         }
         if settings_saved {
             self.reload_tiles();
+        }
+        self.refresh_offline_sets();
+    }
+
+    /// The map re-reads the stored offline sets after one was stored or deleted.
+    fn refresh_offline_sets(&mut self) {
+        if std::mem::take(&mut self.state.offline.sets_changed)
+            && let Some(tiles) = &mut self.map.tiles
+        {
+            tiles.refresh();
         }
     }
 }

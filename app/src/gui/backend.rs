@@ -152,6 +152,8 @@ pub struct Backend {
     pub fleet: Option<FleetClient>,
     /// The weather service (links side, its own thread), started on first use.
     pub weather: Option<WeatherClient>,
+    /// The running offline-map download (links side, the `aviary-tile-download` thread).
+    pub tile_download: Option<aviary_links::tiles::Download>,
     /// Alert sounds (their own thread, started with the first sound).
     pub sound: super::sound::AlertSound,
 }
@@ -241,6 +243,7 @@ impl Backend {
             sim_link: None,
             fleet: None,
             weather: None,
+            tile_download: None,
             sound: super::sound::AlertSound::default(),
             wake,
             repaint_delay_ms: Arc::new(AtomicU64::new(LIVE_REPAINT_MS)),

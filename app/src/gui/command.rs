@@ -216,6 +216,34 @@ pub enum Command {
         /// Start (`Ok`) or the reason to decline.
         confirm: Result<(), String>,
     },
+    /// Offline maps: re-read the stored sets and their sizes.
+    OfflineMapsList,
+    /// Offline maps: count the tiles of an area (refused above the cap).
+    OfflineMapsEstimate(OfflineArea),
+    /// Offline maps: download an area into a new stored set named `name`.
+    OfflineMapsDownload {
+        /// The set's name.
+        name: String,
+        /// What to download.
+        area: OfflineArea,
+    },
+    /// Offline maps: stop the running download (nothing of it is kept).
+    OfflineMapsCancel,
+    /// Offline maps: delete a stored set.
+    OfflineMapsDelete(String),
+}
+
+/// An area and zoom range for an offline map.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OfflineArea {
+    /// South-west corner.
+    pub sw: aviary_core::LatLon,
+    /// North-east corner.
+    pub ne: aviary_core::LatLon,
+    /// Lowest zoom.
+    pub zoom_min: u8,
+    /// Highest zoom.
+    pub zoom_max: u8,
 }
 
 /// What [`Command::OrgReport`] writes.

@@ -31,8 +31,16 @@ pub enum SimTransport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
-    /// XYZ tile URL template with `{z}`, `{x}` and `{y}`.
+    /// XYZ/TMS tile URL template: `{z}`, `{x}`, `{y}` (or `{-y}` for TMS rows), optionally
+    /// `{s}` (subdomain) and `{key}` (the API key below).
     pub tile_url: String,
+    /// API key for `{key}` in the tile URL; empty: none.
+    pub tile_key: String,
+    /// Attribution the tile provider requires; empty: OpenStreetMap's for its tiles, else the
+    /// provider's host.
+    pub tile_attribution: String,
+    /// Folder of stored offline maps and the tile cache; empty: `<local data dir>/aviary/tiles`.
+    pub tile_dir: String,
     /// Fetch map tiles over HTTP (with a disk cache); off: only the bundled basemap.
     pub online_tiles: bool,
     /// Draw the bundled Natural Earth basemap under (or instead of) the tiles.
@@ -117,6 +125,9 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             tile_url: OSM_TILE_URL.to_owned(),
+            tile_key: String::new(),
+            tile_attribution: String::new(),
+            tile_dir: String::new(),
             online_tiles: true,
             offline_basemap: true,
             links: Vec::new(),
@@ -164,9 +175,44 @@ impl Settings {
         dirs::config_dir().map(|d| d.join("aviary").join("settings.json"))
     }
 
-    /// Where HTTP map tiles are cached: `<cache dir>/aviary/tiles`.
-    pub fn tile_cache_dir() -> Option<PathBuf> {
-        dirs::cache_dir().map(|d| d.join("aviary").join("tiles"))
+    /// The folder of stored offline maps and cached tiles: [`Self::tile_dir`], else
+    /// `<local data dir>/aviary/tiles` (data, not cache: an offline map must survive cache
+    /// cleaners; local, not roaming: sets are large).
+    pub fn tile_store(&self) -> Option<aviary_links::tiles::TileStore> {
+        let dir = if self.tile_dir.trim().is_empty() {
+            dirs::data_local_dir()?.join("aviary").join("tiles")
+        } else {
+            PathBuf::from(self.tile_dir.trim())
+        };
+        Some(aviary_links::tiles::TileStore::new(dir))
+    }
+
+    /// The tile source the settings describe (OpenStreetMap's own, with its attribution and
+    /// zoom limit, for its URL).
+    pub fn tile_source(
+        &self,
+    ) -> Result<aviary_links::tiles::TileSource, aviary_links::tiles::TileError> {
+        let url = self.tile_url.trim();
+        let key = Some(self.tile_key.trim().to_owned()).filter(|k| !k.is_empty());
+        let osm = aviary_links::tiles::TileSource::openstreetmap();
+        if url == osm.template {
+            return Ok(aviary_links::tiles::TileSource {
+                api_key: key,
+                ..osm
+            });
+        }
+        let host = url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or("custom")
+            .replace("{s}.", "");
+        let attribution = if self.tile_attribution.trim().is_empty() {
+            format!("Map tiles: {host}")
+        } else {
+            self.tile_attribution.trim().to_owned()
+        };
+        aviary_links::tiles::TileSource::custom(&host, url, key, &attribution)
     }
 
     /// Loads the saved settings; defaults when there are none or the file is unreadable
@@ -215,6 +261,38 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tile_source_is_osm_by_default_and_takes_key_and_attribution() {
+        let osm = Settings::default().tile_source().expect("osm");
+        assert_eq!(osm.name, "OpenStreetMap");
+        assert_eq!(osm.attribution, "© OpenStreetMap contributors");
+        let keyed = Settings {
+            tile_url: "https://{s}.maps.example/{z}/{x}/{-y}.jpg?key={key}".into(),
+            tile_key: " k1 ".into(),
+            ..Settings::default()
+        };
+        let source = keyed.tile_source().expect("custom");
+        assert_eq!(source.attribution, "Map tiles: maps.example");
+        assert_eq!(
+            source.url(aviary_links::tiles::TileId { z: 1, x: 0, y: 0 }),
+            "https://a.maps.example/1/0/1.jpg?key=k1"
+        );
+        let named = Settings {
+            tile_attribution: "© Example Maps".into(),
+            ..keyed.clone()
+        };
+        assert_eq!(
+            named.tile_source().expect("named").attribution,
+            "© Example Maps"
+        );
+        let no_key = Settings {
+            tile_key: String::new(),
+            ..keyed
+        };
+        let e = no_key.tile_source().expect_err("needs a key");
+        assert!(e.to_string().contains("API key"), "{e}");
+    }
 
     #[test]
     fn settings_round_trip_and_tolerate_missing_fields() {

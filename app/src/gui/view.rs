@@ -3,16 +3,17 @@
 //! and lent to the `ui`, which lives below the app and so does not import it.
 
 use super::map::basemap::Basemap;
+use super::map::tiles::LayerTiles;
 use std::collections::VecDeque;
-use walkers::{HttpTiles, MapMemory};
+use walkers::MapMemory;
 
 /// The map widget's state: walkers memory, tiles and the basemap.
 pub struct MapView {
     /// Centre and zoom.
     pub memory: MapMemory,
-    /// HTTP tiles, when enabled.
-    pub tiles: Option<HttpTiles>,
-    /// URL the tiles were built for.
+    /// Tiles from the configured source (stored sets and cache first), when enabled.
+    pub tiles: Option<LayerTiles>,
+    /// The source and folder the tiles were built for.
     pub tiles_url: String,
     /// The bundled basemap.
     pub basemap: Option<Basemap>,

@@ -2,7 +2,7 @@
 //! the rest handed to the module of its role.
 
 use super::chooser::{self, ChooserPurpose};
-use super::{LogicMemory, alerts, control, files, link_events, reports, simulator};
+use super::{LogicMemory, alerts, control, files, link_events, offline_maps, reports, simulator};
 use crate::gui::backend::Backend;
 use crate::gui::command::Command;
 use crate::gui::jobs::JobOutput;
@@ -178,6 +178,13 @@ pub fn handle_command(
         Command::ChooserChoose(path) => chooser::choose(state, backend, memory, path),
         Command::ChooserCancel => chooser::cancel(state, memory),
         Command::ApplySimulator => simulator::apply_simulator(state, backend, settings, memory),
+        Command::OfflineMapsList => offline_maps::list(state, settings),
+        Command::OfflineMapsEstimate(area) => offline_maps::estimate(state, area),
+        Command::OfflineMapsDownload { name, area } => {
+            offline_maps::download(state, backend, settings, &name, area);
+        }
+        Command::OfflineMapsCancel => offline_maps::cancel(backend),
+        Command::OfflineMapsDelete(name) => offline_maps::delete(state, settings, &name),
         Command::SaveSettings => {
             match settings.save() {
                 Ok(path) => state.notice(format!("settings saved to {}", path.display()), false),

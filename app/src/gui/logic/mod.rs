@@ -10,7 +10,8 @@
 //! outcomes); `supervision` (each `MAVLink` drone's mission supervisor: the vehicle's reports
 //! move its mission, pre-flight checks before a start); `weather` (site reports from the
 //! links-side service, the verdicts shown and checked); `scheduler` (the desktop's own
-//! scheduled runs through `aviary_core::schedule`).
+//! scheduled runs through `aviary_core::schedule`); `offline_maps` (the Offline maps window's
+//! area downloads and stored sets).
 
 mod alerts;
 pub mod chooser;
@@ -19,6 +20,7 @@ mod control;
 mod files;
 mod job_results;
 mod link_events;
+mod offline_maps;
 mod records;
 mod refresh;
 mod reports;
@@ -117,6 +119,7 @@ pub fn ingest(
     }
     supervision::tick_all(state, backend);
     weather::tick(state, backend, settings);
+    offline_maps::tick(state, backend, settings);
     scheduler::tick(state, backend, settings, memory);
     alerts::evaluate_alerts(state);
     alerts::sound_new_alerts(state, backend, settings, &mut memory.sounded_up_to);

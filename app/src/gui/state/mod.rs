@@ -3,8 +3,10 @@
 //!
 //! [`AppState`] composes the state of each view, one file each: `drone` (a drone as the window
 //! sees it, shared by the views), `monitor` (command log and alerts), `plan` (the editor and its
-//! preview), `plot` (a drone's plotted telemetry), `fleet` (table controls), `history` (search and replay), `simulator` (the panel and
-//! its faults), `reports` (the organisation-report form) and `server` (the fleet-server panel of
+//! preview), `plot` (a drone's plotted telemetry), `chooser` (the built-in file chooser),
+//! `fleet` (table controls), `history` (search and replay), `simulator` (the panel and its
+//! faults), `reports` (the organisation-report form), `offline` (the Offline maps window) and
+//! `server` (the fleet-server panel of
 //! Settings).
 
 mod chooser;
@@ -12,6 +14,7 @@ mod drone;
 mod fleet;
 mod history;
 mod monitor;
+mod offline;
 mod plan;
 mod plot;
 mod reports;
@@ -30,6 +33,7 @@ pub use monitor::{
     Alert, AlertDroneRow, AlertGroup, AlertKind, AlertSeverity, CommandOutcome, CommandRecord,
     Destructive, LOW_BATTERY_PCT, PreflightPrompt, SupervisedView, action_label, alert_groups,
 };
+pub use offline::{DownloadProgress, OfflineMapsState, OfflineSet};
 pub use plan::{PlanEditor, PlanPreview, area_distance_m};
 pub use plot::{
     FLIGHT_SAMPLES_MAX, FLIGHT_STEP_MS, PLOT_GAP_MS, PLOT_SAMPLES_MAX, PlotBuffer, PlotSample,
@@ -226,6 +230,8 @@ pub struct AppState {
     pub store_disk_bytes: Option<u64>,
     /// The built-in file chooser, while it is open.
     pub chooser: Option<FileChooser>,
+    /// The Offline maps window.
+    pub offline: OfflineMapsState,
     /// Who sits at this desktop, for the audit log when not signed in to a fleet server: the
     /// operating system's account ([`crate::flight::os_account`]).
     pub operator: String,
@@ -270,6 +276,7 @@ impl AppState {
             plot_window: PlotWindow::default(),
             store_disk_bytes: None,
             chooser: None,
+            offline: OfflineMapsState::default(),
             operator: crate::flight::os_account(),
         }
     }

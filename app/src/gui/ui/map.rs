@@ -10,7 +10,7 @@ use crate::gui::map::to_position;
 use crate::gui::state::{AppState, View};
 use aviary_core::LatLon;
 use egui::{Color32, DragPanButtons, RichText, Ui};
-use walkers::{Map, MercatorProjection, Projector, Tiles as _};
+use walkers::{Map, MercatorProjection, Projector};
 
 /// Draws the map for the current view.
 pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
@@ -45,7 +45,7 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         let projector = Projector::new(rect, &MercatorProjection, &map.memory, my_position);
         basemap.paint(&ui.painter_at(rect), &projector, rect);
     }
-    let attribution = map.tiles.as_ref().map(|t| t.attribution().text);
+    let attribution = map.tiles.as_ref().map(|t| t.attribution_text().to_owned());
     let view = state.view;
     let tiles = map.tiles.as_mut().map(|t| t as &mut dyn walkers::Tiles);
     // The editor is borrowed mutably by its overlay; the path it previews is drawn from a copy.
@@ -140,6 +140,16 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             state.selected_mission = Some(mission.id);
         }
     }
+    // The visible area, for the Offline maps window.
+    let projector = Projector::new(response.rect, &MercatorProjection, &map.memory, my_position);
+    let sw =
+        crate::gui::map::from_position(projector.unproject(response.rect.left_bottom().to_vec2()));
+    let ne =
+        crate::gui::map::from_position(projector.unproject(response.rect.right_top().to_vec2()));
+    state.offline.visible = Some((sw, ne, map.memory.zoom()));
+    if let Some(problem) = map.tiles.as_ref().and_then(|t| t.problem()) {
+        tiles_problem_ui(ui, response.rect, problem);
+    }
     let lat_deg = map
         .memory
         .detached()
@@ -196,12 +206,7 @@ fn scale_bar_ui(ui: &Ui, rect: egui::Rect, lat_deg: f64, zoom: f64) {
     );
 }
 
-fn map_controls_ui(
-    ui: &mut Ui,
-    cx: &mut UiCx<'_>,
-    rect: egui::Rect,
-    attribution: Option<&'static str>,
-) {
+fn map_controls_ui(ui: &mut Ui, cx: &mut UiCx<'_>, rect: egui::Rect, attribution: Option<String>) {
     let map = &mut *cx.map;
     egui::Area::new(egui::Id::unique("map_controls"))
         .fixed_pos(rect.right_top() + egui::vec2(-168.0, 10.0))
@@ -227,6 +232,11 @@ fn map_controls_ui(
                         let _ = map.memory.set_zoom(2.0);
                     }
                 });
+                if ui.button("Offline maps…").clicked() {
+                    cx.state.offline.open = true;
+                    cx.commands
+                        .send(crate::gui::command::Command::OfflineMapsList);
+                }
                 goto_ui(ui, &mut map.goto_text, &mut map.goto_error, cx.state);
                 ui.label(RichText::new("Go to site").small().weak());
                 for site in &cx.state.sites {
@@ -294,6 +304,23 @@ fn goto_ui(ui: &mut Ui, text: &mut String, error: &mut Option<String>, state: &m
     if let Some(e) = error {
         ui.label(RichText::new(e.as_str()).small().color(super::ERROR));
     }
+}
+
+/// A notice across the top of the map: why tiles do not load, and what still shows.
+fn tiles_problem_ui(ui: &Ui, rect: egui::Rect, problem: &str) {
+    egui::Area::new(egui::Id::unique("map_tiles_problem"))
+        .fixed_pos(rect.left_top() + egui::vec2(10.0, 10.0))
+        .show(ui.ctx(), |ui| {
+            egui::Frame::popup(ui.style()).show(ui, |ui| {
+                ui.set_max_width((rect.width() - 200.0).max(200.0));
+                ui.label(
+                    RichText::new(format!(
+                        "Map tiles cannot load: {problem}. Stored offline maps and the basemap still show."
+                    ))
+                    .color(super::ERROR),
+                );
+            });
+        });
 }
 
 /// The web-mercator zoom at which the box `sw`..`ne` fills at most 80 % of a `width_px` ×

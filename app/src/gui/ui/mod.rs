@@ -10,6 +10,7 @@ pub mod history;
 pub mod limits;
 pub mod map;
 pub mod monitor;
+pub mod offline_maps;
 pub mod plan;
 pub mod plots;
 pub mod replay;
@@ -110,6 +111,7 @@ pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     preflight_ui(ui, cx);
     chooser::chooser_ui(ui, cx);
     calendar::run_prompt_ui(ui, cx);
+    offline_maps::offline_maps_ui(ui, cx);
 }
 
 fn top_bar_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {

@@ -39,6 +39,23 @@ pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 }
             });
             ui.end_row();
+            ui.label("Tile API key");
+            ui.add(
+                egui::TextEdit::singleline(&mut s.tile_key)
+                    .id_salt("tile_key")
+                    .password(true)
+                    .desired_width(260.0),
+            )
+            .on_hover_text("Replaces {key} in the tile URL");
+            ui.end_row();
+            ui.label("Tile attribution");
+            ui.add(
+                egui::TextEdit::singleline(&mut s.tile_attribution)
+                    .id_salt("tile_attribution")
+                    .hint_text("as the tile provider requires")
+                    .desired_width(420.0),
+            );
+            ui.end_row();
             ui.label("Offline basemap");
             ui.checkbox(
                 &mut s.offline_basemap,
