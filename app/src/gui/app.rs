@@ -122,6 +122,7 @@ impl AviaryApp {
                 password,
             });
         }
+        logic::start(&mut app.state, &mut app.backend, &mut app.logic);
         logic::ingest(
             &mut app.state,
             &mut app.backend,

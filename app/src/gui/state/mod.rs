@@ -24,8 +24,9 @@ pub use drone::{
 pub use fleet::{FleetSort, FleetTable};
 pub use history::{HistoryState, Replay};
 pub use monitor::{
-    Alert, AlertDroneRow, AlertGroup, AlertKind, AlertSeverity, CommandOutcome, CommandRecord,
-    Destructive, LOW_BATTERY_PCT, PreflightPrompt, SupervisedView, action_label, alert_groups,
+    ALERT_HISTORY_PAGE, Alert, AlertDroneRow, AlertGroup, AlertHistoryQuery, AlertHistoryRow,
+    AlertHistoryState, AlertKind, AlertSeverity, CommandOutcome, CommandRecord, Destructive,
+    LOW_BATTERY_PCT, PreflightPrompt, SupervisedView, action_label, alert_groups,
 };
 pub use plan::{PlanEditor, PlanPreview};
 pub use reports::{ORG_REPORT_JOB, OrgReportForm};
@@ -186,8 +187,11 @@ pub struct AppState {
     pub supervised: BTreeMap<DroneId, SupervisedView>,
     /// Alerts, newest last.
     pub alerts: Vec<Alert>,
-    /// Next alert id.
+    /// Next alert id (continues after the highest one in the store, so ids stay unique in
+    /// its `alerts` table across restarts).
     pub next_alert_id: u64,
+    /// The alert history window.
+    pub alert_history: AlertHistoryState,
     /// History and replay.
     pub history: HistoryState,
     /// Simulator panel.
@@ -239,6 +243,7 @@ impl AppState {
             supervised: BTreeMap::new(),
             alerts: Vec::new(),
             next_alert_id: 1,
+            alert_history: AlertHistoryState::default(),
             history: HistoryState {
                 last_days: 0,
                 ..HistoryState::default()
@@ -318,6 +323,7 @@ impl AppState {
             drone,
             message: message.into(),
             acknowledged_at: None,
+            acknowledged_by: None,
         });
     }
 
@@ -348,6 +354,7 @@ impl AppState {
             drone,
             message,
             acknowledged_at: None,
+            acknowledged_by: None,
         });
     }
 

@@ -1,6 +1,7 @@
 //! One module per view; each draws from [`AppState`] and queues [`Command`]s. Nothing here
 //! calls the store, a link or the simulator.
 
+pub mod alert_history;
 pub mod alerts;
 pub mod calendar;
 pub mod fleet;
@@ -106,6 +107,7 @@ pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     destructive_ui(ui, cx);
     preflight_ui(ui, cx);
     calendar::run_prompt_ui(ui, cx);
+    alert_history::alert_history_ui(ui, cx);
 }
 
 fn top_bar_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
