@@ -1,7 +1,7 @@
 //! Alerts an operator notices (issue 18), driven by label through `egui_kittest` on the real
 //! app state: an alert survives a restart (the app rebuilt from the same store file lists it
-//! again, not sounded twice), its acknowledgement persists with who and when, the
-//! alert history window pages and filters the stored alerts.
+//! again, not sounded or spoken twice), its acknowledgement persists with who and when, the
+//! alert history window pages and filters the stored alerts, and critical alerts are spoken.
 
 use aviary_app::gui::app::AviaryApp;
 use aviary_app::gui::command::Command;
@@ -34,6 +34,7 @@ fn alerts_survive_a_restart_and_their_history_is_kept() {
     let db = dir.path().join("aviary.db");
     let mut h = harness(&db, start());
     let drone = *h.state().state.drones.keys().next().expect("a demo drone");
+    let label = h.state().state.drone_label(drone);
     let operator = h.state().state.operator_name();
     {
         let s = &mut h.state_mut().state;
@@ -41,6 +42,11 @@ fn alerts_survive_a_restart_and_their_history_is_kept() {
         s.raise_alert(AlertKind::LowBattery, Some(drone), "battery 18 %");
     }
     h.run_steps(2);
+    // Critical alerts are spoken by default, warnings not: one phrase, naming the drone.
+    assert_eq!(
+        h.state().backend.speech.requested,
+        vec![format!("{label}: GPS failsafe")]
+    );
     let battery = h
         .state()
         .state
@@ -78,8 +84,9 @@ fn alerts_survive_a_restart_and_their_history_is_kept() {
         .expect("the recent acknowledged alert is back");
     assert_eq!(low.acknowledged_at, Some(start()));
     assert_eq!(low.acknowledged_by.as_deref(), Some(operator.as_str()));
-    // Restored alerts are not sounded again.
+    // Restored alerts are neither sounded nor spoken again.
     assert!(h.state().backend.sound.requested.is_empty());
+    assert!(h.state().backend.speech.requested.is_empty());
     h.state_mut().state.view = View::Monitor;
     h.run_steps(2);
     h.get_by_label("Critical · Vehicle fault — 1 open of 1");

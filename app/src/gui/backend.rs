@@ -133,6 +133,8 @@ pub struct Backend {
     pub weather: Option<WeatherClient>,
     /// Alert sounds (their own thread, started with the first sound).
     pub sound: super::sound::AlertSound,
+    /// Spoken alerts (their own thread, started with the first phrase).
+    pub speech: super::speech::AlertSpeech,
 }
 
 /// The weather service, its events and the endpoint it was started for.
@@ -221,6 +223,7 @@ impl Backend {
             fleet: None,
             weather: None,
             sound: super::sound::AlertSound::default(),
+            speech: super::speech::AlertSpeech::default(),
             wake,
         };
         if options.simulated_fleet

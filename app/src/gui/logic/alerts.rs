@@ -1,7 +1,7 @@
 //! Alerts raised from the live view (low battery, link lost, geofence) and their
 //! acknowledgement by the operator; each alert and acknowledgement written to the store's
 //! `alerts` table, the open and recent ones read back at start, the history paged from it;
-//! new alerts sounded.
+//! new alerts sounded and spoken.
 
 use super::records::store_write;
 use super::simulator::sim_log;
@@ -118,6 +118,45 @@ pub(super) fn sound_new_alerts(
     *sounded_up_to = newest;
     if let Some(severity) = loudest {
         backend.sound.play(severity);
+    }
+}
+
+/// Speaks the alerts raised since the last call whose severity Settings say to speak: one
+/// phrase for the batch, the newest of its most serious severity ("MAV-3: GPS Glitch"), with
+/// how many more there are.
+pub(super) fn speak_new_alerts(
+    state: &AppState,
+    backend: &mut Backend,
+    settings: &Settings,
+    spoken_up_to: &mut u64,
+) {
+    let newest = state.next_alert_id.saturating_sub(1);
+    if newest <= *spoken_up_to {
+        return;
+    }
+    let fresh: Vec<&Alert> = state
+        .alerts
+        .iter()
+        .rev()
+        .take_while(|a| a.id > *spoken_up_to)
+        .filter(|a| a.acknowledged_at.is_none() && settings.speaks(a.severity))
+        .collect();
+    *spoken_up_to = newest;
+    let Some(top) = fresh.iter().max_by_key(|a| (a.severity, a.id)) else {
+        return;
+    };
+    let phrase = match fresh.len() {
+        1 => alert_phrase(state, top),
+        n => format!("{}, and {} more", alert_phrase(state, top), n - 1),
+    };
+    backend.speech.say(&phrase);
+}
+
+/// "MAV-3: GPS Glitch": the drone's name, then the message (once, if it names the drone).
+pub fn alert_phrase(state: &AppState, alert: &Alert) -> String {
+    match alert.drone.map(|d| state.drone_label(d)) {
+        Some(who) if !alert.message.contains(&who) => format!("{who}: {}", alert.message),
+        _ => alert.message.clone(),
     }
 }
 

@@ -4,8 +4,8 @@
 //! the simulator or a job.
 //!
 //! One file per role: the drain loop and its time budget here; `refresh` (store re-reads and
-//! telemetry samples), `job_results`, `alerts` (raised, saved, restored at [`start`] and
-//! sounded), `link_events` (MAVLink and MQTT events);
+//! telemetry samples), `job_results`, `alerts` (raised, saved, restored at [`start`], sounded
+//! and spoken), `link_events` (MAVLink and MQTT events);
 //! `commands`, the one place a `Command` is executed, with `files` (imports and exports),
 //! `reports` and `simulator` beside it; `control` (mission commands sent to drones and their
 //! outcomes); `supervision` (each `MAVLink` drone's mission supervisor: the vehicle's reports
@@ -27,7 +27,7 @@ mod simulator;
 mod supervision;
 mod weather;
 
-pub use alerts::{GEOFENCE_MARGIN_M, RESTORE_RECENT_H, outside_geofence};
+pub use alerts::{GEOFENCE_MARGIN_M, RESTORE_RECENT_H, alert_phrase, outside_geofence};
 pub use commands::handle_command;
 pub use control::{action_str, confirm_command, mission_event};
 pub use link_events::{apply_link_event, apply_link_settings};
@@ -57,6 +57,8 @@ pub struct LogicMemory {
     telemetry_seen: aviary_store::TelemetryStats,
     /// Alerts up to this id have had their chance to sound.
     sounded_up_to: u64,
+    /// Alerts up to this id have had their chance to be spoken.
+    spoken_up_to: u64,
     /// Alerts up to this id are in the store.
     saved_up_to: u64,
     /// The local scheduler's runs in flight.
@@ -64,12 +66,14 @@ pub struct LogicMemory {
 }
 
 /// Once, before the first frame: the alerts of earlier sessions back on the Monitor (not
-/// sounded or saved again).
+/// sounded, spoken or saved again) and the speech command looked up for Settings.
 pub fn start(state: &mut AppState, backend: &mut Backend, memory: &mut LogicMemory) {
     state.now = backend.clock.now();
     let restored_up_to = alerts::restore_alerts(state, backend);
     memory.saved_up_to = restored_up_to;
     memory.sounded_up_to = restored_up_to;
+    memory.spoken_up_to = restored_up_to;
+    state.speech_engine = backend.speech.program().map(str::to_owned);
 }
 
 /// Drains events into `state` for at most `budget`. Returns whether work is left over (the
@@ -127,6 +131,7 @@ pub fn ingest(
     alerts::evaluate_alerts(state);
     alerts::save_new_alerts(state, backend, &mut memory.saved_up_to);
     alerts::sound_new_alerts(state, backend, settings, &mut memory.sounded_up_to);
+    alerts::speak_new_alerts(state, backend, settings, &mut memory.spoken_up_to);
     state.jobs = backend.jobs.views();
     more
 }

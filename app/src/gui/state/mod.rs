@@ -192,6 +192,9 @@ pub struct AppState {
     pub next_alert_id: u64,
     /// The alert history window.
     pub alert_history: AlertHistoryState,
+    /// The speech command alerts are spoken with (`spd-say`, `say`, …), or `None` when this
+    /// computer has none (Settings says so).
+    pub speech_engine: Option<String>,
     /// History and replay.
     pub history: HistoryState,
     /// Simulator panel.
@@ -244,6 +247,7 @@ impl AppState {
             alerts: Vec::new(),
             next_alert_id: 1,
             alert_history: AlertHistoryState::default(),
+            speech_engine: None,
             history: HistoryState {
                 last_days: 0,
                 ..HistoryState::default()
