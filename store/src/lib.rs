@@ -11,13 +11,16 @@
 //!   and connection with `synchronous=NORMAL`, fed by a bounded channel, in batched
 //!   transactions. Callers never block on disk: a full queue or a full disk drops the sample
 //!   and counts it in [`TelemetryStats`].
-//! * Retention deletes telemetry older than [`StoreOptions::telemetry_retention`] in the
-//!   background (default two years, as in the design).
+//! * Retention deletes telemetry and alerts older than [`StoreOptions::telemetry_retention`]
+//!   in the background (default two years, as in the design).
+//! * The operator's alerts and their acknowledgements ([`StoredAlert`], schema v8) are kept so
+//!   the desktop shows the open ones again after a restart and pages through the history.
 //! * Ending a mission (completed, aborted, failed) writes its [`MissionResult`] in the same
 //!   transaction, computed from its committed telemetry; the reports complete it (coverage,
 //!   photos) and read the history through [`Store::mission_records`]; the organisation
 //!   report reads [`Store::mission_figures`], one table kept in step by triggers (schema v5).
 
+mod alerts;
 mod error;
 mod local;
 mod queries;
@@ -28,6 +31,7 @@ mod thin;
 mod transitions;
 mod writer;
 
+pub use alerts::{AlertFilter, AlertPage, StoredAlert};
 pub use error::StoreError;
 pub use local::{LocalSchedule, MissionWeather, StoredRun};
 pub use queries::{MissionFilter, TelemetryRange};
@@ -51,7 +55,7 @@ pub struct StoreOptions {
     pub telemetry_queue_capacity: usize,
     /// Most samples written in one transaction.
     pub telemetry_batch_max: usize,
-    /// Telemetry older than this is deleted in the background.
+    /// Telemetry (and alerts) older than this is deleted in the background.
     pub telemetry_retention: chrono::Duration,
     /// How often the writer runs retention.
     pub retention_interval: chrono::Duration,

@@ -301,6 +301,27 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX local_schedule_runs_due ON local_schedule_runs(due_us);
     ",
+    // v8: the operator's alerts (issue 18), so an open alert is on the Monitor again after a
+    // restart and the alert history can be paged. The id is the app's own alert id (an
+    // integer key, no uuid: the app numbers its alerts and continues after the highest one).
+    // The history reads newest first, optionally one drone's; restoring reads the open ones
+    // (a partial index, small however long the history) and retention deletes by time.
+    r"
+    CREATE TABLE alerts (
+        alert_id        INTEGER PRIMARY KEY,
+        drone_id        BLOB,
+        kind            TEXT NOT NULL,
+        severity        TEXT NOT NULL,
+        message         TEXT NOT NULL,
+        raised_at       INTEGER NOT NULL,
+        acknowledged_at INTEGER,
+        acknowledged_by TEXT,
+        mission_id      BLOB
+    );
+    CREATE INDEX alerts_raised ON alerts(raised_at);
+    CREATE INDEX alerts_drone_raised ON alerts(drone_id, raised_at);
+    CREATE INDEX alerts_open ON alerts(raised_at) WHERE acknowledged_at IS NULL;
+    ",
 ];
 
 /// The schema version this build writes.
@@ -430,16 +451,17 @@ mod tests {
         migrate(&conn, &path).unwrap();
         let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
         assert_eq!(one("PRAGMA user_version"), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 7);
+        assert_eq!(SCHEMA_VERSION, 8);
         for table in ["missions", "telemetry", "commands", "audit_log", "sites"] {
             assert_eq!(one(&format!("SELECT count(*) FROM {table}")), 1, "{table}");
         }
-        // v7: weather limits, mission weather and local schedules start empty.
+        // v7: weather limits, mission weather and local schedules start empty; v8: alerts too.
         for table in [
             "weather_limits",
             "mission_weather",
             "local_schedules",
             "local_schedule_runs",
+            "alerts",
         ] {
             assert_eq!(one(&format!("SELECT count(*) FROM {table}")), 0, "{table}");
         }
@@ -538,6 +560,52 @@ mod tests {
         conn.execute_batch("DELETE FROM missions WHERE mission_id = x'04'")
             .unwrap();
         assert_eq!(one("SELECT count(*) FROM mission_figures"), 1);
+        migrate(&conn, &path).unwrap();
+        assert_eq!(one("PRAGMA user_version"), SCHEMA_VERSION);
+    }
+
+    /// A file left at version 7 (before alerts were kept) upgrades in place: its rows stay and
+    /// an empty `alerts` table with its indexes appears, ready for the app's alert ids.
+    #[test]
+    fn v7_file_upgrades_with_an_empty_alerts_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v7.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "BEGIN;\n{}\nPRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = 7;\nCOMMIT;",
+            MIGRATIONS[..7].join("\n")
+        ))
+        .unwrap();
+        conn.execute_batch(
+            "INSERT INTO organizations VALUES (x'01', 'Org', 0);
+             INSERT INTO weather_limits VALUES ('Quad X8', '{}', 3);",
+        )
+        .unwrap();
+        check_identity(&conn, &path).unwrap();
+        migrate(&conn, &path).unwrap();
+        let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(one("PRAGMA user_version"), 8);
+        assert_eq!(one("SELECT count(*) FROM organizations"), 1);
+        assert_eq!(one("SELECT count(*) FROM weather_limits"), 1);
+        assert_eq!(one("SELECT count(*) FROM alerts"), 0);
+        for index in ["alerts_raised", "alerts_drone_raised", "alerts_open"] {
+            assert_eq!(
+                one(&format!(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '{index}'"
+                )),
+                1,
+                "{index}"
+            );
+        }
+        conn.execute_batch(
+            "INSERT INTO alerts (alert_id, drone_id, kind, severity, message, raised_at)
+                 VALUES (7, x'04', 'link_lost', 'critical', 'MAV-3: no telemetry for 5 s', 10);",
+        )
+        .unwrap();
+        assert_eq!(
+            one("SELECT count(*) FROM alerts WHERE acknowledged_at IS NULL"),
+            1
+        );
         migrate(&conn, &path).unwrap();
         assert_eq!(one("PRAGMA user_version"), SCHEMA_VERSION);
     }

@@ -145,7 +145,7 @@ impl TelemetryWriter {
     }
 
     /// Runs retention now (it also runs in the background every `retention_interval`);
-    /// returns how many samples were deleted.
+    /// returns how many samples were deleted (alerts older than the cutoff go too, uncounted).
     pub fn run_retention(&self) -> Result<usize, StoreError> {
         let (ack_tx, ack_rx) = sync_channel(1);
         self.tx
@@ -337,6 +337,7 @@ impl Worker {
 
     /// Deletes samples older than `cutoff_us`, one drone at a time on the primary key: each
     /// step is a seek to the next drone id and a range delete, so no time-only index is needed.
+    /// Alerts raised before the cutoff go in the same transaction.
     fn delete_older_than(&mut self, cutoff_us: i64) -> rusqlite::Result<usize> {
         let tx = self.conn.transaction()?;
         let mut deleted = 0;
@@ -351,6 +352,10 @@ impl Worker {
                 deleted += delete.execute(rusqlite::params![id, cutoff_us])?;
                 drone = next.query_row([&id], |r| r.get(0))?;
             }
+            // The operator's alerts follow the telemetry they were raised beside (schema v8);
+            // they are not counted as samples.
+            tx.prepare_cached("DELETE FROM alerts WHERE raised_at < ?1")?
+                .execute([cutoff_us])?;
         }
         tx.commit()?;
         Ok(deleted)

@@ -58,7 +58,9 @@ impl AviaryApp {
             simulated_fleet,
             job_mode: super::jobs::JobMode::Inline,
         };
-        let backend = Backend::new(store, clock, options, std::sync::Arc::new(|| {}));
+        let mut backend = Backend::new(store, clock, options, std::sync::Arc::new(|| {}));
+        // Tests record the phrases they would hear; nothing is spoken.
+        backend.speech = super::speech::AlertSpeech::silent();
         // No weather fetches unless a test points the settings at its own server.
         let settings = Settings {
             weather_url: String::new(),
@@ -124,6 +126,7 @@ impl AviaryApp {
                 password,
             });
         }
+        logic::start(&mut app.state, &mut app.backend, &mut app.logic);
         logic::ingest(
             &mut app.state,
             &mut app.backend,

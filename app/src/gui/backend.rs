@@ -156,6 +156,8 @@ pub struct Backend {
     pub tile_download: Option<aviary_links::tiles::Download>,
     /// Alert sounds (their own thread, started with the first sound).
     pub sound: super::sound::AlertSound,
+    /// Spoken alerts (their own thread, started with the first phrase).
+    pub speech: super::speech::AlertSpeech,
 }
 
 /// The weather service, its events and the endpoint it was started for.
@@ -245,6 +247,7 @@ impl Backend {
             weather: None,
             tile_download: None,
             sound: super::sound::AlertSound::default(),
+            speech: super::speech::AlertSpeech::default(),
             wake,
             repaint_delay_ms: Arc::new(AtomicU64::new(LIVE_REPAINT_MS)),
         };

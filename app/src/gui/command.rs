@@ -2,7 +2,7 @@
 //! file system or a background job. `ui` code pushes [`Command`]s into a [`CommandQueue`];
 //! [`super::logic::handle_command`] executes them after the frame, in one place.
 
-use super::state::{AlertSeverity, FaultKind, PlanPreview, View};
+use super::state::{AlertHistoryQuery, AlertSeverity, FaultKind, PlanPreview, View};
 use aviary_core::wire::CommandAction;
 use aviary_core::{
     DroneId, DroneStatus, FlightPattern, MissionId, MissionParams, MissionStatus, SiteId,
@@ -119,6 +119,8 @@ pub enum Command {
     AcknowledgeAlert(u64),
     /// Acknowledge these alerts at once (a group, or every open alert).
     AcknowledgeAlerts(Vec<u64>),
+    /// Open the alert history window on this page and filter, read from the store.
+    ShowAlertHistory(AlertHistoryQuery),
     /// Play the sound of a severity now (Settings' test button; ignores the mute).
     PlayAlertSound(AlertSeverity),
     /// Pick an area file (GeoJSON, KML, KMZ, SHP) with the native dialog and load it into

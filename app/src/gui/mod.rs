@@ -15,6 +15,7 @@ pub mod planning;
 pub mod seed;
 pub mod settings;
 pub mod sound;
+pub mod speech;
 pub mod state;
 pub mod ui;
 pub mod view;

@@ -76,6 +76,10 @@ pub struct Settings {
     pub mute_critical: bool,
     /// No sound for warnings (the banner still shows them).
     pub mute_warning: bool,
+    /// Speak critical alerts ("MAV-3: GPS failsafe") through the system's speech command.
+    pub speak_critical: bool,
+    /// Speak warnings too (off unless chosen: warnings are frequent).
+    pub speak_warning: bool,
     /// Telemetry older than this many days is deleted (default: the design's two years).
     pub telemetry_retention_days: u32,
     /// Which file dialog Import, Open, Save and Export use.
@@ -119,6 +123,15 @@ impl Settings {
             crate::gui::state::AlertSeverity::Info => false,
         }
     }
+
+    /// Whether alerts of `severity` are spoken (information never is).
+    pub const fn speaks(&self, severity: crate::gui::state::AlertSeverity) -> bool {
+        match severity {
+            crate::gui::state::AlertSeverity::Critical => self.speak_critical,
+            crate::gui::state::AlertSeverity::Warning => self.speak_warning,
+            crate::gui::state::AlertSeverity::Info => false,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -144,6 +157,8 @@ impl Default for Settings {
             schedule_lead_min: 10,
             mute_critical: false,
             mute_warning: false,
+            speak_critical: true,
+            speak_warning: false,
             telemetry_retention_days: aviary_store::DEFAULT_RETENTION_DAYS,
             file_dialog: FileDialogChoice::Auto,
         }
@@ -323,6 +338,12 @@ mod tests {
             !partial.mute_critical,
             "an old settings file sounds critical alerts"
         );
+        assert!(
+            partial.speak_critical && !partial.speak_warning,
+            "an old settings file speaks critical alerts, not warnings"
+        );
+        assert!(partial.speaks(crate::gui::state::AlertSeverity::Critical));
+        assert!(!partial.speaks(crate::gui::state::AlertSeverity::Warning));
         assert_eq!(partial.tile_url, OSM_TILE_URL);
         assert!(partial.show_frame_time);
         assert_eq!(partial.sim_transport, SimTransport::Mavlink);

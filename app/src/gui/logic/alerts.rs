@@ -1,11 +1,22 @@
 //! Alerts raised from the live view (low battery, link lost, geofence) and their
-//! acknowledgement by the operator.
+//! acknowledgement by the operator; each alert and acknowledgement written to the store's
+//! `alerts` table, the open and recent ones read back at start, the history paged from it;
+//! new alerts sounded and spoken.
 
+use super::records::store_write;
 use super::simulator::sim_log;
 use crate::gui::backend::Backend;
 use crate::gui::settings::Settings;
-use crate::gui::state::{AlertKind, AppState, LINK_LOST_AFTER_S, LOW_BATTERY_PCT};
-use aviary_core::{DroneId, LatLon, MissionStatus, SurveyArea};
+use crate::gui::state::{
+    ALERT_HISTORY_PAGE, Alert, AlertHistoryQuery, AlertHistoryRow, AlertKind, AlertSeverity,
+    AppState, LINK_LOST_AFTER_S, LOW_BATTERY_PCT,
+};
+use aviary_core::{DroneId, LatLon, MissionId, MissionStatus, SurveyArea};
+use aviary_store::{AlertFilter, StoredAlert};
+use chrono::{DateTime, Utc};
+
+/// Acknowledged alerts raised this long before a start are shown again beside the open ones.
+pub const RESTORE_RECENT_H: i64 = 24;
 
 /// A drone farther than this outside its mission's area (and from home) breaks the geofence.
 pub const GEOFENCE_MARGIN_M: f64 = 500.0;
@@ -110,15 +121,216 @@ pub(super) fn sound_new_alerts(
     }
 }
 
-pub(super) fn acknowledge_alert(state: &mut AppState, id: u64) {
-    let now = state.now;
-    let Some(alert) = state.alerts.iter_mut().find(|a| a.id == id) else {
-        return;
-    };
-    if alert.acknowledged_at.is_some() {
+/// Speaks the alerts raised since the last call whose severity Settings say to speak: one
+/// phrase for the batch, the newest of its most serious severity ("MAV-3: GPS Glitch"), with
+/// how many more there are.
+pub(super) fn speak_new_alerts(
+    state: &AppState,
+    backend: &mut Backend,
+    settings: &Settings,
+    spoken_up_to: &mut u64,
+) {
+    let newest = state.next_alert_id.saturating_sub(1);
+    if newest <= *spoken_up_to {
         return;
     }
+    let fresh: Vec<&Alert> = state
+        .alerts
+        .iter()
+        .rev()
+        .take_while(|a| a.id > *spoken_up_to)
+        .filter(|a| a.acknowledged_at.is_none() && settings.speaks(a.severity))
+        .collect();
+    *spoken_up_to = newest;
+    let Some(top) = fresh.iter().max_by_key(|a| (a.severity, a.id)) else {
+        return;
+    };
+    let phrase = match fresh.len() {
+        1 => alert_phrase(state, top),
+        n => format!("{}, and {} more", alert_phrase(state, top), n - 1),
+    };
+    backend.speech.say(&phrase);
+}
+
+/// "MAV-3: GPS Glitch": the drone's name, then the message (once, if it names the drone).
+pub fn alert_phrase(state: &AppState, alert: &Alert) -> String {
+    match alert.drone.map(|d| state.drone_label(d)) {
+        Some(who) if !alert.message.contains(&who) => format!("{who}: {}", alert.message),
+        _ => alert.message.clone(),
+    }
+}
+
+/// The mission `drone` is flying (in progress or paused), if any.
+fn flying_mission(state: &AppState, drone: Option<DroneId>) -> Option<MissionId> {
+    let drone = drone?;
+    state
+        .missions
+        .iter()
+        .find(|m| {
+            m.drone_id == Some(drone)
+                && matches!(m.status, MissionStatus::InProgress | MissionStatus::Paused)
+        })
+        .map(|m| m.id)
+}
+
+/// Writes the alerts raised since the last call to the store (with their acknowledgement, if
+/// the operator was quicker than the write). A failed write is shown once per batch.
+pub(super) fn save_new_alerts(state: &mut AppState, backend: &Backend, saved_up_to: &mut u64) {
+    let newest = state.next_alert_id.saturating_sub(1);
+    if newest <= *saved_up_to {
+        return;
+    }
+    let fresh: Vec<StoredAlert> = state
+        .alerts
+        .iter()
+        .filter(|a| a.id > *saved_up_to)
+        .map(|a| StoredAlert {
+            id: a.id,
+            drone: a.drone,
+            kind: a.kind.code().to_owned(),
+            severity: a.severity.code().to_owned(),
+            message: a.message.clone(),
+            raised_at: a.time,
+            acknowledged_at: a.acknowledged_at,
+            acknowledged_by: a.acknowledged_by.clone(),
+            mission: flying_mission(state, a.drone),
+        })
+        .collect();
+    *saved_up_to = newest;
+    let written = fresh.iter().try_for_each(|a| backend.store.insert_alert(a));
+    store_write(state, "alert", written);
+}
+
+/// At start: the open alerts of earlier sessions, and those of the last [`RESTORE_RECENT_H`]
+/// hours, back on the Monitor; new alerts numbered after the highest stored id. Returns that
+/// id (the alerts up to it are saved, and are not sounded or spoken again).
+pub(super) fn restore_alerts(state: &mut AppState, backend: &Backend) -> u64 {
+    let since = state.now - chrono::Duration::hours(RESTORE_RECENT_H);
+    let (stored, max_id) = match (
+        backend.store.alerts_to_restore(since),
+        backend.store.max_alert_id(),
+    ) {
+        (Ok(stored), Ok(max_id)) => (stored, max_id),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "earlier alerts not read");
+            state.notice(format!("earlier alerts not read: {e}"), true);
+            return state.next_alert_id.saturating_sub(1);
+        }
+    };
+    for a in stored {
+        // A kind from a newer Aviary is kept as a vehicle fault rather than lost.
+        let kind = AlertKind::from_code(&a.kind).unwrap_or(AlertKind::VehicleFault);
+        state.alerts.push(Alert {
+            id: a.id,
+            time: a.raised_at,
+            kind,
+            severity: AlertSeverity::from_code(&a.severity).unwrap_or(kind.severity()),
+            drone: a.drone,
+            message: a.message,
+            acknowledged_at: a.acknowledged_at,
+            acknowledged_by: a.acknowledged_by,
+        });
+    }
+    state.next_alert_id = state.next_alert_id.max(max_id + 1);
+    state.next_alert_id - 1
+}
+
+/// Reads a page of the alert history into the window's state.
+pub(super) fn load_alert_history(
+    state: &mut AppState,
+    backend: &Backend,
+    query: AlertHistoryQuery,
+) {
+    let filter = AlertFilter {
+        severity: query.severity.map(|s| s.code().to_owned()),
+        drone: query.drone,
+    };
+    state.alert_history.open = true;
+    state.alert_history.query = query;
+    match backend
+        .store
+        .alert_history(&filter, query.page, ALERT_HISTORY_PAGE)
+    {
+        Ok(page) => {
+            state.alert_history.total = page.total;
+            state.alert_history.rows = page.alerts.iter().map(|a| history_row(state, a)).collect();
+        }
+        Err(e) => {
+            state.alert_history.rows.clear();
+            state.alert_history.total = 0;
+            state.notice(format!("alert history: {e}"), true);
+        }
+    }
+}
+
+/// A time in the drone's site's time zone when the drone and its site are known, else UTC.
+fn site_time(state: &AppState, drone: Option<DroneId>, t: DateTime<Utc>) -> String {
+    let site = drone
+        .and_then(|d| state.drones.get(&d))
+        .and_then(|d| state.site(d.drone.site_id));
+    match site {
+        Some(site) => site
+            .local_time(t)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string(),
+        None => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    }
+}
+
+fn history_row(state: &AppState, a: &StoredAlert) -> AlertHistoryRow {
+    let acknowledged = match (a.acknowledged_at, &a.acknowledged_by) {
+        (Some(at), Some(by)) => format!("{} by {by}", site_time(state, a.drone, at)),
+        (Some(at), None) => site_time(state, a.drone, at),
+        (None, _) => "open".to_owned(),
+    };
+    AlertHistoryRow {
+        id: a.id,
+        raised: site_time(state, a.drone, a.raised_at),
+        severity: AlertSeverity::from_code(&a.severity),
+        kind: AlertKind::from_code(&a.kind)
+            .map_or_else(|| a.kind.clone(), |k| k.label().to_owned()),
+        drone: a
+            .drone
+            .map_or_else(|| "—".to_owned(), |d| state.drone_label(d)),
+        message: a.message.clone(),
+        acknowledged,
+    }
+}
+
+/// Acknowledges `ids` (those still open), writes the acknowledgements to the store in one
+/// transaction under the operator's name, and refreshes an open history window.
+pub(super) fn acknowledge_alerts(state: &mut AppState, backend: &Backend, ids: &[u64]) {
+    let acked: Vec<u64> = ids
+        .iter()
+        .copied()
+        .filter(|&id| acknowledge_alert(state, id))
+        .collect();
+    if acked.is_empty() {
+        return;
+    }
+    let by = state.operator_name();
+    let written = backend
+        .store
+        .acknowledge_alerts(&acked, state.now, Some(by.as_str()));
+    store_write(state, "alert acknowledgement", written);
+    if state.alert_history.open {
+        let query = state.alert_history.query;
+        load_alert_history(state, backend, query);
+    }
+}
+
+/// Acknowledges alert `id` in the window's list; whether it was open.
+fn acknowledge_alert(state: &mut AppState, id: u64) -> bool {
+    let now = state.now;
+    let by = state.operator_name();
+    let Some(alert) = state.alerts.iter_mut().find(|a| a.id == id) else {
+        return false;
+    };
+    if alert.acknowledged_at.is_some() {
+        return false;
+    }
     alert.acknowledged_at = Some(now);
+    alert.acknowledged_by = Some(by);
     let (drone, kind) = (alert.drone, alert.kind);
     if let Some(drone) = drone
         && let Some(at) = state.sim.fault_at.get(&drone).copied()
@@ -133,6 +345,7 @@ pub(super) fn acknowledge_alert(state: &mut AppState, id: u64) {
             ),
         );
     }
+    true
 }
 
 #[cfg(test)]

@@ -122,12 +122,9 @@ pub fn handle_command(
             }
             memory.dirty = true;
         }
-        Command::AcknowledgeAlert(id) => alerts::acknowledge_alert(state, id),
-        Command::AcknowledgeAlerts(ids) => {
-            for id in ids {
-                alerts::acknowledge_alert(state, id);
-            }
-        }
+        Command::AcknowledgeAlert(id) => alerts::acknowledge_alerts(state, backend, &[id]),
+        Command::AcknowledgeAlerts(ids) => alerts::acknowledge_alerts(state, backend, &ids),
+        Command::ShowAlertHistory(query) => alerts::load_alert_history(state, backend, query),
         Command::PlayAlertSound(severity) => backend.sound.play(severity),
         Command::ImportArea if chooser::use_builtin(settings) => {
             chooser::open(state, memory, ChooserPurpose::ImportArea);

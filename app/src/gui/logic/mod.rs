@@ -4,7 +4,8 @@
 //! the simulator or a job.
 //!
 //! One file per role: the drain loop and its time budget here; `refresh` (store re-reads and
-//! telemetry samples), `job_results`, `alerts`, `link_events` (MAVLink and MQTT events);
+//! telemetry samples), `job_results`, `alerts` (raised, saved, restored at [`start`], sounded
+//! and spoken), `link_events` (MAVLink and MQTT events);
 //! `commands`, the one place a `Command` is executed, with `files` (imports and exports),
 //! `reports` and `simulator` beside it; `control` (mission commands sent to drones and their
 //! outcomes); `supervision` (each `MAVLink` drone's mission supervisor: the vehicle's reports
@@ -29,7 +30,7 @@ mod simulator;
 mod supervision;
 mod weather;
 
-pub use alerts::{GEOFENCE_MARGIN_M, outside_geofence};
+pub use alerts::{GEOFENCE_MARGIN_M, RESTORE_RECENT_H, alert_phrase, outside_geofence};
 pub use commands::handle_command;
 pub use control::{action_str, confirm_command, mission_event};
 pub use link_events::{apply_link_event, apply_link_settings};
@@ -59,12 +60,27 @@ pub struct LogicMemory {
     telemetry_seen: aviary_store::TelemetryStats,
     /// Alerts up to this id have had their chance to sound.
     sounded_up_to: u64,
+    /// Alerts up to this id have had their chance to be spoken.
+    spoken_up_to: u64,
+    /// Alerts up to this id are in the store.
+    saved_up_to: u64,
     /// The local scheduler's runs in flight.
     pub(crate) scheduler: scheduler::SchedulerMemory,
     /// What the built-in file chooser is open for.
     chooser: Option<chooser::ChooserPurpose>,
     /// The folder the built-in file chooser listed last.
     chooser_dir: Option<std::path::PathBuf>,
+}
+
+/// Once, before the first frame: the alerts of earlier sessions back on the Monitor (not
+/// sounded, spoken or saved again) and the speech command looked up for Settings.
+pub fn start(state: &mut AppState, backend: &mut Backend, memory: &mut LogicMemory) {
+    state.now = backend.clock.now();
+    let restored_up_to = alerts::restore_alerts(state, backend);
+    memory.saved_up_to = restored_up_to;
+    memory.sounded_up_to = restored_up_to;
+    memory.spoken_up_to = restored_up_to;
+    state.speech_engine = backend.speech.program().map(str::to_owned);
 }
 
 /// Drains events into `state` for at most `budget`. Returns whether work is left over (the
@@ -122,7 +138,9 @@ pub fn ingest(
     offline_maps::tick(state, backend, settings);
     scheduler::tick(state, backend, settings, memory);
     alerts::evaluate_alerts(state);
+    alerts::save_new_alerts(state, backend, &mut memory.saved_up_to);
     alerts::sound_new_alerts(state, backend, settings, &mut memory.sounded_up_to);
+    alerts::speak_new_alerts(state, backend, settings, &mut memory.spoken_up_to);
     state.jobs = backend.jobs.views();
     more
 }

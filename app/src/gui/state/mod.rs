@@ -30,8 +30,9 @@ pub use drone::{
 pub use fleet::{FleetSort, FleetTable};
 pub use history::{HistoryState, Replay, ReplayMark};
 pub use monitor::{
-    Alert, AlertDroneRow, AlertGroup, AlertKind, AlertSeverity, CommandOutcome, CommandRecord,
-    Destructive, LOW_BATTERY_PCT, PreflightPrompt, SupervisedView, action_label, alert_groups,
+    ALERT_HISTORY_PAGE, Alert, AlertDroneRow, AlertGroup, AlertHistoryQuery, AlertHistoryRow,
+    AlertHistoryState, AlertKind, AlertSeverity, CommandOutcome, CommandRecord, Destructive,
+    LOW_BATTERY_PCT, PreflightPrompt, SupervisedView, action_label, alert_groups,
 };
 pub use offline::{DownloadProgress, OfflineMapsState, OfflineSet};
 pub use plan::{PlanEditor, PlanPreview, area_distance_m};
@@ -197,8 +198,14 @@ pub struct AppState {
     pub supervised: BTreeMap<DroneId, SupervisedView>,
     /// Alerts, newest last.
     pub alerts: Vec<Alert>,
-    /// Next alert id.
+    /// Next alert id (continues after the highest one in the store, so ids stay unique in
+    /// its `alerts` table across restarts).
     pub next_alert_id: u64,
+    /// The alert history window.
+    pub alert_history: AlertHistoryState,
+    /// The speech command alerts are spoken with (`spd-say`, `say`, …), or `None` when this
+    /// computer has none (Settings says so).
+    pub speech_engine: Option<String>,
     /// History and replay.
     pub history: HistoryState,
     /// Simulator panel.
@@ -258,6 +265,8 @@ impl AppState {
             supervised: BTreeMap::new(),
             alerts: Vec::new(),
             next_alert_id: 1,
+            alert_history: AlertHistoryState::default(),
+            speech_engine: None,
             history: HistoryState {
                 last_days: 0,
                 ..HistoryState::default()
@@ -335,6 +344,7 @@ impl AppState {
             drone,
             message: message.into(),
             acknowledged_at: None,
+            acknowledged_by: None,
         });
     }
 
@@ -365,6 +375,7 @@ impl AppState {
             drone,
             message,
             acknowledged_at: None,
+            acknowledged_by: None,
         });
     }
 

@@ -94,6 +94,35 @@ impl AlertKind {
         }
     }
 
+    /// Every kind.
+    pub const ALL: [AlertKind; 7] = [
+        Self::LowBattery,
+        Self::LinkLost,
+        Self::CommandFailed,
+        Self::Geofence,
+        Self::VehicleFault,
+        Self::Weather,
+        Self::MissedRun,
+    ];
+
+    /// Its code in the store's `alerts` table; stable across versions.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::LowBattery => "low_battery",
+            Self::LinkLost => "link_lost",
+            Self::CommandFailed => "command_failed",
+            Self::Geofence => "geofence",
+            Self::VehicleFault => "vehicle_fault",
+            Self::Weather => "weather",
+            Self::MissedRun => "missed_run",
+        }
+    }
+
+    /// The kind of a stored code (`None` for a code this version does not know).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+
     /// How serious an alert of this kind is: a drone that may be lost or hurt is critical
     /// (link lost, outside its geofence, a fault in the vehicle's own words), one that needs the
     /// operator soon is a warning, a run that did not happen is information.
@@ -118,6 +147,23 @@ pub enum AlertSeverity {
 }
 
 impl AlertSeverity {
+    /// Every severity, the most serious first (as filters list them).
+    pub const ALL: [AlertSeverity; 3] = [Self::Critical, Self::Warning, Self::Info];
+
+    /// Its code in the store's `alerts` table; stable across versions.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+
+    /// The severity of a stored code (`None` for a code this version does not know).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
     /// Label.
     pub const fn label(self) -> &'static str {
         match self {
@@ -243,6 +289,61 @@ pub struct Alert {
     pub message: String,
     /// When the operator acknowledged it.
     pub acknowledged_at: Option<DateTime<Utc>>,
+    /// Who acknowledged it (the operator's name), when known.
+    pub acknowledged_by: Option<String>,
+}
+
+/// Alerts the history window shows per page.
+pub const ALERT_HISTORY_PAGE: usize = 100;
+
+/// What the alert history window asks the store for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AlertHistoryQuery {
+    /// Page, from 0 (the newest alerts).
+    pub page: usize,
+    /// Only this severity.
+    pub severity: Option<AlertSeverity>,
+    /// Only this drone's alerts.
+    pub drone: Option<DroneId>,
+}
+
+/// One stored alert as the history window lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertHistoryRow {
+    /// Its id.
+    pub id: u64,
+    /// When it was raised, in the drone's site's time zone when known (else UTC).
+    pub raised: String,
+    /// Severity (`None`: a code from a newer version).
+    pub severity: Option<AlertSeverity>,
+    /// Kind in words.
+    pub kind: String,
+    /// The drone's label, or "—".
+    pub drone: String,
+    /// Its text.
+    pub message: String,
+    /// "acknowledged 12:01:02 by ops" or "open".
+    pub acknowledged: String,
+}
+
+/// The alert history window: stored alerts, newest first, a page at a time.
+#[derive(Debug, Clone, Default)]
+pub struct AlertHistoryState {
+    /// The window is shown.
+    pub open: bool,
+    /// The page shown and its filter.
+    pub query: AlertHistoryQuery,
+    /// The page's rows.
+    pub rows: Vec<AlertHistoryRow>,
+    /// Alerts matching the filter in all.
+    pub total: usize,
+}
+
+impl AlertHistoryState {
+    /// How many pages the filter's alerts fill (at least one).
+    pub fn pages(&self) -> usize {
+        self.total.div_ceil(ALERT_HISTORY_PAGE).max(1)
+    }
 }
 
 /// A `MAVLink` drone's supervisor as the Monitor draws it (copied by `logic` each frame, so

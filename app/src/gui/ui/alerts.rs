@@ -4,7 +4,9 @@
 
 use super::{ERROR, PENDING, UiCx};
 use crate::gui::command::{Command, CommandQueue};
-use crate::gui::state::{AlertGroup, AlertSeverity, AppState, View, alert_groups};
+use crate::gui::state::{
+    AlertGroup, AlertHistoryQuery, AlertSeverity, AppState, View, alert_groups,
+};
 use egui::{Color32, RichText, Ui};
 
 /// Drone rows shown under an expanded group (the rest are counted).
@@ -122,6 +124,16 @@ pub fn alerts_ui(ui: &mut Ui, state: &AppState, commands: &mut CommandQueue) {
             .clicked()
         {
             commands.send(Command::AcknowledgeAlerts(open.clone()));
+        }
+        if ui
+            .add(egui::Button::new("Alert history…").small())
+            .on_hover_text("Every stored alert, newest first, with who acknowledged it")
+            .clicked()
+        {
+            commands.send(Command::ShowAlertHistory(AlertHistoryQuery {
+                page: 0,
+                ..state.alert_history.query
+            }));
         }
     });
     if groups.is_empty() {

@@ -1,6 +1,7 @@
 //! One module per view; each draws from [`AppState`] and queues [`Command`]s. Nothing here
 //! calls the store, a link or the simulator.
 
+pub mod alert_history;
 pub mod alerts;
 pub mod calendar;
 pub mod chooser;
@@ -112,6 +113,7 @@ pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     chooser::chooser_ui(ui, cx);
     calendar::run_prompt_ui(ui, cx);
     offline_maps::offline_maps_ui(ui, cx);
+    alert_history::alert_history_ui(ui, cx);
 }
 
 fn top_bar_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {

@@ -122,6 +122,31 @@ pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 );
             });
             ui.end_row();
+            ui.label("Spoken alerts");
+            ui.vertical(|ui| {
+                for (what, on) in [
+                    ("Speak critical alerts", &mut s.speak_critical),
+                    ("Speak warnings", &mut s.speak_warning),
+                ] {
+                    if ui.checkbox(on, what).changed() {
+                        cx.commands.send(Command::SaveSettings);
+                    }
+                }
+                match &cx.state.speech_engine {
+                    Some(program) => ui.label(
+                        RichText::new(format!("Spoken with {program}: \"MAV-3: GPS failsafe\""))
+                            .weak(),
+                    ),
+                    None => ui.label(
+                        RichText::new(
+                            "No speech command found on this computer (spd-say or espeak-ng on \
+                             Linux, say on macOS, PowerShell on Windows); alerts are not spoken.",
+                        )
+                        .color(super::PENDING),
+                    ),
+                };
+            });
+            ui.end_row();
         });
     ui.add_space(8.0);
     simulator_ui(ui, cx);
