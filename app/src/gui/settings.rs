@@ -86,6 +86,9 @@ pub struct Settings {
     pub file_dialog: FileDialogChoice,
 }
 
+/// Telemetry kept by default, days (the store's default: two years of mission history).
+pub const DEFAULT_RETENTION_DAYS: u32 = aviary_store::DEFAULT_RETENTION_DAYS;
+
 /// Which file dialog the app uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

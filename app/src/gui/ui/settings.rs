@@ -382,13 +382,13 @@ fn storage_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         .labelled_by(label.id);
     });
     let days = cx.settings.telemetry_retention_days;
-    if days < aviary_store::DEFAULT_RETENTION_DAYS {
+    if days < crate::gui::settings::DEFAULT_RETENTION_DAYS {
         ui.colored_label(
             super::PENDING,
             format!(
                 "Shorter than the default {} days (two years of mission history for audits): \
                  older telemetry is deleted when the settings are saved.",
-                aviary_store::DEFAULT_RETENTION_DAYS
+                crate::gui::settings::DEFAULT_RETENTION_DAYS
             ),
         );
     }
