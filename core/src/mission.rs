@@ -85,13 +85,8 @@ impl MissionStatus {
     /// The status in words, as the window, reports and messages show it (`in progress`).
     pub const fn label(self) -> &'static str {
         match self {
-            Self::Planned => "planned",
             Self::InProgress => "in progress",
-            Self::Paused => "paused",
-            Self::Completed => "completed",
-            Self::Aborted => "aborted",
-            Self::Failed => "failed",
-            Self::Deleted => "deleted",
+            other => other.as_str(),
         }
     }
 }

@@ -138,11 +138,8 @@ impl DroneStatus {
     /// The status in words, as the window, reports and messages show it (`in mission`).
     pub const fn label(self) -> &'static str {
         match self {
-            Self::Available => "available",
             Self::InMission => "in mission",
-            Self::Charging => "charging",
-            Self::Maintenance => "maintenance",
-            Self::Offline => "offline",
+            other => other.as_str(),
         }
     }
 }

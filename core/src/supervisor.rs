@@ -160,18 +160,8 @@ impl MissionPhase {
     /// The phase in words, as the window and messages show it (`in progress`).
     pub const fn label(self) -> &'static str {
         match self {
-            Self::Planned => "planned",
-            Self::Uploading => "uploading",
-            Self::Ready => "ready",
-            Self::Launching => "launching",
             Self::InProgress => "in progress",
-            Self::Paused => "paused",
-            Self::Returning => "returning",
-            Self::Landing => "landing",
-            Self::Landed => "landed",
-            Self::Completed => "completed",
-            Self::Aborted => "aborted",
-            Self::Failed => "failed",
+            other => other.as_str(),
         }
     }
 }

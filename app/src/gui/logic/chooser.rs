@@ -69,24 +69,13 @@ pub(super) fn open(state: &mut AppState, memory: &mut LogicMemory, purpose: Choo
         ChooserPurpose::ImportArea => (
             "Import survey area or mission",
             ChooserMode::Open,
-            vec![
-                "geojson",
-                "json",
-                "kml",
-                "kmz",
-                "shp",
-                "plan",
-                "waypoints",
-                "wpl",
-                "txt",
-                "mission",
-            ],
+            files::AREA_EXTENSIONS.to_vec(),
             String::new(),
         ),
         ChooserPurpose::ImportNoFly => (
             "Import no-fly zones",
             ChooserMode::Open,
-            vec!["geojson", "json", "kml", "kmz", "shp"],
+            files::NO_FLY_EXTENSIONS.to_vec(),
             String::new(),
         ),
         ChooserPurpose::OpenTlog => (

@@ -9,26 +9,29 @@ use crate::gui::state::AppState;
 use aviary_core::SurveyArea;
 use std::path::PathBuf;
 
+/// The files Import area opens: areas, and missions other tools wrote.
+pub(super) const AREA_EXTENSIONS: [&str; 10] = [
+    "geojson",
+    "json",
+    "kml",
+    "kmz",
+    "shp",
+    "plan",
+    "waypoints",
+    "wpl",
+    "txt",
+    "mission",
+];
+
+/// The files Import zones opens.
+pub(super) const NO_FLY_EXTENSIONS: [&str; 5] = ["geojson", "json", "kml", "kmz", "shp"];
+
 /// Asks for a survey-area file and imports it.
 pub(super) fn pick_area(backend: &mut Backend) {
     backend.jobs.spawn("Importing area", |_| {
         let picked = rfd::FileDialog::new()
             .set_title("Import survey area or mission")
-            .add_filter(
-                "Survey areas and missions",
-                &[
-                    "geojson",
-                    "json",
-                    "kml",
-                    "kmz",
-                    "shp",
-                    "plan",
-                    "waypoints",
-                    "wpl",
-                    "txt",
-                    "mission",
-                ],
-            )
+            .add_filter("Survey areas and missions", &AREA_EXTENSIONS)
             .pick_file();
         match picked {
             None => JobOutput::Cancelled,
@@ -59,7 +62,7 @@ pub(super) fn pick_no_fly(backend: &mut Backend) {
     backend.jobs.spawn("Importing no-fly zones", |_| {
         let picked = rfd::FileDialog::new()
             .set_title("Import no-fly zones")
-            .add_filter("Zones", &["geojson", "json", "kml", "kmz", "shp"])
+            .add_filter("Zones", &NO_FLY_EXTENSIONS)
             .pick_file();
         match picked {
             None => JobOutput::Cancelled,
