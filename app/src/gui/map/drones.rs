@@ -14,6 +14,10 @@ use walkers::{MapMemory, Plugin, Projector};
 pub const CLUSTER_CELL_PX: f32 = 56.0;
 /// A cell with at least this many drones is drawn as one cluster.
 pub const CLUSTER_MIN: usize = 6;
+/// Width of one character of a drone's name at 12 pt, points (an upper estimate).
+const NAME_CHAR_PX: f32 = 7.5;
+/// Height of a drone's name at 12 pt, points.
+const NAME_HEIGHT_PX: f32 = 15.0;
 /// Side of the cells that keep names apart, points.
 const LABEL_CELL_PX: f32 = 12.0;
 
@@ -178,17 +182,25 @@ impl Plugin for DronesOverlay<'_> {
                 vec![tip, right, notch, left],
                 Stroke::new(1.5, outline),
             ));
-            // A name where it covers no other name (the selected drone's always).
-            let galley = painter.layout_no_wrap(
-                d.drone.serial_number.clone(),
-                label_font.clone(),
-                Color32::BLACK,
-            );
+            // A name where it covers no other name (the selected drone's always). The test
+            // uses the name's width estimated from its length; only a name that is drawn is
+            // laid out (laying out a thousand names a frame to test them was the suspected
+            // cost of the 1,000-drone frame).
             let pos = p + Vec2::new(13.0, 2.0);
-            let rect = egui::Rect::from_min_size(pos, galley.size()).expand(2.0);
-            let cells: Vec<(i32, i32)> = label_cells(rect).collect();
+            let estimate = Vec2::new(
+                d.drone.serial_number.chars().count() as f32 * NAME_CHAR_PX,
+                NAME_HEIGHT_PX,
+            );
+            let cells: Vec<(i32, i32)> =
+                label_cells(egui::Rect::from_min_size(pos, estimate).expand(2.0)).collect();
             if selected || cells.iter().all(|c| !taken.contains(c)) {
                 taken.extend(cells);
+                let galley = painter.layout_no_wrap(
+                    d.drone.serial_number.clone(),
+                    label_font.clone(),
+                    Color32::BLACK,
+                );
+                let rect = egui::Rect::from_min_size(pos, galley.size()).expand(2.0);
                 shapes.push(Shape::rect_filled(
                     rect,
                     2.0,
