@@ -197,7 +197,7 @@ fn missing_report_folder_is_reported() {
         .state
         .notices
         .iter()
-        .find(|n| n.error)
+        .find(|n| n.error && n.text.starts_with("organisation report failed"))
         .map(|n| n.text.clone())
         .unwrap_or_default();
     assert!(notice.contains("no-such-folder"), "{notice}");

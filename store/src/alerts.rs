@@ -114,7 +114,11 @@ impl Store {
         at: DateTime<Utc>,
         by: Option<&str>,
     ) -> Result<usize, StoreError> {
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(|e| self.err(e))?;
         let mut changed = 0;
         {
             let mut stmt = tx

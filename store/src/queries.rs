@@ -410,7 +410,7 @@ impl Store {
         let path = self.path.clone();
         let tx = self
             .conn
-            .transaction()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| StoreError::from_sqlite(&path, e))?;
         for item in items {
             if let Err(e) = write_mission_on(&tx, &item.mission, "INSERT") {
@@ -505,7 +505,7 @@ impl Store {
         }
         let tx = self
             .conn
-            .transaction()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| StoreError::from_sqlite(&self.path, e))?;
         let path = self.path.clone();
         let map = |e| StoreError::from_sqlite(&path, e);

@@ -299,7 +299,12 @@ impl Worker {
     }
 
     fn insert(&mut self, batch: &[TelemetrySample]) -> rusqlite::Result<()> {
-        let tx = self.conn.transaction()?;
+        // Immediate: the write lock is taken (waiting up to the busy timeout) before the
+        // snapshot, so a commit by the main connection in between cannot fail the batch with
+        // SQLITE_BUSY at once (WAL refuses to upgrade a stale read snapshot to a write).
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO telemetry (drone_id, time_us, mission_id, lat_deg, lon_deg, alt_rel_m,
@@ -339,7 +344,12 @@ impl Worker {
     /// step is a seek to the next drone id and a range delete, so no time-only index is needed.
     /// Alerts raised before the cutoff go in the same transaction.
     fn delete_older_than(&mut self, cutoff_us: i64) -> rusqlite::Result<usize> {
-        let tx = self.conn.transaction()?;
+        // Immediate: the write lock is taken (waiting up to the busy timeout) before the
+        // snapshot, so a commit by the main connection in between cannot fail the batch with
+        // SQLITE_BUSY at once (WAL refuses to upgrade a stale read snapshot to a write).
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut deleted = 0;
         {
             let mut first = tx.prepare_cached("SELECT min(drone_id) FROM telemetry")?;
