@@ -1,5 +1,6 @@
 //! The Plan view's side panel: polygon (draw on the map or type it), undo/redo, pattern and
-//! parameters, live estimates, import/export, drone assignment and saving.
+//! parameters, live estimates, terrain (`plan_terrain`), import/export, drone assignment and
+//! saving.
 
 use super::{ERROR, PENDING, UiCx, fmt_area, fmt_distance, fmt_duration};
 use crate::gui::command::{Command, ExportFormat};
@@ -226,6 +227,8 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         });
     }
     ui.separator();
+    super::plan_terrain::plan_terrain_ui(ui, cx);
+    ui.separator();
 
     // --- mission ---
     ui.label(RichText::new("Mission").strong());
@@ -399,6 +402,7 @@ fn request_preview(
         params: ed.params.clone(),
         home,
         no_fly: ed.no_fly_areas(),
+        alt_mode: ed.alt_mode,
     });
 }
 
