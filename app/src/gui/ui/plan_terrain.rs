@@ -12,6 +12,9 @@ use egui::{Color32, RichText, Ui};
 const GROUND: Color32 = Color32::from_rgb(0x8d, 0x6e, 0x4c);
 /// The planned altitude.
 const PATH: Color32 = Color32::from_rgb(0x1f, 0x6f, 0xc5);
+/// The profile is never drawn lower than this, points: a panel sized to its first frame's
+/// content would otherwise keep a flattened plot.
+const PLOT_MIN_HEIGHT: f32 = 170.0;
 
 /// The side panel's Terrain section. Changing the mode asks for a new plan (the caller sees
 /// the revision change).
@@ -175,7 +178,7 @@ fn profile_plot_ui(ui: &mut Ui, t: &PlanTerrain, warn_m: f64) {
         .min_by(|a, b| a.clearance_m().total_cmp(&b.clearance_m()))
         .map(|p| [p.s_m, p.alt_m]);
     egui_plot::Plot::new("terrain_profile")
-        .height((ui.available_height() - 4.0).max(80.0))
+        .height((ui.available_height() - 4.0).max(PLOT_MIN_HEIGHT))
         .allow_scroll(false)
         .allow_drag(false)
         .allow_zoom(false)
@@ -184,7 +187,7 @@ fn profile_plot_ui(ui: &mut Ui, t: &PlanTerrain, warn_m: f64) {
         .x_axis_label("along the path (m)")
         .y_axis_label("m AMSL")
         .y_axis_min_width(36.0)
-        .legend(egui_plot::Legend::default().position(egui_plot::Corner::RightTop))
+        .legend(egui_plot::Legend::default().position(egui_plot::Corner::LeftTop))
         .include_y(floor)
         .include_y(hi + 0.05 * (hi - lo).max(10.0))
         .show(ui, |p| {
