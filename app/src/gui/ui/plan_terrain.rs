@@ -162,15 +162,15 @@ fn profile_plot_ui(ui: &mut Ui, t: &PlanTerrain, warn_m: f64) {
         .iter()
         .map(|p| [p.s_m, p.ground_m + warn_m])
         .collect();
-    // The planned altitude over each leg below the clearance, in red.
+    // The planned altitude over each leg below the clearance, in red (the points are in path
+    // order, so each leg's are found by bisection).
     let low: Vec<Vec<[f64; 2]>> = t
         .profile
         .legs_below(warn_m)
         .map(|leg| {
-            path.iter()
-                .copied()
-                .filter(|q| q[0] >= leg.from_s_m && q[0] <= leg.to_s_m)
-                .collect()
+            let from = path.partition_point(|q| q[0] < leg.from_s_m);
+            let to = path.partition_point(|q| q[0] <= leg.to_s_m);
+            path[from..to.max(from)].to_vec()
         })
         .collect();
     let lowest = points
