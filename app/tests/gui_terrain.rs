@@ -310,6 +310,9 @@ fn the_plan_view_draws_the_terrain_profile_with_its_minimum_clearance() {
     ));
 
     // Above the terrain: the same survey follows the ground, every leg clear of it.
+    // The Terrain section sits below the Mission section: scrolled to, as an operator would.
+    h.get_by_label("Above terrain (AGL)").scroll_to_me();
+    h.run_steps(30); // the scroll animates over several frames
     h.get_by_label("Above terrain (AGL)").click();
     let following = |a: &AviaryApp| with_terrain(a).filter(|(_, t)| t.following.is_some());
     step_until(&mut h, "the terrain-following plan", |a| {
