@@ -8,6 +8,7 @@
 //! The app may depend on every workspace crate (core, planner, links, sim, reports, assets);
 //! no other crate may depend on it.
 
+pub mod dem;
 pub mod flight;
 pub mod gui;
 pub mod sim_mqtt;

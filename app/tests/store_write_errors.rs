@@ -101,7 +101,7 @@ fn telemetry_the_writer_could_not_store_is_shown_once() {
     ingest(
         &mut app.state,
         &mut app.backend,
-        &app.settings,
+        &mut app.settings,
         &mut memory,
         Duration::from_millis(10),
     );
@@ -129,7 +129,7 @@ fn telemetry_the_writer_could_not_store_is_shown_once() {
     ingest(
         &mut app.state,
         &mut app.backend,
-        &app.settings,
+        &mut app.settings,
         &mut memory,
         Duration::from_millis(10),
     );
@@ -147,7 +147,7 @@ fn telemetry_the_writer_could_not_store_is_shown_once() {
     ingest(
         &mut app.state,
         &mut app.backend,
-        &app.settings,
+        &mut app.settings,
         &mut memory,
         Duration::from_millis(10),
     );

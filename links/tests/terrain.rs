@@ -2,7 +2,8 @@
 //! enabled asks for terrain (`TERRAIN_REQUEST`) the way `ArduPilot` does. A link without a DEM
 //! leaves it waiting, and the drone refuses to arm; a link with a DEM (a synthetic SRTM tile)
 //! answers with `TERRAIN_DATA`, the drone's `TERRAIN_REPORT`s show the DEM's height at its
-//! position and nothing pending, and it arms.
+//! position and nothing pending, and it arms. A DEM set on a running link
+//! (`LinkHandle::set_terrain`) is answered from then on, and clearing it stops the answers.
 
 #![allow(
     clippy::unwrap_used,
@@ -172,5 +173,58 @@ fn sim_loads_terrain_from_the_links_dem_and_arms_only_once_loaded() {
     handle.arm(id).unwrap();
     assert_eq!(arm_outcome(&mut events), Ok(()));
     assert!(sim.snapshot(0).unwrap().armed);
+    handle.shutdown();
+}
+
+#[test]
+fn a_dem_set_on_the_running_link_answers_from_then_on() {
+    let (handle, mut events) = link(|c| c.terrain_check_every = Duration::from_millis(200));
+    let gcs = handle.local_addr().unwrap();
+    let sim = Simulator::spawn(SimConfig::new(gcs, 0)).unwrap();
+    let mut vc = VehicleConfig::new(1, HOME);
+    vc.gps_noise_m = 0.0;
+    vc.terrain = Some(TerrainOptions {
+        spacing_m: 100,
+        request_every_s: 0.1,
+    });
+    sim.add_drone_with(vc).unwrap();
+    let id = discovered(&mut events);
+    report(&mut events, Duration::from_secs(10), |r| r.pending > 0);
+    assert_eq!(handle.stats().terrain_data_tx.load(Ordering::Relaxed), 0);
+
+    // The operator chooses a DEM: the same link, its vehicle still bound, answers from it.
+    let dem = Arc::new(cone_dem());
+    handle
+        .set_terrain(Some(TerrainSource(dem.clone())))
+        .unwrap();
+    let blocks = terrain_grid::blocks_around(PointE7::from_latlon(HOME), 100).len();
+    let loaded = report(&mut events, Duration::from_secs(30), |r| {
+        r.pending == 0 && usize::from(r.loaded) == 56 * blocks && r.has_data()
+    });
+    let dem_m = dem.elevation_m(loaded.at).unwrap();
+    assert!(
+        (loaded.terrain_height_m - dem_m).abs() < 1.0,
+        "vehicle says {} m, the DEM {dem_m} m",
+        loaded.terrain_height_m
+    );
+    let sent = handle.stats().terrain_data_tx.load(Ordering::Relaxed);
+    assert!(sent >= 56 * blocks as u64, "{sent} TERRAIN_DATA sent");
+
+    // Cleared: new requests (a TERRAIN_CHECK far away makes the vehicle want another block)
+    // go unanswered again.
+    handle.set_terrain(None).unwrap();
+    handle
+        .terrain_check(id, HOME.offset_ne(20_000.0, 0.0))
+        .unwrap();
+    report(&mut events, Duration::from_secs(10), |r| r.pending > 0);
+    let requests = handle.stats().terrain_requests_rx.load(Ordering::Relaxed);
+    wait_for(&mut events, Duration::from_secs(10), |_| {
+        (handle.stats().terrain_requests_rx.load(Ordering::Relaxed) > requests + 2).then_some(())
+    });
+    assert_eq!(
+        handle.stats().terrain_data_tx.load(Ordering::Relaxed),
+        sent,
+        "nothing answered once cleared"
+    );
     handle.shutdown();
 }

@@ -2,7 +2,8 @@
 //! same polygon as /work/shared/bench/polygons): a lawnmower at 60 m AGL (Phantom 4 Pro
 //! camera, 70 % side overlap) over a synthetic 1″ SRTM tile of rolling hills and a ridge
 //! (built in memory, 3601 × 3601 posts), against the same plan flat. Goal: the terrain-
-//! following plan takes at most twice the flat plan. Figures in BENCHMARKS.md.
+//! following plan takes at most twice the flat plan. Also the terrain profile the Plan view
+//! draws of that plan (`path_profile`). Figures in BENCHMARKS.md.
 #![allow(clippy::unwrap_used)]
 #![expect(
     clippy::semicolon_if_nothing_returned,
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aviary_core::LatLon;
-use aviary_planner::terrain::{SrtmSet, SrtmTile, TerrainParams, follow_terrain};
+use aviary_planner::terrain::{SrtmSet, SrtmTile, TerrainParams, follow_terrain, path_profile};
 use aviary_planner::{Airframe, Area, Pattern, SurveyParams, formats, plan_survey};
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -86,6 +87,10 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("follow_terrain_only", |b| {
         b.iter(|| follow_terrain(black_box(&flat.items), home, &dem, &tp).unwrap())
+    });
+    // What the Plan view adds to every re-plan with a DEM: the profile it draws (1,500 points).
+    g.bench_function("path_profile_of_the_terrain_plan", |b| {
+        b.iter(|| path_profile(black_box(&t.items), home, &dem, 1_500).unwrap())
     });
     g.finish();
 }

@@ -1,15 +1,13 @@
-//! `aviary plan --terrain-follow`: the DEM files of `--dem` read into one elevation source,
-//! each planned mission made to follow the terrain, and the mission written in absolute
-//! (AMSL) altitudes.
+//! `aviary plan --terrain-follow`: the DEM files of `--dem` read into one elevation source
+//! ([`aviary_app::dem`], shared with the desktop), each planned mission made to follow the
+//! terrain, and the mission written in absolute (AMSL) altitudes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use aviary_planner::Plan;
 use aviary_planner::formats::{AltitudeFrame, MissionDoc};
-use aviary_planner::terrain::{
-    Elevation, GeoTiffDem, SrtmSet, SrtmTile, TerrainParams, TerrainPlan, follow_terrain,
-};
+use aviary_planner::terrain::{Elevation, TerrainParams, TerrainPlan, follow_terrain};
 use serde_json::{Value, json};
 
 /// Terrain following as the command line asks for it.
@@ -21,36 +19,13 @@ pub struct Follow {
     pub tolerance_m: f64,
 }
 
-fn extension(path: &Path) -> String {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-}
-
 /// The DEM of `--dem`: one or more SRTM `.hgt` tiles, or one `GeoTIFF` (`.tif`, `.tiff`).
 pub fn load_dem(paths: &[PathBuf]) -> anyhow::Result<Box<dyn Elevation>> {
-    let (hgt, other): (Vec<&PathBuf>, Vec<&PathBuf>) =
-        paths.iter().partition(|p| extension(p) == "hgt");
-    match (hgt.is_empty(), other.as_slice()) {
-        (true, []) => anyhow::bail!("--terrain-follow needs a DEM: --dem FILE (.hgt or .tif)"),
-        (false, []) => {
-            let mut set = SrtmSet::new();
-            for p in hgt {
-                set.insert(SrtmTile::read(p)?);
-            }
-            Ok(Box::new(set))
+    match aviary_app::dem::load_dem(paths) {
+        Err(aviary_app::dem::DemError::NoFile) => {
+            anyhow::bail!("--terrain-follow needs a DEM: --dem FILE (.hgt or .tif)")
         }
-        (true, [one]) if matches!(extension(one).as_str(), "tif" | "tiff") => {
-            Ok(Box::new(GeoTiffDem::read(one)?))
-        }
-        (_, [one]) if !matches!(extension(one).as_str(), "tif" | "tiff") => anyhow::bail!(
-            "{}: unsupported DEM type (expected SRTM .hgt or GeoTIFF .tif)",
-            one.display()
-        ),
-        _ => anyhow::bail!(
-            "--dem takes SRTM .hgt tiles or one GeoTIFF, not both or several GeoTIFFs"
-        ),
+        r => Ok(r?),
     }
 }
 

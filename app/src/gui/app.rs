@@ -127,10 +127,23 @@ impl AviaryApp {
             });
         }
         logic::start(&mut app.state, &mut app.backend, &mut app.logic);
+        // The links answer terrain requests from the DEM of the last session, and the Plan
+        // view plans over its last one.
+        for (used_for, path) in [
+            (super::state::DemUse::Links, &app.settings.terrain_dem),
+            (super::state::DemUse::Plan, &app.settings.plan_dem),
+        ] {
+            if !path.trim().is_empty() {
+                app.commands.send(Command::LoadDem {
+                    used_for,
+                    path: path.trim().into(),
+                });
+            }
+        }
         logic::ingest(
             &mut app.state,
             &mut app.backend,
-            &app.settings,
+            &mut app.settings,
             &mut app.logic,
             INGEST_BUDGET,
         );
@@ -209,7 +222,7 @@ impl AviaryApp {
         let more = logic::ingest(
             &mut self.state,
             &mut self.backend,
-            &self.settings,
+            &mut self.settings,
             &mut self.logic,
             INGEST_BUDGET,
         );

@@ -50,6 +50,7 @@ pub struct BackendOptions {
 /// vehicle stands for.
 pub struct SimFleet {
     handle: SimHandle,
+    terrain: Option<aviary_sim::TerrainOptions>,
     by_drone: BTreeMap<DroneId, DroneInfo>,
     gcs_addr: SocketAddr,
 }
@@ -58,6 +59,7 @@ impl std::fmt::Debug for SimFleet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimFleet")
             .field("handle", &self.handle)
+            .field("terrain", &self.terrain)
             .field("drones", &self.by_drone.len())
             .field("gcs_addr", &self.gcs_addr)
             .finish()
@@ -67,11 +69,15 @@ impl std::fmt::Debug for SimFleet {
 impl SimFleet {
     /// Starts the simulator with one vehicle per given drone, each at the drone's home,
     /// sending MAVLink to `gcs_addr`.
-    fn start(gcs_addr: SocketAddr, drones: &[Drone]) -> Result<Self, String> {
-        let config = SimConfig::new(gcs_addr, 0);
+    fn start(gcs_addr: SocketAddr, drones: &[Drone], terrain: bool) -> Result<Self, String> {
+        let mut config = SimConfig::new(gcs_addr, 0);
+        // `ArduPilot`'s defaults (100 m grid, asking every 2 s), on every drone added.
+        config.terrain = terrain.then(aviary_sim::TerrainOptions::default);
+        let terrain = config.terrain;
         let handle = Simulator::spawn(config).map_err(|e| e.to_string())?;
         let mut fleet = Self {
             handle,
+            terrain,
             by_drone: BTreeMap::new(),
             gcs_addr,
         };
@@ -88,6 +94,7 @@ impl SimFleet {
             .find(|id| !used.contains(id))
             .ok_or("the simulator has 254 drones already")?;
         let mut vc = VehicleConfig::new(system_id, drone.home);
+        vc.terrain = self.terrain;
         // Stream without being asked, so the map shows the fleet at once.
         vc.default_streams = Some(StreamRates {
             position_hz: 4.0,
@@ -143,6 +150,10 @@ pub struct Backend {
     pub links: Links,
     /// Index of the simulated fleet's link.
     pub sim_link: Option<usize>,
+    /// The simulated drones do terrain (Settings → Simulator), from the next (re)start.
+    pub sim_terrain: bool,
+    /// The Plan view's DEM (terrain following, the path's profile).
+    pub plan_dem: Option<aviary_links::mav::TerrainSource>,
     /// Wakes the UI from other threads.
     pub wake: Arc<dyn Fn() + Send + Sync>,
     /// How soon a wake repaints the window, milliseconds ([`repaint_delay_ms`] of the view
@@ -243,6 +254,8 @@ impl Backend {
             sim_mqtt: None,
             links: Links::default(),
             sim_link: None,
+            sim_terrain: false,
+            plan_dem: None,
             fleet: None,
             weather: None,
             tile_download: None,
@@ -267,10 +280,10 @@ impl Backend {
         settings: &Settings,
         ctx: egui::Context,
     ) -> Self {
+        // The simulator starts below, once the backend knows whether its drones do terrain.
         let options = BackendOptions {
             seed_demo: true,
-            simulated_fleet: settings.simulated_fleet
-                && settings.sim_transport == SimTransport::Mavlink,
+            simulated_fleet: false,
             job_mode: JobMode::Threads,
         };
         // Link events and finished jobs repaint after the shown view's delay, not at once:
@@ -287,6 +300,13 @@ impl Backend {
             }),
         );
         backend.repaint_delay_ms = delay_ms;
+        backend.sim_terrain = settings.sim_terrain;
+        if settings.simulated_fleet
+            && settings.sim_transport == SimTransport::Mavlink
+            && let Err(e) = backend.start_sim()
+        {
+            tracing::error!(error = %e, "cannot start the simulated fleet");
+        }
         for url in settings
             .mqtt_brokers
             .iter()
@@ -320,13 +340,21 @@ impl Backend {
     /// now runs, for the operator.
     pub fn apply_simulator(&mut self, settings: &Settings) -> Result<String, BackendError> {
         self.stop_sim();
+        self.sim_terrain = settings.sim_terrain;
         if !settings.simulated_fleet {
             return Ok("the simulated fleet is off".to_owned());
         }
         match settings.sim_transport {
             SimTransport::Mavlink => {
                 self.start_sim()?;
-                Ok("the simulated fleet flies over MAVLink".to_owned())
+                Ok(format!(
+                    "the simulated fleet flies over MAVLink{}",
+                    if self.sim_terrain {
+                        ", asking for terrain"
+                    } else {
+                        ""
+                    }
+                ))
             }
             SimTransport::Mqtt => {
                 let url = settings.sim_mqtt_broker.trim();
@@ -436,7 +464,8 @@ impl Backend {
             .local_addr()
             .ok_or_else(|| BackendError::Sim("the simulator link has no local address".into()))?;
         self.links.links[link].address = format!("udpin:{gcs_addr} (simulated fleet)");
-        let fleet = SimFleet::start(gcs_addr, &drones).map_err(BackendError::Sim)?;
+        let fleet =
+            SimFleet::start(gcs_addr, &drones, self.sim_terrain).map_err(BackendError::Sim)?;
         for (drone, info) in &fleet.by_drone {
             let vehicle = VehicleId {
                 peer: info.local_addr,

@@ -2,7 +2,9 @@
 //! file system or a background job. `ui` code pushes [`Command`]s into a [`CommandQueue`];
 //! [`super::logic::handle_command`] executes them after the frame, in one place.
 
-use super::state::{AlertHistoryQuery, AlertSeverity, FaultKind, PlanPreview, View};
+use super::state::{
+    AlertHistoryQuery, AlertSeverity, AltitudeMode, DemUse, FaultKind, PlanPreview, View,
+};
 use aviary_core::wire::CommandAction;
 use aviary_core::{
     DroneId, DroneStatus, FlightPattern, MissionId, MissionParams, MissionStatus, SiteId,
@@ -65,6 +67,8 @@ pub enum Command {
         home: Option<aviary_core::LatLon>,
         /// No-fly zones the path keeps out of.
         no_fly: Vec<SurveyArea>,
+        /// Above home, or above the terrain of the plan's DEM.
+        alt_mode: AltitudeMode,
     },
     /// Save the editor's plan as a planned mission.
     SaveMission {
@@ -233,6 +237,19 @@ pub enum Command {
     OfflineMapsCancel,
     /// Offline maps: delete a stored set.
     OfflineMapsDelete(String),
+    /// Pick a DEM file (SRTM `.hgt`, `GeoTIFF`) with the file dialog and load it for `DemUse`
+    /// (background).
+    ChooseDem(DemUse),
+    /// Load the DEM at a known path for `used_for` (background); a file that cannot be read
+    /// leaves the DEM in use as it was and says why.
+    LoadDem {
+        /// What the DEM is for.
+        used_for: DemUse,
+        /// The file.
+        path: PathBuf,
+    },
+    /// Stop using a DEM for `DemUse`.
+    ClearDem(DemUse),
 }
 
 /// An area and zoom range for an offline map.

@@ -37,6 +37,15 @@ pub enum JobOutput {
     ReportWritten(Result<PathBuf, String>),
     /// The organisation report was written: its files.
     OrgReportWritten(Result<Vec<PathBuf>, String>),
+    /// A DEM file was read for a use (Settings → Terrain, the Plan view), or why not.
+    DemLoaded {
+        /// What it was loaded for.
+        used_for: super::state::DemUse,
+        /// The file.
+        path: PathBuf,
+        /// The elevation source, or why the file cannot be used (naming it).
+        result: Result<aviary_links::mav::TerrainSource, String>,
+    },
     /// The user closed a file dialog without choosing.
     Cancelled,
 }

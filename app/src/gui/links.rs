@@ -89,6 +89,8 @@ pub struct Links {
     pub mqtt_drones: BTreeMap<DroneId, usize>,
     /// MQTT command id → the app's command id.
     pub mqtt_commands: HashMap<uuid::Uuid, uuid::Uuid>,
+    /// The DEM (Settings → Terrain) every link answers `TERRAIN_REQUEST`s from.
+    terrain: Option<mav::TerrainSource>,
 }
 
 /// Why a link could not be opened or used.
@@ -109,10 +111,15 @@ pub enum LinksError {
 }
 
 impl Links {
-    /// Opens a link to `address`; returns its index.
+    /// Opens a link to `address`, answering terrain requests from the DEM of
+    /// [`Links::set_terrain`]; returns its index.
     pub fn open(&mut self, address: &str, wake: mav::WakeFn) -> Result<usize, LinksError> {
         let parsed: mav::LinkAddress = address.parse()?;
-        let (handle, events) = mav::spawn(LinkConfig::new(parsed), wake)?;
+        let config = LinkConfig {
+            terrain: self.terrain.clone(),
+            ..LinkConfig::new(parsed)
+        };
+        let (handle, events) = mav::spawn(config, wake)?;
         self.links.push(MavLink {
             address: address.to_owned(),
             handle,
@@ -120,6 +127,24 @@ impl Links {
             closed: false,
         });
         Ok(self.links.len() - 1)
+    }
+
+    /// Answers the autopilots' `TERRAIN_REQUEST`s from `source` on every open link and every
+    /// link opened later (`None`: leave them unanswered). Returns the addresses of links that
+    /// could not take it (closed meanwhile, or their request queue full).
+    pub fn set_terrain(&mut self, source: Option<mav::TerrainSource>) -> Vec<String> {
+        self.terrain = source;
+        self.links
+            .iter()
+            .filter(|l| !l.closed)
+            .filter(|l| l.handle.set_terrain(self.terrain.clone()).is_err())
+            .map(|l| l.address.clone())
+            .collect()
+    }
+
+    /// The DEM the links answer terrain requests from.
+    pub fn terrain(&self) -> Option<&mav::TerrainSource> {
+        self.terrain.as_ref()
     }
 
     /// Connects to an MQTT broker (`mqtt://host:1883`); returns its index.

@@ -1,9 +1,10 @@
 //! The app's use of `aviary-planner`: from the editor's polygon and parameters to a
 //! [`PlanPreview`] (waypoints, estimates, warnings), and plan files. Runs on job threads.
 
-use super::state::PlanPreview;
+use super::state::{AltitudeMode, Following, PlanPreview, PlanTerrain, plain_primes};
 use aviary_core::{FlightPattern, LatLon, MissionParams, SurveyArea, Waypoint};
 use aviary_planner::formats::{MissionDoc, OutputFormat};
+use aviary_planner::terrain::{PathProfile, TerrainParams, follow_terrain, path_profile};
 use aviary_planner::{ARDUCOPTER_MAX_ITEMS, Area, SurveyParams, plan_survey};
 use std::path::Path;
 
@@ -72,7 +73,80 @@ pub fn plan_preview(
         warnings,
         home: plan.home,
         speed_mps: plan.speed_mps,
+        terrain: None,
     })
+}
+
+/// Points of the terrain profile kept for drawing.
+const PROFILE_POINTS: usize = 1_500;
+
+/// The preview over the plan's DEM: with [`AltitudeMode::AboveTerrain`] its mission follows
+/// the terrain at the plan's altitude above the ground (the same planning as
+/// `aviary plan --terrain-follow`); either way, with a DEM, the path's terrain profile.
+/// Above the terrain without a DEM, or over a DEM that misses the path, is an error; above
+/// home, a DEM that misses the path only leaves the profile out, with a warning.
+pub fn over_terrain(
+    mut preview: PlanPreview,
+    dem: Option<&aviary_links::mav::TerrainSource>,
+    mode: AltitudeMode,
+    params: &MissionParams,
+) -> Result<PlanPreview, String> {
+    let Some(dem) = dem else {
+        return match mode {
+            AltitudeMode::AboveHome => Ok(preview),
+            AltitudeMode::AboveTerrain => Err(
+                "Above terrain needs a DEM: import one under Terrain (SRTM .hgt or GeoTIFF)"
+                    .to_owned(),
+            ),
+        };
+    };
+    let dem = &*dem.0;
+    let following = match mode {
+        AltitudeMode::AboveHome => None,
+        AltitudeMode::AboveTerrain => {
+            let terrain = TerrainParams::new(
+                params.altitude_m,
+                preview.speed_mps,
+                &aviary_planner::Airframe::default(),
+            );
+            let t = follow_terrain(&preview.waypoints, preview.home, dem, &terrain)
+                .map_err(|e| plain_primes(&format!("terrain following: {e}")))?;
+            preview.item_count = t.items.len();
+            preview.waypoints = t.items;
+            Some(Following {
+                agl_m: t.agl_m,
+                tolerance_m: t.tolerance_m,
+                inserted_waypoints: t.inserted_waypoints,
+                max_climb_m: t.max_climb_m,
+            })
+        }
+    };
+    match path_profile(&preview.waypoints, preview.home, dem, PROFILE_POINTS) {
+        Ok(profile) => {
+            if profile.min_clearance_m < 0.0 {
+                preview.warnings.push(format!(
+                    "the path goes {:.0} m below the ground of {} ({:.2} km along the path)",
+                    -profile.min_clearance_m,
+                    plain_primes(&profile.terrain_source),
+                    profile.min_clearance_at_m / 1000.0
+                ));
+            }
+            preview.terrain = Some(Box::new(PlanTerrain {
+                profile: PathProfile {
+                    terrain_source: plain_primes(&profile.terrain_source),
+                    ..profile
+                },
+                following,
+            }));
+        }
+        Err(e) if following.is_some() => {
+            return Err(plain_primes(&format!("terrain profile: {e}")));
+        }
+        Err(e) => preview
+            .warnings
+            .push(plain_primes(&format!("no terrain profile: {e}"))),
+    }
+    Ok(preview)
 }
 
 /// Reads the first polygon of an area file (GeoJSON, KML, KMZ, SHP).

@@ -84,6 +84,15 @@ pub struct Settings {
     pub telemetry_retention_days: u32,
     /// Which file dialog Import, Open, Save and Export use.
     pub file_dialog: FileDialogChoice,
+    /// The DEM every `MAVLink` link answers the autopilots' `TERRAIN_REQUEST`s from (an SRTM
+    /// `.hgt` tile or a `GeoTIFF`); empty: none, the requests stay unanswered.
+    pub terrain_dem: String,
+    /// The DEM the Plan view last imported (terrain following, the path's profile); empty:
+    /// none.
+    pub plan_dem: String,
+    /// The built-in simulated drones do terrain as an `ArduPilot` with `TERRAIN_ENABLE` does:
+    /// they ask the ground station for terrain and refuse to arm until it has arrived.
+    pub sim_terrain: bool,
 }
 
 /// Telemetry kept by default, days (the store's default: two years of mission history).
@@ -164,6 +173,9 @@ impl Default for Settings {
             speak_warning: false,
             telemetry_retention_days: aviary_store::DEFAULT_RETENTION_DAYS,
             file_dialog: FileDialogChoice::Auto,
+            terrain_dem: String::new(),
+            plan_dem: String::new(),
+            sim_terrain: false,
         }
     }
 }
@@ -350,6 +362,10 @@ mod tests {
         assert_eq!(partial.tile_url, OSM_TILE_URL);
         assert!(partial.show_frame_time);
         assert_eq!(partial.sim_transport, SimTransport::Mavlink);
+        assert!(
+            partial.terrain_dem.is_empty() && partial.plan_dem.is_empty() && !partial.sim_terrain,
+            "an old settings file has no DEM and no simulated terrain"
+        );
         let mqtt: Settings = serde_json::from_str(
             r#"{"sim_transport": "mqtt", "sim_mqtt_broker": "mqtt://b:1884", "sim_register": true}"#,
         )

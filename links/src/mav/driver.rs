@@ -568,6 +568,7 @@ enum Request {
         id: VehicleId,
         at: LatLon,
     },
+    SetTerrain(Option<TerrainSource>),
 }
 
 /// How to stop the runtime thread: a stop signal and the thread to join.
@@ -761,6 +762,13 @@ impl LinkHandle {
     /// as [`VehicleState::terrain`]. A vehicle that lacks data there starts loading it.
     pub fn terrain_check(&self, id: VehicleId, at: LatLon) -> Result<(), LinkError> {
         self.send(Request::TerrainCheck { id, at })
+    }
+
+    /// Answers the vehicles' `TERRAIN_REQUEST`s from `source` from now on (`None`: leave them
+    /// unanswered), as [`LinkConfig::terrain`] does from the start: the operator changed the
+    /// DEM of a running ground station. Blocks already sent stay with the vehicles.
+    pub fn set_terrain(&self, source: Option<TerrainSource>) -> Result<(), LinkError> {
+        self.send(Request::SetTerrain(source))
     }
 
     /// Asks the vehicle to stream all telemetry at `hz`.
@@ -2082,6 +2090,7 @@ impl Driver {
                     self.send_to(addr, &terrain::check(at));
                 }
             }
+            Request::SetTerrain(source) => self.cfg.terrain = source,
         }
     }
 

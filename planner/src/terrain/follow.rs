@@ -138,7 +138,7 @@ enum Place {
 }
 
 /// Whether the vehicle flies to the item's position (return to launch flies home).
-fn position_of(w: &Waypoint, home: LatLon) -> Option<LatLon> {
+pub(crate) fn position_of(w: &Waypoint, home: LatLon) -> Option<LatLon> {
     match w.action {
         WaypointAction::FlyThrough | WaypointAction::Takeoff | WaypointAction::Land => Some(w.pos),
         WaypointAction::ReturnToLaunch => Some(home),

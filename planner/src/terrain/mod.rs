@@ -1,6 +1,7 @@
 //! Terrain elevation: one [`Elevation`] interface over digital elevation models the caller
 //! hands in as bytes (the planner reads no network and no tile cache; the links/app side
-//! fetches), and terrain-following planning over it ([`follow_terrain`]).
+//! fetches), terrain-following planning over it ([`follow_terrain`]) and the terrain profile
+//! of a planned path ([`path_profile`]: ground, planned altitude, clearance per leg).
 //!
 //! Sources: SRTM `.hgt` tiles ([`SrtmTile`], [`SrtmSet`]), Terrarium PNG tiles
 //! ([`TerrariumTiles`]) and single-band GeoTIFF DEMs in geographic or UTM coordinates
@@ -12,11 +13,13 @@
 mod follow;
 mod geotiff;
 mod grid;
+mod profile;
 mod srtm;
 mod terrarium;
 
 pub use follow::{TerrainParams, TerrainPlan, follow_terrain};
 pub use geotiff::GeoTiffDem;
+pub use profile::{LegClearance, PathProfile, ProfilePoint, path_profile};
 pub use srtm::{SrtmSet, SrtmTile};
 pub use terrarium::{TerrariumTiles, tile_of};
 

@@ -3,12 +3,12 @@
 //! desktop portal or zenity the system dialog returns nothing at all, so Import, Open log,
 //! Save PDF and every export would do nothing visible; the built-in chooser always answers.
 
-use super::{LogicMemory, files, reports};
+use super::{LogicMemory, files, reports, terrain};
 use crate::gui::backend::Backend;
 use crate::gui::command::{ExportFormat, OrgReportRequest};
 use crate::gui::planning;
 use crate::gui::settings::{FileDialogChoice, Settings};
-use crate::gui::state::{AppState, ChooserEntry, ChooserMode, FileChooser};
+use crate::gui::state::{AppState, ChooserEntry, ChooserMode, DemUse, FileChooser};
 use aviary_core::MissionId;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,8 @@ pub enum ChooserPurpose {
     MissionReport(MissionId),
     /// The folder for an organisation report.
     OrgReport(OrgReportRequest),
+    /// A DEM for Settings → Terrain or the Plan view.
+    Dem(DemUse),
 }
 
 /// Whether this desktop offers the system file dialog the app asks for: on Linux a desktop
@@ -105,6 +107,12 @@ pub(super) fn open(state: &mut AppState, memory: &mut LogicMemory, purpose: Choo
             "Folder for the organisation report",
             ChooserMode::Folder,
             Vec::new(),
+            String::new(),
+        ),
+        ChooserPurpose::Dem(used_for) => (
+            terrain::title(*used_for),
+            ChooserMode::Open,
+            terrain::DEM_EXTENSIONS.to_vec(),
             String::new(),
         ),
     };
@@ -186,5 +194,6 @@ pub(super) fn choose(
             req.out_dir = Some(path);
             reports::org_report(state, backend, req);
         }
+        ChooserPurpose::Dem(used_for) => terrain::load_from(backend, used_for, path),
     }
 }

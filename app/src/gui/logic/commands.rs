@@ -2,7 +2,9 @@
 //! the rest handed to the module of its role.
 
 use super::chooser::{self, ChooserPurpose};
-use super::{LogicMemory, alerts, control, files, link_events, offline_maps, reports, simulator};
+use super::{
+    LogicMemory, alerts, control, files, link_events, offline_maps, reports, simulator, terrain,
+};
 use crate::gui::backend::Backend;
 use crate::gui::command::Command;
 use crate::gui::jobs::JobOutput;
@@ -29,10 +31,13 @@ pub fn handle_command(
             params,
             home,
             no_fly,
+            alt_mode,
         } => {
             state.plan.requested_revision = revision;
+            let dem = backend.plan_dem.clone();
             backend.jobs.spawn("Planning survey", move |progress| {
-                let result = planning::plan_preview(&area, &no_fly, pattern, &params, home);
+                let result = planning::plan_preview(&area, &no_fly, pattern, &params, home)
+                    .and_then(|p| planning::over_terrain(p, dem.as_ref(), alt_mode, &params));
                 progress.set(1.0);
                 JobOutput::Planned { revision, result }
             });
@@ -182,6 +187,12 @@ pub fn handle_command(
         }
         Command::OfflineMapsCancel => offline_maps::cancel(backend),
         Command::OfflineMapsDelete(name) => offline_maps::delete(state, settings, &name),
+        Command::ChooseDem(used_for) if chooser::use_builtin(settings) => {
+            chooser::open(state, memory, ChooserPurpose::Dem(used_for));
+        }
+        Command::ChooseDem(used_for) => terrain::pick(backend, used_for),
+        Command::LoadDem { used_for, path } => terrain::load_from(backend, used_for, path),
+        Command::ClearDem(used_for) => terrain::clear(state, backend, settings, used_for),
         Command::SaveSettings => {
             match settings.save() {
                 Ok(path) => state.notice(format!("settings saved to {}", path.display()), false),

@@ -1,10 +1,17 @@
-//! Results of background jobs (plans, imports, exports, replays, reports) into state.
+//! Results of background jobs (plans, imports, exports, replays, reports, DEMs) into state.
 
+use crate::gui::backend::Backend;
 use crate::gui::jobs::JobOutput;
+use crate::gui::settings::Settings;
 use crate::gui::state::{AppState, Replay, ReplayMark};
 
-/// Applies the result of one finished job.
-pub(super) fn apply_job_output(state: &mut AppState, out: JobOutput) {
+/// Applies the result of one finished job (a DEM also changes the links and the settings).
+pub(super) fn apply_job_output(
+    state: &mut AppState,
+    backend: &mut Backend,
+    settings: &mut Settings,
+    out: JobOutput,
+) {
     match out {
         JobOutput::Planned { revision, result } => match result {
             Ok(preview) => {
@@ -99,6 +106,11 @@ pub(super) fn apply_job_output(state: &mut AppState, out: JobOutput) {
         JobOutput::OrgReportWritten(Err(e)) => {
             state.notice(format!("organisation report failed: {e}"), true);
         }
+        JobOutput::DemLoaded {
+            used_for,
+            path,
+            result,
+        } => super::terrain::apply_loaded(state, backend, settings, used_for, path, result),
         JobOutput::Cancelled => {}
     }
 }

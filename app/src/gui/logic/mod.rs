@@ -12,7 +12,7 @@
 //! move its mission, pre-flight checks before a start); `weather` (site reports from the
 //! links-side service, the verdicts shown and checked); `scheduler` (the desktop's own
 //! scheduled runs through `aviary_core::schedule`); `offline_maps` (the Offline maps window's
-//! area downloads and stored sets).
+//! area downloads and stored sets); `terrain` (the DEMs chosen in Settings and the Plan view).
 
 mod alerts;
 pub mod chooser;
@@ -28,6 +28,7 @@ mod reports;
 mod scheduler;
 mod simulator;
 mod supervision;
+mod terrain;
 mod weather;
 
 pub use alerts::{GEOFENCE_MARGIN_M, RESTORE_RECENT_H, alert_phrase, outside_geofence};
@@ -88,7 +89,7 @@ pub fn start(state: &mut AppState, backend: &mut Backend, memory: &mut LogicMemo
 pub fn ingest(
     state: &mut AppState,
     backend: &mut Backend,
-    settings: &Settings,
+    settings: &mut Settings,
     memory: &mut LogicMemory,
     budget: Duration,
 ) -> bool {
@@ -96,7 +97,7 @@ pub fn ingest(
     state.now = backend.clock.now();
     let mut more = false;
     while let Some((_, out)) = backend.jobs.try_recv() {
-        job_results::apply_job_output(state, out);
+        job_results::apply_job_output(state, backend, settings, out);
         if started.elapsed() > budget {
             more = true;
             break;

@@ -20,6 +20,7 @@ mod plot;
 mod reports;
 mod server;
 mod simulator;
+mod terrain;
 mod weather;
 
 pub use chooser::{ChooserEntry, ChooserMode, FileChooser};
@@ -43,6 +44,9 @@ pub use plot::{
 pub use reports::{ORG_REPORT_JOB, OrgReportForm};
 pub use server::{ServerPanel, ServerStatus};
 pub use simulator::{FaultKind, SimLogEntry, SimPanel};
+pub use terrain::{
+    AltitudeMode, DemChoice, DemUse, DemView, Following, PlanTerrain, TerrainState, plain_primes,
+};
 pub use weather::{
     CalendarRow, CalendarState, MeasuredFlight, ModelLimits, RunPrompt, ScheduleForm, SiteWeather,
     WeatherState,
@@ -242,6 +246,8 @@ pub struct AppState {
     /// Who sits at this desktop, for the audit log when not signed in to a fleet server: the
     /// operating system's account ([`crate::flight::os_account`]).
     pub operator: String,
+    /// The DEMs in use (Settings → Terrain, the Plan view) and why a file chosen was refused.
+    pub terrain: TerrainState,
 }
 
 impl AppState {
@@ -287,6 +293,7 @@ impl AppState {
             chooser: None,
             offline: OfflineMapsState::default(),
             operator: crate::flight::os_account(),
+            terrain: TerrainState::default(),
         }
     }
 

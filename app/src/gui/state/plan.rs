@@ -33,6 +33,8 @@ pub struct PlanPreview {
     pub home: LatLon,
     /// Cruise speed, m/s.
     pub speed_mps: f64,
+    /// The path over the plan's DEM, when one is loaded (boxed: most plans have none).
+    pub terrain: Option<Box<super::PlanTerrain>>,
 }
 
 /// The Plan view's editor: polygon with undo/redo, parameters, live preview.
@@ -76,6 +78,10 @@ pub struct PlanEditor {
     pub drawing_no_fly: Option<Vec<LatLon>>,
     /// Why the zone being drawn cannot be finished.
     pub no_fly_error: Option<String>,
+    /// Altitude above home or above the terrain.
+    pub alt_mode: super::AltitudeMode,
+    /// Legs of the terrain profile closer to the ground than this are marked, metres.
+    pub warn_clearance_m: f64,
 }
 
 impl Default for PlanEditor {
@@ -100,6 +106,8 @@ impl Default for PlanEditor {
             no_fly: Vec::new(),
             drawing_no_fly: None,
             no_fly_error: None,
+            alt_mode: super::AltitudeMode::AboveHome,
+            warn_clearance_m: 30.0,
         }
     }
 }

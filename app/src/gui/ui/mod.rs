@@ -13,6 +13,7 @@ pub mod map;
 pub mod monitor;
 pub mod offline_maps;
 pub mod plan;
+pub mod plan_terrain;
 pub mod plots;
 pub mod replay;
 pub mod reports;
@@ -64,6 +65,12 @@ pub fn root_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 .show(ui, |ui| {
                     egui::ScrollArea::vertical().show(ui, |ui| plan::plan_panel_ui(ui, cx));
                 });
+            if plan_terrain::has_profile(cx) {
+                egui::Panel::bottom("terrain_profile")
+                    .resizable(true)
+                    .default_size(220.0)
+                    .show(ui, |ui| plan_terrain::terrain_profile_ui(ui, cx));
+            }
         }
         View::Monitor => {
             egui::Panel::left("monitor_panel")

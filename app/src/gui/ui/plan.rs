@@ -1,5 +1,6 @@
 //! The Plan view's side panel: polygon (draw on the map or type it), undo/redo, pattern and
-//! parameters, live estimates, import/export, drone assignment and saving.
+//! parameters, live estimates, import/export, drone assignment and saving, terrain
+//! (`plan_terrain`), the weather.
 
 use super::{ERROR, PENDING, UiCx, fmt_area, fmt_distance, fmt_duration};
 use crate::gui::command::{Command, ExportFormat};
@@ -339,6 +340,9 @@ pub fn plan_panel_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     });
 
     ui.separator();
+    super::plan_terrain::plan_terrain_ui(ui, cx);
+    ui.separator();
+    let state = &mut *cx.state;
     plan_weather_ui(ui, state);
 
     // The plan changed: ask for a new preview (in the background).
@@ -399,6 +403,7 @@ fn request_preview(
         params: ed.params.clone(),
         home,
         no_fly: ed.no_fly_areas(),
+        alt_mode: ed.alt_mode,
     });
 }
 

@@ -1,10 +1,10 @@
-//! The Settings view: map tiles, links, MQTT, fleet server (connect and status), simulator,
-//! frame-time readout.
+//! The Settings view: map tiles, links, MQTT, fleet server (connect and status), terrain for the
+//! autopilots, simulator, frame-time readout.
 
 use super::{ERROR, OK, UiCx};
 use crate::gui::command::Command;
 use crate::gui::settings::{DEFAULT_SIM_BROKER, OSM_TILE_URL, Settings, SimTransport};
-use crate::gui::state::{AlertSeverity, ServerStatus};
+use crate::gui::state::{AlertSeverity, DemUse, ServerStatus};
 use egui::{RichText, Ui};
 
 /// The whole view.
@@ -149,6 +149,8 @@ pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             ui.end_row();
         });
     ui.add_space(8.0);
+    terrain_ui(ui, cx);
+    ui.add_space(8.0);
     simulator_ui(ui, cx);
     ui.add_space(8.0);
     fleet_server_ui(ui, cx);
@@ -181,6 +183,50 @@ pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     }
 }
 
+/// Settings → Terrain: the DEM every `MAVLink` link answers the autopilots' terrain requests
+/// from, chosen through the file chooser; a refused file's error stays in view.
+fn terrain_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    ui.label(RichText::new("Terrain").strong());
+    let choice = cx.state.terrain.choice(DemUse::Links);
+    egui::Grid::new("terrain_grid")
+        .num_columns(2)
+        .spacing([16.0, 6.0])
+        .show(ui, |ui| {
+            ui.label("Autopilot terrain (DEM)");
+            ui.vertical(|ui| {
+                match &choice.dem {
+                    Some(dem) => {
+                        ui.label(&dem.describe);
+                        ui.label(RichText::new(dem.path.display().to_string()).weak());
+                    }
+                    None => {
+                        ui.label("none: the autopilots' terrain requests stay unanswered");
+                    }
+                }
+                ui.horizontal(|ui| {
+                    if ui.button("Choose DEM…").clicked() {
+                        cx.commands.send(Command::ChooseDem(DemUse::Links));
+                    }
+                    if choice.dem.is_some() && ui.button("Stop answering").clicked() {
+                        cx.commands.send(Command::ClearDem(DemUse::Links));
+                    }
+                });
+                if let Some(e) = &choice.error {
+                    ui.colored_label(ERROR, e);
+                }
+                ui.label(
+                    RichText::new(
+                        "An SRTM .hgt tile or a GeoTIFF, heights above mean sea level. Every \
+                         MAVLink link answers an ArduPilot's TERRAIN_REQUEST from it, as \
+                         Mission Planner does.",
+                    )
+                    .weak(),
+                );
+            });
+            ui.end_row();
+        });
+}
+
 /// Settings → Simulator: on/off, `MAVLink` or MQTT, registration on the fleet server. Applied
 /// by `logic` on [`Command::ApplySimulator`].
 fn simulator_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
@@ -205,6 +251,16 @@ fn simulator_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                         .desired_width(260.0),
                 );
             });
+            ui.end_row();
+            ui.label("Terrain requests");
+            ui.add_enabled(
+                s.sim_transport == SimTransport::Mavlink,
+                egui::Checkbox::new(
+                    &mut s.sim_terrain,
+                    "The simulated drones ask for terrain and wait for it before arming \
+                     (ArduPilot's TERRAIN_ENABLE)",
+                ),
+            );
             ui.end_row();
             ui.label("Fleet server");
             ui.add_enabled(

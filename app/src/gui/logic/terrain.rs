@@ -1,0 +1,140 @@
+//! DEMs the operator chooses: Settings → Terrain (every `MAVLink` link answers the autopilots'
+//! `TERRAIN_REQUEST`s from it) and the Plan view's (terrain following and the path's
+//! profile). Files are read on a job thread with the loader of `aviary plan --dem`; a file
+//! that cannot be used leaves the DEM in use as it was and says why, naming the file.
+
+use crate::gui::backend::Backend;
+use crate::gui::jobs::JobOutput;
+use crate::gui::settings::Settings;
+use crate::gui::state::{AppState, DemUse, DemView, plain_primes};
+use aviary_links::mav::TerrainSource;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The files a DEM is read from: SRTM tiles and `GeoTIFF`s.
+pub(super) const DEM_EXTENSIONS: [&str; 3] = ["hgt", "tif", "tiff"];
+
+/// The file chooser's title for `used_for`.
+pub(super) const fn title(used_for: DemUse) -> &'static str {
+    match used_for {
+        DemUse::Links => "Terrain for the autopilots (DEM)",
+        DemUse::Plan => "Terrain for the plan (DEM)",
+    }
+}
+
+/// Asks for a DEM file with the system dialog and reads it.
+pub(super) fn pick(backend: &mut Backend, used_for: DemUse) {
+    backend.jobs.spawn("Reading terrain", move |_| {
+        let picked = rfd::FileDialog::new()
+            .set_title(title(used_for))
+            .add_filter("SRTM .hgt, GeoTIFF", &DEM_EXTENSIONS)
+            .pick_file();
+        match picked {
+            None => JobOutput::Cancelled,
+            Some(path) => loaded(used_for, path),
+        }
+    });
+}
+
+/// Reads the DEM at `path` in the background.
+pub(super) fn load_from(backend: &mut Backend, used_for: DemUse, path: PathBuf) {
+    backend
+        .jobs
+        .spawn("Reading terrain", move |_| loaded(used_for, path));
+}
+
+fn loaded(used_for: DemUse, path: PathBuf) -> JobOutput {
+    let result = read(&path);
+    JobOutput::DemLoaded {
+        used_for,
+        path,
+        result,
+    }
+}
+
+/// The elevation source in `path`, or why it cannot be one, naming the file.
+fn read(path: &Path) -> Result<TerrainSource, String> {
+    let dem = crate::dem::load_dem(&[path.to_path_buf()]).map_err(|e| {
+        let why = plain_primes(&e.to_string());
+        let file = path.display().to_string();
+        if why.contains(&file) {
+            why
+        } else {
+            format!("{file}: {why}")
+        }
+    })?;
+    Ok(TerrainSource(Arc::from(dem)))
+}
+
+/// Puts a DEM read for `used_for` to use, or shows why the file was refused (the DEM in use
+/// stays).
+pub(super) fn apply_loaded(
+    state: &mut AppState,
+    backend: &mut Backend,
+    settings: &mut Settings,
+    used_for: DemUse,
+    path: PathBuf,
+    result: Result<TerrainSource, String>,
+) {
+    let source = match result {
+        Ok(source) => source,
+        Err(e) => {
+            state.notice(format!("terrain not changed: {e}"), true);
+            state.terrain.choice_mut(used_for).error = Some(e);
+            return;
+        }
+    };
+    let describe = plain_primes(&source.0.describe());
+    if !source.is_amsl() && used_for == DemUse::Links {
+        state.notice(
+            format!("{describe}: heights are not above mean sea level, as autopilots expect"),
+            true,
+        );
+    }
+    match used_for {
+        DemUse::Links => {
+            for address in backend.links.set_terrain(Some(source)) {
+                state.notice(format!("link {address} did not take the new terrain"), true);
+            }
+            settings.terrain_dem = path.display().to_string();
+            state.notice(
+                format!("the links answer terrain requests from {describe}"),
+                false,
+            );
+        }
+        DemUse::Plan => {
+            backend.plan_dem = Some(source);
+            settings.plan_dem = path.display().to_string();
+            state.plan.changed();
+            state.notice(format!("the plan uses terrain from {describe}"), false);
+        }
+    }
+    *state.terrain.choice_mut(used_for) = crate::gui::state::DemChoice {
+        dem: Some(DemView { path, describe }),
+        error: None,
+    };
+}
+
+/// Stops using the DEM of `used_for`.
+pub(super) fn clear(
+    state: &mut AppState,
+    backend: &mut Backend,
+    settings: &mut Settings,
+    used_for: DemUse,
+) {
+    match used_for {
+        DemUse::Links => {
+            for address in backend.links.set_terrain(None) {
+                state.notice(format!("link {address} did not take the change"), true);
+            }
+            settings.terrain_dem.clear();
+            state.notice("terrain requests are no longer answered", false);
+        }
+        DemUse::Plan => {
+            backend.plan_dem = None;
+            settings.plan_dem.clear();
+            state.plan.changed();
+        }
+    }
+    *state.terrain.choice_mut(used_for) = crate::gui::state::DemChoice::default();
+}
