@@ -6,8 +6,9 @@
 //!
 //! The perimeter in its default one-loop mode covers a strip along the boundary only, so the
 //! coverage goal does not apply to it (issue 16); its legs are checked like the others'.
-//! The spiral and the perimeter fill on the 80 km² area take seconds each (they buffer one
-//! ring per spacing); they run in optimised builds only (`cargo test --release`).
+//! The spiral and the perimeter fill on the 80 km² area fly ~100,000 legs, each checked
+//! against the 2,000-vertex area here: they run in optimised builds only
+//! (`cargo test --release`).
 #![allow(
     clippy::unwrap_used,
     reason = "test code: a panic is the failure report"
@@ -22,28 +23,10 @@ use geo::{Buffer, Contains, Line};
 /// Coverage within half a spacing that every covering pattern must reach (issue 16).
 const GOAL_PCT: f64 = 99.5;
 
-/// Cases below the goal today (code of 333c46d): (area, case, floor %). The floor is the
-/// measured figure rounded down to 0.01 %; issue 16 asks for 99.5 % on each.
-const BELOW_GOAL: [(&str, &str, f64); 18] = [
-    ("warehouse_roof", "perimeter_fill", 98.19),
-    ("warehouse_roof", "spiral_out", 98.84),
-    ("warehouse_roof", "spiral_in", 98.84),
-    ("convex_2km2", "spiral_out", 99.07),
-    ("convex_2km2", "spiral_in", 99.07),
-    ("u_shape", "lawnmower", 98.58),
-    ("u_shape", "perimeter_fill", 96.05),
-    ("u_shape", "spiral_out", 95.55),
-    ("u_shape", "spiral_in", 95.55),
-    ("two_holes", "perimeter_fill", 97.78),
-    ("two_holes", "spiral_out", 84.32),
-    ("two_holes", "spiral_in", 84.32),
-    ("irregular_8km2", "perimeter_fill", 98.66),
-    ("irregular_8km2", "spiral_out", 97.75),
-    ("irregular_8km2", "spiral_in", 97.75),
-    ("large_80km2", "perimeter_fill", 99.05),
-    ("large_80km2", "spiral_out", 97.47),
-    ("large_80km2", "spiral_in", 97.47),
-];
+/// Cases below the goal today: (area, case, floor %). The floor is the measured figure
+/// rounded down to 0.01 %; issue 16 asks for 99.5 % on each. The lawnmower's chosen bearing on
+/// the U runs nearly parallel to a long edge and leaves a wedge under 10 m wide.
+const BELOW_GOAL: [(&str, &str, f64); 1] = [("u_shape", "lawnmower", 98.58)];
 
 /// The floor of a case: the goal unless it is listed in [`BELOW_GOAL`].
 fn floor_pct(name: &str, case: &str) -> f64 {

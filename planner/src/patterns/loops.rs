@@ -3,7 +3,7 @@
 
 use geo::Coord;
 
-use super::rings::{inset_loops, spiral_turn};
+use super::rings::inset_loops;
 use super::{Gen, SurveyPath};
 use crate::area::Area;
 use crate::sweep::{FreeSpace, Rings, Rot, fast_len};
@@ -18,10 +18,10 @@ pub(crate) struct LoopSpec {
 }
 
 /// Perimeter (closed loops, as many as `spec` says) or spiral (`spec` ignored: half a spacing
-/// in, until covered). The spiral flies the outermost ring, then blends each ring into the
-/// next inset one while the insets stay a single ring (one turn per spacing, no connector) and
-/// closes the innermost; where the insets split (bays, holes) it flies the pieces as open
-/// loops joined inwards.
+/// in, until covered). Both fly every ring closed, depth after depth, each from its vertex
+/// nearest to where the last one ended and joined to it by a connector routed inside the
+/// region; the spiral flies the rings inwards or, by default, the same path from the centre
+/// outwards.
 pub(crate) fn loops(
     area: &Area,
     g: &Gen,
@@ -34,8 +34,8 @@ pub(crate) fn loops(
     } else {
         (g.spacing_m / 2.0, usize::MAX)
     };
-    let depths = inset_loops(area.free_local(), g.spacing_m, first_m, max_depths);
-    let single: Vec<bool> = depths.iter().map(|l| l.len() == 1).collect();
+    let insets = inset_loops(area.free_local(), g.spacing_m, first_m, max_depths);
+    let depths = &insets.depths;
     let rot = Rot::new(0.0);
     let fs = FreeSpace::new(
         Rings::from_multipolygon(area.free_local(), rot),
@@ -43,9 +43,26 @@ pub(crate) fn loops(
     );
     let mut path = SurveyPath::default();
     let mut pos: Option<Coord> = g.home;
-    for (depth, mut level) in depths.iter().cloned().enumerate() {
-        let blend_into = (!closed && single[depth] && single.get(depth + 1) == Some(&true))
-            .then(|| depths[depth + 1][0].clone());
+    let join = |path: &mut SurveyPath, to: Coord| {
+        if let Some(prev) = path.points.last().copied() {
+            // The region's router skips rings of more than a few hundred vertices; the
+            // field's grid goes around them.
+            let via = fs
+                .route_any(rot.fwd(prev), rot.fwd(to))
+                .map(|v| v.into_iter().map(|q| rot.inv(q)).collect::<Vec<_>>())
+                .or_else(|| {
+                    let field = insets.field.as_ref()?;
+                    let clear = |p: Coord, q: Coord| fs.clear(rot.fwd(p), rot.fwd(q));
+                    field.route(prev, to, 1.0, clear)
+                });
+            match via {
+                Some(via) => path.points.extend(via),
+                None => path.unrouted += 1,
+            }
+        }
+    };
+    for d in depths {
+        let mut level = d.rings.clone();
         while !level.is_empty() {
             // Nearest loop (by its nearest vertex) to where we are.
             let here = pos.unwrap_or(level[0][0]);
@@ -60,31 +77,29 @@ pub(crate) fn loops(
             }
             let lp = level.swap_remove(best.1);
             let n = lp.len();
-            let first = lp[best.2];
-            if let Some(prev) = path.points.last().copied() {
-                match fs.route_any(rot.fwd(prev), rot.fwd(first)) {
-                    Some(via) => path.points.extend(via.into_iter().map(|q| rot.inv(q))),
-                    None => path.unrouted += 1,
+            join(&mut path, lp[best.2]);
+            path.points.extend((0..=n).map(|k| lp[(best.2 + k) % n]));
+            pos = path.points.last().copied();
+        }
+        // Open pieces along the region's middle, each from its end nearer to where we are.
+        let mut open = d.open.clone();
+        while !open.is_empty() {
+            let here = pos.unwrap_or(open[0][0]);
+            let dist = |c: Coord| fast_len(c.x - here.x, c.y - here.y);
+            let (mut bi, mut rev, mut bd) = (0, false, f64::INFINITY);
+            for (i, piece) in open.iter().enumerate() {
+                for (end, r) in [(piece[0], false), (piece[piece.len() - 1], true)] {
+                    if dist(end) < bd {
+                        (bi, rev, bd) = (i, r, dist(end));
+                    }
                 }
             }
-            if let Some(mut inner) = blend_into.clone() {
-                let mut outer = lp;
-                outer.rotate_left(best.2);
-                if depth == 0 {
-                    // The outermost ring once at half a spacing first: the blended turn
-                    // leaves it at once, and nothing else would fly the outer strip.
-                    path.points.extend_from_slice(&outer);
-                }
-                spiral_turn(&outer, &mut inner, &mut path.points);
-                // The next turn starts at the inner ring's start.
-                pos = inner.first().copied();
-                continue;
+            let mut piece = open.swap_remove(bi);
+            if rev {
+                piece.reverse();
             }
-            // Closed for the perimeter, and for the spiral's innermost ring after a blended
-            // turn (the turn ends on it; nothing else flies its last edge).
-            let blended_in = !closed && depth > 0 && single[depth] && single[depth - 1];
-            let count = if closed || blended_in { n + 1 } else { n };
-            path.points.extend((0..count).map(|k| lp[(best.2 + k) % n]));
+            join(&mut path, piece[0]);
+            path.points.extend_from_slice(&piece);
             pos = path.points.last().copied();
         }
     }
@@ -94,46 +109,11 @@ pub(crate) fn loops(
             path.points.extend(poly.exterior().0.iter().copied());
         }
     }
-    if !closed {
-        // A spiral's blended turn cuts from one ring to the next: where that leaves the area
-        // (a bay, a hole, a no-fly zone), the leg is routed inside as connectors are.
-        path = routed_inside(&fs, rot, path);
-        if spiral_inward {
-            return path;
-        }
+    if !closed && !spiral_inward {
         // Outward (the design's "outward expanding"): the same rings from the centre out.
         path.points.reverse();
     }
     path
-}
-
-/// `path` without its points outside the flyable region (a blended turn between rings of very
-/// different lengths can cut across a bay) and with every leg that leaves the region replaced
-/// by a route inside it.
-fn routed_inside(fs: &FreeSpace, rot: Rot, path: SurveyPath) -> SurveyPath {
-    let mut out = SurveyPath {
-        points: Vec::with_capacity(path.points.len()),
-        ..path
-    };
-    let mut prev: Option<Coord> = None;
-    for &p in &path.points {
-        if !fs.inside(rot.fwd(p)) {
-            continue;
-        }
-        if let Some(last) = prev {
-            let (a, b) = (rot.fwd(last), rot.fwd(p));
-            if !fs.clear(a, b) {
-                match fs.route_any(a, b) {
-                    Some(via) => out.points.extend(via.into_iter().map(|q| rot.inv(q))),
-                    // No route to this point: go on from the last one to the next.
-                    None => continue,
-                }
-            }
-        }
-        prev = Some(p);
-        out.points.push(p);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -152,7 +132,7 @@ mod tests {
     }
 
     #[test]
-    fn spiral_blends_inwards_turn_after_turn() {
+    fn spiral_flies_closed_rings_inwards_to_the_centre_and_outwards_reversed() {
         use geo::{Contains, Point};
         let a = rect_area(0.005, 0.004);
         let spacing = 40.0;
@@ -164,30 +144,26 @@ mod tests {
                 .fold(f64::INFINITY, f64::min)
         };
         let grown = geo::Buffer::buffer(a.free_local(), 0.5);
-        assert!(p.points.len() > 20, "{}", p.points.len());
+        assert!(p.points.len() > 12, "{}", p.points.len());
         for (i, c) in p.points.iter().enumerate() {
             assert!(
                 grown.contains(&Point::from(*c)),
                 "waypoint {i} {c:?} outside"
             );
         }
-        // Monotone inward: the distance to the boundary never decreases along the path.
-        let d: Vec<f64> = p.points.iter().map(|c| depth(*c)).collect();
-        for (i, w) in d.windows(2).enumerate() {
-            assert!(
-                w[1] >= w[0] - 0.01,
-                "depth drops at {i}: {} -> {}",
-                w[0],
-                w[1]
-            );
-        }
-        // A spiral, not rings joined by connectors: the depth grows at (nearly) every waypoint,
-        // where inset rings keep it constant around each ring.
-        let rising = d.windows(2).filter(|w| w[1] > w[0] + 0.01).count();
-        assert!(rising * 2 > d.len() - 1, "{rising} of {}", d.len() - 1);
         // It starts half a spacing in and works its way to the middle (~222 m wide area).
+        let d: Vec<f64> = p.points.iter().map(|c| depth(*c)).collect();
         assert!((d[0] - spacing / 2.0).abs() < 1.0, "{}", d[0]);
         assert!(d[d.len() - 1] > 70.0, "{}", d[d.len() - 1]);
+        // The outermost ring is closed: the path comes back to its first point.
+        let back = p.points[1..]
+            .iter()
+            .position(|c| (c.x - p.points[0].x).hypot(c.y - p.points[0].y) < 1e-6);
+        assert!(back.is_some(), "the first ring is not closed");
+        // Outward flies the same path from the centre.
+        let mut out = loops(&a, &params(spacing), false, FILL(spacing), false).points;
+        out.reverse();
+        assert_eq!(out, p.points);
     }
 
     #[test]

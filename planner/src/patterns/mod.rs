@@ -1,11 +1,12 @@
 //! Pattern generation in the local frame: lawnmower (automatic angle), crosshatch, perimeter
-//! loops, inward spiral and expanding square. Output is the survey path (camera on) as local
-//! points; the mission items around it are added by [`crate::plan`].
+//! loops, spiral and expanding square. Output is the survey path (camera on) as local points;
+//! the mission items around it are added by [`crate::plan`].
 //!
 //! By role: [`bearing`] (the angle search), [`cells`] (one pass of transects and its cells),
 //! [`tours`] (the order the pieces are flown in and their connectors), [`lawnmower`]
-//! (lawnmower and crosshatch), [`rings`] (inset rings), [`loops`] (perimeter and spiral) and
-//! [`square`] (expanding square).
+//! (lawnmower and crosshatch), [`field`] (the distance to the region's boundary on a grid and
+//! its contours), [`rings`] (inset rings from the field, or buffered for a few loops),
+//! [`loops`] (perimeter and spiral) and [`square`] (expanding square).
 
 use geo::Coord;
 
@@ -13,6 +14,7 @@ use crate::sweep::fast_len;
 
 mod bearing;
 mod cells;
+mod field;
 mod lawnmower;
 mod loops;
 mod rings;

@@ -1,0 +1,712 @@
+//! The distance from the flyable region's boundary (outline, holes, no-fly zones) sampled on a
+//! grid, and its level contours: every inset ring of the perimeter and spiral patterns comes
+//! from one field instead of one polygon buffer per ring.
+//!
+//! The field holds, at every grid node inside the region, the exact distance to the nearest
+//! boundary segment, found by propagating nearest segments across the grid (two raster passes,
+//! as a vector distance transform). A contour at depth `L` is traced through the cells whose
+//! corners straddle `L`, its points interpolated linearly along cell edges; because the
+//! distance is exact at the nodes and never above the true depth between them on a ridge, a
+//! contour point lies at depth `L` or deeper, so a ring never comes closer to the boundary than
+//! its depth.
+
+use geo::{Coord, MultiPolygon};
+
+mod route;
+
+const NONE: u32 = u32::MAX;
+
+pub(super) struct Field {
+    x0: f64,
+    y0: f64,
+    cell_m: f64,
+    nx: usize,
+    ny: usize,
+    /// Depth at each node, metres; negative outside the region.
+    depth: Vec<f64>,
+    /// The boundary segments and each node's nearest one.
+    segs: Vec<(Coord, Coord)>,
+    near: Vec<u32>,
+}
+
+/// One traced contour: a ring (not closed), depth-increasing side on its left, so an outer
+/// ring runs counter-clockwise and a ring around a hole clockwise.
+pub(super) type Contour = Vec<Coord>;
+
+fn seg_dist2(p: Coord, a: Coord, b: Coord) -> f64 {
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let l2 = dx * dx + dy * dy;
+    let t = if l2 > 0.0 {
+        (((p.x - a.x) * dx + (p.y - a.y) * dy) / l2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (ex, ey) = (a.x + t * dx - p.x, a.y + t * dy - p.y);
+    ex * ex + ey * ey
+}
+
+impl Field {
+    /// The field of `region` with cells of about `cell_m`, coarser where that would take more
+    /// than `max_nodes` nodes.
+    pub fn new(region: &MultiPolygon, cell_m: f64, max_nodes: f64) -> Self {
+        let mut segs: Vec<(Coord, Coord)> = Vec::new();
+        let (mut lo, mut hi) = (
+            Coord {
+                x: f64::INFINITY,
+                y: f64::INFINITY,
+            },
+            Coord {
+                x: f64::NEG_INFINITY,
+                y: f64::NEG_INFINITY,
+            },
+        );
+        for poly in &region.0 {
+            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                for w in ring.0.windows(2) {
+                    if w[0] != w[1] {
+                        segs.push((w[0], w[1]));
+                    }
+                    lo = Coord {
+                        x: lo.x.min(w[0].x),
+                        y: lo.y.min(w[0].y),
+                    };
+                    hi = Coord {
+                        x: hi.x.max(w[0].x),
+                        y: hi.y.max(w[0].y),
+                    };
+                }
+            }
+        }
+        if segs.is_empty() {
+            return Self {
+                x0: 0.0,
+                y0: 0.0,
+                cell_m: 1.0,
+                nx: 0,
+                ny: 0,
+                depth: Vec::new(),
+                segs,
+                near: Vec::new(),
+            };
+        }
+        let (w, h) = (hi.x - lo.x, hi.y - lo.y);
+        let mut c = cell_m.max(1e-3);
+        let min_c = ((w * h) / max_nodes.max(1.0)).sqrt();
+        if c < min_c {
+            c = min_c;
+        }
+        // One node of margin outside the region on every side.
+        let (x0, y0) = (lo.x - c, lo.y - c);
+        let nx = (w / c).ceil() as usize + 3;
+        let ny = (h / c).ceil() as usize + 3;
+        let n = nx * ny;
+        let inside = inside_mask(&segs, x0, y0, c, nx, ny);
+        let mut best = vec![f64::INFINITY; n];
+        let mut near = vec![NONE; n];
+        let node = |i: usize, j: usize| Coord {
+            x: x0 + i as f64 * c,
+            y: y0 + j as f64 * c,
+        };
+        // Seed: the nodes around every segment get their distance to it.
+        for (si, &(a, b)) in segs.iter().enumerate() {
+            let len = (b.x - a.x).hypot(b.y - a.y);
+            let steps = (len / c).ceil().max(1.0) as usize;
+            for k in 0..=steps {
+                let t = k as f64 / steps as f64;
+                let (px, py) = (a.x + t * (b.x - a.x), a.y + t * (b.y - a.y));
+                let ci = ((px - x0) / c).round() as isize;
+                let cj = ((py - y0) / c).round() as isize;
+                for dj in -2..=2 {
+                    for di in -2..=2 {
+                        let (i, j) = (ci + di, cj + dj);
+                        if i < 0 || j < 0 || i as usize >= nx || j as usize >= ny {
+                            continue;
+                        }
+                        let (i, j) = (i as usize, j as usize);
+                        let id = j * nx + i;
+                        if near[id] == si as u32 {
+                            continue;
+                        }
+                        let d2 = seg_dist2(node(i, j), a, b);
+                        if d2 < best[id] {
+                            best[id] = d2;
+                            near[id] = si as u32;
+                        }
+                    }
+                }
+            }
+        }
+        // Propagate nearest segments: down-right then up-left, each row both ways.
+        let try_from = |best: &mut [f64], near: &mut [u32], id: usize, from: usize, p: Coord| {
+            let s = near[from];
+            if s != NONE && s != near[id] {
+                let (a, b) = segs[s as usize];
+                let d2 = seg_dist2(p, a, b);
+                if d2 < best[id] {
+                    best[id] = d2;
+                    near[id] = s;
+                }
+            }
+        };
+        for j in 0..ny {
+            for i in 0..nx {
+                let id = j * nx + i;
+                let p = node(i, j);
+                if i > 0 {
+                    try_from(&mut best, &mut near, id, id - 1, p);
+                }
+                if j > 0 {
+                    let up = id - nx;
+                    try_from(&mut best, &mut near, id, up, p);
+                    if i > 0 {
+                        try_from(&mut best, &mut near, id, up - 1, p);
+                    }
+                    if i + 1 < nx {
+                        try_from(&mut best, &mut near, id, up + 1, p);
+                    }
+                }
+            }
+            for i in (0..nx.saturating_sub(1)).rev() {
+                let id = j * nx + i;
+                try_from(&mut best, &mut near, id, id + 1, node(i, j));
+            }
+        }
+        for j in (0..ny).rev() {
+            for i in (0..nx).rev() {
+                let id = j * nx + i;
+                let p = node(i, j);
+                if i + 1 < nx {
+                    try_from(&mut best, &mut near, id, id + 1, p);
+                }
+                if j + 1 < ny {
+                    let down = id + nx;
+                    try_from(&mut best, &mut near, id, down, p);
+                    if i + 1 < nx {
+                        try_from(&mut best, &mut near, id, down + 1, p);
+                    }
+                    if i > 0 {
+                        try_from(&mut best, &mut near, id, down - 1, p);
+                    }
+                }
+            }
+            for i in 1..nx {
+                let id = j * nx + i;
+                try_from(&mut best, &mut near, id, id - 1, node(i, j));
+            }
+        }
+        let depth = best
+            .iter()
+            .zip(&inside)
+            .map(|(&d2, &ins)| if ins { d2.sqrt() } else { -c })
+            .collect();
+        Self {
+            x0,
+            y0,
+            cell_m: c,
+            nx,
+            ny,
+            depth,
+            segs,
+            near,
+        }
+    }
+
+    /// The deepest point reached from `p` by climbing the field's slope for `climb_m` metres
+    /// in `steps` steps (up the slope to a ridge, then along it).
+    pub fn climb_m(&self, p: Coord, climb_m: f64, steps: usize) -> f64 {
+        let h = self.cell_m / 2.0;
+        let step = climb_m / steps.max(1) as f64;
+        let mut q = p;
+        let mut best = self.depth_at(q);
+        for _ in 0..steps.max(1) {
+            let gx = self.depth_at(Coord { x: q.x + h, y: q.y })
+                - self.depth_at(Coord { x: q.x - h, y: q.y });
+            let gy = self.depth_at(Coord { x: q.x, y: q.y + h })
+                - self.depth_at(Coord { x: q.x, y: q.y - h });
+            let g = gx.hypot(gy);
+            if g < 1e-12 {
+                break;
+            }
+            q = Coord {
+                x: q.x + gx / g * step,
+                y: q.y + gy / g * step,
+            };
+            best = best.max(self.depth_at(q));
+        }
+        best
+    }
+
+    /// The deepest node's depth, metres (0 for an empty region).
+    pub fn max_depth_m(&self) -> f64 {
+        self.depth.iter().copied().fold(0.0, f64::max)
+    }
+
+    fn node(&self, i: usize, j: usize) -> Coord {
+        Coord {
+            x: self.x0 + i as f64 * self.cell_m,
+            y: self.y0 + j as f64 * self.cell_m,
+        }
+    }
+
+    /// Depth interpolated bilinearly at `p` (negative outside the grid).
+    pub fn depth_at(&self, p: Coord) -> f64 {
+        let u = (p.x - self.x0) / self.cell_m;
+        let v = (p.y - self.y0) / self.cell_m;
+        if !(u >= 0.0 && v >= 0.0) || self.nx < 2 || self.ny < 2 {
+            return -self.cell_m;
+        }
+        let (i, j) = (u.floor() as usize, v.floor() as usize);
+        if i + 1 >= self.nx || j + 1 >= self.ny {
+            return -self.cell_m;
+        }
+        let (fu, fv) = (u - i as f64, v - j as f64);
+        let d = |i: usize, j: usize| self.depth[j * self.nx + i];
+        (1.0 - fv) * ((1.0 - fu) * d(i, j) + fu * d(i + 1, j))
+            + fv * ((1.0 - fu) * d(i, j + 1) + fu * d(i + 1, j + 1))
+    }
+
+    /// The contours of every level in `levels` (ascending), one list per level.
+    pub fn contours(&self, levels: &[f64]) -> Vec<Vec<Contour>> {
+        let mut out: Vec<Vec<Contour>> = vec![Vec::new(); levels.len()];
+        if self.nx < 2 || self.ny < 2 || levels.is_empty() {
+            return out;
+        }
+        let (nx, ny) = (self.nx, self.ny);
+        // Cells by the levels that cross them (counting sort by level).
+        let mut count = vec![0usize; levels.len() + 1];
+        let crossing = |ci: usize, cj: usize| -> (usize, usize) {
+            let d = |i: usize, j: usize| self.depth[j * nx + i];
+            let v = [d(ci, cj), d(ci + 1, cj), d(ci, cj + 1), d(ci + 1, cj + 1)];
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            // Levels L with lo < L <= hi.
+            let a = levels.partition_point(|&l| l <= lo);
+            let b = levels.partition_point(|&l| l <= hi);
+            (a, b)
+        };
+        for cj in 0..ny - 1 {
+            for ci in 0..nx - 1 {
+                let (a, b) = crossing(ci, cj);
+                for m in a..b {
+                    count[m + 1] += 1;
+                }
+            }
+        }
+        for m in 0..levels.len() {
+            count[m + 1] += count[m];
+        }
+        let mut fill = count.clone();
+        let mut cells = vec![0u32; count[levels.len()]];
+        for cj in 0..ny - 1 {
+            for ci in 0..nx - 1 {
+                let (a, b) = crossing(ci, cj);
+                for m in a..b {
+                    cells[fill[m]] = (cj * nx + ci) as u32;
+                    fill[m] += 1;
+                }
+            }
+        }
+        // Edges crossed and already traced at the current level.
+        let mut seen = vec![false; 2 * nx * ny];
+        let mut touched: Vec<usize> = Vec::new();
+        for (m, &level) in levels.iter().enumerate() {
+            for &cell in &cells[count[m]..count[m + 1]] {
+                let cell = cell as usize;
+                let (ci, cj) = (cell % nx, cell / nx);
+                for side in 0..4 {
+                    let e = self.edge_id(ci, cj, side);
+                    if seen[e] || !self.crosses(e, level) {
+                        continue;
+                    }
+                    let ring = self.trace(ci, cj, side, level, &mut seen, &mut touched);
+                    if ring.len() >= 3 {
+                        out[m].push(ring);
+                    }
+                }
+            }
+            for e in touched.drain(..) {
+                seen[e] = false;
+            }
+        }
+        out
+    }
+
+    /// Edge of cell (ci, cj) on `side` (0 bottom, 1 right, 2 top, 3 left): horizontal edges
+    /// are numbered by their left node, vertical ones (after all horizontal) by their lower.
+    fn edge_id(&self, ci: usize, cj: usize, side: usize) -> usize {
+        let n = self.nx * self.ny;
+        match side {
+            0 => cj * self.nx + ci,
+            1 => n + cj * self.nx + ci + 1,
+            2 => (cj + 1) * self.nx + ci,
+            _ => n + cj * self.nx + ci,
+        }
+    }
+
+    /// The two nodes of an edge.
+    fn edge_nodes(&self, e: usize) -> (usize, usize) {
+        let n = self.nx * self.ny;
+        if e < n {
+            (e, e + 1)
+        } else {
+            (e - n, e - n + self.nx)
+        }
+    }
+
+    fn crosses(&self, e: usize, level: f64) -> bool {
+        let (a, b) = self.edge_nodes(e);
+        (self.depth[a] >= level) != (self.depth[b] >= level)
+    }
+
+    /// The nearer to `p` of the nearest segments of an edge's two nodes.
+    fn crossing_seg(&self, e: usize, p: Coord) -> u32 {
+        let (a, b) = self.edge_nodes(e);
+        let (sa, sb) = (self.near[a], self.near[b]);
+        let d = |s: u32| {
+            if s == NONE {
+                f64::INFINITY
+            } else {
+                let (u, v) = self.segs[s as usize];
+                seg_dist2(p, u, v)
+            }
+        };
+        if d(sa) <= d(sb) { sa } else { sb }
+    }
+
+    /// Whether `p` is at least `level` from every boundary segment nearest to a node around it
+    /// (the 4×4 nodes about its cell): the exact test for a point found near those nodes.
+    fn exact_depth_at_least(&self, p: Coord, level: f64) -> bool {
+        let i = ((p.x - self.x0) / self.cell_m).floor() as isize;
+        let j = ((p.y - self.y0) / self.cell_m).floor() as isize;
+        let l2 = level * level;
+        for dj in -1..=2 {
+            for di in -1..=2 {
+                let (ni, nj) = (i + di, j + dj);
+                if ni < 0 || nj < 0 || ni as usize >= self.nx || nj as usize >= self.ny {
+                    return false;
+                }
+                let id = nj as usize * self.nx + ni as usize;
+                if self.depth[id] < 0.0 {
+                    // Outside the region near the point: not a corner to add.
+                    return false;
+                }
+                let s = self.near[id];
+                if s != NONE {
+                    let (a, b) = self.segs[s as usize];
+                    if seg_dist2(p, a, b) < l2 {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// A contour traced through the grid cuts each corner it turns inside a cell. Where two
+    /// successive points lie on the straight offsets of two different boundary segments, the
+    /// offsets' intersection (the true corner, at the contour's depth) goes between them.
+    fn sharpen(&self, ring: &[Coord], seg_of: &[u32], level: f64) -> Vec<Coord> {
+        let n = ring.len();
+        let mut out = Vec::with_capacity(n + n / 8);
+        let on_offset = |p: Coord, s: u32| -> Option<(Coord, Coord)> {
+            if s == NONE {
+                return None;
+            }
+            let (a, b) = self.segs[s as usize];
+            let (dx, dy) = (b.x - a.x, b.y - a.y);
+            let l2 = dx * dx + dy * dy;
+            if l2 <= 0.0 {
+                return None;
+            }
+            let t = ((p.x - a.x) * dx + (p.y - a.y) * dy) / l2;
+            (t > 1e-6 && t < 1.0 - 1e-6).then_some((a, b))
+        };
+        let reach = self.cell_m * 1.5;
+        for i in 0..n {
+            out.push(ring[i]);
+            let j = (i + 1) % n;
+            if seg_of[i] == seg_of[j] {
+                continue;
+            }
+            let (Some((a1, b1)), Some((a2, b2))) =
+                (on_offset(ring[i], seg_of[i]), on_offset(ring[j], seg_of[j]))
+            else {
+                continue;
+            };
+            let (p, q) = (ring[i], ring[j]);
+            let (d1, d2) = (
+                Coord {
+                    x: b1.x - a1.x,
+                    y: b1.y - a1.y,
+                },
+                Coord {
+                    x: b2.x - a2.x,
+                    y: b2.y - a2.y,
+                },
+            );
+            let den = d1.x * d2.y - d1.y * d2.x;
+            if den.abs() < 1e-12 {
+                continue;
+            }
+            let t = ((q.x - p.x) * d2.y - (q.y - p.y) * d2.x) / den;
+            let x = Coord {
+                x: p.x + t * d1.x,
+                y: p.y + t * d1.y,
+            };
+            let near_both =
+                (x.x - p.x).hypot(x.y - p.y) < reach && (x.x - q.x).hypot(x.y - q.y) < reach;
+            // At the contour's depth from both segments (a corner of the offsets, not a point
+            // nearer the boundary).
+            let deep = near_both && self.exact_depth_at_least(x, level - 1e-3);
+            if deep {
+                out.push(x);
+            }
+        }
+        out
+    }
+
+    fn crossing_point(&self, e: usize, level: f64) -> Coord {
+        let (a, b) = self.edge_nodes(e);
+        let (fa, fb) = (self.depth[a], self.depth[b]);
+        let t = if (fb - fa).abs() > 1e-12 {
+            ((level - fa) / (fb - fa)).clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        let (pa, pb) = (
+            self.node(a % self.nx, a / self.nx),
+            self.node(b % self.nx, b / self.nx),
+        );
+        Coord {
+            x: pa.x + t * (pb.x - pa.x),
+            y: pa.y + t * (pb.y - pa.y),
+        }
+    }
+
+    /// Follows the contour at `level` from the crossing on `side` of cell (ci, cj) through the
+    /// cells until it closes; marks its edges seen. Returns it with depth rising to the left.
+    fn trace(
+        &self,
+        ci: usize,
+        cj: usize,
+        side: usize,
+        level: f64,
+        seen: &mut [bool],
+        touched: &mut Vec<usize>,
+    ) -> Contour {
+        let start = self.edge_id(ci, cj, side);
+        let mut ring = Vec::new();
+        let mut seg_of: Vec<u32> = Vec::new();
+        let (mut ci, mut cj, mut entry) = (ci, cj, side);
+        let max_steps = 4 * self.nx * self.ny;
+        for _ in 0..max_steps {
+            let e_in = self.edge_id(ci, cj, entry);
+            if seen[e_in] {
+                break;
+            }
+            seen[e_in] = true;
+            touched.push(e_in);
+            ring.push(self.crossing_point(e_in, level));
+            seg_of.push(self.crossing_seg(e_in, ring[ring.len() - 1]));
+            let exit = self.exit_side(ci, cj, entry, level);
+            let e_out = self.edge_id(ci, cj, exit);
+            if e_out == start {
+                break;
+            }
+            // Into the neighbour across the exit edge.
+            let (ni, nj, nentry) = match exit {
+                0 if cj > 0 => (ci, cj - 1, 2),
+                1 if ci + 2 < self.nx => (ci + 1, cj, 3),
+                2 if cj + 2 < self.ny => (ci, cj + 1, 0),
+                3 if ci > 0 => (ci - 1, cj, 1),
+                _ => break,
+            };
+            ci = ni;
+            cj = nj;
+            entry = nentry;
+        }
+        let mut ring = self.sharpen(&ring, &seg_of, level);
+        // A contour through a node meets it on two edges: one point.
+        ring.dedup_by(|a, b| (a.x - b.x).abs() < 1e-9 && (a.y - b.y).abs() < 1e-9);
+        while ring.len() > 1 && ring.first() == ring.last() {
+            ring.pop();
+        }
+        // Depth must rise to the left of the travel: compare both sides of the longest leg.
+        let n = ring.len();
+        if let Some(i) = (0..n).max_by(|&i, &j| {
+            let l = |k: usize| {
+                let (p, q) = (ring[k], ring[(k + 1) % n]);
+                (q.x - p.x).hypot(q.y - p.y)
+            };
+            l(i).total_cmp(&l(j))
+        }) {
+            let (p, q) = (ring[i], ring[(i + 1) % n]);
+            let len = (q.x - p.x).hypot(q.y - p.y);
+            if len > 0.0 {
+                let h = self.cell_m / 4.0;
+                let (nx, ny) = (-(q.y - p.y) / len * h, (q.x - p.x) / len * h);
+                let mid = Coord {
+                    x: f64::midpoint(p.x, q.x),
+                    y: f64::midpoint(p.y, q.y),
+                };
+                let left = self.depth_at(Coord {
+                    x: mid.x + nx,
+                    y: mid.y + ny,
+                });
+                let right = self.depth_at(Coord {
+                    x: mid.x - nx,
+                    y: mid.y - ny,
+                });
+                if left < right {
+                    ring.reverse();
+                }
+            }
+        }
+        ring
+    }
+
+    /// The side the contour leaves cell (ci, cj) by, having entered on `entry`.
+    fn exit_side(&self, ci: usize, cj: usize, entry: usize, level: f64) -> usize {
+        let d = |i: usize, j: usize| self.depth[j * self.nx + i];
+        // Corners counter-clockwise from bottom-left; side k joins corner k and k + 1.
+        let v = [d(ci, cj), d(ci + 1, cj), d(ci + 1, cj + 1), d(ci, cj + 1)];
+        let up = v.map(|x| x >= level);
+        let crossed: Vec<usize> = (0..4).filter(|&k| up[k] != up[(k + 1) % 4]).collect();
+        if crossed.len() == 2 {
+            return if crossed[0] == entry {
+                crossed[1]
+            } else {
+                crossed[0]
+            };
+        }
+        // Saddle: the centre decides which corners join.
+        let centre_up = (v[0] + v[1] + v[2] + v[3]) / 4.0 >= level;
+        // If the centre is with the corners that are up, the up corners connect through it,
+        // and each crossing pairs with the side that keeps the down corner cut off.
+        // Side k joins corners k and k + 1; of the two, the lone one differs from the centre,
+        // and the contour leaves by the lone corner's other side.
+        if up[(entry + 1) % 4] == centre_up {
+            // Corner k is lone: its sides are k - 1 and k.
+            (entry + 3) % 4
+        } else {
+            (entry + 1) % 4
+        }
+    }
+}
+
+/// Nodes inside the region (even-odd rule over all rings), by scanlines through the node rows.
+fn inside_mask(
+    segs: &[(Coord, Coord)],
+    x0: f64,
+    y0: f64,
+    c: f64,
+    nx: usize,
+    ny: usize,
+) -> Vec<bool> {
+    let mut rows: Vec<Vec<f64>> = vec![Vec::new(); ny];
+    for &(a, b) in segs {
+        let (lo, hi) = if a.y <= b.y { (a, b) } else { (b, a) };
+        if (hi.y - lo.y).abs() < 1e-12 {
+            continue;
+        }
+        // Rows with lo.y <= y < hi.y.
+        let j0 = ((lo.y - y0) / c).ceil().max(0.0) as usize;
+        let mut j = j0;
+        while j < ny {
+            let y = y0 + j as f64 * c;
+            if y >= hi.y {
+                break;
+            }
+            if y >= lo.y {
+                let t = (y - lo.y) / (hi.y - lo.y);
+                rows[j].push(lo.x + t * (hi.x - lo.x));
+            }
+            j += 1;
+        }
+    }
+    let mut inside = vec![false; nx * ny];
+    for (j, xs) in rows.iter_mut().enumerate() {
+        xs.sort_by(f64::total_cmp);
+        for pair in xs.chunks_exact(2) {
+            let i0 = ((pair[0] - x0) / c).ceil().max(0.0) as usize;
+            let i1 = ((pair[1] - x0) / c).floor();
+            if i1 < 0.0 {
+                continue;
+            }
+            let i1 = (i1 as usize).min(nx - 1);
+            for i in i0..=i1 {
+                inside[j * nx + i] = true;
+            }
+        }
+    }
+    inside
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{LineString, Polygon};
+
+    fn square(side: f64) -> MultiPolygon {
+        MultiPolygon(vec![Polygon::new(
+            LineString::from(vec![
+                (0.0, 0.0),
+                (side, 0.0),
+                (side, side),
+                (0.0, side),
+                (0.0, 0.0),
+            ]),
+            vec![],
+        )])
+    }
+
+    #[test]
+    fn depth_is_the_distance_to_the_nearest_side() {
+        let f = Field::new(&square(100.0), 5.0, 1e6);
+        for (x, y) in [(50.0, 50.0), (10.0, 40.0), (95.0, 20.0), (30.0, 80.0)] {
+            let want = f64::min(f64::min(x, 100.0 - x), f64::min(y, 100.0 - y));
+            let got = f.depth_at(Coord { x, y });
+            assert!((got - want).abs() < 0.5, "({x},{y}): {got} vs {want}");
+        }
+        assert!(f.depth_at(Coord { x: -20.0, y: 50.0 }) < 0.0);
+        assert!((f.max_depth_m() - 50.0).abs() < 2.6, "{}", f.max_depth_m());
+    }
+
+    #[test]
+    fn a_contour_of_a_square_is_the_inset_square_counter_clockwise() {
+        let f = Field::new(&square(100.0), 5.0, 1e6);
+        let c = f.contours(&[20.0, 40.0, 60.0]);
+        assert_eq!(c[0].len(), 1);
+        assert_eq!(c[1].len(), 1);
+        assert!(c[2].is_empty());
+        for p in &c[0][0] {
+            let d = f64::min(f64::min(p.x, 100.0 - p.x), f64::min(p.y, 100.0 - p.y));
+            assert!((20.0 - 1e-6..21.0).contains(&d), "{p:?} at {d}");
+        }
+        assert!(crate::area::shoelace(&c[0][0]) > 0.0);
+        // Area of the inset square, 60 × 60, within the corner cut of a cell.
+        let a = crate::area::shoelace(&c[0][0]);
+        assert!((a - 3600.0).abs() < 60.0, "{a}");
+    }
+
+    #[test]
+    fn a_hole_gives_a_clockwise_ring_around_it() {
+        let mut m = square(200.0);
+        m.0[0].interiors_push(LineString::from(vec![
+            (80.0, 80.0),
+            (80.0, 120.0),
+            (120.0, 120.0),
+            (120.0, 80.0),
+            (80.0, 80.0),
+        ]));
+        let f = Field::new(&m, 4.0, 1e6);
+        assert!(f.depth_at(Coord { x: 100.0, y: 100.0 }) < 0.0);
+        let c = f.contours(&[20.0]);
+        assert_eq!(c[0].len(), 2, "outer and around the hole");
+        let signs: Vec<bool> = c[0]
+            .iter()
+            .map(|r| crate::area::shoelace(r) > 0.0)
+            .collect();
+        assert!(signs.contains(&true) && signs.contains(&false), "{signs:?}");
+    }
+}
