@@ -142,6 +142,12 @@ fn clenshaw_sin(c: &[f64; 4], x: f64, y: f64) -> (f64, f64) {
 /// by the sweep, the no-fly check and the reports' deviation from the plan.
 #[inline]
 pub fn point_segment_distance_m(p: Coord, a: Coord, b: Coord) -> f64 {
+    point_segment_distance2_m2(p, a, b).sqrt()
+}
+
+/// The square of [`point_segment_distance_m`], square metres (for comparisons without a root).
+#[inline]
+pub fn point_segment_distance2_m2(p: Coord, a: Coord, b: Coord) -> f64 {
     let (dx, dy) = (b.x - a.x, b.y - a.y);
     let len2 = dx * dx + dy * dy;
     let t = if len2 > 0.0 {
@@ -150,7 +156,7 @@ pub fn point_segment_distance_m(p: Coord, a: Coord, b: Coord) -> f64 {
         0.0
     };
     let (cx, cy) = (a.x + t * dx - p.x, a.y + t * dy - p.y);
-    (cx * cx + cy * cy).sqrt()
+    cx * cx + cy * cy
 }
 
 #[cfg(test)]

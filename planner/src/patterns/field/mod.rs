@@ -12,6 +12,8 @@
 
 use geo::{Coord, MultiPolygon};
 
+use crate::frame::point_segment_distance2_m2 as seg_dist2;
+
 mod route;
 
 const NONE: u32 = u32::MAX;
@@ -32,18 +34,6 @@ pub(super) struct Field {
 /// One traced contour: a ring (not closed), depth-increasing side on its left, so an outer
 /// ring runs counter-clockwise and a ring around a hole clockwise.
 pub(super) type Contour = Vec<Coord>;
-
-fn seg_dist2(p: Coord, a: Coord, b: Coord) -> f64 {
-    let (dx, dy) = (b.x - a.x, b.y - a.y);
-    let l2 = dx * dx + dy * dy;
-    let t = if l2 > 0.0 {
-        (((p.x - a.x) * dx + (p.y - a.y) * dy) / l2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let (ex, ey) = (a.x + t * dx - p.x, a.y + t * dy - p.y);
-    ex * ex + ey * ey
-}
 
 impl Field {
     /// The field of `region` with cells of about `cell_m`, coarser where that would take more
