@@ -10,32 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-docs/screenshot-terrain-profile.png}"
-profile="${AVIARY_PROFILE:-release}"
-target="${CARGO_TARGET_DIR:-target}"
-
-need=()
-for pkg in xvfb imagemagick xauth x11-utils libgl1-mesa-dri libglx-mesa0 libegl-mesa0 libxkbcommon-x11-0 \
-           libxcursor1 libxi6 libxrandr2 fonts-dejavu-core python3; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-
-if [ "$profile" = release ]; then bin="$target/release/aviary"; else bin="$target/debug/aviary"; fi
-if [ "${AVIARY_NO_BUILD:-0}" != 1 ]; then
-  if [ "$profile" = release ]; then cargo build --release -p aviary-app; else cargo build -p aviary-app; fi
-fi
-
-work="$(mktemp -d)"
 display=":${AVIARY_DISPLAY_NUM:-96}"
-cleanup() {
-  [ -n "${app_pid:-}" ] && kill "$app_pid" 2>/dev/null || true
-  [ -n "${xvfb_pid:-}" ] && kill "$xvfb_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=lib/xvfb-app.sh
+. scripts/lib/xvfb-app.sh
+xvfb_app_prepare python3
 
 # The DEM and the area: the Rotterdam site is at 51.9050 N, 4.4660 E (the plan's home).
 mkdir -p "$work/config/aviary"
@@ -66,31 +44,7 @@ json.dump({"plan_dem": f"{work}/N51E004.hgt", "online_tiles": False, "weather_ur
           open(f"{work}/config/aviary/settings.json", "w"))
 PY
 
-Xvfb "$display" -screen 0 1440x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-xvfb_pid=$!
-for _ in $(seq 1 100); do
-  DISPLAY="$display" xwininfo -root >/dev/null 2>&1 && break
-  sleep 0.1
-done
-
-mkdir -m 700 "$work/runtime"
-env -u WAYLAND_DISPLAY DISPLAY="$display" XDG_RUNTIME_DIR="$work/runtime" HOME="$work/home" \
-  XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config" XDG_CACHE_HOME="$work/cache" \
-  LIBGL_ALWAYS_SOFTWARE=1 RUST_LOG="${RUST_LOG:-info,walkers=error}" \
-  "$bin" "$work/ridge-survey.geojson" >"$work/app.log" 2>&1 &
-app_pid=$!
-
-found=""
-for _ in $(seq 1 600); do
-  if DISPLAY="$display" xwininfo -root -tree 2>/dev/null | grep -q "Aviary"; then found=1; break; fi
-  if ! kill -0 "$app_pid" 2>/dev/null; then break; fi
-  sleep 0.1
-done
-if [ -z "$found" ]; then
-  echo "the Aviary window did not appear; app log:" >&2
-  cat "$work/app.log" >&2
-  exit 1
-fi
+xvfb_app_start "$display" 60 "$work/ridge-survey.geojson"
 # The area, the DEM and the plan are read in the background; let them and a few frames land.
 sleep "${AVIARY_SETTLE_S:-8}"
 mkdir -p "$(dirname "$out")"
