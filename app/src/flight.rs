@@ -4,7 +4,7 @@
 //! supervisor's orders become link requests, the link's one result per request goes back in,
 //! and every transition is stored with its cause. No UI and no threads here.
 
-use aviary_core::mission_items::{PlanItem, cmd, mission_items, resume_items};
+use aviary_core::mission_items::{AltitudeRef, PlanItem, cmd, mission_items_at, resume_items};
 use aviary_core::preflight::PlanNeeds;
 use aviary_core::supervisor::{MissionPhase, Order, Output, Supervisor};
 use aviary_core::vehicle::VehicleFact;
@@ -57,9 +57,36 @@ pub fn rtl_seq(items: &[PlanItem]) -> Option<u16> {
         .map(|i| i.seq)
 }
 
-/// The items a mission flies: home, takeoff, the planned speed, its waypoints and return.
-pub fn items_for(home: LatLon, waypoints: &[Waypoint], speed_mps: f64) -> Vec<PlanItem> {
-    mission_items(home, waypoints, speed_mps)
+/// The items a mission flies: home, takeoff, the planned speed, its waypoints and return,
+/// their altitudes as `alt` says ([`altitude_ref`]).
+pub fn items_for(
+    home: LatLon,
+    waypoints: &[Waypoint],
+    speed_mps: f64,
+    alt: AltitudeRef<'_>,
+) -> Vec<PlanItem> {
+    mission_items_at(home, waypoints, speed_mps, alt)
+}
+
+/// How a mission's altitudes go to the vehicle: above home for a mission planned above
+/// home; for a terrain-following one above the terrain where the vehicle has terrain data
+/// of its own (an `ArduPilot` with `TERRAIN_ENABLE` reporting `TERRAIN_REPORT`s: it then
+/// keeps the height over the ground between waypoints too), else above mean sea level,
+/// which every autopilot flies.
+pub fn altitude_ref(
+    terrain: Option<&aviary_core::PlannedTerrain>,
+    vehicle_has_terrain: bool,
+) -> AltitudeRef<'_> {
+    match terrain {
+        None => AltitudeRef::AboveHome,
+        Some(t) if vehicle_has_terrain => AltitudeRef::Terrain {
+            home_amsl_m: t.home_amsl_m,
+            ground_amsl_m: &t.ground_amsl_m,
+        },
+        Some(t) => AltitudeRef::Amsl {
+            home_amsl_m: t.home_amsl_m,
+        },
+    }
 }
 
 /// The link request that carries out an accepted order. `items` go with a start that uploads
@@ -351,6 +378,7 @@ mod tests {
                 wp(0.0, WaypointAction::ReturnToLaunch),
             ],
             6.0,
+            AltitudeRef::AboveHome,
         );
         assert!(matches!(
             link_request(&order(CommandAction::Start, true, None), &items, true),

@@ -2,16 +2,21 @@
 //! Settings → Terrain takes a DEM through the file chooser, every `MAVLink` link answers the
 //! autopilots' terrain requests from it (the built-in simulator's drones, with terrain on,
 //! load their blocks from it over real UDP), and a file that cannot be used is refused by name
-//! while the DEM in use stays.
+//! while the DEM in use stays. The Plan view follows the terrain of Terrarium elevation tiles
+//! from a local tile server the test starts, fetched once and then read from disk.
 
 use aviary_app::gui::app::AviaryApp;
 use aviary_app::gui::command::Command;
-use aviary_app::gui::settings::FileDialogChoice;
-use aviary_app::gui::state::{DemUse, View};
+use aviary_app::gui::settings::{FileDialogChoice, PlanTerrainSource};
+use aviary_app::gui::state::{AltitudeMode, DemUse, View};
 use aviary_core::{DroneId, LatLon};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
+
+mod common;
+use common::terrarium::TerrariumServer;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -354,4 +359,98 @@ fn the_plan_view_draws_the_terrain_profile_with_its_minimum_clearance() {
         "{choice:?}"
     );
     assert_eq!(choice.dem.map(|d| d.path), Some(dem));
+}
+
+#[test]
+fn the_plan_view_follows_elevation_tiles_fetched_once_and_then_read_from_disk() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut app = app(dir.path(), false);
+    let site = {
+        let s = &app.state;
+        s.sites.first().expect("a site").location
+    };
+    let server = TerrariumServer::start(Arc::new(move |p| ridge_m(site, p)));
+    app.settings.tile_dir = dir.path().join("tiles").display().to_string();
+    app.settings.terrain_tile_url = server.template();
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.state_mut().state.view = View::Plan;
+    h.run_steps(2);
+    let site_id = h.state().state.plan.site.expect("a site");
+    assert_eq!(
+        h.state()
+            .state
+            .sites
+            .iter()
+            .find(|s| s.id == site_id)
+            .map(|s| s.location),
+        Some(site),
+        "the plan flies from the first site"
+    );
+    // Terrain → From: Elevation tiles, then Above terrain, as an operator clicks them.
+    h.get_by_label("Elevation tiles").scroll_to_me();
+    h.run_steps(30);
+    h.get_by_label("Elevation tiles").click();
+    h.run_steps(2);
+    assert_eq!(h.state().settings.plan_terrain, PlanTerrainSource::Tiles);
+    h.get_by_label_contains("Terrarium tiles at zoom 12");
+    h.get_by_label("Above terrain (AGL)").scroll_to_me();
+    h.run_steps(30);
+    h.get_by_label("Above terrain (AGL)").click();
+    h.run_steps(2);
+    assert_eq!(h.state().state.plan.alt_mode, AltitudeMode::AboveTerrain);
+    {
+        let ed = &mut h.state_mut().state.plan;
+        ed.params.altitude_m = 60.0;
+        ed.set_vertices(vec![
+            site.offset_ne(100.0, 300.0),
+            site.offset_ne(100.0, 700.0),
+            site.offset_ne(400.0, 700.0),
+            site.offset_ne(400.0, 300.0),
+        ]);
+    }
+    let following = |a: &AviaryApp| {
+        a.state
+            .plan
+            .current_preview()
+            .and_then(|p| p.terrain.clone())
+            .filter(|t| t.following.is_some())
+    };
+    step_until(&mut h, "the plan following the tiles", |a| {
+        if let Some(e) = &a.state.plan.preview_error {
+            panic!("planning failed: {e}");
+        }
+        following(a).is_some()
+    });
+    let t = following(h.state()).expect("following");
+    let fetched = server.requests();
+    assert!(fetched >= 1, "tiles came from the server");
+    let p = &t.profile;
+    assert!(
+        p.terrain_source.contains("Terrarium z12"),
+        "{}",
+        p.terrain_source
+    );
+    // Home on the plain (300 m); the ridge (450 m at its top) followed at 60 m.
+    assert!((p.home_amsl_m - 300.0).abs() < 0.5, "{}", p.home_amsl_m);
+    let f = t.following.expect("following");
+    assert!(
+        p.min_clearance_m >= 60.0 - f.tolerance_m - 0.5,
+        "clearance {} along the whole path",
+        p.min_clearance_m
+    );
+    assert!(
+        f.max_climb_m > 50.0,
+        "it climbs the ridge: {}",
+        f.max_climb_m
+    );
+    h.get_by_label_contains(&format!("Minimum clearance: {:.1} m", p.min_clearance_m));
+
+    // The next plan reads the same tiles from the cache: no request.
+    h.state_mut().state.plan.params.altitude_m = 80.0;
+    h.state_mut().state.plan.revision += 1;
+    step_until(&mut h, "the plan at 80 m", |a| {
+        following(a).is_some_and(|t| t.following.is_some_and(|f| (f.agl_m - 80.0).abs() < 1e-9))
+    });
+    assert_eq!(server.requests(), fetched, "read from disk");
 }

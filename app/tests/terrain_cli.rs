@@ -2,10 +2,15 @@
 //! writes (a slope rising to the east and a ridge): the JSON gains `min_clearance_m`,
 //! `max_climb_m` and `terrain_source`, the `.plan` and WPL files hold absolute (AMSL)
 //! altitudes 60 m above the tile's ground at every waypoint, and a DEM that misses part of
-//! the path is a clear error.
+//! the path is a clear error. The same from Terrarium tiles served by a local HTTP server
+//! (`--terrain-tiles URL`): fetched once into the tile folder, then read from it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+
+mod common;
+use common::terrarium::TerrariumServer;
 
 use aviary_core::LatLon;
 use aviary_planner::terrain::{Elevation, SrtmTile};
@@ -163,4 +168,107 @@ fn a_dem_that_misses_the_path_is_an_error_naming_the_place() {
         "{stderr}"
     );
     assert!(!out.exists(), "no file is written for a refused plan");
+}
+
+#[test]
+fn terrain_tiles_from_a_url_are_fetched_once_then_read_from_the_tile_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TerrariumServer::start(Arc::new(|p: LatLon| ground_m(p.lat_deg, p.lon_deg)));
+    let area = area_file(dir.path(), SW, 800.0);
+    let home = SW.offset_ne(-30.0, -30.0);
+    let tiles = dir.path().join("tiles");
+    let run = |out: &Path| {
+        Command::new(AVIARY)
+            .args(["plan", "--terrain-follow", "--agl-m", "60", "--json"])
+            .args(["--angle-deg", "90"])
+            .arg("--home")
+            .arg(format!("{},{}", home.lat_deg, home.lon_deg))
+            .arg("--terrain-tiles")
+            .arg(server.template())
+            .arg("--tile-dir")
+            .arg(&tiles)
+            .arg("--area")
+            .arg(&area)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .expect("run aviary plan")
+    };
+    let out = dir.path().join("mission.plan");
+    let o = run(&out);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let fetched = server.requests();
+    assert!(fetched >= 1, "{stderr}");
+    assert!(stderr.contains(&format!("{fetched} fetched")), "{stderr}");
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    assert!(
+        j["terrain_source"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Terrarium z12")),
+        "{j}"
+    );
+    assert_eq!(j["vertical_datum"], "EGM96");
+    let min_clearance = j["min_clearance_m"].as_f64().expect("min_clearance_m");
+    assert!((55.0..=61.0).contains(&min_clearance), "{j}");
+    assert!(j["max_climb_m"].as_f64().unwrap_or(0.0) > 5.0, "{j}");
+    let home_amsl = j["home_amsl_m"].as_f64().expect("home_amsl_m");
+    assert!(
+        (home_amsl - ground_m(home.lat_deg, home.lon_deg)).abs() < 0.5,
+        "{home_amsl}"
+    );
+    // Every waypoint 60 m (within the tolerance, or higher where the climb rate holds it)
+    // above the ground of the tiles, read back from the tile folder.
+    let dem = aviary_links::tiles::load_elevation(
+        &aviary_links::tiles::TileStore::new(&tiles),
+        &aviary_links::tiles::ElevationRequest {
+            source: aviary_links::tiles::TileSource::terrarium_at(&server.template(), None)
+                .expect("source"),
+            bbox: aviary_links::tiles::BoundingBox::from_corners(home, SW.offset_ne(800.0, 800.0)),
+            zoom: 12,
+        },
+        &aviary_links::tiles::ClientOptions::default(),
+    )
+    .expect("the tiles are in the folder");
+    assert_eq!(dem.fetched, 0);
+    assert_eq!(server.requests(), fetched);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("plan")).expect("JSON");
+    for it in v["mission"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|it| it["command"] == 16)
+    {
+        let p = &it["params"];
+        let (lat, lon) = (p[4].as_f64().expect("lat"), p[5].as_f64().expect("lon"));
+        let ground = dem
+            .tiles
+            .elevation_m(LatLon::new(lat, lon))
+            .expect("ground");
+        let agl = p[6].as_f64().expect("alt") - ground;
+        assert!((55.0..=120.0).contains(&agl), "{agl} m at {lat},{lon}");
+    }
+
+    // Again: every tile from the folder, nothing fetched.
+    let o = run(&dir.path().join("again.plan"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert_eq!(server.requests(), fetched, "{stderr}");
+    assert!(stderr.contains("0 fetched"), "{stderr}");
+
+    // No elevation source at all: named.
+    let o = Command::new(AVIARY)
+        .args(["plan", "--terrain-follow", "--area"])
+        .arg(&area)
+        .arg("--out")
+        .arg(dir.path().join("x.plan"))
+        .output()
+        .expect("run");
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("--dem FILE") && stderr.contains("--terrain-tiles"),
+        "{stderr}"
+    );
 }

@@ -41,6 +41,49 @@ pub mod frame {
     pub const MISSION: u8 = 2;
     /// `MAV_FRAME_GLOBAL_RELATIVE_ALT`: altitude above home.
     pub const GLOBAL_RELATIVE_ALT: u8 = 3;
+    /// `MAV_FRAME_GLOBAL_TERRAIN_ALT`: altitude above the terrain under the item (the
+    /// autopilot's own terrain data).
+    pub const GLOBAL_TERRAIN_ALT: u8 = 10;
+}
+
+/// How the positioned items of a mission give their altitude.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AltitudeRef<'a> {
+    /// Above home (`MAV_FRAME_GLOBAL_RELATIVE_ALT`): a waypoint's `alt_rel_m` as it is.
+    AboveHome,
+    /// Above mean sea level (`MAV_FRAME_GLOBAL`): `alt_rel_m + home_amsl_m`, for a
+    /// terrain-following mission on any autopilot.
+    Amsl {
+        /// Ground height at home above mean sea level, metres.
+        home_amsl_m: f64,
+    },
+    /// Above the terrain (`MAV_FRAME_GLOBAL_TERRAIN_ALT`): the waypoint's planned height
+    /// over the ground under it, for an autopilot that has terrain data (`ArduPilot` with
+    /// `TERRAIN_ENABLE`) and holds the height over its own terrain between waypoints.
+    Terrain {
+        /// Ground height at home above mean sea level, metres.
+        home_amsl_m: f64,
+        /// Ground under each waypoint (`None` where it has no position), metres.
+        ground_amsl_m: &'a [Option<f64>],
+    },
+}
+
+impl AltitudeRef<'_> {
+    /// The frame and altitude of waypoint `index` at `alt_rel_m` above home.
+    fn place(&self, index: usize, alt_rel_m: f64) -> (u8, f64) {
+        match *self {
+            Self::AboveHome => (frame::GLOBAL_RELATIVE_ALT, alt_rel_m),
+            Self::Amsl { home_amsl_m } => (frame::GLOBAL, alt_rel_m + home_amsl_m),
+            Self::Terrain {
+                home_amsl_m,
+                ground_amsl_m,
+            } => match ground_amsl_m.get(index).copied().flatten() {
+                Some(g) => (frame::GLOBAL_TERRAIN_ALT, alt_rel_m + home_amsl_m - g),
+                // No ground known for it: absolute, which every autopilot flies.
+                None => (frame::GLOBAL, alt_rel_m + home_amsl_m),
+            },
+        }
+    }
 }
 
 /// Resolution of a mission item's latitude and longitude on the wire (`MISSION_ITEM_INT`:
@@ -207,6 +250,17 @@ pub fn resume_items(items: &[PlanItem], from_seq: u16) -> Option<Vec<PlanItem>> 
 /// `DO_CHANGE_SPEED` to `speed_mps` (ground speed) follows the first takeoff (or home, when
 /// there is no takeoff); a speed that is not a positive number adds no item.
 pub fn mission_items(home: LatLon, waypoints: &[Waypoint], speed_mps: f64) -> Vec<PlanItem> {
+    mission_items_at(home, waypoints, speed_mps, AltitudeRef::AboveHome)
+}
+
+/// [`mission_items`] with the takeoff and waypoints' altitudes given as `alt` says (the
+/// home item stays `MAV_FRAME_GLOBAL`, a landing 0 m above home).
+pub fn mission_items_at(
+    home: LatLon,
+    waypoints: &[Waypoint],
+    speed_mps: f64,
+    alt: AltitudeRef<'_>,
+) -> Vec<PlanItem> {
     let mut items = vec![PlanItem {
         frame: frame::GLOBAL,
         alt_m: 0.0,
@@ -228,14 +282,19 @@ pub fn mission_items(home: LatLon, waypoints: &[Waypoint], speed_mps: f64) -> Ve
         items.push(speed_item(1));
         speed_pending = false;
     }
-    for w in waypoints {
+    for (index, w) in waypoints.iter().enumerate() {
         let seq = items.len() as u16;
         let nav = [0.0, 0.0, 0.0, f32::NAN];
-        let item = match w.action {
-            WaypointAction::FlyThrough => {
-                PlanItem::at(seq, cmd::NAV_WAYPOINT, w.pos, w.alt_rel_m, nav)
+        let placed = |command| {
+            let (frame, alt_m) = alt.place(index, w.alt_rel_m);
+            PlanItem {
+                frame,
+                ..PlanItem::at(seq, command, w.pos, alt_m, nav)
             }
-            WaypointAction::Takeoff => PlanItem::at(seq, cmd::NAV_TAKEOFF, w.pos, w.alt_rel_m, nav),
+        };
+        let item = match w.action {
+            WaypointAction::FlyThrough => placed(cmd::NAV_WAYPOINT),
+            WaypointAction::Takeoff => placed(cmd::NAV_TAKEOFF),
             WaypointAction::Land => PlanItem::at(seq, cmd::NAV_LAND, w.pos, 0.0, nav),
             WaypointAction::ReturnToLaunch => {
                 PlanItem::without_position(seq, cmd::NAV_RETURN_TO_LAUNCH, [0.0; 4])
@@ -281,6 +340,41 @@ mod tests {
             wp(b, WaypointAction::CameraTriggerStop),
             wp(home, WaypointAction::ReturnToLaunch),
         ]
+    }
+
+    #[test]
+    fn terrain_missions_go_up_above_sea_level_or_above_the_terrain() {
+        let home = LatLon::new(47.397_742, 8.545_594);
+        let wps = survey(home);
+        // Ground under the waypoints: home 400 m, a 420 m, b 450 m; camera items have none.
+        let ground = [Some(400.0), Some(420.0), None, Some(450.0), None, None];
+        let flat = mission_items(home, &wps, 6.0);
+        let amsl = mission_items_at(home, &wps, 6.0, AltitudeRef::Amsl { home_amsl_m: 400.0 });
+        let terrain = mission_items_at(
+            home,
+            &wps,
+            6.0,
+            AltitudeRef::Terrain {
+                home_amsl_m: 400.0,
+                ground_amsl_m: &ground,
+            },
+        );
+        assert_eq!(flat.len(), amsl.len());
+        assert_eq!(flat.len(), terrain.len());
+        let frames = |items: &[PlanItem]| items.iter().map(|i| i.frame).collect::<Vec<_>>();
+        assert_eq!(frames(&amsl), vec![0, 0, 2, 0, 2, 0, 2, 2]);
+        assert_eq!(frames(&terrain), vec![0, 10, 2, 10, 2, 10, 2, 2]);
+        // 30 m above home: 430 m above sea level; above the terrain 30, 10 and -20 m.
+        let alts = |items: &[PlanItem]| items.iter().map(|i| i.alt_m).collect::<Vec<_>>();
+        assert_eq!(alts(&amsl)[1..6], [430.0, 0.0, 430.0, 0.0, 430.0]);
+        assert_eq!(alts(&terrain)[1..6], [30.0, 0.0, 10.0, 0.0, -20.0]);
+        // Everything but the altitudes is the same list.
+        for (a, b) in flat.iter().zip(&terrain) {
+            assert_eq!(
+                (a.seq, a.command, a.lat_deg, a.lon_deg),
+                (b.seq, b.command, b.lat_deg, b.lon_deg)
+            );
+        }
     }
 
     #[test]

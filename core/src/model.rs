@@ -285,6 +285,31 @@ pub struct MissionParams {
     /// automatically for the shortest path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep_angle_deg: Option<f64>,
+    /// Set when the mission follows the terrain ([`MissionParams::altitude_m`] is then the
+    /// height above the ground): what was planned, for the report's planned-against-flown
+    /// height above the ground. `None`: flown at one altitude above home.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terrain: Option<PlannedTerrain>,
+}
+
+/// A terrain-following mission's plan: the height above the ground asked for and the ground
+/// under each of its waypoints, so the height above the ground actually flown can be told
+/// from telemetry (altitude above home) without the DEM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedTerrain {
+    /// Height above the ground planned, metres.
+    pub agl_m: f64,
+    /// Largest planned departure below it between waypoints, metres.
+    pub tolerance_m: f64,
+    /// Smallest height above the ground along the planned path, metres.
+    pub min_clearance_m: f64,
+    /// Ground height at home above mean sea level, metres.
+    pub home_amsl_m: f64,
+    /// Ground height above mean sea level under each waypoint of the mission, in order,
+    /// metres (`None` for items without a position of their own: camera commands).
+    pub ground_amsl_m: Vec<Option<f64>>,
+    /// The terrain data planned over (`SRTM 1" N47E008.hgt`, `Terrarium z12 (6 tiles)`).
+    pub source: String,
 }
 
 impl Default for MissionParams {
@@ -297,6 +322,7 @@ impl Default for MissionParams {
             gimbal_angle_deg: -90.0,
             camera: None,
             sweep_angle_deg: None,
+            terrain: None,
         }
     }
 }

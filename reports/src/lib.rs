@@ -26,6 +26,7 @@ pub mod output;
 pub mod pdf;
 pub mod planned;
 pub mod summary;
+pub mod terrain;
 pub mod testdata;
 
 pub use error::ReportError;

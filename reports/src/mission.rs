@@ -414,6 +414,9 @@ pub struct MissionReport {
     pub planned_vs_actual: Vec<crate::planned::Comparison>,
     /// The forecast at the start and the wind the drone measured, when recorded.
     pub weather: aviary_store::MissionWeather,
+    /// A terrain-following mission's height above the ground while surveying (from the
+    /// ground under its planned path); `None` for a mission flown above home.
+    pub flown_agl: Option<crate::terrain::FlownAgl>,
 }
 
 impl MissionReport {
@@ -487,10 +490,20 @@ pub fn analyze(
     } else {
         2.0
     };
-    let surveying: Vec<bool> = samples
+    // Height over the ground the camera sees: above home, or above the terrain for a
+    // terrain-following mission (from the ground under its planned path).
+    let ground = crate::terrain::GroundModel::of(mission);
+    let heights_m: Vec<f64> = samples
         .iter()
-        .map(|s| s.alt_rel_m >= survey_alt_m)
+        .map(|s| ground.as_ref().map_or(s.alt_rel_m, |g| g.agl_m(s)))
         .collect();
+    let surveying: Vec<bool> = heights_m.iter().map(|h| *h >= survey_alt_m).collect();
+    let flown_agl = ground.as_ref().and_then(|g| {
+        let over = |s: &&TelemetrySample| g.over_survey(s.pos);
+        let first = samples.iter().position(|s| over(&s))?;
+        let last = samples.iter().rposition(|s| over(&s))?;
+        crate::terrain::FlownAgl::of(heights_m[first..=last].iter().copied())
+    });
 
     // Gap boundaries as a lookup: `is_gap[i]` means no flight is known between i-1 and i.
     let mut is_gap = vec![false; samples.len()];
@@ -551,11 +564,11 @@ pub fn analyze(
     }
     let survey_area_m2 = survey_poly.as_ref().map(Area::unsigned_area);
     let footprint_width_m = any_surveying.then(|| {
-        let mut alts: Vec<f64> = samples
+        let mut alts: Vec<f64> = heights_m
             .iter()
             .zip(&surveying)
             .filter(|(_, s)| **s)
-            .map(|(s, _)| s.alt_rel_m)
+            .map(|(h, _)| *h)
             .collect();
         camera.footprint_side_m(median(&mut alts))
     });
@@ -625,9 +638,12 @@ pub fn analyze(
         covered,
         planned_vs_actual: Vec::new(),
         weather: aviary_store::MissionWeather::default(),
+        flown_agl,
     };
     let flown = crate::planned::Flown {
         samples: &report.samples,
+        surveying: &surveying,
+        agl: report.flown_agl,
         distance_m: report.distance_m,
         duration_s: report.duration_s,
         photos: report.photos,

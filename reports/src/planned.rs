@@ -11,6 +11,11 @@ use aviary_core::{Mission, TelemetrySample};
 pub struct Flown<'a> {
     /// Telemetry as analysed.
     pub samples: &'a [TelemetrySample],
+    /// Whether each sample was at survey height (above home, or above the ground for a
+    /// terrain-following mission).
+    pub surveying: &'a [bool],
+    /// A terrain-following mission's height above the ground while surveying.
+    pub agl: Option<crate::terrain::FlownAgl>,
     /// Distance flown, metres.
     pub distance_m: Option<f64>,
     /// Flight time, seconds.
@@ -107,12 +112,13 @@ pub fn compare(mission: &Mission, r: &Flown<'_>, survey_alt_m: f64) -> Vec<Compa
     let surveying: Vec<f64> = r
         .samples
         .iter()
-        .filter(|s| s.alt_rel_m >= survey_alt_m)
-        .map(|s| s.speed_mps)
+        .zip(r.surveying)
+        .filter(|(_, on)| **on)
+        .map(|(s, _)| s.speed_mps)
         .collect();
     let actual_speed_mps =
         (!surveying.is_empty()).then(|| surveying.iter().sum::<f64>() / surveying.len() as f64);
-    vec![
+    let mut rows = vec![
         Comparison {
             what: "Distance",
             unit: "m",
@@ -153,15 +159,54 @@ pub fn compare(mission: &Mission, r: &Flown<'_>, survey_alt_m: f64) -> Vec<Compa
             planned: r.survey_area_m2,
             actual: r.covered_area_m2,
         },
-    ]
+    ];
+    if let Some(t) = &mission.parameters.terrain {
+        rows.push(Comparison {
+            what: "Height above ground (mean)",
+            unit: "m",
+            planned: Some(t.agl_m),
+            actual: r.agl.map(|a| a.mean_m),
+        });
+        rows.push(Comparison {
+            what: "Height above ground (lowest)",
+            unit: "m",
+            planned: Some(t.min_clearance_m),
+            actual: r.agl.map(|a| a.min_m),
+        });
+    }
+    rows
 }
 
-/// Length of the planned path between consecutive waypoints both at survey altitude.
+/// Length of the planned path between consecutive waypoints both at survey height: above
+/// home, or above the ground under them for a terrain-following mission.
 fn survey_distance_m(mission: &Mission, survey_alt_m: f64) -> f64 {
+    let t = mission.parameters.terrain.as_ref();
+    let mut last = f64::NEG_INFINITY;
+    let heights: Vec<f64> = mission
+        .waypoints
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let h = match t {
+                None => Some(w.alt_rel_m),
+                Some(t) => t
+                    .ground_amsl_m
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map(|g| w.alt_rel_m + t.home_amsl_m - g),
+            };
+            // An item without a position of its own (a camera command) is where the last
+            // one was.
+            last = h.unwrap_or(last);
+            last
+        })
+        .collect();
     mission
         .waypoints
         .windows(2)
-        .filter(|w| w[0].alt_rel_m >= survey_alt_m && w[1].alt_rel_m >= survey_alt_m)
-        .map(|w| w[0].pos.distance_m(w[1].pos))
+        .zip(heights.windows(2))
+        .filter(|(_, h)| h[0] >= survey_alt_m && h[1] >= survey_alt_m)
+        .map(|(w, _)| w[0].pos.distance_m(w[1].pos))
         .sum()
 }

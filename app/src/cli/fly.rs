@@ -11,7 +11,7 @@
 use super::fly_out::{Out, Printer};
 use anyhow::Context as _;
 use aviary_app::flight;
-use aviary_core::mission_items::PlanItem;
+use aviary_core::mission_items::{AltitudeRef, PlanItem};
 use aviary_core::preflight::{PreflightConfig, blocking, preflight};
 use aviary_core::supervisor::{MissionPhase, Output, Supervisor, SupervisorConfig};
 use aviary_core::vehicle::VehicleFact;
@@ -272,7 +272,16 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
     let home = pos.unwrap_or(drone_row.home);
     let sorties: Vec<Vec<PlanItem>> = docs
         .iter()
-        .map(|d| flight::items_for(home, &d.items, speed_mps))
+        .map(|d| {
+            // A file planned over the terrain (absolute altitudes) goes up absolute.
+            let alt = match d.alt_frame {
+                aviary_planner::formats::AltitudeFrame::AboveHome => AltitudeRef::AboveHome,
+                aviary_planner::formats::AltitudeFrame::Amsl { home_amsl_m } => {
+                    AltitudeRef::Amsl { home_amsl_m }
+                }
+            };
+            flight::items_for(home, &d.items, speed_mps, alt)
+        })
         .collect();
     let items = sorties[0].clone();
 

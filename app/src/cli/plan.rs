@@ -6,8 +6,9 @@
 //! as `STEM_droneK.EXT` (and `--out` holds drone 1's). With `--sorties`, a mission that needs
 //! several sorties also gets one file per sortie (its own items only) in the folder
 //! `STEM_sorties` beside `--out`: `STEM_sortieK.EXT` (`STEM_droneD_sortieK.EXT` per drone).
-//! With `--terrain-follow --dem FILE`, each mission follows the ground at `--agl-m` (module
-//! `terrain`) and the files hold absolute (AMSL) altitudes.
+//! With `--terrain-follow --dem FILE` (or `--terrain-tiles [URL]`: Terrarium tiles over HTTP,
+//! disk first), each mission follows the ground at `--agl-m` (module `terrain`) and the files
+//! hold absolute (AMSL) altitudes.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -123,10 +124,10 @@ pub struct PlanArgs {
     /// transit, and the no-fly zones as exclusions (none is written without it).
     #[arg(long)]
     fence: bool,
-    /// Follow the terrain of --dem at --agl-m above the ground: points are added along the
-    /// legs where the ground departs from the straight line, and the files hold absolute
-    /// (AMSL) altitudes.
-    #[arg(long, requires = "dem", conflicts_with_all = ["mission", "sorties"])]
+    /// Follow the terrain of --dem (or --terrain-tiles) at --agl-m above the ground: points
+    /// are added along the legs where the ground departs from the straight line, and the
+    /// files hold absolute (AMSL) altitudes.
+    #[arg(long, conflicts_with_all = ["mission", "sorties"])]
     terrain_follow: bool,
     /// With --terrain-follow: height above the ground, metres (default: --altitude-m); also
     /// the height the camera's spacing and GSD are computed for.
@@ -140,6 +141,26 @@ pub struct PlanArgs {
     /// TIFF DEM with geo tags (.tif, geographic or UTM).
     #[arg(long, value_name = "FILE")]
     dem: Vec<PathBuf>,
+    /// Elevation for --terrain-follow from Terrarium PNG tiles over HTTP instead of --dem:
+    /// the URL template ({z} {x} {y}; default, without a value: the AWS Terrain Tiles). Tiles
+    /// are read from the tile folder first (offline sets, then the cache) and fetched only
+    /// where missing.
+    #[arg(
+        long,
+        value_name = "URL",
+        num_args = 0..=1,
+        default_missing_value = "",
+        conflicts_with = "dem",
+        requires = "terrain_follow"
+    )]
+    terrain_tiles: Option<String>,
+    /// With --terrain-tiles: the tiles' zoom (12: ~38 m between posts at the equator).
+    #[arg(long, default_value_t = aviary_links::tiles::DEFAULT_TERRAIN_ZOOM, requires = "terrain_tiles")]
+    terrain_zoom: u8,
+    /// With --terrain-tiles: the folder of offline sets and cached tiles (default: the
+    /// desktop's, Settings → Map → tile folder).
+    #[arg(long, value_name = "DIR", requires = "terrain_tiles")]
+    tile_dir: Option<PathBuf>,
     /// Output: .plan, .waypoints, .kml, .geojson or .csv.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
@@ -269,9 +290,9 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         agl_m: params.alt_rel_m,
         tolerance_m: args.terrain_tolerance_m,
     });
-    let dem = match &follow {
-        Some(_) => Some(terrain::load_dem(&args.dem)?),
-        None => None,
+    let dem = match (&follow, &args.terrain_tiles) {
+        (Some(_), None) => Some(terrain::load_dem(&args.dem)?),
+        _ => None,
     };
 
     // Planning time: validation and generation, not file I/O or process start.
@@ -282,6 +303,20 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     } else {
         aviary_planner::plan_split(&area, &params, args.drones)?
     };
+    let mut compute_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // Tiles for the planned paths: disk and network time, not planning time.
+    let dem = match (&follow, &args.terrain_tiles, dem) {
+        (Some(_), Some(url), _) => Some(terrain::load_tiles(
+            &plans,
+            &terrain::TilesArgs {
+                url,
+                zoom: args.terrain_zoom,
+                tile_dir: args.tile_dir.as_deref(),
+            },
+        )?),
+        (_, _, dem) => dem,
+    };
+    let started = Instant::now();
     let terrain = match (&follow, &dem) {
         (Some(f), Some(dem)) => plans
             .iter()
@@ -289,7 +324,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
             .collect::<anyhow::Result<Vec<_>>>()?,
         _ => Vec::new(),
     };
-    let compute_ms = started.elapsed().as_secs_f64() * 1000.0;
+    compute_ms += started.elapsed().as_secs_f64() * 1000.0;
 
     let options = PlanFileOptions {
         firmware: args.autopilot.parse()?,
@@ -395,6 +430,31 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         obj.insert(
             "waypoints".into(),
             terrain.iter().map(|t| t.items.len()).sum::<usize>().into(),
+        );
+        // The estimates of the paths as flown over the ground: climbs and descents cost
+        // time and energy.
+        let flown: Vec<_> = plans
+            .iter()
+            .zip(&terrain)
+            .map(|(p, t)| {
+                aviary_planner::estimate_route(p.home, &t.items, p.speed_mps, &params.airframe)
+            })
+            .collect();
+        obj.insert(
+            "distance_m".into(),
+            flown.iter().map(|e| e.distance_m).sum::<f64>().into(),
+        );
+        obj.insert(
+            "duration_s".into(),
+            flown
+                .iter()
+                .map(|e| e.duration_s)
+                .fold(0.0, f64::max)
+                .into(),
+        );
+        obj.insert(
+            "energy_wh".into(),
+            flown.iter().map(|e| e.energy_wh).sum::<f64>().into(),
         );
     }
     for c in &crossings {

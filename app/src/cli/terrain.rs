@@ -2,9 +2,13 @@
 //! ([`aviary_app::dem`], shared with the desktop), each planned mission made to follow the
 //! terrain, and the mission written in absolute (AMSL) altitudes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use aviary_core::LatLon;
+use aviary_links::tiles::{
+    BoundingBox, ClientOptions, ElevationRequest, TileSource, TileStore, load_elevation,
+};
 use aviary_planner::Plan;
 use aviary_planner::formats::{AltitudeFrame, MissionDoc};
 use aviary_planner::terrain::{Elevation, TerrainParams, TerrainPlan, follow_terrain};
@@ -22,11 +26,61 @@ pub struct Follow {
 /// The DEM of `--dem`: one or more SRTM `.hgt` tiles, or one `GeoTIFF` (`.tif`, `.tiff`).
 pub fn load_dem(paths: &[PathBuf]) -> anyhow::Result<Box<dyn Elevation>> {
     match aviary_app::dem::load_dem(paths) {
-        Err(aviary_app::dem::DemError::NoFile) => {
-            anyhow::bail!("--terrain-follow needs a DEM: --dem FILE (.hgt or .tif)")
-        }
+        Err(aviary_app::dem::DemError::NoFile) => anyhow::bail!(
+            "--terrain-follow needs elevation data: --dem FILE (.hgt or .tif) or --terrain-tiles [URL]"
+        ),
         r => Ok(r?),
     }
+}
+
+/// Where `--terrain-tiles` reads from.
+pub struct TilesArgs<'a> {
+    /// The URL template; empty for the desktop's (Settings → Terrain), else the AWS Terrain
+    /// Tiles.
+    pub url: &'a str,
+    /// Tile zoom.
+    pub zoom: u8,
+    /// The tile folder; `None` for the desktop's.
+    pub tile_dir: Option<&'a Path>,
+}
+
+/// The Terrarium tiles under every planned path (home and every waypoint), disk
+/// first, fetched and cached where missing; one line on stderr says where they came from.
+pub fn load_tiles(plans: &[Plan], args: &TilesArgs<'_>) -> anyhow::Result<Box<dyn Elevation>> {
+    // The desktop's choices where the command line gives none.
+    let settings = aviary_app::gui::settings::Settings::load();
+    let store = match args.tile_dir {
+        Some(dir) => TileStore::new(dir),
+        None => settings
+            .tile_store()
+            .context("no data folder for the tile cache: give --tile-dir DIR")?,
+    };
+    let source = if args.url.trim().is_empty() {
+        settings.terrain_tile_source()
+    } else {
+        TileSource::terrarium_at(args.url, None)
+    }
+    .context("--terrain-tiles")?;
+    let points: Vec<LatLon> = plans
+        .iter()
+        .flat_map(|p| std::iter::once(p.home).chain(p.items.iter().map(|w| w.pos)))
+        .collect();
+    let bbox = BoundingBox::around(&points).context("the plan has no points")?;
+    let request = ElevationRequest {
+        source,
+        bbox,
+        zoom: args.zoom,
+    };
+    let loaded = load_elevation(&store, &request, &ClientOptions::default())
+        .with_context(|| format!("terrain tiles from {}", request.source.template))?;
+    eprintln!(
+        "terrain: {} ({} from {}, {} fetched)",
+        loaded.tiles.describe(),
+        loaded.from_disk,
+        store.root().display(),
+        loaded.fetched
+    );
+    Ok(Box::new(loaded.tiles))
 }
 
 /// `plan`'s mission following the terrain of `dem`.

@@ -263,6 +263,8 @@ pub struct OfflineArea {
     pub zoom_min: u8,
     /// Highest zoom.
     pub zoom_max: u8,
+    /// Elevation tiles (Settings → Terrain's source) instead of map tiles.
+    pub elevation: bool,
 }
 
 /// What [`Command::OrgReport`] writes.

@@ -101,6 +101,7 @@ pub fn over_terrain(
         };
     };
     let dem = &*dem.0;
+    let mut ground_amsl_m = Vec::new();
     let following = match mode {
         AltitudeMode::AboveHome => None,
         AltitudeMode::AboveTerrain => {
@@ -111,8 +112,20 @@ pub fn over_terrain(
             );
             let t = follow_terrain(&preview.waypoints, preview.home, dem, &terrain)
                 .map_err(|e| plain_primes(&format!("terrain following: {e}")))?;
+            // The estimates of the path as it will be flown: its climbs and descents over
+            // the ground cost time and energy.
+            let flown = aviary_planner::estimate_route(
+                preview.home,
+                &t.items,
+                preview.speed_mps,
+                &aviary_planner::Airframe::default(),
+            );
+            preview.distance_m = flown.distance_m;
+            preview.duration_s = flown.duration_s;
+            preview.battery_pct = flown.battery_pct;
             preview.item_count = t.items.len();
             preview.waypoints = t.items;
+            ground_amsl_m = t.ground_amsl_m;
             Some(Following {
                 agl_m: t.agl_m,
                 tolerance_m: t.tolerance_m,
@@ -131,12 +144,22 @@ pub fn over_terrain(
                     profile.min_clearance_at_m / 1000.0
                 ));
             }
+            let source = plain_primes(&profile.terrain_source);
+            let planned = following.map(|f| aviary_core::PlannedTerrain {
+                agl_m: f.agl_m,
+                tolerance_m: f.tolerance_m,
+                min_clearance_m: profile.min_clearance_m,
+                home_amsl_m: profile.home_amsl_m,
+                ground_amsl_m,
+                source: source.clone(),
+            });
             preview.terrain = Some(Box::new(PlanTerrain {
                 profile: PathProfile {
-                    terrain_source: plain_primes(&profile.terrain_source),
+                    terrain_source: source,
                     ..profile
                 },
                 following,
+                planned,
             }));
         }
         Err(e) if following.is_some() => {

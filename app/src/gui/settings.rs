@@ -90,9 +90,41 @@ pub struct Settings {
     /// The DEM the Plan view last imported (terrain following, the path's profile); empty:
     /// none.
     pub plan_dem: String,
+    /// Where the Plan view's terrain comes from: a DEM file, or elevation tiles for the area.
+    pub plan_terrain: PlanTerrainSource,
+    /// Terrarium elevation tile URL template (`{z}` `{x}` `{y}`); empty: the AWS Terrain
+    /// Tiles.
+    pub terrain_tile_url: String,
+    /// Zoom of the elevation tiles (12: ~38 m between posts at the equator).
+    pub terrain_tile_zoom: u8,
     /// The built-in simulated drones do terrain as an `ArduPilot` with `TERRAIN_ENABLE` does:
     /// they ask the ground station for terrain and refuse to arm until it has arrived.
     pub sim_terrain: bool,
+}
+
+/// Where the Plan view's terrain comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanTerrainSource {
+    /// The DEM file imported in the Plan view ([`Settings::plan_dem`]).
+    #[default]
+    DemFile,
+    /// Terrarium elevation tiles ([`Settings::terrain_tile_url`]) under each planned path,
+    /// read from the tile folder first and fetched where missing.
+    Tiles,
+}
+
+impl PlanTerrainSource {
+    /// Every choice.
+    pub const ALL: [Self; 2] = [Self::DemFile, Self::Tiles];
+
+    /// Its name in the Plan view.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::DemFile => "DEM file",
+            Self::Tiles => "Elevation tiles",
+        }
+    }
 }
 
 /// Telemetry kept by default, days (the store's default: two years of mission history).
@@ -175,6 +207,9 @@ impl Default for Settings {
             file_dialog: FileDialogChoice::Auto,
             terrain_dem: String::new(),
             plan_dem: String::new(),
+            plan_terrain: PlanTerrainSource::DemFile,
+            terrain_tile_url: String::new(),
+            terrain_tile_zoom: aviary_links::tiles::DEFAULT_TERRAIN_ZOOM,
             sim_terrain: false,
         }
     }
@@ -243,6 +278,13 @@ impl Settings {
             self.tile_attribution.trim().to_owned()
         };
         aviary_links::tiles::TileSource::custom(&host, url, key, &attribution)
+    }
+
+    /// The Terrarium elevation tile source the settings describe.
+    pub fn terrain_tile_source(
+        &self,
+    ) -> Result<aviary_links::tiles::TileSource, aviary_links::tiles::TileError> {
+        aviary_links::tiles::TileSource::terrarium_at(self.terrain_tile_url.trim(), None)
     }
 
     /// Loads the saved settings; defaults when there are none or the file is unreadable
@@ -366,6 +408,12 @@ mod tests {
             partial.terrain_dem.is_empty() && partial.plan_dem.is_empty() && !partial.sim_terrain,
             "an old settings file has no DEM and no simulated terrain"
         );
+        assert_eq!(partial.plan_terrain, PlanTerrainSource::DemFile);
+        assert_eq!(
+            partial.terrain_tile_source().expect("default source"),
+            aviary_links::tiles::TileSource::terrarium()
+        );
+        assert_eq!(partial.terrain_tile_zoom, 12);
         let mqtt: Settings = serde_json::from_str(
             r#"{"sim_transport": "mqtt", "sim_mqtt_broker": "mqtt://b:1884", "sim_register": true}"#,
         )

@@ -12,6 +12,8 @@
 //!   the map works with no network.
 //! - [`Download::start`]: fetches an area into a new stored set on the `aviary-tile-download`
 //!   thread, reporting [`DownloadEvent`]s over a bounded channel; cancellable.
+//! - [`load_elevation`]: Terrarium elevation tiles ([`TileSource::terrarium`]) for an area,
+//!   disk first, fetched and cached where missing, decoded into a planner elevation source.
 //! - [`TileLayer::spawn`]: the map's tile loader on the `aviary-tiles` thread: disk first, then
 //!   the network (written through to the cache), results over a bounded channel and a wake-up
 //!   closure.
@@ -22,6 +24,7 @@
 mod area;
 mod disk;
 mod download;
+mod elevation;
 mod http;
 mod layer;
 mod source;
@@ -29,6 +32,10 @@ mod source;
 pub use area::{AreaEstimate, BoundingBox, DEFAULT_MAX_TILES, TileArea};
 pub use disk::{SetManifest, StoredSet, TileStore};
 pub use download::{Download, DownloadEvent, DownloadOptions, DownloadRequest};
+pub use elevation::{
+    DEFAULT_TERRAIN_ZOOM, ElevationRequest, ElevationTiles, MAX_ELEVATION_TILES,
+    TERRARIUM_TEMPLATE, load_elevation,
+};
 pub use http::{ClientOptions, TileClient};
 pub use layer::{TileEvent, TileLayer, TileLayerConfig, TileOrigin};
 pub use source::{TileId, TileSource};

@@ -83,6 +83,9 @@ pub struct TerrainPlan {
     /// The mission with its altitudes relative to the ground at home (`alt_rel_m`, as the
     /// autopilot's relative frame reads them) and the points added along its legs.
     pub items: Vec<Waypoint>,
+    /// Ground height under each item of [`TerrainPlan::items`] above the datum, metres;
+    /// `None` for items the vehicle does not fly to (camera commands, return to launch).
+    pub ground_amsl_m: Vec<Option<f64>>,
     /// Ground height at home above [`TerrainPlan::datum`], metres: an item's altitude above
     /// mean sea level is `alt_rel_m + home_amsl_m`.
     pub home_amsl_m: f64,
@@ -270,8 +273,20 @@ pub fn follow_terrain(
     }
 
     let flown = Flown::of(&samples, &profile_m, &keep, &spans, params.speed_mps);
+    let ground_amsl_m = out
+        .iter()
+        .map(|w| {
+            matches!(
+                w.action,
+                WaypointAction::FlyThrough | WaypointAction::Takeoff | WaypointAction::Land
+            )
+            .then(|| dem.elevation_m(w.pos).ok())
+            .flatten()
+        })
+        .collect();
     Ok(TerrainPlan {
         items: out,
+        ground_amsl_m,
         home_amsl_m,
         datum: dem.datum(),
         terrain_source: dem.describe(),

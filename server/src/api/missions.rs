@@ -73,6 +73,8 @@ impl From<&Parameters> for MissionParams {
             gimbal_angle_deg: p.gimbal_angle,
             camera: p.camera.clone(),
             sweep_angle_deg: p.sweep_angle,
+            // The server plans above home; terrain following is the desktop's.
+            terrain: None,
         }
     }
 }

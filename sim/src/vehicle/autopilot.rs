@@ -125,15 +125,25 @@ impl Vehicle {
     ) -> (Guidance, Option<f64>) {
         let mut track = match self.track.take() {
             Some(t) if t.to.distance_m(to) < 0.01 => t,
-            _ => self.track_from_here(to),
+            _ => {
+                self.track_from_alt_m = self.kin.alt_rel_m;
+                self.track_from_here(to)
+            }
         };
         let over = track.advance(dt, cruise_mps, exit_mps, &self.cfg.nav);
         let (vel_n_mps, vel_e_mps) = track.velocity_ne();
+        // `AC_WPNav`: the target moves along the straight 3D line between the waypoints, so
+        // the altitude changes in step with the distance flown, not at full climb rate first.
+        let done = if track.length_m > 0.0 {
+            (track.along_m / track.length_m).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
         let g = Guidance::Follow {
             pos: track.pos(),
             vel_n_mps,
             vel_e_mps,
-            alt_rel_m,
+            alt_rel_m: self.track_from_alt_m + (alt_rel_m - self.track_from_alt_m) * done,
         };
         self.track = Some(track);
         (g, over)
@@ -208,7 +218,15 @@ impl Vehicle {
                 self.mission_complete = true;
                 continue;
             };
-            let alt = f64::from(item.z);
+            let Some(alt) = self.item_alt_rel_m(&item) else {
+                // ArduCopter: "Failsafe: Terrain data missing", then RTL.
+                out.push(statustext(
+                    mav::MavSeverity::MAV_SEVERITY_CRITICAL,
+                    "Failsafe: Terrain data missing",
+                ));
+                self.set_mode(CopterMode::Rtl);
+                return self.rtl_guidance(dt);
+            };
             match item.command {
                 mav::MavCmd::MAV_CMD_NAV_TAKEOFF => {
                     let alt = alt.max(1.0);
@@ -299,15 +317,55 @@ impl Vehicle {
                     }
                     let speed = self.track.map_or(0.0, |t| t.speed_mps);
                     self.nav_reached(out);
-                    self.carry_into_next_leg(target, speed, over);
+                    self.carry_into_next_leg(target, alt, speed, over);
                 }
             }
         }
     }
 
+    /// The altitude above home an item asks for, by its frame: above home as it is, above
+    /// mean sea level less home's, above the terrain plus the terrain's height over home
+    /// (`None` while the terrain there is not loaded, or terrain is off).
+    pub(super) fn item_alt_rel_m(&mut self, item: &Item) -> Option<f64> {
+        use mav::MavFrame as F;
+        let z = f64::from(item.z);
+        match item.frame {
+            F::MAV_FRAME_GLOBAL | F::MAV_FRAME_GLOBAL_INT => Some(z - self.cfg.home_alt_amsl_m),
+            F::MAV_FRAME_GLOBAL_TERRAIN_ALT | F::MAV_FRAME_GLOBAL_TERRAIN_ALT_INT => {
+                let at = item.pos().unwrap_or(self.kin.pos);
+                let ground = self
+                    .terrain
+                    .as_mut()?
+                    .height_m(aviary_core::terrain_grid::PointE7::from_latlon(at))?;
+                Some(ground + z - self.cfg.home_alt_amsl_m)
+            }
+            _ => Some(z),
+        }
+    }
+
+    /// [`Self::item_alt_rel_m`] without asking for terrain (a look ahead must not load
+    /// blocks): the terrain frame from the blocks already held.
+    fn item_alt_rel_m_cached(&self, item: &Item) -> Option<f64> {
+        use mav::MavFrame as F;
+        let z = f64::from(item.z);
+        match item.frame {
+            F::MAV_FRAME_GLOBAL | F::MAV_FRAME_GLOBAL_INT => Some(z - self.cfg.home_alt_amsl_m),
+            F::MAV_FRAME_GLOBAL_TERRAIN_ALT | F::MAV_FRAME_GLOBAL_TERRAIN_ALT_INT => {
+                let at = item.pos()?;
+                let ground = self
+                    .terrain
+                    .as_ref()?
+                    .peek_height_m(aviary_core::terrain_grid::PointE7::from_latlon(at))?;
+                Some(ground + z - self.cfg.home_alt_amsl_m)
+            }
+            _ => Some(z),
+        }
+    }
+
     /// Starts the next leg at the waypoint just passed, keeping the speed and the distance
     /// already flown beyond it.
-    fn carry_into_next_leg(&mut self, from: LatLon, speed_mps: f64, over_m: f64) {
+    fn carry_into_next_leg(&mut self, from: LatLon, from_alt_m: f64, speed_mps: f64, over_m: f64) {
+        self.track_from_alt_m = from_alt_m;
         self.track = self
             .mission
             .get(usize::from(self.current_seq))
@@ -333,9 +391,10 @@ impl Vehicle {
             item.command,
             mav::MavCmd::MAV_CMD_NAV_WAYPOINT | mav::MavCmd::MAV_CMD_NAV_SPLINE_WAYPOINT
         );
+        let next_alt = self.item_alt_rel_m_cached(item);
         match (passing, item.pos(), self.track) {
             (true, Some(next_pos), Some(track))
-                if (f64::from(item.z) - alt).abs() <= ALT_TOLERANCE_M =>
+                if next_alt.is_some_and(|a| (a - alt).abs() <= ALT_TOLERANCE_M) =>
             {
                 wpnav::corner_speed_mps(
                     track.bearing_deg,

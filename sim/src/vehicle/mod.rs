@@ -381,6 +381,9 @@ pub struct Vehicle {
     mission_complete: bool,
     /// The leg being flown in AUTO or RTL.
     track: Option<Track>,
+    /// Altitude above home the current track starts at (its target altitude moves from it
+    /// to the waypoint's along the track).
+    track_from_alt_m: f64,
     /// Where an RTL stands.
     rtl: RtlStage,
     /// Altitude when the RTL started: it returns at this or `RTL_ALT`, whichever is higher.
@@ -493,6 +496,7 @@ impl Vehicle {
             auto_armed: false,
             mission_complete: false,
             track: None,
+            track_from_alt_m: 0.0,
             rtl: RtlStage::Climb,
             rtl_return_alt_m: 0.0,
             wp_hold_until_s: None,

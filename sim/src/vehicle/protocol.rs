@@ -446,6 +446,8 @@ impl Vehicle {
                 | mav::MavFrame::MAV_FRAME_GLOBAL_RELATIVE_ALT
                 | mav::MavFrame::MAV_FRAME_GLOBAL_INT
                 | mav::MavFrame::MAV_FRAME_GLOBAL_RELATIVE_ALT_INT
+                | mav::MavFrame::MAV_FRAME_GLOBAL_TERRAIN_ALT
+                | mav::MavFrame::MAV_FRAME_GLOBAL_TERRAIN_ALT_INT
                 | mav::MavFrame::MAV_FRAME_MISSION
         ) {
             let partner = up.partner;

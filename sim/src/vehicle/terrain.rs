@@ -99,6 +99,15 @@ impl TerrainState {
         self.cache[i].block.height_m(&info)
     }
 
+    /// The terrain height at `p` if its block is already held, metres (nothing requested).
+    pub(super) fn peek_height_m(&self, p: PointE7) -> Option<f64> {
+        let info = terrain_grid::grid_info(p, self.opts.spacing_m);
+        self.cache
+            .iter()
+            .find(|c| c.block.corner == info.block && c.block.spacing_m == self.opts.spacing_m)
+            .and_then(|c| c.block.height_m(&info))
+    }
+
     /// `get_statistics`: sub-grids waiting and sub-grids held, over the cache.
     pub(super) fn statistics(&self) -> (u16, u16) {
         let mut pending = 0;

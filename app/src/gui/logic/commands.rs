@@ -10,7 +10,7 @@ use crate::gui::command::Command;
 use crate::gui::jobs::JobOutput;
 use crate::gui::planning;
 use crate::gui::settings::Settings;
-use crate::gui::state::{AppState, Replay, ReplayMark};
+use crate::gui::state::{AltitudeMode, AppState, Replay, ReplayMark};
 use aviary_core::{Mission, MissionEvent, MissionId, MissionStatus, SiteId};
 use aviary_store::{MissionFilter, TelemetryRange};
 
@@ -34,10 +34,17 @@ pub fn handle_command(
             alt_mode,
         } => {
             state.plan.requested_revision = revision;
-            let dem = backend.plan_dem.clone();
+            let terrain = super::terrain::plan_terrain(backend, settings);
             backend.jobs.spawn("Planning survey", move |progress| {
                 let result = planning::plan_preview(&area, &no_fly, pattern, &params, home)
-                    .and_then(|p| planning::over_terrain(p, dem.as_ref(), alt_mode, &params));
+                    .and_then(|mut p| match terrain.resolve(&p) {
+                        Ok(dem) => planning::over_terrain(p, dem.as_ref(), alt_mode, &params),
+                        Err(e) if alt_mode == AltitudeMode::AboveTerrain => Err(e),
+                        Err(e) => {
+                            p.warnings.push(format!("no terrain profile: {e}"));
+                            Ok(p)
+                        }
+                    });
                 progress.set(1.0);
                 JobOutput::Planned { revision, result }
             });
@@ -64,7 +71,11 @@ pub fn handle_command(
                 status: MissionStatus::Planned,
                 survey_area: area,
                 flight_pattern: pattern,
-                parameters: params,
+                // A terrain-following plan keeps its ground for the report.
+                parameters: aviary_core::MissionParams {
+                    terrain: plan.terrain.as_ref().and_then(|t| t.planned.clone()),
+                    ..params
+                },
                 scheduled_start: None,
                 actual_start: None,
                 actual_end: None,

@@ -1,5 +1,7 @@
 //! The Offline maps window's commands (estimate, download, cancel, list, delete) and the
-//! running download's events, through the links tile store and downloader.
+//! running download's events, through the links tile store and downloader. Elevation tiles
+//! (Settings → Terrain's source) download into stored sets the same way; the Plan view's
+//! elevation tiles then come from them with no network.
 
 use crate::gui::backend::Backend;
 use crate::gui::command::OfflineArea;
@@ -12,6 +14,9 @@ use aviary_links::tiles::{
 
 /// Expected bytes of one raster tile (OSM's PNGs average 10–20 kB).
 const TILE_BYTES_ESTIMATE: u64 = 15_000;
+/// Expected bytes of one Terrarium elevation tile (lossless 24-bit PNGs: 60–150 kB over
+/// land).
+const ELEVATION_TILE_BYTES_ESTIMATE: u64 = 100_000;
 
 fn tile_area(area: OfflineArea) -> TileArea {
     TileArea {
@@ -29,9 +34,14 @@ fn store(settings: &Settings) -> Result<TileStore, String> {
 
 /// Counts the area's tiles.
 pub fn estimate(state: &mut AppState, area: OfflineArea) {
+    let tile_bytes = if area.elevation {
+        ELEVATION_TILE_BYTES_ESTIMATE
+    } else {
+        TILE_BYTES_ESTIMATE
+    };
     state.offline.estimate = Some(
         tile_area(area)
-            .estimate(TILE_BYTES_ESTIMATE, DEFAULT_MAX_TILES)
+            .estimate(tile_bytes, DEFAULT_MAX_TILES)
             .map(|e| (e.tiles, e.bytes))
             .map_err(|e| e.to_string()),
     );
@@ -50,7 +60,12 @@ pub fn download(
         return;
     }
     let started = store(settings).and_then(|store| {
-        let source = settings.tile_source().map_err(|e| e.to_string())?;
+        let source = if area.elevation {
+            settings.terrain_tile_source()
+        } else {
+            settings.tile_source()
+        }
+        .map_err(|e| e.to_string())?;
         let request = DownloadRequest {
             name: name.trim().to_owned(),
             source,

@@ -171,7 +171,8 @@ fn lead_facts(
             || m.waypoints.first().map(|w| w.pos).unwrap_or_default(),
             |v| v.drone.home,
         );
-        let items = flight::items_for(home, &m.waypoints, m.parameters.speed_mps);
+        let alt = flight::altitude_ref(m.parameters.terrain.as_ref(), false);
+        let items = flight::items_for(home, &m.waypoints, m.parameters.speed_mps, alt);
         flight::plan_needs(
             home,
             &m.waypoints,

@@ -130,7 +130,8 @@ fn attach_stored(backend: &Backend, drone: DroneId, s: &mut Supervised) {
         |_| m.waypoints.first().map(|w| w.pos).unwrap_or_default(),
         |d| d.home,
     );
-    let items = flight::items_for(home, &m.waypoints, m.parameters.speed_mps);
+    let alt = flight::altitude_ref(m.parameters.terrain.as_ref(), false);
+    let items = flight::items_for(home, &m.waypoints, m.parameters.speed_mps, alt);
     s.sup.attach(
         phase,
         u16::try_from(items.len()).unwrap_or(u16::MAX),
@@ -390,7 +391,10 @@ pub(super) fn control(
                 Some(MissionPhase::Planned | MissionPhase::Ready)
             );
         if !same {
-            let items = flight::items_for(home, &m.waypoints, m.parameters.speed_mps);
+            // Terrain frame where the vehicle has terrain of its own (it reports it).
+            let vehicle_terrain = live.as_ref().is_some_and(|v| v.terrain.is_some());
+            let alt = flight::altitude_ref(m.parameters.terrain.as_ref(), vehicle_terrain);
+            let items = flight::items_for(home, &m.waypoints, m.parameters.speed_mps, alt);
             s.sup.detach();
             s.sup.attach(
                 MissionPhase::Planned,
@@ -485,7 +489,8 @@ fn preflight_passes(
         .into_iter()
         .find(|x| x.id != m.id)
         .map(|x| x.name);
-    let items = flight::items_for(home, &m.waypoints, m.parameters.speed_mps);
+    let alt = flight::altitude_ref(m.parameters.terrain.as_ref(), false);
+    let items = flight::items_for(home, &m.waypoints, m.parameters.speed_mps, alt);
     let mut needs = flight::plan_needs(
         home,
         &m.waypoints,

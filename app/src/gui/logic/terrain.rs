@@ -1,13 +1,19 @@
 //! DEMs the operator chooses: Settings → Terrain (every `MAVLink` link answers the autopilots'
 //! `TERRAIN_REQUEST`s from it) and the Plan view's (terrain following and the path's
 //! profile). Files are read on a job thread with the loader of `aviary plan --dem`; a file
-//! that cannot be used leaves the DEM in use as it was and says why, naming the file.
+//! that cannot be used leaves the DEM in use as it was and says why, naming the file. The Plan
+//! view may use Terrarium elevation tiles instead ([`PlanDem::Tiles`]): each planning job
+//! reads the tiles under its path from the tile folder, fetching and caching the missing ones.
 
 use crate::gui::backend::Backend;
 use crate::gui::jobs::JobOutput;
-use crate::gui::settings::Settings;
-use crate::gui::state::{AppState, DemUse, DemView, plain_primes};
+use crate::gui::settings::{PlanTerrainSource, Settings};
+use crate::gui::state::{AppState, DemUse, DemView, PlanPreview, plain_primes};
+use aviary_core::LatLon;
 use aviary_links::mav::TerrainSource;
+use aviary_links::tiles::{
+    BoundingBox, ClientOptions, ElevationRequest, TileSource, TileStore, load_elevation,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -137,4 +143,81 @@ pub(super) fn clear(
         }
     }
     *state.terrain.choice_mut(used_for) = crate::gui::state::DemChoice::default();
+}
+
+/// Where a planning job gets the terrain of the Plan view.
+pub(super) enum PlanDem {
+    /// The DEM file imported in the Plan view, if any.
+    File(Option<TerrainSource>),
+    /// Terrarium elevation tiles under the planned path: from the tile folder, fetched and
+    /// cached where missing.
+    Tiles {
+        /// The tile folder (offline sets and the cache).
+        store: TileStore,
+        /// The tile source.
+        source: TileSource,
+        /// Tile zoom.
+        zoom: u8,
+    },
+    /// Tiles were chosen but cannot be used: why.
+    Unusable(String),
+}
+
+/// The Plan view's terrain as the settings choose it.
+pub(super) fn plan_terrain(backend: &Backend, settings: &Settings) -> PlanDem {
+    match settings.plan_terrain {
+        PlanTerrainSource::DemFile => PlanDem::File(backend.plan_dem.clone()),
+        PlanTerrainSource::Tiles => {
+            let Some(store) = settings.tile_store() else {
+                return PlanDem::Unusable("no data folder for elevation tiles".into());
+            };
+            match settings.terrain_tile_source() {
+                Ok(source) => PlanDem::Tiles {
+                    store,
+                    source,
+                    zoom: settings.terrain_tile_zoom,
+                },
+                Err(e) => PlanDem::Unusable(format!("elevation tiles: {e}")),
+            }
+        }
+    }
+}
+
+/// Margin around the planned path the tiles must cover, metres (the profile and terrain
+/// following look only along the path; this leaves room for the operator's next nudge).
+const TILE_MARGIN_M: f64 = 200.0;
+
+impl PlanDem {
+    /// The elevation source under `preview`'s path (home and every item). Blocking: runs on
+    /// the planning job's thread.
+    pub(super) fn resolve(&self, preview: &PlanPreview) -> Result<Option<TerrainSource>, String> {
+        match self {
+            Self::File(dem) => Ok(dem.clone()),
+            Self::Unusable(why) => Err(why.clone()),
+            Self::Tiles {
+                store,
+                source,
+                zoom,
+            } => {
+                let points: Vec<LatLon> = std::iter::once(preview.home)
+                    .chain(preview.waypoints.iter().map(|w| w.pos))
+                    .flat_map(|p| {
+                        [
+                            p.offset_ne(-TILE_MARGIN_M, -TILE_MARGIN_M),
+                            p.offset_ne(TILE_MARGIN_M, TILE_MARGIN_M),
+                        ]
+                    })
+                    .collect();
+                let bbox = BoundingBox::around(&points).ok_or("the plan has no points")?;
+                let request = ElevationRequest {
+                    source: source.clone(),
+                    bbox,
+                    zoom: *zoom,
+                };
+                let loaded = load_elevation(store, &request, &ClientOptions::default())
+                    .map_err(|e| format!("elevation tiles: {e}"))?;
+                Ok(Some(TerrainSource(Arc::new(loaded.tiles))))
+            }
+        }
+    }
 }

@@ -55,12 +55,14 @@ pub struct OfflineMapsState {
     pub zoom_max: u8,
     /// The chosen area (south-west, north-east).
     pub area: Option<(LatLon, LatLon)>,
+    /// Download elevation tiles (terrain) instead of map tiles.
+    pub elevation: bool,
     /// The map's visible area at its last frame (south-west, north-east) and its zoom.
     pub visible: Option<(LatLon, LatLon, f64)>,
     /// The last estimate: tiles and bytes, or why the area was refused.
     pub estimate: Option<Result<(u64, u64), String>>,
     /// The area and zooms (south-west, north-east, min, max) the estimate was asked for.
-    pub estimated_for: Option<(LatLon, LatLon, u8, u8)>,
+    pub estimated_for: Option<(LatLon, LatLon, u8, u8, bool)>,
     /// A download is running.
     pub downloading: bool,
     /// Its progress.
@@ -81,6 +83,7 @@ impl Default for OfflineMapsState {
             zoom_min: 12,
             zoom_max: 16,
             area: None,
+            elevation: false,
             visible: None,
             estimate: None,
             estimated_for: None,

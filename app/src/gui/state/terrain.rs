@@ -110,4 +110,7 @@ pub struct PlanTerrain {
     pub profile: aviary_planner::terrain::PathProfile,
     /// The terrain following, when the plan flies above the terrain.
     pub following: Option<Following>,
+    /// What a mission saved from this plan keeps of its terrain (for the report's planned
+    /// against flown height above the ground), when it follows the terrain.
+    pub planned: Option<aviary_core::PlannedTerrain>,
 }

@@ -1,4 +1,5 @@
-//! The Offline maps window: choose the visible map area or the plan's area and a zoom range,
+//! The Offline maps window: map or elevation tiles, the visible map area or the plan's area
+//! and a zoom range,
 //! see the tile count and size, download with a progress bar and cancel, list, size and
 //! delete stored sets. Emits `Command`s; `logic` does the work.
 
@@ -9,6 +10,8 @@ use egui::{Button, RichText, Ui};
 
 /// Highest zoom offered (street level; OpenStreetMap serves up to 19).
 const MAX_ZOOM: u8 = 19;
+/// Highest zoom of elevation tiles (the Terrarium set stops at 15).
+const ELEVATION_MAX_ZOOM: u8 = 15;
 
 /// `n` bytes for people.
 pub fn fmt_bytes(n: u64) -> String {
@@ -36,6 +39,22 @@ pub fn offline_maps_ui(ui: &Ui, cx: &mut UiCx<'_>) {
         .default_width(420.0)
         .show(ui.ctx(), |ui| {
             let o = &mut cx.state.offline;
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("Tiles").strong());
+                ui.radio_value(&mut o.elevation, false, "Map");
+                ui.radio_value(&mut o.elevation, true, "Elevation (terrain)")
+                    .on_hover_text(
+                        "Terrarium elevation tiles from Settings, Terrain: for planning \
+                         over the terrain with no network",
+                    );
+            });
+            let max_zoom = if o.elevation {
+                ELEVATION_MAX_ZOOM
+            } else {
+                MAX_ZOOM
+            };
+            o.zoom_min = o.zoom_min.min(max_zoom);
+            o.zoom_max = o.zoom_max.min(max_zoom);
             ui.label(RichText::new("Area").strong());
             ui.horizontal(|ui| {
                 if ui
@@ -64,9 +83,9 @@ pub fn offline_maps_ui(ui: &Ui, cx: &mut UiCx<'_>) {
             };
             ui.horizontal(|ui| {
                 ui.label("Zoom from");
-                ui.add(egui::DragValue::new(&mut o.zoom_min).range(0..=MAX_ZOOM));
+                ui.add(egui::DragValue::new(&mut o.zoom_min).range(0..=max_zoom));
                 ui.label("to");
-                ui.add(egui::DragValue::new(&mut o.zoom_max).range(0..=MAX_ZOOM));
+                ui.add(egui::DragValue::new(&mut o.zoom_max).range(0..=max_zoom));
             });
             ui.horizontal(|ui| {
                 ui.label("Name");
@@ -77,9 +96,10 @@ pub fn offline_maps_ui(ui: &Ui, cx: &mut UiCx<'_>) {
                 ne,
                 zoom_min: o.zoom_min,
                 zoom_max: o.zoom_max,
+                elevation: o.elevation,
             });
-            // The estimate follows the area and zooms as they change.
-            let key = area.map(|a| (a.sw, a.ne, a.zoom_min, a.zoom_max));
+            // The estimate follows the area, zooms and kind as they change.
+            let key = area.map(|a| (a.sw, a.ne, a.zoom_min, a.zoom_max, a.elevation));
             if let Some(a) = area
                 && o.estimated_for != key
             {

@@ -1,10 +1,12 @@
-//! The Plan view's terrain: the plan's DEM (imported through the file chooser), the altitude
+//! The Plan view's terrain: the plan's DEM (imported through the file chooser) or elevation
+//! tiles under the planned path (the source of Settings → Terrain), the altitude
 //! mode (above home, or above the terrain), the clearance under which legs are marked, and the
 //! terrain profile of the planned path (ground, planned altitude, minimum clearance) drawn
 //! with `egui_plot` under the map.
 
 use super::{ERROR, OK, PENDING, UiCx, fmt_distance};
 use crate::gui::command::Command;
+use crate::gui::settings::PlanTerrainSource;
 use crate::gui::state::{AltitudeMode, DemUse, PlanTerrain};
 use egui::{Color32, RichText, Ui};
 
@@ -20,27 +22,34 @@ const PLOT_MIN_HEIGHT: f32 = 170.0;
 /// the revision change).
 pub fn plan_terrain_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     ui.label(RichText::new("Terrain").strong());
-    let choice = cx.state.terrain.choice(DemUse::Plan).clone();
-    ui.horizontal_wrapped(|ui| {
-        if ui
-            .button("Import DEM...")
-            .on_hover_text("An SRTM .hgt tile or a GeoTIFF covering the survey and its transits")
-            .clicked()
-        {
-            cx.commands.send(Command::ChooseDem(DemUse::Plan));
+    ui.horizontal(|ui| {
+        ui.label("From");
+        for source in PlanTerrainSource::ALL {
+            if ui
+                .radio_value(&mut cx.settings.plan_terrain, source, source.label())
+                .changed()
+            {
+                cx.state.plan.revision += 1;
+                cx.commands.send(Command::SaveSettings);
+            }
         }
-        if choice.dem.is_some() && ui.button("Remove DEM").clicked() {
-            cx.commands.send(Command::ClearDem(DemUse::Plan));
-        }
-        match &choice.dem {
-            Some(dem) => ui
-                .label(RichText::new(&dem.describe).weak())
-                .on_hover_text(dem.path.display().to_string()),
-            None => ui.label(RichText::new("no DEM").weak()),
-        };
     });
-    if let Some(e) = &choice.error {
-        ui.colored_label(ERROR, e);
+    match cx.settings.plan_terrain {
+        PlanTerrainSource::DemFile => dem_file_ui(ui, cx),
+        PlanTerrainSource::Tiles => {
+            let source = cx.settings.terrain_tile_source();
+            let zoom = cx.settings.terrain_tile_zoom;
+            match source {
+                Ok(s) => ui
+                    .label(RichText::new(format!("{} at zoom {zoom}", s.name)).weak())
+                    .on_hover_text(format!(
+                        "{}\nRead from the offline sets and the tile cache, fetched where \
+                         missing. Change the source under Settings, Terrain.",
+                        s.template
+                    )),
+                Err(e) => ui.colored_label(ERROR, e.to_string()),
+            };
+        }
     }
     let ed = &mut cx.state.plan;
     ui.horizontal(|ui| {
@@ -110,6 +119,32 @@ pub fn plan_terrain_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             ))
             .weak(),
         );
+    }
+}
+
+/// The imported DEM file, its buttons and the last refusal.
+fn dem_file_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
+    let choice = cx.state.terrain.choice(DemUse::Plan).clone();
+    ui.horizontal_wrapped(|ui| {
+        if ui
+            .button("Import DEM...")
+            .on_hover_text("An SRTM .hgt tile or a GeoTIFF covering the survey and its transits")
+            .clicked()
+        {
+            cx.commands.send(Command::ChooseDem(DemUse::Plan));
+        }
+        if choice.dem.is_some() && ui.button("Remove DEM").clicked() {
+            cx.commands.send(Command::ClearDem(DemUse::Plan));
+        }
+        match &choice.dem {
+            Some(dem) => ui
+                .label(RichText::new(&dem.describe).weak())
+                .on_hover_text(dem.path.display().to_string()),
+            None => ui.label(RichText::new("no DEM").weak()),
+        };
+    });
+    if let Some(e) = &choice.error {
+        ui.colored_label(ERROR, e);
     }
 }
 

@@ -184,7 +184,8 @@ pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
 }
 
 /// Settings → Terrain: the DEM every `MAVLink` link answers the autopilots' terrain requests
-/// from, chosen through the file chooser; a refused file's error stays in view.
+/// from, chosen through the file chooser (a refused file's error stays in view), and the
+/// elevation tile source the Plan view and Offline maps use.
 fn terrain_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     ui.label(RichText::new("Terrain").strong());
     let choice = cx.state.terrain.choice(DemUse::Links);
@@ -219,6 +220,34 @@ fn terrain_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                         "An SRTM .hgt tile or a GeoTIFF, heights above mean sea level. Every \
                          MAVLink link answers an ArduPilot's TERRAIN_REQUEST from it, as \
                          Mission Planner does.",
+                    )
+                    .weak(),
+                );
+            });
+            ui.end_row();
+            ui.label("Elevation tiles");
+            ui.vertical(|ui| {
+                let s = &mut *cx.settings;
+                ui.horizontal(|ui| {
+                    let label = ui.label("URL");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut s.terrain_tile_url)
+                            .hint_text(aviary_links::tiles::TERRARIUM_TEMPLATE)
+                            .desired_width(420.0),
+                    )
+                    .labelled_by(label.id);
+                    let label = ui.label("zoom");
+                    ui.add(egui::DragValue::new(&mut s.terrain_tile_zoom).range(1..=15))
+                        .labelled_by(label.id);
+                });
+                if let Err(e) = s.terrain_tile_source() {
+                    ui.colored_label(ERROR, e.to_string());
+                }
+                ui.label(
+                    RichText::new(
+                        "Terrarium PNG tiles (height = R*256 + G + B/256 - 32768 m); empty: \
+                         the AWS Terrain Tiles. The Plan view can plan over them (Terrain, \
+                         From: Elevation tiles); Offline maps stores them for an area.",
                     )
                     .weak(),
                 );
