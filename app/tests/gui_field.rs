@@ -549,6 +549,13 @@ fn the_built_in_chooser_imports_an_area_and_says_why_it_cannot() {
     let listed = h.state().state.chooser.as_ref().map(|c| c.dir.clone());
     assert_eq!(listed.as_deref(), Some(dir.path()));
     h.get_by_label("fields/");
+    // Home lists the user's home folder.
+    h.get_by_label("Home").click();
+    h.run_steps(2);
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        let listed = h.state().state.chooser.as_ref().map(|c| c.dir.clone());
+        assert_eq!(listed, Some(std::path::PathBuf::from(home)));
+    }
     h.get_by_label("Cancel").click();
     h.run_steps(2);
     assert!(h.state().state.chooser.is_none());

@@ -155,7 +155,7 @@ fn fly(terrain_frame: bool) {
     let mut reached = Vec::new();
     let mut lowest = f64::INFINITY;
     let mut over_flank = false;
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_mins(2);
     let mut airborne = false;
     while reached.len() < nav_seqs.len() {
         assert!(

@@ -137,6 +137,54 @@ pub fn estimate_route(
     }
 }
 
+/// Vertical figures of a path: its 3D length, the metres climbed and the time its legs take
+/// beyond their horizontal flight because the climb or descent rate is slower.
+fn vertical(home: LatLon, items: &[Waypoint], speed_mps: f64, af: &Airframe) -> (f64, f64, f64) {
+    let (mut len_m, mut climb_m, mut wait_s) = (0.0, 0.0, 0.0);
+    let mut prev = (home, 0.0);
+    for w in items.iter().filter(|w| w.pos != LatLon::default()) {
+        let d = prev.0.distance_m(w.pos);
+        let dh = w.alt_rel_m - prev.1;
+        len_m += d.hypot(dh);
+        climb_m += dh.max(0.0);
+        let vertical_s = if dh >= 0.0 {
+            dh / af.climb_rate_mps
+        } else {
+            -dh / af.descent_rate_mps
+        };
+        wait_s += (vertical_s - d / speed_mps.max(0.1)).max(0.0);
+        prev = (w.pos, w.alt_rel_m);
+    }
+    (len_m, climb_m, wait_s)
+}
+
+/// What flying `followed` (the same mission following the terrain: other altitudes, points
+/// added) adds to the estimate of `flat`: the longer 3D path, the time where a leg's climb
+/// or descent outlasts its horizontal flight, and the energy of every metre climbed beyond
+/// the flat mission's (climb power over hover power while climbing). Added to the plan's own
+/// estimate, which keeps its sorties' transits.
+pub fn terrain_extra(
+    home: LatLon,
+    flat: &[Waypoint],
+    followed: &[Waypoint],
+    speed_mps: f64,
+    airframe: &Airframe,
+) -> RouteEstimate {
+    let (flat_len, flat_climb, flat_wait) = vertical(home, flat, speed_mps, airframe);
+    let (len, climb, wait) = vertical(home, followed, speed_mps, airframe);
+    let climb_m = (climb - flat_climb).max(0.0);
+    let energy_wh = climb_m / airframe.climb_rate_mps
+        * (airframe.climb_power_w - airframe.hover_power_w).max(0.0)
+        / 3600.0;
+    RouteEstimate {
+        distance_m: (len - flat_len).max(0.0),
+        duration_s: (wait - flat_wait).max(0.0),
+        energy_wh,
+        battery_pct: energy_wh / airframe.battery_wh.max(f64::MIN_POSITIVE) * 100.0,
+        alt_rel_m: followed.iter().map(|w| w.alt_rel_m).fold(0.0, f64::max),
+    }
+}
+
 pub(crate) fn photos(survey_distance_m: f64, trigger_distance_m: Option<f64>) -> u64 {
     trigger_distance_m.map_or(0, |t| (survey_distance_m / t).floor() as u64 + 1)
 }
@@ -964,6 +1012,34 @@ pub(crate) fn estimate_for(
 mod tests {
     use super::*;
     use geo::polygon;
+
+    #[test]
+    fn following_the_terrain_adds_its_climbs_and_nothing_on_flat_ground() {
+        let home = LatLon::new(47.0, 8.0);
+        let wp = |north_m: f64, alt_rel_m: f64| Waypoint {
+            pos: home.offset_ne(north_m, 0.0),
+            alt_rel_m,
+            action: aviary_core::WaypointAction::FlyThrough,
+        };
+        let af = Airframe::default();
+        let flat = [wp(100.0, 50.0), wp(600.0, 50.0), wp(1100.0, 50.0)];
+        let same = terrain_extra(home, &flat, &flat, 5.0, &af);
+        assert!(
+            same.distance_m.abs() + same.duration_s.abs() + same.energy_wh.abs() < 1e-12,
+            "{same:?}"
+        );
+        // Up 40 m over a ridge and down again: 40 m more climbed; 500 m at 5 m/s is 100 s,
+        // longer than the climb, so no time is added; a 400 m climb on one leg is slower.
+        let ridge = [wp(100.0, 50.0), wp(600.0, 90.0), wp(1100.0, 50.0)];
+        let e = terrain_extra(home, &flat, &ridge, 5.0, &af);
+        assert!(e.distance_m > 3.0 && e.distance_m < 4.0, "{e:?}");
+        assert!(e.duration_s.abs() < 1e-12, "{e:?}");
+        let want_wh = 40.0 / af.climb_rate_mps * (af.climb_power_w - af.hover_power_w) / 3600.0;
+        assert!((e.energy_wh - want_wh).abs() < 1e-9, "{e:?}");
+        let cliff = [wp(100.0, 50.0), wp(600.0, 450.0), wp(1100.0, 50.0)];
+        let c = terrain_extra(home, &flat, &cliff, 5.0, &af);
+        assert!(c.duration_s > 0.0, "{c:?}");
+    }
 
     #[test]
     fn capsule_rows() {

@@ -48,7 +48,7 @@ pub mod transit;
 pub use area::Area;
 pub use camera::{BUILTIN_CAMERAS, Camera, NamedCamera, builtin_camera};
 pub use error::{PlanError, Result};
-pub use estimate::{Estimate, RouteEstimate, Sortie, estimate_route};
+pub use estimate::{Estimate, RouteEstimate, Sortie, estimate_route, terrain_extra};
 pub use frame::LocalFrame;
 pub use params::{
     ARDUCOPTER_MAX_ITEMS, Airframe, Derived, PX4_MAX_ITEMS, Pattern, Spacing, SurveyParams,

@@ -72,25 +72,26 @@ impl GroundModel {
 
     /// The squared distance to the nearest leg (survey legs only with `survey`) and the
     /// ground interpolated there.
-    fn nearest(&self, p: LatLon, survey: bool) -> Option<(f64, f64)> {
-        let q = self.frame.to_local(p);
+    fn nearest(&self, at: LatLon, survey: bool) -> Option<(f64, f64)> {
+        let here = self.frame.to_local(at);
         let mut best: Option<(f64, f64)> = None;
-        for (i, w) in self.nodes.windows(2).enumerate() {
+        for (i, leg) in self.nodes.windows(2).enumerate() {
             if survey && !(self.camera_on[i] && self.camera_on[i + 1]) {
                 continue;
             }
-            let ((a, ga), (b, gb)) = (w[0], w[1]);
-            let (dx, dy) = (b.x - a.x, b.y - a.y);
+            let ((start, start_ground_m), (end, end_ground_m)) = (leg[0], leg[1]);
+            let (dx, dy) = (end.x - start.x, end.y - start.y);
             let len2 = dx * dx + dy * dy;
-            let t = if len2 > 0.0 {
-                (((q.x - a.x) * dx + (q.y - a.y) * dy) / len2).clamp(0.0, 1.0)
+            let along = if len2 > 0.0 {
+                (((here.x - start.x) * dx + (here.y - start.y) * dy) / len2).clamp(0.0, 1.0)
             } else {
                 0.0
             };
-            let (ex, ey) = (a.x + t * dx - q.x, a.y + t * dy - q.y);
-            let d2 = ex * ex + ey * ey;
-            if best.is_none_or(|(b2, _)| d2 < b2) {
-                best = Some((d2, ga + t * (gb - ga)));
+            let (ex, ey) = (start.x + along * dx - here.x, start.y + along * dy - here.y);
+            let dist2 = ex * ex + ey * ey;
+            if best.is_none_or(|(best2, _)| dist2 < best2) {
+                let ground_m = start_ground_m + along * (end_ground_m - start_ground_m);
+                best = Some((dist2, ground_m));
             }
         }
         best

@@ -432,29 +432,36 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
             terrain.iter().map(|t| t.items.len()).sum::<usize>().into(),
         );
         // The estimates of the paths as flown over the ground: climbs and descents cost
-        // time and energy.
-        let flown: Vec<_> = plans
+        // time and energy, on top of the plans' own estimates (with their sorties).
+        let flown: Vec<(f64, f64, f64)> = plans
             .iter()
             .zip(&terrain)
             .map(|(p, t)| {
-                aviary_planner::estimate_route(p.home, &t.items, p.speed_mps, &params.airframe)
+                let extra = aviary_planner::terrain_extra(
+                    p.home,
+                    &p.items,
+                    &t.items,
+                    p.speed_mps,
+                    &params.airframe,
+                );
+                (
+                    p.estimate.distance_m + extra.distance_m,
+                    p.estimate.duration_s + extra.duration_s,
+                    p.estimate.energy_wh + extra.energy_wh,
+                )
             })
             .collect();
         obj.insert(
             "distance_m".into(),
-            flown.iter().map(|e| e.distance_m).sum::<f64>().into(),
+            flown.iter().map(|e| e.0).sum::<f64>().into(),
         );
         obj.insert(
             "duration_s".into(),
-            flown
-                .iter()
-                .map(|e| e.duration_s)
-                .fold(0.0, f64::max)
-                .into(),
+            flown.iter().map(|e| e.1).fold(0.0, f64::max).into(),
         );
         obj.insert(
             "energy_wh".into(),
-            flown.iter().map(|e| e.energy_wh).sum::<f64>().into(),
+            flown.iter().map(|e| e.2).sum::<f64>().into(),
         );
     }
     for c in &crossings {

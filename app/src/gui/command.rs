@@ -157,6 +157,8 @@ pub enum Command {
     OpenTlog,
     /// List this folder in the built-in file chooser.
     ChooserList(PathBuf),
+    /// List the user's home folder in the built-in file chooser.
+    ChooserHome,
     /// The built-in file chooser's answer: do what it was opened for with this path.
     ChooserChoose(PathBuf),
     /// Close the built-in file chooser without a choice.

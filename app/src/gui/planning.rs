@@ -113,16 +113,28 @@ pub fn over_terrain(
             let t = follow_terrain(&preview.waypoints, preview.home, dem, &terrain)
                 .map_err(|e| plain_primes(&format!("terrain following: {e}")))?;
             // The estimates of the path as it will be flown: its climbs and descents over
-            // the ground cost time and energy.
-            let flown = aviary_planner::estimate_route(
+            // the ground cost time and energy (added to the plan's own estimate, which
+            // also counts the sorties' transits).
+            let extra = aviary_planner::terrain_extra(
                 preview.home,
+                &preview.waypoints,
                 &t.items,
                 preview.speed_mps,
                 &aviary_planner::Airframe::default(),
             );
-            preview.distance_m = flown.distance_m;
-            preview.duration_s = flown.duration_s;
-            preview.battery_pct = flown.battery_pct;
+            let flat_battery_pct = preview.battery_pct;
+            preview.distance_m += extra.distance_m;
+            preview.duration_s += extra.duration_s;
+            preview.battery_pct += extra.battery_pct;
+            for w in &mut preview.warnings {
+                if w.starts_with("needs ") && w.contains("of a battery") {
+                    *w = w.replacen(
+                        &format!("needs {flat_battery_pct:.0} %"),
+                        &format!("needs {:.0} %", preview.battery_pct),
+                        1,
+                    );
+                }
+            }
             preview.item_count = t.items.len();
             preview.waypoints = t.items;
             ground_amsl_m = t.ground_amsl_m;

@@ -57,20 +57,26 @@ fn latlon_of(x: f64, y: f64, zoom: u32) -> LatLon {
     LatLon::new(lat, lon)
 }
 
-fn tile_png(z: u32, tx: u32, ty: u32, ground: &Ground) -> Vec<u8> {
+/// A height as Terrarium's red, green and blue (1/256 m steps).
+fn terrarium_rgb(height_m: f64) -> [u8; 3] {
+    let value = height_m + 32768.0;
+    let red = (value / 256.0).floor();
+    let green = (value - red * 256.0).floor();
+    let blue = ((value - red * 256.0 - green) * 256.0).round().min(255.0);
+    [red as u8, green as u8, blue as u8]
+}
+
+fn tile_png(zoom: u32, tx: u32, ty: u32, ground: &Ground) -> Vec<u8> {
     let mut data = Vec::with_capacity(256 * 256 * 3);
     for py in 0..256 {
         for px in 0..256 {
-            let p = latlon_of(
+            let centre = latlon_of(
                 f64::from(tx * 256 + px) + 0.5,
                 f64::from(ty * 256 + py) + 0.5,
-                z,
+                zoom,
             );
-            let v = ground(p) + 32768.0;
-            let r = (v / 256.0).floor();
-            let g = (v - r * 256.0).floor();
-            let b = ((v - r * 256.0 - g) * 256.0).round().min(255.0);
-            data.extend_from_slice(&[r as u8, g as u8, b as u8]);
+            let [red, green, blue] = terrarium_rgb(ground(centre));
+            data.extend_from_slice(&[red, green, blue]);
         }
     }
     let mut out = Vec::new();

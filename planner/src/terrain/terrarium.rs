@@ -178,7 +178,12 @@ impl Elevation for TerrariumTiles {
     }
 
     fn describe(&self) -> String {
-        format!("Terrarium z{} ({} tiles)", self.zoom, self.tiles.len())
+        let n = self.tiles.len();
+        format!(
+            "Terrarium z{} ({n} tile{})",
+            self.zoom,
+            if n == 1 { "" } else { "s" }
+        )
     }
 }
 

@@ -55,7 +55,7 @@ pub fn use_builtin(settings: &Settings) -> bool {
 }
 
 /// The user's home folder, else the working directory.
-fn home_dir() -> PathBuf {
+pub(super) fn home_dir() -> PathBuf {
     ["HOME", "USERPROFILE"]
         .iter()
         .find_map(|v| std::env::var_os(v).filter(|p| !p.is_empty()))

@@ -188,6 +188,7 @@ pub fn handle_command(
         }
         Command::OrgReport(req) => reports::org_report(state, backend, req),
         Command::ChooserList(dir) => chooser::list(state, memory, dir),
+        Command::ChooserHome => chooser::list(state, memory, chooser::home_dir()),
         Command::ChooserChoose(path) => chooser::choose(state, backend, memory, path),
         Command::ChooserCancel => chooser::cancel(state, memory),
         Command::ApplySimulator => simulator::apply_simulator(state, backend, settings, memory),

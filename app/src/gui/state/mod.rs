@@ -35,7 +35,7 @@ pub use monitor::{
     AlertHistoryState, AlertKind, AlertSeverity, CommandOutcome, CommandRecord, Destructive,
     LOW_BATTERY_PCT, PreflightPrompt, SupervisedView, action_label, alert_groups,
 };
-pub use offline::{DownloadProgress, OfflineMapsState, OfflineSet};
+pub use offline::{DownloadProgress, OfflineMapsState, OfflineSet, OfflineTiles};
 pub use plan::{PlanEditor, PlanPreview, area_distance_m};
 pub use plot::{
     FLIGHT_SAMPLES_MAX, FLIGHT_STEP_MS, PLOT_GAP_MS, PLOT_SAMPLES_MAX, PlotBuffer, PlotSample,

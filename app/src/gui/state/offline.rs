@@ -42,6 +42,15 @@ impl DownloadProgress {
     }
 }
 
+/// Which tiles an offline set holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfflineTiles {
+    /// Map tiles (Settings → Map's source).
+    Map,
+    /// Elevation tiles (Settings → Terrain's source), for terrain following offline.
+    Elevation,
+}
+
 /// The window's state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OfflineMapsState {
@@ -55,8 +64,8 @@ pub struct OfflineMapsState {
     pub zoom_max: u8,
     /// The chosen area (south-west, north-east).
     pub area: Option<(LatLon, LatLon)>,
-    /// Download elevation tiles (terrain) instead of map tiles.
-    pub elevation: bool,
+    /// Which tiles to download.
+    pub tiles: OfflineTiles,
     /// The map's visible area at its last frame (south-west, north-east) and its zoom.
     pub visible: Option<(LatLon, LatLon, f64)>,
     /// The last estimate: tiles and bytes, or why the area was refused.
@@ -83,7 +92,7 @@ impl Default for OfflineMapsState {
             zoom_min: 12,
             zoom_max: 16,
             area: None,
-            elevation: false,
+            tiles: OfflineTiles::Map,
             visible: None,
             estimate: None,
             estimated_for: None,

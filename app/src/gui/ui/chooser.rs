@@ -23,6 +23,7 @@ pub fn chooser_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         return;
     };
     let mut go: Option<std::path::PathBuf> = None;
+    let mut home = false;
     let mut choose = false;
     let mut cancel = false;
     let modal = egui::Modal::new(egui::Id::unique("file_chooser")).show(ui.ctx(), |ui| {
@@ -35,10 +36,7 @@ pub fn chooser_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 go = Some(parent.to_path_buf());
             }
             if ui.button("Home").clicked() {
-                go = ["HOME", "USERPROFILE"]
-                    .iter()
-                    .find_map(|v| std::env::var_os(v).filter(|p| !p.is_empty()))
-                    .map(std::path::PathBuf::from);
+                home = true;
             }
             ui.label(RichText::new(c.dir.display().to_string()).monospace());
         });
@@ -117,6 +115,9 @@ pub fn chooser_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     });
     if let Some(dir) = go {
         cx.commands.send(Command::ChooserList(dir));
+    }
+    if home {
+        cx.commands.send(Command::ChooserHome);
     }
     if choose {
         match c.choice() {

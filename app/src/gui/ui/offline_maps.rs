@@ -5,6 +5,7 @@
 
 use super::{ERROR, OK, UiCx};
 use crate::gui::command::{Command, OfflineArea};
+use crate::gui::state::OfflineTiles;
 use aviary_core::LatLon;
 use egui::{Button, RichText, Ui};
 
@@ -41,14 +42,15 @@ pub fn offline_maps_ui(ui: &Ui, cx: &mut UiCx<'_>) {
             let o = &mut cx.state.offline;
             ui.horizontal(|ui| {
                 ui.label(RichText::new("Tiles").strong());
-                ui.radio_value(&mut o.elevation, false, "Map");
-                ui.radio_value(&mut o.elevation, true, "Elevation (terrain)")
+                ui.radio_value(&mut o.tiles, OfflineTiles::Map, "Map");
+                ui.radio_value(&mut o.tiles, OfflineTiles::Elevation, "Elevation (terrain)")
                     .on_hover_text(
                         "Terrarium elevation tiles from Settings, Terrain: for planning \
                          over the terrain with no network",
                     );
             });
-            let max_zoom = if o.elevation {
+            let elevation = o.tiles == OfflineTiles::Elevation;
+            let max_zoom = if elevation {
                 ELEVATION_MAX_ZOOM
             } else {
                 MAX_ZOOM
@@ -96,7 +98,7 @@ pub fn offline_maps_ui(ui: &Ui, cx: &mut UiCx<'_>) {
                 ne,
                 zoom_min: o.zoom_min,
                 zoom_max: o.zoom_max,
-                elevation: o.elevation,
+                elevation,
             });
             // The estimate follows the area, zooms and kind as they change.
             let key = area.map(|a| (a.sw, a.ne, a.zoom_min, a.zoom_max, a.elevation));
