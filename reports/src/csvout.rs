@@ -36,7 +36,7 @@ fn planned(r: &MissionReport, what: &str, decimals: usize) -> String {
 }
 
 /// Header of [`write_mission_summaries`].
-pub const SUMMARY_HEADER: [&str; 33] = [
+pub const SUMMARY_HEADER: [&str; 36] = [
     "mission_id",
     "mission_name",
     "site",
@@ -70,6 +70,9 @@ pub const SUMMARY_HEADER: [&str; 33] = [
     "planned_battery_used_pct",
     "forecast_at_start",
     "wind_measured",
+    "planned_agl_m",
+    "mean_agl_m",
+    "min_agl_m",
 ];
 
 /// Writes one summary row per report, with a header.
@@ -133,6 +136,11 @@ pub fn write_mission_summaries<W: Write>(
                 .measured
                 .as_ref()
                 .map_or_else(String::new, aviary_core::weather_log::MeasuredWind::line),
+            // A terrain-following mission's height above the ground, planned and flown
+            // (empty for a mission flown above home).
+            planned(r, "Height above ground (mean)", 1),
+            opt(r.flown_agl.map(|a| a.mean_m), 1),
+            opt(r.flown_agl.map(|a| a.min_m), 1),
         ])
         .map_err(ReportError::csv(SUMMARY_WHAT))?;
     }
