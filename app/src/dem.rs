@@ -46,9 +46,11 @@ pub fn load_dem(paths: &[PathBuf]) -> Result<Box<dyn Elevation>, DemError> {
             }
             Ok(Box::new(set))
         }
-        (true, [one]) if matches!(extension(one).as_str(), "tif" | "tiff") => {
-            Ok(Box::new(GeoTiffDem::read(one)?))
-        }
+        // Autopilots and mission altitudes are above mean sea level: a DEM above the WGS84
+        // ellipsoid is converted with the EGM96 geoid.
+        (true, [one]) if matches!(extension(one).as_str(), "tif" | "tiff") => Ok(
+            aviary_planner::terrain::to_mean_sea_level(Box::new(GeoTiffDem::read(one)?)),
+        ),
         (_, [one]) if !matches!(extension(one).as_str(), "tif" | "tiff") => {
             Err(DemError::Unsupported((*one).clone()))
         }

@@ -18,7 +18,7 @@ use std::f64::consts::PI;
 use aviary_core::{LatLon, SurveyArea, Waypoint, WaypointAction};
 use aviary_planner::terrain::{
     Elevation, GeoTiffDem, SrtmSet, SrtmTile, TerrainError, TerrainParams, TerrariumTiles,
-    VerticalDatum, follow_terrain, tile_of,
+    VerticalDatum, egm96_undulation_m, follow_terrain, tile_of, to_mean_sea_level,
 };
 use aviary_planner::{Airframe, Area, Pattern, SurveyParams, plan_survey};
 
@@ -543,4 +543,60 @@ fn a_path_over_missing_data_is_refused_with_the_place() {
     assert_eq!(t.items.len(), plan.items.len());
     assert!(t.items.iter().all(|w| (w.alt_rel_m - 60.0).abs() < 1e-9));
     assert!((t.min_clearance_m - 60.0).abs() < 1e-9 && t.max_climb_m.abs() < 1e-9);
+}
+
+#[test]
+fn a_geotiff_above_the_ellipsoid_is_read_above_mean_sea_level() {
+    // The same slope, stored as heights above the WGS84 ellipsoid (vertical EPSG:4979): the
+    // geoid lies 47-48 m above the ellipsoid here, so the file holds slope + N.
+    let (cols, rows) = (100, 100);
+    let mut data = Vec::new();
+    for r in 0..rows {
+        for c in 0..cols {
+            let lon = 8.4 + (f64::from(c) + 0.5) * 0.001;
+            let lat = 47.6 - (f64::from(r) + 0.5) * 0.001;
+            let n = egm96_undulation_m(LatLon::new(lat, lon)).unwrap();
+            data.push((slope_m(lat, lon) + n) as f32);
+        }
+    }
+    let bytes = geotiff(
+        cols,
+        rows,
+        (8.4, 47.6),
+        (0.001, 0.001),
+        &[1024, 2, 1025, 1, 2048, 4326, 4096, 4979],
+        &data,
+    );
+    let raw = GeoTiffDem::from_bytes("ellipsoid.tif", &bytes).unwrap();
+    assert_eq!(raw.datum(), VerticalDatum::Wgs84Ellipsoid);
+    let p = LatLon::new(47.5534, 8.4467);
+    let n = egm96_undulation_m(p).unwrap();
+    assert!((47.0..48.5).contains(&n), "{n}");
+    let dem = to_mean_sea_level(Box::new(raw));
+    assert_eq!(dem.datum(), VerticalDatum::Egm96Geoid);
+    assert!(
+        dem.describe().contains("converted to EGM96"),
+        "{}",
+        dem.describe()
+    );
+    // The geoid changes by centimetres between pixels: the conversion at the point against
+    // the slope itself, well inside a decimetre.
+    let got = dem.elevation_m(p).unwrap();
+    assert!((got - slope_m(p.lat_deg, p.lon_deg)).abs() < 0.05, "{got}");
+    // A DEM already above mean sea level is left as it is.
+    let msl = to_mean_sea_level(Box::new(
+        GeoTiffDem::from_bytes(
+            "msl.tif",
+            &geotiff(
+                cols,
+                rows,
+                (8.4, 47.6),
+                (0.001, 0.001),
+                &[1024, 2, 1025, 1, 2048, 4326],
+                &data,
+            ),
+        )
+        .unwrap(),
+    ));
+    assert!(!msl.describe().contains("converted"));
 }

@@ -8,9 +8,11 @@
 //! ([`GeoTiffDem`]). Every lookup interpolates bilinearly between the four posts around the
 //! point and returns [`NoData`] — never 0 m — when a post it needs is a void or the point is
 //! outside the data. Heights are metres above the source's [`VerticalDatum`] (the EGM96
-//! geoid for SRTM and Terrarium, i.e. "above mean sea level" as autopilots use it).
+//! geoid for SRTM and Terrarium, i.e. "above mean sea level" as autopilots use it); a DEM
+//! above the WGS84 ellipsoid is converted to it with the EGM96 geoid ([`to_mean_sea_level`]).
 
 mod follow;
+mod geoid;
 mod geotiff;
 mod grid;
 mod profile;
@@ -18,6 +20,7 @@ mod srtm;
 mod terrarium;
 
 pub use follow::{TerrainParams, TerrainPlan, follow_terrain};
+pub use geoid::{egm96_undulation_m, to_mean_sea_level};
 pub use geotiff::GeoTiffDem;
 pub use profile::{LegClearance, PathProfile, ProfilePoint, path_profile};
 pub use srtm::{SrtmSet, SrtmTile};
