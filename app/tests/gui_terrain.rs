@@ -454,3 +454,80 @@ fn the_plan_view_follows_elevation_tiles_fetched_once_and_then_read_from_disk() 
     });
     assert_eq!(server.requests(), fetched, "read from disk");
 }
+
+#[test]
+fn stored_elevation_tiles_answer_the_simulated_drones_terrain_requests() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut app = app(dir.path(), true);
+    app.settings.tile_dir = dir.path().join("tiles").display().to_string();
+    let mut h = harness(app);
+    h.run_steps(2);
+    step_until(&mut h, "the simulated fleet", |a| {
+        simulated_drone(a).is_some()
+    });
+    let (drone, home) = simulated_drone(h.state()).expect("a simulated drone");
+    let cone = Cone {
+        top: home.offset_ne(600.0, 400.0),
+    };
+    let top = cone.top;
+    let server = TerrariumServer::start(Arc::new(move |p| Cone { top }.ground_m(p)));
+    h.state_mut().settings.terrain_tile_url = server.template();
+    // The area's elevation tiles stored on this computer, as Offline maps would (here through
+    // the loader, which writes what it fetches to the cache).
+    let store = h.state().settings.tile_store().expect("tile folder");
+    let source = h.state().settings.terrain_tile_source().expect("source");
+    aviary_links::tiles::load_elevation(
+        &store,
+        &aviary_links::tiles::ElevationRequest {
+            source,
+            bbox: aviary_links::tiles::BoundingBox::from_corners(
+                home.offset_ne(-8000.0, -8000.0),
+                home.offset_ne(8000.0, 8000.0),
+            ),
+            zoom: 12,
+        },
+        &aviary_links::tiles::ClientOptions::default(),
+    )
+    .expect("tiles stored");
+    let fetched = server.requests();
+
+    // Settings → Terrain → "Use elevation tiles".
+    h.state_mut().state.view = View::Settings;
+    h.run_steps(2);
+    h.get_by_label("Use elevation tiles").click();
+    h.run_steps(3);
+    let in_use = h.state().state.terrain.links.dem.clone().expect("in use");
+    assert!(
+        in_use.describe.contains("stored tiles"),
+        "{}",
+        in_use.describe
+    );
+    assert!(h.state().settings.autopilot_terrain_tiles);
+    h.get_by_label(&in_use.describe);
+
+    h.state_mut().settings.sim_terrain = true;
+    send(&mut h, Command::ApplySimulator);
+    let loaded = |a: &AviaryApp| {
+        a.state
+            .drones
+            .get(&drone)
+            .and_then(|d| d.link.terrain)
+            .filter(|t| t.pending == 0 && t.loaded > 0 && t.terrain_height_m.is_some())
+    };
+    step_until(&mut h, "the drone's terrain blocks loaded", |a| {
+        loaded(a).is_some()
+    });
+    let t = loaded(h.state()).expect("terrain");
+    let pos = h.state().state.drones[&drone].position();
+    let height = t.terrain_height_m.expect("height");
+    let want = cone.ground_m(pos);
+    assert!(
+        (height - want).abs() < 3.0,
+        "the vehicle's terrain height {height:.1} m, the cone's {want:.1} m"
+    );
+    assert_eq!(
+        server.requests(),
+        fetched,
+        "a link reads stored tiles, never the network"
+    );
+}

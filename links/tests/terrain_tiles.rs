@@ -7,7 +7,7 @@
 use aviary_core::LatLon;
 use aviary_links::tiles::{
     BoundingBox, ClientOptions, Download, DownloadEvent, DownloadOptions, DownloadRequest,
-    ElevationRequest, TileArea, TileError, TileSource, TileStore, load_elevation,
+    ElevationRequest, StoredElevation, TileArea, TileError, TileSource, TileStore, load_elevation,
 };
 use aviary_planner::terrain::{Elevation, VerticalDatum};
 use std::f64::consts::PI;
@@ -242,10 +242,22 @@ fn a_stored_terrain_set_serves_with_no_network() {
     };
     assert!(matches!(end, DownloadEvent::Finished(_)), "{end:?}");
     server.stopped.store(true, Ordering::SeqCst);
-    let loaded = load_elevation(&store, &request(source), &quick()).expect("from the set");
+    let loaded = load_elevation(&store, &request(source.clone()), &quick()).expect("from the set");
     assert_eq!(loaded.fetched, 0);
     assert!(loaded.from_disk >= 1);
     assert_plane(&loaded.tiles);
+
+    // What a link answers an autopilot from: the stored tiles, read as lookups need them.
+    let stored = StoredElevation::new(&store, &source, ZOOM).expect("stored elevation");
+    assert_plane(&stored);
+    assert!(
+        stored.describe().contains("stored tiles"),
+        "{}",
+        stored.describe()
+    );
+    // Outside the stored set: no data, not 0 m.
+    assert!(stored.elevation_m(CENTRE.offset_ne(40_000.0, 0.0)).is_err());
+    assert!(StoredElevation::new(&store, &source, 16).is_err());
 }
 
 #[test]

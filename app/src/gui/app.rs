@@ -129,6 +129,9 @@ impl AviaryApp {
         logic::start(&mut app.state, &mut app.backend, &mut app.logic);
         // The links answer terrain requests from the DEM of the last session, and the Plan
         // view plans over its last one.
+        if app.settings.autopilot_terrain_tiles {
+            app.commands.send(Command::TerrainFromTiles);
+        }
         for (used_for, path) in [
             (super::state::DemUse::Links, &app.settings.terrain_dem),
             (super::state::DemUse::Plan, &app.settings.plan_dem),

@@ -252,6 +252,9 @@ pub enum Command {
     },
     /// Stop using a DEM for `DemUse`.
     ClearDem(DemUse),
+    /// Answer the autopilots' terrain requests from the stored elevation tiles (Settings →
+    /// Terrain's source and zoom; downloaded under Offline maps).
+    TerrainFromTiles,
 }
 
 /// An area and zoom range for an offline map.

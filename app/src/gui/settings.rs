@@ -90,6 +90,10 @@ pub struct Settings {
     /// The DEM the Plan view last imported (terrain following, the path's profile); empty:
     /// none.
     pub plan_dem: String,
+    /// The links answer the autopilots' terrain requests from the stored elevation tiles
+    /// ([`Settings::terrain_tile_url`]'s, downloaded under Offline maps) instead of
+    /// [`Settings::terrain_dem`].
+    pub autopilot_terrain_tiles: bool,
     /// Where the Plan view's terrain comes from: a DEM file, or elevation tiles for the area.
     pub plan_terrain: PlanTerrainSource,
     /// Terrarium elevation tile URL template (`{z}` `{x}` `{y}`); empty: the AWS Terrain
@@ -207,6 +211,7 @@ impl Default for Settings {
             file_dialog: FileDialogChoice::Auto,
             terrain_dem: String::new(),
             plan_dem: String::new(),
+            autopilot_terrain_tiles: false,
             plan_terrain: PlanTerrainSource::DemFile,
             terrain_tile_url: String::new(),
             terrain_tile_zoom: aviary_links::tiles::DEFAULT_TERRAIN_ZOOM,

@@ -12,7 +12,8 @@ use super::area::{BoundingBox, TileArea};
 use super::disk::{TileStore, lookup_in};
 use super::http::{ClientOptions, TileClient};
 use super::source::{TileId, TileSource};
-use aviary_planner::terrain::TerrariumTiles;
+use aviary_core::LatLon;
+use aviary_planner::terrain::{Elevation, NoData, TerrariumTiles, VerticalDatum};
 use futures_util::StreamExt as _;
 
 /// The AWS Open Data Terrain Tiles in Terrarium encoding (no key needed).
@@ -180,6 +181,110 @@ fn fetch_all(
         }
         Ok(out)
     })
+}
+
+/// Elevation from the Terrarium tiles stored on disk (offline sets, then the cache), each
+/// read the first time a lookup needs it and kept: what a link answers an autopilot's
+/// terrain requests from when the operator chose elevation tiles. No network (a link's
+/// thread must not wait on it): download the area's elevation tiles first (Offline maps);
+/// a point whose tiles are not stored has no data.
+pub struct StoredElevation {
+    dirs: Vec<std::path::PathBuf>,
+    source_name: String,
+    zoom: u8,
+    loaded: std::sync::Mutex<Loaded>,
+}
+
+/// The tiles read so far and the ones tried.
+struct Loaded {
+    tiles: TerrariumTiles,
+    tried: std::collections::HashSet<(u32, u32)>,
+}
+
+impl StoredElevation {
+    /// Reads `source`'s tiles of `zoom` from `store` as lookups need them.
+    ///
+    /// # Errors
+    /// A zoom the source does not serve.
+    pub fn new(store: &TileStore, source: &TileSource, zoom: u8) -> Result<Self, TileError> {
+        if zoom > source.max_zoom {
+            return Err(TileError::BadArea(format!(
+                "{} serves zooms up to {}, not {zoom}",
+                source.name, source.max_zoom
+            )));
+        }
+        let tiles = TerrariumTiles::new(zoom).map_err(|e| TileError::BadArea(e.to_string()))?;
+        Ok(Self {
+            dirs: store.read_dirs(source),
+            source_name: source.name.clone(),
+            zoom,
+            loaded: std::sync::Mutex::new(Loaded {
+                tiles,
+                tried: std::collections::HashSet::new(),
+            }),
+        })
+    }
+
+    /// Runs `f` on the tiles after reading, once, the tiles around `p` (its own and the
+    /// eight around it, so interpolation across an edge has its neighbours).
+    fn with_tiles<T>(&self, p: LatLon, f: impl FnOnce(&TerrariumTiles) -> T) -> T {
+        let mut loaded = self
+            .loaded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (x, y) = aviary_planner::terrain::tile_of(p, self.zoom);
+        let n = 1_i64 << self.zoom;
+        for dx in -1..=1_i64 {
+            for dy in -1..=1_i64 {
+                let (tx, ty) = (i64::from(x) + dx, i64::from(y) + dy);
+                if tx < 0 || ty < 0 || tx >= n || ty >= n {
+                    continue;
+                }
+                let key = (tx as u32, ty as u32);
+                if !loaded.tried.insert(key) {
+                    continue;
+                }
+                let id = TileId {
+                    z: self.zoom,
+                    x: key.0,
+                    y: key.1,
+                };
+                if let Some(bytes) = lookup_in(&self.dirs, id)
+                    && let Err(e) = loaded.tiles.insert_png(key.0, key.1, &bytes)
+                {
+                    tracing::warn!(error = %e, "stored elevation tile unreadable");
+                }
+            }
+        }
+        f(&loaded.tiles)
+    }
+}
+
+impl std::fmt::Debug for StoredElevation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredElevation")
+            .field("source", &self.source_name)
+            .field("zoom", &self.zoom)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Elevation for StoredElevation {
+    fn elevation_m(&self, p: LatLon) -> Result<f64, NoData> {
+        self.with_tiles(p, |t| t.elevation_m(p))
+    }
+
+    fn datum(&self) -> VerticalDatum {
+        VerticalDatum::Egm96Geoid
+    }
+
+    fn resolution_m(&self, p: LatLon) -> f64 {
+        self.with_tiles(p, |t| t.resolution_m(p))
+    }
+
+    fn describe(&self) -> String {
+        format!("{} z{} (stored tiles)", self.source_name, self.zoom)
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@
 //! - [`Download::start`]: fetches an area into a new stored set on the `aviary-tile-download`
 //!   thread, reporting [`DownloadEvent`]s over a bounded channel; cancellable.
 //! - [`load_elevation`]: Terrarium elevation tiles ([`TileSource::terrarium`]) for an area,
-//!   disk first, fetched and cached where missing, decoded into a planner elevation source.
+//!   disk first, fetched and cached where missing, decoded into a planner elevation source;
+//!   [`StoredElevation`]: the stored ones read as lookups need them (a link's terrain answers).
 //! - [`TileLayer::spawn`]: the map's tile loader on the `aviary-tiles` thread: disk first, then
 //!   the network (written through to the cache), results over a bounded channel and a wake-up
 //!   closure.
@@ -33,7 +34,7 @@ pub use area::{AreaEstimate, BoundingBox, DEFAULT_MAX_TILES, TileArea};
 pub use disk::{SetManifest, StoredSet, TileStore};
 pub use download::{Download, DownloadEvent, DownloadOptions, DownloadRequest};
 pub use elevation::{
-    DEFAULT_TERRAIN_ZOOM, ElevationRequest, ElevationTiles, MAX_ELEVATION_TILES,
+    DEFAULT_TERRAIN_ZOOM, ElevationRequest, ElevationTiles, MAX_ELEVATION_TILES, StoredElevation,
     TERRARIUM_TEMPLATE, load_elevation,
 };
 pub use http::{ClientOptions, TileClient};

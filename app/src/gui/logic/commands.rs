@@ -205,6 +205,7 @@ pub fn handle_command(
         Command::ChooseDem(used_for) => terrain::pick(backend, used_for),
         Command::LoadDem { used_for, path } => terrain::load_from(backend, used_for, path),
         Command::ClearDem(used_for) => terrain::clear(state, backend, settings, used_for),
+        Command::TerrainFromTiles => terrain::links_from_tiles(state, backend, settings),
         Command::SaveSettings => {
             match settings.save() {
                 Ok(path) => state.notice(format!("settings saved to {}", path.display()), false),

@@ -14,6 +14,7 @@ use aviary_links::mav::TerrainSource;
 use aviary_links::tiles::{
     BoundingBox, ClientOptions, ElevationRequest, TileSource, TileStore, load_elevation,
 };
+use aviary_planner::terrain::Elevation as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -103,6 +104,7 @@ pub(super) fn apply_loaded(
                 state.notice(format!("link {address} did not take the new terrain"), true);
             }
             settings.terrain_dem = path.display().to_string();
+            settings.autopilot_terrain_tiles = false;
             state.notice(
                 format!("the links answer terrain requests from {describe}"),
                 false,
@@ -134,6 +136,7 @@ pub(super) fn clear(
                 state.notice(format!("link {address} did not take the change"), true);
             }
             settings.terrain_dem.clear();
+            settings.autopilot_terrain_tiles = false;
             state.notice("terrain requests are no longer answered", false);
         }
         DemUse::Plan => {
@@ -143,6 +146,56 @@ pub(super) fn clear(
         }
     }
     *state.terrain.choice_mut(used_for) = crate::gui::state::DemChoice::default();
+}
+
+/// Every link answers the autopilots' terrain requests from the stored elevation tiles of
+/// Settings → Terrain's source (read from disk as requests need them; no network on a link).
+pub(super) fn links_from_tiles(
+    state: &mut AppState,
+    backend: &mut Backend,
+    settings: &mut Settings,
+) {
+    let stored = settings
+        .tile_store()
+        .ok_or_else(|| "no data folder for elevation tiles".to_owned())
+        .and_then(|store| {
+            let source = settings.terrain_tile_source().map_err(|e| e.to_string())?;
+            let stored = aviary_links::tiles::StoredElevation::new(
+                &store,
+                &source,
+                settings.terrain_tile_zoom,
+            )
+            .map_err(|e| e.to_string())?;
+            Ok((store, stored))
+        });
+    let (store, stored) = match stored {
+        Ok(s) => s,
+        Err(e) => {
+            state.notice(format!("terrain not changed: {e}"), true);
+            state.terrain.links.error = Some(e);
+            return;
+        }
+    };
+    let describe = stored.describe();
+    for address in backend
+        .links
+        .set_terrain(Some(TerrainSource(Arc::new(stored))))
+    {
+        state.notice(format!("link {address} did not take the new terrain"), true);
+    }
+    settings.terrain_dem.clear();
+    settings.autopilot_terrain_tiles = true;
+    state.notice(
+        format!("the links answer terrain requests from {describe}"),
+        false,
+    );
+    state.terrain.links = crate::gui::state::DemChoice {
+        dem: Some(DemView {
+            path: store.root().to_path_buf(),
+            describe,
+        }),
+        error: None,
+    };
 }
 
 /// Where a planning job gets the terrain of the Plan view.

@@ -208,6 +208,16 @@ fn terrain_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                     if ui.button("Choose DEM…").clicked() {
                         cx.commands.send(Command::ChooseDem(DemUse::Links));
                     }
+                    if ui
+                        .button("Use elevation tiles")
+                        .on_hover_text(
+                            "The elevation tiles of the source below stored on this computer \
+                             (Offline maps, Tiles: Elevation): a link does not fetch tiles",
+                        )
+                        .clicked()
+                    {
+                        cx.commands.send(Command::TerrainFromTiles);
+                    }
                     if choice.dem.is_some() && ui.button("Stop answering").clicked() {
                         cx.commands.send(Command::ClearDem(DemUse::Links));
                     }
