@@ -227,17 +227,17 @@ impl StoredElevation {
 
     /// Runs `f` on the tiles after reading, once, the tiles around `p` (its own and the
     /// eight around it, so interpolation across an edge has its neighbours).
-    fn with_tiles<T>(&self, p: LatLon, f: impl FnOnce(&TerrariumTiles) -> T) -> T {
+    fn with_tiles<T>(&self, at: LatLon, read: impl FnOnce(&TerrariumTiles) -> T) -> T {
         let mut loaded = self
             .loaded
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (x, y) = aviary_planner::terrain::tile_of(p, self.zoom);
-        let n = 1_i64 << self.zoom;
-        for dx in -1..=1_i64 {
-            for dy in -1..=1_i64 {
-                let (tx, ty) = (i64::from(x) + dx, i64::from(y) + dy);
-                if tx < 0 || ty < 0 || tx >= n || ty >= n {
+        let (col, row) = aviary_planner::terrain::tile_of(at, self.zoom);
+        let side = 1_i64 << self.zoom;
+        for d_col in -1..=1_i64 {
+            for d_row in -1..=1_i64 {
+                let (tx, ty) = (i64::from(col) + d_col, i64::from(row) + d_row);
+                if tx < 0 || ty < 0 || tx >= side || ty >= side {
                     continue;
                 }
                 let key = (tx as u32, ty as u32);
@@ -256,7 +256,7 @@ impl StoredElevation {
                 }
             }
         }
-        f(&loaded.tiles)
+        read(&loaded.tiles)
     }
 }
 
