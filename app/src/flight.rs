@@ -79,7 +79,7 @@ pub fn altitude_ref(
 ) -> AltitudeRef<'_> {
     match terrain {
         None => AltitudeRef::AboveHome,
-        Some(t) if vehicle_has_terrain => AltitudeRef::Terrain {
+        Some(t) if vehicle_has_terrain && !t.sea_level => AltitudeRef::Terrain {
             home_amsl_m: t.home_amsl_m,
             ground_amsl_m: &t.ground_amsl_m,
         },

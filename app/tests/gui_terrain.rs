@@ -339,6 +339,50 @@ fn the_plan_view_draws_the_terrain_profile_with_its_minimum_clearance() {
     h.get_by_label_contains(&format!("Minimum clearance: {:.1} m", p.min_clearance_m));
     h.get_by_label(&format!("No leg below 30 m of {}", p.legs.len()));
 
+    // Above sea level: one altitude over the whole survey, 500 m over a plain at 300 m
+    // and a ridge topping 450 m at the area's centre line.
+    h.state_mut().state.plan.params.altitude_m = 500.0;
+    h.get_by_label("Above sea level (AMSL)").click();
+    h.run_steps(2);
+    assert_eq!(h.state().state.plan.alt_mode, AltitudeMode::AboveSeaLevel);
+    let at_sea_level = |a: &AviaryApp| {
+        planned(a).filter(|p| {
+            p.terrain
+                .as_ref()
+                .and_then(|t| t.planned.as_ref())
+                .is_some_and(|t| t.sea_level)
+        })
+    };
+    step_until(&mut h, "the plan above sea level", |a| {
+        if let Some(e) = &a.state.plan.preview_error {
+            panic!("planning failed: {e}");
+        }
+        at_sea_level(a).is_some()
+    });
+    let p = at_sea_level(h.state()).expect("above sea level");
+    let t = p.terrain.as_ref().expect("terrain");
+    let sea = t.planned.clone().expect("planned");
+    assert!((sea.home_amsl_m - 300.0).abs() < 1.0, "{sea:?}");
+    for w in p
+        .waypoints
+        .iter()
+        .filter(|w| w.action == aviary_core::WaypointAction::FlyThrough)
+    {
+        assert!(
+            (w.alt_rel_m - (500.0 - sea.home_amsl_m)).abs() < 1e-9,
+            "{w:?}"
+        );
+    }
+    // The camera's height at the centre (the ridge's crest, about 450 m) sets the spacing.
+    assert!((45.0..60.0).contains(&sea.agl_m), "{sea:?}");
+    assert!(
+        (45.0..60.0).contains(&t.profile.min_clearance_m),
+        "{} m at {} m along the path",
+        t.profile.min_clearance_m,
+        t.profile.min_clearance_at_m
+    );
+    assert_eq!(sea.ground_amsl_m.len(), p.waypoints.len());
+
     // A bad file for the plan: refused by name, the plan keeps its DEM.
     let bad = dir.path().join("plan.tif");
     std::fs::write(&bad, b"II*\0 not a tiff").expect("write");

@@ -310,6 +310,11 @@ pub struct PlannedTerrain {
     pub ground_amsl_m: Vec<Option<f64>>,
     /// The terrain data planned over (`SRTM 1" N47E008.hgt`, `Terrarium z12 (6 tiles)`).
     pub source: String,
+    /// The mission flies one altitude above mean sea level (it does not follow the
+    /// terrain; `agl_m` is its height over the ground at the area's centre): always uploaded
+    /// above sea level, never in the terrain frame.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sea_level: bool,
 }
 
 impl Default for MissionParams {

@@ -169,6 +169,7 @@ mod tests {
             home_amsl_m: 400.0,
             ground_amsl_m: vec![Some(400.0), None, Some(500.0)],
             source: "test slope".into(),
+            sea_level: false,
         });
         (m, home)
     }
@@ -225,6 +226,7 @@ mod tests {
                 .map(|w| Some(ground(w.pos)))
                 .collect(),
             source: "test slope".into(),
+            sea_level: false,
         });
         crate::mission::analyze(
             &mission,

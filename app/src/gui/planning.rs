@@ -93,7 +93,8 @@ pub fn over_terrain(
 ) -> Result<PlanPreview, String> {
     let Some(dem) = dem else {
         return match mode {
-            AltitudeMode::AboveHome => Ok(preview),
+            // (above sea level is planned by `at_sea_level`, which needs a DEM itself)
+            AltitudeMode::AboveHome | AltitudeMode::AboveSeaLevel => Ok(preview),
             AltitudeMode::AboveTerrain => Err(
                 "Above terrain needs a DEM: import one under Terrain (SRTM .hgt or GeoTIFF)"
                     .to_owned(),
@@ -103,7 +104,7 @@ pub fn over_terrain(
     let dem = &*dem.0;
     let mut ground_amsl_m = Vec::new();
     let following = match mode {
-        AltitudeMode::AboveHome => None,
+        AltitudeMode::AboveHome | AltitudeMode::AboveSeaLevel => None,
         AltitudeMode::AboveTerrain => {
             let terrain = TerrainParams::new(
                 params.altitude_m,
@@ -164,6 +165,7 @@ pub fn over_terrain(
                 home_amsl_m: profile.home_amsl_m,
                 ground_amsl_m,
                 source: source.clone(),
+                sea_level: false,
             });
             preview.terrain = Some(Box::new(PlanTerrain {
                 profile: PathProfile {
@@ -180,6 +182,88 @@ pub fn over_terrain(
         Err(e) => preview
             .warnings
             .push(plain_primes(&format!("no terrain profile: {e}"))),
+    }
+    Ok(preview)
+}
+
+/// What the Plan view plans.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanInput<'a> {
+    /// The survey polygon.
+    pub area: &'a SurveyArea,
+    /// No-fly zones.
+    pub no_fly: &'a [SurveyArea],
+    /// The pattern.
+    pub pattern: FlightPattern,
+    /// Its parameters; `altitude_m` is the altitude above mean sea level.
+    pub params: &'a MissionParams,
+    /// Takeoff point (`None`: the area's first vertex).
+    pub home: Option<LatLon>,
+}
+
+/// The preview of a mission flown at one altitude above mean sea level
+/// ([`AltitudeMode::AboveSeaLevel`], `input.params.altitude_m`): planned with the camera's
+/// spacing for its height above the DEM's ground at the area's centre, every waypoint at
+/// that sea-level altitude (above home: it less the ground at home), and the path's terrain
+/// profile. Needs a DEM under the area and home.
+pub fn at_sea_level(
+    input: &PlanInput<'_>,
+    dem: Option<&aviary_links::mav::TerrainSource>,
+) -> Result<PlanPreview, String> {
+    let dem = dem.ok_or(
+        "Above sea level needs terrain: import a DEM or use elevation tiles under Terrain",
+    )?;
+    let amsl_m = input.params.altitude_m;
+    let ring = &input.area.exterior;
+    let n = ring.len().max(1) as f64;
+    let centre = LatLon::new(
+        ring.iter().map(|p| p.lat_deg).sum::<f64>() / n,
+        ring.iter().map(|p| p.lon_deg).sum::<f64>() / n,
+    );
+    let no_data = |e: aviary_planner::terrain::NoData| plain_primes(&format!("terrain: {e}"));
+    let centre_ground_m = dem.0.elevation_m(centre).map_err(no_data)?;
+    let camera_m = amsl_m - centre_ground_m;
+    if camera_m < 5.0 {
+        return Err(format!(
+            "{amsl_m:.0} m above sea level is {camera_m:.0} m above the ground at the area's \
+             centre ({centre_ground_m:.0} m): fly higher"
+        ));
+    }
+    let params = MissionParams {
+        altitude_m: camera_m,
+        ..input.params.clone()
+    };
+    let mut preview = plan_preview(input.area, input.no_fly, input.pattern, &params, input.home)?;
+    let home_amsl_m = dem.0.elevation_m(preview.home).map_err(no_data)?;
+    let alt_rel_m = amsl_m - home_amsl_m;
+    let mut ground_amsl_m = Vec::with_capacity(preview.waypoints.len());
+    for w in &mut preview.waypoints {
+        let flown = matches!(
+            w.action,
+            aviary_core::WaypointAction::FlyThrough | aviary_core::WaypointAction::Takeoff
+        );
+        // Every item but a landing at the one altitude (the return flies home at it).
+        if w.action != aviary_core::WaypointAction::Land {
+            w.alt_rel_m = alt_rel_m;
+        }
+        ground_amsl_m.push(if flown || w.action == aviary_core::WaypointAction::Land {
+            Some(dem.0.elevation_m(w.pos).map_err(no_data)?)
+        } else {
+            None
+        });
+    }
+    preview.alt_rel_m = alt_rel_m;
+    let mut preview = over_terrain(preview, Some(dem), AltitudeMode::AboveHome, input.params)?;
+    if let Some(t) = preview.terrain.as_mut() {
+        t.planned = Some(aviary_core::PlannedTerrain {
+            agl_m: camera_m,
+            tolerance_m: 0.0,
+            min_clearance_m: t.profile.min_clearance_m,
+            home_amsl_m,
+            ground_amsl_m,
+            source: t.profile.terrain_source.clone(),
+            sea_level: true,
+        });
     }
     Ok(preview)
 }

@@ -36,15 +36,31 @@ pub fn handle_command(
             state.plan.requested_revision = revision;
             let terrain = super::terrain::plan_terrain(backend, settings);
             backend.jobs.spawn("Planning survey", move |progress| {
-                let result = planning::plan_preview(&area, &no_fly, pattern, &params, home)
-                    .and_then(|mut p| match terrain.resolve(&p) {
-                        Ok(dem) => planning::over_terrain(p, dem.as_ref(), alt_mode, &params),
-                        Err(e) if alt_mode == AltitudeMode::AboveTerrain => Err(e),
-                        Err(e) => {
-                            p.warnings.push(format!("no terrain profile: {e}"));
-                            Ok(p)
-                        }
-                    });
+                let result = if alt_mode == AltitudeMode::AboveSeaLevel {
+                    // The terrain first: the camera's height over it sets the spacing.
+                    let around: Vec<_> = area.exterior.iter().copied().chain(home).collect();
+                    terrain.resolve_around(&around).and_then(|dem| {
+                        let input = planning::PlanInput {
+                            area: &area,
+                            no_fly: &no_fly,
+                            pattern,
+                            params: &params,
+                            home,
+                        };
+                        planning::at_sea_level(&input, dem.as_ref())
+                    })
+                } else {
+                    planning::plan_preview(&area, &no_fly, pattern, &params, home).and_then(
+                        |mut p| match terrain.resolve(&p) {
+                            Ok(dem) => planning::over_terrain(p, dem.as_ref(), alt_mode, &params),
+                            Err(e) if alt_mode == AltitudeMode::AboveHome => {
+                                p.warnings.push(format!("no terrain profile: {e}"));
+                                Ok(p)
+                            }
+                            Err(e) => Err(e),
+                        },
+                    )
+                };
                 progress.set(1.0);
                 JobOutput::Planned { revision, result }
             });

@@ -244,6 +244,17 @@ impl PlanDem {
     /// The elevation source under `preview`'s path (home and every item). Blocking: runs on
     /// the planning job's thread.
     pub(super) fn resolve(&self, preview: &PlanPreview) -> Result<Option<TerrainSource>, String> {
+        let path: Vec<LatLon> = std::iter::once(preview.home)
+            .chain(preview.waypoints.iter().map(|w| w.pos))
+            .collect();
+        self.resolve_around(&path)
+    }
+
+    /// The elevation source around `points` (a path, or an area and its home). Blocking.
+    pub(super) fn resolve_around(
+        &self,
+        points: &[LatLon],
+    ) -> Result<Option<TerrainSource>, String> {
         match self {
             Self::File(dem) => Ok(dem.clone()),
             Self::Unusable(why) => Err(why.clone()),
@@ -252,8 +263,8 @@ impl PlanDem {
                 source,
                 zoom,
             } => {
-                let points: Vec<LatLon> = std::iter::once(preview.home)
-                    .chain(preview.waypoints.iter().map(|w| w.pos))
+                let points: Vec<LatLon> = points
+                    .iter()
                     .flat_map(|p| {
                         [
                             p.offset_ne(-TILE_MARGIN_M, -TILE_MARGIN_M),

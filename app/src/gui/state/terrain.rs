@@ -75,17 +75,22 @@ pub enum AltitudeMode {
     /// their heights from the terrain and points are added where the ground departs from a
     /// straight leg ([`aviary_planner::terrain::follow_terrain`]).
     AboveTerrain,
+    /// One altitude above mean sea level for the whole mission (uploaded as
+    /// `MAV_FRAME_GLOBAL`); the camera's spacing and GSD are those of its height above the
+    /// ground at the area's centre, from the plan's DEM.
+    AboveSeaLevel,
 }
 
 impl AltitudeMode {
     /// Every mode.
-    pub const ALL: [Self; 2] = [Self::AboveHome, Self::AboveTerrain];
+    pub const ALL: [Self; 3] = [Self::AboveHome, Self::AboveTerrain, Self::AboveSeaLevel];
 
     /// Its name in the Plan view.
     pub const fn label(self) -> &'static str {
         match self {
             Self::AboveHome => "Above home",
             Self::AboveTerrain => "Above terrain (AGL)",
+            Self::AboveSeaLevel => "Above sea level (AMSL)",
         }
     }
 }

@@ -52,7 +52,7 @@ pub fn plan_terrain_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
         }
     }
     let ed = &mut cx.state.plan;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.label("Altitude");
         for mode in AltitudeMode::ALL {
             if ui
