@@ -106,6 +106,10 @@ pub struct Settings {
     pub sim_terrain: bool,
 }
 
+/// The elevation tiles used when [`Settings::terrain_tile_url`] is empty: the AWS Terrain
+/// Tiles in Terrarium encoding.
+pub const DEFAULT_TERRAIN_TILE_URL: &str = aviary_links::tiles::TERRARIUM_TEMPLATE;
+
 /// Where the Plan view's terrain comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

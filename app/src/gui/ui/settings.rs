@@ -242,7 +242,7 @@ fn terrain_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                     let label = ui.label("URL");
                     ui.add(
                         egui::TextEdit::singleline(&mut s.terrain_tile_url)
-                            .hint_text(aviary_links::tiles::TERRARIUM_TEMPLATE)
+                            .hint_text(crate::gui::settings::DEFAULT_TERRAIN_TILE_URL)
                             .desired_width(420.0),
                     )
                     .labelled_by(label.id);
