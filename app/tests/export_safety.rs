@@ -146,7 +146,15 @@ fn app_plan_export_is_all_or_nothing() {
         std::fs::write(&out, b"the operator's earlier export\n").expect("existing file");
         let blocker = temp_of(&out);
         std::fs::create_dir(&blocker).expect("block the temporary file");
-        let err = aviary_app::gui::planning::write_plan(&out, &area, &[], &waypoints, HOME, 6.0)
+        let plan = aviary_app::gui::planning::PlanFile {
+            area: &area,
+            no_fly: &[],
+            waypoints: &waypoints,
+            home: HOME,
+            speed_mps: 6.0,
+            home_amsl_m: None,
+        };
+        let err = aviary_app::gui::planning::write_plan(&out, &plan)
             .expect_err("the blocked export must fail");
         assert!(
             !err.is_empty(),
@@ -158,7 +166,7 @@ fn app_plan_export_is_all_or_nothing() {
             "{name}: byte-identical after a failure"
         );
         std::fs::remove_dir(&blocker).expect("unblock");
-        aviary_app::gui::planning::write_plan(&out, &area, &[], &waypoints, HOME, 6.0)
+        aviary_app::gui::planning::write_plan(&out, &plan)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let written = std::fs::read_to_string(&out).expect("exported");
         assert_ne!(written, "the operator's earlier export\n", "{name}");

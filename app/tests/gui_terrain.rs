@@ -6,10 +6,11 @@
 //! from a local tile server the test starts, fetched once and then read from disk.
 
 use aviary_app::gui::app::AviaryApp;
-use aviary_app::gui::command::Command;
+use aviary_app::gui::command::{Command, ExportFormat};
 use aviary_app::gui::settings::{FileDialogChoice, PlanTerrainSource};
 use aviary_app::gui::state::{AltitudeMode, DemUse, View};
 use aviary_core::{DroneId, LatLon};
+use aviary_planner::terrain::Elevation as _;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
@@ -339,6 +340,61 @@ fn the_plan_view_draws_the_terrain_profile_with_its_minimum_clearance() {
     h.get_by_label_contains(&format!("Minimum clearance: {:.1} m", p.min_clearance_m));
     h.get_by_label(&format!("No leg below 30 m of {}", p.legs.len()));
 
+    // A tighter tolerance: more points, the clearance closer to the altitude.
+    let points_at_5 = f.inserted_waypoints;
+    h.state_mut().state.plan.terrain_tolerance_m = 2.0;
+    h.state_mut().state.plan.revision += 1;
+    step_until(&mut h, "the plan at a 2 m tolerance", |a| {
+        following(a).is_some_and(|(_, t)| t.following.is_some_and(|f| f.tolerance_m < 2.5))
+    });
+    let (_, t2) = following(h.state()).expect("following");
+    let f2 = t2.following.expect("following");
+    assert!(
+        f2.inserted_waypoints > points_at_5,
+        "{} vs {points_at_5}",
+        f2.inserted_waypoints
+    );
+    assert!(
+        t2.profile.min_clearance_m >= 60.0 - 2.0 - 0.5,
+        "{}",
+        t2.profile.min_clearance_m
+    );
+    h.get_by_label("Tolerance");
+
+    // Exported as the CLI writes it: absolute (AMSL) altitudes, 60 m over the DEM's ground
+    // at each waypoint (the climb rate may hold one higher).
+    h.state_mut().settings.file_dialog = FileDialogChoice::BuiltIn;
+    send(&mut h, Command::ExportPlan(ExportFormat::QgcPlan));
+    h.run_steps(2);
+    let out = dir.path().join("over-the-ridge.plan");
+    send(&mut h, Command::ChooserChoose(out.clone()));
+    step_until(&mut h, "the exported plan", |_| out.exists());
+    let plan_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("plan")).expect("JSON");
+    assert_eq!(
+        plan_json["mission"]["globalPlanAltitudeMode"], 2,
+        "absolute altitudes"
+    );
+    let tile = aviary_planner::terrain::SrtmTile::read(&dem).expect("tile");
+    let mut checked = 0;
+    for item in plan_json["mission"]["items"].as_array().expect("items") {
+        if item["command"] != 16 {
+            continue;
+        }
+        let params = &item["params"];
+        let pos = LatLon::new(
+            params[4].as_f64().expect("lat"),
+            params[5].as_f64().expect("lon"),
+        );
+        let agl = params[6].as_f64().expect("alt") - tile.elevation_m(pos).expect("ground");
+        assert!(
+            (55.0..=120.0).contains(&agl),
+            "{agl} m over the ground at {pos}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 10, "{checked}");
+
     // Above sea level: one altitude over the whole survey, 500 m over a plain at 300 m
     // and a ridge topping 450 m at the area's centre line.
     h.state_mut().state.plan.params.altitude_m = 500.0;
@@ -346,11 +402,12 @@ fn the_plan_view_draws_the_terrain_profile_with_its_minimum_clearance() {
     h.run_steps(2);
     assert_eq!(h.state().state.plan.alt_mode, AltitudeMode::AboveSeaLevel);
     let at_sea_level = |a: &AviaryApp| {
-        planned(a).filter(|p| {
-            p.terrain
+        planned(a).filter(|sea_plan| {
+            sea_plan
+                .terrain
                 .as_ref()
-                .and_then(|t| t.planned.as_ref())
-                .is_some_and(|t| t.sea_level)
+                .and_then(|terrain| terrain.planned.as_ref())
+                .is_some_and(|planned| planned.sea_level)
         })
     };
     step_until(&mut h, "the plan above sea level", |a| {
@@ -359,29 +416,29 @@ fn the_plan_view_draws_the_terrain_profile_with_its_minimum_clearance() {
         }
         at_sea_level(a).is_some()
     });
-    let p = at_sea_level(h.state()).expect("above sea level");
-    let t = p.terrain.as_ref().expect("terrain");
-    let sea = t.planned.clone().expect("planned");
+    let sea_plan = at_sea_level(h.state()).expect("above sea level");
+    let sea_terrain = sea_plan.terrain.as_ref().expect("terrain");
+    let sea = sea_terrain.planned.clone().expect("planned");
     assert!((sea.home_amsl_m - 300.0).abs() < 1.0, "{sea:?}");
-    for w in p
+    for wp in sea_plan
         .waypoints
         .iter()
-        .filter(|w| w.action == aviary_core::WaypointAction::FlyThrough)
+        .filter(|wp| wp.action == aviary_core::WaypointAction::FlyThrough)
     {
         assert!(
-            (w.alt_rel_m - (500.0 - sea.home_amsl_m)).abs() < 1e-9,
-            "{w:?}"
+            (wp.alt_rel_m - (500.0 - sea.home_amsl_m)).abs() < 1e-9,
+            "{wp:?}"
         );
     }
     // The camera's height at the centre (the ridge's crest, about 450 m) sets the spacing.
     assert!((45.0..60.0).contains(&sea.agl_m), "{sea:?}");
     assert!(
-        (45.0..60.0).contains(&t.profile.min_clearance_m),
+        (45.0..60.0).contains(&sea_terrain.profile.min_clearance_m),
         "{} m at {} m along the path",
-        t.profile.min_clearance_m,
-        t.profile.min_clearance_at_m
+        sea_terrain.profile.min_clearance_m,
+        sea_terrain.profile.min_clearance_at_m
     );
-    assert_eq!(sea.ground_amsl_m.len(), p.waypoints.len());
+    assert_eq!(sea.ground_amsl_m.len(), sea_plan.waypoints.len());
 
     // A bad file for the plan: refused by name, the plan keeps its DEM.
     let bad = dir.path().join("plan.tif");

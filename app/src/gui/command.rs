@@ -67,8 +67,11 @@ pub enum Command {
         home: Option<aviary_core::LatLon>,
         /// No-fly zones the path keeps out of.
         no_fly: Vec<SurveyArea>,
-        /// Above home, or above the terrain of the plan's DEM.
+        /// Above home, above the terrain of the plan's DEM, or above sea level.
         alt_mode: AltitudeMode,
+        /// Above the terrain: the largest gap between the flown line and the AGL profile,
+        /// metres.
+        terrain_tolerance_m: f64,
     },
     /// Save the editor's plan as a planned mission.
     SaveMission {

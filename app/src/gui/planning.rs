@@ -88,7 +88,7 @@ const PROFILE_POINTS: usize = 1_500;
 pub fn over_terrain(
     mut preview: PlanPreview,
     dem: Option<&aviary_links::mav::TerrainSource>,
-    mode: AltitudeMode,
+    (mode, tolerance_m): (AltitudeMode, f64),
     params: &MissionParams,
 ) -> Result<PlanPreview, String> {
     let Some(dem) = dem else {
@@ -106,11 +106,14 @@ pub fn over_terrain(
     let following = match mode {
         AltitudeMode::AboveHome | AltitudeMode::AboveSeaLevel => None,
         AltitudeMode::AboveTerrain => {
-            let terrain = TerrainParams::new(
-                params.altitude_m,
-                preview.speed_mps,
-                &aviary_planner::Airframe::default(),
-            );
+            let terrain = TerrainParams {
+                tolerance_m,
+                ..TerrainParams::new(
+                    params.altitude_m,
+                    preview.speed_mps,
+                    &aviary_planner::Airframe::default(),
+                )
+            };
             let t = follow_terrain(&preview.waypoints, preview.home, dem, &terrain)
                 .map_err(|e| plain_primes(&format!("terrain following: {e}")))?;
             // The estimates of the path as it will be flown: its climbs and descents over
@@ -253,7 +256,12 @@ pub fn at_sea_level(
         });
     }
     preview.alt_rel_m = alt_rel_m;
-    let mut preview = over_terrain(preview, Some(dem), AltitudeMode::AboveHome, input.params)?;
+    let mut preview = over_terrain(
+        preview,
+        Some(dem),
+        (AltitudeMode::AboveHome, 0.0),
+        input.params,
+    )?;
     if let Some(t) = preview.terrain.as_mut() {
         t.planned = Some(aviary_core::PlannedTerrain {
             agl_m: camera_m,
@@ -286,25 +294,40 @@ pub fn read_areas(path: &Path) -> Result<Vec<SurveyArea>, String> {
     Ok(areas)
 }
 
+/// A planned mission as the Plan view exports it.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanFile<'a> {
+    /// The survey polygon.
+    pub area: &'a SurveyArea,
+    /// No-fly zones.
+    pub no_fly: &'a [SurveyArea],
+    /// The mission's items, altitudes above home.
+    pub waypoints: &'a [Waypoint],
+    /// Takeoff point.
+    pub home: LatLon,
+    /// Cruise speed, m/s.
+    pub speed_mps: f64,
+    /// Ground at home above mean sea level for a plan over the terrain: the file then holds
+    /// absolute (AMSL) altitudes; `None`: altitudes above home.
+    pub home_amsl_m: Option<f64>,
+}
+
 /// Writes a planned mission in the format given by `path`'s extension (no-fly zones go to
-/// the `.plan` geofence and the KML/GeoJSON layers).
-pub fn write_plan(
-    path: &Path,
-    area: &SurveyArea,
-    no_fly: &[SurveyArea],
-    waypoints: &[Waypoint],
-    home: LatLon,
-    speed_mps: f64,
-) -> Result<(), String> {
+/// the `.plan` geofence and the KML/GeoJSON layers), in absolute altitudes for a plan over
+/// the terrain.
+pub fn write_plan(path: &Path, plan: &PlanFile<'_>) -> Result<(), String> {
     let doc = MissionDoc {
-        home,
-        items: waypoints.to_vec(),
-        areas: vec![area.clone()],
-        no_fly: no_fly.to_vec(),
-        speed_mps,
+        home: plan.home,
+        items: plan.waypoints.to_vec(),
+        areas: vec![plan.area.clone()],
+        no_fly: plan.no_fly.to_vec(),
+        speed_mps: plan.speed_mps,
         surveys: Vec::new(),
         rally_points: Vec::new(),
-        alt_frame: aviary_planner::formats::AltitudeFrame::AboveHome,
+        alt_frame: plan.home_amsl_m.map_or(
+            aviary_planner::formats::AltitudeFrame::AboveHome,
+            |home_amsl_m| aviary_planner::formats::AltitudeFrame::Amsl { home_amsl_m },
+        ),
     };
     OutputFormat::from_path(path).map_err(|e| e.to_string())?;
     aviary_planner::formats::write_mission_file(path, &doc).map_err(|e| e.to_string())

@@ -19,7 +19,7 @@ mod profile;
 mod srtm;
 mod terrarium;
 
-pub use follow::{TerrainParams, TerrainPlan, follow_terrain};
+pub use follow::{DEFAULT_TOLERANCE_M, TerrainParams, TerrainPlan, follow_terrain};
 pub use geoid::{egm96_undulation_m, to_mean_sea_level};
 pub use geotiff::GeoTiffDem;
 pub use profile::{LegClearance, PathProfile, ProfilePoint, path_profile};

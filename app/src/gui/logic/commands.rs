@@ -32,6 +32,7 @@ pub fn handle_command(
             home,
             no_fly,
             alt_mode,
+            terrain_tolerance_m,
         } => {
             state.plan.requested_revision = revision;
             let terrain = super::terrain::plan_terrain(backend, settings);
@@ -52,7 +53,12 @@ pub fn handle_command(
                 } else {
                     planning::plan_preview(&area, &no_fly, pattern, &params, home).and_then(
                         |mut p| match terrain.resolve(&p) {
-                            Ok(dem) => planning::over_terrain(p, dem.as_ref(), alt_mode, &params),
+                            Ok(dem) => planning::over_terrain(
+                                p,
+                                dem.as_ref(),
+                                (alt_mode, terrain_tolerance_m),
+                                &params,
+                            ),
                             Err(e) if alt_mode == AltitudeMode::AboveHome => {
                                 p.warnings.push(format!("no terrain profile: {e}"));
                                 Ok(p)

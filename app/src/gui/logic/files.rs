@@ -161,13 +161,23 @@ pub(super) fn export_plan(
             return JobOutput::Cancelled;
         };
         progress.set(0.5);
+        // A plan over the terrain (following it, or at one sea-level altitude) is written in
+        // absolute altitudes, as `aviary plan --terrain-follow` writes it.
+        let home_amsl_m = preview
+            .terrain
+            .as_ref()
+            .and_then(|t| t.planned.as_ref())
+            .map(|t| t.home_amsl_m);
         let r = planning::write_plan(
             &path,
-            &area,
-            &no_fly,
-            &preview.waypoints,
-            preview.home,
-            preview.speed_mps,
+            &planning::PlanFile {
+                area: &area,
+                no_fly: &no_fly,
+                waypoints: &preview.waypoints,
+                home: preview.home,
+                speed_mps: preview.speed_mps,
+                home_amsl_m,
+            },
         )
         .map(|()| path);
         JobOutput::Exported(r)

@@ -80,6 +80,9 @@ pub struct PlanEditor {
     pub no_fly_error: Option<String>,
     /// Altitude above home or above the terrain.
     pub alt_mode: super::AltitudeMode,
+    /// Above the terrain: the largest gap between the flown line and the AGL profile,
+    /// metres (the clearance never falls below the altitude less it).
+    pub terrain_tolerance_m: f64,
     /// Legs of the terrain profile closer to the ground than this are marked, metres.
     pub warn_clearance_m: f64,
 }
@@ -107,6 +110,7 @@ impl Default for PlanEditor {
             drawing_no_fly: None,
             no_fly_error: None,
             alt_mode: super::AltitudeMode::AboveHome,
+            terrain_tolerance_m: aviary_planner::terrain::DEFAULT_TOLERANCE_M,
             warn_clearance_m: 30.0,
         }
     }

@@ -404,6 +404,7 @@ fn request_preview(
         home,
         no_fly: ed.no_fly_areas(),
         alt_mode: ed.alt_mode,
+        terrain_tolerance_m: ed.terrain_tolerance_m,
     });
 }
 

@@ -63,6 +63,29 @@ pub fn plan_terrain_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
             }
         }
     });
+    if ed.alt_mode == AltitudeMode::AboveTerrain {
+        ui.horizontal(|ui| {
+            let label = ui.label("Tolerance");
+            let max_m = (ed.params.altitude_m - 1.0).max(1.0);
+            if ui
+                .add(
+                    egui::DragValue::new(&mut ed.terrain_tolerance_m)
+                        .range(0.5..=max_m)
+                        .suffix(" m")
+                        .speed(0.5),
+                )
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "Points are added along the legs wherever the ground departs from the \
+                     straight line by more than this: the clearance never falls below the \
+                     altitude less it",
+                )
+                .changed()
+            {
+                ed.revision += 1;
+            }
+        });
+    }
     ui.horizontal(|ui| {
         let label = ui.label("Mark legs below");
         ui.add(
