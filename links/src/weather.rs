@@ -209,13 +209,16 @@ impl Fetcher {
             .header(hyper::header::USER_AGENT, "aviary-weather")
             .body(Full::new(Bytes::new()))
             .map_err(|e| bad(e.to_string()))?;
+        // Errors name the endpoint, not its query string (coordinates and a dozen variable
+        // names an operator does not need to read).
+        let shown = url.split('?').next().unwrap_or(url);
         let fetch = async {
             let resp = self
                 .client
                 .request(req)
                 .await
                 .map_err(|e| WeatherError::Unreachable {
-                    url: url.to_string(),
+                    url: shown.to_string(),
                     reason: error_chain(&e),
                 })?;
             let status = resp.status().as_u16();
@@ -223,7 +226,7 @@ impl Fetcher {
                 .collect()
                 .await
                 .map_err(|e| WeatherError::Unreachable {
-                    url: url.to_string(),
+                    url: shown.to_string(),
                     reason: e.to_string(),
                 })?
                 .to_bytes();
@@ -232,7 +235,7 @@ impl Fetcher {
         tokio::time::timeout(self.timeout, fetch)
             .await
             .map_err(|_| WeatherError::Timeout {
-                url: url.to_string(),
+                url: shown.to_string(),
                 timeout_ms: u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
             })?
     }

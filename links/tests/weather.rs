@@ -329,6 +329,15 @@ fn unreachable_and_unusable_urls() {
     };
     let err = fetch_blocking(&provider, berlin(), TIMEOUT, clock()).expect_err("closed");
     assert!(matches!(err, WeatherError::Unreachable { .. }), "{err:?}");
+    // The endpoint, not its query string.
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "http://127.0.0.1:{port}/v1/forecast is unreachable"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("latitude="), "{text}");
     let https = Provider::OpenMeteo {
         url: "https://api.open-meteo.com/v1/forecast".into(),
     };

@@ -32,6 +32,9 @@ pub fn age_words(v: &WeatherVerdict) -> String {
     }
 }
 
+/// Widest a reason's text gets in the table before it wraps, points.
+const REASON_WIDTH: f32 = 220.0;
+
 /// The whole panel: verdict, reasons table, what was not assessed, source and age.
 pub fn verdict_ui(ui: &mut Ui, v: &WeatherVerdict, id: &str) {
     ui.horizontal(|ui| {
@@ -69,7 +72,12 @@ pub fn verdict_ui(ui: &mut Ui, v: &WeatherVerdict, id: &str) {
                             .color(verdict_color(r.verdict))
                             .strong(),
                     );
-                    ui.label(&r.text);
+                    // A long reason (an offline fetch's error chain) wraps in its column
+                    // instead of widening the side panel.
+                    ui.scope(|ui| {
+                        ui.set_max_width(REASON_WIDTH);
+                        ui.add(egui::Label::new(&r.text).wrap());
+                    });
                     let num = |x: Option<f64>| {
                         x.map_or_else(|| "—".to_owned(), |x| format!("{x:.1} {}", r.unit))
                     };
