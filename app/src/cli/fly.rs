@@ -251,6 +251,8 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
         }
         link_config.terrain = Some(source);
     }
+    // The DEM also gives a terrain plan's ground to the stored mission (for its report).
+    let link_config_dem = link_config.terrain.clone();
     let (handle, mut events) = mav::spawn(link_config, Arc::new(|| {}))
         .with_context(|| format!("opening the link {}", args.link))?;
 
@@ -337,7 +339,15 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
         items: docs.iter().flat_map(|d| d.items.iter().copied()).collect(),
         ..doc
     };
-    let mission = insert_mission(&store, &drone_row, &args.plan[0], &whole, speed_mps, &clock)?;
+    let dem = link_config_dem.as_ref().map(|s| s.0.as_ref());
+    let mission = insert_mission(
+        &store,
+        &drone_row,
+        (&args.plan[0], &whole),
+        speed_mps,
+        dem,
+        &clock,
+    )?;
     if let Some(reason) = &args.override_checks
         && let Some(audit) = flight::override_audit(
             clock.now(),
@@ -594,12 +604,55 @@ fn nearest_site(
     Ok(site.id)
 }
 
+/// What a stored mission keeps of a plan file written over the terrain (absolute
+/// altitudes), with `dem` to read the ground under its waypoints: its height over the ground
+/// at the median survey waypoint as the planned AGL, the lowest as its clearance.
+fn planned_terrain(
+    doc: &aviary_planner::formats::MissionDoc,
+    dem: Option<&dyn aviary_planner::terrain::Elevation>,
+) -> Option<aviary_core::PlannedTerrain> {
+    let aviary_planner::formats::AltitudeFrame::Amsl { home_amsl_m } = doc.alt_frame else {
+        return None;
+    };
+    let dem = dem?;
+    let ground_amsl_m: Vec<Option<f64>> = doc
+        .items
+        .iter()
+        .map(|w| {
+            matches!(
+                w.action,
+                aviary_core::WaypointAction::FlyThrough | aviary_core::WaypointAction::Takeoff
+            )
+            .then(|| dem.elevation_m(w.pos).ok())
+            .flatten()
+        })
+        .collect();
+    let mut agl: Vec<f64> = doc
+        .items
+        .iter()
+        .zip(&ground_amsl_m)
+        .filter(|(w, _)| w.action == aviary_core::WaypointAction::FlyThrough)
+        .filter_map(|(w, g)| g.map(|g| home_amsl_m + w.alt_rel_m - g))
+        .collect();
+    agl.sort_by(f64::total_cmp);
+    let agl_m = *agl.get(agl.len() / 2)?;
+    Some(aviary_core::PlannedTerrain {
+        agl_m,
+        tolerance_m: 0.0,
+        min_clearance_m: agl.first().copied().unwrap_or(agl_m),
+        home_amsl_m,
+        ground_amsl_m,
+        source: dem.describe(),
+        sea_level: false,
+    })
+}
+
 fn insert_mission(
     store: &Store,
     drone: &Drone,
-    plan: &std::path::Path,
-    doc: &aviary_planner::formats::MissionDoc,
+    (plan, doc): (&std::path::Path, &aviary_planner::formats::MissionDoc),
     speed_mps: f64,
+    dem: Option<&dyn aviary_planner::terrain::Elevation>,
     clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<MissionId> {
     let site = store
@@ -631,10 +684,20 @@ fn insert_mission(
         status: MissionStatus::Planned,
         survey_area,
         flight_pattern: FlightPattern::Lawnmower,
-        parameters: MissionParams {
-            altitude_m: route.alt_rel_m,
-            speed_mps,
-            ..MissionParams::default()
+        // A plan over the terrain: its height over the ground, which the report compares
+        // with the flight's.
+        parameters: match planned_terrain(doc, dem) {
+            Some(terrain) => MissionParams {
+                altitude_m: terrain.agl_m,
+                speed_mps,
+                terrain: Some(terrain),
+                ..MissionParams::default()
+            },
+            None => MissionParams {
+                altitude_m: route.alt_rel_m,
+                speed_mps,
+                ..MissionParams::default()
+            },
         },
         scheduled_start: None,
         actual_start: None,
@@ -913,5 +976,83 @@ impl Fly {
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aviary_core::{LatLon, Waypoint, WaypointAction};
+    use aviary_planner::formats::{AltitudeFrame, MissionDoc};
+    use aviary_planner::terrain::{SrtmSet, SrtmTile};
+
+    /// A 3″ tile N47E008 at 400 m everywhere but a 450 m square north of 47.6° N.
+    fn dem() -> SrtmSet {
+        let mut bytes = Vec::with_capacity(1201 * 1201 * 2);
+        for row in 0..1201 {
+            let lat = 48.0 - f64::from(row) / 1200.0;
+            let h: i16 = if lat > 47.6 { 450 } else { 400 };
+            for _ in 0..1201 {
+                bytes.extend_from_slice(&h.to_be_bytes());
+            }
+        }
+        let mut set = SrtmSet::new();
+        set.insert(SrtmTile::from_bytes("N47E008.hgt", &bytes).expect("tile"));
+        set
+    }
+
+    #[test]
+    fn a_plan_over_the_terrain_keeps_its_ground_for_the_report() {
+        let home = LatLon::new(47.5, 8.5);
+        let wp = |lat: f64, alt_rel_m: f64, action| Waypoint {
+            pos: LatLon::new(lat, 8.5),
+            alt_rel_m,
+            action,
+        };
+        let doc = MissionDoc {
+            alt_frame: AltitudeFrame::Amsl { home_amsl_m: 400.0 },
+            items: vec![
+                wp(47.5, 40.0, WaypointAction::Takeoff),
+                wp(47.55, 40.0, WaypointAction::FlyThrough),
+                wp(
+                    47.55,
+                    40.0,
+                    WaypointAction::CameraTriggerStart { distance_m: 10.0 },
+                ),
+                wp(47.65, 88.0, WaypointAction::FlyThrough),
+                wp(47.7, 90.0, WaypointAction::FlyThrough),
+                wp(47.5, 40.0, WaypointAction::ReturnToLaunch),
+            ],
+            home,
+            areas: Vec::new(),
+            no_fly: Vec::new(),
+            speed_mps: 5.0,
+            surveys: Vec::new(),
+            rally_points: Vec::new(),
+        };
+        let dem = dem();
+        let t = planned_terrain(&doc, Some(&dem)).expect("a terrain plan");
+        assert!((t.home_amsl_m - 400.0).abs() < 1e-9);
+        assert_eq!(
+            t.ground_amsl_m,
+            [
+                Some(400.0),
+                Some(400.0),
+                None,
+                Some(450.0),
+                Some(450.0),
+                None
+            ]
+        );
+        // Over the ground: 40, 38 and 40 m; the median 40, the lowest 38.
+        assert!((t.agl_m - 40.0).abs() < 1e-9, "{t:?}");
+        assert!((t.min_clearance_m - 38.0).abs() < 1e-9, "{t:?}");
+        // Above home, or without a DEM: nothing to keep.
+        let flat = MissionDoc {
+            alt_frame: AltitudeFrame::AboveHome,
+            ..doc.clone()
+        };
+        assert!(planned_terrain(&flat, Some(&dem)).is_none());
+        assert!(planned_terrain(&doc, None).is_none());
     }
 }

@@ -131,8 +131,18 @@ pub fn mission_summary_pairs(r: &MissionReport) -> Vec<(&'static str, String)> {
         (
             "Max altitude",
             opt_or(
-                r.max_alt_rel_m
-                    .map(|a| format!("{a:.1} m above takeoff (planned {:.1} m)", r.planned_alt_m)),
+                r.max_alt_rel_m.map(|a| {
+                    // A terrain-following mission plans its height over the ground.
+                    let over = if r.flown_agl.is_some() {
+                        " over the ground"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "{a:.1} m above takeoff (planned {:.1} m{over})",
+                        r.planned_alt_m
+                    )
+                }),
                 why,
             ),
         ),
