@@ -8,7 +8,7 @@
 use aviary_app::gui::app::AviaryApp;
 use aviary_app::gui::command::{Command, ExportFormat};
 use aviary_app::gui::settings::{FileDialogChoice, PlanTerrainSource};
-use aviary_app::gui::state::{AltitudeMode, DemUse, View};
+use aviary_app::gui::state::{AltitudeMode, DemUse, TerrainStatus, View};
 use aviary_core::{DroneId, LatLon};
 use aviary_planner::terrain::Elevation as _;
 use egui_kittest::Harness;
@@ -99,6 +99,36 @@ fn simulated_drone(app: &AviaryApp) -> Option<(DroneId, LatLon)> {
         .find_map(|id| app.state.drones.get(id).map(|d| (*id, d.drone.home)))
 }
 
+/// Restarts the built-in simulator with terrain on and waits until `drone` has loaded every
+/// terrain block around it; its reported terrain height must be the cone's (within 3 m).
+fn terrain_from_restarted_simulator(
+    h: &mut Harness<'_, AviaryApp>,
+    drone: DroneId,
+    cone: &Cone,
+) -> TerrainStatus {
+    h.state_mut().settings.sim_terrain = true;
+    send(h, Command::ApplySimulator);
+    let loaded = |a: &AviaryApp| {
+        a.state
+            .drones
+            .get(&drone)
+            .and_then(|d| d.link.terrain)
+            .filter(|t| t.pending == 0 && t.loaded > 0 && t.terrain_height_m.is_some())
+    };
+    step_until(h, "the drone's terrain blocks loaded", |a| {
+        loaded(a).is_some()
+    });
+    let t = loaded(h.state()).expect("terrain");
+    let pos = h.state().state.drones[&drone].position();
+    let height = t.terrain_height_m.expect("height");
+    let want = cone.ground_m(pos);
+    assert!(
+        (height - want).abs() < 3.0,
+        "the vehicle's terrain height {height:.1} m, the cone's {want:.1} m"
+    );
+    t
+}
+
 #[test]
 fn the_settings_dem_answers_the_simulated_drones_terrain_requests() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -187,26 +217,7 @@ fn the_settings_dem_answers_the_simulated_drones_terrain_requests() {
 
     // The simulated drones do terrain from the restart on; the simulator's link, opened
     // before the DEM was chosen, answers them from it.
-    h.state_mut().settings.sim_terrain = true;
-    send(&mut h, Command::ApplySimulator);
-    let loaded = |a: &AviaryApp| {
-        a.state
-            .drones
-            .get(&drone)
-            .and_then(|d| d.link.terrain)
-            .filter(|t| t.pending == 0 && t.loaded > 0 && t.terrain_height_m.is_some())
-    };
-    step_until(&mut h, "the drone's terrain blocks loaded", |a| {
-        loaded(a).is_some()
-    });
-    let t = loaded(h.state()).expect("terrain");
-    let pos = h.state().state.drones[&drone].position();
-    let height = t.terrain_height_m.expect("height");
-    let want = cone.ground_m(pos);
-    assert!(
-        (height - want).abs() < 3.0,
-        "the vehicle's terrain height {height:.1} m, the cone's {want:.1} m"
-    );
+    let t = terrain_from_restarted_simulator(&mut h, drone, &cone);
     let link = h.state().backend.sim_link.expect("the simulator's link");
     let stats = h.state().backend.links.links[link].handle.stats();
     assert!(stats.terrain_requests_rx.load(Ordering::Relaxed) > 0);
@@ -606,26 +617,7 @@ fn stored_elevation_tiles_answer_the_simulated_drones_terrain_requests() {
     assert!(h.state().settings.autopilot_terrain_tiles);
     h.get_by_label(&in_use.describe);
 
-    h.state_mut().settings.sim_terrain = true;
-    send(&mut h, Command::ApplySimulator);
-    let loaded = |a: &AviaryApp| {
-        a.state
-            .drones
-            .get(&drone)
-            .and_then(|d| d.link.terrain)
-            .filter(|t| t.pending == 0 && t.loaded > 0 && t.terrain_height_m.is_some())
-    };
-    step_until(&mut h, "the drone's terrain blocks loaded", |a| {
-        loaded(a).is_some()
-    });
-    let t = loaded(h.state()).expect("terrain");
-    let pos = h.state().state.drones[&drone].position();
-    let height = t.terrain_height_m.expect("height");
-    let want = cone.ground_m(pos);
-    assert!(
-        (height - want).abs() < 3.0,
-        "the vehicle's terrain height {height:.1} m, the cone's {want:.1} m"
-    );
+    terrain_from_restarted_simulator(&mut h, drone, &cone);
     assert_eq!(
         server.requests(),
         fetched,

@@ -15,12 +15,10 @@ mod common;
 
 use aviary_core::mission_items::{AltitudeRef, first_difference, frame, mission_items_at};
 use aviary_core::{LatLon, Waypoint, WaypointAction};
-use aviary_links::mav::{
-    self, LinkAddress, LinkConfig, LinkEvent, MissionOp, MissionRequest, TerrainSource, plan_items,
-};
+use aviary_links::mav::{self, LinkAddress, LinkConfig, LinkEvent, TerrainSource};
 use aviary_planner::terrain::{Elevation, SrtmSet, SrtmTile, TerrainParams, follow_terrain};
 use aviary_sim::{SimConfig, Simulator, TerrainOptions, VehicleConfig};
-use common::{HOME, discovered, wait_for};
+use common::{HOME, discovered, read_back, start_mission, wait_for};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -119,32 +117,11 @@ fn fly(terrain_frame: bool) {
         _ => None,
     });
 
-    handle
-        .mission_action(
-            id,
-            MissionRequest::Start {
-                items: Some(items.clone()),
-                from_seq: None,
-            },
-        )
-        .unwrap();
-    wait_for(&mut events, Duration::from_secs(30), |e| match e {
-        LinkEvent::ActionResult { result, .. } => Some(result.clone()),
-        _ => None,
-    })
-    .unwrap_or_else(|f| panic!("start failed: {f}"));
+    start_mission(&handle, &mut events, id, items.clone());
 
     // Read back: the same items, frames and altitudes (home aside: the vehicle's own).
-    handle.download_mission(id).unwrap();
-    let back = wait_for(&mut events, Duration::from_secs(15), |e| match e {
-        LinkEvent::MissionDone {
-            op: MissionOp::Download,
-            result,
-            ..
-        } => Some(result.clone().expect("download")),
-        _ => None,
-    });
-    assert_eq!(first_difference(&items, &plan_items(&back), true), None);
+    let back = read_back(&handle, &mut events, id);
+    assert_eq!(first_difference(&items, &back, true), None);
 
     // Fly: at each waypoint reached, the planned height over the DEM; between, clear of it.
     let nav_seqs: Vec<u16> = items

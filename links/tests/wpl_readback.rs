@@ -14,11 +14,11 @@ mod common;
 
 use aviary_core::mission_items::{PlanItem, cmd, first_difference, mission_items};
 use aviary_core::{SurveyArea, WaypointAction};
-use aviary_links::mav::{LinkEvent, MissionOp, MissionRequest, plan_items};
+use aviary_links::mav::LinkEvent;
 use aviary_planner::formats::{self, MissionDoc};
 use aviary_planner::{Area, SurveyParams, plan_survey};
 use aviary_sim::{SimConfig, Simulator};
-use common::{HOME, discovered, link, wait_for};
+use common::{HOME, discovered, link, read_back, start_mission, wait_for};
 use std::time::Duration;
 
 /// A 150 × 100 m lawnmower survey at 40 m, 60 m north-east of home, at 6 m/s.
@@ -73,31 +73,8 @@ fn the_items_read_back_from_the_vehicle_equal_the_exported_wpl_file() {
         LinkEvent::State(s) if s.pos.is_some() && s.gps_fix >= 3 => Some(()),
         _ => None,
     });
-    handle
-        .mission_action(
-            id,
-            MissionRequest::Start {
-                items: Some(uploaded),
-                from_seq: None,
-            },
-        )
-        .unwrap();
-    wait_for(&mut events, Duration::from_secs(30), |e| match e {
-        LinkEvent::ActionResult { result, .. } => Some(result.clone()),
-        _ => None,
-    })
-    .unwrap_or_else(|f| panic!("start failed: {f}"));
-
-    handle.download_mission(id).unwrap();
-    let back = wait_for(&mut events, Duration::from_secs(15), |e| match e {
-        LinkEvent::MissionDone {
-            op: MissionOp::Download,
-            result,
-            ..
-        } => Some(result.clone().expect("download")),
-        _ => None,
-    });
-    let back = plan_items(&back);
+    start_mission(&handle, &mut events, id, uploaded);
+    let back = read_back(&handle, &mut events, id);
     assert_eq!(
         back.len(),
         file.len(),

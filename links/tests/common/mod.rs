@@ -246,3 +246,45 @@ impl Drop for LossyProxy {
         }
     }
 }
+
+/// Starts `items` on vehicle `id` (`MissionRequest::Start`: upload, arm, AUTO) and waits
+/// for the link's one result; panics with the failure.
+pub fn start_mission(
+    handle: &LinkHandle,
+    events: &mut LinkEvents,
+    id: VehicleId,
+    items: Vec<aviary_core::mission_items::PlanItem>,
+) {
+    handle
+        .mission_action(
+            id,
+            mav::MissionRequest::Start {
+                items: Some(items),
+                from_seq: None,
+            },
+        )
+        .unwrap();
+    wait_for(events, Duration::from_secs(30), |e| match e {
+        LinkEvent::ActionResult { result, .. } => Some(result.clone()),
+        _ => None,
+    })
+    .unwrap_or_else(|f| panic!("start failed: {f}"));
+}
+
+/// Downloads vehicle `id`'s mission, as the mission list.
+pub fn read_back(
+    handle: &LinkHandle,
+    events: &mut LinkEvents,
+    id: VehicleId,
+) -> Vec<aviary_core::mission_items::PlanItem> {
+    handle.download_mission(id).unwrap();
+    let back = wait_for(events, Duration::from_secs(15), |e| match e {
+        LinkEvent::MissionDone {
+            op: mav::MissionOp::Download,
+            result,
+            ..
+        } => Some(result.clone().expect("download")),
+        _ => None,
+    });
+    mav::plan_items(&back)
+}
