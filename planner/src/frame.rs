@@ -148,6 +148,13 @@ pub fn point_segment_distance_m(p: Coord, a: Coord, b: Coord) -> f64 {
 /// The square of [`point_segment_distance_m`], square metres (for comparisons without a root).
 #[inline]
 pub fn point_segment_distance2_m2(p: Coord, a: Coord, b: Coord) -> f64 {
+    point_segment_nearest(p, a, b).0
+}
+
+/// The squared distance from `p` to the segment `a`–`b`, square metres, and where on it the
+/// nearest point lies (0 at `a`, 1 at `b`).
+#[inline]
+pub fn point_segment_nearest(p: Coord, a: Coord, b: Coord) -> (f64, f64) {
     let (dx, dy) = (b.x - a.x, b.y - a.y);
     let len2 = dx * dx + dy * dy;
     let t = if len2 > 0.0 {
@@ -156,7 +163,7 @@ pub fn point_segment_distance2_m2(p: Coord, a: Coord, b: Coord) -> f64 {
         0.0
     };
     let (cx, cy) = (a.x + t * dx - p.x, a.y + t * dy - p.y);
-    cx * cx + cy * cy
+    (cx * cx + cy * cy, t)
 }
 
 #[cfg(test)]

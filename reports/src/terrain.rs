@@ -11,6 +11,7 @@ use aviary_core::{LatLon, Mission, PlannedTerrain, TelemetrySample, WaypointActi
 use geo::Coord;
 
 use aviary_planner::LocalFrame;
+use aviary_planner::frame::point_segment_nearest;
 
 /// The ground under a mission's planned path.
 #[derive(Debug, Clone)]
@@ -80,15 +81,7 @@ impl GroundModel {
                 continue;
             }
             let ((start, start_ground_m), (end, end_ground_m)) = (leg[0], leg[1]);
-            let (dx, dy) = (end.x - start.x, end.y - start.y);
-            let len2 = dx * dx + dy * dy;
-            let along = if len2 > 0.0 {
-                (((here.x - start.x) * dx + (here.y - start.y) * dy) / len2).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-            let (ex, ey) = (start.x + along * dx - here.x, start.y + along * dy - here.y);
-            let dist2 = ex * ex + ey * ey;
+            let (dist2, along) = point_segment_nearest(here, start, end);
             if best.is_none_or(|(best2, _)| dist2 < best2) {
                 let ground_m = start_ground_m + along * (end_ground_m - start_ground_m);
                 best = Some((dist2, ground_m));
