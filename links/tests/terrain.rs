@@ -13,15 +13,14 @@
 
 mod common;
 
-use aviary_core::LatLon;
 use aviary_core::terrain_grid::{self, PointE7};
 use aviary_links::mav::{
     self, CommandOutcome, LinkAddress, LinkConfig, LinkEvent, LinkEvents, TerrainReport,
     TerrainSource, VehicleId,
 };
-use aviary_planner::terrain::{Elevation, SrtmSet, SrtmTile};
+use aviary_planner::terrain::{Elevation, SrtmSet};
 use aviary_sim::{SimConfig, Simulator, TerrainOptions, VehicleConfig};
-use common::{HOME, discovered, link, wait_for};
+use common::{HOME, discovered, link, srtm_n47e008, wait_for};
 use mavlink::dialects::ardupilotmega::MavCmd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -31,20 +30,7 @@ use std::time::Duration;
 /// 0.1 m per metre (about 1200 m at home), so the heights change everywhere around home.
 fn cone_dem() -> SrtmSet {
     let top = HOME.offset_ne(2000.0, 2200.0);
-    let mut bytes = Vec::with_capacity(1201 * 1201 * 2);
-    for row in 0..1201 {
-        for col in 0..1201 {
-            let p = LatLon::new(
-                48.0 - f64::from(row) / 1200.0,
-                8.0 + f64::from(col) / 1200.0,
-            );
-            let h = (1500.0 - 0.1 * p.distance_m(top)).round() as i16;
-            bytes.extend_from_slice(&h.to_be_bytes());
-        }
-    }
-    let mut set = SrtmSet::new();
-    set.insert(SrtmTile::from_bytes("N47E008.hgt", &bytes).expect("tile"));
-    set
+    srtm_n47e008(|p| 1500.0 - 0.1 * p.distance_m(top))
 }
 
 /// The next `TERRAIN_REPORT` (in a state update) that satisfies `f`.

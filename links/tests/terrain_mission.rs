@@ -16,9 +16,9 @@ mod common;
 use aviary_core::mission_items::{AltitudeRef, first_difference, frame, mission_items_at};
 use aviary_core::{LatLon, Waypoint, WaypointAction};
 use aviary_links::mav::{self, LinkAddress, LinkConfig, LinkEvent, TerrainSource};
-use aviary_planner::terrain::{Elevation, SrtmSet, SrtmTile, TerrainParams, follow_terrain};
+use aviary_planner::terrain::{Elevation, SrtmSet, TerrainParams, follow_terrain};
 use aviary_sim::{SimConfig, Simulator, TerrainOptions, VehicleConfig};
-use common::{HOME, discovered, read_back, start_mission, wait_for};
+use common::{HOME, discovered, read_back, srtm_n47e008, start_mission, wait_for};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,20 +28,7 @@ const AGL_M: f64 = 40.0;
 /// home's ground (0.1 m per metre): the survey climbs its flank.
 fn cone_dem() -> SrtmSet {
     let top = HOME.offset_ne(1100.0, 1100.0);
-    let mut bytes = Vec::with_capacity(1201 * 1201 * 2);
-    for row in 0..1201 {
-        for col in 0..1201 {
-            let p = LatLon::new(
-                48.0 - f64::from(row) / 1200.0,
-                8.0 + f64::from(col) / 1200.0,
-            );
-            let h = (600.0 - 0.1 * p.distance_m(top)).max(400.0).round() as i16;
-            bytes.extend_from_slice(&h.to_be_bytes());
-        }
-    }
-    let mut set = SrtmSet::new();
-    set.insert(SrtmTile::from_bytes("N47E008.hgt", &bytes).expect("tile"));
-    set
+    srtm_n47e008(|p| (600.0 - 0.1 * p.distance_m(top)).max(400.0))
 }
 
 fn wp(pos: LatLon, action: WaypointAction) -> Waypoint {

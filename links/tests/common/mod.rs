@@ -288,3 +288,21 @@ pub fn read_back(
     });
     mav::plan_items(&back)
 }
+
+/// A 3″ SRTM tile N47E008 (around [`HOME`]) whose every post holds `ground_m` there, as a
+/// one-tile elevation source.
+pub fn srtm_n47e008(ground_m: impl Fn(LatLon) -> f64) -> aviary_planner::terrain::SrtmSet {
+    let mut bytes = Vec::with_capacity(1201 * 1201 * 2);
+    for row in 0..1201 {
+        for col in 0..1201 {
+            let p = LatLon::new(
+                48.0 - f64::from(row) / 1200.0,
+                8.0 + f64::from(col) / 1200.0,
+            );
+            bytes.extend_from_slice(&(ground_m(p).round() as i16).to_be_bytes());
+        }
+    }
+    let mut set = aviary_planner::terrain::SrtmSet::new();
+    set.insert(aviary_planner::terrain::SrtmTile::from_bytes("N47E008.hgt", &bytes).expect("tile"));
+    set
+}
