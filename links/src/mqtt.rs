@@ -606,6 +606,9 @@ impl EventSink {
     }
 }
 
+/// How many subscriptions [`subscribe_all`] asks for (one SUBACK each).
+const SUBSCRIPTIONS: usize = 3;
+
 async fn subscribe_all(client: &AsyncClient) -> Result<(), rumqttc::ClientError> {
     client
         .subscribe(topics::ALL_TELEMETRY, QoS::AtMostOnce)
@@ -626,6 +629,9 @@ async fn drive(
     let mut tracker = CommandTracker::new(config.ack_timeout);
     let mut retry_at: Option<tokio::time::Instant> = None;
     let mut liveness = Liveness::default();
+    // SUBACKs still awaited since the last CONNACK: `Connected` is said once the broker has
+    // acknowledged every subscription, so nothing a drone publishes after it is missed.
+    let mut subacks_due = 0usize;
     let mut watchdog =
         tokio::time::interval((config.drone_silence_timeout / 10).max(Duration::from_millis(50)));
     watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -650,8 +656,14 @@ async fn drive(
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     if let Err(e) = subscribe_all(&client).await {
                         tracing::warn!(error = %e, "MQTT subscribe failed");
+                        if !sink.reliable(MqttLinkEvent::Connected).await { return; }
+                    } else {
+                        subacks_due = SUBSCRIPTIONS;
                     }
-                    if !sink.reliable(MqttLinkEvent::Connected).await { return; }
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) if subacks_due > 0 => {
+                    subacks_due -= 1;
+                    if subacks_due == 0 && !sink.reliable(MqttLinkEvent::Connected).await { return; }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     if !handle_publish(&p.topic, &p.payload, clock.instant(), &mut tracker, &mut liveness, &sink).await { return; }
