@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
+use rayon::iter::{IntoParallelRefIterator, IntoParallelRefMutIterator, ParallelIterator};
 
 /// Environment variable that sets the pool's size (`1`: no pool, everything on the caller's
 /// thread); by default one thread per core.
@@ -96,6 +96,27 @@ where
         pool.install(|| items.par_iter().map(&f).collect())
     } else {
         items.iter().map(&f).collect()
+    }
+}
+
+/// `f` on every item in place, the items spread over the cores.
+pub(crate) fn for_each_mut<T, F>(items: &mut [T], f: F)
+where
+    T: Send,
+    F: Fn(&mut T) + Sync + Send,
+{
+    if items.len() < 2 {
+        items.iter_mut().for_each(f);
+        return;
+    }
+    if rayon::current_thread_index().is_some() {
+        items.par_iter_mut().for_each(f);
+        return;
+    }
+    if let Some(pool) = pool() {
+        pool.install(|| items.par_iter_mut().for_each(f));
+    } else {
+        items.iter_mut().for_each(f);
     }
 }
 

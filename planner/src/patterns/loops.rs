@@ -43,6 +43,7 @@ pub(crate) fn loops(
     );
     let mut path = SurveyPath::default();
     let mut pos: Option<Coord> = g.home;
+    let scratch = std::cell::RefCell::new(super::field::RouteScratch::default());
     let join = |path: &mut SurveyPath, to: Coord| {
         if let Some(prev) = path.points.last().copied() {
             // The region's router skips rings of more than a few hundred vertices; the
@@ -53,7 +54,7 @@ pub(crate) fn loops(
                 .or_else(|| {
                     let field = insets.field.as_ref()?;
                     let clear = |p: Coord, q: Coord| fs.clear(rot.fwd(p), rot.fwd(q));
-                    field.route(prev, to, 1.0, clear)
+                    field.route(prev, to, 1.0, clear, &mut scratch.borrow_mut())
                 });
             match via {
                 Some(via) => path.points.extend(via),

@@ -1,10 +1,11 @@
 //! Inset rings: the loops a spacing apart inside the region, from one distance field.
 
 use geo::algorithm::buffer::{BufferStyle, LineJoin};
-use geo::{Buffer, Coord, LineString, MultiPolygon, Simplify, SimplifyIdx};
+use geo::{Buffer, Coord, MultiPolygon, Simplify};
 
 use super::field::Field;
 use crate::area::shoelace;
+use crate::frame::simplify_idx;
 use crate::sweep::{FreeSpace, Rings, Rot, fast_len};
 
 /// The loops of a region and, when they fill it, the distance field they came from (its
@@ -75,30 +76,28 @@ pub(super) fn inset_loops(
         if closed {
             pts.push(r[0]);
         }
-        let mut s = LineString::from(pts).simplify(keep_m).0;
+        let mut s: Vec<Coord> = simplify_idx(&pts, keep_m)
+            .into_iter()
+            .map(|i| pts[i])
+            .collect();
         if closed {
             s.pop();
         }
         s
     };
     let step = if fill { 2 } else { 1 };
-    let mut depths: Vec<Depth> = Vec::new();
-    for (n, m) in (0..traced.len()).step_by(step).enumerate() {
+    // Each depth's rings and, when filling, the pieces along the middle it leaves (listed
+    // with the next depth), on the cores there are; assembled in order below.
+    let starts: Vec<usize> = (0..traced.len()).step_by(step).collect();
+    let per_depth = crate::par::map(&starts, |&m| {
         let rings: Vec<Vec<Coord>> = traced[m]
             .iter()
             .map(|r| simplify(r, true))
             .filter(|r| r.len() >= 3)
             .collect();
-        if rings.is_empty() {
-            break;
-        }
-        if depths.len() <= n {
-            depths.push(Depth::default());
-        }
-        depths[n].rings.extend(rings);
-        if fill && m + 1 < traced.len() {
+        let mut extra = Depth::default();
+        if fill && m + 1 < traced.len() && !rings.is_empty() {
             let next_level = levels[m] + spacing_m;
-            let mut extra = Depth::default();
             for r in &traced[m + 1] {
                 let exposed: Vec<bool> = r
                     .iter()
@@ -119,21 +118,33 @@ pub(super) fn inset_loops(
             }
             extra.rings.retain(|r| r.len() >= 3);
             extra.open.retain(|r| r.len() >= 2);
-            if !extra.rings.is_empty() || !extra.open.is_empty() {
-                if depths.len() <= n + 1 {
-                    depths.push(Depth::default());
-                }
-                depths[n + 1].rings.extend(extra.rings);
-                depths[n + 1].open.extend(extra.open);
+        }
+        (rings, extra)
+    });
+    let mut depths: Vec<Depth> = Vec::new();
+    for (n, (rings, extra)) in per_depth.into_iter().enumerate() {
+        if rings.is_empty() {
+            break;
+        }
+        if depths.len() <= n {
+            depths.push(Depth::default());
+        }
+        depths[n].rings.extend(rings);
+        if !extra.rings.is_empty() || !extra.open.is_empty() {
+            if depths.len() <= n + 1 {
+                depths.push(Depth::default());
             }
+            depths[n + 1].rings.extend(extra.rings);
+            depths[n + 1].open.extend(extra.open);
         }
     }
     if fill {
-        for d in depths.iter_mut().skip(1) {
-            for r in &mut d.rings {
-                lens_reaches(r, spacing_m, &field);
-            }
-        }
+        let mut inner: Vec<&mut Vec<Coord>> = depths
+            .iter_mut()
+            .skip(1)
+            .flat_map(|d| d.rings.iter_mut())
+            .collect();
+        crate::par::for_each_mut(&mut inner, |r| lens_reaches(r, spacing_m, &field));
         if let Some(first) = depths.first_mut() {
             corner_reaches(region, half, &mut first.rings);
         }
@@ -157,7 +168,7 @@ fn lens_reaches(r: &mut Vec<Coord>, spacing_m: f64, field: &Field) {
     // through the grid may be a short chamfer of two vertices).
     let mut closed = r.clone();
     closed.push(r[0]);
-    let idx = LineString::from(closed).simplify_idx(spacing_m / 8.0);
+    let idx = simplify_idx(&closed, spacing_m / 8.0);
     let mut corners: Vec<usize> = idx.into_iter().filter(|&i| i < n).collect();
     corners.dedup();
     let m = corners.len();

@@ -16,6 +16,8 @@ use crate::frame::point_segment_distance2_m2 as seg_dist2;
 
 mod route;
 
+pub(super) use route::RouteScratch;
+
 const NONE: u32 = u32::MAX;
 
 pub(super) struct Field {
@@ -213,7 +215,7 @@ impl Field {
                 - self.depth_at(Coord { x: q.x - h, y: q.y });
             let gy = self.depth_at(Coord { x: q.x, y: q.y + h })
                 - self.depth_at(Coord { x: q.x, y: q.y - h });
-            let g = gx.hypot(gy);
+            let g = (gx * gx + gy * gy).sqrt();
             if g < 1e-12 {
                 break;
             }
@@ -255,31 +257,42 @@ impl Field {
             + fv * ((1.0 - fu) * d(i, j + 1) + fu * d(i + 1, j + 1))
     }
 
-    /// The contours of every level in `levels` (ascending), one list per level.
+    /// The contours of every level in `levels` (ascending), one list per level. The levels are
+    /// traced on the cores there are, each worker a share of them interleaved (outer levels
+    /// are the longest), so the result does not depend on the number of cores.
     pub fn contours(&self, levels: &[f64]) -> Vec<Vec<Contour>> {
         let mut out: Vec<Vec<Contour>> = vec![Vec::new(); levels.len()];
         if self.nx < 2 || self.ny < 2 || levels.is_empty() {
             return out;
         }
         let (nx, ny) = (self.nx, self.ny);
-        // Cells by the levels that cross them (counting sort by level).
-        let mut count = vec![0usize; levels.len() + 1];
-        let crossing = |ci: usize, cj: usize| -> (usize, usize) {
-            let d = |i: usize, j: usize| self.depth[j * nx + i];
-            let v = [d(ci, cj), d(ci + 1, cj), d(ci, cj + 1), d(ci + 1, cj + 1)];
-            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            // Levels L with lo < L <= hi.
-            let a = levels.partition_point(|&l| l <= lo);
-            let b = levels.partition_point(|&l| l <= hi);
-            (a, b)
-        };
-        for cj in 0..ny - 1 {
-            for ci in 0..nx - 1 {
-                let (a, b) = crossing(ci, cj);
-                for m in a..b {
-                    count[m + 1] += 1;
+        // Cells by the levels that cross them (counting sort by level): each cell with the
+        // levels L it holds, lo < L <= hi of its corners; rows in bands on the cores.
+        let rows: Vec<usize> = (0..ny - 1).step_by(64).collect();
+        let crossed: Vec<Vec<(u32, u32, u32)>> = crate::par::map(&rows, |&j0| {
+            let mut mine = Vec::new();
+            for cj in j0..(j0 + 64).min(ny - 1) {
+                let row = &self.depth[cj * nx..(cj + 2) * nx];
+                for ci in 0..nx - 1 {
+                    let v = [row[ci], row[ci + 1], row[nx + ci], row[nx + ci + 1]];
+                    let lo = v[0].min(v[1]).min(v[2].min(v[3]));
+                    let hi = v[0].max(v[1]).max(v[2].max(v[3]));
+                    if hi < levels[0] || lo >= levels[levels.len() - 1] {
+                        continue;
+                    }
+                    let a = levels.partition_point(|&l| l <= lo);
+                    let b = levels.partition_point(|&l| l <= hi);
+                    if a < b {
+                        mine.push(((cj * nx + ci) as u32, a as u32, b as u32));
+                    }
                 }
+            }
+            mine
+        });
+        let mut count = vec![0usize; levels.len() + 1];
+        for &(_, a, b) in crossed.iter().flatten() {
+            for m in a as usize..b as usize {
+                count[m + 1] += 1;
             }
         }
         for m in 0..levels.len() {
@@ -287,36 +300,46 @@ impl Field {
         }
         let mut fill = count.clone();
         let mut cells = vec![0u32; count[levels.len()]];
-        for cj in 0..ny - 1 {
-            for ci in 0..nx - 1 {
-                let (a, b) = crossing(ci, cj);
-                for m in a..b {
-                    cells[fill[m]] = (cj * nx + ci) as u32;
-                    fill[m] += 1;
-                }
+        for &(cell, a, b) in crossed.iter().flatten() {
+            for m in a as usize..b as usize {
+                cells[fill[m]] = cell;
+                fill[m] += 1;
             }
         }
-        // Edges crossed and already traced at the current level.
-        let mut seen = vec![false; 2 * nx * ny];
-        let mut touched: Vec<usize> = Vec::new();
-        for (m, &level) in levels.iter().enumerate() {
-            for &cell in &cells[count[m]..count[m + 1]] {
-                let cell = cell as usize;
-                let (ci, cj) = (cell % nx, cell / nx);
-                for side in 0..4 {
-                    let e = self.edge_id(ci, cj, side);
-                    if seen[e] || !self.crosses(e, level) {
-                        continue;
-                    }
-                    let ring = self.trace(ci, cj, side, level, &mut seen, &mut touched);
-                    if ring.len() >= 3 {
-                        out[m].push(ring);
+        drop(crossed);
+        let workers = levels.len().min(8);
+        let shares: Vec<usize> = (0..workers).collect();
+        let traced = crate::par::map(&shares, |&w| {
+            // Edges crossed and already traced at the current level.
+            let mut seen = vec![false; 2 * nx * ny];
+            let mut touched: Vec<usize> = Vec::new();
+            let mut mine: Vec<(usize, Vec<Contour>)> = Vec::new();
+            for m in (w..levels.len()).step_by(workers) {
+                let level = levels[m];
+                let mut rings = Vec::new();
+                for &cell in &cells[count[m]..count[m + 1]] {
+                    let cell = cell as usize;
+                    let (ci, cj) = (cell % nx, cell / nx);
+                    for side in 0..4 {
+                        let e = self.edge_id(ci, cj, side);
+                        if seen[e] || !self.crosses(e, level) {
+                            continue;
+                        }
+                        let ring = self.trace(ci, cj, side, level, &mut seen, &mut touched);
+                        if ring.len() >= 3 {
+                            rings.push(ring);
+                        }
                     }
                 }
+                for e in touched.drain(..) {
+                    seen[e] = false;
+                }
+                mine.push((m, rings));
             }
-            for e in touched.drain(..) {
-                seen[e] = false;
-            }
+            mine
+        });
+        for (m, rings) in traced.into_iter().flatten() {
+            out[m] = rings;
         }
         out
     }
@@ -443,8 +466,9 @@ impl Field {
                 x: p.x + t * d1.x,
                 y: p.y + t * d1.y,
             };
-            let near_both =
-                (x.x - p.x).hypot(x.y - p.y) < reach && (x.x - q.x).hypot(x.y - q.y) < reach;
+            let r2 = reach * reach;
+            let near_both = (x.x - p.x).powi(2) + (x.y - p.y).powi(2) < r2
+                && (x.x - q.x).powi(2) + (x.y - q.y).powi(2) < r2;
             // At the contour's depth from both segments (a corner of the offsets, not a point
             // nearer the boundary).
             let deep = near_both && self.exact_depth_at_least(x, level - 1e-3);
@@ -523,33 +547,34 @@ impl Field {
         }
         // Depth must rise to the left of the travel: compare both sides of the longest leg.
         let n = ring.len();
-        if let Some(i) = (0..n).max_by(|&i, &j| {
-            let l = |k: usize| {
-                let (p, q) = (ring[k], ring[(k + 1) % n]);
-                (q.x - p.x).hypot(q.y - p.y)
-            };
-            l(i).total_cmp(&l(j))
-        }) {
+        let mut longest = (0.0, 0);
+        for i in 0..n {
             let (p, q) = (ring[i], ring[(i + 1) % n]);
-            let len = (q.x - p.x).hypot(q.y - p.y);
-            if len > 0.0 {
-                let h = self.cell_m / 4.0;
-                let (nx, ny) = (-(q.y - p.y) / len * h, (q.x - p.x) / len * h);
-                let mid = Coord {
-                    x: f64::midpoint(p.x, q.x),
-                    y: f64::midpoint(p.y, q.y),
-                };
-                let left = self.depth_at(Coord {
-                    x: mid.x + nx,
-                    y: mid.y + ny,
-                });
-                let right = self.depth_at(Coord {
-                    x: mid.x - nx,
-                    y: mid.y - ny,
-                });
-                if left < right {
-                    ring.reverse();
-                }
+            let l2 = (q.x - p.x) * (q.x - p.x) + (q.y - p.y) * (q.y - p.y);
+            if l2 >= longest.0 {
+                longest = (l2, i);
+            }
+        }
+        if longest.0 > 0.0 {
+            let i = longest.1;
+            let (p, q) = (ring[i], ring[(i + 1) % n]);
+            let len = longest.0.sqrt();
+            let h = self.cell_m / 4.0;
+            let (nx, ny) = (-(q.y - p.y) / len * h, (q.x - p.x) / len * h);
+            let mid = Coord {
+                x: f64::midpoint(p.x, q.x),
+                y: f64::midpoint(p.y, q.y),
+            };
+            let left = self.depth_at(Coord {
+                x: mid.x + nx,
+                y: mid.y + ny,
+            });
+            let right = self.depth_at(Coord {
+                x: mid.x - nx,
+                y: mid.y - ny,
+            });
+            if left < right {
+                ring.reverse();
             }
         }
         ring
@@ -561,8 +586,15 @@ impl Field {
         // Corners counter-clockwise from bottom-left; side k joins corner k and k + 1.
         let v = [d(ci, cj), d(ci + 1, cj), d(ci + 1, cj + 1), d(ci, cj + 1)];
         let up = v.map(|x| x >= level);
-        let crossed: Vec<usize> = (0..4).filter(|&k| up[k] != up[(k + 1) % 4]).collect();
-        if crossed.len() == 2 {
+        let mut crossed = [0usize; 4];
+        let mut n = 0;
+        for k in 0..4 {
+            if up[k] != up[(k + 1) % 4] {
+                crossed[n] = k;
+                n += 1;
+            }
+        }
+        if n == 2 {
             return if crossed[0] == entry {
                 crossed[1]
             } else {

@@ -4,10 +4,45 @@ use geo::Coord;
 
 use super::Field;
 
+/// The search's memory, kept between routes: one entry per grid node, reset after each route
+/// on the nodes it reached (a fresh grid-sized array per route cost more than most searches).
+#[derive(Default)]
+pub(in crate::patterns) struct RouteScratch {
+    prev: Vec<u32>,
+    /// Cost from the start, in cells (diagonal √2), of each node reached.
+    cost: Vec<f32>,
+    reached: Vec<usize>,
+}
+
+/// A node on the search's frontier: ordered by the least estimated whole length (the heap is
+/// a max-heap), ties by node for a result that does not depend on the heap's internals.
+#[derive(PartialEq)]
+struct Open {
+    est: f32,
+    id: usize,
+}
+
+impl Eq for Open {}
+
+impl PartialOrd for Open {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Open {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other
+            .est
+            .total_cmp(&self.est)
+            .then_with(|| other.id.cmp(&self.id))
+    }
+}
+
 impl Field {
     /// A route from `a` to `b` through the grid's nodes at least `min_depth_m` deep (and three
-    /// quarters of a cell, so a leg between neighbours stays inside; 8-connected
-    /// breadth-first search, then shortened by keeping only the points `clear` needs): for
+    /// quarters of a cell, so a leg between neighbours stays inside; 8-connected A* search
+    /// towards `b`, which visits little more than the way itself, then shortened by keeping only the points `clear` needs): for
     /// connectors the region's own router cannot find. `None` when the nodes near `a` or `b`
     /// are not that deep or no way joins them.
     pub fn route(
@@ -16,6 +51,7 @@ impl Field {
         b: Coord,
         min_depth_m: f64,
         clear: impl Fn(Coord, Coord) -> bool,
+        scratch: &mut RouteScratch,
     ) -> Option<Vec<Coord>> {
         let (nx, ny) = (self.nx, self.ny);
         if nx < 2 || ny < 2 {
@@ -44,47 +80,87 @@ impl Field {
             best.map(|(_, id)| id)
         };
         let (sa, sb) = (nearest(a)?, nearest(b)?);
-        let mut prev = vec![u32::MAX; nx * ny];
-        let mut queue = std::collections::VecDeque::new();
+        if scratch.prev.len() != nx * ny {
+            scratch.prev = vec![u32::MAX; nx * ny];
+            scratch.cost = vec![f32::INFINITY; nx * ny];
+        }
+        let RouteScratch {
+            prev,
+            cost,
+            reached,
+        } = scratch;
+        let (bi, bj) = ((sb % nx) as f32, (sb / nx) as f32);
+        // Octile distance to the goal, in cells: never more than the way left.
+        let to_goal = |id: usize| {
+            let dx = ((id % nx) as f32 - bi).abs();
+            let dy = ((id / nx) as f32 - bj).abs();
+            dx.max(dy) + (std::f32::consts::SQRT_2 - 1.0) * dx.min(dy)
+        };
+        let mut open = std::collections::BinaryHeap::new();
         prev[sa] = sa as u32;
-        queue.push_back(sa);
-        while let Some(id) = queue.pop_front() {
+        cost[sa] = 0.0;
+        reached.push(sa);
+        open.push(Open {
+            est: to_goal(sa),
+            id: sa,
+        });
+        while let Some(Open { est, id }) = open.pop() {
             if id == sb {
                 break;
             }
+            let here = cost[id];
+            if est > here + to_goal(id) + 1e-3 {
+                // A stale entry: this node was reached more cheaply since.
+                continue;
+            }
             let (i, j) = ((id % nx) as i64, (id / nx) as i64);
-            for (di, dj) in [
-                (1, 0),
-                (-1, 0),
-                (0, 1),
-                (0, -1),
-                (1, 1),
-                (1, -1),
-                (-1, 1),
-                (-1, -1),
+            for (di, dj, step) in [
+                (1, 0, 1.0),
+                (-1, 0, 1.0),
+                (0, 1, 1.0),
+                (0, -1, 1.0),
+                (1, 1, std::f32::consts::SQRT_2),
+                (1, -1, std::f32::consts::SQRT_2),
+                (-1, 1, std::f32::consts::SQRT_2),
+                (-1, -1, std::f32::consts::SQRT_2),
             ] {
                 let (ni, nj) = (i + di, j + dj);
                 if ni < 0 || nj < 0 || ni as usize >= nx || nj as usize >= ny {
                     continue;
                 }
                 let n = nj as usize * nx + ni as usize;
-                if prev[n] == u32::MAX && ok(n) {
+                let c = here + step;
+                if c < cost[n] && ok(n) {
+                    if prev[n] == u32::MAX {
+                        reached.push(n);
+                    }
                     prev[n] = id as u32;
-                    queue.push_back(n);
+                    cost[n] = c;
+                    open.push(Open {
+                        est: c + to_goal(n),
+                        id: n,
+                    });
                 }
             }
         }
-        if prev[sb] == u32::MAX {
-            return None;
-        }
+        let found = prev[sb] != u32::MAX;
         let mut chain = vec![b];
-        let mut id = sb;
-        loop {
-            chain.push(self.node(id % nx, id / nx));
-            if id == sa {
-                break;
+        if found {
+            let mut id = sb;
+            loop {
+                chain.push(self.node(id % nx, id / nx));
+                if id == sa {
+                    break;
+                }
+                id = prev[id] as usize;
             }
-            id = prev[id] as usize;
+        }
+        for n in reached.drain(..) {
+            prev[n] = u32::MAX;
+            cost[n] = f32::INFINITY;
+        }
+        if !found {
+            return None;
         }
         chain.push(a);
         chain.reverse();
@@ -92,9 +168,22 @@ impl Field {
         let mut out = Vec::new();
         let mut from = 0;
         while from + 1 < chain.len() {
+            // The farthest point seen straight from `from`: galloping, then halving (a grid
+            // path's visibility from one point is nearly monotone along it).
             let mut to = from + 1;
-            while to + 1 < chain.len() && clear(chain[from], chain[to + 1]) {
-                to += 1;
+            let mut step = 1;
+            while to + step < chain.len() && clear(chain[from], chain[to + step]) {
+                to += step;
+                step *= 2;
+            }
+            let mut beyond = (to + step).min(chain.len());
+            while beyond - to > 1 {
+                let mid = to + (beyond - to) / 2;
+                if clear(chain[from], chain[mid]) {
+                    to = mid;
+                } else {
+                    beyond = mid;
+                }
             }
             if !clear(chain[from], chain[to]) {
                 return None;
