@@ -101,6 +101,37 @@ pub(crate) fn bearing_candidates_deg(
             .collect();
         eval_all(&around, &mut best);
     }
+    // Lines a fraction of a degree off a long straight edge leave a wedge along it that no
+    // line reaches (u_shape: 10 m wide along 499 m at 0.9° off). Where a long edge runs within
+    // SNAP_DEG of the best bearing, its exact direction is flown instead when it costs
+    // almost nothing more, and the bearings just off it are no longer offered.
+    let long_m = SNAP_EDGE_SPACINGS * g.spacing_m;
+    let off = |a: f64, b: f64| {
+        let d = (a - b).rem_euclid(180.0);
+        d.min(180.0 - d)
+    };
+    let mut snaps: Vec<(f64, f64)> = region
+        .0
+        .iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .flat_map(|r| r.0.windows(2))
+        .filter_map(|w| {
+            let (dx, dy) = (w[1].x - w[0].x, w[1].y - w[0].y);
+            let len = dx.hypot(dy);
+            let b = dx.atan2(dy).to_degrees().rem_euclid(180.0);
+            (len >= long_m && off(b, best.1) <= SNAP_DEG && off(b, best.1) > 1e-6)
+                .then_some((len, b))
+        })
+        .collect();
+    snaps.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.total_cmp(&y.1)));
+    if let Some(&(_, edge_b)) = snaps.first() {
+        let (c, pieces) = score(&edges, edge_b);
+        if c <= best.0 * (1.0 + SNAP_COST) {
+            best = (c, edge_b, pieces);
+            exact.retain(|e| off(e.1, edge_b) > SNAP_DEG);
+            exact.push((c, edge_b, pieces));
+        }
+    }
     exact.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.total_cmp(&y.1)));
     let mut out = vec![Candidate {
         bearing_deg: best.1,
@@ -129,10 +160,38 @@ pub(crate) fn bearing_candidates_deg(
 /// Bearings whose paths are generated to pick the shortest (see [`bearing_candidates_deg`]).
 const MAX_CANDIDATES: usize = 8;
 
+/// How far (degrees) a long edge's direction may be from the best bearing to be flown exactly.
+const SNAP_DEG: f64 = 2.5;
+/// How long (in line spacings) an edge must be to be snapped to.
+const SNAP_EDGE_SPACINGS: f64 = 10.0;
+/// How much more (share of the estimated cost) the edge's direction may cost.
+const SNAP_COST: f64 = 0.01;
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::patterns::test_util::{params, rect_area};
+    use geo::{LineString, MultiPolygon, Polygon};
+
+    #[test]
+    fn lines_run_exactly_along_a_long_edge_off_the_search_grid() {
+        // A 1,500 m × 400 m rectangle whose long sides run at 33.3°: the search's grid of
+        // candidates (0.5° hull bearings, 0.25° refinement) would fly 33.25° or 33.5°, which
+        // leaves a wedge along a side; the lines run along it exactly.
+        let b = 33.3f64.to_radians();
+        let (u, n) = ((b.sin(), b.cos()), (b.cos(), -b.sin()));
+        let corner = |s: f64, t: f64| (s * u.0 + t * n.0, s * u.1 + t * n.1);
+        let ring = vec![
+            corner(0.0, 0.0),
+            corner(1500.0, 0.0),
+            corner(1500.0, 400.0),
+            corner(0.0, 400.0),
+            corner(0.0, 0.0),
+        ];
+        let region = MultiPolygon(vec![Polygon::new(LineString::from(ring), vec![])]);
+        let got = best_bearing_deg(&region, &params(20.0), false);
+        assert!((got - 33.3).abs() < 1e-6, "{got}");
+    }
 
     #[test]
     fn auto_angle_follows_the_long_side() {
