@@ -1,7 +1,8 @@
 //! Plans the bench's survey (80 km² reference area, 50 m, 70 % side overlap, Phantom 4 Pro
 //! camera) a given number of times, for profilers that count instructions:
 //! `valgrind --tool=callgrind target/release/examples/plan_once crosshatch 3` (a third
-//! argument `path` times the map preview's `plan_path` instead).
+//! argument `path` times the map preview's `plan_path` instead). `AVIARY_BENCH_AREA=FILE` plans
+//! another area (a path relative to the planner's folder, e.g. `tests/data/large_100km2.geojson`).
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -18,7 +19,9 @@ fn main() {
     let runs: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
     // `path`: the map preview's `plan_path` instead of the whole plan.
     let path_only = args.next().as_deref() == Some("path");
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/large_80km2.geojson");
+    let file = std::env::var("AVIARY_BENCH_AREA")
+        .unwrap_or_else(|_| "tests/data/large_80km2.geojson".to_owned());
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file);
     let areas = formats::read_area_file(&path).unwrap();
     let area = Area::new(&areas, &[], 500e6).unwrap();
     let params = SurveyParams {
