@@ -6,8 +6,9 @@
 #                                   AVIARY_NO_BUILD=1, CARGO_TARGET_DIR honoured); sets $bin,
 #                                   $work (temporary folder) and the cleanup trap
 #   xvfb_app_start DISPLAY WAIT_S ARG...
-#                                   starts Xvfb on DISPLAY and the app with ARGs, and waits up
-#                                   to WAIT_S for its window (exits with the app's log if none)
+#                                   starts Xvfb on DISPLAY (screen $AVIARY_SCREEN, default
+#                                   1440x900x24) and the app with ARGs, and waits up to WAIT_S
+#                                   for its window (exits with the app's log if none)
 
 xvfb_app_prepare() {
   local need=() pkg
@@ -37,7 +38,7 @@ xvfb_app_cleanup() {
 xvfb_app_start() {
   local display="$1" wait_s="$2"
   shift 2
-  Xvfb "$display" -screen 0 1440x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+  Xvfb "$display" -screen 0 "${AVIARY_SCREEN:-1440x900x24}" -nolisten tcp >"$work/xvfb.log" 2>&1 &
   xvfb_pid=$!
   for _ in $(seq 1 100); do
     DISPLAY="$display" xwininfo -root >/dev/null 2>&1 && break

@@ -35,6 +35,9 @@ pub struct AviaryApp {
     pub map: MapView,
     /// Frame times.
     pub frame_stats: FrameStats,
+    /// The real-window benchmark, when the environment asked for one.
+    pub bench: Option<super::window_bench::WindowBench>,
+    frame_started: Option<Instant>,
     logic: LogicMemory,
     tiles_mode: MapTiles,
     ctx: egui::Context,
@@ -101,6 +104,8 @@ impl AviaryApp {
                 goto_error: None,
             },
             frame_stats: FrameStats::default(),
+            bench: None,
+            frame_started: None,
             logic: LogicMemory::default(),
             tiles_mode: tiles,
             ctx: ctx.clone(),
@@ -222,6 +227,11 @@ impl AviaryApp {
 
     /// Drains events into the state (eframe's `logic`).
     pub fn logic_step(&mut self, ctx: &egui::Context) {
+        let now = Instant::now();
+        self.frame_started = Some(now);
+        if let Some(b) = &mut self.bench {
+            b.frame_start(now);
+        }
         let more = logic::ingest(
             &mut self.state,
             &mut self.backend,
@@ -245,7 +255,8 @@ impl AviaryApp {
 
     /// Draws the window and executes the commands it emitted.
     pub fn ui_step(&mut self, ui: &mut egui::Ui) {
-        let started = Instant::now();
+        // The frame started with its logic step (eframe calls `logic` first).
+        let started = self.frame_started.take().unwrap_or_else(Instant::now);
         let mut cx = ui::UiCx {
             state: &mut self.state,
             settings: &mut self.settings,
@@ -255,8 +266,21 @@ impl AviaryApp {
         };
         ui::root_ui(ui, &mut cx);
         self.handle_commands();
-        self.frame_stats
-            .push(started.elapsed().as_secs_f32() * 1000.0);
+        let ui_ms = started.elapsed().as_secs_f32() * 1000.0;
+        self.frame_stats.push(ui_ms);
+        if let Some(b) = &mut self.bench {
+            let facts = super::window_bench::FrameFacts {
+                ui_ms,
+                view: self.state.view.label(),
+                drones: self.state.drones.len(),
+            };
+            if let Some(line) = b.frame_end(Instant::now(), facts) {
+                println!("{line}");
+                ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+            } else if b.continuous() {
+                ui.ctx().request_repaint();
+            }
+        }
     }
 
     /// One whole frame: logic, UI and commands (tests and benchmarks drive the app this way).

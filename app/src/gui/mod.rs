@@ -19,6 +19,7 @@ pub mod speech;
 pub mod state;
 pub mod ui;
 pub mod view;
+pub mod window_bench;
 
 use std::sync::Arc;
 
@@ -53,11 +54,16 @@ pub fn run(open: Option<std::path::PathBuf>) -> Result<(), GuiError> {
         Arc::clone(&clock),
         aviary_store::StoreOptions::desktop(settings.telemetry_retention_days),
     )?;
+    let bench = window_bench::WindowBenchConfig::from_env().map_err(GuiError::Window)?;
+    let size = bench
+        .as_ref()
+        .and_then(|b| b.size)
+        .unwrap_or([1440.0, 900.0]);
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         viewport: egui::ViewportBuilder::default()
             .with_title("Aviary — mission control")
-            .with_inner_size([1440.0, 900.0])
+            .with_inner_size(size)
             .with_min_inner_size([900.0, 600.0]),
         ..eframe::NativeOptions::default()
     };
@@ -71,6 +77,7 @@ pub fn run(open: Option<std::path::PathBuf>) -> Result<(), GuiError> {
             if let Some(path) = open {
                 app.open_file(&path);
             }
+            app.bench = bench.map(window_bench::WindowBench::new);
             tracing::info!(startup_ms = started.elapsed().as_millis(), "window created");
             Ok(Box::new(app))
         }),
