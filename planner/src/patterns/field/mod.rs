@@ -128,10 +128,17 @@ impl Field {
                 }
             }
         }
-        // Propagate nearest segments: down-right then up-left, each row both ways.
-        let try_from = |best: &mut [f64], near: &mut [u32], id: usize, from: usize, p: Coord| {
-            let s = near[from];
-            if s != NONE && s != near[id] {
+        // Propagate nearest segments: down-right then up-left, each row both ways. A node
+        // measures each of its neighbours' segments once (neighbours often share one) unless
+        // it has that segment already.
+        let try_all = |best: &mut [f64], near: &mut [u32], id: usize, from: &[usize], p: Coord| {
+            let mut tried = [NONE; 4];
+            for (k, &f) in from.iter().enumerate() {
+                let s = near[f];
+                if s == NONE || s == near[id] || tried[..k].contains(&s) {
+                    continue;
+                }
+                tried[k] = s;
                 let (a, b) = segs[s as usize];
                 let d2 = seg_dist2(p, a, b);
                 if d2 < best[id] {
@@ -144,46 +151,60 @@ impl Field {
             for i in 0..nx {
                 let id = j * nx + i;
                 let p = node(i, j);
+                let mut from = [0usize; 4];
+                let mut n_from = 0;
                 if i > 0 {
-                    try_from(&mut best, &mut near, id, id - 1, p);
+                    from[n_from] = id - 1;
+                    n_from += 1;
                 }
                 if j > 0 {
                     let up = id - nx;
-                    try_from(&mut best, &mut near, id, up, p);
+                    from[n_from] = up;
+                    n_from += 1;
                     if i > 0 {
-                        try_from(&mut best, &mut near, id, up - 1, p);
+                        from[n_from] = up - 1;
+                        n_from += 1;
                     }
                     if i + 1 < nx {
-                        try_from(&mut best, &mut near, id, up + 1, p);
+                        from[n_from] = up + 1;
+                        n_from += 1;
                     }
                 }
+                try_all(&mut best, &mut near, id, &from[..n_from], p);
             }
             for i in (0..nx.saturating_sub(1)).rev() {
                 let id = j * nx + i;
-                try_from(&mut best, &mut near, id, id + 1, node(i, j));
+                try_all(&mut best, &mut near, id, &[id + 1], node(i, j));
             }
         }
         for j in (0..ny).rev() {
             for i in (0..nx).rev() {
                 let id = j * nx + i;
                 let p = node(i, j);
+                let mut from = [0usize; 4];
+                let mut n_from = 0;
                 if i + 1 < nx {
-                    try_from(&mut best, &mut near, id, id + 1, p);
+                    from[n_from] = id + 1;
+                    n_from += 1;
                 }
                 if j + 1 < ny {
                     let down = id + nx;
-                    try_from(&mut best, &mut near, id, down, p);
+                    from[n_from] = down;
+                    n_from += 1;
                     if i + 1 < nx {
-                        try_from(&mut best, &mut near, id, down + 1, p);
+                        from[n_from] = down + 1;
+                        n_from += 1;
                     }
                     if i > 0 {
-                        try_from(&mut best, &mut near, id, down - 1, p);
+                        from[n_from] = down - 1;
+                        n_from += 1;
                     }
                 }
+                try_all(&mut best, &mut near, id, &from[..n_from], p);
             }
             for i in 1..nx {
                 let id = j * nx + i;
-                try_from(&mut best, &mut near, id, id - 1, node(i, j));
+                try_all(&mut best, &mut near, id, &[id - 1], node(i, j));
             }
         }
         let depth = best
@@ -203,13 +224,13 @@ impl Field {
         }
     }
 
-    /// The deepest point reached from `p` by climbing the field's slope for `climb_m` metres
-    /// in `steps` steps (up the slope to a ridge, then along it).
-    pub fn climb_m(&self, p: Coord, climb_m: f64, steps: usize) -> f64 {
+    /// Whether climbing the field's slope from `p` for `climb_m` metres in `steps` steps (up
+    /// the slope to a ridge, then along it) reaches a point at least `target_m` deep (`p`
+    /// itself counts). Stops at the first such point.
+    pub fn climbs_to(&self, p: Coord, climb_m: f64, steps: usize, target_m: f64) -> bool {
         let h = self.cell_m / 2.0;
         let step = climb_m / steps.max(1) as f64;
         let mut q = p;
-        let mut best = self.depth_at(q);
         for _ in 0..steps.max(1) {
             let gx = self.depth_at(Coord { x: q.x + h, y: q.y })
                 - self.depth_at(Coord { x: q.x - h, y: q.y });
@@ -223,9 +244,11 @@ impl Field {
                 x: q.x + gx / g * step,
                 y: q.y + gy / g * step,
             };
-            best = best.max(self.depth_at(q));
+            if self.depth_at(q) >= target_m {
+                return true;
+            }
         }
-        best
+        self.depth_at(p) >= target_m
     }
 
     /// The deepest node's depth, metres (0 for an empty region).
@@ -241,20 +264,30 @@ impl Field {
     }
 
     /// Depth interpolated bilinearly at `p` (negative outside the grid).
+    #[inline]
     pub fn depth_at(&self, p: Coord) -> f64 {
         let u = (p.x - self.x0) / self.cell_m;
         let v = (p.y - self.y0) / self.cell_m;
-        if !(u >= 0.0 && v >= 0.0) || self.nx < 2 || self.ny < 2 {
+        // Inside the grid's last cell at most (false for NaN, and for any grid of fewer than
+        // two nodes a side).
+        let in_grid = u >= 0.0
+            && v >= 0.0
+            && u < self.nx.saturating_sub(1) as f64
+            && v < self.ny.saturating_sub(1) as f64;
+        if !in_grid {
             return -self.cell_m;
         }
-        let (i, j) = (u.floor() as usize, v.floor() as usize);
-        if i + 1 >= self.nx || j + 1 >= self.ny {
-            return -self.cell_m;
-        }
+        // Truncation is the floor here (both are non-negative and small).
+        let (i, j) = (u as i64 as usize, v as i64 as usize);
         let (fu, fv) = (u - i as f64, v - j as f64);
-        let d = |i: usize, j: usize| self.depth[j * self.nx + i];
-        (1.0 - fv) * ((1.0 - fu) * d(i, j) + fu * d(i + 1, j))
-            + fv * ((1.0 - fu) * d(i, j + 1) + fu * d(i + 1, j + 1))
+        let at = j * self.nx + i;
+        let (Some(lo), Some(hi)) = (
+            self.depth.get(at..at + 2),
+            self.depth.get(at + self.nx..at + self.nx + 2),
+        ) else {
+            return -self.cell_m;
+        };
+        (1.0 - fv) * ((1.0 - fu) * lo[0] + fu * lo[1]) + fv * ((1.0 - fu) * hi[0] + fu * hi[1])
     }
 
     /// The contours of every level in `levels` (ascending), one list per level. The levels are
@@ -268,6 +301,13 @@ impl Field {
         let (nx, ny) = (self.nx, self.ny);
         // Cells by the levels that cross them (counting sort by level): each cell with the
         // levels L it holds, lo < L <= hi of its corners; rows in bands on the cores.
+        // The levels' mean step: a guess of where a depth falls among them, corrected by a
+        // short walk (the levels are evenly spaced when filling).
+        let step = if levels.len() > 1 {
+            (levels[levels.len() - 1] - levels[0]) / (levels.len() - 1) as f64
+        } else {
+            0.0
+        };
         let rows: Vec<usize> = (0..ny - 1).step_by(64).collect();
         let crossed: Vec<Vec<(u32, u32, u32)>> = crate::par::map(&rows, |&j0| {
             let mut mine = Vec::new();
@@ -280,9 +320,15 @@ impl Field {
                     if hi < levels[0] || lo >= levels[levels.len() - 1] {
                         continue;
                     }
-                    let a = levels.partition_point(|&l| l <= lo);
-                    let b = levels.partition_point(|&l| l <= hi);
-                    if a < b {
+                    let a = first_above(levels, lo, step);
+                    if a == levels.len() || levels[a] > hi {
+                        continue;
+                    }
+                    let mut b = a + 1;
+                    while b < levels.len() && levels[b] <= hi {
+                        b += 1;
+                    }
+                    {
                         mine.push(((cj * nx + ci) as u32, a as u32, b as u32));
                     }
                 }
@@ -375,6 +421,9 @@ impl Field {
     fn crossing_seg(&self, e: usize, p: Coord) -> u32 {
         let (a, b) = self.edge_nodes(e);
         let (sa, sb) = (self.near[a], self.near[b]);
+        if sa == sb {
+            return sa;
+        }
         let d = |s: u32| {
             if s == NONE {
                 f64::INFINITY
@@ -479,18 +528,22 @@ impl Field {
         out
     }
 
-    fn crossing_point(&self, e: usize, level: f64) -> Coord {
-        let (a, b) = self.edge_nodes(e);
-        let (fa, fb) = (self.depth[a], self.depth[b]);
+    /// Where the contour at `level` crosses the edge on `side` of cell (ci, cj), interpolated
+    /// linearly between the edge's nodes.
+    fn crossing_point_at(&self, ci: usize, cj: usize, side: usize, level: f64) -> Coord {
+        let ((ai, aj), (bi, bj)) = match side {
+            0 => ((ci, cj), (ci + 1, cj)),
+            1 => ((ci + 1, cj), (ci + 1, cj + 1)),
+            2 => ((ci, cj + 1), (ci + 1, cj + 1)),
+            _ => ((ci, cj), (ci, cj + 1)),
+        };
+        let (fa, fb) = (self.depth[aj * self.nx + ai], self.depth[bj * self.nx + bi]);
         let t = if (fb - fa).abs() > 1e-12 {
             ((level - fa) / (fb - fa)).clamp(0.0, 1.0)
         } else {
             0.5
         };
-        let (pa, pb) = (
-            self.node(a % self.nx, a / self.nx),
-            self.node(b % self.nx, b / self.nx),
-        );
+        let (pa, pb) = (self.node(ai, aj), self.node(bi, bj));
         Coord {
             x: pa.x + t * (pb.x - pa.x),
             y: pa.y + t * (pb.y - pa.y),
@@ -520,7 +573,7 @@ impl Field {
             }
             seen[e_in] = true;
             touched.push(e_in);
-            ring.push(self.crossing_point(e_in, level));
+            ring.push(self.crossing_point_at(ci, cj, entry, level));
             seg_of.push(self.crossing_seg(e_in, ring[ring.len() - 1]));
             let exit = self.exit_side(ci, cj, entry, level);
             let e_out = self.edge_id(ci, cj, exit);
@@ -614,6 +667,26 @@ impl Field {
             (entry + 1) % 4
         }
     }
+}
+
+/// The index of the first of the ascending `levels` above `x` (`levels.partition_point(|&l| l
+/// <= x)`), from a guess by the levels' mean `step`, walked to the answer.
+fn first_above(levels: &[f64], x: f64, step: f64) -> usize {
+    let n = levels.len();
+    let guess = if step > 0.0 {
+        ((x - levels[0]) / step).clamp(0.0, n as f64)
+    } else {
+        0.0
+    };
+    // `as` saturates; the guess is within 0..=n.
+    let mut k = (guess as usize).min(n);
+    while k < n && levels[k] <= x {
+        k += 1;
+    }
+    while k > 0 && levels[k - 1] > x {
+        k -= 1;
+    }
+    k
 }
 
 /// Nodes inside the region (even-odd rule over all rings), by scanlines through the node rows.
