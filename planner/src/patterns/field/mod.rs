@@ -128,83 +128,75 @@ impl Field {
                 }
             }
         }
-        // Propagate nearest segments: down-right then up-left, each row both ways. A node
-        // measures each of its neighbours' segments once (neighbours often share one) unless
-        // it has that segment already.
-        let try_all = |best: &mut [f64], near: &mut [u32], id: usize, from: &[usize], p: Coord| {
-            let mut tried = [NONE; 4];
-            for (k, &f) in from.iter().enumerate() {
-                let s = near[f];
-                if s == NONE || s == near[id] || tried[..k].contains(&s) {
-                    continue;
-                }
-                tried[k] = s;
-                let (a, b) = segs[s as usize];
-                let d2 = seg_dist2(p, a, b);
-                if d2 < best[id] {
-                    best[id] = d2;
-                    near[id] = s;
-                }
-            }
-        };
+        // Propagate nearest segments: down-right then up-left, each row both ways.
         for j in 0..ny {
+            let (done, rest) = near.split_at_mut(j * nx);
+            let row = &mut rest[..nx];
+            let up = done.get(done.len().saturating_sub(nx)..).filter(|_| j > 0);
+            let brow = &mut best[j * nx..(j + 1) * nx];
+            let y = y0 + j as f64 * c;
             for i in 0..nx {
-                let id = j * nx + i;
-                let p = node(i, j);
-                let mut from = [0usize; 4];
-                let mut n_from = 0;
+                let mut cands = [NONE; 4];
                 if i > 0 {
-                    from[n_from] = id - 1;
-                    n_from += 1;
+                    cands[0] = row[i - 1];
                 }
-                if j > 0 {
-                    let up = id - nx;
-                    from[n_from] = up;
-                    n_from += 1;
+                if let Some(up) = up {
+                    cands[1] = up[i];
                     if i > 0 {
-                        from[n_from] = up - 1;
-                        n_from += 1;
+                        cands[2] = up[i - 1];
                     }
                     if i + 1 < nx {
-                        from[n_from] = up + 1;
-                        n_from += 1;
+                        cands[3] = up[i + 1];
                     }
                 }
-                try_all(&mut best, &mut near, id, &from[..n_from], p);
+                let p = Coord {
+                    x: x0 + i as f64 * c,
+                    y,
+                };
+                relax(p, &mut brow[i], &mut row[i], cands, &segs);
             }
             for i in (0..nx.saturating_sub(1)).rev() {
-                let id = j * nx + i;
-                try_all(&mut best, &mut near, id, &[id + 1], node(i, j));
+                let p = Coord {
+                    x: x0 + i as f64 * c,
+                    y,
+                };
+                let cands = [row[i + 1], NONE, NONE, NONE];
+                relax(p, &mut brow[i], &mut row[i], cands, &segs);
             }
         }
         for j in (0..ny).rev() {
+            let (head, below) = near.split_at_mut((j + 1) * nx);
+            let row = &mut head[j * nx..];
+            let down = below.get(..nx);
+            let brow = &mut best[j * nx..(j + 1) * nx];
+            let y = y0 + j as f64 * c;
             for i in (0..nx).rev() {
-                let id = j * nx + i;
-                let p = node(i, j);
-                let mut from = [0usize; 4];
-                let mut n_from = 0;
+                let mut cands = [NONE; 4];
                 if i + 1 < nx {
-                    from[n_from] = id + 1;
-                    n_from += 1;
+                    cands[0] = row[i + 1];
                 }
-                if j + 1 < ny {
-                    let down = id + nx;
-                    from[n_from] = down;
-                    n_from += 1;
+                if let Some(down) = down {
+                    cands[1] = down[i];
                     if i + 1 < nx {
-                        from[n_from] = down + 1;
-                        n_from += 1;
+                        cands[2] = down[i + 1];
                     }
                     if i > 0 {
-                        from[n_from] = down - 1;
-                        n_from += 1;
+                        cands[3] = down[i - 1];
                     }
                 }
-                try_all(&mut best, &mut near, id, &from[..n_from], p);
+                let p = Coord {
+                    x: x0 + i as f64 * c,
+                    y,
+                };
+                relax(p, &mut brow[i], &mut row[i], cands, &segs);
             }
             for i in 1..nx {
-                let id = j * nx + i;
-                try_all(&mut best, &mut near, id, &[id - 1], node(i, j));
+                let p = Coord {
+                    x: x0 + i as f64 * c,
+                    y,
+                };
+                let cands = [row[i - 1], NONE, NONE, NONE];
+                relax(p, &mut brow[i], &mut row[i], cands, &segs);
             }
         }
         let depth = best
@@ -328,9 +320,7 @@ impl Field {
                     while b < levels.len() && levels[b] <= hi {
                         b += 1;
                     }
-                    {
-                        mine.push(((cj * nx + ci) as u32, a as u32, b as u32));
-                    }
+                    mine.push(((cj * nx + ci) as u32, a as u32, b as u32));
                 }
             }
             mine
@@ -415,24 +405,6 @@ impl Field {
     fn crosses(&self, e: usize, level: f64) -> bool {
         let (a, b) = self.edge_nodes(e);
         (self.depth[a] >= level) != (self.depth[b] >= level)
-    }
-
-    /// The nearer to `p` of the nearest segments of an edge's two nodes.
-    fn crossing_seg(&self, e: usize, p: Coord) -> u32 {
-        let (a, b) = self.edge_nodes(e);
-        let (sa, sb) = (self.near[a], self.near[b]);
-        if sa == sb {
-            return sa;
-        }
-        let d = |s: u32| {
-            if s == NONE {
-                f64::INFINITY
-            } else {
-                let (u, v) = self.segs[s as usize];
-                seg_dist2(p, u, v)
-            }
-        };
-        if d(sa) <= d(sb) { sa } else { sb }
     }
 
     /// Whether `p` is at least `level` from every boundary segment nearest to a node around it
@@ -528,26 +500,56 @@ impl Field {
         out
     }
 
-    /// Where the contour at `level` crosses the edge on `side` of cell (ci, cj), interpolated
-    /// linearly between the edge's nodes.
-    fn crossing_point_at(&self, ci: usize, cj: usize, side: usize, level: f64) -> Coord {
-        let ((ai, aj), (bi, bj)) = match side {
-            0 => ((ci, cj), (ci + 1, cj)),
-            1 => ((ci + 1, cj), (ci + 1, cj + 1)),
-            2 => ((ci, cj + 1), (ci + 1, cj + 1)),
-            _ => ((ci, cj), (ci, cj + 1)),
+    /// One step of a trace through cell (ci, cj), entered on side `entry`: where the contour
+    /// at `level` crosses that side (interpolated linearly between its nodes), the nearer to
+    /// that point of the two nodes' nearest boundary segments, and the side the contour
+    /// leaves by; the cell's corners read once.
+    fn cell_step(&self, ci: usize, cj: usize, entry: usize, level: f64) -> (Coord, u32, usize) {
+        let nx = self.nx;
+        // Corners counter-clockwise from bottom-left.
+        let ids = [
+            cj * nx + ci,
+            cj * nx + ci + 1,
+            (cj + 1) * nx + ci + 1,
+            (cj + 1) * nx + ci,
+        ];
+        let v = ids.map(|id| self.depth[id]);
+        // The entry edge's nodes, in the order of `edge_nodes` (left to right, bottom to top).
+        let (a, b) = match entry {
+            0 => (0, 1),
+            1 => (1, 2),
+            2 => (3, 2),
+            _ => (0, 3),
         };
-        let (fa, fb) = (self.depth[aj * self.nx + ai], self.depth[bj * self.nx + bi]);
+        let (fa, fb) = (v[a], v[b]);
         let t = if (fb - fa).abs() > 1e-12 {
             ((level - fa) / (fb - fa)).clamp(0.0, 1.0)
         } else {
             0.5
         };
-        let (pa, pb) = (self.node(ai, aj), self.node(bi, bj));
-        Coord {
+        let corner = |k: usize| match k {
+            0 => self.node(ci, cj),
+            1 => self.node(ci + 1, cj),
+            2 => self.node(ci + 1, cj + 1),
+            _ => self.node(ci, cj + 1),
+        };
+        let (pa, pb) = (corner(a), corner(b));
+        let p = Coord {
             x: pa.x + t * (pb.x - pa.x),
             y: pa.y + t * (pb.y - pa.y),
-        }
+        };
+        let (sa, sb) = (self.near[ids[a]], self.near[ids[b]]);
+        let seg = if sa == sb {
+            sa
+        } else {
+            let d = |s: u32| {
+                self.segs
+                    .get(s as usize)
+                    .map_or(f64::INFINITY, |&(u, w)| seg_dist2(p, u, w))
+            };
+            if d(sa) <= d(sb) { sa } else { sb }
+        };
+        (p, seg, exit_of(v, entry, level))
     }
 
     /// Follows the contour at `level` from the crossing on `side` of cell (ci, cj) through the
@@ -573,9 +575,9 @@ impl Field {
             }
             seen[e_in] = true;
             touched.push(e_in);
-            ring.push(self.crossing_point_at(ci, cj, entry, level));
-            seg_of.push(self.crossing_seg(e_in, ring[ring.len() - 1]));
-            let exit = self.exit_side(ci, cj, entry, level);
+            let (p, seg, exit) = self.cell_step(ci, cj, entry, level);
+            ring.push(p);
+            seg_of.push(seg);
             let e_out = self.edge_id(ci, cj, exit);
             if e_out == start {
                 break;
@@ -632,39 +634,70 @@ impl Field {
         }
         ring
     }
+}
 
-    /// The side the contour leaves cell (ci, cj) by, having entered on `entry`.
-    fn exit_side(&self, ci: usize, cj: usize, entry: usize, level: f64) -> usize {
-        let d = |i: usize, j: usize| self.depth[j * self.nx + i];
-        // Corners counter-clockwise from bottom-left; side k joins corner k and k + 1.
-        let v = [d(ci, cj), d(ci + 1, cj), d(ci + 1, cj + 1), d(ci, cj + 1)];
-        let up = v.map(|x| x >= level);
-        let mut crossed = [0usize; 4];
-        let mut n = 0;
-        for k in 0..4 {
-            if up[k] != up[(k + 1) % 4] {
-                crossed[n] = k;
-                n += 1;
-            }
+/// The side a contour at `level` leaves a cell by, having entered on `entry`, from the depths
+/// `v` at the cell's corners (counter-clockwise from bottom-left; side k joins corners k and
+/// k + 1).
+fn exit_of(v: [f64; 4], entry: usize, level: f64) -> usize {
+    let up = v.map(|x| x >= level);
+    let mut crossed = [0usize; 4];
+    let mut n = 0;
+    for k in 0..4 {
+        if up[k] != up[(k + 1) % 4] {
+            crossed[n] = k;
+            n += 1;
         }
-        if n == 2 {
-            return if crossed[0] == entry {
-                crossed[1]
-            } else {
-                crossed[0]
-            };
-        }
-        // Saddle: the centre decides which corners join.
-        let centre_up = (v[0] + v[1] + v[2] + v[3]) / 4.0 >= level;
-        // If the centre is with the corners that are up, the up corners connect through it,
-        // and each crossing pairs with the side that keeps the down corner cut off.
-        // Side k joins corners k and k + 1; of the two, the lone one differs from the centre,
-        // and the contour leaves by the lone corner's other side.
-        if up[(entry + 1) % 4] == centre_up {
-            // Corner k is lone: its sides are k - 1 and k.
-            (entry + 3) % 4
+    }
+    if n == 2 {
+        return if crossed[0] == entry {
+            crossed[1]
         } else {
-            (entry + 1) % 4
+            crossed[0]
+        };
+    }
+    // Saddle: the centre decides which corners join.
+    let centre_up = (v[0] + v[1] + v[2] + v[3]) / 4.0 >= level;
+    // If the centre is with the corners that are up, the up corners connect through it,
+    // and each crossing pairs with the side that keeps the down corner cut off.
+    // Side k joins corners k and k + 1; of the two, the lone one differs from the centre,
+    // and the contour leaves by the lone corner's other side.
+    if up[(entry + 1) % 4] == centre_up {
+        // Corner k is lone: its sides are k - 1 and k.
+        (entry + 3) % 4
+    } else {
+        (entry + 1) % 4
+    }
+}
+
+/// One node's step of the propagation: the node at `p` takes the nearest of its neighbours'
+/// segments `cands` (`NONE` for none), in order, measuring each once (neighbours often share
+/// one) unless it has that segment already.
+#[expect(
+    clippy::inline_always,
+    reason = "called twice per node of a 1.5 M-node grid, and mostly returns at once"
+)]
+#[inline(always)]
+fn relax(p: Coord, best: &mut f64, near: &mut u32, cands: [u32; 4], segs: &[(Coord, Coord)]) {
+    // Most nodes have their neighbours' segment already.
+    let own = *near;
+    if cands.iter().all(|&s| s == NONE || s == own) {
+        return;
+    }
+    let mut tried = [NONE; 4];
+    for k in 0..4 {
+        let s = cands[k];
+        if s == NONE || s == *near || tried[..k].contains(&s) {
+            continue;
+        }
+        tried[k] = s;
+        let Some(&(a, b)) = segs.get(s as usize) else {
+            continue;
+        };
+        let d2 = seg_dist2(p, a, b);
+        if d2 < *best {
+            *best = d2;
+            *near = s;
         }
     }
 }
