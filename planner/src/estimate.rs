@@ -319,10 +319,33 @@ fn coverage_in(
         .step_by(128)
         .map(|c| &groups[c..=(c + 128).min(nrows_hit)])
         .collect();
+    let ends = |leg: usize| -> (Uv, Uv) {
+        if uv.len() == 1 {
+            (uv[0], uv[0])
+        } else {
+            (uv[leg], uv[leg + 1])
+        }
+    };
+    // The interval of the row `v = y` within `r` of a leg.
+    let leg_row = |leg: usize, r: f64, y: f64| -> Option<(f64, f64)> {
+        let (a, b) = ends(leg);
+        if (a.v - b.v).abs() <= 0.0 {
+            // A transect: the row meets its capsule in one interval.
+            let dy = y - a.v;
+            (dy.abs() <= r).then(|| {
+                let w = (r * r - dy * dy).sqrt();
+                (a.u.min(b.u) - w, a.u.max(b.u) + w)
+            })
+        } else {
+            capsule_row(a, b, r, y)
+        }
+    };
     let per_row = crate::par::map(&chunks, |bounds| {
         let mut out: Vec<[f64; 2]> = Vec::with_capacity(bounds.len());
         let mut iv: Vec<(f64, f64)> = Vec::new();
         let mut merged: Vec<(f64, f64)> = Vec::new();
+        let mut gaps: Vec<Gap> = Vec::new();
+        let mut wide: Vec<(f64, f64)> = Vec::new();
         let Some(&p0) = bounds.first() else {
             return out;
         };
@@ -337,59 +360,62 @@ fn coverage_in(
             while re < rows.len() && rows[re].line == k {
                 re += 1;
             }
-            let row_len: f64 = rows[rs..re].iter().map(|s| s.u1 - s.u0).sum();
             let y = row_v(k as usize);
-            let mut full = false;
             let mut row = [0.0; 2];
-            for ri in order {
-                if full {
-                    row[ri] = row_len;
-                    continue;
+            // The smaller radius over the whole row.
+            let [small, large] = order;
+            iv.clear();
+            for &(_, leg) in &pairs[p..q] {
+                if let Some(x) = leg_row(leg as usize, radii[small], y) {
+                    iv.push(x);
                 }
-                let r = radii[ri];
+            }
+            union_sorted(&mut iv, &mut merged);
+            gaps.clear();
+            let inside = rows[rs..re].iter().map(|s| (s.u0, s.u1));
+            let covered = overlap_and_gaps(&merged, inside, Some(&mut gaps));
+            row[small] = covered;
+            // The larger radius covers what the smaller does and more: only the gaps the
+            // smaller leaves are measured again. A leg's interval at the larger radius reaches
+            // at least `slack` past its interval at the smaller one (a point that far along the
+            // row is within the larger radius), so a gap between legs' intervals no wider than
+            // that reach from its sides is covered; the others are measured with the legs that
+            // can reach them.
+            let slack = radii[large] - radii[small];
+            let mut extra = 0.0;
+            wide.clear();
+            for g in &gaps {
+                let reach = f64::from(u8::from(g.lo_cov) + u8::from(g.hi_cov)) * slack;
+                if g.hi - g.lo <= reach {
+                    extra += g.hi - g.lo;
+                } else {
+                    wide.push((g.lo, g.hi));
+                }
+            }
+            if let (Some(g0), Some(g1)) = (wide.first(), wide.last()) {
+                let (g_lo, g_hi) = (g0.0, g1.1);
+                let r = radii[large];
                 iv.clear();
                 for &(_, leg) in &pairs[p..q] {
                     let leg = leg as usize;
-                    let (a, b) = if uv.len() == 1 {
-                        (uv[0], uv[0])
-                    } else {
-                        (uv[leg], uv[leg + 1])
-                    };
-                    if (a.v - b.v).abs() <= 0.0 {
-                        // A transect: the row meets its capsule in one interval.
-                        let dy = y - a.v;
-                        if dy.abs() <= r {
-                            let w = (r * r - dy * dy).sqrt();
-                            iv.push((a.u.min(b.u) - w, a.u.max(b.u) + w));
-                        }
-                    } else if let Some(x) = capsule_row(a, b, r, y) {
+                    let (a, b) = ends(leg);
+                    let (lo, hi) = (a.u.min(b.u) - r, a.u.max(b.u) + r);
+                    if hi < g_lo || lo > g_hi {
+                        continue;
+                    }
+                    // Reaches a gap's span: the first gap ending after `lo` starts before `hi`.
+                    let k = wide.partition_point(|g| g.1 < lo);
+                    if k == wide.len() || wide[k].0 > hi {
+                        continue;
+                    }
+                    if let Some(x) = leg_row(leg, r, y) {
                         iv.push(x);
                     }
                 }
-                iv.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-                // Union of the intervals, intersected with the inside pieces of the row.
-                merged.clear();
-                for &(a, b) in &iv {
-                    match merged.last_mut() {
-                        Some(last) if a <= last.1 => last.1 = last.1.max(b),
-                        _ => merged.push((a, b)),
-                    }
-                }
-                let mut row_covered = 0.0;
-                let (mut i, mut j) = (0, rs);
-                while i < merged.len() && j < re {
-                    let (a, b) = merged[i];
-                    let (c, d) = (rows[j].u0, rows[j].u1);
-                    let lo = a.max(c);
-                    let hi = b.min(d);
-                    if hi > lo {
-                        row_covered += hi - lo;
-                    }
-                    if b < d { i += 1 } else { j += 1 }
-                }
-                row[ri] = row_covered;
-                full = row_covered >= row_len;
+                union_sorted(&mut iv, &mut merged);
+                extra += overlap_and_gaps(&merged, wide.iter().copied(), None);
             }
+            row[large] = covered + extra;
             out.push(row);
         }
         out
@@ -400,6 +426,83 @@ fn coverage_in(
         covered[1] += row[1];
     }
     [covered[0] / inside_total, covered[1] / inside_total]
+}
+
+/// The union of the intervals `iv` (sorted here) into `merged`, in order.
+fn union_sorted(iv: &mut [(f64, f64)], merged: &mut Vec<(f64, f64)>) {
+    iv.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    merged.clear();
+    for &(a, b) in iv.iter() {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+}
+
+/// A stretch of a row inside the region that the smaller radius leaves uncovered; `lo_cov`
+/// and `hi_cov` say whether a leg's interval ends (or starts) there, rather than the region.
+#[derive(Clone, Copy)]
+struct Gap {
+    lo: f64,
+    hi: f64,
+    lo_cov: bool,
+    hi_cov: bool,
+}
+
+/// The length of the sorted disjoint intervals `covered` within the sorted disjoint pieces
+/// `inside`, and (into `gaps`, in order) the parts of `inside` they leave.
+fn overlap_and_gaps(
+    covered: &[(f64, f64)],
+    inside: impl IntoIterator<Item = (f64, f64)>,
+    mut gaps: Option<&mut Vec<Gap>>,
+) -> f64 {
+    let mut total = 0.0;
+    let mut ci = 0;
+    let mut gap = |g: Gap| {
+        if let Some(out) = gaps.as_mut() {
+            out.push(g);
+        }
+    };
+    for (mut at, end) in inside {
+        let mut at_cov = false;
+        while ci < covered.len() && covered[ci].1 <= at {
+            ci += 1;
+        }
+        let mut k = ci;
+        while k < covered.len() && covered[k].0 < end {
+            let (a, b) = covered[k];
+            if a > at {
+                gap(Gap {
+                    lo: at,
+                    hi: a,
+                    lo_cov: at_cov,
+                    hi_cov: true,
+                });
+            }
+            let hi = b.min(end);
+            if hi > a.max(at) {
+                total += hi - a.max(at);
+            }
+            if b > at {
+                at = b;
+                at_cov = true;
+            }
+            if b >= end {
+                break;
+            }
+            k += 1;
+        }
+        if at < end {
+            gap(Gap {
+                lo: at,
+                hi: end,
+                lo_cov: at_cov,
+                hi_cov: false,
+            });
+        }
+    }
+    total
 }
 
 /// Coverage of a survey path: (camera footprint share, half-spacing share). For passes of

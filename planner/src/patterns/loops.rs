@@ -3,7 +3,7 @@
 
 use geo::Coord;
 
-use super::rings::inset_loops;
+use super::rings::{Depth, inset_loops};
 use super::{Gen, SurveyPath};
 use crate::area::Area;
 use crate::sweep::{FreeSpace, Rings, Rot, fast_len};
@@ -41,29 +41,69 @@ pub(crate) fn loops(
         Rings::from_multipolygon(area.free_local(), rot),
         g.spacing_m,
     );
+    // The pieces in the order they are flown (each ring closed, from its vertex nearest to
+    // where the last piece ended), then the connectors between them, routed on the cores
+    // there are: a connector's ends do not depend on the routes before it.
+    let pieces = flight_order(depths, g.home);
+    let ends: Vec<Option<(Coord, Coord)>> = pieces
+        .windows(2)
+        .map(|w| Some((*w[0].last()?, *w[1].first()?)))
+        .collect();
+    // Grid searches' memory, one per search running at a time.
+    let scratches = std::sync::Mutex::new(Vec::<super::field::RouteScratch>::new());
+    let routes = crate::par::map(&ends, |&ends| {
+        let (prev, to) = ends?;
+        // The region's router skips rings of more than a few hundred vertices; the
+        // field's grid goes around them.
+        fs.route_any(rot.fwd(prev), rot.fwd(to))
+            .map(|v| v.into_iter().map(|q| rot.inv(q)).collect::<Vec<_>>())
+            .or_else(|| {
+                let field = insets.field.as_ref()?;
+                let clear = |p: Coord, q: Coord| fs.clear(rot.fwd(p), rot.fwd(q));
+                let mut scratch = scratches
+                    .lock()
+                    .map(|mut s| s.pop())
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                let via = field.route(prev, to, 1.0, clear, &mut scratch);
+                if let Ok(mut s) = scratches.lock() {
+                    s.push(scratch);
+                }
+                via
+            })
+    });
     let mut path = SurveyPath::default();
-    let mut pos: Option<Coord> = g.home;
-    let scratch = std::cell::RefCell::new(super::field::RouteScratch::default());
-    let join = |path: &mut SurveyPath, to: Coord| {
-        if let Some(prev) = path.points.last().copied() {
-            // The region's router skips rings of more than a few hundred vertices; the
-            // field's grid goes around them.
-            let via = fs
-                .route_any(rot.fwd(prev), rot.fwd(to))
-                .map(|v| v.into_iter().map(|q| rot.inv(q)).collect::<Vec<_>>())
-                .or_else(|| {
-                    let field = insets.field.as_ref()?;
-                    let clear = |p: Coord, q: Coord| fs.clear(rot.fwd(p), rot.fwd(q));
-                    field.route(prev, to, 1.0, clear, &mut scratch.borrow_mut())
-                });
-            match via {
-                Some(via) => path.points.extend(via),
-                None => path.unrouted += 1,
+    for (k, piece) in pieces.iter().enumerate() {
+        if k > 0 {
+            match routes.get(k - 1) {
+                Some(Some(via)) => path.points.extend_from_slice(via),
+                _ => path.unrouted += 1,
             }
         }
-    };
+        path.points.extend_from_slice(piece);
+    }
+    if path.points.is_empty() {
+        // Narrower than a spacing: fly the centre line of the area once around.
+        if let Some(poly) = area.free_local().0.first() {
+            path.points.extend(poly.exterior().0.iter().copied());
+        }
+    }
+    if !closed && !spiral_inward {
+        // Outward (the design's "outward expanding"): the same rings from the centre out.
+        path.points.reverse();
+    }
+    path
+}
+
+/// The rings and open pieces of every depth as flown, outer depth first: each ring closed
+/// from its vertex nearest to where the previous piece ended (the nearest ring first), then
+/// the depth's open pieces, each from its end nearer to there.
+fn flight_order(depths: &[Depth], home: Option<Coord>) -> Vec<Vec<Coord>> {
+    let mut pieces: Vec<Vec<Coord>> = Vec::new();
+    let mut pos: Option<Coord> = home;
     for d in depths {
-        let mut level = d.rings.clone();
+        let mut level: Vec<&Vec<Coord>> = d.rings.iter().collect();
         while !level.is_empty() {
             // Nearest loop (by its nearest vertex) to where we are.
             let here = pos.unwrap_or(level[0][0]);
@@ -78,12 +118,12 @@ pub(crate) fn loops(
             }
             let lp = level.swap_remove(best.1);
             let n = lp.len();
-            join(&mut path, lp[best.2]);
-            path.points.extend((0..=n).map(|k| lp[(best.2 + k) % n]));
-            pos = path.points.last().copied();
+            let ring: Vec<Coord> = (0..=n).map(|k| lp[(best.2 + k) % n]).collect();
+            pos = ring.last().copied();
+            pieces.push(ring);
         }
         // Open pieces along the region's middle, each from its end nearer to where we are.
-        let mut open = d.open.clone();
+        let mut open: Vec<&Vec<Coord>> = d.open.iter().collect();
         while !open.is_empty() {
             let here = pos.unwrap_or(open[0][0]);
             let dist = |c: Coord| fast_len(c.x - here.x, c.y - here.y);
@@ -95,26 +135,15 @@ pub(crate) fn loops(
                     }
                 }
             }
-            let mut piece = open.swap_remove(bi);
+            let mut piece = open.swap_remove(bi).clone();
             if rev {
                 piece.reverse();
             }
-            join(&mut path, piece[0]);
-            path.points.extend_from_slice(&piece);
-            pos = path.points.last().copied();
+            pos = piece.last().copied();
+            pieces.push(piece);
         }
     }
-    if path.points.is_empty() {
-        // Narrower than a spacing: fly the centre line of the area once around.
-        if let Some(poly) = area.free_local().0.first() {
-            path.points.extend(poly.exterior().0.iter().copied());
-        }
-    }
-    if !closed && !spiral_inward {
-        // Outward (the design's "outward expanding"): the same rings from the centre out.
-        path.points.reverse();
-    }
-    path
+    pieces
 }
 
 #[cfg(test)]

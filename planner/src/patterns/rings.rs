@@ -104,8 +104,8 @@ pub(super) fn inset_loops(
                     .map(|&q| {
                         // Short of the next ring half a spacing up the slope, and still short a
                         // spacing along the ridge (a corner of the rings rises to it there).
-                        field.climb_m(q, half, 1) < next_level - tol
-                            && field.climb_m(q, spacing_m, 4) < next_level - tol
+                        !field.climbs_to(q, half, 1, next_level - tol)
+                            && !field.climbs_to(q, spacing_m, 4, next_level - tol)
                     })
                     .collect();
                 if exposed.iter().all(|&e| e) {
@@ -343,12 +343,13 @@ fn corner_reaches(region: &MultiPolygon, reach_m: f64, rings: &mut [Vec<Coord>])
                 let mut best = (f64::INFINITY, 0, 0);
                 for (ri, r) in rings.iter().enumerate() {
                     for (vi, v) in r.iter().enumerate() {
-                        let d = fast_len(v.x - t.x, v.y - t.y);
-                        if d < best.0 {
-                            best = (d, ri, vi);
+                        let d2 = (v.x - t.x) * (v.x - t.x) + (v.y - t.y) * (v.y - t.y);
+                        if d2 < best.0 {
+                            best = (d2, ri, vi);
                         }
                     }
                 }
+                best.0 = best.0.sqrt();
                 if best.0 <= reach_m * 1.02 || !best.0.is_finite() {
                     continue;
                 }

@@ -129,61 +129,74 @@ impl Field {
             }
         }
         // Propagate nearest segments: down-right then up-left, each row both ways.
-        let try_from = |best: &mut [f64], near: &mut [u32], id: usize, from: usize, p: Coord| {
-            let s = near[from];
-            if s != NONE && s != near[id] {
-                let (a, b) = segs[s as usize];
-                let d2 = seg_dist2(p, a, b);
-                if d2 < best[id] {
-                    best[id] = d2;
-                    near[id] = s;
-                }
-            }
-        };
         for j in 0..ny {
+            let (done, rest) = near.split_at_mut(j * nx);
+            let row = &mut rest[..nx];
+            let up = done.get(done.len().saturating_sub(nx)..).filter(|_| j > 0);
+            let brow = &mut best[j * nx..(j + 1) * nx];
+            let y = y0 + j as f64 * c;
             for i in 0..nx {
-                let id = j * nx + i;
-                let p = node(i, j);
+                let mut cands = [NONE; 4];
                 if i > 0 {
-                    try_from(&mut best, &mut near, id, id - 1, p);
+                    cands[0] = row[i - 1];
                 }
-                if j > 0 {
-                    let up = id - nx;
-                    try_from(&mut best, &mut near, id, up, p);
+                if let Some(up) = up {
+                    cands[1] = up[i];
                     if i > 0 {
-                        try_from(&mut best, &mut near, id, up - 1, p);
+                        cands[2] = up[i - 1];
                     }
                     if i + 1 < nx {
-                        try_from(&mut best, &mut near, id, up + 1, p);
+                        cands[3] = up[i + 1];
                     }
                 }
+                let p = Coord {
+                    x: x0 + i as f64 * c,
+                    y,
+                };
+                relax(p, &mut brow[i], &mut row[i], cands, &segs);
             }
             for i in (0..nx.saturating_sub(1)).rev() {
-                let id = j * nx + i;
-                try_from(&mut best, &mut near, id, id + 1, node(i, j));
+                let p = Coord {
+                    x: x0 + i as f64 * c,
+                    y,
+                };
+                let cands = [row[i + 1], NONE, NONE, NONE];
+                relax(p, &mut brow[i], &mut row[i], cands, &segs);
             }
         }
         for j in (0..ny).rev() {
+            let (head, below) = near.split_at_mut((j + 1) * nx);
+            let row = &mut head[j * nx..];
+            let down = below.get(..nx);
+            let brow = &mut best[j * nx..(j + 1) * nx];
+            let y = y0 + j as f64 * c;
             for i in (0..nx).rev() {
-                let id = j * nx + i;
-                let p = node(i, j);
+                let mut cands = [NONE; 4];
                 if i + 1 < nx {
-                    try_from(&mut best, &mut near, id, id + 1, p);
+                    cands[0] = row[i + 1];
                 }
-                if j + 1 < ny {
-                    let down = id + nx;
-                    try_from(&mut best, &mut near, id, down, p);
+                if let Some(down) = down {
+                    cands[1] = down[i];
                     if i + 1 < nx {
-                        try_from(&mut best, &mut near, id, down + 1, p);
+                        cands[2] = down[i + 1];
                     }
                     if i > 0 {
-                        try_from(&mut best, &mut near, id, down - 1, p);
+                        cands[3] = down[i - 1];
                     }
                 }
+                let p = Coord {
+                    x: x0 + i as f64 * c,
+                    y,
+                };
+                relax(p, &mut brow[i], &mut row[i], cands, &segs);
             }
             for i in 1..nx {
-                let id = j * nx + i;
-                try_from(&mut best, &mut near, id, id - 1, node(i, j));
+                let p = Coord {
+                    x: x0 + i as f64 * c,
+                    y,
+                };
+                let cands = [row[i - 1], NONE, NONE, NONE];
+                relax(p, &mut brow[i], &mut row[i], cands, &segs);
             }
         }
         let depth = best
@@ -203,13 +216,13 @@ impl Field {
         }
     }
 
-    /// The deepest point reached from `p` by climbing the field's slope for `climb_m` metres
-    /// in `steps` steps (up the slope to a ridge, then along it).
-    pub fn climb_m(&self, p: Coord, climb_m: f64, steps: usize) -> f64 {
+    /// Whether climbing the field's slope from `p` for `climb_m` metres in `steps` steps (up
+    /// the slope to a ridge, then along it) reaches a point at least `target_m` deep (`p`
+    /// itself counts). Stops at the first such point.
+    pub fn climbs_to(&self, p: Coord, climb_m: f64, steps: usize, target_m: f64) -> bool {
         let h = self.cell_m / 2.0;
         let step = climb_m / steps.max(1) as f64;
         let mut q = p;
-        let mut best = self.depth_at(q);
         for _ in 0..steps.max(1) {
             let gx = self.depth_at(Coord { x: q.x + h, y: q.y })
                 - self.depth_at(Coord { x: q.x - h, y: q.y });
@@ -223,9 +236,11 @@ impl Field {
                 x: q.x + gx / g * step,
                 y: q.y + gy / g * step,
             };
-            best = best.max(self.depth_at(q));
+            if self.depth_at(q) >= target_m {
+                return true;
+            }
         }
-        best
+        self.depth_at(p) >= target_m
     }
 
     /// The deepest node's depth, metres (0 for an empty region).
@@ -241,20 +256,30 @@ impl Field {
     }
 
     /// Depth interpolated bilinearly at `p` (negative outside the grid).
+    #[inline]
     pub fn depth_at(&self, p: Coord) -> f64 {
         let u = (p.x - self.x0) / self.cell_m;
         let v = (p.y - self.y0) / self.cell_m;
-        if !(u >= 0.0 && v >= 0.0) || self.nx < 2 || self.ny < 2 {
+        // Inside the grid's last cell at most (false for NaN, and for any grid of fewer than
+        // two nodes a side).
+        let in_grid = u >= 0.0
+            && v >= 0.0
+            && u < self.nx.saturating_sub(1) as f64
+            && v < self.ny.saturating_sub(1) as f64;
+        if !in_grid {
             return -self.cell_m;
         }
-        let (i, j) = (u.floor() as usize, v.floor() as usize);
-        if i + 1 >= self.nx || j + 1 >= self.ny {
-            return -self.cell_m;
-        }
+        // Truncation is the floor here (both are non-negative and small).
+        let (i, j) = (u as i64 as usize, v as i64 as usize);
         let (fu, fv) = (u - i as f64, v - j as f64);
-        let d = |i: usize, j: usize| self.depth[j * self.nx + i];
-        (1.0 - fv) * ((1.0 - fu) * d(i, j) + fu * d(i + 1, j))
-            + fv * ((1.0 - fu) * d(i, j + 1) + fu * d(i + 1, j + 1))
+        let at = j * self.nx + i;
+        let (Some(lo), Some(hi)) = (
+            self.depth.get(at..at + 2),
+            self.depth.get(at + self.nx..at + self.nx + 2),
+        ) else {
+            return -self.cell_m;
+        };
+        (1.0 - fv) * ((1.0 - fu) * lo[0] + fu * lo[1]) + fv * ((1.0 - fu) * hi[0] + fu * hi[1])
     }
 
     /// The contours of every level in `levels` (ascending), one list per level. The levels are
@@ -268,6 +293,13 @@ impl Field {
         let (nx, ny) = (self.nx, self.ny);
         // Cells by the levels that cross them (counting sort by level): each cell with the
         // levels L it holds, lo < L <= hi of its corners; rows in bands on the cores.
+        // The levels' mean step: a guess of where a depth falls among them, corrected by a
+        // short walk (the levels are evenly spaced when filling).
+        let step = if levels.len() > 1 {
+            (levels[levels.len() - 1] - levels[0]) / (levels.len() - 1) as f64
+        } else {
+            0.0
+        };
         let rows: Vec<usize> = (0..ny - 1).step_by(64).collect();
         let crossed: Vec<Vec<(u32, u32, u32)>> = crate::par::map(&rows, |&j0| {
             let mut mine = Vec::new();
@@ -280,11 +312,15 @@ impl Field {
                     if hi < levels[0] || lo >= levels[levels.len() - 1] {
                         continue;
                     }
-                    let a = levels.partition_point(|&l| l <= lo);
-                    let b = levels.partition_point(|&l| l <= hi);
-                    if a < b {
-                        mine.push(((cj * nx + ci) as u32, a as u32, b as u32));
+                    let a = first_above(levels, lo, step);
+                    if a == levels.len() || levels[a] > hi {
+                        continue;
                     }
+                    let mut b = a + 1;
+                    while b < levels.len() && levels[b] <= hi {
+                        b += 1;
+                    }
+                    mine.push(((cj * nx + ci) as u32, a as u32, b as u32));
                 }
             }
             mine
@@ -369,21 +405,6 @@ impl Field {
     fn crosses(&self, e: usize, level: f64) -> bool {
         let (a, b) = self.edge_nodes(e);
         (self.depth[a] >= level) != (self.depth[b] >= level)
-    }
-
-    /// The nearer to `p` of the nearest segments of an edge's two nodes.
-    fn crossing_seg(&self, e: usize, p: Coord) -> u32 {
-        let (a, b) = self.edge_nodes(e);
-        let (sa, sb) = (self.near[a], self.near[b]);
-        let d = |s: u32| {
-            if s == NONE {
-                f64::INFINITY
-            } else {
-                let (u, v) = self.segs[s as usize];
-                seg_dist2(p, u, v)
-            }
-        };
-        if d(sa) <= d(sb) { sa } else { sb }
     }
 
     /// Whether `p` is at least `level` from every boundary segment nearest to a node around it
@@ -479,22 +500,56 @@ impl Field {
         out
     }
 
-    fn crossing_point(&self, e: usize, level: f64) -> Coord {
-        let (a, b) = self.edge_nodes(e);
-        let (fa, fb) = (self.depth[a], self.depth[b]);
+    /// One step of a trace through cell (ci, cj), entered on side `entry`: where the contour
+    /// at `level` crosses that side (interpolated linearly between its nodes), the nearer to
+    /// that point of the two nodes' nearest boundary segments, and the side the contour
+    /// leaves by; the cell's corners read once.
+    fn cell_step(&self, ci: usize, cj: usize, entry: usize, level: f64) -> (Coord, u32, usize) {
+        let nx = self.nx;
+        // Corners counter-clockwise from bottom-left.
+        let ids = [
+            cj * nx + ci,
+            cj * nx + ci + 1,
+            (cj + 1) * nx + ci + 1,
+            (cj + 1) * nx + ci,
+        ];
+        let v = ids.map(|id| self.depth[id]);
+        // The entry edge's nodes, in the order of `edge_nodes` (left to right, bottom to top).
+        let (a, b) = match entry {
+            0 => (0, 1),
+            1 => (1, 2),
+            2 => (3, 2),
+            _ => (0, 3),
+        };
+        let (fa, fb) = (v[a], v[b]);
         let t = if (fb - fa).abs() > 1e-12 {
             ((level - fa) / (fb - fa)).clamp(0.0, 1.0)
         } else {
             0.5
         };
-        let (pa, pb) = (
-            self.node(a % self.nx, a / self.nx),
-            self.node(b % self.nx, b / self.nx),
-        );
-        Coord {
+        let corner = |k: usize| match k {
+            0 => self.node(ci, cj),
+            1 => self.node(ci + 1, cj),
+            2 => self.node(ci + 1, cj + 1),
+            _ => self.node(ci, cj + 1),
+        };
+        let (pa, pb) = (corner(a), corner(b));
+        let p = Coord {
             x: pa.x + t * (pb.x - pa.x),
             y: pa.y + t * (pb.y - pa.y),
-        }
+        };
+        let (sa, sb) = (self.near[ids[a]], self.near[ids[b]]);
+        let seg = if sa == sb {
+            sa
+        } else {
+            let d = |s: u32| {
+                self.segs
+                    .get(s as usize)
+                    .map_or(f64::INFINITY, |&(u, w)| seg_dist2(p, u, w))
+            };
+            if d(sa) <= d(sb) { sa } else { sb }
+        };
+        (p, seg, exit_of(v, entry, level))
     }
 
     /// Follows the contour at `level` from the crossing on `side` of cell (ci, cj) through the
@@ -520,9 +575,9 @@ impl Field {
             }
             seen[e_in] = true;
             touched.push(e_in);
-            ring.push(self.crossing_point(e_in, level));
-            seg_of.push(self.crossing_seg(e_in, ring[ring.len() - 1]));
-            let exit = self.exit_side(ci, cj, entry, level);
+            let (p, seg, exit) = self.cell_step(ci, cj, entry, level);
+            ring.push(p);
+            seg_of.push(seg);
             let e_out = self.edge_id(ci, cj, exit);
             if e_out == start {
                 break;
@@ -579,41 +634,92 @@ impl Field {
         }
         ring
     }
+}
 
-    /// The side the contour leaves cell (ci, cj) by, having entered on `entry`.
-    fn exit_side(&self, ci: usize, cj: usize, entry: usize, level: f64) -> usize {
-        let d = |i: usize, j: usize| self.depth[j * self.nx + i];
-        // Corners counter-clockwise from bottom-left; side k joins corner k and k + 1.
-        let v = [d(ci, cj), d(ci + 1, cj), d(ci + 1, cj + 1), d(ci, cj + 1)];
-        let up = v.map(|x| x >= level);
-        let mut crossed = [0usize; 4];
-        let mut n = 0;
-        for k in 0..4 {
-            if up[k] != up[(k + 1) % 4] {
-                crossed[n] = k;
-                n += 1;
-            }
-        }
-        if n == 2 {
-            return if crossed[0] == entry {
-                crossed[1]
-            } else {
-                crossed[0]
-            };
-        }
-        // Saddle: the centre decides which corners join.
-        let centre_up = (v[0] + v[1] + v[2] + v[3]) / 4.0 >= level;
-        // If the centre is with the corners that are up, the up corners connect through it,
-        // and each crossing pairs with the side that keeps the down corner cut off.
-        // Side k joins corners k and k + 1; of the two, the lone one differs from the centre,
-        // and the contour leaves by the lone corner's other side.
-        if up[(entry + 1) % 4] == centre_up {
-            // Corner k is lone: its sides are k - 1 and k.
-            (entry + 3) % 4
-        } else {
-            (entry + 1) % 4
+/// The side a contour at `level` leaves a cell by, having entered on `entry`, from the depths
+/// `v` at the cell's corners (counter-clockwise from bottom-left; side k joins corners k and
+/// k + 1).
+fn exit_of(v: [f64; 4], entry: usize, level: f64) -> usize {
+    let up = v.map(|x| x >= level);
+    let mut crossed = [0usize; 4];
+    let mut n = 0;
+    for k in 0..4 {
+        if up[k] != up[(k + 1) % 4] {
+            crossed[n] = k;
+            n += 1;
         }
     }
+    if n == 2 {
+        return if crossed[0] == entry {
+            crossed[1]
+        } else {
+            crossed[0]
+        };
+    }
+    // Saddle: the centre decides which corners join.
+    let centre_up = (v[0] + v[1] + v[2] + v[3]) / 4.0 >= level;
+    // If the centre is with the corners that are up, the up corners connect through it,
+    // and each crossing pairs with the side that keeps the down corner cut off.
+    // Side k joins corners k and k + 1; of the two, the lone one differs from the centre,
+    // and the contour leaves by the lone corner's other side.
+    if up[(entry + 1) % 4] == centre_up {
+        // Corner k is lone: its sides are k - 1 and k.
+        (entry + 3) % 4
+    } else {
+        (entry + 1) % 4
+    }
+}
+
+/// One node's step of the propagation: the node at `p` takes the nearest of its neighbours'
+/// segments `cands` (`NONE` for none), in order, measuring each once (neighbours often share
+/// one) unless it has that segment already.
+#[expect(
+    clippy::inline_always,
+    reason = "called twice per node of a 1.5 M-node grid, and mostly returns at once"
+)]
+#[inline(always)]
+fn relax(p: Coord, best: &mut f64, near: &mut u32, cands: [u32; 4], segs: &[(Coord, Coord)]) {
+    // Most nodes have their neighbours' segment already.
+    let own = *near;
+    if cands.iter().all(|&s| s == NONE || s == own) {
+        return;
+    }
+    let mut tried = [NONE; 4];
+    for k in 0..4 {
+        let s = cands[k];
+        if s == NONE || s == *near || tried[..k].contains(&s) {
+            continue;
+        }
+        tried[k] = s;
+        let Some(&(a, b)) = segs.get(s as usize) else {
+            continue;
+        };
+        let d2 = seg_dist2(p, a, b);
+        if d2 < *best {
+            *best = d2;
+            *near = s;
+        }
+    }
+}
+
+/// The index of the first of the ascending `levels` above `x` (`levels.partition_point(|&l| l
+/// <= x)`), from a guess by the levels' mean `step`, walked to the answer.
+fn first_above(levels: &[f64], x: f64, step: f64) -> usize {
+    let n = levels.len();
+    let guess = if step > 0.0 {
+        ((x - levels[0]) / step).clamp(0.0, n as f64)
+    } else {
+        0.0
+    };
+    // `as` saturates; the guess is within 0..=n.
+    let mut k = (guess as usize).min(n);
+    while k < n && levels[k] <= x {
+        k += 1;
+    }
+    while k > 0 && levels[k - 1] > x {
+        k -= 1;
+    }
+    k
 }
 
 /// Nodes inside the region (even-odd rule over all rings), by scanlines through the node rows.
