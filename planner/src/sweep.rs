@@ -738,9 +738,9 @@ impl FreeSpace {
         self.visibility_route(a, b, &[ra, rb])
     }
 
-    /// The lengths of the walks along one ring from `a` (on edge `ia`) to `b` (on edge `ib`),
-    /// forwards and backwards (from the ring's prefix sums).
-    fn walk_lens(&self, ring: usize, a: Uv, ia: usize, b: Uv, ib: usize) -> (f64, f64) {
+    /// Walks along one ring from `a` (on edge `ia`) to `b` (on edge `ib`) the shorter way
+    /// (lengths from the ring's prefix sums), then pulls the string tight.
+    fn ring_walk(&self, ring: usize, a: Uv, ia: usize, b: Uv, ib: usize) -> Vec<Uv> {
         let r = &self.rings.rings[ring];
         let n = r.len();
         let cum = &self.ring_cum[ring];
@@ -763,27 +763,6 @@ impl FreeSpace {
         } else {
             dist(a, r[ia]) + along((ib + 1) % n, ia) + dist(r[(ib + 1) % n], b)
         };
-        (fwd_len, back_len)
-    }
-
-    /// The length of the shorter walk along the boundary from `a` (on edge `ea`) to `b` (on
-    /// edge `eb`) when both lie on one ring: at least what [`Self::route`] flies between them
-    /// (its route pulls that walk tight). `None` on different rings.
-    pub fn walk_len_m(&self, a: Uv, ea: u32, b: Uv, eb: u32) -> Option<f64> {
-        let (ra, ia) = self.ring_of_edge(ea);
-        let (rb, ib) = self.ring_of_edge(eb);
-        (ra == rb).then(|| {
-            let (f, b) = self.walk_lens(ra, a, ia, b, ib);
-            f.min(b)
-        })
-    }
-
-    /// Walks along one ring from `a` (on edge `ia`) to `b` (on edge `ib`) the shorter way
-    /// (lengths from the ring's prefix sums), then pulls the string tight.
-    fn ring_walk(&self, ring: usize, a: Uv, ia: usize, b: Uv, ib: usize) -> Vec<Uv> {
-        let r = &self.rings.rings[ring];
-        let n = r.len();
-        let (fwd_len, back_len) = self.walk_lens(ring, a, ia, b, ib);
         let mut path = vec![a];
         let mut i = ia;
         if fwd_len <= back_len {

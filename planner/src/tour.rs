@@ -121,14 +121,8 @@ enum Move {
     Flip(usize),
 }
 
-struct Search<'a, T, L> {
+struct Search<'a, T> {
     tour: &'a mut [T],
-    /// Length of the edge from an exit to an entry (at least the straight distance), of the
-    /// tour (`false`) or one a move would make (`true`).
-    len: &'a L,
-    /// Whether `len` is the straight distance (else a move is priced with `len` only when the
-    /// straight distances of its new edges leave it a gain).
-    exact: bool,
     start: Uv,
     /// Where the tour must end (after its last node), if anywhere.
     end: Option<Uv>,
@@ -140,7 +134,7 @@ struct Search<'a, T, L> {
     nb: Ends,
 }
 
-impl<T: Copy, L: Fn(Uv, Uv, bool) -> f64> Search<'_, T, L> {
+impl<T: Copy> Search<'_, T> {
     fn n(&self) -> usize {
         self.tour.len()
     }
@@ -166,8 +160,7 @@ impl<T: Copy, L: Fn(Uv, Uv, bool) -> f64> Search<'_, T, L> {
     /// Length of the edge from the exit before position `k` (or the start) into position
     /// `k`; past the end, to the fixed end (0 without one).
     fn edge_into(&self, k: usize) -> f64 {
-        self.entry(k)
-            .map_or(0.0, |x| (self.len)(self.before(k), x, false))
+        self.entry(k).map_or(0.0, |x| dist(self.before(k), x))
     }
 
     /// Whether end `e` is the current exit (`true`) or entry (`false`) of its node, with the
@@ -186,34 +179,18 @@ impl<T: Copy, L: Fn(Uv, Uv, bool) -> f64> Search<'_, T, L> {
         (k, role)
     }
 
-    /// The length of a move's new edges, for a move that removes `old` metres: with `len`,
-    /// unless their straight distances already leave no gain (then at least those).
-    fn new_len(&self, old: f64, edges: &[Option<(Uv, Uv)>]) -> f64 {
-        let straight: f64 = edges.iter().flatten().map(|&(a, b)| dist(a, b)).sum();
-        if self.exact || old - straight <= EPS_M {
-            return straight;
-        }
-        edges
-            .iter()
-            .flatten()
-            .map(|&(a, b)| (self.len)(a, b, true))
-            .sum()
-    }
-
     /// The best 2-opt move that removes the edge into position `k`.
     fn best_reverse(&self, k: usize, best: &mut Option<(f64, Move)>) {
         let a = self.before(k);
         let en_k = self.pts[k].0;
-        let old_in = (self.len)(a, en_k, false);
+        let old_in = dist(a, en_k);
         // Gain of reversing `i..=j` (`i ≤ j`).
         let gain = |i: usize, j: usize| {
             let before = self.before(i);
-            let old = (self.len)(before, self.pts[i].0, false) + self.edge_into(j + 1);
-            let new_edges = [
-                Some((before, self.pts[j].1)),
-                self.entry(j + 1).map(|x| (self.pts[i].0, x)),
-            ];
-            old - self.new_len(old, &new_edges)
+            let old = dist(before, self.pts[i].0) + self.edge_into(j + 1);
+            let new = dist(before, self.pts[j].1)
+                + self.entry(j + 1).map_or(0.0, |x| dist(self.pts[i].0, x));
+            old - new
         };
         let mut consider = |g: f64, m: Move| {
             if g > EPS_M && best.is_none_or(|(b, _)| g > b) {
@@ -250,10 +227,10 @@ impl<T: Copy, L: Fn(Uv, Uv, bool) -> f64> Search<'_, T, L> {
     fn best_shift(&self, s: usize, e: usize, best: &mut Option<(f64, Move)>) {
         let (en_s, ex_e) = (self.pts[s].0, self.pts[e].1);
         let before = self.before(s);
-        let removed = (self.len)(before, en_s, false)
-            + self.entry(e + 1).map_or(0.0, |x| {
-                (self.len)(ex_e, x, false) - (self.len)(before, x, true)
-            });
+        let removed = dist(before, en_s)
+            + self
+                .entry(e + 1)
+                .map_or(0.0, |x| dist(ex_e, x) - dist(before, x));
         if removed <= EPS_M {
             return;
         }
@@ -262,11 +239,8 @@ impl<T: Copy, L: Fn(Uv, Uv, bool) -> f64> Search<'_, T, L> {
             let from = after.map_or(self.start, |p| self.pts[p].1);
             let next = after.map_or(0, |p| p + 1);
             match self.entry(next) {
-                Some(to) => {
-                    let old = (self.len)(from, to, false);
-                    self.new_len(removed + old, &[Some((from, e0)), Some((e1, to))]) - old
-                }
-                None => self.new_len(removed, &[Some((from, e0))]),
+                Some(to) => dist(from, e0) + dist(e1, to) - dist(from, to),
+                None => dist(from, e0),
             }
         };
         let mut consider = |after: Option<usize>, rev: bool| {
@@ -358,7 +332,7 @@ impl<T: Copy, L: Fn(Uv, Uv, bool) -> f64> Search<'_, T, L> {
 /// Shortens an open tour that starts from `start` (and, if `end` is given, ends there) by
 /// local search (see the module's header) until no move shortens it. `ends` gives a node's
 /// (entry, exit), `reverse` the node flown the other way (entry and exit swapped), `flip` (if
-/// any) its other variant; edges are as long as the straight line between their ends.
+/// any) its other variant.
 pub(crate) fn improve<T: Copy>(
     tour: &mut [T],
     start: Uv,
@@ -366,49 +340,6 @@ pub(crate) fn improve<T: Copy>(
     ends: &impl Fn(T) -> (Uv, Uv),
     reverse: &impl Fn(T) -> T,
     flip: Option<&dyn Fn(T) -> T>,
-) {
-    search(
-        tour,
-        start,
-        end,
-        ends,
-        reverse,
-        flip,
-        &|a, b, _| dist(a, b),
-        true,
-    );
-}
-
-/// [`improve`] of a tour [`improve`] left, with edges as long as `len(exit, entry, new)`
-/// says, at least the straight distance (the candidates come from within a removed edge's
-/// length): the length a connector of the tour is flown (`new == false`), routed round what
-/// its straight line would cross, and for an edge a move would make (`new`) what it may cost
-/// (infinite: not made). Only the nodes at edges longer than their straight line are looked
-/// at first (about the others the straight search found nothing).
-pub(crate) fn improve_by<T: Copy>(
-    tour: &mut [T],
-    start: Uv,
-    end: Option<Uv>,
-    ends: &impl Fn(T) -> (Uv, Uv),
-    reverse: &impl Fn(T) -> T,
-    len: &impl Fn(Uv, Uv, bool) -> f64,
-) {
-    search(tour, start, end, ends, reverse, None, len, false);
-}
-
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the two entry points above name the cases"
-)]
-fn search<T: Copy>(
-    tour: &mut [T],
-    start: Uv,
-    end: Option<Uv>,
-    ends: &impl Fn(T) -> (Uv, Uv),
-    reverse: &impl Fn(T) -> T,
-    flip: Option<&dyn Fn(T) -> T>,
-    len: &impl Fn(Uv, Uv, bool) -> f64,
-    exact: bool,
 ) {
     let n = tour.len();
     if n < 2 {
@@ -439,8 +370,6 @@ fn search<T: Copy>(
     let nb = Ends::new(all, typical_m);
     let mut s = Search {
         tour,
-        len,
-        exact,
         start,
         end,
         pts,
@@ -448,15 +377,8 @@ fn search<T: Copy>(
         pos: (0..n as u32).collect(),
         nb,
     };
-    // Every node; without straight lengths, those at an edge longer than its straight line.
-    let detour = |k: usize| {
-        s.entry(k)
-            .is_some_and(|x| len(s.before(k), x, false) > dist(s.before(k), x) + EPS_M)
-    };
-    let mut queued: Vec<bool> = (0..n)
-        .map(|k| exact || detour(k) || detour(k + 1))
-        .collect();
-    let mut queue: VecDeque<u32> = (0..n as u32).filter(|&k| queued[k as usize]).collect();
+    let mut queued = vec![true; n];
+    let mut queue: VecDeque<u32> = (0..n as u32).collect();
     // A safety net against cycling on rounding: every move gains more than `EPS_M`, so the
     // search ends anyway; this only bounds the work.
     let mut budget = 200 * n + 1000;

@@ -5,8 +5,8 @@ use geo::Coord;
 
 use super::cells::{Sweep, cell_tour};
 use super::tours::{
-    NEAREST_MAX_PIECES, cell_pieces, fly_sweeps, fly_tours, pass_tours, piece_ends, plan_tours,
-    routed_search, tour_reference,
+    NEAREST_MAX_PIECES, cell_pieces, fly_sweeps, fly_tours, pass_tours, piece_ends, piece_search,
+    plan_tours, tour_reference,
 };
 use super::{Gen, SurveyPath};
 use crate::area::Area;
@@ -182,7 +182,7 @@ fn passes_side_by_side(first: &Sweep, second: &Sweep, g: &Gen) -> Option<SurveyP
         || {
             pass_tours(
                 firsts,
-                vec![routed_search(firsts, reference, Some(junction), &greedy)],
+                vec![piece_search(firsts, reference, Some(junction), &greedy)],
             )
         },
         || {

@@ -2,8 +2,6 @@
 //! (straight between neighbouring lines, else routed inside the region) and the shortest
 //! flown path.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use geo::Coord;
@@ -88,7 +86,7 @@ pub(super) fn cell_pieces(sweeps: &[Sweep], tour: &[Visit]) -> Vec<TourPiece> {
 }
 
 /// The search over single pieces ([`crate::tour::improve`]) of `seq` from `reference`, held
-/// to end at `end` if given, in straight lines.
+/// to end at `end` if given.
 pub(super) fn piece_search(
     sweeps: &[Sweep],
     reference: Uv,
@@ -105,116 +103,6 @@ pub(super) fn piece_search(
         None,
     );
     by_pieces
-}
-
-/// [`piece_search`], then the same search with each connector as long as it is flown
-/// ([`RoutedLen`], [`crate::tour::improve_by`]): the straight search joins pieces whose
-/// straight connector crosses a bay or a hole and is flown round it (on the 80 km²
-/// crosshatch 26 km of detours over 74 km of straight connectors); this moves them to where
-/// they join with a shorter detour or none.
-pub(super) fn routed_search(
-    sweeps: &[Sweep],
-    reference: Uv,
-    end: Option<Uv>,
-    seq: &[TourPiece],
-) -> Vec<TourPiece> {
-    let mut by_pieces = piece_search(sweeps, reference, end, seq);
-    let routed = RoutedLen::new(sweeps);
-    crate::tour::improve_by(
-        &mut by_pieces,
-        reference,
-        end,
-        &|x| piece_ends(sweeps, x),
-        &|(k, i, a): TourPiece| (k, i, !a),
-        &|a, b, new| routed.len_m(a, b, new),
-    );
-    by_pieces
-}
-
-/// New connectors whose walk along the boundary is at most this many line spacings are routed
-/// by [`RoutedLen`] (the cost of a route grows with the walk): on the 80 km² crosshatch 5
-/// spacings saved 0.2 km of the 12 km the walk bound alone did, 10 saved 2.0 km, 20 saved
-/// 2.5 km, routing every one 3.9 km at 20 times the planning time.
-const ROUTE_WALKS_UP_TO_SPACINGS: f64 = 20.0;
-
-/// The length a connector between two piece ends is flown (without the turnarounds): straight
-/// when clear, else routed inside the region in the frame of the sweep it leads to, as
-/// [`connector`] does. Routes are worked out once per pair of ends.
-struct RoutedLen<'a> {
-    sweeps: &'a [Sweep],
-    /// Per piece end (its local point's bits): its sweep and boundary edge.
-    ends: HashMap<(u64, u64), (u32, u32)>,
-    routes: RefCell<HashMap<(u64, u64, u64, u64), f64>>,
-}
-
-impl<'a> RoutedLen<'a> {
-    fn new(sweeps: &'a [Sweep]) -> Self {
-        let mut ends = HashMap::new();
-        for (k, sw) in sweeps.iter().enumerate() {
-            for (i, s) in sw.segs.iter().enumerate() {
-                for at_u0 in [true, false] {
-                    let p = sw.end_local(i, at_u0);
-                    ends.insert((p.u.to_bits(), p.v.to_bits()), (k as u32, s.end(at_u0).1));
-                }
-            }
-        }
-        Self {
-            sweeps,
-            ends,
-            routes: RefCell::new(HashMap::new()),
-        }
-    }
-
-    /// From exit `a` to entry `b` (local metres); the straight length for points that are no
-    /// piece's end or when no route is found. A `new` connector (one the search would make)
-    /// that cannot fly straight is routed when the walk along the boundary between its ends
-    /// is short ([`ROUTE_WALKS_UP_TO_SPACINGS`]), else priced at that walk (an upper bound of
-    /// its route, which pulls the walk tight, known in constant time; infinite between two
-    /// rings): routing every candidate the search looks at cost 20 times the whole plan.
-    fn len_m(&self, a: Uv, b: Uv, new: bool) -> f64 {
-        let d = dist(a, b);
-        if d < 1e-9 {
-            return d;
-        }
-        let key_a = (a.u.to_bits(), a.v.to_bits());
-        let key_b = (b.u.to_bits(), b.v.to_bits());
-        let (Some(&(_, ea)), Some(&(kb, eb))) = (self.ends.get(&key_a), self.ends.get(&key_b))
-        else {
-            return d;
-        };
-        let key = (key_a.0, key_a.1, key_b.0, key_b.1);
-        if let Some(&l) = self.routes.borrow().get(&key) {
-            return l;
-        }
-        let tw = &self.sweeps[kb as usize];
-        let (p, q) = (
-            tw.rot.fwd(Coord { x: a.u, y: a.v }),
-            tw.rot.fwd(Coord { x: b.u, y: b.v }),
-        );
-        if new {
-            if tw.fs.clear(p, q) {
-                return d;
-            }
-            let walk = tw.fs.walk_len_m(p, ea, q, eb).unwrap_or(f64::INFINITY);
-            if walk > ROUTE_WALKS_UP_TO_SPACINGS * tw.spacing_m {
-                return walk;
-            }
-        }
-        let l = match tw.fs.route(p, ea, q, eb) {
-            Some(via) if !via.is_empty() => {
-                let mut l = 0.0;
-                let mut at = p;
-                for &x in via.iter().chain(std::iter::once(&q)) {
-                    l += dist(at, x);
-                    at = x;
-                }
-                l.max(d)
-            }
-            _ => d,
-        };
-        self.routes.borrow_mut().insert(key, l);
-        l
-    }
 }
 
 /// Candidate tours ready to fly: their straight lengths, their order and their connectors.
@@ -250,12 +138,7 @@ pub(super) fn plan_tours(sweeps: &[Sweep], start_near: Option<Coord>) -> Option<
         // nearest-piece tour never gave the shorter path on such a pass).
         return Some(pass_tours(
             sweeps,
-            vec![routed_search(
-                sweeps,
-                reference,
-                None,
-                &cells_then_pieces(false),
-            )],
+            vec![improved(&cells_then_pieces(false))],
         ));
     }
     // The cells' tour (and the piece-level search from it) here, the design's nearest-piece
