@@ -261,6 +261,22 @@ impl Store {
         self.finish_drone(raw)
     }
 
+    /// The drone with this serial number, if any (one indexed lookup: a link identifying
+    /// thousands of vehicles asks once per vehicle).
+    pub fn drone_by_serial(&self, serial: &str) -> Result<Option<Drone>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {DRONE_COLS} FROM drones WHERE serial_number = ?1"
+            ))
+            .map_err(|e| self.err(e))?;
+        let raw = stmt
+            .query_row([serial], raw_drone)
+            .optional()
+            .map_err(|e| self.err(e))?;
+        raw.map(|r| self.finish_drone(r)).transpose()
+    }
+
     /// Drones, optionally of one site and one status, by serial number.
     pub fn list_drones(
         &self,

@@ -3,6 +3,7 @@
 //! opens.
 
 mod bench;
+mod bench_live;
 mod fly;
 mod fly_out;
 mod plan;

@@ -114,11 +114,28 @@ impl Links {
     /// Opens a link to `address`, answering terrain requests from the DEM of
     /// [`Links::set_terrain`]; returns its index.
     pub fn open(&mut self, address: &str, wake: mav::WakeFn) -> Result<usize, LinksError> {
+        let config = self.link_config(address)?;
+        self.open_with(address, config, wake)
+    }
+
+    /// The configuration [`Links::open`] gives a link to `address`: the links crate's
+    /// defaults (event and request channel capacities, stream requests) and the DEM.
+    pub fn link_config(&self, address: &str) -> Result<LinkConfig, LinksError> {
         let parsed: mav::LinkAddress = address.parse()?;
-        let config = LinkConfig {
+        Ok(LinkConfig {
             terrain: self.terrain.clone(),
             ..LinkConfig::new(parsed)
-        };
+        })
+    }
+
+    /// Opens a link to `address` with `config` (from [`Links::link_config`], perhaps
+    /// adjusted: `aviary bench live` asks for no streams); returns its index.
+    pub fn open_with(
+        &mut self,
+        address: &str,
+        config: LinkConfig,
+        wake: mav::WakeFn,
+    ) -> Result<usize, LinksError> {
         let (handle, events) = mav::spawn(config, wake)?;
         self.links.push(MavLink {
             address: address.to_owned(),

@@ -75,6 +75,13 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
+/// Capacity of a link's event channel to the app ([`LinkConfig::new`]): the desktop drains it
+/// once a frame, and its live views repaint every 100 ms; 5,000 drones at 10 Hz queue 5,000
+/// positions and 500 heartbeats in that time. A full channel makes the link merge a vehicle's
+/// updates (`coalesced_states`), so each merged position never reaches the app or its store;
+/// 16,384 holds three frames of such a fleet (`aviary bench live`).
+pub const EVENT_CAPACITY: usize = 16_384;
+
 /// Configuration of one `MAVLink` link.
 #[derive(Debug, Clone)]
 pub struct LinkConfig {
@@ -116,7 +123,7 @@ impl LinkConfig {
             address,
             gcs_system_id: 255,
             gcs_component_id: 190,
-            event_capacity: 4096,
+            event_capacity: EVENT_CAPACITY,
             request_capacity: 256,
             tlog: None,
             signing: None,

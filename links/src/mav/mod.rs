@@ -26,9 +26,9 @@ pub use command::{
     Autopilot, CommandFailure, CommandOutcome, CommandSpec, flight_mode, mode_class,
 };
 pub use driver::{
-    Attitude, LINK_LOST_AFTER, LinkConfig, LinkError, LinkEvent, LinkEvents, LinkHandle, LinkStats,
-    MissionOp, PlanState, SERIAL_PEER, SigningKey, VehicleId, VehicleState, VehicleType, WakeFn,
-    WindEstimate, spawn,
+    Attitude, EVENT_CAPACITY, LINK_LOST_AFTER, LinkConfig, LinkError, LinkEvent, LinkEvents,
+    LinkHandle, LinkStats, MissionOp, PlanState, SERIAL_PEER, SigningKey, VehicleId, VehicleState,
+    VehicleType, WakeFn, WindEstimate, spawn,
 };
 pub use mission::{
     MissionError, MissionItem, MissionTiming, items_from_waypoints, plan_items, upload_items,

@@ -317,10 +317,9 @@ fn identify_vehicle(
     let serial = vehicle_serial(&address, id, uid);
     let known = backend
         .store
-        .list_drones(None, None)
-        .unwrap_or_default()
-        .into_iter()
-        .find(|d| d.serial_number == serial)
+        .drone_by_serial(&serial)
+        .ok()
+        .flatten()
         .map(|d| d.id);
     if let Some(drone) = known {
         let was = backend.links.by_drone.get(&drone).copied();

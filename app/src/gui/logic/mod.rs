@@ -93,6 +93,20 @@ pub fn ingest(
     memory: &mut LogicMemory,
     budget: Duration,
 ) -> bool {
+    ingest_observed(state, backend, settings, memory, budget, &mut |_, _, _| {})
+}
+
+/// [`ingest`], showing each `MAVLink` event to `seen` (with the backend as it is before the
+/// event is applied, and the link's index) just before it is applied: `aviary bench live`
+/// counts and times what reaches the app's state through the app's own pass.
+pub fn ingest_observed(
+    state: &mut AppState,
+    backend: &mut Backend,
+    settings: &mut Settings,
+    memory: &mut LogicMemory,
+    budget: Duration,
+    seen: &mut dyn FnMut(&Backend, usize, &aviary_links::mav::LinkEvent),
+) -> bool {
     let started = Instant::now();
     state.now = backend.clock.now();
     let mut more = false;
@@ -107,6 +121,7 @@ pub fn ingest(
         let mut start = memory.next_link;
         while let Some((link, event)) = backend.links.try_recv(start) {
             start = link + 1;
+            seen(backend, link, &event);
             apply_link_event(state, backend, link, event);
             if started.elapsed() > budget {
                 more = true;

@@ -121,6 +121,14 @@ pub fn ingest_sample(state: &mut AppState, backend: &Backend, mut sample: Teleme
         .map(|m| m.id);
     sample.mission_id = mission;
     if let Some(d) = state.drones.get_mut(&sample.drone_id) {
+        // Samples are stamped with the pass's clock reading (`state.now`); two of one drone in
+        // the same pass would share the store's key (drone, time) and the second would be
+        // ignored by the writer's `INSERT OR IGNORE`. One microsecond apart, both are kept.
+        if let Some(last) = d.live
+            && sample.time <= last.time
+        {
+            sample.time = last.time + chrono::Duration::microseconds(1);
+        }
         d.push_sample(sample);
     }
     // A full queue drops and counts (the writer's stats, shown by `report_telemetry_loss`);
