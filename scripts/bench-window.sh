@@ -23,12 +23,7 @@ measure_s="${AVIARY_BENCH_S:-20}"
 rate_hz="${AVIARY_BENCH_RATE_HZ:-4}"
 display=":${AVIARY_DISPLAY_NUM:-96}"
 size=1600x1000
-Xvfb "$display" -screen 0 "${size}x24" -nolisten tcp >"$work/xvfb.log" 2>&1 &
-xvfb_pid=$!
-for _ in $(seq 1 100); do
-  DISPLAY="$display" xwininfo -root >/dev/null 2>&1 && break
-  sleep 0.1
-done
+AVIARY_SCREEN="${size}x24" xvfb_start "$display"
 sim_pid=""
 stop_sim() {
   if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi

@@ -5,6 +5,8 @@
 #   xvfb_app_prepare EXTRA_PKG...   packages, the build ($AVIARY_PROFILE release|debug,
 #                                   AVIARY_NO_BUILD=1, CARGO_TARGET_DIR honoured); sets $bin,
 #                                   $work (temporary folder) and the cleanup trap
+#   xvfb_start DISPLAY              starts Xvfb on DISPLAY (screen $AVIARY_SCREEN, default
+#                                   1440x900x24) and waits for it
 #   xvfb_app_start DISPLAY WAIT_S ARG...
 #                                   starts Xvfb on DISPLAY (screen $AVIARY_SCREEN, default
 #                                   1440x900x24) and the app with ARGs, and waits up to WAIT_S
@@ -35,15 +37,20 @@ xvfb_app_cleanup() {
   rm -rf "$work"
 }
 
-xvfb_app_start() {
-  local display="$1" wait_s="$2"
-  shift 2
+xvfb_start() {
+  local display="$1"
   Xvfb "$display" -screen 0 "${AVIARY_SCREEN:-1440x900x24}" -nolisten tcp >"$work/xvfb.log" 2>&1 &
   xvfb_pid=$!
   for _ in $(seq 1 100); do
     DISPLAY="$display" xwininfo -root >/dev/null 2>&1 && break
     sleep 0.1
   done
+}
+
+xvfb_app_start() {
+  local display="$1" wait_s="$2"
+  shift 2
+  xvfb_start "$display"
   mkdir -m 700 "$work/runtime"
   env -u WAYLAND_DISPLAY DISPLAY="$display" XDG_RUNTIME_DIR="$work/runtime" HOME="$work/home" \
     XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config" XDG_CACHE_HOME="$work/cache" \
