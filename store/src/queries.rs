@@ -244,34 +244,33 @@ impl Store {
 
     /// A drone by id.
     pub fn get_drone(&self, id: DroneId) -> Result<Drone, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {DRONE_COLS} FROM drones WHERE drone_id = ?1"
-            ))
-            .map_err(|e| self.err(e))?;
-        let raw = stmt
-            .query_row([id.0], raw_drone)
-            .optional()
-            .map_err(|e| self.err(e))?;
-        let raw = raw.ok_or_else(|| StoreError::NotFound {
-            kind: "drone",
-            id: id.to_string(),
-        })?;
-        self.finish_drone(raw)
+        self.drone_where("drone_id", &id.0)?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "drone",
+                id: id.to_string(),
+            })
     }
 
     /// The drone with this serial number, if any (one indexed lookup: a link identifying
     /// thousands of vehicles asks once per vehicle).
     pub fn drone_by_serial(&self, serial: &str) -> Result<Option<Drone>, StoreError> {
+        self.drone_where("serial_number", &serial)
+    }
+
+    /// The drone whose `column` (a unique column named by this file) equals `value`.
+    fn drone_where(
+        &self,
+        column: &str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<Option<Drone>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {DRONE_COLS} FROM drones WHERE serial_number = ?1"
+                "SELECT {DRONE_COLS} FROM drones WHERE {column} = ?1"
             ))
             .map_err(|e| self.err(e))?;
         let raw = stmt
-            .query_row([serial], raw_drone)
+            .query_row([value], raw_drone)
             .optional()
             .map_err(|e| self.err(e))?;
         raw.map(|r| self.finish_drone(r)).transpose()
