@@ -66,7 +66,16 @@ pub(super) fn inset_loops(
         }
         k += 1;
     }
-    let traced = field.contours(&levels);
+    // The half levels only near the region's sharp ridges: elsewhere a climb of half a
+    // spacing from them reaches the next ring's depth (none of their points is exposed).
+    let (partial, zone) = if fill {
+        let partial: Vec<bool> = (0..levels.len()).map(|m| m % 2 == 1).collect();
+        (partial, field.ridge_zone(half))
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let traced = field.contours(&levels, &partial, &zone);
+    drop(zone);
     // Rings a spacing apart stay a spacing apart: only points within a few centimetres of
     // the line through their neighbours go.
     let keep_m = spacing_m / 40.0;
@@ -92,26 +101,31 @@ pub(super) fn inset_loops(
     let per_depth = crate::par::map(&starts, |&m| {
         let rings: Vec<Vec<Coord>> = traced[m]
             .iter()
-            .map(|r| simplify(r, true))
+            .map(|r| simplify(&r.pts, true))
             .filter(|r| r.len() >= 3)
             .collect();
         let mut extra = Depth::default();
         if fill && m + 1 < traced.len() && !rings.is_empty() {
             let next_level = levels[m] + spacing_m;
-            for r in &traced[m + 1] {
+            for piece in &traced[m + 1] {
+                let r = &piece.pts;
+                let n = r.len();
                 let exposed: Vec<bool> = r
                     .iter()
-                    .map(|&q| {
+                    .enumerate()
+                    .map(|(i, &q)| {
+                        // A stretch's ends lie away from the ridges: not exposed.
+                        (piece.closed || (i > 0 && i + 1 < n))
                         // Short of the next ring half a spacing up the slope, and still short a
                         // spacing along the ridge (a corner of the rings rises to it there).
-                        !field.climbs_to(q, half, 1, next_level - tol)
+                            && !field.climbs_to(q, half, 1, next_level - tol)
                             && !field.climbs_to(q, spacing_m, 4, next_level - tol)
                     })
                     .collect();
                 if exposed.iter().all(|&e| e) {
                     extra.rings.push(simplify(r, true));
                 } else {
-                    for run in exposed_runs(r, &exposed, half) {
+                    for run in exposed_runs(r, &exposed, half, piece.closed) {
                         extra.open.push(simplify(&run, false));
                     }
                 }
@@ -256,9 +270,9 @@ fn buffered_loops(
     depths
 }
 
-/// The runs of `exposed` points of the ring `r`, each with one point more at both ends, that
-/// are at least `min_m` long.
-fn exposed_runs(r: &[Coord], exposed: &[bool], min_m: f64) -> Vec<Vec<Coord>> {
+/// The runs of `exposed` points of the ring (`closed`) or stretch `r`, each with one point
+/// more at both ends, that are at least `min_m` long. A stretch's ends are not exposed.
+fn exposed_runs(r: &[Coord], exposed: &[bool], min_m: f64, closed: bool) -> Vec<Vec<Coord>> {
     let n = r.len();
     // Start after a point that is not exposed (there is one: not all are).
     let Some(s0) = (0..n).find(|&i| !exposed[i]) else {
@@ -266,7 +280,8 @@ fn exposed_runs(r: &[Coord], exposed: &[bool], min_m: f64) -> Vec<Vec<Coord>> {
     };
     let mut out = Vec::new();
     let mut run: Vec<Coord> = Vec::new();
-    for k in 1..=n {
+    let last = if closed { n } else { n - 1 - s0 };
+    for k in 1..=last {
         let i = (s0 + k) % n;
         if exposed[i] {
             if run.is_empty() {

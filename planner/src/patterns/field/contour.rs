@@ -3,15 +3,22 @@
 
 use geo::Coord;
 
-use super::{Contour, Field, NONE};
+use super::ridge::Marks;
+use super::{Contour, Field, NONE, Piece};
 use crate::frame::point_segment_distance2_m2 as seg_dist2;
 
 impl Field {
     /// The contours of every level in `levels` (ascending), one list per level. The levels are
     /// traced on the cores there are, each worker a share of them interleaved (outer levels
     /// are the longest), so the result does not depend on the number of cores.
-    pub fn contours(&self, levels: &[f64]) -> Vec<Vec<Contour>> {
-        let mut out: Vec<Vec<Contour>> = vec![Vec::new(); levels.len()];
+    ///
+    /// A level `m` with `partial[m]` set is traced only through the edges with a node marked
+    /// in `zone` (see [`Field::ridge_zone`]): its pieces are the contours that lie wholly
+    /// there and the stretches of the others that do, each with the point on the unmarked
+    /// edge at both ends. Every other level gives whole contours.
+    pub fn contours(&self, levels: &[f64], partial: &[bool], zone: &[bool]) -> Vec<Vec<Piece>> {
+        let mut out: Vec<Vec<Piece>> = vec![Vec::new(); levels.len()];
+        let partial_at = |m: usize| partial.get(m).copied().unwrap_or(false) && !zone.is_empty();
         if self.nx < 2 || self.ny < 2 || levels.is_empty() {
             return out;
         }
@@ -26,7 +33,8 @@ impl Field {
             0.0
         };
         let rows: Vec<usize> = (0..ny - 1).step_by(64).collect();
-        let crossed: Vec<Vec<(u32, u32, u32)>> = crate::par::map(&rows, |&j0| {
+        // Each crossed cell with its first and last level, and whether a corner is in `zone`.
+        let crossed: Vec<Vec<(u32, u32, u32, bool)>> = crate::par::map(&rows, |&j0| {
             let mut mine = Vec::new();
             for cj in j0..(j0 + 64).min(ny - 1) {
                 let row = &self.depth[cj * nx..(cj + 2) * nx];
@@ -45,15 +53,21 @@ impl Field {
                     while b < levels.len() && levels[b] <= hi {
                         b += 1;
                     }
-                    mine.push(((cj * nx + ci) as u32, a as u32, b as u32));
+                    let near = !zone.is_empty() && {
+                        let z = &zone[cj * nx..(cj + 2) * nx];
+                        z[ci] || z[ci + 1] || z[nx + ci] || z[nx + ci + 1]
+                    };
+                    mine.push(((cj * nx + ci) as u32, a as u32, b as u32, near));
                 }
             }
             mine
         });
         let mut count = vec![0usize; levels.len() + 1];
-        for &(_, a, b) in crossed.iter().flatten() {
+        for &(_, a, b, near) in crossed.iter().flatten() {
             for m in a as usize..b as usize {
-                count[m + 1] += 1;
+                if near || !partial_at(m) {
+                    count[m + 1] += 1;
+                }
             }
         }
         for m in 0..levels.len() {
@@ -61,10 +75,12 @@ impl Field {
         }
         let mut fill = count.clone();
         let mut cells = vec![0u32; count[levels.len()]];
-        for &(cell, a, b) in crossed.iter().flatten() {
+        for &(cell, a, b, near) in crossed.iter().flatten() {
             for m in a as usize..b as usize {
-                cells[fill[m]] = cell;
-                fill[m] += 1;
+                if near || !partial_at(m) {
+                    cells[fill[m]] = cell;
+                    fill[m] += 1;
+                }
             }
         }
         drop(crossed);
@@ -74,9 +90,10 @@ impl Field {
             // Edges crossed and already traced at the current level.
             let mut seen = vec![false; 2 * nx * ny];
             let mut touched: Vec<usize> = Vec::new();
-            let mut mine: Vec<(usize, Vec<Contour>)> = Vec::new();
+            let mut mine: Vec<(usize, Vec<Piece>)> = Vec::new();
             for m in (w..levels.len()).step_by(workers) {
                 let level = levels[m];
+                let part = partial_at(m);
                 let mut rings = Vec::new();
                 for &cell in &cells[count[m]..count[m + 1]] {
                     let cell = cell as usize;
@@ -86,9 +103,23 @@ impl Field {
                         if seen[e] || !self.crosses(e, level) {
                             continue;
                         }
-                        let ring = self.trace(ci, cj, side, level, &mut seen, &mut touched);
-                        if ring.len() >= 3 {
-                            rings.push(ring);
+                        let piece = if part {
+                            if !self.edge_in(e, zone) {
+                                continue;
+                            }
+                            let mut marks = Marks {
+                                seen: &mut seen,
+                                touched: &mut touched,
+                            };
+                            self.stretch(ci, cj, side, level, zone, &mut marks)
+                        } else {
+                            Piece {
+                                pts: self.trace(ci, cj, side, level, &mut seen, &mut touched),
+                                closed: true,
+                            }
+                        };
+                        if piece.pts.len() >= if piece.closed { 3 } else { 2 } {
+                            rings.push(piece);
                         }
                     }
                 }
@@ -107,7 +138,7 @@ impl Field {
 
     /// Edge of cell (ci, cj) on `side` (0 bottom, 1 right, 2 top, 3 left): horizontal edges
     /// are numbered by their left node, vertical ones (after all horizontal) by their lower.
-    fn edge_id(&self, ci: usize, cj: usize, side: usize) -> usize {
+    pub(super) fn edge_id(&self, ci: usize, cj: usize, side: usize) -> usize {
         let n = self.nx * self.ny;
         match side {
             0 => cj * self.nx + ci,
@@ -118,7 +149,7 @@ impl Field {
     }
 
     /// The two nodes of an edge.
-    fn edge_nodes(&self, e: usize) -> (usize, usize) {
+    pub(super) fn edge_nodes(&self, e: usize) -> (usize, usize) {
         let n = self.nx * self.ny;
         if e < n {
             (e, e + 1)
@@ -164,7 +195,13 @@ impl Field {
     /// A contour traced through the grid cuts each corner it turns inside a cell. Where two
     /// successive points lie on the straight offsets of two different boundary segments, the
     /// offsets' intersection (the true corner, at the contour's depth) goes between them.
-    fn sharpen(&self, ring: &[Coord], seg_of: &[u32], level: f64) -> Vec<Coord> {
+    pub(super) fn sharpen(
+        &self,
+        ring: &[Coord],
+        seg_of: &[u32],
+        level: f64,
+        closed: bool,
+    ) -> Vec<Coord> {
         let n = ring.len();
         let mut out = Vec::with_capacity(n + n / 8);
         let on_offset = |p: Coord, s: u32| -> Option<(Coord, Coord)> {
@@ -184,7 +221,7 @@ impl Field {
         for i in 0..n {
             out.push(ring[i]);
             let j = (i + 1) % n;
-            if seg_of[i] == seg_of[j] {
+            if (j == 0 && !closed) || seg_of[i] == seg_of[j] {
                 continue;
             }
             let (Some((a1, b1)), Some((a2, b2))) =
@@ -279,7 +316,7 @@ impl Field {
 
     /// Follows the contour at `level` from the crossing on `side` of cell (ci, cj) through the
     /// cells until it closes; marks its edges seen. Returns it with depth rising to the left.
-    fn trace(
+    pub(super) fn trace(
         &self,
         ci: usize,
         cj: usize,
@@ -319,16 +356,23 @@ impl Field {
             cj = nj;
             entry = nentry;
         }
-        let mut ring = self.sharpen(&ring, &seg_of, level);
+        let mut ring = self.sharpen(&ring, &seg_of, level, true);
         // A contour through a node meets it on two edges: one point.
         ring.dedup_by(|a, b| (a.x - b.x).abs() < 1e-9 && (a.y - b.y).abs() < 1e-9);
         while ring.len() > 1 && ring.first() == ring.last() {
             ring.pop();
         }
-        // Depth must rise to the left of the travel: compare both sides of the longest leg.
+        self.orient(&mut ring, true);
+        ring
+    }
+
+    /// Puts the contour `ring` (closed or open) in the direction with depth rising to its left:
+    /// compares both sides of its longest leg.
+    pub(super) fn orient(&self, ring: &mut [Coord], closed: bool) {
         let n = ring.len();
         let mut longest = (0.0, 0);
-        for i in 0..n {
+        let legs = if closed { n } else { n.saturating_sub(1) };
+        for i in 0..legs {
             let (p, q) = (ring[i], ring[(i + 1) % n]);
             let l2 = (q.x - p.x) * (q.x - p.x) + (q.y - p.y) * (q.y - p.y);
             if l2 >= longest.0 {
@@ -357,14 +401,13 @@ impl Field {
                 ring.reverse();
             }
         }
-        ring
     }
 }
 
 /// The side a contour at `level` leaves a cell by, having entered on `entry`, from the depths
 /// `v` at the cell's corners (counter-clockwise from bottom-left; side k joins corners k and
 /// k + 1).
-fn exit_of(v: [f64; 4], entry: usize, level: f64) -> usize {
+pub(super) fn exit_of(v: [f64; 4], entry: usize, level: f64) -> usize {
     let up = v.map(|x| x >= level);
     let mut crossed = [0usize; 4];
     let mut n = 0;

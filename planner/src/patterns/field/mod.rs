@@ -15,6 +15,7 @@ use geo::{Coord, MultiPolygon};
 use crate::frame::point_segment_distance2_m2 as seg_dist2;
 
 mod contour;
+mod ridge;
 mod route;
 
 pub(super) use route::RouteScratch;
@@ -37,6 +38,15 @@ pub(super) struct Field {
 /// One traced contour: a ring (not closed), depth-increasing side on its left, so an outer
 /// ring runs counter-clockwise and a ring around a hole clockwise.
 pub(super) type Contour = Vec<Coord>;
+
+/// A traced contour or, for a level traced only near the ridges, a stretch of one: the
+/// points in order with depth rising to their left; `closed` for a whole ring (not closed:
+/// its last point does not repeat the first).
+#[derive(Debug, Clone)]
+pub(super) struct Piece {
+    pub pts: Vec<Coord>,
+    pub closed: bool,
+}
 
 impl Field {
     /// The field of `region` with cells of about `cell_m`, coarser where that would take more
@@ -397,7 +407,11 @@ mod tests {
     #[test]
     fn a_contour_of_a_square_is_the_inset_square_counter_clockwise() {
         let f = Field::new(&square(100.0), 5.0, 1e6);
-        let c = f.contours(&[20.0, 40.0, 60.0]);
+        let c: Vec<Vec<Contour>> = f
+            .contours(&[20.0, 40.0, 60.0], &[], &[])
+            .into_iter()
+            .map(|l| l.into_iter().map(|p| p.pts).collect())
+            .collect();
         assert_eq!(c[0].len(), 1);
         assert_eq!(c[1].len(), 1);
         assert!(c[2].is_empty());
@@ -423,7 +437,11 @@ mod tests {
         ]));
         let f = Field::new(&m, 4.0, 1e6);
         assert!(f.depth_at(Coord { x: 100.0, y: 100.0 }) < 0.0);
-        let c = f.contours(&[20.0]);
+        let c: Vec<Vec<Contour>> = f
+            .contours(&[20.0], &[], &[])
+            .into_iter()
+            .map(|l| l.into_iter().map(|p| p.pts).collect())
+            .collect();
         assert_eq!(c[0].len(), 2, "outer and around the hole");
         let signs: Vec<bool> = c[0]
             .iter()
