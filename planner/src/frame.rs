@@ -185,12 +185,27 @@ pub fn simplify_idx(pts: &[Coord], epsilon_m: f64) -> Vec<usize> {
             continue;
         }
         let (a, b) = (pts[s], pts[e]);
-        // The farthest point (the last of equals).
+        // The farthest point (the last of equals), by `point_segment_distance2_m2` with the
+        // span's constants taken out of the loop (the same arithmetic).
         let mut far = (0.0, s + 1);
-        for (k, &p) in pts.iter().enumerate().take(e).skip(s + 1) {
-            let d2 = point_segment_distance2_m2(p, a, b);
-            if d2 >= far.0 {
-                far = (d2, k);
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        let len2 = dx * dx + dy * dy;
+        let inner = pts.get(s + 1..e).unwrap_or_default();
+        if len2 > 0.0 {
+            for (k, p) in inner.iter().enumerate() {
+                let t = (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0);
+                let (cx, cy) = (a.x + t * dx - p.x, a.y + t * dy - p.y);
+                let d2 = cx * cx + cy * cy;
+                if d2 >= far.0 {
+                    far = (d2, s + 1 + k);
+                }
+            }
+        } else {
+            for (k, p) in inner.iter().enumerate() {
+                let d2 = point_segment_distance2_m2(*p, a, b);
+                if d2 >= far.0 {
+                    far = (d2, s + 1 + k);
+                }
             }
         }
         if far.0 > eps2 {

@@ -84,14 +84,23 @@ impl Field {
             }
         }
         drop(crossed);
-        let workers = levels.len().min(8);
+        // Levels traced in part are cheap: the shares are interleaved by pairs of levels when
+        // there are any (a whole level and the partial one after it), so each gets as many
+        // whole levels.
+        let group = if (0..levels.len()).any(partial_at) {
+            2
+        } else {
+            1
+        };
+        let workers = levels.len().div_ceil(group).min(8);
         let shares: Vec<usize> = (0..workers).collect();
         let traced = crate::par::map(&shares, |&w| {
             // Edges crossed and already traced at the current level.
             let mut seen = vec![false; 2 * nx * ny];
             let mut touched: Vec<usize> = Vec::new();
             let mut mine: Vec<(usize, Vec<Piece>)> = Vec::new();
-            for m in (w..levels.len()).step_by(workers) {
+            let mine_levels = (0..levels.len()).filter(|m| (m / group) % workers == w);
+            for m in mine_levels {
                 let level = levels[m];
                 let part = partial_at(m);
                 let mut rings = Vec::new();
