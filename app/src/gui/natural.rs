@@ -8,14 +8,17 @@ use std::cmp::Ordering;
 /// (`007` and `7` are equal in value; the shorter run then comes first), ties broken by the
 /// plain byte order so the order is total and stable.
 pub fn natural_cmp(left: &str, right: &str) -> Ordering {
-    let (mut lhs, mut rhs) = (left.chars().peekable(), right.chars().peekable());
+    // Byte positions in both names; digit runs are ASCII, so slicing at their ends is safe.
+    // Nothing is allocated: the Fleet table sorts a thousand names every frame.
+    let (mut i, mut j) = (0, 0);
     loop {
-        match (lhs.peek().copied(), rhs.peek().copied()) {
+        match (left[i..].chars().next(), right[j..].chars().next()) {
             (None, None) => return left.cmp(right),
             (None, Some(_)) => return Ordering::Less,
             (Some(_), None) => return Ordering::Greater,
             (Some(lc), Some(rc)) if lc.is_ascii_digit() && rc.is_ascii_digit() => {
-                let (run_l, run_r) = (digit_run(&mut lhs), digit_run(&mut rhs));
+                let (end_l, end_r) = (digit_run_end(left, i), digit_run_end(right, j));
+                let (run_l, run_r) = (&left[i..end_l], &right[j..end_r]);
                 let (value_l, value_r) =
                     (run_l.trim_start_matches('0'), run_r.trim_start_matches('0'));
                 let order = value_l
@@ -26,26 +29,29 @@ pub fn natural_cmp(left: &str, right: &str) -> Ordering {
                 if order != Ordering::Equal {
                     return order;
                 }
+                (i, j) = (end_l, end_r);
             }
             (Some(lc), Some(rc)) => {
-                let order = lc.to_lowercase().cmp(rc.to_lowercase());
+                let order = if lc.is_ascii() && rc.is_ascii() {
+                    lc.to_ascii_lowercase().cmp(&rc.to_ascii_lowercase())
+                } else {
+                    lc.to_lowercase().cmp(rc.to_lowercase())
+                };
                 if order != Ordering::Equal {
                     return order;
                 }
-                lhs.next();
-                rhs.next();
+                (i, j) = (i + lc.len_utf8(), j + rc.len_utf8());
             }
         }
     }
 }
 
-fn digit_run(it: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
-    let mut run = String::new();
-    while let Some(c) = it.peek().copied().filter(char::is_ascii_digit) {
-        run.push(c);
-        it.next();
-    }
-    run
+/// Where the run of ASCII digits starting at byte `from` of `text` ends.
+fn digit_run_end(text: &str, from: usize) -> usize {
+    from + text.as_bytes()[from..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count()
 }
 
 #[cfg(test)]
@@ -70,6 +76,9 @@ mod tests {
         assert_eq!(natural_cmp("MAV", "MAV-1"), Ordering::Less);
         assert_eq!(natural_cmp("A2B10", "A2B9"), Ordering::Greater);
         assert_eq!(natural_cmp("RTM-9", "SIM-1"), Ordering::Less);
+        // Letters outside ASCII compare case-insensitively too.
+        assert_eq!(natural_cmp("Étoile-2", "étoile-10"), Ordering::Less);
+        assert_eq!(natural_cmp("Zürich-1", "zurich-1"), Ordering::Greater);
         // Numbers past u64 still compare by value.
         assert_eq!(
             natural_cmp("D-99999999999999999999", "D-100000000000000000000"),

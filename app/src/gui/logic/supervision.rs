@@ -258,7 +258,16 @@ fn alert_kind(a: &SupervisorAlert) -> AlertKind {
 /// Stores and shows the supervisor's outputs; sends what it asks the vehicle to do; sets the
 /// drone's status from the vehicle's (only on change).
 fn apply_outputs(state: &mut AppState, backend: &mut Backend, drone: DroneId, outputs: &[Output]) {
-    let label = state.drone_label(drone);
+    // Every vehicle state of every drone comes through here, nearly always with no output:
+    // the name is only looked up for the words of an alert or a failed request.
+    let label = if outputs
+        .iter()
+        .any(|o| matches!(o, Output::Alert(_) | Output::Request { .. }))
+    {
+        state.drone_label(drone)
+    } else {
+        String::new()
+    };
     let Some(mission) = backend.links.supervised.get(&drone).map(|s| s.mission) else {
         return;
     };

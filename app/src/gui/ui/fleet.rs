@@ -4,9 +4,10 @@ use super::{ERROR, OK, UiCx, fmt_duration};
 use crate::gui::command::Command;
 use crate::gui::map::status_color;
 use crate::gui::natural::natural_cmp;
-use crate::gui::state::{DroneView, FleetSort, drones_by_name};
-use aviary_core::DroneStatus;
+use crate::gui::state::{DroneView, FleetSort, FleetTable, ServerPanel, drones_by_name};
+use aviary_core::{DroneId, DroneStatus, Site};
 use egui::{RichText, Ui};
+use egui_extras::{Column, TableBuilder, TableRow};
 
 /// The whole view.
 pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
@@ -90,158 +91,222 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 || d.site_name.to_lowercase().contains(&needle)
         })
         .collect();
-    rows.sort_by(|a, b| {
-        let o = match t.sort {
-            FleetSort::Serial => natural_cmp(&a.drone.serial_number, &b.drone.serial_number),
-            FleetSort::Site => natural_cmp(&a.site_name, &b.site_name)
-                .then_with(|| natural_cmp(&a.drone.serial_number, &b.drone.serial_number)),
-            FleetSort::Status => a.drone.status.cmp(&b.drone.status),
-            FleetSort::Battery => a.battery_pct().total_cmp(&b.battery_pct()),
-            FleetSort::LastSeen => last_seen(a).cmp(&last_seen(b)),
-        };
-        if t.ascending { o } else { o.reverse() }
-    });
+    // `drones_by_name` gave the serial order; a stable sort by another key keeps it within
+    // equal keys.
+    match t.sort {
+        FleetSort::Serial => {}
+        FleetSort::Site => rows.sort_by(|a, b| natural_cmp(&a.site_name, &b.site_name)),
+        FleetSort::Status => rows.sort_by_key(|d| d.drone.status),
+        FleetSort::Battery => rows.sort_by(|a, b| a.battery_pct().total_cmp(&b.battery_pct())),
+        FleetSort::LastSeen => rows.sort_by_key(|d| last_seen(d)),
+    }
+    if !t.ascending {
+        rows.reverse();
+    }
     ui.label(RichText::new(format!("{} of {} drones", rows.len(), state.drones.len())).weak());
     let mut set_status = None;
-    egui::ScrollArea::both()
-        .auto_shrink([false, false])
+    let sites = &state.sites;
+    let server = &state.server;
+    // Only the rows in view are laid out (a thousand drones would cost tens of ms a frame
+    // in a grid that lays out every row); every row has the same height.
+    let row_h = ui.text_style_height(&egui::TextStyle::Button) + 6.0;
+    egui::ScrollArea::horizontal()
+        .id_salt("fleet_table_h")
         .show(ui, |ui| {
-            egui::Grid::new("fleet_table")
+            let mut table = TableBuilder::new(ui)
+                .id_salt("fleet_table")
                 .striped(true)
-                .num_columns(11)
-                .spacing([14.0, 4.0])
-                .show(ui, |ui| {
-                    for (label, key) in [
-                        ("Serial", Some(FleetSort::Serial)),
-                        ("Site", Some(FleetSort::Site)),
-                        ("Status", Some(FleetSort::Status)),
-                        ("Battery", Some(FleetSort::Battery)),
-                        ("GPS", None),
-                        ("Link", None),
-                        ("Sensors", None),
-                        ("Firmware", None),
-                        ("Last seen (site)", Some(FleetSort::LastSeen)),
-                        ("Last seen (UTC)", None),
-                        ("", None),
-                    ] {
-                        match key {
-                            Some(k) => {
-                                let arrow = if t.sort == k {
-                                    if t.ascending { " ^" } else { " v" }
-                                } else {
-                                    ""
-                                };
-                                if ui
-                                    .button(RichText::new(format!("{label}{arrow}")).strong())
-                                    .clicked()
-                                {
-                                    if t.sort == k {
-                                        t.ascending = !t.ascending;
-                                    } else {
-                                        t.sort = k;
-                                        t.ascending = true;
-                                    }
-                                }
-                            }
-                            None => {
-                                ui.label(RichText::new(label).strong());
-                            }
-                        }
+                .resizable(true)
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                .auto_shrink([false, false]);
+            for (width, min) in COLUMNS {
+                table = table.column(Column::initial(width).at_least(min).clip(true));
+            }
+            table
+                .column(Column::remainder().at_least(110.0))
+                .header(row_h, |mut header| {
+                    for (label, key) in HEADERS {
+                        header.col(|ui| header_cell(ui, t, label, key));
                     }
-                    ui.end_row();
-                    for d in &rows {
-                        let site = state.sites.iter().find(|s| s.id == d.drone.site_id);
-                        ui.label(RichText::new(&d.drone.serial_number).monospace());
-                        ui.label(&d.site_name);
-                        ui.label(
-                            RichText::new(d.drone.status.label())
-                                .color(status_color(d.drone.status)),
-                        );
-                        let b = d.battery_pct();
-                        ui.label(RichText::new(format!("{b:.0} %")).color(if b < 20.0 {
-                            ERROR
-                        } else {
-                            ui.visuals().text_color()
-                        }));
-                        if d.server.is_some() {
-                            ui.label(RichText::new("via server").weak());
-                            ui.label(if d.link_up {
-                                RichText::new("online (server)").color(OK)
-                            } else {
-                                RichText::new("offline (server)").color(ERROR)
-                            });
-                            ui.label("—");
-                        } else if d.live.is_some() {
-                            ui.label(format!(
-                                "{} · {} sats",
-                                fix_name(d.link.gps_fix),
-                                d.link.satellites
-                            ));
-                            let sig = d.live.map_or(0.0, |s| s.signal_pct);
-                            ui.label(if d.link_up {
-                                format!("{sig:.0} %")
-                            } else {
-                                "lost".to_owned()
-                            });
-                            ui.label(if d.link.sensors_ok {
-                                RichText::new("ok").color(OK)
-                            } else {
-                                RichText::new("check").color(ERROR)
-                            });
-                        } else {
-                            ui.label("—");
-                            ui.label(RichText::new("no link").weak());
-                            ui.label("—");
-                        }
-                        ui.label(&d.drone.firmware_version);
-                        let server_tz = d
-                            .server
-                            .as_ref()
-                            .and_then(|_| state.server.site_tz(d.drone.site_id));
-                        if let (Some(t), Some(site)) = (last_seen(d), site) {
-                            ui.label(
-                                site.local_time(t)
-                                    .format("%Y-%m-%d %H:%M:%S %Z")
-                                    .to_string(),
-                            );
-                            ui.label(t.format("%H:%M:%S").to_string());
-                        } else if let (Some(t), Some(tz)) = (last_seen(d), server_tz) {
-                            ui.label(
-                                t.with_timezone(&tz)
-                                    .format("%Y-%m-%d %H:%M:%S %Z")
-                                    .to_string(),
-                            );
-                            ui.label(t.format("%H:%M:%S").to_string());
-                        } else {
-                            ui.label("never");
-                            ui.label("—");
-                        }
-                        match d.drone.status {
-                            // The server's drones are managed on the server.
-                            _ if d.server.is_some() => {
-                                ui.label(RichText::new("server").weak());
-                            }
-                            DroneStatus::Maintenance => {
-                                if ui.small_button("Set available").clicked() {
-                                    set_status = Some((d.drone.id, DroneStatus::Available));
-                                }
-                            }
-                            DroneStatus::InMission => {
-                                ui.label("");
-                            }
-                            _ => {
-                                if ui.small_button("Set maintenance").clicked() {
-                                    set_status = Some((d.drone.id, DroneStatus::Maintenance));
-                                }
-                            }
-                        }
-                        ui.end_row();
-                    }
+                })
+                .body(|body| {
+                    body.rows(row_h, rows.len(), |mut row| {
+                        let d = rows[row.index()];
+                        drone_row(&mut row, d, sites, server, &mut set_status);
+                    });
                 });
         });
     if let Some((drone, status)) = set_status {
         cx.commands.send(Command::SetDroneStatus { drone, status });
     }
+}
+
+/// Initial and least widths of the table's columns but the last (points).
+const COLUMNS: [(f32, f32); 10] = [
+    (110.0, 60.0),
+    (120.0, 60.0),
+    (100.0, 60.0),
+    (70.0, 50.0),
+    (110.0, 50.0),
+    (110.0, 50.0),
+    (70.0, 40.0),
+    (80.0, 40.0),
+    (190.0, 80.0),
+    (110.0, 60.0),
+];
+
+/// The header row: its labels and the sort each one sets.
+const HEADERS: [(&str, Option<FleetSort>); 11] = [
+    ("Serial", Some(FleetSort::Serial)),
+    ("Site", Some(FleetSort::Site)),
+    ("Status", Some(FleetSort::Status)),
+    ("Battery", Some(FleetSort::Battery)),
+    ("GPS", None),
+    ("Link", None),
+    ("Sensors", None),
+    ("Firmware", None),
+    ("Last seen (site)", Some(FleetSort::LastSeen)),
+    ("Last seen (UTC)", None),
+    ("", None),
+];
+
+/// One header cell: a sort button for a sortable column, else its label.
+fn header_cell(ui: &mut Ui, t: &mut FleetTable, label: &str, key: Option<FleetSort>) {
+    let Some(k) = key else {
+        ui.label(RichText::new(label).strong());
+        return;
+    };
+    let arrow = match (t.sort == k, t.ascending) {
+        (false, _) => "",
+        (true, true) => " ^",
+        (true, false) => " v",
+    };
+    if ui
+        .button(RichText::new(format!("{label}{arrow}")).strong())
+        .clicked()
+    {
+        if t.sort == k {
+            t.ascending = !t.ascending;
+        } else {
+            t.sort = k;
+            t.ascending = true;
+        }
+    }
+}
+
+/// One drone's row; a status change clicked here goes to `set_status`.
+fn drone_row(
+    row: &mut TableRow<'_, '_>,
+    d: &DroneView,
+    sites: &[Site],
+    server: &ServerPanel,
+    set_status: &mut Option<(DroneId, DroneStatus)>,
+) {
+    let site = sites.iter().find(|s| s.id == d.drone.site_id);
+    row.col(|ui| {
+        ui.label(RichText::new(&d.drone.serial_number).monospace());
+    });
+    row.col(|ui| {
+        ui.label(&d.site_name);
+    });
+    row.col(|ui| {
+        ui.label(RichText::new(d.drone.status.label()).color(status_color(d.drone.status)));
+    });
+    row.col(|ui| {
+        let b = d.battery_pct();
+        let color = if b < 20.0 {
+            ERROR
+        } else {
+            ui.visuals().text_color()
+        };
+        ui.label(RichText::new(format!("{b:.0} %")).color(color));
+    });
+    let (gps, link, sensors) = if d.server.is_some() {
+        (
+            RichText::new("via server").weak(),
+            if d.link_up {
+                RichText::new("online (server)").color(OK)
+            } else {
+                RichText::new("offline (server)").color(ERROR)
+            },
+            RichText::new("—"),
+        )
+    } else if d.live.is_some() {
+        let sig = d.live.map_or(0.0, |s| s.signal_pct);
+        (
+            RichText::new(format!(
+                "{} · {} sats",
+                fix_name(d.link.gps_fix),
+                d.link.satellites
+            )),
+            RichText::new(if d.link_up {
+                format!("{sig:.0} %")
+            } else {
+                "lost".to_owned()
+            }),
+            if d.link.sensors_ok {
+                RichText::new("ok").color(OK)
+            } else {
+                RichText::new("check").color(ERROR)
+            },
+        )
+    } else {
+        (
+            RichText::new("—"),
+            RichText::new("no link").weak(),
+            RichText::new("—"),
+        )
+    };
+    for text in [gps, link, sensors] {
+        row.col(|ui| {
+            ui.label(text);
+        });
+    }
+    row.col(|ui| {
+        ui.label(&d.drone.firmware_version);
+    });
+    let server_tz = d
+        .server
+        .as_ref()
+        .and_then(|_| server.site_tz(d.drone.site_id));
+    let (local, utc) = match (last_seen(d), site, server_tz) {
+        (Some(t), Some(site), _) => (
+            site.local_time(t)
+                .format("%Y-%m-%d %H:%M:%S %Z")
+                .to_string(),
+            t.format("%H:%M:%S").to_string(),
+        ),
+        (Some(t), None, Some(tz)) => (
+            t.with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S %Z")
+                .to_string(),
+            t.format("%H:%M:%S").to_string(),
+        ),
+        _ => ("never".to_owned(), "—".to_owned()),
+    };
+    row.col(|ui| {
+        ui.label(local);
+    });
+    row.col(|ui| {
+        ui.label(utc);
+    });
+    row.col(|ui| match d.drone.status {
+        // The server's drones are managed on the server.
+        _ if d.server.is_some() => {
+            ui.label(RichText::new("server").weak());
+        }
+        DroneStatus::Maintenance => {
+            if ui.small_button("Set available").clicked() {
+                *set_status = Some((d.drone.id, DroneStatus::Available));
+            }
+        }
+        DroneStatus::InMission => {}
+        _ => {
+            if ui.small_button("Set maintenance").clicked() {
+                *set_status = Some((d.drone.id, DroneStatus::Maintenance));
+            }
+        }
+    });
 }
 
 fn last_seen(d: &DroneView) -> Option<chrono::DateTime<chrono::Utc>> {
