@@ -143,7 +143,8 @@ pub fn fleet_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
 
 /// Initial and least widths of the table's columns but the last (points).
 const COLUMNS: [(f32, f32); 10] = [
-    (110.0, 60.0),
+    // A simulated drone's serial is 20 monospace characters.
+    (185.0, 60.0),
     (120.0, 60.0),
     (100.0, 60.0),
     (70.0, 50.0),
