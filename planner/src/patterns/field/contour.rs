@@ -117,10 +117,15 @@ impl Field {
                 let level = levels[m];
                 let part = partial_at(m);
                 let mut rings = Vec::new();
+                // A whole contour is found at the first cell it crosses (rows upwards, each
+                // left to right): it leaves that cell by the right and top sides (its other
+                // sides lead to cells before it), so its trace starts on the right side.
+                // Only that side need be looked at, the start as with all four.
+                let sides = if part { 0..4 } else { 1..2 };
                 for &cell in &cells[count[m]..count[m + 1]] {
                     let cell = cell as usize;
                     let (ci, cj) = (cell % nx, cell / nx);
-                    for side in 0..4 {
+                    for side in sides.clone() {
                         let e = self.edge_id(ci, cj, side);
                         if seen[e] || !self.crosses(e, level) {
                             continue;
