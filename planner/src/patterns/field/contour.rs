@@ -36,13 +36,23 @@ impl Field {
         // from the least of its corners' counts to (not including) the greatest, the same as
         // lo < L <= hi of its corners' depths (the count rises with the depth). Most cells'
         // corners share one count: no level crosses them.
+        let (lo_level, hi_level) = (levels[0], levels[levels.len() - 1]);
         let bands: Vec<usize> = (0..ny).step_by(64).collect();
         let counts: Vec<Vec<u32>> = crate::par::map(&bands, |&j0| {
             let nodes = self.depth.get(j0 * nx..((j0 + 64).min(ny)) * nx);
             nodes
                 .unwrap_or_default()
                 .iter()
-                .map(|&d| first_above(levels, d, step) as u32)
+                .map(|&d| {
+                    // Outside the region or short of the first level: none (most nodes).
+                    if d < lo_level {
+                        0
+                    } else if d >= hi_level {
+                        levels.len() as u32
+                    } else {
+                        first_above(levels, d, step) as u32
+                    }
+                })
                 .collect()
         });
         let below: Vec<u32> = counts.concat();
