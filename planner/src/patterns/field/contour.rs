@@ -32,36 +32,59 @@ impl Field {
         } else {
             0.0
         };
+        // Each node's count of levels at or below its depth, once: a cell holds the levels
+        // from the least of its corners' counts to (not including) the greatest, the same as
+        // lo < L <= hi of its corners' depths (the count rises with the depth). Most cells'
+        // corners share one count: no level crosses them.
+        let (lo_level, hi_level) = (levels[0], levels[levels.len() - 1]);
+        let bands: Vec<usize> = (0..ny).step_by(64).collect();
+        let counts: Vec<Vec<u32>> = crate::par::map(&bands, |&j0| {
+            let nodes = self.depth.get(j0 * nx..((j0 + 64).min(ny)) * nx);
+            nodes
+                .unwrap_or_default()
+                .iter()
+                .map(|&d| {
+                    // Outside the region or short of the first level: none (most nodes).
+                    if d < lo_level {
+                        0
+                    } else if d >= hi_level {
+                        levels.len() as u32
+                    } else {
+                        first_above(levels, d, step) as u32
+                    }
+                })
+                .collect()
+        });
+        let below: Vec<u32> = counts.concat();
+        drop(counts);
         let rows: Vec<usize> = (0..ny - 1).step_by(64).collect();
         // Each crossed cell with its first and last level, and whether a corner is in `zone`.
         let crossed: Vec<Vec<(u32, u32, u32, bool)>> = crate::par::map(&rows, |&j0| {
             let mut mine = Vec::new();
             for cj in j0..(j0 + 64).min(ny - 1) {
-                let row = &self.depth[cj * nx..(cj + 2) * nx];
+                let (Some(lo_row), Some(hi_row)) = (
+                    below.get(cj * nx..(cj + 1) * nx),
+                    below.get((cj + 1) * nx..(cj + 2) * nx),
+                ) else {
+                    continue;
+                };
                 for ci in 0..nx - 1 {
-                    let v = [row[ci], row[ci + 1], row[nx + ci], row[nx + ci + 1]];
-                    let lo = v[0].min(v[1]).min(v[2].min(v[3]));
-                    let hi = v[0].max(v[1]).max(v[2].max(v[3]));
-                    if hi < levels[0] || lo >= levels[levels.len() - 1] {
+                    let k = [lo_row[ci], lo_row[ci + 1], hi_row[ci], hi_row[ci + 1]];
+                    let a = k[0].min(k[1]).min(k[2].min(k[3]));
+                    let b = k[0].max(k[1]).max(k[2].max(k[3]));
+                    if a == b {
                         continue;
-                    }
-                    let a = first_above(levels, lo, step);
-                    if a == levels.len() || levels[a] > hi {
-                        continue;
-                    }
-                    let mut b = a + 1;
-                    while b < levels.len() && levels[b] <= hi {
-                        b += 1;
                     }
                     let near = !zone.is_empty() && {
                         let z = &zone[cj * nx..(cj + 2) * nx];
                         z[ci] || z[ci + 1] || z[nx + ci] || z[nx + ci + 1]
                     };
-                    mine.push(((cj * nx + ci) as u32, a as u32, b as u32, near));
+                    mine.push(((cj * nx + ci) as u32, a, b, near));
                 }
             }
             mine
         });
+        drop(below);
         let mut count = vec![0usize; levels.len() + 1];
         for &(_, a, b, near) in crossed.iter().flatten() {
             for m in a as usize..b as usize {
@@ -94,9 +117,16 @@ impl Field {
         };
         let workers = levels.len().div_ceil(group).min(8);
         let shares: Vec<usize> = (0..workers).collect();
+        // The shares' marks of the edges traced, all clear between levels: a share takes a
+        // cleared array from those the shares before it left (zeroing 3 bytes a node costs).
+        let spare: std::sync::Mutex<Vec<Vec<bool>>> = std::sync::Mutex::new(Vec::new());
         let traced = crate::par::map(&shares, |&w| {
             // Edges crossed and already traced at the current level.
-            let mut seen = vec![false; 2 * nx * ny];
+            let mut seen = spare
+                .lock()
+                .ok()
+                .and_then(|mut s| s.pop())
+                .unwrap_or_else(|| vec![false; 2 * nx * ny]);
             let mut touched: Vec<usize> = Vec::new();
             let mut mine: Vec<(usize, Vec<Piece>)> = Vec::new();
             let mine_levels = (0..levels.len()).filter(|m| (m / group) % workers == w);
@@ -104,10 +134,15 @@ impl Field {
                 let level = levels[m];
                 let part = partial_at(m);
                 let mut rings = Vec::new();
+                // A whole contour is found at the first cell it crosses (rows upwards, each
+                // left to right): it leaves that cell by the right and top sides (its other
+                // sides lead to cells before it), so its trace starts on the right side.
+                // Only that side need be looked at, the start as with all four.
+                let sides = if part { 0..4 } else { 1..2 };
                 for &cell in &cells[count[m]..count[m + 1]] {
                     let cell = cell as usize;
                     let (ci, cj) = (cell % nx, cell / nx);
-                    for side in 0..4 {
+                    for side in sides.clone() {
                         let e = self.edge_id(ci, cj, side);
                         if seen[e] || !self.crosses(e, level) {
                             continue;
@@ -136,6 +171,9 @@ impl Field {
                     seen[e] = false;
                 }
                 mine.push((m, rings));
+            }
+            if let Ok(mut s) = spare.lock() {
+                s.push(seen);
             }
             mine
         });

@@ -17,6 +17,9 @@ use crate::frame::point_segment_nearest;
 /// ridge (26°: a climb across it loses at most a tenth of its length in depth).
 const SHARP_COS: f64 = 0.9;
 
+/// Rows of nodes in a band of the zone's work on the cores.
+const BAND: usize = 64;
+
 /// The edges traced at the current level: the tracing's scratch, cleared after each level.
 pub(super) struct Marks<'a> {
     pub seen: &'a mut [bool],
@@ -41,40 +44,50 @@ impl Field {
             return ridge;
         }
         let inside = |id: usize| self.depth[id] > 0.0;
-        for j in 0..ny - 1 {
-            let (row, up) = (
-                &self.near[j * nx..(j + 1) * nx],
-                &self.near[(j + 1) * nx..(j + 2) * nx],
-            );
-            for i in 0..nx {
-                let s = row[i];
-                // Right, up, up-right and up-left neighbours: each pair of nodes once. Most
-                // nodes share their neighbours' segment.
-                let right = row.get(i + 1).copied().unwrap_or(s);
-                let up_right = up.get(i + 1).copied().unwrap_or(s);
-                let up_left = if i > 0 { up[i - 1] } else { s };
-                if s == right && s == up[i] && s == up_right && s == up_left {
-                    continue;
-                }
-                let id = j * nx + i;
-                if s == NONE || !inside(id) {
-                    continue;
-                }
-                for (t, nb) in [
-                    (right, id + 1),
-                    (up[i], id + nx),
-                    (up_right, id + nx + 1),
-                    (up_left, id + nx - 1),
-                ] {
-                    if t == s || t == NONE || !inside(nb) {
+        // The rows in bands on the cores, each band the nodes it marks (a pair's upper node
+        // may be in the next band's first row): the same marks whatever the cores.
+        let bands: Vec<usize> = (0..ny - 1).step_by(BAND).collect();
+        let marked = crate::par::map(&bands, |&j0| {
+            let mut mine: Vec<usize> = Vec::new();
+            for j in j0..(j0 + BAND).min(ny - 1) {
+                let (row, up) = (
+                    &self.near[j * nx..(j + 1) * nx],
+                    &self.near[(j + 1) * nx..(j + 2) * nx],
+                );
+                for i in 0..nx {
+                    let s = row[i];
+                    // Right, up, up-right and up-left neighbours: each pair of nodes once.
+                    // Most nodes share their neighbours' segment.
+                    let right = row.get(i + 1).copied().unwrap_or(s);
+                    let up_right = up.get(i + 1).copied().unwrap_or(s);
+                    let up_left = if i > 0 { up[i - 1] } else { s };
+                    if s == right && s == up[i] && s == up_right && s == up_left {
                         continue;
                     }
-                    if self.sharp(self.node(i, j), s, t) {
-                        ridge[id] = true;
-                        ridge[nb] = true;
+                    let id = j * nx + i;
+                    if s == NONE || !inside(id) {
+                        continue;
+                    }
+                    for (t, nb) in [
+                        (right, id + 1),
+                        (up[i], id + nx),
+                        (up_right, id + nx + 1),
+                        (up_left, id + nx - 1),
+                    ] {
+                        if t == s || t == NONE || !inside(nb) {
+                            continue;
+                        }
+                        if self.sharp(self.node(i, j), s, t) {
+                            mine.push(id);
+                            mine.push(nb);
+                        }
                     }
                 }
             }
+            mine
+        });
+        for id in marked.into_iter().flatten() {
+            ridge[id] = true;
         }
         let r = ((climb_m / self.cell_m).ceil() as usize).saturating_add(4);
         dilate(&mut ridge, nx, ny, r);
@@ -252,37 +265,63 @@ impl Field {
     }
 }
 
-/// Marks every node within `r` nodes (on both axes) of a marked one.
-fn dilate(mask: &mut [bool], nx: usize, ny: usize, r: usize) {
+/// Marks every node within `r` nodes (on both axes) of a marked one; rows (then columns) in
+/// bands on the cores.
+fn dilate(mask: &mut Vec<bool>, nx: usize, ny: usize, r: usize) {
     let r = u32::try_from(r).unwrap_or(u32::MAX);
     // Along each row: nodes since the last marked one, forwards then backwards.
-    for row in mask.chunks_exact_mut(nx) {
+    let mut bands: Vec<&mut [bool]> = mask.chunks_mut(BAND * nx).collect();
+    crate::par::for_each_mut(&mut bands, |band| {
         let mut out = vec![false; nx];
-        let mut since = u32::MAX;
-        for (o, &m) in out.iter_mut().zip(row.iter()) {
-            since = if m { 0 } else { since.saturating_add(1) };
-            *o = since <= r;
+        for row in band.chunks_exact_mut(nx) {
+            let mut since = u32::MAX;
+            for (o, &m) in out.iter_mut().zip(row.iter()) {
+                since = if m { 0 } else { since.saturating_add(1) };
+                *o = since <= r;
+            }
+            since = u32::MAX;
+            for (o, m) in out.iter().zip(row.iter_mut()).rev() {
+                since = if *m { 0 } else { since.saturating_add(1) };
+                *m = *o || since <= r;
+            }
         }
-        since = u32::MAX;
-        for (o, m) in out.iter().zip(row.iter_mut()).rev() {
-            since = if *m { 0 } else { since.saturating_add(1) };
-            *m = *o || since <= r;
+    });
+    // Along the columns: each band of rows from the rows within `r` of it (rows since the
+    // last marked node of each column, downwards then upwards).
+    let rows = r as usize;
+    let starts: Vec<usize> = (0..ny).step_by(BAND).collect();
+    let from: &[bool] = mask;
+    let out = crate::par::map(&starts, |&j0| {
+        let j1 = (j0 + BAND).min(ny);
+        let (lo, hi) = (j0.saturating_sub(rows), j1.saturating_add(rows).min(ny));
+        let mut since = vec![u32::MAX; nx];
+        let mut down = vec![false; (j1 - j0) * nx];
+        for j in lo..j1 {
+            let row = &from[j * nx..(j + 1) * nx];
+            for (s, &m) in since.iter_mut().zip(row) {
+                *s = if m { 0 } else { s.saturating_add(1) };
+            }
+            if j >= j0 {
+                let o = &mut down[(j - j0) * nx..(j - j0 + 1) * nx];
+                for (o, &s) in o.iter_mut().zip(&since) {
+                    *o = s <= r;
+                }
+            }
         }
-    }
-    // Along the columns, a row at a time: rows since the last marked node of each column.
-    let mut since = vec![u32::MAX; nx];
-    let mut down = vec![false; nx * ny];
-    for (row, out) in mask.chunks_exact(nx).zip(down.chunks_exact_mut(nx)) {
-        for ((s, &m), o) in since.iter_mut().zip(row).zip(out.iter_mut()) {
-            *s = if m { 0 } else { s.saturating_add(1) };
-            *o = *s <= r;
+        since.fill(u32::MAX);
+        for j in (j0..hi).rev() {
+            let row = &from[j * nx..(j + 1) * nx];
+            for (s, &m) in since.iter_mut().zip(row) {
+                *s = if m { 0 } else { s.saturating_add(1) };
+            }
+            if j < j1 {
+                let o = &mut down[(j - j0) * nx..(j - j0 + 1) * nx];
+                for (o, &s) in o.iter_mut().zip(&since) {
+                    *o = *o || s <= r;
+                }
+            }
         }
-    }
-    since.fill(u32::MAX);
-    for (row, out) in mask.chunks_exact_mut(nx).zip(down.chunks_exact(nx)).rev() {
-        for ((s, m), &o) in since.iter_mut().zip(row.iter_mut()).zip(out) {
-            *s = if *m { 0 } else { s.saturating_add(1) };
-            *m = o || *s <= r;
-        }
-    }
+        down
+    });
+    *mask = out.concat();
 }
