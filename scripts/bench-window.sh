@@ -5,6 +5,7 @@
 #   idle-12-monitor / idle-12-settings   the first start's demo fleet (12 drones flown by the
 #                                        built-in simulator, inside the app's process), the app
 #                                        repainting as it does for a user: CPU and memory;
+#   idle-12-monitor-2hz                  the same with Settings → Display at 2 Hz (battery saver);
 #   idle-12-external                     12 drones from `aviary sim` in another process (as real
 #                                        drones would be): the app's own CPU and memory;
 #   fleet-1000-{monitor,fleet}           1,000 drones from `aviary sim` on a UDP link, a new
@@ -31,17 +32,19 @@ stop_sim() {
 }
 trap 'stop_sim; xvfb_app_cleanup' EXIT
 
-# run_case NAME VIEW CONTINUOUS WARMUP_S DRONES_FROM_SIM
+# run_case NAME VIEW CONTINUOUS WARMUP_S DRONES_FROM_SIM [LIVE_REFRESH_HZ]
 #   DRONES_FROM_SIM=0: the built-in simulated fleet; N>0: N drones from `aviary sim` on a UDP
 #   link (the built-in fleet off).
 run_case() {
-  local name="$1" view="$2" continuous="$3" warmup="$4" sim_drones="$5"
+  local name="$1" view="$2" continuous="$3" warmup="$4" sim_drones="$5" live_hz="${6:-10}"
   local home="$work/$name" port=$((14600 + RANDOM % 1000))
   mkdir -p "$home/config/aviary" "$home/runtime"
   chmod 700 "$home/runtime"
   if [ "$sim_drones" -gt 0 ]; then
-    printf '{"links":["udpin:127.0.0.1:%s"],"simulated_fleet":false}\n' "$port" \
-      >"$home/config/aviary/settings.json"
+    printf '{"links":["udpin:127.0.0.1:%s"],"simulated_fleet":false,"live_refresh_hz":%s}\n' \
+      "$port" "$live_hz" >"$home/config/aviary/settings.json"
+  elif [ "$live_hz" != 10 ]; then
+    printf '{"live_refresh_hz":%s}\n' "$live_hz" >"$home/config/aviary/settings.json"
   fi
   env -u WAYLAND_DISPLAY DISPLAY="$display" XDG_RUNTIME_DIR="$home/runtime" HOME="$home/home" \
     XDG_DATA_HOME="$home/data" XDG_CONFIG_HOME="$home/config" XDG_CACHE_HOME="$home/cache" \
@@ -79,12 +82,13 @@ run_case() {
 }
 
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(idle-12-monitor idle-12-settings idle-12-external fleet-1000-monitor fleet-1000-fleet fleet-1000-idle)
+[ ${#cases[@]} -gt 0 ] || cases=(idle-12-monitor idle-12-monitor-2hz idle-12-settings idle-12-external fleet-1000-monitor fleet-1000-fleet fleet-1000-idle)
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') $(nproc) cores, window ${size}, ${measure_s}s measured, sim ${rate_hz} Hz" >&2
 status=0
 for c in "${cases[@]}"; do
   case "$c" in
     idle-12-monitor) run_case "$c" Monitor 0 15 0 || status=1 ;;
+    idle-12-monitor-2hz) run_case "$c" Monitor 0 15 0 2 || status=1 ;;
     idle-12-settings) run_case "$c" Settings 0 15 0 || status=1 ;;
     idle-12-external) run_case "$c" Monitor 0 15 12 || status=1 ;;
     fleet-1000-monitor) run_case "$c" Monitor 1 30 1000 || status=1 ;;

@@ -601,3 +601,41 @@ fn terrain_status_shows_only_when_the_vehicle_reports_it() {
     h.run_steps(3);
     h.get_by_label("1203 m AMSL, 30 m above · 504 loaded · 0 pending");
 }
+
+#[test]
+fn the_live_refresh_rate_chosen_in_settings_paces_the_live_views() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut h = harness(app(dir.path(), false));
+    h.state_mut().state.view = View::Monitor;
+    h.run_steps(2);
+    let delay_ms =
+        |h: &Harness<'_, AviaryApp>| h.state().backend.repaint_delay_ms.load(Ordering::Relaxed);
+    assert_eq!(delay_ms(&h), 100, "10 Hz by default");
+
+    // Settings → Display → "2 Hz (battery saver)".
+    h.state_mut().state.view = View::Settings;
+    h.run_steps(2);
+    assert_eq!(delay_ms(&h), 1_000, "a static view redraws once a second");
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Live refresh")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("2 Hz (battery saver)").click();
+    h.run_steps(2);
+    assert_eq!(h.state().settings.live_refresh_hz, 2);
+
+    h.state_mut().state.view = View::Monitor;
+    h.run_steps(2);
+    assert_eq!(delay_ms(&h), 500, "the Monitor at 2 Hz");
+    h.state_mut().state.view = View::Fleet;
+    h.run_steps(2);
+    assert_eq!(delay_ms(&h), 500, "the Fleet at 2 Hz");
+
+    // A rate outside the list in a hand-edited settings file stays within 1–10 Hz.
+    h.state_mut().settings.live_refresh_hz = 0;
+    h.run_steps(2);
+    assert_eq!(delay_ms(&h), 1_000);
+    h.state_mut().settings.live_refresh_hz = 60;
+    h.run_steps(2);
+    assert_eq!(delay_ms(&h), 100);
+}

@@ -239,7 +239,8 @@ impl AviaryApp {
             &mut self.logic,
             INGEST_BUDGET,
         );
-        let delay_ms = super::backend::repaint_delay_ms(self.state.view);
+        let delay_ms =
+            super::backend::repaint_delay_ms(self.state.view, self.settings.live_refresh_hz);
         self.backend
             .repaint_delay_ms
             .store(delay_ms, std::sync::atomic::Ordering::Relaxed);

@@ -68,6 +68,9 @@ pub fn settings_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 "Show the frame-time readout in the top bar",
             );
             ui.end_row();
+            ui.label("Live refresh");
+            live_refresh_ui(ui, s);
+            ui.end_row();
             ui.label("Weather forecast URL");
             ui.add(
                 egui::TextEdit::singleline(&mut s.weather_url)
@@ -441,6 +444,33 @@ fn fleet_server_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
                 ui.colored_label(ERROR, e);
             }
         }
+    });
+}
+
+/// How often the live views redraw at most (Settings → Live refresh).
+fn live_refresh_ui(ui: &mut Ui, s: &mut Settings) {
+    let hz_label = |hz: u32| match hz {
+        10 => "10 Hz (smoothest)".to_owned(),
+        2 => "2 Hz (battery saver)".to_owned(),
+        hz => format!("{hz} Hz"),
+    };
+    ui.vertical(|ui| {
+        let combo = egui::ComboBox::from_id_salt("live_refresh")
+            .selected_text(hz_label(s.live_refresh_hz))
+            .show_ui(ui, |ui| {
+                for hz in crate::gui::settings::LIVE_REFRESH_HZ {
+                    ui.selectable_value(&mut s.live_refresh_hz, hz, hz_label(hz));
+                }
+            });
+        super::name_combo(&combo.response, "Live refresh");
+        ui.label(
+            RichText::new(
+                "Plan, Fleet, Monitor, History and Simulator redraw when telemetry arrives, at \
+                 most this often; a lower rate saves battery where the window is drawn in \
+                 software. Static views redraw once a second.",
+            )
+            .weak(),
+        );
     });
 }
 
