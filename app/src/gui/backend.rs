@@ -26,16 +26,10 @@ pub const LIVE_REPAINT_MS: u64 = 100;
 /// How soon link events repaint `view`, milliseconds: views that draw live data follow it at
 /// up to `live_hz` (Settings: 10 Hz by default, 1–10 Hz); Reports (jobs finishing) at 4 Hz;
 /// the static Settings and Calendar once a second.
-pub const fn repaint_delay_ms(view: View, live_hz: u32) -> u64 {
+pub fn repaint_delay_ms(view: View, live_hz: u32) -> u64 {
     match view {
         View::Plan | View::Fleet | View::Monitor | View::History | View::Simulator => {
-            let hz = if live_hz == 0 { 1 } else { live_hz } as u64;
-            let ms = 1_000 / hz;
-            if ms < LIVE_REPAINT_MS {
-                LIVE_REPAINT_MS
-            } else {
-                ms
-            }
+            1_000 / u64::from(live_hz.clamp(1, 10))
         }
         View::Reports => 250,
         View::Calendar | View::Settings => 1_000,
