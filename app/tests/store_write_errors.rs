@@ -120,8 +120,10 @@ fn telemetry_the_writer_could_not_store_is_shown_once() {
             signal_pct: 100.0,
             status: DroneStatus::InMission,
         };
-        ingest_sample(&mut app.state, &app.backend, sample);
+        ingest_sample(&mut app.state, &mut app.backend, sample);
     }
+    // What a pass does at its end: the samples go to the writer together.
+    app.backend.hand_over_telemetry();
     // The flush answers for its own batch only; the counters hold every loss.
     let _last_batch = app.backend.store.telemetry().flush();
     assert_eq!(app.backend.store.telemetry().stats().dropped_error, 5);

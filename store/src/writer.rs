@@ -7,12 +7,15 @@ use aviary_core::clock::Clock;
 use aviary_core::model::TelemetrySample;
 use rusqlite::{Connection, params};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
 enum Msg {
     Sample(TelemetrySample),
+    /// Samples handed over together ([`TelemetryWriter::submit_batch`]): one wake-up of the
+    /// writer for a whole pass of the app.
+    Samples(Vec<TelemetrySample>),
     SetRetention(chrono::Duration),
     Flush(SyncSender<Result<(), String>>),
     Retention(SyncSender<Result<usize, String>>),
@@ -22,6 +25,9 @@ enum Msg {
 /// Counters of what the writer did; read them to show telemetry loss to the operator.
 #[derive(Debug, Default)]
 struct Counters {
+    /// Samples in the queue, not yet taken by the writer (the queue's bound is in samples,
+    /// whether they came one by one or in batches).
+    queued: AtomicUsize,
     written: AtomicU64,
     dropped_queue_full: AtomicU64,
     dropped_disk_full: AtomicU64,
@@ -61,6 +67,8 @@ impl TelemetryStats {
 /// Handle to the telemetry writer thread. Dropping it flushes and stops the thread.
 pub struct TelemetryWriter {
     tx: SyncSender<Msg>,
+    /// Most samples queued at once.
+    capacity: usize,
     counters: Arc<Counters>,
     thread: Option<std::thread::JoinHandle<()>>,
     path: PathBuf,
@@ -103,6 +111,7 @@ impl TelemetryWriter {
             })?;
         Ok(Self {
             tx,
+            capacity: options.telemetry_queue_capacity.max(1),
             counters,
             thread: Some(thread),
             path,
@@ -112,15 +121,37 @@ impl TelemetryWriter {
     /// Queues a sample. Never blocks: when the queue is full the sample is dropped, counted,
     /// and `false` is returned.
     pub fn submit(&self, sample: TelemetrySample) -> bool {
-        match self.tx.try_send(Msg::Sample(sample)) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.counters
-                    .dropped_queue_full
-                    .fetch_add(1, Ordering::Relaxed);
-                false
-            }
+        self.enqueue(1, || Msg::Sample(sample))
+    }
+
+    /// Queues samples together: one message and at most one wake-up of the writer for all
+    /// of them (the app hands over a whole pass's samples so). Never blocks: when they do
+    /// not all fit in the queue, none is queued; all are dropped, counted, and `false` is
+    /// returned.
+    pub fn submit_batch(&self, samples: Vec<TelemetrySample>) -> bool {
+        match samples.len() {
+            0 => true,
+            n => self.enqueue(n, || Msg::Samples(samples)),
         }
+    }
+
+    /// Reserves room for `n` samples in the queue, then sends `msg()`; drops and counts them
+    /// when the queue is full or the writer stopped.
+    fn enqueue(&self, n: usize, msg: impl FnOnce() -> Msg) -> bool {
+        let queued = &self.counters.queued;
+        let before = queued.fetch_add(n, Ordering::AcqRel);
+        let sent = before + n <= self.capacity
+            && match self.tx.try_send(msg()) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+            };
+        if !sent {
+            queued.fetch_sub(n, Ordering::AcqRel);
+            self.counters
+                .dropped_queue_full
+                .fetch_add(n as u64, Ordering::Relaxed);
+        }
+        sent
     }
 
     /// Waits until every sample queued before this call is committed (or dropped).
@@ -235,9 +266,17 @@ impl Worker {
             // Gather everything already queued, up to a batch.
             while let Some(msg) = pending.take() {
                 match msg {
-                    Msg::Sample(s) if self.thinner.keep(&s) => batch.push(s),
-                    Msg::Sample(_) => {
-                        self.counters.thinned.fetch_add(1, Ordering::Relaxed);
+                    Msg::Sample(s) => {
+                        self.counters.queued.fetch_sub(1, Ordering::AcqRel);
+                        self.take(s, &mut batch);
+                    }
+                    Msg::Samples(samples) => {
+                        self.counters
+                            .queued
+                            .fetch_sub(samples.len(), Ordering::AcqRel);
+                        for s in samples {
+                            self.take(s, &mut batch);
+                        }
                     }
                     Msg::SetRetention(d) => {
                         // Applied at once: the next retention run uses it.
@@ -261,13 +300,22 @@ impl Worker {
                     Msg::Retention(tx) => {
                         let _ = tx.send(self.retention_now());
                     }
-                    Msg::Sample(_) | Msg::SetRetention(_) | Msg::Shutdown => {}
+                    Msg::Sample(_) | Msg::Samples(_) | Msg::SetRetention(_) | Msg::Shutdown => {}
                 }
             }
             if shutdown {
                 return;
             }
             self.maybe_retention();
+        }
+    }
+
+    /// A sample into the batch, unless the storage rule leaves it out (counted).
+    fn take(&mut self, sample: TelemetrySample, batch: &mut Vec<TelemetrySample>) {
+        if self.thinner.keep(&sample) {
+            batch.push(sample);
+        } else {
+            self.counters.thinned.fetch_add(1, Ordering::Relaxed);
         }
     }
 

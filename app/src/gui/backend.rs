@@ -169,6 +169,10 @@ pub struct Backend {
     pub sound: super::sound::AlertSound,
     /// Spoken alerts (their own thread, started with the first phrase).
     pub speech: super::speech::AlertSpeech,
+    /// Telemetry samples of this `logic` pass, handed to the store's writer together at its
+    /// end ([`Backend::hand_over_telemetry`]): one wake-up of the writer per pass, not one
+    /// per sample (50,000 a second with 5,000 drones at 10 Hz).
+    pub telemetry_pass: Vec<aviary_core::TelemetrySample>,
 }
 
 /// The weather service, its events and the endpoint it was started for.
@@ -228,6 +232,15 @@ const MAVLINK_ONLY: &str = "adding and removing drones and injecting faults need
                             simulator (Settings, Simulator)";
 
 impl Backend {
+    /// Hands this pass's telemetry samples to the store's writer in one message (a full
+    /// queue drops and counts them; the status bar shows the loss).
+    pub fn hand_over_telemetry(&mut self) {
+        if !self.telemetry_pass.is_empty() {
+            let samples = std::mem::take(&mut self.telemetry_pass);
+            self.store.telemetry().submit_batch(samples);
+        }
+    }
+
     /// A backend on `store`: seeds the demo data if asked and the store is empty, starts the
     /// simulated fleet if asked. Simulator failures are logged and leave the app usable.
     pub fn new(
@@ -255,6 +268,7 @@ impl Backend {
             links: Links::default(),
             sim_link: None,
             sim_terrain: false,
+            telemetry_pass: Vec::new(),
             plan_dem: None,
             fleet: None,
             weather: None,
@@ -380,6 +394,7 @@ impl Backend {
                     self.links.by_vehicle.remove(&route);
                 }
             }
+            self.links.bindings_changed = true;
             sim.handle.shutdown();
         }
         if let Some(m) = self.sim_mqtt.take() {

@@ -8,7 +8,7 @@ use aviary_core::wire::CommandAction;
 use aviary_core::{DroneId, DroneStatus, MissionId};
 use aviary_links::mav::{self, LinkConfig, LinkEvent, LinkEvents, LinkHandle, VehicleId};
 use aviary_links::mqtt::{MqttLink, MqttLinkConfig, MqttLinkEvent};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 /// One running MAVLink link.
 pub struct MavLink {
@@ -80,6 +80,12 @@ pub struct Links {
     pub by_drone: BTreeMap<DroneId, (usize, VehicleId)>,
     /// The supervisor of each `MAVLink` drone heard from.
     pub supervised: BTreeMap<DroneId, Supervised>,
+    /// Drones whose supervisor changed since `logic` last copied the Monitor's views
+    /// (`AppState::supervised`): only these are copied between full copies.
+    pub supervised_changed: HashSet<DroneId>,
+    /// A binding changed (a drone bound, a link closed, the simulator stopped): the next
+    /// copy of the views is a full one.
+    pub bindings_changed: bool,
     /// New vehicles identified (their uid) but not yet placed: they join the fleet at the
     /// site nearest their first position (or the first site if none comes within a while).
     pub unplaced: HashMap<(usize, VehicleId), (Option<u64>, chrono::DateTime<chrono::Utc>)>,
@@ -193,6 +199,7 @@ impl Links {
         }
         self.by_vehicle.insert((link, vehicle), drone);
         self.by_drone.insert(drone, (link, vehicle));
+        self.bindings_changed = true;
     }
 
     /// The link and vehicle of a drone.
@@ -230,6 +237,7 @@ impl Links {
         self.by_vehicle.retain(|(i, _), _| *i != link);
         self.by_drone.retain(|_, (i, _)| *i != link);
         self.unplaced.retain(|(i, _), _| *i != link);
+        self.bindings_changed = true;
         Some(address)
     }
 

@@ -139,7 +139,7 @@ const fn event_vehicle(event: &LinkEvent) -> Option<VehicleId> {
 }
 
 /// A vehicle's state report: link details, and a telemetry sample when it has a position.
-fn vehicle_state(state: &mut AppState, backend: &Backend, drone: DroneId, v: &VehicleState) {
+fn vehicle_state(state: &mut AppState, backend: &mut Backend, drone: DroneId, v: &VehicleState) {
     if let Some(d) = state.drones.get_mut(&drone) {
         let l = &mut d.link;
         l.gps_fix = v.gps_fix;

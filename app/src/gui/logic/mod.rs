@@ -158,5 +158,6 @@ pub fn ingest_observed(
     alerts::sound_new_alerts(state, backend, settings, &mut memory.sounded_up_to);
     alerts::speak_new_alerts(state, backend, settings, &mut memory.spoken_up_to);
     state.jobs = backend.jobs.views();
+    backend.hand_over_telemetry();
     more
 }

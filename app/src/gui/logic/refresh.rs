@@ -113,7 +113,7 @@ pub fn refresh_from_store(state: &mut AppState, backend: &mut Backend) -> Result
 }
 
 /// Records a telemetry sample from a link: live view, trail, plots, and the store.
-pub fn ingest_sample(state: &mut AppState, backend: &Backend, mut sample: TelemetrySample) {
+pub fn ingest_sample(state: &mut AppState, backend: &mut Backend, mut sample: TelemetrySample) {
     let mission = state
         .missions
         .iter()
@@ -131,9 +131,10 @@ pub fn ingest_sample(state: &mut AppState, backend: &Backend, mut sample: Teleme
         }
         d.push_sample(sample);
     }
-    // A full queue drops and counts (the writer's stats, shown by `report_telemetry_loss`);
-    // the UI never blocks on disk.
-    backend.store.telemetry().submit(sample);
+    // Handed to the writer at the end of the pass, all together; a full queue drops and
+    // counts (the writer's stats, shown by `report_telemetry_loss`); the UI never blocks on
+    // disk.
+    backend.telemetry_pass.push(sample);
 }
 
 /// Telemetry the writer could not store (queue full, disk full, a write error) and writer

@@ -20,6 +20,7 @@ pub(super) fn mission_report(
     path: Option<std::path::PathBuf>,
 ) {
     // The job reads committed telemetry.
+    backend.hand_over_telemetry();
     if let Err(e) = backend.store.telemetry().flush() {
         state.notice(format!("report: {e}"), true);
         return;
@@ -98,6 +99,7 @@ pub(super) fn org_report(
         return;
     }
     // The job reads committed telemetry (missions whose result needs computing).
+    backend.hand_over_telemetry();
     if let Err(e) = backend.store.telemetry().flush() {
         state.notice(format!("organisation report: {e}"), true);
         return;

@@ -103,6 +103,7 @@ fn ensure(backend: &mut Backend, drone: DroneId, now: DateTime<Utc>) -> &mut Sup
         attach_stored(backend, drone, &mut s);
         backend.links.supervised.insert(drone, s);
     }
+    backend.links.supervised_changed.insert(drone);
     backend
         .links
         .supervised
@@ -192,49 +193,82 @@ pub(super) fn on_link_event(
 
 /// Ticks every supervisor (a pause past its timeout, a link lost past its limit) and copies
 /// what the Monitor draws into `state.supervised`.
+///
+/// Runs every pass, so its cost is per pass times the fleet: a tick with nothing to do
+/// allocates nothing and only a tick with outputs goes through [`apply_outputs`]; the views
+/// are copied in place, only for the drones whose supervisor changed since the last pass
+/// ([`Links::supervised_changed`](crate::gui::links::Links::supervised_changed)), and in full
+/// every [`FULL_VIEW_COPY_MS`] or when a binding changed.
 pub(super) fn tick_all(state: &mut AppState, backend: &mut Backend) {
     let now = state.now;
-    let drones: Vec<DroneId> = backend.links.supervised.keys().copied().collect();
-    for drone in drones {
-        let out = match backend.links.supervised.get_mut(&drone) {
-            Some(s) => s.sup.tick(now),
-            None => continue,
-        };
-        apply_outputs(state, backend, drone, &out);
-    }
-    state.supervised = backend
+    let ticked: Vec<(DroneId, Vec<Output>)> = backend
         .links
         .supervised
-        .iter()
-        .filter(|(d, _)| backend.links.by_drone.contains_key(d))
-        .map(|(d, s)| (*d, view(s)))
+        .iter_mut()
+        .filter_map(|(drone, s)| {
+            let out = s.sup.tick(now);
+            (!out.is_empty()).then_some((*drone, out))
+        })
         .collect();
+    for (drone, out) in ticked {
+        apply_outputs(state, backend, drone, &out);
+    }
+    copy_views(state, backend);
 }
 
-fn view(s: &Supervised) -> SupervisedView {
-    let v = s.sup.vehicle();
-    let mode = v.mode.as_ref().map_or("no mode yet", |m| m.name.as_str());
-    SupervisedView {
-        mission: s.mission,
-        phase: s.sup.phase(),
-        allowed: CommandAction::ALL
-            .into_iter()
-            .filter(|a| s.sup.allowed(*a))
-            .collect(),
-        available: s.sup.available(),
-        vehicle: format!(
-            "{mode} · {} · {} · {:.1} m",
-            if v.armed { "armed" } else { "disarmed" },
-            if !v.link_up {
-                "link lost"
-            } else if v.on_ground() {
-                "on the ground"
-            } else {
-                "in the air"
-            },
-            v.alt_rel_m
-        ),
+/// The longest the Monitor's views go without a full copy, milliseconds of clock time.
+pub const FULL_VIEW_COPY_MS: i64 = 1_000;
+
+/// Copies the supervisors' views for the Monitor (see [`tick_all`]).
+fn copy_views(state: &mut AppState, backend: &mut Backend) {
+    let links = &mut backend.links;
+    let full = links.bindings_changed
+        || state
+            .supervised_copied_at
+            .is_none_or(|t| (state.now - t).num_milliseconds().abs() >= FULL_VIEW_COPY_MS);
+    if full {
+        links.bindings_changed = false;
+        links.supervised_changed.clear();
+        state.supervised_copied_at = Some(state.now);
+        state
+            .supervised
+            .retain(|d, _| links.supervised.contains_key(d) && links.by_drone.contains_key(d));
+        for (drone, s) in &links.supervised {
+            if links.by_drone.contains_key(drone) {
+                update_view(state.supervised.entry(*drone).or_default(), s);
+            }
+        }
+        return;
     }
+    for drone in links.supervised_changed.drain() {
+        match links.supervised.get(&drone) {
+            Some(s) if links.by_drone.contains_key(&drone) => {
+                update_view(state.supervised.entry(drone).or_default(), s);
+            }
+            _ => {
+                state.supervised.remove(&drone);
+            }
+        }
+    }
+}
+
+/// Copies a supervisor into its Monitor view, reusing the view's allocations.
+fn update_view(view: &mut SupervisedView, s: &Supervised) {
+    let v = s.sup.vehicle();
+    view.mission = s.mission;
+    view.phase = s.sup.phase();
+    view.allowed.clear();
+    view.allowed
+        .extend(CommandAction::ALL.into_iter().filter(|a| s.sup.allowed(*a)));
+    view.available = s.sup.available();
+    match &v.mode {
+        Some(m) => view.mode.clone_from(&m.name),
+        None => view.mode.clear(),
+    }
+    view.armed = v.armed;
+    view.link_up = v.link_up;
+    view.on_ground = v.on_ground();
+    view.alt_rel_m = v.alt_rel_m;
 }
 
 /// The alert kind an alert of the supervisor is shown as.
@@ -258,6 +292,8 @@ fn alert_kind(a: &SupervisorAlert) -> AlertKind {
 /// Stores and shows the supervisor's outputs; sends what it asks the vehicle to do; sets the
 /// drone's status from the vehicle's (only on change).
 fn apply_outputs(state: &mut AppState, backend: &mut Backend, drone: DroneId, outputs: &[Output]) {
+    // Every change to a supervisor (a fact, a tick, an operator's request) ends here.
+    backend.links.supervised_changed.insert(drone);
     // Every vehicle state of every drone comes through here, nearly always with no output:
     // the name is only looked up for the words of an alert or a failed request.
     let label = if outputs

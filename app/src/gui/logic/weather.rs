@@ -340,17 +340,11 @@ fn flying(state: &mut AppState, backend: &Backend) {
 /// Reloads the limits of every model in the fleet and the built-in ones when the set of
 /// models changed, or always when `force` (after an edit was stored).
 pub(super) fn load_limits(state: &mut AppState, backend: &Backend, force: bool) {
-    let mut models: BTreeSet<String> = WeatherLimits::builtin_models().map(str::to_owned).collect();
-    models.extend(state.drones.values().map(|d| d.drone.model.clone()));
-    let same = state.weather.limits.len() == models.len()
-        && state
-            .weather
-            .limits
-            .iter()
-            .all(|l| models.contains(&l.model));
-    if same && !force {
+    if !force && same_models(state) {
         return;
     }
+    let mut models: BTreeSet<String> = WeatherLimits::builtin_models().map(str::to_owned).collect();
+    models.extend(state.drones.values().map(|d| d.drone.model.clone()));
     let edited: Vec<String> = backend
         .store
         .edited_weather_limits()
@@ -369,4 +363,22 @@ pub(super) fn load_limits(state: &mut AppState, backend: &Backend, force: bool) 
             model,
         })
         .collect();
+}
+
+/// Whether the loaded limits are exactly those of the built-in models and the fleet's. Asked
+/// every pass, so it copies nothing: the limits are sorted by model (loaded from a set), each
+/// model wanted is looked up and its limits marked, and every limit must be marked.
+fn same_models(state: &AppState) -> bool {
+    let limits = &state.weather.limits;
+    let mut wanted = vec![false; limits.len()];
+    let mut mark = |model: &str| match limits.binary_search_by(|l| l.model.as_str().cmp(model)) {
+        Ok(i) => {
+            wanted[i] = true;
+            true
+        }
+        Err(_) => false,
+    };
+    WeatherLimits::builtin_models().all(&mut mark)
+        && state.drones.values().all(|d| mark(&d.drone.model))
+        && wanted.into_iter().all(|w| w)
 }

@@ -200,6 +200,8 @@ pub struct AppState {
     pub destructive: Option<Destructive>,
     /// `MAVLink` drones under the mission supervisor: phase and the actions it allows.
     pub supervised: BTreeMap<DroneId, SupervisedView>,
+    /// When `logic` last copied every supervisor's view (between, only the changed ones).
+    pub supervised_copied_at: Option<DateTime<Utc>>,
     /// Alerts, newest last.
     pub alerts: Vec<Alert>,
     /// Next alert id (continues after the highest one in the store, so ids stay unique in
@@ -269,6 +271,7 @@ impl AppState {
             preflight: None,
             destructive: None,
             supervised: BTreeMap::new(),
+            supervised_copied_at: None,
             alerts: Vec::new(),
             next_alert_id: 1,
             alert_history: AlertHistoryState::default(),

@@ -346,9 +346,10 @@ impl AlertHistoryState {
     }
 }
 
-/// A `MAVLink` drone's supervisor as the Monitor draws it (copied by `logic` each frame, so
-/// `ui` never reaches into the backend).
-#[derive(Debug, Clone, PartialEq)]
+/// A `MAVLink` drone's supervisor as the Monitor draws it (copied by `logic`, so `ui` never
+/// reaches into the backend). Plain fields, updated in place: `logic` copies thousands of
+/// these a second with a large fleet, and only the rows drawn are put in words.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SupervisedView {
     /// The mission it supervises.
     pub mission: Option<MissionId>,
@@ -358,11 +359,40 @@ pub struct SupervisedView {
     pub allowed: Vec<CommandAction>,
     /// Linked, landed, disarmed and free: a new mission may start.
     pub available: bool,
-    /// The vehicle's mode and state in words.
-    pub vehicle: String,
+    /// The flight mode the vehicle reports (empty before its first heartbeat).
+    pub mode: String,
+    /// Armed, as the vehicle reports it.
+    pub armed: bool,
+    /// Its link is up.
+    pub link_up: bool,
+    /// On the ground (landed state, or not armed).
+    pub on_ground: bool,
+    /// Altitude above home, metres.
+    pub alt_rel_m: f64,
 }
 
 impl SupervisedView {
+    /// The vehicle's mode and state in words: `AUTO · armed · in the air · 31.0 m`.
+    pub fn vehicle_words(&self) -> String {
+        let mode = if self.mode.is_empty() {
+            "no mode yet"
+        } else {
+            self.mode.as_str()
+        };
+        format!(
+            "{mode} · {} · {} · {:.1} m",
+            if self.armed { "armed" } else { "disarmed" },
+            if !self.link_up {
+                "link lost"
+            } else if self.on_ground {
+                "on the ground"
+            } else {
+                "in the air"
+            },
+            self.alt_rel_m
+        )
+    }
+
     /// Whether `action` on mission `mission` (stored as `status`) may be sent now.
     pub fn allows(&self, mission: MissionId, status: MissionStatus, action: CommandAction) -> bool {
         if self.mission == Some(mission) {
