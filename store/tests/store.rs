@@ -477,6 +477,61 @@ fn telemetry_queue_accounting_never_blocks() {
 }
 
 #[test]
+fn telemetry_batches_are_bounded_in_samples_and_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(t0());
+    let opts = StoreOptions {
+        telemetry_queue_capacity: 100,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&dir.path().join("b.db"), Arc::new(clock.clone()), opts).unwrap();
+    let (_, _, d) = seeded(&store);
+    let batch = |from: u32, n: u32| -> Vec<TelemetrySample> {
+        (from..from + n)
+            .map(|i| sample(d.id, None, t0() + Duration::milliseconds(i64::from(i)), i))
+            .collect()
+    };
+    // A batch larger than the whole queue can never fit: refused whole, every sample counted.
+    assert!(!store.telemetry().submit_batch(batch(0, 101)));
+    assert_eq!(store.telemetry().stats().dropped_queue_full, 101);
+    // An empty batch is nothing to do.
+    assert!(store.telemetry().submit_batch(Vec::new()));
+    // Batches that fit are stored, every sample of them, in order with single samples.
+    let mut accepted = 0u64;
+    let mut offered = 0u64;
+    for k in 0..200 {
+        let ok = store.telemetry().submit_batch(batch(1_000 + k * 10, 10));
+        offered += 10;
+        if ok {
+            accepted += 10;
+        }
+        if store.telemetry().submit(sample(
+            d.id,
+            None,
+            t0() + Duration::milliseconds(i64::from(5_000 + k)),
+            k,
+        )) {
+            accepted += 1;
+        }
+        offered += 1;
+    }
+    store.telemetry().flush().unwrap();
+    let st = store.telemetry().stats();
+    assert!(accepted > 0);
+    assert_eq!(st.written, accepted);
+    assert_eq!(
+        st.written + st.dropped_queue_full,
+        offered + 101,
+        "every sample is either written or counted as lost"
+    );
+    assert_eq!(store.telemetry_count().unwrap(), accepted);
+    // With the queue drained, a batch of the queue's size fits.
+    assert!(store.telemetry().submit_batch(batch(10_000, 100)));
+    store.telemetry().flush().unwrap();
+    assert_eq!(store.telemetry_count().unwrap(), accepted + 100);
+}
+
+#[test]
 fn foreign_file_is_refused_and_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(t0()));
