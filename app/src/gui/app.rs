@@ -38,6 +38,8 @@ pub struct AviaryApp {
     /// The real-window benchmark, when the environment asked for one.
     pub bench: Option<super::window_bench::WindowBench>,
     frame_started: Option<Instant>,
+    /// When the previous frame started (its length sets this frame's ingest budget).
+    last_frame_start: Option<Instant>,
     logic: LogicMemory,
     tiles_mode: MapTiles,
     ctx: egui::Context,
@@ -106,6 +108,7 @@ impl AviaryApp {
             frame_stats: FrameStats::default(),
             bench: None,
             frame_started: None,
+            last_frame_start: None,
             logic: LogicMemory::default(),
             tiles_mode: tiles,
             ctx: ctx.clone(),
@@ -228,6 +231,8 @@ impl AviaryApp {
     /// Drains events into the state (eframe's `logic`).
     pub fn logic_step(&mut self, ctx: &egui::Context) {
         let now = Instant::now();
+        let last_frame = self.last_frame_start.map(|t| now - t);
+        self.last_frame_start = Some(now);
         self.frame_started = Some(now);
         if let Some(b) = &mut self.bench {
             b.frame_start(now);
@@ -237,7 +242,7 @@ impl AviaryApp {
             &mut self.backend,
             &mut self.settings,
             &mut self.logic,
-            INGEST_BUDGET,
+            logic::ingest_budget(last_frame),
         );
         let delay_ms =
             super::backend::repaint_delay_ms(self.state.view, self.settings.live_refresh_hz);
