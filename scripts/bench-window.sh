@@ -11,7 +11,11 @@
 #   fleet-1000-{monitor,fleet}           1,000 drones from `aviary sim` on a UDP link, a new
 #                                        frame as soon as one is drawn (as while the map is
 #                                        dragged): the frame rate the window reaches;
-#   fleet-1000-idle                      the same fleet, repainting as for a user: CPU, memory.
+#   fleet-1000-idle                      the same fleet, repainting as for a user: CPU, memory;
+#   floor-12-settings                    the demo fleet on the Settings view (a form, no map),
+#                                        a new frame as soon as one is drawn: the most frames
+#                                        the window's GL draws here, whatever the app shows;
+#   floor-12-monitor                     the same on the Monitor (map, plots, flight display).
 # Usage: scripts/bench-window.sh [CASE...]   (default: every case)
 #   AVIARY_BENCH_S (measured seconds, 20), AVIARY_BENCH_RATE_HZ (positions a drone sends per
 #   second, 4 — ArduPilot's usual stream rate), AVIARY_NO_BUILD=1, CARGO_TARGET_DIR honoured.
@@ -94,6 +98,8 @@ for c in "${cases[@]}"; do
     fleet-1000-monitor) run_case "$c" Monitor 1 30 1000 || status=1 ;;
     fleet-1000-fleet) run_case "$c" Fleet 1 30 1000 || status=1 ;;
     fleet-1000-idle) run_case "$c" Monitor 0 30 1000 || status=1 ;;
+    floor-12-settings) run_case "$c" Settings 1 10 0 || status=1 ;;
+    floor-12-monitor) run_case "$c" Monitor 1 10 0 || status=1 ;;
     *) echo "unknown case $c" >&2; status=2 ;;
   esac
 done

@@ -261,14 +261,15 @@ fn update_view(view: &mut SupervisedView, s: &Supervised) {
     view.allowed
         .extend(CommandAction::ALL.into_iter().filter(|a| s.sup.allowed(*a)));
     view.available = s.sup.available();
+    let line = &mut view.vehicle;
     match &v.mode {
-        Some(m) => view.mode.clone_from(&m.name),
-        None => view.mode.clear(),
+        Some(m) => line.mode.clone_from(&m.name),
+        None => line.mode.clear(),
     }
-    view.armed = v.armed;
-    view.link_up = v.link_up;
-    view.on_ground = v.on_ground();
-    view.alt_rel_m = v.alt_rel_m;
+    line.armed = v.armed;
+    line.link_up = v.link_up;
+    line.on_ground = v.on_ground();
+    line.alt_rel_m = v.alt_rel_m;
 }
 
 /// The alert kind an alert of the supervisor is shown as.

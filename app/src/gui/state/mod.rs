@@ -33,7 +33,7 @@ pub use history::{HistoryState, Replay, ReplayMark};
 pub use monitor::{
     ALERT_HISTORY_PAGE, Alert, AlertDroneRow, AlertGroup, AlertHistoryQuery, AlertHistoryRow,
     AlertHistoryState, AlertKind, AlertSeverity, CommandOutcome, CommandRecord, Destructive,
-    LOW_BATTERY_PCT, PreflightPrompt, SupervisedView, action_label, alert_groups,
+    LOW_BATTERY_PCT, PreflightPrompt, SupervisedView, VehicleLine, action_label, alert_groups,
 };
 pub use offline::{DownloadProgress, OfflineMapsState, OfflineSet, OfflineTiles};
 pub use plan::{PlanEditor, PlanPreview, area_distance_m};

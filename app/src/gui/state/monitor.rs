@@ -359,6 +359,13 @@ pub struct SupervisedView {
     pub allowed: Vec<CommandAction>,
     /// Linked, landed, disarmed and free: a new mission may start.
     pub available: bool,
+    /// The vehicle as its supervisor sees it.
+    pub vehicle: VehicleLine,
+}
+
+/// The vehicle's line under the Monitor's buttons, as plain fields ([`VehicleLine::words`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VehicleLine {
     /// The flight mode the vehicle reports (empty before its first heartbeat).
     pub mode: String,
     /// Armed, as the vehicle reports it.
@@ -371,9 +378,9 @@ pub struct SupervisedView {
     pub alt_rel_m: f64,
 }
 
-impl SupervisedView {
+impl VehicleLine {
     /// The vehicle's mode and state in words: `AUTO · armed · in the air · 31.0 m`.
-    pub fn vehicle_words(&self) -> String {
+    pub fn words(&self) -> String {
         let mode = if self.mode.is_empty() {
             "no mode yet"
         } else {
@@ -392,7 +399,9 @@ impl SupervisedView {
             self.alt_rel_m
         )
     }
+}
 
+impl SupervisedView {
     /// Whether `action` on mission `mission` (stored as `status`) may be sent now.
     pub fn allows(&self, mission: MissionId, status: MissionStatus, action: CommandAction) -> bool {
         if self.mission == Some(mission) {

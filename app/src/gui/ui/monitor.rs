@@ -164,7 +164,7 @@ fn controls_ui(
             .phase
             .filter(|_| sv.mission == Some(m.id))
             .map_or("—", aviary_core::supervisor::MissionPhase::as_str);
-        ui.label(format!("Phase: {phase} · vehicle: {}", sv.vehicle_words()));
+        ui.label(format!("Phase: {phase} · vehicle: {}", sv.vehicle.words()));
     }
 }
 
