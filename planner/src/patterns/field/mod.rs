@@ -140,76 +140,7 @@ impl Field {
             }
         }
         // Propagate nearest segments: down-right then up-left, each row both ways.
-        for j in 0..ny {
-            let (done, rest) = near.split_at_mut(j * nx);
-            let row = &mut rest[..nx];
-            let up = done.get(done.len().saturating_sub(nx)..).filter(|_| j > 0);
-            let brow = &mut best[j * nx..(j + 1) * nx];
-            let y = y0 + j as f64 * c;
-            for i in 0..nx {
-                let mut cands = [NONE; 4];
-                if i > 0 {
-                    cands[0] = row[i - 1];
-                }
-                if let Some(up) = up {
-                    cands[1] = up[i];
-                    if i > 0 {
-                        cands[2] = up[i - 1];
-                    }
-                    if i + 1 < nx {
-                        cands[3] = up[i + 1];
-                    }
-                }
-                let p = Coord {
-                    x: x0 + i as f64 * c,
-                    y,
-                };
-                relax(p, &mut brow[i], &mut row[i], cands, &segs);
-            }
-            for i in (0..nx.saturating_sub(1)).rev() {
-                let p = Coord {
-                    x: x0 + i as f64 * c,
-                    y,
-                };
-                let cands = [row[i + 1], NONE, NONE, NONE];
-                relax(p, &mut brow[i], &mut row[i], cands, &segs);
-            }
-        }
-        for j in (0..ny).rev() {
-            let (head, below) = near.split_at_mut((j + 1) * nx);
-            let row = &mut head[j * nx..];
-            let down = below.get(..nx);
-            let brow = &mut best[j * nx..(j + 1) * nx];
-            let y = y0 + j as f64 * c;
-            for i in (0..nx).rev() {
-                let mut cands = [NONE; 4];
-                if i + 1 < nx {
-                    cands[0] = row[i + 1];
-                }
-                if let Some(down) = down {
-                    cands[1] = down[i];
-                    if i + 1 < nx {
-                        cands[2] = down[i + 1];
-                    }
-                    if i > 0 {
-                        cands[3] = down[i - 1];
-                    }
-                }
-                let p = Coord {
-                    x: x0 + i as f64 * c,
-                    y,
-                };
-                relax(p, &mut brow[i], &mut row[i], cands, &segs);
-            }
-            for i in 1..nx {
-                let p = Coord {
-                    x: x0 + i as f64 * c,
-                    y,
-                };
-                let cands = [row[i - 1], NONE, NONE, NONE];
-                relax(p, &mut brow[i], &mut row[i], cands, &segs);
-            }
-        }
+        propagate(&mut near, &mut best, &segs, (x0, y0, c), nx, ny);
         let depth = best
             .iter()
             .zip(&inside)
@@ -294,6 +225,181 @@ impl Field {
     }
 }
 
+/// The two raster passes of the vector distance transform: rows upwards, each left to right
+/// (neighbours left, below, below-left, below-right) then right to left (neighbour right);
+/// then rows downwards, each right to left (right, above, above-right, above-left) then left
+/// to right (left). `near` and `best` hold the seeds and get every node's nearest segment and
+/// its squared distance.
+fn propagate(
+    near: &mut [u32],
+    best: &mut [f64],
+    segs: &[(Coord, Coord)],
+    (x0, y0, c): (f64, f64, f64),
+    nx: usize,
+    ny: usize,
+) {
+    if nx == 0 {
+        return;
+    }
+    let xs: Vec<f64> = (0..nx).map(|i| x0 + i as f64 * c).collect();
+    for j in 0..ny {
+        let (done, rest) = near.split_at_mut(j * nx);
+        let row = &mut rest[..nx];
+        let prev = done.get(done.len().saturating_sub(nx)..).filter(|_| j > 0);
+        let brow = &mut best[j * nx..(j + 1) * nx];
+        let y = y0 + j as f64 * c;
+        sweep_from::<false>(row, brow, prev, &xs, y, segs);
+        sweep_back::<false>(row, brow, &xs, y, segs);
+    }
+    for j in (0..ny).rev() {
+        let (head, below) = near.split_at_mut((j + 1) * nx);
+        let row = &mut head[j * nx..];
+        let prev = below.get(..nx);
+        let brow = &mut best[j * nx..(j + 1) * nx];
+        let y = y0 + j as f64 * c;
+        sweep_from::<true>(row, brow, prev, &xs, y, segs);
+        sweep_back::<true>(row, brow, &xs, y, segs);
+    }
+}
+
+/// A row's first sweep: left to right (`REV`: right to left), each node relaxed with the node
+/// before it in the sweep and the previous row's nodes at, before and after it (in that
+/// order). The row's ends are handled apart, so the middle runs without bound tests.
+#[expect(
+    clippy::inline_always,
+    reason = "once or twice per node of a 1.5 M-node grid"
+)]
+#[inline(always)]
+fn sweep_from<const REV: bool>(
+    row: &mut [u32],
+    brow: &mut [f64],
+    prev: Option<&[u32]>,
+    xs: &[f64],
+    y: f64,
+    segs: &[(Coord, Coord)],
+) {
+    let nx = row.len();
+    // The sweep's k-th node.
+    let at = |k: usize| if REV { nx - 1 - k } else { k };
+    let Some(prev) = prev.filter(|p| p.len() == nx) else {
+        // The first row of the pass: only the node before.
+        for k in 1..nx {
+            let (i, h) = (at(k), at(k - 1));
+            let cands = [row[h], NONE, NONE, NONE];
+            if !settled(row[i], cands) {
+                relax(
+                    Coord { x: xs[i], y },
+                    &mut brow[i],
+                    &mut row[i],
+                    cands,
+                    segs,
+                );
+            }
+        }
+        return;
+    };
+    let first = at(0);
+    let cands = [
+        NONE,
+        prev[first],
+        NONE,
+        if nx > 1 { prev[at(1)] } else { NONE },
+    ];
+    if !settled(row[first], cands) {
+        relax(
+            Coord { x: xs[first], y },
+            &mut brow[first],
+            &mut row[first],
+            cands,
+            segs,
+        );
+    }
+    if nx < 2 {
+        return;
+    }
+    // (previous row before, at, after the node)
+    let (mut pb, mut pa) = (prev[at(0)], prev[at(1)]);
+    let mut last = row[first];
+    for k in 1..nx - 1 {
+        let i = at(k);
+        let pn = prev[at(k + 1)];
+        let cands = [last, pa, pb, pn];
+        if !settled(row[i], cands) {
+            relax(
+                Coord { x: xs[i], y },
+                &mut brow[i],
+                &mut row[i],
+                cands,
+                segs,
+            );
+        }
+        last = row[i];
+        (pb, pa) = (pa, pn);
+    }
+    let i = at(nx - 1);
+    let cands = [last, pa, pb, NONE];
+    if !settled(row[i], cands) {
+        relax(
+            Coord { x: xs[i], y },
+            &mut brow[i],
+            &mut row[i],
+            cands,
+            segs,
+        );
+    }
+}
+
+/// A row's second sweep, back the other way: each node relaxed with the node before it.
+#[expect(
+    clippy::inline_always,
+    reason = "once or twice per node of a 1.5 M-node grid"
+)]
+#[inline(always)]
+fn sweep_back<const REV: bool>(
+    row: &mut [u32],
+    brow: &mut [f64],
+    xs: &[f64],
+    y: f64,
+    segs: &[(Coord, Coord)],
+) {
+    let nx = row.len();
+    if brow.len() != nx || xs.len() != nx || nx < 2 {
+        return;
+    }
+    // Left to right after a reversed first sweep, else right to left.
+    let at = |k: usize| if REV { k } else { nx - 1 - k };
+    let mut last = row[at(0)];
+    for k in 1..nx {
+        let i = at(k);
+        let own = row[i];
+        if last != NONE && last != own {
+            relax(
+                Coord { x: xs[i], y },
+                &mut brow[i],
+                &mut row[i],
+                [last, NONE, NONE, NONE],
+                segs,
+            );
+        }
+        last = row[i];
+    }
+}
+
+/// Whether every candidate is none or the node's own segment (most nodes): nothing to relax.
+#[expect(
+    clippy::inline_always,
+    reason = "once or twice per node of a 1.5 M-node grid"
+)]
+#[inline(always)]
+fn settled(own: u32, cands: [u32; 4]) -> bool {
+    // All four the node's own (most nodes once reached), else each own or none.
+    if (cands[0] ^ own) | (cands[1] ^ own) | (cands[2] ^ own) | (cands[3] ^ own) == 0 {
+        return true;
+    }
+    let m = |s: u32| (s == own) | (s == NONE);
+    m(cands[0]) & m(cands[1]) & m(cands[2]) & m(cands[3])
+}
+
 /// One node's step of the propagation: the node at `p` takes the nearest of its neighbours'
 /// segments `cands` (`NONE` for none), in order, measuring each once (neighbours often share
 /// one) unless it has that segment already.
@@ -303,11 +409,6 @@ impl Field {
 )]
 #[inline(always)]
 fn relax(p: Coord, best: &mut f64, near: &mut u32, cands: [u32; 4], segs: &[(Coord, Coord)]) {
-    // Most nodes have their neighbours' segment already.
-    let own = *near;
-    if cands.iter().all(|&s| s == NONE || s == own) {
-        return;
-    }
     let mut tried = [NONE; 4];
     for k in 0..4 {
         let s = cands[k];
