@@ -430,7 +430,16 @@ fn coverage_in(
 
 /// The union of the intervals `iv` (sorted here) into `merged`, in order.
 fn union_sorted(iv: &mut [(f64, f64)], merged: &mut Vec<(f64, f64)>) {
-    iv.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    // `total_cmp`'s order, decided by two plain comparisons unless the starts are equal or NaN.
+    iv.sort_unstable_by(|a, b| {
+        if a.0 < b.0 {
+            std::cmp::Ordering::Less
+        } else if a.0 > b.0 {
+            std::cmp::Ordering::Greater
+        } else {
+            a.0.total_cmp(&b.0)
+        }
+    });
     merged.clear();
     for &(a, b) in iv.iter() {
         match merged.last_mut() {
