@@ -409,6 +409,22 @@ fn settled(own: u32, cands: [u32; 4]) -> bool {
 )]
 #[inline(always)]
 fn relax(p: Coord, best: &mut f64, near: &mut u32, cands: [u32; 4], segs: &[(Coord, Coord)]) {
+    // One segment all round (a node first reached, or crossing into another segment's
+    // reach): measured once, as the loop below would.
+    let s = cands[0];
+    if (s ^ cands[1]) | (s ^ cands[2]) | (s ^ cands[3]) == 0 {
+        if s != NONE
+            && s != *near
+            && let Some(&(a, b)) = segs.get(s as usize)
+        {
+            let d2 = seg_dist2(p, a, b);
+            if d2 < *best {
+                *best = d2;
+                *near = s;
+            }
+        }
+        return;
+    }
     let mut tried = [NONE; 4];
     for k in 0..4 {
         let s = cands[k];
