@@ -242,6 +242,8 @@ fn propagate(
         return;
     }
     let xs: Vec<f64> = (0..nx).map(|i| x0 + i as f64 * c).collect();
+    let segs: Vec<Seg> = segs.iter().map(|&(a, b)| Seg::new(a, b)).collect();
+    let segs = &segs[..];
     for j in 0..ny {
         let (done, rest) = near.split_at_mut(j * nx);
         let row = &mut rest[..nx];
@@ -276,7 +278,7 @@ fn sweep_from<const REV: bool>(
     prev: Option<&[u32]>,
     xs: &[f64],
     y: f64,
-    segs: &[(Coord, Coord)],
+    segs: &[Seg],
 ) {
     let nx = row.len();
     // The sweep's k-th node.
@@ -286,15 +288,7 @@ fn sweep_from<const REV: bool>(
         for k in 1..nx {
             let (i, h) = (at(k), at(k - 1));
             let cands = [row[h], NONE, NONE, NONE];
-            if !settled(row[i], cands) {
-                relax(
-                    Coord { x: xs[i], y },
-                    &mut brow[i],
-                    &mut row[i],
-                    cands,
-                    segs,
-                );
-            }
+            visit(xs[i], y, &mut brow[i], &mut row[i], cands, segs);
         }
         return;
     };
@@ -305,15 +299,7 @@ fn sweep_from<const REV: bool>(
         NONE,
         if nx > 1 { prev[at(1)] } else { NONE },
     ];
-    if !settled(row[first], cands) {
-        relax(
-            Coord { x: xs[first], y },
-            &mut brow[first],
-            &mut row[first],
-            cands,
-            segs,
-        );
-    }
+    visit(xs[first], y, &mut brow[first], &mut row[first], cands, segs);
     if nx < 2 {
         return;
     }
@@ -324,29 +310,13 @@ fn sweep_from<const REV: bool>(
         let i = at(k);
         let pn = prev[at(k + 1)];
         let cands = [last, pa, pb, pn];
-        if !settled(row[i], cands) {
-            relax(
-                Coord { x: xs[i], y },
-                &mut brow[i],
-                &mut row[i],
-                cands,
-                segs,
-            );
-        }
+        visit(xs[i], y, &mut brow[i], &mut row[i], cands, segs);
         last = row[i];
         (pb, pa) = (pa, pn);
     }
     let i = at(nx - 1);
     let cands = [last, pa, pb, NONE];
-    if !settled(row[i], cands) {
-        relax(
-            Coord { x: xs[i], y },
-            &mut brow[i],
-            &mut row[i],
-            cands,
-            segs,
-        );
-    }
+    visit(xs[i], y, &mut brow[i], &mut row[i], cands, segs);
 }
 
 /// A row's second sweep, back the other way: each node relaxed with the node before it.
@@ -360,7 +330,7 @@ fn sweep_back<const REV: bool>(
     brow: &mut [f64],
     xs: &[f64],
     y: f64,
-    segs: &[(Coord, Coord)],
+    segs: &[Seg],
 ) {
     let nx = row.len();
     if brow.len() != nx || xs.len() != nx || nx < 2 {
@@ -373,56 +343,83 @@ fn sweep_back<const REV: bool>(
         let i = at(k);
         let own = row[i];
         if last != NONE && last != own {
-            relax(
-                Coord { x: xs[i], y },
-                &mut brow[i],
-                &mut row[i],
-                [last, NONE, NONE, NONE],
-                segs,
-            );
+            measure(xs[i], y, &mut brow[i], &mut row[i], last, segs);
         }
         last = row[i];
     }
 }
 
-/// Whether every candidate is none or the node's own segment (most nodes): nothing to relax.
+/// A boundary segment with the constants of `point_segment_distance2_m2` taken out: the same
+/// arithmetic, so the same distances.
+struct Seg {
+    a: Coord,
+    dx: f64,
+    dy: f64,
+    len2: f64,
+}
+
+impl Seg {
+    fn new(a: Coord, b: Coord) -> Self {
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        Self {
+            a,
+            dx,
+            dy,
+            len2: dx * dx + dy * dy,
+        }
+    }
+
+    /// Squared distance from (`x`, `y`), as `point_segment_distance2_m2` computes it.
+    #[inline]
+    fn dist2(&self, x: f64, y: f64) -> f64 {
+        let (a, dx, dy) = (self.a, self.dx, self.dy);
+        let t = if self.len2 > 0.0 {
+            (((x - a.x) * dx + (y - a.y) * dy) / self.len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let (cx, cy) = (a.x + t * dx - x, a.y + t * dy - y);
+        cx * cx + cy * cy
+    }
+}
+
+/// The node at (`x`, `y`) takes segment `s` if it is nearer than its own.
 #[expect(
     clippy::inline_always,
     reason = "once or twice per node of a 1.5 M-node grid"
 )]
 #[inline(always)]
-fn settled(own: u32, cands: [u32; 4]) -> bool {
-    // All four the node's own (most nodes once reached), else each own or none.
-    if (cands[0] ^ own) | (cands[1] ^ own) | (cands[2] ^ own) | (cands[3] ^ own) == 0 {
-        return true;
+fn measure(x: f64, y: f64, best: &mut f64, near: &mut u32, s: u32, segs: &[Seg]) {
+    if let Some(seg) = segs.get(s as usize) {
+        let d2 = seg.dist2(x, y);
+        if d2 < *best {
+            *best = d2;
+            *near = s;
+        }
     }
-    let m = |s: u32| (s == own) | (s == NONE);
-    m(cands[0]) & m(cands[1]) & m(cands[2]) & m(cands[3])
 }
 
-/// One node's step of the propagation: the node at `p` takes the nearest of its neighbours'
-/// segments `cands` (`NONE` for none), in order, measuring each once (neighbours often share
-/// one) unless it has that segment already.
+/// One node's step of the propagation: the node at (`x`, `y`) takes the nearest of its
+/// neighbours' segments `cands` (`NONE` for none), in order, measuring each once (neighbours
+/// often share one) unless it has that segment already: the first of the nearest.
 #[expect(
     clippy::inline_always,
-    reason = "called twice per node of a 1.5 M-node grid, and mostly returns at once"
+    reason = "once or twice per node of a 1.5 M-node grid, and mostly returns at once"
 )]
 #[inline(always)]
-fn relax(p: Coord, best: &mut f64, near: &mut u32, cands: [u32; 4], segs: &[(Coord, Coord)]) {
-    // One segment all round (a node first reached, or crossing into another segment's
-    // reach): measured once, as the loop below would.
+fn visit(x: f64, y: f64, best: &mut f64, near: &mut u32, cands: [u32; 4], segs: &[Seg]) {
+    let own = *near;
+    // One segment all round: the node's own (most nodes once reached), none, or one to
+    // measure once (a node first reached, or crossing into another segment's reach).
     let s = cands[0];
     if (s ^ cands[1]) | (s ^ cands[2]) | (s ^ cands[3]) == 0 {
-        if s != NONE
-            && s != *near
-            && let Some(&(a, b)) = segs.get(s as usize)
-        {
-            let d2 = seg_dist2(p, a, b);
-            if d2 < *best {
-                *best = d2;
-                *near = s;
-            }
+        if s != NONE && s != own {
+            measure(x, y, best, near, s, segs);
         }
+        return;
+    }
+    let m = |s: u32| (s == own) | (s == NONE);
+    if m(cands[0]) & m(cands[1]) & m(cands[2]) & m(cands[3]) {
         return;
     }
     let mut tried = [NONE; 4];
@@ -432,14 +429,7 @@ fn relax(p: Coord, best: &mut f64, near: &mut u32, cands: [u32; 4], segs: &[(Coo
             continue;
         }
         tried[k] = s;
-        let Some(&(a, b)) = segs.get(s as usize) else {
-            continue;
-        };
-        let d2 = seg_dist2(p, a, b);
-        if d2 < *best {
-            *best = d2;
-            *near = s;
-        }
+        measure(x, y, best, near, s, segs);
     }
 }
 
