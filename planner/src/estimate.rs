@@ -342,7 +342,8 @@ fn coverage_in(
     };
     let per_row = crate::par::map(&chunks, |bounds| {
         let mut out: Vec<[f64; 2]> = Vec::with_capacity(bounds.len());
-        let mut iv: Vec<(f64, f64)> = Vec::new();
+        // Intervals by their start's `total_cmp` key (see `union_sorted`).
+        let mut iv: Vec<(u64, f64)> = Vec::new();
         let mut merged: Vec<(f64, f64)> = Vec::new();
         let mut gaps: Vec<Gap> = Vec::new();
         let mut wide: Vec<(f64, f64)> = Vec::new();
@@ -367,7 +368,7 @@ fn coverage_in(
             iv.clear();
             for &(_, leg) in &pairs[p..q] {
                 if let Some(x) = leg_row(leg as usize, radii[small], y) {
-                    iv.push(x);
+                    iv.push((start_key(x.0), x.1));
                 }
             }
             union_sorted(&mut iv, &mut merged);
@@ -409,7 +410,7 @@ fn coverage_in(
                         continue;
                     }
                     if let Some(x) = leg_row(leg, r, y) {
-                        iv.push(x);
+                        iv.push((start_key(x.0), x.1));
                     }
                 }
                 union_sorted(&mut iv, &mut merged);
@@ -428,20 +429,23 @@ fn coverage_in(
     [covered[0] / inside_total, covered[1] / inside_total]
 }
 
-/// The union of the intervals `iv` (sorted here) into `merged`, in order.
-fn union_sorted(iv: &mut [(f64, f64)], merged: &mut Vec<(f64, f64)>) {
-    // `total_cmp`'s order, decided by two plain comparisons unless the starts are equal or NaN.
-    iv.sort_unstable_by(|a, b| {
-        if a.0 < b.0 {
-            std::cmp::Ordering::Less
-        } else if a.0 > b.0 {
-            std::cmp::Ordering::Greater
-        } else {
-            a.0.total_cmp(&b.0)
-        }
-    });
+/// An integer whose order is `f64::total_cmp`'s order of `x`, and back: the same bits.
+fn start_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | 1 << 63 }
+}
+
+fn key_start(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+/// The union of the intervals `iv` (each start as its [`start_key`], sorted here) into
+/// `merged`, in order: integer comparisons, the order of `total_cmp` on the starts.
+fn union_sorted(iv: &mut [(u64, f64)], merged: &mut Vec<(f64, f64)>) {
+    iv.sort_unstable_by_key(|e| e.0);
     merged.clear();
-    for &(a, b) in iv.iter() {
+    for &(k, b) in iv.iter() {
+        let a = key_start(k);
         match merged.last_mut() {
             Some(last) if a <= last.1 => last.1 = last.1.max(b),
             _ => merged.push((a, b)),
@@ -1151,6 +1155,31 @@ mod tests {
         let cliff = [wp(100.0, 50.0), wp(600.0, 450.0), wp(1100.0, 50.0)];
         let c = terrain_extra(home, &flat, &cliff, 5.0, &af);
         assert!(c.duration_s > 0.0, "{c:?}");
+    }
+
+    #[test]
+    fn start_keys_order_like_total_cmp_and_come_back() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -2.5,
+            -f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            5e-324,
+            1.0,
+            1.0 + f64::EPSILON,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        for &a in &xs {
+            assert_eq!(key_start(start_key(a)).to_bits(), a.to_bits());
+            for &b in &xs {
+                assert_eq!(start_key(a).cmp(&start_key(b)), a.total_cmp(&b), "{a} {b}");
+            }
+        }
     }
 
     #[test]
