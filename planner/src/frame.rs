@@ -242,7 +242,8 @@ fn farthest(
     }
     let mut far = (0.0, 0);
     for l in 0..4 {
-        if lane_d[l] > far.0 || (lane_d[l] == far.0 && lane_k[l] > far.1) {
+        // Farther, or as far and later (lanes hold no NaN: they take a distance by `>=`).
+        if lane_d[l] > far.0 || (lane_d[l] >= far.0 && lane_k[l] > far.1) {
             far = (lane_d[l], lane_k[l]);
         }
     }

@@ -418,7 +418,7 @@ fn visit(x: f64, y: f64, best: &mut f64, near: &mut u32, cands: [u32; 4], segs: 
         }
         return;
     }
-    let m = |s: u32| (s == own) | (s == NONE);
+    let m = |s: u32| s == own || s == NONE;
     if m(cands[0]) & m(cands[1]) & m(cands[2]) & m(cands[3]) {
         return;
     }
