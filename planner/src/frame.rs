@@ -192,14 +192,7 @@ pub fn simplify_idx(pts: &[Coord], epsilon_m: f64) -> Vec<usize> {
         let len2 = dx * dx + dy * dy;
         let inner = pts.get(s + 1..e).unwrap_or_default();
         if len2 > 0.0 {
-            for (k, p) in inner.iter().enumerate() {
-                let t = (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0);
-                let (cx, cy) = (a.x + t * dx - p.x, a.y + t * dy - p.y);
-                let d2 = cx * cx + cy * cy;
-                if d2 >= far.0 {
-                    far = (d2, s + 1 + k);
-                }
-            }
+            far = farthest(inner, a, (dx, dy), len2, s + 1);
         } else {
             for (k, p) in inner.iter().enumerate() {
                 let d2 = point_segment_distance2_m2(*p, a, b);
@@ -217,9 +210,92 @@ pub fn simplify_idx(pts: &[Coord], epsilon_m: f64) -> Vec<usize> {
     (0..n).filter(|&i| keep[i]).collect()
 }
 
+/// The farthest of `pts` from the segment `a` + [0, 1]·`d` (`len2` = |`d`|², above 0): its
+/// squared distance and index (`first` + position), the last of equals; (0, `first`) when
+/// every distance is NaN. Four interleaved lanes, each the last of its equals, then the
+/// greatest distance and of those the greatest index: the same point as one loop.
+#[inline]
+fn farthest(
+    pts: &[Coord],
+    a: Coord,
+    (dx, dy): (f64, f64),
+    len2: f64,
+    first: usize,
+) -> (f64, usize) {
+    let d2 = |p: &Coord| {
+        let t = (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0);
+        let (cx, cy) = (a.x + t * dx - p.x, a.y + t * dy - p.y);
+        cx * cx + cy * cy
+    };
+    let mut lane_d = [0.0_f64; 4];
+    let mut lane_k = [0_usize; 4];
+    let chunks = pts.chunks_exact(4);
+    let rest = chunks.remainder();
+    for (c, q) in chunks.enumerate() {
+        let d = [d2(&q[0]), d2(&q[1]), d2(&q[2]), d2(&q[3])];
+        for l in 0..4 {
+            if d[l] >= lane_d[l] {
+                lane_d[l] = d[l];
+                lane_k[l] = 4 * c + l;
+            }
+        }
+    }
+    let mut far = (0.0, 0);
+    for l in 0..4 {
+        // Farther, or as far and later (lanes hold no NaN: they take a distance by `>=`).
+        if lane_d[l] > far.0 || (lane_d[l] >= far.0 && lane_k[l] > far.1) {
+            far = (lane_d[l], lane_k[l]);
+        }
+    }
+    let base = pts.len() - rest.len();
+    for (k, p) in rest.iter().enumerate() {
+        let d = d2(p);
+        if d >= far.0 {
+            far = (d, base + k);
+        }
+    }
+    (far.0, first + far.1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn farthest_is_the_last_of_the_farthest_as_one_loop_finds_it() {
+        let c = |x: f64, y: f64| Coord { x, y };
+        // Repeated distances (mirrored and duplicated points), points past the ends, NaN.
+        let mut pts: Vec<Coord> = Vec::new();
+        for i in 0..23_u32 {
+            let x = f64::from(i % 7) * 1.5 - 2.0;
+            let y = f64::from((i * 5) % 3) - 1.0;
+            pts.push(c(x, y));
+        }
+        pts.push(c(f64::NAN, 0.0));
+        let (a, b) = (c(0.0, 0.0), c(6.0, 0.0));
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        let len2 = dx * dx + dy * dy;
+        for lo in 0..pts.len() {
+            for hi in lo..=pts.len() {
+                let inner = &pts[lo..hi];
+                let mut want = (0.0, 3);
+                for (k, p) in inner.iter().enumerate() {
+                    let t = (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0);
+                    let (cx, cy) = (a.x + t * dx - p.x, a.y + t * dy - p.y);
+                    let d2 = cx * cx + cy * cy;
+                    if d2 >= want.0 {
+                        want = (d2, 3 + k);
+                    }
+                }
+                let got = farthest(inner, a, (dx, dy), len2, 3);
+                assert_eq!(
+                    (got.0.to_bits(), got.1),
+                    (want.0.to_bits(), want.1),
+                    "{lo}..{hi}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn simplify_keeps_the_ends_and_the_corners_only() {

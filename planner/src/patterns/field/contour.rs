@@ -60,7 +60,9 @@ impl Field {
         let rows: Vec<usize> = (0..ny - 1).step_by(64).collect();
         // Each crossed cell with its first and last level, and whether a corner is in `zone`.
         let crossed: Vec<Vec<(u32, u32, u32, bool)>> = crate::par::map(&rows, |&j0| {
-            let mut mine = Vec::new();
+            // Room for every cell of the band (most are crossed when filling; pages never
+            // written are never touched): no copies as it grows.
+            let mut mine = Vec::with_capacity(((j0 + 64).min(ny - 1) - j0) * (nx - 1));
             for cj in j0..(j0 + 64).min(ny - 1) {
                 let (Some(lo_row), Some(hi_row)) = (
                     below.get(cj * nx..(cj + 1) * nx),

@@ -14,29 +14,25 @@ pub(in crate::patterns) struct RouteScratch {
     reached: Vec<usize>,
 }
 
-/// A node on the search's frontier: ordered by the least estimated whole length (the heap is
-/// a max-heap), ties by node for a result that does not depend on the heap's internals.
-#[derive(PartialEq)]
-struct Open {
-    est: f32,
-    id: usize,
+/// A node on the search's frontier, as one integer: ordered by the least estimated whole
+/// length (the heap is a max-heap), ties by the least node, for a result that does not depend
+/// on the heap's internals. The estimate's bits are mapped to keep `f32::total_cmp`'s order.
+fn open_key(est: f32, id: usize) -> u64 {
+    let b = est.to_bits();
+    let ordered = if b >> 31 == 1 { !b } else { b | 0x8000_0000 };
+    !((u64::from(ordered) << 32) | id as u64)
 }
 
-impl Eq for Open {}
-
-impl PartialOrd for Open {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Open {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        other
-            .est
-            .total_cmp(&self.est)
-            .then_with(|| other.id.cmp(&self.id))
-    }
+/// The estimate and node of a frontier entry.
+fn open_entry(key: u64) -> (f32, usize) {
+    let key = !key;
+    let ordered = (key >> 32) as u32;
+    let b = if ordered >> 31 == 1 {
+        ordered & 0x7fff_ffff
+    } else {
+        !ordered
+    };
+    (f32::from_bits(b), (key & 0xffff_ffff) as usize)
 }
 
 impl Field {
@@ -100,11 +96,9 @@ impl Field {
         prev[sa] = sa as u32;
         cost[sa] = 0.0;
         reached.push(sa);
-        open.push(Open {
-            est: to_goal(sa),
-            id: sa,
-        });
-        while let Some(Open { est, id }) = open.pop() {
+        open.push(open_key(to_goal(sa), sa));
+        while let Some(key) = open.pop() {
+            let (est, id) = open_entry(key);
             if id == sb {
                 break;
             }
@@ -136,10 +130,7 @@ impl Field {
                     }
                     prev[n] = id as u32;
                     cost[n] = c;
-                    open.push(Open {
-                        est: c + to_goal(n),
-                        id: n,
-                    });
+                    open.push(open_key(c + to_goal(n), n));
                 }
             }
         }
@@ -194,5 +185,40 @@ impl Field {
             from = to;
         }
         Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{open_entry, open_key};
+
+    #[test]
+    fn frontier_keys_order_like_the_estimates_then_the_nodes() {
+        let ests = [
+            0.0_f32,
+            -0.0,
+            1.0,
+            1.5,
+            2.0e-30,
+            7.25,
+            1e9,
+            f32::INFINITY,
+            -3.0,
+        ];
+        for &a in &ests {
+            for &b in &ests {
+                for (ia, ib) in [(3_usize, 5_usize), (5, 3), (4, 4), (0, 1_499_999)] {
+                    // The heap pops the greatest: the least estimate, then the least node.
+                    let want = b.total_cmp(&a).then_with(|| ib.cmp(&ia));
+                    assert_eq!(
+                        open_key(a, ia).cmp(&open_key(b, ib)),
+                        want,
+                        "{a} {ia} {b} {ib}"
+                    );
+                }
+                assert_eq!(open_entry(open_key(a, 9)).0.to_bits(), a.to_bits());
+                assert_eq!(open_entry(open_key(a, 9)).1, 9);
+            }
+        }
     }
 }
