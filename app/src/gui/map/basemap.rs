@@ -24,6 +24,65 @@ struct Ring {
     bbox: [f64; 4],
 }
 
+impl Ring {
+    /// Whether the ring covers the whole box `[min_lon, min_lat, max_lon, max_lat]`: no edge
+    /// of it meets the box, and the box's centre is inside it.
+    fn covers(&self, b: [f64; 4]) -> bool {
+        let [x0, y0, x1, y1] = self.bbox;
+        if x0 > b[0] || y0 > b[1] || x1 < b[2] || y1 < b[3] {
+            return false;
+        }
+        let n = self.points.len();
+        if n < 3 {
+            return false;
+        }
+        let edges = (0..n).map(|i| (self.points[i], self.points[(i + 1) % n]));
+        let mut inside = false;
+        let c = [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0];
+        for (p, q) in edges {
+            if segment_meets_box(p, q, b) {
+                return false;
+            }
+            // Crossing number of a ray from the centre towards +longitude.
+            if (p[1] > c[1]) != (q[1] > c[1]) {
+                let x = p[0] + (c[1] - p[1]) / (q[1] - p[1]) * (q[0] - p[0]);
+                if x > c[0] {
+                    inside = !inside;
+                }
+            }
+        }
+        inside
+    }
+}
+
+/// Whether the segment `p`–`q` has a point in the box `[min_x, min_y, max_x, max_y]`
+/// (Liang–Barsky clipping).
+fn segment_meets_box(p: [f64; 2], q: [f64; 2], b: [f64; 4]) -> bool {
+    let d = [q[0] - p[0], q[1] - p[1]];
+    let (mut t0, mut t1) = (0.0_f64, 1.0_f64);
+    for (num_lo, num_hi, den) in [
+        (p[0] - b[0], b[2] - p[0], d[0]),
+        (p[1] - b[1], b[3] - p[1], d[1]),
+    ] {
+        // p + t·d stays within [lo, hi] on this axis: lo ≤ p + t·d and p + t·d ≤ hi.
+        for (num, den) in [(num_lo, -den), (num_hi, den)] {
+            if den == 0.0 {
+                if num < 0.0 {
+                    return false;
+                }
+            } else {
+                let t = num / den;
+                if den < 0.0 {
+                    t0 = t0.max(t);
+                } else {
+                    t1 = t1.min(t);
+                }
+            }
+        }
+    }
+    t0 <= t1
+}
+
 /// Why the basemap could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum BasemapError {
@@ -122,13 +181,20 @@ impl Basemap {
         self.rings.len()
     }
 
-    /// Paints sea, land and borders into `rect`.
+    /// Paints sea, land and borders into `rect`. Where one outline covers the whole view (a
+    /// site's map zoomed in on land, the usual case), the view is one land rectangle: no sea
+    /// under it, no triangles, so software GL shades its pixels once, not twice.
     pub fn paint(&self, painter: &Painter, projector: &Projector, rect: Rect) {
-        painter.rect_filled(rect, 0.0, SEA);
         let a = projector.unproject(rect.min.to_vec2());
         let b = projector.unproject(rect.max.to_vec2());
         let (min_lon, max_lon) = (a.x().min(b.x()), a.x().max(b.x()));
         let (min_lat, max_lat) = (a.y().min(b.y()), a.y().max(b.y()));
+        let view = [min_lon, min_lat, max_lon, max_lat];
+        if self.rings.iter().any(|r| r.covers(view)) {
+            painter.rect_filled(rect, 0.0, LAND);
+            return;
+        }
+        painter.rect_filled(rect, 0.0, SEA);
         let zoom = projector.zoom();
         let border = Stroke::new(if zoom < 4.0 { 0.6 } else { 1.0 }, BORDER);
         let mut mesh = Mesh::default();
@@ -175,6 +241,43 @@ mod tests {
             assert!(r.triangles.len() <= r.points.len() - 2);
         }
         eprintln!("basemap: {} rings in {:?}", map.ring_count(), t.elapsed());
+    }
+
+    #[test]
+    fn a_view_inside_one_outline_is_covered_and_a_coast_is_not() {
+        let square = Ring {
+            points: vec![[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]],
+            triangles: vec![[0, 1, 2], [0, 2, 3]],
+            bbox: [0.0, 0.0, 10.0, 10.0],
+        };
+        assert!(square.covers([2.0, 2.0, 3.0, 3.0]));
+        // The coast (an edge) runs through the view: sea shows.
+        assert!(!square.covers([9.0, 2.0, 11.0, 3.0]));
+        // Wholly outside.
+        assert!(!square.covers([20.0, 20.0, 21.0, 21.0]));
+        // Larger than the outline.
+        assert!(!square.covers([-1.0, -1.0, 11.0, 11.0]));
+        // A notch (concave outline) reaching into the view.
+        let notched = Ring {
+            points: vec![
+                [0.0, 0.0],
+                [10.0, 0.0],
+                [10.0, 10.0],
+                [5.5, 10.0],
+                [5.5, 2.5],
+                [4.5, 2.5],
+                [4.5, 10.0],
+                [0.0, 10.0],
+            ],
+            triangles: Vec::new(),
+            bbox: [0.0, 0.0, 10.0, 10.0],
+        };
+        assert!(!notched.covers([4.0, 4.0, 6.0, 6.0]));
+        assert!(notched.covers([1.0, 4.0, 3.0, 6.0]));
+        // The bundled map: a view in the Netherlands is land; one over the North Sea coast is not.
+        let map = Basemap::bundled().expect("bundled basemap");
+        assert!(map.rings.iter().any(|r| r.covers([5.0, 52.0, 5.1, 52.05])));
+        assert!(!map.rings.iter().any(|r| r.covers([3.5, 52.0, 5.0, 53.0])));
     }
 
     #[test]
