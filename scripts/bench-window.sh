@@ -12,6 +12,8 @@
 #                                        frame as soon as one is drawn (as while the map is
 #                                        dragged): the frame rate the window reaches;
 #   fleet-1000-idle                      the same fleet, repainting as for a user: CPU, memory;
+#   fleet-1000-map                       fleet-1000-monitor with the fleet at the Rotterdam site,
+#                                        so the 1,000 darts, clusters and names are on the map;
 #   floor-12-settings                    the demo fleet on the Settings view (a form, no map),
 #                                        a new frame as soon as one is drawn: the most frames
 #                                        the window's GL draws here, whatever the app shows;
@@ -36,11 +38,13 @@ stop_sim() {
 }
 trap 'stop_sim; xvfb_app_cleanup' EXIT
 
-# run_case NAME VIEW CONTINUOUS WARMUP_S DRONES_FROM_SIM [LIVE_REFRESH_HZ]
+# run_case NAME VIEW CONTINUOUS WARMUP_S DRONES_FROM_SIM [LIVE_REFRESH_HZ] [SIM_LAT SIM_LON]
 #   DRONES_FROM_SIM=0: the built-in simulated fleet; N>0: N drones from `aviary sim` on a UDP
-#   link (the built-in fleet off).
+#   link (the built-in fleet off), at `aviary sim`'s default place or at SIM_LAT, SIM_LON.
 run_case() {
   local name="$1" view="$2" continuous="$3" warmup="$4" sim_drones="$5" live_hz="${6:-10}"
+  local sim_at=()
+  [ -z "${7:-}" ] || sim_at=(--lat "$7" --lon "$8")
   local home="$work/$name" port=$((14600 + RANDOM % 1000))
   mkdir -p "$home/config/aviary" "$home/runtime"
   chmod 700 "$home/runtime"
@@ -59,7 +63,7 @@ run_case() {
   app_pid=$!
   if [ "$sim_drones" -gt 0 ]; then
     "$bin" sim --drones "$sim_drones" --stream --rate-hz "$rate_hz" --base-port 0 \
-      --gcs "udp:127.0.0.1:$port" >"$home/sim.log" 2>&1 &
+      --gcs "udp:127.0.0.1:$port" "${sim_at[@]}" >"$home/sim.log" 2>&1 &
     sim_pid=$!
   fi
   local limit=$(( ${warmup%.*} + ${measure_s%.*} + 120 )) waited=0
@@ -98,6 +102,7 @@ for c in "${cases[@]}"; do
     fleet-1000-monitor) run_case "$c" Monitor 1 30 1000 || status=1 ;;
     fleet-1000-fleet) run_case "$c" Fleet 1 30 1000 || status=1 ;;
     fleet-1000-idle) run_case "$c" Monitor 0 30 1000 || status=1 ;;
+    fleet-1000-map) run_case "$c" Monitor 1 30 1000 10 51.9050 4.4660 || status=1 ;;
     floor-12-settings) run_case "$c" Settings 1 10 0 || status=1 ;;
     floor-12-monitor) run_case "$c" Monitor 1 10 0 || status=1 ;;
     *) echo "unknown case $c" >&2; status=2 ;;

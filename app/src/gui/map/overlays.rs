@@ -345,17 +345,19 @@ impl Plugin for HomesOverlay<'_> {
         let clip = projector.clip_rect();
         let painter = ui.painter();
         if projector.zoom() >= 13.0 {
-            for d in self.drones.values() {
-                let p = screen(projector, d.drone.home);
-                if clip.contains(p) {
-                    let r = egui::Rect::from_center_size(p, Vec2::splat(7.0));
-                    painter.rect_stroke(
-                        r,
-                        1.0,
-                        Stroke::new(1.5, Color32::from_rgb(0x55, 0x33, 0x88)),
-                        egui::StrokeKind::Middle,
-                    );
-                }
+            // Homes are decluttered as the drones are: where they crowd into a cluster's cell
+            // they would be a smear of outlines under the cluster (and a thousand of them
+            // cost the frame more than the rest of the map), so only uncrowded ones show.
+            let homes: Vec<Pos2> = self
+                .drones
+                .values()
+                .map(|d| screen(projector, d.drone.home))
+                .filter(|p| clip.contains(*p))
+                .collect();
+            let stroke = Stroke::new(1.5, Color32::from_rgb(0x55, 0x33, 0x88));
+            for i in super::drones::group(&homes, None).singles {
+                let r = egui::Rect::from_center_size(homes[i], Vec2::splat(7.0));
+                painter.rect_stroke(r, 0.0, stroke, egui::StrokeKind::Middle);
             }
         }
         for s in self.sites {
