@@ -340,6 +340,17 @@ fn flying(state: &mut AppState, backend: &Backend) {
 /// Reloads the limits of every model in the fleet and the built-in ones when the set of
 /// models changed, or always when `force` (after an edit was stored).
 pub(super) fn load_limits(state: &mut AppState, backend: &Backend, force: bool) {
+    // The fleet's models change when a drone joins (the fleet grows) or with the store's
+    // re-read (once a second): checked then, not on every pass (a pass may come every few
+    // milliseconds, and the check looks up every drone's model).
+    let due = state
+        .weather
+        .limits_checked
+        .is_none_or(|(at, n)| n != state.drones.len() || (state.now - at).num_seconds().abs() >= 1);
+    if !force && !due {
+        return;
+    }
+    state.weather.limits_checked = Some((state.now, state.drones.len()));
     if !force && same_models(state) {
         return;
     }

@@ -45,6 +45,8 @@ pub struct WeatherState {
     pub flying: BTreeMap<MissionId, WeatherVerdict>,
     /// Limits of every model in the fleet and the built-in ones (the Fleet view edits them).
     pub limits: Vec<ModelLimits>,
+    /// When `limits` were last checked against the fleet's models, and the fleet's size then.
+    pub limits_checked: Option<(chrono::DateTime<chrono::Utc>, usize)>,
     /// The wind each flying mission's drone measured so far.
     pub measured: BTreeMap<MissionId, MeasuredFlight>,
 }
