@@ -38,7 +38,7 @@ impl Ring {
         }
         let edges = (0..n).map(|i| (self.points[i], self.points[(i + 1) % n]));
         let mut inside = false;
-        let c = [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0];
+        let c = [f64::midpoint(b[0], b[2]), f64::midpoint(b[1], b[3])];
         for (p, q) in edges {
             if segment_meets_box(p, q, b) {
                 return false;
@@ -55,32 +55,33 @@ impl Ring {
     }
 }
 
-/// Whether the segment `p`–`q` has a point in the box `[min_x, min_y, max_x, max_y]`
+/// Whether the segment `from`–`to` has a point in the box `[min_x, min_y, max_x, max_y]`
 /// (Liang–Barsky clipping).
-fn segment_meets_box(p: [f64; 2], q: [f64; 2], b: [f64; 4]) -> bool {
-    let d = [q[0] - p[0], q[1] - p[1]];
-    let (mut t0, mut t1) = (0.0_f64, 1.0_f64);
-    for (num_lo, num_hi, den) in [
-        (p[0] - b[0], b[2] - p[0], d[0]),
-        (p[1] - b[1], b[3] - p[1], d[1]),
-    ] {
-        // p + t·d stays within [lo, hi] on this axis: lo ≤ p + t·d and p + t·d ≤ hi.
-        for (num, den) in [(num_lo, -den), (num_hi, den)] {
+fn segment_meets_box(from: [f64; 2], to: [f64; 2], bounds: [f64; 4]) -> bool {
+    let delta = [to[0] - from[0], to[1] - from[1]];
+    let (mut enter, mut leave) = (0.0_f64, 1.0_f64);
+    for axis in 0..2 {
+        let (lo, hi) = (bounds[axis], bounds[axis + 2]);
+        // from + t·delta stays within [lo, hi] on this axis.
+        for (num, den) in [
+            (from[axis] - lo, -delta[axis]),
+            (hi - from[axis], delta[axis]),
+        ] {
             if den == 0.0 {
                 if num < 0.0 {
                     return false;
                 }
             } else {
-                let t = num / den;
+                let cut = num / den;
                 if den < 0.0 {
-                    t0 = t0.max(t);
+                    enter = enter.max(cut);
                 } else {
-                    t1 = t1.min(t);
+                    leave = leave.min(cut);
                 }
             }
         }
     }
-    t0 <= t1
+    enter <= leave
 }
 
 /// Why the basemap could not be read.
