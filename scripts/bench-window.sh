@@ -6,6 +6,7 @@
 #                                        built-in simulator, inside the app's process), the app
 #                                        repainting as it does for a user: CPU and memory;
 #   idle-12-monitor-2hz                  the same with Settings → Display at 2 Hz (battery saver);
+#   idle-12-monitor-4hz                  the same at 4 Hz (the stream rate the app asks drones for);
 #   idle-12-external                     12 drones from `aviary sim` in another process (as real
 #                                        drones would be): the app's own CPU and memory;
 #   fleet-1000-{monitor,fleet}           1,000 drones from `aviary sim` on a UDP link, a new
@@ -97,6 +98,7 @@ for c in "${cases[@]}"; do
   case "$c" in
     idle-12-monitor) run_case "$c" Monitor 0 15 0 || status=1 ;;
     idle-12-monitor-2hz) run_case "$c" Monitor 0 15 0 2 || status=1 ;;
+    idle-12-monitor-4hz) run_case "$c" Monitor 0 15 0 4 || status=1 ;;
     idle-12-settings) run_case "$c" Settings 0 15 0 || status=1 ;;
     idle-12-external) run_case "$c" Monitor 0 15 12 || status=1 ;;
     fleet-1000-monitor) run_case "$c" Monitor 1 30 1000 || status=1 ;;

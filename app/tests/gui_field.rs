@@ -611,7 +611,7 @@ fn the_live_refresh_rate_chosen_in_settings_paces_the_live_views() {
     h.run_steps(2);
     let delay_ms =
         |h: &Harness<'_, AviaryApp>| h.state().backend.repaint_delay_ms.load(Ordering::Relaxed);
-    assert_eq!(delay_ms(&h), 100, "10 Hz by default");
+    assert_eq!(delay_ms(&h), 250, "4 Hz by default: the telemetry rate");
 
     // Settings → Display → "2 Hz (battery saver)".
     h.state_mut().state.view = View::Settings;

@@ -24,7 +24,7 @@ use std::time::Duration;
 pub const LIVE_REPAINT_MS: u64 = 100;
 
 /// How soon link events repaint `view`, milliseconds: views that draw live data follow it at
-/// up to `live_hz` (Settings: 10 Hz by default, 1–10 Hz); Reports (jobs finishing) at 4 Hz;
+/// up to `live_hz` (Settings: 4 Hz by default, 1–10 Hz); Reports (jobs finishing) at 4 Hz;
 /// the static Settings and Calendar once a second.
 pub fn repaint_delay_ms(view: View, live_hz: u32) -> u64 {
     match view {

@@ -451,6 +451,7 @@ fn fleet_server_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
 fn live_refresh_ui(ui: &mut Ui, s: &mut Settings) {
     let hz_label = |hz: u32| match hz {
         10 => "10 Hz (smoothest)".to_owned(),
+        4 => "4 Hz (the telemetry rate, default)".to_owned(),
         2 => "2 Hz (battery saver)".to_owned(),
         hz => format!("{hz} Hz"),
     };
