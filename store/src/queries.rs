@@ -220,26 +220,43 @@ impl Store {
 
     /// Adds a drone. Its serial number must be unique.
     pub fn insert_drone(&self, d: &Drone) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                &format!("INSERT INTO drones ({DRONE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
-                params![
-                    d.id.0,
-                    d.site_id.0,
-                    d.serial_number,
-                    d.model,
-                    d.status.as_str(),
-                    d.battery_pct.min(100),
-                    d.last_seen.map(us),
-                    d.home.lat_deg,
-                    d.home.lon_deg,
-                    d.firmware_version,
-                    d.link,
-                    us(d.created_at)
-                ],
-            )
-            .map_err(|e| self.unique(e, "serial number", &d.serial_number))?;
-        Ok(())
+        write_drone_on(&self.conn, d).map_err(|e| self.unique(e, "serial number", &d.serial_number))
+    }
+
+    /// Adds many drones in one transaction (one wait for the disk, not one per drone: a fleet
+    /// powering up files a thousand vehicles a second). Each drone's outcome is its own — a
+    /// serial number already stored refuses that drone ([`StoreError::Duplicate`]) and the
+    /// others are still added; an error of the transaction itself (disk full, I/O) adds none
+    /// and is the outer error.
+    pub fn insert_drones(
+        &mut self,
+        drones: &[Drone],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::from_sqlite(&path, e))?;
+        let mut outcomes = Vec::with_capacity(drones.len());
+        for d in drones {
+            outcomes.push(match write_drone_on(&tx, d) {
+                Ok(()) => Ok(()),
+                // A constraint refuses this drone's row only (SQLite undoes that statement).
+                Err(e) if is_unique(&e) => Err(StoreError::Duplicate {
+                    what: "serial number",
+                    value: d.serial_number.clone(),
+                }),
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+                {
+                    Err(StoreError::from_sqlite(&path, e))
+                }
+                // Anything else (I/O, disk full) is the transaction's: nothing is added.
+                Err(e) => return Err(StoreError::from_sqlite(&path, e)),
+            });
+        }
+        tx.commit().map_err(|e| StoreError::from_sqlite(&path, e))?;
+        Ok(outcomes)
     }
 
     /// A drone by id.
@@ -294,6 +311,29 @@ impl Store {
                 params![site.map(|s| s.0), status.map(DroneStatus::as_str)],
                 raw_drone,
             )
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        raws.into_iter().map(|r| self.finish_drone(r)).collect()
+    }
+
+    /// Up to `limit` drones whose serial number sorts after `after` (from the first when
+    /// `None`), by serial number: the fleet read a page at a time, so re-reading thousands of
+    /// drones is spread over several short reads (one indexed range scan each).
+    pub fn list_drones_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Drone>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {DRONE_COLS} FROM drones WHERE (?1 IS NULL OR serial_number > ?1)
+                 ORDER BY serial_number LIMIT ?2"
+            ))
+            .map_err(|e| self.err(e))?;
+        let raws = stmt
+            .query_map(params![after, sql_limit(limit)], raw_drone)
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
@@ -768,6 +808,35 @@ enum MissionWriteError {
 fn is_constraint(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)
         if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+/// A unique column's clash (a serial number or id already stored).
+fn is_unique(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+/// Writes one drone row on `conn` (the main connection or a transaction on it).
+fn write_drone_on(conn: &rusqlite::Connection, d: &Drone) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO drones ({DRONE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    ))?;
+    stmt.execute(params![
+        d.id.0,
+        d.site_id.0,
+        d.serial_number,
+        d.model,
+        d.status.as_str(),
+        d.battery_pct.min(100),
+        d.last_seen.map(us),
+        d.home.lat_deg,
+        d.home.lon_deg,
+        d.firmware_version,
+        d.link,
+        us(d.created_at)
+    ])?;
+    Ok(())
 }
 
 /// Writes one mission row on `conn` (the main connection or a transaction on it).

@@ -140,6 +140,60 @@ fn drones_by_site_and_status_and_fleet_counts() {
 }
 
 #[test]
+fn drones_filed_together_are_one_transaction_each_with_its_own_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(t0());
+    let mut store = open(&dir.path().join("a.db"), &clock);
+    let o = org();
+    let s = site(&o, "Rotterdam", chrono_tz::Europe::Amsterdam);
+    store.upsert_org(&o).unwrap();
+    store.upsert_site(&s).unwrap();
+    store
+        .insert_drone(&drone(&s, "MAV-1", DroneStatus::Available))
+        .unwrap();
+    // A fleet powering up: many new vehicles, one of them clashing with a stored serial and
+    // one naming a site the store does not have.
+    let mut batch: Vec<Drone> = (2..=500)
+        .map(|i| drone(&s, &format!("MAV-{i}"), DroneStatus::Available))
+        .collect();
+    batch.push(drone(&s, "MAV-1", DroneStatus::Available));
+    let elsewhere = site(&o, "Nowhere", chrono_tz::UTC);
+    batch.push(drone(&elsewhere, "MAV-X", DroneStatus::Available));
+    let outcomes = store.insert_drones(&batch).unwrap();
+    assert_eq!(outcomes.len(), batch.len());
+    assert!(outcomes[..499].iter().all(Result::is_ok));
+    let dup = outcomes[499].as_ref().unwrap_err();
+    assert!(matches!(dup, StoreError::Duplicate { .. }), "{dup}");
+    assert!(dup.to_string().contains("MAV-1"), "{dup}");
+    assert!(
+        outcomes[500].is_err(),
+        "a drone of an unknown site is refused"
+    );
+    // The others are stored, the stored one untouched.
+    let all = store.list_drones(None, None).unwrap();
+    assert_eq!(all.len(), 500);
+    assert!(all.iter().all(|d| d.serial_number != "MAV-X"));
+    assert_eq!(
+        store.drone_by_serial("MAV-250").unwrap().map(|d| d.id),
+        Some(batch[248].id)
+    );
+    // Read a page at a time, the fleet is the same as read at once.
+    let mut paged = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.list_drones_page(after.as_deref(), 128).unwrap();
+        assert!(page.len() <= 128);
+        after = page.last().map(|d| d.serial_number.clone());
+        let last = page.len() < 128;
+        paged.extend(page);
+        if last {
+            break;
+        }
+    }
+    assert_eq!(paged, all);
+}
+
+#[test]
 fn missions_filtered_newest_first() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(t0());

@@ -173,6 +173,10 @@ pub struct Backend {
     /// end ([`Backend::hand_over_telemetry`]): one wake-up of the writer per pass, not one
     /// per sample (50,000 a second with 5,000 drones at 10 Hz).
     pub telemetry_pass: Vec<aviary_core::TelemetrySample>,
+    /// Vehicles that joined the fleet in this `logic` pass: bound and shown at once, filed in
+    /// the store together at the pass's end (`logic::link_events::file_joined`), one
+    /// transaction for all, before the pass's telemetry reaches the writer.
+    pub joining: Vec<aviary_core::Drone>,
 }
 
 /// The weather service, its events and the endpoint it was started for.
@@ -269,6 +273,7 @@ impl Backend {
             sim_link: None,
             sim_terrain: false,
             telemetry_pass: Vec::new(),
+            joining: Vec::new(),
             plan_dem: None,
             fleet: None,
             weather: None,

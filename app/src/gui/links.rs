@@ -80,11 +80,11 @@ pub struct Links {
     pub by_drone: BTreeMap<DroneId, (usize, VehicleId)>,
     /// The supervisor of each `MAVLink` drone heard from.
     pub supervised: BTreeMap<DroneId, Supervised>,
-    /// Drones whose supervisor changed since `logic` last copied the Monitor's views
-    /// (`AppState::supervised`): only these are copied between full copies.
+    /// Drones whose supervisor or binding changed since `logic` last copied the Monitor's
+    /// views (`AppState::supervised`): only these are copied between full copies.
     pub supervised_changed: HashSet<DroneId>,
-    /// A binding changed (a drone bound, a link closed, the simulator stopped): the next
-    /// copy of the views is a full one.
+    /// Bindings changed wholesale (a link closed, the simulator stopped): the next copy of
+    /// the views is a full one.
     pub bindings_changed: bool,
     /// New vehicles identified (their uid) but not yet placed: they join the fleet at the
     /// site nearest their first position (or the first site if none comes within a while).
@@ -199,7 +199,18 @@ impl Links {
         }
         self.by_vehicle.insert((link, vehicle), drone);
         self.by_drone.insert(drone, (link, vehicle));
-        self.bindings_changed = true;
+        // Only this drone's view changes: no full copy of the fleet's views (a fleet powering
+        // up binds a thousand drones a second).
+        self.supervised_changed.insert(drone);
+    }
+
+    /// Forgets the vehicle of `drone` (a joining drone the store refused).
+    pub fn unbind(&mut self, drone: DroneId) {
+        if let Some(route) = self.by_drone.remove(&drone) {
+            self.by_vehicle.remove(&route);
+            self.supervised.remove(&drone);
+            self.supervised_changed.insert(drone);
+        }
     }
 
     /// The link and vehicle of a drone.

@@ -316,11 +316,18 @@ fn identify_vehicle(
     };
     let serial = vehicle_serial(&address, id, uid);
     let known = backend
-        .store
-        .drone_by_serial(&serial)
-        .ok()
-        .flatten()
-        .map(|d| d.id);
+        .joining
+        .iter()
+        .find(|d| d.serial_number == serial)
+        .map(|d| d.id)
+        .or_else(|| {
+            backend
+                .store
+                .drone_by_serial(&serial)
+                .ok()
+                .flatten()
+                .map(|d| d.id)
+        });
     if let Some(drone) = known {
         let was = backend.links.by_drone.get(&drone).copied();
         backend.links.bind(link, id, drone);
@@ -368,24 +375,75 @@ fn identify_vehicle(
         link: Some(address),
         created_at: state.now,
     };
+    // Bound and shown now, so the rest of this pass's events reach it; filed in the store at
+    // the pass's end with the others that joined in it (`file_joined`).
     let site_name = site.name.clone();
-    match backend.store.insert_drone(&drone) {
-        Ok(()) => {
-            backend.links.bind(link, id, drone.id);
-            state
-                .drones
-                .insert(drone.id, DroneView::new(drone.clone(), site_name.clone()));
-            supervision::seed_from_link(state, backend, drone.id);
-            state.notice(
-                format!(
-                    "new vehicle joined the fleet as {} at {site_name}",
-                    drone.serial_number
-                ),
-                false,
-            );
-        }
-        Err(e) => state.notice(format!("cannot register vehicle {id}: {e}"), true),
+    backend.links.bind(link, id, drone.id);
+    state
+        .drones
+        .insert(drone.id, DroneView::new(drone.clone(), site_name));
+    backend.joining.push(drone.clone());
+    supervision::seed_from_link(state, backend, drone.id);
+}
+
+/// Files the vehicles that joined in this pass in the store, one transaction for all (a
+/// fleet powering up joins a thousand a second; one transaction each would wait for the disk
+/// a thousand times). A drone the store refuses is unbound and leaves the fleet view, with its
+/// samples of this pass, and the notice says why; the link identifies it again when it next
+/// says who it is. One notice for the pass names the newcomers.
+pub(super) fn file_joined(state: &mut AppState, backend: &mut Backend) {
+    if backend.joining.is_empty() {
+        return;
     }
+    let joining = std::mem::take(&mut backend.joining);
+    let outcomes: Vec<Result<(), String>> = match backend.store.insert_drones(&joining) {
+        Ok(outcomes) => outcomes
+            .into_iter()
+            .map(|o| o.map_err(|e| e.to_string()))
+            .collect(),
+        Err(e) => {
+            let e = e.to_string();
+            joining.iter().map(|_| Err(e.clone())).collect()
+        }
+    };
+    let mut filed: Vec<&aviary_core::Drone> = Vec::with_capacity(joining.len());
+    for (drone, outcome) in joining.iter().zip(outcomes) {
+        match outcome {
+            Ok(()) => filed.push(drone),
+            Err(e) => {
+                backend.links.unbind(drone.id);
+                state.drones.remove(&drone.id);
+                state.supervised.remove(&drone.id);
+                backend.telemetry_pass.retain(|s| s.drone_id != drone.id);
+                state.notice(
+                    format!("cannot register vehicle {}: {e}", drone.serial_number),
+                    true,
+                );
+            }
+        }
+    }
+    let site_of = |d: &aviary_core::Drone| {
+        state
+            .sites
+            .iter()
+            .find(|s| s.id == d.site_id)
+            .map_or_else(String::new, |s| s.name.clone())
+    };
+    let text = match filed.as_slice() {
+        [] => return,
+        [one] => format!(
+            "new vehicle joined the fleet as {} at {}",
+            one.serial_number,
+            site_of(one)
+        ),
+        [first, .., last] => format!(
+            "{} new vehicles joined the fleet ({} … {})",
+            filed.len(),
+            first.serial_number,
+            last.serial_number
+        ),
+    };
+    state.notice(text, false);
 }
 
 /// Applies the `MAVLink` links of `settings` at once: opens the new ones, stops the removed

@@ -70,6 +70,8 @@ pub struct LogicMemory {
     last_refresh: Option<DateTime<Utc>>,
     /// Forces a store refresh on the next ingest.
     pub dirty: bool,
+    /// The periodic re-read of the drones, a page per pass.
+    drone_sweep: refresh::DroneSweep,
     /// Link drained first next time (round robin, so one busy link cannot starve the rest).
     next_link: usize,
     /// The telemetry writer's counters last shown (losses are shown once each).
@@ -152,17 +154,31 @@ pub fn ingest_observed(
             more = super::fleet_server::drain(state, backend, started + budget);
         }
     }
+    // The vehicles that joined in this pass, filed together: in the store before the re-read
+    // below and before their first samples reach the writer.
+    link_events::file_joined(state, backend);
     let due = memory
         .last_refresh
         .is_none_or(|t| (state.now - t).num_seconds() >= REFRESH_EVERY_S);
     if memory.dirty || due {
+        // After a change of the operator's (and at start) the whole fleet at once; otherwise
+        // the drones a page per pass, so no pass waits for thousands of rows.
+        let whole = memory.dirty || memory.last_refresh.is_none();
         memory.dirty = false;
         memory.last_refresh = Some(state.now);
-        if let Err(e) = refresh_from_store(state, backend) {
+        let read = if whole {
+            memory.drone_sweep = refresh::DroneSweep::default();
+            refresh_from_store(state, backend)
+        } else {
+            refresh::refresh_periodic(state, backend, &mut memory.drone_sweep)
+        };
+        if let Err(e) = read {
             state.notice(format!("store: {e}"), true);
         }
         refresh::report_telemetry_loss(state, backend, &mut memory.telemetry_seen);
         state.store_disk_bytes = Some(backend.store.disk_use_bytes());
+    } else if let Err(e) = refresh::sweep_drones(state, backend, &mut memory.drone_sweep) {
+        state.notice(format!("store: {e}"), true);
     }
     supervision::tick_all(state, backend);
     weather::tick(state, backend, settings);

@@ -33,9 +33,91 @@ fn expire_paused(backend: &mut Backend) -> Result<Vec<Mission>, StoreError> {
     Ok(failed)
 }
 
-/// Re-reads organisation, sites, drones, counts and open missions; fails paused missions past
-/// their timeout.
+/// Drones re-read per `logic` pass while the periodic re-read of the fleet runs: 5,000 drones
+/// read at once made one pass a second tens of milliseconds long, and every position that
+/// arrived meanwhile waited for it.
+pub const DRONE_PAGE: usize = 256;
+
+/// Where the periodic re-read of the fleet has got to ([`refresh_periodic`] starts it,
+/// [`sweep_drones`] goes on with it a page per pass).
+#[derive(Debug, Default)]
+pub struct DroneSweep {
+    /// The serial number of the last drone read; `None` before the first page.
+    after: Option<String>,
+    /// A sweep is under way.
+    running: bool,
+}
+
+/// Re-reads organisation, sites, every drone, counts and open missions at once; fails paused
+/// missions past their timeout. After the operator changed something (and at start).
 pub fn refresh_from_store(state: &mut AppState, backend: &mut Backend) -> Result<(), StoreError> {
+    let drones = backend.store.list_drones(None, None)?;
+    refresh_fleet_and_missions(state, backend, Some(drones))
+}
+
+/// The periodic re-read: all but the drones at once (a few rows), and a new sweep of the
+/// drones, a page per pass ([`sweep_drones`]).
+pub(super) fn refresh_periodic(
+    state: &mut AppState,
+    backend: &mut Backend,
+    sweep: &mut DroneSweep,
+) -> Result<(), StoreError> {
+    *sweep = DroneSweep {
+        after: None,
+        running: true,
+    };
+    refresh_fleet_and_missions(state, backend, None)
+}
+
+/// The next page of the running sweep of the drones, if one runs.
+pub(super) fn sweep_drones(
+    state: &mut AppState,
+    backend: &mut Backend,
+    sweep: &mut DroneSweep,
+) -> Result<(), StoreError> {
+    if !sweep.running {
+        return Ok(());
+    }
+    let page = backend
+        .store
+        .list_drones_page(sweep.after.as_deref(), DRONE_PAGE)?;
+    sweep.running = page.len() == DRONE_PAGE;
+    sweep.after = page.last().map(|d| d.serial_number.clone());
+    apply_drones(state, backend, page);
+    Ok(())
+}
+
+/// Drones as the store has them into the fleet view (their live data kept).
+fn apply_drones(state: &mut AppState, backend: &Backend, drones: Vec<aviary_core::Drone>) {
+    for d in drones {
+        let site_name = state
+            .sites
+            .iter()
+            .find(|s| s.id == d.site_id)
+            .map(|s| s.name.as_str())
+            .unwrap_or_default();
+        let simulated = backend.is_simulated(d.id);
+        if let Some(v) = state.drones.get_mut(&d.id) {
+            if v.site_name != site_name {
+                site_name.clone_into(&mut v.site_name);
+            }
+            v.drone = d;
+            v.simulated = simulated;
+        } else {
+            let mut v = DroneView::new(d, site_name.to_owned());
+            v.simulated = simulated;
+            state.drones.insert(v.drone.id, v);
+        }
+    }
+}
+
+/// Organisation, sites, `drones` when given, counts and open missions; paused missions past
+/// their timeout failed.
+fn refresh_fleet_and_missions(
+    state: &mut AppState,
+    backend: &mut Backend,
+    drones: Option<Vec<aviary_core::Drone>>,
+) -> Result<(), StoreError> {
     for failed in expire_paused(backend)? {
         state.raise_alert(
             AlertKind::CommandFailed,
@@ -46,28 +128,12 @@ pub fn refresh_from_store(state: &mut AppState, backend: &mut Backend) -> Result
             ),
         );
     }
-    let store = &backend.store;
-    state.org = store.list_orgs()?.into_iter().next();
-    state.sites = store.list_sites()?;
-    let drones = store.list_drones(None, None)?;
-    for d in drones {
-        let site_name = state
-            .sites
-            .iter()
-            .find(|s| s.id == d.site_id)
-            .map(|s| s.name.clone())
-            .unwrap_or_default();
-        let simulated = backend.is_simulated(d.id);
-        if let Some(v) = state.drones.get_mut(&d.id) {
-            v.drone = d;
-            v.site_name = site_name;
-            v.simulated = simulated;
-        } else {
-            let mut v = DroneView::new(d, site_name);
-            v.simulated = simulated;
-            state.drones.insert(v.drone.id, v);
-        }
+    state.org = backend.store.list_orgs()?.into_iter().next();
+    state.sites = backend.store.list_sites()?;
+    if let Some(drones) = drones {
+        apply_drones(state, backend, drones);
     }
+    let store = &backend.store;
     state.fleet_counts.clear();
     for s in &state.sites {
         state
@@ -130,6 +196,7 @@ pub fn ingest_sample(state: &mut AppState, backend: &mut Backend, mut sample: Te
             sample.time = last.time + chrono::Duration::microseconds(1);
         }
         d.push_sample(sample);
+        state.sampled_since_alerts.push(sample.drone_id);
     }
     // Handed to the writer at the end of the pass, all together; a full queue drops and
     // counts (the writer's stats, shown by `report_telemetry_loss`); the UI never blocks on

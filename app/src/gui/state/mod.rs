@@ -202,6 +202,13 @@ pub struct AppState {
     pub supervised: BTreeMap<DroneId, SupervisedView>,
     /// When `logic` last copied every supervisor's view (between, only the changed ones).
     pub supervised_copied_at: Option<DateTime<Utc>>,
+    /// When `logic` last ticked every supervisor (between, only the changed ones).
+    pub supervisors_ticked_at: Option<DateTime<Utc>>,
+    /// Drones that got a sample since the alerts were last evaluated (their battery is
+    /// checked then; the whole fleet only every `logic::alerts::FLEET_ALERT_WALK_MS`).
+    pub sampled_since_alerts: Vec<DroneId>,
+    /// When the alerts last walked the whole fleet (link lost, low battery).
+    pub alerts_walked_at: Option<DateTime<Utc>>,
     /// Alerts, newest last.
     pub alerts: Vec<Alert>,
     /// Next alert id (continues after the highest one in the store, so ids stay unique in
@@ -272,6 +279,9 @@ impl AppState {
             destructive: None,
             supervised: BTreeMap::new(),
             supervised_copied_at: None,
+            supervisors_ticked_at: None,
+            sampled_since_alerts: Vec::new(),
+            alerts_walked_at: None,
             alerts: Vec::new(),
             next_alert_id: 1,
             alert_history: AlertHistoryState::default(),
