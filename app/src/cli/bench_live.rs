@@ -59,7 +59,8 @@
 //!   `aviary-telemetry-writer` threads, Linux only); `sim_cpu_pct` the same for the simulator.
 //!
 //! Child protocol (line-based JSON on stdout, commands on stdin): the child prints
-//! `{"epoch_unix_us":…}` once its drones run; `mark` starts its measurement window
+//! `{"epoch_unix_us":…}` once its simulator runs, before it adds its drones (the app's passes
+//! run through the power-up); `mark` starts its measurement window
 //! (answer `{"marked":true}`); `stop` or end of input stops the drones and prints
 //! `{"sent":…,"cpu_pct":…}`.
 
@@ -204,15 +205,8 @@ pub fn sim_child(gcs: &str, drones: u32, rate_hz: f64) -> anyhow::Result<()> {
     });
     sc.tick_hz = (rate_hz * 2.0).max(20.0);
     let sim = Simulator::spawn(sc)?;
-    // Drones join RAMP_BATCH at a time, as a fleet powers up: thousands at one instant would
-    // all be discovered at once, and their identity answers (`AUTOPILOT_VERSION`) queue
-    // behind every position already streaming past the link's wait for them.
-    for i in 0..drones {
-        sim.add_drone()?;
-        if (i + 1) % RAMP_BATCH == 0 {
-            std::thread::sleep(RAMP_EVERY);
-        }
-    }
+    // The epoch first, so the app runs its passes while the fleet powers up (it waits for
+    // this line): a parent blocked through the ramp would find its link's queue overflowed.
     let epoch = sim.epoch();
     let epoch_unix_us = unix_us(SystemTime::now()) - epoch.elapsed().as_secs_f64() * 1e6;
     let mut out = std::io::stdout().lock();
@@ -222,6 +216,15 @@ pub fn sim_child(gcs: &str, drones: u32, rate_hz: f64) -> anyhow::Result<()> {
         serde_json::json!({ "epoch_unix_us": epoch_unix_us })
     )?;
     out.flush()?;
+    // Drones join RAMP_BATCH at a time, as a fleet powers up: thousands at one instant would
+    // all be discovered at once, and their identity answers (`AUTOPILOT_VERSION`) queue
+    // behind every position already streaming past the link's wait for them.
+    for i in 0..drones {
+        sim.add_drone()?;
+        if (i + 1) % RAMP_BATCH == 0 {
+            std::thread::sleep(RAMP_EVERY);
+        }
+    }
     let (mut cpu0, mut t0) = (cpu_time_s(), Instant::now());
     for line in std::io::stdin().lock().lines() {
         match line?.trim() {
