@@ -512,6 +512,8 @@ impl HeadlessApp {
 
 /// Runs `aviary bench live` and prints its JSON line.
 pub fn run(o: &LiveOptions) -> anyhow::Result<()> {
+    // The process is the desktop app without a window: its memory settings too.
+    aviary_app::gui::no_transparent_huge_pages();
     anyhow::ensure!(
         (1..=MAX_DRONES).contains(&o.drones),
         "--drones must be 1 to {MAX_DRONES} (each simulated drone is one UDP socket on its own \
