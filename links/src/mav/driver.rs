@@ -1065,6 +1065,8 @@ pub fn spawn(config: LinkConfig, wake: WakeFn) -> Result<(LinkHandle, LinkEvents
         seq: 0,
         buf: Vec::with_capacity(300),
         decoded: Vec::new(),
+        heartbeats_due: Vec::new(),
+        heartbeats_per_tick: 1,
         woke: false,
         inbound: in_tx,
         reconnect_due: None,
@@ -1130,6 +1132,21 @@ struct Vehicle {
     terrain_check_due: Option<Instant>,
 }
 
+/// Up to this many GCS heartbeats are sent at once; more are spread over the second.
+const HEARTBEATS_AT_ONCE: usize = 64;
+
+/// The heartbeat this ground station sends each vehicle once a second.
+fn gcs_heartbeat() -> MavMessage {
+    MavMessage::HEARTBEAT(mav::HEARTBEAT_DATA {
+        custom_mode: 0,
+        mavtype: mav::MavType::MAV_TYPE_GCS,
+        autopilot: mav::MavAutopilot::MAV_AUTOPILOT_INVALID,
+        base_mode: mav::MavModeFlag::empty(),
+        system_status: mav::MavState::MAV_STATE_ACTIVE,
+        mavlink_version: 3,
+    })
+}
+
 struct Driver {
     cfg: LinkConfig,
     transport: Transport,
@@ -1143,6 +1160,12 @@ struct Driver {
     signing: Option<SigningData>,
     seq: u8,
     buf: Vec<u8>,
+    /// Vehicles still owed this second's GCS heartbeat (a `udpin` link hearing many
+    /// vehicles): sent [`Self::heartbeats_per_tick`] a tick, so a fleet's heartbeats are not
+    /// thousands of sends in one go while nothing is received.
+    heartbeats_due: Vec<SocketAddr>,
+    /// See [`Self::heartbeats_due`].
+    heartbeats_per_tick: usize,
     decoded: Vec<Decoded>,
     woke: bool,
     /// For reconnected streams' reader tasks.
@@ -1398,14 +1421,7 @@ impl Driver {
     }
 
     fn send_gcs_heartbeat(&mut self) {
-        let hb = MavMessage::HEARTBEAT(mav::HEARTBEAT_DATA {
-            custom_mode: 0,
-            mavtype: mav::MavType::MAV_TYPE_GCS,
-            autopilot: mav::MavAutopilot::MAV_AUTOPILOT_INVALID,
-            base_mode: mav::MavModeFlag::empty(),
-            system_status: mav::MavState::MAV_STATE_ACTIVE,
-            mavlink_version: 3,
-        });
+        let hb = gcs_heartbeat();
         let targets: Vec<SocketAddr> = match &self.transport {
             Transport::Udp {
                 fixed_peer: Some(p),
@@ -1421,7 +1437,39 @@ impl Driver {
                 t
             }
         };
-        for to in targets {
+        // Whatever the last second left is sent now: every vehicle hears us once a second.
+        for to in std::mem::take(&mut self.heartbeats_due) {
+            self.send_to(to, &hb);
+        }
+        if targets.len() <= HEARTBEATS_AT_ONCE {
+            for to in targets {
+                self.send_to(to, &hb);
+            }
+            return;
+        }
+        // Spread over the second's ticks (one spare, so the last share goes before the next
+        // second starts).
+        let ticks = (Duration::from_secs(1).as_millis()
+            / self.cfg.tick.max(Duration::from_millis(1)).as_millis())
+        .max(2) as usize
+            - 1;
+        self.heartbeats_per_tick = targets.len().div_ceil(ticks);
+        self.heartbeats_due = targets;
+        self.send_heartbeat_share();
+    }
+
+    /// This tick's share of the second's GCS heartbeats ([`Self::heartbeats_due`]).
+    fn send_heartbeat_share(&mut self) {
+        if self.heartbeats_due.is_empty() {
+            return;
+        }
+        let hb = gcs_heartbeat();
+        let keep = self
+            .heartbeats_due
+            .len()
+            .saturating_sub(self.heartbeats_per_tick);
+        let share: Vec<SocketAddr> = self.heartbeats_due.drain(keep..).collect();
+        for to in share {
             self.send_to(to, &hb);
         }
     }
@@ -2485,6 +2533,7 @@ impl Driver {
 
     fn on_tick(&mut self) {
         let now = clock_now(&*self.cfg.clock);
+        self.send_heartbeat_share();
         if !self.connecting && self.reconnect_due.is_some_and(|d| d <= now) {
             self.start_reconnect();
         }
