@@ -56,16 +56,20 @@ pub fn refresh_from_store(state: &mut AppState, backend: &mut Backend) -> Result
 }
 
 /// The periodic re-read: all but the drones at once (a few rows), and a new sweep of the
-/// drones, a page per pass ([`sweep_drones`]).
+/// drones, a page per pass ([`sweep_drones`]), unless the last one is still under way (at
+/// the window's 4 Hz a sweep of 5,000 drones takes five seconds: restarting it every second
+/// would never reach the drones past the first thousand).
 pub(super) fn refresh_periodic(
     state: &mut AppState,
     backend: &mut Backend,
     sweep: &mut DroneSweep,
 ) -> Result<(), StoreError> {
-    *sweep = DroneSweep {
-        after: None,
-        running: true,
-    };
+    if !sweep.running {
+        *sweep = DroneSweep {
+            after: None,
+            running: true,
+        };
+    }
     refresh_fleet_and_missions(state, backend, None)
 }
 
@@ -233,4 +237,85 @@ pub fn report_telemetry_loss(state: &mut AppState, backend: &Backend, seen: &mut
     tracing::error!(lost, total = now.lost(), detail, "telemetry write failed");
     state.notice(text, true);
     *seen = now;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gui::backend::BackendOptions;
+    use crate::gui::jobs::JobMode;
+    use aviary_core::{Clock, DroneId, DroneStatus, ManualClock};
+    use aviary_store::{Store, StoreOptions};
+    use chrono::{TimeZone, Utc};
+    use std::sync::Arc;
+
+    #[test]
+    fn the_fleet_is_reread_a_page_a_pass_and_a_slow_sweep_is_not_restarted() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0)
+                .single()
+                .expect("time"),
+        ));
+        let store = Store::open(
+            &dir.path().join("aviary.db"),
+            Arc::clone(&clock),
+            StoreOptions::default(),
+        )
+        .expect("store");
+        let options = BackendOptions {
+            seed_demo: true,
+            simulated_fleet: false,
+            job_mode: JobMode::Inline,
+        };
+        let mut backend = Backend::new(store, Arc::clone(&clock), options, Arc::new(|| {}));
+        let mut state = AppState::new(clock.now());
+        refresh_from_store(&mut state, &mut backend).expect("first read");
+        let site = state.sites.first().expect("a demo site").clone();
+        // A fleet of more than two pages.
+        let fleet: Vec<aviary_core::Drone> = (0..600)
+            .map(|i| aviary_core::Drone {
+                id: DroneId::new_random(),
+                site_id: site.id,
+                serial_number: format!("ZZ-{i:04}"),
+                model: "MAVLink vehicle".to_owned(),
+                status: DroneStatus::Available,
+                battery_pct: 100,
+                last_seen: None,
+                home: site.location,
+                firmware_version: "unknown".to_owned(),
+                link: None,
+                created_at: clock.now(),
+            })
+            .collect();
+        let outcomes = backend.store.insert_drones(&fleet).expect("filed");
+        assert!(outcomes.iter().all(Result::is_ok));
+        let last = fleet.last().expect("a drone").id;
+        backend
+            .store
+            .set_drone_status(last, DroneStatus::Maintenance)
+            .expect("status");
+
+        let mut sweep = DroneSweep::default();
+        refresh_periodic(&mut state, &mut backend, &mut sweep).expect("periodic");
+        let mut pages = 0;
+        while sweep.running {
+            sweep_drones(&mut state, &mut backend, &mut sweep).expect("page");
+            pages += 1;
+            // A second passes mid-sweep: the sweep goes on from where it was.
+            if pages == 1 {
+                refresh_periodic(&mut state, &mut backend, &mut sweep).expect("periodic");
+                assert!(sweep.after.is_some(), "a running sweep is not restarted");
+            }
+            assert!(pages <= 10, "the sweep ends");
+        }
+        let total = backend.store.list_drones(None, None).expect("list").len();
+        assert_eq!(pages, total.div_ceil(DRONE_PAGE));
+        assert_eq!(state.drones.len(), total);
+        assert_eq!(
+            state.drones.get(&last).map(|d| d.drone.status),
+            Some(DroneStatus::Maintenance),
+            "the last page reached the last drone"
+        );
+    }
 }
