@@ -105,6 +105,7 @@ impl AviaryApp {
                 tiles: None,
                 tiles_url: String::new(),
                 basemap,
+                fill: crate::gui::map::fill::FillMode::default(),
                 centred: false,
                 trails: crate::gui::map::overlays::TrailCache::default(),
                 goto_text: String::new(),

@@ -17,6 +17,8 @@ pub struct MapView {
     pub tiles_url: String,
     /// The bundled basemap.
     pub basemap: Option<Basemap>,
+    /// How the basemap's background is filled: a GL clear in the desktop window.
+    pub fill: super::map::fill::FillMode,
     /// Whether the map was centred on the fleet yet.
     pub centred: bool,
     /// Thinned trails at the current zoom, kept between frames.

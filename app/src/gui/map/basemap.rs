@@ -2,6 +2,7 @@
 //! as land over a sea background. Painted under the tiles, so wherever a tile is missing (no
 //! network, not cached yet) the basemap shows through.
 
+use super::fill::{FillMode, fill};
 use super::triangulate::triangulate;
 use egui::{Color32, Mesh, Painter, Pos2, Rect, Shape, Stroke};
 use walkers::Projector;
@@ -184,18 +185,19 @@ impl Basemap {
 
     /// Paints sea, land and borders into `rect`. Where one outline covers the whole view (a
     /// site's map zoomed in on land, the usual case), the view is one land rectangle: no sea
-    /// under it, no triangles, so software GL shades its pixels once, not twice.
-    pub fn paint(&self, painter: &Painter, projector: &Projector, rect: Rect) {
+    /// under it, no triangles, so software GL shades its pixels once, not twice. `mode`: how
+    /// the rectangle under the outlines is filled ([`fill`]).
+    pub fn paint(&self, painter: &Painter, projector: &Projector, rect: Rect, mode: FillMode) {
         let a = projector.unproject(rect.min.to_vec2());
         let b = projector.unproject(rect.max.to_vec2());
         let (min_lon, max_lon) = (a.x().min(b.x()), a.x().max(b.x()));
         let (min_lat, max_lat) = (a.y().min(b.y()), a.y().max(b.y()));
         let view = [min_lon, min_lat, max_lon, max_lat];
         if self.rings.iter().any(|r| r.covers(view)) {
-            painter.rect_filled(rect, 0.0, LAND);
+            fill(painter, rect, LAND, mode);
             return;
         }
-        painter.rect_filled(rect, 0.0, SEA);
+        fill(painter, rect, SEA, mode);
         let zoom = projector.zoom();
         let border = Stroke::new(if zoom < 4.0 { 0.6 } else { 1.0 }, BORDER);
         let mut mesh = Mesh::default();

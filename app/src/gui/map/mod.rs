@@ -3,6 +3,7 @@
 
 pub mod basemap;
 pub mod drones;
+pub mod fill;
 pub mod overlays;
 pub mod tiles;
 pub mod triangulate;

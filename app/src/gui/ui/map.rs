@@ -43,7 +43,7 @@ pub fn map_ui(ui: &mut Ui, cx: &mut UiCx<'_>) {
     // The basemap goes under the tiles: wherever a tile is missing, it shows through.
     if let Some(basemap) = &map.basemap {
         let projector = Projector::new(rect, &MercatorProjection, &map.memory, my_position);
-        basemap.paint(&ui.painter_at(rect), &projector, rect);
+        basemap.paint(&ui.painter_at(rect), &projector, rect, map.fill);
     }
     let attribution = map.tiles.as_ref().map(|t| t.attribution_text().to_owned());
     let view = state.view;
