@@ -6,6 +6,7 @@ mod bench;
 mod bench_live;
 mod fly;
 mod fly_out;
+mod fly_setup;
 mod plan;
 mod report;
 mod sim;
