@@ -9,7 +9,7 @@
 //! the last line.
 
 use super::fly_out::{Out, Printer};
-use super::fly_setup::{identify, insert_mission, wait_for_terrain, wait_for_vehicle};
+use super::fly_setup::{VehicleWait, identify, insert_mission, wait_for_terrain, wait_for_vehicle};
 use anyhow::Context as _;
 use aviary_app::flight;
 use aviary_core::mission_items::{AltitudeRef, PlanItem};
@@ -36,59 +36,59 @@ pub struct FlyArgs {
     /// The vehicle's link: `udp:HOST:PORT` (listen), `udpout:HOST:PORT`, `tcp:HOST:PORT`,
     /// `serial:DEVICE:BAUD`.
     #[arg(long, value_name = "ADDR")]
-    pub(super) link: String,
+    link: String,
     /// The mission: a QGroundControl `.plan` or `QGC WPL 110` file (as `aviary plan` writes).
     /// Repeat for a mission flown in sorties (`aviary plan` writes one file per sortie): after
     /// each sortie the vehicle lands and waits for a battery swap and `resume` on stdin.
     #[arg(long, value_name = "FILE", required = true)]
-    pub(super) plan: Vec<PathBuf>,
+    plan: Vec<PathBuf>,
     /// Cruise speed, m/s (default: the plan's).
     #[arg(long)]
-    pub(super) speed_mps: Option<f64>,
+    speed_mps: Option<f64>,
     /// One JSON object per line instead of text.
     #[arg(long)]
-    pub(super) json: bool,
+    json: bool,
     /// Aviary database file (default: the desktop's).
     #[arg(long, value_name = "FILE")]
-    pub(super) db: Option<PathBuf>,
+    db: Option<PathBuf>,
     /// Fly this `MAVLink` system id (default: the first vehicle heard).
     #[arg(long)]
-    pub(super) system_id: Option<u8>,
+    system_id: Option<u8>,
     /// How long to wait for the vehicle's first heartbeat, seconds.
     #[arg(long, default_value_t = 30.0)]
-    pub(super) wait_s: f64,
+    wait_s: f64,
     /// Start despite failed soft checks (battery, distance, sorties); the reason goes to the
     /// audit log.
     #[arg(long, value_name = "REASON")]
-    pub(super) override_checks: Option<String>,
+    override_checks: Option<String>,
     /// The survey must start within this distance of the drone's home, metres.
     #[arg(long, default_value_t = 5_000.0)]
-    pub(super) max_home_distance_m: f64,
+    max_home_distance_m: f64,
     /// Battery kept in reserve at the end of a sortie, percent.
     #[arg(long, default_value_t = 20.0)]
-    pub(super) reserve_pct: f64,
+    reserve_pct: f64,
     /// Add the weather pre-flight check: fetch the forecast for the drone's home from the
     /// Open-Meteo compatible endpoint (`--weather-url`, default the public one) and evaluate it
     /// for the mission's estimated window and height against the drone model's limits. Without
     /// it the weather check is skipped. A no-go is a soft failure (`--override-checks REASON`
     /// starts anyway, audited); caution and unknown (offline, stale) print a warning.
     #[arg(long)]
-    pub(super) weather: bool,
+    weather: bool,
     /// The forecast endpoint for `--weather` (plain http).
     #[arg(long, value_name = "URL", requires = "weather")]
-    pub(super) weather_url: Option<String>,
+    weather_url: Option<String>,
     /// Drone model whose weather limits apply (default: the drone's model in the database).
     #[arg(long, value_name = "NAME", requires = "weather")]
-    pub(super) model: Option<String>,
+    model: Option<String>,
     /// After a failsafe has landed the vehicle, wait this long for a `resume` line that
     /// continues the mission from the item after the last one reached, seconds (0: end).
     #[arg(long, default_value_t = 0.0)]
-    pub(super) resume_window_s: f64,
+    resume_window_s: f64,
     /// Elevation data the link answers the autopilot's terrain requests from (`ArduPilot`
     /// with `TERRAIN_ENABLE`, as Mission Planner does): SRTM .hgt tiles (repeat for several)
     /// or one `GeoTIFF`, heights above mean sea level.
     #[arg(long, value_name = "FILE")]
-    pub(super) dem: Vec<PathBuf>,
+    dem: Vec<PathBuf>,
 }
 
 /// How the run ended.
@@ -255,9 +255,14 @@ fn fly(args: &FlyArgs, out: &mut Printer) -> anyhow::Result<End> {
 
     let now = clock.now();
     let mut sup = Supervisor::new(SupervisorConfig::default(), now);
-    let (vehicle, pos, uid) = wait_for_vehicle(args, &handle, &mut events, &mut sup, &clock)?;
+    let wait = VehicleWait {
+        link: &args.link,
+        system_id: args.system_id,
+        wait_s: args.wait_s,
+    };
+    let (vehicle, pos, uid) = wait_for_vehicle(&wait, &handle, &mut events, &mut sup, &clock)?;
     if !args.dem.is_empty() {
-        wait_for_terrain(args, &handle, &mut events, &mut sup, &clock, vehicle);
+        wait_for_terrain(&wait, &handle, &mut events, &mut sup, &clock, vehicle);
     }
     let drone = identify(
         &store,

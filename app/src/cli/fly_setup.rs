@@ -1,7 +1,6 @@
 //! `aviary fly` before the start: waiting for the vehicle and for its terrain data, identifying
 //! it, filing it under the nearest site, and storing the planned mission.
 
-use super::fly::FlyArgs;
 use anyhow::Context as _;
 use aviary_app::flight;
 use aviary_core::supervisor::Supervisor;
@@ -15,6 +14,16 @@ use aviary_store::Store;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// What `aviary fly` waits for before the start, from its arguments.
+pub(super) struct VehicleWait<'a> {
+    /// The link's address, for messages.
+    pub link: &'a str,
+    /// Only this system id, when given.
+    pub system_id: Option<u8>,
+    /// The longest wait, seconds.
+    pub wait_s: f64,
+}
+
 /// A vehicle that does terrain has its data once it reports nothing pending and no more
 /// loaded for this long (`ArduPilot` asks for the next block only every 2 s and reports 0
 /// pending in between, so only a count that stopped growing says it is done).
@@ -27,7 +36,7 @@ const TERRAIN_SILENT: Duration = Duration::from_secs(3);
 /// start. A vehicle that reports no terrain is not waited for; one still loading at the end
 /// is started anyway and answers for itself.
 pub(super) fn wait_for_terrain(
-    args: &FlyArgs,
+    wait: &VehicleWait<'_>,
     handle: &LinkHandle,
     events: &mut LinkEvents,
     sup: &mut Supervisor,
@@ -35,7 +44,7 @@ pub(super) fn wait_for_terrain(
     id: VehicleId,
 ) {
     let start = Instant::now();
-    let deadline = start + Duration::from_secs_f64(args.wait_s.max(0.1));
+    let deadline = start + Duration::from_secs_f64(wait.wait_s.max(0.1));
     // Since when the report says nothing pending with this many sub-grids loaded.
     let mut settled: Option<(Instant, u16)> = None;
     while Instant::now() < deadline {
@@ -64,21 +73,21 @@ pub(super) fn wait_for_terrain(
     }
     tracing::warn!(
         "the vehicle is still loading terrain after {:.0} s",
-        args.wait_s
+        wait.wait_s
     );
 }
 
 /// Waits for the vehicle's first heartbeat (and its identity, briefly), feeding what it
 /// reports to the supervisor. Returns the vehicle, its position and its autopilot uid.
 pub(super) fn wait_for_vehicle(
-    args: &FlyArgs,
+    wait: &VehicleWait<'_>,
     handle: &LinkHandle,
     events: &mut LinkEvents,
     sup: &mut Supervisor,
     clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<(VehicleId, Option<LatLon>, Option<u64>)> {
-    let deadline = Instant::now() + Duration::from_secs_f64(args.wait_s.max(0.1));
-    let wanted = |id: VehicleId| args.system_id.is_none_or(|s| s == id.system_id);
+    let deadline = Instant::now() + Duration::from_secs_f64(wait.wait_s.max(0.1));
+    let wanted = |id: VehicleId| wait.system_id.is_none_or(|s| s == id.system_id);
     let mut found: Option<VehicleId> = None;
     let mut uid = None;
     let mut identified = false;
@@ -127,8 +136,8 @@ pub(super) fn wait_for_vehicle(
     let Some(id) = found else {
         anyhow::bail!(
             "no vehicle heard on {} within {:.0} s",
-            args.link,
-            args.wait_s
+            wait.link,
+            wait.wait_s
         );
     };
     // The link's facts arrive on change only: seed the supervisor with the full picture.

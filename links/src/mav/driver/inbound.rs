@@ -332,6 +332,10 @@ impl Driver {
         v.state.mode.clone_from(&mode.name);
         v.state.mode_class = mode.class;
         v.state.armed = armed;
+        if discovered || recovered {
+            // Whoever hears of the vehicle (back) finds it so in `LinkHandle::vehicle`.
+            self.share_state(id);
+        }
         if discovered {
             self.emit(LinkEvent::VehicleDiscovered { id, autopilot });
         }

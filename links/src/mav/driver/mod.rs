@@ -327,6 +327,16 @@ impl Driver {
         }
     }
 
+    /// Puts the vehicle's state where [`LinkHandle::vehicle`] reads it.
+    fn share_state(&mut self, id: VehicleId) {
+        if let Some(v) = self.vehicles.get(&id) {
+            self.shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id, v.state.clone());
+        }
+    }
+
     /// Publishes a vehicle's state now if the channel has room, otherwise later (coalesced).
     fn publish_state(&mut self, id: VehicleId) {
         let Some(v) = self.vehicles.get_mut(&id) else {
