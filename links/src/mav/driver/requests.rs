@@ -24,14 +24,18 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 impl Driver {
+    /// Why a mission transfer with vehicle `id` cannot start (never heard, or lost), if so.
+    fn transfer_refused(&self, id: VehicleId) -> Option<MissionError> {
+        self.unreachable(id).map(|cause| match cause {
+            FailureCause::NeverHeard => MissionError::NeverHeard(id.to_string()),
+            _ => MissionError::VehicleLost(id.to_string()),
+        })
+    }
+
     pub(super) fn on_request(&mut self, r: Request) {
         match r {
             Request::Upload { id, items, op } => {
-                if let Some(cause) = self.unreachable(id) {
-                    let err = match cause {
-                        FailureCause::NeverHeard => MissionError::NeverHeard(id.to_string()),
-                        _ => MissionError::VehicleLost(id.to_string()),
-                    };
+                if let Some(err) = self.transfer_refused(id) {
                     self.emit(LinkEvent::MissionDone {
                         id,
                         op,
@@ -48,11 +52,7 @@ impl Driver {
                 }
             }
             Request::Download { id } => {
-                if let Some(cause) = self.unreachable(id) {
-                    let err = match cause {
-                        FailureCause::NeverHeard => MissionError::NeverHeard(id.to_string()),
-                        _ => MissionError::VehicleLost(id.to_string()),
-                    };
+                if let Some(err) = self.transfer_refused(id) {
                     self.emit(LinkEvent::MissionDone {
                         id,
                         op: MissionOp::Download,
