@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 enum Msg {
     Sample(TelemetrySample),
@@ -97,6 +98,7 @@ impl TelemetryWriter {
             clock,
             counters: Arc::clone(&counters),
             batch_max: options.telemetry_batch_max.max(1),
+            linger: options.telemetry_linger,
             retention: options.telemetry_retention,
             retention_interval: options.retention_interval,
             last_retention: None,
@@ -232,12 +234,34 @@ impl Drop for TelemetryWriter {
     }
 }
 
+/// A batch this large, taken from the queue without waiting, means a fleet's load: the
+/// writer then waits up to [`StoreOptions::telemetry_linger`] for more before it commits. A
+/// few drones' batches (12 drones at 10 Hz: about a dozen samples) are written at once.
+const LINGER_FROM_SAMPLES: usize = 1_024;
+
+/// What one round of the writer took besides samples.
+#[derive(Default)]
+struct Round {
+    /// Flushes and retention runs to answer once the batch is written.
+    acks: Vec<Msg>,
+    /// The writer stops after this batch.
+    shutdown: bool,
+}
+
+impl Round {
+    /// The batch is written now: someone waits for it, or the writer stops.
+    fn ends_now(&self) -> bool {
+        self.shutdown || !self.acks.is_empty()
+    }
+}
+
 struct Worker {
     conn: Connection,
     path: PathBuf,
     clock: Arc<dyn Clock>,
     counters: Arc<Counters>,
     batch_max: usize,
+    linger: Duration,
     retention: chrono::Duration,
     retention_interval: chrono::Duration,
     last_retention: Option<chrono::DateTime<chrono::Utc>>,
@@ -250,7 +274,8 @@ impl Worker {
         // after the first batch's acknowledgement, it raced a caller that flushed and then
         // moved its clock on (the first run then saw the later time).
         self.maybe_retention();
-        let mut batch: Vec<TelemetrySample> = Vec::with_capacity(self.batch_max);
+        // Grown as a fleet's load needs: a few drones' batches stay small.
+        let mut batch: Vec<TelemetrySample> = Vec::with_capacity(self.batch_max.min(1_024));
         loop {
             let first = match rx.recv_timeout(std::time::Duration::from_secs(1)) {
                 Ok(m) => m,
@@ -260,36 +285,25 @@ impl Worker {
                 }
                 Err(RecvTimeoutError::Disconnected) => return,
             };
-            let mut pending = Some(first);
-            let mut acks: Vec<Msg> = Vec::new();
-            let mut shutdown = false;
-            // Gather everything already queued, up to a batch.
-            while let Some(msg) = pending.take() {
-                match msg {
-                    Msg::Sample(s) => {
-                        self.counters.queued.fetch_sub(1, Ordering::AcqRel);
-                        self.take(s, &mut batch);
-                    }
-                    Msg::Samples(samples) => {
-                        self.counters
-                            .queued
-                            .fetch_sub(samples.len(), Ordering::AcqRel);
-                        for s in samples {
-                            self.take(s, &mut batch);
+            let mut round = Round::default();
+            self.accept(first, &mut batch, &mut round);
+            self.gather(rx, &mut batch, &mut round);
+            // Under a fleet's load, wait a little for more: each commit writes every page it
+            // touched, and a batch of one sample per drone touches one page per drone.
+            if batch.len() >= LINGER_FROM_SAMPLES && !round.ends_now() {
+                let deadline = Instant::now() + self.linger;
+                while batch.len() < self.batch_max && !round.ends_now() {
+                    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                        Ok(msg) => {
+                            self.accept(msg, &mut batch, &mut round);
+                            self.gather(rx, &mut batch, &mut round);
                         }
+                        Err(RecvTimeoutError::Timeout) => break,
+                        Err(RecvTimeoutError::Disconnected) => round.shutdown = true,
                     }
-                    Msg::SetRetention(d) => {
-                        // Applied at once: the next retention run uses it.
-                        self.retention = d;
-                        self.last_retention = None;
-                    }
-                    Msg::Shutdown => shutdown = true,
-                    other => acks.push(other),
-                }
-                if batch.len() < self.batch_max && !shutdown {
-                    pending = rx.try_recv().ok();
                 }
             }
+            let Round { acks, shutdown } = round;
             let result = self.write_batch(&batch);
             batch.clear();
             for ack in acks {
@@ -307,6 +321,42 @@ impl Worker {
                 return;
             }
             self.maybe_retention();
+        }
+    }
+
+    /// Takes one message: samples into the batch, settings applied, answers kept for after
+    /// the batch is written.
+    fn accept(&mut self, msg: Msg, batch: &mut Vec<TelemetrySample>, round: &mut Round) {
+        match msg {
+            Msg::Sample(s) => {
+                self.counters.queued.fetch_sub(1, Ordering::AcqRel);
+                self.take(s, batch);
+            }
+            Msg::Samples(samples) => {
+                self.counters
+                    .queued
+                    .fetch_sub(samples.len(), Ordering::AcqRel);
+                for s in samples {
+                    self.take(s, batch);
+                }
+            }
+            Msg::SetRetention(d) => {
+                // Applied at once: the next retention run uses it.
+                self.retention = d;
+                self.last_retention = None;
+            }
+            Msg::Shutdown => round.shutdown = true,
+            other => round.acks.push(other),
+        }
+    }
+
+    /// Takes what is already queued, without waiting, up to a batch.
+    fn gather(&mut self, rx: &Receiver<Msg>, batch: &mut Vec<TelemetrySample>, round: &mut Round) {
+        while batch.len() < self.batch_max && !round.shutdown {
+            match rx.try_recv() {
+                Ok(msg) => self.accept(msg, batch, round),
+                Err(_) => break,
+            }
         }
     }
 

@@ -1323,3 +1323,52 @@ fn grounded_telemetry_is_thinned_flying_is_not_and_retention_can_change() {
     store.telemetry().run_retention().unwrap();
     assert_eq!(store.telemetry_count().unwrap(), 0);
 }
+
+#[test]
+fn under_a_fleets_load_the_writer_waits_for_more_but_not_past_a_flush_or_a_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("linger.db");
+    let clock = ManualClock::new(t0());
+    // An hour: were a flush or a close to wait out the linger, this test would time out.
+    let opts = StoreOptions {
+        telemetry_linger: std::time::Duration::from_hours(1),
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&path, Arc::new(clock.clone()), opts.clone()).unwrap();
+    let (_, _, d) = seeded(&store);
+    let batch = move |from: u32, n: u32| -> Vec<TelemetrySample> {
+        (from..from + n)
+            .map(|i| sample(d.id, None, t0() + Duration::milliseconds(i64::from(i)), i))
+            .collect()
+    };
+    // Over a thousand samples at once: a fleet's load, so the writer waits for more.
+    assert!(store.telemetry().submit_batch(batch(0, 3_000)));
+    assert!(store.telemetry().submit_batch(batch(3_000, 500)));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let flushed = store.telemetry().flush();
+        let count = store.telemetry_count();
+        let stats = store.telemetry().stats();
+        // More load, then the store closes while the writer waits for more.
+        assert!(store.telemetry().submit_batch(batch(3_500, 2_000)));
+        drop(store);
+        done_tx.send((flushed, count, stats)).unwrap();
+    });
+    let (flushed, count, stats) = done_rx
+        .recv_timeout(std::time::Duration::from_mins(2))
+        .expect("a flush and a close end the writer's wait for more");
+    waiter.join().unwrap();
+    flushed.unwrap();
+    assert_eq!(
+        count.unwrap(),
+        3_500,
+        "the flush waited for every sample before it"
+    );
+    assert_eq!((stats.written, stats.lost()), (3_500, 0));
+    let store = Store::open(&path, Arc::new(clock), opts).unwrap();
+    assert_eq!(
+        store.telemetry_count().unwrap(),
+        5_500,
+        "the close wrote what was queued"
+    );
+}
