@@ -1,5 +1,6 @@
 //! The background telemetry writer: a named thread that owns its own connection
-//! (`synchronous=NORMAL`), fed by a bounded channel, writing batched transactions.
+//! (`synchronous=NORMAL`), fed by a channel bounded by a count of samples, writing batched
+//! transactions (larger ones under a fleet's load: see [`StoreOptions::telemetry_linger`]).
 
 use super::thin::Thinner;
 use super::{StoreError, StoreOptions};
@@ -277,7 +278,7 @@ impl Worker {
         // Grown as a fleet's load needs: a few drones' batches stay small.
         let mut batch: Vec<TelemetrySample> = Vec::with_capacity(self.batch_max.min(1_024));
         loop {
-            let first = match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            let first = match rx.recv_timeout(Duration::from_secs(1)) {
                 Ok(m) => m,
                 Err(RecvTimeoutError::Timeout) => {
                     self.maybe_retention();
