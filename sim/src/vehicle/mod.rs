@@ -16,7 +16,6 @@ use mav::MavMessage;
 use mavlink::dialects::ardupilotmega as mav;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use std::collections::HashMap;
 pub use terrain::TerrainOptions;
 use terrain::TerrainState;
 
@@ -360,8 +359,7 @@ pub struct Vehicle {
     upload: Option<Upload>,
     /// Count of the last completed upload, to re-acknowledge a repeated last item.
     last_upload_count: Option<u16>,
-    stream_interval_s: HashMap<u32, f64>,
-    stream_due_s: HashMap<u32, f64>,
+    streams: telemetry::Streams,
     last_heartbeat_wall_s: f64,
     last_gcs_heartbeat_wall_s: Option<f64>,
     gcs_failsafe_active: bool,
@@ -433,10 +431,10 @@ const STREAMABLE: [u32; 10] = [
 impl Vehicle {
     /// A disarmed vehicle on the ground at home, in STABILIZE.
     pub fn new(cfg: VehicleConfig) -> Self {
-        let mut stream_interval_s = HashMap::new();
+        let mut streams = telemetry::Streams::default();
         if let Some(r) = cfg.default_streams {
             if r.position_hz > 0.0 {
-                stream_interval_s.insert(id::GLOBAL_POSITION_INT, 1.0 / r.position_hz);
+                streams.set_interval(id::GLOBAL_POSITION_INT, Some(1.0 / r.position_hz));
             }
             for m in [
                 id::ATTITUDE,
@@ -449,7 +447,7 @@ impl Vehicle {
                 id::WIND,
             ] {
                 if r.status_hz > 0.0 {
-                    stream_interval_s.insert(m, 1.0 / r.status_hz);
+                    streams.set_interval(m, Some(1.0 / r.status_hz));
                 }
             }
         }
@@ -479,8 +477,7 @@ impl Vehicle {
             hold_target: None,
             upload: None,
             last_upload_count: None,
-            stream_interval_s,
-            stream_due_s: HashMap::new(),
+            streams,
             last_heartbeat_wall_s: f64::NEG_INFINITY,
             last_gcs_heartbeat_wall_s: None,
             gcs_failsafe_active: false,

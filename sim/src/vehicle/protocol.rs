@@ -161,12 +161,9 @@ impl Vehicle {
             _ => &[],
         };
         for &m in ids {
-            if r.start_stop == 0 || r.req_message_rate == 0 {
-                self.stream_interval_s.remove(&m);
-            } else {
-                self.stream_interval_s
-                    .insert(m, 1.0 / f64::from(r.req_message_rate));
-            }
+            let interval_s = (r.start_stop != 0 && r.req_message_rate != 0)
+                .then(|| 1.0 / f64::from(r.req_message_rate));
+            self.streams.set_interval(m, interval_s);
         }
     }
 
@@ -277,15 +274,15 @@ impl Vehicle {
                 let interval_us = p[1];
                 if STREAMABLE.contains(&m) || m == id::HEARTBEAT {
                     if m != id::HEARTBEAT {
-                        if interval_us < 0.0 {
-                            self.stream_interval_s.remove(&m);
+                        let interval_s = if interval_us < 0.0 {
+                            None
                         } else if interval_us == 0.0 {
-                            self.stream_interval_s.insert(m, 0.25);
+                            Some(0.25)
                         } else {
-                            self.stream_interval_s
-                                .insert(m, f64::from(interval_us) / 1e6);
-                        }
-                        self.stream_due_s.remove(&m);
+                            Some(f64::from(interval_us) / 1e6)
+                        };
+                        self.streams.set_interval(m, interval_s);
+                        self.streams.restart(m);
                     }
                     MAV_RESULT_ACCEPTED
                 } else {

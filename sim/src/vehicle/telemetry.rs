@@ -4,6 +4,36 @@
 use super::{CopterMode, LatLon, MavMessage, STREAMABLE, Vehicle, flight, id, mav};
 use rand::Rng;
 
+/// The telemetry streams: each [`STREAMABLE`] message's interval (none: not streamed) and
+/// when it is next due, in the order of [`STREAMABLE`]. Every tick of every simulated drone
+/// walks them, so they are arrays, not maps keyed by message id.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Streams {
+    interval_s: [Option<f64>; STREAMABLE.len()],
+    due_wall_s: [Option<f64>; STREAMABLE.len()],
+}
+
+impl Streams {
+    fn slot(m: u32) -> Option<usize> {
+        STREAMABLE.iter().position(|&s| s == m)
+    }
+
+    /// Streams message `m` every `interval_s` seconds, or stops it (`None`); other
+    /// messages are not streamable and are ignored.
+    pub(super) fn set_interval(&mut self, m: u32, interval_s: Option<f64>) {
+        if let Some(i) = Self::slot(m) {
+            self.interval_s[i] = interval_s;
+        }
+    }
+
+    /// Message `m` is next due at once (its schedule starts again).
+    pub(super) fn restart(&mut self, m: u32) {
+        if let Some(i) = Self::slot(m) {
+            self.due_wall_s[i] = None;
+        }
+    }
+}
+
 impl Vehicle {
     pub(super) fn streams(&mut self, out: &mut Vec<MavMessage>) {
         let now = self.wall_time_s;
@@ -11,11 +41,11 @@ impl Vehicle {
             self.last_heartbeat_wall_s = now;
             out.push(self.heartbeat());
         }
-        for m in STREAMABLE {
-            let Some(&interval) = self.stream_interval_s.get(&m) else {
+        for (i, m) in STREAMABLE.into_iter().enumerate() {
+            let Some(interval) = self.streams.interval_s[i] else {
                 continue;
             };
-            let due = self.stream_due_s.entry(m).or_insert(now);
+            let due = self.streams.due_wall_s[i].get_or_insert(now);
             if now + 1e-9 >= *due {
                 // Catch up without bursting after a stall.
                 *due = (*due + interval).max(now);
