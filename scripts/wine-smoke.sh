@@ -95,7 +95,8 @@ for ext in plan waypoints kml geojson csv; do
   "$linux_exe" plan --area "$repo/$area" --altitude-m 30 --out "$linux_dir/roof.$ext" >/dev/null 2>&1 \
     || fail "Linux aviary plan --out roof.$ext failed"
   win plan --area "$win_dir\\roof area.geojson" --altitude-m 30 \
-    --out "$win_dir\\out dir\\roof.$ext" >/dev/null 2>&1 || fail "aviary.exe plan --out roof.$ext failed"
+    --out "$win_dir\\out dir\\roof.$ext" >"$linux_dir/win.log" 2>&1 \
+    || { tail -20 "$linux_dir/win.log" >&2; fail "aviary.exe plan --out roof.$ext failed (its output above)"; }
   cmp -s "$linux_dir/roof.$ext" "$stage/out dir/roof.$ext" \
     || fail "roof.$ext differs between Linux and Windows"
   echo "   roof.$ext identical ($(stat -c %s "$stage/out dir/roof.$ext") bytes)"
